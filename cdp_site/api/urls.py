@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("v1/me", views.MeView.as_view(), name="api-me"),
+    path("v1/tokens", views.TokenListView.as_view(), name="api-tokens"),
+    path("v1/tokens/<int:pk>", views.TokenRevokeView.as_view(), name="api-token-revoke"),
+    path("schema/", views.SchemaView.as_view(), name="api-schema"),
+    path("docs/", views.DocsView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,27 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .permissions import ROLE_DESCRIPTIONS, ROLES
+
+ROLE_CHOICES = [(role, f"{role}: {ROLE_DESCRIPTIONS[role]}") for role in ROLES]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, label="Token name", help_text="What will use it, e.g. “CRM sync”."
+    )
+
+
+class NewUserForm(forms.Form):
+    email = forms.EmailField(label="E-mail")
+    role = forms.ChoiceField(choices=ROLE_CHOICES)
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("A user with this e-mail already exists.")
+        return email
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=[(r, r) for r in ROLES])

@@ -1,0 +1,31 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from cdp_site.runner import Supervisor
+
+
+class Command(BaseCommand):
+    help = (
+        "Runs the whole product: PostgreSQL and Redis (embedded unless configured), "
+        "the web server, a Celery worker and Celery beat. Ctrl-C stops all of it."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000, help="web server port")
+        parser.add_argument("--pg-port", type=int, default=settings.EMBEDDED_PG_PORT)
+        parser.add_argument("--redis-port", type=int, default=settings.EMBEDDED_REDIS_PORT)
+        parser.add_argument("--web-workers", type=int, default=2)
+
+    def handle(self, *args, **options):
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        supervisor = Supervisor(
+            base_dir=Path(settings.BASE_DIR),
+            var_dir=Path(settings.VAR_DIR),
+            web_port=options["port"],
+            pg_port=options["pg_port"],
+            redis_port=options["redis_port"],
+            workers=options["web_workers"],
+        )
+        raise SystemExit(supervisor.run())

@@ -1,0 +1,99 @@
+"""The permission matrix: which role may do what. The one place it is defined.
+
+Every view and API endpoint declares the capability it needs (``@requires``,
+``RequiresCapability`` or ``required_capability`` on a DRF view); the matrix test
+in tests/cdp_site walks every URL for every role and fails on an undeclared one.
+"""
+
+from enum import StrEnum
+
+
+class Cap(StrEnum):
+    OWN_ACCOUNT = "account.self"  # own password, own API tokens
+    VIEW_DASHBOARDS = "dashboards.view"
+    VIEW_PROFILES = "profiles.view"
+    ADD_NOTES = "profiles.note"
+    MANAGE_PROFILES = "profiles.manage"  # merges, unmerges, privacy requests
+    VIEW_SEGMENTS = "segments.view"
+    MANAGE_SEGMENTS = "segments.manage"
+    VIEW_CAMPAIGNS = "campaigns.view"
+    MANAGE_CAMPAIGNS = "campaigns.manage"
+    VIEW_INTEGRATIONS = "integrations.view"
+    MANAGE_INTEGRATIONS = "integrations.manage"
+    MANAGE_USERS = "users.manage"
+
+
+ADMIN = "Admin"
+MARKETER = "Marketer"
+ACCOUNT_MANAGER = "Account manager"
+VIEWER = "Viewer"
+
+ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
+    ADMIN: frozenset(Cap),
+    MARKETER: frozenset(
+        {
+            Cap.OWN_ACCOUNT,
+            Cap.VIEW_DASHBOARDS,
+            Cap.VIEW_PROFILES,
+            Cap.VIEW_SEGMENTS,
+            Cap.MANAGE_SEGMENTS,
+            Cap.VIEW_CAMPAIGNS,
+            Cap.MANAGE_CAMPAIGNS,
+        }
+    ),
+    ACCOUNT_MANAGER: frozenset(
+        {
+            Cap.OWN_ACCOUNT,
+            Cap.VIEW_DASHBOARDS,
+            Cap.VIEW_PROFILES,
+            Cap.ADD_NOTES,
+        }
+    ),
+    VIEWER: frozenset({Cap.OWN_ACCOUNT, Cap.VIEW_DASHBOARDS}),
+}
+ROLES = tuple(ROLE_CAPABILITIES)
+
+ROLE_DESCRIPTIONS = {
+    ADMIN: "Everything, including users, sources, destinations and integrations.",
+    MARKETER: "Builds segments and campaigns; reads profiles.",
+    ACCOUNT_MANAGER: "Reads profiles and timelines; adds notes.",
+    VIEWER: "Reads dashboards.",
+}
+
+
+def capabilities_of(user) -> frozenset[Cap]:
+    """All capabilities of a user, cached on the user object for the request."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_cdp_capabilities", None)
+    if cached is not None:
+        return cached
+    if user.is_superuser:
+        caps = frozenset(Cap)
+    else:
+        names = user.groups.values_list("name", flat=True)
+        caps = frozenset().union(*(ROLE_CAPABILITIES.get(name, ()) for name in names))
+    user._cdp_capabilities = caps
+    return caps
+
+
+def has_capability(user, cap: Cap) -> bool:
+    return cap in capabilities_of(user)
+
+
+def role_of(user) -> str | None:
+    """The user's role name (a user holds one role)."""
+    if user.is_superuser:
+        return ADMIN
+    return user.groups.filter(name__in=ROLES).values_list("name", flat=True).first()
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def capability_for(declared, method: str) -> Cap:
+    """``declared`` is a Cap, or a (read, write) pair chosen by the HTTP method."""
+    if isinstance(declared, tuple):
+        read, write = declared
+        return read if method in SAFE_METHODS else write
+    return declared

@@ -1,0 +1,85 @@
+"""Reads of the site app: users, tokens and the health of the services."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count
+
+from .models import ApiToken
+from .permissions import ROLES, role_of
+
+
+def tokens_of(*, user):
+    return ApiToken.objects.filter(user=user)
+
+
+def users_with_roles() -> list[dict]:
+    users = get_user_model().objects.order_by("email").prefetch_related("groups")
+    return [{"user": u, "role": role_of_prefetched(u)} for u in users]
+
+
+def role_of_prefetched(user) -> str | None:
+    if user.is_superuser:
+        return role_of(user)
+    names = [g.name for g in user.groups.all() if g.name in ROLES]
+    return names[0] if names else None
+
+
+def users_per_role() -> dict[str, int]:
+    counts = dict(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=ROLES)
+        .values_list("groups__name")
+        .annotate(n=Count("id"))
+        .values_list("groups__name", "n")
+    )
+    return {role: counts.get(role, 0) for role in ROLES}
+
+
+def _database_state() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"ok": True}
+    except Exception as exc:  # any failure means "down"; the reason is reported
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def _redis_state() -> dict:
+    try:
+        client = cache._cache.get_client(write=True)
+        client.ping()
+        return {"ok": True}
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def _worker_state() -> dict:
+    from cdp_site.celery import app
+
+    try:
+        # A fresh connection each time: a pooled one may point at a broker that restarted.
+        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
+            conn.ensure_connection(max_retries=1, timeout=settings.HEALTH_WORKER_TIMEOUT)
+            replies = app.control.ping(
+                timeout=settings.HEALTH_WORKER_TIMEOUT, limit=1, connection=conn
+            )
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+    if not replies:
+        return {"ok": False, "error": "no worker answered"}
+    return {"ok": True, "workers": len(replies)}
+
+
+def service_health() -> dict:
+    """State of the database, Redis and the Celery workers; ``ok`` only when all are up."""
+    checks = {"database": _database_state(), "redis": _redis_state()}
+    # Without Redis the worker cannot be reached, and pinging would wait for the broker.
+    broker_is_redis = settings.CELERY_BROKER_URL == settings.REDIS_URL
+    checks["worker"] = (
+        {"ok": False, "error": "broker down"}
+        if broker_is_redis and not checks["redis"]["ok"]
+        else _worker_state()
+    )
+    return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}

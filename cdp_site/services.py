@@ -1,0 +1,107 @@
+"""Writes of the site app: roles, users and API tokens."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from .models import ApiToken
+from .permissions import ROLES
+
+TOKEN_PREFIX = "cdp"  # noqa: S105 (a label, not a secret)
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def ensure_roles() -> None:
+    for name in ROLES:
+        Group.objects.get_or_create(name=name)
+
+
+@transaction.atomic
+def set_role(*, user, role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    ensure_roles()
+    user.groups.remove(*Group.objects.filter(name__in=ROLES))
+    user.groups.add(Group.objects.get(name=role))
+    user.__dict__.pop("_cdp_capabilities", None)
+
+
+@dataclass(frozen=True)
+class NewUser:
+    user: object
+    password: str
+
+
+@transaction.atomic
+def create_user(*, email: str, role: str, password: str | None = None) -> NewUser:
+    """Creates an active user with one role; a generated password is returned once."""
+    password = password or secrets.token_urlsafe(12)
+    email = email.strip().lower()
+    user = get_user_model().objects.create_user(username=email, email=email, password=password)
+    set_role(user=user, role=role)
+    return NewUser(user=user, password=password)
+
+
+def set_active(*, user, active: bool) -> None:
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    if not active:
+        ApiToken.objects.filter(user=user, revoked_at=None).update(revoked_at=timezone.now())
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    plaintext: str
+
+
+def create_api_token(*, user, name: str) -> NewToken:
+    prefix = secrets.token_hex(4)
+    plaintext = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        user=user, name=name.strip(), prefix=prefix, key_hash=_hash(plaintext)
+    )
+    return NewToken(token=token, plaintext=plaintext)
+
+
+def revoke_api_token(*, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def authenticate_api_token(*, plaintext: str) -> ApiToken | None:
+    """The active token matching ``plaintext`` (compared in constant time), or None."""
+    parts = plaintext.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(prefix=parts[1], revoked_at=None, user__is_active=True)
+        .first()
+    )
+    if token is None or not hmac.compare_digest(token.key_hash, _hash(plaintext)):
+        return None
+    now = timezone.now()
+    # Recording every use would turn each API read into a write; a minute is precise enough.
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+def reset_password(*, user) -> str:
+    password = secrets.token_urlsafe(12)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return password

@@ -1,0 +1,24 @@
+from django.urls import include, path
+
+from cdp_site import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("insights/", views.insights, name="insights"),
+    path("settings/", views.account_settings, name="settings"),
+    path("settings/tokens/", views.token_create, name="token-create"),
+    path("settings/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("settings/users/", views.users, name="users"),
+    path("settings/users/<int:pk>/", views.user_update, name="user-update"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("api/", include("cdp_site.api.urls")),
+    path("profiles/", include("profiles.urls")),
+    path("segments/", include("segments.urls")),
+    path("campaigns/", include("campaigns.urls")),
+    path("integrations/", include("integrations.urls")),
+]
+
+handler403 = "cdp_site.views.error_403"
+handler404 = "cdp_site.views.error_404"
+handler500 = "cdp_site.views.error_500"

@@ -1,0 +1,167 @@
+"""Pages of the site shell: dashboard, insights, settings (account, tokens, users), health."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .access import public, requires
+from .api.errors import json_error_response
+from .forms import ApiTokenForm, NewUserForm, RoleForm
+from .permissions import ROLE_DESCRIPTIONS, Cap, capabilities_of, role_of
+
+
+def _partial(request, template: str, partial: str) -> str:
+    """Full page normally; just the named partial when htmx asks for it."""
+    return f"{template}#{partial}" if request.htmx else template
+
+
+@requires(Cap.VIEW_DASHBOARDS)
+def dashboard(request):
+    return TemplateResponse(
+        request,
+        "cdp_site/dashboard.html",
+        {
+            "health": selectors.service_health(),
+            "capabilities": capabilities_of(request.user),
+        },
+    )
+
+
+@requires(Cap.VIEW_DASHBOARDS)
+def insights(request):
+    counts = selectors.users_per_role()
+    chart = {
+        "data": [
+            {
+                "type": "bar",
+                "x": list(counts),
+                "y": list(counts.values()),
+                "marker": {"color": "#2f5d8a"},
+            }
+        ],
+        "layout": {
+            "title": {"text": "Active users by role"},
+            "margin": {"t": 48, "r": 16, "b": 48, "l": 48},
+            "yaxis": {"rangemode": "tozero", "dtick": 1},
+        },
+    }
+    return TemplateResponse(request, "cdp_site/insights.html", {"chart": chart})
+
+
+@requires(Cap.OWN_ACCOUNT)
+def account_settings(request):
+    return TemplateResponse(
+        request,
+        "cdp_site/settings.html",
+        {
+            "tokens": selectors.tokens_of(user=request.user),
+            "token_form": ApiTokenForm(),
+            "role_description": ROLE_DESCRIPTIONS.get(role_of(request.user), ""),
+            "can_manage_users": Cap.MANAGE_USERS in capabilities_of(request.user),
+        },
+    )
+
+
+@requires(Cap.OWN_ACCOUNT)
+@require_POST
+def token_create(request):
+    form = ApiTokenForm(request.POST)
+    context = {"token_form": form}
+    if form.is_valid():
+        context["new_token"] = services.create_api_token(
+            user=request.user, name=form.cleaned_data["name"]
+        )
+        context["token_form"] = ApiTokenForm()
+    context["tokens"] = selectors.tokens_of(user=request.user)
+    return TemplateResponse(request, _partial(request, "cdp_site/settings.html", "tokens"), context)
+
+
+@requires(Cap.OWN_ACCOUNT)
+@require_POST
+def token_revoke(request, pk: int):
+    token = get_object_or_404(selectors.tokens_of(user=request.user), pk=pk)
+    services.revoke_api_token(token=token)
+    context = {"tokens": selectors.tokens_of(user=request.user), "token_form": ApiTokenForm()}
+    if not request.htmx:
+        return redirect("settings")
+    return TemplateResponse(request, "cdp_site/settings.html#tokens", context)
+
+
+@requires(Cap.MANAGE_USERS)
+def users(request):
+    form = NewUserForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        created = services.create_user(**form.cleaned_data)
+        form = NewUserForm()
+    return TemplateResponse(
+        request,
+        _partial(request, "cdp_site/users.html", "users"),
+        {
+            "form": form,
+            "created": created,
+            "rows": selectors.users_with_roles(),
+            "role_form": RoleForm(),
+        },
+    )
+
+
+@requires(Cap.MANAGE_USERS)
+@require_POST
+def user_update(request, pk: int):
+    user = get_object_or_404(get_user_model(), pk=pk)
+    if user == request.user:
+        messages.error(request, "You cannot change your own role or deactivate yourself.")
+        return redirect("users")
+    if "active" in request.POST:
+        services.set_active(user=user, active=request.POST["active"] == "1")
+    else:
+        form = RoleForm(request.POST)
+        if form.is_valid():
+            services.set_role(user=user, role=form.cleaned_data["role"])
+    messages.success(request, f"Updated {user.email}.")
+    return redirect("users")
+
+
+@public("load balancers and monitors poll it without credentials")
+@never_cache
+def healthz(request):
+    health = selectors.service_health()
+    return JsonResponse(health, status=200 if health["ok"] else 503)
+
+
+def _error_page(request, *, status: int, template: str, code: str, message: str):
+    if request.path.startswith("/api/") or request.path.startswith("/v1/"):
+        return json_error_response(status_code=status, code=code, message=message)
+    return TemplateResponse(request, template, status=status).render()
+
+
+def error_403(request, exception=None):
+    return _error_page(
+        request,
+        status=403,
+        template="403.html",
+        code="permission_denied",
+        message="Your role does not allow this.",
+    )
+
+
+def error_404(request, exception=None):
+    return _error_page(
+        request, status=404, template="404.html", code="not_found", message="Not found."
+    )
+
+
+def error_500(request):
+    return _error_page(
+        request,
+        status=500,
+        template="500.html",
+        code="server_error",
+        message="Something went wrong on our side.",
+    )

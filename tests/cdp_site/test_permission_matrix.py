@@ -1,0 +1,120 @@
+"""Walks every URL for every role: allowed, or 403 / redirect to login as the matrix says."""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from cdp_site.permissions import ROLE_CAPABILITIES, ROLES, Cap, capability_for
+
+SAMPLE_ARGS = {
+    "int": "999999",
+    "str": "x",
+    "slug": "x",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+    "path": "x",
+}
+# URLs from third-party apps that guard themselves (allauth's login, reset, logout ...).
+SELF_GUARDED_MODULES = ("allauth.",)
+
+
+def _walk(resolver, prefix=""):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry.callback
+
+
+def _sample_url(route: str) -> str:
+    import re
+
+    def fill(match):
+        converter = match.group(1) or "str"
+        return SAMPLE_ARGS[converter]
+
+    url = re.sub(r"<(?:(\w+):)?\w+>", fill, route)
+    return "/" + url.lstrip("^").rstrip("$").replace("\\Z", "")
+
+
+def _declaration(callback):
+    for holder in (callback, getattr(callback, "view_class", None), getattr(callback, "cls", None)):
+        if holder is None:
+            continue
+        if getattr(holder, "required_capability", None) is not None:
+            return "capability", holder.required_capability
+        if getattr(holder, "public_reason", None):
+            return "public", holder.public_reason
+    if callback.__module__.startswith(SELF_GUARDED_MODULES):
+        return "public", "third-party authentication pages"
+    return None, None
+
+
+ALL_URLS = list(_walk(get_resolver()))
+GUARDED = [(route, cb) for route, cb in ALL_URLS if _declaration(cb)[0] == "capability"]
+
+
+def test_every_url_declares_what_it_needs():
+    undeclared = [route for route, cb in ALL_URLS if _declaration(cb)[0] is None]
+    assert undeclared == [], f"URLs without a declared capability or @public: {undeclared}"
+
+
+def test_matrix_covers_the_product_urls():
+    routes = {route for route, _ in GUARDED}
+    for expected in ("", "settings/", "settings/users/", "api/v1/me", "profiles/", "segments/"):
+        assert expected in routes
+
+
+HTML_PAGES_UNDER_API = {"/api/docs/"}
+
+
+def _is_api(url: str) -> bool:
+    return url.startswith("/api/") and url not in HTML_PAGES_UNDER_API
+
+
+def _assert_denied_or_allowed(response, *, allowed: bool, url: str, role: str, method: str):
+    where = f"{method} {url} as {role}"
+    if allowed:
+        assert response.status_code not in (401, 403), f"{where} should be allowed"
+        assert not (response.status_code == 302 and "/accounts/login" in response["Location"]), (
+            where
+        )
+    else:
+        assert response.status_code == 403, f"{where} should be 403, got {response.status_code}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_exactly_what_the_matrix_grants(role, make_user):
+    client = Client()
+    client.force_login(make_user(role))
+    caps = ROLE_CAPABILITIES[role]
+    for route, callback in GUARDED:
+        url = _sample_url(route)
+        declared = _declaration(callback)[1]
+        for method in ("GET", "POST"):
+            cap = capability_for(declared, method)
+            response = getattr(client, method.lower())(url)
+            _assert_denied_or_allowed(
+                response, allowed=cap in caps, url=url, role=role, method=method
+            )
+
+
+@pytest.mark.django_db
+def test_anonymous_visitors_are_sent_to_login_or_refused():
+    client = Client()
+    for route, _ in GUARDED:
+        url = _sample_url(route)
+        response = client.get(url)
+        if _is_api(url):
+            assert response.status_code in (401, 403), url
+            assert "error" in response.json(), url
+        else:
+            assert response.status_code == 302, url
+            assert response["Location"].startswith("/accounts/login/"), url
+
+
+def test_admin_role_holds_every_capability():
+    assert ROLE_CAPABILITIES["Admin"] == frozenset(Cap)
+    assert Cap.MANAGE_USERS not in ROLE_CAPABILITIES["Marketer"]
+    assert Cap.VIEW_PROFILES in ROLE_CAPABILITIES["Account manager"]
+    assert ROLE_CAPABILITIES["Viewer"] == {Cap.OWN_ACCOUNT, Cap.VIEW_DASHBOARDS}
