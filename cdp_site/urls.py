@@ -17,6 +17,7 @@ urlpatterns = [
     path("segments/", include("segments.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("integrations/", include("integrations.urls")),
+    path("v1/", include("integrations.collect_urls")),
 ]
 
 handler403 = "cdp_site.views.error_403"

@@ -1,0 +1,146 @@
+"""Sources, the events they send, and the bookkeeping around the events table.
+
+The events table itself is partitioned by month and created with RunSQL (see
+migrations/0002_events.py); ``Event`` is an unmanaged model used only to read it.
+"""
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def new_write_key() -> str:
+    # URL-safe alphabet: no ':' so the key can be an HTTP Basic username.
+    return secrets.token_urlsafe(24)
+
+
+class Source(models.Model):
+    class Kind(models.TextChoices):
+        WEBSITE = "website", "Website"
+        MOBILE_APP = "mobile_app", "Mobile app"
+        SERVER = "server", "Server"
+        CRM = "crm", "CRM"
+        EMAIL = "email", "E-mail platform"
+        POINT_OF_SALE = "point_of_sale", "Point of sale"
+        ERP = "erp", "ERP"
+        SOCIAL = "social", "Social media"
+        PARTNER = "partner", "Partner"
+        DATA_PROVIDER = "data_provider", "Data provider"
+        FILE = "file", "File"
+
+    class Party(models.TextChoices):
+        FIRST = "first", "First-party"
+        SECOND = "second", "Second-party"
+        THIRD = "third", "Third-party"
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    party = models.CharField(max_length=10, choices=Party.choices, default=Party.FIRST)
+    enabled = models.BooleanField(default=True)
+    # Stored in clear with a unique index: write keys identify a source, they are not
+    # secrets (browsers and apps ship them), and the collection API looks them up per request.
+    write_key = models.CharField(max_length=64, unique=True, default=new_write_key)
+    previous_write_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    previous_key_valid_until = models.DateTimeField(null=True, blank=True)
+    priority = models.IntegerField(
+        default=100, help_text="Higher wins when two sources disagree about a trait."
+    )
+    rate_limit = models.PositiveIntegerField(
+        default=50_000, help_text="Messages accepted per second; 0 means no limit."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(party__in=["first", "second", "third"]), name="source_party_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def previous_key_active(self) -> bool:
+        return bool(
+            self.previous_write_key
+            and self.previous_key_valid_until
+            and self.previous_key_valid_until > timezone.now()
+        )
+
+
+class RejectedEvent(models.Model):
+    """A message the collection API refused, kept 7 days so that senders can see why."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="rejected_events")
+    code = models.CharField(max_length=40)
+    reason = models.CharField(max_length=500)
+    payload = models.JSONField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["source", "-id"], name="rejected_source_id_idx")]
+
+
+class SourceMinuteStats(models.Model):
+    """Events processed per source and minute (of receipt); the live page's chart."""
+
+    source_id = models.BigIntegerField()
+    minute = models.DateTimeField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source_id", "minute"], name="source_minute_unique")
+        ]
+
+
+class EventMessageId(models.Model):
+    """One row per (source, messageId) ever stored: the dedupe key.
+
+    A unique constraint on the partitioned events table would have to include the
+    partition column, which would let a retry in the next month through.
+    """
+
+    pk = models.CompositePrimaryKey("source_id", "message_id")
+    source_id = models.BigIntegerField()
+    message_id = models.CharField(max_length=100)
+
+
+class EventInbox(models.Model):
+    """Stored events not processed yet; filled in the same transaction as the events."""
+
+    event_id = models.BigIntegerField()
+    received_at = models.DateTimeField()
+    source_id = models.BigIntegerField()
+
+
+class Event(models.Model):
+    """Read-only view of the append-only, month-partitioned events table."""
+
+    source = models.ForeignKey(
+        Source, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    type = models.CharField(max_length=16)
+    event = models.TextField(null=True)
+    user_id = models.TextField(null=True)
+    anonymous_id = models.TextField(null=True)
+    message_id = models.TextField()
+    timestamp = models.DateTimeField()
+    original_timestamp = models.DateTimeField(null=True)
+    sent_at = models.DateTimeField(null=True)
+    received_at = models.DateTimeField()
+    payload = models.JSONField()
+
+    class Meta:
+        managed = False
+        db_table = "integrations_event"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event or ''} ({self.message_id})"

@@ -1,0 +1,1 @@
+"""The Segment-compatible collection API: request parsing, message rules, storage."""

@@ -1,0 +1,199 @@
+"""The Segment message rules: required ids, types, sizes, clock skew, context merging.
+
+``prepare`` turns one client message into a storable row or a ``Rejection``; nothing
+here touches the database, so file imports and webhooks run the same rules.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from integrations import conf
+
+TYPES = ("identify", "track", "page", "screen", "group", "alias")
+OBJECT_FIELDS = ("context", "integrations", "properties", "traits")
+MAX_MESSAGE_ID = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    code: str
+    reason: str
+    payload: object
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    message_id: str
+    type: str
+    event: str | None
+    user_id: str | None
+    anonymous_id: str | None
+    timestamp: datetime
+    original_timestamp: datetime | None
+    sent_at: datetime | None
+    payload: str  # the JSON text stored as jsonb
+
+
+class Invalid(Exception):
+    def __init__(self, code: str, reason: str):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def merge_batch_defaults(item: dict, envelope: dict) -> dict:
+    """A batch's top-level context, integrations and sentAt apply to items lacking their own."""
+    merged = dict(item)
+    for key in ("context", "integrations"):
+        top = envelope.get(key)
+        if isinstance(top, dict) and top:
+            own = item.get(key)
+            merged[key] = {**top, **own} if isinstance(own, dict) else dict(top)
+    if "sentAt" not in item and envelope.get("sentAt") is not None:
+        merged["sentAt"] = envelope["sentAt"]
+    return merged
+
+
+def _id(message: dict, key: str) -> str | None:
+    value = message.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise Invalid("invalid_type", f"{key} must be a string.")
+    return str(value)
+
+
+def _time(message: dict, key: str) -> datetime | None:
+    value = message.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Invalid("invalid_type", f"{key} must be an ISO-8601 string.")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid("invalid_timestamp", f"{key} is not an ISO-8601 date-time.") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _check_values(message: dict, *, max_depth: int) -> None:
+    """Depth cap and strings PostgreSQL's jsonb refuses (NUL), walked without recursion."""
+    stack = [(message, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > max_depth:
+            raise Invalid("too_deep", f"The message is nested deeper than {max_depth} levels.")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    raise Invalid("invalid_string", "A key contains a NUL character.")
+                if isinstance(item, dict | list):
+                    stack.append((item, depth + 1))
+                elif isinstance(item, str) and "\x00" in item:
+                    raise Invalid("invalid_string", f"{key} contains a NUL character.")
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict | list):
+                    stack.append((item, depth + 1))
+                elif isinstance(item, str) and "\x00" in item:
+                    raise Invalid("invalid_string", "A string contains a NUL character.")
+
+
+def _validate(message: dict, type_: str) -> tuple[str | None, str | None]:
+    user_id = _id(message, "userId")
+    anonymous_id = _id(message, "anonymousId")
+    if user_id is None and anonymous_id is None:
+        raise Invalid("no_user_anon_id", "The message needs a userId or an anonymousId.")
+    for key in OBJECT_FIELDS:
+        if message.get(key) is not None and not isinstance(message[key], dict):
+            raise Invalid("invalid_type", f"{key} must be an object.")
+    if type_ == "track":
+        event = message.get("event")
+        if not isinstance(event, str) or not event.strip():
+            raise Invalid("missing_event", "A track message needs an event name.")
+    elif type_ == "alias":
+        if _id(message, "previousId") is None or user_id is None:
+            raise Invalid("missing_alias_ids", "An alias message needs previousId and userId.")
+    elif type_ == "group" and _id(message, "groupId") is None:
+        raise Invalid("missing_group_id", "A group message needs a groupId.")
+    for key in ("event", "name"):
+        if message.get(key) is not None and not isinstance(message[key], str):
+            raise Invalid("invalid_type", f"{key} must be a string.")
+    return user_id, anonymous_id
+
+
+def _message_id(message: dict) -> str:
+    value = _id(message, "messageId")
+    if value is None:
+        return str(uuid.uuid4())
+    if len(value) > MAX_MESSAGE_ID:
+        raise Invalid("invalid_message_id", f"messageId is longer than {MAX_MESSAGE_ID}.")
+    return value
+
+
+def _with_ip(context: dict | None, ip: str | None) -> dict:
+    context = dict(context or {})
+    if ip and (context.get("direct") is True or not context.get("ip")):
+        context["ip"] = ip
+    return context
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def prepare(
+    message, *, type_: str | None, received_at: datetime, ip: str | None = None
+) -> Row | Rejection:
+    """One client message → a Row to store, or the reason it is refused.
+
+    ``type_`` is the endpoint's type (``/v1/track``) or None for batch items, which
+    carry their own.
+    """
+    if not isinstance(message, dict):
+        return Rejection("invalid_message", "A message must be a JSON object.", message)
+    try:
+        kind = type_ or message.get("type")
+        if kind not in TYPES:
+            raise Invalid("invalid_type", f"type must be one of {', '.join(TYPES)}.")
+        _check_values(message, max_depth=conf.get("COLLECT_MAX_DEPTH"))
+        user_id, anonymous_id = _validate(message, kind)
+        message_id = _message_id(message)
+        original = _time(message, "timestamp")
+        sent_at = _time(message, "sentAt")
+        # Clock skew: the device's offset, measured when it sent, is removed from event time.
+        timestamp = received_at - (sent_at - original) if original and sent_at else original
+        timestamp = timestamp or received_at
+        stored = {key: value for key, value in message.items() if key != "writeKey"}
+        stored.update(
+            type=kind,
+            messageId=message_id,
+            context=_with_ip(message.get("context"), ip),
+            timestamp=_iso(timestamp),
+            originalTimestamp=_iso(original),
+            receivedAt=_iso(received_at),
+        )
+        text = json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+        size = len(text.encode("utf-8"))
+        limit = conf.get("COLLECT_MAX_MESSAGE_BYTES")
+        # The client's own message is what the limit is about: server-added fields and the
+        # batch's merged context should not push a message just under it over.
+        if size > limit and len(json.dumps(message).encode()) > limit:
+            raise Invalid("message_too_large", f"The message exceeds {limit} bytes.")
+    except Invalid as exc:
+        return Rejection(exc.code, exc.reason, message)
+    except UnicodeEncodeError:
+        return Rejection("invalid_string", "A string is not valid Unicode.", message)
+    return Row(
+        message_id=message_id,
+        type=kind,
+        event=message.get("event") if kind == "track" else message.get("name"),
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        timestamp=timestamp,
+        original_timestamp=original,
+        sent_at=sent_at,
+        payload=text,
+    )

@@ -1,0 +1,75 @@
+"""Writing accepted messages: dedupe, events and inbox in one statement per batch."""
+
+from datetime import datetime
+
+import psycopg
+from django.db import connection
+
+from .messages import Row
+
+# One round trip: the dedupe table says which messageIds are new (ON CONFLICT DO NOTHING
+# ... RETURNING), only those become events, and each new event gets an inbox row.
+INSERT_SQL = """
+WITH input AS (
+    SELECT * FROM unnest(
+        %(message_id)s::text[], %(type)s::text[], %(event)s::text[], %(user_id)s::text[],
+        %(anonymous_id)s::text[], %(timestamp)s::timestamptz[],
+        %(original_timestamp)s::timestamptz[], %(sent_at)s::timestamptz[], %(payload)s::text[]
+    ) AS t(message_id, type, event, user_id, anonymous_id, ts, original_ts, sent_at, payload)
+), fresh AS (
+    INSERT INTO integrations_eventmessageid (source_id, message_id)
+    SELECT %(source_id)s, message_id FROM input
+    ON CONFLICT DO NOTHING
+    RETURNING message_id
+), stored AS (
+    INSERT INTO integrations_event (
+        source_id, type, event, user_id, anonymous_id, message_id,
+        "timestamp", original_timestamp, sent_at, received_at, payload
+    )
+    SELECT %(source_id)s, i.type, i.event, i.user_id, i.anonymous_id, i.message_id,
+           i.ts, i.original_ts, i.sent_at, %(received_at)s, i.payload::jsonb
+    FROM input i JOIN fresh f USING (message_id)
+    RETURNING id, received_at
+)
+INSERT INTO integrations_eventinbox (event_id, received_at, source_id)
+SELECT id, received_at, %(source_id)s FROM stored
+"""
+
+
+def _unique(rows: list[Row]) -> list[Row]:
+    seen: set[str] = set()
+    unique = []
+    for row in rows:
+        if row.message_id not in seen:
+            seen.add(row.message_id)
+            unique.append(row)
+    return unique
+
+
+def insert_rows(*, source_id: int, rows: list[Row], received_at: datetime) -> int:
+    """Stores the rows not seen before for this source; returns how many were new.
+
+    Must run inside the caller's transaction (the API answers after its COMMIT).
+    """
+    rows = _unique(rows)
+    if not rows:
+        return 0
+    params = {
+        "source_id": source_id,
+        "received_at": received_at,
+        "message_id": [r.message_id for r in rows],
+        "type": [r.type for r in rows],
+        "event": [r.event for r in rows],
+        "user_id": [r.user_id for r in rows],
+        "anonymous_id": [r.anonymous_id for r in rows],
+        "timestamp": [r.timestamp for r in rows],
+        "original_timestamp": [r.original_timestamp for r in rows],
+        "sent_at": [r.sent_at for r in rows],
+        "payload": [r.payload for r in rows],
+    }
+    connection.ensure_connection()
+    # A server-side-binding cursor on Django's own connection (same transaction): arrays go
+    # as parameters instead of being spelled out as SQL literals by Django's client cursor.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(INSERT_SQL, params)
+        return cursor.rowcount

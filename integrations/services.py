@@ -1,0 +1,176 @@
+"""Writes of the integrations app: sources, ingestion, rejections, processing triggers."""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import conf
+from .collect import keys, storage
+from .collect.messages import Rejection, Row, prepare
+from .models import RejectedEvent, Source, new_write_key
+from .redis_client import client
+
+logger = logging.getLogger(__name__)
+
+TRIGGER_KEY = "cdp:collect:process-pending"
+TRIGGER_SECONDS = 10
+REJECTED_PAYLOAD_CHARS = 8192
+
+
+# Sources -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_source(
+    *,
+    name: str,
+    kind: str,
+    party: str = Source.Party.FIRST,
+    enabled: bool = True,
+    priority: int = 100,
+    rate_limit: int = 50_000,
+) -> Source:
+    return Source.objects.create(
+        name=name.strip(),
+        kind=kind,
+        party=party,
+        enabled=enabled,
+        priority=priority,
+        rate_limit=rate_limit,
+    )
+
+
+UPDATABLE = ("name", "kind", "party", "enabled", "priority", "rate_limit")
+
+
+@transaction.atomic
+def update_source(*, source: Source, **changes) -> Source:
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(source, field, value.strip() if field == "name" else value)
+    source.save()
+    keys.clear_cache()
+    return source
+
+
+@transaction.atomic
+def rotate_write_key(*, source: Source, grace: timedelta) -> Source:
+    """A new key now; the current one keeps working until ``grace`` has passed (0: never)."""
+    source.previous_write_key = source.write_key
+    source.previous_key_valid_until = timezone.now() + grace
+    source.write_key = new_write_key()
+    source.save(
+        update_fields=["write_key", "previous_write_key", "previous_key_valid_until", "updated_at"]
+    )
+    keys.clear_cache()
+    return source
+
+
+@transaction.atomic
+def delete_source(*, source: Source) -> None:
+    # Events stay: the events table is append-only history, keyed by the source id.
+    source.delete()
+    keys.clear_cache()
+
+
+# Ingestion -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    stored: int  # new events written
+    duplicates: int  # valid messages whose messageId this source had sent before
+    rejections: list[Rejection]
+
+
+def _storable(payload):
+    """The rejected payload as jsonb accepts it: no NUL, no lone surrogates, bounded size."""
+    try:
+        text = json.dumps(payload, ensure_ascii=False)
+    except (RecursionError, ValueError, TypeError):
+        return {"unreadable": True}
+    text = text.encode("utf-8", "replace").decode("utf-8").replace("\\u0000", "\\ufffd")
+    if len(text) > REJECTED_PAYLOAD_CHARS:
+        return {"truncated": text[:REJECTED_PAYLOAD_CHARS]}
+    try:
+        return json.loads(text)
+    except (RecursionError, ValueError):
+        return {"truncated": text[:REJECTED_PAYLOAD_CHARS]}
+
+
+def record_rejections(*, source_id: int, rejections: list[Rejection], received_at=None) -> None:
+    if not rejections:
+        return
+    received_at = received_at or timezone.now()
+    RejectedEvent.objects.bulk_create(
+        RejectedEvent(
+            source_id=source_id,
+            code=r.code,
+            reason=r.reason[:500],
+            payload=_storable(r.payload),
+            received_at=received_at,
+        )
+        for r in rejections
+    )
+
+
+@transaction.atomic
+def ingest_messages(
+    *,
+    source_id: int,
+    messages: list,
+    type_: str | None = None,
+    received_at: datetime | None = None,
+    ip: str | None = None,
+) -> IngestResult:
+    """Validates Segment-style messages and stores the valid ones durably; the one entry point.
+
+    ``type_`` forces the type (single-message endpoints); otherwise each message carries
+    its own ``type``. Invalid messages go to the source's rejected list, valid ones beside
+    them are kept. Messages with a messageId this source sent before are stored once.
+    Processing is queued after the COMMIT. Returns counts and the rejections.
+    """
+    received_at = received_at or timezone.now()
+    rows: list[Row] = []
+    rejections: list[Rejection] = []
+    for message in messages:
+        prepared = prepare(message, type_=type_, received_at=received_at, ip=ip)
+        (rows if isinstance(prepared, Row) else rejections).append(prepared)
+    stored = storage.insert_rows(source_id=source_id, rows=rows, received_at=received_at)
+    record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
+    if stored:
+        transaction.on_commit(trigger_processing)
+    return IngestResult(stored=stored, duplicates=len(rows) - stored, rejections=rejections)
+
+
+# Processing triggers and housekeeping --------------------------------------------------
+
+
+def trigger_processing() -> None:
+    """Queues one processing task unless one is already pending (a Redis flag debounces)."""
+    from .tasks import process_event_batch
+
+    try:
+        if client().set(TRIGGER_KEY, "1", nx=True, ex=TRIGGER_SECONDS):
+            process_event_batch.delay()
+    except Exception:  # the beat safety net picks the events up
+        logger.warning("could not queue event processing", exc_info=True)
+
+
+def clear_processing_trigger() -> None:
+    try:
+        client().delete(TRIGGER_KEY)
+    except Exception:
+        logger.warning("could not clear the processing flag", exc_info=True)
+
+
+def purge_rejected_events(*, now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(days=conf.get("COLLECT_REJECTED_RETENTION_DAYS"))
+    deleted, _ = RejectedEvent.objects.filter(received_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,37 @@
+"""Celery tasks: thin wrappers that call services and processing."""
+
+import logging
+
+from celery import shared_task
+
+from . import partitions, processing, services
+
+logger = logging.getLogger(__name__)
+
+# A task drains this many batches, then hands over to a fresh task so that one long
+# backlog does not hold a worker slot forever.
+MAX_BATCHES_PER_TASK = 20
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def process_event_batch() -> int:
+    # Cleared before claiming: events arriving from now on must queue a new task.
+    services.clear_processing_trigger()
+    total = 0
+    for _ in range(MAX_BATCHES_PER_TASK):
+        done = processing.process_inbox_batch()
+        total += done
+        if not done:
+            return total
+    services.trigger_processing()
+    return total
+
+
+@shared_task
+def ensure_event_partitions() -> list[str]:
+    return partitions.ensure_event_partitions()
+
+
+@shared_task
+def purge_rejected_events() -> int:
+    return services.purge_rejected_events()
