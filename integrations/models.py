@@ -86,6 +86,9 @@ class RejectedEvent(models.Model):
         ordering = ["-id"]
         indexes = [models.Index(fields=["source", "-id"], name="rejected_source_id_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
 
 class SourceMinuteStats(models.Model):
     """Events processed per source and minute (of receipt); the live page's chart."""
@@ -99,6 +102,9 @@ class SourceMinuteStats(models.Model):
             models.UniqueConstraint(fields=["source_id", "minute"], name="source_minute_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"source {self.source_id} at {self.minute:%Y-%m-%d %H:%M}: {self.count}"
+
 
 class EventMessageId(models.Model):
     """One row per (source, messageId) ever stored: the dedupe key.
@@ -111,6 +117,9 @@ class EventMessageId(models.Model):
     source_id = models.BigIntegerField()
     message_id = models.CharField(max_length=100)
 
+    def __str__(self) -> str:
+        return f"{self.source_id}/{self.message_id}"
+
 
 class EventInbox(models.Model):
     """Stored events not processed yet; filled in the same transaction as the events."""
@@ -118,6 +127,9 @@ class EventInbox(models.Model):
     event_id = models.BigIntegerField()
     received_at = models.DateTimeField()
     source_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"event {self.event_id}"
 
 
 class Event(models.Model):
@@ -127,9 +139,10 @@ class Event(models.Model):
         Source, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     type = models.CharField(max_length=16)
-    event = models.TextField(null=True)
-    user_id = models.TextField(null=True)
-    anonymous_id = models.TextField(null=True)
+    # NULL, not "", means "not sent": the table mirrors the raw messages.
+    event = models.TextField(null=True)  # noqa: DJ001
+    user_id = models.TextField(null=True)  # noqa: DJ001
+    anonymous_id = models.TextField(null=True)  # noqa: DJ001
     message_id = models.TextField()
     timestamp = models.DateTimeField()
     original_timestamp = models.DateTimeField(null=True)

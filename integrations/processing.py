@@ -7,6 +7,7 @@ Steps are functions ``step(batch)`` listed in settings.COLLECT_PROCESSING_STEPS.
 """
 
 import functools
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -64,6 +65,10 @@ class Batch:
                 )
                 columns = [col.name for col in cursor.description]
                 self._events = [dict(zip(columns, row, strict=True)) for row in cursor]
+            for event in self._events:
+                # Django's connection loads jsonb as text (its JSONField decodes it itself).
+                if isinstance(event["payload"], str):
+                    event["payload"] = json.loads(event["payload"])
         return self._events
 
 

@@ -1,0 +1,119 @@
+"""The inbox: every stored event is processed once, per-minute counts, partitions."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.db import connection
+
+from integrations import partitions, processing, services
+from integrations.models import EventInbox, SourceMinuteStats
+
+pytestmark = pytest.mark.django_db
+
+
+def ingest(source, n, prefix="m"):
+    return services.ingest_messages(
+        source_id=source.id,
+        messages=[
+            {"type": "track", "userId": f"u{i}", "event": "Viewed", "messageId": f"{prefix}{i}"}
+            for i in range(n)
+        ],
+    )
+
+
+def test_processing_counts_each_event_once_per_minute(source):
+    assert ingest(source, 25).stored == 25
+    assert processing.process_inbox_batch(limit=10) == 10
+    assert processing.process_inbox_batch(limit=10) == 10
+    assert processing.process_inbox_batch(limit=10) == 5
+    assert processing.process_inbox_batch(limit=10) == 0
+    assert sum(SourceMinuteStats.objects.values_list("count", flat=True)) == 25
+    assert not EventInbox.objects.exists()
+
+
+def test_steps_can_read_the_full_events(source, settings):
+    seen = []
+    settings.COLLECT_PROCESSING_STEPS = ["tests.integrations.test_processing.remember"]
+    remember.seen = seen
+    ingest(source, 3)
+    processing.process_inbox_batch()
+    assert [e["event"] for e in seen] == ["Viewed"] * 3
+    assert seen[0]["payload"]["messageId"] == "m0"
+
+
+def remember(batch):
+    remember.seen.extend(batch.events())
+
+
+def test_a_failing_step_leaves_the_batch_in_the_inbox(source, settings):
+    settings.COLLECT_PROCESSING_STEPS = [
+        "integrations.processing.count_events_per_minute",
+        "tests.integrations.test_processing.explode",
+    ]
+    ingest(source, 4)
+    with pytest.raises(RuntimeError):
+        processing.process_inbox_batch()
+    assert EventInbox.objects.count() == 4
+    assert not SourceMinuteStats.objects.exists()
+
+
+def explode(batch):
+    raise RuntimeError("step failed")
+
+
+def test_ingest_reports_duplicates_and_rejections(source):
+    ingest(source, 3)
+    result = services.ingest_messages(
+        source_id=source.id,
+        messages=[
+            {"type": "track", "userId": "u", "event": "x", "messageId": "m1"},
+            {"type": "track", "userId": "u"},
+        ],
+    )
+    assert (result.stored, result.duplicates, len(result.rejections)) == (0, 1, 1)
+
+
+def test_partitions_are_created_ahead_and_stranded_rows_move_out_of_default(source):
+    # A month far ahead has no partition: its rows land in DEFAULT.
+    stranded = datetime(2031, 5, 17, tzinfo=UTC)
+    services.ingest_messages(
+        source_id=source.id,
+        messages=[{"type": "track", "userId": "u", "event": "x"}],
+        received_at=stranded,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM integrations_event_default")
+        assert cursor.fetchone()[0] == 1
+    created = partitions.ensure_event_partitions(months_ahead=1, today=date(2031, 5, 2))
+    assert created == ["integrations_event_y2031m05", "integrations_event_y2031m06"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM integrations_event_default")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*) FROM integrations_event_y2031m05")
+        assert cursor.fetchone()[0] == 1
+    assert partitions.ensure_event_partitions(months_ahead=1, today=date(2031, 5, 2)) == []
+
+
+def test_this_month_and_the_next_two_exist_after_migrating(db):
+    today = date.today()
+    names = partitions.existing_partitions()
+    for offset in range(3):
+        start = partitions._month_start(today, offset)
+        assert partitions.partition_name(start) in names
+
+
+def test_rejected_events_older_than_seven_days_are_purged(source):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.collect.messages import Rejection
+    from integrations.models import RejectedEvent
+
+    old = timezone.now() - timedelta(days=8)
+    services.record_rejections(
+        source_id=source.id, rejections=[Rejection("x", "old", {})], received_at=old
+    )
+    services.record_rejections(source_id=source.id, rejections=[Rejection("x", "new", {})])
+    assert services.purge_rejected_events() == 1
+    assert list(RejectedEvent.objects.values_list("reason", flat=True)) == ["new"]
