@@ -14,12 +14,12 @@ MAX_BATCHES_PER_TASK = 20
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def process_event_batch() -> int:
+def process_event_batch(limit: int | None = None) -> int:
     # Cleared before claiming: events arriving from now on must queue a new task.
     services.clear_processing_trigger()
     total = 0
     for _ in range(MAX_BATCHES_PER_TASK):
-        done = processing.process_inbox_batch()
+        done = processing.process_inbox_batch(limit=limit)
         total += done
         if not done:
             return total
