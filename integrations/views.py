@@ -1,9 +1,110 @@
+"""Admin pages for sources: list, create, edit, key rotation, and the live page."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
 from cdp_site.permissions import Cap
 
+from . import selectors, services
+from .filters import SourceFilter
+from .forms import RotateKeyForm, SourceForm
 
-@requires(Cap.VIEW_INTEGRATIONS)
+
+def _partial(request, template: str, partial: str) -> str:
+    """Full page normally; just the named partial when htmx asks for it."""
+    return f"{template}#{partial}" if request.htmx else template
+
+
+@requires(Cap.VIEW_INTEGRATIONS, write=Cap.MANAGE_INTEGRATIONS)
+@require_GET
 def index(request):
-    return TemplateResponse(request, "integrations/index.html", {})
+    sources = SourceFilter(request.GET or None, queryset=selectors.sources())
+    return TemplateResponse(
+        request,
+        _partial(request, "integrations/index.html", "source-list"),
+        {"filter": sources, "sources": sources.qs},
+    )
+
+
+@requires(Cap.MANAGE_INTEGRATIONS)
+def source_create(request):
+    form = SourceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        source = services.create_source(**form.cleaned_data)
+        messages.success(request, f"Created {source.name}. Its write key is below.")
+        return redirect("integrations:source-detail", pk=source.pk)
+    return TemplateResponse(request, "integrations/source_form.html", {"form": form})
+
+
+@requires(Cap.MANAGE_INTEGRATIONS)
+def source_edit(request, pk: int):
+    source = get_object_or_404(selectors.sources(), pk=pk)
+    form = SourceForm(request.POST or None, instance=source)
+    if request.method == "POST" and form.is_valid():
+        services.update_source(source=source, **form.cleaned_data)
+        messages.success(request, f"Saved {source.name}.")
+        return redirect("integrations:source-detail", pk=source.pk)
+    return TemplateResponse(
+        request, "integrations/source_form.html", {"form": form, "source": source}
+    )
+
+
+@requires(Cap.MANAGE_INTEGRATIONS)
+@require_POST
+def source_rotate_key(request, pk: int):
+    source = get_object_or_404(selectors.sources(), pk=pk)
+    form = RotateKeyForm(request.POST)
+    rotated = False
+    if form.is_valid():
+        grace = timedelta(hours=form.cleaned_data["grace_hours"])
+        services.rotate_write_key(source=source, grace=grace)
+        rotated = True
+        form = RotateKeyForm()
+    if not request.htmx:
+        if rotated:
+            messages.success(request, "A new write key is active.")
+        return redirect("integrations:source-detail", pk=source.pk)
+    return TemplateResponse(
+        request,
+        "integrations/source_detail.html#key",
+        {"source": source, "rotate_form": form, "rotated": rotated},
+    )
+
+
+def _live_context(source) -> dict:
+    minutes, counts = selectors.events_per_minute(source=source)
+    chart = {
+        "data": [
+            {
+                "type": "bar",
+                "x": [m.isoformat() for m in minutes],
+                "y": counts,
+                "marker": {"color": "#2f5d8a"},
+            }
+        ],
+        "layout": {
+            "title": {"text": "Events per minute (last hour)"},
+            "margin": {"t": 48, "r": 16, "b": 48, "l": 48},
+            "yaxis": {"rangemode": "tozero"},
+        },
+    }
+    return {
+        "chart": chart,
+        "events": selectors.latest_events(source=source),
+        "rejections": selectors.latest_rejections(source=source),
+    }
+
+
+@requires(Cap.VIEW_INTEGRATIONS, write=Cap.MANAGE_INTEGRATIONS)
+@require_GET
+def source_detail(request, pk: int):
+    source = get_object_or_404(selectors.sources(), pk=pk)
+    context = {"source": source, "rotate_form": RotateKeyForm(), **_live_context(source)}
+    return TemplateResponse(
+        request, _partial(request, "integrations/source_detail.html", "live"), context
+    )

@@ -1,0 +1,70 @@
+from rest_framework import serializers
+
+from integrations import services
+from integrations.models import Event, RejectedEvent, Source
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "party",
+            "enabled",
+            "priority",
+            "rate_limit",
+            "write_key",
+            "previous_key_valid_until",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "write_key",
+            "previous_key_valid_until",
+            "created_at",
+            "updated_at",
+        ]
+
+    def create(self, validated_data):
+        return services.create_source(**validated_data)
+
+    def update(self, instance, validated_data):
+        return services.update_source(source=instance, **validated_data)
+
+
+class RotateKeySerializer(serializers.Serializer):
+    grace_hours = serializers.IntegerField(min_value=0, max_value=24 * 30, default=24)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    source = serializers.IntegerField(source="source_id")
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "source",
+            "type",
+            "event",
+            "user_id",
+            "anonymous_id",
+            "message_id",
+            "timestamp",
+            "original_timestamp",
+            "sent_at",
+            "received_at",
+            "payload",
+        ]
+        read_only_fields = fields
+
+
+class RejectedEventSerializer(serializers.ModelSerializer):
+    source = serializers.IntegerField(source="source_id")
+
+    class Meta:
+        model = RejectedEvent
+        fields = ["id", "source", "code", "reason", "payload", "received_at"]
+        read_only_fields = fields
