@@ -9,12 +9,14 @@ from .messages import Row
 
 # One round trip: the dedupe table says which messageIds are new (ON CONFLICT DO NOTHING
 # ... RETURNING), only those become events, and each new event gets an inbox row.
+# Arrays travel in binary (%(name)b): in text format psycopg would escape every quote of
+# every payload.
 INSERT_SQL = """
 WITH input AS (
     SELECT * FROM unnest(
-        %(message_id)s::text[], %(type)s::text[], %(event)s::text[], %(user_id)s::text[],
-        %(anonymous_id)s::text[], %(timestamp)s::timestamptz[],
-        %(original_timestamp)s::timestamptz[], %(sent_at)s::timestamptz[], %(payload)s::text[]
+        %(message_id)b::text[], %(type)b::text[], %(event)b::text[], %(user_id)b::text[],
+        %(anonymous_id)b::text[], %(timestamp)b::timestamptz[],
+        %(original_timestamp)b::timestamptz[], %(sent_at)b::timestamptz[], %(payload)b::text[]
     ) AS t(message_id, type, event, user_id, anonymous_id, ts, original_ts, sent_at, payload)
 ), fresh AS (
     INSERT INTO integrations_eventmessageid (source_id, message_id)

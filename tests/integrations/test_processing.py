@@ -117,3 +117,28 @@ def test_rejected_events_older_than_seven_days_are_purged(source):
     services.record_rejections(source_id=source.id, rejections=[Rejection("x", "new", {})])
     assert services.purge_rejected_events() == 1
     assert list(RejectedEvent.objects.values_list("reason", flat=True)) == ["new"]
+
+
+def test_processing_is_queued_once_while_a_trigger_is_pending(source, monkeypatch):
+    from integrations import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.process_event_batch, "delay", lambda *a, **k: sent.append(1))
+    services.clear_processing_trigger()
+    services.trigger_processing()
+    services.trigger_processing()
+    assert sent == [1]
+    services.clear_processing_trigger()
+    services.trigger_processing()
+    assert sent == [1, 1]
+    services.clear_processing_trigger()
+
+
+def test_ingestion_queues_processing_after_the_commit(
+    source, monkeypatch, django_capture_on_commit_callbacks
+):
+    calls = []
+    monkeypatch.setattr(services, "trigger_processing", lambda: calls.append(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(source, 2)
+    assert calls == [1]
