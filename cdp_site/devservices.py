@@ -10,9 +10,11 @@ when the command ends. The command's exit code is passed on.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from cdp_site import embedded
@@ -71,8 +73,11 @@ def main(argv: list[str]) -> int:
         return 2
     env = dict(os.environ)
     env.setdefault("CDP_MODE", "test")
-    var_dir = Path(env.get("CDP_VAR_DIR", BASE_DIR / "var")) / "test"
-    var_dir.mkdir(parents=True, exist_ok=True)
+    # A fresh directory per run: two test runs at once must not see each other's
+    # server as a stale one to stop.
+    runs_dir = Path(env.get("CDP_VAR_DIR", BASE_DIR / "var")) / "test"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    var_dir = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir))
     servers = start_missing_services(env=env, var_dir=var_dir, durable=False)
     for server in servers:
         print(f"devservices: embedded {server.name} at {server.url}", file=sys.stderr)
@@ -85,6 +90,7 @@ def main(argv: list[str]) -> int:
         return child.wait()
     finally:
         stop_all(servers)
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -160,6 +160,23 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Safety net beside the on-commit trigger: events never wait long in the inbox.
+    "integrations-process-events": {
+        "task": "integrations.tasks.process_event_batch",
+        "schedule": 5.0,
+        "options": {"expires": 30},  # a stopped worker should not find a pile of them
+    },
+    # Keeps this month's and the next two months' event partitions in place.
+    "integrations-ensure-event-partitions": {
+        "task": "integrations.tasks.ensure_event_partitions",
+        "schedule": 3600.0,
+    },
+    "integrations-purge-rejected-events": {
+        "task": "integrations.tasks.purge_rejected_events",
+        "schedule": 3600.0,
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -280,5 +297,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-
-HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)

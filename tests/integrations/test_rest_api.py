@@ -9,7 +9,7 @@ from cdp_site.permissions import ADMIN, MARKETER, ROLES
 from integrations import services
 from integrations.models import Source
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.integrations.urls")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
