@@ -61,20 +61,21 @@ ROLE_DESCRIPTIONS = {
 }
 
 
+def _role_names(user) -> tuple[str, ...]:
+    """The user's role names, read once per request and kept on the user object."""
+    cached = getattr(user, "_cdp_roles", None)
+    if cached is None:
+        cached = tuple(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        user._cdp_roles = cached
+    return cached
+
+
 def capabilities_of(user) -> frozenset[Cap]:
-    """All capabilities of a user, cached on the user object for the request."""
     if not user or not user.is_authenticated or not user.is_active:
         return frozenset()
-    cached = getattr(user, "_cdp_capabilities", None)
-    if cached is not None:
-        return cached
     if user.is_superuser:
-        caps = frozenset(Cap)
-    else:
-        names = user.groups.values_list("name", flat=True)
-        caps = frozenset().union(*(ROLE_CAPABILITIES.get(name, ()) for name in names))
-    user._cdp_capabilities = caps
-    return caps
+        return frozenset(Cap)
+    return frozenset().union(*(ROLE_CAPABILITIES[name] for name in _role_names(user)))
 
 
 def has_capability(user, cap: Cap) -> bool:
@@ -85,7 +86,8 @@ def role_of(user) -> str | None:
     """The user's role name (a user holds one role)."""
     if user.is_superuser:
         return ADMIN
-    return user.groups.filter(name__in=ROLES).values_list("name", flat=True).first()
+    names = _role_names(user)
+    return names[0] if names else None
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

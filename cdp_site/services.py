@@ -30,7 +30,7 @@ def set_role(*, user, role: str) -> None:
     ensure_roles()
     user.groups.remove(*Group.objects.filter(name__in=ROLES))
     user.groups.add(Group.objects.get(name=role))
-    user.__dict__.pop("_cdp_capabilities", None)
+    user.__dict__.pop("_cdp_roles", None)
 
 
 @dataclass(frozen=True)

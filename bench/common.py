@@ -1,0 +1,103 @@
+"""Shared pieces of the benchmarks: a fresh database, timing, progress and the table row."""
+
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+
+BENCH_DATABASE = "cdp_bench"
+
+
+@dataclass
+class Row:
+    figure: str
+    value: float
+    unit: str
+    baseline: str
+    baseline_value: float
+    target: str = ""
+    higher_is_better: bool = True
+
+    @property
+    def value_text(self) -> str:
+        return f"{self.value:,.1f} {self.unit}"
+
+    @property
+    def baseline_text(self) -> str:
+        return f"{self.baseline_value:,.1f} {self.unit}"
+
+    @property
+    def ratio_text(self) -> str:
+        if not self.baseline_value:
+            return "n/a"
+        return f"{self.value / self.baseline_value:.2f}"
+
+
+def setup_django() -> None:
+    """Django on its own database (created and migrated here), never the demo's data."""
+    os.environ.setdefault("CDP_MODE", "test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cdp_site.settings")
+    # Throttles still run (their cost is part of each figure) but never trigger.
+    os.environ.setdefault("API_THROTTLE_USER", "100000000/min")
+    os.environ.setdefault("API_THROTTLE_ANON", "100000000/min")
+    import django
+    import environ
+
+    url = environ.Env.db_url_config(os.environ["DATABASE_URL"])
+    os.environ["CDP_BENCH_ADMIN_DB"] = url["NAME"]
+    url_without_db = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    os.environ["DATABASE_URL"] = f"{url_without_db}/{BENCH_DATABASE}"
+    _recreate_database(url, BENCH_DATABASE)
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _recreate_database(url: dict, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    dsn = {
+        "host": url["HOST"],
+        "port": url["PORT"] or 5432,
+        "user": url["USER"],
+        "password": url["PASSWORD"] or None,
+        "dbname": url["NAME"],
+    }
+    with psycopg.connect(**{k: v for k, v in dsn.items() if v}, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def progress(done: int, total: int, label: str = "") -> None:
+    """A one-line progress bar on stderr."""
+    width = 30
+    filled = int(width * done / max(total, 1))
+    sys.stderr.write(f"\r  {label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def timed_runs(fn, *, repeat: int) -> list[float]:
+    """Seconds of each call of ``fn`` (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def median_ms(times: list[float]) -> float:
+    return statistics.median(times) * 1000
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
