@@ -157,3 +157,8 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event or ''} ({self.message_id})"
+
+
+# Models of the file import and webhook packages, registered with this app.
+from .imports.models import FileImport, ImportMapping  # noqa: E402, F401
+from .webhooks.models import WebhookConfig  # noqa: E402, F401

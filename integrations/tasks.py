@@ -35,3 +35,7 @@ def ensure_event_partitions() -> list[str]:
 @shared_task
 def purge_rejected_events() -> int:
     return services.purge_rejected_events()
+
+
+# Tasks of the file import package, registered with the worker through this module.
+from .imports.tasks import run_file_import  # noqa: E402, F401

@@ -1,0 +1,35 @@
+"""Per-source inbound webhook configuration (registered via integrations/models.py)."""
+
+import secrets
+
+from django.db import models
+
+from integrations.models import Source
+
+
+def new_webhook_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class WebhookConfig(models.Model):
+    """``rules`` is a list of {"target", "path"} or {"target", "value"}; see webhooks.mapping."""
+
+    class Kind(models.TextChoices):
+        IDENTIFY = "identify", "identify (traits)"
+        TRACK = "track", "track (event with properties)"
+
+    source = models.OneToOneField(Source, on_delete=models.CASCADE, related_name="webhook")
+    token = models.CharField(max_length=64, unique=True, default=new_webhook_token)
+    secret = models.CharField(max_length=128, default=new_webhook_secret)
+    require_signature = models.BooleanField(default=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TRACK)
+    rules = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"webhook of source {self.source_id}"
