@@ -9,6 +9,9 @@ from cdp_site.permissions import ROLES
 # would otherwise refuse the test's own database calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# Shared fixtures: a real SMTP server (smtp_inbox).
+pytest_plugins = ["tests.support.smtp"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 
