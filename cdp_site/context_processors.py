@@ -3,13 +3,13 @@ from django.urls import reverse
 from .permissions import Cap, capabilities_of, role_of
 
 NAVIGATION = [
-    ("Dashboard", "dashboard", Cap.VIEW_DASHBOARDS),
-    ("Profiles", "profiles:index", Cap.VIEW_PROFILES),
-    ("Segments", "segments:index", Cap.VIEW_SEGMENTS),
-    ("Campaigns", "campaigns:index", Cap.VIEW_CAMPAIGNS),
-    ("Integrations", "integrations:index", Cap.VIEW_INTEGRATIONS),
-    ("Insights", "insights", Cap.VIEW_DASHBOARDS),
-    ("Settings", "settings", Cap.OWN_ACCOUNT),
+    ("Dashboard", "dashboard", Cap.VIEW_DASHBOARDS, ""),
+    ("Profiles", "profiles:index", Cap.VIEW_PROFILES, "One profile per person, with its timeline."),
+    ("Segments", "segments:index", Cap.VIEW_SEGMENTS, "Groups of people, fresh within seconds."),
+    ("Campaigns", "campaigns:index", Cap.VIEW_CAMPAIGNS, "Journeys and messages that act on them."),
+    ("Integrations", "integrations:index", Cap.VIEW_INTEGRATIONS, "Sources in, destinations out."),
+    ("Insights", "insights", Cap.VIEW_DASHBOARDS, "Charts of the platform's data."),
+    ("Settings", "settings", Cap.OWN_ACCOUNT, "Your account, API tokens and users."),
 ]
 
 
@@ -19,9 +19,9 @@ def navigation(request):
         return {}
     caps = capabilities_of(user)
     items = []
-    for label, url_name, cap in NAVIGATION:
+    for label, url_name, cap, blurb in NAVIGATION:
         if cap in caps:
             url = reverse(url_name)
             current = request.path == url or (url != "/" and request.path.startswith(url))
-            items.append({"label": label, "url": url, "current": current})
+            items.append({"label": label, "url": url, "current": current, "blurb": blurb})
     return {"nav_items": items, "user_role": role_of(user)}
