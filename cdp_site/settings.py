@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import environ
-from csp.constants import NONCE
 import plotly
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
