@@ -19,6 +19,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("integrations/", include("integrations.urls")),
     path("v1/", include("integrations.collect_urls")),
+    path("hooks/", include("integrations.webhooks_urls")),
 ]
 
 handler403 = "cdp_site.views.error_403"

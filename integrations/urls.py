@@ -1,6 +1,8 @@
 from django.urls import path
 
 from . import views
+from .imports import views as imports
+from .webhooks import views as webhooks
 
 app_name = "integrations"
 urlpatterns = [
@@ -9,4 +11,14 @@ urlpatterns = [
     path("sources/<int:pk>/", views.source_detail, name="source-detail"),
     path("sources/<int:pk>/edit/", views.source_edit, name="source-edit"),
     path("sources/<int:pk>/rotate-key/", views.source_rotate_key, name="source-rotate-key"),
+    path("sources/<int:pk>/imports/", imports.source_imports, name="source-imports"),
+    path("sources/<int:pk>/imports/new/", imports.upload, name="import-upload"),
+    path("imports/<int:pk>/", imports.detail, name="import-detail"),
+    path("imports/<int:pk>/mapping/", imports.mapping, name="import-mapping"),
+    path("sources/<int:pk>/webhook/", webhooks.config, name="source-webhook"),
+    path(
+        "sources/<int:pk>/webhook/rotate-secret/",
+        webhooks.rotate_secret,
+        name="source-webhook-rotate",
+    ),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import imports, views
 
 urlpatterns = [
     path("sources", views.SourceListView.as_view(), name="api-sources"),
@@ -14,4 +14,11 @@ urlpatterns = [
     ),
     path("events", views.EventListView.as_view(), name="api-events"),
     path("rejected-events", views.RejectedEventListView.as_view(), name="api-rejected-events"),
+    path("imports", imports.ImportListView.as_view(), name="api-imports"),
+    path("imports/<int:pk>", imports.ImportDetailView.as_view(), name="api-import"),
+    path("imports/<int:pk>/start", imports.ImportStartView.as_view(), name="api-import-start"),
+    path("imports/<int:pk>/errors", imports.ImportErrorsView.as_view(), name="api-import-errors"),
+    path(
+        "sources/<int:pk>/webhook", imports.SourceWebhookView.as_view(), name="api-source-webhook"
+    ),
 ]

@@ -1,0 +1,227 @@
+"""REST API of file imports and webhook configuration (routes in integrations/api/urls.py)."""
+
+import json
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cdp_site.permissions import Cap
+from integrations import selectors as integration_selectors
+from integrations.imports import selectors, services
+from integrations.imports.files import FileError
+from integrations.imports.mapping import Mapping
+from integrations.imports.models import FileImport
+from integrations.webhooks import services as webhooks
+from integrations.webhooks.mapping import RuleError, parse_rules
+from integrations.webhooks.models import WebhookConfig
+
+INTEGRATIONS = (Cap.VIEW_INTEGRATIONS, Cap.MANAGE_INTEGRATIONS)
+
+
+class MappingField(serializers.JSONField):
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if isinstance(data, str):  # multipart: the mapping arrives as JSON text
+            try:
+                data = json.loads(data)
+            except ValueError:
+                raise serializers.ValidationError("Send the mapping as a JSON object.") from None
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Send the mapping as a JSON object.")
+        return Mapping.from_dict(data)
+
+
+class FileImportSerializer(serializers.ModelSerializer):
+    source = serializers.IntegerField(source="source_id", read_only=True)
+
+    class Meta:
+        model = FileImport
+        fields = [
+            "id",
+            "source",
+            "original_name",
+            "format",
+            "delimiter",
+            "size_bytes",
+            "sha256",
+            "columns",
+            "rows_estimate",
+            "status",
+            "mapping",
+            "bytes_done",
+            "rows_done",
+            "stored",
+            "duplicates",
+            "error_count",
+            "failure",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class UploadSerializer(serializers.Serializer):
+    source = serializers.IntegerField()
+    file = serializers.FileField()
+    mapping = MappingField(required=False)
+    start = serializers.BooleanField(required=False, default=False)
+
+
+class StartSerializer(serializers.Serializer):
+    mapping = MappingField(required=False)
+
+
+def _start(file_import: FileImport, mapping: Mapping | None) -> None:
+    mapping = mapping or selectors.saved_mapping(source=file_import.source)
+    if mapping is None:
+        raise serializers.ValidationError({"mapping": ["This source has no saved mapping yet."]})
+    try:
+        services.start_import(file_import=file_import, mapping=mapping)
+    except services.MappingInvalid as exc:
+        raise serializers.ValidationError({"mapping": list(exc.problems.values())}) from None
+    except services.ImportStateError as exc:
+        raise serializers.ValidationError({"non_field_errors": [str(exc)]}) from None
+
+
+class ImportListView(generics.ListAPIView):
+    """File imports, newest first (``?source=``). POST (multipart) uploads a file.
+
+    With ``mapping`` (JSON) or ``start=true`` (the source's saved mapping) the import
+    starts at once; otherwise it waits for POST /imports/{id}/start.
+    """
+
+    required_capability = INTEGRATIONS
+    serializer_class = FileImportSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        queryset = selectors.imports()
+        source = self.request.query_params.get("source")
+        if source and source.isdigit():
+            queryset = queryset.filter(source_id=int(source))
+        return queryset
+
+    @extend_schema(request=UploadSerializer, responses={201: FileImportSerializer})
+    def post(self, request):
+        data = UploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = get_object_or_404(
+            integration_selectors.sources(), pk=data.validated_data["source"]
+        )
+        uploaded = data.validated_data["file"]
+        try:
+            created = services.create_import(
+                source=source,
+                chunks=uploaded.chunks(),
+                original_name=uploaded.name,
+                user=request.user,
+            )
+        except FileError as exc:
+            raise serializers.ValidationError({"file": [str(exc)]}) from None
+        mapping = data.validated_data.get("mapping")
+        if mapping is not None or data.validated_data["start"]:
+            _start(created, mapping)
+            created.refresh_from_db()
+        return Response(FileImportSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
+class ImportDetailView(generics.RetrieveAPIView):
+    """One import: status and progress (poll it), columns, counts."""
+
+    required_capability = INTEGRATIONS
+    serializer_class = FileImportSerializer
+
+    def get_queryset(self):
+        return selectors.imports()
+
+
+class ImportStartView(APIView):
+    """Starts an uploaded import with ``mapping`` (or the source's saved mapping)."""
+
+    required_capability = INTEGRATIONS
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=StartSerializer, responses=FileImportSerializer)
+    def post(self, request, pk: int):
+        file_import = get_object_or_404(selectors.imports(), pk=pk)
+        data = StartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _start(file_import, data.validated_data.get("mapping"))
+        file_import.refresh_from_db()
+        return Response(FileImportSerializer(file_import).data)
+
+
+class ImportErrorsView(APIView):
+    """Errors by line number: the first ones kept, and the total count."""
+
+    required_capability = INTEGRATIONS
+
+    @extend_schema(responses=serializers.DictField())
+    def get(self, request, pk: int):
+        file_import = get_object_or_404(selectors.imports(), pk=pk)
+        return Response({"count": file_import.error_count, "errors": file_import.errors})
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    rules = serializers.JSONField(required=False)
+
+    class Meta:
+        model = WebhookConfig
+        fields = ["url", "token", "secret", "require_signature", "kind", "rules", "updated_at"]
+        read_only_fields = ["url", "token", "secret", "updated_at"]
+
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        path = reverse("webhook-receive", args=[obj.token])
+        return request.build_absolute_uri(path) if request else path
+
+    def validate_rules(self, value):
+        try:
+            if isinstance(value, str):
+                return parse_rules(value)
+            if not isinstance(value, list):
+                raise RuleError("rules is a list of {target, path} or a text of lines.")
+            text = "\n".join(
+                f"{r['target']} = " + (r["path"] if "path" in r else f'"{r["value"]}"')
+                for r in value
+            )
+            return parse_rules(text)
+        except (RuleError, KeyError, TypeError) as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class SourceWebhookView(APIView):
+    """A source's inbound webhook. POST creates it (or updates it); ``rotate=true`` rotates."""
+
+    required_capability = INTEGRATIONS
+
+    def _source(self, pk):
+        return get_object_or_404(integration_selectors.sources(), pk=pk)
+
+    @extend_schema(responses=WebhookSerializer)
+    def get(self, request, pk: int):
+        config = get_object_or_404(WebhookConfig, source=self._source(pk))
+        return Response(WebhookSerializer(config, context={"request": request}).data)
+
+    @extend_schema(request=WebhookSerializer, responses=WebhookSerializer)
+    def post(self, request, pk: int):
+        config = webhooks.enable_webhook(source=self._source(pk))
+        data = WebhookSerializer(config, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        webhooks.update_webhook(
+            config=config,
+            kind=values.get("kind", config.kind),
+            require_signature=values.get("require_signature", config.require_signature),
+            rules=values.get("rules", config.rules),
+        )
+        if str(request.data.get("rotate", "")).lower() in ("1", "true"):
+            webhooks.rotate_secret(config=config)
+        return Response(WebhookSerializer(config, context={"request": request}).data)
