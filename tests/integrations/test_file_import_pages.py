@@ -25,12 +25,17 @@ def erp(db):
 
 @pytest.fixture
 def run_now(monkeypatch):
-    """The Celery task runs in-process when the transaction commits (the test is about pages)."""
+    """The import task runs in-process when the transaction commits (the test is about pages).
+
+    Event processing is not queued: a task left on the shared broker would be picked up by
+    the worker-kill test's real worker.
+    """
     from integrations.imports import tasks
 
     monkeypatch.setattr(
         tasks.run_file_import, "delay", lambda pk: tasks.run_file_import.apply(args=[pk])
     )
+    monkeypatch.setattr(integration_services, "trigger_processing", lambda: None)
 
 
 def test_upload_map_and_import_through_the_pages(
