@@ -17,6 +17,12 @@ from integrations.models import Event, Source
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+
+
 CUSTOMERS = Mapping(
     row_kind="identify",
     user_id_column="customer_id",

@@ -15,6 +15,12 @@ from integrations.models import Event, Source
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+
+
 CSV = b"customer_id;email;name;age\nC1;a@example.org;Ann;30\nC2;b@example.org;Bob;x\n"
 
 
