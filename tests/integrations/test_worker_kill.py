@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from cdp_site.celery import app as celery_app
 from integrations import services
 from integrations.models import EventInbox, SourceMinuteStats
 from integrations.redis_client import client as redis_client
@@ -97,6 +98,9 @@ def test_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(source):
             for i in range(EVENTS)
         ],
     )
+    # Other tests share this broker; a task they left queued (without our batch limit)
+    # would drain every event in one batch and leave no "next batch" to kill.
+    celery_app.control.purge()
     worker = _start_worker(delay=1.5)
     try:
         process_event_batch.delay(limit=BATCH)
