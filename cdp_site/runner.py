@@ -4,6 +4,8 @@ Starts (or reuses the configured) PostgreSQL and Redis, migrates, then runs the
 web server, a Celery worker and Celery beat as children with prefixed logs.
 Ctrl-C or SIGTERM stops the children in order (web first, databases last);
 a child that dies takes the rest down with a message rather than limping on.
+The first time, the demo company's data is loaded in the background once the web
+server answers (a one-shot child: its exit is reported, not fatal).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Child:
     name: str
     process: subprocess.Popen
     stop_signal: int = signal.SIGTERM
+    oneshot: bool = False  # expected to finish; its exit does not stop the others
 
 
 def choose_port(*, wanted: int, what: str, flag: str, out: Output) -> int:
@@ -88,10 +91,12 @@ class Supervisor:
         pg_port: int,
         redis_port: int,
         workers: int,
+        demo_customers: int = 0,
     ):
         self.base_dir, self.var_dir = base_dir, var_dir
         self.ports = {"web": web_port, "pg": pg_port, "redis": redis_port}
         self.workers = workers
+        self.demo_customers = demo_customers  # 0: no demo data
         self.out = Output()
         self.env = dict(
             os.environ, CDP_MODE=os.environ.get("CDP_MODE", "demo"), PYTHONUNBUFFERED="1"
@@ -106,6 +111,7 @@ class Supervisor:
             self._prepare()
             self._start_apps()
             self._announce()
+            self._start_demo_data()
             return self._watch()
         except KeyboardInterrupt:
             return 0
@@ -151,7 +157,9 @@ class Supervisor:
         self._manage("collectstatic", "--noinput", "-v", "0")
         self._manage("demo_users")
 
-    def _spawn(self, name: str, argv: list[str], stop_signal=signal.SIGTERM) -> None:
+    def _spawn(
+        self, name: str, argv: list[str], stop_signal=signal.SIGTERM, oneshot: bool = False
+    ) -> None:
         process = subprocess.Popen(
             argv,
             cwd=self.base_dir,
@@ -162,7 +170,7 @@ class Supervisor:
             preexec_fn=_die_with_parent,
         )
         self.out.attach(name, process)
-        self.children.append(Child(name, process, stop_signal))
+        self.children.append(Child(name, process, stop_signal, oneshot))
 
     def _start_apps(self) -> None:
         bin_dir = Path(sys.executable).parent
@@ -222,10 +230,35 @@ class Supervisor:
             f"everything.\nup      | {bar}"
         )
 
+    def _start_demo_data(self) -> None:
+        marker = self.var_dir / "demo" / "loaded"  # written by demo_data after a full load
+        if not self.demo_customers:
+            return
+        if marker.exists():
+            self.out.say("up      | demo data already loaded (delete var/demo/loaded to reload)")
+            return
+        url = f"http://127.0.0.1:{self.ports['web']}"
+        self.out.say(
+            f"up      | loading demo data in the background ({self.demo_customers:,} customers)"
+        )
+        self._spawn(
+            "demo",
+            [sys.executable, "manage.py", "demo_data"]
+            + ["--customers", str(self.demo_customers), "--url", url],
+            oneshot=True,
+        )
+
     def _watch(self) -> int:
         while not self.stopping.wait(0.5):
-            for child in self.children:
-                if child.process.poll() is not None:
+            for child in list(self.children):
+                if child.oneshot and child.process.poll() is not None:
+                    code = child.process.returncode
+                    outcome = "finished" if code == 0 else f"failed (exit code {code})"
+                    self.out.say(
+                        f"up      | {child.name} {outcome}; everything else keeps running."
+                    )
+                    self.children.remove(child)
+                elif child.process.poll() is not None:
                     self.out.say(
                         f"up      | {child.name} exited with code "
                         f"{child.process.returncode}; stopping everything."

@@ -17,6 +17,14 @@ class Command(BaseCommand):
         parser.add_argument("--pg-port", type=int, default=settings.EMBEDDED_PG_PORT)
         parser.add_argument("--redis-port", type=int, default=settings.EMBEDDED_REDIS_PORT)
         parser.add_argument("--web-workers", type=int, default=2)
+        parser.add_argument(
+            "--no-demo-data",
+            action="store_true",
+            help="do not load the demo company's data the first time",
+        )
+        parser.add_argument(
+            "--demo-customers", type=int, default=5_000, help="customers in the demo data"
+        )
 
     def handle(self, *args, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -27,5 +35,6 @@ class Command(BaseCommand):
             pg_port=options["pg_port"],
             redis_port=options["redis_port"],
             workers=options["web_workers"],
+            demo_customers=0 if options["no_demo_data"] else options["demo_customers"],
         )
         raise SystemExit(supervisor.run())
