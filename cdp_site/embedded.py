@@ -179,7 +179,9 @@ def _pg_initdb(pgdata: Path, run_as: str | None) -> None:
     )
 
 
-def _pg_stop_stale(pgdata: Path) -> bool:
+def stop_stale_postgres(data_dir: Path) -> bool:
+    """Stops a PostgreSQL that an earlier, crashed run left on this data directory."""
+    pgdata = data_dir.resolve()
     pidfile = pgdata / "postmaster.pid"
     if not pidfile.exists():
         return False
@@ -201,7 +203,7 @@ def start_postgres(
 ) -> EmbeddedServer:
     pgdata = data_dir.resolve()
     notes = []
-    if _pg_stop_stale(pgdata):
+    if stop_stale_postgres(pgdata):
         notes.append("stopped an embedded PostgreSQL left running by an earlier run")
     if not port_is_free(port):
         raise PortInUse(service="PostgreSQL", port=port, option="--pg-port")
@@ -272,7 +274,9 @@ def _ensure_database(port: int, database: str) -> None:
 # --- Redis ----------------------------------------------------------------------
 
 
-def _redis_stop_stale(pidfile: Path, redis_dir: Path) -> bool:
+def stop_stale_redis(data_dir: Path) -> bool:
+    """Stops a Redis that an earlier, crashed run left on this data directory."""
+    pidfile = data_dir.resolve() / "redis.pid"
     if not pidfile.exists():
         return False
     try:
@@ -293,7 +297,7 @@ def start_redis(
     data_dir.mkdir(parents=True, exist_ok=True)
     pidfile = data_dir / "redis.pid"
     notes = []
-    if _redis_stop_stale(pidfile, data_dir):
+    if stop_stale_redis(data_dir):
         notes.append("stopped an embedded Redis left running by an earlier run")
     if not port_is_free(port):
         raise PortInUse(service="Redis", port=port, option="--redis-port")

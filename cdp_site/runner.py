@@ -118,7 +118,19 @@ class Supervisor:
         finally:
             self._shutdown()
 
+    def _stop_stale_servers(self) -> None:
+        # Before the port checks: a server left by a crashed run holds our own port.
+        if not self.env.get("DATABASE_URL") and embedded.stop_stale_postgres(self.var_dir / "pg"):
+            self.out.say(
+                "up      | postgres: stopped an embedded PostgreSQL left running by an earlier run"
+            )
+        if not self.env.get("REDIS_URL") and embedded.stop_stale_redis(self.var_dir / "redis"):
+            self.out.say(
+                "up      | redis: stopped an embedded Redis left running by an earlier run"
+            )
+
     def _start_services(self) -> None:
+        self._stop_stale_servers()
         if not self.env.get("DATABASE_URL"):
             self.ports["pg"] = choose_port(
                 wanted=self.ports["pg"], what="PostgreSQL", flag="--pg-port", out=self.out

@@ -151,9 +151,17 @@ def test_up_again_reuses_the_data_and_restarts_a_server_left_by_a_crash(tmp_path
     # (parent-death signal); the database servers are left running.
     first.process.kill()
     first.process.wait()
-    time.sleep(1)
+
+    def only_database_servers_left():
+        # The app processes get SIGTERM from the kernel and shut down gracefully.
+        alive = _alive(first_children)
+        return alive and all("postgres" in p.name() or "redis" in p.name() for p in alive)
+
+    deadline = time.monotonic() + 60
+    while not only_database_servers_left() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert only_database_servers_left()
     leftovers = _alive(first_children)
-    assert leftovers and all("postgres" in p.name() or "redis" in p.name() for p in leftovers)
 
     second = Up(tmp_path, ports)
     try:
