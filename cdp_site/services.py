@@ -42,7 +42,7 @@ class NewUser:
 @transaction.atomic
 def create_user(*, email: str, role: str, password: str | None = None) -> NewUser:
     """Creates an active user with one role; a generated password is returned once."""
-    password = password or secrets.token_urlsafe(12)
+    password = password or _new_password()
     email = email.strip().lower()
     user = get_user_model().objects.create_user(username=email, email=email, password=password)
     set_role(user=user, role=role)
@@ -100,8 +100,12 @@ def authenticate_api_token(*, plaintext: str) -> ApiToken | None:
     return token
 
 
+def _new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
 def reset_password(*, user) -> str:
-    password = secrets.token_urlsafe(12)
+    password = _new_password()
     user.set_password(password)
     user.save(update_fields=["password"])
     return password
