@@ -24,6 +24,8 @@ CORS_HEADERS = {
     "Access-Control-Allow-Methods": "POST, OPTIONS",
     "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
     "Access-Control-Max-Age": "86400",
+    # Lets the browser snippet honour the server's back-off on a 429.
+    "Access-Control-Expose-Headers": "Retry-After",
 }
 SLACK_BYTES = 1024  # room for writeKey and sentAt beside a full-size single message
 

@@ -149,6 +149,7 @@ def test_cors_headers_are_on_answers_too(post, source):
         "/v1/track", track(), key=source.write_key, headers={"HTTP_ORIGIN": "https://a.example"}
     )
     assert response["Access-Control-Allow-Origin"] == "https://a.example"
+    assert response["Access-Control-Expose-Headers"] == "Retry-After"
 
 
 def test_batch_with_one_bad_event_keeps_the_good_ones(post, source):
