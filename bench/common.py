@@ -18,6 +18,7 @@ class Row:
     baseline_value: float
     target: str = ""
     higher_is_better: bool = True
+    show_ratio: bool = True  # False where value/baseline means nothing (e.g. growth near 0)
 
     @property
     def value_text(self) -> str:
@@ -29,7 +30,7 @@ class Row:
 
     @property
     def ratio_text(self) -> str:
-        if not self.baseline_value:
+        if not self.show_ratio or not self.baseline_value:
             return "n/a"
         return f"{self.value / self.baseline_value:.2f}"
 

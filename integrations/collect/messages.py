@@ -14,6 +14,9 @@ from integrations import conf
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
 OBJECT_FIELDS = ("context", "integrations", "properties", "traits")
 MAX_MESSAGE_ID = 100
+_CONTAINERS = (dict, list)
+# One encoder for every message rather than one built per json.dumps call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,25 +83,30 @@ def _time(message: dict, key: str) -> datetime | None:
 
 def _check_values(message: dict, *, max_depth: int) -> None:
     """Depth cap and strings PostgreSQL's jsonb refuses (NUL), walked without recursion."""
+    # Hot loop (every value of every message): strings are tested first, containers are
+    # matched against a tuple, and the stack's methods are bound once.
     stack = [(message, 1)]
+    pop, push = stack.pop, stack.append
     while stack:
-        value, depth = stack.pop()
+        value, depth = pop()
         if depth > max_depth:
             raise Invalid("too_deep", f"The message is nested deeper than {max_depth} levels.")
         if isinstance(value, dict):
             for key, item in value.items():
                 if "\x00" in key:
                     raise Invalid("invalid_string", "A key contains a NUL character.")
-                if isinstance(item, dict | list):
-                    stack.append((item, depth + 1))
-                elif isinstance(item, str) and "\x00" in item:
-                    raise Invalid("invalid_string", f"{key} contains a NUL character.")
-        elif isinstance(value, list):
+                if isinstance(item, str):
+                    if "\x00" in item:
+                        raise Invalid("invalid_string", f"{key} contains a NUL character.")
+                elif isinstance(item, _CONTAINERS):
+                    push((item, depth + 1))
+        else:
             for item in value:
-                if isinstance(item, dict | list):
-                    stack.append((item, depth + 1))
-                elif isinstance(item, str) and "\x00" in item:
-                    raise Invalid("invalid_string", "A string contains a NUL character.")
+                if isinstance(item, str):
+                    if "\x00" in item:
+                        raise Invalid("invalid_string", "A string contains a NUL character.")
+                elif isinstance(item, _CONTAINERS):
+                    push((item, depth + 1))
 
 
 def _validate(message: dict, type_: str) -> tuple[str | None, str | None]:
@@ -175,7 +183,7 @@ def prepare(
             originalTimestamp=_iso(original),
             receivedAt=_iso(received_at),
         )
-        text = json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+        text = _ENCODER.encode(stored)
         size = len(text.encode("utf-8"))
         limit = conf.get("COLLECT_MAX_MESSAGE_BYTES")
         # The client's own message is what the limit is about: server-added fields and the
