@@ -230,6 +230,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = CDP_MODE == "test" or DEBUG
+if WHITENOISE_USE_FINDERS:
+    # Files come from the finders; WhiteNoise still scans STATIC_ROOT and warns if absent.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # Request limits: the collection API sets its own, tighter per-message limits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
