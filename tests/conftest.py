@@ -4,6 +4,7 @@ import pytest
 
 from cdp_site import services
 from cdp_site.permissions import ROLES
+from integrations.collect import keys
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM guard
 # would otherwise refuse the test's own database calls.
@@ -13,6 +14,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytest_plugins = ["tests.support.smtp"]
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_cache():
+    """Each test starts and ends with an empty write-key cache (it lives per process)."""
+    keys.clear_cache()
+    yield
+    keys.clear_cache()
 
 
 @pytest.fixture

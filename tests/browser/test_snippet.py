@@ -12,7 +12,6 @@ import pytest
 
 from cdp_site.permissions import ADMIN
 from integrations import services
-from integrations.collect import keys
 from integrations.models import Event, Source
 
 BROWSER = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,13 +26,6 @@ navigator.sendBeacon = (url, data) => {
   return accepted;
 };
 """
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_cache():
-    keys.clear_cache()
-    yield
-    keys.clear_cache()
 
 
 @pytest.fixture

@@ -5,15 +5,7 @@ import json
 import pytest
 
 from integrations import services
-from integrations.collect import keys
 from integrations.models import Source
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_cache():
-    keys.clear_cache()
-    yield
-    keys.clear_cache()
 
 
 @pytest.fixture
