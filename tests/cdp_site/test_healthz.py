@@ -12,8 +12,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.services]
 def own_redis(tmp_path):
     port = embedded.any_free_port()
     server = embedded.start_redis(data_dir=tmp_path / "redis", port=port, durable=False)
-    yield {"server": server, "port": port, "dir": tmp_path / "redis"}
-    server.stop()
+    state = {"server": server, "port": port, "dir": tmp_path / "redis"}
+    yield state
+    state["server"].stop()  # the one running now: a test may have restarted it
 
 
 @pytest.fixture
