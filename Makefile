@@ -22,7 +22,7 @@ test: $(INSTALLED)
 	$(BIN)/python -m cdp_site.devservices -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(INSTALLED)
-	$(BIN)/python -m cdp_site.devservices -- $(BIN)/python -m bench $(ARGS)
+	$(BIN)/python -m cdp_site.devservices --durable -- $(BIN)/python -m bench $(ARGS)
 
 format: $(INSTALLED)
 	$(BIN)/ruff format .

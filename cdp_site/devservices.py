@@ -1,6 +1,7 @@
 """Run a command with the embedded PostgreSQL and Redis beside it (the test command uses it).
 
     python -m cdp_site.devservices -- pytest
+    python -m cdp_site.devservices --durable -- python -m bench
 
 DATABASE_URL / REDIS_URL already set are used as they are; whatever is missing is
 started from the wheels on free ports, with data under var/test/, and stopped
@@ -66,6 +67,10 @@ def stop_all(servers) -> None:
 
 
 def main(argv: list[str]) -> int:
+    # --durable: PostgreSQL with fsync on, as in production (the benchmarks use it).
+    durable = bool(argv) and argv[0] == "--durable"
+    if durable:
+        argv = argv[1:]
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
@@ -78,7 +83,7 @@ def main(argv: list[str]) -> int:
     runs_dir = Path(env.get("CDP_VAR_DIR", BASE_DIR / "var")) / "test"
     runs_dir.mkdir(parents=True, exist_ok=True)
     var_dir = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir))
-    servers = start_missing_services(env=env, var_dir=var_dir, durable=False)
+    servers = start_missing_services(env=env, var_dir=var_dir, durable=durable)
     for server in servers:
         print(f"devservices: embedded {server.name} at {server.url}", file=sys.stderr)
     child = subprocess.Popen(argv, env=env)
