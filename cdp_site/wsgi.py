@@ -29,6 +29,13 @@ class CollectWSGIHandler(WSGIHandler):
         inner = convert_exception_to_response(self._get_response)
         self._middleware_chain = convert_exception_to_response(SecurityMiddleware(inner))
 
+    def get_response(self, request):
+        response = super().get_response(request)
+        # CommonMiddleware's one job we keep: keep-alive clients need the length.
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        return response
+
 
 class PathDispatcher:
     def __init__(self, *, full, collect):

@@ -40,6 +40,7 @@ def test_tracking_api_through_the_slim_handler_stores_the_event():
 
     assert status.startswith("200")
     assert json.loads(content) == {"success": True}
+    assert headers["Content-Length"] == str(len(content))  # keep-alive clients need it
     assert "Set-Cookie" not in headers  # no session or CSRF machinery on this path
     assert "Content-Security-Policy" not in headers
     assert headers["X-Content-Type-Options"] == "nosniff"  # security middleware still runs
