@@ -44,24 +44,13 @@ SOAK_SECONDS = float(os.environ.get("CDP_BENCH_SOAK_SECONDS", "60"))
 SOAK_SHARE = 0.25  # of the best /v1/track rate; a batch of 100 every 50 requests (~40% load)
 
 COPY_TABLE = "bench_copy_events"
+# The baseline table is the events table's own shape (columns, defaults, indexes), taken
+# from it so that the two cannot drift apart, plus the (source, messageId) unique key that
+# the API pays for in its dedupe table.
 COPY_DDL = f"""
 DROP TABLE IF EXISTS {COPY_TABLE};
-CREATE TABLE {COPY_TABLE} (
-    id bigserial PRIMARY KEY,
-    source_id bigint NOT NULL,
-    type text NOT NULL,
-    event text,
-    user_id text,
-    anonymous_id text,
-    message_id text NOT NULL,
-    "timestamp" timestamptz NOT NULL,
-    original_timestamp timestamptz,
-    sent_at timestamptz,
-    received_at timestamptz NOT NULL,
-    payload jsonb NOT NULL,
-    UNIQUE (source_id, message_id)
-);
-CREATE INDEX ON {COPY_TABLE} (source_id, received_at);
+CREATE TABLE {COPY_TABLE} (LIKE integrations_event INCLUDING ALL);
+ALTER TABLE {COPY_TABLE} ADD UNIQUE (source_id, message_id);
 """
 COPY_SQL = (
     f"COPY {COPY_TABLE} (source_id, type, event, user_id, anonymous_id, message_id, "
@@ -235,7 +224,7 @@ def _batch(cdp: server.Gunicorn, source_id: int, key: str) -> list[Row]:
             figure=f"POST /v1/batch x{BATCH_SIZE}, {BATCH_CONNECTIONS} clients: events stored/s",
             value=max(api_rates),
             unit="ev/s",
-            baseline="PostgreSQL COPY, same rows, unique key + index",
+            baseline="PostgreSQL COPY, same rows, events-table shape + unique key",
             baseline_value=max(copy_rates),
             target=">= 10,000 ev/s, ratio >= 0.25",
         )
