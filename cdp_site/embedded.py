@@ -72,14 +72,16 @@ def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen | None = 
     raise TimeoutError(f"nothing answered on port {port} within {timeout:.0f}s")
 
 
-def _stop_stale(pid: int, *, name: str, marker: str, sig: int) -> bool:
-    """Stop a process left by an earlier run if it is ours (its command line names our data)."""
+def _stop_stale(pid: int, *, name: str, data_dir: Path, sig: int) -> bool:
+    """Stop a process left by an earlier run if it is ours: it names our data directory
+    on its command line (PostgreSQL's -D) or works in it (Redis changes into its --dir).
+    A pid reused by an unrelated process is left alone."""
     try:
         proc = psutil.Process(pid)
-        cmdline = " ".join(proc.cmdline())
+        ours = str(data_dir) in " ".join(proc.cmdline()) or proc.cwd() == str(data_dir)
     except psutil.Error:
         return False
-    if name not in proc.name() or marker not in cmdline:
+    if name not in proc.name() or not ours:
         return False
     proc.send_signal(sig)
     try:
@@ -190,7 +192,7 @@ def stop_stale_postgres(data_dir: Path) -> bool:
     except (ValueError, IndexError, OSError):
         return False
     # SIGINT is PostgreSQL's fast shutdown: clients are disconnected, data is safe.
-    return _stop_stale(pid, name="postgres", marker=str(pgdata), sig=signal.SIGINT)
+    return _stop_stale(pid, name="postgres", data_dir=pgdata, sig=signal.SIGINT)
 
 
 def start_postgres(
@@ -283,7 +285,7 @@ def stop_stale_redis(data_dir: Path) -> bool:
         pid = int(pidfile.read_text().strip())
     except (ValueError, OSError):
         return False
-    stopped = _stop_stale(pid, name="redis", marker="redis", sig=signal.SIGTERM)
+    stopped = _stop_stale(pid, name="redis", data_dir=data_dir.resolve(), sig=signal.SIGTERM)
     pidfile.unlink(missing_ok=True)
     return stopped
 
