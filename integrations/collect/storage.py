@@ -75,7 +75,8 @@ def _unique(rows: list[Row]) -> list[Row]:
 def insert_rows(*, source_id: int, rows: list[Row], received_at: datetime) -> int:
     """Stores the rows not seen before for this source; returns how many were new.
 
-    Must run inside the caller's transaction (the API answers after its COMMIT).
+    One statement: inside the caller's transaction it joins it; outside one it commits
+    by itself before returning (the API answers only after that).
     """
     rows = _unique(rows)
     if not rows:
