@@ -65,7 +65,11 @@ def _role_names(user) -> tuple[str, ...]:
     """The user's role names, read once per request and kept on the user object."""
     cached = getattr(user, "_cdp_roles", None)
     if cached is None:
-        cached = tuple(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if "groups" in getattr(user, "_prefetched_objects_cache", {}):
+            # A list of users fetched with prefetch_related("groups"): no query per user.
+            cached = tuple(g.name for g in user.groups.all() if g.name in ROLES)
+        else:
+            cached = tuple(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
         user._cdp_roles = cached
     return cached
 

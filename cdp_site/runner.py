@@ -66,7 +66,7 @@ class Child:
     oneshot: bool = False  # expected to finish; its exit does not stop the others
 
 
-def choose_port(*, wanted: int, what: str, flag: str, out: Output) -> int:
+def choose_port(*, wanted: int, what: str, flag: str) -> int:
     """``wanted`` if free; otherwise offer the next free port on a terminal, or explain and stop."""
     if embedded.port_is_free(wanted):
         return wanted
@@ -133,14 +133,14 @@ class Supervisor:
         self._stop_stale_servers()
         if not self.env.get("DATABASE_URL"):
             self.ports["pg"] = choose_port(
-                wanted=self.ports["pg"], what="PostgreSQL", flag="--pg-port", out=self.out
+                wanted=self.ports["pg"], what="PostgreSQL", flag="--pg-port"
             )
         if not self.env.get("REDIS_URL"):
             self.ports["redis"] = choose_port(
-                wanted=self.ports["redis"], what="Redis", flag="--redis-port", out=self.out
+                wanted=self.ports["redis"], what="Redis", flag="--redis-port"
             )
         self.ports["web"] = choose_port(
-            wanted=self.ports["web"], what="the web server", flag="--port", out=self.out
+            wanted=self.ports["web"], what="the web server", flag="--port"
         )
         log = open(self.var_dir / "services.log", "ab")  # noqa: SIM115 (lives as long as us)
         self.servers = start_missing_services(

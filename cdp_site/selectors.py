@@ -15,14 +15,7 @@ def tokens_of(*, user):
 
 def users_with_roles() -> list[dict]:
     users = get_user_model().objects.order_by("email").prefetch_related("groups")
-    return [{"user": u, "role": role_of_prefetched(u)} for u in users]
-
-
-def role_of_prefetched(user) -> str | None:
-    if user.is_superuser:
-        return role_of(user)
-    names = [g.name for g in user.groups.all() if g.name in ROLES]
-    return names[0] if names else None
+    return [{"user": u, "role": role_of(u)} for u in users]
 
 
 def users_per_role() -> dict[str, int]:
