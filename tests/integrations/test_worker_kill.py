@@ -2,11 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -18,6 +13,7 @@ from integrations.models import EventInbox, SourceMinuteStats
 from integrations.redis_client import client as redis_client
 from integrations.services import TRIGGER_KEY
 from integrations.tasks import process_event_batch
+from tests.support.processes import start_celery_worker, stop_process, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -25,44 +21,17 @@ EVENTS = 40
 BATCH = 10
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]  # pytest-django has pointed NAME at the test database
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    return (
-        f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    )
-
-
-def _start_worker(*, delay: float) -> subprocess.Popen:
-    env = dict(
-        os.environ,
-        CDP_MODE="test",
-        DATABASE_URL=_database_url(),
-        REDIS_URL=settings.REDIS_URL,
-        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-        CDP_TEST_PROCESSING_DELAY=str(delay),
-    )
-    # The solo pool runs tasks in the main process, so the SIGKILL hits the one doing the work.
-    command = [sys.executable, "-m", "celery", "-A", "cdp_site", "worker", "--pool", "solo"]
-    command += ["--loglevel", "WARNING", "--without-mingle", "--without-gossip"]
-    command += ["--without-heartbeat", "--hostname", f"kill-test-{os.getpid()}@%h"]
-    return subprocess.Popen(
-        command,
-        cwd=Path(settings.BASE_DIR),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+def _start_worker(*, delay: float):
+    return start_celery_worker(
+        broker_url=settings.CELERY_BROKER_URL,
+        name=f"kill-test-{os.getpid()}",
+        extra_env={"CDP_TEST_PROCESSING_DELAY": str(delay)},
+        pool="solo",
     )
 
 
 def _wait(predicate, *, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"gave up waiting for {what}")
+    wait_until(predicate, timeout=timeout, interval=0.1, what=what)
 
 
 def _counted() -> int:
@@ -77,16 +46,6 @@ def _worker_inside_a_batch() -> bool:
             "AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
         )
         return cursor.fetchone()[0] > 0
-
-
-def _stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
 
 
 def test_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(source):
@@ -109,7 +68,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(source):
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
-        _stop(worker)
+        stop_process(worker)
     processed_before_kill = _counted()
     assert BATCH <= processed_before_kill < EVENTS
     # The killed batch rolled back: its rows are back in the inbox, not lost.
@@ -121,5 +80,5 @@ def test_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(source):
         process_event_batch.delay(limit=BATCH)  # what the beat safety net sends
         _wait(lambda: not EventInbox.objects.exists(), what="the inbox to drain")
     finally:
-        _stop(worker)
+        stop_process(worker)
     assert _counted() == EVENTS

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 
@@ -12,14 +13,23 @@ BASE_DIR = Path(settings.BASE_DIR)
 
 
 def test_database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    db = settings.DATABASES["default"]  # pytest-django has pointed NAME at the test database
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    user = quote(db["USER"], safe="")
+    return f"postgres://{user}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def start_celery_worker(
-    *, broker_url: str, name: str, extra_env: dict | None = None, log=subprocess.DEVNULL
+    *,
+    broker_url: str,
+    name: str,
+    extra_env: dict | None = None,
+    log=subprocess.DEVNULL,
+    pool: str = "prefork",
 ):
-    """A real worker process against ``broker_url`` and the test database."""
+    """A real worker process against ``broker_url`` and the test database.
+
+    ``pool="solo"`` runs tasks in the main process, so a SIGKILL hits the one working."""
     env = dict(
         os.environ,
         CDP_MODE="test",
@@ -42,11 +52,12 @@ def start_celery_worker(
             "--concurrency",
             "1",
             "--pool",
-            "prefork",
+            pool,
             "--hostname",
             f"{name}@%h",
             "--without-mingle",
             "--without-gossip",
+            "--without-heartbeat",
         ],
         cwd=BASE_DIR,
         env=env,
