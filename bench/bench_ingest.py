@@ -335,7 +335,6 @@ def _track(
             baseline="bare WSGI app, same rate",
             baseline_value=p99["bare"],
             target="<= 25 ms",
-            higher_is_better=False,
         ),
     ]
     return rows, best
@@ -395,7 +394,6 @@ def _soak(cdp: server.Gunicorn, bare: server.Gunicorn, key: str, rate: float) ->
             baseline="bare WSGI app, same load",
             baseline_value=bare_growth,
             target="flat (a few MB at most)",
-            higher_is_better=False,
             show_ratio=False,
         )
     ]

@@ -1,7 +1,6 @@
 """Shared pieces of the benchmarks: a fresh database, timing, progress and the table row."""
 
 import os
-import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ class Row:
     baseline: str
     baseline_value: float
     target: str = ""
-    higher_is_better: bool = True
     show_ratio: bool = True  # False where value/baseline means nothing (e.g. growth near 0)
 
     @property
@@ -46,7 +44,6 @@ def setup_django() -> None:
     import environ
 
     url = environ.Env.db_url_config(os.environ["DATABASE_URL"])
-    os.environ["CDP_BENCH_ADMIN_DB"] = url["NAME"]
     url_without_db = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
     os.environ["DATABASE_URL"] = f"{url_without_db}/{BENCH_DATABASE}"
     _recreate_database(url, BENCH_DATABASE)
@@ -93,10 +90,6 @@ def timed_runs(fn, *, repeat: int) -> list[float]:
         fn()
         times.append(time.perf_counter() - started)
     return times
-
-
-def median_ms(times: list[float]) -> float:
-    return statistics.median(times) * 1000
 
 
 def percentile(values: list[float], pct: float) -> float:
