@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "allauth",
     "allauth.account",
     "rest_framework",
@@ -179,7 +180,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.purge_rejected_events",
         "schedule": 3600.0,
     },
+    # Computed traits over sliding windows ("orders in the last 30 days") and lapsed
+    # customers change with time alone.
+    "profiles-recompute-sliding-traits": {
+        "task": "profiles.tasks.recompute_sliding_traits",
+        "schedule": 3600.0,
+    },
+    "profiles-mark-lapsed": {"task": "profiles.tasks.mark_lapsed_profiles", "schedule": 3600.0},
 }
+COLLECT_PROCESSING_STEPS = [
+    "integrations.processing.count_events_per_minute",
+    "profiles.pipeline.resolve_batch",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,0 +1,71 @@
+"""The rules a fresh installation starts with; admins edit them afterwards."""
+
+# name, label, priority, max per profile, normaliser, trait keys
+IDENTIFIER_KINDS = [
+    ("user_id", "User id", 100, 1, "text", ["webshopAccountId", "accountId"]),
+    ("crm_id", "CRM id", 90, 1, "text", ["crmId", "crm_id"]),
+    ("loyalty_card", "Loyalty card", 80, 3, "text", ["loyaltyCardId", "loyalty_card_id"]),
+    ("email", "E-mail", 70, 5, "email", ["email"]),
+    ("phone", "Phone", 60, 3, "phone", ["phone"]),
+    ("anonymous_id", "Anonymous id", 10, 50, "text", []),
+]
+
+BLOCKED_VALUES = [
+    "null", "undefined", "anonymous", "0", "-1", "none", "n/a", "unknown", "test",
+    "test@example.com", "test@test.com", "noemail@example.com", "",
+]  # fmt: skip
+
+# slug, label, category keys (context.consent.categoryPreferences), trait keys
+CONSENT_PURPOSES = [
+    ("email_marketing", "E-mail marketing", ["email_marketing", "email", "marketing"],
+     ["marketingOptIn", "emailOptIn", "email_opt_in"]),
+    ("advertising", "Advertising", ["advertising", "ads", "targeting"], ["adsOptIn"]),
+    ("analytics", "Analytics", ["analytics", "statistics", "performance"], []),
+    ("personalisation", "Personalisation", ["personalisation", "personalization", "functional"],
+     []),
+    ("partner_sharing", "Partner sharing", ["partner_sharing", "data_sharing", "sharing"],
+     ["partnerSharingOptIn"]),
+]  # fmt: skip
+
+# stage, event names (or the types page / screen), min count, min distinct days, quiet days
+STAGE_RULES = [
+    ("orientation", ["page", "screen", "Products Searched", "Content Downloaded"], 1, 1, None),
+    ("consideration", ["page", "screen"], 1, 2, None),  # a return visit
+    ("consideration", ["Product Viewed", "Information Requested", "Product Added to Wishlist",
+                       "Email Link Clicked"], 1, 1, None),
+    ("acquisition", ["Product Added", "Cart Viewed", "Checkout Started", "Quote Requested"],
+     1, 1, None),
+    ("retention", ["Order Completed"], 1, 1, None),
+    ("lapsed", [], 1, 1, 60),
+]  # fmt: skip
+
+
+def install(apps) -> None:
+    kind_model = apps.get_model("profiles", "IdentifierKind")
+    for name, label, priority, limit, normalizer, keys in IDENTIFIER_KINDS:
+        kind_model.objects.get_or_create(
+            name=name,
+            defaults=dict(
+                label=label,
+                priority=priority,
+                max_per_profile=limit,
+                normalizer=normalizer,
+                trait_keys=keys,
+                builtin=True,
+            ),
+        )
+    blocked = apps.get_model("profiles", "BlockedValue")
+    for value in BLOCKED_VALUES:
+        blocked.objects.get_or_create(kind=None, value=value)
+    purpose_model = apps.get_model("profiles", "ConsentPurpose")
+    for slug, label, categories, traits in CONSENT_PURPOSES:
+        purpose_model.objects.get_or_create(
+            slug=slug, defaults=dict(label=label, category_keys=categories, trait_keys=traits)
+        )
+    rule_model = apps.get_model("profiles", "StageRule")
+    if not rule_model.objects.exists():
+        for stage, names, count, days, quiet in STAGE_RULES:
+            rule_model.objects.create(
+                stage=stage, event_names=names, min_count=count, min_days=days, quiet_days=quiet
+            )
+    apps.get_model("profiles", "IdentitySettings").objects.get_or_create(pk=1)

@@ -1,0 +1,47 @@
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+
+class Stage(models.TextChoices):
+    ORIENTATION = "orientation", "Orientation"
+    CONSIDERATION = "consideration", "Consideration"
+    ACQUISITION = "acquisition", "Acquisition"
+    RETENTION = "retention", "Retention"
+    LAPSED = "lapsed", "Lapsed"
+
+
+# The funnel order: a profile moves forward when a later stage's rule matches.
+STAGE_ORDER = [Stage.ORIENTATION, Stage.CONSIDERATION, Stage.ACQUISITION, Stage.RETENTION]
+
+
+class StageRule(models.Model):
+    """A profile reaches ``stage`` once it has ``min_count`` of these events on
+    ``min_days`` distinct days (``min_days`` 2 is a return visit)."""
+
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    event_names = ArrayField(models.CharField(max_length=200), default=list)
+    min_count = models.PositiveIntegerField(default=1)
+    min_days = models.PositiveIntegerField(default=1)
+    # Only for LAPSED: a retained profile with no event for this many days.
+    quiet_days = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()}: {', '.join(self.event_names)}"
+
+
+class StageChange(models.Model):
+    profile = models.ForeignKey("Profile", on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    changed_at = models.DateTimeField()
+    event_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["profile", "-changed_at"], name="stagechange_profile_time")]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage} → {self.to_stage}"

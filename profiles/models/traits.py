@@ -1,0 +1,94 @@
+from django.db import models
+
+
+class TraitKey(models.Model):
+    """A trait seen in the data: its type (from the first value, or set by an admin) and
+    how the current value is chosen among the values seen."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        BOOLEAN = "boolean", "Yes / no"
+        OBJECT = "object", "Object"
+        LIST = "list", "List"
+
+    class Strategy(models.TextChoices):
+        PRIORITY = "priority", "Source priority, then most recent"
+        LATEST = "latest", "Most recent"
+        EARLIEST = "earliest", "First seen"
+
+    key = models.CharField(max_length=120, unique=True)
+    type = models.CharField(max_length=10, choices=Type.choices)
+    strategy = models.CharField(max_length=10, choices=Strategy.choices, default="priority")
+    example = models.JSONField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class TraitValue(models.Model):
+    """One value of a trait as one source stated it through one identity, with when it
+    was first and last stated. ``conflict``: the value's type differs from the trait's
+    and it could not be converted; it is kept and shown, but never wins."""
+
+    id = models.BigAutoField(primary_key=True)
+    profile = models.ForeignKey("Profile", on_delete=models.CASCADE, related_name="trait_values")
+    identity = models.ForeignKey("Identity", null=True, blank=True, on_delete=models.CASCADE)
+    source = models.ForeignKey(
+        "integrations.Source", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    key = models.CharField(max_length=120)
+    value = models.JSONField()
+    value_hash = models.CharField(max_length=32)
+    conflict = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    event_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identity", "source", "key", "value_hash"],
+                name="traitvalue_unique",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["profile", "key"], name="traitvalue_profile_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value!r}"
+
+
+class ComputedTrait(models.Model):
+    """A trait computed from a profile's events: ``aggregation`` of ``property`` over the
+    ``event_name`` events of the last ``window_days`` days (all time when empty)."""
+
+    class Aggregation(models.TextChoices):
+        COUNT = "count", "Count"
+        SUM = "sum", "Sum"
+        AVG = "avg", "Average"
+        MIN = "min", "Minimum"
+        MAX = "max", "Maximum"
+        FIRST = "first", "First value"
+        LAST = "last", "Last value"
+        MOST_FREQUENT = "most_frequent", "Most frequent value"
+        DAYS_SINCE_LAST = "days_since_last", "Days since last"
+
+    key = models.SlugField(max_length=80, unique=True)
+    label = models.CharField(max_length=120)
+    event_name = models.CharField(max_length=200)
+    aggregation = models.CharField(max_length=20, choices=Aggregation.choices)
+    property = models.CharField(max_length=200, blank=True, default="")
+    window_days = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label

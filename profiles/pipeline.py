@@ -1,0 +1,143 @@
+"""The processing step that turns stored events into profiles, read top to bottom.
+
+Runs inside integrations.processing's batch transaction (listed in
+settings.COLLECT_PROCESSING_STEPS): if anything fails, the whole batch rolls back with
+its claim and is processed again, so every step here is safe to repeat.
+
+Concurrency: the batch first takes a transaction-scoped advisory lock per identifier it
+carries (sorted, so two workers never wait on each other in a cycle), then row locks on
+the profiles those identifiers point at. Two workers resolving the same person therefore
+take turns, and the second one sees the first one's profile: no duplicate profiles, no
+lost identifier.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from . import computed, stages
+from .changes import ChangeSet
+from .consent import ConsentCollector, summarise
+from .identifiers import identifiers_of, load_rules
+from .resolution import BatchResolver, Owner
+from .sql import execute, rows
+from .survivorship import TraitCollector, recompute_current_traits
+from .writes import PlanWriter
+
+LOCK_IDENTIFIERS = """
+SELECT count(pg_advisory_xact_lock(h)) FROM (
+    SELECT DISTINCT hashtextextended(k, 4) AS h FROM unnest(%s::text[]) AS k ORDER BY h
+) AS keys
+"""
+LOOKUP = """
+SELECT i.kind_id, i.value, i.id, i.profile_id FROM profiles_identity i
+JOIN unnest(%s::bigint[], %s::text[]) AS k(kind_id, value)
+  ON i.kind_id = k.kind_id AND i.value = k.value
+"""
+LOCK_PROFILES = "SELECT id, consent FROM profiles_profile WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+COUNTS = """
+SELECT profile_id, kind_id, count(*) FROM profiles_identity
+WHERE profile_id = ANY(%s) GROUP BY profile_id, kind_id
+"""
+SEEN = """
+UPDATE profiles_profile p SET
+    first_seen_at = (SELECT min(e."timestamp") FROM profiles_profileevent e
+                     WHERE e.profile_id = p.id),
+    last_seen_at = (SELECT max(e."timestamp") FROM profiles_profileevent e
+                    WHERE e.profile_id = p.id)
+WHERE p.id = ANY(%s)
+"""
+
+
+def resolve_batch(batch) -> None:
+    events = batch.events()
+    rules = load_rules()
+    found = {e["id"]: identifiers_of(e, rules)[0] for e in events}
+    keys = sorted({i.key for idents in found.values() for i in idents})
+
+    owners, consent_now = lock_and_load(keys)
+    counts = identity_counts({o.profile_id for o in owners.values()})
+    resolver = BatchResolver(kinds=list(rules.kinds.values()), owners=owners, counts=counts)
+    for event in events:
+        resolver.resolve(event, found[event["id"]])
+    plan = resolver.plan
+
+    traits, consent = TraitCollector(), ConsentCollector(current=consent_now)
+    for merge in plan.merges:
+        consent.merge_state(plan.root(merge.survivor), merge.merged)
+    changes = ChangeSet()
+    for a in plan.assignments:
+        root = plan.root(a.profile_id)
+        if traits.add_event(a.event, profile_id=root, identity_id=a.identity_id):
+            changes.add(root, "traits")
+        if consent.add_event(a.event, profile_id=root, identity_id=a.identity_id):
+            changes.add(root, "consent")
+        changes.add(root, "events", event_names=[a.event["event"] or a.event["type"]])
+
+    writer = PlanWriter(plan)
+    writer.write()
+    traits.write(writer.real)
+    consent.write(writer.real)
+    writer.apply_merges()
+
+    record_structure_changes(plan, changes)
+    changes.kinds = {writer.real(pid): kinds for pid, kinds in changes.kinds.items()}
+    changes.detail = {writer.real(pid): d for pid, d in changes.detail.items()}
+    refresh_profiles(changes)
+    changes.emit()
+
+
+def lock_and_load(keys: list[tuple[int, str]]) -> tuple[dict, dict[int, dict]]:
+    """Locks the identifiers, then the profiles they point at, and reads both; a merge or
+    unmerge that committed while we waited moves identities, so read until stable."""
+    if not keys:
+        return {}, {}
+    execute(LOCK_IDENTIFIERS, [[f"{kind}:{value}" for kind, value in keys]])
+    locked: dict[int, dict] = {}
+    while True:
+        owners = {
+            (kind, value): Owner(identity_id, profile_id)
+            for kind, value, identity_id, profile_id in rows(
+                LOOKUP, [[k for k, _ in keys], [v for _, v in keys]]
+            )
+        }
+        missing = sorted({o.profile_id for o in owners.values()} - set(locked))
+        if not missing:
+            return owners, locked
+        # Django's connection hands jsonb over as text.
+        locked.update((pid, json.loads(c)) for pid, c in rows(LOCK_PROFILES, [missing]))
+
+
+def identity_counts(profile_ids: set[int]) -> dict[int, Counter]:
+    counts: dict[int, Counter] = {}
+    if profile_ids:
+        for profile_id, kind_id, n in rows(COUNTS, [sorted(profile_ids)]):
+            counts.setdefault(profile_id, Counter())[kind_id] = n
+    return counts
+
+
+def record_structure_changes(plan, changes: ChangeSet) -> None:
+    for profile_id in plan.new_profiles:
+        changes.add(plan.root(profile_id), "created")
+    for new in plan.new_identities:
+        changes.add(plan.root(new.profile_id), "identities")
+    for merge in plan.merges:
+        changes.add(plan.root(merge.survivor), "merged", merged=[merge.merged])
+        changes.add(merge.merged, "merged_away", into=plan.root(merge.survivor))
+
+
+def refresh_profiles(changes: ChangeSet) -> None:
+    """Derived state of every changed profile: seen times, current traits, consent,
+    computed traits and stage."""
+    alive = [p for p, k in changes.kinds.items() if "merged_away" not in k]
+    with_kind = lambda *kinds: [p for p in alive if changes.kinds[p] & set(kinds)]  # noqa: E731
+    reshaped = ("merged", "unmerged")
+    execute(SEEN, [with_kind("events", *reshaped)])
+    recompute_current_traits(with_kind("traits", *reshaped))
+    summarise(with_kind("consent", *reshaped))
+    touched = with_kind("events", *reshaped)
+    if computed.recompute(touched):
+        changes.add_many(touched, "computed")
+    for profile_id in stages.update(touched):
+        changes.add(profile_id, "stage")

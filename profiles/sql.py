@@ -1,0 +1,27 @@
+"""Small helpers for the set-based statements of the pipeline (parameters only, never
+values in SQL text)."""
+
+import json
+
+from django.db import connection
+
+
+def execute(sql: str, params=None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def rows(sql: str, params=None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def next_ids(sequence: str, n: int) -> list[int]:
+    if not n:
+        return []
+    return [r[0] for r in rows("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, n])]
+
+
+def to_json(value) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)

@@ -1,0 +1,90 @@
+"""Journey stage: orientation → consideration → acquisition → retention, and lapsed when
+a retained customer goes quiet. A profile is in the furthest stage one of whose rules
+its events meet; every change is recorded with its time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from .models import StageRule
+from .models.stage import STAGE_ORDER, Stage
+from .sql import execute, rows
+
+CURRENT = "SELECT id, stage FROM profiles_profile WHERE id = ANY(%s)"
+RECORD = """
+INSERT INTO profiles_stagechange (profile_id, from_stage, to_stage, changed_at, reason)
+SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::text[])
+"""
+STORE = """
+UPDATE profiles_profile p SET stage = v.stage, stage_changed_at = v.at
+FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS v(id, stage, at) WHERE p.id = v.id
+"""
+
+
+def _rule_columns(rules: list[StageRule]) -> tuple[str, list]:
+    columns, params = [], []
+    for rule in rules:
+        match = "(name = ANY(%s) OR type = ANY(%s))"
+        columns.append(f"count(*) FILTER (WHERE {match})")
+        columns.append(f'count(DISTINCT "timestamp"::date) FILTER (WHERE {match})')
+        columns.append(f'max("timestamp") FILTER (WHERE {match})')
+        params += [rule.event_names] * 6
+    return ", ".join(columns), params
+
+
+def evaluate(profile_ids: list[int], *, now=None) -> dict[int, tuple[str, object, str]]:
+    """The stage each profile's events put it in: {id: (stage, since, reason)}."""
+    now = now or timezone.now()
+    rules = [r for r in StageRule.objects.all() if r.stage != Stage.LAPSED and r.event_names]
+    lapsed = StageRule.objects.filter(stage=Stage.LAPSED, quiet_days__isnull=False).first()
+    if not rules or not profile_ids:
+        return {}
+    columns, params = _rule_columns(rules)
+    # Only constant fragments and placeholders are joined here; event names are parameters.
+    sql = f'SELECT profile_id, max("timestamp"), {columns} FROM profiles_profileevent '  # noqa: S608
+    sql += "WHERE profile_id = ANY(%s) GROUP BY profile_id"
+    result = {}
+    for pid, last_seen, *stats in rows(sql, [*params, profile_ids]):
+        best = None
+        for i, rule in enumerate(rules):
+            count, days, at = stats[3 * i : 3 * i + 3]
+            if count >= rule.min_count and days >= rule.min_days:
+                rank = STAGE_ORDER.index(rule.stage)
+                if best is None or rank > best[0]:
+                    best = (rank, rule.stage, at, f"{', '.join(rule.event_names)} ×{count}")
+        if best is None:
+            continue
+        _, stage, at, reason = best
+        if stage == Stage.RETENTION and lapsed and last_seen < now - timedelta(lapsed.quiet_days):
+            stage, at = Stage.LAPSED, last_seen + timedelta(lapsed.quiet_days)
+            reason = f"no activity for {lapsed.quiet_days} days"
+        result[pid] = (stage, at, reason)
+    return result
+
+
+def update(profile_ids: list[int], *, now=None) -> list[int]:
+    """Moves profiles to the stage their events say; returns the ids that changed."""
+    wanted = evaluate(profile_ids, now=now)
+    current = dict(rows(CURRENT, [list(wanted)])) if wanted else {}
+    changed = [pid for pid, (stage, _, _) in wanted.items() if current.get(pid) != stage]
+    if changed:
+        execute(
+            RECORD,
+            [
+                changed,
+                [current[p] for p in changed],
+                [wanted[p][0] for p in changed],
+                [wanted[p][1] for p in changed],
+                [wanted[p][2] for p in changed],
+            ],
+        )
+        execute(STORE, [changed, [wanted[p][0] for p in changed], [wanted[p][1] for p in changed]])
+    return changed  # fmt: skip
+
+
+def retained_profile_ids(*, after: int, chunk: int) -> list[int]:
+    return [r[0] for r in rows(
+        "SELECT id FROM profiles_profile WHERE stage IN ('retention', 'lapsed') "
+        "AND merged_into_id IS NULL AND id > %s ORDER BY id LIMIT %s", [after, chunk])]  # fmt: skip

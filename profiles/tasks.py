@@ -1,0 +1,15 @@
+"""Celery tasks of profiles: thin wrappers over the scheduled passes."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def recompute_sliding_traits() -> int:
+    return services.recompute_sliding_traits()
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def mark_lapsed_profiles() -> int:
+    return services.refresh_retained_stages()
