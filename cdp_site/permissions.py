@@ -13,7 +13,8 @@ class Cap(StrEnum):
     VIEW_DASHBOARDS = "dashboards.view"
     VIEW_PROFILES = "profiles.view"
     ADD_NOTES = "profiles.note"
-    MANAGE_PROFILES = "profiles.manage"  # merges, unmerges, privacy requests
+    MANAGE_PROFILES = "profiles.manage"  # merges, unmerges, consent edits, privacy requests
+    MANAGE_IDENTITY_RULES = "profiles.rules"  # identity rules, computed traits, stage rules
     VIEW_SEGMENTS = "segments.view"
     MANAGE_SEGMENTS = "segments.manage"
     VIEW_CAMPAIGNS = "campaigns.view"
@@ -47,6 +48,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.VIEW_DASHBOARDS,
             Cap.VIEW_PROFILES,
             Cap.ADD_NOTES,
+            Cap.MANAGE_PROFILES,
         }
     ),
     VIEWER: frozenset({Cap.OWN_ACCOUNT, Cap.VIEW_DASHBOARDS}),
@@ -56,7 +58,7 @@ ROLES = tuple(ROLE_CAPABILITIES)
 ROLE_DESCRIPTIONS = {
     ADMIN: "Everything, including users, sources, destinations and integrations.",
     MARKETER: "Builds segments and campaigns; reads profiles.",
-    ACCOUNT_MANAGER: "Reads profiles and timelines; adds notes.",
+    ACCOUNT_MANAGER: "Reads profiles and timelines; adds notes; undoes merges; records consent.",
     VIEWER: "Reads dashboards.",
 }
 

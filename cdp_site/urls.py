@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/", include("cdp_site.api.urls")),
     path("api/v1/", include("integrations.api.urls")),
+    path("api/v1/profiles/", include("profiles.api.urls")),
+    path("api/v1/", include("profiles.api.rules_urls")),
     path("profiles/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
     path("campaigns/", include("campaigns.urls")),
