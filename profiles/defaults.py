@@ -69,3 +69,12 @@ def install(apps) -> None:
                 stage=stage, event_names=names, min_count=count, min_days=days, quiet_days=quiet
             )
     apps.get_model("profiles", "IdentitySettings").objects.get_or_create(pk=1)
+
+
+def ensure_installed() -> None:
+    """Installs the defaults where they are missing (a test database flushed between tests
+    loses what the data migration wrote)."""
+    from django.apps import apps
+
+    if not apps.get_model("profiles", "IdentifierKind").objects.filter(builtin=True).exists():
+        install(apps)

@@ -65,11 +65,10 @@ class Rules:
 
 
 def load_rules() -> Rules:
-    IdentifierKind = django_apps.get_model("profiles", "IdentifierKind")
-    if not IdentifierKind.objects.exists():  # a flushed test database: the defaults again
-        from . import defaults
+    from . import defaults
 
-        defaults.install(django_apps)
+    defaults.ensure_installed()
+    IdentifierKind = django_apps.get_model("profiles", "IdentifierKind")
     kinds, trait_kinds = {}, {}
     for kind in IdentifierKind.objects.all():
         kinds[kind.name] = KindRule(

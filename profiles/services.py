@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from . import computed, stages
+from . import computed, defaults, stages
 from .changes import ChangeSet
 from .models import (
     ConsentPurpose,
@@ -162,6 +162,7 @@ def record_consent(
 
 
 def set_source_user_id_kind(*, source, kind_name: str) -> SourceIdentity:
+    defaults.ensure_installed()
     kind = IdentifierKind.objects.get(name=kind_name)
     setting, _ = SourceIdentity.objects.update_or_create(
         source=source, defaults={"user_id_kind": kind}

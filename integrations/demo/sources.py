@@ -10,6 +10,8 @@ from django.db.models import Count
 from integrations import services
 from integrations.models import Event, Source
 
+from . import profile_setup
+
 
 @dataclass(frozen=True)
 class DemoSource:
@@ -21,17 +23,30 @@ class DemoSource:
     # truth, the web forms come next, bought data last.
     priority: int
     via_file: bool = False
+    # What the system's userId is, for identity resolution (profiles.SourceIdentity).
+    user_id_kind: str = "user_id"
 
 
 K, P = Source.Kind, Source.Party
 DEMO_SOURCES = (
     DemoSource("website", "Trailhead · Webshop", K.WEBSITE, P.FIRST, 60),
     DemoSource("app", "Trailhead · Mobile app", K.MOBILE_APP, P.FIRST, 60),
-    DemoSource("crm", "Trailhead · CRM", K.CRM, P.FIRST, 90),
-    DemoSource("pos", "Trailhead · Store tills", K.POINT_OF_SALE, P.FIRST, 80),
-    DemoSource("erp", "Trailhead · ERP", K.ERP, P.FIRST, 85),
-    DemoSource("email", "Trailhead · E-mail platform", K.EMAIL, P.FIRST, 50),
-    DemoSource("partner", "Peak Pass members (partner file)", K.PARTNER, P.SECOND, 40, True),
+    DemoSource("crm", "Trailhead · CRM", K.CRM, P.FIRST, 90, user_id_kind="crm_id"),
+    DemoSource(
+        "pos", "Trailhead · Store tills", K.POINT_OF_SALE, P.FIRST, 80, user_id_kind="loyalty_card"
+    ),
+    # The ERP keys invoices by the CRM id where the customer has one (else a debtor id).
+    DemoSource("erp", "Trailhead · ERP", K.ERP, P.FIRST, 85, user_id_kind="crm_id"),
+    DemoSource("email", "Trailhead · E-mail platform", K.EMAIL, P.FIRST, 50, user_id_kind="email"),
+    DemoSource(
+        "partner",
+        "Peak Pass members (partner file)",
+        K.PARTNER,
+        P.SECOND,
+        40,
+        True,
+        user_id_kind="partner_member_id",
+    ),
     DemoSource("provider", "Data provider append (file)", K.DATA_PROVIDER, P.THIRD, 20, True),
 )
 BY_KEY = {spec.key: spec for spec in DEMO_SOURCES}
@@ -51,6 +66,7 @@ def ensure_demo_sources() -> dict[str, Source]:
                 priority=spec.priority,
             )
         found[spec.key] = source
+    profile_setup.configure(sources=found, specs=BY_KEY)
     return found
 
 
