@@ -54,8 +54,8 @@ def evaluate(profile_ids: list[int], *, now=None) -> dict[int, tuple[str, object
                 rank = STAGE_ORDER.index(rule.stage)
                 if best is None or rank > best[0]:
                     best = (rank, rule.stage, at, f"{', '.join(rule.event_names)} ×{count}")
-        if best is None:
-            continue
+        if best is None:  # every profile with events is at least being oriented
+            best = (0, Stage.ORIENTATION, last_seen, "first activity")
         _, stage, at, reason = best
         if stage == Stage.RETENTION and lapsed and last_seen < now - timedelta(lapsed.quiet_days):
             stage, at = Stage.LAPSED, last_seen + timedelta(lapsed.quiet_days)
