@@ -58,14 +58,32 @@ def test_beyond_the_limit_an_identifier_is_not_attached(web, send, settings):
     assert profile.traits["email"] == "c@x.org"  # the trait is kept, only not an identifier
 
 
-def test_blocked_and_malformed_identifiers_link_nothing(web, send):
+def test_a_blocked_email_links_nothing_but_stays_a_trait(web, send):
     send(web, message("identify", userId="u1", traits={"email": "test@example.com"}))
     send(web, message("identify", userId="u2", traits={"email": "TEST@example.com"}))
-    send(web, message("identify", userId="u3", traits={"email": "not-an-address", "phone": "12"}))
-    send(web, message(userId="undefined", minutes=3))
-    assert active_profiles().count() == 3
+    assert active_profiles().count() == 2
+    assert identities_of(profile_of("user_id", "u2")) == {"user_id:u2"}
+    assert profile_of("user_id", "u2").traits["email"] == "TEST@example.com"
+
+
+def test_a_malformed_email_is_kept_as_a_trait_but_is_not_an_identifier(web, send):
+    send(web, message("identify", userId="u3", traits={"email": "not-an-address"}))
+    send(web, message("identify", userId="u4", traits={"email": "not-an-address"}))
+    assert active_profiles().count() == 2
     assert identities_of(profile_of("user_id", "u3")) == {"user_id:u3"}
     assert profile_of("user_id", "u3").traits["email"] == "not-an-address"
+
+
+def test_a_malformed_phone_is_not_an_identifier_and_a_valid_one_is_normalised(web, send):
+    send(web, message("identify", userId="u5", traits={"phone": "12"}))
+    send(web, message("identify", userId="u6", traits={"phone": "+1 415.555.0100"}))
+    assert identities_of(profile_of("user_id", "u5")) == {"user_id:u5"}
+    assert identities_of(profile_of("user_id", "u6")) == {"user_id:u6", "phone:+14155550100"}
+
+
+def test_an_event_with_only_blocked_ids_is_kept_with_the_reason(web, send):
+    send(web, message(userId="undefined", anonymousId="null"))
+    assert not active_profiles().exists()
     assert UnresolvedEvent.objects.get().reason == "no usable identifier"
 
 
