@@ -1,0 +1,232 @@
+"""Writes on the rules of profiles: identifier kinds, blocked values, identity settings,
+what a source's userId means, computed traits, trait survivorship and stage rules.
+
+Forms and serializers validate, then call these. Rule changes apply to events processed
+from now on; computed traits are backfilled for every profile by a task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.core import signing
+from django.db import transaction
+
+from .models import (
+    BlockedValue,
+    ComputedTrait,
+    IdentifierKind,
+    IdentitySettings,
+    SourceIdentity,
+    StageRule,
+    TraitKey,
+)
+from .sql import execute
+
+DRY_RUN_SALT = "profiles.rules.dry-run"
+DRY_RUN_MAX_AGE = 3600
+
+
+class RulesError(Exception):
+    """A rules change that cannot be made, with a message for the person."""
+
+
+# Dry-run confirmation: a signed digest of the proposal the figures were shown for.
+
+
+def proposal_digest(proposal: dict) -> str:
+    canonical = json.dumps(proposal, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def dry_run_token(proposal: dict) -> str:
+    return signing.dumps(proposal_digest(proposal), salt=DRY_RUN_SALT)
+
+
+def dry_run_confirmed(proposal: dict, token: str | None) -> bool:
+    """True when ``token`` was issued with a dry run of this very proposal."""
+    if not token:
+        return False
+    try:
+        digest = signing.loads(token, salt=DRY_RUN_SALT, max_age=DRY_RUN_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    return digest == proposal_digest(proposal)
+
+
+# Identifier kinds
+
+
+@transaction.atomic
+def create_kind(
+    *,
+    name: str,
+    label: str,
+    priority: int,
+    max_per_profile: int | None,
+    normalizer: str,
+    trait_keys: list[str],
+) -> IdentifierKind:
+    if IdentifierKind.objects.filter(name=name).exists():
+        raise RulesError(f"An identifier kind named {name!r} exists already.")
+    return IdentifierKind.objects.create(
+        name=name,
+        label=label,
+        priority=priority,
+        max_per_profile=max_per_profile,
+        normalizer=normalizer,
+        trait_keys=trait_keys,
+        builtin=False,
+    )
+
+
+@transaction.atomic
+def update_kind(*, kind: IdentifierKind, **changes) -> IdentifierKind:
+    allowed = {"label", "priority", "max_per_profile", "normalizer", "trait_keys"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise RulesError(f"Cannot change {', '.join(sorted(unknown))} of an identifier kind.")
+    if kind.builtin and "normalizer" in changes and changes["normalizer"] != kind.normalizer:
+        raise RulesError("The normaliser of a built-in identifier kind cannot change.")
+    for field, value in changes.items():
+        setattr(kind, field, value)
+    kind.save()
+    return kind
+
+
+@transaction.atomic
+def delete_kind(*, kind: IdentifierKind) -> None:
+    from .models import Identity
+
+    if kind.builtin:
+        raise RulesError("A built-in identifier kind cannot be deleted.")
+    if (
+        Identity.objects.filter(kind=kind).exists()
+        or SourceIdentity.objects.filter(user_id_kind=kind).exists()
+    ):
+        raise RulesError("This identifier kind is in use by profiles or sources.")
+    kind.delete()
+
+
+# Blocked values
+
+
+@transaction.atomic
+def add_blocked_value(*, kind: IdentifierKind | None, value: str) -> BlockedValue:
+    value = value.strip()
+    if not value:
+        raise RulesError("A blocked value cannot be empty.")
+    same = BlockedValue.objects.filter(kind=kind, value__iexact=value)
+    if same.exists():
+        raise RulesError(f"{value!r} is blocked already.")
+    return BlockedValue.objects.create(kind=kind, value=value)
+
+
+@transaction.atomic
+def remove_blocked_value(*, blocked: BlockedValue) -> None:
+    blocked.delete()
+
+
+def blocked_list() -> list[tuple[str | None, str]]:
+    return [
+        (kind, value)
+        for kind, value in BlockedValue.objects.order_by("pk").values_list("kind__name", "value")
+    ]
+
+
+# Identity settings and sources
+
+
+@transaction.atomic
+def set_phone_region(*, region: str) -> IdentitySettings:
+    settings = IdentitySettings.load()
+    settings.default_phone_region = region.upper()
+    settings.save()
+    return settings
+
+
+@transaction.atomic
+def set_source_user_kind(*, source, kind: IdentifierKind | None) -> SourceIdentity | None:
+    """``kind`` None: the source's userId is a user id again (the default)."""
+    if kind is None or kind.name == "user_id":
+        SourceIdentity.objects.filter(source=source).delete()
+        return None
+    setting, _ = SourceIdentity.objects.update_or_create(
+        source=source, defaults={"user_id_kind": kind}
+    )
+    return setting
+
+
+# Computed traits
+
+DROP_KEY = "UPDATE profiles_profile SET computed = computed - %s WHERE computed ? %s"
+
+
+def _queue_backfill(trait_id: int) -> None:
+    from .computed_tasks import queue_backfill
+
+    queue_backfill(trait_id)
+
+
+@transaction.atomic
+def save_computed_trait(*, trait: ComputedTrait | None = None, **fields) -> ComputedTrait:
+    """Creates or updates a definition, then backfills it for every profile."""
+    if trait is None:
+        trait = ComputedTrait(**fields)
+        old_key = None
+    else:
+        old_key = trait.key
+        for field, value in fields.items():
+            setattr(trait, field, value)
+    if ComputedTrait.objects.filter(key=trait.key).exclude(pk=trait.pk).exists():
+        raise RulesError(f"A computed trait with the key {trait.key!r} exists already.")
+    trait.save()
+    if old_key and old_key != trait.key:
+        execute(DROP_KEY, [old_key, old_key])
+    transaction.on_commit(lambda: _queue_backfill(trait.pk))
+    return trait
+
+
+@transaction.atomic
+def delete_computed_trait(*, trait: ComputedTrait) -> None:
+    execute(DROP_KEY, [trait.key, trait.key])
+    trait.delete()
+
+
+# Trait survivorship and stage rules
+
+
+@transaction.atomic
+def update_trait_key(*, trait_key: TraitKey, **changes) -> TraitKey:
+    unknown = set(changes) - {"type", "strategy"}
+    if unknown:
+        raise RulesError(f"Cannot change {', '.join(sorted(unknown))} of a trait.")
+    for field, value in changes.items():
+        setattr(trait_key, field, value)
+    trait_key.save(update_fields=list(changes) or None)
+    key = trait_key.key
+    transaction.on_commit(lambda: _queue_trait_refresh(key))
+    return trait_key
+
+
+def _queue_trait_refresh(key: str) -> None:
+    from .computed_tasks import refresh_current_trait
+
+    refresh_current_trait.delay(key)
+
+
+@transaction.atomic
+def update_stage_rule(*, rule: StageRule, **changes) -> StageRule:
+    unknown = set(changes) - {"event_names", "min_count", "min_days", "quiet_days"}
+    if unknown:
+        raise RulesError(f"Cannot change {', '.join(sorted(unknown))} of a stage rule.")
+    for field, value in changes.items():
+        setattr(rule, field, value)
+    if rule.stage == "lapsed":
+        if not rule.quiet_days:
+            raise RulesError("The lapsed rule needs a number of quiet days.")
+    elif not rule.event_names:
+        raise RulesError("A stage rule needs at least one event name.")
+    rule.save()
+    return rule
