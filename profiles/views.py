@@ -1,9 +1,195 @@
+"""Profile pages: the list with search, and the Customer 360 page with its fragments."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
-from cdp_site.permissions import Cap
+from cdp_site.permissions import Cap, has_capability
+
+from . import selectors, services
+from .forms import ConsentForm, NoteForm, TimelineFilterForm
+from .models import Merge, Profile
+
+DETAIL = "profiles/profile_detail.html"
+TIMELINE_PAGE = 30
+
+
+def _partial(request, template: str, partial: str) -> str:
+    """Full page normally; just the named partial when htmx asks for it."""
+    return f"{template}#{partial}" if request.htmx else template
+
+
+def _active_or_redirect(profile_id: int):
+    """(profile, None) for an active profile, (None, redirect) for a merged one."""
+    active = selectors.active_profile_id(profile_id=profile_id)
+    if active is None:
+        raise Http404("No such profile.")
+    if active != profile_id:
+        return None, active
+    return get_object_or_404(Profile, pk=profile_id), None
 
 
 @requires(Cap.VIEW_PROFILES)
+@require_GET
 def index(request):
-    return TemplateResponse(request, "profiles/index.html", {})
+    q = request.GET.get("q", "").strip()[:200]
+    if q:
+        profiles = selectors.search_profiles(q=q, limit=50)
+    else:
+        profiles = selectors.recent_profiles(limit=50)
+    return TemplateResponse(
+        request,
+        _partial(request, "profiles/index.html", "results"),
+        {"q": q, "profiles": profiles},
+    )
+
+
+def _timeline_context(request, profile: Profile) -> dict:
+    form = TimelineFilterForm(request.GET or None, sources=selectors.timeline_sources())
+    page = selectors.timeline(
+        profile=profile,
+        before=request.GET.get("cursor") or None,
+        limit=TIMELINE_PAGE,
+        **form.selection(),
+    )
+    next_url = None
+    if page.next_cursor:
+        params = request.GET.copy()
+        params["cursor"] = page.next_cursor
+        next_url = reverse("profiles:timeline", args=[profile.pk]) + "?" + params.urlencode()
+    return {"timeline_form": form, "timeline": page, "next_url": next_url}
+
+
+def _detail_context(request, profile: Profile, **extra) -> dict:
+    user = request.user
+    context = {
+        **selectors.profile_detail(profile=profile),
+        "can_note": has_capability(user, Cap.ADD_NOTES),
+        "can_manage": has_capability(user, Cap.MANAGE_PROFILES),
+        "note_form": NoteForm(),
+        "consent_form": ConsentForm(),
+        **_timeline_context(request, profile),
+    }
+    context.update(extra)
+    return context
+
+
+@requires(Cap.VIEW_PROFILES)
+@require_GET
+def detail(request, pk: int):
+    profile, survivor = _active_or_redirect(pk)
+    if survivor is not None:
+        return redirect("profiles:detail", pk=survivor)
+    return TemplateResponse(request, DETAIL, _detail_context(request, profile))
+
+
+@requires(Cap.VIEW_PROFILES)
+@require_GET
+def timeline(request, pk: int):
+    """A page of the timeline: the whole section when the filters change, the next rows
+    when the last row scrolls into view (``cursor``)."""
+    profile, survivor = _active_or_redirect(pk)
+    if survivor is not None:
+        return redirect("profiles:detail", pk=survivor)
+    context = {"profile": profile, **_timeline_context(request, profile)}
+    if not request.htmx:
+        return redirect("profiles:detail", pk=profile.pk)
+    partial = "timeline-rows" if request.GET.get("cursor") else "timeline"
+    return TemplateResponse(request, f"{DETAIL}#{partial}", context)
+
+
+@requires(Cap.VIEW_PROFILES, write=Cap.ADD_NOTES)
+@require_POST
+def add_note(request, pk: int):
+    profile, survivor = _active_or_redirect(pk)
+    if survivor is not None:
+        profile = get_object_or_404(Profile, pk=survivor)
+    form = NoteForm(request.POST)
+    added = False
+    if form.is_valid():
+        try:
+            services.add_note(profile=profile, author=request.user, body=form.cleaned_data["body"])
+            added, form = True, NoteForm()
+        except services.ProfileError as exc:
+            form.add_error("body", str(exc))
+    if not request.htmx:
+        if added:
+            messages.success(request, "Note added.")
+        elif form.errors:
+            messages.error(request, " ".join(form.errors.get("body", [])))
+        return redirect("profiles:detail", pk=profile.pk)
+    context = {
+        "profile": profile,
+        "notes": selectors.notes_of(profile=profile),
+        "note_form": form,
+        "note_added": added,
+        "can_note": True,
+    }
+    return TemplateResponse(request, f"{DETAIL}#notes", context)
+
+
+@requires(Cap.MANAGE_PROFILES)
+@require_POST
+def undo_merge(request, pk: int, merge_id: int):
+    merge = get_object_or_404(Merge, pk=merge_id)
+    if pk not in (merge.survivor_id, merge.merged_id):
+        raise Http404("No such merge on this profile.")
+    try:
+        services.unmerge(merge_id=merge.pk, actor=request.user)
+        ok = True
+        result = (
+            f"Merge undone: profile {merge.merged_id} is separate again "
+            f"from profile {merge.survivor_id}."
+        )
+    except services.ProfileError as exc:
+        ok, result = False, str(exc)
+    if not request.htmx:
+        (messages.success if ok else messages.error)(request, result)
+        return redirect("profiles:detail", pk=merge.survivor_id)
+    # The page shows the survivor: swap the whole page body so traits, identities and
+    # the timeline reflect the split too.
+    profile = get_object_or_404(Profile, pk=merge.survivor_id)
+    context = _detail_context(request, profile, merge_result=result, merge_ok=ok)
+    return TemplateResponse(request, f"{DETAIL}#profile-body", context)
+
+
+@requires(Cap.MANAGE_PROFILES)
+@require_POST
+def edit_consent(request, pk: int):
+    profile, survivor = _active_or_redirect(pk)
+    if survivor is not None:
+        profile = get_object_or_404(Profile, pk=survivor)
+    form = ConsentForm(request.POST)
+    saved = False
+    if form.is_valid():
+        evidence = {"via": "profile page"}
+        if form.cleaned_data["note"]:
+            evidence["note"] = form.cleaned_data["note"]
+        try:
+            services.record_consent(
+                profile=profile,
+                purpose=form.cleaned_data["purpose"],
+                status=form.cleaned_data["status"],
+                actor=request.user,
+                evidence=evidence,
+            )
+            saved, form = True, ConsentForm()
+            profile.refresh_from_db()
+        except services.ProfileError as exc:
+            form.add_error(None, str(exc))
+    if not request.htmx:
+        if saved:
+            messages.success(request, "Consent recorded.")
+        return redirect("profiles:detail", pk=profile.pk)
+    context = {
+        "profile": profile,
+        "consent": selectors.consent_states(profile=profile),
+        "consent_form": form,
+        "consent_saved": saved,
+        "can_manage": True,
+    }
+    return TemplateResponse(request, f"{DETAIL}#consent", context)

@@ -1,0 +1,138 @@
+from rest_framework import serializers
+
+from profiles.models import ConsentRecord, Identity, Merge, Note, Profile, ProfileEvent
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Profile
+        fields = ["id", "display_name", "stage", "first_seen_at", "last_seen_at", "traits"]
+        read_only_fields = fields
+
+
+class IdentitySerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(source="kind.name")
+    source_id = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        model = Identity
+        fields = ["id", "kind", "value", "source_id", "first_seen_at", "last_seen_at"]
+        read_only_fields = fields
+
+
+class SeenValueSerializer(serializers.Serializer):
+    value = serializers.JSONField()
+    source = serializers.CharField()
+    source_id = serializers.IntegerField(allow_null=True)
+    first_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+    conflict = serializers.BooleanField()
+
+
+class TraitSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    value = serializers.JSONField()
+    source = serializers.CharField()
+    source_id = serializers.IntegerField(allow_null=True)
+    at = serializers.DateTimeField(allow_null=True)
+    others = SeenValueSerializer(many=True)
+
+
+class ConsentStateSerializer(serializers.Serializer):
+    purpose = serializers.CharField()
+    label = serializers.CharField()
+    status = serializers.CharField(help_text='"granted", "denied", "withdrawn" or "" (none).')
+    at = serializers.CharField(allow_null=True)
+    source_id = serializers.IntegerField(allow_null=True)
+
+
+class ComputedValueSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.JSONField()
+
+
+class ProfileDetailSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="profile.pk")
+    display_name = serializers.CharField(source="profile.display_name")
+    stage = serializers.CharField(source="profile.stage")
+    stage_changed_at = serializers.DateTimeField(source="profile.stage_changed_at")
+    first_seen_at = serializers.DateTimeField(source="profile.first_seen_at")
+    last_seen_at = serializers.DateTimeField(source="profile.last_seen_at")
+    identities = IdentitySerializer(many=True, source="identity_list")
+    traits = TraitSerializer(many=True)
+    consent = ConsentStateSerializer(many=True)
+    computed = ComputedValueSerializer(many=True)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(source="event_id")
+    source = serializers.CharField(source="source.name")
+
+    class Meta:
+        model = ProfileEvent
+        fields = ["id", "type", "name", "timestamp", "received_at", "source_id", "source",
+                  "identity_id", "properties"]  # fmt: skip
+        read_only_fields = fields
+
+
+class TimelineItemSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    id = serializers.IntegerField()
+    time = serializers.DateTimeField()
+    title = serializers.CharField()
+    detail = serializers.CharField()
+    source = serializers.CharField()
+    source_id = serializers.IntegerField(allow_null=True)
+    data = serializers.DictField()
+
+
+class TimelinePageSerializer(serializers.Serializer):
+    next = serializers.CharField(allow_null=True, help_text="URL of the next (older) page.")
+    next_cursor = serializers.CharField(allow_null=True)
+    results = TimelineItemSerializer(many=True)
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = serializers.EmailField(source="author.email", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "body", "author", "created_at"]
+        read_only_fields = ["id", "author", "created_at"]
+
+
+class ConsentInputSerializer(serializers.Serializer):
+    purpose = serializers.SlugField(help_text="A consent purpose slug, e.g. marketing.")
+    status = serializers.ChoiceField(choices=ConsentRecord.Status.choices)
+    evidence = serializers.DictField(required=False, default=dict)
+
+
+class ConsentRecordSerializer(serializers.ModelSerializer):
+    purpose = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = ConsentRecord
+        fields = ["id", "purpose", "status", "source_id", "recorded_at", "evidence", "event_id"]
+        read_only_fields = fields
+
+
+class ConsentSerializer(serializers.Serializer):
+    current = ConsentStateSerializer(many=True)
+    records = ConsentRecordSerializer(many=True)
+
+
+class MergeSerializer(serializers.ModelSerializer):
+    actor = serializers.EmailField(source="actor.email", read_only=True, allow_null=True)
+    undone_by = serializers.EmailField(source="undone_by.email", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Merge
+        fields = ["id", "survivor_id", "merged_id", "reason", "identity_id", "event_id", "actor",
+                  "identity_ids", "created_at", "undone_at", "undone_by"]  # fmt: skip
+        read_only_fields = fields
+
+
+class MergeInputSerializer(serializers.Serializer):
+    survivor_id = serializers.IntegerField()
+    merged_id = serializers.IntegerField()

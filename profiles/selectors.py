@@ -1,0 +1,517 @@
+"""Reads on profiles: search, the Customer 360 view and the timeline.
+
+Every function takes keyword arguments and returns querysets or plain data. The search
+and the timeline are written for large tables: each query follows an index and carries
+a LIMIT, so that their cost depends on the page size, not on the number of profiles or
+of a profile's events.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from .models import (
+    ComputedTrait,
+    ConsentPurpose,
+    ConsentRecord,
+    Identity,
+    LinkRefusal,
+    Merge,
+    Note,
+    Profile,
+    ProfileEvent,
+    StageChange,
+    TraitValue,
+)
+
+MAX_CHAIN = 50  # merged_into hops followed before giving up (a ledger never loops)
+
+
+# --- finding profiles -------------------------------------------------------------------
+
+
+def active_profile_id(*, profile_id: int) -> int | None:
+    """The id of the active profile ``profile_id`` is (or was merged into), None if unknown."""
+    current = profile_id
+    for _ in range(MAX_CHAIN):
+        row = Profile.objects.filter(pk=current).values_list("merged_into_id", flat=True).first()
+        if row is None:
+            exists = Profile.objects.filter(pk=current).exists()
+            return current if exists else None
+        current = row
+    return None
+
+
+def active_profiles():
+    return Profile.objects.filter(merged_into__isnull=True)
+
+
+def recent_profiles(*, limit: int = 50) -> list[Profile]:
+    """The most recently seen active profiles (index profile_last_seen)."""
+    return list(
+        active_profiles().filter(last_seen_at__isnull=False).order_by("-last_seen_at")[:limit]
+    )
+
+
+def search_profiles(*, q: str, limit: int = 20) -> list[Profile]:
+    """Active profiles with an identifier equal to or starting with ``q`` (any kind,
+    case-insensitive), or whose display name starts with ``q``. Exact identifier matches
+    come first, then the rest by most recently seen.
+
+    Both lookups are ``lower(col) LIKE 'prefix%'``, which the text_pattern_ops indexes
+    identity_value_prefix and profile_name_prefix answer with an index range scan. There
+    is deliberately no ORDER BY: a pattern-ops index cannot give the collation's order,
+    so sorting would read every match of a one-letter prefix; unordered, the scan stops
+    after ``limit`` rows (measured: < 10 ms for "a" at 1,000,000 profiles).
+    """
+    q = (q or "").strip().lower()
+    if not q:
+        return []
+    by_identity = list(
+        Identity.objects.annotate(lower_value=Lower("value"))
+        .filter(lower_value__startswith=q)
+        .order_by()
+        .values_list("profile_id", "lower_value")[:limit]
+    )
+    by_name = list(
+        Profile.objects.annotate(lower_name=Lower("display_name"))
+        .filter(merged_into__isnull=True, lower_name__startswith=q)
+        .order_by()
+        .values_list("pk", flat=True)[:limit]
+    )
+    exact = {pid for pid, value in by_identity if value == q}
+    ids = [pid for pid, _ in by_identity] + by_name
+    found = {p.pk: p for p in Profile.objects.filter(pk__in=set(ids))}
+    # An identity always belongs to an active profile after a merge (its rows move), but
+    # follow merged_into anyway: a search must never land on a merged profile.
+    resolved: dict[int, Profile] = {}
+    exact_resolved: set[int] = set()
+    for pid in ids:
+        profile = found.get(pid)
+        if profile is None:
+            continue
+        if not profile.is_active:
+            active = active_profile_id(profile_id=profile.pk)
+            profile = Profile.objects.filter(pk=active).first() if active else None
+            if profile is None:
+                continue
+        resolved[profile.pk] = profile
+        if pid in exact:
+            exact_resolved.add(profile.pk)
+
+    def rank(profile: Profile):
+        seen = profile.last_seen_at.timestamp() if profile.last_seen_at else 0.0
+        return (profile.pk not in exact_resolved, -seen)
+
+    return sorted(resolved.values(), key=rank)[:limit]
+
+
+# --- the Customer 360 view --------------------------------------------------------------
+
+
+@dataclass
+class SeenValue:
+    value: object
+    source: str
+    source_id: int | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    conflict: bool
+
+
+@dataclass
+class Trait:
+    key: str
+    value: object
+    source: str = ""
+    source_id: int | None = None
+    at: datetime | None = None
+    others: list[SeenValue] = field(default_factory=list)
+
+    @property
+    def has_conflict(self) -> bool:
+        return any(o.conflict for o in self.others)
+
+
+def _source_name(row: TraitValue) -> str:
+    return row.source.name if row.source_id and row.source else "Entered by a person"
+
+
+def traits_with_provenance(*, profile: Profile) -> list[Trait]:
+    """For each trait: the current value (profile.traits), the source and time that
+    stated it, and every other value seen with its source, time and conflict flag."""
+    rows = list(
+        TraitValue.objects.filter(profile=profile)
+        .select_related("source")
+        .order_by("key", "-last_seen_at", "-id")
+    )
+    by_key: dict[str, list[TraitValue]] = defaultdict(list)
+    for row in rows:
+        by_key[row.key].append(row)
+    current = profile.traits or {}
+    traits = []
+    for key in sorted(set(current) | set(by_key)):
+        seen = by_key.get(key, [])
+        trait = Trait(key=key, value=current.get(key))
+        winner = None
+        if key in current:
+            candidates = [r for r in seen if not r.conflict and r.value == current[key]]
+            # The same value stated by several sources: credit the strongest, then latest.
+            candidates.sort(
+                key=lambda r: (
+                    -(r.source.priority if r.source_id and r.source else 10**6),
+                    -r.last_seen_at.timestamp(),
+                )
+            )
+            winner = candidates[0] if candidates else None
+        if winner is not None:
+            trait.source, trait.source_id, trait.at = (
+                _source_name(winner),
+                winner.source_id,
+                winner.last_seen_at,
+            )
+        for row in seen:
+            if row is winner:
+                continue
+            trait.others.append(
+                SeenValue(
+                    value=row.value,
+                    source=_source_name(row),
+                    source_id=row.source_id,
+                    first_seen_at=row.first_seen_at,
+                    last_seen_at=row.last_seen_at,
+                    conflict=row.conflict,
+                )
+            )
+        traits.append(trait)
+    return traits
+
+
+def identities_by_kind(*, profile: Profile) -> list[tuple[str, list[Identity]]]:
+    grouped: dict[str, list[Identity]] = defaultdict(list)
+    order: dict[str, tuple] = {}
+    for identity in (
+        Identity.objects.filter(profile=profile)
+        .select_related("kind", "source")
+        .order_by("-kind__priority", "kind__name", "value")
+    ):
+        grouped[identity.kind.label].append(identity)
+        order.setdefault(identity.kind.label, (-identity.kind.priority, identity.kind.name))
+    return [(label, grouped[label]) for label in sorted(grouped, key=order.__getitem__)]
+
+
+def consent_states(*, profile: Profile) -> list[dict]:
+    """Each purpose with the profile's current status ("" when never stated)."""
+    states = profile.consent or {}
+    out = []
+    for purpose in ConsentPurpose.objects.all():
+        state = states.get(purpose.slug) or {}
+        out.append(
+            {
+                "purpose": purpose.slug,
+                "label": purpose.label,
+                "status": state.get("status", ""),
+                "at": state.get("at"),
+                "source_id": state.get("source_id"),
+            }
+        )
+    return out
+
+
+def computed_values(*, profile: Profile) -> list[dict]:
+    labels = dict(ComputedTrait.objects.values_list("key", "label"))
+    computed = profile.computed or {}
+    return [
+        {"key": key, "label": labels.get(key, key), "value": computed[key]}
+        for key in sorted(computed, key=lambda k: labels.get(k, k).lower())
+    ]
+
+
+def merges_of(*, profile_id: int | None = None):
+    qs = Merge.objects.select_related("survivor", "merged", "actor", "undone_by", "identity")
+    if profile_id is not None:
+        qs = qs.filter(Q(survivor_id=profile_id) | Q(merged_id=profile_id))
+    return qs.order_by("-created_at", "-id")
+
+
+def notes_of(*, profile: Profile, limit: int = 20) -> list[Note]:
+    return list(Note.objects.filter(profile=profile).select_related("author")[:limit])
+
+
+def profile_detail(*, profile: Profile) -> dict:
+    """Everything the Customer 360 page and the API detail show, as plain data."""
+    return {
+        "profile": profile,
+        "identities": identities_by_kind(profile=profile),
+        "traits": traits_with_provenance(profile=profile),
+        "consent": consent_states(profile=profile),
+        "computed": computed_values(profile=profile),
+        "merges": list(merges_of(profile_id=profile.pk)[:50]),
+        "notes": notes_of(profile=profile),
+    }
+
+
+# --- the timeline -----------------------------------------------------------------------
+
+KINDS = ("event", "merge", "unmerge", "stage", "consent", "note", "refusal")
+KIND_LABELS = {
+    "event": "Events",
+    "merge": "Merges",
+    "unmerge": "Merges undone",
+    "stage": "Stage changes",
+    "consent": "Consent",
+    "note": "Notes",
+    "refusal": "Links refused",
+}
+
+
+@dataclass
+class Item:
+    kind: str
+    id: int
+    time: datetime
+    title: str
+    detail: str = ""
+    source: str = ""
+    source_id: int | None = None
+    data: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple:
+        return (self.time, self.kind, self.id)
+
+
+def encode_cursor(item: Item) -> str:
+    raw = f"{item.time.isoformat()}|{item.kind}|{item.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, str, int] | None:
+    """(time, kind, id) of the last item seen; None for no or a malformed cursor."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, kind, pk = raw.split("|")
+        return datetime.fromisoformat(when), kind, int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _after(before, kind: str, time_field: str, id_field: str) -> Q:
+    """Rows of ``kind`` strictly after the cursor in (time, kind, id) descending order."""
+    if before is None:
+        return Q()
+    time, ckind, cid = before
+    if kind < ckind:
+        return Q(**{f"{time_field}__lte": time})
+    if kind > ckind:
+        return Q(**{f"{time_field}__lt": time})
+    return Q(**{f"{time_field}__lt": time}) | Q(**{time_field: time, f"{id_field}__lt": cid})
+
+
+def _merged_into(profile_id: int) -> list[int]:
+    """Profiles merged into this one, directly or through others (a small set)."""
+    found: list[int] = []
+    frontier = [profile_id]
+    for _ in range(MAX_CHAIN):
+        frontier = list(
+            Profile.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True)
+        )
+        if not frontier:
+            break
+        found += frontier
+    return found
+
+
+@dataclass
+class TimelinePage:
+    items: list[Item]
+    next_cursor: str | None
+
+
+def timeline(
+    *,
+    profile: Profile,
+    before: str | tuple | None = None,
+    kinds=None,
+    source_ids=None,
+    event_types=None,
+    limit: int = 50,
+) -> TimelinePage:
+    """The profile's history, newest first: events, merges and unmerges, stage changes
+    (also of profiles merged into it), consent records, notes and refused links.
+
+    Keyset pagination by (time, kind, id): ``before`` is the cursor of the last item of
+    the previous page, so pages neither skip nor repeat items even as new ones arrive.
+    Each kind is read with its own ``LIMIT limit + 1`` along an index, then the pages
+    are merged. ``source_ids`` keeps only items with a source (events, consent records);
+    ``event_types`` keeps only those event types (track, page, identify, ...).
+    """
+    if isinstance(before, str):
+        before = decode_cursor(before)
+    wanted = set(kinds or KINDS) & set(KINDS)
+    if source_ids:
+        wanted &= {"event", "consent"}
+    source_ids = [int(s) for s in source_ids or []]
+    n = limit + 1
+    pid = profile.pk
+    family = None  # this profile and those merged into it
+    items: list[Item] = []
+
+    def family_ids():
+        nonlocal family
+        if family is None:
+            family = [pid, *_merged_into(pid)]
+        return family
+
+    if "event" in wanted:
+        qs = ProfileEvent.objects.filter(profile_id=pid).filter(
+            _after(before, "event", "timestamp", "event_id")
+        )
+        if source_ids:
+            qs = qs.filter(source_id__in=source_ids)
+        if event_types:
+            qs = qs.filter(type__in=list(event_types))
+        for e in qs.select_related("source").order_by("-timestamp", "-event_id")[:n]:
+            items.append(
+                Item(
+                    kind="event",
+                    id=e.event_id,
+                    time=e.timestamp,
+                    title=e.name or e.type,
+                    detail=e.type,
+                    source=e.source.name,
+                    source_id=e.source_id,
+                    data={"type": e.type, "name": e.name, "properties": e.properties},
+                )
+            )
+    if "merge" in wanted or "unmerge" in wanted:
+        ids = family_ids()
+        scope = Q(survivor_id__in=ids) | Q(merged_id__in=ids)
+        if "merge" in wanted:
+            qs = Merge.objects.filter(scope).filter(_after(before, "merge", "created_at", "id"))
+            for m in qs.select_related("actor").order_by("-created_at", "-id")[:n]:
+                how = m.actor.email if m.actor else "an identity rule"
+                items.append(
+                    Item(
+                        kind="merge",
+                        id=m.pk,
+                        time=m.created_at,
+                        title=f"Profile {m.merged_id} merged into profile {m.survivor_id}",
+                        detail=f"by {how}",
+                        data={
+                            "merge_id": m.pk,
+                            "survivor_id": m.survivor_id,
+                            "merged_id": m.merged_id,
+                            "reason": m.reason,
+                        },
+                    )  # fmt: skip
+                )
+        if "unmerge" in wanted:
+            qs = Merge.objects.filter(scope, undone_at__isnull=False).filter(
+                _after(before, "unmerge", "undone_at", "id")
+            )
+            for m in qs.select_related("undone_by").order_by("-undone_at", "-id")[:n]:
+                who = m.undone_by.email if m.undone_by else "someone"
+                items.append(
+                    Item(
+                        kind="unmerge",
+                        id=m.pk,
+                        time=m.undone_at,
+                        title=f"Merge of profile {m.merged_id} into {m.survivor_id} undone",
+                        detail=f"by {who}",
+                        data={
+                            "merge_id": m.pk,
+                            "survivor_id": m.survivor_id,
+                            "merged_id": m.merged_id,
+                        },
+                    )  # fmt: skip
+                )
+    if "stage" in wanted:
+        qs = StageChange.objects.filter(profile_id__in=family_ids()).filter(
+            _after(before, "stage", "changed_at", "id")
+        )
+        for s in qs.order_by("-changed_at", "-id")[:n]:
+            items.append(
+                Item(
+                    kind="stage",
+                    id=s.pk,
+                    time=s.changed_at,
+                    title=f"Stage: {s.get_from_stage_display() or 'none'} → "
+                    f"{s.get_to_stage_display()}",
+                    detail=s.reason,
+                    data={"from": s.from_stage, "to": s.to_stage, "profile_id": s.profile_id},
+                )
+            )
+    if "consent" in wanted:
+        qs = ConsentRecord.objects.filter(profile_id=pid).filter(
+            _after(before, "consent", "recorded_at", "id")
+        )
+        if source_ids:
+            qs = qs.filter(source_id__in=source_ids)
+        for c in qs.select_related("purpose", "source", "actor").order_by("-recorded_at", "-id")[
+            :n
+        ]:
+            items.append(
+                Item(
+                    kind="consent",
+                    id=c.pk,
+                    time=c.recorded_at,
+                    title=f"Consent for {c.purpose.label}: {c.get_status_display().lower()}",
+                    detail=f"by {c.actor.email}" if c.actor else "",
+                    source=c.source.name if c.source else "",
+                    source_id=c.source_id,
+                    data={"purpose": c.purpose.slug, "status": c.status},
+                )
+            )
+    if "note" in wanted:
+        qs = Note.objects.filter(profile_id=pid).filter(_after(before, "note", "created_at", "id"))
+        for note in qs.select_related("author").order_by("-created_at", "-id")[:n]:
+            items.append(
+                Item(
+                    kind="note",
+                    id=note.pk,
+                    time=note.created_at,
+                    title="Note",
+                    detail=note.body,
+                    data={"author": note.author.email if note.author else None},
+                )
+            )
+    if "refusal" in wanted:
+        qs = LinkRefusal.objects.filter(profile_id__in=family_ids()).filter(
+            _after(before, "refusal", "created_at", "id")
+        )
+        for r in qs.order_by("-created_at", "-id")[:n]:
+            items.append(
+                Item(
+                    kind="refusal",
+                    id=r.pk,
+                    time=r.created_at,
+                    title=f"Not linked: {r.kind} {r.value}",
+                    detail=r.reason,
+                    data={"kind": r.kind, "value": r.value, "event_id": r.event_id},
+                )
+            )
+    items.sort(key=lambda i: i.key, reverse=True)
+    page = items[:limit]
+    more = len(items) > limit
+    return TimelinePage(items=page, next_cursor=encode_cursor(page[-1]) if more else None)
+
+
+def timeline_sources() -> list[tuple[int, str]]:
+    """The sources to filter a timeline by (a short list: sources are configured)."""
+    from integrations.models import Source
+
+    return list(Source.objects.order_by("name").values_list("pk", "name"))
+
+
+def events_of(*, profile: Profile):
+    return ProfileEvent.objects.filter(profile=profile).select_related("source")
