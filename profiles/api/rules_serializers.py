@@ -1,0 +1,169 @@
+"""JSON input and output of the rules API. They validate like the forms, then the views
+call profiles.rules_services."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from profiles.models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
+from profiles.rules_forms import NEEDS_PROPERTY
+
+
+class IdentifierKindSerializer(serializers.ModelSerializer):
+    trait_keys = serializers.ListField(
+        child=serializers.CharField(max_length=80), required=False, default=list
+    )
+
+    class Meta:
+        model = IdentifierKind
+        fields = ["id", "name", "label", "priority", "max_per_profile", "normalizer",
+                  "trait_keys", "builtin"]  # fmt: skip
+        read_only_fields = ["builtin"]
+
+    def validate_name(self, value):
+        if self.instance is not None and value != self.instance.name:
+            raise serializers.ValidationError("The name of a kind cannot change.")
+        return value.strip().lower()
+
+    def validate_max_per_profile(self, value):
+        if value is not None and value < 1:
+            raise serializers.ValidationError("A limit must be at least 1 (null for none).")
+        return value
+
+    def validate_normalizer(self, value):
+        if (
+            self.instance is not None
+            and self.instance.builtin
+            and value != self.instance.normalizer
+        ):
+            raise serializers.ValidationError("The normaliser of a built-in kind cannot change.")
+        return value
+
+
+class BlockedValueSerializer(serializers.ModelSerializer):
+    kind = serializers.SlugRelatedField(
+        slug_field="name", queryset=IdentifierKind.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = BlockedValue
+        fields = ["id", "kind", "value"]
+
+    def validate_value(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("A blocked value cannot be empty.")
+        return value
+
+    def validate(self, attrs):
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        value = attrs.get("value", getattr(self.instance, "value", ""))
+        same = BlockedValue.objects.filter(kind=kind, value__iexact=value)
+        if self.instance is not None:
+            same = same.exclude(pk=self.instance.pk)
+        if same.exists():
+            raise serializers.ValidationError({"value": ["This value is blocked already."]})
+        return attrs
+
+
+class KindProposalSerializer(serializers.Serializer):
+    priority = serializers.IntegerField(min_value=0, required=False)
+    max_per_profile = serializers.IntegerField(min_value=1, allow_null=True, required=False)
+
+
+class BlockedProposalSerializer(serializers.Serializer):
+    kind = serializers.CharField(allow_null=True, required=False, default=None)
+    value = serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=False)
+
+
+class DryRunRequestSerializer(serializers.Serializer):
+    """A proposal: changed rules per kind name, and/or the whole proposed blocked list."""
+
+    kinds = serializers.DictField(child=KindProposalSerializer(), required=False, allow_null=True)
+    blocked = BlockedProposalSerializer(many=True, required=False, allow_null=True)
+
+    def validate_kinds(self, value):
+        if value:
+            known = set(IdentifierKind.objects.values_list("name", flat=True))
+            unknown = sorted(set(value) - known)
+            if unknown:
+                raise serializers.ValidationError(f"Unknown kinds: {', '.join(unknown)}.")
+        return value
+
+    def validate_blocked(self, value):
+        if value:
+            known = set(IdentifierKind.objects.values_list("name", flat=True))
+            unknown = sorted({b["kind"] for b in value if b["kind"]} - known)
+            if unknown:
+                raise serializers.ValidationError(f"Unknown kinds: {', '.join(unknown)}.")
+        return value
+
+
+class DryRunResultSerializer(serializers.Serializer):
+    profiles_before = serializers.IntegerField()
+    profiles_after = serializers.IntegerField()
+    merging = serializers.IntegerField(help_text="Today's profiles that would merge with another.")
+    splitting = serializers.IntegerField(help_text="Today's profiles that would split.")
+    events_scanned = serializers.IntegerField()
+
+
+class ComputedTraitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ComputedTrait
+        fields = ["id", "key", "label", "event_name", "aggregation", "property", "window_days",
+                  "created_at", "updated_at"]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_window_days(self, value):
+        if value is not None and value < 1:
+            raise serializers.ValidationError("A window is at least 1 day (null for all time).")
+        return value
+
+    def validate(self, attrs):
+        def current(field, default=None):
+            return attrs.get(field, getattr(self.instance, field, default))
+
+        aggregation = current("aggregation")
+        prop = (current("property", "") or "").strip()
+        if aggregation in NEEDS_PROPERTY and not prop:
+            label = dict(ComputedTrait.Aggregation.choices)[aggregation]
+            raise serializers.ValidationError(
+                {"property": [f"{label} needs a property to aggregate."]}
+            )
+        if aggregation in ("count", "days_since_last"):
+            prop = ""
+        attrs["property"] = prop
+        return attrs
+
+
+class TraitKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TraitKey
+        fields = ["id", "key", "type", "strategy", "example", "first_seen_at"]
+        read_only_fields = ["key", "example", "first_seen_at"]
+
+
+class StageRuleSerializer(serializers.ModelSerializer):
+    event_names = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
+    min_count = serializers.IntegerField(min_value=1, required=False)
+    min_days = serializers.IntegerField(min_value=1, required=False)
+    quiet_days = serializers.IntegerField(min_value=1, allow_null=True, required=False)
+
+    class Meta:
+        model = StageRule
+        fields = ["id", "stage", "event_names", "min_count", "min_days", "quiet_days"]
+        read_only_fields = ["stage"]
+
+    def validate(self, attrs):
+        stage = self.instance.stage if self.instance else None
+        if stage == "lapsed":
+            if not attrs.get("quiet_days", self.instance.quiet_days):
+                raise serializers.ValidationError(
+                    {"quiet_days": ["The lapsed rule needs a number of quiet days."]}
+                )
+        elif "event_names" in attrs:
+            names = [n.strip() for n in attrs["event_names"] if n.strip()]
+            if not names:
+                raise serializers.ValidationError({"event_names": ["Name at least one event."]})
+            attrs["event_names"] = names
+        return attrs
