@@ -353,10 +353,12 @@ def timeline(
     the previous page, so pages neither skip nor repeat items even as new ones arrive.
     Each kind is read with its own ``LIMIT limit + 1`` along an index, then the pages
     are merged. ``source_ids`` keeps only items with a source (events, consent records);
-    ``event_types`` keeps only those event types (track, page, identify, ...).
+    ``event_types`` keeps only events of those types (track, page, identify, ...).
     """
     if isinstance(before, str):
         before = decode_cursor(before)
+    if event_types and not kinds:
+        kinds = ["event"]  # an event type asked for: only events have one
     wanted = set(kinds or KINDS) & set(KINDS)
     if source_ids:
         wanted &= {"event", "consent"}
