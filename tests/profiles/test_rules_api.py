@@ -95,8 +95,11 @@ def test_the_dry_run_reports_the_figures_of_a_proposal(api, web, crm, send):
 
 
 def test_computed_traits_crud_with_validation(api, django_capture_on_commit_callbacks):
-    bad = api.post("/api/v1/computed-traits/", {"key": "spent", "label": "Spent",
-                   "event_name": "Order Completed", "aggregation": "sum"}, content_type=JSON)  # fmt: skip
+    bad = api.post(
+        "/api/v1/computed-traits/",
+        {"key": "spent", "label": "Spent", "event_name": "Order Completed", "aggregation": "sum"},
+        content_type=JSON,
+    )
     assert bad.status_code == 400
     assert bad.json()["error"]["fields"]["property"] == ["Sum needs a property to aggregate."]
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -123,8 +126,11 @@ def test_trait_keys_and_stage_rules_are_updated(api):
     trait.refresh_from_db()
     assert (trait.key, trait.strategy) == ("city", "latest")
     rule = StageRule.objects.get(stage="retention")
-    response = api.patch(f"/api/v1/stage-rules/{rule.pk}/",
-                         {"event_names": ["Order Completed"], "min_count": 2}, content_type=JSON)  # fmt: skip
+    response = api.patch(
+        f"/api/v1/stage-rules/{rule.pk}/",
+        {"event_names": ["Order Completed"], "min_count": 2},
+        content_type=JSON,
+    )
     assert response.status_code == 200
     rule.refresh_from_db()
     assert rule.min_count == 2

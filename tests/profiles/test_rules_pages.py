@@ -4,6 +4,7 @@ and trait survivorship; who may read and who may change them."""
 import pytest
 
 from cdp_site.permissions import ADMIN, MARKETER, VIEWER
+from profiles.identifiers import load_rules
 from profiles.models import (
     BlockedValue,
     ComputedTrait,
@@ -44,7 +45,7 @@ def _no_broker(monkeypatch):
             "/profiles/rules/traits/"],
 )  # fmt: skip
 def test_every_rules_page_is_readable_by_a_marketer_but_not_a_viewer(client_as, url):
-    IdentifierKind.objects.exists() or __import__("profiles.identifiers").identifiers.load_rules()
+    load_rules()
     marketer = client_as(MARKETER)
     page = marketer.get(url)
     assert page.status_code == 200
@@ -64,7 +65,8 @@ def test_only_admins_change_rules(client_as, role):
     posts = [
         ("/profiles/rules/kinds/add/", {"name": "partner_member_id", "label": "P", "priority": 5,
                                         "normalizer": "text"}),
-        (f"/profiles/rules/kinds/{email.pk}/", {"label": "E", "priority": 1, "normalizer": "email"}),
+        (f"/profiles/rules/kinds/{email.pk}/", {"label": "E", "priority": 1,
+                                                "normalizer": "email"}),
         ("/profiles/rules/blocked/add/", {"value": "x"}),
         ("/profiles/rules/settings/", {"region": "DE"}),
         ("/profiles/rules/computed/", {"label": "n", "key": "n", "event_name": "x",
@@ -119,8 +121,11 @@ def test_changing_a_limit_shows_a_dry_run_before_it_saves(admin, web, send):
     token = first.context["dry_run_token"]
 
     # A token is only good for the proposal it was shown for.
-    other = admin.post(f"/profiles/rules/kinds/{kind.pk}/", {**data, "max_per_profile": 3,
-                                                              "dry_run": token}, **HTMX)  # fmt: skip
+    other = admin.post(
+        f"/profiles/rules/kinds/{kind.pk}/",
+        {**data, "max_per_profile": 3, "dry_run": token},
+        **HTMX,
+    )
     assert "dry_run" in other.context and other.context["dry_run"] is not None
     kind.refresh_from_db()
     assert kind.max_per_profile == 1
@@ -187,8 +192,11 @@ def test_phone_region_and_source_user_id_kind(admin, web):
 
 
 def test_a_computed_trait_is_created_backfilled_and_shows_its_progress(admin, web, send):
-    send(web, message(userId="u1", event="Order Completed", properties={"total": 10}),
-         message(userId="u1", event="Order Completed", properties={"total": 5}, minutes=1))  # fmt: skip
+    send(
+        web,
+        message(userId="u1", event="Order Completed", properties={"total": 10}),
+        message(userId="u1", event="Order Completed", properties={"total": 5}, minutes=1),
+    )
     page = admin.get("/profiles/rules/computed/")
     assert b'<option value="Order Completed">' in page.content  # autocomplete
     data = {"label": "Total spent", "key": "total_spent", "event_name": "Order Completed",
