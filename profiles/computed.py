@@ -4,6 +4,8 @@ definition), and for every profile by the scheduled pass when a window slides.""
 
 from __future__ import annotations
 
+import json
+
 from django.utils import timezone
 
 from .models import ComputedTrait
@@ -50,6 +52,8 @@ def values_for(definition: ComputedTrait, profile_ids: list[int], now) -> dict[i
     params = {"ids": profile_ids, "event": definition.event_name, "prop": definition.property,
               "since": since, "now": now}  # fmt: skip
     found = {pid: _jsonable(value) for pid, value in rows(sql, params)}
+    if definition.aggregation in ("first", "last"):  # jsonb comes back as text
+        found = {pid: json.loads(v) if isinstance(v, str) else v for pid, v in found.items()}
     empty = 0 if definition.aggregation == "count" else None
     return {pid: found.get(pid, empty) for pid in profile_ids}
 

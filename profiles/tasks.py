@@ -13,3 +13,7 @@ def recompute_sliding_traits() -> int:
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
 def mark_lapsed_profiles() -> int:
     return services.refresh_retained_stages()
+
+
+# Tasks of the rules pages, registered with the worker through this module.
+from .computed_tasks import backfill_computed_trait, refresh_current_trait  # noqa: E402, F401
