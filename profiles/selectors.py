@@ -314,7 +314,10 @@ def _after(before, kind: str, time_field: str, id_field: str) -> Q:
         return Q(**{f"{time_field}__lte": time})
     if kind > ckind:
         return Q(**{f"{time_field}__lt": time})
-    return Q(**{f"{time_field}__lt": time}) | Q(**{time_field: time, f"{id_field}__lt": cid})
+    # The redundant upper bound lets the (profile, -time) index start at the cursor.
+    return Q(**{f"{time_field}__lte": time}) & (
+        Q(**{f"{time_field}__lt": time}) | Q(**{time_field: time, f"{id_field}__lt": cid})
+    )
 
 
 def _merged_into(profile_id: int) -> list[int]:
