@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,19 +75,26 @@ def search_profiles(*, q: str, limit: int = 20) -> list[Profile]:
     q = (q or "").strip().lower()
     if not q:
         return []
-    by_identity = list(
-        Identity.objects.annotate(lower_value=Lower("value"))
-        .filter(lower_value__startswith=q)
-        .order_by()
-        .values_list("profile_id", "lower_value")[:limit]
-    )
+    # A phone number typed as "+33 6 12 ..." is stored in E.164: also try it compacted.
+    variants = [q]
+    compact = re.sub(r"[\s().\-/]", "", q)
+    if compact != q and re.fullmatch(r"\+?\d+", compact):
+        variants.append(compact)
+    by_identity = []
+    for variant in variants:
+        by_identity += list(
+            Identity.objects.annotate(lower_value=Lower("value"))
+            .filter(lower_value__startswith=variant)
+            .order_by()
+            .values_list("profile_id", "lower_value")[:limit]
+        )
     by_name = list(
         Profile.objects.annotate(lower_name=Lower("display_name"))
         .filter(merged_into__isnull=True, lower_name__startswith=q)
         .order_by()
         .values_list("pk", flat=True)[:limit]
     )
-    exact = {pid for pid, value in by_identity if value == q}
+    exact = {pid for pid, value in by_identity if value in variants}
     ids = [pid for pid, _ in by_identity] + by_name
     found = {p.pk: p for p in Profile.objects.filter(pk__in=set(ids))}
     # An identity always belongs to an active profile after a merge (its rows move), but

@@ -34,6 +34,7 @@ def test_search_finds_a_profile_by_email_identifier_or_name_prefix(ann, web, sen
     assert selectors.search_profiles(q="crm-7", limit=10) == [ann]
     assert selectors.search_profiles(q="an", limit=10) == [ann]
     assert selectors.search_profiles(q="+3361234", limit=10) == [ann]
+    assert selectors.search_profiles(q="+33 6 12 34", limit=10) == [ann]
     assert selectors.search_profiles(q="zed", limit=10) == []
     assert {p.display_name for p in selectors.search_profiles(q="w-", limit=10)} == {"Ann", "Bob"}
 
