@@ -19,13 +19,14 @@ from .models import (
     SourceIdentity,
 )
 from .pipeline import refresh_profiles
-from .sql import execute
-from .writes import FOLLOWING_TABLES, MOVE_SQL
+from .sql import execute, rows
+from .writes import FOLLOWING_TABLES, IDENTITYLESS, MOVE_SQL, follow_chain
 
 FACT_TABLES = ("profiles_profileevent", "profiles_traitvalue", "profiles_consentrecord")
 MOVE_BACK_SQL = """
 UPDATE {table} SET profile_id = %s WHERE profile_id = %s AND identity_id = ANY(%s)
 """
+MOVE_IDS_BACK_SQL = "UPDATE {table} SET profile_id = %s WHERE profile_id = %s AND id = ANY(%s)"
 
 
 class ProfileError(Exception):
@@ -48,6 +49,11 @@ def merge_profiles(*, survivor_id: int, merged_id: int, actor) -> Merge:
     identity_ids = list(
         Identity.objects.filter(profile_id=merged_id).order_by("pk").values_list("pk", flat=True)
     )
+    moved_facts = {}
+    for table, sql in IDENTITYLESS.items():
+        (ids,) = follow_chain(rows(sql, [[merged_id]]), [(survivor_id, merged_id)])
+        if ids:
+            moved_facts[table] = ids
     for table in FOLLOWING_TABLES:
         execute(MOVE_SQL.format(table=table), [[merged_id], [survivor_id]])
     Profile.objects.filter(pk=merged_id).update(merged_into_id=survivor_id)
@@ -57,6 +63,7 @@ def merge_profiles(*, survivor_id: int, merged_id: int, actor) -> Merge:
         reason=Merge.Reason.MANUAL,
         actor=actor,
         identity_ids=identity_ids,
+        moved_facts=moved_facts,
     )
     changes = ChangeSet()
     changes.add(survivor_id, "merged", merged=[merged_id])
@@ -109,6 +116,11 @@ def unmerge(*, merge_id: int, actor) -> Merge:
     Identity.objects.filter(pk__in=moving).update(profile_id=merge.merged_id)
     for table in FACT_TABLES:
         execute(MOVE_BACK_SQL.format(table=table), [merge.merged_id, merge.survivor_id, moving])
+    for table, ids in merge.moved_facts.items():
+        if table in IDENTITYLESS:  # the ledger names only these tables
+            execute(
+                MOVE_IDS_BACK_SQL.format(table=table), [merge.merged_id, merge.survivor_id, ids]
+            )
     Profile.objects.filter(pk=merge.merged_id).update(merged_into=None, updated_at=timezone.now())
     merge.undone_at, merge.undone_by = timezone.now(), actor
     merge.save(update_fields=["undone_at", "undone_by"])

@@ -45,6 +45,12 @@ INSERT INTO profiles_linkrefusal (profile_id, event_id, kind, value, reason, cre
 SELECT *, now() FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[])
 """
 HOLDINGS = "SELECT id, profile_id FROM profiles_identity WHERE profile_id = ANY(%s)"
+# Rows that follow a profile without an identity: the ledger lists them by id.
+IDENTITYLESS = {
+    "profiles_consentrecord": "SELECT id, profile_id FROM profiles_consentrecord "
+    "WHERE profile_id = ANY(%s) AND identity_id IS NULL",
+    "profiles_note": "SELECT id, profile_id FROM profiles_note WHERE profile_id = ANY(%s)",
+}
 # Tables whose rows follow their profile through a merge.
 FOLLOWING_TABLES = ("profiles_identity", "profiles_profileevent", "profiles_traitvalue",
                     "profiles_consentrecord", "profiles_note")  # fmt: skip
@@ -58,10 +64,10 @@ FROM unnest(%s::bigint[], %s::bigint[]) AS m(merged, survivor) WHERE p.id = m.me
 """
 INSERT_MERGES = """
 INSERT INTO profiles_merge (survivor_id, merged_id, reason, identity_id, event_id,
-                            identity_ids, created_at)
-SELECT s, m, 'rule', i, e, ARRAY(SELECT jsonb_array_elements_text(ids)::bigint), %s
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::jsonb[])
-     AS t(s, m, i, e, ids)
+                            identity_ids, moved_facts, created_at)
+SELECT s, m, 'rule', i, e, ARRAY(SELECT jsonb_array_elements_text(ids)::bigint), f, %s
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::jsonb[], %s::jsonb[])
+     AS t(s, m, i, e, ids, f)
 """
 
 
@@ -166,14 +172,18 @@ class PlanWriter:
         if not merges:
             return
         merged_ids = [self.real(m.merged) for m in merges]
-        holdings: dict[int, list[int]] = {}
-        for identity_id, profile_id in rows(HOLDINGS, [merged_ids]):
-            holdings.setdefault(profile_id, []).append(identity_id)
-        ledger = []
-        for m in merges:  # in order: a chain A→B→C lists A's identities again under B→C
-            moved = holdings.pop(self.real(m.merged), [])
-            holdings.setdefault(self.real(m.survivor), []).extend(moved)
-            ledger.append(sorted(moved))
+        ledger = [[] for _ in merges]
+        facts = [{} for _ in merges]
+        for table, sql in (("profiles_identity", HOLDINGS), *IDENTITYLESS.items()):
+            moved = follow_chain(
+                rows(sql, [merged_ids]),
+                [(self.real(m.survivor), self.real(m.merged)) for m in merges],
+            )
+            for i, ids in enumerate(moved):
+                if table == "profiles_identity":
+                    ledger[i] = ids
+                elif ids:
+                    facts[i][table] = ids
         roots = [self.real(self.plan.root(m.merged)) for m in merges]
         for table in FOLLOWING_TABLES:
             execute(MOVE_SQL.format(table=table), [merged_ids, roots])
@@ -187,5 +197,20 @@ class PlanWriter:
                 [self.real(m.identity_id) for m in merges],
                 [m.event_id for m in merges],
                 [to_json(ids) for ids in ledger],
+                [to_json(f) for f in facts],
             ],
         )
+
+
+def follow_chain(found: list[tuple[int, int]], merges: list[tuple[int, int]]) -> list[list[int]]:
+    """Which of the ``found`` (row id, profile id) rows each merge (survivor, merged) moves,
+    in order: a chain A→B→C lists A's rows again under B→C."""
+    holdings: dict[int, list[int]] = {}
+    for row_id, profile_id in found:
+        holdings.setdefault(profile_id, []).append(row_id)
+    moved = []
+    for survivor, merged in merges:
+        rows_of_merged = holdings.pop(merged, [])
+        holdings.setdefault(survivor, []).extend(rows_of_merged)
+        moved.append(sorted(rows_of_merged))
+    return moved

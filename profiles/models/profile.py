@@ -71,7 +71,8 @@ class ProfileEvent(models.Model):
 
 class Merge(models.Model):
     """A merge in the ledger: ``merged`` went into ``survivor``. ``identity_ids`` are the
-    identities that moved, which an unmerge moves back."""
+    identities that moved and ``moved_facts`` the identity-less rows that did; an unmerge
+    moves both back."""
 
     class Reason(models.TextChoices):
         RULE = "rule", "Identity rule"
@@ -86,6 +87,9 @@ class Merge(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     identity_ids = ArrayField(models.BigIntegerField(), default=list)
+    # Rows that follow a profile without an identity of their own (consent a person
+    # recorded, notes), by table: the unmerge sends these back by id.
+    moved_facts = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.ForeignKey(

@@ -103,3 +103,18 @@ def test_an_alias_loop_ends_with_a_recorded_refusal_and_loses_nothing(web, send)
     refusal = LinkRefusal.objects.get()
     assert (refusal.kind, refusal.value) == ("user_id", "B")
     assert "two user_id" in refusal.reason
+
+
+def test_a_note_on_a_profile_merged_by_a_rule_goes_back_on_unmerge(web, crm, send):
+    from profiles.services import add_note, unmerge
+
+    send(web, message("identify", userId="w1", traits={"email": "bo@example.org"}))
+    send(crm, message("identify", userId="CRM-1"))
+    note = add_note(profile=profile_of("crm_id", "CRM-1"), author=None, body="Called Bo")
+    send(crm, message("identify", userId="CRM-1", traits={"email": "bo@example.org"}, minutes=5))
+    merge = Merge.objects.get()
+    note.refresh_from_db()
+    assert note.profile_id == merge.survivor_id
+    unmerge(merge_id=merge.pk, actor=None)
+    note.refresh_from_db()
+    assert note.profile_id == merge.merged_id == profile_of("crm_id", "CRM-1").pk

@@ -178,15 +178,6 @@ def test_an_automatic_merge_can_be_undone_too(web, crm, send, manager):
     assert active_profiles().count() == 2
 
 
-# Facts that arrived without an identity (consent recorded in the UI or the API, notes)
-# follow a merge but the ledger does not say where they came from, so an unmerge cannot
-# send them back yet: the Merge row needs to list them (a schema change).
-KNOWN_GAP = pytest.mark.xfail(
-    strict=True, reason="identity-less facts stay with the survivor after an unmerge"
-)
-
-
-@KNOWN_GAP
 def test_consent_recorded_by_a_person_goes_back_with_its_profile(ann_and_crm_record, manager):
     from profiles.services import record_consent
 
@@ -203,7 +194,6 @@ def test_consent_recorded_by_a_person_goes_back_with_its_profile(ann_and_crm_rec
     assert {pid: snapshot(pid) for pid in (web_id, crm_id)} == before
 
 
-@KNOWN_GAP
 def test_a_note_goes_back_with_its_profile(ann_and_crm_record, manager):
     from profiles.services import add_note
 
