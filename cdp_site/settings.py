@@ -187,6 +187,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "profiles-mark-lapsed": {"task": "profiles.tasks.mark_lapsed_profiles", "schedule": 3600.0},
+    # Segments: the change-signal reader's safety net beside its on-commit trigger, the
+    # segments whose time windows slide, and the size-over-time samples.
+    "segments-process-changes": {
+        "task": "segments.tasks.process_profile_changes",
+        "schedule": 5.0,
+        "options": {"expires": 30},
+    },
+    "segments-recompute-sliding": {
+        "task": "segments.tasks.recompute_sliding_segments",
+        "schedule": 300.0,
+    },
+    "segments-record-sizes": {"task": "segments.tasks.record_segment_sizes", "schedule": 3600.0},
 }
 COLLECT_PROCESSING_STEPS = [
     "integrations.processing.count_events_per_minute",

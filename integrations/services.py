@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from cdp_site import triggers
+
 from . import conf
 from .collect import keys, storage
 from .collect.messages import Rejection, Row, prepare
 from .models import RejectedEvent, Source, new_write_key
-from .redis_client import client
 
 logger = logging.getLogger(__name__)
 
@@ -163,18 +164,11 @@ def trigger_processing() -> None:
     """Queues one processing task unless one is already pending (a Redis flag debounces)."""
     from .tasks import process_event_batch
 
-    try:
-        if client().set(TRIGGER_KEY, "1", nx=True, ex=TRIGGER_SECONDS):
-            process_event_batch.delay()
-    except Exception:  # the beat safety net picks the events up
-        logger.warning("could not queue event processing", exc_info=True)
+    triggers.queue_once(TRIGGER_KEY, process_event_batch, seconds=TRIGGER_SECONDS)
 
 
 def clear_processing_trigger() -> None:
-    try:
-        client().delete(TRIGGER_KEY)
-    except Exception:
-        logger.warning("could not clear the processing flag", exc_info=True)
+    triggers.clear(TRIGGER_KEY)
 
 
 def purge_rejected_events(*, now: datetime | None = None) -> int:

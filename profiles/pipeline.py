@@ -23,7 +23,7 @@ from .identifiers import identifiers_of, load_rules
 from .resolution import BatchResolver, Owner
 from .sql import execute, rows
 from .survivorship import TraitCollector, recompute_current_traits
-from .writes import PlanWriter
+from .writes import PlanWriter, event_name
 
 LOCK_IDENTIFIERS = """
 SELECT count(pg_advisory_xact_lock(h)) FROM (
@@ -73,7 +73,7 @@ def resolve_batch(batch) -> None:
             changes.add(root, "traits")
         if consent.add_event(a.event, profile_id=root, identity_id=a.identity_id):
             changes.add(root, "consent")
-        changes.add(root, "events", event_names=[a.event["event"] or a.event["type"]])
+        changes.add(root, "events", event_names=[event_name(a.event), a.event["type"]])
 
     writer = PlanWriter(plan)
     writer.write()

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from cdp_site.redis_client import client
 from integrations.models import Source
-from integrations.redis_client import client
 
 logger = logging.getLogger(__name__)
 

@@ -63,6 +63,8 @@ class ProfileEvent(models.Model):
         indexes = [
             models.Index(fields=["profile", "-timestamp"], name="profileevent_profile_time"),
             models.Index(fields=["identity"], name="profileevent_identity"),
+            # Segments: "did X in the last N days" scans X's events in the window once.
+            models.Index(fields=["name", "timestamp", "profile"], name="profileevent_name_time"),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,4 @@
-"""One Redis client for the collection path's counters and flags."""
+"""One Redis client for counters and flags (rate limits, debounced task triggers)."""
 
 import functools
 

@@ -1,0 +1,219 @@
+"""Compiles a validated rule (segments/grammar.py) into one ORM filter on profiles.
+
+Every value from the rule travels as a query parameter: trait keys and property names
+go through KeyTransform (a bound parameter in PostgreSQL), values through lookups. The
+same compiled queryset serves counting, previews, export and membership.
+
+Shapes chosen for the planner: "did X" is an EXISTS (a semi-join), "did not" a NOT
+EXISTS (an anti-join), "at least N" an uncorrelated IN over the events grouped by
+profile; numbers and dates are compared only where the JSON value has that type (a
+CASE, so that a text value never reaches a cast).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import HasKey, KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Coalesce, Left, Upper
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    IContains,
+    IExact,
+    In,
+    IStartsWith,
+    LessThan,
+    LessThanOrEqual,
+    Regex,
+)
+from django.utils import timezone
+
+from profiles.models import Identity, Profile, ProfileEvent, TraitValue
+
+from .models import Membership
+
+DATE_LIKE = r"^\d{4}-\d{2}-\d{2}"
+
+
+class JsonbTypeof(Func):
+    function = "jsonb_typeof"
+    output_field = CharField()
+
+
+def active_profiles():
+    return Profile.objects.filter(merged_into__isnull=True)
+
+
+def queryset(rule: dict, *, now: datetime | None = None):
+    """Active profiles matching ``rule`` (validated beforehand)."""
+    return active_profiles().filter(Compiler(now=now).node(rule["root"]))
+
+
+class Compiler:
+    def __init__(self, *, now: datetime | None = None):
+        self.now = now or timezone.now()
+
+    def node(self, node: dict) -> Q:
+        if node["type"] == "group":
+            parts = [self.node(child) for child in node["children"]]
+            combined = parts[0]
+            for part in parts[1:]:
+                combined = combined & part if node["match"] == "all" else combined | part
+            return ~combined if node["match"] == "none" else combined
+        return getattr(self, f"c_{node['type']}")(node)
+
+    # Values in JSON (traits, computed traits, event properties) ----------------------
+
+    def compare(self, container, key: str, node: dict) -> Q:
+        op, value, values = node["op"], node.get("value"), node.get("values")
+        text = KeyTextTransform(key, container)
+        if op == "is_set":
+            return Q(HasKey(container, key))
+        if op == "is_not_set":
+            return ~Q(HasKey(container, key))
+        if op == "equals":
+            return Q(IExact(text, value))
+        if op == "not_equals":
+            return ~Q(IExact(Coalesce(text, Value(""), output_field=TextField()), value))
+        if op == "contains":
+            return Q(IContains(text, value))
+        if op == "starts_with":
+            return Q(IStartsWith(text, value))
+        if op == "in":
+            return Q(In(Upper(text), [v.upper() for v in values]))
+        if op in ("is_true", "is_false"):
+            return Q(Exact(KeyTransform(key, container), op == "is_true"))
+        if op in ("eq", "lt", "gt", "between"):
+            return self._number(container, key, op, value, values)
+        return self._date(container, key, op, value)
+
+    def _number(self, container, key, op, value, values) -> Q:
+        number = Case(
+            When(Exact(JsonbTypeof(KeyTransform(key, container)), "number"),
+                 then=Cast(KeyTextTransform(key, container), FloatField())),
+            default=Value(None), output_field=FloatField(),
+        )  # fmt: skip
+        if op == "between":
+            return Q(GreaterThanOrEqual(number, values[0])) & Q(LessThanOrEqual(number, values[1]))
+        lookup = {"eq": Exact, "lt": LessThan, "gt": GreaterThan}[op]
+        return Q(lookup(number, value))
+
+    def _date(self, container, key, op, value) -> Q:
+        text = KeyTextTransform(key, container)
+        day = Case(
+            When(Regex(text, DATE_LIKE), then=Cast(Left(text, 10), DateField())),
+            default=Value(None), output_field=DateField(),
+        )  # fmt: skip
+        if op == "within_last_days":
+            return Q(GreaterThanOrEqual(day, (self.now - timedelta(days=value)).date()))
+        lookup = LessThan if op == "before" else GreaterThan
+        return Q(lookup(day, date.fromisoformat(value)))
+
+    def c_trait(self, node: dict) -> Q:
+        return self.compare(F("traits"), node["key"], node)
+
+    def c_computed(self, node: dict) -> Q:
+        return self.compare(F("computed"), node["key"], node)
+
+    # Events ------------------------------------------------------------------------------
+
+    def events(self, name: str, where, window, *, profile=None):
+        found = ProfileEvent.objects.filter(name=name)
+        if profile is not None:
+            found = found.filter(profile=profile)
+        for item in where or ():
+            found = found.filter(self.compare(F("properties"), item["property"], item))
+        if window and "last_days" in window:
+            found = found.filter(timestamp__gte=self.now - timedelta(days=window["last_days"]))
+        elif window:
+            start = datetime.combine(date.fromisoformat(window["from"]), time.min, timezone.utc)
+            end = datetime.combine(date.fromisoformat(window["to"]), time.max, timezone.utc)
+            found = found.filter(timestamp__gte=start, timestamp__lte=end)
+        return found
+
+    def c_event(self, node: dict) -> Q:
+        count = node.get("count") or {"op": "at_least", "value": 1}
+        op, n = count["op"], count["value"]
+        if op == "at_most":  # at most N: not at least N + 1
+            op, n, negate = "at_least", n + 1, True
+        else:
+            negate = False
+        if op == "exactly" and n == 0:
+            op, n, negate = "at_least", 1, True
+        if op == "at_least" and n == 1:
+            events = self.events(node["name"], node.get("where"), node.get("window"),
+                                 profile=OuterRef("pk"))  # fmt: skip
+            matched = Q(Exists(events))
+        else:
+            having = Q(n__gte=n) if op == "at_least" else Q(n=n)
+            grouped = (
+                self.events(node["name"], node.get("where"), node.get("window"))
+                .order_by()
+                .values("profile_id")
+                .annotate(n=Count("event_id"))
+                .filter(having)
+                .values("profile_id")
+            )
+            matched = Q(pk__in=grouped)
+        if negate:
+            matched = ~matched
+        return matched if node.get("did", True) else ~matched
+
+    def c_sequence(self, node: dict) -> Q:
+        first, then, window = node["first"], node["then"], node.get("window")
+        later = ExpressionWrapper(
+            OuterRef("timestamp") + Value(timedelta(days=node["within_days"])),
+            output_field=DateTimeField(),
+        )
+        follow = self.events(then["name"], then.get("where"), window).filter(
+            profile=OuterRef("profile"), timestamp__gt=OuterRef("timestamp"), timestamp__lte=later
+        )
+        starts = self.events(first["name"], first.get("where"), window, profile=OuterRef("pk"))
+        return Q(Exists(starts.filter(Exists(follow))))
+
+    # Profile state -----------------------------------------------------------------------
+
+    def c_stage(self, node: dict) -> Q:
+        return Q(stage__in=node["in"])
+
+    def c_segment(self, node: dict) -> Q:
+        members = Membership.objects.filter(segment_id=node["segment_id"]).values("profile_id")
+        matched = Q(pk__in=members)
+        return matched if node.get("member", True) else ~matched
+
+    def c_consent(self, node: dict) -> Q:
+        status = KeyTextTransform("status", KeyTransform(node["purpose"], "consent"))
+        return Q(Exact(status, node.get("status", "granted")))
+
+    def c_identifier(self, node: dict) -> Q:
+        return Q(Exists(Identity.objects.filter(profile=OuterRef("pk"), kind__name=node["kind"])))
+
+    def c_source(self, node: dict) -> Q:
+        return self._from_sources(Q(source_id=node["source_id"]))
+
+    def c_party(self, node: dict) -> Q:
+        return self._from_sources(Q(source__party=node["party"]))
+
+    def _from_sources(self, which: Q) -> Q:
+        events = ProfileEvent.objects.filter(which, profile=OuterRef("pk"))
+        traits = TraitValue.objects.filter(which, profile=OuterRef("pk"))
+        return Q(Exists(events)) | Q(Exists(traits))

@@ -1,0 +1,314 @@
+"""The segment rule grammar (version 1), and its validation with messages a marketer
+understands. Every error names the place it is at (``field``) as a path into the rule,
+e.g. ``root.children[2].count.value``.
+
+    {"version": 1, "root": GROUP}
+    GROUP      {"type": "group", "match": "all" | "any" | "none", "children": [NODE, ...]}
+    NODE       GROUP | one of the conditions below
+    trait      {"type": "trait", "key": K, "op": OP, "value": V}      (also "computed")
+    event      {"type": "event", "name": E, "did": true, "where": [PROP], "count": COUNT,
+                "window": WINDOW}
+    sequence   {"type": "sequence", "first": {"name": E, "where": [PROP]},
+                "then": {"name": E, "where": [PROP]}, "within_days": N, "window": WINDOW}
+    stage      {"type": "stage", "in": ["retention", ...]}
+    segment    {"type": "segment", "segment_id": ID, "member": true}
+    consent    {"type": "consent", "purpose": P, "status": "granted"}
+    identifier {"type": "identifier", "kind": "email"}
+    source     {"type": "source", "source_id": ID}  |  {"type": "party", "party": "first"}
+    PROP       {"property": K, "op": OP, "value": V}
+    COUNT      {"op": "at_least" | "at_most" | "exactly", "value": N}
+    WINDOW     {"last_days": N} | {"from": "2026-01-01", "to": "2026-02-01"} | absent (ever)
+
+OPs by value type: text equals / not_equals / contains / starts_with / in (``values``)
+/ is_set / is_not_set; number eq / lt / gt / between (``values`` [low, high]); date
+before / after (``value`` a date) / within_last_days (``value`` N); boolean is_true /
+is_false.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+VERSION = 1
+MAX_DEPTH = 10
+MAX_NODES = 200
+MAX_TEXT = 200
+MAX_LIST = 500
+
+TEXT_OPS = {"equals", "not_equals", "contains", "starts_with", "in"}
+NUMBER_OPS = {"eq", "lt", "gt", "between"}
+DATE_OPS = {"before", "after", "within_last_days"}
+BOOLEAN_OPS = {"is_true", "is_false"}
+PRESENCE_OPS = {"is_set", "is_not_set"}
+VALUE_OPS = TEXT_OPS | NUMBER_OPS | DATE_OPS | BOOLEAN_OPS | PRESENCE_OPS
+STAGES = {"orientation", "consideration", "acquisition", "retention", "lapsed"}
+PARTIES = {"first", "second", "third"}
+CONSENT_STATUSES = {"granted", "denied", "withdrawn"}
+COUNT_OPS = {"at_least", "at_most", "exactly"}
+
+FIELDS = {
+    "group": {"type", "match", "children"},
+    "trait": {"type", "key", "op", "value", "values"},
+    "computed": {"type", "key", "op", "value", "values"},
+    "event": {"type", "name", "did", "where", "count", "window"},
+    "sequence": {"type", "first", "then", "within_days", "window"},
+    "stage": {"type", "in"},
+    "segment": {"type", "segment_id", "member"},
+    "consent": {"type", "purpose", "status"},
+    "identifier": {"type", "kind"},
+    "source": {"type", "source_id"},
+    "party": {"type", "party"},
+}
+# What each condition reads, in the words of the profiles' change signal.
+READS = {
+    "trait": {"traits"},
+    "computed": {"computed"},
+    "event": {"events"},
+    "sequence": {"events"},
+    "stage": {"stage"},
+    "segment": {"segment"},
+    "consent": {"consent"},
+    "identifier": {"identities"},
+    "source": {"events", "traits"},
+    "party": {"events", "traits"},
+}
+
+
+class RuleError(Exception):
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+
+
+@dataclass
+class Summary:
+    """What a valid rule reads: for real-time evaluation and the sliding pass."""
+
+    depends_on: set[str] = field(default_factory=set)
+    event_names: set[str] = field(default_factory=set)
+    segment_ids: set[int] = field(default_factory=set)
+    slides: bool = False
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class Validator:
+    def __init__(self):
+        self.errors: list[dict] = []
+        self.summary = Summary()
+        self.nodes = 0
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append({"field": path, "message": message})
+
+    def text(self, path: str, value, what: str) -> bool:
+        if not isinstance(value, str) or not value.strip():
+            self.error(path, f"Enter {what}.")
+            return False
+        if len(value) > MAX_TEXT:
+            self.error(path, f"{what.capitalize()} is longer than {MAX_TEXT} characters.")
+            return False
+        return True
+
+    def whole(self, path: str, value, what: str, *, low: int = 0, high: int = 100_000) -> bool:
+        if not _is_int(value) or not low <= value <= high:
+            self.error(path, f"{what.capitalize()} must be a whole number from {low} to {high}.")
+            return False
+        return True
+
+    def known_fields(self, path: str, node: dict, kind: str) -> None:
+        for name in sorted(set(node) - FIELDS[kind]):
+            self.error(f"{path}.{name}", f"“{name}” is not part of a {kind} condition.")
+
+    # Nodes -------------------------------------------------------------------------------
+
+    def node(self, path: str, node, depth: int) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            if self.nodes == MAX_NODES + 1:
+                self.error(path, f"A segment has at most {MAX_NODES} conditions and groups.")
+            return
+        if not isinstance(node, dict):
+            self.error(path, "Expected a condition or a group.")
+            return
+        kind = node.get("type")
+        if kind not in FIELDS:
+            self.error(f"{path}.type", "Choose what this condition is about.")
+            return
+        self.known_fields(path, node, kind)
+        if kind == "group":
+            self.group(path, node, depth)
+            return
+        self.summary.depends_on |= READS[kind]
+        getattr(self, f"condition_{kind}")(path, node)
+
+    def group(self, path: str, node: dict, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            self.error(path, f"Groups nest at most {MAX_DEPTH} levels deep.")
+            return
+        if node.get("match") not in ("all", "any", "none"):
+            self.error(f"{path}.match", "Choose all, any or none.")
+        children = node.get("children")
+        if not isinstance(children, list) or not children:
+            self.error(f"{path}.children", "A group needs at least one condition.")
+            return
+        for i, child in enumerate(children):
+            self.node(f"{path}.children[{i}]", child, depth + 1)
+
+    def condition_trait(self, path: str, node: dict) -> None:
+        self.text(f"{path}.key", node.get("key"), "a trait")
+        self.comparison(path, node)
+
+    condition_computed = condition_trait
+
+    def comparison(self, path: str, node: dict) -> None:
+        op, value, values = node.get("op"), node.get("value"), node.get("values")
+        if op not in VALUE_OPS:
+            self.error(f"{path}.op", "Choose how to compare.")
+        elif op in PRESENCE_OPS | BOOLEAN_OPS:
+            return
+        elif op == "in":
+            if not isinstance(values, list) or not values or len(values) > MAX_LIST:
+                self.error(f"{path}.values", f"Enter between 1 and {MAX_LIST} values.")
+            else:
+                for i, item in enumerate(values):
+                    self.text(f"{path}.values[{i}]", item, "a value")
+        elif op == "between":
+            if not (isinstance(values, list) and len(values) == 2
+                    and all(_is_number(v) for v in values) and values[0] <= values[1]):  # fmt: skip
+                self.error(f"{path}.values", "Enter two numbers, the lower one first.")
+        elif op in NUMBER_OPS and not _is_number(value):
+            self.error(f"{path}.value", "Enter a number.")
+        elif op in ("before", "after") and not self.is_date(value):
+            self.error(f"{path}.value", "Enter a date as YYYY-MM-DD.")
+        elif op == "within_last_days":
+            if self.whole(f"{path}.value", value, "the number of days", low=1, high=36_500):
+                self.summary.slides = True
+        elif op in TEXT_OPS:
+            self.text(f"{path}.value", value, "a value")
+
+    @staticmethod
+    def is_date(value) -> bool:
+        try:
+            date.fromisoformat(value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    def window(self, path: str, window) -> None:
+        if window is None:
+            return
+        if not isinstance(window, dict):
+            self.error(path, "Choose a time window.")
+        elif "last_days" in window:
+            if set(window) != {"last_days"}:
+                self.error(path, "A window is either the last N days or from/to dates.")
+            elif self.whole(f"{path}.last_days", window["last_days"], "the number of days",
+                            low=1, high=36_500):  # fmt: skip
+                self.summary.slides = True
+        elif set(window) == {"from", "to"}:
+            ok = all(self.is_date(window[k]) for k in ("from", "to"))
+            if not ok:
+                self.error(path, "Enter both dates as YYYY-MM-DD.")
+            elif window["from"] > window["to"]:
+                self.error(path, "The window starts after it ends.")
+        else:
+            self.error(path, "A window is either the last N days or from/to dates.")
+
+    def where(self, path: str, filters) -> None:
+        if filters is None:
+            return
+        if not isinstance(filters, list) or len(filters) > 20:
+            self.error(path, "Property filters are a list of at most 20.")
+            return
+        for i, item in enumerate(filters):
+            here = f"{path}[{i}]"
+            if not isinstance(item, dict):
+                self.error(here, "Expected a property filter.")
+                continue
+            for name in sorted(set(item) - {"property", "op", "value", "values"}):
+                self.error(f"{here}.{name}", f"“{name}” is not part of a property filter.")
+            self.text(f"{here}.property", item.get("property"), "a property")
+            self.comparison(here, item)
+
+    def condition_event(self, path: str, node: dict) -> None:
+        if self.text(f"{path}.name", node.get("name"), "an event name"):
+            self.summary.event_names.add(node["name"])
+        if not isinstance(node.get("did", True), bool):
+            self.error(f"{path}.did", "Choose did or did not.")
+        self.where(f"{path}.where", node.get("where"))
+        count = node.get("count")
+        if count is not None:
+            if not isinstance(count, dict) or count.get("op") not in COUNT_OPS:
+                self.error(f"{path}.count.op", "Choose at least, at most or exactly.")
+            else:
+                low = 0 if count["op"] != "at_least" else 1
+                self.whole(f"{path}.count.value", count.get("value"), "the count", low=low)
+        self.window(f"{path}.window", node.get("window"))
+
+    def condition_sequence(self, path: str, node: dict) -> None:
+        for step in ("first", "then"):
+            part = node.get(step)
+            if not isinstance(part, dict):
+                self.error(f"{path}.{step}", "Choose an event.")
+                continue
+            for name in sorted(set(part) - {"name", "where"}):
+                self.error(f"{path}.{step}.{name}", f"“{name}” is not part of a step.")
+            if self.text(f"{path}.{step}.name", part.get("name"), "an event name"):
+                self.summary.event_names.add(part["name"])
+            self.where(f"{path}.{step}.where", part.get("where"))
+        self.whole(f"{path}.within_days", node.get("within_days"), "the number of days", low=1)
+        self.window(f"{path}.window", node.get("window"))
+
+    def condition_stage(self, path: str, node: dict) -> None:
+        stages = node.get("in")
+        if not isinstance(stages, list) or not stages or not set(stages) <= STAGES:
+            self.error(f"{path}.in", "Choose one or more journey stages.")
+
+    def condition_segment(self, path: str, node: dict) -> None:
+        if self.whole(f"{path}.segment_id", node.get("segment_id"), "a segment", low=1,
+                      high=2**62):  # fmt: skip
+            self.summary.segment_ids.add(node["segment_id"])
+        if not isinstance(node.get("member", True), bool):
+            self.error(f"{path}.member", "Choose is or is not a member.")
+
+    def condition_consent(self, path: str, node: dict) -> None:
+        self.text(f"{path}.purpose", node.get("purpose"), "a consent purpose")
+        if node.get("status", "granted") not in CONSENT_STATUSES:
+            self.error(f"{path}.status", "Choose granted, denied or withdrawn.")
+
+    def condition_identifier(self, path: str, node: dict) -> None:
+        self.text(f"{path}.kind", node.get("kind"), "an identifier kind")
+
+    def condition_source(self, path: str, node: dict) -> None:
+        self.whole(f"{path}.source_id", node.get("source_id"), "a source", low=1, high=2**62)
+
+    def condition_party(self, path: str, node: dict) -> None:
+        if node.get("party") not in PARTIES:
+            self.error(f"{path}.party", "Choose first, second or third party.")
+
+
+def validate(rule) -> Summary:
+    """The rule's summary; raises RuleError listing every problem found."""
+    v = Validator()
+    if not isinstance(rule, dict):
+        raise RuleError([{"field": "rule", "message": "A rule is a JSON object."}])
+    for name in sorted(set(rule) - {"version", "root"}):
+        v.error(name, f"“{name}” is not part of a rule.")
+    if rule.get("version", VERSION) != VERSION:
+        v.error("version", f"This server reads rule version {VERSION}.")
+    root = rule.get("root")
+    if not isinstance(root, dict) or root.get("type") != "group":
+        v.error("root", "A rule starts with a group.")
+    else:
+        v.node("root", root, 1)
+    if v.errors:
+        raise RuleError(v.errors)
+    return v.summary

@@ -1,0 +1,137 @@
+"""Writes on segments: definitions (validated, cycle-free), recomputes, the real-time
+evaluator's steps and the scheduled passes. Views, API and tasks call these."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from cdp_site import triggers
+
+from . import grammar, membership, realtime
+from .models import Segment, SizeSample
+
+CHANGES_TRIGGER = "cdp:segments:changes-pending"
+
+
+class SegmentError(Exception):
+    """A request about segments that cannot be done; ``errors`` as in RuleError."""
+
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        super().__init__("; ".join(e["message"] for e in errors))
+
+
+def _refused_cycle(segment_id: int | None, summary: grammar.Summary) -> list[dict]:
+    """Refuses a rule that reaches its own segment through the segments it refers to."""
+    rules = dict(Segment.objects.values_list("pk", "rule"))
+    missing = sorted(summary.segment_ids - set(rules))
+    if missing:
+        return [{"field": "rule", "message": f"Segment {missing[0]} does not exist."}]
+    stack, seen = list(summary.segment_ids), set()
+    while stack:
+        current = stack.pop()
+        if current == segment_id:
+            return [{"field": "rule", "message": "This segment would contain itself "
+                     "through the segments it refers to."}]  # fmt: skip
+        if current in seen:
+            continue
+        seen.add(current)
+        stack.extend(realtime.referenced(Segment(pk=current, rule=rules.get(current) or {})))
+    return []
+
+
+def check_rule(rule, *, segment_id: int | None = None) -> grammar.Summary:
+    try:
+        summary = grammar.validate(rule)
+    except grammar.RuleError as error:
+        raise SegmentError(error.errors) from error
+    problems = _refused_cycle(segment_id, summary)
+    if problems:
+        raise SegmentError(problems)
+    return summary
+
+
+def _apply_summary(segment: Segment, summary: grammar.Summary) -> None:
+    segment.depends_on = sorted(summary.depends_on)
+    segment.event_names = sorted(summary.event_names)
+    segment.slides = summary.slides
+
+
+@transaction.atomic
+def create_segment(*, name: str, rule: dict, description: str = "", created_by=None) -> Segment:
+    summary = check_rule(rule)
+    segment = Segment(name=name, description=description, rule=rule, created_by=created_by)
+    _apply_summary(segment, summary)
+    segment.save()
+    _recompute_soon(segment)
+    return segment
+
+
+@transaction.atomic
+def update_segment(*, segment: Segment, name: str, rule: dict, description: str = "") -> Segment:
+    if segment.kind == Segment.Kind.DYNAMIC:
+        _apply_summary(segment, check_rule(rule, segment_id=segment.pk))
+        segment.rule = rule
+    segment.name, segment.description = name, description
+    segment.save()
+    _recompute_soon(segment)
+    return segment
+
+
+@transaction.atomic
+def delete_segment(*, segment: Segment) -> None:
+    users = [s for s in Segment.objects.exclude(pk=segment.pk)
+             if segment.pk in realtime.referenced(s)]  # fmt: skip
+    if users:
+        message = f"“{users[0].name}” refers to this segment; change it first."
+        raise SegmentError([{"field": "segment", "message": message}])
+    segment.delete()
+
+
+def _recompute_soon(segment: Segment) -> None:
+    from .tasks import recompute_segment
+
+    Segment.objects.filter(pk=segment.pk).update(computing_since=timezone.now())
+    transaction.on_commit(lambda: recompute_segment.delay(segment.pk))
+
+
+def recompute_segment(*, segment_id: int) -> int:
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        return 0
+    return membership.recompute(segment).member_count
+
+
+def recompute_sliding_segments() -> int:
+    """The scheduled pass: segments whose time windows slide, dependencies first."""
+    done = 0
+    for segment in realtime.ordered_segments():
+        if segment.slides:
+            membership.recompute(segment, reason="time window moved")
+            done += 1
+    return done
+
+
+def record_sizes() -> int:
+    now = timezone.now()
+    segments = list(Segment.objects.all())
+    SizeSample.objects.bulk_create(
+        SizeSample(segment=s, at=now, size=s.memberships.count()) for s in segments
+    )
+    return len(segments)
+
+
+def trigger_profile_changes(**_) -> None:
+    """Connected to profiles' ``profile_changed``: queue the evaluator once."""
+    from .tasks import process_profile_changes
+
+    triggers.queue_once(CHANGES_TRIGGER, process_profile_changes)
+
+
+def process_profile_changes() -> int:
+    triggers.clear(CHANGES_TRIGGER)
+    total = 0
+    while read := realtime.process_changes():
+        total += read
+    return total

@@ -1,0 +1,134 @@
+"""Compiled rules, materialised membership and the real-time evaluator."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from profiles.models import Identity
+from segments import compiler, membership, realtime, services
+from segments.models import Membership, MembershipChange
+
+from .conftest import message, rule
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime.now(UTC)
+
+
+def recent(minutes: float) -> str:
+    """A timestamp a day ago plus ``minutes``: inside every window the tests use."""
+    return (NOW - timedelta(days=1) + timedelta(minutes=minutes)).isoformat()
+
+
+def pid(value, kind="user_id"):
+    return Identity.objects.get(kind__name=kind, value=value).profile_id
+
+
+def matching(the_rule, now=NOW):
+    return set(compiler.queryset(the_rule, now=now).values_list("pk", flat=True))
+
+
+@pytest.fixture
+def shoppers(web, send):
+    """nl-3: Dutch, 3 product views, no order; nl-1: Dutch, 1 view; nl-order: Dutch, 3
+    views and an order; be-3: Belgian, 3 views."""
+    for user, country in [("nl-3", "NL"), ("nl-1", "nl"), ("nl-order", "NL"), ("be-3", "BE")]:
+        send(web, message("identify", userId=user, traits={"country": country, "age": 40}))
+    for user, views in [("nl-3", 3), ("nl-1", 1), ("nl-order", 3), ("be-3", 3)]:
+        for i in range(views):
+            send(web, message(userId=user, event="Product Viewed", timestamp=recent(i + 1),
+                              properties={"category": "Jackets", "price": 100 + i}))  # fmt: skip
+    send(web, message(userId="nl-order", event="Order Completed", timestamp=recent(9),
+                      properties={"revenue": 250}))  # fmt: skip
+
+
+EXAMPLE = rule(
+    {"type": "trait", "key": "country", "op": "equals", "value": "NL"},
+    {"type": "event", "name": "Product Viewed", "count": {"op": "at_least", "value": 3},
+     "window": {"last_days": 14}},
+    {"type": "event", "name": "Order Completed", "did": False, "window": {"last_days": 14}},
+)  # fmt: skip
+
+
+def test_the_example_segment_compiles_to_the_right_people(shoppers):
+    assert matching(EXAMPLE) == {pid("nl-3")}
+
+
+@pytest.mark.parametrize(
+    "condition, users",
+    [
+        ({"type": "trait", "key": "country", "op": "in", "values": ["be", "xx"]}, {"be-3"}),
+        ({"type": "trait", "key": "country", "op": "not_equals", "value": "NL"}, {"be-3"}),
+        ({"type": "trait", "key": "age", "op": "between", "values": [39, 41]},
+         {"nl-3", "nl-1", "nl-order", "be-3"}),
+        ({"type": "trait", "key": "country", "op": "gt", "value": 3}, set()),
+        ({"type": "event", "name": "Product Viewed", "count": {"op": "at_most", "value": 1}},
+         {"nl-1"}),
+        ({"type": "event", "name": "Product Viewed", "count": {"op": "exactly", "value": 3},
+          "where": [{"property": "price", "op": "lt", "value": 200}]},
+         {"nl-3", "nl-order", "be-3"}),
+        ({"type": "sequence", "first": {"name": "Product Viewed"},
+          "then": {"name": "Order Completed"}, "within_days": 1}, {"nl-order"}),
+        ({"type": "computed", "key": "nothing", "op": "is_set"}, set()),
+        ({"type": "identifier", "kind": "user_id"}, {"nl-3", "nl-1", "nl-order", "be-3"}),
+        ({"type": "party", "party": "second"}, set()),
+    ],
+)  # fmt: skip
+def test_conditions_select_the_right_profiles(shoppers, condition, users):
+    assert matching(rule(condition)) == {pid(u) for u in users}
+
+
+def test_a_full_recompute_records_who_entered_and_who_left(shoppers):
+    segment = services.create_segment(name="NL browsers", rule=EXAMPLE)
+    membership.recompute(segment)
+    segment.refresh_from_db()
+    assert segment.member_count == 1 and segment.compute_ms is not None
+    assert set(Membership.objects.values_list("profile_id", flat=True)) == {pid("nl-3")}
+    entered = MembershipChange.objects.get()
+    assert (entered.profile_id, entered.change) == (pid("nl-3"), "entered")
+
+
+def test_a_change_signal_re_evaluates_only_that_profile(shoppers, web, send):
+    segment = services.create_segment(name="NL browsers", rule=EXAMPLE)
+    membership.recompute(segment)
+    realtime.process_changes()  # the changes so far are already reflected
+    send(web, message(userId="nl-1", event="Product Viewed", timestamp=recent(30)))
+    send(web, message(userId="nl-1", event="Product Viewed", timestamp=recent(31)))
+    send(web, message(userId="nl-3", event="Order Completed", timestamp=recent(32)))
+    assert realtime.process_changes() > 0
+    members = set(Membership.objects.values_list("profile_id", flat=True))
+    assert members == {pid("nl-1")}
+    history = list(MembershipChange.objects.order_by("id").values_list("profile_id", "change"))
+    assert history[-2:] == [(pid("nl-1"), "entered"), (pid("nl-3"), "exited")] or history[-2:] == [
+        (pid("nl-3"), "exited"),
+        (pid("nl-1"), "entered"),
+    ]
+
+
+def test_a_segment_of_a_segment_follows_it_in_the_same_pass(shoppers, web, send):
+    base = services.create_segment(name="Dutch", rule=rule(
+        {"type": "trait", "key": "country", "op": "equals", "value": "NL"}))  # fmt: skip
+    buyers = services.create_segment(name="Dutch buyers", rule=rule(
+        {"type": "segment", "segment_id": base.pk},
+        {"type": "event", "name": "Order Completed"}))  # fmt: skip
+    membership.recompute(base)
+    membership.recompute(buyers)
+    realtime.process_changes()
+    send(
+        web, message("identify", userId="nl-order", traits={"country": "DE"}, timestamp=recent(60))
+    )
+    realtime.process_changes()
+    assert not Membership.objects.filter(segment=buyers).exists()
+
+
+def test_a_rule_referring_to_itself_through_another_is_refused(db):
+    a = services.create_segment(name="A", rule=rule({"type": "stage", "in": ["retention"]}))
+    b = services.create_segment(name="B", rule=rule({"type": "segment", "segment_id": a.pk}))
+    with pytest.raises(services.SegmentError, match="contain itself"):
+        services.update_segment(segment=a, name="A", rule=rule(
+            {"type": "segment", "segment_id": b.pk}))  # fmt: skip
+
+
+def test_a_sliding_window_lets_people_leave_as_time_passes(shoppers):
+    later = NOW + timedelta(days=30)
+    assert matching(EXAMPLE, now=later) == set()
