@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("integrations.api.urls")),
     path("api/v1/profiles/", include("profiles.api.urls")),
     path("api/v1/", include("profiles.api.rules_urls")),
+    path("api/v1/segments/", include("segments.api.urls")),
     path("profiles/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
     path("campaigns/", include("campaigns.urls")),
