@@ -41,7 +41,11 @@ def proposal_digest(proposal: dict) -> str:
 
 
 def dry_run_token(proposal: dict) -> str:
-    return signing.dumps(proposal_digest(proposal), salt=DRY_RUN_SALT)
+    return dry_run_token_for(proposal_digest(proposal))
+
+
+def dry_run_token_for(digest: str) -> str:
+    return signing.dumps(digest, salt=DRY_RUN_SALT)
 
 
 def dry_run_confirmed(proposal: dict, token: str | None) -> bool:

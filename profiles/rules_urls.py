@@ -13,6 +13,7 @@ urlpatterns = [
     path("blocked/add/", views.blocked_add, name="blocked-add"),
     path("blocked/<int:pk>/remove/", views.blocked_remove, name="blocked-remove"),
     path("settings/", views.settings_save, name="settings"),
+    path("dry-run/<str:key>/", views.dry_run_status, name="dry-run"),
     path("sources/<int:pk>/", views.source_save, name="source"),
     path("computed/", views.computed_index, name="computed"),
     path("computed/event-names/", views.computed_event_names, name="computed-event-names"),

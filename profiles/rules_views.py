@@ -18,9 +18,9 @@ from cdp_site.access import requires
 from cdp_site.permissions import Cap, has_capability
 from integrations.models import Source
 
+from . import dryrun_jobs
 from . import rules_services as services
 from .computed_tasks import progress
-from .dryrun import dry_run
 from .models import (
     BlockedValue,
     ComputedTrait,
@@ -146,8 +146,7 @@ def kind_detail(request, pk: int):
     rule_changes = form.rule_changes()
     proposal = {"kind": kind.name, "rules": rule_changes}
     if rule_changes and not services.dry_run_confirmed(proposal, request.POST.get("dry_run")):
-        context["dry_run"] = dry_run(kinds={kind.name: rule_changes})
-        context["dry_run_token"] = services.dry_run_token(proposal)
+        context.update(_dry_run(proposal, kinds={kind.name: rule_changes}))
         return _render(request, IDENTITY, "kind-edit", context)
     fields = {f: form.cleaned_data[f] for f in form.Meta.fields}
     kind = IdentifierKind.objects.get(pk=pk)  # the form changed the instance in place
@@ -160,6 +159,23 @@ def kind_detail(request, pk: int):
         return _render(request, IDENTITY, "kind-row", _identity_context(kind=kind, saved=True))
     messages.success(request, f"Saved {kind.label}.")
     return redirect("profiles:profile-rules:index")
+
+
+def _dry_run(proposal: dict, **change) -> dict:
+    """The dry run's figures (or its progress, for a large events table) and the token
+    that lets the same proposal be saved."""
+    digest = services.proposal_digest(proposal)
+    return {"dry_run": dryrun_jobs.start(digest=digest, **change),
+            "dry_run_token": services.dry_run_token_for(digest)}  # fmt: skip
+
+
+@requires(Cap.MANAGE_IDENTITY_RULES)
+@require_GET
+def dry_run_status(request, key: str):
+    """The polled fragment of a running dry run (inside the form that saves it)."""
+    token = services.dry_run_token_for(dryrun_jobs.digest_of(key))
+    context = {"dry_run": dryrun_jobs.status(key), "dry_run_token": token}
+    return TemplateResponse(request, "profiles/rules/_dry_run.html", context)
 
 
 def _blocked_section(request, *, status=200, **context):
@@ -179,8 +195,7 @@ def blocked_add(request):
         return _blocked_section(
             request,
             blocked_form=form,
-            dry_run=dry_run(blocked=proposed),
-            dry_run_token=services.dry_run_token(proposal),
+            **_dry_run(proposal, blocked=proposed),
         )
     try:
         services.add_blocked_value(kind=kind, value=value)
@@ -207,8 +222,7 @@ def blocked_remove(request, pk: int):
         return _blocked_section(
             request,
             removing=blocked,
-            dry_run=dry_run(blocked=proposed),
-            dry_run_token=services.dry_run_token(proposal),
+            **_dry_run(proposal, blocked=proposed),
         )
     services.remove_blocked_value(blocked=blocked)
     messages.success(request, f"{blocked.value} is no longer blocked.")

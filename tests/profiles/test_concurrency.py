@@ -16,9 +16,9 @@ from django.conf import settings
 from django.db import connection
 
 from cdp_site.celery import app as celery_app
+from cdp_site.redis_client import client as redis_client
 from integrations import services
 from integrations.models import Event, EventInbox
-from cdp_site.redis_client import client as redis_client
 from integrations.services import TRIGGER_KEY
 from integrations.tasks import MAX_BATCHES_PER_TASK, process_event_batch
 from profiles.models import Identity, Merge, Profile, ProfileEvent, UnresolvedEvent

@@ -56,3 +56,27 @@ def test_a_dry_run_leaves_the_rules_untouched(web, send):
 def test_an_unknown_kind_in_a_proposal_is_refused(db):
     with pytest.raises(ValueError, match="partner"):
         dry_run(kinds={"partner": {"priority": 3}}, blocked=None)
+
+
+def test_a_large_events_table_gets_its_dry_run_in_the_background_with_a_live_count(
+    client_as, web, send, settings
+):
+    from cdp_site.permissions import ADMIN
+    from profiles import dryrun_jobs, rules_services
+
+    admin = client_as(ADMIN)
+    settings.PROFILES_DRY_RUN_INLINE_EVENTS = 0  # every table counts as large
+    send(web, message("identify", userId="u1", traits={"email": "family@example.org"}))
+    send(web, message("identify", userId="u2", traits={"email": "family@example.org"}, minutes=1))
+    proposal = {"kind": "user_id", "rules": {"max_per_profile": 2}}
+    change = {"kinds": {"user_id": {"max_per_profile": 2}}}
+    started = dryrun_jobs.start(digest=rules_services.proposal_digest(proposal), **change)
+    key = started.key
+    assert started.state == "queued"
+    polled = admin.get(f"/profiles/rules/dry-run/{key}/")
+    assert b"in progress" in polled.content and b'name="dry_run"' not in polled.content
+
+    dryrun_jobs.run(key, **change)  # what the worker's task does
+    done = admin.get(f"/profiles/rules/dry-run/{key}/")
+    text = done.content.decode()
+    assert 'data-figure="merging">2<' in text and 'name="dry_run"' in text
