@@ -12,6 +12,7 @@ import base64
 import binascii
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -280,6 +281,27 @@ KIND_LABELS = {
 }
 
 
+# Hook: extra timeline sources, registered by apps that depend on profiles (segments
+# adds "entered"/"exited" in its AppConfig.ready()); profiles never imports them.
+# ``fetch(profile=..., before=..., kinds=..., limit=...)`` returns, for each of its kinds
+# in ``kinds``, at most ``limit`` Items strictly after the decoded cursor ``before`` (use
+# ``after_cursor``), newest first: the same (time, kind, id) rules as the built-in kinds.
+TIMELINE_SOURCES: list[tuple[dict[str, str], Callable[..., list]]] = []
+
+
+def register_timeline_source(labels: dict[str, str], fetch: Callable[..., list]) -> None:
+    """Adds ``labels`` (kind -> filter label) to the timeline's kinds and ``fetch``."""
+    if any(existing is fetch for _, existing in TIMELINE_SOURCES):
+        return
+    TIMELINE_SOURCES.append((labels, fetch))
+    KIND_LABELS.update(labels)  # the filter form reads KIND_LABELS when it is built
+
+
+def timeline_kinds() -> tuple[str, ...]:
+    """The built-in kinds and the registered sources' kinds."""
+    return KINDS + tuple(k for labels, _ in TIMELINE_SOURCES for k in labels)
+
+
 @dataclass
 class Item:
     kind: str
@@ -328,6 +350,9 @@ def _after(before, kind: str, time_field: str, id_field: str) -> Q:
     )
 
 
+after_cursor = _after  # for registered timeline sources (see TIMELINE_SOURCES)
+
+
 def _merged_into(profile_id: int) -> list[int]:
     """Profiles merged into this one, directly or through others (a small set)."""
     found: list[int] = []
@@ -370,7 +395,8 @@ def timeline(
         before = decode_cursor(before)
     if event_types and not kinds:
         kinds = ["event"]  # an event type asked for: only events have one
-    wanted = set(kinds or KINDS) & set(KINDS)
+    all_kinds = timeline_kinds()
+    wanted = set(kinds or all_kinds) & set(all_kinds)
     if source_ids:
         wanted &= {"event", "consent"}
     source_ids = [int(s) for s in source_ids or []]
@@ -513,6 +539,9 @@ def timeline(
                     data={"kind": r.kind, "value": r.value, "event_id": r.event_id},
                 )
             )
+    for labels, fetch in TIMELINE_SOURCES:  # registered sources (hook, see above)
+        if wanted & set(labels):
+            items += fetch(profile=profile, before=before, kinds=wanted & set(labels), limit=n)
     items.sort(key=lambda i: i.key, reverse=True)
     page = items[:limit]
     more = len(items) > limit

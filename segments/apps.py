@@ -5,9 +5,15 @@ class SegmentsConfig(AppConfig):
     name = "segments"
 
     def ready(self):
+        from profiles import selectors as profile_selectors
         from profiles.changes import profile_changed
 
-        from . import services
+        from . import selectors, services
 
         # Membership follows the profiles' change signal (after their commit).
         profile_changed.connect(services.trigger_profile_changes, dispatch_uid="segments")
+        # Hook: segment entries and exits appear in the customer timeline, each a type of
+        # its own in the timeline's filter (profiles reads them through its registry).
+        profile_selectors.register_timeline_source(
+            selectors.TIMELINE_KINDS, selectors.timeline_items
+        )
