@@ -1,0 +1,432 @@
+"""Static segments: a list of people uploaded as a CSV file.
+
+Public functions (keyword-only; the API and the segment's detail page call them):
+
+``create_static_segment(*, name, description="", created_by=None) -> Segment``
+    An empty uploaded-list segment.
+
+``import_csv(*, segment, file, kind=None, mode="replace") -> UploadResult``
+    Sets the members of the static ``segment`` from ``file``, a binary file-like object
+    (a Django ``UploadedFile``, an open file, ``io.BytesIO``), read line by line: the
+    file is never held in memory. The file is UTF-8 (a BOM is fine); the delimiter (comma,
+    semicolon, tab or pipe) is detected from the header line. Its columns are either
+
+    * one column per identifier kind, named after the kind (``email``, ``user_id``,
+      ``phone``, ``crm_id``...; its label or a trait key carrying it also works, e.g.
+      ``E-mail`` or ``crmId``); other columns (``name``...) are ignored, and a row matches
+      by its strongest identifier found; or
+    * two columns ``kind,value``; or
+    * with ``kind`` given (an identifier kind's name): the values of that kind in the
+      column named ``kind``/``value``, or the first column; the header line may be left
+      out then.
+
+    Values are normalised like incoming events' (``profiles.identifiers``), looked up
+    (kind, value) → identity → its active profile (following merges). ``mode="replace"``
+    makes the list the members (those not in it exit); ``"add"`` only adds. Every entry
+    and exit is recorded in the history with the reason "uploaded list". Rows not found or
+    malformed are reported by line number (``UploadResult.problems``, the first
+    ``MAX_PROBLEMS``; the counts are complete). A file that cannot be read at all (not
+    UTF-8 in its header, no identifier column, an unknown ``kind``) raises
+    ``ListFileError`` (a ``SegmentError`` whose field is ``file``/``kind``) and changes
+    nothing; so does a call on a rule-based segment.
+
+``create_static_segment_from_csv(*, name, file, kind=None, description="",
+created_by=None) -> tuple[Segment, UploadResult]``
+    Both in one transaction: an unreadable file creates no segment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from profiles import selectors as profile_selectors
+from profiles.identifiers import KindRule, Rules, load_rules, normalize
+from profiles.models import Identity
+
+from .membership import membership_changed
+from .models import Segment, SizeSample
+from .services import SegmentError
+
+REASON = "uploaded list"
+DELIMITERS = ",;\t|"
+BATCH = 2000
+MAX_PROBLEMS = 1000
+BOM = b"\xef\xbb\xbf"
+VALUE_COLUMNS = ("value", "identifier", "id")
+
+csv.field_size_limit(1024 * 1024)
+
+
+class ListFileError(SegmentError):
+    """The file cannot be used at all; nothing was changed."""
+
+    def __init__(self, message: str, *, field_name: str = "file"):
+        super().__init__([{"field": field_name, "message": message}])
+
+
+@dataclass
+class UploadResult:
+    rows: int = 0  # data rows read (blank lines skipped)
+    matched: int = 0  # rows that found a profile
+    not_found: int = 0
+    malformed: int = 0
+    members: int = 0  # distinct profiles in the list
+    entered: int = 0
+    exited: int = 0
+    problems: list[dict] = field(default_factory=list)  # {"line", "value", "error"}
+
+    def problem(self, line: int, value: str, error: str, *, missing: bool) -> None:
+        if missing:
+            self.not_found += 1
+        else:
+            self.malformed += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"line": line, "value": value[:200], "error": error})
+
+
+# --- reading the file ---------------------------------------------------------------------
+
+
+class _Lines:
+    """Decoded lines of a binary (or text) file, counting physical lines and bad UTF-8."""
+
+    def __init__(self, file):
+        self.file = file
+        self.line = 0
+        self.bad: set[int] = set()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        raw = self.file.readline()
+        if not raw:
+            raise StopIteration
+        self.line += 1
+        if isinstance(raw, str):
+            return raw.removeprefix("\ufeff") if self.line == 1 else raw
+        if self.line == 1:
+            raw = raw.removeprefix(BOM)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.bad.add(self.line)
+            return raw.decode("utf-8", "replace")
+
+
+def _delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    cells: list[str] | None
+    error: str = ""
+
+
+def _rows(lines: _Lines, first: str, delimiter: str) -> Iterator[_Row]:
+    """CSV rows after ``first`` (already read), with the line each starts at."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    if first is not None:
+        reader = csv.reader(_chain(first, lines), delimiter=delimiter, strict=True)
+    while True:
+        start = lines.line + (0 if first is not None else 1)
+        first = None
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield _Row(start, None, f"Unreadable CSV row: {exc}.")
+            reader = csv.reader(lines, delimiter=delimiter, strict=True)
+            continue
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if any(n in lines.bad for n in range(start, lines.line + 1)):
+            yield _Row(start, None, "Not valid UTF-8: save the file as UTF-8.")
+            continue
+        yield _Row(start, cells)
+
+
+def _chain(first: str, lines: _Lines):
+    yield first
+    yield from lines
+
+
+# --- columns --------------------------------------------------------------------------
+
+
+def _kind_names(rules: Rules) -> dict[str, str]:
+    """Column name (folded) → identifier kind name."""
+    from profiles.models import IdentifierKind
+
+    names = {}
+    for key, kind in rules.trait_kinds.items():
+        names[_fold(key)] = kind
+    for name, label in IdentifierKind.objects.values_list("name", "label"):
+        names[_fold(label)] = name
+        names[_fold(name)] = name
+    return names
+
+
+def _fold(text: str) -> str:
+    return "".join(ch for ch in text.strip().lower() if ch.isalnum())
+
+
+@dataclass
+class _Layout:
+    by_column: list[tuple[int, KindRule]]  # (column index, kind), strongest kind first
+    kind_column: int | None = None  # the "kind,value" layout
+    value_column: int | None = None
+    names: dict[str, str] = field(default_factory=dict)  # folded column name → kind name
+
+
+def _layout(header: list[str] | None, rules: Rules, kind: str | None) -> _Layout:
+    if kind is not None:
+        rule = rules.kinds[kind]
+        column = 0
+        if header is not None:
+            folded = [_fold(c) for c in header]
+            for wanted in (_fold(kind), _fold(rule.name), *VALUE_COLUMNS):
+                if wanted in folded:
+                    column = folded.index(wanted)
+                    break
+        return _Layout(by_column=[(column, rule)])
+    folded = [_fold(c) for c in header]
+    names = _kind_names(rules)
+    if "kind" in folded and "value" in folded:
+        return _Layout([], folded.index("kind"), folded.index("value"), names)
+    found, seen = [], set()
+    for i, column in enumerate(folded):
+        name = names.get(column)
+        if name in rules.kinds and name not in seen:
+            seen.add(name)
+            found.append((i, rules.kinds[name]))
+    if not found:
+        known = ", ".join(sorted(rules.kinds))
+        raise ListFileError(
+            f"No identifier column in the first line. Name a column after an identifier "
+            f"kind ({known}), or use two columns kind,value."
+        )
+    found.sort(key=lambda item: -item[1].priority)
+    return _Layout(found)
+
+
+def _looks_like_header(cells: list[str], kind: str, rules: Rules) -> bool:
+    folded = {_fold(c) for c in cells}
+    words = {_fold(kind), _fold(rules.kinds[kind].name), "kind", *VALUE_COLUMNS}
+    return bool(folded & words) or bool(folded & set(_kind_names(rules)))
+
+
+# --- matching -------------------------------------------------------------------------
+
+
+@dataclass
+class _Wanted:
+    line: int
+    shown: str  # the value as written, for the report
+    candidates: list[tuple[int, str]]  # (kind id, normalised value), strongest first
+
+
+def _candidates(row: _Row, layout: _Layout, rules: Rules, result: UploadResult):
+    """The identifiers a row offers, or None after reporting why it offers none."""
+    cells = row.cells
+    if layout.kind_column is not None:
+        need = max(layout.kind_column, layout.value_column)
+        if len(cells) <= need:
+            result.problem(row.line, ",".join(cells), "Missing the kind or the value.",
+                           missing=False)  # fmt: skip
+            return None
+        kind_name, raw = cells[layout.kind_column].strip(), cells[layout.value_column]
+        kind_rule = rules.kinds.get(layout.names.get(_fold(kind_name), ""))
+        if kind_rule is None:
+            result.problem(row.line, kind_name, f"Unknown identifier kind “{kind_name}”.",
+                           missing=False)  # fmt: skip
+            return None
+        pairs = [(kind_rule, raw)]
+    else:
+        pairs = [(rule, cells[i]) for i, rule in layout.by_column if i < len(cells)]
+    candidates, reasons, shown = [], [], []
+    for kind_rule, raw in pairs:
+        if not raw.strip():
+            continue
+        shown.append(raw.strip())
+        value, why = normalize(kind_rule, raw, rules)
+        if value is None:
+            reasons.append(f"{kind_rule.name} {why}")
+        else:
+            candidates.append((kind_rule.id, value))
+    if not candidates:
+        message = "; ".join(reasons).capitalize() + "." if reasons else "No identifier."
+        result.problem(row.line, " ".join(shown), message, missing=False)
+        return None
+    return _Wanted(row.line, " ".join(shown), candidates)
+
+
+def _resolve(batch: list[_Wanted]) -> dict[tuple[int, str], int]:
+    """(kind id, value) → active profile id, for the identities that exist."""
+    by_kind: dict[int, set[str]] = {}
+    for wanted in batch:
+        for kind_id, value in wanted.candidates:
+            by_kind.setdefault(kind_id, set()).add(value)
+    found = {}
+    for kind_id, values in by_kind.items():
+        rows = Identity.objects.filter(kind_id=kind_id, value__in=values).values_list(
+            "value", "profile_id", "profile__merged_into_id"
+        )
+        for value, profile_id, merged_into in rows:
+            if merged_into is not None:
+                profile_id = profile_selectors.active_profile_id(profile_id=merged_into)
+            if profile_id is not None:
+                found[(kind_id, value)] = profile_id
+    return found
+
+
+# --- applying -------------------------------------------------------------------------
+
+APPLY_SQL = """
+WITH wanted AS (SELECT DISTINCT profile_id AS id FROM segments_upload_ids),
+entered AS (
+    INSERT INTO segments_membership (segment_id, profile_id, entered_at)
+    SELECT %(segment)s, w.id, %(now)s FROM wanted w
+    ON CONFLICT (segment_id, profile_id) DO NOTHING
+    RETURNING profile_id
+),
+exited AS (
+    DELETE FROM segments_membership m
+    WHERE m.segment_id = %(segment)s AND %(replace)s
+      AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.id = m.profile_id)
+    RETURNING profile_id
+),
+history AS (
+    INSERT INTO segments_membershipchange (segment_id, profile_id, change, at, reason)
+    SELECT %(segment)s, profile_id, 'entered', %(now)s, %(reason)s FROM entered
+    UNION ALL
+    SELECT %(segment)s, profile_id, 'exited', %(now)s, %(reason)s FROM exited
+    RETURNING profile_id, change
+)
+SELECT profile_id, change FROM history
+"""
+
+
+def create_static_segment(*, name: str, description: str = "", created_by=None) -> Segment:
+    if not (name or "").strip():
+        raise SegmentError([{"field": "name", "message": "Enter a name."}])
+    return Segment.objects.create(
+        name=name.strip()[:120],
+        description=description,
+        kind=Segment.Kind.STATIC,
+        rule={},
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def create_static_segment_from_csv(
+    *, name: str, file, kind: str | None = None, description: str = "", created_by=None
+) -> tuple[Segment, UploadResult]:
+    segment = create_static_segment(name=name, description=description, created_by=created_by)
+    return segment, import_csv(segment=segment, file=file, kind=kind)
+
+
+@transaction.atomic
+def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "replace"):
+    """See the module docstring. Returns an ``UploadResult``."""
+    if segment.kind != Segment.Kind.STATIC:
+        raise SegmentError([{"field": "segment", "message": "Only an uploaded-list segment "
+                             "takes a file; this one follows its rule."}])  # fmt: skip
+    if mode not in ("replace", "add"):
+        raise SegmentError([{"field": "mode", "message": "Choose replace or add."}])
+    rules = load_rules()
+    if kind is not None and kind not in rules.kinds:
+        known = ", ".join(sorted(rules.kinds))
+        raise ListFileError(f"Unknown identifier kind; choose one of {known}.", field_name="kind")
+    started = time.monotonic()
+    Segment.objects.select_for_update().filter(pk=segment.pk).first()  # one upload at a time
+    if hasattr(file, "seek"):
+        with contextlib.suppress(OSError, ValueError):
+            file.seek(0)
+    lines = _Lines(file)
+    first = next(lines, None)
+    if first is None or not first.strip():
+        raise ListFileError("The file is empty.")
+    if 1 in lines.bad:
+        raise ListFileError("Line 1 is not valid UTF-8. Save the file as UTF-8.")
+    delimiter = _delimiter(first)
+    head = next(csv.reader([first], delimiter=delimiter), [])
+    header = head
+    if kind is not None and not _looks_like_header(head, kind, rules):
+        header = None
+    layout = _layout(header, rules, kind)
+    rows = _rows(lines, first if header is None else None, delimiter)
+
+    result = UploadResult()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS segments_upload_ids (profile_id bigint) ON COMMIT DROP"
+        )
+        cursor.execute("TRUNCATE segments_upload_ids")
+        batch: list[_Wanted] = []
+        for row in rows:
+            result.rows += 1
+            if row.cells is None:
+                result.problem(row.line, "", row.error, missing=False)
+                continue
+            wanted = _candidates(row, layout, rules, result)
+            if wanted is not None:
+                batch.append(wanted)
+            if len(batch) >= BATCH:
+                _store(cursor, batch, result)
+                batch = []
+        _store(cursor, batch, result)
+        cursor.execute("SELECT count(DISTINCT profile_id) FROM segments_upload_ids")
+        result.members = cursor.fetchone()[0]
+        now = timezone.now()
+        cursor.execute(
+            APPLY_SQL,
+            {"segment": segment.pk, "now": now, "reason": REASON, "replace": mode == "replace"},
+        )
+        changes = cursor.fetchall()
+        cursor.execute("DROP TABLE segments_upload_ids")
+    result.entered = sum(1 for _, change in changes if change == "entered")
+    result.exited = len(changes) - result.entered
+    size = segment.memberships.count()
+    SizeSample.objects.create(segment=segment, at=now, size=size)
+    Segment.objects.filter(pk=segment.pk).update(
+        member_count=size, computed_at=now, computing_since=None, compute_error="",
+        compute_ms=int((time.monotonic() - started) * 1000), updated_at=now,
+    )  # fmt: skip
+    if changes:
+        sent = [(segment.pk, pid, change) for pid, change in changes]
+        transaction.on_commit(lambda: membership_changed.send(sender=Segment, changes=sent))
+    segment.refresh_from_db()
+    return result
+
+
+def _store(cursor, batch: list[_Wanted], result: UploadResult) -> None:
+    if not batch:
+        return
+    found = _resolve(batch)
+    ids = []
+    for wanted in batch:
+        profile_id = next((found[c] for c in wanted.candidates if c in found), None)
+        if profile_id is None:
+            result.problem(wanted.line, wanted.shown, "No profile has this identifier.",
+                           missing=True)  # fmt: skip
+        else:
+            result.matched += 1
+            ids.append(profile_id)
+    if ids:
+        cursor.execute(
+            "INSERT INTO segments_upload_ids (profile_id) SELECT unnest(%s::bigint[])", [ids]
+        )
