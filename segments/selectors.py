@@ -65,8 +65,9 @@ def _people(profile_ids) -> tuple[dict[int, Profile], dict[int, str]]:
     return profiles, emails
 
 
-def members(*, segment: Segment, cursor: str | None = None, limit: int = MEMBER_PAGE) -> MemberPage:
+def members(*, segment: Segment, cursor: str | None = None, limit: int | None = None) -> MemberPage:
     """Members, most recently entered first; keyset pages by (entered_at, profile_id)."""
+    limit = limit or MEMBER_PAGE
     qs = Membership.objects.filter(segment=segment)
     after = _decode(cursor)
     if after is not None:
