@@ -82,13 +82,23 @@ class UploadResult:
     exited: int = 0
     problems: list[dict] = field(default_factory=list)  # {"line", "value", "error"}
 
-    def problem(self, line: int, value: str, error: str, *, missing: bool) -> None:
-        if missing:
+    def add(self, problem: _Problem) -> None:
+        if problem.missing:
             self.not_found += 1
         else:
             self.malformed += 1
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append({"line": line, "value": value[:200], "error": error})
+            self.problems.append(
+                {"line": problem.line, "value": problem.value[:200], "error": problem.error}
+            )
+
+
+@dataclass(frozen=True)
+class _Problem:
+    line: int
+    value: str
+    error: str
+    missing: bool = False
 
 
 # --- reading the file ---------------------------------------------------------------------
@@ -238,21 +248,17 @@ class _Wanted:
     candidates: list[tuple[int, str]]  # (kind id, normalised value), strongest first
 
 
-def _candidates(row: _Row, layout: _Layout, rules: Rules, result: UploadResult):
-    """The identifiers a row offers, or None after reporting why it offers none."""
+def _candidates(row: _Row, layout: _Layout, rules: Rules) -> _Wanted | _Problem:
+    """The identifiers a row offers, or why it offers none."""
     cells = row.cells
     if layout.kind_column is not None:
         need = max(layout.kind_column, layout.value_column)
         if len(cells) <= need:
-            result.problem(row.line, ",".join(cells), "Missing the kind or the value.",
-                           missing=False)  # fmt: skip
-            return None
+            return _Problem(row.line, ",".join(cells), "Missing the kind or the value.")
         kind_name, raw = cells[layout.kind_column].strip(), cells[layout.value_column]
         kind_rule = rules.kinds.get(layout.names.get(_fold(kind_name), ""))
         if kind_rule is None:
-            result.problem(row.line, kind_name, f"Unknown identifier kind “{kind_name}”.",
-                           missing=False)  # fmt: skip
-            return None
+            return _Problem(row.line, kind_name, f"Unknown identifier kind “{kind_name}”.")
         pairs = [(kind_rule, raw)]
     else:
         pairs = [(rule, cells[i]) for i, rule in layout.by_column if i < len(cells)]
@@ -268,8 +274,7 @@ def _candidates(row: _Row, layout: _Layout, rules: Rules, result: UploadResult):
             candidates.append((kind_rule.id, value))
     if not candidates:
         message = "; ".join(reasons).capitalize() + "." if reasons else "No identifier."
-        result.problem(row.line, " ".join(shown), message, missing=False)
-        return None
+        return _Problem(row.line, " ".join(shown), message)
     return _Wanted(row.line, " ".join(shown), candidates)
 
 
@@ -376,15 +381,13 @@ def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "
             "CREATE TEMP TABLE IF NOT EXISTS segments_upload_ids (profile_id bigint) ON COMMIT DROP"
         )
         cursor.execute("TRUNCATE segments_upload_ids")
-        batch: list[_Wanted] = []
+        batch: list[_Wanted | _Problem] = []
         for row in rows:
             result.rows += 1
             if row.cells is None:
-                result.problem(row.line, "", row.error, missing=False)
-                continue
-            wanted = _candidates(row, layout, rules, result)
-            if wanted is not None:
-                batch.append(wanted)
+                batch.append(_Problem(row.line, "", row.error))
+            else:
+                batch.append(_candidates(row, layout, rules))
             if len(batch) >= BATCH:
                 _store(cursor, batch, result)
                 batch = []
@@ -413,16 +416,20 @@ def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "
     return result
 
 
-def _store(cursor, batch: list[_Wanted], result: UploadResult) -> None:
+def _store(cursor, batch: list[_Wanted | _Problem], result: UploadResult) -> None:
+    """Resolves a batch of rows, reporting problems in line order."""
     if not batch:
         return
-    found = _resolve(batch)
+    found = _resolve([w for w in batch if isinstance(w, _Wanted)])
     ids = []
     for wanted in batch:
+        if isinstance(wanted, _Problem):
+            result.add(wanted)
+            continue
         profile_id = next((found[c] for c in wanted.candidates if c in found), None)
         if profile_id is None:
-            result.problem(wanted.line, wanted.shown, "No profile has this identifier.",
-                           missing=True)  # fmt: skip
+            result.add(_Problem(wanted.line, wanted.shown, "No profile has this identifier.",
+                                missing=True))  # fmt: skip
         else:
             result.matched += 1
             ids.append(profile_id)
