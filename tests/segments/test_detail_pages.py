@@ -4,6 +4,7 @@ panel with why a person is in a segment, and entries/exits in the customer timel
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
@@ -167,9 +168,23 @@ def test_the_profile_page_timeline_shows_segment_entries(example, client_as):
 
 
 def test_an_uploaded_list_offers_the_upload_form(db, client_as):
-    from segments import static_lists
-
-    segment = static_lists.create_static_segment(name="VIPs")
+    segment = Segment.objects.create(name="VIPs", kind=Segment.Kind.STATIC)
     text = client_as(MARKETER).get(f"/segments/{segment.pk}/").text
     assert "An uploaded list of people" in text and "Upload list" in text
     assert f'action="/segments/{segment.pk}/upload/"' in text
+
+
+def test_uploading_a_list_sets_the_members(shoppers, client_as):  # noqa: F811
+    pytest.importorskip("segments.static_lists")
+    segment = Segment.objects.create(name="VIPs", kind=Segment.Kind.STATIC)
+    upload = SimpleUploadedFile(
+        "vips.csv", b"email\nnl-3@example.org\nbe-3@example.org\nnobody@example.org\n"
+    )
+    client = client_as(MARKETER)
+    response = client.post(f"/segments/{segment.pk}/upload/", {"file": upload}, follow=True)
+    assert response.status_code == 200
+    assert "3 rows read: 2 found, 1 not found" in response.text
+    assert set(segment.memberships.values_list("profile_id", flat=True)) == {
+        pid("nl-3"), pid("be-3")}  # fmt: skip
+    why = client.get(f"/segments/profile/{pid('nl-3')}/explain/{segment.pk}/", **HTMX).text
+    assert "member since" in why and "uploaded" in why
