@@ -14,7 +14,7 @@ from cdp_site.access import requires
 from cdp_site.permissions import Cap, has_capability
 from profiles import selectors as profile_selectors
 
-from . import explain, selectors, services
+from . import explain, export, selectors, services, static_lists
 from .models import Membership, Segment
 
 DETAIL = "segments/detail.html"
@@ -27,14 +27,6 @@ def _edit_url(segment: Segment) -> str | None:
         return reverse("segments:edit", args=[segment.pk])
     except NoReverseMatch:
         return None
-
-
-def _export_available() -> bool:
-    try:
-        from . import export  # noqa: F401
-    except ImportError:
-        return False
-    return hasattr(export, "stream_csv")
 
 
 def _members_context(segment: Segment, cursor: str | None) -> dict:
@@ -60,9 +52,7 @@ def detail(request, pk: int):
         "is_static": segment.kind == Segment.Kind.STATIC,
         "can_manage": can_manage,
         "edit_url": _edit_url(segment) if can_manage else None,
-        "export_url": reverse("segments:export", args=[segment.pk])
-        if _export_available()
-        else None,
+        "export_url": reverse("segments:export", args=[segment.pk]),
         "chart": selectors.size_chart(segment=segment),
         "history": selectors.history(segment=segment),
         **_members_context(segment, None),
@@ -112,8 +102,6 @@ def recompute(request, pk: int):
 @require_POST
 def upload(request, pk: int):
     """Replaces (or adds to) an uploaded list's members from a CSV file."""
-    from . import static_lists
-
     segment = get_object_or_404(Segment, pk=pk, kind=Segment.Kind.STATIC)
     file = request.FILES.get("file")
     if file is None:
@@ -138,16 +126,12 @@ def upload(request, pk: int):
 @requires(Cap.VIEW_SEGMENTS)
 @require_GET
 def export_csv(request, pk: int):
+    """The members as CSV, streamed (segments.export)."""
     segment = get_object_or_404(Segment, pk=pk)
-    if not _export_available():
-        raise Http404("Export is not available.")
-    from . import export
-
-    stream = export.stream_csv(segment=segment)
-    if isinstance(stream, StreamingHttpResponse):
-        return stream
-    response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'
+    response = StreamingHttpResponse(
+        export.stream_csv(segment=segment), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{export.filename(segment=segment)}"'
     return response
 
 

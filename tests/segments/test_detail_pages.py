@@ -167,6 +167,16 @@ def test_the_profile_page_timeline_shows_segment_entries(example, client_as):
     assert '<option value="segment-entered">Segments entered</option>' in text
 
 
+def test_export_streams_the_members_as_csv(example, client_as):
+    response = client_as(MARKETER).get(f"/segments/{example.pk}/export.csv")
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("profile_id,") and len(lines) == 2
+    assert lines[1].startswith(f"{pid('nl-3')},")
+    page = client_as(ADMIN).get(f"/segments/{example.pk}/").text
+    assert f'href="/segments/{example.pk}/export.csv"' in page
+
+
 def test_an_uploaded_list_offers_the_upload_form(db, client_as):
     segment = Segment.objects.create(name="VIPs", kind=Segment.Kind.STATIC)
     text = client_as(MARKETER).get(f"/segments/{segment.pk}/").text
@@ -175,7 +185,6 @@ def test_an_uploaded_list_offers_the_upload_form(db, client_as):
 
 
 def test_uploading_a_list_sets_the_members(shoppers, client_as):  # noqa: F811
-    pytest.importorskip("segments.static_lists")
     segment = Segment.objects.create(name="VIPs", kind=Segment.Kind.STATIC)
     upload = SimpleUploadedFile(
         "vips.csv", b"email\nnl-3@example.org\nbe-3@example.org\nnobody@example.org\n"
