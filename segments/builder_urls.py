@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("new/", views.new, name="new"),
+    path("<int:pk>/edit/", views.edit, name="edit"),
+    path("builder/estimate/", views.estimate, name="estimate"),
+]

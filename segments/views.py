@@ -1,9 +1,179 @@
+"""Segments pages: the list, and the visual builder (new and edit) with its live estimate.
+
+The builder posts the whole tree on every change (input names are rule paths, see
+segments/builder.py); the server rebuilds the rule, applies the button pressed (add or
+remove a condition, group or property filter), and re-renders the tree. Saving validates
+through the services and goes to the segment's page."""
+
+from __future__ import annotations
+
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
 
 from cdp_site.access import requires
-from cdp_site.permissions import Cap
+from cdp_site.permissions import Cap, has_capability
+
+from . import builder, catalog, compiler, services
+from .forms import SegmentForm
+from .models import Segment
+
+BUILDER = "segments/builder.html"
+SAMPLE_SIZE = 10
+ESTIMATE_TIMEOUT_MS = 5000
+
+
+def detail_url(segment: Segment) -> str:
+    """The segment's page (segments:detail), or its builder until that page exists."""
+    try:
+        return reverse("segments:detail", args=[segment.pk])
+    except NoReverseMatch:
+        return reverse("segments:edit", args=[segment.pk])
 
 
 @requires(Cap.VIEW_SEGMENTS)
 def index(request):
-    return TemplateResponse(request, "segments/index.html", {})
+    segments = list(Segment.objects.order_by("name", "id"))
+    for segment in segments:
+        segment.url = detail_url(segment)
+    context = {
+        "segments": segments,
+        "can_manage": has_capability(request.user, Cap.MANAGE_SEGMENTS),
+    }
+    return TemplateResponse(request, "segments/index.html", context)
+
+
+# The builder -------------------------------------------------------------------------
+
+
+def _context(request, *, segment, form, tree, focus=None) -> dict:
+    pickers = catalog.for_builder(rule=tree.rule, segment_id=segment.pk if segment else None)
+    return {
+        "segment": segment,
+        "form": form,
+        "tree": tree,
+        "root": builder.view(tree, focus=focus),
+        "catalog": pickers,
+        "property_lists": [
+            {"id": builder.properties_id(name), "event": name, "keys": keys}
+            for name, keys in pickers["properties"].items()
+        ],
+        "condition_types": builder.CONDITION_TYPES,
+        "ops": builder.OPS,
+        "count_ops": builder.COUNT_OPS,
+        "action_url": (
+            reverse("segments:edit", args=[segment.pk]) if segment else reverse("segments:new")
+        ),
+    }
+
+
+def _render(request, context: dict, *, status: int = 200, changed: bool = False):
+    name = f"{BUILDER}#builder-body" if request.htmx else BUILDER
+    response = TemplateResponse(request, name, context, status=200 if request.htmx else status)
+    if changed:
+        response["HX-Trigger"] = "rule-changed"
+    return response
+
+
+@requires(Cap.MANAGE_SEGMENTS)
+def new(request):
+    return _builder(request, None)
+
+
+@requires(Cap.MANAGE_SEGMENTS)
+def edit(request, pk: int):
+    return _builder(request, get_object_or_404(Segment, pk=pk))
+
+
+def _builder(request, segment: Segment | None):
+    if request.method != "POST":
+        if segment is not None:
+            rule = segment.rule or builder.empty_rule()
+            form = SegmentForm(initial={"name": segment.name, "description": segment.description})
+        else:
+            rule = builder.empty_rule()
+            rule["root"]["children"].append(builder.empty_condition("trait"))
+            form = SegmentForm()
+        return _render(request, _context(request, segment=segment, form=form,
+                                         tree=builder.Tree.of(rule)))  # fmt: skip
+
+    rule = builder.fields_to_rule(request.POST)
+    action = request.POST.get("_action", "save")
+    form = SegmentForm(request.POST)
+    if action not in ("save", "check"):
+        if action == "refresh":
+            focus = None
+        else:
+            _verb, _, path = action.partition(":")
+            add_type = request.POST.get(f"{path}._add", "trait")
+            focus = builder.apply_action(rule, action, add_type=add_type)
+        form = SegmentForm(initial={k: request.POST.get(k, "") for k in ("name", "description")})
+        context = _context(request, segment=segment, form=form, tree=builder.Tree.of(rule),
+                           focus=focus)  # fmt: skip
+        return _render(request, context, changed=True)
+
+    dynamic = segment is None or segment.kind == Segment.Kind.DYNAMIC
+    errors = []
+    if dynamic:
+        try:
+            services.check_rule(rule, segment_id=segment.pk if segment else None)
+        except services.SegmentError as error:
+            errors = error.errors
+    if action == "save" and form.is_valid() and not errors:
+        fields = {
+            "name": form.cleaned_data["name"],
+            "description": form.cleaned_data["description"],
+            "rule": rule if dynamic else segment.rule,
+        }
+        try:
+            if segment is None:
+                segment = services.create_segment(created_by=request.user, **fields)
+            else:
+                segment = services.update_segment(segment=segment, **fields)
+        except services.SegmentError as error:
+            errors = error.errors
+        else:
+            url = detail_url(segment)
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = url
+                return response
+            return redirect(url)
+    if action == "check":
+        form = SegmentForm(initial={k: request.POST.get(k, "") for k in ("name", "description")})
+    tree = builder.Tree.of(rule, errors)
+    context = _context(request, segment=segment, form=form, tree=tree)
+    context["saved_failed"] = action == "save"
+    return _render(request, context, status=400)
+
+
+@requires(Cap.MANAGE_SEGMENTS)
+@require_POST
+def estimate(request):
+    """The live size estimate and a sample of matching profiles for the posted tree."""
+    rule = builder.fields_to_rule(request.POST)
+    segment_id = request.POST.get("segment_id", "")
+    context = {"rule_errors": [], "count": None, "sample": [], "timed_out": False}
+    try:
+        services.check_rule(rule, segment_id=int(segment_id) if segment_id.isdigit() else None)
+    except services.SegmentError as error:
+        context["rule_errors"] = error.errors
+        return TemplateResponse(request, "segments/builder_estimate.html", context)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = %s", [ESTIMATE_TIMEOUT_MS])
+            matching = compiler.queryset(rule)
+            context["count"] = matching.count()
+            context["sample"] = list(
+                matching.order_by(F("last_seen_at").desc(nulls_last=True), "-pk")[:SAMPLE_SIZE]
+                if context["count"]
+                else []
+            )
+    except DatabaseError:
+        context["timed_out"] = True
+    return TemplateResponse(request, "segments/builder_estimate.html", context)
