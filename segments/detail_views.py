@@ -67,8 +67,11 @@ def status(request, pk: int):
     segment = get_object_or_404(Segment, pk=pk)
     if not request.htmx:
         return redirect("segments:detail", pk=pk)
-    context = {"segment": segment, "can_manage": has_capability(request.user,
-               Cap.MANAGE_SEGMENTS)}  # fmt: skip
+    context = {
+        "segment": segment,
+        "can_manage": has_capability(request.user, Cap.MANAGE_SEGMENTS),
+        "just_computed": bool(request.GET.get("was_computing")) and not segment.computing_since,
+    }
     return TemplateResponse(request, f"{DETAIL}#status", context)
 
 

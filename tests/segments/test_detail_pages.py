@@ -58,9 +58,13 @@ def test_a_failed_computation_and_a_running_one_are_shown(example, client_as):
     assert re.search(r'role="alert"><strong>The last computation failed.</strong> '
                      r"ProgrammingError: boom", text)  # fmt: skip
     Segment.objects.filter(pk=example.pk).update(computing_since=timezone.now())
-    status = client_as(ADMIN).get(f"/segments/{example.pk}/status/", **HTMX)
+    admin = client_as(ADMIN)
+    status = admin.get(f"/segments/{example.pk}/status/", **HTMX)
     assert "Computing…" in status.text and 'hx-trigger="every 2s"' in status.text
     assert re.search(r"<button type=\"submit\" disabled>Recompute now", status.text)
+    Segment.objects.filter(pk=example.pk).update(computing_since=None)
+    done = admin.get(f"/segments/{example.pk}/status/?was_computing=1", **HTMX)
+    assert "Computed." in done.text and "every 2s" not in done.text
 
 
 def test_recompute_now_queues_the_task(example, client_as, monkeypatch,
