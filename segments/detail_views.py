@@ -92,7 +92,7 @@ def recompute(request, pk: int):
     """Queues segments.tasks.recompute_segment (after commit) and marks it computing."""
     segment = get_object_or_404(Segment, pk=pk)
     with transaction.atomic():
-        services._recompute_soon(segment)
+        services.queue_recompute(segment=segment)
     segment.refresh_from_db()
     if not request.htmx:
         messages.success(request, "Recomputation queued.")

@@ -64,7 +64,7 @@ def create_segment(*, name: str, rule: dict, description: str = "", created_by=N
     segment = Segment(name=name, description=description, rule=rule, created_by=created_by)
     _apply_summary(segment, summary)
     segment.save()
-    _recompute_soon(segment)
+    queue_recompute(segment=segment)
     return segment
 
 
@@ -75,7 +75,7 @@ def update_segment(*, segment: Segment, name: str, rule: dict, description: str 
         segment.rule = rule
     segment.name, segment.description = name, description
     segment.save()
-    _recompute_soon(segment)
+    queue_recompute(segment=segment)
     return segment
 
 
@@ -89,7 +89,8 @@ def delete_segment(*, segment: Segment) -> None:
     segment.delete()
 
 
-def _recompute_soon(segment: Segment) -> None:
+def queue_recompute(*, segment: Segment) -> None:
+    """Marks the segment computing and queues its full recompute after commit."""
     from .tasks import recompute_segment
 
     Segment.objects.filter(pk=segment.pk).update(computing_since=timezone.now())

@@ -136,7 +136,7 @@ class TimelineView(APIView):
         parameters=[
             OpenApiParameter("cursor", str),
             OpenApiParameter("limit", int),
-            OpenApiParameter("kind", str, many=True, enum=list(selectors.KINDS)),
+            OpenApiParameter("kind", str, many=True, enum=list(selectors.timeline_kinds())),
             OpenApiParameter("source", int, many=True),
             OpenApiParameter("type", str, many=True, description="Event type, e.g. track."),
         ],
@@ -151,7 +151,7 @@ class TimelineView(APIView):
         except ValueError:
             raise exceptions.ValidationError({"limit": ["Numbers only."]}) from None
         kinds = params.getlist("kind") or None
-        unknown = set(kinds or []) - set(selectors.KINDS)
+        unknown = set(kinds or []) - set(selectors.timeline_kinds())
         if unknown:
             raise exceptions.ValidationError({"kind": [f"Unknown kinds: {sorted(unknown)}."]})
         cursor = params.get("cursor")

@@ -342,7 +342,7 @@ class RecomputeView(APIView):
     @extend_schema(request=None, responses={202: SegmentSerializer})
     def post(self, request, pk: int):
         segment = segment_or_404(pk)
-        services._recompute_soon(segment)
+        services.queue_recompute(segment=segment)
         segment.refresh_from_db()
         return Response(SegmentSerializer(segment).data, status=status.HTTP_202_ACCEPTED)
 
