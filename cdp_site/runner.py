@@ -168,6 +168,8 @@ class Supervisor:
         self._manage("migrate", "--noinput", "-v", "0")
         self._manage("collectstatic", "--noinput", "-v", "0")
         self._manage("demo_users")
+        if self.demo_customers:  # segments first: they fill in live as the demo data arrives
+            self._manage("demo_segments")
 
     def _spawn(
         self, name: str, argv: list[str], stop_signal=signal.SIGTERM, oneshot: bool = False
