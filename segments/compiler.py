@@ -25,6 +25,7 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    JSONField,
     OuterRef,
     Q,
     TextField,
@@ -101,7 +102,7 @@ class Compiler:
         if op == "in":
             return Q(In(Upper(text), [v.upper() for v in values]))
         if op in ("is_true", "is_false"):
-            return Q(Exact(KeyTransform(key, container), op == "is_true"))
+            return Q(Exact(KeyTransform(key, container), Value(op == "is_true", JSONField())))
         if op in ("eq", "lt", "gt", "between"):
             return self._number(container, key, op, value, values)
         return self._date(container, key, op, value)

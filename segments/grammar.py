@@ -115,6 +115,10 @@ class Validator:
         if len(value) > MAX_TEXT:
             self.error(path, f"{what.capitalize()} is longer than {MAX_TEXT} characters.")
             return False
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            # NUL and lone surrogates cannot reach PostgreSQL: refused here, not with a 500.
+            self.error(path, f"{what.capitalize()} contains a character that cannot be stored.")
+            return False
         return True
 
     def whole(self, path: str, value, what: str, *, low: int = 0, high: int = 100_000) -> bool:

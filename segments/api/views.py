@@ -7,6 +7,7 @@ compare."]}}}``.
 
 from __future__ import annotations
 
+import re
 import time
 
 from django.db import OperationalError, connection, transaction
@@ -16,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -41,6 +42,7 @@ from .serializers import (
 
 SEGMENTS = (Cap.VIEW_SEGMENTS, Cap.MANAGE_SEGMENTS)
 COUNT_TIMEOUT_MS = 15_000
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class SegmentRefused(exceptions.APIException):
@@ -55,6 +57,20 @@ class CountTooSlow(exceptions.APIException):
     default_detail = "Counting took too long; narrow the rule and try again."
 
 
+class JSONBodyParser(JSONParser):
+    """DRF's JSON parser answers a body nested too deep for Python's decoder with a 500
+    (RecursionError is no ValueError); this one answers 400 like any malformed JSON."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deep.") from None
+
+
+JSON_PARSERS = [JSONBodyParser, FormParser, MultiPartParser]
+
+
 def invalid(errors: list[dict], *, rule: bool = True) -> exceptions.ValidationError:
     """A SegmentError's / RuleError's errors as a 400, keyed by field (``rule.<path>``)."""
     fields: dict[str, list[str]] = {}
@@ -62,8 +78,14 @@ def invalid(errors: list[dict], *, rule: bool = True) -> exceptions.ValidationEr
         name = error["field"]
         if rule and name != "rule":
             name = f"rule.{name}"
-        fields.setdefault(name, []).append(error["message"])
+        fields.setdefault(_printable(name), []).append(_printable(error["message"]))
     return exceptions.ValidationError(fields)
+
+
+def _printable(text: str) -> str:
+    """A message may quote the client's own field names: a lone surrogate in one would
+    make the JSON renderer fail (UTF-8 cannot encode it)."""
+    return LONE_SURROGATE.sub("\ufffd", text)
 
 
 def segment_or_404(pk: int) -> Segment:
@@ -100,6 +122,7 @@ class SegmentListView(generics.ListAPIView):
     segment (validated: every problem under its rule path) or an empty uploaded list."""
 
     required_capability = SEGMENTS
+    parser_classes = JSON_PARSERS
     serializer_class = SegmentSerializer
 
     def get_queryset(self):
@@ -150,6 +173,7 @@ class SegmentDetailView(APIView):
     is refused while another segment refers to it."""
 
     required_capability = SEGMENTS
+    parser_classes = JSON_PARSERS
 
     @extend_schema(responses=SegmentSerializer)
     def get(self, request, pk: int):
@@ -216,6 +240,7 @@ class CountView(APIView):
     """How many active profiles an (unsaved) rule matches now."""
 
     required_capability = Cap.VIEW_SEGMENTS
+    parser_classes = JSON_PARSERS
 
     @extend_schema(request=RuleInputSerializer, responses=CountSerializer)
     def post(self, request):
@@ -228,6 +253,7 @@ class PreviewView(APIView):
     """The count and a sample of the profiles an (unsaved) rule matches."""
 
     required_capability = Cap.VIEW_SEGMENTS
+    parser_classes = JSON_PARSERS
 
     @extend_schema(request=RuleInputSerializer, responses=PreviewSerializer)
     def post(self, request):
