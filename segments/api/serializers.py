@@ -101,7 +101,7 @@ class ChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UploadSerializer(serializers.Serializer):
+class ListUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A UTF-8 CSV: identifier columns or kind,value.")
     kind = serializers.SlugField(
         required=False, help_text="Every value is of this identifier kind (e.g. email)."
