@@ -114,11 +114,12 @@ def _property_pools(rng: random.Random) -> dict[str, list[str]]:
     return {"product": products, "page": pages, "search": searches, "email": emails}
 
 
-def _profile_rows(first: int, first_identity: int, kind_id: int, count: int, rng, now):
+def _profile_rows(offset: int, first: int, first_identity: int, kind_id: int, count: int, rng, now):
+    """Rows of profiles ``offset`` .. ``offset + count`` (ids from ``first``)."""
     country_cum = _cumulative(w for w, _, _ in COUNTRIES)
     stamp = now.isoformat()
     profiles, identities = [], []
-    for i in range(count):
+    for i in range(offset, offset + count):
         pid = first + i
         _, country, cities = rng.choices(COUNTRIES, cum_weights=country_cum)[0]
         first_name, last_name = FIRST[rng.randrange(20)], LAST[rng.randrange(20)]
@@ -188,7 +189,7 @@ def load(*, profiles: int, events: int) -> Loaded:
         raw = cursor.cursor  # psycopg's own cursor, for COPY
         for offset in range(0, profiles, COPY_CHUNK):
             n = min(COPY_CHUNK, profiles - offset)
-            rows, ids = _profile_rows(first + offset, first_identity + offset, kind_id, n, rng, now)
+            rows, ids = _profile_rows(offset, first, first_identity, kind_id, n, rng, now)
             with raw.copy(PROFILE_COPY) as copy:
                 copy.write("".join(rows))
             with raw.copy(IDENTITY_COPY) as copy:
