@@ -23,7 +23,8 @@ Public functions (keyword-only; the API and the segment's detail page call them)
     Values are normalised like incoming events' (``profiles.identifiers``), looked up
     (kind, value) → identity → its active profile (following merges). ``mode="replace"``
     makes the list the members (those not in it exit); ``"add"`` only adds. Every entry
-    and exit is recorded in the history with the reason "uploaded list". Rows not found or
+    and exit is recorded in the history with the reason "uploaded list", and rule-based
+    segments that refer to the list follow at once (for the people who moved). Rows not found or
     malformed are reported by line number (``UploadResult.problems``, the first
     ``MAX_PROBLEMS``; the counts are complete). A file that cannot be read at all (not
     UTF-8 in its header, no identifier column, an unknown ``kind``) raises
@@ -50,6 +51,7 @@ from profiles import selectors as profile_selectors
 from profiles.identifiers import KindRule, Rules, load_rules, normalize
 from profiles.models import Identity
 
+from . import membership, realtime
 from .membership import membership_changed
 from .models import Segment, SizeSample
 from .services import SegmentError
@@ -412,8 +414,25 @@ def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "
     if changes:
         sent = [(segment.pk, pid, change) for pid, change in changes]
         transaction.on_commit(lambda: membership_changed.send(sender=Segment, changes=sent))
+        _cascade(segment, {pid for pid, _ in changes})
     segment.refresh_from_db()
     return result
+
+
+def _cascade(segment: Segment, changed: set[int]) -> None:
+    """Rule-based segments that refer to this list (directly or through others) look
+    again at the people who entered or left it, dependencies first, as in real time."""
+    moved = {segment.pk: changed}
+    for other in realtime.ordered_segments():
+        ids = set()
+        for ref in realtime.referenced(other):
+            ids |= moved.get(ref, set())
+        if not ids:
+            continue
+        rows = membership.apply(other, profile_ids=sorted(ids), reason="uploaded list changed")
+        if rows:
+            moved[other.pk] = {pid for pid, _ in rows}
+            membership.refresh_count(other)
 
 
 def _store(cursor, batch: list[_Wanted | _Problem], result: UploadResult) -> None:

@@ -177,6 +177,17 @@ def test_a_static_segment_feeds_rules_that_refer_to_it(people):
     assert members(not_bo) == {pid("bo")}
     membership.recompute(vips)  # a static segment's recompute keeps its list
     assert members(vips) == {pid("ann"), pid("bo")}
+    # A new list moves the segments that refer to it at once, and those referring to them.
+    outer = services.create_segment(name="Outer", rule=rule(
+        {"type": "segment", "segment_id": not_bo.pk, "member": False}))  # fmt: skip
+    membership.recompute(outer)
+    assert pid("bo") not in members(outer)
+    static_lists.import_csv(segment=vips, file=upload("user_id\nann\n"))
+    assert members(not_bo) == set() and pid("bo") in members(outer)
+    reasons = {c.reason for c in MembershipChange.objects.filter(segment=not_bo, change="exited")}
+    assert reasons == {"uploaded list changed"}
+    not_bo.refresh_from_db()
+    assert not_bo.member_count == 0
 
 
 # --- API ------------------------------------------------------------------------------
