@@ -271,6 +271,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["cdp_site.api.permissions.HasCapability"],
     "DEFAULT_PAGINATION_CLASS": "cdp_site.api.pagination.CreatedCursorPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "cdp_site.api.parsers.JSONBodyParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",

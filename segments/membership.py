@@ -79,8 +79,9 @@ def recompute(segment: Segment, *, reason: str = "recomputed") -> Segment:
     Segment.objects.filter(pk=segment.pk).update(computing_since=timezone.now())
     try:
         with transaction.atomic():
+            changed = []
             if segment.kind == Segment.Kind.DYNAMIC:
-                apply(segment, profile_ids=None, reason=reason)
+                changed = apply(segment, profile_ids=None, reason=reason)
             size = segment.memberships.count()
             now = timezone.now()
             SizeSample.objects.create(segment=segment, at=now, size=size)
@@ -94,6 +95,8 @@ def recompute(segment: Segment, *, reason: str = "recomputed") -> Segment:
         )
         raise
     segment.refresh_from_db()
+    # Segments referring to this one follow for the people who moved.
+    segment.changed_profile_ids = {pid for pid, _ in changed}
     return segment
 
 

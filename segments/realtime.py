@@ -63,11 +63,12 @@ def affected(segment: Segment, changes: dict[int, tuple[set, set]]) -> list[int]
     return ids
 
 
-def evaluate(changes: dict[int, tuple[set, set]]) -> int:
-    """Re-evaluates the segments the changes touch; returns the membership changes."""
+def evaluate(changes: dict[int, tuple[set, set]], *, moved: dict | None = None) -> int:
+    """Re-evaluates the segments the changes touch, and those referring to segments in
+    ``moved`` ({segment: profiles whose membership moved}); returns the changes made."""
     from . import membership
 
-    moved: dict[int, set[int]] = defaultdict(set)  # segment -> profiles whose membership moved
+    moved = defaultdict(set, moved or {})
     total = 0
     for segment in ordered_segments():
         ids = set(affected(segment, changes))
@@ -100,7 +101,58 @@ def process_changes(*, limit: int = 5000) -> int:
         kind_set, names = changes.setdefault(profile_id, (set(), set()))
         kind_set.update(kinds)
         names.update(detail.get("event_names") or ())
-    evaluate(changes)
+    merged = {pid: d["into"] for _, pid, kinds, d in rows if "merged_away" in kinds and "into" in d}
+    evaluate(changes, moved=carry_uploaded_lists(merged))
     cursor.last_id = rows[-1][0]
     cursor.save(update_fields=["last_id"])
     return len(rows)
+
+
+def follow_dependents(segment_id: int, profile_ids: set[int]) -> int:
+    """After ``segment_id``'s members changed outside the real-time path (a full
+    recompute, an uploaded list): the segments referring to it follow for those people."""
+    return evaluate({}, moved={segment_id: set(profile_ids)}) if profile_ids else 0
+
+
+CARRY_SQL = """
+WITH carried AS (
+    DELETE FROM segments_membership m USING segments_segment s
+    WHERE m.segment_id = s.id AND s.kind = 'static' AND m.profile_id = ANY(%(merged)s)
+    RETURNING m.segment_id, m.profile_id
+), landed AS (
+    INSERT INTO segments_membership (segment_id, profile_id, entered_at)
+    SELECT c.segment_id, t.into_id, %(now)s FROM carried c
+    JOIN unnest(%(merged)s::bigint[], %(into)s::bigint[]) AS t(merged_id, into_id)
+      ON t.merged_id = c.profile_id
+    ON CONFLICT (segment_id, profile_id) DO NOTHING
+    RETURNING segment_id, profile_id
+), history AS (
+    INSERT INTO segments_membershipchange (segment_id, profile_id, change, at, reason)
+    SELECT segment_id, profile_id, 'exited', %(now)s, 'merged into another profile' FROM carried
+    UNION ALL
+    SELECT segment_id, profile_id, 'entered', %(now)s, 'merged with a listed profile' FROM landed
+)
+SELECT segment_id, profile_id FROM landed
+"""
+
+
+def carry_uploaded_lists(merged: dict[int, int]) -> dict[int, set[int]]:
+    """An uploaded list's member merged into another profile: the survivor takes the
+    place (rule-based segments re-evaluate by themselves). Returns what moved."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from . import membership
+
+    if not merged:
+        return {}
+    params = {"merged": list(merged), "into": list(merged.values()), "now": timezone.now()}
+    with connection.cursor() as cursor:
+        cursor.execute(CARRY_SQL, params)
+        landed = cursor.fetchall()
+    moved: dict[int, set[int]] = defaultdict(set)
+    for segment_id, profile_id in landed:
+        moved[segment_id].add(profile_id)
+    for segment in Segment.objects.filter(pk__in=moved):
+        membership.refresh_count(segment)
+    return moved

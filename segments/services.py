@@ -101,7 +101,10 @@ def recompute_segment(*, segment_id: int) -> int:
     segment = Segment.objects.filter(pk=segment_id).first()
     if segment is None:
         return 0
-    return membership.recompute(segment).member_count
+    segment = membership.recompute(segment)
+    with transaction.atomic():
+        realtime.follow_dependents(segment.pk, segment.changed_profile_ids)
+    return segment.member_count
 
 
 def recompute_sliding_segments() -> int:
@@ -109,7 +112,9 @@ def recompute_sliding_segments() -> int:
     done = 0
     for segment in realtime.ordered_segments():
         if segment.slides:
-            membership.recompute(segment, reason="time window moved")
+            segment = membership.recompute(segment, reason="time window moved")
+            with transaction.atomic():
+                realtime.follow_dependents(segment.pk, segment.changed_profile_ids)
             done += 1
     return done
 

@@ -17,10 +17,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cdp_site.api.parsers import JSONBodyParser
 from cdp_site.permissions import Cap
 from profiles.models import Identity, Profile
 from segments import compiler, export, services, static_lists
@@ -57,18 +58,7 @@ class CountTooSlow(exceptions.APIException):
     default_detail = "Counting took too long; narrow the rule and try again."
 
 
-class JSONBodyParser(JSONParser):
-    """DRF's JSON parser answers a body nested too deep for Python's decoder with a 500
-    (RecursionError is no ValueError); this one answers 400 like any malformed JSON."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError("JSON parse error - nested too deep.") from None
-
-
-JSON_PARSERS = [JSONBodyParser, FormParser, MultiPartParser]
+JSON_PARSERS = [JSONBodyParser, FormParser, MultiPartParser]  # the defaults, said here
 
 
 def invalid(errors: list[dict], *, rule: bool = True) -> exceptions.ValidationError:

@@ -132,3 +132,37 @@ def test_a_rule_referring_to_itself_through_another_is_refused(db):
 def test_a_sliding_window_lets_people_leave_as_time_passes(shoppers):
     later = NOW + timedelta(days=30)
     assert matching(EXAMPLE, now=later) == set()
+
+
+def test_a_full_recompute_carries_over_to_segments_that_refer_to_it(shoppers):
+    dutch = services.create_segment(name="Dutch", rule=rule(
+        {"type": "trait", "key": "country", "op": "equals", "value": "NL"}))  # fmt: skip
+    not_dutch = services.create_segment(name="Not Dutch", rule=rule(
+        {"type": "segment", "segment_id": dutch.pk, "member": False}))  # fmt: skip
+    membership.recompute(not_dutch)  # before Dutch has members: everyone
+    assert Membership.objects.filter(segment=not_dutch).count() == 4
+    services.recompute_segment(segment_id=dutch.pk)
+    members = set(Membership.objects.filter(segment=not_dutch).values_list("profile_id", flat=True))
+    assert members == {pid("be-3")}
+
+
+def test_an_uploaded_list_member_merged_away_is_replaced_by_the_survivor(web, crm, send):
+    from segments.models import Segment
+
+    send(web, message("identify", userId="w1", traits={"email": "bo@example.org"}))
+    send(crm, message("identify", userId="CRM-1"))
+    listed = Segment.objects.create(name="VIP list", kind=Segment.Kind.STATIC)
+    crm_profile = pid("CRM-1", kind="crm_id")
+    Membership.objects.create(segment=listed, profile_id=crm_profile, entered_at=NOW)
+    realtime.process_changes()
+    send(crm, message("identify", userId="CRM-1", traits={"email": "bo@example.org"}, minutes=5))
+    realtime.process_changes()
+    survivor = pid("w1")
+    assert survivor != crm_profile
+    assert list(Membership.objects.filter(segment=listed).values_list("profile_id", flat=True)) == [
+        survivor
+    ]
+    changes = set(
+        MembershipChange.objects.filter(segment=listed).values_list("profile_id", "change")
+    )
+    assert changes == {(crm_profile, "exited"), (survivor, "entered")}
