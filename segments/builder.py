@@ -17,7 +17,6 @@ so that the grammar names the problem and the page shows the input unchanged.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -434,11 +433,6 @@ def op_kind(op: str) -> str:
     return "text"
 
 
-def properties_id(event_name: str) -> str:
-    """The id of the datalist of an event name's property keys."""
-    return "props-" + hashlib.sha1(event_name.encode(), usedforsecurity=False).hexdigest()[:10]
-
-
 def dom_id(path: str) -> str:
     """An element id for an input path (letters, digits and dashes)."""
     return "b-" + re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")
@@ -518,7 +512,6 @@ def _view_node(tree: Tree, path: str, node: dict, focus, depth: int) -> dict:
         item["value_kind"] = op_kind(node.get("op", ""))
     elif kind == "event":
         item["filters"] = _view_filters(tree, path, node.get("where"), focus)
-        item["props"] = properties_id(_show(node.get("name")))
     elif kind == "sequence":
         item["steps"] = [
             {
@@ -529,7 +522,6 @@ def _view_node(tree: Tree, path: str, node: dict, focus, depth: int) -> dict:
                     own[f"{step}_name"][1],
                     tree.at.get(f"{path}.{step}.name", []),
                 ),  # fmt: skip
-                "props": properties_id(_show((node.get(step) or {}).get("name"))),
                 "filters": _view_filters(
                     tree, f"{path}.{step}", (node.get(step) or {}).get("where"), focus
                 ),  # fmt: skip

@@ -139,13 +139,11 @@ def segments(*, exclude: int | None = None) -> list[tuple[int, str]]:
     return list(found.values_list("pk", "name"))
 
 
-def for_builder(*, rule: dict | None = None, segment_id: int | None = None) -> dict:
-    """Everything the builder's pickers need, read once per render. Property keys are
-    read for the event names the rule uses."""
-    names = sorted(_rule_event_names((rule or {}).get("root")))
+def for_builder(*, segment_id: int | None = None) -> dict:
+    """Everything the builder's pickers need, read once per render (property keys are
+    asked for when a property input gets focus: they depend on the event typed)."""
     return {
         "event_names": event_names(),
-        "properties": {name: property_keys(name) for name in names},
         "trait_keys": trait_keys(),
         "computed_keys": computed_keys(),
         "stages": stages(),
@@ -154,23 +152,3 @@ def for_builder(*, rule: dict | None = None, segment_id: int | None = None) -> d
         "sources": sources(),
         "segments": segments(exclude=segment_id),
     }
-
-
-def _rule_event_names(node) -> set[str]:
-    if not isinstance(node, dict):
-        return set()
-    kind = node.get("type")
-    if kind == "group":
-        found = set()
-        for child in node.get("children") or ():
-            found |= _rule_event_names(child)
-        return found
-    if kind == "event" and isinstance(node.get("name"), str) and node["name"]:
-        return {node["name"]}
-    if kind == "sequence":
-        return {
-            step["name"]
-            for step in (node.get("first"), node.get("then"))
-            if isinstance(step, dict) and isinstance(step.get("name"), str) and step["name"]
-        }
-    return set()

@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
 from cdp_site.permissions import Cap, has_capability
@@ -51,17 +51,13 @@ def index(request):
 
 
 def _context(request, *, segment, form, tree, focus=None) -> dict:
-    pickers = catalog.for_builder(rule=tree.rule, segment_id=segment.pk if segment else None)
+    pickers = catalog.for_builder(segment_id=segment.pk if segment else None)
     return {
         "segment": segment,
         "form": form,
         "tree": tree,
         "root": builder.view(tree, focus=focus),
         "catalog": pickers,
-        "property_lists": [
-            {"id": builder.properties_id(name), "event": name, "keys": keys}
-            for name, keys in pickers["properties"].items()
-        ],
         "condition_types": builder.CONDITION_TYPES,
         "ops": builder.OPS,
         "count_ops": builder.COUNT_OPS,
@@ -177,3 +173,13 @@ def estimate(request):
     except DatabaseError:
         context["timed_out"] = True
     return TemplateResponse(request, "segments/builder_estimate.html", context)
+
+
+@requires(Cap.MANAGE_SEGMENTS)
+@require_GET
+def properties(request):
+    """The property keys seen on recent events of the name in the posted field ``field``
+    (the event name input of the filter's condition): a datalist's options."""
+    event = request.GET.get(request.GET.get("field", ""), "")[:200].strip()
+    context = {"list_id": request.GET.get("list", "")[:100], "keys": catalog.property_keys(event)}
+    return TemplateResponse(request, "segments/builder_properties.html", context)

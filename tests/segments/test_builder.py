@@ -231,7 +231,7 @@ def test_buttons_add_a_condition_and_re_render_the_tree(marketer):
     assert response.status_code == 200 and response["HX-Trigger"] == "rule-changed"
     html = response.content.decode()
     assert 'name="root.children[1].type" value="event"' in html
-    assert re.search(r'id="b-root-children-1-did"[^>]*autofocus', html)  # focus on the new one
+    assert re.search(r'id="b-root-children-1-did"[^>]*data-focus', html)  # focus on the new one
     assert "Enter an event name" not in html  # no errors until saved
 
 
@@ -266,16 +266,19 @@ def test_pickers_offer_what_the_data_holds(shoppers):
     assert [s["name"] for s in catalog.sources()] == ["Webshop"]
 
 
-def test_the_builder_page_lists_event_names_and_property_keys(marketer, shoppers):
-    segment = services.create_segment(name="Viewers", rule=rule(
-        {"type": "event", "name": "Product Viewed"}))  # fmt: skip
-    html = marketer.get(reverse("segments:edit", args=[segment.pk])).content.decode()
-    assert '<option value="Order Completed">' in html
-    props = builder.properties_id("Product Viewed")
-    assert f'<datalist id="{props}"><option value="category"' in html or (
-        f'<datalist id="{props}"><option value="price"' in html
+def test_the_builder_lists_event_names_and_suggests_the_properties_of_the_event(marketer, shoppers):
+    html = marketer.get(reverse("segments:new")).content.decode()
+    assert '<option value="Order Completed"><option value="Product Viewed">' in html
+    assert '<option value="country" label="text · e.g. NL">' in html
+    field = "root.children[0].name"
+    response = marketer.get(
+        reverse("segments:properties"),
+        {"field": field, field: "Product Viewed", "list": "b-root-children-0-where-0-props"},
     )
-    assert 'list="trait-keys"' not in html or 'value="country"' in html
+    html = response.content.decode()
+    assert html.startswith('<datalist id="b-root-children-0-where-0-props">')
+    assert '<option value="category" label="text · e.g. Jackets">' in html
+    assert '<option value="price" label="number · e.g. 10' in html
 
 
 def test_the_list_shows_members_computing_and_errors(client, make_user):
