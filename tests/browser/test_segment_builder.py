@@ -17,6 +17,9 @@ from segments.models import Segment
 from tests.conftest import PASSWORD
 from tests.profiles.conftest import drain, message, profile_of
 
+# The estimate waits 500 ms after the last change, then counts: generous on a busy machine.
+WAIT = 15_000
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -64,22 +67,22 @@ def test_marketer_builds_the_example_segment_and_opens_its_members(
     first = page.locator("#b-root-children-0")
     first.get_by_label("Trait", exact=True).fill("country")
     first.get_by_label("Value", exact=True).fill("NL")
-    expect(count).to_have_text("3")
+    expect(count).to_have_text("3", timeout=WAIT)
 
     # Condition 2: an event, added with the keyboard.
     page.get_by_label("Condition to add", exact=True).select_option("event")
     page.get_by_role("button", name="Add condition").press("Enter")
     second = page.locator("#b-root-children-1")
-    expect(second.get_by_label("Did or did not", exact=True)).to_be_focused()
+    expect(second.get_by_label("Did or did not", exact=True)).to_be_focused(timeout=WAIT)
     page.keyboard.press("Tab")
     event_name = second.get_by_label("Event name", exact=True)
-    expect(event_name).to_be_focused()
+    expect(event_name).to_be_focused(timeout=WAIT)
     page.keyboard.type("Product Viewed")
     second.get_by_label("How often", exact=True).select_option("at_least")
     second.get_by_label("Times", exact=True).fill("3")
     second.get_by_label("When", exact=True).select_option("last")
     second.get_by_label("Days", exact=True).fill("14")
-    expect(count).to_have_text("2")
+    expect(count).to_have_text("2", timeout=WAIT)
 
     # Condition 3: did not order, with the mouse.
     page.get_by_label("Condition to add", exact=True).select_option("event")
@@ -89,7 +92,7 @@ def test_marketer_builds_the_example_segment_and_opens_its_members(
     third.get_by_label("Event name", exact=True).fill("Order Completed")
     third.get_by_label("When", exact=True).select_option("last")
     third.get_by_label("Days", exact=True).fill("14")
-    expect(count).to_have_text("1")
+    expect(count).to_have_text("1", timeout=WAIT)
     sample = page.locator(".estimate-sample a")
     expect(sample).to_have_count(1)
     expect(sample).to_have_text("Noor Test")
@@ -97,7 +100,7 @@ def test_marketer_builds_the_example_segment_and_opens_its_members(
     # A property filter suggests the event's properties, then is removed again.
     second.get_by_role("button", name="Add property filter").click()
     prop = second.get_by_label("where property", exact=True)
-    expect(prop).to_be_focused()
+    expect(prop).to_be_focused(timeout=WAIT)
     expect(page.locator("#b-root-children-1-where-0-props option[value='category']")).to_have_count(
         1
     )
