@@ -22,23 +22,40 @@ class SegmentError(Exception):
         super().__init__("; ".join(e["message"] for e in errors))
 
 
-def _refused_cycle(segment_id: int | None, summary: grammar.Summary) -> list[dict]:
-    """Refuses a rule that reaches its own segment through the segments it refers to."""
+def _segment_conditions(node: dict, path: str = "root"):
+    """(path, segment id) of every segment condition of a rule tree."""
+    if node.get("type") == "segment":
+        yield path, node.get("segment_id")
+    for i, child in enumerate(node.get("children") or ()):
+        if isinstance(child, dict):
+            yield from _segment_conditions(child, f"{path}.children[{i}]")
+
+
+def _refused_references(segment_id: int | None, rule: dict) -> list[dict]:
+    """A segment condition naming a segment that does not exist, or leading back to the
+    segment itself through the segments it refers to: refused at the condition."""
     rules = dict(Segment.objects.values_list("pk", "rule"))
-    missing = sorted(summary.segment_ids - set(rules))
-    if missing:
-        return [{"field": "rule", "message": f"Segment {missing[0]} does not exist."}]
-    stack, seen = list(summary.segment_ids), set()
+    problems = []
+    for path, ref in _segment_conditions(rule["root"]):
+        if ref not in rules:
+            problems.append({"field": f"{path}.segment_id",
+                             "message": f"Segment {ref} does not exist."})  # fmt: skip
+        elif segment_id is not None and _reaches(ref, segment_id, rules):
+            problems.append({"field": f"{path}.segment_id", "message": "This segment would "
+                             "contain itself through the segments it refers to."})  # fmt: skip
+    return problems
+
+
+def _reaches(start: int, target: int, rules: dict) -> bool:
+    stack, seen = [start], set()
     while stack:
         current = stack.pop()
-        if current == segment_id:
-            return [{"field": "rule", "message": "This segment would contain itself "
-                     "through the segments it refers to."}]  # fmt: skip
-        if current in seen:
-            continue
-        seen.add(current)
-        stack.extend(realtime.referenced(Segment(pk=current, rule=rules.get(current) or {})))
-    return []
+        if current == target:
+            return True
+        if current not in seen:
+            seen.add(current)
+            stack.extend(realtime.referenced(Segment(pk=current, rule=rules.get(current) or {})))
+    return False
 
 
 def check_rule(rule, *, segment_id: int | None = None) -> grammar.Summary:
@@ -46,7 +63,7 @@ def check_rule(rule, *, segment_id: int | None = None) -> grammar.Summary:
         summary = grammar.validate(rule)
     except grammar.RuleError as error:
         raise SegmentError(error.errors) from error
-    problems = _refused_cycle(segment_id, summary)
+    problems = _refused_references(segment_id, rule)
     if problems:
         raise SegmentError(problems)
     return summary

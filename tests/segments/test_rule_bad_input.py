@@ -96,7 +96,8 @@ TRAIT = {"type": "trait", "key": "country", "op": "equals", "value": "NL"}
         (rule({"type": "group", "match": "some", "children": [TRAIT]}),
          "root.children[0].match", "all, any or none"),
         # a segment that does not exist
-        (rule({"type": "segment", "segment_id": 999999}), "rule", "does not exist"),
+        (rule({"type": "segment", "segment_id": 999999}), "root.children[0].segment_id",
+         "does not exist"),
     ],
 )  # fmt: skip
 def test_each_bad_rule_gets_a_clear_message_at_its_field(client_as, the_rule, field, words):
@@ -144,10 +145,10 @@ def test_a_segment_that_would_contain_itself_through_others_is_refused(client_as
         {"type": "segment", "segment_id": middle.pk, "member": False}))  # fmt: skip
     loop = rule(TRAIT, {"type": "segment", "segment_id": top.pk}, match="any")
     found = errors_of(loop, segment_id=base.pk)
-    assert found == {"rule": "This segment would contain itself through the segments it "
-                             "refers to."}  # fmt: skip
-    assert "contain itself" in errors_of(rule({"type": "segment", "segment_id": base.pk}),
-                                         segment_id=base.pk)["rule"]  # fmt: skip
+    assert found == {"root.children[1].segment_id": "This segment would contain itself "
+                     "through the segments it refers to."}  # fmt: skip
+    itself = errors_of(rule({"type": "segment", "segment_id": base.pk}), segment_id=base.pk)
+    assert "contain itself" in itself["root.children[0].segment_id"]
     with pytest.raises(services.SegmentError):
         services.update_segment(segment=base, name="Base", rule=loop)
     base.refresh_from_db()
@@ -155,7 +156,8 @@ def test_a_segment_that_would_contain_itself_through_others_is_refused(client_as
     answer = client_as(MARKETER).patch(f"/api/v1/segments/{base.pk}/", {"rule": loop},
                                        content_type=JSON)  # fmt: skip
     assert answer.status_code == 400
-    assert "contain itself" in answer.json()["error"]["fields"]["rule"][0]
+    fields = answer.json()["error"]["fields"]
+    assert "contain itself" in fields["rule.root.children[1].segment_id"][0]
 
 
 # --- hostile strings ------------------------------------------------------------------

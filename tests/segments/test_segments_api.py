@@ -97,7 +97,7 @@ def test_an_update_that_would_make_a_cycle_is_refused(client_as):
     cycle = rule({"type": "segment", "segment_id": b["id"]})
     fields = _error(api.patch(f"/api/v1/segments/{a['id']}/", {"rule": cycle},
                               content_type=JSON), 400)["fields"]  # fmt: skip
-    assert "contain itself" in fields["rule"][0]
+    assert "contain itself" in fields["rule.root.children[0].segment_id"][0]
     refused = _error(api.delete(f"/api/v1/segments/{a['id']}/"), 400)
     assert refused["code"] == "refused" and "B" in refused["message"]
 
