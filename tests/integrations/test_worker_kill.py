@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db import connection
 
 from cdp_site.celery import app as celery_app
+from cdp_site.redis_client import client as redis_client
 from integrations import services
 from integrations.models import EventInbox, SourceMinuteStats
-from integrations.redis_client import client as redis_client
 from integrations.services import TRIGGER_KEY
 from integrations.tasks import process_event_batch
 from tests.support.processes import start_celery_worker, stop_process, wait_until
