@@ -72,7 +72,7 @@ def _demo_messages(limit: int) -> list[tuple[str, dict]]:
 
 def _quiet_trigger() -> None:
     """Keeps ingestion from queueing processing tasks: this process drains the inbox."""
-    from integrations.redis_client import client
+    from cdp_site.redis_client import client
     from integrations.services import TRIGGER_KEY
 
     try:

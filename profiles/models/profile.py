@@ -65,6 +65,8 @@ class ProfileEvent(models.Model):
             models.Index(fields=["identity"], name="profileevent_identity"),
             # Segments: "did X in the last N days" scans X's events in the window once.
             models.Index(fields=["name", "timestamp", "profile"], name="profileevent_name_time"),
+            # Segments, per profile: "did X" for the profiles a change touched, index-only.
+            models.Index(fields=["profile", "name", "timestamp"], name="profileevent_profile_name"),
         ]
 
     def __str__(self) -> str:
