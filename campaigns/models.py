@@ -1,0 +1,234 @@
+"""Campaigns and journeys: who enters (a broadcast, a segment entry or exit, an event),
+the steps they go through (campaigns/steps.py), where each person is (Enrollment, kept
+in PostgreSQL with its timer), and every message or action sent (Delivery, one per
+idempotency key so that a retry never sends twice)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class MessageTemplate(models.Model):
+    """An e-mail personalised from the profile's traits and the triggering event
+    (campaigns/messages.py renders it in a sandbox, autoescaped)."""
+
+    name = models.CharField(max_length=120)
+    subject = models.CharField(max_length=200)
+    body_html = models.TextField()
+    body_text = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    class Kind(models.TextChoices):
+        BROADCAST = "broadcast", "Broadcast to a segment"
+        SEGMENT_ENTERED = "segment_entered", "When someone enters a segment"
+        SEGMENT_EXITED = "segment_exited", "When someone leaves a segment"
+        EVENT = "event", "When someone does something"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        FINISHED = "finished", "Finished"
+
+    class Entry(models.TextChoices):
+        ONCE = "once", "Once ever"
+        EVERY = "every", "Every time"
+        COOLDOWN = "cooldown", "Again after a cooldown"
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, default="")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    segment = models.ForeignKey(
+        "segments.Segment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    trigger_event = models.CharField(max_length=200, blank=True, default="")
+    entry = models.CharField(max_length=10, choices=Entry.choices, default=Entry.ONCE)
+    cooldown_days = models.PositiveIntegerField(null=True, blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)  # a broadcast's send time
+    # Reaching the goal ends the journey and counts as a conversion within the window.
+    goal_event = models.CharField(max_length=200, blank=True, default="")
+    conversion_window_days = models.PositiveIntegerField(default=7)
+    steps = models.JSONField(default=list, blank=True)
+    gallery_key = models.CharField(max_length=60, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Enrollment(models.Model):
+    """One person's way through one campaign. ``wake_at`` is the timer: the due-step
+    runner claims enrollments whose time has come with FOR UPDATE SKIP LOCKED."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"  # due now or waiting for wake_at
+        WAITING_EVENT = "waiting_event", "Waiting for an event"
+        COMPLETED = "completed", "Completed"
+        CONVERTED = "converted", "Reached the goal"
+        EXITED = "exited", "Exited"
+        FAILED = "failed", "Failed"
+
+    id = models.BigAutoField(primary_key=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="enrollments")
+    profile_id = models.BigIntegerField()
+    state = models.CharField(max_length=15, choices=State.choices, default=State.ACTIVE)
+    step_id = models.CharField(max_length=40, blank=True, default="")
+    wake_at = models.DateTimeField(null=True, blank=True)
+    # For wait-for-event steps: the step to take on timeout is in the step itself.
+    waiting_for = models.CharField(max_length=200, blank=True, default="")
+    variant = models.CharField(max_length=40, blank=True, default="")
+    holdout = models.BooleanField(default=False)
+    context = models.JSONField(default=dict, blank=True)  # the trigger: event and its properties
+    entered_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    converted_at = models.DateTimeField(null=True, blank=True)
+    exit_reason = models.CharField(max_length=200, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["wake_at"],
+                name="enrollment_due",
+                condition=Q(state="active"),
+            ),
+            models.Index(fields=["profile_id", "campaign"], name="enrollment_profile"),
+            models.Index(
+                fields=["waiting_for", "profile_id"],
+                name="enrollment_waiting",
+                condition=Q(state="waiting_event"),
+            ),
+            models.Index(fields=["campaign", "state", "step_id"], name="enrollment_counts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id} in {self.campaign_id} at {self.step_id or '-'}"
+
+
+class StepLog(models.Model):
+    """Each step an enrollment passed, for the journey view's counts and the timeline."""
+
+    id = models.BigAutoField(primary_key=True)
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="log")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    profile_id = models.BigIntegerField()
+    step_id = models.CharField(max_length=40)
+    outcome = models.CharField(max_length=40)  # passed, waiting, timed_out, yes, no, variant…
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["campaign", "step_id", "outcome"], name="steplog_counts"),
+            models.Index(fields=["profile_id", "-at"], name="steplog_profile"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id} {self.step_id} {self.outcome}"
+
+
+class Delivery(models.Model):
+    """A message or action for one person at one step. ``idempotency_key`` is unique:
+    the send happens only for the row that inserted it, so a retry or a worker killed
+    mid-send never sends twice."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        WEBHOOK = "webhook", "Webhook"
+        AUDIENCE = "audience", "Ad audience"
+        ESP = "esp", "E-mail platform list"
+        TRAIT = "trait", "Set a trait"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    id = models.BigAutoField(primary_key=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    enrollment = models.ForeignKey(
+        Enrollment, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    profile_id = models.BigIntegerField()
+    step_id = models.CharField(max_length=40)
+    variant = models.CharField(max_length=40, blank=True, default="")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    destination = models.ForeignKey(
+        "integrations.Destination", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    template = models.ForeignKey(MessageTemplate, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=300, blank=True, default="")  # why skipped or failed
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    counts_toward_cap = models.BooleanField(default=False)  # a marketing message
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    converted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["campaign", "step_id", "status"], name="delivery_counts"),
+            models.Index(
+                fields=["profile_id", "sent_at"],
+                name="delivery_cap",
+                condition=Q(counts_toward_cap=True),
+            ),
+            models.Index(
+                fields=["next_attempt_at"], name="delivery_retry", condition=Q(status="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.idempotency_key
+
+
+class ActivationSettings(models.Model):
+    """The one row of rules that protect people across every campaign."""
+
+    max_messages = models.PositiveIntegerField(default=3)  # marketing messages per person
+    per_days = models.PositiveIntegerField(default=7)
+    quiet_start = models.TimeField(null=True, blank=True)  # e.g. 21:00
+    quiet_end = models.TimeField(null=True, blank=True)  # e.g. 08:00
+    time_zone = models.CharField(max_length=60, default="UTC")
+
+    def __str__(self) -> str:
+        return "Activation settings"
+
+    @classmethod
+    def load(cls) -> "ActivationSettings":
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class TriggerCursor(models.Model):
+    """How far the trigger reader has read an outbox (segment changes, profile changes)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    last_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_id}"

@@ -17,12 +17,15 @@ urlpatterns = [
     path("api/v1/profiles/", include("profiles.api.urls")),
     path("api/v1/", include("profiles.api.rules_urls")),
     path("api/v1/segments/", include("segments.api.urls")),
+    path("api/v1/destinations/", include("integrations.destinations.api_urls")),
+    path("api/v1/campaigns/", include("campaigns.api.urls")),
     path("profiles/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("integrations/", include("integrations.urls")),
     path("v1/", include("integrations.collect_urls")),
     path("hooks/", include("integrations.webhooks_urls")),
+    path("t/", include("campaigns.tracking_urls")),
 ]
 
 handler403 = "cdp_site.views.error_403"

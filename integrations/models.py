@@ -159,6 +159,7 @@ class Event(models.Model):
         return f"{self.type} {self.event or ''} ({self.message_id})"
 
 
-# Models of the file import and webhook packages, registered with this app.
+# Models of the destinations, file import and webhook packages, registered with this app.
+from .destinations.models import DeadLetter, Destination  # noqa: E402, F401
 from .imports.models import FileImport, ImportMapping  # noqa: E402, F401
 from .webhooks.models import WebhookConfig  # noqa: E402, F401

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 from .imports import views as imports
@@ -7,6 +7,8 @@ from .webhooks import views as webhooks
 app_name = "integrations"
 urlpatterns = [
     path("", views.index, name="index"),
+    # Destinations' pages: integrations/destinations/urls.py.
+    path("destinations/", include("integrations.destinations.urls")),
     path("sources/new/", views.source_create, name="source-create"),
     path("sources/<int:pk>/", views.source_detail, name="source-detail"),
     path("sources/<int:pk>/edit/", views.source_edit, name="source-edit"),

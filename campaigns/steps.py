@@ -1,0 +1,177 @@
+"""The journey grammar: a campaign's ``steps``, a list of steps joined by ids. The first
+step is where everyone enters; a step without ``next`` ends the journey.
+
+    wait            {"id", "type": "wait", "minutes": N, "next"}
+                    {"id", "type": "wait", "until": "09:00", "next"}   (next time of day, UTC)
+    wait_for_event  {"id", "type": "wait_for_event", "event": E, "timeout_minutes": N,
+                     "next": id (the event came), "timeout_next": id}
+    branch          {"id", "type": "branch", "condition": C, "yes": id, "no": id}
+                    C: a segments rule node (segments/grammar.py), e.g. a segment membership
+                    or a trait condition, or {"type": "event_since_entry", "name": E}
+    split           {"id", "type": "split", "variants": [{"name": "A", "percent": 45,
+                     "next": id}, ..., {"name": "holdout", "percent": 10, "holdout": true}]}
+    send_email      {"id", "type": "send_email", "template_id", "destination_id", "next"}
+    audience        {"id", "type": "audience", "destination_id", "action": "add"|"remove",
+                     "next"}
+    webhook         {"id", "type": "webhook", "destination_id", "next"}
+    esp_list        {"id", "type": "esp_list", "destination_id", "action":
+                     "subscribe"|"update"|"unsubscribe", "next"}
+    set_trait       {"id", "type": "set_trait", "key", "value", "next"}
+    exit            {"id", "type": "exit"}
+
+Errors name their place (``steps[2].timeout_minutes``) like the segment grammar's.
+"""
+
+from __future__ import annotations
+
+import re
+
+from segments import grammar as segment_grammar
+
+TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+ACTIONS = {"send_email", "audience", "webhook", "esp_list", "set_trait"}
+FIELDS = {
+    "wait": {"id", "type", "minutes", "until", "next", "label"},
+    "wait_for_event": {"id", "type", "event", "timeout_minutes", "next", "timeout_next", "label"},
+    "branch": {"id", "type", "condition", "yes", "no", "label"},
+    "split": {"id", "type", "variants", "label"},
+    "send_email": {"id", "type", "template_id", "destination_id", "next", "label"},
+    "audience": {"id", "type", "destination_id", "action", "next", "label"},
+    "webhook": {"id", "type", "destination_id", "next", "label"},
+    "esp_list": {"id", "type", "destination_id", "action", "next", "label"},
+    "set_trait": {"id", "type", "key", "value", "next", "label"},
+    "exit": {"id", "type", "label"},
+}
+MAX_STEPS = 100
+
+
+class StepsError(Exception):
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+
+
+def links(step: dict) -> list[tuple[str, str | None]]:
+    """(field, step id) of every way out of a step."""
+    kind = step.get("type")
+    if kind == "branch":
+        return [("yes", step.get("yes")), ("no", step.get("no"))]
+    if kind == "split":
+        return [(f"variants[{i}].next", v.get("next")) for i, v in
+                enumerate(step.get("variants") or []) if isinstance(v, dict)]  # fmt: skip
+    if kind == "wait_for_event":
+        return [("next", step.get("next")), ("timeout_next", step.get("timeout_next"))]
+    if kind == "exit":
+        return []
+    return [("next", step.get("next"))]
+
+
+def _positive(value, high=10**7) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= high
+
+
+def _check_step(path: str, step: dict, errors: list) -> None:
+    kind = step.get("type")
+    for name in sorted(set(step) - FIELDS[kind]):
+        errors.append({"field": f"{path}.{name}", "message": f"“{name}” is not part of this step."})
+    if kind == "wait":
+        if ("minutes" in step) == ("until" in step):
+            errors.append({"field": path, "message": "Wait a number of minutes or until a time."})
+        elif "minutes" in step and not _positive(step["minutes"]):
+            errors.append(
+                {"field": f"{path}.minutes", "message": "Enter a whole number of minutes."}
+            )
+        elif "until" in step and not (isinstance(step["until"], str)
+                                      and TIME_OF_DAY.match(step["until"])):  # fmt: skip
+            errors.append({"field": f"{path}.until", "message": "Enter a time as HH:MM."})
+    elif kind == "wait_for_event":
+        if not isinstance(step.get("event"), str) or not step["event"].strip():
+            errors.append({"field": f"{path}.event", "message": "Choose the event to wait for."})
+        if not _positive(step.get("timeout_minutes")):
+            errors.append({"field": f"{path}.timeout_minutes",
+                           "message": "Enter how many minutes to wait at most."})  # fmt: skip
+    elif kind == "branch":
+        _check_condition(f"{path}.condition", step.get("condition"), errors)
+    elif kind == "split":
+        _check_variants(path, step.get("variants"), errors)
+    elif kind in ("send_email", "audience", "webhook", "esp_list"):
+        if not _positive(step.get("destination_id"), 2**62):
+            errors.append({"field": f"{path}.destination_id", "message": "Choose a destination."})
+        if kind == "send_email" and not _positive(step.get("template_id"), 2**62):
+            errors.append({"field": f"{path}.template_id", "message": "Choose a message."})
+        if kind == "audience" and step.get("action") not in ("add", "remove"):
+            errors.append({"field": f"{path}.action", "message": "Choose add or remove."})
+        if kind == "esp_list" and step.get("action") not in ("subscribe", "update", "unsubscribe"):
+            errors.append({"field": f"{path}.action",
+                           "message": "Choose subscribe, update or unsubscribe."})  # fmt: skip
+    elif kind == "set_trait" and not (isinstance(step.get("key"), str) and step["key"].strip()):
+        errors.append({"field": f"{path}.key", "message": "Enter the trait to set."})
+
+
+def _check_condition(path: str, condition, errors: list) -> None:
+    if isinstance(condition, dict) and condition.get("type") == "event_since_entry":
+        if not isinstance(condition.get("name"), str) or not condition["name"].strip():
+            errors.append({"field": f"{path}.name", "message": "Choose an event."})
+        return
+    root = condition if isinstance(condition, dict) and condition.get("type") == "group" else {
+        "type": "group", "match": "all", "children": [condition]}  # fmt: skip
+    try:
+        segment_grammar.validate({"version": 1, "root": root})
+    except segment_grammar.RuleError as error:
+        for item in error.errors:
+            errors.append({"field": item["field"].replace("root", path, 1),
+                           "message": item["message"]})  # fmt: skip
+
+
+def _check_variants(path: str, variants, errors: list) -> None:
+    if not isinstance(variants, list) or not 2 <= len(variants) <= 10:
+        errors.append({"field": f"{path}.variants", "message": "A split has 2 to 10 variants."})
+        return
+    total = 0
+    for i, variant in enumerate(variants):
+        here = f"{path}.variants[{i}]"
+        if not isinstance(variant, dict) or not str(variant.get("name") or "").strip():
+            errors.append({"field": f"{here}.name", "message": "Name the variant."})
+            continue
+        percent = variant.get("percent")
+        if not _positive(percent, 100):
+            errors.append({"field": f"{here}.percent", "message": "Enter a percentage."})
+        else:
+            total += percent
+    if total and total != 100:
+        errors.append({"field": f"{path}.variants", "message": "The percentages add up to 100."})
+
+
+def validate(steps) -> None:
+    """Raises StepsError listing every problem of a journey."""
+    errors: list[dict] = []
+    if not isinstance(steps, list) or not steps:
+        raise StepsError([{"field": "steps", "message": "A journey needs at least one step."}])
+    if len(steps) > MAX_STEPS:
+        raise StepsError([{"field": "steps", "message": f"At most {MAX_STEPS} steps."}])
+    ids = {}
+    for i, step in enumerate(steps):
+        path = f"steps[{i}]"
+        if not isinstance(step, dict) or step.get("type") not in FIELDS:
+            errors.append({"field": f"{path}.type", "message": "Choose what this step does."})
+            continue
+        sid = step.get("id")
+        if not isinstance(sid, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", sid):
+            errors.append({"field": f"{path}.id", "message": "Give the step a short id."})
+        elif sid in ids:
+            errors.append({"field": f"{path}.id", "message": f"Two steps are called {sid}."})
+        else:
+            ids[sid] = i
+        _check_step(path, step, errors)
+    for i, step in enumerate(steps):
+        if isinstance(step, dict) and step.get("type") in FIELDS:
+            for field, target in links(step):
+                if target is not None and target not in ids:
+                    errors.append({"field": f"steps[{i}].{field}",
+                                   "message": f"No step is called {target}."})  # fmt: skip
+    if errors:
+        raise StepsError(errors)
+
+
+def by_id(steps: list[dict]) -> dict[str, dict]:
+    return {step["id"]: step for step in steps}
