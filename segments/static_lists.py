@@ -301,29 +301,12 @@ def _resolve(batch: list[_Wanted]) -> dict[tuple[int, str], int]:
 
 # --- applying -------------------------------------------------------------------------
 
-APPLY_SQL = """
-WITH wanted AS (SELECT DISTINCT profile_id AS id FROM segments_upload_ids),
-entered AS (
-    INSERT INTO segments_membership (segment_id, profile_id, entered_at)
-    SELECT %(segment)s, w.id, %(now)s FROM wanted w
-    ON CONFLICT (segment_id, profile_id) DO NOTHING
-    RETURNING profile_id
-),
-exited AS (
-    DELETE FROM segments_membership m
-    WHERE m.segment_id = %(segment)s AND %(replace)s
-      AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.id = m.profile_id)
-    RETURNING profile_id
-),
-history AS (
-    INSERT INTO segments_membershipchange (segment_id, profile_id, change, at, reason)
-    SELECT %(segment)s, profile_id, 'entered', %(now)s, %(reason)s FROM entered
-    UNION ALL
-    SELECT %(segment)s, profile_id, 'exited', %(now)s, %(reason)s FROM exited
-    RETURNING profile_id, change
+# The same statement as a rule's membership, fed by the uploaded profiles; "add" leaves
+# the members not in the file where they are.
+APPLY_SQL = membership.APPLY_SQL.format(
+    wanted="SELECT DISTINCT profile_id AS id FROM segments_upload_ids",
+    scope="AND %(replace)s",
 )
-SELECT profile_id, change FROM history
-"""
 
 
 def create_static_segment(*, name: str, description: str = "", created_by=None) -> Segment:

@@ -1,7 +1,6 @@
 """The visual builder: form fields ⇄ rule, inline errors, the live estimate, pickers, roles."""
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.http import QueryDict
@@ -9,35 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
-from profiles.models import Identity
 from segments import builder, catalog, compiler, services
 from segments.models import Segment
 
-from .conftest import message, rule
+from .conftest import pid, rule
 
 pytestmark = pytest.mark.django_db
-
-NOW = datetime.now(UTC)
-
-
-def recent(minutes: float) -> str:
-    return (NOW - timedelta(days=1) + timedelta(minutes=minutes)).isoformat()
-
-
-def pid(value, kind="user_id"):
-    return Identity.objects.get(kind__name=kind, value=value).profile_id
-
-
-@pytest.fixture
-def shoppers(web, send):
-    for user, country in [("nl-3", "NL"), ("nl-1", "nl"), ("nl-order", "NL"), ("be-3", "BE")]:
-        send(web, message("identify", userId=user, traits={"country": country, "age": 40}))
-    for user, views in [("nl-3", 3), ("nl-1", 1), ("nl-order", 3), ("be-3", 3)]:
-        for i in range(views):
-            send(web, message(userId=user, event="Product Viewed", timestamp=recent(i + 1),
-                              properties={"category": "Jackets", "price": 100 + i}))  # fmt: skip
-    send(web, message(userId="nl-order", event="Order Completed", timestamp=recent(9),
-                      properties={"revenue": 250}))  # fmt: skip
 
 
 EVERY_CONDITION = rule(

@@ -13,22 +13,21 @@ from profiles.forms import TimelineFilterForm
 from segments import membership, selectors, services, tasks
 from segments.models import Segment
 
-from .conftest import message, rule
-from .test_explain import EXAMPLE, pid, recent, shoppers  # noqa: F401
+from .conftest import EXAMPLE, message, pid, recent, rule
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def example(shoppers):  # noqa: F811
+def example(shoppers):
     segment = services.create_segment(name="NL browsers", rule=EXAMPLE,
                                        description="Dutch window shoppers")  # fmt: skip
     return membership.recompute(segment)
 
 
 @pytest.fixture
-def everyone(shoppers):  # noqa: F811
+def everyone(shoppers):
     segment = services.create_segment(name="Everyone with a country", rule=rule(
         {"type": "trait", "key": "country", "op": "is_set"}))  # fmt: skip
     return membership.recompute(segment)
@@ -188,7 +187,7 @@ def test_an_uploaded_list_offers_the_upload_form(db, client_as):
     assert f'action="/segments/{segment.pk}/upload/"' in text
 
 
-def test_uploading_a_list_sets_the_members(shoppers, client_as):  # noqa: F811
+def test_uploading_a_list_sets_the_members(shoppers, client_as):
     segment = Segment.objects.create(name="VIPs", kind=Segment.Kind.STATIC)
     upload = SimpleUploadedFile(
         "vips.csv", b"email\nnl-3@example.org\nbe-3@example.org\nnobody@example.org\n"

@@ -1,49 +1,13 @@
 """Why a person is (or is not) in a segment: the rule as a tree, each condition met or
 not, with what the profile actually has; and the rule in plain words."""
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from profiles.models import Identity
 from segments import explain, membership, services
 
-from .conftest import message, rule
+from .conftest import EXAMPLE, pid, rule
 
 pytestmark = pytest.mark.django_db
-
-NOW = datetime.now(UTC)
-
-
-def recent(minutes: float) -> str:
-    return (NOW - timedelta(days=1) + timedelta(minutes=minutes)).isoformat()
-
-
-def pid(value, kind="user_id"):
-    return Identity.objects.get(kind__name=kind, value=value).profile_id
-
-
-@pytest.fixture
-def shoppers(web, send):
-    """nl-3: Dutch, 3 product views, no order (in the example segment); nl-order: Dutch,
-    3 views and an order; nl-1: Dutch, 1 view; be-3: Belgian, 3 views."""
-    for user, country in [("nl-3", "NL"), ("nl-1", "nl"), ("nl-order", "NL"), ("be-3", "BE")]:
-        send(web, message("identify", userId=user, traits={"country": country, "age": 40,
-                          "email": f"{user}@example.org", "firstName": user.upper()}))  # fmt: skip
-    for user, views in [("nl-3", 3), ("nl-1", 1), ("nl-order", 3), ("be-3", 3)]:
-        for i in range(views):
-            send(web, message(userId=user, event="Product Viewed", timestamp=recent(i + 1),
-                              properties={"category": "Jackets", "price": 100 + i}))  # fmt: skip
-    send(web, message(userId="nl-order", event="Order Completed", timestamp=recent(9),
-                      properties={"revenue": 250}))  # fmt: skip
-
-
-EXAMPLE = rule(
-    {"type": "trait", "key": "country", "op": "equals", "value": "NL"},
-    {"type": "event", "name": "Product Viewed", "count": {"op": "at_least", "value": 3},
-     "window": {"last_days": 14}},
-    {"type": "event", "name": "Order Completed", "did": False, "window": {"last_days": 14}},
-)  # fmt: skip
 
 
 def marks(node) -> list:

@@ -1,53 +1,19 @@
 """Compiled rules, materialised membership and the real-time evaluator."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from profiles.models import Identity
 from segments import compiler, membership, realtime, services
 from segments.models import Membership, MembershipChange
 
-from .conftest import message, rule
+from .conftest import EXAMPLE, NOW, message, pid, recent, rule
 
 pytestmark = pytest.mark.django_db
-
-NOW = datetime.now(UTC)
-
-
-def recent(minutes: float) -> str:
-    """A timestamp a day ago plus ``minutes``: inside every window the tests use."""
-    return (NOW - timedelta(days=1) + timedelta(minutes=minutes)).isoformat()
-
-
-def pid(value, kind="user_id"):
-    return Identity.objects.get(kind__name=kind, value=value).profile_id
 
 
 def matching(the_rule, now=NOW):
     return set(compiler.queryset(the_rule, now=now).values_list("pk", flat=True))
-
-
-@pytest.fixture
-def shoppers(web, send):
-    """nl-3: Dutch, 3 product views, no order; nl-1: Dutch, 1 view; nl-order: Dutch, 3
-    views and an order; be-3: Belgian, 3 views."""
-    for user, country in [("nl-3", "NL"), ("nl-1", "nl"), ("nl-order", "NL"), ("be-3", "BE")]:
-        send(web, message("identify", userId=user, traits={"country": country, "age": 40}))
-    for user, views in [("nl-3", 3), ("nl-1", 1), ("nl-order", 3), ("be-3", 3)]:
-        for i in range(views):
-            send(web, message(userId=user, event="Product Viewed", timestamp=recent(i + 1),
-                              properties={"category": "Jackets", "price": 100 + i}))  # fmt: skip
-    send(web, message(userId="nl-order", event="Order Completed", timestamp=recent(9),
-                      properties={"revenue": 250}))  # fmt: skip
-
-
-EXAMPLE = rule(
-    {"type": "trait", "key": "country", "op": "equals", "value": "NL"},
-    {"type": "event", "name": "Product Viewed", "count": {"op": "at_least", "value": 3},
-     "window": {"last_days": 14}},
-    {"type": "event", "name": "Order Completed", "did": False, "window": {"last_days": 14}},
-)  # fmt: skip
 
 
 def test_the_example_segment_compiles_to_the_right_people(shoppers):
