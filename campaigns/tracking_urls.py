@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import tracking_views
 
 app_name = "tracking"
-urlpatterns: list = []
+urlpatterns = [
+    path("o/<str:token>.gif", tracking_views.open_pixel, name="open"),
+    path("c/<str:token>", tracking_views.click, name="click"),
+    path("u/<str:token>", tracking_views.unsubscribe, name="unsubscribe"),
+]

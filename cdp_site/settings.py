@@ -234,6 +234,9 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CDP <cdp@localhost>")
+# The public address of this server, the base of tracking links in sent e-mails (opens,
+# clicks, unsubscribe): the address people's mail clients can reach.
+CDP_PUBLIC_URL = env.str("CDP_PUBLIC_URL", default="http://localhost:8000").rstrip("/")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

@@ -1,0 +1,283 @@
+"""Personalised messages: a MessageTemplate rendered for one profile and one trigger.
+
+The template language is Django's, run in a sandbox of its own:
+
+* a separate ``Engine`` with autoescape on, no loaders (no ``{% include %}`` or
+  ``{% extends %}`` of files), no tag libraries to ``{% load %}``, and without the tags
+  and filters that reach outside the data or turn escaping off (``debug``, ``url``,
+  ``load``, ``autoescape``, ``safe``, ``safeseq``...);
+* the context is plain data only, frozen: dicts become read-only mappings, lists become
+  tuples, anything else becomes its text. No model object, no method that changes
+  anything: ``{{ profile.delete }}`` renders nothing and deletes nothing.
+
+Variables a template can use::
+
+    {{ profile.email }} {{ profile.traits.firstName }} {{ profile.computed.ltv }}
+    {{ traits.firstName }} {{ computed.ltv }}      (shortcuts)
+    {{ event.products }}  the trigger's properties, e.g. cart items with name/price/quantity
+    {{ unsubscribe_url }} the person's unsubscribe link (added at the end when not used)
+
+With a delivery, the HTML gets the open pixel, links rewritten to signed click redirects
+and an unsubscribe link; ``rendered.headers`` carries ``List-Unsubscribe`` (RFC 2369) and
+``List-Unsubscribe-Post`` (RFC 8058 one-click).
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from django.core.exceptions import ValidationError
+from django.template import Context, Engine, Library, TemplateSyntaxError
+
+from . import tracking
+
+# Tags and filters a message template may use: Django's defaults minus those that reach
+# outside the given data (debug dumps the context and modules, url and include/extends
+# reach the site, load reaches tag libraries) or switch autoescaping off for trait data.
+BLOCKED_TAGS = {"debug", "url", "load", "autoescape", "include", "extends", "block", "csrf_token"}
+BLOCKED_FILTERS = {"safe", "safeseq", "pprint"}
+MAX_DEPTH = 8
+MAX_TEXT = 10_000
+
+
+def _sandbox_engine() -> Engine:
+    engine = Engine(
+        dirs=[],
+        app_dirs=False,
+        loaders=[],
+        libraries={},
+        autoescape=True,
+        string_if_invalid="",
+        debug=False,
+    )
+    allowed = Library()
+    for library in engine.template_builtins:
+        for name, tag in library.tags.items():
+            if name not in BLOCKED_TAGS:
+                allowed.tags[name] = tag
+        for name, func in library.filters.items():
+            if name not in BLOCKED_FILTERS:
+                allowed.filters[name] = func
+    engine.template_builtins = [allowed]
+    return engine
+
+
+ENGINE = _sandbox_engine()
+
+
+@dataclass
+class RenderedMessage:
+    subject: str
+    html: str
+    text: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def freeze(value, depth: int = 0):
+    """Plain, read-only data: mappings, tuples, text, numbers, booleans and None."""
+    if depth > MAX_DEPTH:
+        return ""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return value[:MAX_TEXT]
+    if isinstance(value, dict):
+        return MappingProxyType({str(k): freeze(v, depth + 1) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v, depth + 1) for v in value)
+    return str(value)[:MAX_TEXT]
+
+
+def event_data(context: dict | None) -> dict:
+    """The trigger as ``event``: its properties at the top (``event.products``), with the
+    event's name and the other fields kept when the context is a whole event."""
+    context = dict(context or {})
+    properties = context.get("properties")
+    if isinstance(properties, dict):
+        rest = {k: v for k, v in context.items() if k != "properties"}
+        return {**properties, **rest, "properties": properties}
+    return context
+
+
+def profile_data(profile) -> dict:
+    traits = dict(getattr(profile, "traits", None) or {})
+    computed = dict(getattr(profile, "computed", None) or {})
+    return {
+        **traits,
+        "id": getattr(profile, "pk", None),
+        "display_name": getattr(profile, "display_name", "") or "",
+        "stage": getattr(profile, "stage", "") or "",
+        "traits": traits,
+        "computed": computed,
+    }
+
+
+def build_context(*, profile, context: dict | None, extra: dict | None = None) -> dict:
+    profile_dict = profile_data(profile)
+    data = {
+        "profile": profile_dict,
+        "traits": profile_dict["traits"],
+        "computed": profile_dict["computed"],
+        "event": event_data(context),
+        **(extra or {}),
+    }
+    return {k: freeze(v) for k, v in data.items()}
+
+
+def syntax_message(source: str, exc: TemplateSyntaxError) -> str:
+    line = None
+    info = getattr(exc, "template_debug", None)
+    if info and info.get("line"):
+        line = info["line"]
+    else:
+        token = getattr(exc, "token", None)
+        if token is not None and getattr(token, "lineno", None):
+            line = token.lineno
+    message = str(exc)
+    if "Invalid block tag" in message or "is not a registered tag library" in message:
+        message += " (message templates can't use debug, url, load, include or autoescape)"
+    if "Invalid filter" in message:
+        message += " (message templates can't use safe or safeseq)"
+    return f"Line {line}: {message}" if line else message
+
+
+def validate_template(*, subject: str, body_html: str, body_text: str = "") -> None:
+    """Raises ValidationError({field: "Line N: ..."}) for every field that doesn't compile."""
+    errors = {}
+    for name, source in (("subject", subject), ("body_html", body_html), ("body_text", body_text)):
+        try:
+            _compile_with_lines(source or "", name)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _compile_with_lines(source: str, field_name: str):
+    # Engine(debug=True) attaches the line to syntax errors; the sandbox engine renders
+    # with debug off, so compile a second time with a debug twin only to find the line.
+    try:
+        return ENGINE.from_string(source)
+    except TemplateSyntaxError as exc:
+        line = _error_line(source)
+        message = syntax_message(source, exc)
+        if line and not message.startswith("Line "):
+            message = f"Line {line}: {message}"
+        raise ValidationError({field_name: message}) from exc
+
+
+def _debug_engine() -> Engine:
+    engine = Engine(loaders=[], libraries={}, autoescape=True, string_if_invalid="", debug=True)
+    engine.template_builtins = ENGINE.template_builtins
+    return engine
+
+
+DEBUG_ENGINE = _debug_engine()
+
+
+def _error_line(source: str) -> int | None:
+    try:
+        DEBUG_ENGINE.from_string(source)
+    except TemplateSyntaxError as exc:
+        info = getattr(exc, "template_debug", None) or {}
+        return info.get("line")
+    return None
+
+
+def _render_one(source: str, data: dict, *, autoescape: bool = True) -> str:
+    template = ENGINE.from_string(source or "")
+    return template.render(Context(data, autoescape=autoescape))
+
+
+def render(*, template, profile, context: dict | None, delivery=None) -> RenderedMessage:
+    """The message for ``profile`` triggered with ``context`` (the event's properties).
+
+    ``template`` is a MessageTemplate (or anything with subject, body_html, body_text).
+    With ``delivery`` (a saved Delivery), links are tracked, an open pixel and an
+    unsubscribe link are added, and ``headers`` holds List-Unsubscribe.
+    Raises ValidationError when the template no longer compiles.
+    """
+    extra = {}
+    headers: dict[str, str] = {}
+    if delivery is not None:
+        unsubscribe = tracking.unsubscribe_url(delivery.pk)
+        extra["unsubscribe_url"] = unsubscribe
+        headers = {
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    data = build_context(profile=profile, context=context, extra=extra)
+    try:
+        # A subject is a header: no HTML escaping, and no line breaks.
+        subject = _render_one(template.subject, data, autoescape=False)
+        html = _render_one(template.body_html, data)
+        text = _render_one(template.body_text or "", data, autoescape=False)
+    except TemplateSyntaxError as exc:
+        raise ValidationError(syntax_message(template.body_html or "", exc)) from exc
+    subject = " ".join(subject.split())
+    if not text.strip():
+        text = html_to_text(html)
+    if delivery is not None:
+        html = track_html(html, delivery_id=delivery.pk)
+        if "unsubscribe_url" not in (template.body_text or "") and unsubscribe not in text:
+            text = f"{text.rstrip()}\n\n--\nUnsubscribe: {unsubscribe}\n"
+    return RenderedMessage(subject=subject, html=html, text=text, headers=headers)
+
+
+HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+
+
+def track_html(html: str, *, delivery_id: int) -> str:
+    """Links through the click redirect, an unsubscribe link unless the template has one,
+    and the open pixel at the end of the body."""
+    unsubscribe = tracking.unsubscribe_url(delivery_id)
+
+    def rewrite(match: re.Match) -> str:
+        url = html_lib.unescape(match.group(3)).strip()
+        if not re.match(r"^https?://", url, re.IGNORECASE) or url == unsubscribe:
+            return match.group(0)
+        tracked = tracking.click_url(delivery_id, url)
+        return f"{match.group(1)}{match.group(2)}{html_lib.escape(tracked)}{match.group(2)}"
+
+    html = HREF.sub(rewrite, html)
+    tail = ""
+    if html_lib.escape(unsubscribe) not in html and unsubscribe not in html:
+        tail += (
+            '<p style="font-size:12px;color:#666">'
+            f'<a href="{html_lib.escape(unsubscribe)}">Unsubscribe</a></p>'
+        )
+    tail += (
+        f'<img src="{html_lib.escape(tracking.open_url(delivery_id))}" width="1" height="1" '
+        'alt="" style="display:block;border:0">'
+    )
+    found = list(BODY_END.finditer(html))
+    if found:
+        at = found[-1].start()
+        return html[:at] + tail + html[at:]
+    return html + tail
+
+
+TAGS = re.compile(r"<[^>]+>")
+BLOCK_END = re.compile(r"</(p|div|h[1-6]|li|tr|table)\s*>|<br\s*/?>", re.IGNORECASE)
+STYLE = re.compile(r"<(style|script|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def html_to_text(html: str) -> str:
+    """A plain-text part from the HTML when the template has none."""
+    text = STYLE.sub("", html)
+    text = BLOCK_END.sub("\n", text)
+    text = html_lib.unescape(TAGS.sub("", text))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    out, blank = [], False
+    for line in lines:
+        if line:
+            out.append(line)
+            blank = False
+        elif not blank and out:
+            out.append("")
+            blank = True
+    return "\n".join(out).strip() + "\n"

@@ -1,0 +1,133 @@
+"""Tracking links of a sent message: the open pixel, click redirects and the
+unsubscribe link. Every token is a delivery id signed with django.core.signing under a
+salt of its own (a pixel token can't be used as an unsubscribe token), and a click's
+target URL is signed for that one delivery, so the redirect goes only where the message
+pointed: never an open redirect.
+
+The public base of the links is ``settings.CDP_PUBLIC_URL``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import Delivery
+
+OPEN_SALT = "campaigns.tracking.open"
+CLICK_SALT = "campaigns.tracking.click"
+URL_SALT = "campaigns.tracking.url"
+UNSUBSCRIBE_SALT = "campaigns.tracking.unsubscribe"
+PURPOSE = "email_marketing"
+
+
+class BadToken(Exception):
+    pass
+
+
+def base_url() -> str:
+    return getattr(settings, "CDP_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+
+
+def make_token(delivery_id: int, salt: str) -> str:
+    return signing.Signer(salt=salt).sign(str(int(delivery_id)))
+
+
+def read_token(token: str, salt: str) -> int:
+    try:
+        value = signing.Signer(salt=salt).unsign(token)
+        return int(value)
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise BadToken("This link is not valid.") from exc
+
+
+def sign_url(delivery_id: int, url: str) -> str:
+    return signing.Signer(salt=f"{URL_SALT}.{int(delivery_id)}").sign(url)
+
+
+def read_url(delivery_id: int, signed: str) -> str:
+    try:
+        url = signing.Signer(salt=f"{URL_SALT}.{int(delivery_id)}").unsign(signed or "")
+    except signing.BadSignature as exc:
+        raise BadToken("This link is not valid.") from exc
+    if not url.lower().startswith(("http://", "https://")):
+        raise BadToken("This link is not valid.")
+    return url
+
+
+def open_url(delivery_id: int) -> str:
+    token = make_token(delivery_id, OPEN_SALT)
+    return base_url() + reverse("tracking:open", kwargs={"token": token})
+
+
+def click_url(delivery_id: int, url: str) -> str:
+    token = make_token(delivery_id, CLICK_SALT)
+    path = reverse("tracking:click", kwargs={"token": token})
+    return f"{base_url()}{path}?{urlencode({'u': sign_url(delivery_id, url)})}"
+
+
+def unsubscribe_url(delivery_id: int) -> str:
+    token = make_token(delivery_id, UNSUBSCRIBE_SALT)
+    return base_url() + reverse("tracking:unsubscribe", kwargs={"token": token})
+
+
+def record_open(delivery_id: int) -> bool:
+    """Marks the first open; later opens change nothing. True when this was the first."""
+    return bool(
+        Delivery.objects.filter(pk=delivery_id, opened_at__isnull=True).update(
+            opened_at=timezone.now()
+        )
+    )
+
+
+def record_click(delivery_id: int) -> bool:
+    """Marks the first click (and an open, when images were blocked: a click is proof
+    the message was opened). True when this was the first click."""
+    now = timezone.now()
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery_id, opened_at__isnull=True).update(opened_at=now)
+        first = Delivery.objects.filter(pk=delivery_id, clicked_at__isnull=True).update(
+            clicked_at=now
+        )
+    return bool(first)
+
+
+def profile_for(delivery: Delivery):
+    """The delivery's person now: the survivor when the profile was merged since."""
+    from profiles.models import Profile
+
+    profile = Profile.objects.filter(pk=delivery.profile_id).first()
+    seen = set()
+    while profile is not None and profile.merged_into_id and profile.pk not in seen:
+        seen.add(profile.pk)
+        profile = Profile.objects.filter(pk=profile.merged_into_id).first()
+    return profile
+
+
+def unsubscribe(delivery_id: int, *, via: str = "unsubscribe link") -> bool:
+    """Records e-mail marketing consent withdrawn for the delivery's person. True when a
+    statement was recorded, False when it was already withdrawn (a repeated one-click)."""
+    from profiles import services as profile_services
+
+    delivery = Delivery.objects.filter(pk=delivery_id).first()
+    if delivery is None:
+        raise BadToken("This link is not valid.")
+    profile = profile_for(delivery)
+    if profile is None:
+        return False
+    current = ((profile.consent or {}).get(PURPOSE) or {}).get("status")
+    if current == "withdrawn":
+        return False
+    profile_services.record_consent(
+        profile=profile,
+        purpose=PURPOSE,
+        status="withdrawn",
+        evidence={"delivery": delivery.pk, "via": via},
+    )
+    return True
+
