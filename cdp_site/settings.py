@@ -50,6 +50,32 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
+# --- destinations: encryption at rest (integrations.destinations; see cdp_site/crypto.py) ---
+def _encryption_keys() -> list[str]:
+    """Fernet keys, comma-separated: the first encrypts, all decrypt (rotation)."""
+    keys = env.list("CDP_ENCRYPTION_KEYS", default=[])
+    if keys:
+        return keys
+    if CDP_MODE == "production":
+        sys.exit(
+            "CDP_ENCRYPTION_KEYS is not set. Set it to one Fernet key (for example the output "
+            "of `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`), or run the demo with `make demo`."
+        )
+    # Demo and test keep one generated key under var/, so stored credentials stay readable.
+    path = VAR_DIR / "encryption_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return [path.read_text().strip()]
+
+
+CDP_ENCRYPTION_KEYS = _encryption_keys()
+# --- end destinations: encryption at rest ---
+
 if CDP_MODE == "production" and not DEBUG:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
     if not ALLOWED_HOSTS:
@@ -199,6 +225,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
     "segments-record-sizes": {"task": "segments.tasks.record_segment_sizes", "schedule": 3600.0},
+    # Destinations: CSV exports of a segment on their own schedule (config.every_hours).
+    "destinations-run-scheduled-exports": {
+        "task": "integrations.destinations.tasks.run_scheduled_exports",
+        "schedule": 300.0,
+    },
 }
 COLLECT_PROCESSING_STEPS = [
     "integrations.processing.count_events_per_minute",

@@ -38,4 +38,6 @@ def purge_rejected_events() -> int:
 
 
 # Tasks of the file import package, registered with the worker through this module.
+# Destinations' tasks (webhook delivery with backoff, scheduled CSV exports), same reason.
+from .destinations.tasks import deliver_webhook, run_scheduled_exports  # noqa: E402, F401
 from .imports.tasks import run_file_import  # noqa: E402, F401

@@ -1,0 +1,56 @@
+"""Encryption at rest for stored credentials (destination secrets).
+
+``encrypt(text) -> str`` and ``decrypt(token) -> str`` use a Fernet ``MultiFernet`` built
+from ``settings.CDP_ENCRYPTION_KEYS``: the first key encrypts, every key decrypts.
+
+Rotating the key: put a new key first in ``CDP_ENCRYPTION_KEYS`` (keep the old one after
+it), run ``manage.py rotate_encryption_key`` (re-encrypts every stored secret with the
+new key), then drop the old key.
+"""
+
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+
+class DecryptionError(Exception):
+    """The token was not made by any of the configured keys (or was tampered with)."""
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    if not keys:
+        raise DecryptionError("CDP_ENCRYPTION_KEYS is empty.")
+    return MultiFernet([Fernet(key.strip().encode()) for key in keys])
+
+
+def _current() -> MultiFernet:
+    return _fernet(tuple(settings.CDP_ENCRYPTION_KEYS))
+
+
+def encrypt(text: str) -> str:
+    return _current().encrypt(text.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _current().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise DecryptionError(
+            "Cannot decrypt a stored secret: none of CDP_ENCRYPTION_KEYS matches it."
+        ) from exc
+
+
+def rotate(token: str) -> str:
+    """The same plaintext, re-encrypted with the first (current) key."""
+    try:
+        return _current().rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise DecryptionError(
+            "Cannot re-encrypt a stored secret: none of CDP_ENCRYPTION_KEYS matches it."
+        ) from exc
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode()

@@ -1,0 +1,452 @@
+"""Adapters: how activation reaches each destination. The campaign engine calls these.
+
+Every function takes a ``Destination`` and keyword-only arguments, reads its settings
+from ``destination.config`` and its credentials (decrypted) from the services, and raises
+``DestinationError(message, retryable=...)`` on failure: ``retryable`` is True for
+timeouts, refused connections, HTTP 5xx/408/429 and SMTP 4xx; False for anything a
+retry cannot fix (HTTP 4xx, SMTP 5xx, bad settings, a disabled destination).
+
+``send_email(destination, *, to, subject, html, text, headers=None, message_id=None) -> str``
+    kind ``smtp``: sends one message over SMTP (host, port, username, from_email,
+    starttls from config; password from secrets). Returns the Message-ID header sent
+    (``message_id`` when given, else a new one).
+
+``post_webhook(destination, *, payload: dict, idempotency_key: str) -> int``
+    kind ``webhook``: JSON POST to ``config.url`` with ``X-CDP-Signature:
+    sha256=<hex HMAC-SHA256 of the exact body, keyed by the signing secret>``,
+    ``X-CDP-Timestamp`` (Unix seconds) and ``Idempotency-Key``. Returns the 2xx status.
+
+``audience_update(destination, *, action: "add" | "remove", people: list[dict]) -> int``
+    kinds ``google_customer_match`` and ``meta_custom_audience``. Each person is a dict
+    with ``email`` and/or ``phone``; e-mail is trimmed and lower-cased, phone made E.164
+    (``config.phone_region`` for numbers without a country code), both SHA-256 hex.
+    Google: POST ``{"operations": [{"create"|"remove": {"userIdentifiers":
+    [{"hashedEmail": h}, {"hashedPhoneNumber": h}]}}]}``. Meta: ``{"payload": {"schema":
+    ["EMAIL_SHA256", "PHONE_SHA256"], "data": [[email_hash, phone_hash], ...]}}``, POST to
+    add, DELETE to remove (a missing identifier is ""). Sent to ``config.endpoint`` with
+    ``Authorization: Bearer <access_token>``. Returns how many people were sent (people
+    with neither a usable e-mail nor phone are skipped; none left: no request, 0).
+
+``esp_member(destination, *, action: "subscribe"|"update"|"unsubscribe", email, merge_fields)
+-> int``
+    kind ``esp_list`` (Mailchimp-style): ``PUT {base_url}/lists/{list_id}/members/
+    {md5(lower-cased e-mail)}`` with ``{"email_address", "status_if_new", "status",
+    "merge_fields"}`` (status "subscribed"/"unsubscribed"; ``update`` leaves the status
+    alone and sends no "status"), HTTP Basic auth with the API key. Returns the status.
+
+``export_segment_csv(destination, *, rows: Iterable[str], name: str) -> Path``
+    kind ``csv_export``: writes the already-formatted CSV lines to ``config.folder/name``
+    (".csv" added when missing), atomically (temporary file, then rename).
+
+``test_connection(destination) -> tuple[bool, str]``
+    any kind: SMTP connects, EHLO, STARTTLS and login when set; HTTP kinds request the
+    test URL (or the endpoint); CSV checks the folder is writable. Never raises.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from email.utils import make_msgid
+from pathlib import Path
+
+from django.core.mail import EmailMultiAlternatives
+
+from . import services
+from .models import Destination
+
+USER_AGENT = "cdp-destinations/1"
+RETRYABLE_HTTP = {408, 425, 429}
+
+
+class DestinationError(Exception):
+    def __init__(self, message: str, retryable: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _expect(destination: Destination, *kinds: str) -> None:
+    if destination.kind not in kinds:
+        raise DestinationError(
+            f"{destination.name} is a {destination.kind} destination, not {' or '.join(kinds)}.",
+            retryable=False,
+        )
+    if not destination.enabled:
+        raise DestinationError(f"{destination.name} is disabled.", retryable=False)
+
+
+def _config(destination: Destination, name: str, default=None, *, required: bool = False):
+    value = (destination.config or {}).get(name)
+    if value in (None, ""):
+        if required:
+            raise DestinationError(f"{destination.name} has no {name} set.", retryable=False)
+        return default
+    return value
+
+
+def _secret(destination: Destination, name: str, *, required: bool = True) -> str:
+    value = services.get_secrets(destination=destination).get(name, "")
+    if required and not value:
+        raise DestinationError(f"{destination.name} has no {name} set.", retryable=False)
+    return value
+
+
+def _timeout(destination: Destination) -> float:
+    try:
+        return float(_config(destination, "timeout", 10))
+    except (TypeError, ValueError):
+        return 10.0
+
+
+# --- HTTP -----------------------------------------------------------------------------
+
+
+def _http(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict | None = None,
+    timeout: float = 10.0,
+) -> tuple[int, bytes]:
+    """One HTTP request. Returns (status, body) for 2xx/3xx; raises DestinationError."""
+    request = urllib.request.Request(url, data=body, method=method)
+    request.add_header("User-Agent", USER_AGENT)
+    for key, value in (headers or {}).items():
+        request.add_header(key, value)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read()[:300].decode("utf-8", "replace").strip()
+        retryable = exc.code >= 500 or exc.code in RETRYABLE_HTTP
+        message = f"{method} {url} answered HTTP {exc.code}" + (f": {detail}" if detail else "")
+        raise DestinationError(message, retryable=retryable) from exc
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DestinationError(f"{method} {url} failed: {reason}", retryable=True) from exc
+    except ValueError as exc:  # a malformed URL
+        raise DestinationError(f"{url!r} is not a usable URL: {exc}", retryable=False) from exc
+
+
+def _json_body(payload) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The X-CDP-Signature value for a body: ``sha256=<hex HMAC-SHA256>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post_webhook(destination: Destination, *, payload: dict, idempotency_key: str) -> int:
+    _expect(destination, Destination.Kind.WEBHOOK)
+    url = _config(destination, "url", required=True)
+    secret = _secret(destination, "signing_secret")
+    body = _json_body(payload)
+    status, _ = _http(
+        "POST",
+        url,
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-CDP-Signature": sign(body, secret),
+            "X-CDP-Timestamp": str(int(time.time())),
+            "Idempotency-Key": idempotency_key,
+        },
+        timeout=_timeout(destination),
+    )
+    if not 200 <= status < 300:
+        raise DestinationError(f"POST {url} answered HTTP {status}", retryable=False)
+    return status
+
+
+# --- audiences ------------------------------------------------------------------------
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def normalize_email(raw) -> str | None:
+    value = str(raw or "").strip().lower()
+    return value if "@" in value else None
+
+
+def hashed_identifiers(person: dict, *, region: str = "US") -> tuple[str, str]:
+    """(email hash, phone hash) of one person; "" where the identifier is missing/invalid."""
+    from profiles.identifiers import normalize_phone
+
+    email = normalize_email(person.get("email"))
+    raw_phone = str(person.get("phone") or "").strip()
+    phone = normalize_phone(raw_phone, region) if raw_phone else None
+    return (_sha256(email) if email else "", _sha256(phone) if phone else "")
+
+
+def audience_update(destination: Destination, *, action: str, people: list[dict]) -> int:
+    _expect(
+        destination, Destination.Kind.GOOGLE_CUSTOMER_MATCH, Destination.Kind.META_CUSTOM_AUDIENCE
+    )
+    if action not in ("add", "remove"):
+        raise DestinationError(f"Unknown audience action {action!r}.", retryable=False)
+    endpoint = _config(destination, "endpoint", required=True)
+    token = _secret(destination, "access_token")
+    region = _config(destination, "phone_region", "US")
+    rows = [hashed_identifiers(person, region=region) for person in people]
+    rows = [row for row in rows if row[0] or row[1]]
+    if not rows:
+        return 0
+    if destination.kind == Destination.Kind.GOOGLE_CUSTOMER_MATCH:
+        verb = "create" if action == "add" else "remove"
+        operations = []
+        for email_hash, phone_hash in rows:
+            ids = []
+            if email_hash:
+                ids.append({"hashedEmail": email_hash})
+            if phone_hash:
+                ids.append({"hashedPhoneNumber": phone_hash})
+            operations.append({verb: {"userIdentifiers": ids}})
+        method, payload = "POST", {"operations": operations}
+    else:
+        method = "POST" if action == "add" else "DELETE"
+        payload = {
+            "payload": {
+                "schema": ["EMAIL_SHA256", "PHONE_SHA256"],
+                "data": [[email_hash, phone_hash] for email_hash, phone_hash in rows],
+            }
+        }
+    _http(
+        method,
+        endpoint,
+        body=_json_body(payload),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        timeout=_timeout(destination),
+    )
+    return len(rows)
+
+
+# --- e-mail platform list -------------------------------------------------------------
+
+
+def _basic(api_key: str) -> str:
+    return "Basic " + base64.b64encode(f"cdp:{api_key}".encode()).decode()
+
+
+def member_hash(email: str) -> str:
+    return hashlib.md5(email.strip().lower().encode()).hexdigest()  # noqa: S324 (the API's id)
+
+
+ESP_STATUS = {"subscribe": "subscribed", "unsubscribe": "unsubscribed", "update": None}
+
+
+def esp_member(destination: Destination, *, action: str, email: str, merge_fields: dict) -> int:
+    _expect(destination, Destination.Kind.ESP_LIST)
+    if action not in ESP_STATUS:
+        raise DestinationError(f"Unknown list action {action!r}.", retryable=False)
+    base = str(_config(destination, "base_url", required=True)).rstrip("/")
+    list_id = _config(destination, "list_id", required=True)
+    api_key = _secret(destination, "api_key")
+    address = email.strip().lower()
+    status = ESP_STATUS[action]
+    body = {
+        "email_address": address,
+        "status_if_new": status or "subscribed",
+        "merge_fields": merge_fields or {},
+    }
+    if status:
+        body["status"] = status
+    code, _ = _http(
+        "PUT",
+        f"{base}/lists/{list_id}/members/{member_hash(address)}",
+        body=_json_body(body),
+        headers={"Content-Type": "application/json", "Authorization": _basic(api_key)},
+        timeout=_timeout(destination),
+    )
+    return code
+
+
+# --- CSV ------------------------------------------------------------------------------
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def export_segment_csv(destination: Destination, *, rows: Iterable[str], name: str) -> Path:
+    _expect(destination, Destination.Kind.CSV_EXPORT)
+    folder = Path(_config(destination, "folder", required=True))
+    filename = _SAFE_NAME.sub("-", name).strip(".-") or "export"
+    if not filename.endswith(".csv"):
+        filename += ".csv"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                for row in rows:
+                    handle.write(row if row.endswith("\n") else row + "\n")
+            os.chmod(tmp, 0o640)
+            target = folder / filename
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise DestinationError(f"Cannot write to {folder}: {exc}", retryable=True) from exc
+    return target
+
+
+# --- SMTP -----------------------------------------------------------------------------
+
+
+def _smtp_connect(destination: Destination) -> smtplib.SMTP:
+    host = _config(destination, "host", required=True)
+    port = int(_config(destination, "port", 587))
+    username = _config(destination, "username", "")
+    password = _secret(destination, "password", required=bool(username))
+    connection = smtplib.SMTP(host, port, timeout=_timeout(destination))
+    try:
+        connection.ehlo()
+        if _config(destination, "starttls", False):
+            connection.starttls(context=ssl.create_default_context())
+            connection.ehlo()
+        if username:
+            connection.login(username, password)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _smtp_error(exc: Exception) -> DestinationError:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        retryable = all(400 <= code < 500 for code in codes)
+        return DestinationError(f"Recipient refused: {exc.recipients}", retryable=retryable)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return DestinationError(f"SMTP login refused: {exc.smtp_error!r}", retryable=False)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        detail = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
+        return DestinationError(
+            f"SMTP server answered {exc.smtp_code}: {detail}",
+            retryable=400 <= exc.smtp_code < 500,
+        )
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return DestinationError(f"SMTP server does not support it: {exc}", retryable=False)
+    return DestinationError(f"SMTP failed: {exc}", retryable=True)
+
+
+def send_email(
+    destination: Destination,
+    *,
+    to: str,
+    subject: str,
+    html: str,
+    text: str,
+    headers: dict | None = None,
+    message_id: str | None = None,
+) -> str:
+    _expect(destination, Destination.Kind.SMTP)
+    from_email = _config(destination, "from_email", required=True)
+    domain = from_email.rsplit("@", 1)[-1].strip("> ") or "localhost"
+    message_id = message_id or make_msgid(domain=domain)
+    extra = dict(headers or {})
+    extra["Message-ID"] = message_id
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=from_email, to=[to], headers=extra
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    try:
+        connection = _smtp_connect(destination)
+        try:
+            connection.sendmail(
+                message.from_email.rsplit("<", 1)[-1].rstrip(">").strip(),
+                [to],
+                message.message().as_bytes(linesep="\r\n"),
+            )
+        finally:
+            try:
+                connection.quit()
+            except (smtplib.SMTPException, OSError):
+                connection.close()
+    except DestinationError:
+        raise
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _smtp_error(exc) from exc
+    return message_id
+
+
+# --- test connection ------------------------------------------------------------------
+
+
+def test_connection(destination: Destination) -> tuple[bool, str]:
+    try:
+        return _test(destination)
+    except DestinationError as exc:
+        return False, exc.message
+    except (smtplib.SMTPException, OSError) as exc:
+        return False, _smtp_error(exc).message
+
+
+def _test(destination: Destination) -> tuple[bool, str]:
+    kind = destination.kind
+    timeout = _timeout(destination)
+    if kind == Destination.Kind.SMTP:
+        connection = _smtp_connect(destination)
+        try:
+            connection.noop()
+        finally:
+            connection.quit()
+        login = " and logged in" if _config(destination, "username") else ""
+        return True, f"Connected to {destination.config.get('host')}{login}."
+    if kind == Destination.Kind.CSV_EXPORT:
+        folder = Path(_config(destination, "folder", required=True))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".cdp-test-"):
+                pass
+        except OSError as exc:
+            return False, f"Cannot write to {folder}: {exc}"
+        return True, f"{folder} is writable."
+    if kind == Destination.Kind.ESP_LIST:
+        base = str(_config(destination, "base_url", required=True)).rstrip("/")
+        url = f"{base}/lists/{_config(destination, 'list_id', required=True)}"
+        status, _ = _http(
+            "GET",
+            url,
+            headers={"Authorization": _basic(_secret(destination, "api_key"))},
+            timeout=timeout,
+        )
+        return True, f"The list answered HTTP {status}."
+    # webhook and the audiences: the test URL, or the endpoint itself.
+    url = _config(destination, "test_url") or _config(
+        destination, "url" if kind == Destination.Kind.WEBHOOK else "endpoint", required=True
+    )
+    headers = {}
+    if kind != Destination.Kind.WEBHOOK:
+        headers["Authorization"] = f"Bearer {_secret(destination, 'access_token')}"
+    try:
+        status, _ = _http("OPTIONS", url, headers=headers, timeout=timeout)
+    except DestinationError as exc:
+        # Reachable, but OPTIONS not allowed: still proof the server is there.
+        if re.search(r"HTTP (405|501)\b", exc.message):
+            return True, f"{url} is reachable (it does not answer OPTIONS)."
+        return False, exc.message
+    return True, f"{url} answered HTTP {status}."

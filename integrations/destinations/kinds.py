@@ -1,0 +1,91 @@
+"""What each destination kind needs: its non-secret settings (``config``) and its secrets.
+
+One table read by the forms, the serializers, the services and the adapters, so a kind's
+fields are declared once.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    type: str = "text"  # text | url | int | bool | path
+    required: bool = False
+    default: object = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    config: tuple[Field, ...] = ()
+    secrets: tuple[Field, ...] = field(default_factory=tuple)
+
+
+_TEST_URL = Field(
+    "test_url", "Test URL", "url", help="Checked by Test connection (default: the endpoint)."
+)
+_TIMEOUT = Field("timeout", "Timeout (seconds)", "int", default=10)
+
+KINDS: dict[str, KindSpec] = {
+    "smtp": KindSpec(
+        config=(
+            Field("host", "SMTP host", required=True),
+            Field("port", "Port", "int", required=True, default=587),
+            Field("username", "User name"),
+            Field("from_email", "From address", required=True),
+            Field("starttls", "Use STARTTLS", "bool", default=True),
+            _TIMEOUT,
+        ),
+        secrets=(Field("password", "Password"),),
+    ),
+    "webhook": KindSpec(
+        config=(Field("url", "URL", "url", required=True), _TEST_URL, _TIMEOUT),
+        secrets=(
+            Field(
+                "signing_secret",
+                "Signing secret",
+                required=True,
+                help="Signs each body: X-CDP-Signature: sha256=<HMAC>.",
+            ),
+        ),
+    ),
+    "google_customer_match": KindSpec(
+        config=(
+            Field("endpoint", "Audience endpoint", "url", required=True),
+            Field("phone_region", "Default phone region", default="US"),
+            _TEST_URL,
+            _TIMEOUT,
+        ),
+        secrets=(Field("access_token", "Access token", required=True),),
+    ),
+    "meta_custom_audience": KindSpec(
+        config=(
+            Field("endpoint", "Audience users endpoint", "url", required=True),
+            Field("phone_region", "Default phone region", default="US"),
+            _TEST_URL,
+            _TIMEOUT,
+        ),
+        secrets=(Field("access_token", "Access token", required=True),),
+    ),
+    "esp_list": KindSpec(
+        config=(
+            Field("base_url", "API base URL", "url", required=True),
+            Field("list_id", "List id", required=True),
+            _TIMEOUT,
+        ),
+        secrets=(Field("api_key", "API key", required=True),),
+    ),
+    "csv_export": KindSpec(
+        config=(
+            Field("folder", "Folder", "path", required=True),
+            Field("segment_id", "Segment id (scheduled export)", "int"),
+            Field("every_hours", "Every (hours)", "int"),
+        ),
+    ),
+}
+
+
+def spec(kind: str) -> KindSpec:
+    return KINDS[kind]

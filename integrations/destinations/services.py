@@ -1,0 +1,242 @@
+"""Writes for destinations: create/update with encrypted secrets, connection tests,
+webhook delivery with dead letters, and their replay.
+
+Secrets are a dict per destination, stored only as ``crypto.encrypt(json.dumps(...))`` in
+``Destination.secrets_encrypted``; pages and the API see ``secret_hints`` (set / last 4).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from cdp_site import crypto
+
+from .kinds import KINDS
+from .models import DeadLetter, Destination
+
+# --- secrets --------------------------------------------------------------------------
+
+
+def get_secrets(*, destination: Destination) -> dict:
+    if not destination.secrets_encrypted:
+        return {}
+    return json.loads(crypto.decrypt(destination.secrets_encrypted))
+
+
+def _merge_secrets(destination: Destination, updates: dict | None) -> None:
+    """Applies ``updates``: a blank or missing value keeps the stored one; ``None`` too.
+    To clear a secret pass ``{"name": False}``."""
+    if not updates:
+        return
+    current = get_secrets(destination=destination)
+    allowed = {f.name for f in KINDS[destination.kind].secrets}
+    for name, value in updates.items():
+        if name not in allowed:
+            continue
+        if value is False:
+            current.pop(name, None)
+        elif value not in (None, ""):
+            current[name] = str(value)
+    destination.secrets_encrypted = crypto.encrypt(json.dumps(current)) if current else ""
+
+
+def mask(value: str) -> str:
+    """How a stored secret shows on pages and in the API: never in full."""
+    if not value:
+        return ""
+    return f"set, ends in {value[-4:]}" if len(value) >= 12 else "set"
+
+
+def secret_hints(*, destination: Destination) -> dict[str, str]:
+    try:
+        stored = get_secrets(destination=destination)
+    except crypto.DecryptionError:
+        return {f.name: "unreadable (key missing)" for f in KINDS[destination.kind].secrets}
+    return {f.name: mask(stored.get(f.name, "")) for f in KINDS[destination.kind].secrets}
+
+
+def _clean_config(kind: str, config: dict | None, previous: dict | None = None) -> dict:
+    """Known settings for the kind, typed; settings the system keeps (e.g. last export) stay."""
+    result = {k: v for k, v in (previous or {}).items() if k.startswith("last_")}
+    for field in KINDS[kind].config:
+        value = (config or {}).get(field.name, field.default)
+        if value in (None, ""):
+            continue
+        if field.type == "int":
+            value = int(value)
+        elif field.type == "bool":
+            value = bool(value) and value not in ("false", "0", "off")
+        else:
+            value = str(value).strip()
+        result[field.name] = value
+    return result
+
+
+@transaction.atomic
+def create_destination(
+    *,
+    name: str,
+    kind: str,
+    config: dict | None = None,
+    secrets: dict | None = None,
+    enabled: bool = True,
+) -> Destination:
+    destination = Destination(
+        name=name, kind=kind, enabled=enabled, config=_clean_config(kind, config)
+    )
+    _merge_secrets(destination, secrets)
+    destination.save()
+    return destination
+
+
+@transaction.atomic
+def update_destination(
+    *,
+    destination: Destination,
+    name: str | None = None,
+    config: dict | None = None,
+    secrets: dict | None = None,
+    enabled: bool | None = None,
+) -> Destination:
+    if name is not None:
+        destination.name = name
+    if enabled is not None:
+        destination.enabled = enabled
+    if config is not None:
+        destination.config = _clean_config(destination.kind, config, destination.config)
+    _merge_secrets(destination, secrets)
+    destination.save()
+    return destination
+
+
+def delete_destination(*, destination: Destination) -> None:
+    destination.delete()
+
+
+def rotate_encryption(*, batch_size: int = 500) -> int:
+    """Re-encrypts every destination's secrets with the first key. Returns how many."""
+    count = 0
+    with transaction.atomic():
+        rows = (
+            Destination.objects.exclude(secrets_encrypted="")
+            .select_for_update()
+            .only("id", "secrets_encrypted")
+        )
+        for destination in rows.iterator(chunk_size=batch_size):
+            rotated = crypto.rotate(destination.secrets_encrypted)
+            Destination.objects.filter(pk=destination.pk).update(secrets_encrypted=rotated)
+            count += 1
+    return count
+
+
+# --- connection test ------------------------------------------------------------------
+
+
+def record_test(*, destination: Destination) -> tuple[bool, str]:
+    from . import adapters
+
+    ok, message = adapters.test_connection(destination)
+    destination.last_test_at = timezone.now()
+    destination.last_test_ok = ok
+    destination.last_test_message = message[:300]
+    destination.save(update_fields=["last_test_at", "last_test_ok", "last_test_message"])
+    return ok, message
+
+
+# --- webhook delivery, dead letters, replay -------------------------------------------
+
+WEBHOOK_ATTEMPTS = 5
+
+
+def retry_delay(attempt: int) -> int:
+    """Seconds before retry ``attempt`` (1-based): 10, 20, 40, 80 ... capped at 1 hour."""
+    return min(10 * 2 ** (attempt - 1), 3600)
+
+
+def deliver_webhook(*, destination: Destination, payload: dict, idempotency_key: str) -> int:
+    """One attempt; raises ``adapters.DestinationError`` (the task decides on retry)."""
+    from . import adapters
+
+    return adapters.post_webhook(destination, payload=payload, idempotency_key=idempotency_key)
+
+
+@transaction.atomic
+def record_dead_letter(
+    *,
+    destination: Destination,
+    payload: dict,
+    idempotency_key: str,
+    error: str,
+    attempts: int,
+) -> DeadLetter:
+    return DeadLetter.objects.create(
+        destination=destination,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        error=error,
+        attempts=attempts,
+    )
+
+
+def replay_dead_letter(*, dead_letter: DeadLetter) -> tuple[bool, str]:
+    """Sends the dead letter again, same payload and idempotency key. On success it is
+    marked replayed; on failure its error and attempt count are updated."""
+    from . import adapters
+
+    letter = DeadLetter.objects.select_related("destination").get(pk=dead_letter.pk)
+    if letter.replayed_at:
+        return True, "Already replayed."
+    try:
+        status = deliver_webhook(
+            destination=letter.destination,
+            payload=letter.payload,
+            idempotency_key=letter.idempotency_key,
+        )
+    except adapters.DestinationError as exc:
+        letter.attempts += 1
+        letter.error = exc.message
+        letter.save(update_fields=["attempts", "error"])
+        dead_letter.refresh_from_db()
+        return False, exc.message
+    letter.replayed_at = timezone.now()
+    letter.attempts += 1
+    letter.save(update_fields=["replayed_at", "attempts"])
+    dead_letter.refresh_from_db()
+    return True, f"Delivered (HTTP {status})."
+
+
+# --- scheduled CSV exports ------------------------------------------------------------
+
+
+def due_exports(*, now=None) -> list[Destination]:
+    now = now or timezone.now()
+    due = []
+    for destination in Destination.objects.filter(kind=Destination.Kind.CSV_EXPORT, enabled=True):
+        config = destination.config or {}
+        if not config.get("segment_id") or not config.get("every_hours"):
+            continue
+        last = config.get("last_export_at")
+        if last:
+            last_at = timezone.datetime.fromisoformat(last)
+            if last_at + timedelta(hours=int(config["every_hours"])) > now:
+                continue
+        due.append(destination)
+    return due
+
+
+def export_rows(*, destination: Destination, rows, name: str, now=None):
+    """Writes the CSV and notes when, so the schedule moves on."""
+    from . import adapters
+
+    path = adapters.export_segment_csv(destination, rows=rows, name=name)
+    now = now or timezone.now()
+    config = dict(destination.config or {})
+    config["last_export_at"] = now.isoformat()
+    config["last_export_file"] = path.name
+    Destination.objects.filter(pk=destination.pk).update(config=config)
+    destination.config = config
+    return path
