@@ -125,7 +125,9 @@ def _http(
     timeout: float = 10.0,
 ) -> tuple[int, bytes]:
     """One HTTP request. Returns (status, body) for 2xx/3xx; raises DestinationError."""
-    request = urllib.request.Request(url, data=body, method=method)
+    if not str(url).lower().startswith(("http://", "https://")):
+        raise DestinationError(f"{url!r} is not an http(s) URL.", retryable=False)
+    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310 (checked)
     request.add_header("User-Agent", USER_AGENT)
     for key, value in (headers or {}).items():
         request.add_header(key, value)
