@@ -130,4 +130,3 @@ def unsubscribe(delivery_id: int, *, via: str = "unsubscribe link") -> bool:
         evidence={"delivery": delivery.pk, "via": via},
     )
     return True
-

@@ -1,0 +1,133 @@
+"""Personalised messages: sandboxed rendering, tracked links, unsubscribe headers."""
+
+import html
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from campaigns import messages
+from campaigns.models import Campaign, Delivery, MessageTemplate
+from profiles.models import Identity, Profile
+from tests.profiles.conftest import message, send, web  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def person(web, send):  # noqa: F811
+    send(web, message("identify", userId="u-1", traits={
+        "email": "ann@example.org", "firstName": "<script>alert(1)</script>Ann",
+    }))  # fmt: skip
+    return Identity.objects.get(kind__name="user_id", value="u-1").profile
+
+
+def template(**fields):
+    fields.setdefault("name", "T")
+    fields.setdefault("subject", "Hello {{ traits.firstName }}")
+    fields.setdefault("body_html", "<p>Hi {{ profile.firstName }}</p>")
+    return MessageTemplate.objects.create(**fields)
+
+
+def delivery_for(profile, tpl):
+    campaign = Campaign.objects.create(name="C", kind=Campaign.Kind.EVENT)
+    return Delivery.objects.create(
+        idempotency_key=f"k-{profile.pk}", campaign=campaign, profile_id=profile.pk,
+        step_id="s1", channel=Delivery.Channel.EMAIL, template=tpl,
+    )  # fmt: skip
+
+
+def test_a_trait_with_script_is_escaped_in_html_and_kept_plain_in_the_subject(person):
+    rendered = messages.render(template=template(), profile=person, context={})
+    assert "<script>" not in rendered.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;Ann" in rendered.html
+    assert rendered.subject == "Hello <script>alert(1)</script>Ann"
+    assert "Hi <script>" in rendered.text  # the text part is plain text, derived from HTML
+
+
+def test_cart_items_from_the_trigger_context(person):
+    tpl = template(body_html=(
+        "{% for item in event.products %}<li>{{ item.name }} x{{ item.quantity }}"
+        " {{ item.price|floatformat:2 }}</li>{% endfor %}<p>{{ event.products|length }}</p>"
+    ))  # fmt: skip
+    context = {"products": [
+        {"name": "Rain jacket", "price": 99.5, "quantity": 1},
+        {"name": "Boots & socks", "price": 40, "quantity": 2},
+    ]}  # fmt: skip
+    rendered = messages.render(template=tpl, profile=person, context=context)
+    assert "<li>Rain jacket x1 99.50</li>" in rendered.html
+    assert "<li>Boots &amp; socks x2 40.00</li>" in rendered.html
+    assert "<p>2</p>" in rendered.html
+    # A whole event as context works the same way.
+    whole = {"event": "Cart Abandoned", "properties": context}
+    assert messages.render(template=tpl, profile=person, context=whole).html == rendered.html
+
+
+def test_nothing_outside_the_given_data_is_reachable(person):
+    tpl = template(body_html=(
+        "[{{ profile.delete }}][{{ profile.save }}][{{ traits.clear }}][{{ traits.pop }}]"
+        "[{{ event.products.pop }}][{{ profile.objects.all }}][{{ settings.SECRET_KEY }}]"
+        "[{{ request }}][{{ user }}][{{ profile.traits.email }}]"
+    ))  # fmt: skip
+    rendered = messages.render(template=tpl, profile=person, context={"products": [{"a": 1}]})
+    assert rendered.html.startswith("[][][][][][][][][][ann@example.org]")
+    assert Profile.objects.filter(pk=person.pk).exists()
+    person.refresh_from_db()
+    assert person.traits["email"] == "ann@example.org"
+
+
+@pytest.mark.parametrize("source", [
+    "{% debug %}", "{% load static %}", "{% url 'dashboard' %}", "{% include 'base.html' %}",
+    "{% autoescape off %}{{ x }}{% endautoescape %}", "{{ x|safe }}",
+])  # fmt: skip
+def test_tags_that_reach_outside_or_unescape_are_refused(source):
+    with pytest.raises(ValidationError) as raised:
+        messages.validate_template(subject="s", body_html=source)
+    assert "body_html" in raised.value.message_dict
+
+
+def test_a_syntax_error_names_the_field_and_the_line():
+    with pytest.raises(ValidationError) as raised:
+        messages.validate_template(
+            subject="ok", body_html="<p>one</p>\n<p>two</p>\n{% if x %}\n<p>no end</p>"
+        )
+    error = raised.value.message_dict["body_html"][0]
+    assert error.startswith("Line "), error
+    with pytest.raises(ValidationError) as raised:
+        messages.validate_template(subject="{{ a|nosuchfilter }}", body_html="<p>ok</p>")
+    assert raised.value.message_dict["subject"][0].startswith("Line 1: ")
+    messages.validate_template(
+        subject="Hi {{ traits.firstName }}", body_html="{% if a %}b{% endif %}"
+    )
+
+
+def test_with_a_delivery_links_are_tracked_and_unsubscribe_is_added(person, settings):
+    settings.CDP_PUBLIC_URL = "https://cdp.example.com"
+    tpl = template(body_html=(
+        '<html><body><a href="https://shop.example.com/cart?a=1&amp;b=2">Cart</a>'
+        '<a href="mailto:help@example.com">Mail</a><a href="#top">Top</a></body></html>'
+    ))  # fmt: skip
+    delivery = delivery_for(person, tpl)
+    rendered = messages.render(template=tpl, profile=person, context={}, delivery=delivery)
+    hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]*)"', rendered.html)]
+    tracked = [h for h in hrefs if h.startswith("https://cdp.example.com/t/c/")]
+    assert len(tracked) == 1
+    assert "mailto:help@example.com" in hrefs and "#top" in hrefs
+    unsubscribe = [h for h in hrefs if h.startswith("https://cdp.example.com/t/u/")]
+    assert len(unsubscribe) == 1
+    assert re.search(r'<img src="https://cdp\.example\.com/t/o/[^"]+\.gif"', rendered.html)
+    assert rendered.html.index("/t/o/") < rendered.html.index("</body>")
+    assert rendered.headers["List-Unsubscribe"] == f"<{unsubscribe[0]}>"
+    assert rendered.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert unsubscribe[0] in rendered.text
+    u = parse_qs(urlparse(tracked[0]).query)["u"][0]
+    assert u.startswith("https://shop.example.com/cart?a=1&b=2:")
+
+
+def test_a_template_placing_its_own_unsubscribe_link_gets_no_second_one(person):
+    tpl = template(body_html='<p><a href="{{ unsubscribe_url }}">Stop these</a></p>')
+    delivery = delivery_for(person, tpl)
+    rendered = messages.render(template=tpl, profile=person, context={}, delivery=delivery)
+    assert rendered.html.count("/t/u/") == 1
+    assert "/t/c/" not in rendered.html
