@@ -3,3 +3,14 @@ from django.apps import AppConfig
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
+
+    def ready(self):
+        from profiles.changes import profile_changed
+        from segments.membership import membership_changed
+
+        from . import tasks
+
+        # Enrolment, awaited events and goals follow both change signals (after their
+        # commit); beat reads the same outboxes every few seconds as a safety net.
+        profile_changed.connect(tasks.queue_triggers, dispatch_uid="campaigns")
+        membership_changed.connect(tasks.queue_triggers, dispatch_uid="campaigns")

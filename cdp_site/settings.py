@@ -225,6 +225,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
     "segments-record-sizes": {"task": "segments.tasks.record_segment_sizes", "schedule": 3600.0},
+    # Campaigns: the trigger readers' and the due-step runner's safety nets beside their
+    # on-commit triggers (timers come due without any signal), and delivery retries.
+    "campaigns-read-triggers": {
+        "task": "campaigns.tasks.read_triggers",
+        "schedule": 5.0,
+        "options": {"expires": 30},
+    },
+    "campaigns-run-due-steps": {
+        "task": "campaigns.tasks.run_due_steps",
+        "schedule": 5.0,
+        "options": {"expires": 30},
+    },
+    "campaigns-retry-deliveries": {
+        "task": "campaigns.tasks.retry_deliveries",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
     # Destinations: CSV exports of a segment on their own schedule (config.every_hours).
     "destinations-run-scheduled-exports": {
         "task": "integrations.destinations.tasks.run_scheduled_exports",

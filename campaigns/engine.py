@@ -1,0 +1,486 @@
+"""Executing a journey: one enrollment moves through its campaign's steps until a step
+waits (a timer, an event, quiet hours) or the journey ends.
+
+How an enrollment stands at a step:
+
+- ``step_id == ""``: just enrolled; the first step is entered when the runner claims it.
+- ``context["_waiting"] == {"step": id, "since": iso, "why": "wait"|"quiet"}``: it waits
+  at that step; when the runner claims it (``wake_at`` came) it *wakes*: a wait goes on to
+  ``next``, an action held by quiet hours is entered again.
+- ``state == waiting_event``: a wait_for_event step. The trigger reader moves it to
+  ``next`` when the event comes (``event_arrived``); the runner claims it at ``wake_at``
+  (the timeout) and it goes to ``timeout_next``.
+- otherwise the step is entered when claimed (after an event came, or a retry).
+
+Actions never talk to a destination here: each inserts its Delivery (``INSERT … ON
+CONFLICT (idempotency_key) DO NOTHING``, key ``"{enrollment}:{step}"``) in the runner's
+transaction, with the enrollment's move, and ``deliver`` sends it after commit.
+
+Sending is **at most once** for e-mail: ``deliver`` first commits the Delivery as being
+sent (``reason = "sending"``, ``attempts + 1``, ``next_attempt_at`` = the end of a lease)
+in a transaction of its own, then sends, then records the outcome. A worker killed after
+the SMTP server took the message but before "sent" was recorded leaves the row "sending";
+when its lease runs out it is marked failed ("interrupted while sending"), never sent again:
+an SMTP server has no idempotency key, so a second attempt could be a second e-mail in
+someone's inbox, which is worse than one lost message (which the UI shows as failed). The
+Message-ID is still stable per delivery (``<key@cdp>``) so a receiver can dedupe too.
+Webhooks, audiences and ESP list calls are idempotent at the receiver (Idempotency-Key
+header; adding to an audience or a list twice is a no-op), so an interrupted one is retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time as time_module
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from integrations.destinations.models import Destination
+from profiles.models import Profile, ProfileEvent
+
+from . import protection
+from .models import ActivationSettings, Campaign, Delivery, Enrollment, MessageTemplate, StepLog
+from .steps import TIME_OF_DAY, by_id
+
+logger = logging.getLogger(__name__)
+
+WAITING = "_waiting"
+STOP = object()  # the enrollment waits or has ended: nothing more in this run
+MAX_HOPS = 50  # steps in one run without waiting: a journey that loops is stopped
+CHANNEL_OF = {
+    "send_email": Delivery.Channel.EMAIL,
+    "audience": Delivery.Channel.AUDIENCE,
+    "webhook": Delivery.Channel.WEBHOOK,
+    "esp_list": Delivery.Channel.ESP,
+    "set_trait": Delivery.Channel.TRAIT,
+}
+SENDING = "sending"
+INTERRUPTED = "interrupted while sending: not sent again, it may have gone out"
+LEASE = timedelta(minutes=10)  # how long a send may take before it counts as interrupted
+MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 60
+
+
+def send_delay() -> float:
+    """Seconds to sleep after a send and before recording it: only the worker-kill test."""
+    return float(os.environ.get("CDP_TEST_SEND_DELAY", "0") or 0)
+
+
+def log(enrollment: Enrollment, step_id: str, outcome: str, now: datetime) -> None:
+    StepLog.objects.create(
+        enrollment=enrollment,
+        campaign_id=enrollment.campaign_id,
+        profile_id=enrollment.profile_id,
+        step_id=step_id or "-",
+        outcome=outcome[:40],
+        at=now,
+    )
+
+
+def public_context(enrollment: Enrollment) -> dict:
+    return {k: v for k, v in (enrollment.context or {}).items() if not k.startswith("_")}
+
+
+def current_profile(profile_id: int) -> Profile | None:
+    """The person now: the survivor when the profile was merged since it enrolled."""
+    profile, seen = Profile.objects.filter(pk=profile_id).first(), set()
+    while profile is not None and profile.merged_into_id and profile.pk not in seen:
+        seen.add(profile.pk)
+        profile = Profile.objects.filter(pk=profile.merged_into_id).first()
+    return profile
+
+
+# --- moving ---------------------------------------------------------------------------
+
+
+def finish(enrollment: Enrollment, state: str, now: datetime, reason: str = "") -> None:
+    enrollment.state = state
+    enrollment.finished_at = now
+    enrollment.wake_at = None
+    enrollment.waiting_for = ""
+    enrollment.exit_reason = reason[:200]
+    enrollment.context.pop(WAITING, None)
+
+
+def _wait(enrollment: Enrollment, step: dict, until: datetime, now: datetime, why: str) -> object:
+    enrollment.wake_at = until
+    enrollment.context[WAITING] = {"step": step["id"], "since": now.isoformat(), "why": why}
+    return STOP
+
+
+def advance(enrollment: Enrollment, *, now: datetime, rules: ActivationSettings) -> None:
+    """Runs ``enrollment`` (claimed, locked) from where it stands until it waits or ends,
+    and saves it. The caller holds the transaction."""
+    enrollment.context = dict(enrollment.context or {})
+    steps = by_id(enrollment.campaign.steps or [])
+    waiting = enrollment.context.get(WAITING) or {}
+    if not steps:
+        target = None
+    elif enrollment.state == Enrollment.State.WAITING_EVENT:
+        step = steps.get(enrollment.step_id) or {}
+        log(enrollment, enrollment.step_id, "timed_out", now)
+        enrollment.state, enrollment.waiting_for = Enrollment.State.ACTIVE, ""
+        target = step.get("timeout_next")
+    elif not enrollment.step_id:
+        target = enrollment.campaign.steps[0]["id"]
+    elif waiting.get("step") == enrollment.step_id and waiting.get("why") == "wait":
+        log(enrollment, enrollment.step_id, "passed", now)
+        target = (steps.get(enrollment.step_id) or {}).get("next")
+    else:
+        target = enrollment.step_id  # held by quiet hours, or moved on by an event: enter
+    enrollment.context.pop(WAITING, None)
+    hops = 0
+    while target is not STOP:
+        if target is None:
+            finish(enrollment, Enrollment.State.COMPLETED, now)
+            break
+        step = steps.get(target)
+        if step is None:
+            finish(enrollment, Enrollment.State.FAILED, now, f"the journey has no step {target}")
+            break
+        hops += 1
+        if hops > MAX_HOPS:
+            finish(enrollment, Enrollment.State.FAILED, now, "the journey loops without waiting")
+            break
+        enrollment.step_id = target
+        target = enter(enrollment, step, now=now, rules=rules)
+    enrollment.save()
+
+
+def enter(enrollment: Enrollment, step: dict, *, now: datetime, rules: ActivationSettings):
+    """Executes ``step`` on arrival; returns the next step id, None (the end) or STOP."""
+    kind = step["type"]
+    if kind == "wait":
+        if "until" in step and TIME_OF_DAY.match(str(step["until"])):
+            hour, minute = map(int, step["until"].split(":"))
+            until = protection.next_time_of_day(
+                now, datetime.min.time().replace(hour=hour, minute=minute), protection.zone(rules)
+            )
+        else:
+            until = now + timedelta(minutes=int(step.get("minutes") or 0))
+        log(enrollment, step["id"], "waiting", now)
+        return _wait(enrollment, step, until, now, "wait")
+    if kind == "wait_for_event":
+        enrollment.state = Enrollment.State.WAITING_EVENT
+        enrollment.waiting_for = step["event"][:200]
+        log(enrollment, step["id"], "waiting", now)
+        return _wait(
+            enrollment, step, now + timedelta(minutes=int(step["timeout_minutes"])), now, "event"
+        )
+    if kind == "branch":
+        answer = "yes" if condition_holds(enrollment, step.get("condition") or {}, now) else "no"
+        log(enrollment, step["id"], answer, now)
+        return step.get(answer)
+    if kind == "split":
+        variant = choose_variant(enrollment, step)
+        enrollment.variant = str(variant.get("name", ""))[:40]
+        if variant.get("holdout"):
+            enrollment.holdout = True
+            log(enrollment, step["id"], "holdout", now)
+        else:
+            log(enrollment, step["id"], f"variant:{enrollment.variant}", now)
+        return variant.get("next")
+    if kind == "exit":
+        log(enrollment, step["id"], "exited", now)
+        finish(enrollment, Enrollment.State.EXITED, now, "reached an exit step")
+        return STOP
+    if kind in CHANNEL_OF:
+        return act(enrollment, step, now=now, rules=rules)
+    finish(enrollment, Enrollment.State.FAILED, now, f"unknown step type {kind}")
+    return STOP
+
+
+def condition_holds(enrollment: Enrollment, condition: dict, now: datetime) -> bool:
+    if condition.get("type") == "event_since_entry":
+        return ProfileEvent.objects.filter(
+            profile_id=enrollment.profile_id,
+            name=condition.get("name", ""),
+            timestamp__gte=enrollment.entered_at,
+        ).exists()
+    from segments.compiler import Compiler, active_profiles
+
+    profile = current_profile(enrollment.profile_id)
+    if profile is None:
+        return False
+    return (
+        active_profiles().filter(pk=profile.pk).filter(Compiler(now=now).node(condition)).exists()
+    )
+
+
+def bucket(enrollment_id: int, step_id: str) -> int:
+    """0..99, the same for an enrollment at a step every time (no randomness to replay)."""
+    digest = hashlib.sha256(f"{enrollment_id}:{step_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100
+
+
+def choose_variant(enrollment: Enrollment, step: dict) -> dict:
+    variants = [v for v in step.get("variants") or [] if isinstance(v, dict)]
+    point, total = bucket(enrollment.pk, step["id"]), 0
+    for variant in variants:
+        total += int(variant.get("percent") or 0)
+        if point < total:
+            return variant
+    return variants[-1] if variants else {}
+
+
+# --- actions --------------------------------------------------------------------------
+
+INSERT_DELIVERY = """
+INSERT INTO campaigns_delivery (idempotency_key, campaign_id, enrollment_id, profile_id,
+    step_id, variant, channel, destination_id, template_id, status, reason, attempts,
+    next_attempt_at, counts_toward_cap, created_at, sent_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id
+"""
+
+
+def insert_delivery(
+    enrollment: Enrollment, step: dict, *, channel: str, status: str, reason: str,
+    destination_id, template_id, now: datetime,
+) -> int | None:  # fmt: skip
+    """The step's Delivery, unless one exists already (then None: someone else sends)."""
+    counts = channel in protection.MESSAGE_CHANNELS and status == Delivery.Status.PENDING
+    with connection.cursor() as cursor:
+        cursor.execute(
+            INSERT_DELIVERY,
+            [f"{enrollment.pk}:{step['id']}", enrollment.campaign_id, enrollment.pk,
+             enrollment.profile_id, step["id"], enrollment.variant, channel, destination_id,
+             template_id, status, reason[:300],
+             now if status == Delivery.Status.PENDING else None, counts, now,
+             now if status == Delivery.Status.SENT else None],
+        )  # fmt: skip
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def act(enrollment: Enrollment, step: dict, *, now: datetime, rules: ActivationSettings):
+    channel = CHANNEL_OF[step["type"]]
+    if enrollment.holdout:
+        log(enrollment, step["id"], "holdout", now)
+        return step.get("next")
+    if channel in protection.MESSAGE_CHANNELS:
+        until = protection.quiet_until(now, rules)
+        if until is not None:
+            log(enrollment, step["id"], "quiet_hours", now)
+            return _wait(enrollment, step, until, now, "quiet")
+    profile = current_profile(enrollment.profile_id)
+    destination = None
+    if channel != Delivery.Channel.TRAIT:
+        destination = Destination.objects.filter(pk=step.get("destination_id")).first()
+    protection.lock_person(enrollment.profile_id)
+    reason = ""
+    if profile is None:
+        reason = "the profile no longer exists"
+    elif channel != Delivery.Channel.TRAIT and destination is None:
+        reason = "the destination no longer exists"
+    else:
+        reason = protection.consent_problem(
+            profile, channel, destination, action=str(step.get("action") or "")
+        )
+    emails = (Delivery.Channel.EMAIL, Delivery.Channel.ESP)
+    if not reason and channel in emails and not (profile.traits or {}).get("email"):
+        reason = "no e-mail address"
+    capped = channel in protection.MESSAGE_CHANNELS
+    if not reason and capped and protection.over_cap(enrollment.profile_id, now=now, rules=rules):
+        reason = protection.FREQUENCY_CAP
+    status = Delivery.Status.SKIPPED if reason else Delivery.Status.PENDING
+    if channel == Delivery.Channel.TRAIT and not reason:
+        status = Delivery.Status.SENT
+    inserted = insert_delivery(
+        enrollment, step, channel=channel, status=status, reason=reason,
+        destination_id=destination.pk if destination else None,
+        template_id=step.get("template_id") if channel == Delivery.Channel.EMAIL else None,
+        now=now,
+    )  # fmt: skip
+    if inserted and status == Delivery.Status.SENT:
+        set_trait(profile, step.get("key", ""), step.get("value"))
+    log(enrollment, step["id"], "skipped" if reason else "done", now)
+    return step.get("next")
+
+
+def set_trait(profile: Profile, key: str, value) -> None:
+    """The journey's trait on the profile's current values (no source: no provenance
+    row), with the change signal so that segments follow."""
+    from profiles.changes import ChangeSet
+    from profiles.sql import to_json
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE profiles_profile SET traits = traits || jsonb_build_object(%s::text, "
+            "%s::jsonb), updated_at = now() WHERE id = %s",
+            [key, to_json(value), profile.pk],
+        )
+    changes = ChangeSet()
+    changes.add(profile.pk, "traits", traits=[key])
+    changes.emit()
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+def event_arrived(enrollment: Enrollment, *, now: datetime) -> None:
+    """The awaited event came: on to the step's ``next`` (entered by the runner now)."""
+    step = by_id(enrollment.campaign.steps or []).get(enrollment.step_id) or {}
+    log(enrollment, enrollment.step_id, "event", now)
+    enrollment.context = dict(enrollment.context or {})
+    enrollment.context.pop(WAITING, None)
+    enrollment.state, enrollment.waiting_for = Enrollment.State.ACTIVE, ""
+    target = step.get("next")
+    if target is None:
+        finish(enrollment, Enrollment.State.COMPLETED, now)
+    else:
+        enrollment.step_id, enrollment.wake_at = target, now
+    enrollment.save()
+
+
+def waiting_since(enrollment: Enrollment) -> datetime | None:
+    since = (enrollment.context or {}).get(WAITING, {}).get("since")
+    return datetime.fromisoformat(since) if since else None
+
+
+def convert(enrollment: Enrollment, *, at: datetime, now: datetime) -> None:
+    """The goal was reached at ``at``: the journey ends as converted, and the deliveries
+    sent within the conversion window before it count as converting."""
+    window = timedelta(days=enrollment.campaign.conversion_window_days or 0)
+    if enrollment.state in (Enrollment.State.ACTIVE, Enrollment.State.WAITING_EVENT):
+        log(enrollment, enrollment.step_id, "converted", now)
+        finish(enrollment, Enrollment.State.CONVERTED, now, "reached the goal")
+    else:
+        enrollment.state = Enrollment.State.CONVERTED
+    enrollment.converted_at = at
+    enrollment.save()
+    Delivery.objects.filter(
+        enrollment=enrollment,
+        status__in=[Delivery.Status.SENT, Delivery.Status.DELIVERED],
+        sent_at__gte=at - window,
+        sent_at__lte=at,
+        converted_at__isnull=True,
+    ).update(converted_at=at)
+
+
+# --- delivering -----------------------------------------------------------------------
+
+
+def claim_delivery(*, now: datetime) -> Delivery | None:
+    """The next due Delivery, committed as being sent (its own transaction)."""
+    while True:
+        with transaction.atomic():
+            delivery = (
+                Delivery.objects.select_for_update(skip_locked=True)
+                .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+                .order_by("next_attempt_at", "id")
+                .first()
+            )
+            if delivery is None:
+                return None
+            if delivery.reason == SENDING and delivery.channel == Delivery.Channel.EMAIL:
+                delivery.status, delivery.reason = Delivery.Status.FAILED, INTERRUPTED
+                delivery.next_attempt_at = None
+                delivery.save(update_fields=["status", "reason", "next_attempt_at"])
+                continue
+            delivery.reason = SENDING
+            delivery.attempts += 1
+            delivery.next_attempt_at = now + LEASE
+            delivery.save(update_fields=["reason", "attempts", "next_attempt_at"])
+            return delivery
+
+
+def deliver(delivery: Delivery, *, now: datetime) -> str:
+    """Sends a claimed Delivery and records the outcome; returns its status."""
+    from integrations.destinations.adapters import DestinationError
+
+    try:
+        send(delivery)
+    except DestinationError as error:
+        return record_failure(delivery, str(error), retryable=error.retryable, now=now)
+    except ValidationError as error:  # the template no longer renders
+        return record_failure(delivery, "; ".join(error.messages), retryable=False, now=now)
+    except Exception as error:  # noqa: BLE001 (kept on the row, retried)
+        logger.exception("delivery %s failed", delivery.pk)
+        return record_failure(delivery, f"{type(error).__name__}: {error}", retryable=True,
+                              now=now)  # fmt: skip
+    if delay := send_delay():
+        time_module.sleep(delay)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.SENT, reason="", sent_at=now, next_attempt_at=None
+    )
+    return Delivery.Status.SENT
+
+
+def record_failure(delivery: Delivery, message: str, *, retryable: bool, now: datetime) -> str:
+    if retryable and delivery.attempts < MAX_ATTEMPTS:
+        wait = RETRY_BASE_SECONDS * 2 ** (delivery.attempts - 1)
+        Delivery.objects.filter(pk=delivery.pk).update(
+            reason=f"retrying: {message}"[:300], next_attempt_at=now + timedelta(seconds=wait)
+        )
+        return Delivery.Status.PENDING
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.FAILED, reason=message[:300], next_attempt_at=None
+    )
+    return Delivery.Status.FAILED
+
+
+def _step(delivery: Delivery) -> dict:
+    campaign = Campaign.objects.get(pk=delivery.campaign_id)
+    return by_id(campaign.steps or []).get(delivery.step_id) or {}
+
+
+def send(delivery: Delivery) -> None:
+    from integrations.destinations import adapters
+
+    from . import messages
+
+    destination = Destination.objects.get(pk=delivery.destination_id)
+    profile = current_profile(delivery.profile_id)
+    if profile is None:
+        raise adapters.DestinationError("the profile no longer exists", retryable=False)
+    enrollment = Enrollment.objects.filter(pk=delivery.enrollment_id).first()
+    context = public_context(enrollment) if enrollment else {}
+    traits = profile.traits or {}
+    if delivery.channel == Delivery.Channel.EMAIL:
+        template = MessageTemplate.objects.filter(pk=delivery.template_id).first()
+        if template is None:
+            raise adapters.DestinationError("the message was deleted", retryable=False)
+        rendered = messages.render(
+            template=template, profile=profile, context=context, delivery=delivery
+        )
+        adapters.send_email(
+            destination,
+            to=traits["email"],
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            headers=rendered.headers,
+            message_id=f"<{delivery.idempotency_key.replace(':', '.')}@cdp>",
+        )
+    elif delivery.channel == Delivery.Channel.WEBHOOK:
+        adapters.post_webhook(
+            destination,
+            payload={
+                "campaign_id": delivery.campaign_id,
+                "step_id": delivery.step_id,
+                "variant": delivery.variant,
+                "profile": {"id": profile.pk, "traits": traits},
+                "event": context,
+            },
+            idempotency_key=delivery.idempotency_key,
+        )
+    elif delivery.channel == Delivery.Channel.AUDIENCE:
+        adapters.audience_update(
+            destination,
+            action=_step(delivery).get("action", "add"),
+            people=[{"email": traits.get("email"), "phone": traits.get("phone")}],
+        )
+    elif delivery.channel == Delivery.Channel.ESP:
+        merge = {k: v for k, v in traits.items() if isinstance(v, str | int | float | bool)}
+        adapters.esp_member(
+            destination,
+            action=_step(delivery).get("action", "subscribe"),
+            email=traits.get("email", ""),
+            merge_fields=merge,
+        )

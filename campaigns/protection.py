@@ -1,0 +1,106 @@
+"""What protects people across every campaign: consent per channel, the global
+frequency cap and quiet hours (ActivationSettings).
+
+- Consent: each channel needs one purpose (``CHANNEL_PURPOSE``); a webhook's purpose is
+  set on its destination (``config["consent_purpose"]``, none by default). No current
+  grant means the Delivery is skipped with a reason a marketer reads.
+- Frequency cap: at most ``max_messages`` marketing messages (Deliveries that count
+  toward the cap and were not skipped or failed) per person in ``per_days``.
+- Quiet hours: a marketing message due in quiet hours waits until they end (it is not
+  skipped); the engine keeps the enrollment at the step with ``wake_at`` = their end.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import connection
+from django.db.models import Q
+
+from profiles.consent import may_use
+
+from .models import ActivationSettings, Delivery
+
+CHANNEL_PURPOSE = {
+    Delivery.Channel.EMAIL: "email_marketing",
+    Delivery.Channel.ESP: "email_marketing",
+    Delivery.Channel.AUDIENCE: "advertising",
+    Delivery.Channel.TRAIT: None,
+    Delivery.Channel.WEBHOOK: None,  # per destination: config["consent_purpose"]
+}
+PURPOSE_WORDS = {
+    "email_marketing": "e-mail marketing",
+    "advertising": "advertising",
+    "analytics": "analytics",
+    "personalisation": "personalisation",
+    "partner_sharing": "partner sharing",
+}
+# Channels whose messages reach a person: they count toward the cap and keep quiet hours.
+MESSAGE_CHANNELS = {Delivery.Channel.EMAIL}
+FREQUENCY_CAP = "frequency cap"
+
+
+def purpose_for(channel: str, destination=None, *, action: str = "") -> str | None:
+    if channel == Delivery.Channel.WEBHOOK:
+        return ((destination.config or {}).get("consent_purpose") or None) if destination else None
+    if channel in (Delivery.Channel.ESP, Delivery.Channel.AUDIENCE) and action in (
+        "unsubscribe",
+        "remove",
+    ):
+        return None  # taking someone off a list never needs their consent
+    return CHANNEL_PURPOSE.get(channel)
+
+
+def consent_problem(profile, channel: str, destination=None, *, action: str = "") -> str:
+    """'' when the channel may be used for this person, else the reason to skip."""
+    purpose = purpose_for(channel, destination, action=action)
+    if purpose is None or may_use(profile, purpose):
+        return ""
+    return f"no consent for {PURPOSE_WORDS.get(purpose, purpose.replace('_', ' '))}"
+
+
+def lock_person(profile_id: int) -> None:
+    """Serialises cap checks and inserts for one person across workers (until commit)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7341, profile_id % 2**31])
+
+
+def over_cap(profile_id: int, *, now: datetime, rules: ActivationSettings) -> bool:
+    if not rules.max_messages:
+        return True
+    since = now - timedelta(days=rules.per_days or 1)
+    counted = Delivery.objects.filter(
+        Q(sent_at__gte=since) | Q(sent_at__isnull=True, created_at__gte=since),
+        profile_id=profile_id,
+        counts_toward_cap=True,
+        status__in=[Delivery.Status.PENDING, Delivery.Status.SENT, Delivery.Status.DELIVERED],
+    ).count()
+    return counted >= rules.max_messages
+
+
+def zone(rules: ActivationSettings):
+    try:
+        return ZoneInfo(rules.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def next_time_of_day(now: datetime, at: time, tz) -> datetime:
+    """The next moment (after ``now``, or now itself) the local clock in ``tz`` shows ``at``."""
+    local = now.astimezone(tz)
+    candidate = datetime.combine(local.date(), at, tzinfo=tz)
+    if candidate < local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=tz)
+    return candidate.astimezone(now.tzinfo)
+
+
+def quiet_until(now: datetime, rules: ActivationSettings) -> datetime | None:
+    """The end of the quiet hours ``now`` falls in, or None outside them."""
+    start, end = rules.quiet_start, rules.quiet_end
+    if start is None or end is None or start == end:
+        return None
+    tz = zone(rules)
+    clock = now.astimezone(tz).time()
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    return next_time_of_day(now, end, tz) if inside else None

@@ -1,0 +1,263 @@
+"""Writes of campaigns: create and update (the journey validated), start, pause, resume,
+finish, and enrolling one person (the entry rules). Keyword-only, transactional.
+
+Interface for other parts:
+
+- ``create_campaign(...)`` / ``update_campaign(campaign=..., **fields)``: raise
+  ``CampaignError`` with ``errors`` = [{"field", "message"}] (journey fields as
+  ``steps[2].timeout_minutes``).
+- ``start_campaign(campaign=...)``: active; a broadcast enrols its segment's members now
+  (or at ``scheduled_at``, by the runner). ``pause_campaign`` / ``resume_campaign`` /
+  ``finish_campaign``.
+- ``enroll(campaign=..., profile_id=..., context=...)``: one person in, if the entry rule
+  lets them; the runner takes it from there.
+- ``journey_counts(campaign=...)``: per step, how many passed each outcome and how many
+  are there now; deliveries per step and status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from cdp_site import triggers as debounce
+
+from . import steps as grammar
+from .models import Campaign, Delivery, Enrollment, StepLog, TriggerCursor
+
+RUN_TRIGGER = "cdp:campaigns:run-pending"
+EDITABLE = {
+    "name", "description", "kind", "segment", "trigger_event", "entry", "cooldown_days",
+    "scheduled_at", "goal_event", "conversion_window_days", "steps", "gallery_key",
+}  # fmt: skip
+OPEN = (Enrollment.State.ACTIVE, Enrollment.State.WAITING_EVENT)
+
+
+class CampaignError(Exception):
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+
+
+def check(campaign: Campaign) -> None:
+    """Raises CampaignError listing what keeps the campaign from being saved."""
+    errors = []
+    try:
+        grammar.validate(campaign.steps)
+    except grammar.StepsError as error:
+        errors.extend(error.errors)
+    kind = campaign.kind
+    if kind not in Campaign.Kind.values:
+        errors.append({"field": "kind", "message": "Choose who enters the campaign."})
+    if kind in (Campaign.Kind.BROADCAST, Campaign.Kind.SEGMENT_ENTERED,
+                Campaign.Kind.SEGMENT_EXITED) and campaign.segment_id is None:  # fmt: skip
+        errors.append({"field": "segment", "message": "Choose a segment."})
+    if kind == Campaign.Kind.EVENT and not (campaign.trigger_event or "").strip():
+        errors.append({"field": "trigger_event", "message": "Choose the event that starts it."})
+    if campaign.entry not in Campaign.Entry.values:
+        errors.append({"field": "entry", "message": "Choose how often someone may enter."})
+    if campaign.entry == Campaign.Entry.COOLDOWN and not campaign.cooldown_days:
+        errors.append({"field": "cooldown_days", "message": "Enter the days before re-entry."})
+    if errors:
+        raise CampaignError(errors)
+
+
+@transaction.atomic
+def create_campaign(*, name: str, kind: str, steps: list, created_by=None, **fields) -> Campaign:
+    unknown = set(fields) - EDITABLE
+    if unknown:
+        raise TypeError(f"unknown campaign fields {sorted(unknown)}")
+    campaign = Campaign(name=name, kind=kind, steps=steps, created_by=created_by, **fields)
+    check(campaign)
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def update_campaign(*, campaign: Campaign, **fields) -> Campaign:
+    unknown = set(fields) - EDITABLE
+    if unknown:
+        raise TypeError(f"unknown campaign fields {sorted(unknown)}")
+    for key, value in fields.items():
+        setattr(campaign, key, value)
+    check(campaign)
+    campaign.save()
+    return campaign
+
+
+def _locked(campaign: Campaign) -> Campaign:
+    return Campaign.objects.select_for_update().get(pk=campaign.pk)
+
+
+@transaction.atomic
+def start_campaign(*, campaign: Campaign, now: datetime | None = None) -> Campaign:
+    """Active from now on. Segment and event triggers enrol what happens from now; a
+    broadcast enrols its segment's members now, or at ``scheduled_at``."""
+    now = now or timezone.now()
+    locked = _locked(campaign)
+    check(locked)
+    if locked.status != Campaign.Status.DRAFT:
+        raise CampaignError([{"field": "status", "message": "Only a draft can be started."}])
+    locked.status, locked.started_at = Campaign.Status.ACTIVE, now
+    locked.save(update_fields=["status", "started_at", "updated_at"])
+    if locked.kind == Campaign.Kind.BROADCAST and (
+        locked.scheduled_at is None or locked.scheduled_at <= now
+    ):
+        enroll_broadcast(campaign=locked, now=now)
+    campaign.status, campaign.started_at = locked.status, locked.started_at
+    return locked
+
+
+def _set_status(campaign: Campaign, status: str, allowed: set) -> Campaign:
+    locked = _locked(campaign)
+    if locked.status not in allowed:
+        message = f"A {locked.status} campaign can't be {status}."
+        raise CampaignError([{"field": "status", "message": message}])
+    locked.status = status
+    locked.save(update_fields=["status", "updated_at"])
+    campaign.status = status
+    return locked
+
+
+@transaction.atomic
+def pause_campaign(*, campaign: Campaign) -> Campaign:
+    """Nobody enters and nobody moves; enrollments keep their place and timers."""
+    return _set_status(campaign, Campaign.Status.PAUSED, {Campaign.Status.ACTIVE})
+
+
+@transaction.atomic
+def resume_campaign(*, campaign: Campaign) -> Campaign:
+    """Active again: timers that came due while paused run at once."""
+    locked = _set_status(campaign, Campaign.Status.ACTIVE, {Campaign.Status.PAUSED})
+    transaction.on_commit(queue_run)
+    return locked
+
+
+@transaction.atomic
+def finish_campaign(*, campaign: Campaign, now: datetime | None = None) -> Campaign:
+    """Ends the campaign: open enrollments exit."""
+    now = now or timezone.now()
+    locked = _set_status(campaign, Campaign.Status.FINISHED,
+                         {Campaign.Status.ACTIVE, Campaign.Status.PAUSED})  # fmt: skip
+    Enrollment.objects.filter(campaign=locked, state__in=OPEN).update(
+        state=Enrollment.State.EXITED, finished_at=now, wake_at=None,
+        exit_reason="the campaign finished",
+    )  # fmt: skip
+    return locked
+
+
+def queue_run() -> None:
+    from .tasks import run_due_steps
+
+    debounce.queue_once(RUN_TRIGGER, run_due_steps, seconds=5)
+
+
+# --- entering -------------------------------------------------------------------------
+
+
+def may_enter(campaign: Campaign, profile_id: int, now: datetime) -> bool:
+    previous = Enrollment.objects.filter(campaign=campaign, profile_id=profile_id)
+    if campaign.entry == Campaign.Entry.ONCE:
+        return not previous.exists()
+    if campaign.entry == Campaign.Entry.COOLDOWN:
+        since = now - timedelta(days=campaign.cooldown_days or 0)
+        return not previous.filter(entered_at__gt=since).exists()
+    return True
+
+
+def _lock_entry(campaign_id: int, profile_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                       [campaign_id % 2**31, profile_id % 2**31])  # fmt: skip
+
+
+@transaction.atomic
+def enroll(*, campaign: Campaign, profile_id: int, context: dict | None = None,
+           now: datetime | None = None) -> Enrollment | None:  # fmt: skip
+    """Enrols one person when the campaign is active and its entry rule (once ever,
+    every time, or not again within the cooldown) lets them; None otherwise."""
+    now = now or timezone.now()
+    if campaign.status != Campaign.Status.ACTIVE:
+        return None
+    _lock_entry(campaign.pk, profile_id)
+    if not may_enter(campaign, profile_id, now):
+        return None
+    enrollment = Enrollment.objects.create(
+        campaign=campaign, profile_id=profile_id, state=Enrollment.State.ACTIVE, step_id="",
+        wake_at=now, context=context or {}, entered_at=now,
+    )  # fmt: skip
+    transaction.on_commit(queue_run)
+    return enrollment
+
+
+BROADCAST_SQL = """
+INSERT INTO campaigns_enrollment (campaign_id, profile_id, state, step_id, wake_at,
+    waiting_for, variant, holdout, context, entered_at, exit_reason, attempts, last_error)
+SELECT %(campaign)s, m.profile_id, 'active', '', %(now)s, '', '', false,
+       '{"trigger": "broadcast"}'::jsonb, %(now)s, '', 0, ''
+FROM segments_membership m
+WHERE m.segment_id = %(segment)s
+  AND NOT EXISTS (SELECT 1 FROM campaigns_enrollment e
+                  WHERE e.campaign_id = %(campaign)s AND e.profile_id = m.profile_id)
+"""
+
+
+def broadcast_marker(campaign: Campaign) -> str:
+    return f"broadcast:{campaign.pk}"
+
+
+@transaction.atomic
+def enroll_broadcast(*, campaign: Campaign, now: datetime | None = None) -> int:
+    """A broadcast's one enrolment of its segment's current members (once: a marker row
+    says it was done, so a second call or a replayed task enrols nobody)."""
+    now = now or timezone.now()
+    marker, created = TriggerCursor.objects.get_or_create(name=broadcast_marker(campaign))
+    if not created:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(BROADCAST_SQL, {"campaign": campaign.pk, "segment": campaign.segment_id,
+                                       "now": now})  # fmt: skip
+        count = cursor.rowcount
+    marker.last_id = count
+    marker.save(update_fields=["last_id"])
+    transaction.on_commit(queue_run)
+    return count
+
+
+# --- counts ---------------------------------------------------------------------------
+
+
+def _blank() -> dict:
+    return {"outcomes": {}, "now": 0, "deliveries": {}}
+
+
+def journey_counts(*, campaign: Campaign) -> dict:
+    """{"steps": {step_id: {"outcomes": {outcome: n}, "now": n, "deliveries": {status: n}}},
+    "states": {state: n}, "enrolled": n, "converted": n}"""
+    steps: dict[str, dict] = {
+        s["id"]: _blank()
+        for s in campaign.steps or [] if isinstance(s, dict) and "id" in s
+    }  # fmt: skip
+    for step_id, outcome, n in (
+        StepLog.objects.filter(campaign=campaign)
+        .values_list("step_id", "outcome").annotate(n=Count("id")).order_by()
+    ):  # fmt: skip
+        steps.setdefault(step_id, _blank())["outcomes"][outcome] = n
+    states: dict[str, int] = {}
+    for step_id, state, n in (
+        Enrollment.objects.filter(campaign=campaign)
+        .values_list("step_id", "state").annotate(n=Count("id")).order_by()
+    ):  # fmt: skip
+        states[state] = states.get(state, 0) + n
+        if state in OPEN and step_id in steps:
+            steps[step_id]["now"] += n
+    for step_id, status, n in (
+        Delivery.objects.filter(campaign=campaign)
+        .values_list("step_id", "status").annotate(n=Count("id")).order_by()
+    ):  # fmt: skip
+        steps.setdefault(step_id, _blank())["deliveries"][status] = n
+    return {"steps": steps, "states": states, "enrolled": sum(states.values()),
+            "converted": states.get(Enrollment.State.CONVERTED, 0)}  # fmt: skip
