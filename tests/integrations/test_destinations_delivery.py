@@ -267,3 +267,37 @@ def test_success_stores_nothing(webhook, http_server, eager):
     tasks.deliver_webhook.delay(webhook.pk, {"n": 3}, "key-3")
     assert DeadLetter.objects.count() == 0
     assert Destination.objects.get(pk=webhook.pk).dead_letters.count() == 0
+
+
+# --- scheduled CSV export ------------------------------------------------------------
+
+
+def test_scheduled_export_writes_the_segment_then_waits_for_its_interval(db, tmp_path):
+    from segments import services as segment_services
+
+    segment = segment_services.create_segment(
+        name="Dutch",
+        rule={
+            "version": 1,
+            "root": {
+                "type": "group",
+                "match": "all",
+                "children": [{"type": "trait", "key": "country", "op": "equals", "value": "NL"}],
+            },
+        },
+    )
+    destination = services.create_destination(
+        name="Nightly",
+        kind="csv_export",
+        config={"folder": str(tmp_path), "segment_id": segment.pk, "every_hours": 24},
+    )
+    assert tasks.run_scheduled_exports() == 1
+    files = list(tmp_path.glob("*.csv"))
+    assert len(files) == 1 and files[0].name.startswith("Dutch-")
+    assert files[0].read_text().splitlines()[0].startswith("profile_id,name,email,phone")
+    destination.refresh_from_db()
+    assert destination.config["last_export_at"]
+    assert tasks.run_scheduled_exports() == 0  # not due again for 24 hours
+    # Editing the destination keeps the schedule's bookkeeping.
+    services.update_destination(destination=destination, config={**destination.config})
+    assert "last_export_at" in destination.config
