@@ -1,9 +1,374 @@
+"""Campaign pages: the list, the gallery, the journey page (the flow with live counts per
+step, the status with Start / Pause / Resume, and the editor of settings and steps on the
+same page), and the panel on a person's profile page.
+
+The editor posts every field on each change (input names are the grammar's paths, see
+campaigns/journey_form.py); the server rebuilds the steps, applies the button pressed
+(add, remove, move a step, add or remove a variant) and re-renders the editor. Saving
+validates (errors next to their fields) and writes through campaigns/services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template import TemplateDoesNotExist
+from django.template.loader import select_template
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
-from cdp_site.permissions import Cap
+from cdp_site.permissions import Cap, has_capability
+from integrations.models import Destination
+from segments.models import Segment
+
+from . import gallery, journey_form, selectors
+from .forms import CampaignSettingsForm, NewCampaignForm
+from .models import Campaign, Enrollment, MessageTemplate
+
+PAGE = "campaigns/campaign_detail.html"
+RESULTS_PANEL = "campaigns/results_panel.html"
+DESTINATION_KINDS = {
+    "send_email": [Destination.Kind.SMTP],
+    "audience": [Destination.Kind.GOOGLE_CUSTOMER_MATCH, Destination.Kind.META_CUSTOM_AUDIENCE],
+    "webhook": [Destination.Kind.WEBHOOK],
+    "esp_list": [Destination.Kind.ESP_LIST],
+}
+
+
+class ServiceMissing(Exception):
+    pass
+
+
+def _service(name: str):
+    """campaigns.services.<name> (written by the engine); ServiceMissing until it exists."""
+    try:
+        from . import services
+    except ImportError as error:
+        raise ServiceMissing(name) from error
+    function = getattr(services, name, None)
+    if function is None:
+        raise ServiceMissing(name)
+    return function
+
+
+def _service_errors(error: Exception) -> list[dict]:
+    """A service's refusal as [{"field", "message"}]."""
+    errors = getattr(error, "errors", None)
+    if isinstance(errors, list) and all(isinstance(e, dict) for e in errors):
+        return [{"field": e.get("field", ""), "message": e.get("message", "")} for e in errors]
+    if isinstance(error, ValidationError):
+        return [{"field": "", "message": m} for m in error.messages]
+    return [{"field": "", "message": str(error)}]
+
+
+def _refusals() -> tuple[type[Exception], ...]:
+    kinds: list[type[Exception]] = [ValidationError, ValueError]
+    try:
+        from . import services
+    except ImportError:
+        return tuple(kinds)
+    for name in ("CampaignError", "ServiceError", "StartError"):
+        kind = getattr(services, name, None)
+        if isinstance(kind, type) and issubclass(kind, Exception):
+            kinds.append(kind)
+    from . import steps as grammar
+
+    kinds.append(grammar.StepsError)
+    return tuple(kinds)
+
+
+# The list ------------------------------------------------------------------------------
 
 
 @requires(Cap.VIEW_CAMPAIGNS)
 def index(request):
-    return TemplateResponse(request, "campaigns/index.html", {})
+    context = {
+        "campaigns": selectors.campaign_list(),
+        "can_manage": has_capability(request.user, Cap.MANAGE_CAMPAIGNS),
+    }
+    return TemplateResponse(request, "campaigns/index.html", context)
+
+
+@requires(Cap.MANAGE_CAMPAIGNS)
+def new(request):
+    form = NewCampaignForm(request.POST or None, initial={"conversion_window_days": 7})
+    if request.method == "POST" and form.is_valid():
+        steps = [journey_form.empty_step("wait", [])]
+        values = form.values()
+        try:
+            campaign = _service("create_campaign")(steps=steps, created_by=request.user, **values)
+        except ServiceMissing:
+            campaign = Campaign.objects.create(steps=steps, created_by=request.user, **values)
+        except _refusals() as error:
+            for item in _service_errors(error):
+                form.add_error(None, item["message"])
+            campaign = None
+        if campaign is not None:
+            return redirect("campaigns:detail", campaign.pk)
+    context = {"form": form, "event_names": _event_names()}
+    return TemplateResponse(request, "campaigns/campaign_new.html", context)
+
+
+# The gallery ---------------------------------------------------------------------------
+
+
+@requires(Cap.VIEW_CAMPAIGNS, write=Cap.MANAGE_CAMPAIGNS)
+def gallery_view(request):
+    if request.method == "POST":
+        key = request.POST.get("key", "")
+        if key not in gallery.BY_KEY:
+            raise Http404("No such journey in the gallery.")
+        campaign = gallery.create(key=key, created_by=request.user)
+        return redirect("campaigns:detail", campaign.pk)
+    context = {
+        "stages": gallery.by_stage(),
+        "can_manage": has_capability(request.user, Cap.MANAGE_CAMPAIGNS),
+        "smtp": gallery.smtp_destination(),
+    }
+    return TemplateResponse(request, "campaigns/gallery.html", context)
+
+
+# The journey page ----------------------------------------------------------------------
+
+
+def _event_names() -> list[str]:
+    try:
+        from segments import catalog
+
+        return list(catalog.for_builder(segment_id=None).get("event_names", []))[:500]
+    except Exception:  # the pickers are a convenience: never fail the page for them
+        return []
+
+
+def _results_panel() -> bool:
+    try:
+        select_template([RESULTS_PANEL])
+    except TemplateDoesNotExist:
+        return False
+    return True
+
+
+def _pickers() -> dict:
+    destinations = list(Destination.objects.filter(enabled=True).only("pk", "name", "kind"))
+    return {
+        "templates": list(MessageTemplate.objects.only("pk", "name")),
+        "destinations": {
+            kind: [d for d in destinations if d.kind in kinds]
+            for kind, kinds in DESTINATION_KINDS.items()
+        },
+        "segments": list(Segment.objects.only("pk", "name").order_by("name")),
+        "event_names": _event_names(),
+    }
+
+
+def _flow_context(campaign: Campaign) -> dict:
+    steps = campaign.steps if isinstance(campaign.steps, list) else []
+    flow = selectors.layout(steps) if steps else None
+    counts = selectors.step_counts(campaign)
+    empty = {"waiting": 0, "passed": 0, "exited": 0, "converted": 0, "outcomes": {}}
+    if flow:
+        for box in flow["boxes"]:
+            box["counts"] = counts.get(box["id"], empty)
+            box["type_label"] = journey_form.TYPE_LABELS.get(box["step"].get("type"), "Step")
+            box["summary"] = _summary(box["step"])
+    return {"flow": flow, "totals": selectors.totals(campaign), "campaign": campaign}
+
+
+def _summary(step: dict) -> str:
+    kind = step.get("type")
+    if kind == "wait":
+        if "until" in step:
+            return f"until {step.get('until')}"
+        minutes = step.get("minutes")
+        if isinstance(minutes, int):
+            if minutes % 1440 == 0:
+                return f"{minutes // 1440} day{'s' if minutes != 1440 else ''}"
+            if minutes % 60 == 0:
+                return f"{minutes // 60} hour{'s' if minutes != 60 else ''}"
+        return f"{minutes} minutes"
+    if kind == "wait_for_event":
+        return f"{step.get('event') or '?'} (at most {step.get('timeout_minutes')} min)"
+    if kind == "branch":
+        c = step.get("condition") or {}
+        if c.get("type") == "event_since_entry":
+            return f"did {c.get('name') or '?'} since entry"
+        if c.get("type") == "segment":
+            return "in segment" if c.get("member", True) else "not in segment"
+        return c.get("key") or c.get("type") or "condition"
+    if kind == "split":
+        return " / ".join(f"{v.get('name')} {v.get('percent')}%" for v in step.get("variants") or []
+                          if isinstance(v, dict))  # fmt: skip
+    if kind == "send_email":
+        template = MessageTemplate.objects.filter(pk=step.get("template_id") or 0).first()
+        return template.name if template else "(no message chosen)"
+    if kind == "set_trait":
+        return f"{step.get('key')} = {step.get('value')}"
+    if kind in ("audience", "esp_list"):
+        return str(step.get("action") or "")
+    return ""
+
+
+def _page_context(request, campaign, *, form=None, steps=None, errors=None, focus=None,
+                  status_errors=None) -> dict:  # fmt: skip
+    steps = campaign.steps if steps is None else steps
+    if errors is None:
+        errors = journey_form.check(steps) if isinstance(steps, list) and steps else []
+    can_manage = has_capability(request.user, Cap.MANAGE_CAMPAIGNS)
+    pickers = _pickers()
+    editor = journey_form.editor_view(steps if isinstance(steps, list) else [], errors)
+    for step in editor["steps"]:
+        step["destinations"] = pickers["destinations"].get(step["type"], [])
+    context = _flow_context(campaign)
+    context.update(
+        {
+            "form": form or CampaignSettingsForm.for_campaign(campaign),
+            "editor": editor,
+            "action_url": reverse("campaigns:detail", args=[campaign.pk]),
+            "step_choices": [
+                (s.get("id"), s.get("label") or s.get("id"))
+                for s in steps
+                if isinstance(s, dict) and s.get("id")
+            ],  # fmt: skip
+            "step_types": journey_form.STEP_TYPES,
+            "condition_types": journey_form.CONDITION_TYPES,
+            "condition_ops": journey_form.CONDITION_OPS,
+            "audience_actions": journey_form.AUDIENCE_ACTIONS,
+            "esp_actions": journey_form.ESP_ACTIONS,
+            "pickers": pickers,
+            "can_manage": can_manage,
+            "status_errors": status_errors or [],
+            "results_panel": _results_panel(),
+            "focus": focus,
+        }
+    )
+    return context
+
+
+@requires(Cap.VIEW_CAMPAIGNS, write=Cap.MANAGE_CAMPAIGNS)
+def detail(request, pk: int):
+    campaign = get_object_or_404(Campaign.objects.select_related("segment"), pk=pk)
+    if request.method != "POST":
+        return TemplateResponse(request, PAGE, _page_context(request, campaign))
+
+    steps = journey_form.fields_to_steps(request.POST)
+    action = request.POST.get("_action", "save")
+    form = CampaignSettingsForm(request.POST)
+    if action not in ("save", "refresh"):
+        journey_form.apply_action(steps, action, add_type=request.POST.get("_add_type", "wait"))
+        form.is_valid()
+        context = _page_context(request, campaign, form=form, steps=steps,
+                                errors=[], focus=action)  # fmt: skip
+        return _editor(request, context)
+    if action == "refresh":
+        form.is_valid()
+        context = _page_context(request, campaign, form=form, steps=steps, errors=[])
+        return _editor(request, context)
+
+    errors = journey_form.check(steps)
+    if form.is_valid() and not errors:
+        values = form.values()
+        try:
+            _service("update_campaign")(campaign=campaign, steps=steps, **values)
+        except ServiceMissing:
+            for name, value in values.items():
+                setattr(campaign, name, value)
+            campaign.steps = steps
+            campaign.save()
+        except _refusals() as error:
+            errors = []
+            for item in _service_errors(error):
+                if item["field"] in form.fields:
+                    form.add_error(item["field"], item["message"])
+                else:
+                    errors.append(item)
+            campaign.refresh_from_db()
+        else:
+            url = reverse("campaigns:detail", args=[campaign.pk]) + "?saved=1"
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = url
+                return response
+            return redirect(url)
+    context = _page_context(request, campaign, form=form, steps=steps, errors=errors)
+    context["save_failed"] = True
+    return _editor(request, context, status=400)
+
+
+def _editor(request, context: dict, *, status: int = 200):
+    name = f"{PAGE}#editor-body" if request.htmx else PAGE
+    return TemplateResponse(request, name, context, status=200 if request.htmx else status)
+
+
+@requires(Cap.VIEW_CAMPAIGNS)
+@require_GET
+def flow(request, pk: int):
+    """The flow with its live counts (polled by the journey page)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return TemplateResponse(request, f"{PAGE}#flow", _flow_context(campaign))
+
+
+@requires(Cap.MANAGE_CAMPAIGNS)
+@require_POST
+def change_status(request, pk: int, action: str):
+    """Start, pause or resume through campaigns/services; a journey with problems (e.g.
+    an e-mail step without a destination) is refused with them."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    errors: list[dict] = []
+    if action == "start" or action == "resume":
+        errors = journey_form.check(campaign.steps)
+    if not errors:
+        try:
+            _service(f"{action}_campaign")(campaign=campaign)
+        except ServiceMissing:
+            campaign.status = (
+                Campaign.Status.PAUSED if action == "pause" else Campaign.Status.ACTIVE
+            )
+            campaign.save(update_fields=["status"])
+        except _refusals() as error:
+            errors = _service_errors(error)
+    if errors:
+        campaign.refresh_from_db()
+        context = _page_context(request, campaign, status_errors=errors)
+        if request.htmx:
+            return TemplateResponse(request, f"{PAGE}#status", context)
+        return TemplateResponse(request, PAGE, context, status=400)
+    labels = {"start": "Started.", "pause": "Paused.", "resume": "Resumed."}
+    messages.success(request, labels[action])
+    url = reverse("campaigns:detail", args=[campaign.pk])
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+# The profile page's panel ----------------------------------------------------------------
+
+
+@requires(Cap.VIEW_PROFILES)
+@require_GET
+def profile_panel(request, profile_id: int):
+    """The person's journeys (campaign, step, state, since) and messages (sent, opened,
+    clicked, skipped with the reason)."""
+    from profiles import selectors as profile_selectors
+
+    active = profile_selectors.active_profile_id(profile_id=profile_id)
+    if active is None:
+        raise Http404("No such profile.")
+    enrollments = selectors.profile_enrollments(profile_id=active)
+    for enrollment in enrollments:
+        enrollment.since = selectors.since(enrollment)
+        steps = [s for s in enrollment.campaign.steps or [] if isinstance(s, dict)]
+        step = next((s for s in steps if s.get("id") == enrollment.step_id), {})
+        enrollment.step_label = step.get("label") or enrollment.step_id or "—"
+    context = {
+        "profile_id": active,
+        "enrollments": enrollments,
+        "deliveries": selectors.profile_deliveries(profile_id=active),
+        "can_view_campaigns": has_capability(request.user, Cap.VIEW_CAMPAIGNS),
+        "waiting_states": (Enrollment.State.ACTIVE, Enrollment.State.WAITING_EVENT),
+    }
+    return TemplateResponse(request, "campaigns/campaign_profile_panel.html", context)

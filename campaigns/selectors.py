@@ -1,0 +1,223 @@
+"""Reads for the campaign pages: the list with its counts, the journey's counts per step
+and its layout as a flow, a person's enrollments and deliveries, and journey entries in
+the customer timeline."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.db.models import Count, Max, OuterRef, Q, Subquery
+
+from .models import Campaign, Delivery, Enrollment, StepLog
+
+WAITING = (Enrollment.State.ACTIVE, Enrollment.State.WAITING_EVENT)
+GONE = (Enrollment.State.EXITED, Enrollment.State.FAILED)
+
+
+def campaign_list():
+    """Campaigns with entered / active / converted counts and their last activity."""
+    last_step = StepLog.objects.filter(campaign=OuterRef("pk")).order_by("-at").values("at")[:1]
+    campaigns = list(
+        Campaign.objects.annotate(
+            entered=Count("enrollments"),
+            active=Count("enrollments", filter=Q(enrollments__state__in=WAITING)),
+            converted=Count("enrollments", filter=Q(enrollments__converted_at__isnull=False)),
+            last_entry=Max("enrollments__entered_at"),
+            last_step=Subquery(last_step),
+        ).order_by("name", "id")
+    )
+    for campaign in campaigns:
+        times = [t for t in (campaign.last_entry, campaign.last_step) if t]
+        campaign.last_activity = max(times) if times else None
+    return campaigns
+
+
+def totals(campaign: Campaign) -> dict:
+    return Enrollment.objects.filter(campaign=campaign).aggregate(
+        entered=Count("id"),
+        active=Count("id", filter=Q(state__in=WAITING)),
+        completed=Count("id", filter=Q(state=Enrollment.State.COMPLETED)),
+        converted=Count("id", filter=Q(converted_at__isnull=False)),
+        exited=Count("id", filter=Q(state__in=GONE)),
+        holdout=Count("id", filter=Q(holdout=True)),
+    )
+
+
+def step_counts(campaign: Campaign) -> dict[str, dict]:
+    """Per step id: ``waiting`` (enrollments at it now), ``passed`` (distinct enrollments
+    that went through it), ``exited`` (left the journey there), ``converted`` (reached the
+    goal while there) and ``outcomes`` (outcome -> enrollments, e.g. yes/no, variants)."""
+    counts: dict[str, dict] = defaultdict(
+        lambda: {"waiting": 0, "passed": 0, "exited": 0, "converted": 0, "outcomes": {}}
+    )
+    rows = (
+        Enrollment.objects.filter(campaign=campaign)
+        .values("step_id", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        here = counts[row["step_id"]]
+        if row["state"] in WAITING:
+            here["waiting"] += row["n"]
+        elif row["state"] in GONE:
+            here["exited"] += row["n"]
+        elif row["state"] == Enrollment.State.CONVERTED:
+            here["converted"] += row["n"]
+    logs = (
+        StepLog.objects.filter(campaign=campaign)
+        .exclude(outcome="waiting")
+        .values("step_id", "outcome")
+        .annotate(n=Count("enrollment_id", distinct=True))
+        .order_by()
+    )
+    for row in logs:
+        here = counts[row["step_id"]]
+        here["outcomes"][row["outcome"]] = row["n"]
+    passed = (
+        StepLog.objects.filter(campaign=campaign)
+        .exclude(outcome="waiting")
+        .values("step_id")
+        .annotate(n=Count("enrollment_id", distinct=True))
+        .order_by()
+    )
+    for row in passed:
+        counts[row["step_id"]]["passed"] = row["n"]
+    return dict(counts)
+
+
+# The flow: boxes in rows, arrows between them ---------------------------------------------
+
+BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 210, 118, 40, 64, 16
+
+
+def layout(steps: list[dict]) -> dict:
+    """Boxes (x, y) and arrows (SVG paths with a label) for the journey, top to bottom:
+    each step one row below the first step that leads to it (breadth first from the
+    entry); steps nothing leads to go below."""
+    from . import steps as grammar
+
+    ids = [s.get("id") for s in steps if isinstance(s, dict)]
+    by_id = {s.get("id"): s for s in steps if isinstance(s, dict)}
+    row: dict[str, int] = {}
+    order: list[str] = []
+    queue = [ids[0]] if ids else []
+    if queue:
+        row[ids[0]] = 0
+    while queue or len(order) < len(ids):
+        if not queue:  # unreachable steps start a new row at the bottom
+            sid = next(i for i in ids if i not in row)
+            row[sid] = (max(row.values()) + 1) if row else 0
+            queue.append(sid)
+        sid = queue.pop(0)
+        if sid in order:
+            continue
+        order.append(sid)
+        for _field, target in grammar.links(by_id[sid]):
+            if target in by_id and target not in row:
+                row[target] = row[sid] + 1
+                queue.append(target)
+    rows: dict[int, list[str]] = defaultdict(list)
+    for sid in order:
+        rows[row[sid]].append(sid)
+    width_cols = max((len(r) for r in rows.values()), default=1)
+    width = PAD * 2 + width_cols * BOX_W + (width_cols - 1) * GAP_X
+    pos: dict[str, tuple[int, int]] = {}
+    for r, members in rows.items():
+        span = len(members) * BOX_W + (len(members) - 1) * GAP_X
+        left = (width - span) // 2
+        for c, sid in enumerate(members):
+            pos[sid] = (left + c * (BOX_W + GAP_X), PAD + r * (BOX_H + GAP_Y))
+    height = PAD * 2 + (max(rows, default=0) + 1) * (BOX_H + GAP_Y) - GAP_Y
+    arrows = []
+    for sid in order:
+        outs = [(f, t) for f, t in grammar.links(by_id[sid]) if t in pos]
+        x0, y0 = pos[sid]
+        for k, (field, target) in enumerate(outs):
+            x1, y1 = pos[target]
+            sx = x0 + BOX_W * (k + 1) // (len(outs) + 1)
+            sy = y0 + BOX_H
+            tx, ty = x1 + BOX_W // 2, y1
+            if ty > sy:
+                mid = (sy + ty) // 2
+                d = f"M{sx},{sy} C{sx},{mid} {tx},{mid} {tx},{ty - 6}"
+            else:  # back to an earlier row: round the right-hand side
+                side = max(x0, x1) + BOX_W + GAP_X // 2
+                d = (
+                    f"M{sx},{sy} C{sx},{sy + 30} {side},{sy + 30} {side},{(sy + ty) // 2} "
+                    f"S{tx},{ty - 30} {tx},{ty - 6}"
+                )
+            arrows.append({"d": d, "label": _arrow_label(by_id[sid], field),
+                           "lx": (sx + tx) // 2 + 4, "ly": (sy + ty) // 2})  # fmt: skip
+    boxes = [{"id": sid, "x": pos[sid][0], "y": pos[sid][1], "step": by_id[sid]} for sid in order]
+    return {"boxes": boxes, "arrows": arrows, "width": width, "height": max(height, BOX_H),
+            "box_w": BOX_W, "box_h": BOX_H}  # fmt: skip
+
+
+def _arrow_label(step: dict, field: str) -> str:
+    if field in ("yes", "no"):
+        return field
+    if field == "timeout_next":
+        return "timed out"
+    if field == "next" and step.get("type") == "wait_for_event":
+        return step.get("event") or "event"
+    if field.startswith("variants["):
+        index = int(field.split("[")[1].split("]")[0])
+        return str((step.get("variants") or [])[index].get("name") or "")
+    return ""
+
+
+# A person's campaigns ---------------------------------------------------------------------
+
+
+def profile_enrollments(*, profile_id: int, limit: int = 20) -> list[Enrollment]:
+    return list(
+        Enrollment.objects.filter(profile_id=profile_id)
+        .select_related("campaign")
+        .order_by("-entered_at", "-id")[:limit]
+    )
+
+
+def profile_deliveries(*, profile_id: int, limit: int = 20) -> list[Delivery]:
+    return list(
+        Delivery.objects.filter(profile_id=profile_id)
+        .select_related("campaign", "template")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def since(enrollment: Enrollment) -> datetime:
+    last = (
+        StepLog.objects.filter(enrollment=enrollment).order_by("-at").values_list("at", flat=True)
+    ).first()
+    return last or enrollment.entered_at
+
+
+TIMELINE_KINDS = {"journey-entered": "Journeys entered"}
+
+
+def timeline_items(*, profile, before, kinds, limit: int) -> list:
+    """Journey entries for profiles.selectors.timeline, newest first, after ``before``."""
+    from profiles.selectors import Item, after_cursor
+
+    if "journey-entered" not in kinds:
+        return []
+    qs = (
+        Enrollment.objects.filter(profile_id=profile.pk)
+        .filter(after_cursor(before, "journey-entered", "entered_at", "id"))
+        .select_related("campaign")
+        .order_by("-entered_at", "-id")[:limit]
+    )
+    return [
+        Item(
+            kind="journey-entered",
+            id=row.pk,
+            time=row.entered_at,
+            title=f"Entered journey “{row.campaign.name}”",
+            detail=("in the holdout group" if row.holdout else "")
+            + (f"variant {row.variant}" if row.variant and not row.holdout else ""),
+            data={"campaign_id": row.campaign_id, "state": row.state},
+        )
+        for row in qs
+    ]
