@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.template import Context, Engine, Library, TemplateSyntaxError
 
 from . import tracking
@@ -189,7 +190,10 @@ def _error_line(source: str) -> int | None:
 
 def _render_one(source: str, data: dict, *, autoescape: bool = True) -> str:
     template = ENGINE.from_string(source or "")
-    return template.render(Context(data, autoescape=autoescape))
+    rendered = template.render(Context(data, autoescape=autoescape))
+    # Plain text, not Django's SafeString: a page showing the result (a preview) must
+    # escape it like any other text.
+    return "".join((rendered, ""))
 
 
 def render(*, template, profile, context: dict | None, delivery=None) -> RenderedMessage:
@@ -281,3 +285,33 @@ def html_to_text(html: str) -> str:
             out.append("")
             blank = True
     return "\n".join(out).strip() + "\n"
+
+
+EXAMPLE_CONTEXT = {
+    "event": "Cart Abandoned",
+    "properties": {
+        "cart_id": "c-1001",
+        "products": [
+            {"name": "Rain jacket", "price": 129.0, "quantity": 1},
+            {"name": "Wool socks", "price": 12.5, "quantity": 2},
+        ],
+        "total": 154.0,
+    },
+}
+
+
+@transaction.atomic
+def save_template(*, template=None, name: str, subject: str, body_html: str, body_text: str = ""):
+    """Creates or updates a MessageTemplate after checking that every part compiles;
+    raises ValidationError({field: "Line N: ..."}) otherwise."""
+    from .models import MessageTemplate
+
+    validate_template(subject=subject, body_html=body_html, body_text=body_text)
+    template = template or MessageTemplate()
+    template.name = name
+    template.subject = subject
+    template.body_html = body_html
+    template.body_text = body_text or ""
+    template.full_clean()
+    template.save()
+    return template
