@@ -1,0 +1,106 @@
+"""Campaign engine fixtures: people through the real pipeline, an SMTP destination on the
+test's aiosmtpd server, a webhook destination on a local HTTP server, and ``pump`` which
+runs the trigger readers and the runner at a given (controllable) time."""
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from campaigns import runner, services, triggers
+from campaigns.models import Campaign, MessageTemplate
+from integrations.destinations import services as destinations
+from profiles.models import Identity
+from tests.profiles.conftest import drain, message, send, web  # noqa: F401
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+def at(minutes: float):
+    return NOW + timedelta(minutes=minutes)
+
+
+def person(send, web, user, *, consent=True, minutes=-60, **traits):  # noqa: F811
+    traits = {"email": f"{user}@example.org", "firstName": user.title(), **traits}
+    if consent:
+        traits["marketingOptIn"] = True
+    send(web, message("identify", userId=user, traits=traits, timestamp=at(minutes).isoformat()))
+    return Identity.objects.get(kind__name="user_id", value=user).profile
+
+
+def track(send, web, user, event, minutes, **properties):  # noqa: F811
+    send(web, message(userId=user, event=event, properties=properties,
+                      timestamp=at(minutes).isoformat()))  # fmt: skip
+
+
+def pump(minutes: float = 0) -> dict:
+    """What the worker does at NOW + minutes: read both outboxes, run what is due."""
+    now = at(minutes)
+    triggers.read_all(now=now)
+    return runner.run(now=now)
+
+
+def campaign(steps, *, kind=Campaign.Kind.EVENT, start=True, **fields):
+    made = services.create_campaign(name=f"c{len(steps)}", kind=kind, steps=steps, **fields)
+    if start:
+        services.start_campaign(campaign=made)
+    return made
+
+
+@pytest.fixture
+def smtp(db, smtp_inbox):
+    from django.conf import settings
+
+    destination = destinations.create_destination(
+        name="Mail", kind="smtp",
+        config={"host": "127.0.0.1", "port": settings.EMAIL_PORT,
+                "from_email": "shop@example.org", "starttls": False},
+    )  # fmt: skip
+    destination.inbox = smtp_inbox
+    return destination
+
+
+@pytest.fixture
+def template(db):
+    return MessageTemplate.objects.create(
+        name="Cart",
+        subject="{{ traits.firstName }}, you left something",
+        body_html="<p>{% for p in event.products %}<b>{{ p.name }}</b> {% endfor %}</p>",
+    )
+
+
+class Hook(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.received.append((dict(self.headers), json.loads(body or b"{}")))
+        status = self.server.statuses.pop(0) if self.server.statuses else 200
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hook_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    server.received, server.statuses = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def webhook(db, hook_server):
+    destination = destinations.create_destination(
+        name="Hook", kind="webhook",
+        config={"url": f"http://127.0.0.1:{hook_server.server_port}/in", "timeout": 5},
+        secrets={"signing_secret": "s3cret"},
+    )  # fmt: skip
+    destination.server = hook_server
+    return destination
