@@ -12,16 +12,35 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class DecryptionError(Exception):
     """The token was not made by any of the configured keys (or was tampered with)."""
 
 
+MISSING = (
+    "CDP_ENCRYPTION_KEYS is not set. Set it to one Fernet key (for example the output of "
+    "`python manage.py rotate_encryption_key --generate`)."
+)
+
+
+def check_keys() -> str | None:
+    """None when the keys are usable, else why not (used by the system check)."""
+    keys = [k for k in getattr(settings, "CDP_ENCRYPTION_KEYS", []) if k.strip()]
+    if not keys:
+        return getattr(settings, "ENCRYPTION_KEYS_MISSING", MISSING)
+    try:
+        _fernet(tuple(keys))
+    except ValueError as exc:
+        return f"CDP_ENCRYPTION_KEYS holds a key that is not a Fernet key: {exc}"
+    return None
+
+
 @lru_cache(maxsize=4)
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     if not keys:
-        raise DecryptionError("CDP_ENCRYPTION_KEYS is empty.")
+        raise ImproperlyConfigured(getattr(settings, "ENCRYPTION_KEYS_MISSING", MISSING))
     return MultiFernet([Fernet(key.strip().encode()) for key in keys])
 
 

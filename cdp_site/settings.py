@@ -57,11 +57,9 @@ def _encryption_keys() -> list[str]:
     if keys:
         return keys
     if CDP_MODE == "production":
-        sys.exit(
-            "CDP_ENCRYPTION_KEYS is not set. Set it to one Fernet key (for example the output "
-            "of `python -c 'from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())'`), or run the demo with `make demo`."
-        )
+        # Refused where it matters, with ENCRYPTION_KEYS_MISSING as the message: the system
+        # check (migrate, runserver, check) and the first encrypt/decrypt (cdp_site/crypto.py).
+        return []
     # Demo and test keep one generated key under var/, so stored credentials stay readable.
     path = VAR_DIR / "encryption_key"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +71,11 @@ def _encryption_keys() -> list[str]:
     return [path.read_text().strip()]
 
 
+ENCRYPTION_KEYS_MISSING = (
+    "CDP_ENCRYPTION_KEYS is not set. Set it to one Fernet key (for example the output of "
+    "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+    "), or run the demo with `make demo`."
+)
 CDP_ENCRYPTION_KEYS = _encryption_keys()
 # --- end destinations: encryption at rest ---
 

@@ -1,0 +1,1 @@
+from . import checks  # noqa: F401 (registers the CDP_ENCRYPTION_KEYS system check)

@@ -301,3 +301,43 @@ def test_scheduled_export_writes_the_segment_then_waits_for_its_interval(db, tmp
     # Editing the destination keeps the schedule's bookkeeping.
     services.update_destination(destination=destination, config={**destination.config})
     assert "last_export_at" in destination.config
+
+
+def test_without_keys_the_check_and_first_use_refuse_with_a_clear_message(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from integrations.destinations.checks import encryption_keys_check
+
+    settings.CDP_ENCRYPTION_KEYS = []
+    [error] = encryption_keys_check()
+    assert error.id == "cdp.E101" and "CDP_ENCRYPTION_KEYS is not set" in error.msg
+    with pytest.raises(ImproperlyConfigured, match="CDP_ENCRYPTION_KEYS is not set"):
+        crypto.encrypt("x")
+    settings.CDP_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    assert encryption_keys_check() == []
+
+
+def test_production_without_keys_fails_manage_check(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as live
+
+    env = {k: v for k, v in os.environ.items() if k not in {"CDP_ENCRYPTION_KEYS", "DEBUG"}}
+    env.update(
+        CDP_MODE="production",
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="cdp.example.com",
+        CDP_VAR_DIR=str(tmp_path),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=live.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "CDP_ENCRYPTION_KEYS is not set" in result.stderr
