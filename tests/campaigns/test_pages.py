@@ -254,3 +254,19 @@ def test_profile_panel_lists_enrollments_and_deliveries(client_as, campaign):
     assert "Cart" in page and "await" in page and "Waiting for an event" in page
     assert "skipped" in page and "over the frequency cap" in page
     assert f'href="/campaigns/{campaign.pk}/"' not in page  # no campaigns access
+
+
+def test_journey_entries_appear_in_the_timeline_and_the_profile_page_loads_the_panel(
+    client_as, campaign
+):
+    from profiles import selectors as profile_selectors
+    from profiles.models import Profile
+
+    profile = Profile.objects.create()
+    enroll(campaign, profile.pk, state="active", step_id="wait")
+    assert "journey-entered" in profile_selectors.timeline_kinds()
+    page = profile_selectors.timeline(profile=profile, kinds=["journey-entered"])
+    assert [item.title for item in page.items] == ["Entered journey “Cart”"]
+    client = client_as(MARKETER)
+    detail = client.get(reverse("profiles:detail", args=[profile.pk])).content.decode()
+    assert reverse("campaigns:profile-panel", args=[profile.pk]) in detail
