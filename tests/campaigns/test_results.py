@@ -149,3 +149,24 @@ def test_lift_from_enrollments_of_treated_and_holdout():
     assert (got.treated_n, got.treated_conversions) == (200, 40)
     assert (got.holdout_n, got.holdout_conversions) == (100, 10)
     assert got.enough and got.ci_low == pytest.approx(0.019187, abs=1e-5)
+
+
+def test_results_pages_by_role(client_as, people):
+    campaign = campaign_with(people, holdout_for={people[3]})
+    for role, allowed in [("Admin", True), ("Marketer", True), ("Account manager", False),
+                          ("Viewer", False)]:  # fmt: skip
+        client = client_as(role)
+        page = client.get(f"/campaigns/{campaign.pk}/results/")
+        panel = client.get(f"/campaigns/{campaign.pk}/results/panel/")
+        assert page.status_code == panel.status_code == (200 if allowed else 403), role
+        if allowed:
+            body = page.content.decode()
+            assert f'data-chart="funnel-chart-{campaign.pk}"' in body
+            assert f'id="funnel-chart-{campaign.pk}"' in body  # the json_script data
+            assert "vendor/plotly/plotly.min.js" in body and "Not enough data" in body
+            assert "<html" not in panel.content.decode()
+        client.logout()
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(email="marketer@example.org"))
+    assert client.get("/campaigns/999999/results/").status_code == 404
