@@ -1,0 +1,70 @@
+"""A real Celery worker SIGKILLed after the SMTP server took an e-mail and before the
+send was recorded: after a restart the e-mail is not sent again (at most once, see
+campaigns/engine.py), the other pending e-mail goes out, and the interrupted delivery
+ends as failed with its reason once its lease runs out."""
+
+import os
+import signal
+import time
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from campaigns import engine, runner, services, triggers
+from campaigns.models import Campaign, Delivery
+from campaigns.tasks import retry_deliveries
+from cdp_site.celery import app as celery_app
+from tests.campaigns.conftest import person, track
+from tests.support.processes import start_celery_worker, stop_process, wait_until
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def _worker(delay: float):
+    return start_celery_worker(
+        broker_url=settings.CELERY_BROKER_URL,
+        name=f"send-kill-{os.getpid()}",
+        extra_env={"CDP_TEST_SEND_DELAY": str(delay)},
+        pool="solo",
+    )
+
+
+def test_email_arrives_exactly_once_when_the_worker_dies_mid_send(send, web, smtp, template):
+    journey = services.create_campaign(
+        name="cart", kind=Campaign.Kind.EVENT, trigger_event="Checkout Started",
+        steps=[{"id": "mail", "type": "send_email", "template_id": template.pk,
+                "destination_id": smtp.pk}],
+    )  # fmt: skip
+    services.start_campaign(campaign=journey)
+    for user in ("ann", "bob"):
+        person(send, web, user)
+        track(send, web, user, "Checkout Started", 0, products=[{"name": "Boots"}])
+    triggers.read_all()
+    runner.run_due()  # the journey ran: two deliveries wait to be sent
+    assert Delivery.objects.filter(status="pending").count() == 2
+    celery_app.control.purge()  # tasks queued by the signals above are not this test's
+    worker = _worker(delay=60)
+    try:
+        retry_deliveries.delay()
+        wait_until(lambda: len(smtp.inbox.messages) == 1, timeout=60, what="the first e-mail")
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        stop_process(worker)
+    interrupted = Delivery.objects.get(status="pending", reason=engine.SENDING)
+    assert interrupted.attempts == 1
+    worker = _worker(delay=0)
+    try:
+        retry_deliveries.delay()
+        wait_until(lambda: len(smtp.inbox.messages) == 2, timeout=60, what="the other e-mail")
+        time.sleep(2)
+    finally:
+        stop_process(worker)
+    assert sorted(m["To"] for m in smtp.inbox.messages) == ["ann@example.org", "bob@example.org"]
+    # The interrupted one's lease runs out: failed with its reason, never sent again.
+    runner.deliver_due(now=timezone.now() + engine.LEASE + timezone.timedelta(minutes=1))
+    interrupted.refresh_from_db()
+    assert (interrupted.status, interrupted.reason) == ("failed", engine.INTERRUPTED)
+    assert len(smtp.inbox.messages) == 2
+    assert Delivery.objects.filter(status="sent").count() == 1
