@@ -142,8 +142,8 @@ def message_list(request):
 
 
 def _form_page(request, form, template=None, status=200):
-    preview_form = PreviewForm(initial={"context": _example_context_json()})
-    test_form = TestSendForm(initial={"context": _example_context_json()})
+    preview_form = PreviewForm(prefix="preview", initial={"context": _example_context_json()})
+    test_form = TestSendForm(prefix="test", initial={"context": _example_context_json()})
     return TemplateResponse(
         request,
         "campaigns/messages_form.html",
@@ -218,7 +218,7 @@ def _rendered_for(form, template):
 @requires(Cap.VIEW_CAMPAIGNS)
 def message_preview(request, pk):
     template = get_object_or_404(MessageTemplate, pk=pk)
-    form = PreviewForm(request.GET)
+    form = PreviewForm(request.GET, prefix="preview")
     context = {"form": form, "template": template}
     if form.is_valid():
         try:
@@ -232,7 +232,7 @@ def message_preview(request, pk):
 @require_POST
 def message_test_send(request, pk):
     template = get_object_or_404(MessageTemplate, pk=pk)
-    form = TestSendForm(request.POST)
+    form = TestSendForm(request.POST, prefix="test")
     context = {"form": form, "template": template, "to": request.user.email}
     if not request.user.email:
         context["error"] = "Your account has no e-mail address to send the test to."

@@ -178,15 +178,16 @@ def test_preview_as_a_profile_found_by_email_or_id(client_as, person):
     context = '{"properties": {"products": [{"name": "Boots"}]}}'
     for query in ("ANN@example.org", str(person.pk)):
         response = client.get(
-            f"/campaigns/messages/{tpl.pk}/preview/", {"profile": query, "context": context}
+            f"/campaigns/messages/{tpl.pk}/preview/",
+            {"preview-profile": query, "preview-context": context},
         )
         assert response.status_code == 200
         body = response.content.decode()
         # The preview sits in a sandboxed iframe's srcdoc, escaped once more.
         assert "sandbox" in body and "&amp;lt;script&amp;gt;" in body and "Boots" in body
-    missing = client.get(f"/campaigns/messages/{tpl.pk}/preview/", {"profile": "x@nowhere"})
+    missing = client.get(f"/campaigns/messages/{tpl.pk}/preview/", {"preview-profile": "x@nowhere"})
     assert "No profile" in missing.content.decode()
-    bad = client.get(f"/campaigns/messages/{tpl.pk}/preview/", {"context": "[1"})
+    bad = client.get(f"/campaigns/messages/{tpl.pk}/preview/", {"preview-context": "[1"})
     assert "Not valid JSON" in bad.content.decode()
 
 
@@ -202,7 +203,7 @@ def test_send_a_test_to_me_through_an_smtp_destination(client_as, person, smtp_i
     tpl = template(subject="Hello {{ traits.firstName }}", body_html="<p>Hi</p>")
     client = client_as("Marketer")
     response = client.post(f"/campaigns/messages/{tpl.pk}/test/", {
-        "destination": destination.pk, "profile": str(person.pk), "context": "{}",
+        "test-destination": destination.pk, "test-profile": str(person.pk), "test-context": "{}",
     })  # fmt: skip
     assert response.status_code == 200
     assert "Test sent to marketer@example.org" in response.content.decode()
