@@ -113,7 +113,7 @@ def read_profile_changes(*, now: datetime | None = None, limit: int = 2000) -> i
 
 
 def _goals(names: dict[int, set[str]], every: set[str], now: datetime) -> None:
-    campaigns = {c.pk: c for c in Campaign.objects.filter(goal_event__in=every)
+    campaigns = {c.pk: c for c in Campaign.objects.filter(goal_event__in=every - {""})
                  .exclude(status=Campaign.Status.DRAFT)}  # fmt: skip
     if not campaigns:
         return
