@@ -170,3 +170,12 @@ def test_results_pages_by_role(client_as, people):
 
     client.force_login(get_user_model().objects.get(email="marketer@example.org"))
     assert client.get("/campaigns/999999/results/").status_code == 404
+
+
+def test_the_panel_embeds_with_only_a_campaign(people):
+    from django.template.loader import render_to_string
+
+    campaign = campaign_with(people)
+    html = render_to_string("campaigns/results_panel.html", {"campaign": campaign})
+    assert f'hx-get="/campaigns/{campaign.pk}/results/panel/"' in html
+    assert "plotly.min.js" in html and "js/charts.js" in html
