@@ -270,3 +270,13 @@ def test_journey_entries_appear_in_the_timeline_and_the_profile_page_loads_the_p
     client = client_as(MARKETER)
     detail = client.get(reverse("profiles:detail", args=[profile.pk])).content.decode()
     assert reverse("campaigns:profile-panel", args=[profile.pk]) in detail
+
+
+def test_the_journey_page_embeds_the_results_panel_when_it_exists(client_as, campaign):
+    from campaigns import views
+
+    page = client_as(MARKETER).get(reverse("campaigns:detail", args=[campaign.pk]))
+    if views._results_panel():
+        assert f"/campaigns/{campaign.pk}/results/panel/" in page.content.decode()
+    else:
+        assert "results-panel" not in page.content.decode()
