@@ -17,7 +17,7 @@ CONFLICT (idempotency_key) DO NOTHING``, key ``"{enrollment}:{step}"``) in the r
 transaction, with the enrollment's move, and ``deliver`` sends it after commit.
 
 Sending is **at most once** for e-mail: ``deliver`` first commits the Delivery as being
-sent (``reason = "sending"``, ``attempts + 1``, ``next_attempt_at`` = the end of a lease)
+sent (status ``sending``, ``attempts + 1``, ``next_attempt_at`` = the end of a lease)
 in a transaction of its own, then sends, then records the outcome. A worker killed after
 the SMTP server took the message but before "sent" was recorded leaves the row "sending";
 when its lease runs out it is marked failed ("interrupted while sending"), never sent again:
@@ -59,6 +59,7 @@ CHANNEL_OF = {
     "set_trait": Delivery.Channel.TRAIT,
 }
 SENDING = "sending"
+DUE_STATUSES = [Delivery.Status.PENDING, Delivery.Status.SENDING]
 INTERRUPTED = "interrupted while sending: not sent again, it may have gone out"
 LEASE = timedelta(minutes=10)  # how long a send may take before it counts as interrupted
 MAX_ATTEMPTS = 5
@@ -372,21 +373,22 @@ def claim_delivery(*, now: datetime) -> Delivery | None:
         with transaction.atomic():
             delivery = (
                 Delivery.objects.select_for_update(skip_locked=True)
-                .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+                .filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
                 .order_by("next_attempt_at", "id")
                 .first()
             )
             if delivery is None:
                 return None
-            if delivery.reason == SENDING and delivery.channel == Delivery.Channel.EMAIL:
+            interrupted = delivery.status == Delivery.Status.SENDING  # its lease ran out
+            if interrupted and delivery.channel == Delivery.Channel.EMAIL:
                 delivery.status, delivery.reason = Delivery.Status.FAILED, INTERRUPTED
                 delivery.next_attempt_at = None
                 delivery.save(update_fields=["status", "reason", "next_attempt_at"])
                 continue
-            delivery.reason = SENDING
+            delivery.status, delivery.reason = Delivery.Status.SENDING, SENDING
             delivery.attempts += 1
             delivery.next_attempt_at = now + LEASE
-            delivery.save(update_fields=["reason", "attempts", "next_attempt_at"])
+            delivery.save(update_fields=["status", "reason", "attempts", "next_attempt_at"])
             return delivery
 
 
@@ -416,7 +418,9 @@ def record_failure(delivery: Delivery, message: str, *, retryable: bool, now: da
     if retryable and delivery.attempts < MAX_ATTEMPTS:
         wait = RETRY_BASE_SECONDS * 2 ** (delivery.attempts - 1)
         Delivery.objects.filter(pk=delivery.pk).update(
-            reason=f"retrying: {message}"[:300], next_attempt_at=now + timedelta(seconds=wait)
+            status=Delivery.Status.PENDING,
+            reason=f"retrying: {message}"[:300],
+            next_attempt_at=now + timedelta(seconds=wait),
         )
         return Delivery.Status.PENDING
     Delivery.objects.filter(pk=delivery.pk).update(

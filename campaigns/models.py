@@ -118,6 +118,12 @@ class Enrollment(models.Model):
                 condition=Q(state="waiting_event"),
             ),
             models.Index(fields=["campaign", "state", "step_id"], name="enrollment_counts"),
+            # The runner also claims waits for an event whose timeout came.
+            models.Index(
+                fields=["wake_at"],
+                name="enrollment_timeout",
+                condition=Q(state="waiting_event"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,6 +165,7 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"  # claimed; its lease ends at next_attempt_at
         SENT = "sent", "Sent"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
@@ -199,7 +206,9 @@ class Delivery(models.Model):
                 condition=Q(counts_toward_cap=True),
             ),
             models.Index(
-                fields=["next_attempt_at"], name="delivery_retry", condition=Q(status="pending")
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=Q(status__in=["pending", "sending"]),
             ),
         ]
 

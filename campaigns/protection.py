@@ -74,7 +74,12 @@ def over_cap(profile_id: int, *, now: datetime, rules: ActivationSettings) -> bo
         Q(sent_at__gte=since) | Q(sent_at__isnull=True, created_at__gte=since),
         profile_id=profile_id,
         counts_toward_cap=True,
-        status__in=[Delivery.Status.PENDING, Delivery.Status.SENT, Delivery.Status.DELIVERED],
+        status__in=[
+            Delivery.Status.PENDING,
+            Delivery.Status.SENDING,
+            Delivery.Status.SENT,
+            Delivery.Status.DELIVERED,
+        ],
     ).count()
     return counted >= rules.max_messages
 

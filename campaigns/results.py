@@ -216,7 +216,7 @@ def step_counts(campaign: Campaign) -> list[dict]:
 
 DELIVERY_COUNTS = dict(
     total=Count("id"),
-    pending=Count("id", filter=Q(status=Delivery.Status.PENDING)),
+    pending=Count("id", filter=Q(status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING])),
     sent=Count("id", filter=Q(sent_at__isnull=False)),
     delivered=Count("id", filter=Q(status=Delivery.Status.DELIVERED)),
     failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),

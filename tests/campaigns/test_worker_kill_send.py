@@ -52,7 +52,7 @@ def test_email_arrives_exactly_once_when_the_worker_dies_mid_send(send, web, smt
         worker.wait(timeout=10)
     finally:
         stop_process(worker)
-    interrupted = Delivery.objects.get(status="pending", reason=engine.SENDING)
+    interrupted = Delivery.objects.get(status="sending")
     assert interrupted.attempts == 1
     worker = _worker(delay=0)
     try:
