@@ -119,6 +119,12 @@ def advance(enrollment: Enrollment, *, now: datetime, rules: ActivationSettings)
     enrollment.context = dict(enrollment.context or {})
     steps = by_id(enrollment.campaign.steps or [])
     waiting = enrollment.context.get(WAITING) or {}
+    if enrollment.step_id and enrollment.step_id not in steps:
+        # The journey was edited while this person waited at a step it no longer has.
+        why = f"step {enrollment.step_id} was removed from the journey"
+        finish(enrollment, Enrollment.State.EXITED, now, why)
+        enrollment.save()
+        return
     if not steps:
         target = None
     elif enrollment.state == Enrollment.State.WAITING_EVENT:

@@ -304,3 +304,15 @@ def test_a_failing_webhook_is_retried_with_backoff_then_failed_with_its_reason(
     assert (delivery.status, delivery.attempts) == ("failed", 5)
     assert "HTTP 503" in delivery.reason
     assert len(webhook.server.received) == 5
+
+
+def test_someone_waiting_at_a_step_removed_from_the_journey_exits_with_the_reason(send, web):
+    journey = campaign([{"id": "w", "type": "wait", "minutes": 60, "next": "x"},
+                        {"id": "x", "type": "exit"}], trigger_event="Viewed")  # fmt: skip
+    person(send, web, "ann")
+    track(send, web, "ann", "Viewed", 0)
+    pump(0)
+    services.update_campaign(campaign=journey, steps=[{"id": "x", "type": "exit"}])
+    pump(61)
+    enrollment = Enrollment.objects.get(campaign=journey)
+    assert enrollment.state == "exited" and "w was removed" in enrollment.exit_reason
