@@ -1,4 +1,22 @@
-from django.urls import path  # noqa: F401
+"""REST API of campaigns and message templates; mounted at /api/v1/campaigns/ by
+cdp_site/urls.py."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "campaigns-api"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.CampaignListView.as_view(), name="list"),
+    path("templates/", views.TemplateListView.as_view(), name="templates"),
+    path("templates/<int:pk>/", views.TemplateDetailView.as_view(), name="template"),
+    path("<int:pk>/", views.CampaignDetailView.as_view(), name="detail"),
+    path("<int:pk>/start/", views.StartView.as_view(), name="start"),
+    path("<int:pk>/pause/", views.PauseView.as_view(), name="pause"),
+    path("<int:pk>/resume/", views.ResumeView.as_view(), name="resume"),
+    path("<int:pk>/finish/", views.FinishView.as_view(), name="finish"),
+    path("<int:pk>/enrollments/", views.EnrollmentListView.as_view(), name="enrollments"),
+    path("<int:pk>/deliveries/", views.DeliveryListView.as_view(), name="deliveries"),
+    path("<int:pk>/results/", views.ResultsView.as_view(), name="results"),
+    path("<int:pk>/counts/", views.CountsView.as_view(), name="counts"),
+]

@@ -1,0 +1,368 @@
+"""REST API of campaigns and message templates; mounted at /api/v1/campaigns/ by
+cdp_site/urls.py. Reads need VIEW_CAMPAIGNS, writes MANAGE_CAMPAIGNS.
+
+Writes go through campaigns/services.py and campaigns/messages.py; their problems answer
+400 in the one error shape, each under its field: ``{"error": {"code": "invalid",
+"fields": {"steps[2].timeout_minutes": ["..."]}}}``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from campaigns import messages, services
+from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate
+from campaigns.results import campaign_results
+from cdp_site.permissions import Cap
+
+from .serializers import (
+    CampaignInputSerializer,
+    CampaignSerializer,
+    CountsSerializer,
+    DeliverySerializer,
+    EnrollmentSerializer,
+    ResultsSerializer,
+    TemplateInputSerializer,
+    TemplateSerializer,
+)
+
+CAMPAIGNS = (Cap.VIEW_CAMPAIGNS, Cap.MANAGE_CAMPAIGNS)
+REFUSED = OpenApiResponse(description="Refused: the error says why, under its field.")
+
+
+def invalid(errors: list[dict]) -> exceptions.ValidationError:
+    """A CampaignError's errors as a 400, keyed by field (``steps[2].timeout_minutes``)."""
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        fields.setdefault(error["field"], []).append(error["message"])
+    return exceptions.ValidationError(fields)
+
+
+def campaign_or_404(pk: int) -> Campaign:
+    return get_object_or_404(Campaign.objects.select_related("created_by"), pk=pk)
+
+
+def _choice(request, name: str, choices) -> str | None:
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    if value not in choices:
+        raise exceptions.ValidationError({name: [f"Choose one of: {', '.join(choices)}."]})
+    return value
+
+
+def _profile_filter(request) -> int | None:
+    profile = request.query_params.get("profile")
+    if profile is None or profile == "":
+        return None
+    if not profile.isdigit():
+        raise exceptions.ValidationError({"profile": ["A profile id."]})
+    return int(profile)
+
+
+# --- campaigns ------------------------------------------------------------------------
+
+
+class CampaignListView(generics.ListAPIView):
+    """Campaigns, newest first (``status``, ``kind``). POST creates a draft: the journey
+    and entry rules are validated, every problem under its field."""
+
+    required_capability = CAMPAIGNS
+    serializer_class = CampaignSerializer
+
+    def get_queryset(self):
+        queryset = Campaign.objects.select_related("created_by")
+        state = _choice(self.request, "status", Campaign.Status.values)
+        if state:
+            queryset = queryset.filter(status=state)
+        kind = _choice(self.request, "kind", Campaign.Kind.values)
+        if kind:
+            queryset = queryset.filter(kind=kind)
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=Campaign.Status.values),
+            OpenApiParameter("kind", str, enum=Campaign.Kind.values),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=CampaignInputSerializer, responses={201: CampaignSerializer})
+    def post(self, request):
+        data = CampaignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        try:
+            campaign = services.create_campaign(
+                name=values.pop("name"), kind=values.pop("kind"), steps=values.pop("steps"),
+                created_by=request.user, **values,
+            )  # fmt: skip
+        except services.CampaignError as error:
+            raise invalid(error.errors) from error
+        return Response(
+            CampaignSerializer(campaign_or_404(campaign.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class CampaignDetailView(APIView):
+    """One campaign. PUT/PATCH change it (PUT needs name, kind and steps; fields left out
+    keep their value); DELETE is refused while the campaign is active: pause or finish it
+    first."""
+
+    required_capability = CAMPAIGNS
+
+    @extend_schema(responses=CampaignSerializer)
+    def get(self, request, pk: int):
+        return Response(CampaignSerializer(campaign_or_404(pk)).data)
+
+    def _update(self, request, pk: int, *, partial: bool):
+        campaign = campaign_or_404(pk)
+        data = CampaignInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        try:
+            campaign = services.update_campaign(campaign=campaign, **data.validated_data)
+        except services.CampaignError as error:
+            raise invalid(error.errors) from error
+        return Response(CampaignSerializer(campaign_or_404(campaign.pk)).data)
+
+    @extend_schema(request=CampaignInputSerializer, responses={200: CampaignSerializer, 400: REFUSED})
+    def put(self, request, pk: int):
+        return self._update(request, pk, partial=False)
+
+    @extend_schema(request=CampaignInputSerializer, responses={200: CampaignSerializer, 400: REFUSED})
+    def patch(self, request, pk: int):
+        return self._update(request, pk, partial=True)
+
+    @extend_schema(request=None, responses={204: None, 400: REFUSED})
+    def delete(self, request, pk: int):
+        with transaction.atomic():
+            campaign = get_object_or_404(Campaign.objects.select_for_update(), pk=pk)
+            if campaign.status == Campaign.Status.ACTIVE:
+                raise exceptions.ValidationError(
+                    {"status": ["An active campaign can't be deleted: pause or finish it first."]}
+                )
+            campaign.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _TransitionView(APIView):
+    required_capability = Cap.MANAGE_CAMPAIGNS
+    transition = staticmethod(services.start_campaign)
+
+    @extend_schema(request=None, responses={200: CampaignSerializer, 400: REFUSED})
+    def post(self, request, pk: int):
+        campaign = campaign_or_404(pk)
+        try:
+            self.transition(campaign=campaign)
+        except services.CampaignError as error:
+            raise invalid(error.errors) from error
+        return Response(CampaignSerializer(campaign_or_404(pk)).data)
+
+
+class StartView(_TransitionView):
+    """Starts a draft (its journey validated first); a broadcast enrols its segment now,
+    or at ``scheduled_at``."""
+
+    transition = staticmethod(services.start_campaign)
+
+
+class PauseView(_TransitionView):
+    """Pauses an active campaign: nobody enters and nobody moves."""
+
+    transition = staticmethod(services.pause_campaign)
+
+
+class ResumeView(_TransitionView):
+    """Resumes a paused campaign: timers that came due while paused run at once."""
+
+    transition = staticmethod(services.resume_campaign)
+
+
+class FinishView(_TransitionView):
+    """Finishes an active or paused campaign: open enrollments exit."""
+
+    transition = staticmethod(services.finish_campaign)
+
+
+# --- people and messages of a campaign ------------------------------------------------
+
+
+class EnrollmentListView(generics.ListAPIView):
+    """Who entered the campaign and where each is, newest first (``state``, ``profile``)."""
+
+    required_capability = Cap.VIEW_CAMPAIGNS
+    serializer_class = EnrollmentSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Enrollment.objects.none()
+        campaign = campaign_or_404(self.kwargs["pk"])
+        queryset = Enrollment.objects.filter(campaign=campaign)
+        state = _choice(self.request, "state", Enrollment.State.values)
+        if state:
+            queryset = queryset.filter(state=state)
+        profile_id = _profile_filter(self.request)
+        if profile_id is not None:
+            queryset = queryset.filter(profile_id=profile_id)
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("state", str, enum=Enrollment.State.values),
+            OpenApiParameter("profile", OpenApiTypes.INT),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class DeliveryListView(generics.ListAPIView):
+    """Messages and actions of the campaign, newest first (``status``, ``channel``,
+    ``profile``)."""
+
+    required_capability = Cap.VIEW_CAMPAIGNS
+    serializer_class = DeliverySerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Delivery.objects.none()
+        campaign = campaign_or_404(self.kwargs["pk"])
+        queryset = Delivery.objects.filter(campaign=campaign)
+        state = _choice(self.request, "status", Delivery.Status.values)
+        if state:
+            queryset = queryset.filter(status=state)
+        channel = _choice(self.request, "channel", Delivery.Channel.values)
+        if channel:
+            queryset = queryset.filter(channel=channel)
+        profile_id = _profile_filter(self.request)
+        if profile_id is not None:
+            queryset = queryset.filter(profile_id=profile_id)
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=Delivery.Status.values),
+            OpenApiParameter("channel", str, enum=Delivery.Channel.values),
+            OpenApiParameter("profile", OpenApiTypes.INT),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ResultsView(APIView):
+    """The campaign's results: entered, steps, deliveries, per variant, conversions over
+    time and the lift against the holdout with its 95% interval. Conversions that arrived
+    since the last look are marked first."""
+
+    required_capability = Cap.VIEW_CAMPAIGNS
+
+    @extend_schema(responses=ResultsSerializer)
+    def get(self, request, pk: int):
+        results = campaign_results(campaign_or_404(pk))
+        results["lift"] = results["lift"].as_dict()
+        return Response(ResultsSerializer(results).data)
+
+
+class CountsView(APIView):
+    """Per step: how many passed each outcome, how many are there now and its deliveries
+    by status; people by state."""
+
+    required_capability = Cap.VIEW_CAMPAIGNS
+
+    @extend_schema(responses=CountsSerializer)
+    def get(self, request, pk: int):
+        counts = services.journey_counts(campaign=campaign_or_404(pk))
+        return Response(CountsSerializer(counts).data)
+
+
+# --- message templates ----------------------------------------------------------------
+
+
+def _template_problems(error: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(error, "error_dict"):
+        return exceptions.ValidationError(error.message_dict)
+    return exceptions.ValidationError({"non_field_errors": error.messages})
+
+
+def _campaigns_using(template: MessageTemplate) -> list[str]:
+    """Names of the campaigns not finished whose journey sends this template."""
+    names = []
+    for name, steps in Campaign.objects.exclude(status=Campaign.Status.FINISHED).values_list(
+        "name", "steps"
+    ):
+        for step in steps if isinstance(steps, list) else []:
+            if isinstance(step, dict) and str(step.get("template_id")) == str(template.pk):
+                names.append(name)
+                break
+    return names
+
+
+class TemplateListView(generics.ListAPIView):
+    """Message templates, newest first. POST creates one; a part that doesn't compile
+    answers 400 at its field (``body_html``: "Line 3: ...")."""
+
+    required_capability = CAMPAIGNS
+    serializer_class = TemplateSerializer
+
+    def get_queryset(self):
+        return MessageTemplate.objects.all()
+
+    @extend_schema(request=TemplateInputSerializer, responses={201: TemplateSerializer})
+    def post(self, request):
+        data = TemplateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            template = messages.save_template(**data.validated_data)
+        except DjangoValidationError as error:
+            raise _template_problems(error) from error
+        return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+
+
+class TemplateDetailView(APIView):
+    """One message template. PATCH changes it (checked like a new one); DELETE is refused
+    while a campaign not finished sends it."""
+
+    required_capability = CAMPAIGNS
+
+    @extend_schema(responses=TemplateSerializer)
+    def get(self, request, pk: int):
+        return Response(TemplateSerializer(get_object_or_404(MessageTemplate, pk=pk)).data)
+
+    @extend_schema(request=TemplateInputSerializer, responses={200: TemplateSerializer, 400: REFUSED})
+    def patch(self, request, pk: int):
+        template = get_object_or_404(MessageTemplate, pk=pk)
+        data = TemplateInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        values = {
+            "name": template.name,
+            "subject": template.subject,
+            "body_html": template.body_html,
+            "body_text": template.body_text,
+            **data.validated_data,
+        }
+        try:
+            template = messages.save_template(template=template, **values)
+        except DjangoValidationError as error:
+            raise _template_problems(error) from error
+        return Response(TemplateSerializer(template).data)
+
+    @extend_schema(request=None, responses={204: None, 400: REFUSED})
+    def delete(self, request, pk: int):
+        template = get_object_or_404(MessageTemplate, pk=pk)
+        using = _campaigns_using(template)
+        if using:
+            raise exceptions.ValidationError(
+                {"template": [f"Used by {', '.join(sorted(using))}: change or finish them first."]}
+            )
+        template.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
