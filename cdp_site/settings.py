@@ -50,6 +50,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
+
 # --- destinations: encryption at rest (integrations.destinations; see cdp_site/crypto.py) ---
 def _encryption_keys() -> list[str]:
     """Fernet keys, comma-separated: the first encrypts, all decrypt (rotation)."""
