@@ -101,9 +101,7 @@ class EnrollmentSerializer(serializers.ModelSerializer):
 
 class DeliverySerializer(serializers.ModelSerializer):
     enrollment = serializers.IntegerField(source="enrollment_id", read_only=True, allow_null=True)
-    destination = serializers.IntegerField(
-        source="destination_id", read_only=True, allow_null=True
-    )
+    destination = serializers.IntegerField(source="destination_id", read_only=True, allow_null=True)
     template = serializers.IntegerField(source="template_id", read_only=True, allow_null=True)
 
     class Meta:

@@ -35,6 +35,7 @@ from .serializers import (
 
 CAMPAIGNS = (Cap.VIEW_CAMPAIGNS, Cap.MANAGE_CAMPAIGNS)
 REFUSED = OpenApiResponse(description="Refused: the error says why, under its field.")
+CAMPAIGN_OR_400 = {200: CampaignSerializer, 400: REFUSED}
 
 
 def invalid(errors: list[dict]) -> exceptions.ValidationError:
@@ -134,11 +135,11 @@ class CampaignDetailView(APIView):
             raise invalid(error.errors) from error
         return Response(CampaignSerializer(campaign_or_404(campaign.pk)).data)
 
-    @extend_schema(request=CampaignInputSerializer, responses={200: CampaignSerializer, 400: REFUSED})
+    @extend_schema(request=CampaignInputSerializer, responses=CAMPAIGN_OR_400)
     def put(self, request, pk: int):
         return self._update(request, pk, partial=False)
 
-    @extend_schema(request=CampaignInputSerializer, responses={200: CampaignSerializer, 400: REFUSED})
+    @extend_schema(request=CampaignInputSerializer, responses=CAMPAIGN_OR_400)
     def patch(self, request, pk: int):
         return self._update(request, pk, partial=True)
 
@@ -158,7 +159,7 @@ class _TransitionView(APIView):
     required_capability = Cap.MANAGE_CAMPAIGNS
     transition = staticmethod(services.start_campaign)
 
-    @extend_schema(request=None, responses={200: CampaignSerializer, 400: REFUSED})
+    @extend_schema(request=None, responses=CAMPAIGN_OR_400)
     def post(self, request, pk: int):
         campaign = campaign_or_404(pk)
         try:
@@ -338,7 +339,9 @@ class TemplateDetailView(APIView):
     def get(self, request, pk: int):
         return Response(TemplateSerializer(get_object_or_404(MessageTemplate, pk=pk)).data)
 
-    @extend_schema(request=TemplateInputSerializer, responses={200: TemplateSerializer, 400: REFUSED})
+    @extend_schema(
+        request=TemplateInputSerializer, responses={200: TemplateSerializer, 400: REFUSED}
+    )
     def patch(self, request, pk: int):
         template = get_object_or_404(MessageTemplate, pk=pk)
         data = TemplateInputSerializer(data=request.data, partial=True)
