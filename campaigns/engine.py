@@ -432,12 +432,44 @@ def record_failure(delivery: Delivery, message: str, *, retryable: bool, now: da
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.FAILED, reason=message[:300], next_attempt_at=None
     )
+    if delivery.channel == Delivery.Channel.WEBHOOK:
+        dead_letter(delivery, message)
     return Delivery.Status.FAILED
 
 
 def _step(delivery: Delivery) -> dict:
     campaign = Campaign.objects.get(pk=delivery.campaign_id)
     return by_id(campaign.steps or []).get(delivery.step_id) or {}
+
+
+def webhook_payload(delivery: Delivery, profile, context: dict) -> dict:
+    return {
+        "campaign_id": delivery.campaign_id,
+        "step_id": delivery.step_id,
+        "variant": delivery.variant,
+        "profile": {"id": profile.pk, "traits": profile.traits or {}},
+        "event": context,
+    }
+
+
+def dead_letter(delivery: Delivery, error: str) -> None:
+    """A webhook that failed for good joins the destination's dead letters, replayable
+    with the same idempotency key (the receiver dedupes)."""
+    from integrations.destinations import services as destinations
+
+    profile = current_profile(delivery.profile_id)
+    enrollment = Enrollment.objects.filter(pk=delivery.enrollment_id).first()
+    destination = Destination.objects.filter(pk=delivery.destination_id).first()
+    if profile is None or destination is None:
+        return
+    context = public_context(enrollment) if enrollment else {}
+    destinations.record_dead_letter(
+        destination=destination,
+        payload=webhook_payload(delivery, profile, context),
+        idempotency_key=delivery.idempotency_key,
+        error=error,
+        attempts=delivery.attempts,
+    )
 
 
 def send(delivery: Delivery) -> None:
@@ -471,13 +503,7 @@ def send(delivery: Delivery) -> None:
     elif delivery.channel == Delivery.Channel.WEBHOOK:
         adapters.post_webhook(
             destination,
-            payload={
-                "campaign_id": delivery.campaign_id,
-                "step_id": delivery.step_id,
-                "variant": delivery.variant,
-                "profile": {"id": profile.pk, "traits": traits},
-                "event": context,
-            },
+            payload=webhook_payload(delivery, profile, context),
             idempotency_key=delivery.idempotency_key,
         )
     elif delivery.channel == Delivery.Channel.AUDIENCE:

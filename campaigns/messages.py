@@ -24,6 +24,7 @@ and an unsubscribe link; ``rendered.headers`` carries ``List-Unsubscribe`` (RFC 
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import re
 from dataclasses import dataclass, field
@@ -145,14 +146,57 @@ def syntax_message(source: str, exc: TemplateSyntaxError) -> str:
     return f"Line {line}: {message}" if line else message
 
 
+# What a template can name at its top level (build_context); anything else is a typo that
+# would render as nothing in every message, so it is refused when the template is saved.
+KNOWN_NAMES = frozenset({"profile", "traits", "computed", "event", "unsubscribe_url", "forloop",
+                         "True", "False", "None"})  # fmt: skip
+VARIABLE = re.compile(r"{{\s*([A-Za-z_]\w*)")
+TAG = re.compile(r"{%\s*(\w+)\s+(.*?)%}", re.S)
+STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
+FILTER = re.compile(r"\|\w+(:\S+)?")
+NAME = re.compile(r"(?<![\w.\"'])([A-Za-z_]\w*)")
+
+
+def unknown_names(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every top-level name the template uses but is never given."""
+    bound = set(KNOWN_NAMES)
+    for tag, rest in TAG.findall(source):
+        if tag == "for":
+            bound.update(n.strip() for n in rest.split(" in ")[0].split(","))
+        elif tag == "with":
+            bound.update(part.split("=")[0].strip() for part in rest.split() if "=" in part)
+    found = []
+    for match in VARIABLE.finditer(source):
+        found.append((match.start(), match.group(1)))
+    keywords = {"in", "not", "and", "or", "is", "as", "reversed", "with", "only", "empty"}
+    for match in TAG.finditer(source):
+        tag, rest = match.group(1), match.group(2)
+        rest = FILTER.sub("", STRING.sub('""', rest))  # strings and filters name nothing
+        if tag in ("if", "elif"):
+            names = NAME.findall(rest)
+        elif tag == "for":
+            names = NAME.findall(rest.split(" in ", 1)[1]) if " in " in rest else []
+        else:
+            continue
+        found.extend((match.start(), n) for n in names if n not in keywords)
+    return [(source.count("\n", 0, at) + 1, name) for at, name in found if name not in bound]
+
+
 def validate_template(*, subject: str, body_html: str, body_text: str = "") -> None:
-    """Raises ValidationError({field: "Line N: ..."}) for every field that doesn't compile."""
+    """Raises ValidationError({field: "Line N: ..."}) for every field that doesn't compile
+    or names a variable no message is ever given."""
     errors = {}
     for name, source in (("subject", subject), ("body_html", body_html), ("body_text", body_text)):
         try:
             _compile_with_lines(source or "", name)
         except ValidationError as exc:
             errors.update(exc.message_dict)
+            continue
+        unknown = unknown_names(source or "")
+        if unknown:
+            line, word = unknown[0]
+            errors[name] = [f"Line {line}: unknown variable “{word}”: use profile, traits, "
+                            "computed, event or unsubscribe_url."]  # fmt: skip
     if errors:
         raise ValidationError(errors)
 
@@ -188,8 +232,14 @@ def _error_line(source: str) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str):
+    """A compiled template per source text (rendering never changes a compiled one)."""
+    return ENGINE.from_string(source)
+
+
 def _render_one(source: str, data: dict, *, autoescape: bool = True) -> str:
-    template = ENGINE.from_string(source or "")
+    template = _compiled(source or "")
     rendered = template.render(Context(data, autoescape=autoescape))
     # Plain text, not Django's SafeString: a page showing the result (a preview) must
     # escape it like any other text.

@@ -169,8 +169,37 @@ def validate(steps) -> None:
                 if target is not None and target not in ids:
                     errors.append({"field": f"steps[{i}].{field}",
                                    "message": f"No step is called {target}."})  # fmt: skip
+    if not errors:
+        errors += _shape_errors(steps)
     if errors:
         raise StepsError(errors)
+
+
+def _shape_errors(steps: list[dict]) -> list[dict]:
+    """Journeys go forward: every step is reachable from the first, and no path comes
+    back to a step it passed (a loop would message the same person again and again)."""
+    index = {step["id"]: i for i, step in enumerate(steps)}
+    errors, state = [], {}  # state: 1 on the current path, 2 done
+
+    def visit(sid: str) -> None:
+        state[sid] = 1
+        step = steps[index[sid]]
+        for field, target in links(step):
+            if target is None:
+                continue
+            if state.get(target) == 1:
+                errors.append({"field": f"steps[{index[sid]}].{field}", "message":
+                               f"This leads back to {target}: journeys cannot loop."})  # fmt: skip
+            elif target not in state:
+                visit(target)
+        state[sid] = 2
+
+    visit(steps[0]["id"])
+    for step in steps:
+        if step["id"] not in state:
+            errors.append({"field": f"steps[{index[step['id']]}]",
+                           "message": f"Nothing leads to {step['id']}."})  # fmt: skip
+    return errors
 
 
 def by_id(steps: list[dict]) -> dict[str, dict]:

@@ -4,6 +4,7 @@ evaluator's steps and the scheduled passes. Views, API and tasks call these."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from cdp_site import triggers
@@ -103,7 +104,12 @@ def delete_segment(*, segment: Segment) -> None:
     if users:
         message = f"“{users[0].name}” refers to this segment; change it first."
         raise SegmentError([{"field": "segment", "message": message}])
-    segment.delete()
+    try:
+        segment.delete()
+    except ProtectedError as error:  # a campaign (which segments do not know) uses it
+        users = sorted({str(obj) for obj in error.protected_objects})
+        message = f"“{users[0]}” uses this segment; change or delete it first."
+        raise SegmentError([{"field": "segment", "message": message}]) from None
 
 
 def queue_recompute(*, segment: Segment) -> None:

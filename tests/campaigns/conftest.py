@@ -4,6 +4,7 @@ runs the trigger readers and the runner at a given (controllable) time."""
 
 import json
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -75,6 +76,7 @@ def template(db):
 class Hook(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(self.server.delay)  # a slow destination
         self.server.received.append((dict(self.headers), json.loads(body or b"{}")))
         status = self.server.statuses.pop(0) if self.server.statuses else 200
         self.send_response(status)
@@ -87,7 +89,7 @@ class Hook(BaseHTTPRequestHandler):
 @pytest.fixture
 def hook_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    server.received, server.statuses = [], []
+    server.received, server.statuses, server.delay = [], [], 0.0
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server

@@ -98,7 +98,7 @@ def test_a_syntax_error_names_the_field_and_the_line():
         messages.validate_template(subject="{{ a|nosuchfilter }}", body_html="<p>ok</p>")
     assert raised.value.message_dict["subject"][0].startswith("Line 1: ")
     messages.validate_template(
-        subject="Hi {{ traits.firstName }}", body_html="{% if a %}b{% endif %}"
+        subject="Hi {{ traits.firstName }}", body_html="{% if traits.vip %}b{% endif %}"
     )
 
 

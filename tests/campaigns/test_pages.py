@@ -64,7 +64,12 @@ def test_editing_actions_keep_the_links_whole():
     assert steps[-1]["type"] == "wait" and steps[-1]["id"] == "wait-1"
     journey_form.apply_action(steps, "up:1")
     assert [s["id"] for s in steps[:2]] == ["hook", "mail"]
-    grammar.validate(steps)
+    # No link points at a missing step; moving "hook" first only leaves steps unreached,
+    # which the grammar reports (journeys start at their first step).
+    with pytest.raises(grammar.StepsError) as caught:
+        grammar.validate(steps)
+    assert caught.value.errors
+    assert all(e["message"].startswith("Nothing leads to") for e in caught.value.errors)
 
 
 @pytest.fixture
