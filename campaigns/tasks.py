@@ -18,10 +18,53 @@ def read_triggers() -> int:
 
 @shared_task(acks_late=True)
 def run_due_steps() -> dict:
+    """Runs what is due. When more is due than one claim takes, another worker is asked
+    to help (one pending helper at a time); when the rounds ran out with more left, it
+    queues itself again; then it schedules a run at the next timer due within
+    ``TIMER_HORIZON`` seconds, so that a timer fires at its time rather than at the
+    next beat."""
     from . import runner, services
 
     debounce.clear(services.RUN_TRIGGER)
-    return runner.run()
+    debounce.clear(HELPER_KEY)
+    debounce.clear(TIMER_KEY)
+    result = runner.run(on_busy=_ask_for_help)
+    if result.get("more"):
+        run_due_steps.delay()
+    else:
+        _schedule_next_timer(runner)
+    return result
+
+
+HELPER_KEY = "cdp:campaigns:run-helper"
+TIMER_KEY = "cdp:campaigns:run-timer"
+TIMER_HORIZON = 30.0  # seconds; later timers are found by beat (every 5 s) anyway
+
+
+def _ask_for_help() -> None:
+    debounce.queue_once(HELPER_KEY, run_due_steps, seconds=5)
+
+
+def _schedule_next_timer(runner) -> None:
+    from django.utils import timezone
+
+    from cdp_site.redis_client import client
+
+    wake_at = runner.next_wake_at()
+    if wake_at is None:
+        return
+    delay = (wake_at - timezone.now()).total_seconds()
+    if delay > TIMER_HORIZON:
+        return
+    delay = max(delay, 0.0)
+    try:
+        # One pending timer run; an earlier timer replaces nothing (beat is the net).
+        if client().set(TIMER_KEY, str(wake_at.timestamp()), nx=True, ex=int(delay) + 5):
+            run_due_steps.apply_async(countdown=delay)
+    except Exception:  # noqa: BLE001 (Redis down: beat runs it)
+        import logging
+
+        logging.getLogger(__name__).warning("could not schedule the next timer", exc_info=True)
 
 
 @shared_task(acks_late=True)

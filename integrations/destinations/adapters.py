@@ -46,6 +46,8 @@ retry cannot fix (HTTP 4xx, SMTP 5xx, bad settings, a disabled destination).
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import hashlib
 import hmac
 import json
@@ -354,6 +356,70 @@ def _smtp_error(exc: Exception) -> DestinationError:
     return DestinationError(f"SMTP failed: {exc}", retryable=True)
 
 
+def _quit(connection: smtplib.SMTP) -> None:
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
+class _SmtpSession:
+    """Open SMTP connections kept for a run of sends (one per destination and its
+    settings). A connection idle for a while is checked with NOOP before it is used; a
+    connection that failed is dropped (the next send opens a new one). Nothing is ever
+    sent twice here: a failed send raises like a single send does."""
+
+    IDLE_CHECK = 5.0  # seconds idle after which a connection is checked before use
+
+    def __init__(self):
+        self.connections: dict[tuple, tuple[smtplib.SMTP, float]] = {}
+
+    def sendmail(self, destination: Destination, sender: str, to: str, payload: bytes) -> None:
+        key = (destination.pk, json.dumps(destination.config or {}, sort_keys=True, default=str))
+        connection, used = self.connections.pop(key, (None, 0.0))
+        if connection is not None and time.monotonic() - used > self.IDLE_CHECK:
+            try:
+                if connection.noop()[0] != 250:
+                    raise smtplib.SMTPServerDisconnected("NOOP refused")
+            except (smtplib.SMTPException, OSError):
+                connection.close()
+                connection = None
+        if connection is None:
+            connection = _smtp_connect(destination)
+        try:
+            connection.sendmail(sender, [to], payload)
+        except BaseException:
+            connection.close()
+            raise
+        self.connections[key] = (connection, time.monotonic())
+
+    def close(self) -> None:
+        for connection, _ in self.connections.values():
+            _quit(connection)
+        self.connections.clear()
+
+
+_SESSION: contextvars.ContextVar[_SmtpSession | None] = contextvars.ContextVar(
+    "smtp_session", default=None
+)
+
+
+@contextlib.contextmanager
+def smtp_session():
+    """Within it, ``send_email`` keeps one SMTP connection per destination open across
+    sends (a run of deliveries) instead of connecting for each message."""
+    if _SESSION.get() is not None:
+        yield
+        return
+    session = _SmtpSession()
+    token = _SESSION.set(session)
+    try:
+        yield
+    finally:
+        _SESSION.reset(token)
+        session.close()
+
+
 def send_email(
     destination: Destination,
     *,
@@ -375,19 +441,18 @@ def send_email(
     )
     if html:
         message.attach_alternative(html, "text/html")
+    sender = message.from_email.rsplit("<", 1)[-1].rstrip(">").strip()
+    payload = message.message().as_bytes(linesep="\r\n")
+    session = _SESSION.get()
     try:
-        connection = _smtp_connect(destination)
-        try:
-            connection.sendmail(
-                message.from_email.rsplit("<", 1)[-1].rstrip(">").strip(),
-                [to],
-                message.message().as_bytes(linesep="\r\n"),
-            )
-        finally:
+        if session is not None:
+            session.sendmail(destination, sender, to, payload)
+        else:
+            connection = _smtp_connect(destination)
             try:
-                connection.quit()
-            except (smtplib.SMTPException, OSError):
-                connection.close()
+                connection.sendmail(sender, [to], payload)
+            finally:
+                _quit(connection)
     except DestinationError:
         raise
     except (smtplib.SMTPException, OSError) as exc:
