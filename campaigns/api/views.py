@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from campaigns import messages, services
 from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate
 from campaigns.results import campaign_results
+from cdp_site.api.params import profile_id_param
 from cdp_site.permissions import Cap
 
 from .serializers import (
@@ -57,15 +58,6 @@ def _choice(request, name: str, choices) -> str | None:
     if value not in choices:
         raise exceptions.ValidationError({name: [f"Choose one of: {', '.join(choices)}."]})
     return value
-
-
-def _profile_filter(request) -> int | None:
-    profile = request.query_params.get("profile")
-    if profile is None or profile == "":
-        return None
-    if not profile.isdigit():
-        raise exceptions.ValidationError({"profile": ["A profile id."]})
-    return int(profile)
 
 
 # --- campaigns ------------------------------------------------------------------------
@@ -211,7 +203,7 @@ class EnrollmentListView(generics.ListAPIView):
         state = _choice(self.request, "state", Enrollment.State.values)
         if state:
             queryset = queryset.filter(state=state)
-        profile_id = _profile_filter(self.request)
+        profile_id = profile_id_param(self.request)
         if profile_id is not None:
             queryset = queryset.filter(profile_id=profile_id)
         return queryset
@@ -244,7 +236,7 @@ class DeliveryListView(generics.ListAPIView):
         channel = _choice(self.request, "channel", Delivery.Channel.values)
         if channel:
             queryset = queryset.filter(channel=channel)
-        profile_id = _profile_filter(self.request)
+        profile_id = profile_id_param(self.request)
         if profile_id is not None:
             queryset = queryset.filter(profile_id=profile_id)
         return queryset

@@ -21,6 +21,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cdp_site.api.params import profile_id_param
 from cdp_site.api.parsers import JSONBodyParser
 from cdp_site.permissions import Cap
 from profiles.models import Identity, Profile
@@ -265,15 +266,6 @@ class PreviewView(APIView):
 # --- a segment's members --------------------------------------------------------------
 
 
-def _profile_filter(request) -> int | None:
-    profile = request.query_params.get("profile")
-    if profile is None or profile == "":
-        return None
-    if not profile.isdigit():
-        raise exceptions.ValidationError({"profile": ["A profile id."]})
-    return int(profile)
-
-
 class MemberListView(generics.ListAPIView):
     """The segment's members, latest entries first, with name, e-mail and stage."""
 
@@ -290,7 +282,7 @@ class MemberListView(generics.ListAPIView):
             stage=Subquery(profile.values("stage")[:1]),
             email=_email_of("profile_id"),
         )
-        profile_id = _profile_filter(self.request)
+        profile_id = profile_id_param(self.request)
         if profile_id is not None:
             queryset = queryset.filter(profile_id=profile_id)
         return queryset
@@ -311,7 +303,7 @@ class HistoryView(generics.ListAPIView):
             return MembershipChange.objects.none()
         segment = segment_or_404(self.kwargs["pk"])
         queryset = MembershipChange.objects.filter(segment=segment)
-        profile_id = _profile_filter(self.request)
+        profile_id = profile_id_param(self.request)
         if profile_id is not None:
             queryset = queryset.filter(profile_id=profile_id)
         change = self.request.query_params.get("change")

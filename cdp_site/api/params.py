@@ -1,0 +1,13 @@
+"""Query parameters several APIs read the same way."""
+
+from rest_framework import exceptions
+
+
+def profile_id_param(request) -> int | None:
+    """``?profile=<id>``: the profile id, None when absent; a 400 when not a number."""
+    profile = request.query_params.get("profile")
+    if profile is None or profile == "":
+        return None
+    if not profile.isdigit():
+        raise exceptions.ValidationError({"profile": ["A profile id."]})
+    return int(profile)
