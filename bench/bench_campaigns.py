@@ -1,0 +1,346 @@
+"""Campaigns at speed (the activation issue): three figures, each beside a baseline from the
+same run. An aiosmtpd server runs in this process and stamps when each message arrives.
+
+1. Trigger → mail: an event campaign whose first step is send_email; one real Celery
+   worker (prefork, one slot, as deployed; no beat: only the on-commit triggers). Events
+   (``Cart Abandoned`` with a cart) go one at a time through
+   ``integrations.services.ingest_messages``, each for another person (identified
+   before, with marketing consent and an e-mail); measured: from just before
+   ingest_messages to the SMTP server accepting that person's message, p50 / p95.
+   Baseline: the same people sent a pre-rendered message with raw smtplib (a connection
+   each), from the call to the server's acceptance.
+2. E-mails per second: N pending personalised e-mail deliveries (each person's cart in
+   the enrollment's context, tracked links, unsubscribe, open pixel) sent by
+   ``runner.deliver_due`` in this process, from its start to the server accepting the
+   last one. Baseline: raw smtplib sending the same N messages, rendered beforehand,
+   over one connection.
+3. Timers: N enrollments waiting at a timed wait (``w1`` → ``w2``, another wait), all
+   due at **one instant** T (set a few seconds ahead, after the workers are up); several
+   real workers; nothing but the runner's own timer run (scheduled at the next due
+   time when the bench kicks one run before T, as beat would) and its helpers. Polled
+   every 10 ms: how many still wait at w1. Lag of each move = when it was seen − T;
+   p50 / p95 / max and the time until all fired, and the runner's throughput. Baseline:
+   one raw ``UPDATE … SET step_id, wake_at, context`` of the same rows (rolled back).
+
+Settings: CDP_BENCH_CAMP_TRIGGER (40 events), CDP_BENCH_CAMP_INTERVAL (0.3 s between
+them), CDP_BENCH_CAMP_EMAILS (5000), CDP_BENCH_CAMP_TIMERS (100000),
+CDP_BENCH_CAMP_TIMER_WORKERS (2), CDP_BENCH_CAMP_TIMER_LEAD (4 s from setting the
+timers to T).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from bench import campaigns_support as support
+from bench.common import Row, percentile, progress
+
+TRIGGER = int(os.environ.get("CDP_BENCH_CAMP_TRIGGER", "40"))
+INTERVAL = float(os.environ.get("CDP_BENCH_CAMP_INTERVAL", "0.3"))
+EMAILS = int(os.environ.get("CDP_BENCH_CAMP_EMAILS", "5000"))
+TIMERS = int(os.environ.get("CDP_BENCH_CAMP_TIMERS", "100000"))
+TIMER_WORKERS = int(os.environ.get("CDP_BENCH_CAMP_TIMER_WORKERS", "2"))
+TIMER_LEAD = float(os.environ.get("CDP_BENCH_CAMP_TIMER_LEAD", "4"))
+POLL = 0.01
+
+
+def run() -> list[Row]:
+    import logging
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command log
+    rows = []
+    if TRIGGER:
+        rows += _trigger()
+    if EMAILS:
+        rows += _emails()
+    if TIMERS:
+        rows += _timers()
+    return rows
+
+
+def _start(campaign_fields: dict, steps: list):
+    from campaigns import services
+
+    campaign = services.create_campaign(steps=steps, **campaign_fields)
+    services.start_campaign(campaign=campaign)
+    return campaign
+
+
+def _wait_for(predicate, *, timeout: float, what: str, interval: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}; see the worker log")
+        time.sleep(interval)
+
+
+# --- 1. trigger → mail ----------------------------------------------------------------
+
+
+def _ingest(collect, source_id, messages):
+    result = collect.ingest_messages(source_id=source_id, messages=messages)
+    assert result.stored == len(messages), result
+
+
+def _trigger() -> list[Row]:
+    from integrations import services as collect
+    from profiles.models import Identity
+
+    users = [f"cb-{i:05d}" for i in range(TRIGGER + 1)]
+    with support.SmtpServer() as server:
+        destination, template = support.destination(server.port), support.template()
+        source = collect.create_source(name="Campaigns bench shop", kind="website")
+        _start(
+            {"name": "Cart reminder", "kind": "event", "trigger_event": "Cart Abandoned",
+             "entry": "every"},
+            [{"id": "mail", "type": "send_email", "template_id": template.pk,
+              "destination_id": destination.pk}],
+        )  # fmt: skip
+        workers, logs = support.start_workers(1, "campbench")
+        try:
+            stamp = datetime.now(UTC).isoformat()
+            for start in range(0, len(users), 100):
+                _ingest(collect, source.id, [
+                    {"type": "identify", "userId": u, "messageId": f"cb-id-{u}",
+                     "timestamp": stamp,
+                     "traits": {"email": f"{u}@example.org", "firstName": f"Pat{u[-3:]}",
+                                "marketingOptIn": True}}
+                    for u in users[start:start + 100]
+                ])  # fmt: skip
+            _wait_for(
+                lambda: Identity.objects.filter(value__in=users).count() == len(users),
+                timeout=120, what="the people to be identified",
+            )  # fmt: skip
+            _event(collect, source.id, users[0], 0)  # warm-up: connections, caches
+            _wait_for(lambda: f"{users[0]}@example.org" in server.handler.at, timeout=120,
+                      what="the warm-up e-mail")  # fmt: skip
+            latency = []
+            for i, user in enumerate(users[1:], start=1):
+                sent = time.time()
+                _event(collect, source.id, user, i)
+                to = f"{user}@example.org"
+                _wait_for(lambda to=to: to in server.handler.at, timeout=60, what=f"{to}'s mail",
+                          interval=0.002)  # fmt: skip
+                latency.append(server.handler.at[to] - sent)
+                progress(i, len(users) - 1, "events → mails")
+                time.sleep(INTERVAL)
+        finally:
+            support.stop_workers(workers, logs)
+        baseline = []
+        for i, user in enumerate(users[1:], start=1):
+            to = f"base-{user}@example.org"
+            payload = support.message_bytes(to, f"Pat, you left {i} things", "<p>x</p>" * 20,
+                                            "x")  # fmt: skip
+            sent = time.time()
+            support.raw_send(server.port, [(to, payload)], one_connection=False)
+            _wait_for(lambda to=to: to in server.handler.at, timeout=10, what="baseline mail",
+                      interval=0.001)  # fmt: skip
+            baseline.append(server.handler.at[to] - sent)
+    ms = [x * 1000 for x in latency]
+    base = [x * 1000 for x in baseline]
+    print(
+        f"  trigger → mail: p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms, "
+        f"max {max(ms):.0f} ms; raw smtplib p50 {percentile(base, 50):.1f} ms",
+        flush=True,
+    )
+    what = f"{len(ms)} events, one at a time, 1 worker"
+    return [
+        Row(f"Trigger: event ingested → SMTP accepted, p50 ({what})", percentile(ms, 50), "ms",
+            "raw smtplib send, p50", percentile(base, 50), ""),
+        Row(f"Trigger: event ingested → SMTP accepted, p95 ({what})", percentile(ms, 95), "ms",
+            "raw smtplib send, p95", percentile(base, 95), "<= 2,000 ms"),
+    ]  # fmt: skip
+
+
+def _event(collect, source_id, user, i):
+    _ingest(collect, source_id, [{
+        "type": "track", "event": "Cart Abandoned", "userId": user,
+        "messageId": f"cb-ev-{uuid.uuid4().hex}", "timestamp": datetime.now(UTC).isoformat(),
+        "properties": support.cart(i),
+    }])  # fmt: skip
+
+
+# --- 2. e-mails per second ------------------------------------------------------------
+
+
+def _emails() -> list[Row]:
+    from django.db import connection
+    from django.utils import timezone
+
+    from campaigns import messages, runner
+    from campaigns.models import Delivery, Enrollment
+    from profiles.models import Profile
+
+    with support.SmtpServer() as server:
+        destination, template = support.destination(server.port), support.template()
+        campaign = _start(
+            {"name": "Mail rate", "kind": "event", "trigger_event": "Never Sent"},
+            [{"id": "mail", "type": "send_email", "template_id": template.pk,
+              "destination_id": destination.pk}],
+        )  # fmt: skip
+        now = timezone.now()
+        profiles = Profile.objects.bulk_create(
+            Profile(traits={"email": f"mr-{i}@example.org", "firstName": f"Sam{i}"},
+                    first_seen_at=now, last_seen_at=now)
+            for i in range(EMAILS)
+        )  # fmt: skip
+        enrollments = Enrollment.objects.bulk_create(
+            Enrollment(campaign=campaign, profile_id=p.pk, state=Enrollment.State.COMPLETED,
+                       step_id="mail", context={"event": "Cart Abandoned",
+                                                "properties": support.cart(i)},
+                       entered_at=now, finished_at=now)
+            for i, p in enumerate(profiles)
+        )  # fmt: skip
+        Delivery.objects.bulk_create(
+            Delivery(idempotency_key=f"{e.pk}:mail", campaign=campaign, enrollment=e,
+                     profile_id=e.profile_id, step_id="mail", channel=Delivery.Channel.EMAIL,
+                     destination=destination, template=template,
+                     status=Delivery.Status.PENDING, next_attempt_at=now,
+                     counts_toward_cap=True)
+            for e in enrollments
+        )  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE campaigns_delivery")
+
+        # Baseline: the same messages rendered beforehand, one connection.
+        payloads = []
+        for p, e in zip(profiles, enrollments, strict=True):
+            r = messages.render(template=template, profile=p, context=e.context)
+            to = f"base-{p.traits['email']}"
+            payloads.append((to, support.message_bytes(to, r.subject, r.html, r.text)))
+        server.handler.reset()
+        started = time.time()
+        support.raw_send(server.port, payloads, one_connection=True)
+        _wait_for(lambda: server.handler.count >= EMAILS, timeout=300, what="baseline mails")
+        base_seconds = server.handler.last - started
+
+        server.handler.reset()
+        started = time.time()
+        done = 0
+        while done < EMAILS:
+            step = runner.deliver_due(limit=min(1000, EMAILS - done))
+            if not step:
+                break
+            done += step
+            progress(done, EMAILS, "deliver_due")
+        _wait_for(lambda: server.handler.count >= EMAILS, timeout=300, what="delivered mails")
+        seconds = server.handler.last - started
+        sent = Delivery.objects.filter(campaign=campaign, status=Delivery.Status.SENT).count()
+        assert sent == EMAILS, (sent, EMAILS)
+    rate, base_rate = EMAILS / seconds, EMAILS / base_seconds
+    print(f"  e-mails: {EMAILS:,} in {seconds:.2f} s = {rate:,.0f}/s; raw smtplib "
+          f"{base_seconds:.2f} s = {base_rate:,.0f}/s", flush=True)  # fmt: skip
+    return [
+        Row(f"E-mails/s: {EMAILS:,} personalised deliveries by runner.deliver_due → aiosmtpd",
+            rate, "/s", "raw smtplib, pre-rendered, one connection", base_rate, ">= 500 /s"),
+    ]  # fmt: skip
+
+
+# --- 3. timers ------------------------------------------------------------------------
+
+INSERT_TIMERS = """
+INSERT INTO campaigns_enrollment (campaign_id, profile_id, state, step_id, wake_at,
+    waiting_for, variant, holdout, context, entered_at, exit_reason, attempts, last_error)
+SELECT %(campaign)s, g, 'active', 'w1', %(wake)s, '', '', false,
+       jsonb_build_object('_waiting', jsonb_build_object('step', 'w1', 'since', %(since)s,
+                                                         'why', 'wait')),
+       %(entered)s, '', 0, ''
+FROM generate_series(1, %(n)s) g
+"""
+BASELINE_UPDATE = """
+UPDATE campaigns_enrollment SET step_id = 'w2', wake_at = wake_at + interval '1 day',
+    context = jsonb_build_object('_waiting', jsonb_build_object('step', 'w2',
+                                 'since', now()::text, 'why', 'wait'))
+WHERE campaign_id = %s AND step_id = 'w1'
+"""
+
+
+def _timers() -> list[Row]:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from campaigns.models import Enrollment, StepLog
+    from campaigns.tasks import run_due_steps
+
+    steps = [{"id": "w1", "type": "wait", "minutes": 60, "next": "w2"},
+             {"id": "w2", "type": "wait", "minutes": 1440}]  # fmt: skip
+    warm = _start({"name": "Timers warm-up", "kind": "event", "trigger_event": "Never W"}, steps)
+    campaign = _start({"name": "Timers", "kind": "event", "trigger_event": "Never T"}, steps)
+    now = timezone.now()
+    far = now + timedelta(days=1)
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_TIMERS, {"campaign": campaign.pk, "wake": far, "n": TIMERS,
+                                       "since": now.isoformat(), "entered": now})  # fmt: skip
+        cursor.execute(INSERT_TIMERS, {"campaign": warm.pk, "wake": now, "n": 50,
+                                       "since": now.isoformat(), "entered": now})  # fmt: skip
+        cursor.execute("ANALYZE campaigns_enrollment")
+    base = []
+    for _ in range(3):
+        with transaction.atomic(), connection.cursor() as cursor:
+            started = time.perf_counter()
+            cursor.execute(BASELINE_UPDATE, [campaign.pk])
+            base.append(time.perf_counter() - started)
+            assert cursor.rowcount == TIMERS
+            transaction.set_rollback(True)
+    base_seconds = min(base)
+
+    workers, logs = support.start_workers(TIMER_WORKERS, "timerbench")
+    try:
+        for _ in range(TIMER_WORKERS):
+            run_due_steps.delay()
+        _wait_for(
+            lambda: not Enrollment.objects.filter(campaign=warm, step_id="w1").exists(),
+            timeout=120, what="the warm-up timers",
+        )  # fmt: skip
+        time.sleep(4)  # every worker up (the warm-up shows one is)
+        due_at = timezone.now() + timedelta(seconds=TIMER_LEAD)
+        Enrollment.objects.filter(campaign=campaign).update(wake_at=due_at)
+        due = due_at.timestamp()
+        run_due_steps.delay()  # a tick before T (beat's): the runner schedules a run at T
+        seen = []  # (wall time, still waiting)
+        remaining, deadline = TIMERS, due + 600
+        with connection.cursor() as cursor:
+            while remaining and time.time() < deadline:
+                cursor.execute(
+                    "SELECT count(*) FROM campaigns_enrollment WHERE campaign_id = %s "
+                    "AND step_id = 'w1'", [campaign.pk],
+                )  # fmt: skip
+                left = cursor.fetchone()[0]
+                at = time.time()
+                if at >= due:
+                    seen.append((at, left))
+                    if left != remaining or not left:
+                        progress(TIMERS - left, TIMERS, "timers fired")
+                remaining = left
+                time.sleep(POLL)
+    finally:
+        support.stop_workers(workers, logs)
+    logs_written = StepLog.objects.filter(campaign=campaign).count()
+    moved = Enrollment.objects.filter(campaign=campaign, step_id="w2").count()
+    assert moved == TIMERS and logs_written == 2 * TIMERS, (moved, logs_written)
+    lags, previous = [], TIMERS
+    for at, left in seen:
+        lags.extend([at - due] * (previous - left))
+        previous = left
+    first = next(at for at, left in seen if left < TIMERS)
+    all_fired = seen[-1][0] - due
+    rate = TIMERS / max(seen[-1][0] - first, 1e-3)
+    p50, p95, worst = percentile(lags, 50), percentile(lags, 95), max(lags)
+    print(f"  timers: {TIMERS:,} due at one instant, {TIMER_WORKERS} workers: lag p50 "
+          f"{p50:.2f} s, p95 {p95:.2f} s, max {worst:.2f} s; first moved after "
+          f"{first - due:.2f} s; all fired {all_fired:.2f} s after T; runner {rate:,.0f}/s; "
+          f"raw UPDATE of the same rows {base_seconds:.2f} s", flush=True)  # fmt: skip
+    what = f"{TIMERS:,} due at one instant, {TIMER_WORKERS} workers"
+    return [
+        Row(f"Timers: due → step run, p50 ({what})", p50 * 1000, "ms",
+            "raw UPDATE … SET of the same rows", base_seconds * 1000, ""),
+        Row(f"Timers: due → step run, p95 ({what})", p95 * 1000, "ms",
+            "raw UPDATE … SET of the same rows", base_seconds * 1000, ""),
+        Row(f"Timers: due → all fired (max lag) ({what})", worst * 1000, "ms",
+            "raw UPDATE … SET of the same rows", base_seconds * 1000, "<= 1,000 ms"),
+        Row(f"Timers: runner throughput ({what})", rate, "/s",
+            "raw UPDATE … SET, rows/s", TIMERS / base_seconds, "", show_ratio=True),
+    ]  # fmt: skip

@@ -1,0 +1,143 @@
+"""Pieces of the campaigns benchmark: an aiosmtpd server in the bench process that stamps
+the moment each message arrives, real Celery workers, and the campaign's fixtures."""
+
+from __future__ import annotations
+
+import email
+import os
+import smtplib
+import tempfile
+import threading
+import time
+import uuid
+
+from aiosmtpd.controller import Controller
+
+from cdp_site.embedded import any_free_port
+
+TEMPLATE_SUBJECT = "{{ traits.firstName }}, you left {{ event.products|length }} things behind"
+TEMPLATE_HTML = (
+    "<html><body><p>Hi {{ traits.firstName|default:'there' }},</p>"
+    "<ul>{% for p in event.products %}<li><a href='https://shop.example.org/p/{{ p.id }}'>"
+    "{{ p.name }}</a> &euro;{{ p.price|floatformat:2 }} &times; {{ p.quantity }}</li>"
+    "{% endfor %}</ul><p>Total: &euro;{{ event.total|floatformat:2 }}</p></body></html>"
+)
+
+
+class Stamping:
+    """aiosmtpd handler: the wall-clock time each message's DATA was accepted, by
+    recipient (and the count)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.at: dict[str, float] = {}
+        self.count = 0
+        self.last = 0.0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        now = time.time()
+        email.message_from_bytes(envelope.content)  # parsed, as a receiving server does
+        with self.lock:
+            for rcpt in envelope.rcpt_tos:
+                self.at.setdefault(rcpt, now)
+            self.count += 1
+            self.last = now
+        return "250 OK"
+
+    def reset(self):
+        with self.lock:
+            self.at.clear()
+            self.count = 0
+            self.last = 0.0
+
+
+class SmtpServer:
+    def __init__(self):
+        self.handler = Stamping()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=any_free_port())
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+
+def start_workers(count: int, prefix: str):
+    from tests.support.processes import start_celery_worker
+
+    workers, logs = [], []
+    for _ in range(count):
+        fd, log_name = tempfile.mkstemp(prefix=f"{prefix}-worker-", suffix=".log")
+        with os.fdopen(fd, "w") as log:
+            workers.append(
+                start_celery_worker(
+                    broker_url=os.environ["REDIS_URL"],
+                    name=f"{prefix}-{uuid.uuid4().hex[:6]}",
+                    log=log,
+                )
+            )
+        logs.append(log_name)
+    return workers, logs
+
+
+def stop_workers(workers, logs) -> None:
+    from tests.support.processes import stop_process
+
+    for worker in workers:
+        stop_process(worker)
+    print(f"  worker logs: {', '.join(logs)}", flush=True)
+
+
+def destination(port: int):
+    from integrations.destinations import services as destinations
+
+    return destinations.create_destination(
+        name=f"Bench mail {port}", kind="smtp",
+        config={"host": "127.0.0.1", "port": port, "from_email": "shop@example.org",
+                "starttls": False},
+    )  # fmt: skip
+
+
+def template():
+    from campaigns.messages import save_template
+
+    return save_template(name="Bench cart", subject=TEMPLATE_SUBJECT, body_html=TEMPLATE_HTML)
+
+
+def cart(i: int) -> dict:
+    products = [
+        {"id": f"P-{(i * 7 + k) % 1000:04d}", "name": f"Product {(i * 7 + k) % 1000}",
+         "price": 10 + (i + k) % 90 + 0.5, "quantity": 1 + k % 2}
+        for k in range(1 + i % 3)
+    ]  # fmt: skip
+    return {"cart_id": f"c-{i}", "products": products,
+            "total": sum(p["price"] * p["quantity"] for p in products)}  # fmt: skip
+
+
+def raw_send(port: int, messages: list[tuple[str, bytes]], *, one_connection: bool) -> None:
+    """The baseline: smtplib straight to the server, pre-rendered messages."""
+    if one_connection:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.ehlo()
+            for to, payload in messages:
+                smtp.sendmail("shop@example.org", [to], payload)
+        return
+    for to, payload in messages:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.ehlo()
+            smtp.sendmail("shop@example.org", [to], payload)
+
+
+def message_bytes(to: str, subject: str, html: str, text: str) -> bytes:
+    from django.core.mail import EmailMultiAlternatives
+
+    message = EmailMultiAlternatives(subject=subject, body=text, from_email="shop@example.org",
+                                     to=[to])  # fmt: skip
+    message.attach_alternative(html, "text/html")
+    return message.message().as_bytes(linesep="\r\n")
