@@ -30,6 +30,8 @@ header; adding to an audience or a list twice is a no-op), so an interrupted one
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import logging
 import os
@@ -472,20 +474,60 @@ def dead_letter(delivery: Delivery, error: str) -> None:
     )
 
 
+# Within a run of deliveries (``delivery_run``), destinations and message templates are
+# read once per run instead of once per message.
+_RUN_CACHE: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "delivery_run_cache", default=None
+)
+
+
+@contextlib.contextmanager
+def delivery_run():
+    """Destinations and templates read once for the run; one SMTP connection per
+    destination kept open across the run's e-mails."""
+    from integrations.destinations.adapters import smtp_session
+
+    token = _RUN_CACHE.set({}) if _RUN_CACHE.get() is None else None
+    try:
+        with smtp_session():
+            yield
+    finally:
+        if token is not None:
+            _RUN_CACHE.reset(token)
+
+
+def _read(model, pk):
+    cache = _RUN_CACHE.get()
+    if cache is None:
+        return model.objects.filter(pk=pk).first()
+    key = (model.__name__, pk)
+    if key not in cache:
+        cache[key] = model.objects.filter(pk=pk).first()
+    return cache[key]
+
+
 def send(delivery: Delivery) -> None:
     from integrations.destinations import adapters
 
     from . import messages
 
-    destination = Destination.objects.get(pk=delivery.destination_id)
+    destination = _read(Destination, delivery.destination_id)
+    if destination is None:
+        raise Destination.DoesNotExist("Destination matching query does not exist.")
     profile = current_profile(delivery.profile_id)
     if profile is None:
         raise adapters.DestinationError("the profile no longer exists", retryable=False)
-    enrollment = Enrollment.objects.filter(pk=delivery.enrollment_id).first()
-    context = public_context(enrollment) if enrollment else {}
+    context = {}
+    if delivery.enrollment_id:
+        stored = (
+            Enrollment.objects.filter(pk=delivery.enrollment_id)
+            .values_list("context", flat=True)
+            .first()
+        )
+        context = {k: v for k, v in (stored or {}).items() if not k.startswith("_")}
     traits = profile.traits or {}
     if delivery.channel == Delivery.Channel.EMAIL:
-        template = MessageTemplate.objects.filter(pk=delivery.template_id).first()
+        template = _read(MessageTemplate, delivery.template_id)
         if template is None:
             raise adapters.DestinationError("the message was deleted", retryable=False)
         rendered = messages.render(

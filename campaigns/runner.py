@@ -161,11 +161,9 @@ def _failed(enrollment_id: int, error: Exception, now: datetime) -> None:
 def deliver_due(*, now: datetime | None = None, limit: int = 200) -> int:
     """Sends due deliveries one at a time (each claimed and committed as being sent
     before it goes out); returns how many it handled."""
-    from integrations.destinations.adapters import smtp_session
-
     now = now or timezone.now()
     done = 0
-    with smtp_session():  # one SMTP connection per destination for the whole run
+    with engine.delivery_run():  # one SMTP connection per destination, cached reads
         while done < limit:
             delivery = engine.claim_delivery(now=now)
             if delivery is None:
