@@ -26,7 +26,22 @@ from .models import (
     ProfileEvent,
     TraitValue,
 )
-from .timeline import MAX_CHAIN
+
+# The timeline lives in its own module; readers keep using profiles.selectors.
+from .timeline import (  # noqa: F401
+    KIND_LABELS,
+    KINDS,
+    MAX_CHAIN,
+    Item,
+    TimelinePage,
+    after_cursor,
+    decode_cursor,
+    encode_cursor,
+    register_timeline_source,
+    timeline,
+    timeline_kinds,
+    timeline_sources,
+)
 
 # --- finding profiles -------------------------------------------------------------------
 
@@ -264,19 +279,3 @@ def profile_detail(*, profile: Profile) -> dict:
 
 def events_of(*, profile: Profile):
     return ProfileEvent.objects.filter(profile=profile).select_related("source")
-
-
-# The timeline lives in its own module; readers keep using profiles.selectors.
-from .timeline import (  # noqa: E402, F401
-    KIND_LABELS,
-    KINDS,
-    Item,
-    TimelinePage,
-    after_cursor,
-    decode_cursor,
-    encode_cursor,
-    register_timeline_source,
-    timeline,
-    timeline_kinds,
-    timeline_sources,
-)
