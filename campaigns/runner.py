@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import delivery as delivering
 from . import engine, protection, services
 from .models import ActivationSettings, Campaign, Enrollment, TriggerCursor
 from .steps import TIME_OF_DAY, by_id
@@ -163,12 +164,12 @@ def deliver_due(*, now: datetime | None = None, limit: int = 200) -> int:
     before it goes out); returns how many it handled."""
     now = now or timezone.now()
     done = 0
-    with engine.delivery_run():  # one SMTP connection per destination, cached reads
+    with delivering.delivery_run():  # one SMTP connection per destination, cached reads
         while done < limit:
-            delivery = engine.claim_delivery(now=now)
+            delivery = delivering.claim_delivery(now=now)
             if delivery is None:
                 break
-            engine.deliver(delivery, now=now)
+            delivering.deliver(delivery, now=now)
             done += 1
     return done
 

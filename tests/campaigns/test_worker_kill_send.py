@@ -1,6 +1,6 @@
 """A real Celery worker SIGKILLed after the SMTP server took an e-mail and before the
 send was recorded: after a restart the e-mail is not sent again (at most once, see
-campaigns/engine.py), the other pending e-mail goes out, and the interrupted delivery
+campaigns/delivery.py), the other pending e-mail goes out, and the interrupted delivery
 ends as failed with its reason once its lease runs out."""
 
 import os
@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns import engine, runner, services, triggers
+from campaigns import delivery, runner, services, triggers
 from campaigns.models import Campaign, Delivery
 from campaigns.tasks import retry_deliveries
 from cdp_site.celery import app as celery_app
@@ -63,8 +63,8 @@ def test_email_arrives_exactly_once_when_the_worker_dies_mid_send(send, web, smt
         stop_process(worker)
     assert sorted(m["To"] for m in smtp.inbox.messages) == ["ann@example.org", "bob@example.org"]
     # The interrupted one's lease runs out: failed with its reason, never sent again.
-    runner.deliver_due(now=timezone.now() + engine.LEASE + timezone.timedelta(minutes=1))
+    runner.deliver_due(now=timezone.now() + delivery.LEASE + timezone.timedelta(minutes=1))
     interrupted.refresh_from_db()
-    assert (interrupted.status, interrupted.reason) == ("failed", engine.INTERRUPTED)
+    assert (interrupted.status, interrupted.reason) == ("failed", delivery.INTERRUPTED)
     assert len(smtp.inbox.messages) == 2
     assert Delivery.objects.filter(status="sent").count() == 1
