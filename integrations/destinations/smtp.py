@@ -1,0 +1,165 @@
+"""E-mail over SMTP: one message, or many over one connection per destination inside
+``smtp_session()`` (a failed connection is dropped, a send is never retried inside the
+session: e-mail stays at most once)."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import smtplib
+import ssl
+import time
+from email.utils import make_msgid
+
+from django.core.mail import EmailMultiAlternatives
+
+from .base import DestinationError, _config, _expect, _secret, _timeout
+from .models import Destination
+
+# --- SMTP -----------------------------------------------------------------------------
+
+
+def _smtp_connect(destination: Destination) -> smtplib.SMTP:
+    host = _config(destination, "host", required=True)
+    port = int(_config(destination, "port", 587))
+    username = _config(destination, "username", "")
+    password = _secret(destination, "password", required=bool(username))
+    connection = smtplib.SMTP(host, port, timeout=_timeout(destination))
+    try:
+        connection.ehlo()
+        if _config(destination, "starttls", False):
+            connection.starttls(context=ssl.create_default_context())
+            connection.ehlo()
+        if username:
+            connection.login(username, password)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _smtp_error(exc: Exception) -> DestinationError:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        retryable = all(400 <= code < 500 for code in codes)
+        return DestinationError(f"Recipient refused: {exc.recipients}", retryable=retryable)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return DestinationError(f"SMTP login refused: {exc.smtp_error!r}", retryable=False)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        detail = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
+        return DestinationError(
+            f"SMTP server answered {exc.smtp_code}: {detail}",
+            retryable=400 <= exc.smtp_code < 500,
+        )
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return DestinationError(f"SMTP server does not support it: {exc}", retryable=False)
+    return DestinationError(f"SMTP failed: {exc}", retryable=True)
+
+
+def _quit(connection: smtplib.SMTP) -> None:
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
+class _SmtpSession:
+    """Open SMTP connections kept for a run of sends (one per destination and its
+    settings). A connection idle for a while is checked with NOOP before it is used; a
+    connection that failed is dropped (the next send opens a new one). Nothing is ever
+    sent twice here: a failed send raises like a single send does."""
+
+    IDLE_CHECK = 5.0  # seconds idle after which a connection is checked before use
+
+    def __init__(self):
+        self.connections: dict[tuple, tuple[smtplib.SMTP, float]] = {}
+
+    def sendmail(self, destination: Destination, sender: str, to: str, payload: bytes) -> None:
+        key = (destination.pk, json.dumps(destination.config or {}, sort_keys=True, default=str))
+        connection, used = self.connections.pop(key, (None, 0.0))
+        if connection is not None and time.monotonic() - used > self.IDLE_CHECK:
+            try:
+                if connection.noop()[0] != 250:
+                    raise smtplib.SMTPServerDisconnected("NOOP refused")
+            except (smtplib.SMTPException, OSError):
+                connection.close()
+                connection = None
+        if connection is None:
+            connection = _smtp_connect(destination)
+        try:
+            connection.sendmail(sender, [to], payload)
+        except BaseException:
+            connection.close()
+            raise
+        self.connections[key] = (connection, time.monotonic())
+
+    def close(self) -> None:
+        for connection, _ in self.connections.values():
+            _quit(connection)
+        self.connections.clear()
+
+
+_SESSION: contextvars.ContextVar[_SmtpSession | None] = contextvars.ContextVar(
+    "smtp_session", default=None
+)
+
+
+@contextlib.contextmanager
+def smtp_session():
+    """Within it, ``send_email`` keeps one SMTP connection per destination open across
+    sends (a run of deliveries) instead of connecting for each message."""
+    if _SESSION.get() is not None:
+        yield
+        return
+    session = _SmtpSession()
+    token = _SESSION.set(session)
+    try:
+        yield
+    finally:
+        _SESSION.reset(token)
+        session.close()
+
+
+def send_email(
+    destination: Destination,
+    *,
+    to: str,
+    subject: str,
+    html: str,
+    text: str,
+    headers: dict | None = None,
+    message_id: str | None = None,
+) -> str:
+    _expect(destination, Destination.Kind.SMTP)
+    from_email = _config(destination, "from_email", required=True)
+    domain = from_email.rsplit("@", 1)[-1].strip("> ") or "localhost"
+    message_id = message_id or make_msgid(domain=domain)
+    extra = dict(headers or {})
+    extra["Message-ID"] = message_id
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=from_email, to=[to], headers=extra
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    sender = message.from_email.rsplit("<", 1)[-1].rstrip(">").strip()
+    payload = message.message().as_bytes(linesep="\r\n")
+    session = _SESSION.get()
+    try:
+        if session is not None:
+            session.sendmail(destination, sender, to, payload)
+        else:
+            connection = _smtp_connect(destination)
+            try:
+                connection.sendmail(sender, [to], payload)
+            finally:
+                _quit(connection)
+    except DestinationError:
+        raise
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _smtp_error(exc) from exc
+    return message_id
