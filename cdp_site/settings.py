@@ -355,6 +355,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["cdp_site.api.permissions.HasCapability"],
+    # Several models have a "kind" or a "status": each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "SourceKindEnum": "integrations.models.Source.Kind",
+        "SegmentKindEnum": "segments.models.Segment.Kind",
+        "CampaignKindEnum": "campaigns.models.Campaign.Kind",
+        "DestinationKindEnum": "integrations.destinations.models.Destination.Kind",
+        "ImportStatusEnum": "integrations.imports.models.FileImport.Status",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "DeliveryStatusEnum": "campaigns.models.Delivery.Status",
+        "ConsentStatusEnum": "profiles.models.consent.ConsentRecord.Status",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}}
     },

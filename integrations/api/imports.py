@@ -4,6 +4,7 @@ import json
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -162,7 +163,7 @@ class ImportErrorsView(APIView):
 
     required_capability = INTEGRATIONS
 
-    @extend_schema(responses=serializers.DictField())
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk: int):
         file_import = get_object_or_404(selectors.imports(), pk=pk)
         return Response({"count": file_import.error_count, "errors": file_import.errors})

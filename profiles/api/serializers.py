@@ -65,7 +65,7 @@ class ProfileDetailSerializer(serializers.Serializer):
     computed = ComputedValueSerializer(many=True)
 
 
-class EventSerializer(serializers.ModelSerializer):
+class ProfileEventSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(source="event_id")
     source = serializers.CharField(source="source.name")
 
