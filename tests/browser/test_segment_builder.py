@@ -51,6 +51,14 @@ def shoppers(transactional_db):
     drain()
 
 
+def settled(page) -> None:
+    """Waits until htmx has no request in flight and nothing left to swap or settle."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')",
+        timeout=WAIT,
+    )
+
+
 def test_marketer_builds_the_example_segment_and_opens_its_members(
     page, log_in, live_server, shoppers
 ):
@@ -79,8 +87,10 @@ def test_marketer_builds_the_example_segment_and_opens_its_members(
     expect(event_name).to_be_focused(timeout=WAIT)
     page.keyboard.type("Product Viewed")
     second.get_by_label("How often", exact=True).select_option("at_least")
+    settled(page)  # the choice redraws the condition: look again once it has
     second.get_by_label("Times", exact=True).fill("3")
     second.get_by_label("When", exact=True).select_option("last")
+    settled(page)
     second.get_by_label("Days", exact=True).fill("14")
     expect(count).to_have_text("2", timeout=WAIT)
 
@@ -91,6 +101,7 @@ def test_marketer_builds_the_example_segment_and_opens_its_members(
     third.get_by_label("Did or did not", exact=True).select_option("did_not")
     third.get_by_label("Event name", exact=True).fill("Order Completed")
     third.get_by_label("When", exact=True).select_option("last")
+    settled(page)
     third.get_by_label("Days", exact=True).fill("14")
     expect(count).to_have_text("1", timeout=WAIT)
     sample = page.locator(".estimate-sample a")
