@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from campaigns import messages, services
 from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate
 from campaigns.results import campaign_results
-from cdp_site.api.params import profile_id_param
+from cdp_site.api.params import choice_param, profile_id_param
 from cdp_site.permissions import Cap
 
 from .serializers import (
@@ -51,15 +51,6 @@ def campaign_or_404(pk: int) -> Campaign:
     return get_object_or_404(Campaign.objects.select_related("created_by"), pk=pk)
 
 
-def _choice(request, name: str, choices) -> str | None:
-    value = request.query_params.get(name)
-    if not value:
-        return None
-    if value not in choices:
-        raise exceptions.ValidationError({name: [f"Choose one of: {', '.join(choices)}."]})
-    return value
-
-
 # --- campaigns ------------------------------------------------------------------------
 
 
@@ -72,10 +63,10 @@ class CampaignListView(generics.ListAPIView):
 
     def get_queryset(self):
         queryset = Campaign.objects.select_related("created_by")
-        state = _choice(self.request, "status", Campaign.Status.values)
+        state = choice_param(self.request, "status", Campaign.Status.values)
         if state:
             queryset = queryset.filter(status=state)
-        kind = _choice(self.request, "kind", Campaign.Kind.values)
+        kind = choice_param(self.request, "kind", Campaign.Kind.values)
         if kind:
             queryset = queryset.filter(kind=kind)
         return queryset
@@ -200,7 +191,7 @@ class EnrollmentListView(generics.ListAPIView):
             return Enrollment.objects.none()
         campaign = campaign_or_404(self.kwargs["pk"])
         queryset = Enrollment.objects.filter(campaign=campaign)
-        state = _choice(self.request, "state", Enrollment.State.values)
+        state = choice_param(self.request, "state", Enrollment.State.values)
         if state:
             queryset = queryset.filter(state=state)
         profile_id = profile_id_param(self.request)
@@ -230,10 +221,10 @@ class DeliveryListView(generics.ListAPIView):
             return Delivery.objects.none()
         campaign = campaign_or_404(self.kwargs["pk"])
         queryset = Delivery.objects.filter(campaign=campaign)
-        state = _choice(self.request, "status", Delivery.Status.values)
+        state = choice_param(self.request, "status", Delivery.Status.values)
         if state:
             queryset = queryset.filter(status=state)
-        channel = _choice(self.request, "channel", Delivery.Channel.values)
+        channel = choice_param(self.request, "channel", Delivery.Channel.values)
         if channel:
             queryset = queryset.filter(channel=channel)
         profile_id = profile_id_param(self.request)

@@ -11,3 +11,14 @@ def profile_id_param(request) -> int | None:
     if not profile.isdigit():
         raise exceptions.ValidationError({"profile": ["A profile id."]})
     return int(profile)
+
+
+def choice_param(request, name: str, choices) -> str | None:
+    """``?<name>=<value>`` checked against ``choices``: None when absent; a 400 naming the
+    choices otherwise."""
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    if value not in choices:
+        raise exceptions.ValidationError({name: [f"Choose one of: {', '.join(choices)}."]})
+    return value
