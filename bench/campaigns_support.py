@@ -4,6 +4,7 @@ the moment each message arrives, real Celery workers, and the campaign's fixture
 from __future__ import annotations
 
 import email
+import email.policy
 import os
 import smtplib
 import tempfile
@@ -26,22 +27,25 @@ TEMPLATE_HTML = (
 
 class Stamping:
     """aiosmtpd handler: the wall-clock time each message's DATA was accepted, by
-    recipient (and the count)."""
+    recipient (and the count). It accepts what it is given, as a mail server queues a
+    message before anything reads it; the messages are kept and ``check_messages``
+    parses them after the timing."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.at: dict[str, float] = {}
         self.count = 0
         self.last = 0.0
+        self.messages: list[tuple[str, bytes]] = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         now = time.time()
-        email.message_from_bytes(envelope.content)  # parsed, as a receiving server does
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.at.setdefault(rcpt, now)
             self.count += 1
             self.last = now
+            self.messages.append((envelope.rcpt_tos[0], envelope.content))
         return "250 OK"
 
     def reset(self):
@@ -49,6 +53,16 @@ class Stamping:
             self.at.clear()
             self.count = 0
             self.last = 0.0
+            self.messages.clear()
+
+    def check_messages(self) -> None:
+        """Every message kept parses, is for its recipient, and has both parts with the
+        recipient's own unsubscribe link (personalised, not a copy)."""
+        for rcpt, content in self.messages:
+            message = email.message_from_bytes(content, policy=email.policy.default)
+            assert message["To"] == rcpt, (message["To"], rcpt)
+            html = message.get_body(("html",)).get_content()
+            assert message.get_body(("plain",)) is not None and "/t/u/" in html, rcpt
 
 
 class SmtpServer:
@@ -84,6 +98,13 @@ def start_workers(count: int, prefix: str):
             )
         logs.append(log_name)
     return workers, logs
+
+
+def workers_ready(count: int) -> bool:
+    """True when ``count`` workers answer a ping (they have booted and consume)."""
+    from cdp_site.celery import app
+
+    return len(app.control.ping(timeout=1.0) or []) >= count
 
 
 def stop_workers(workers, logs) -> None:

@@ -23,9 +23,11 @@ import time as time_module
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from integrations.destinations.models import Destination
+from profiles.models import Profile
 
 from .engine import current_profile, public_context
 from .models import Campaign, Delivery, Enrollment, MessageTemplate
@@ -48,38 +50,130 @@ def send_delay() -> float:
 
 # --- delivering -----------------------------------------------------------------------
 
+# Due deliveries are taken a batch at a time: one statement *reserves* them (their
+# next_attempt_at becomes the end of a short reservation, which is also the batch's
+# token), then each is marked ``sending`` on its own just before it goes out, guarded by
+# that token. A worker killed mid-batch leaves the one it was sending as ``sending``
+# (never re-sent, see above) and the rest reserved: they come due again when the
+# reservation ends and go out then. A batch that outlives its reservation loses the rest
+# to another worker rather than sending them twice (the guard finds the token changed).
+RESERVATION = timedelta(seconds=15)
+BATCH = 50
 
-def claim_delivery(*, now: datetime) -> Delivery | None:
-    """The next due Delivery, committed as being sent (its own transaction)."""
-    while True:
-        with transaction.atomic():
-            delivery = (
-                Delivery.objects.select_for_update(skip_locked=True)
-                .filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
-                .order_by("next_attempt_at", "id")
-                .first()
-            )
-            if delivery is None:
-                return None
-            interrupted = delivery.status == Delivery.Status.SENDING  # its lease ran out
-            if interrupted and delivery.channel == Delivery.Channel.EMAIL:
-                delivery.status, delivery.reason = Delivery.Status.FAILED, INTERRUPTED
-                delivery.next_attempt_at = None
-                delivery.save(update_fields=["status", "reason", "next_attempt_at"])
-                continue
-            delivery.status, delivery.reason = Delivery.Status.SENDING, SENDING
-            delivery.attempts += 1
-            delivery.next_attempt_at = now + LEASE
-            delivery.save(update_fields=["status", "reason", "attempts", "next_attempt_at"])
-            return delivery
+MARK_SENDING = """
+WITH sent AS (
+    UPDATE campaigns_delivery SET status = 'sent', reason = '', sent_at = %(now)s,
+        next_attempt_at = NULL
+    WHERE id = ANY(%(sent)s) AND status = 'sending'
+)
+UPDATE campaigns_delivery SET status = 'sending', reason = 'sending',
+    attempts = attempts + 1, next_attempt_at = %(lease)s
+WHERE id = %(id)s AND next_attempt_at = %(token)s AND status IN ('pending', 'sending')
+RETURNING attempts
+"""
+MARK_SENT = """
+UPDATE campaigns_delivery SET status = 'sent', reason = '', sent_at = %(now)s,
+    next_attempt_at = NULL
+WHERE id = ANY(%(sent)s) AND status = 'sending'
+"""
 
 
-def deliver(delivery: Delivery, *, now: datetime) -> str:
-    """Sends a claimed Delivery and records the outcome; returns its status."""
+def expire_interrupted(*, now: datetime) -> int:
+    """E-mails whose send lease ran out while ``sending``: failed, never sent again."""
+    return Delivery.objects.filter(
+        status=Delivery.Status.SENDING,
+        channel=Delivery.Channel.EMAIL,
+        next_attempt_at__lte=now,
+    ).update(status=Delivery.Status.FAILED, reason=INTERRUPTED, next_attempt_at=None)
+
+
+def reserve(*, now: datetime, limit: int) -> tuple[list[Delivery], datetime]:
+    """Up to ``limit`` due deliveries, reserved (committed) for this worker; and the
+    reservation's token."""
+    token = max(now, timezone.now()) + RESERVATION
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Delivery.objects.filter(pk__in=ids).update(next_attempt_at=token)
+    return list(Delivery.objects.filter(pk__in=ids).order_by("pk")), token
+
+
+class Batch:
+    """A reserved batch being sent: what its messages read (profiles, the enrollments'
+    context) read once, and the ids sent but not yet recorded, recorded with the next
+    mark (one statement per message)."""
+
+    def __init__(self, deliveries: list[Delivery], *, token: datetime, now: datetime):
+        self.deliveries, self.token, self.now = deliveries, token, now
+        self.sent: list[int] = []
+        self.profiles = _profiles({d.profile_id for d in deliveries})
+        enrollment_ids = [d.enrollment_id for d in deliveries if d.enrollment_id]
+        self.contexts = dict(
+            Enrollment.objects.filter(pk__in=enrollment_ids).values_list("pk", "context")
+        )
+
+    def mark_sending(self, delivery: Delivery) -> bool:
+        """Commits ``delivery`` as being sent (False: it is no longer ours)."""
+        with connection.cursor() as cursor:
+            cursor.execute(MARK_SENDING, {
+                "now": self.now, "sent": self.sent, "id": delivery.pk,
+                "token": self.token, "lease": self.now + LEASE,
+            })  # fmt: skip
+            row = cursor.fetchone()
+        self.sent = []
+        if row is None:
+            return False
+        delivery.attempts = row[0]
+        return True
+
+    def record_sent(self) -> None:
+        if self.sent:
+            with connection.cursor() as cursor:
+                cursor.execute(MARK_SENT, {"now": self.now, "sent": self.sent})
+            self.sent = []
+
+    def context(self, delivery: Delivery) -> dict:
+        stored = self.contexts.get(delivery.enrollment_id) or {}
+        return {k: v for k, v in stored.items() if not k.startswith("_")}
+
+
+def _profiles(ids: set[int]) -> dict:
+    profiles = Profile.objects.in_bulk(ids)
+    for pk, profile in profiles.items():
+        if profile.merged_into_id:
+            profiles[pk] = current_profile(pk)
+    return profiles
+
+
+def deliver_batch(deliveries: list[Delivery], *, token: datetime, now: datetime) -> int:
+    """Sends a reserved batch, each message marked before and recorded after it goes
+    out; returns how many were ours to send."""
+    batch = Batch(deliveries, token=token, now=now)
+    handled = 0
+    try:
+        for delivery in deliveries:
+            if batch.mark_sending(delivery):
+                deliver(delivery, batch=batch)
+                handled += 1
+    finally:
+        batch.record_sent()
+    return handled
+
+
+def deliver(delivery: Delivery, *, batch: Batch) -> str:
+    """Sends a Delivery marked as being sent; its outcome is recorded (sent: with the
+    batch's next statement)."""
     from integrations.destinations.adapters import DestinationError
 
+    now = batch.now
     try:
-        send(delivery)
+        send(delivery, profile=batch.profiles.get(delivery.profile_id),
+             context=batch.context(delivery))  # fmt: skip
     except DestinationError as error:
         return record_failure(delivery, str(error), retryable=error.retryable, now=now)
     except ValidationError as error:  # the template no longer renders
@@ -90,9 +184,7 @@ def deliver(delivery: Delivery, *, now: datetime) -> str:
                               now=now)  # fmt: skip
     if delay := send_delay():
         time_module.sleep(delay)
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.SENT, reason="", sent_at=now, next_attempt_at=None
-    )
+    batch.sent.append(delivery.pk)
     return Delivery.Status.SENT
 
 
@@ -180,7 +272,7 @@ def _read(model, pk):
     return cache[key]
 
 
-def send(delivery: Delivery) -> None:
+def send(delivery: Delivery, *, profile, context: dict) -> None:
     from integrations.destinations import adapters
 
     from . import messages
@@ -188,17 +280,8 @@ def send(delivery: Delivery) -> None:
     destination = _read(Destination, delivery.destination_id)
     if destination is None:
         raise Destination.DoesNotExist("Destination matching query does not exist.")
-    profile = current_profile(delivery.profile_id)
     if profile is None:
         raise adapters.DestinationError("the profile no longer exists", retryable=False)
-    context = {}
-    if delivery.enrollment_id:
-        stored = (
-            Enrollment.objects.filter(pk=delivery.enrollment_id)
-            .values_list("context", flat=True)
-            .first()
-        )
-        context = {k: v for k, v in (stored or {}).items() if not k.startswith("_")}
     traits = profile.traits or {}
     if delivery.channel == Delivery.Channel.EMAIL:
         template = _read(MessageTemplate, delivery.template_id)

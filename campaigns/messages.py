@@ -275,7 +275,7 @@ def render(*, template, profile, context: dict | None, delivery=None) -> Rendere
     if not text.strip():
         text = html_to_text(html)
     if delivery is not None:
-        html = track_html(html, delivery_id=delivery.pk)
+        html = track_html(html, delivery_id=delivery.pk, unsubscribe=unsubscribe)
         if "unsubscribe_url" not in (template.body_text or "") and unsubscribe not in text:
             text = f"{text.rstrip()}\n\n--\nUnsubscribe: {unsubscribe}\n"
     return RenderedMessage(subject=subject, html=html, text=text, headers=headers)
@@ -285,10 +285,10 @@ HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE |
 BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 
 
-def track_html(html: str, *, delivery_id: int) -> str:
+def track_html(html: str, *, delivery_id: int, unsubscribe: str | None = None) -> str:
     """Links through the click redirect, an unsubscribe link unless the template has one,
     and the open pixel at the end of the body."""
-    unsubscribe = tracking.unsubscribe_url(delivery_id)
+    unsubscribe = unsubscribe or tracking.unsubscribe_url(delivery_id)
 
     def rewrite(match: re.Match) -> str:
         url = html_lib.unescape(match.group(3)).strip()

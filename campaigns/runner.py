@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from . import delivery as delivering
 from . import engine, protection, services
-from .models import ActivationSettings, Campaign, Enrollment, TriggerCursor
+from .models import ActivationSettings, Campaign, Delivery, Enrollment, TriggerCursor
 from .steps import TIME_OF_DAY, by_id
 
 logger = logging.getLogger(__name__)
@@ -159,19 +159,33 @@ def _failed(enrollment_id: int, error: Exception, now: datetime) -> None:
     enrollment.save()
 
 
-def deliver_due(*, now: datetime | None = None, limit: int = 200) -> int:
-    """Sends due deliveries one at a time (each claimed and committed as being sent
-    before it goes out); returns how many it handled."""
-    now = now or timezone.now()
+DELIVER_LIMIT = 500  # deliveries per task run
+
+
+def deliver_due(*, now: datetime | None = None, limit: int = DELIVER_LIMIT) -> int:
+    """Sends due deliveries a reserved batch at a time (see campaigns/delivery.py);
+    returns how many it handled (``limit`` or more: more may be due)."""
     done = 0
     with delivering.delivery_run():  # one SMTP connection per destination, cached reads
+        delivering.expire_interrupted(now=now or timezone.now())
         while done < limit:
-            delivery = delivering.claim_delivery(now=now)
-            if delivery is None:
+            at = now or timezone.now()
+            batch, token = delivering.reserve(now=at, limit=min(delivering.BATCH, limit - done))
+            if not batch:
                 break
-            delivering.deliver(delivery, now=now)
-            done += 1
+            delivering.deliver_batch(batch, token=token, now=at)
+            done += len(batch)
     return done
+
+
+def next_delivery_at() -> datetime | None:
+    """When the earliest pending delivery (a retry, a reservation that ended) is due."""
+    return (
+        Delivery.objects.filter(status__in=delivering.DUE_STATUSES, next_attempt_at__isnull=False)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
 
 
 def start_scheduled(*, now: datetime | None = None) -> int:

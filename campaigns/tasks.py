@@ -32,7 +32,9 @@ def run_due_steps() -> dict:
     if result.get("more"):
         run_due_steps.delay()
     else:
-        _schedule_next_timer(runner)
+        _schedule_at(runner.next_wake_at(), TIMER_KEY, run_due_steps)
+    if result.get("delivered", 0) >= runner.DELIVER_LIMIT:
+        debounce.queue_once(DELIVER_HELPER_KEY, retry_deliveries, seconds=5)
     return result
 
 
@@ -45,33 +47,48 @@ def _ask_for_help() -> None:
     debounce.queue_once(HELPER_KEY, run_due_steps, seconds=5)
 
 
-def _schedule_next_timer(runner) -> None:
+def _schedule_at(when, key: str, task) -> None:
+    """Runs ``task`` at ``when`` if that is within ``TIMER_HORIZON`` seconds (one
+    pending run per ``key``; later ones are found by beat)."""
     from django.utils import timezone
 
     from cdp_site.redis_client import client
 
-    wake_at = runner.next_wake_at()
-    if wake_at is None:
+    if when is None:
         return
-    delay = (wake_at - timezone.now()).total_seconds()
+    delay = (when - timezone.now()).total_seconds()
     if delay > TIMER_HORIZON:
         return
     delay = max(delay, 0.0)
     try:
-        # One pending timer run; an earlier timer replaces nothing (beat is the net).
-        if client().set(TIMER_KEY, str(wake_at.timestamp()), nx=True, ex=int(delay) + 5):
-            run_due_steps.apply_async(countdown=delay)
+        if client().set(key, str(when.timestamp()), nx=True, ex=int(delay) + 5):
+            task.apply_async(countdown=delay)
     except Exception:  # noqa: BLE001 (Redis down: beat runs it)
         import logging
 
-        logging.getLogger(__name__).warning("could not schedule the next timer", exc_info=True)
+        logging.getLogger(__name__).warning("could not schedule %s", task.name, exc_info=True)
+
+
+DELIVER_HELPER_KEY = "cdp:campaigns:deliver-helper"
+DELIVER_TIMER_KEY = "cdp:campaigns:deliver-timer"
 
 
 @shared_task(acks_late=True)
 def retry_deliveries() -> int:
+    """Sends due deliveries (new ones, retries, reservations a killed worker left). A
+    run that reached its limit queues the next and asks one more worker to help (at
+    most one helper per 5 s, so a large send fans out to the workers there are);
+    otherwise it schedules itself when the next delivery is due."""
     from . import runner
 
-    return runner.deliver_due()
+    debounce.clear(DELIVER_TIMER_KEY)
+    done = runner.deliver_due(limit=runner.DELIVER_LIMIT)
+    if done >= runner.DELIVER_LIMIT:
+        retry_deliveries.delay()
+        debounce.queue_once(DELIVER_HELPER_KEY, retry_deliveries, seconds=5)
+    else:
+        _schedule_at(runner.next_delivery_at(), DELIVER_TIMER_KEY, retry_deliveries)
+    return done
 
 
 TRIGGERS_KEY = "cdp:campaigns:triggers-pending"

@@ -9,6 +9,7 @@ The public base of the links is ``settings.CDP_PUBLIC_URL``.
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -60,20 +61,30 @@ def read_url(delivery_id: int, signed: str) -> str:
     return url
 
 
+PLACEHOLDER = "token-placeholder"
+
+
+@functools.lru_cache(maxsize=8)
+def _path(name: str) -> str:
+    # reverse() once per URL name: every message has several links.
+    return reverse(name, kwargs={"token": PLACEHOLDER})
+
+
+def _url(name: str, token: str) -> str:
+    return base_url() + _path(name).replace(PLACEHOLDER, token)
+
+
 def open_url(delivery_id: int) -> str:
-    token = make_token(delivery_id, OPEN_SALT)
-    return base_url() + reverse("tracking:open", kwargs={"token": token})
+    return _url("tracking:open", make_token(delivery_id, OPEN_SALT))
 
 
 def click_url(delivery_id: int, url: str) -> str:
-    token = make_token(delivery_id, CLICK_SALT)
-    path = reverse("tracking:click", kwargs={"token": token})
-    return f"{base_url()}{path}?{urlencode({'u': sign_url(delivery_id, url)})}"
+    link = _url("tracking:click", make_token(delivery_id, CLICK_SALT))
+    return f"{link}?{urlencode({'u': sign_url(delivery_id, url)})}"
 
 
 def unsubscribe_url(delivery_id: int) -> str:
-    token = make_token(delivery_id, UNSUBSCRIBE_SALT)
-    return base_url() + reverse("tracking:unsubscribe", kwargs={"token": token})
+    return _url("tracking:unsubscribe", make_token(delivery_id, UNSUBSCRIBE_SALT))
 
 
 def record_open(delivery_id: int) -> bool:

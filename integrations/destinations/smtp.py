@@ -12,9 +12,8 @@ import ssl
 import time
 from email.utils import make_msgid
 
-from django.core.mail import EmailMultiAlternatives
-
 from .base import DestinationError, _config, _expect, _secret, _timeout
+from .mime import HeaderInjection, message_bytes
 from .models import Destination
 
 # --- SMTP -----------------------------------------------------------------------------
@@ -141,13 +140,12 @@ def send_email(
     message_id = message_id or make_msgid(domain=domain)
     extra = dict(headers or {})
     extra["Message-ID"] = message_id
-    message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=from_email, to=[to], headers=extra
-    )
-    if html:
-        message.attach_alternative(html, "text/html")
-    sender = message.from_email.rsplit("<", 1)[-1].rstrip(">").strip()
-    payload = message.message().as_bytes(linesep="\r\n")
+    try:
+        payload = message_bytes(from_email=from_email, to=to, subject=subject, text=text,
+                                html=html, headers=extra)  # fmt: skip
+    except HeaderInjection as exc:
+        raise DestinationError(f"Refused: {exc}", retryable=False) from exc
+    sender = from_email.rsplit("<", 1)[-1].rstrip(">").strip()
     session = _SESSION.get()
     try:
         if session is not None:
