@@ -133,19 +133,21 @@ def advance(enrollment: Enrollment, *, now: datetime, rules: ActivationSettings)
     enrollment.save()
 
 
+def wait_until(step: dict, now: datetime, rules: ActivationSettings) -> datetime:
+    """When a wait step entered at ``now`` ends: a time of day, or after its minutes."""
+    if "until" in step and TIME_OF_DAY.match(str(step["until"])):
+        hour, minute = map(int, step["until"].split(":"))
+        at = datetime.min.time().replace(hour=hour, minute=minute)
+        return protection.next_time_of_day(now, at, protection.zone(rules))
+    return now + timedelta(minutes=int(step.get("minutes") or 0))
+
+
 def enter(enrollment: Enrollment, step: dict, *, now: datetime, rules: ActivationSettings):
     """Executes ``step`` on arrival; returns the next step id, None (the end) or STOP."""
     kind = step["type"]
     if kind == "wait":
-        if "until" in step and TIME_OF_DAY.match(str(step["until"])):
-            hour, minute = map(int, step["until"].split(":"))
-            until = protection.next_time_of_day(
-                now, datetime.min.time().replace(hour=hour, minute=minute), protection.zone(rules)
-            )
-        else:
-            until = now + timedelta(minutes=int(step.get("minutes") or 0))
         log(enrollment, step["id"], "waiting", now)
-        return _wait(enrollment, step, until, now, "wait")
+        return _wait(enrollment, step, wait_until(step, now, rules), now, "wait")
     if kind == "wait_for_event":
         enrollment.state = Enrollment.State.WAITING_EVENT
         enrollment.waiting_for = step["event"][:200]

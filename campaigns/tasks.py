@@ -1,5 +1,7 @@
 """Celery tasks of campaigns: thin wrappers over the trigger readers and the runner."""
 
+from datetime import timedelta
+
 from celery import shared_task
 
 from cdp_site import triggers as debounce
@@ -33,6 +35,7 @@ def run_due_steps() -> dict:
         run_due_steps.delay()
     else:
         _schedule_at(runner.next_wake_at(), TIMER_KEY, run_due_steps)
+    _plan_staging(runner)
     if result.get("delivered", 0) >= runner.DELIVER_LIMIT:
         debounce.queue_once(DELIVER_HELPER_KEY, retry_deliveries, seconds=5)
     return result
@@ -47,7 +50,37 @@ def _ask_for_help() -> None:
     debounce.queue_once(HELPER_KEY, run_due_steps, seconds=5)
 
 
-def _schedule_at(when, key: str, task) -> None:
+STAGE_KEY = "cdp:campaigns:stage"
+STAGE_HELPER_KEY = "cdp:campaigns:stage-helper"
+
+
+def _plan_staging(runner) -> None:
+    """Many timers at one instant within the horizon: prepare them ahead of it."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    mass = runner.next_mass_timer(now=now, horizon=timedelta(seconds=TIMER_HORIZON))
+    if mass is not None:
+        due_at, count = mass
+        _schedule_at(due_at - runner.stage_lead(count), STAGE_KEY, stage_timers,
+                     args=(due_at.isoformat(),))  # fmt: skip
+
+
+@shared_task(acks_late=True)
+def stage_timers(due_at: str) -> int:
+    """Moves the timers due at ``due_at`` ahead of it, committed at it (runner.stage_waits);
+    one more worker is asked to help when there is more than one claim's worth."""
+    from datetime import datetime
+
+    from . import runner
+
+    def ask_for_help() -> None:
+        debounce.queue_once(STAGE_HELPER_KEY, stage_timers, seconds=5, args=(due_at,))
+
+    return runner.stage_waits(due_at=datetime.fromisoformat(due_at), on_busy=ask_for_help)
+
+
+def _schedule_at(when, key: str, task, args: tuple = ()) -> None:
     """Runs ``task`` at ``when`` if that is within ``TIMER_HORIZON`` seconds (one
     pending run per ``key``; later ones are found by beat)."""
     from django.utils import timezone
@@ -62,7 +95,7 @@ def _schedule_at(when, key: str, task) -> None:
     delay = max(delay, 0.0)
     try:
         if client().set(key, str(when.timestamp()), nx=True, ex=int(delay) + 5):
-            task.apply_async(countdown=delay)
+            task.apply_async(args=args, countdown=delay)
     except Exception:  # noqa: BLE001 (Redis down: beat runs it)
         import logging
 

@@ -12,10 +12,10 @@ from .redis_client import client
 logger = logging.getLogger(__name__)
 
 
-def queue_once(key: str, task, *, seconds: int = 10) -> None:
+def queue_once(key: str, task, *, seconds: int = 10, args: tuple = ()) -> None:
     try:
         if client().set(key, "1", nx=True, ex=seconds):
-            task.delay()
+            task.delay(*args)
     except Exception:
         logger.warning("could not queue %s", task.name, exc_info=True)
 
