@@ -223,17 +223,22 @@ def _failed(enrollment_id: int, error: Exception, now: datetime) -> None:
 DELIVER_LIMIT = 500  # deliveries per task run
 
 
-def deliver_due(*, now: datetime | None = None, limit: int = DELIVER_LIMIT) -> int:
+def deliver_due(*, now: datetime | None = None, limit: int = DELIVER_LIMIT,
+                on_busy=None) -> int:  # fmt: skip
     """Sends due deliveries a reserved batch at a time (see campaigns/delivery.py);
-    returns how many it handled (``limit`` or more: more may be due)."""
+    returns how many it handled (``limit`` or more: more may be due). ``on_busy`` is
+    called after each full batch (more is due than one batch), so helpers join early."""
     done = 0
     with delivering.delivery_run():  # one SMTP connection per destination, cached reads
         delivering.expire_interrupted(now=now or timezone.now())
         while done < limit:
             at = now or timezone.now()
-            batch, token = delivering.reserve(now=at, limit=min(delivering.BATCH, limit - done))
+            size = min(delivering.BATCH, limit - done)
+            batch, token = delivering.reserve(now=at, limit=size)
             if not batch:
                 break
+            if len(batch) == size and on_busy is not None:
+                on_busy()
             delivering.deliver_batch(batch, token=token, now=at)
             done += len(batch)
     return done

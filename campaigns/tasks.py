@@ -37,7 +37,7 @@ def run_due_steps() -> dict:
         _schedule_at(runner.next_wake_at(), TIMER_KEY, run_due_steps)
     _plan_staging(runner)
     if result.get("delivered", 0) >= runner.DELIVER_LIMIT:
-        debounce.queue_once(DELIVER_HELPER_KEY, retry_deliveries, seconds=5)
+        _ask_for_delivery_help()
     return result
 
 
@@ -108,20 +108,24 @@ DELIVER_TIMER_KEY = "cdp:campaigns:deliver-timer"
 
 @shared_task(acks_late=True)
 def retry_deliveries() -> int:
-    """Sends due deliveries (new ones, retries, reservations a killed worker left). A
-    run that reached its limit queues the next and asks one more worker to help (at
-    most one helper per 5 s, so a large send fans out to the workers there are);
+    """Sends due deliveries (new ones, retries, reservations a killed worker left).
+    While more is due than a batch, it asks one more worker to help (at most one new
+    helper a second, so a large send fans out to the workers there are, and the extra
+    tasks find nothing left and end); a run that reached its limit queues the next;
     otherwise it schedules itself when the next delivery is due."""
     from . import runner
 
     debounce.clear(DELIVER_TIMER_KEY)
-    done = runner.deliver_due(limit=runner.DELIVER_LIMIT)
+    done = runner.deliver_due(limit=runner.DELIVER_LIMIT, on_busy=_ask_for_delivery_help)
     if done >= runner.DELIVER_LIMIT:
         retry_deliveries.delay()
-        debounce.queue_once(DELIVER_HELPER_KEY, retry_deliveries, seconds=5)
     else:
         _schedule_at(runner.next_delivery_at(), DELIVER_TIMER_KEY, retry_deliveries)
     return done
+
+
+def _ask_for_delivery_help() -> None:
+    debounce.queue_once(DELIVER_HELPER_KEY, retry_deliveries, seconds=1)
 
 
 TRIGGERS_KEY = "cdp:campaigns:triggers-pending"

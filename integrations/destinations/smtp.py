@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import re
 import smtplib
 import ssl
 import time
@@ -67,6 +68,44 @@ def _quit(connection: smtplib.SMTP) -> None:
         connection.close()
 
 
+# An address smtplib would send as it is: no spaces, brackets, quotes or separators.
+PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"\\]+@[^\s<>()\[\],;:\"\\@]+\Z", re.ASCII)
+
+
+def send_one(connection: smtplib.SMTP, sender: str, to: str, payload: bytes) -> None:
+    """``connection.sendmail(sender, [to], payload)`` for plain addresses without
+    smtplib's address parsing (``quoteaddr``), which cost more CPU than the rest of the
+    exchange; same commands, same errors. Any other address goes through smtplib."""
+    if not (PLAIN_ADDRESS.match(sender) and PLAIN_ADDRESS.match(to)):
+        connection.sendmail(sender, [to], payload)
+        return
+    connection.ehlo_or_helo_if_needed()
+    size = f" size={len(payload)}" if connection.does_esmtp and connection.has_extn("size") else ""
+    connection.putcmd("mail", f"FROM:<{sender}>{size}")
+    code, reply = connection.getreply()
+    if code != 250:
+        _abandon(connection, code)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    connection.putcmd("rcpt", f"TO:<{to}>")
+    code, reply = connection.getreply()
+    if code not in (250, 251):
+        _abandon(connection, code)
+        raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
+    code, reply = connection.data(payload)
+    if code != 250:
+        _abandon(connection, code)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _abandon(connection: smtplib.SMTP, code: int) -> None:
+    # What smtplib does after a refusal: the transaction is reset (421: the server is
+    # closing the connection).
+    if code == 421:
+        connection.close()
+    else:
+        connection._rset()
+
+
 class _SmtpSession:
     """Open SMTP connections kept for a run of sends (one per destination and its
     settings). A connection idle for a while is checked with NOOP before it is used; a
@@ -91,7 +130,7 @@ class _SmtpSession:
         if connection is None:
             connection = _smtp_connect(destination)
         try:
-            connection.sendmail(sender, [to], payload)
+            send_one(connection, sender, to, payload)
         except BaseException:
             connection.close()
             raise
@@ -153,7 +192,7 @@ def send_email(
         else:
             connection = _smtp_connect(destination)
             try:
-                connection.sendmail(sender, [to], payload)
+                send_one(connection, sender, to, payload)
             finally:
                 _quit(connection)
     except DestinationError:

@@ -136,3 +136,18 @@ def test_one_click_unsubscribe_from_the_mail_provider(client, delivery, person):
 def test_a_bad_unsubscribe_token_is_refused(client, delivery):
     assert client.get("/t/u/1:nope").status_code == 400
     assert client.post("/t/u/1:nope").status_code == 400
+
+
+def test_links_are_signed_exactly_as_djangos_signer_signs_them():
+    from django.core import signing
+
+    for salt in (tracking.OPEN_SALT, tracking.CLICK_SALT, tracking.UNSUBSCRIBE_SALT):
+        token = tracking.make_token(42, salt)
+        assert token == signing.Signer(salt=salt).sign("42")
+        assert tracking.read_token(token, salt) == 42
+    url = "https://shop.example.org/p/1?a=b&c=é"
+    signed = tracking.sign_url(42, url)
+    assert signed == signing.Signer(salt=f"{tracking.URL_SALT}.42").sign(url)
+    assert tracking.read_url(42, signed) == url
+    with pytest.raises(tracking.BadToken):
+        tracking.read_url(43, signed)  # another delivery's link

@@ -1,0 +1,86 @@
+"""One e-mail over an open SMTP connection (integrations/destinations/smtp.py, send_one)
+against a real aiosmtpd server that refuses some senders and recipients: the same
+envelope and the same errors as smtplib's sendmail, and the connection stays usable."""
+
+import smtplib
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from cdp_site.embedded import any_free_port
+from integrations.destinations.smtp import send_one
+
+PAYLOAD = b"Subject: hi\r\n\r\n.a line starting with a dot\r\nbye\r\n"
+
+
+class Picky:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_MAIL(self, server, session, envelope, address, options):  # noqa: N802
+        if address.startswith("blocked@"):
+            return "550 sender refused"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        if address.startswith("gone@"):
+            return "550 no such user"
+        if address.startswith("busy@"):
+            return "451 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
+                               list(envelope.mail_options)))  # fmt: skip
+        return "250 OK"
+
+
+@pytest.fixture
+def server():
+    handler = Picky()
+    controller = Controller(handler, hostname="127.0.0.1", port=any_free_port())
+    controller.start()
+    yield handler, controller.port
+    controller.stop()
+
+
+def test_the_envelope_and_body_are_what_smtplib_sends(server):
+    handler, port = server
+    with smtplib.SMTP("127.0.0.1", port) as connection:
+        send_one(connection, "shop@example.org", "ann@example.org", PAYLOAD)
+        connection.sendmail("shop@example.org", ["ann@example.org"], PAYLOAD)
+    ours, smtplibs = handler.envelopes
+    assert ours[:3] == smtplibs[:3]
+    assert ours[0] == "shop@example.org" and ours[1] == ["ann@example.org"]
+    assert b"\r\n.a line starting with a dot" in ours[2]  # dot-stuffing undone by the server
+    assert ours[3] == [f"SIZE={len(PAYLOAD)}"]
+
+
+@pytest.mark.parametrize(("to", "code"), [("gone@example.org", 550),
+                                          ("busy@example.org", 451)])  # fmt: skip
+def test_a_refused_recipient_raises_like_smtplib_and_the_connection_goes_on(server, to, code):
+    handler, port = server
+    with smtplib.SMTP("127.0.0.1", port) as connection:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            send_one(connection, "shop@example.org", to, PAYLOAD)
+        assert refused.value.recipients[to][0] == code
+        send_one(connection, "shop@example.org", "ann@example.org", PAYLOAD)
+    assert [e[1] for e in handler.envelopes] == [["ann@example.org"]]
+
+
+def test_a_refused_sender_raises_like_smtplib(server):
+    _, port = server
+    with smtplib.SMTP("127.0.0.1", port) as connection:
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+            send_one(connection, "blocked@example.org", "ann@example.org", PAYLOAD)
+        assert refused.value.smtp_code == 550
+
+
+def test_an_address_that_needs_quoting_goes_through_smtplib(server):
+    handler, port = server
+    with smtplib.SMTP("127.0.0.1", port) as connection:
+        send_one(connection, "shop@example.org", '"ann smith"@example.org', PAYLOAD)
+    assert handler.envelopes[0][1] == ['"ann smith"@example.org']
