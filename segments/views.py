@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cdp_site.access import requires
 from cdp_site.permissions import Cap, has_capability
 
-from . import builder, catalog, compiler, services
+from . import builder, builder_view, catalog, compiler, services
 from .forms import SegmentForm
 from .models import Segment
 
@@ -56,7 +56,7 @@ def _context(request, *, segment, form, tree, focus=None) -> dict:
         "segment": segment,
         "form": form,
         "tree": tree,
-        "root": builder.view(tree, focus=focus),
+        "root": builder_view.view(tree, focus=focus),
         "catalog": pickers,
         "condition_types": builder.CONDITION_TYPES,
         "ops": builder.OPS,
@@ -95,7 +95,7 @@ def _builder(request, segment: Segment | None):
             rule["root"]["children"].append(builder.empty_condition("trait"))
             form = SegmentForm()
         return _render(request, _context(request, segment=segment, form=form,
-                                         tree=builder.Tree.of(rule)))  # fmt: skip
+                                         tree=builder_view.Tree.of(rule)))  # fmt: skip
 
     rule = builder.fields_to_rule(request.POST)
     action = request.POST.get("_action", "save")
@@ -108,7 +108,7 @@ def _builder(request, segment: Segment | None):
             add_type = request.POST.get(f"{path}._add", "trait")
             focus = builder.apply_action(rule, action, add_type=add_type)
         form = SegmentForm(initial={k: request.POST.get(k, "") for k in ("name", "description")})
-        context = _context(request, segment=segment, form=form, tree=builder.Tree.of(rule),
+        context = _context(request, segment=segment, form=form, tree=builder_view.Tree.of(rule),
                            focus=focus)  # fmt: skip
         return _render(request, context, changed=True)
 
@@ -141,7 +141,7 @@ def _builder(request, segment: Segment | None):
             return redirect(url)
     if action == "check":
         form = SegmentForm(initial={k: request.POST.get(k, "") for k in ("name", "description")})
-    tree = builder.Tree.of(rule, errors)
+    tree = builder_view.Tree.of(rule, errors)
     context = _context(request, segment=segment, form=form, tree=tree)
     context["saved_failed"] = action == "save"
     return _render(request, context, status=400)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
-from segments import builder, catalog, compiler, services
+from segments import builder, builder_view, catalog, compiler, services
 from segments.models import Segment
 
 from .conftest import pid, rule
@@ -116,7 +116,7 @@ def test_grammar_errors_are_placed_next_to_their_inputs():
     )  # fmt: skip
     with pytest.raises(services.SegmentError) as error:
         services.check_rule(the_rule)
-    tree = builder.Tree.of(the_rule, error.value.errors)
+    tree = builder_view.Tree.of(the_rule, error.value.errors)
     assert set(tree.at) == {
         "root.children[0].name",
         "root.children[0].count.value",
@@ -146,7 +146,7 @@ def test_a_post_with_errors_shows_each_message_next_to_its_field(marketer):
     response = marketer.post(reverse("segments:new"), _fields(the_rule, name="Dutch browsers"))
     assert response.status_code == 400
     html = response.content.decode()
-    field_id = builder.dom_id("root.children[1].count.value")
+    field_id = builder_view.dom_id("root.children[1].count.value")
     assert re.search(
         rf'id="{field_id}"[^>]*aria-invalid="true" aria-describedby="{field_id}-error"', html
     )
