@@ -29,7 +29,7 @@ from django.utils import timezone
 from integrations.destinations.models import Destination
 from profiles.models import Profile
 
-from .engine import current_profile, public_context
+from .engine import current_profile, public_context, public_part
 from .models import Campaign, Delivery, Enrollment, MessageTemplate
 from .steps import by_id
 
@@ -138,8 +138,7 @@ class Batch:
             self.sent = []
 
     def context(self, delivery: Delivery) -> dict:
-        stored = self.contexts.get(delivery.enrollment_id) or {}
-        return {k: v for k, v in stored.items() if not k.startswith("_")}
+        return public_part(self.contexts.get(delivery.enrollment_id))
 
 
 def _profiles(ids: set[int]) -> dict:

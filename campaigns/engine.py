@@ -58,7 +58,12 @@ def log(enrollment: Enrollment, step_id: str, outcome: str, now: datetime) -> No
 
 
 def public_context(enrollment: Enrollment) -> dict:
-    return {k: v for k, v in (enrollment.context or {}).items() if not k.startswith("_")}
+    return public_part(enrollment.context)
+
+
+def public_part(context: dict | None) -> dict:
+    """An enrollment's context without the engine's own keys (``_waiting``…)."""
+    return {k: v for k, v in (context or {}).items() if not k.startswith("_")}
 
 
 def current_profile(profile_id: int) -> Profile | None:

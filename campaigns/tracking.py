@@ -126,14 +126,9 @@ def record_click(delivery_id: int) -> bool:
 
 def profile_for(delivery: Delivery):
     """The delivery's person now: the survivor when the profile was merged since."""
-    from profiles.models import Profile
+    from .engine import current_profile
 
-    profile = Profile.objects.filter(pk=delivery.profile_id).first()
-    seen = set()
-    while profile is not None and profile.merged_into_id and profile.pk not in seen:
-        seen.add(profile.pk)
-        profile = Profile.objects.filter(pk=profile.merged_into_id).first()
-    return profile
+    return current_profile(delivery.profile_id)
 
 
 def unsubscribe(delivery_id: int, *, via: str = "unsubscribe link") -> bool:
