@@ -177,6 +177,8 @@ def stage_waits(*, due_at: datetime, on_busy=None) -> int:
                 break
             if moved == count and on_busy is not None:
                 on_busy()
+        if not moved:  # nothing left to prepare (another worker has it): no slot held
+            return 0
         time_module.sleep(max(0.0, (due_at - timezone.now()).total_seconds()))
         now_versions = Campaign.objects.filter(pk__in=involved, status=Campaign.Status.ACTIVE)
         if dict(now_versions.values_list("pk", "updated_at")) != versions:

@@ -168,3 +168,11 @@ def test_a_journey_paused_while_its_timers_are_prepared_commits_nothing():
     assert result["moved"] == 0
     assert Enrollment.objects.filter(step_id="w1").count() == 50
     assert not StepLog.objects.exists()
+
+
+@pytest.mark.django_db
+def test_with_nothing_to_prepare_the_worker_is_not_held_until_the_instant():
+    two_waits("nothing")
+    started = time.monotonic()
+    assert runner.stage_waits(due_at=timezone.now() + timedelta(seconds=5)) == 0
+    assert time.monotonic() - started < 2
