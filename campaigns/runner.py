@@ -309,10 +309,11 @@ def run(*, now: datetime | None = None, limit: int = 500, rounds: int = 50,
     once when the first claim is full (more is due than one claim takes)."""
     now = now or timezone.now()
     started = start_scheduled(now=now)
+    table = wait_transitions(now)  # the same for every round of this run
     ran, more = 0, False
     for round_number in range(rounds):
         # Waits that lead to waits first, in bulk; then the rest, one by one.
-        moved = move_waits(now=now, limit=MOVE_LIMIT)
+        moved = move_waits(now=now, limit=MOVE_LIMIT, table=table)
         claimed = run_due(now=now, limit=limit) if moved < MOVE_LIMIT else []
         ran += moved + len(claimed)
         if moved < MOVE_LIMIT and len(claimed) < limit:
