@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from campaigns import messages, services
 from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate
 from campaigns.results import campaign_results
-from cdp_site.api.params import choice_param, profile_id_param
+from cdp_site.api.params import filtered
 from cdp_site.permissions import Cap
 
 from .serializers import (
@@ -62,14 +62,11 @@ class CampaignListView(generics.ListAPIView):
     serializer_class = CampaignSerializer
 
     def get_queryset(self):
-        queryset = Campaign.objects.select_related("created_by")
-        state = choice_param(self.request, "status", Campaign.Status.values)
-        if state:
-            queryset = queryset.filter(status=state)
-        kind = choice_param(self.request, "kind", Campaign.Kind.values)
-        if kind:
-            queryset = queryset.filter(kind=kind)
-        return queryset
+        return filtered(
+            Campaign.objects.select_related("created_by"),
+            self.request,
+            {"status": Campaign.Status.values, "kind": Campaign.Kind.values},
+        )
 
     @extend_schema(
         parameters=[
@@ -190,14 +187,12 @@ class EnrollmentListView(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Enrollment.objects.none()
         campaign = campaign_or_404(self.kwargs["pk"])
-        queryset = Enrollment.objects.filter(campaign=campaign)
-        state = choice_param(self.request, "state", Enrollment.State.values)
-        if state:
-            queryset = queryset.filter(state=state)
-        profile_id = profile_id_param(self.request)
-        if profile_id is not None:
-            queryset = queryset.filter(profile_id=profile_id)
-        return queryset
+        return filtered(
+            Enrollment.objects.filter(campaign=campaign),
+            self.request,
+            {"state": Enrollment.State.values},
+            by_profile=True,
+        )
 
     @extend_schema(
         parameters=[
@@ -220,17 +215,12 @@ class DeliveryListView(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Delivery.objects.none()
         campaign = campaign_or_404(self.kwargs["pk"])
-        queryset = Delivery.objects.filter(campaign=campaign)
-        state = choice_param(self.request, "status", Delivery.Status.values)
-        if state:
-            queryset = queryset.filter(status=state)
-        channel = choice_param(self.request, "channel", Delivery.Channel.values)
-        if channel:
-            queryset = queryset.filter(channel=channel)
-        profile_id = profile_id_param(self.request)
-        if profile_id is not None:
-            queryset = queryset.filter(profile_id=profile_id)
-        return queryset
+        return filtered(
+            Delivery.objects.filter(campaign=campaign),
+            self.request,
+            {"status": Delivery.Status.values, "channel": Delivery.Channel.values},
+            by_profile=True,
+        )
 
     @extend_schema(
         parameters=[

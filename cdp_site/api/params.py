@@ -22,3 +22,15 @@ def choice_param(request, name: str, choices) -> str | None:
     if value not in choices:
         raise exceptions.ValidationError({name: [f"Choose one of: {', '.join(choices)}."]})
     return value
+
+
+def filtered(queryset, request, choices: dict[str, list[str]], *, by_profile: bool = False):
+    """``queryset`` narrowed by each ``?<field>=<value>`` given (checked against that
+    field's choices, see ``choice_param``) and, with ``by_profile``, by ``?profile=``."""
+    for name, values in choices.items():
+        value = choice_param(request, name, values)
+        if value:
+            queryset = queryset.filter(**{name: value})
+    if by_profile and (profile_id := profile_id_param(request)) is not None:
+        queryset = queryset.filter(profile_id=profile_id)
+    return queryset
