@@ -1,14 +1,17 @@
 """Delivering what journeys decided: a due Delivery is claimed, sent through its
 destination, and its outcome recorded.
 
-Sending is **at most once** for e-mail: ``deliver`` first commits the Delivery as being
-sent (status ``sending``, ``attempts + 1``, ``next_attempt_at`` = the end of a lease)
-in a transaction of its own, then sends, then records the outcome. A worker killed after
-the SMTP server took the message but before "sent" was recorded leaves the row "sending";
-when its lease runs out it is marked failed ("interrupted while sending"), never sent again:
-an SMTP server has no idempotency key, so a second attempt could be a second e-mail in
-someone's inbox, which is worse than one lost message (which the UI shows as failed). The
-Message-ID is still stable per delivery (``<key@cdp>``) so a receiver can dedupe too.
+Sending is **at most once** for e-mail: the Delivery is committed as being sent (status
+``sending``, ``attempts + 1``, ``next_attempt_at`` = the end of a lease) in a statement
+of its own before the message can go out, then the outcome is recorded. The statement is
+sent first and the SMTP envelope (MAIL FROM, RCPT TO) exchanged while it commits; the
+message's data waits for the commit (``Mark.ours``, asked by ``send_one``). A worker
+killed after the SMTP server took the message but before "sent" was recorded leaves the
+row "sending"; when its lease runs out it is marked failed ("interrupted while
+sending"), never sent again: an SMTP server has no idempotency key, so a second attempt
+could be a second e-mail in someone's inbox, which is worse than one lost message (which
+the UI shows as failed). The Message-ID is still stable per delivery (``<key@cdp>``) so
+a receiver can dedupe too.
 Webhooks, audiences and ESP list calls are idempotent at the receiver (Idempotency-Key
 header; adding to an audience or a list twice is a no-op), so an interrupted one is retried.
 """
@@ -26,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cdp_site.pgsend import SentStatement
 from integrations.destinations.models import Destination
 from profiles.models import Profile
 
@@ -60,15 +64,16 @@ def send_delay() -> float:
 RESERVATION = timedelta(seconds=15)
 BATCH = 50
 
+# $1 now, $2 ids sent since the last mark, $3 the delivery, $4 the token, $5 the lease.
 MARK_SENDING = """
 WITH sent AS (
-    UPDATE campaigns_delivery SET status = 'sent', reason = '', sent_at = %(now)s,
+    UPDATE campaigns_delivery SET status = 'sent', reason = '', sent_at = $1,
         next_attempt_at = NULL
-    WHERE id = ANY(%(sent)s) AND status = 'sending'
+    WHERE id = ANY($2::bigint[]) AND status = 'sending'
 )
 UPDATE campaigns_delivery SET status = 'sending', reason = 'sending',
-    attempts = attempts + 1, next_attempt_at = %(lease)s
-WHERE id = %(id)s AND next_attempt_at = %(token)s AND status IN ('pending', 'sending')
+    attempts = attempts + 1, next_attempt_at = $5
+WHERE id = $3 AND next_attempt_at = $4 AND status IN ('pending', 'sending')
 RETURNING attempts
 """
 MARK_SENT = """
@@ -103,6 +108,21 @@ def reserve(*, now: datetime, limit: int) -> tuple[list[Delivery], datetime]:
     return list(Delivery.objects.filter(pk__in=ids).order_by("pk")), token
 
 
+class Mark:
+    """A delivery's mark as being sent, on its way to the database (``SentStatement``:
+    the caller works meanwhile); ``ours()`` waits for it to be committed. False: the
+    delivery is no longer this batch's (another worker took it)."""
+
+    def __init__(self, delivery: Delivery, statement: SentStatement):
+        self.delivery, self.statement = delivery, statement
+
+    def ours(self) -> bool:
+        rows = self.statement.rows()
+        if rows:
+            self.delivery.attempts = int(rows[0][0])
+        return bool(rows)
+
+
 class Batch:
     """A reserved batch being sent: what its messages read (profiles, the enrollments'
     context) read once, and the ids sent but not yet recorded, recorded with the next
@@ -111,27 +131,33 @@ class Batch:
     def __init__(self, deliveries: list[Delivery], *, token: datetime, now: datetime):
         self.deliveries, self.token, self.now = deliveries, token, now
         self.sent: list[int] = []
+        self.mark: Mark | None = None
         self.profiles = _profiles({d.profile_id for d in deliveries})
         enrollment_ids = [d.enrollment_id for d in deliveries if d.enrollment_id]
         self.contexts = dict(
             Enrollment.objects.filter(pk__in=enrollment_ids).values_list("pk", "context")
         )
+        # Read now: between a mark being sent and its answer the connection is busy,
+        # so nothing a send reads before asking ``ready`` may come from the database.
+        for delivery in deliveries:
+            if delivery.destination_id:
+                _read(Destination, delivery.destination_id)
+            if delivery.template_id:
+                _read(MessageTemplate, delivery.template_id)
 
-    def mark_sending(self, delivery: Delivery) -> bool:
-        """Commits ``delivery`` as being sent (False: it is no longer ours)."""
-        with connection.cursor() as cursor:
-            cursor.execute(MARK_SENDING, {
-                "now": self.now, "sent": self.sent, "id": delivery.pk,
-                "token": self.token, "lease": self.now + LEASE,
-            })  # fmt: skip
-            row = cursor.fetchone()
+    def mark_sending(self, delivery: Delivery) -> Mark:
+        """Sends the statement that commits ``delivery`` as being sent (and records the
+        ones sent before it); ``Mark.ours()`` waits for the answer."""
+        statement = SentStatement(
+            MARK_SENDING, [self.now, self.sent, delivery.pk, self.token, self.now + LEASE]
+        )
         self.sent = []
-        if row is None:
-            return False
-        delivery.attempts = row[0]
-        return True
+        self.mark = Mark(delivery, statement)
+        return self.mark
 
     def record_sent(self) -> None:
+        if self.mark is not None:
+            self.mark.ours()  # the connection is free only once its answer is read
         if self.sent:
             with connection.cursor() as cursor:
                 cursor.execute(MARK_SENT, {"now": self.now, "sent": self.sent})
@@ -152,39 +178,45 @@ def _profiles(ids: set[int]) -> dict:
 def deliver_batch(deliveries: list[Delivery], *, token: datetime, now: datetime) -> int:
     """Sends a reserved batch, each message marked before and recorded after it goes
     out; returns how many were ours to send."""
-    batch = Batch(deliveries, token=token, now=now)
     handled = 0
-    try:
-        for delivery in deliveries:
-            if batch.mark_sending(delivery):
-                deliver(delivery, batch=batch)
-                handled += 1
-    finally:
-        batch.record_sent()
+    with delivery_run():  # the reads cached (see Batch)
+        batch = Batch(deliveries, token=token, now=now)
+        try:
+            for delivery in deliveries:
+                if deliver(delivery, batch=batch, mark=batch.mark_sending(delivery)):
+                    handled += 1
+        finally:
+            batch.record_sent()
     return handled
 
 
-def deliver(delivery: Delivery, *, batch: Batch) -> str:
-    """Sends a Delivery marked as being sent; its outcome is recorded (sent: with the
-    batch's next statement)."""
-    from integrations.destinations.adapters import DestinationError
-
-    now = batch.now
+def deliver(delivery: Delivery, *, batch: Batch, mark: Mark) -> str | None:
+    """Sends a Delivery once its mark is committed (``send`` asks ``mark.ours`` just
+    before the message can go out); its outcome is recorded (sent: with the batch's next
+    statement). None: the delivery was not ours, nothing sent or recorded."""
     try:
         send(delivery, profile=batch.profiles.get(delivery.profile_id),
-             context=batch.context(delivery))  # fmt: skip
-    except DestinationError as error:
-        return record_failure(delivery, str(error), retryable=error.retryable, now=now)
-    except ValidationError as error:  # the template no longer renders
-        return record_failure(delivery, "; ".join(error.messages), retryable=False, now=now)
-    except Exception as error:  # noqa: BLE001 (kept on the row, retried)
-        logger.exception("delivery %s failed", delivery.pk)
-        return record_failure(delivery, f"{type(error).__name__}: {error}", retryable=True,
-                              now=now)  # fmt: skip
+             context=batch.context(delivery), ready=mark.ours)  # fmt: skip
+    except Exception as error:  # noqa: BLE001 (recorded below)
+        if not mark.ours():
+            return None
+        return record_error(delivery, error, now=batch.now)
     if delay := send_delay():
         time_module.sleep(delay)
     batch.sent.append(delivery.pk)
     return Delivery.Status.SENT
+
+
+def record_error(delivery: Delivery, error: Exception, *, now: datetime) -> str:
+    from integrations.destinations.adapters import DestinationError
+
+    if isinstance(error, DestinationError):
+        return record_failure(delivery, str(error), retryable=error.retryable, now=now)
+    if isinstance(error, ValidationError):  # the template no longer renders
+        return record_failure(delivery, "; ".join(error.messages), retryable=False, now=now)
+    logger.error("delivery %s failed", delivery.pk, exc_info=error)
+    return record_failure(delivery, f"{type(error).__name__}: {error}", retryable=True,
+                          now=now)  # fmt: skip
 
 
 def record_failure(delivery: Delivery, message: str, *, retryable: bool, now: datetime) -> str:
@@ -271,7 +303,9 @@ def _read(model, pk):
     return cache[key]
 
 
-def send(delivery: Delivery, *, profile, context: dict) -> None:
+def send(delivery: Delivery, *, profile, context: dict, ready=None) -> None:
+    """``ready()`` (if given) is asked before anything can go out; False: nothing is
+    sent (``NotReady``). An e-mail asks it after its envelope, see ``send_one``."""
     from integrations.destinations import adapters
 
     from . import messages
@@ -297,8 +331,12 @@ def send(delivery: Delivery, *, profile, context: dict) -> None:
             text=rendered.text,
             headers=rendered.headers,
             message_id=f"<{delivery.idempotency_key.replace(':', '.')}@cdp>",
+            ready=ready,
         )
-    elif delivery.channel == Delivery.Channel.WEBHOOK:
+        return
+    if ready is not None and not ready():
+        raise adapters.NotReady
+    if delivery.channel == Delivery.Channel.WEBHOOK:
         adapters.post_webhook(
             destination,
             payload=webhook_payload(delivery, profile, context),

@@ -6,10 +6,12 @@ from ``destination.config`` and its credentials (decrypted) from the services, a
 timeouts, refused connections, HTTP 5xx/408/429 and SMTP 4xx; False for anything a
 retry cannot fix (HTTP 4xx, SMTP 5xx, bad settings, a disabled destination).
 
-``send_email(destination, *, to, subject, html, text, headers=None, message_id=None) -> str``
+``send_email(destination, *, to, subject, html, text, headers=None, message_id=None,
+ready=None) -> str``
     kind ``smtp``: sends one message over SMTP (host, port, username, from_email,
     starttls from config; password from secrets). Returns the Message-ID header sent
-    (``message_id`` when given, else a new one).
+    (``message_id`` when given, else a new one). ``ready()``, if given, is asked once the
+    envelope is accepted, before the message's data; False: nothing sent, ``NotReady``.
 
 ``post_webhook(destination, *, payload: dict, idempotency_key: str) -> int``
     kind ``webhook``: JSON POST to ``config.url`` with ``X-CDP-Signature:
@@ -61,7 +63,7 @@ from pathlib import Path
 
 from .base import DestinationError, _config, _expect, _secret, _timeout  # noqa: F401
 from .models import Destination
-from .smtp import _smtp_connect, _smtp_error, send_email, smtp_session  # noqa: F401
+from .smtp import NotReady, _smtp_connect, _smtp_error, send_email, smtp_session  # noqa: F401
 
 USER_AGENT = "cdp-destinations/1"
 RETRYABLE_HTTP = {408, 425, 429}

@@ -72,11 +72,22 @@ def _quit(connection: smtplib.SMTP) -> None:
 PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"\\]+@[^\s<>()\[\],;:\"\\@]+\Z", re.ASCII)
 
 
-def send_one(connection: smtplib.SMTP, sender: str, to: str, payload: bytes) -> None:
+class NotReady(Exception):
+    """``ready()`` said no: nothing was sent (the transaction was reset)."""
+
+
+def send_one(connection: smtplib.SMTP, sender: str, to: str, payload: bytes,
+             ready=None) -> None:  # fmt: skip
     """``connection.sendmail(sender, [to], payload)`` for plain addresses without
     smtplib's address parsing (``quoteaddr``), which cost more CPU than the rest of the
-    exchange; same commands, same errors. Any other address goes through smtplib."""
+    exchange; same commands, same errors. Any other address goes through smtplib.
+
+    ``ready``, if given, is asked after the envelope was accepted and before DATA, the
+    point after which the message may go out; False: RSET and ``NotReady``. The caller
+    does its own work (a database commit) during the envelope's round trips."""
     if not (PLAIN_ADDRESS.match(sender) and PLAIN_ADDRESS.match(to)):
+        if ready is not None and not ready():
+            raise NotReady
         connection.sendmail(sender, [to], payload)
         return
     connection.ehlo_or_helo_if_needed()
@@ -91,6 +102,9 @@ def send_one(connection: smtplib.SMTP, sender: str, to: str, payload: bytes) -> 
     if code not in (250, 251):
         _abandon(connection, code)
         raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
+    if ready is not None and not ready():
+        connection._rset()
+        raise NotReady
     code, reply = connection.data(payload)
     if code != 250:
         _abandon(connection, code)
@@ -117,7 +131,8 @@ class _SmtpSession:
     def __init__(self):
         self.connections: dict[tuple, tuple[smtplib.SMTP, float]] = {}
 
-    def sendmail(self, destination: Destination, sender: str, to: str, payload: bytes) -> None:
+    def sendmail(self, destination: Destination, sender: str, to: str, payload: bytes,
+                 ready=None) -> None:  # fmt: skip
         key = (destination.pk, json.dumps(destination.config or {}, sort_keys=True, default=str))
         connection, used = self.connections.pop(key, (None, 0.0))
         if connection is not None and time.monotonic() - used > self.IDLE_CHECK:
@@ -130,7 +145,7 @@ class _SmtpSession:
         if connection is None:
             connection = _smtp_connect(destination)
         try:
-            send_one(connection, sender, to, payload)
+            send_one(connection, sender, to, payload, ready)
         except BaseException:
             connection.close()
             raise
@@ -172,7 +187,9 @@ def send_email(
     text: str,
     headers: dict | None = None,
     message_id: str | None = None,
+    ready=None,
 ) -> str:
+    """``ready``: see ``send_one`` (raises ``NotReady`` when it says no)."""
     _expect(destination, Destination.Kind.SMTP)
     from_email = _config(destination, "from_email", required=True)
     domain = from_email.rsplit("@", 1)[-1].strip("> ") or "localhost"
@@ -188,11 +205,11 @@ def send_email(
     session = _SESSION.get()
     try:
         if session is not None:
-            session.sendmail(destination, sender, to, payload)
+            session.sendmail(destination, sender, to, payload, ready)
         else:
             connection = _smtp_connect(destination)
             try:
-                send_one(connection, sender, to, payload)
+                send_one(connection, sender, to, payload, ready)
             finally:
                 _quit(connection)
     except DestinationError:

@@ -8,7 +8,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from cdp_site.embedded import any_free_port
-from integrations.destinations.smtp import send_one
+from integrations.destinations.smtp import NotReady, send_one
 
 PAYLOAD = b"Subject: hi\r\n\r\n.a line starting with a dot\r\nbye\r\n"
 
@@ -84,3 +84,28 @@ def test_an_address_that_needs_quoting_goes_through_smtplib(server):
     with smtplib.SMTP("127.0.0.1", port) as connection:
         send_one(connection, "shop@example.org", '"ann smith"@example.org', PAYLOAD)
     assert handler.envelopes[0][1] == ['"ann smith"@example.org']
+
+
+@pytest.mark.parametrize("to", ["ann@example.org", '"ann smith"@example.org'])
+def test_a_ready_that_says_no_sends_nothing_and_the_connection_goes_on(server, to):
+    handler, port = server
+    asked = []
+    with smtplib.SMTP("127.0.0.1", port) as connection:
+        with pytest.raises(NotReady):
+            send_one(connection, "shop@example.org", to, PAYLOAD,
+                     ready=lambda: asked.append(to) or False)  # fmt: skip
+        send_one(connection, "shop@example.org", "bob@example.org", PAYLOAD, ready=lambda: True)
+    assert asked == [to]
+    assert [e[1] for e in handler.envelopes] == [["bob@example.org"]]
+
+
+def test_ready_is_not_asked_when_the_recipient_is_refused(server):
+    _, port = server
+    asked = []
+    with (
+        smtplib.SMTP("127.0.0.1", port) as connection,
+        pytest.raises(smtplib.SMTPRecipientsRefused),
+    ):
+        send_one(connection, "shop@example.org", "gone@example.org", PAYLOAD,
+                 ready=lambda: asked.append(1) or True)  # fmt: skip
+    assert asked == []
