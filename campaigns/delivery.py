@@ -149,7 +149,9 @@ class Batch:
         """Sends the statement that commits ``delivery`` as being sent (and records the
         ones sent before it); ``Mark.ours()`` waits for the answer."""
         statement = SentStatement(
-            MARK_SENDING, [self.now, self.sent, delivery.pk, self.token, self.now + LEASE]
+            MARK_SENDING,
+            [self.now, self.sent, delivery.pk, self.token, self.now + LEASE],
+            name="cdp_mark_sending",
         )
         self.sent = []
         self.mark = Mark(delivery, statement)

@@ -11,6 +11,10 @@ Django has no API for this, so it goes through the psycopg connection under Djan
 execute wrappers. Errors are Django's database errors, as from a cursor. Nothing else
 may use the connection until ``rows()`` has been called: a statement left unread is
 read (and its error raised) by ``rows()`` alone, so every path must call it.
+
+A statement sent many times (one per e-mail) can be given a ``name``: it is prepared once
+per connection and then only executed, which halves the database's CPU per call. (A
+pooler that resets sessions between transactions would drop it; we connect directly.)
 """
 
 from __future__ import annotations
@@ -28,14 +32,19 @@ class SentStatement:
     result (text values) and may be called any number of times (a failed statement
     raises its error each time)."""
 
-    def __init__(self, sql: str, params: list[Param]):
+    def __init__(self, sql: str, params: list[Param], *, name: str = ""):
         connection.ensure_connection()
         self._raw = connection.connection
         self._rows: list[tuple] | None = None
         self._error: Exception | None = None
+        values = [_text(p) for p in params]
         with connection.wrap_database_errors:
             pgconn = self._raw.pgconn
-            pgconn.send_query_params(sql.encode(), [_text(p) for p in params])
+            if name:
+                _prepare(self._raw, name, sql)
+                pgconn.send_query_prepared(name.encode(), values)
+            else:
+                pgconn.send_query_params(sql.encode(), values)
             self._raw.wait(generators.send(pgconn))
 
     def rows(self) -> list[tuple[str | None, ...]]:
@@ -50,6 +59,16 @@ class SentStatement:
                 self._error = error
                 raise
         return self._rows
+
+
+def _prepare(raw, name: str, sql: str) -> None:
+    """Prepares ``sql`` as ``name`` once per connection (planned once, not per call)."""
+    prepared = raw.__dict__.setdefault("_cdp_prepared", set())
+    if name not in prepared:
+        result = raw.pgconn.prepare(name.encode(), sql.encode())
+        if result.status == pq.ExecStatus.FATAL_ERROR:
+            raise errors.error_from_result(result, encoding=raw.info.encoding)
+        prepared.add(name)
 
 
 def _text(value: Param) -> bytes | None:

@@ -32,3 +32,19 @@ def test_a_failing_statement_raises_djangos_error_and_the_connection_goes_on():
             statement.rows()
     assert SentStatement("SELECT generate_series(1, $1::int)", [3]).rows() == [
         ("1",), ("2",), ("3",)]  # fmt: skip
+
+
+def test_a_named_statement_is_prepared_once_per_connection_and_again_after_a_reconnect():
+    def prepared_here():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'twice'")
+            return cursor.fetchone()[0]
+
+    for value in (1, 2):
+        assert SentStatement("SELECT $1::int * 2", [value], name="twice").rows() == [
+            (str(value * 2),)]  # fmt: skip
+    assert prepared_here() == 1
+    connection.close()  # a new connection knows nothing of the old one's statements
+    assert prepared_here() == 0
+    assert SentStatement("SELECT $1::int * 2", [5], name="twice").rows() == [("10",)]
+    assert prepared_here() == 1
