@@ -13,7 +13,7 @@ may use the connection until ``rows()`` has been called: a statement left unread
 read (and its error raised) by ``rows()`` alone, so every path must call it.
 
 A statement sent many times (one per e-mail) can be given a ``name``: it is prepared once
-per connection and then only executed, which halves the database's CPU per call. (A
+per connection and then only executed (the mark: about a third less database CPU). (A
 pooler that resets sessions between transactions would drop it; we connect directly.)
 """
 
