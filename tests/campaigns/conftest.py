@@ -44,6 +44,23 @@ def pump(minutes: float = 0) -> dict:
     return runner.run(now=now)
 
 
+def pending_mails(send, web, smtp, template, users):  # noqa: F811
+    """An event journey that mails ``template`` through ``smtp``, run for ``users``
+    (each identified and triggering it): one pending e-mail delivery each."""
+    from campaigns.models import Delivery
+
+    journey = campaign([{"id": "mail", "type": "send_email", "template_id": template.pk,
+                         "destination_id": smtp.pk}],
+                       trigger_event="Checkout Started")  # fmt: skip
+    for user in users:
+        person(send, web, user)
+        track(send, web, user, "Checkout Started", 0, products=[{"name": "Boots"}])
+    triggers.read_all()
+    runner.run_due()
+    assert Delivery.objects.filter(status="pending").count() == len(users)
+    return journey
+
+
 def campaign(steps, *, kind=Campaign.Kind.EVENT, start=True, **fields):
     made = services.create_campaign(name=f"c{len(steps)}", kind=kind, steps=steps, **fields)
     if start:

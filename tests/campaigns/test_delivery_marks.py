@@ -7,13 +7,15 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from campaigns import delivery, runner, services, triggers
-from campaigns.models import Campaign, Delivery
+from campaigns import delivery
+from campaigns.models import Delivery
 from profiles.models import Profile
-from tests.campaigns.conftest import person, track
+from tests.campaigns.conftest import pending_mails
+from tests.support.smtp import smtp_server
+from tests.support.threads import in_background
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -37,62 +39,33 @@ class Envelopes:
 
 @pytest.fixture
 def envelopes(smtp):
-    from aiosmtpd.controller import Controller
-
-    from cdp_site.embedded import any_free_port
-
     handler = Envelopes()
-    controller = Controller(handler, hostname="127.0.0.1", port=any_free_port())
-    controller.start()
-    smtp.config = {**smtp.config, "port": controller.port}
-    smtp.save(update_fields=["config"])
-    yield handler
-    controller.stop()
-
-
-def _pending_mails(send, web, smtp, template, users):
-    journey = services.create_campaign(
-        name="cart", kind=Campaign.Kind.EVENT, trigger_event="Checkout Started",
-        steps=[{"id": "mail", "type": "send_email", "template_id": template.pk,
-                "destination_id": smtp.pk}],
-    )  # fmt: skip
-    services.start_campaign(campaign=journey)
-    for user in users:
-        person(send, web, user)
-        track(send, web, user, "Checkout Started", 0, products=[{"name": "Boots"}])
-    triggers.read_all()
-    runner.run_due()
-    assert Delivery.objects.filter(status="pending").count() == len(users)
+    with smtp_server(handler) as port:
+        smtp.config = {**smtp.config, "port": port}
+        smtp.save(update_fields=["config"])
+        yield handler
 
 
 def test_the_data_waits_for_the_mark_to_commit(send, web, smtp, template, envelopes):
-    _pending_mails(send, web, smtp, template, ["ann"])
+    pending_mails(send, web, smtp, template, ["ann"])
     now = timezone.now()
     batch, token = delivery.reserve(now=now, limit=10)
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_row():  # another transaction holds the row: the mark cannot commit yet
-        try:
-            with transaction.atomic():
-                Delivery.objects.select_for_update().get(pk=batch[0].pk)
-                locked.set()
-                release.wait(30)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            Delivery.objects.select_for_update().get(pk=batch[0].pk)
+            locked.set()
+            release.wait(30)
 
-    holder = threading.Thread(target=hold_the_row)
-    holder.start()
+    holder = in_background(hold_the_row)
     assert locked.wait(10)
     result = {}
 
     def send_batch():
-        try:
-            result["handled"] = delivery.deliver_batch(batch, token=token, now=now)
-        finally:
-            connection.close()
+        result["handled"] = delivery.deliver_batch(batch, token=token, now=now)
 
-    sender = threading.Thread(target=send_batch)
-    sender.start()
+    sender = in_background(send_batch)
     deadline = time.monotonic() + 10
     while not envelopes.rcpts and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -109,7 +82,7 @@ def test_the_data_waits_for_the_mark_to_commit(send, web, smtp, template, envelo
 
 
 def test_a_delivery_another_worker_took_is_not_sent(send, web, smtp, template, envelopes):
-    _pending_mails(send, web, smtp, template, ["ann", "bob"])
+    pending_mails(send, web, smtp, template, ["ann", "bob"])
     now = timezone.now()
     batch, token = delivery.reserve(now=now, limit=10)
     taken, kept = batch

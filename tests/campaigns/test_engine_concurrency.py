@@ -1,15 +1,13 @@
 """Any number of runners side by side: FOR UPDATE SKIP LOCKED gives each enrollment to
 one of them, and the delivery's idempotency key keeps a step from acting twice."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from campaigns import runner, services
 from campaigns.models import Campaign, Delivery, Enrollment, StepLog
 from tests.campaigns.conftest import at
 from tests.profiles.conftest import message
+from tests.support.threads import side_by_side
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,21 +28,12 @@ def test_two_runners_never_process_the_same_enrollment(send, web):
     for profile in Profile.objects.all():
         services.enroll(campaign=journey, profile_id=profile.pk, now=at(0))
     claimed = {0: [], 1: []}
-    barrier = threading.Barrier(2)
 
     def work(n):
-        try:
-            barrier.wait()
-            while ids := runner.run_due(now=at(0), limit=3):
-                claimed[n].extend(ids)
-        finally:
-            connection.close()
+        while ids := runner.run_due(now=at(0), limit=3):
+            claimed[n].extend(ids)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    side_by_side(work)
     assert claimed[0] and claimed[1], "both runners took a share"
     assert not set(claimed[0]) & set(claimed[1])
     assert len(claimed[0]) + len(claimed[1]) == PEOPLE

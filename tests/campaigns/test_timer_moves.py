@@ -2,17 +2,16 @@
 statement (campaigns/runner.py, move_waits). They must end exactly where the engine,
 one enrollment at a time, puts them: same state, step, wake time, context and log."""
 
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from campaigns import protection, runner, services
 from campaigns.models import ActivationSettings, Campaign, Enrollment, StepLog
 from tests.campaigns.conftest import at
+from tests.support.threads import in_background, side_by_side
 
 STEPS = [
     {"id": "w1", "type": "wait", "minutes": 60, "next": "w2"},
@@ -83,21 +82,12 @@ def test_two_movers_side_by_side_move_each_enrollment_once():
         for i in range(600)
     )  # fmt: skip
     moved = {0: 0, 1: 0}
-    barrier = threading.Barrier(2)
 
     def work(n):
-        try:
-            barrier.wait()
-            while count := runner.move_waits(now=at(1), limit=50):
-                moved[n] += count
-        finally:
-            connection.close()
+        while count := runner.move_waits(now=at(1), limit=50):
+            moved[n] += count
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    side_by_side(work)
     assert moved[0] and moved[1], "both movers took a share"
     assert moved[0] + moved[1] == 600
     assert set(Enrollment.objects.values_list("step_id", "wake_at")) == {
@@ -126,15 +116,10 @@ def staged_in_background(due_at):
     result = {}
 
     def work():
-        try:
-            result["moved"] = runner.stage_waits(due_at=due_at)
-            result["returned"] = timezone.now()
-        finally:
-            connection.close()
+        result["moved"] = runner.stage_waits(due_at=due_at)
+        result["returned"] = timezone.now()
 
-    thread = threading.Thread(target=work)
-    thread.start()
-    return thread, result
+    return in_background(work), result
 
 
 @pytest.mark.django_db(transaction=True)

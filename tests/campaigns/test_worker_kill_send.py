@@ -11,11 +11,11 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns import delivery, runner, services, triggers
-from campaigns.models import Campaign, Delivery
+from campaigns import delivery, runner
+from campaigns.models import Delivery
 from campaigns.tasks import retry_deliveries
 from cdp_site.celery import app as celery_app
-from tests.campaigns.conftest import person, track
+from tests.campaigns.conftest import pending_mails
 from tests.support.processes import start_celery_worker, stop_process, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -31,18 +31,7 @@ def _worker(delay: float):
 
 
 def test_email_arrives_exactly_once_when_the_worker_dies_mid_send(send, web, smtp, template):
-    journey = services.create_campaign(
-        name="cart", kind=Campaign.Kind.EVENT, trigger_event="Checkout Started",
-        steps=[{"id": "mail", "type": "send_email", "template_id": template.pk,
-                "destination_id": smtp.pk}],
-    )  # fmt: skip
-    services.start_campaign(campaign=journey)
-    for user in ("ann", "bob"):
-        person(send, web, user)
-        track(send, web, user, "Checkout Started", 0, products=[{"name": "Boots"}])
-    triggers.read_all()
-    runner.run_due()  # the journey ran: two deliveries wait to be sent
-    assert Delivery.objects.filter(status="pending").count() == 2
+    pending_mails(send, web, smtp, template, ["ann", "bob"])  # two deliveries wait
     celery_app.control.purge()  # tasks queued by the signals above are not this test's
     worker = _worker(delay=60)
     try:

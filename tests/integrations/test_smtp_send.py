@@ -5,10 +5,9 @@ envelope and the same errors as smtplib's sendmail, and the connection stays usa
 import smtplib
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from cdp_site.embedded import any_free_port
 from integrations.destinations.smtp import NotReady, send_one
+from tests.support.smtp import smtp_server
 
 PAYLOAD = b"Subject: hi\r\n\r\n.a line starting with a dot\r\nbye\r\n"
 
@@ -41,10 +40,8 @@ class Picky:
 @pytest.fixture
 def server():
     handler = Picky()
-    controller = Controller(handler, hostname="127.0.0.1", port=any_free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
+    with smtp_server(handler) as port:
+        yield handler, port
 
 
 def test_the_envelope_and_body_are_what_smtplib_sends(server):

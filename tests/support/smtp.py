@@ -1,5 +1,6 @@
 """A real SMTP server (aiosmtpd) on a free local port, collecting what it receives."""
 
+import contextlib
 import email
 from email.message import Message
 
@@ -18,15 +19,24 @@ class Inbox:
         return "250 OK"
 
 
+@contextlib.contextmanager
+def smtp_server(handler):
+    """An aiosmtpd server with ``handler`` on a free local port (yielded)."""
+    controller = Controller(handler, hostname="127.0.0.1", port=any_free_port())
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
+
+
 @pytest.fixture
 def smtp_inbox(settings):
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=any_free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield inbox
-    controller.stop()
+    with smtp_server(inbox) as port:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        yield inbox
