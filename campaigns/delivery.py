@@ -26,7 +26,7 @@ import time as time_module
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from cdp_site.pgsend import SentStatement
@@ -64,23 +64,20 @@ def send_delay() -> float:
 RESERVATION = timedelta(seconds=15)
 BATCH = 50
 
-# $1 now, $2 ids sent since the last mark, $3 the delivery, $4 the token, $5 the lease.
-MARK_SENDING = """
-WITH sent AS (
-    UPDATE campaigns_delivery SET status = 'sent', reason = '', sent_at = $1,
-        next_attempt_at = NULL
-    WHERE id = ANY($2::bigint[]) AND status = 'sending'
-)
+# $1 now, $2 the ids sent (and not yet recorded).
+RECORD_SENT = """
+UPDATE campaigns_delivery SET status = 'sent', reason = '', sent_at = $1,
+    next_attempt_at = NULL
+WHERE id = ANY($2::bigint[]) AND status = 'sending'
+"""
+# The same with the next one's mark: $3 the delivery, $4 the token, $5 the lease.
+MARK_SENDING = f"""
+WITH sent AS ({RECORD_SENT})
 UPDATE campaigns_delivery SET status = 'sending', reason = 'sending',
     attempts = attempts + 1, next_attempt_at = $5
 WHERE id = $3 AND next_attempt_at = $4 AND status IN ('pending', 'sending')
 RETURNING attempts
-"""
-MARK_SENT = """
-UPDATE campaigns_delivery SET status = 'sent', reason = '', sent_at = %(now)s,
-    next_attempt_at = NULL
-WHERE id = ANY(%(sent)s) AND status = 'sending'
-"""
+"""  # noqa: S608 (built from the constant above, no input)
 
 
 def expire_interrupted(*, now: datetime) -> int:
@@ -129,7 +126,7 @@ class Batch:
     mark (one statement per message)."""
 
     def __init__(self, deliveries: list[Delivery], *, token: datetime, now: datetime):
-        self.deliveries, self.token, self.now = deliveries, token, now
+        self.token, self.now = token, now
         self.sent: list[int] = []
         self.mark: Mark | None = None
         self.profiles = _profiles({d.profile_id for d in deliveries})
@@ -161,8 +158,7 @@ class Batch:
         if self.mark is not None:
             self.mark.ours()  # the connection is free only once its answer is read
         if self.sent:
-            with connection.cursor() as cursor:
-                cursor.execute(MARK_SENT, {"now": self.now, "sent": self.sent})
+            SentStatement(RECORD_SENT, [self.now, self.sent]).rows()
             self.sent = []
 
     def context(self, delivery: Delivery) -> dict:
