@@ -132,6 +132,32 @@ class EventInbox(models.Model):
         return f"event {self.event_id}"
 
 
+class QuarantinedEvent(models.Model):
+    """A stored event that processing could not handle, set aside with why.
+
+    Only an event that fails alone with a data error lands here (integrations.processing
+    bisects a failing batch until it finds it); the rest of its batch is processed. The
+    payload is copied so the row says everything even after its partition is dropped.
+    Replaying puts the event back in the inbox and deletes this row.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.BigIntegerField(unique=True)
+    received_at = models.DateTimeField()
+    source_id = models.BigIntegerField()
+    step = models.CharField(max_length=200)
+    error = models.TextField()
+    payload = models.JSONField(null=True)
+    quarantined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["source_id", "-id"], name="quarantine_source_id_idx")]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id}: {self.error[:80]}"
+
+
 class Event(models.Model):
     """Read-only view of the append-only, month-partitioned events table."""
 
