@@ -5,6 +5,7 @@ definition), and for every profile by the scheduled pass when a window slides.""
 from __future__ import annotations
 
 import json
+import math
 
 from django.utils import timezone
 
@@ -41,6 +42,10 @@ def _jsonable(value):
     if value is None or isinstance(value, bool | int | float | str | dict | list):
         return value
     as_float = float(value)  # Decimal
+    if not math.isfinite(as_float):
+        # A sum past 1.8e308 (a 309-digit "revenue"): no JSON number holds it, and such
+        # a value means nothing to a marketer either; the trait is left empty.
+        return None
     return int(as_float) if as_float.is_integer() else as_float
 
 

@@ -34,6 +34,17 @@ def _rule_columns(rules: list[StageRule]) -> tuple[str, list]:
     return ", ".join(columns), params
 
 
+REASON_LENGTH = 200  # profiles_stagechange.reason
+
+
+def _fit(reason: str) -> str:
+    """A rule may name many events; the recorded reason keeps its end (the count)."""
+    if len(reason) <= REASON_LENGTH:
+        return reason
+    head, _, count = reason.rpartition(" ×")
+    return f"{head[: REASON_LENGTH - len(count) - 3]}… ×{count}"
+
+
 def evaluate(profile_ids: list[int], *, now=None) -> dict[int, tuple[str, object, str]]:
     """The stage each profile's events put it in: {id: (stage, since, reason)}."""
     now = now or timezone.now()
@@ -53,7 +64,8 @@ def evaluate(profile_ids: list[int], *, now=None) -> dict[int, tuple[str, object
             if count >= rule.min_count and days >= rule.min_days:
                 rank = STAGE_ORDER.index(rule.stage)
                 if best is None or rank > best[0]:
-                    best = (rank, rule.stage, at, f"{', '.join(rule.event_names)} ×{count}")
+                    reason = f"{', '.join(rule.event_names)} ×{count}"
+                    best = (rank, rule.stage, at, _fit(reason))
         if best is None:  # every profile with events is at least being oriented
             best = (0, Stage.ORIENTATION, last_seen, "first activity")
         _, stage, at, reason = best

@@ -10,6 +10,7 @@ never wins.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 from .identifiers import event_traits
@@ -88,9 +89,12 @@ def conform(value, wanted: str):
     if wanted == "number" and have == "text":
         try:
             number = float(value.strip().replace(",", ""))
-            return (int(number) if number.is_integer() else number), False
         except ValueError:
             return value, True
+        # "NaN", "inf" and "1e999" parse, but no JSON number (nor jsonb) can hold them.
+        if not math.isfinite(number):
+            return value, True
+        return (int(number) if number.is_integer() else number), False
     if wanted == "boolean" and have == "text" and value.strip().lower() in TRUE_TEXT | FALSE_TEXT:
         return value.strip().lower() in TRUE_TEXT, False
     return value, True

@@ -71,11 +71,17 @@ FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::jsonb[],
 """
 
 
+NAME_LENGTH = 200  # profiles_profileevent.name
+
+
 def event_name(event: dict) -> str:
+    # The collection API refuses longer names; events stored before it did are cut here.
     if event["type"] == "track":
-        return event["event"] or ""
+        return (event["event"] or "")[:NAME_LENGTH]
     payload = event["payload"]
-    return str(payload.get("name") or (payload.get("properties") or {}).get("name") or "")[:200]
+    properties = payload.get("properties")
+    page_name = properties.get("name") if isinstance(properties, dict) else None
+    return str(payload.get("name") or page_name or "")[:NAME_LENGTH]
 
 
 class PlanWriter:
