@@ -229,6 +229,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
     "segments-record-sizes": {"task": "segments.tasks.record_segment_sizes", "schedule": 3600.0},
+    # A segment whose evaluation failed is recomputed in full until it succeeds.
+    "segments-retry-failing": {
+        "task": "segments.tasks.retry_failing_segments",
+        "schedule": 300.0,
+    },
     # Campaigns: the trigger readers' and the due-step runner's safety nets beside their
     # on-commit triggers (timers come due without any signal), and delivery retries.
     "campaigns-read-triggers": {

@@ -7,7 +7,11 @@ same compiled queryset serves counting, previews, export and membership.
 Shapes chosen for the planner: "did X" is an EXISTS (a semi-join), "did not" a NOT
 EXISTS (an anti-join), "at least N" an uncorrelated IN over the events grouped by
 profile; numbers and dates are compared only where the JSON value has that type (a
-CASE, so that a text value never reaches a cast).
+CASE, so that a text value never reaches a cast). No value can make a cast raise: one
+that did would stop membership for every segment. Numbers are compared as numeric, which
+holds any JSON number (float8 overflows past 1.8e308); a date is cast only when its text
+is a real calendar date (VALID_DATE: "2024-02-30" looks like a date but is none), so an
+impossible value simply does not match.
 
 "At least N" counts with COUNT(*), so that the (name, timestamp, profile) index answers
 it alone (an index-only scan; COUNT(event_id) needs every heap row). In an "all" group
@@ -22,6 +26,7 @@ those conditions are TRUE and the count is reached. Measured by bench/bench_segm
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.db.models import (
     Case,
@@ -29,10 +34,10 @@ from django.db.models import (
     Count,
     DateField,
     DateTimeField,
+    DecimalField,
     Exists,
     ExpressionWrapper,
     F,
-    FloatField,
     Func,
     JSONField,
     OuterRef,
@@ -61,9 +66,28 @@ from profiles.models import Identity, Profile, ProfileEvent, TraitValue
 
 from .models import Membership
 
-DATE_LIKE = r"^\d{4}-\d{2}-\d{2}"
+# YYYY-MM-DD at the start of the text, with a day that exists in that month: 29 February
+# only in leap years (divisible by 4, centuries only when divisible by 400), year 0001
+# on (PostgreSQL has no year 0000).
+VALID_DATE = (
+    r"^(?:(?!0000)\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    r"|(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)"
+)
 # Conditions on the profile row alone: they can restrict an event count's profiles.
 PROFILE_ROW = {"trait", "computed", "stage", "consent"}
+
+
+def _numeric(value) -> Value:
+    # Bound as numeric: a float8 parameter would turn the comparison back into float8.
+    return Value(Decimal(str(value)), output_field=DecimalField())
+
+
+class Numeric(Func):
+    """``::numeric`` without precision (Django's Cast would write numeric(None, None))."""
+
+    template = "(%(expressions)s)::numeric"
+    output_field = DecimalField()
 
 
 class JsonbTypeof(Func):
@@ -155,18 +179,19 @@ class Compiler:
     def _number(self, container, key, op, value, values) -> Q:
         number = Case(
             When(Exact(JsonbTypeof(KeyTransform(key, container)), "number"),
-                 then=Cast(KeyTextTransform(key, container), FloatField())),
-            default=Value(None), output_field=FloatField(),
+                 then=Numeric(KeyTextTransform(key, container))),
+            default=Value(None), output_field=DecimalField(),
         )  # fmt: skip
         if op == "between":
-            return Q(GreaterThanOrEqual(number, values[0])) & Q(LessThanOrEqual(number, values[1]))
+            low, high = _numeric(values[0]), _numeric(values[1])
+            return Q(GreaterThanOrEqual(number, low)) & Q(LessThanOrEqual(number, high))
         lookup = {"eq": Exact, "lt": LessThan, "gt": GreaterThan}[op]
-        return Q(lookup(number, value))
+        return Q(lookup(number, _numeric(value)))
 
     def _date(self, container, key, op, value) -> Q:
         text = KeyTextTransform(key, container)
         day = Case(
-            When(Regex(text, DATE_LIKE), then=Cast(Left(text, 10), DateField())),
+            When(Regex(text, VALID_DATE), then=Cast(Left(text, 10), DateField())),
             default=Value(None), output_field=DateField(),
         )  # fmt: skip
         if op == "within_last_days":

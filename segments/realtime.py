@@ -5,19 +5,32 @@ with the profiles whose membership just changed added.
 
 Durable and idempotent: the cursor advances in the same transaction as the membership
 writes, so a crash replays the same changes to the same result.
+
+One segment cannot stop the others: each is evaluated in a savepoint, and a segment whose
+evaluation fails (a rule stored by an older version, a query over its time limit) is
+marked failing on its page and left for ``retry_failing`` (a full recompute, scheduled),
+while the cursor moves on for every other segment. Only a failure of the database itself
+rolls the whole step back, to be retried.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
+from cdp_site.dataerrors import describe, is_system_error
 from profiles.models import ProfileChange
 
+from . import membership
 from .models import ChangeCursor, Segment
 
+logger = logging.getLogger(__name__)
+
 CURSOR = "segments"
+FAILING = "Real-time evaluation failed"  # the prefix of compute_error that retry_failing reads
 # Changes after which every segment must look again at the profile.
 RESHAPING = {"created", "merged", "merged_away", "unmerged"}
 
@@ -66,8 +79,6 @@ def affected(segment: Segment, changes: dict[int, tuple[set, set]]) -> list[int]
 def evaluate(changes: dict[int, tuple[set, set]], *, moved: dict | None = None) -> int:
     """Re-evaluates the segments the changes touch, and those referring to segments in
     ``moved`` ({segment: profiles whose membership moved}); returns the changes made."""
-    from . import membership
-
     moved = defaultdict(set, moved or {})
     total = 0
     for segment in ordered_segments():
@@ -76,12 +87,26 @@ def evaluate(changes: dict[int, tuple[set, set]], *, moved: dict | None = None) 
             ids |= moved.get(ref, set())
         if not ids:
             continue
-        rows = membership.apply(segment, profile_ids=sorted(ids), reason="profile changed")
+        rows = _apply_isolated(segment, sorted(ids))
         if rows:
             moved[segment.pk] = {pid for pid, _ in rows}
-            membership.refresh_count(segment)
             total += len(rows)
     return total
+
+
+def _apply_isolated(segment: Segment, profile_ids: list[int]) -> list[tuple]:
+    try:
+        with transaction.atomic():
+            rows = membership.apply(segment, profile_ids=profile_ids, reason="profile changed")
+            if rows:
+                membership.refresh_count(segment)
+            return rows
+    except Exception as exc:
+        if is_system_error(exc):
+            raise
+        logger.warning("segment %s failed in real time: %s", segment.pk, exc)
+        Segment.objects.filter(pk=segment.pk).update(compute_error=f"{FAILING}: {describe(exc)}")
+        return []
 
 
 @transaction.atomic
@@ -139,11 +164,6 @@ SELECT segment_id, profile_id FROM landed
 def carry_uploaded_lists(merged: dict[int, int]) -> dict[int, set[int]]:
     """An uploaded list's member merged into another profile: the survivor takes the
     place (rule-based segments re-evaluate by themselves). Returns what moved."""
-    from django.db import connection
-    from django.utils import timezone
-
-    from . import membership
-
     if not merged:
         return {}
     params = {"merged": list(merged), "into": list(merged.values()), "now": timezone.now()}

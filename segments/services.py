@@ -3,6 +3,8 @@ evaluator's steps and the scheduled passes. Views, API and tasks call these."""
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
@@ -11,6 +13,8 @@ from cdp_site import triggers
 
 from . import grammar, membership, realtime
 from .models import Segment, SizeSample
+
+logger = logging.getLogger(__name__)
 
 CHANGES_TRIGGER = "cdp:segments:changes-pending"
 
@@ -139,6 +143,22 @@ def recompute_sliding_segments() -> int:
             with transaction.atomic():
                 realtime.follow_dependents(segment.pk, segment.changed_profile_ids)
             done += 1
+    return done
+
+
+def retry_failing_segments() -> int:
+    """The scheduled pass: every segment whose last computation failed (in real time or
+    in full) is recomputed in full, dependencies first; one that fails again keeps its
+    error and the others go on. Returns how many now succeed."""
+    done = 0
+    for segment in realtime.ordered_segments():
+        if not segment.compute_error:
+            continue
+        try:
+            recompute_segment(segment_id=segment.pk)
+            done += 1
+        except Exception:  # recorded on the segment by recompute; the next one goes on
+            logger.warning("segment %s still fails", segment.pk, exc_info=True)
     return done
 
 

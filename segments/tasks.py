@@ -21,5 +21,10 @@ def recompute_sliding_segments() -> int:
 
 
 @shared_task
+def retry_failing_segments() -> int:
+    return services.retry_failing_segments()
+
+
+@shared_task
 def record_segment_sizes() -> int:
     return services.record_sizes()
