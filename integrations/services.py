@@ -5,10 +5,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+import psycopg
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from cdp_site import triggers
+from cdp_site.dataerrors import is_data_error
 
 from . import conf
 from .collect import keys, storage
@@ -91,7 +93,8 @@ class IngestResult:
 
 
 def _storable(payload):
-    """The rejected payload as jsonb accepts it: no NUL, no lone surrogates, bounded size."""
+    """The rejected payload as jsonb accepts it: no NUL, no lone surrogates, no NaN or
+    Infinity (kept as the strings "NaN", "Infinity"), bounded size."""
     try:
         text = json.dumps(payload, ensure_ascii=False)
     except (RecursionError, ValueError, TypeError):
@@ -100,9 +103,16 @@ def _storable(payload):
     if len(text) > REJECTED_PAYLOAD_CHARS:
         return {"truncated": text[:REJECTED_PAYLOAD_CHARS]}
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=str)
     except (RecursionError, ValueError):
         return {"truncated": text[:REJECTED_PAYLOAD_CHARS]}
+
+
+def _readable(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def record_rejections(*, source_id: int, rejections: list[Rejection], received_at=None) -> None:
@@ -144,17 +154,47 @@ def ingest_messages(
         (rows if isinstance(prepared, Row) else rejections).append(prepared)
     if rows and rejections:
         with transaction.atomic():
-            stored = storage.insert_rows(source_id=source_id, rows=rows, received_at=received_at)
+            stored = store_rows(source_id=source_id, rows=rows, received_at=received_at,
+                                rejections=rejections)  # fmt: skip
             record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
     else:
         # One statement (dedupe, events and inbox in one INSERT) is atomic by itself: outside
         # a caller's transaction it commits on its own, saving the BEGIN/COMMIT round trip
         # that dominates a single /v1/track request. Inside one (file imports), it joins it.
-        stored = storage.insert_rows(source_id=source_id, rows=rows, received_at=received_at)
+        stored = store_rows(source_id=source_id, rows=rows, received_at=received_at,
+                            rejections=rejections)  # fmt: skip
         record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
     if stored:
         transaction.on_commit(trigger_processing)
     return IngestResult(stored=stored, duplicates=len(rows) - stored, rejections=rejections)
+
+
+def store_rows(
+    *, source_id: int, rows: list[Row], received_at: datetime, rejections: list[Rejection]
+) -> int:
+    """Stores prepared rows; returns how many were new. A row the database refuses (a
+    value ``prepare`` let through that PostgreSQL cannot hold) is found by halving and
+    appended to ``rejections``, and the rest are stored. On clean data this is the one
+    statement, with nothing around it."""
+    try:
+        if not connection.in_atomic_block:
+            return storage.insert_rows(source_id=source_id, rows=rows, received_at=received_at)
+        with transaction.atomic():  # a savepoint, so that a failure leaves the caller usable
+            return storage.insert_rows(source_id=source_id, rows=rows, received_at=received_at)
+    # storage writes through psycopg directly, so its errors arrive unwrapped by Django.
+    except (DatabaseError, psycopg.Error) as exc:
+        if not is_data_error(exc):
+            raise
+        if len(rows) == 1:
+            logger.warning("message %s refused by the database: %s", rows[0].message_id, exc)
+            reason = "The message holds a value the database cannot store."
+            rejections.append(Rejection("unstorable", reason, _readable(rows[0].payload)))
+            return 0
+    middle = len(rows) // 2
+    return sum(
+        store_rows(source_id=source_id, rows=part, received_at=received_at, rejections=rejections)
+        for part in (rows[:middle], rows[middle:])
+    )
 
 
 # Processing triggers and housekeeping --------------------------------------------------

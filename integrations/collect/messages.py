@@ -5,6 +5,7 @@ here touches the database, so file imports and webhooks run the same rules.
 """
 
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,10 @@ from integrations import conf
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
 OBJECT_FIELDS = ("context", "integrations", "properties", "traits")
 MAX_MESSAGE_ID = 100
+# userId, anonymousId, previousId and groupId are indexed: a btree entry holds at most
+# about 2.7 kB, so an id of 3 kB would fail the whole insert. 1 kB is far above any real id.
+MAX_ID_BYTES = 1024
+MAX_NAME = 200  # an event's or a page's name, as profiles store and rules match it
 _CONTAINERS = (dict, list)
 # One encoder for every message rather than one built per json.dumps call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -65,7 +70,12 @@ def _id(message: dict, key: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise Invalid("invalid_type", f"{key} must be a string.")
-    return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Invalid("invalid_type", f"{key} must be a string.")
+    text = str(value)
+    if len(text) * 4 > MAX_ID_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
+        raise Invalid("id_too_long", f"{key} is longer than {MAX_ID_BYTES} bytes.")
+    return text
 
 
 def _time(message: dict, key: str) -> datetime | None:
@@ -81,8 +91,14 @@ def _time(message: dict, key: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _not_finite(key: str):
+    # JSON has no NaN or Infinity; a literal like 1e999 parses to inf, which jsonb refuses.
+    return Invalid("invalid_number", f"{key} is a number too large to store.")
+
+
 def _check_values(message: dict, *, max_depth: int) -> None:
-    """Depth cap and strings PostgreSQL's jsonb refuses (NUL), walked without recursion."""
+    """Depth cap, strings PostgreSQL's jsonb refuses (NUL) and numbers it cannot hold
+    (1e999 parses to inf), walked without recursion."""
     # Hot loop (every value of every message): strings are tested first, containers are
     # matched against a tuple, and the stack's methods are bound once.
     stack = [(message, 1)]
@@ -100,6 +116,8 @@ def _check_values(message: dict, *, max_depth: int) -> None:
                         raise Invalid("invalid_string", f"{key} contains a NUL character.")
                 elif isinstance(item, _CONTAINERS):
                     push((item, depth + 1))
+                elif isinstance(item, float) and not math.isfinite(item):
+                    raise _not_finite(key)
         else:
             for item in value:
                 if isinstance(item, str):
@@ -107,6 +125,8 @@ def _check_values(message: dict, *, max_depth: int) -> None:
                         raise Invalid("invalid_string", "A string contains a NUL character.")
                 elif isinstance(item, _CONTAINERS):
                     push((item, depth + 1))
+                elif isinstance(item, float) and not math.isfinite(item):
+                    raise _not_finite("A list item")
 
 
 def _validate(message: dict, type_: str) -> tuple[str | None, str | None]:
@@ -129,6 +149,8 @@ def _validate(message: dict, type_: str) -> tuple[str | None, str | None]:
     for key in ("event", "name"):
         if message.get(key) is not None and not isinstance(message[key], str):
             raise Invalid("invalid_type", f"{key} must be a string.")
+        if isinstance(message.get(key), str) and len(message[key]) > MAX_NAME:
+            raise Invalid("name_too_long", f"{key} is longer than {MAX_NAME} characters.")
     return user_id, anonymous_id
 
 
@@ -146,6 +168,18 @@ def _with_ip(context: dict | None, ip: str | None) -> dict:
     if ip and (context.get("direct") is True or not context.get("ip")):
         context["ip"] = ip
     return context
+
+
+def _event_time(original, sent_at, received_at: datetime) -> datetime:
+    """Clock skew: the device's offset, measured when it sent, is removed from event time."""
+    if not (original and sent_at):
+        return original or received_at
+    try:
+        return received_at - (sent_at - original)
+    except OverflowError:  # year 1 against year 9999: no such device clock
+        raise Invalid(
+            "invalid_timestamp", "timestamp and sentAt are too far apart to correct for skew."
+        ) from None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -171,9 +205,7 @@ def prepare(
         message_id = _message_id(message)
         original = _time(message, "timestamp")
         sent_at = _time(message, "sentAt")
-        # Clock skew: the device's offset, measured when it sent, is removed from event time.
-        timestamp = received_at - (sent_at - original) if original and sent_at else original
-        timestamp = timestamp or received_at
+        timestamp = _event_time(original, sent_at, received_at)
         stored = {key: value for key, value in message.items() if key != "writeKey"}
         stored.update(
             type=kind,
