@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count
 
+from . import health
 from .models import ApiToken
 from .permissions import ROLES, role_of
 
@@ -61,10 +62,19 @@ def _worker_state() -> dict:
 
 
 def service_health() -> dict:
-    """State of the database, Redis and the Celery workers; ``ok`` only when all are up."""
+    """State of the database, Redis and the Celery workers; ``ok`` only when all are up.
+    ``info`` holds what the apps registered (cdp_site.health): counts, never a verdict."""
     checks = {"database": _database_state(), "redis": _redis_state()}
     # Workers report through Redis, so without Redis their state is unknown.
     checks["worker"] = (
         _worker_state() if checks["redis"]["ok"] else {"ok": False, "error": "unknown: Redis down"}
     )
-    return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}
+    info = (
+        {
+            name: {k: v for k, v in reading.items() if k in ("label", "count", "error")}
+            for name, reading in health.readings().items()
+        }
+        if checks["database"]["ok"]
+        else {}
+    )
+    return {"ok": all(c["ok"] for c in checks.values()), "checks": checks, "info": info}

@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import health, selectors, services
 from .access import public, requires
 from .api.errors import json_error_response
 from .forms import ApiTokenForm, NewUserForm, RoleForm
@@ -27,6 +27,7 @@ def dashboard(request):
         "cdp_site/dashboard.html",
         {
             "health": selectors.service_health(),
+            "readings": health.readings(user=request.user),
             "capabilities": capabilities_of(request.user),
         },
     )

@@ -2,7 +2,7 @@
 
 import django_filters
 
-from .models import Event, RejectedEvent, Source
+from .models import Event, QuarantinedEvent, RejectedEvent, Source
 
 
 class SourceFilter(django_filters.FilterSet):
@@ -40,4 +40,16 @@ class RejectedEventFilter(django_filters.FilterSet):
 
     class Meta:
         model = RejectedEvent
+        fields = []
+
+
+class QuarantinedEventFilter(django_filters.FilterSet):
+    source = django_filters.NumberFilter(field_name="source_id")
+    step = django_filters.CharFilter()
+    quarantined_after = django_filters.IsoDateTimeFilter(
+        field_name="quarantined_at", lookup_expr="gte"
+    )
+
+    class Meta:
+        model = QuarantinedEvent
         fields = []

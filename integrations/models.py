@@ -157,6 +157,13 @@ class QuarantinedEvent(models.Model):
     def __str__(self) -> str:
         return f"event {self.event_id}: {self.error[:80]}"
 
+    @property
+    def summary(self) -> str:
+        """What the event was, from its payload: "track Order Completed"."""
+        payload = self.payload if isinstance(self.payload, dict) else {}
+        name = payload.get("event") or payload.get("name") or ""
+        return f"{payload.get('type') or 'event'} {name}".strip()
+
 
 class Event(models.Model):
     """Read-only view of the append-only, month-partitioned events table."""

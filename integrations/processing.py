@@ -29,7 +29,8 @@ from django.utils.module_loading import import_string
 
 from cdp_site.dataerrors import is_data_error
 
-from . import conf, quarantine
+from . import conf
+from .quarantine import services as quarantine
 
 CLAIM_SQL = """
 DELETE FROM integrations_eventinbox

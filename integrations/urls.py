@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from . import views
 from .imports import views as imports
+from .quarantine import views as quarantine
 from .webhooks import views as webhooks
 
 app_name = "integrations"
@@ -9,6 +10,8 @@ urlpatterns = [
     path("", views.index, name="index"),
     # Destinations' pages: integrations/destinations/urls.py.
     path("destinations/", include("integrations.destinations.urls")),
+    path("quarantine/", quarantine.quarantine_list, name="quarantine"),
+    path("quarantine/replay/", quarantine.quarantine_replay, name="quarantine-replay"),
     path("sources/new/", views.source_create, name="source-create"),
     path("sources/<int:pk>/", views.source_detail, name="source-detail"),
     path("sources/<int:pk>/edit/", views.source_edit, name="source-edit"),

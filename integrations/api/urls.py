@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import imports, views
+from . import imports, quarantine, views
 
 urlpatterns = [
     path("sources", views.SourceListView.as_view(), name="api-sources"),
@@ -14,6 +14,26 @@ urlpatterns = [
     ),
     path("events", views.EventListView.as_view(), name="api-events"),
     path("rejected-events", views.RejectedEventListView.as_view(), name="api-rejected-events"),
+    path(
+        "quarantined-events",
+        quarantine.QuarantinedEventListView.as_view(),
+        name="api-quarantined-events",
+    ),
+    path(
+        "quarantined-events/counts",
+        quarantine.QuarantineCountsView.as_view(),
+        name="api-quarantine-counts",
+    ),
+    path(
+        "quarantined-events/replay",
+        quarantine.QuarantineReplayView.as_view(),
+        name="api-quarantine-replay",
+    ),
+    path(
+        "quarantined-events/<int:pk>/replay",
+        quarantine.QuarantinedEventReplayView.as_view(),
+        name="api-quarantined-event-replay",
+    ),
     path("imports", imports.ImportListView.as_view(), name="api-imports"),
     path("imports/<int:pk>", imports.ImportDetailView.as_view(), name="api-import"),
     path("imports/<int:pk>/start", imports.ImportStartView.as_view(), name="api-import-start"),

@@ -5,8 +5,10 @@ retried instead; an admin replays the quarantine after a fix."""
 import pytest
 from django.db import OperationalError, connection
 
-from integrations import processing, quarantine, services
+from integrations import processing, services
 from integrations.models import EventInbox, QuarantinedEvent, Source
+from integrations.quarantine import selectors as quarantined
+from integrations.quarantine import services as quarantine
 from profiles.models import ProfileEvent
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +124,7 @@ def test_replaying_one_source_leaves_the_other_sources_quarantine(source, pipeli
     orders(source, ["a", "b"], prefix="web")
     orders(other, ["c"], prefix="app")
     drain()
-    counts = {row["name"]: row["count"] for row in quarantine.counts_per_source()}
+    counts = {row["name"]: row["count"] for row in quarantined.counts_per_source()}
     assert counts == {"Shop website": 2, "Shop app": 1}
     assert quarantine.replay(source_id=other.id) == 1
     assert set(QuarantinedEvent.objects.values_list("source_id", flat=True)) == {source.id}

@@ -1,10 +1,8 @@
-"""The quarantine: stored events that processing could not handle, set aside with why.
+"""Writes of the quarantine: setting an event aside, replaying events.
 
-Writes (``set_aside``, ``replay``) and reads (``counts_per_source``, ``size``,
-``quarantined``) of one small feature; other apps may use ``size`` (health) and nothing
-else. An event lands here only from integrations.processing, after it failed alone with
-a data error; replaying returns it to the inbox, so it is processed again by the same
-steps (and set aside again, with the new error, if it still fails).
+An event lands here only from integrations.processing, after it failed alone with a data
+error; replaying returns it to the inbox, so it is processed again by the same steps (and
+set aside again, with the new error, if it still fails). No other app writes here.
 """
 
 from __future__ import annotations
@@ -13,12 +11,11 @@ import logging
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, Max
 
 from cdp_site.dataerrors import describe
 
-from .models import QuarantinedEvent, Source
-from .services import trigger_processing
+from ..services import trigger_processing
+from .selectors import quarantined
 
 logger = logging.getLogger(__name__)
 
@@ -73,28 +70,3 @@ def replay(*, ids: list[int] | None = None, source_id: int | None = None) -> int
     transaction.on_commit(trigger_processing)
     logger.info("replayed %s quarantined events", moved)
     return moved
-
-
-def quarantined(*, source_id: int | None = None):
-    found = QuarantinedEvent.objects.all()
-    return found.filter(source_id=source_id) if source_id is not None else found
-
-
-def size() -> int:
-    return QuarantinedEvent.objects.count()
-
-
-def counts_per_source() -> list[dict]:
-    """[{source_id, name, count, latest}] for every source with quarantined events, the
-    largest first; a deleted source is listed by its id."""
-    counts = list(
-        QuarantinedEvent.objects.values("source_id")
-        .annotate(count=Count("id"), latest=Max("quarantined_at"))
-        .order_by("-count", "source_id")
-    )
-    names = dict(
-        Source.objects.filter(id__in=[c["source_id"] for c in counts]).values_list("id", "name")
-    )
-    for row in counts:
-        row["name"] = names.get(row["source_id"], f"Deleted source {row['source_id']}")
-    return counts
