@@ -6,6 +6,9 @@
    one process (every step: per-minute counts and identity resolution with traits,
    consent, computed traits and stage). Figure: events/s processed. Baseline: events/s
    stored by ``ingest_messages`` for the same messages, in the same run.
+1b. The same with one bad event in every 500 (a step raises on it, as a data error
+   would): each batch is halved until the bad event fails alone and is quarantined.
+   Figure: events/s processed. Baseline: the clean rate of 1.
 2. Lookup by any identifier at CDP_BENCH_PROFILES profiles (1,000,000) and three
    identities each, written with COPY straight into the tables (the data generator; the
    pipeline is not what is measured here), then ANALYZE. Figure: p50 / p99 of
@@ -43,8 +46,12 @@ LAST = ["Berg", "Cruz", "Dahl", "Engel", "Fox", "Gray", "Holm", "Ito", "Jensen",
 # fmt: on
 
 
+BAD_EVERY = 500
+
+
 def run() -> list[Row]:
     rows = _processing()
+    rows += _processing_with_bad_events(clean=rows[0].value)
     rows += _lookups()
     return rows
 
@@ -81,17 +88,7 @@ def _quiet_trigger() -> None:
         print(f"  (processing flag not set: {exc})")
 
 
-def _processing() -> list[Row]:
-    from django.db import connection
-
-    from integrations import processing, services
-    from integrations.demo.sources import ensure_demo_sources
-
-    sources = ensure_demo_sources()
-    _quiet_trigger()
-    with connection.cursor() as cursor:  # what other benchmarks stored is not ours to time
-        cursor.execute("TRUNCATE integrations_eventinbox")
-    messages = _demo_messages(EVENTS)
+def _chunks(messages, sources) -> list[tuple[int, list[dict]]]:
     chunks: list[tuple[int, list[dict]]] = []
     pending: dict[str, list[dict]] = {}
     for channel, data in messages:
@@ -102,6 +99,12 @@ def _processing() -> list[Row]:
             pending[channel] = []
     chunks += [(sources[c].id, b) for c, b in pending.items() if b]
     print(f"  {len(messages):,} demo messages in {len(chunks)} ingest calls", flush=True)
+    return chunks
+
+
+def _store_and_process(chunks) -> tuple[int, float, int, float]:
+    """(stored, seconds, processed, seconds)"""
+    from integrations import processing, services
 
     stored, started = 0, time.perf_counter()
     for i, (source_id, batch) in enumerate(chunks, 1):
@@ -121,6 +124,20 @@ def _processing() -> list[Row]:
         f"{process_seconds:.1f}s; {_profile_counts()}",
         flush=True,
     )
+    return stored, ingest_seconds, done, process_seconds
+
+
+def _processing() -> list[Row]:
+    from django.db import connection
+
+    from integrations.demo.sources import ensure_demo_sources
+
+    sources = ensure_demo_sources()
+    _quiet_trigger()
+    with connection.cursor() as cursor:  # what other benchmarks stored is not ours to time
+        cursor.execute("TRUNCATE integrations_eventinbox")
+    chunks = _chunks(_demo_messages(EVENTS), sources)
+    stored, ingest_seconds, done, process_seconds = _store_and_process(chunks)
     return [
         Row(
             figure=f"Resolution: process_inbox_batch, demo mix, {done:,} events (1 process)",
@@ -129,6 +146,43 @@ def _processing() -> list[Row]:
             baseline="ingest_messages of the same events",
             baseline_value=stored / ingest_seconds,
             target=">= 5,000 ev/s",
+        )
+    ]
+
+
+def fail_on_bad_events(batch) -> None:
+    """A processing step that raises on the marked events, as a data error would."""
+    for event in batch.events():
+        if (event["payload"].get("properties") or {}).get("benchBad"):
+            raise ValueError(f"bad event {event['id']}")
+
+
+def _processing_with_bad_events(*, clean: float) -> list[Row]:
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from integrations.demo.sources import ensure_demo_sources
+    from integrations.models import QuarantinedEvent
+
+    count = min(EVENTS, 20_000)
+    messages = []
+    for i, (channel, data) in enumerate(_demo_messages(count)):
+        data = {**data, "messageId": f"bad-run-{i}"}
+        if i % BAD_EVERY == BAD_EVERY // 2:
+            data["properties"] = {**(data.get("properties") or {}), "benchBad": True}
+        messages.append((channel, data))
+    chunks = _chunks(messages, ensure_demo_sources())
+    steps = [*settings.COLLECT_PROCESSING_STEPS, "bench.bench_profiles.fail_on_bad_events"]
+    with override_settings(COLLECT_PROCESSING_STEPS=steps):
+        _, _, done, seconds = _store_and_process(chunks)
+    print(f"  quarantined {QuarantinedEvent.objects.count():,}", flush=True)
+    return [
+        Row(
+            figure=f"Resolution with 1 bad event per {BAD_EVERY} (quarantined), {done:,} events",
+            value=done / seconds,
+            unit="ev/s",
+            baseline="the clean demo mix above",
+            baseline_value=clean,
         )
     ]
 
