@@ -314,6 +314,10 @@ def send(delivery: Delivery, *, profile, context: dict, ready=None) -> None:
     if profile is None:
         raise adapters.DestinationError("the profile no longer exists", retryable=False)
     traits = profile.traits or {}
+    # The address may have changed since the step: an unconfirmed one is not used.
+    emails = (Delivery.Channel.EMAIL, Delivery.Channel.ESP)
+    if delivery.channel in emails and not profile.email_confirmed:
+        raise adapters.DestinationError("the e-mail address is not confirmed", retryable=False)
     if delivery.channel == Delivery.Channel.EMAIL:
         template = _read(MessageTemplate, delivery.template_id)
         if template is None:

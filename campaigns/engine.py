@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 
 from integrations.destinations.models import Destination
+from profiles import email_confirmation
 from profiles.models import Profile, ProfileEvent
 
 from . import protection
@@ -271,9 +272,8 @@ def act(enrollment: Enrollment, step: dict, *, now: datetime, rules: ActivationS
         reason = protection.consent_problem(
             profile, channel, destination, action=str(step.get("action") or "")
         )
-    emails = (Delivery.Channel.EMAIL, Delivery.Channel.ESP)
-    if not reason and channel in emails and not (profile.traits or {}).get("email"):
-        reason = "no e-mail address"
+    if not reason and channel in EMAIL_CHANNELS:
+        reason = address_problem(profile)
     capped = channel in protection.MESSAGE_CHANNELS
     if not reason and capped and protection.over_cap(enrollment.profile_id, now=now, rules=rules):
         reason = protection.FREQUENCY_CAP
@@ -290,6 +290,23 @@ def act(enrollment: Enrollment, step: dict, *, now: datetime, rules: ActivationS
         set_trait(profile, step.get("key", ""), step.get("value"))
     log(enrollment, step["id"], "skipped" if reason else "done", now)
     return step.get("next")
+
+
+EMAIL_CHANNELS = (Delivery.Channel.EMAIL, Delivery.Channel.ESP)
+UNCONFIRMED = "e-mail address not confirmed yet (a confirmation e-mail was asked for)"
+
+
+def address_problem(profile: Profile) -> str:
+    """Why no e-mail may go to this person, or "". An address that only a client source
+    (a website form, an app) stated is confirmed by its owner first: the message is
+    skipped and a confirmation is asked for (profiles/email_confirmation.py)."""
+    address = (profile.traits or {}).get("email")
+    if not address or not isinstance(address, str):
+        return "no e-mail address"
+    if not profile.email_confirmed:
+        email_confirmation.request(address=address)
+        return UNCONFIRMED
+    return ""
 
 
 def set_trait(profile: Profile, key: str, value) -> None:

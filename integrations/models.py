@@ -16,6 +16,11 @@ def new_write_key() -> str:
     return secrets.token_urlsafe(24)
 
 
+# Kinds whose write key ships in pages and apps people can read: their calls are only as
+# trustworthy as the browser that sends them.
+CLIENT_KINDS = frozenset({"website", "mobile_app"})
+
+
 class Source(models.Model):
     class Kind(models.TextChoices):
         WEBSITE = "website", "Website"
@@ -35,6 +40,10 @@ class Source(models.Model):
         SECOND = "second", "Second-party"
         THIRD = "third", "Third-party"
 
+    class Trust(models.TextChoices):
+        SERVER = "server", "Server (secret key, trusted)"
+        CLIENT = "client", "Client (public key: website, mobile app)"
+
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     party = models.CharField(max_length=10, choices=Party.choices, default=Party.FIRST)
@@ -50,6 +59,17 @@ class Source(models.Model):
     rate_limit = models.PositiveIntegerField(
         default=50_000, help_text="Messages accepted per second; 0 means no limit."
     )
+    # Source trust (README, "Security"): what a call may do to a known customer's profile.
+    trust = models.CharField(max_length=10, choices=Trust.choices, default=Trust.SERVER)
+    require_verification = models.BooleanField(
+        default=True,
+        help_text="Client sources: only calls signed by your backend may link to a known "
+        "customer (by user id, e-mail or phone).",
+    )
+    verification_secret_encrypted = models.TextField(blank=True, default="")
+    ip_rate_limit = models.PositiveIntegerField(
+        default=5_000, help_text="Messages accepted per second from one address; 0: no limit."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -58,11 +78,18 @@ class Source(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(party__in=["first", "second", "third"]), name="source_party_valid"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(trust__in=["server", "client"]), name="source_trust_valid"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_client(self) -> bool:
+        return self.trust == self.Trust.CLIENT
 
     @property
     def previous_key_active(self) -> bool:

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,13 +10,13 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from cdp_site import triggers
+from cdp_site import crypto, triggers
 from cdp_site.dataerrors import is_data_error
 
 from . import conf
 from .collect import keys, storage
-from .collect.messages import Rejection, Row, prepare
-from .models import RejectedEvent, Source, new_write_key
+from .collect.messages import SERVER, Rejection, Row, Trust, prepare
+from .models import CLIENT_KINDS, RejectedEvent, Source, new_write_key
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,14 @@ REJECTED_PAYLOAD_CHARS = 8192
 # Sources -------------------------------------------------------------------------------
 
 
+CLIENT_IP_RATE_LIMIT = 50  # messages a second from one visitor's address
+SERVER_IP_RATE_LIMIT = 5_000  # a server sends from few addresses, a lot
+
+
+def default_trust(kind: str) -> str:
+    return Source.Trust.CLIENT if kind in CLIENT_KINDS else Source.Trust.SERVER
+
+
 @transaction.atomic
 def create_source(
     *,
@@ -36,7 +45,16 @@ def create_source(
     enabled: bool = True,
     priority: int = 100,
     rate_limit: int = 50_000,
+    trust: str | None = None,
+    require_verification: bool = True,
+    ip_rate_limit: int | None = None,
 ) -> Source:
+    """A new source; its trust follows its kind unless given (websites and apps are
+    client sources, verification on), with a verification secret of its own."""
+    trust = trust or default_trust(kind)
+    if ip_rate_limit is None:
+        client = trust == Source.Trust.CLIENT
+        ip_rate_limit = CLIENT_IP_RATE_LIMIT if client else SERVER_IP_RATE_LIMIT
     return Source.objects.create(
         name=name.strip(),
         kind=kind,
@@ -44,10 +62,15 @@ def create_source(
         enabled=enabled,
         priority=priority,
         rate_limit=rate_limit,
+        trust=trust,
+        require_verification=require_verification,
+        ip_rate_limit=ip_rate_limit,
+        verification_secret_encrypted=crypto.encrypt(new_verification_secret()),
     )
 
 
-UPDATABLE = ("name", "kind", "party", "enabled", "priority", "rate_limit")
+UPDATABLE = ("name", "kind", "party", "enabled", "priority", "rate_limit", "trust",
+             "require_verification", "ip_rate_limit")  # fmt: skip
 
 
 @transaction.atomic
@@ -60,6 +83,29 @@ def update_source(*, source: Source, **changes) -> Source:
     source.save()
     keys.clear_cache()
     return source
+
+
+def new_verification_secret() -> str:
+    return secrets.token_hex(32)
+
+
+@transaction.atomic
+def rotate_verification_secret(*, source: Source) -> str:
+    """A new identity-verification secret, returned once in clear; calls signed with the
+    old one stop verifying at once (the site's backend must switch with it)."""
+    secret = new_verification_secret()
+    source.verification_secret_encrypted = crypto.encrypt(secret)
+    source.save(update_fields=["verification_secret_encrypted", "updated_at"])
+    keys.clear_cache()
+    return secret
+
+
+def verification_secret(*, source: Source) -> str:
+    """The source's secret in clear, for its admins to put in their backend (a source
+    created before secrets existed gets one now)."""
+    if not source.verification_secret_encrypted:
+        return rotate_verification_secret(source=source)
+    return crypto.decrypt(source.verification_secret_encrypted)
 
 
 @transaction.atomic
@@ -138,19 +184,23 @@ def ingest_messages(
     type_: str | None = None,
     received_at: datetime | None = None,
     ip: str | None = None,
+    trust: Trust | None = None,
 ) -> IngestResult:
     """Validates Segment-style messages and stores the valid ones durably; the one entry point.
 
     ``type_`` forces the type (single-message endpoints); otherwise each message carries
     its own ``type``. Invalid messages go to the source's rejected list, valid ones beside
     them are kept. Messages with a messageId this source sent before are stored once.
+    ``trust``: how far the messages' identity claims are believed; by default the
+    source's own (a client source's calls must be signed to link to known customers).
     Processing is queued after the COMMIT. Returns counts and the rejections.
     """
     received_at = received_at or timezone.now()
+    trust = trust or _trust_of(source_id)
     rows: list[Row] = []
     rejections: list[Rejection] = []
     for message in messages:
-        prepared = prepare(message, type_=type_, received_at=received_at, ip=ip)
+        prepared = prepare(message, type_=type_, received_at=received_at, ip=ip, trust=trust)
         (rows if isinstance(prepared, Row) else rejections).append(prepared)
     if rows and rejections:
         with transaction.atomic():
@@ -167,6 +217,11 @@ def ingest_messages(
     if stored:
         transaction.on_commit(trigger_processing)
     return IngestResult(stored=stored, duplicates=len(rows) - stored, rejections=rejections)
+
+
+def _trust_of(source_id: int) -> Trust:
+    source = keys.source_by_id(source_id)
+    return source.trust if source is not None else SERVER
 
 
 def store_rows(

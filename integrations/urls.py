@@ -16,6 +16,11 @@ urlpatterns = [
     path("sources/<int:pk>/", views.source_detail, name="source-detail"),
     path("sources/<int:pk>/edit/", views.source_edit, name="source-edit"),
     path("sources/<int:pk>/rotate-key/", views.source_rotate_key, name="source-rotate-key"),
+    path(
+        "sources/<int:pk>/rotate-verification-secret/",
+        views.source_rotate_verification_secret,
+        name="source-rotate-verification-secret",
+    ),
     path("sources/<int:pk>/imports/", imports.source_imports, name="source-imports"),
     path("sources/<int:pk>/imports/new/", imports.upload, name="import-upload"),
     path("imports/<int:pk>/", imports.detail, name="import-detail"),

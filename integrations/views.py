@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
-from cdp_site.permissions import Cap
+from cdp_site.permissions import Cap, has_capability
 
 from . import selectors, services
 from .filters import SourceFilter
@@ -46,11 +46,28 @@ def source_edit(request, pk: int):
     source = get_object_or_404(selectors.sources(), pk=pk)
     form = SourceForm(request.POST or None, instance=source)
     if request.method == "POST" and form.is_valid():
-        services.update_source(source=source, **form.cleaned_data)
+        changes = form.cleaned_data
+        changes["trust"] = changes["trust"] or source.trust
+        services.update_source(source=source, **changes)
         messages.success(request, f"Saved {source.name}.")
         return redirect("integrations:source-detail", pk=source.pk)
     return TemplateResponse(
         request, "integrations/source_form.html", {"form": form, "source": source}
+    )
+
+
+@requires(Cap.MANAGE_INTEGRATIONS)
+@require_POST
+def source_rotate_verification_secret(request, pk: int):
+    source = get_object_or_404(selectors.sources(), pk=pk)
+    secret = services.rotate_verification_secret(source=source)
+    if not request.htmx:
+        messages.success(request, "A new verification secret is active; update your backend.")
+        return redirect("integrations:source-detail", pk=source.pk)
+    return TemplateResponse(
+        request,
+        "integrations/source_detail.html#trust",
+        {"source": source, "verification_secret": secret, "rotated_secret": True},
     )
 
 
@@ -100,11 +117,21 @@ def _live_context(source) -> dict:
     }
 
 
+def _trust_context(request, source) -> dict:
+    """The verification secret is shown to those who manage integrations (it goes into
+    the site's backend configuration), never to a page without that right."""
+    if not has_capability(request.user, Cap.MANAGE_INTEGRATIONS):
+        return {}
+    return {"verification_secret": services.verification_secret(source=source)}
+
+
 @requires(Cap.VIEW_INTEGRATIONS, write=Cap.MANAGE_INTEGRATIONS)
 @require_GET
 def source_detail(request, pk: int):
     source = get_object_or_404(selectors.sources(), pk=pk)
     context = {"source": source, "rotate_form": RotateKeyForm(), **_live_context(source)}
+    if not request.htmx:
+        context |= _trust_context(request, source)
     return TemplateResponse(
         request, _partial(request, "integrations/source_detail.html", "live"), context
     )

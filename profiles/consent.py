@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import trust
 from .identifiers import event_traits
 from .sql import execute, rows, to_json
 
@@ -87,7 +88,7 @@ def statements(event: dict, purposes: Purposes) -> list[tuple[int, str, bool, di
     context = event["payload"].get("context")
     prefs = context.get("consent") if isinstance(context, dict) else None
     prefs = prefs.get("categoryPreferences") if isinstance(prefs, dict) else None
-    for key, raw in (prefs or {}).items():
+    for key, raw in (prefs if isinstance(prefs, dict) else {}).items():
         given = as_bool(raw)
         if key in purposes.by_category and given is not None:
             pk, slug = purposes.by_category[key]
@@ -101,7 +102,12 @@ def statements(event: dict, purposes: Purposes) -> list[tuple[int, str, bool, di
 
 
 class ConsentCollector:
-    def __init__(self, *, current: dict[int, dict]):
+    """``known``: profiles of known customers (a verified identifier other than an
+    anonymous id). A grant from an unsigned call of a client source that may link
+    unverified never reaches them; withdrawals always do (profiles/trust.py)."""
+
+    def __init__(self, *, current: dict[int, dict], known: frozenset[int] = frozenset()):
+        self.known = known
         self.purposes = Purposes.load()
         self.state = {pid: {s: v.get("status") for s, v in c.items()} for pid, c in current.items()}
         self.records: list[tuple] = []
@@ -115,7 +121,10 @@ class ConsentCollector:
 
     def add_event(self, event: dict, *, profile_id: int, identity_id: int) -> bool:
         changed = False
+        guarded = profile_id in self.known and trust.grants_need_a_verified_link(event)
         for pk, slug, given, evidence in statements(event, self.purposes):
+            if given and guarded:
+                continue
             state = self.state.setdefault(profile_id, {})
             status = next_status(state.get(slug), given)
             if status is None:

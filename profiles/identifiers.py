@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import phonenumbers
 from django.apps import apps as django_apps
 
+from . import trust
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 MAX_VALUE_LENGTH = 300
 
@@ -34,6 +36,9 @@ class Ident:
     # An alias's previousId may be a user id or an anonymous id: such candidates link
     # when known and are otherwise left to the candidate of the source's user-id kind.
     lookup_only: bool = False
+    # Asserted by a trusted call (a server source, or verified by a signature): see
+    # profiles/trust.py. Not part of the key: the same value, believed or not.
+    verified: bool = field(default=True, compare=False)
 
     @property
     def key(self) -> tuple[int, str]:
@@ -133,25 +138,26 @@ def normalize(kind: KindRule, raw, rules: Rules) -> tuple[str | None, str]:
     return value, ""
 
 
-def _raw_identifiers(event: dict, rules: Rules) -> Iterable[tuple[str, object, bool]]:
+def _raw_identifiers(event: dict, rules: Rules) -> Iterable[tuple[str, object, bool, str]]:
+    """(kind name, raw value, lookup only, origin) of each identifier the event states."""
     payload = event["payload"]
     user_kind = rules.user_kind(event["source_id"]).name
     if payload.get("userId") not in (None, ""):
-        yield user_kind, payload["userId"], False
+        yield user_kind, payload["userId"], False, "userId"
     if payload.get("anonymousId") not in (None, ""):
-        yield "anonymous_id", payload["anonymousId"], False
+        yield "anonymous_id", payload["anonymousId"], False, "anonymousId"
     if event["type"] == "alias" and payload.get("previousId") not in (None, ""):
-        yield user_kind, payload["previousId"], True
-        yield "anonymous_id", payload["previousId"], True
+        yield user_kind, payload["previousId"], True, "previousId"
+        yield "anonymous_id", payload["previousId"], True, "previousId"
     for traits in event_traits(event):
         for key, kind in rules.trait_kinds.items():
             if key in traits and traits[key] not in (None, ""):
-                yield kind, traits[key], False
+                yield kind, traits[key], False, f"trait:{key}"
     context = payload.get("context") if isinstance(payload.get("context"), dict) else {}
     external = context.get("externalIds")
     for item in external if isinstance(external, list) else ():
         if isinstance(item, dict) and item.get("type") in rules.kinds:
-            yield item["type"], item.get("id"), False
+            yield item["type"], item.get("id"), False, "externalId"
 
 
 def event_traits(event: dict) -> list[dict]:
@@ -170,15 +176,23 @@ def identifiers_of(event: dict, rules: Rules) -> tuple[list[Ident], list[Refused
     """The event's identifiers, strongest first and each once, and those refused."""
     found: dict[tuple[int, str], Ident] = {}
     refused = []
-    for kind_name, raw, lookup_only in _raw_identifiers(event, rules):
+    for kind_name, raw, lookup_only, origin in _raw_identifiers(event, rules):
+        belief = trust.identifier(event, origin, kind_name)
+        if not belief.usable:
+            continue  # a client source's claim that nothing vouches for: not a link
         kind = rules.kinds[kind_name]
         value, reason = normalize(kind, raw, rules)
         if value is None:
             refused.append(Refused(kind_name, str(raw)[:200], reason))
             continue
-        ident = Ident(kind, value, lookup_only)
+        ident = Ident(kind, value, lookup_only, belief.verified)
         previous = found.get(ident.key)
-        if previous is None or (previous.lookup_only and not lookup_only):
+        if previous is None or _better(ident, previous):
             found[ident.key] = ident
     ordered = sorted(found.values(), key=lambda i: (-i.kind.priority, i.lookup_only, i.value))
     return ordered, refused
+
+
+def _better(new: Ident, old: Ident) -> bool:
+    """Of one value stated twice by an event: a link over a lookup, believed over not."""
+    return (old.lookup_only and not new.lookup_only) or (new.verified and not old.verified)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from . import computed, stages
+from . import computed, stages, trust
 from .changes import ChangeSet
 from .consent import ConsentCollector, summarise
 from .identifiers import identifiers_of, load_rules
@@ -39,6 +39,12 @@ LOCK_PROFILES = "SELECT id, consent FROM profiles_profile WHERE id = ANY(%s) ORD
 COUNTS = """
 SELECT profile_id, kind_id, count(*) FROM profiles_identity
 WHERE profile_id = ANY(%s) GROUP BY profile_id, kind_id
+"""
+ANONYMOUS_KIND = "SELECT id FROM profiles_identifierkind WHERE name = 'anonymous_id'"
+KNOWN = """
+SELECT DISTINCT i.profile_id FROM profiles_identity i
+JOIN profiles_identifierkind k ON k.id = i.kind_id
+WHERE i.profile_id = ANY(%s) AND i.verified AND k.name <> 'anonymous_id'
 """
 SEEN = """
 UPDATE profiles_profile p SET
@@ -63,7 +69,8 @@ def resolve_batch(batch) -> None:
         resolver.resolve(event, found[event["id"]])
     plan = resolver.plan
 
-    traits, consent = TraitCollector(), ConsentCollector(current=consent_now)
+    traits = TraitCollector()
+    consent = ConsentCollector(current=consent_now, known=known_customers(events, plan))
     for merge in plan.merges:
         consent.merge_state(plan.root(merge.survivor), merge.merged)
     changes = ChangeSet()
@@ -107,6 +114,22 @@ def lock_and_load(keys: list[tuple[int, str]]) -> tuple[dict, dict[int, dict]]:
             return owners, locked
         # Django's connection hands jsonb over as text.
         locked.update((pid, json.loads(c)) for pid, c in rows(LOCK_PROFILES, [missing]))
+
+
+def known_customers(events: list[dict], plan) -> frozenset[int]:
+    """The batch's profiles (by root) holding a verified identifier that is not an
+    anonymous id; only asked when an event's consent grants depend on it."""
+    if not any(trust.grants_need_a_verified_link(e) for e in events):
+        return frozenset()
+    anonymous = {pk for (pk,) in rows(ANONYMOUS_KIND)}
+    known = {plan.root(n.profile_id) for n in plan.new_identities
+             if n.verified and n.kind_id not in anonymous}  # fmt: skip
+    # Existing profiles under their ids before this batch (a merge in it may have made
+    # one the root of another), each mapped to its root.
+    touched = {a.profile_id for a in plan.assignments} | set(plan.parent)
+    existing = sorted(p for p in touched | set(plan.parent.values()) if p > 0)
+    found = rows(KNOWN, [existing]) if existing else []
+    return frozenset(known | {plan.root(pid) for (pid,) in found})
 
 
 def identity_counts(profile_ids: set[int]) -> dict[int, Counter]:

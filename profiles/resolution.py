@@ -41,6 +41,7 @@ class NewIdentity:
     source_id: int
     attached_via: int | None
     seen_at: datetime
+    verified: bool = True
 
 
 @dataclass
@@ -185,6 +186,7 @@ class BatchResolver:
                 event["source_id"],
                 via,
                 event["timestamp"],
+                ident.verified,
             )
         )
         return temp_id

@@ -5,6 +5,12 @@ first and last stated. The current value of a trait is chosen per its TraitKey s
 source priority then recency (the default), most recent, or first seen. A value whose
 type differs from the trait's and cannot be converted is kept, marked ``conflict``, and
 never wins.
+
+Contact fields and identifiers (the e-mail a campaign writes to, a phone, an address, a
+CRM id) are chosen among server sources' values first, whatever their recency: a client
+source's write key is public, and anyone holding it could otherwise redirect a known
+customer's mail to themselves. ``email_confirmed`` says whether the current e-mail was
+stated by a server source or a signed call, or confirmed by its owner (profiles/trust.py).
 """
 
 from __future__ import annotations
@@ -13,20 +19,24 @@ import hashlib
 import math
 from dataclasses import dataclass
 
+from . import trust
 from .identifiers import event_traits
 from .sql import execute, rows, to_json
 
 EMPTY_TEXT = frozenset({"", "null", "undefined", "none", "n/a"})
 MANUAL_PRIORITY = 1_000_000  # a value a person typed in the UI beats every source
+# Beside the identifier kinds' trait keys: where a message or a parcel would go.
+CONTACT_TRAITS = ("email", "phone", "mobile", "address")
 
 UPSERT_VALUES = """
 INSERT INTO profiles_traitvalue AS t (profile_id, identity_id, source_id, key, value,
-    value_hash, conflict, first_seen_at, last_seen_at, event_id)
+    value_hash, conflict, first_seen_at, last_seen_at, event_id, verified)
 SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::jsonb[],
                      %s::text[], %s::boolean[], %s::timestamptz[], %s::timestamptz[],
-                     %s::bigint[])
+                     %s::bigint[], %s::boolean[])
 ON CONFLICT ON CONSTRAINT traitvalue_unique DO UPDATE SET
     profile_id = EXCLUDED.profile_id,
+    verified = t.verified OR EXCLUDED.verified,
     first_seen_at = LEAST(t.first_seen_at, EXCLUDED.first_seen_at),
     event_id = CASE WHEN EXCLUDED.last_seen_at >= t.last_seen_at
                     THEN EXCLUDED.event_id ELSE t.event_id END,
@@ -45,6 +55,8 @@ WITH ranked AS (
     LEFT JOIN profiles_traitkey k ON k.key = tv.key
     WHERE tv.profile_id = ANY(%(ids)s) AND NOT tv.conflict
     ORDER BY tv.profile_id, tv.key,
+        -- Contact fields: typed in the UI (no source) or a server source's, then clients'.
+        CASE WHEN tv.key = ANY(%(protected)s) THEN s.trust = 'client' END ASC NULLS FIRST,
         CASE WHEN coalesce(k.strategy, 'priority') = 'priority'
              THEN coalesce(s.priority, %(manual)s) END DESC NULLS LAST,
         CASE WHEN k.strategy = 'earliest' THEN tv.first_seen_at END ASC NULLS LAST,
@@ -59,7 +71,14 @@ UPDATE profiles_profile p SET traits = c.traits, updated_at = now(),
     display_name = left(coalesce(
         nullif(trim(concat_ws(' ', coalesce(c.traits->>'firstName', c.traits->>'first_name'),
                                    coalesce(c.traits->>'lastName', c.traits->>'last_name'))), ''),
-        c.traits->>'name', c.traits->>'email', ''), 200)
+        c.traits->>'name', c.traits->>'email', ''), 200),
+    email_confirmed = c.traits->>'email' IS NULL
+        OR EXISTS (SELECT 1 FROM profiles_traitvalue v
+                   WHERE v.profile_id = c.id AND v.key = 'email' AND v.verified
+                     AND lower(v.value #>> '{}') = lower(c.traits->>'email'))
+        OR EXISTS (SELECT 1 FROM profiles_emailconfirmation e
+                   WHERE e.address = lower(trim(c.traits->>'email'))
+                     AND e.confirmed_at IS NOT NULL)
 FROM current c WHERE p.id = c.id
 """
 
@@ -115,6 +134,7 @@ class Row:
     first: object
     last: object
     event_id: int | None
+    verified: bool = True
 
 
 def value_hash(value) -> str:
@@ -136,11 +156,14 @@ class TraitCollector:
                 if is_empty(raw) or not isinstance(key, str) or len(key) > 120:
                     continue
                 self.add(key, raw, profile_id, identity_id, event["source_id"],
-                         event["timestamp"], event["id"])  # fmt: skip
+                         event["timestamp"], event["id"],
+                         verified=trust.trait_verified(event, key))  # fmt: skip
                 added = True
         return added
 
-    def add(self, key, raw, profile_id, identity_id, source_id, at, event_id) -> None:
+    def add(
+        self, key, raw, profile_id, identity_id, source_id, at, event_id, *, verified=True
+    ) -> None:
         wanted = self.types.get(key)
         if wanted is None:
             wanted = self.types[key] = type_of(raw)
@@ -150,10 +173,12 @@ class TraitCollector:
         row = self.rows.get((identity_id, source_id, key, digest))
         if row is None:
             self.rows[(identity_id, source_id, key, digest)] = Row(
-                profile_id, identity_id, source_id, key, value, conflict, at, at, event_id
-            )
+                profile_id, identity_id, source_id, key, value, conflict, at, at, event_id,
+                verified,
+            )  # fmt: skip
         else:
             row.first, row.profile_id = min(row.first, at), profile_id
+            row.verified = row.verified or verified
             if at >= row.last:
                 row.last, row.event_id = at, event_id
 
@@ -179,10 +204,20 @@ class TraitCollector:
                 [r.first for _, r in items],
                 [r.last for _, r in items],
                 [r.event_id for _, r in items],
+                [r.verified for _, r in items],
             ],
         )
 
 
+def protected_traits() -> list[str]:
+    """Contact fields and every identifier kind's trait keys."""
+    keys = {key for found in rows("SELECT trait_keys FROM profiles_identifierkind")
+            for key in found[0]}  # fmt: skip
+    return sorted(keys.union(CONTACT_TRAITS))
+
+
 def recompute_current_traits(profile_ids: list[int]) -> None:
     if profile_ids:
-        execute(RECOMPUTE, {"ids": list(profile_ids), "manual": MANUAL_PRIORITY})
+        params = {"ids": list(profile_ids), "manual": MANUAL_PRIORITY,
+                  "protected": protected_traits()}  # fmt: skip
+        execute(RECOMPUTE, params)

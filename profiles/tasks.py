@@ -2,12 +2,17 @@
 
 from celery import shared_task
 
-from . import services
+from . import email_confirmation, services
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
 def recompute_sliding_traits() -> int:
     return services.recompute_sliding_traits()
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def send_email_confirmation(address: str) -> None:
+    email_confirmation.send(address=address)
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)

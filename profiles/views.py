@@ -5,12 +5,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cdp_site.access import requires
+from cdp_site.access import public, requires
 from cdp_site.permissions import Cap, has_capability
 
-from . import selectors, services
+from . import email_confirmation, selectors, services
 from .forms import ConsentForm, NoteForm, TimelineFilterForm
 from .models import Merge, Profile
 
@@ -193,3 +193,19 @@ def edit_consent(request, pk: int):
         "can_manage": True,
     }
     return TemplateResponse(request, f"{DETAIL}#consent", context)
+
+
+@public("the owner of an e-mail address confirms it from the link we sent (signed token)")
+@require_http_methods(["GET", "POST"])
+def confirm_email(request, token: str):
+    """The double opt-in page: a GET shows a button (mail scanners follow links), the
+    POST confirms."""
+    template = "profiles/confirm_email.html"
+    try:
+        address = email_confirmation.read(token)
+        if request.method == "POST":
+            email_confirmation.confirm(token=token)
+            return TemplateResponse(request, template, {"done": True, "address": address})
+    except email_confirmation.BadLink:
+        return TemplateResponse(request, template, {"invalid": True}, status=400)
+    return TemplateResponse(request, template, {"address": address})

@@ -19,10 +19,11 @@ SELECT id, '', '', '{}', '{}', '{}', %s, %s FROM unnest(%s::bigint[]) AS id
 """
 INSERT_IDENTITIES = """
 INSERT INTO profiles_identity (id, kind_id, value, profile_id, source_id, attached_via_id,
-                               first_seen_at, last_seen_at, created_at)
-SELECT id, kind_id, value, profile_id, source_id, via, seen, seen, %s
+                               first_seen_at, last_seen_at, created_at, verified)
+SELECT id, kind_id, value, profile_id, source_id, via, seen, seen, %s, verified
 FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[],
-            %s::timestamptz[]) AS t(id, kind_id, value, profile_id, source_id, via, seen)
+            %s::timestamptz[], %s::boolean[])
+     AS t(id, kind_id, value, profile_id, source_id, via, seen, verified)
 """
 TOUCH_IDENTITIES = """
 UPDATE profiles_identity i SET last_seen_at = GREATEST(i.last_seen_at, t.seen)
@@ -138,6 +139,7 @@ class PlanWriter:
                 [n.source_id for n in new],
                 [self.real(n.attached_via) for n in new],
                 [n.seen_at for n in new],
+                [n.verified for n in new],
             ],
         )
 

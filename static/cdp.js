@@ -32,6 +32,7 @@
   const KEYS = {
     anonymousId: "cdp_anonymous_id",
     userId: "cdp_user_id",
+    verification: "cdp_identity_verification",
     queue: "cdp_queue",
     consent: "cdp_consent",
   };
@@ -76,6 +77,9 @@
 
   let anonymousId = readCookie(KEYS.anonymousId) || load(KEYS.anonymousId, null);
   let userId = load(KEYS.userId, null);
+  // The signature the site's backend made for this user (identity verification): sent
+  // with every message that carries the user id, so the server believes that id.
+  let verification = load(KEYS.verification, null);
   let consent = load(KEYS.consent, null); // null until the site calls cdp.consent()
   // What an earlier page left unsent is sent from here (two tabs may both send it: the
   // server keeps one per messageId), unless consent was withdrawn since on another page.
@@ -116,6 +120,7 @@
       library: { name: "cdp.js", version: VERSION },
     };
     if (consent) ctx.consent = { categoryPreferences: Object.assign({}, consent) };
+    if (userId && verification) ctx.identityVerification = Object.assign({}, verification);
     return ctx;
   }
 
@@ -286,13 +291,20 @@
       enqueue("track", { event: String(event), properties: Object.assign({}, properties) });
     },
 
-    identify(id, traits) {
-      if (isObject(id)) [id, traits] = [undefined, id];
+    // options.identityVerification: {userId, email, phone, signature} from your backend
+    // (see the source's page); without it a client source's call cannot link to a known
+    // customer.
+    identify(id, traits, options) {
+      if (isObject(id)) [id, traits, options] = [undefined, id, traits];
       if (!allowed()) return; // nor is the user id remembered without consent
       if (id != null) {
+        if (String(id) !== userId) verification = null; // another person: not theirs
         userId = String(id);
         save(KEYS.userId, userId);
       }
+      const given = options && options.identityVerification;
+      if (isObject(given)) verification = Object.assign({}, given);
+      save(KEYS.verification, verification);
       enqueue("identify", { traits: Object.assign({}, traits) });
     },
 
@@ -300,7 +312,9 @@
     reset() {
       userId = null;
       anonymousId = null;
+      verification = null;
       save(KEYS.userId, null);
+      save(KEYS.verification, null);
       save(KEYS.anonymousId, null);
       writeCookie(KEYS.anonymousId, "", 0);
     },

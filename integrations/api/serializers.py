@@ -5,6 +5,20 @@ from integrations.models import Event, RejectedEvent, Source
 
 
 class SourceSerializer(serializers.ModelSerializer):
+    trust = serializers.ChoiceField(
+        choices=Source.Trust.choices,
+        required=False,
+        help_text="client: the write key ships in pages or apps (websites and apps default "
+        "to it); server: a secret kept on servers.",
+    )
+    ip_rate_limit = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=2_147_483_647,
+        help_text="Messages a second from one address; 0: no limit. Default: 50 for client "
+        "sources, 5,000 for server sources.",
+    )
+
     class Meta:
         model = Source
         fields = [
@@ -15,6 +29,9 @@ class SourceSerializer(serializers.ModelSerializer):
             "enabled",
             "priority",
             "rate_limit",
+            "trust",
+            "require_verification",
+            "ip_rate_limit",
             "write_key",
             "previous_key_valid_until",
             "created_at",
@@ -68,3 +85,9 @@ class RejectedEventSerializer(serializers.ModelSerializer):
         model = RejectedEvent
         fields = ["id", "source", "code", "reason", "payload", "received_at"]
         read_only_fields = fields
+
+
+class VerificationSecretSerializer(serializers.Serializer):
+    verification_secret = serializers.CharField(
+        help_text="HMAC-SHA256 key for identity verification; keep it on your servers."
+    )

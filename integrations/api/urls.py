@@ -12,6 +12,11 @@ urlpatterns = [
         views.SourceRotateKeyView.as_view(),
         name="api-source-rotate-key",
     ),
+    path(
+        "sources/<int:pk>/verification-secret",
+        views.SourceVerificationSecretView.as_view(),
+        name="api-source-verification-secret",
+    ),
     path("events", views.EventListView.as_view(), name="api-events"),
     path("rejected-events", views.RejectedEventListView.as_view(), name="api-rejected-events"),
     path(

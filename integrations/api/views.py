@@ -15,6 +15,7 @@ from .serializers import (
     RejectedEventSerializer,
     RotateKeySerializer,
     SourceSerializer,
+    VerificationSecretSerializer,
 )
 
 INTEGRATIONS = (Cap.VIEW_INTEGRATIONS, Cap.MANAGE_INTEGRATIONS)
@@ -57,6 +58,24 @@ class SourceRotateKeyView(APIView):
         grace = timedelta(hours=serializer.validated_data["grace_hours"])
         services.rotate_write_key(source=source, grace=grace)
         return Response(SourceSerializer(source).data)
+
+
+class SourceVerificationSecretView(APIView):
+    """GET: the source's identity-verification secret (for your backend's configuration);
+    POST: a new one (calls signed with the old one stop verifying at once)."""
+
+    required_capability = Cap.MANAGE_INTEGRATIONS
+
+    @extend_schema(responses=VerificationSecretSerializer)
+    def get(self, request, pk: int):
+        source = get_object_or_404(selectors.sources(), pk=pk)
+        return Response({"verification_secret": services.verification_secret(source=source)})
+
+    @extend_schema(request=None, responses=VerificationSecretSerializer)
+    def post(self, request, pk: int):
+        source = get_object_or_404(selectors.sources(), pk=pk)
+        secret = services.rotate_verification_secret(source=source)
+        return Response({"verification_secret": secret})
 
 
 class EventListView(generics.ListAPIView):

@@ -1,4 +1,5 @@
-"""Write key → source, cached briefly per process, and the per-source rate limit."""
+"""Write key → source, cached briefly per process, and the per-source and per-address
+rate limits."""
 
 import logging
 import threading
@@ -8,15 +9,20 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from cdp_site import crypto
 from cdp_site.redis_client import client
 from integrations.models import Source
+
+from .messages import Trust
 
 logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 2.0
 CACHE_MAX_ENTRIES = 10_000
-_cache: dict[str, tuple[float, "SourceInfo | None"]] = {}
+_cache: dict[str | int, tuple[float, "SourceInfo | None"]] = {}
 _lock = threading.Lock()
+COLUMNS = ("id", "enabled", "rate_limit", "ip_rate_limit", "trust", "require_verification",
+           "verification_secret_encrypted")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +30,40 @@ class SourceInfo:
     id: int
     enabled: bool
     rate_limit: int
+    ip_rate_limit: int
+    trust: Trust
+
+
+def _info(row) -> "SourceInfo":
+    pk, enabled, rate_limit, ip_rate_limit, trust, require, secret = row
+    secrets = (crypto.decrypt(secret),) if secret else ()
+    client_trust = Trust(client=trust == Source.Trust.CLIENT, require_verification=require,
+                         secrets=secrets)  # fmt: skip
+    return SourceInfo(pk, enabled, rate_limit, ip_rate_limit, client_trust)
 
 
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+
+
+def _remember(key: str | int, now: float, info: "SourceInfo | None") -> None:
+    with _lock:
+        if len(_cache) >= CACHE_MAX_ENTRIES:
+            _cache.clear()
+        _cache[key] = (now + CACHE_SECONDS, info)
+
+
+def source_by_id(source_id: int) -> "SourceInfo | None":
+    """The source with this id (ingestion outside the API reads its trust here)."""
+    now = time.monotonic()
+    hit = _cache.get(source_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    row = Source.objects.filter(pk=source_id).values_list(*COLUMNS).first()
+    info = _info(row) if row else None
+    _remember(source_id, now, info)
+    return info
 
 
 def source_for_key(key: str) -> SourceInfo | None:
@@ -44,29 +79,33 @@ def source_for_key(key: str) -> SourceInfo | None:
             Q(write_key=key)
             | Q(previous_write_key=key, previous_key_valid_until__gt=timezone.now())
         )
-        .values_list("id", "enabled", "rate_limit")
+        .values_list(*COLUMNS)
         .first()
     )
-    info = SourceInfo(*row) if row else None
-    with _lock:
-        if len(_cache) >= CACHE_MAX_ENTRIES:
-            _cache.clear()
-        _cache[key] = (now + CACHE_SECONDS, info)
+    info = _info(row) if row else None
+    _remember(key, now, info)
     return info
 
 
-def over_rate_limit(source: SourceInfo, messages: int) -> bool:
-    """Fixed one-second window per source, counted in messages; fails open without Redis."""
-    if source.rate_limit <= 0:
-        return False
+def over_rate_limit(source: SourceInfo, messages: int, *, ip: str | None = None) -> bool:
+    """Fixed one-second windows, counted in messages: one per source and one per source
+    and client address (client sources default to a low one: a page's visitor sends a
+    few messages a second). One Redis round trip for both; fails open without Redis."""
     window = int(time.time())
-    key = f"cdp:collect:rate:{source.id}:{window}"
+    limits = []
+    if source.rate_limit > 0:
+        limits.append((f"cdp:collect:rate:{source.id}:{window}", source.rate_limit))
+    if source.ip_rate_limit > 0 and ip:
+        limits.append((f"cdp:collect:iprate:{source.id}:{ip}:{window}", source.ip_rate_limit))
+    if not limits:
+        return False
     try:
         pipe = client().pipeline(transaction=False)
-        pipe.incrby(key, messages)
-        pipe.expire(key, 2)
-        count = pipe.execute()[0]
+        for key, _ in limits:
+            pipe.incrby(key, messages)
+            pipe.expire(key, 2)
+        counts = pipe.execute()[::2]
     except Exception:  # Redis down: keep accepting data rather than refusing it
         logger.warning("rate limit check skipped: Redis unavailable", exc_info=True)
         return False
-    return count > source.rate_limit
+    return any(count > limit for count, (_, limit) in zip(counts, limits, strict=True))

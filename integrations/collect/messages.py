@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from integrations import conf
 
+from .verification import verified
+
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
 OBJECT_FIELDS = ("context", "integrations", "properties", "traits")
 MAX_MESSAGE_ID = 100
@@ -42,6 +44,37 @@ class Row:
     original_timestamp: datetime | None
     sent_at: datetime | None
     payload: str  # the JSON text stored as jsonb
+
+
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """How far a source's calls are believed (integrations.models.Source.trust).
+
+    A server source's calls are trusted. A client source's calls link to a known customer
+    only by what a signature from the site's backend verifies (collect/verification.py),
+    or by anything when the admin turned verification off (``require_verification``).
+    """
+
+    client: bool = False
+    require_verification: bool = True
+    secrets: tuple[str, ...] = ()
+
+
+SERVER = Trust()
+TRUST_KEY = "cdpTrust"  # the verdict, stored in the payload for processing to read
+_SERVER_VERDICT = {"level": "server"}
+
+
+def trust_verdict(message: dict, trust: Trust) -> dict:
+    """What processing may believe of this message: {"level": "server"}, or for a client
+    source {"level": "client", "verified": [fields], "unverifiedLinks": bool}."""
+    if not trust.client:
+        return _SERVER_VERDICT
+    return {
+        "level": "client",
+        "verified": verified(message, trust.secrets),
+        "unverifiedLinks": not trust.require_verification,
+    }
 
 
 class Invalid(Exception):
@@ -187,12 +220,18 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def prepare(
-    message, *, type_: str | None, received_at: datetime, ip: str | None = None
+    message,
+    *,
+    type_: str | None,
+    received_at: datetime,
+    ip: str | None = None,
+    trust: Trust = SERVER,
 ) -> Row | Rejection:
     """One client message → a Row to store, or the reason it is refused.
 
     ``type_`` is the endpoint's type (``/v1/track``) or None for batch items, which
-    carry their own.
+    carry their own. ``trust``: the source's, to judge the message's identity claims;
+    the verdict is stored with it (a sender's own ``cdpTrust`` is replaced).
     """
     if not isinstance(message, dict):
         return Rejection("invalid_message", "A message must be a JSON object.", message)
@@ -215,6 +254,7 @@ def prepare(
             originalTimestamp=_iso(original),
             receivedAt=_iso(received_at),
         )
+        stored[TRUST_KEY] = trust_verdict(message, trust)
         text = _ENCODER.encode(stored)
         size = len(text.encode("utf-8"))
         limit = conf.get("COLLECT_MAX_MESSAGE_BYTES")

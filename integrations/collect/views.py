@@ -89,7 +89,8 @@ def _collect(request, *, type_: str | None):
         if source is None:
             source = _authenticate(data.get("writeKey") if isinstance(data, dict) else None)
         messages = _messages(data, batch=batch)
-        if over_rate_limit(source, len(messages)):
+        ip = client_ip(request)
+        if over_rate_limit(source, len(messages), ip=ip):
             raise CollectError(429, "rate_limited", "Too many messages for this source.")
     except CollectError as exc:
         if source is not None and exc.status == 400:
@@ -104,7 +105,8 @@ def _collect(request, *, type_: str | None):
         messages=messages,
         type_=type_,
         received_at=received_at,
-        ip=client_ip(request),
+        ip=ip,
+        trust=source.trust,
     )
     if not batch and result.rejections:
         rejection = result.rejections[0]

@@ -13,10 +13,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from integrations import services
+
 from .files import FileWriters, ImportOutcome, import_demo_file
 from .send import Batcher, Sender
 from .sources import BY_KEY, ensure_demo_sources, stored_events
 from .world import FILE_CHANNELS, World
+
+
+def signing_secrets(sources: dict, channels: list[str]) -> dict[str, str]:
+    """The client channels' verification secrets: the demo's webshop and app sign the
+    signed-in customer's calls, as their backends would."""
+    return {
+        key: services.verification_secret(source=sources[key])
+        for key in channels
+        if sources[key].is_client
+    }
 
 
 class Progress:
@@ -72,7 +84,9 @@ def load_demo_data(
         on_start(progress)
     sender = Sender(url=url, connections=connections, on_sent=progress.add)
     batcher = Batcher(
-        sender=sender, write_keys={key: sources[key].write_key for key in http_channels}
+        sender=sender,
+        write_keys={key: sources[key].write_key for key in http_channels},
+        signing_secrets=signing_secrets(sources, http_channels),
     )
     writers = FileWriters(seed=seed, customers=customers)
     sent = dict.fromkeys(http_channels, 0)

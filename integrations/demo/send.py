@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from integrations.collect.verification import claims, sign
+
 BATCH_MESSAGES = 250
 # The official clients stay under 475,000 bytes so that the 500 KB limit is never hit.
 BATCH_BYTES = 450_000
@@ -126,14 +128,28 @@ class Sender:
 
 
 class Batcher:
-    """Collects messages per source and hands full batches to the sender."""
+    """Collects messages per source and hands full batches to the sender.
 
-    def __init__(self, *, sender: Sender, write_keys: dict[str, str]):
+    ``signing_secrets``: per client channel (the webshop, the app), the identity
+    verification secret its backend signs the signed-in customer's calls with, as a real
+    site renders the signature into its pages (collect/verification.py)."""
+
+    def __init__(
+        self,
+        *,
+        sender: Sender,
+        write_keys: dict[str, str],
+        signing_secrets: dict[str, str] | None = None,
+    ):
         self.sender, self.write_keys = sender, write_keys
+        self.signing_secrets = signing_secrets or {}
         self.pending: dict[str, list[bytes]] = {key: [] for key in write_keys}
         self.sizes = dict.fromkeys(write_keys, 0)
 
     def add(self, channel: str, message: dict) -> None:
+        secret = self.signing_secrets.get(channel)
+        if secret and claims(message):
+            message = sign(message, secret)
         encoded = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
         if self.sizes[channel] + len(encoded) > BATCH_BYTES:
             self.flush(channel)

@@ -64,6 +64,8 @@ def ensure_demo_sources() -> dict[str, Source]:
                 kind=spec.kind,
                 party=spec.party,
                 priority=spec.priority,
+                # Every simulated visitor's calls come from this one machine.
+                ip_rate_limit=0,
             )
         found[spec.key] = source
     profile_setup.configure(sources=found, specs=BY_KEY)

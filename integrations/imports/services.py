@@ -12,6 +12,7 @@ from itertools import islice
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.collect.messages import SERVER
 from integrations.services import ingest_messages
 
 from . import files
@@ -202,7 +203,8 @@ def _commit_chunk(*, imp: FileImport, rows: list, mapping: Mapping) -> None:
             continue
         messages.append(message)
         lines[id(message)] = row.line
-    result = ingest_messages(source_id=imp.source_id, messages=messages)
+    # An admin uploaded the file: its rows are believed as a server source's calls.
+    result = ingest_messages(source_id=imp.source_id, messages=messages, trust=SERVER)
     for rejection in result.rejections:
         errors.append({"line": lines.get(id(rejection.payload)), "message": rejection.reason})
     errors.sort(key=lambda e: e["line"] or 0)

@@ -9,7 +9,15 @@ unmerge moves the merged identities back and the facts follow them again.
 from .changes import ProfileChange
 from .consent import ConsentPurpose, ConsentRecord
 from .identity import BlockedValue, IdentifierKind, Identity, IdentitySettings, SourceIdentity
-from .profile import LinkRefusal, Merge, Note, Profile, ProfileEvent, UnresolvedEvent
+from .profile import (
+    EmailConfirmation,
+    LinkRefusal,
+    Merge,
+    Note,
+    Profile,
+    ProfileEvent,
+    UnresolvedEvent,
+)
 from .stage import Stage, StageChange, StageRule
 from .traits import ComputedTrait, TraitKey, TraitValue
 
@@ -18,6 +26,7 @@ __all__ = [
     "ComputedTrait",
     "ConsentPurpose",
     "ConsentRecord",
+    "EmailConfirmation",
     "IdentifierKind",
     "Identity",
     "IdentitySettings",

@@ -87,6 +87,9 @@ class Identity(models.Model):
     # The identity the event was linked through when this one was attached: an unmerge
     # takes along what was attached through the identities it moves back.
     attached_via = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    # False: linked by an unsigned call of a client source whose admin turned
+    # verification off (profiles/trust.py); such a link makes no one a known customer.
+    verified = models.BooleanField(default=True, db_default=True)
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)

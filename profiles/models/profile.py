@@ -22,6 +22,9 @@ class Profile(models.Model):
     traits = models.JSONField(default=dict, blank=True)
     computed = models.JSONField(default=dict, blank=True)
     consent = models.JSONField(default=dict, blank=True)
+    # The current e-mail may be written to: a server source or a signed call stated it,
+    # or its owner confirmed it (double opt-in). Kept with the current traits.
+    email_confirmed = models.BooleanField(default=True, db_default=True)
     first_seen_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -43,6 +46,19 @@ class Profile(models.Model):
     @property
     def is_active(self) -> bool:
         return self.merged_into_id is None
+
+
+class EmailConfirmation(models.Model):
+    """A double opt-in of an address that only a client source (a website form, an app)
+    stated: asked once in a while, confirmed by the link sent to it. Kept per address:
+    whoever confirms the mailbox confirms it for every profile that holds it."""
+
+    address = models.CharField(max_length=300, unique=True)  # lower-case
+    requested_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.address
 
 
 class ProfileEvent(models.Model):

@@ -45,6 +45,10 @@ class TraitValue(models.Model):
     value = models.JSONField()
     value_hash = models.CharField(max_length=32)
     conflict = models.BooleanField(default=False)
+    # Vouched for: every value of a server source; of a client source, only an e-mail or
+    # phone that a signature covered (profiles/trust.py). An unverified e-mail is not a
+    # send address until confirmed.
+    verified = models.BooleanField(default=True, db_default=True)
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
     event_id = models.BigIntegerField(null=True, blank=True)

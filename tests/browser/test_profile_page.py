@@ -11,6 +11,7 @@ from integrations.models import Source
 from profiles import selectors
 from tests.conftest import PASSWORD
 from tests.profiles.conftest import drain, message, profile_of
+from tests.support.signing import signed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +22,7 @@ def customer(transactional_db):
     identify = message("identify", userId="w-ann", traits={"email": "ann@example.org",
                        "firstName": "Ann", "lastName": "Smith"})  # fmt: skip
     views = [message(userId="w-ann", minutes=i, event=f"Viewed product {i}") for i in range(45)]
-    result = services.ingest_messages(source_id=web.id, messages=[identify, *views])
+    result = services.ingest_messages(source_id=web.id, messages=signed(web, identify, *views))
     assert result.stored == 46
     drain()
 

@@ -16,6 +16,7 @@ from segments import membership
 from segments.models import Segment
 from tests.conftest import PASSWORD
 from tests.profiles.conftest import drain, message, profile_of
+from tests.support.signing import signed
 
 # The estimate waits 500 ms after the last change, then counts: generous on a busy machine.
 WAIT = 15_000
@@ -47,7 +48,8 @@ def shoppers(transactional_db):
         ]  # fmt: skip
     messages.append(message(userId="nl-order", event="Order Completed", timestamp=days_ago(1),
                             properties={"revenue": 250}))  # fmt: skip
-    assert services.ingest_messages(source_id=web.id, messages=messages).stored == len(messages)
+    stored = services.ingest_messages(source_id=web.id, messages=signed(web, *messages)).stored
+    assert stored == len(messages)
     drain()
 
 

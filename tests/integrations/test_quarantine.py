@@ -10,6 +10,7 @@ from integrations.models import EventInbox, QuarantinedEvent, Source
 from integrations.quarantine import selectors as quarantined
 from integrations.quarantine import services as quarantine
 from profiles.models import ProfileEvent
+from tests.support.signing import signed
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,8 @@ def orders(source, quantities, prefix="o"):
          "messageId": f"{prefix}{i}", "properties": {"quantity": q}}
         for i, q in enumerate(quantities)
     ]  # fmt: skip
-    assert services.ingest_messages(source_id=source.id, messages=messages).stored == len(messages)
+    stored = services.ingest_messages(source_id=source.id, messages=signed(source, *messages))
+    assert stored.stored == len(messages)
 
 
 def drain():

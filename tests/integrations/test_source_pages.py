@@ -51,7 +51,14 @@ def test_list_filters_with_the_shared_filterset_and_htmx_gets_the_partial(client
 def test_edit_saves_changes(client_as, source):
     response = client_as(ADMIN).post(
         f"/integrations/sources/{source.pk}/edit/",
-        {"name": "Web shop", "kind": "website", "party": "first", "priority": 7, "rate_limit": 10},
+        {
+            "name": "Web shop",
+            "kind": "website",
+            "party": "first",
+            "priority": 7,
+            "rate_limit": 10,
+            "ip_rate_limit": 20,
+        },  # fmt: skip
     )
     assert response.status_code == 302
     source.refresh_from_db()

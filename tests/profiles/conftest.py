@@ -6,6 +6,7 @@ import pytest
 from integrations import processing, services
 from integrations.models import Source
 from profiles.models import Identity, Profile
+from tests.support.signing import signed
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 _ids = itertools.count()
@@ -14,6 +15,12 @@ _ids = itertools.count()
 @pytest.fixture
 def web(db):
     return services.create_source(name="Webshop", kind=Source.Kind.WEBSITE, priority=60)
+
+
+@pytest.fixture
+def backend(db):
+    """The shop's own server: a server source, trusted to link profiles by user id."""
+    return services.create_source(name="Shop backend", kind=Source.Kind.SERVER, priority=70)
 
 
 @pytest.fixture
@@ -36,10 +43,11 @@ def message(type_="track", minutes=0, **fields):
 
 @pytest.fixture
 def send():
-    """Stores messages through the collection service and processes them all."""
+    """Stores messages through the collection service and processes them all. A client
+    source's messages are signed, as a site with identity verification sends them."""
 
     def run(source, *messages, process=True):
-        result = services.ingest_messages(source_id=source.id, messages=list(messages))
+        result = services.ingest_messages(source_id=source.id, messages=signed(source, *messages))
         assert result.stored == len(messages), result
         if process:
             drain()

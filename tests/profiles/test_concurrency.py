@@ -23,6 +23,7 @@ from integrations.services import TRIGGER_KEY
 from integrations.tasks import MAX_BATCHES_PER_TASK, process_event_batch
 from profiles.models import Identity, Merge, Profile, ProfileEvent, UnresolvedEvent
 from tests.support.processes import start_celery_worker, stop_process, wait_until
+from tests.support.signing import signed
 
 from .conftest import message
 
@@ -92,7 +93,10 @@ def test_two_workers_on_the_same_people_make_one_profile_each_and_lose_nothing(w
     redis_client().set(TRIGGER_KEY, "1", ex=600)  # keep ingestion from queueing its own task
     events = backlog()
     for _, source, msg in events:  # one by one: the inbox keeps the interleaving
-        assert services.ingest_messages(source_id=sources[source].id, messages=[msg]).stored == 1
+        signed_msg = signed(sources[source], msg)
+        assert (
+            services.ingest_messages(source_id=sources[source].id, messages=signed_msg).stored == 1
+        )
     message_person = {msg["messageId"]: p for p, _, msg in events}
     deadlocks_before = _deadlocks()
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from integrations import services
 from integrations.models import EventInbox, QuarantinedEvent
 from profiles.models import ComputedTrait, StageRule
+from tests.support.signing import signed
 
 from .conftest import drain
 
@@ -97,7 +98,7 @@ def rules(db):
 @given(batch=st.lists(messages, min_size=1, max_size=6))
 def test_every_accepted_message_is_processed_and_none_is_quarantined(web, rules, batch):
     with transaction.atomic():  # each example rolls back: they never see each other's rows
-        result = services.ingest_messages(source_id=web.id, messages=batch)
+        result = services.ingest_messages(source_id=web.id, messages=signed(web, *batch))
         drain()
         assert not EventInbox.objects.exists()
         errors = list(QuarantinedEvent.objects.values_list("step", "error", "payload"))

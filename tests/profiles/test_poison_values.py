@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 
 from integrations import services
-from integrations.collect import storage
+from integrations.collect import keys, storage
 from integrations.collect.messages import Row, prepare
 from integrations.models import EventInbox, QuarantinedEvent
 from profiles.models import ComputedTrait, ProfileEvent, StageChange, StageRule
+from tests.support.signing import signed
 
 from .conftest import drain, message, profile_of
 
@@ -22,7 +23,7 @@ def five_ordinary_identifies():
 
 
 def ingest_unprocessed(source, *messages):
-    result = services.ingest_messages(source_id=source.id, messages=list(messages))
+    result = services.ingest_messages(source_id=source.id, messages=signed(source, *messages))
     assert result.stored == len(messages), result
 
 
@@ -36,7 +37,10 @@ def assert_everyone_processed():
 def stored_before_the_door_checked(source, body: dict, **fields) -> None:
     """Stores a message as the collection API did before it refused such values (rows
     already in the events table when the fix is deployed)."""
-    row = prepare(body, type_=None, received_at=timezone.now())
+    (body,) = signed(source, body)
+    row = prepare(
+        body, type_=None, received_at=timezone.now(), trust=keys.source_by_id(source.id).trust
+    )
     assert isinstance(row, Row), row
     storage.insert_rows(
         source_id=source.id, rows=[dataclasses.replace(row, **fields)], received_at=timezone.now()

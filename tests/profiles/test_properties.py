@@ -190,9 +190,11 @@ def observed(*, with_ids: bool = False, skip_messages: frozenset = frozenset()) 
 
 
 @pytest.fixture
-def sources(web, crm):
+def sources(backend, crm):
+    """The "web" side is the shop's backend, a server source: these properties are about
+    resolution itself, with every identifier believed (client sources: test_source_trust)."""
     load_rules()  # installs the default rules once, outside the examples' savepoints
-    return {"web": web, "crm": crm}
+    return {"web": backend, "crm": crm}
 
 
 class Rollback(Exception):

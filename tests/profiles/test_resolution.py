@@ -94,9 +94,9 @@ def test_alias_links_the_previous_id_to_the_user(web, send):
     assert identities_of(profile) == {"anonymous_id:anon-7", "user_id:u7"}
 
 
-def test_an_alias_loop_ends_with_a_recorded_refusal_and_loses_nothing(web, send):
-    send(web, message("alias", previousId="A", userId="B"))
-    send(web, message("alias", previousId="B", userId="A", minutes=1))
+def test_an_alias_loop_ends_with_a_recorded_refusal_and_loses_nothing(backend, send):
+    send(backend, message("alias", previousId="A", userId="B"))
+    send(backend, message("alias", previousId="B", userId="A", minutes=1))
     first = profile_of("user_id", "B")
     assert identities_of(first) == {"user_id:B", "anonymous_id:A"}
     assert ProfileEvent.objects.count() == 2
