@@ -4,7 +4,10 @@ Every function takes a ``Destination`` and keyword-only arguments, reads its set
 from ``destination.config`` and its credentials (decrypted) from the services, and raises
 ``DestinationError(message, retryable=...)`` on failure: ``retryable`` is True for
 timeouts, refused connections, HTTP 5xx/408/429 and SMTP 4xx; False for anything a
-retry cannot fix (HTTP 4xx, SMTP 5xx, bad settings, a disabled destination).
+retry cannot fix (HTTP 4xx, SMTP 5xx, bad settings, a disabled destination, an address
+that is not allowed). Every HTTP request goes through ``integrations.outbound`` (public
+addresses only, redirects kept on their origin without credentials, bounded time and
+size); messages carry the status line, never the remote body.
 
 ``send_email(destination, *, to, subject, html, text, headers=None, message_id=None,
 ready=None) -> str``
@@ -56,20 +59,32 @@ import re
 import smtplib
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
+
+from integrations import outbound
 
 from .base import DestinationError, _config, _expect, _secret, _timeout  # noqa: F401
 from .models import Destination
 from .smtp import NotReady, _smtp_connect, _smtp_error, send_email, smtp_session  # noqa: F401
 
-USER_AGENT = "cdp-destinations/1"
-RETRYABLE_HTTP = {408, 425, 429}
-
-
 # --- HTTP -----------------------------------------------------------------------------
+
+
+def _request(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict | None = None,
+    timeout: float = 10.0,
+) -> outbound.Response:
+    """One request through the safe client (integrations/outbound.py), whatever it answers;
+    raises DestinationError when no answer could be had."""
+    try:
+        return outbound.request(method, url, headers=headers, body=body, timeout=timeout)
+    except outbound.OutboundError as exc:
+        raise DestinationError(exc.message, retryable=exc.retryable) from exc
 
 
 def _http(
@@ -80,26 +95,13 @@ def _http(
     headers: dict | None = None,
     timeout: float = 10.0,
 ) -> tuple[int, bytes]:
-    """One HTTP request. Returns (status, body) for 2xx/3xx; raises DestinationError."""
-    if not str(url).lower().startswith(("http://", "https://")):
-        raise DestinationError(f"{url!r} is not an http(s) URL.", retryable=False)
-    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310 (checked)
-    request.add_header("User-Agent", USER_AGENT)
-    for key, value in (headers or {}).items():
-        request.add_header(key, value)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        detail = exc.read()[:300].decode("utf-8", "replace").strip()
-        retryable = exc.code >= 500 or exc.code in RETRYABLE_HTTP
-        message = f"{method} {url} answered HTTP {exc.code}" + (f": {detail}" if detail else "")
-        raise DestinationError(message, retryable=retryable) from exc
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DestinationError(f"{method} {url} failed: {reason}", retryable=True) from exc
-    except ValueError as exc:  # a malformed URL
-        raise DestinationError(f"{url!r} is not a usable URL: {exc}", retryable=False) from exc
+    """One request. Returns (status, body) for a 2xx; raises DestinationError otherwise
+    (with the status line only: the remote body is never shown)."""
+    response = _request(method, url, body=body, headers=headers, timeout=timeout)
+    problem = response.error()
+    if problem is not None:
+        raise DestinationError(problem.message, retryable=problem.retryable)
+    return response.status, response.body
 
 
 def _json_body(payload) -> bytes:
@@ -128,8 +130,6 @@ def post_webhook(destination: Destination, *, payload: dict, idempotency_key: st
         },
         timeout=_timeout(destination),
     )
-    if not 200 <= status < 300:
-        raise DestinationError(f"POST {url} answered HTTP {status}", retryable=False)
     return status
 
 
@@ -315,14 +315,14 @@ def _test(destination: Destination) -> tuple[bool, str]:
     headers = {}
     if kind != Destination.Kind.WEBHOOK:
         headers["Authorization"] = f"Bearer {_secret(destination, 'access_token')}"
-    try:
-        status, _ = _http("OPTIONS", url, headers=headers, timeout=timeout)
-    except DestinationError as exc:
+    response = _request("OPTIONS", url, headers=headers, timeout=timeout)
+    if response.status in (405, 501):
         # Reachable, but OPTIONS not allowed: still proof the server is there.
-        if re.search(r"HTTP (405|501)\b", exc.message):
-            return True, f"{url} is reachable (it does not answer OPTIONS)."
-        return False, exc.message
-    return True, f"{url} answered HTTP {status}."
+        return True, f"{url} is reachable (it does not answer OPTIONS)."
+    problem = response.error()
+    if problem is not None:
+        return False, problem.message
+    return True, f"{url} answered HTTP {response.status}."
 
 
 # Not a pytest test, even when a test module imports it by name.
