@@ -41,7 +41,8 @@ ready=None) -> str``
 
 ``export_segment_csv(destination, *, rows: Iterable[str], name: str) -> Path``
     kind ``csv_export``: writes the already-formatted CSV lines to ``config.folder/name``
-    (".csv" added when missing), atomically (temporary file, then rename).
+    (".csv" added when missing) inside the export root, atomically (temporary file, then
+    rename), never through a symbolic link (see exports.py).
 
 ``test_connection(destination) -> tuple[bool, str]``
     any kind: SMTP connects, EHLO, STARTTLS and login when set; HTTP kinds request the
@@ -54,16 +55,15 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import re
 import smtplib
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from integrations import outbound
 
+from . import exports
 from .base import DestinationError, _config, _expect, _secret, _timeout  # noqa: F401
 from .models import Destination
 from .smtp import NotReady, _smtp_connect, _smtp_error, send_email, smtp_session  # noqa: F401
@@ -244,26 +244,20 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 def export_segment_csv(destination: Destination, *, rows: Iterable[str], name: str) -> Path:
     _expect(destination, Destination.Kind.CSV_EXPORT)
-    folder = Path(_config(destination, "folder", required=True))
+    folder = _config(destination, "folder", required=True)
     filename = _SAFE_NAME.sub("-", name).strip(".-") or "export"
     if not filename.endswith(".csv"):
         filename += ".csv"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                for row in rows:
-                    handle.write(row if row.endswith("\n") else row + "\n")
-            os.chmod(tmp, 0o640)
-            target = folder / filename
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return exports.write_csv(folder=folder, filename=filename, rows=rows)
+    except exports.ExportFolderError as exc:
+        raise DestinationError(exc.message, retryable=False) from exc
     except OSError as exc:
-        raise DestinationError(f"Cannot write to {folder}: {exc}", retryable=True) from exc
-    return target
+        raise DestinationError(_folder_error(folder, exc), retryable=True) from exc
+
+
+def _folder_error(folder: str, exc: OSError) -> str:
+    return f"Cannot write to the export folder {folder}: {exc.strerror or exc}"
 
 
 # --- test connection ------------------------------------------------------------------
@@ -290,14 +284,14 @@ def _test(destination: Destination) -> tuple[bool, str]:
         login = " and logged in" if _config(destination, "username") else ""
         return True, f"Connected to {destination.config.get('host')}{login}."
     if kind == Destination.Kind.CSV_EXPORT:
-        folder = Path(_config(destination, "folder", required=True))
+        folder = _config(destination, "folder", required=True)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=folder, prefix=".cdp-test-"):
-                pass
+            exports.check_writable(folder=folder)
+        except exports.ExportFolderError as exc:
+            return False, exc.message
         except OSError as exc:
-            return False, f"Cannot write to {folder}: {exc}"
-        return True, f"{folder} is writable."
+            return False, _folder_error(folder, exc)
+        return True, f"The export folder {folder} is writable."
     if kind == Destination.Kind.ESP_LIST:
         base = str(_config(destination, "base_url", required=True)).rstrip("/")
         url = f"{base}/lists/{_config(destination, 'list_id', required=True)}"

@@ -5,7 +5,7 @@ Secrets are password inputs that never show the stored value; left blank they ke
 
 from django import forms
 
-from . import services
+from . import services, validation
 from .kinds import KINDS, Field
 from .models import Destination
 
@@ -55,6 +55,14 @@ class DestinationForm(forms.Form):
             self.fields[SECRET + field.name] = _form_field(
                 field, secret=True, hint=hints.get(field.name, "")
             )
+
+    def clean(self):
+        cleaned = super().clean()
+        config = {k[len(CONFIG) :]: v for k, v in cleaned.items() if k.startswith(CONFIG)}
+        for name, message in validation.config_problems(self.kind, config).items():
+            if CONFIG + name in self.fields:
+                self.add_error(CONFIG + name, message)
+        return cleaned
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data

@@ -79,7 +79,13 @@ KINDS: dict[str, KindSpec] = {
     ),
     "csv_export": KindSpec(
         config=(
-            Field("folder", "Folder", "path", required=True),
+            Field(
+                "folder",
+                "Folder",
+                "path",
+                required=True,
+                help='A folder inside the export root (CDP_EXPORT_ROOT), e.g. "segments/nightly".',
+            ),
             Field("segment_id", "Segment id (scheduled export)", "int"),
             Field("every_hours", "Every (hours)", "int"),
         ),

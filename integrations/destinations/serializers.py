@@ -3,7 +3,7 @@ stored one); responses carry ``secret_status`` ("set, ends in abcd" / "set" / ""
 
 from rest_framework import serializers
 
-from . import services
+from . import services, validation
 from .kinds import KINDS
 from .models import DeadLetter, Destination
 
@@ -71,6 +71,8 @@ class DestinationSerializer(serializers.ModelSerializer):
                     and not str(value).startswith(("http://", "https://"))
                 ):
                     errors[f"config.{field.name}"] = ["An http(s) URL is required."]
+            for name, message in validation.config_problems(kind, config).items():
+                errors.setdefault(f"config.{name}", [message])
         secrets = attrs.get("secrets") or {}
         allowed = {f.name for f in spec.secrets}
         for name in secrets:
