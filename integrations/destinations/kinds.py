@@ -4,6 +4,7 @@ One table read by the forms, the serializers, the services and the adapters, so 
 fields are declared once.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 class Field:
     name: str
     label: str
-    type: str = "text"  # text | url | int | bool | path
+    type: str = "text"  # text | url | int | bool | path | purpose | list
     required: bool = False
     default: object = None
     help: str = ""
@@ -22,6 +23,10 @@ class KindSpec:
     config: tuple[Field, ...] = ()
     secrets: tuple[Field, ...] = field(default_factory=tuple)
 
+
+# The purpose a webhook requires unless its admin names another: the marketing purpose
+# the e-mail channels require too.
+DEFAULT_PURPOSE = "email_marketing"
 
 _TEST_URL = Field(
     "test_url", "Test URL", "url", help="Checked by Test connection (default: the endpoint)."
@@ -41,7 +46,26 @@ KINDS: dict[str, KindSpec] = {
         secrets=(Field("password", "Password"),),
     ),
     "webhook": KindSpec(
-        config=(Field("url", "URL", "url", required=True), _TEST_URL, _TIMEOUT),
+        config=(
+            Field("url", "URL", "url", required=True),
+            Field(
+                "consent_purpose",
+                "Consent purpose required",
+                "purpose",
+                required=True,
+                default=DEFAULT_PURPOSE,
+                help="People without a current grant for this purpose are skipped.",
+            ),
+            Field(
+                "traits",
+                "Traits to send",
+                "list",
+                help="Comma-separated trait keys (e.g. firstName, tier). Only these are sent, "
+                "with the profile id and the campaign and event context; none when empty.",
+            ),
+            _TEST_URL,
+            _TIMEOUT,
+        ),
         secrets=(
             Field(
                 "signing_secret",
@@ -95,3 +119,26 @@ KINDS: dict[str, KindSpec] = {
 
 def spec(kind: str) -> KindSpec:
     return KINDS[kind]
+
+
+def as_list(value) -> list[str]:
+    """A "list" setting from a list or a comma-separated text: trimmed, no blanks or repeats."""
+    items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    return list(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+
+
+# Hook: the consent purposes a destination may require (slug, label), registered at start-up
+# by the app that owns consent (campaigns/apps.py); integrations never imports it.
+_PURPOSE_READERS: list[Callable[[], list[tuple[str, str]]]] = []
+
+
+def register_consent_purposes(read: Callable[[], list[tuple[str, str]]]) -> None:
+    if read not in _PURPOSE_READERS:
+        _PURPOSE_READERS.append(read)
+
+
+def consent_purposes() -> list[tuple[str, str]] | None:
+    """(slug, label) of every purpose; None when no app registered them."""
+    if not _PURPOSE_READERS:
+        return None
+    return [choice for read in _PURPOSE_READERS for choice in read()]

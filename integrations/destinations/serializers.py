@@ -58,7 +58,7 @@ class DestinationSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError({"config": ["Expected an object."]})
             for field in spec.config:
                 value = config.get(field.name)
-                if field.required and value in (None, ""):
+                if field.required and field.default is None and value in (None, ""):
                     errors[f"config.{field.name}"] = ["This field is required."]
                 elif field.type == "int" and value not in (None, ""):
                     try:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from cdp_site import crypto
 
-from .kinds import KINDS
+from .kinds import KINDS, as_list
 from .models import DeadLetter, Destination
 
 # --- secrets --------------------------------------------------------------------------
@@ -63,11 +63,15 @@ def _clean_config(kind: str, config: dict | None, previous: dict | None = None) 
     """Known settings for the kind, typed; settings the system keeps (e.g. last export) stay."""
     result = {k: v for k, v in (previous or {}).items() if k.startswith("last_")}
     for field in KINDS[kind].config:
-        value = (config or {}).get(field.name, field.default)
+        value = (config or {}).get(field.name)
+        if value in (None, ""):
+            value = field.default
         if value in (None, ""):
             continue
         if field.type == "int":
             value = int(value)
+        elif field.type == "list":
+            value = as_list(value)
         elif field.type == "bool":
             value = bool(value) and value not in ("false", "0", "off")
         else:
