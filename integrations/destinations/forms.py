@@ -73,6 +73,12 @@ class DestinationForm(forms.Form):
         for name, message in validation.config_problems(self.kind, config).items():
             if CONFIG + name in self.fields:
                 self.add_error(CONFIG + name, message)
+        if self.destination is not None and not self.errors:
+            secrets = {k[len(SECRET) :]: v for k, v in cleaned.items() if k.startswith(SECRET)}
+            for name, message in validation.secret_problems(
+                self.destination, config=config, secrets=secrets
+            ).items():
+                self.add_error(SECRET + name, message)
         return cleaned
 
     def service_kwargs(self) -> dict:

@@ -16,6 +16,9 @@ class Field:
     required: bool = False
     default: object = None
     help: str = ""
+    # The address the secrets are sent to (url fields are, always): when it moves to
+    # another host, stored secrets are dropped (see services.moved_secrets).
+    endpoint: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ _TIMEOUT = Field("timeout", "Timeout (seconds)", "int", default=10)
 KINDS: dict[str, KindSpec] = {
     "smtp": KindSpec(
         config=(
-            Field("host", "SMTP host", required=True),
+            Field("host", "SMTP host", required=True, endpoint=True),
             Field("port", "Port", "int", required=True, default=587),
             Field("username", "User name"),
             Field("from_email", "From address", required=True),

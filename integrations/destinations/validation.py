@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
-from . import exports
+from . import exports, services
 from .kinds import KINDS, as_list, consent_purposes
+from .models import Destination
 
 TRAIT_KEY = re.compile(r"[\w.$@-]{1,100}\Z")
 
@@ -39,3 +40,14 @@ def _problem(kind: str, value) -> str:
         if bad:
             return f'"{bad[0]}" is not a trait key (letters, digits, _ . - $ @; at most 100).'
     return ""
+
+
+def secret_problems(destination: Destination, *, config: dict, secrets: dict) -> dict[str, str]:
+    """Secrets to enter again because the endpoint moves to another host."""
+    labels = {field.name: field.label for field in KINDS[destination.kind].secrets}
+    return {
+        name: f"The address moved to another host: enter the {labels[name].lower()} again "
+        "(it is never sent to a host it was not entered for)."
+        for name in services.moved_secrets(destination=destination, config=config)
+        if not secrets.get(name)
+    }
