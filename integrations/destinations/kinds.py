@@ -44,6 +44,14 @@ KINDS: dict[str, KindSpec] = {
             Field("username", "User name"),
             Field("from_email", "From address", required=True),
             Field("starttls", "Use STARTTLS", "bool", default=True),
+            Field(
+                "tls",
+                "Use TLS from the start (SMTPS)",
+                "bool",
+                default=False,
+                help="Implicit TLS, usually port 465. With a user name, STARTTLS or this is "
+                "required: a password is never sent in clear text.",
+            ),
             _TIMEOUT,
         ),
         secrets=(Field("password", "Password"),),

@@ -115,6 +115,12 @@ def moved_secrets(*, destination: Destination, config: dict) -> list[str]:
     return [name for name, hint in secret_hints(destination=destination).items() if hint]
 
 
+def typed_config(kind: str, config: dict | None) -> dict:
+    """The settings as they would be stored (defaults filled, values typed); raises
+    ValueError or TypeError for a value of the wrong type."""
+    return _clean_config(kind, config)
+
+
 @transaction.atomic
 def create_destination(
     *,

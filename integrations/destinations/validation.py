@@ -22,7 +22,25 @@ def config_problems(kind: str, config: dict) -> dict[str, str]:
         problem = _problem(field.type, value)
         if problem:
             problems[field.name] = problem
+    if kind == "smtp" and not problems:
+        problems.update(_smtp_problems(config))
     return problems
+
+
+def _smtp_problems(config: dict) -> dict[str, str]:
+    """A password goes over TLS only: STARTTLS or TLS from the start, not both."""
+    try:
+        typed = services.typed_config("smtp", config)
+    except (TypeError, ValueError):
+        return {}  # the field's own check answers
+    if typed.get("starttls") and typed.get("tls"):
+        return {"tls": "Choose STARTTLS or TLS from the start, not both."}
+    if typed.get("username") and not (typed.get("starttls") or typed.get("tls")):
+        return {
+            "starttls": "With a user name the password is sent only over TLS: turn on "
+            "STARTTLS or TLS from the start."
+        }
+    return {}
 
 
 def _problem(kind: str, value) -> str:
