@@ -235,6 +235,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.purge_rejected_events",
         "schedule": 3600.0,
     },
+    # Signatures of inbound webhooks are kept only while a replay could still pass.
+    "integrations-purge-webhook-signatures": {
+        "task": "integrations.tasks.purge_webhook_signatures",
+        "schedule": 600.0,
+    },
     # Computed traits over sliding windows ("orders in the last 30 days") and lapsed
     # customers change with time alone.
     "profiles-recompute-sliding-traits": {
