@@ -48,6 +48,8 @@ def test_the_webhook_form_offers_the_consent_purposes_and_stores_the_chosen_trai
     assert destination.config["traits"] == ["firstName", "tier"]
     edit = client.get(f"/integrations/destinations/{destination.pk}/edit/").content.decode()
     assert 'value="firstName, tier"' in edit
+    detail = client.get(f"/integrations/destinations/{destination.pk}/").content.decode()
+    assert "<dd>firstName, tier</dd>" in detail
 
 
 def test_the_webhook_form_refuses_an_unknown_purpose_and_a_bad_trait_key(client_as):
