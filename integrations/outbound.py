@@ -133,7 +133,9 @@ def request(
 
 
 @lru_cache(maxsize=8)
-def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+def _networks(
+    entries: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry)
 
 
@@ -163,10 +165,20 @@ _KINDS = (
 )
 
 
+def _allowed(ip: Address) -> bool:
+    # An IPv4-mapped address reaches its IPv4 address: the same exception applies.
+    candidates = [ip] if ip.version == 4 or ip.ipv4_mapped is None else [ip, ip.ipv4_mapped]
+    return any(
+        candidate in network
+        for candidate in candidates
+        for network in allowed_networks()
+        if candidate.version == network.version
+    )
+
+
 def refusal(ip: Address) -> str | None:
     """Why this address may not be reached ("a private network"), or None."""
-    if any(candidate in network for candidate in (ip, *_embedded_ipv4(ip))
-           for network in allowed_networks() if candidate.version == network.version):  # fmt: skip
+    if _allowed(ip):
         return None
     for candidate in (*_embedded_ipv4(ip), ip):
         for words, test in _KINDS:
@@ -243,7 +255,7 @@ class _Target:
 
 def _redirect_host(url: str, location: str) -> str:
     try:
-        return urlsplit(urljoin(url, location)).hostname or "another address"
+        return (urlsplit(urljoin(url, location)).hostname or "another address")[:100]
     except ValueError:
         return "another address"
 
