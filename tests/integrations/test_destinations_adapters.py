@@ -1,3 +1,4 @@
+import contextlib
 import hashlib
 import hmac
 import json
@@ -67,13 +68,21 @@ class Recorder:
         return json.loads(self.requests[index]["body"])
 
 
-@pytest.fixture
-def http_server():
+@contextlib.contextmanager
+def recording_server():
     recorder = Recorder()
     recorder.thread.start()
-    yield recorder
-    recorder.server.shutdown()
-    recorder.server.server_close()
+    try:
+        yield recorder
+    finally:
+        recorder.server.shutdown()
+        recorder.server.server_close()
+
+
+@pytest.fixture
+def http_server():
+    with recording_server() as recorder:
+        yield recorder
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from integrations.destinations.adapters import DestinationError
 from integrations.destinations.models import DeadLetter, Destination
 from tests.support.tls import make_certificates
 
-from .test_destinations_adapters import Recorder, http_server  # noqa: F401
+from .test_destinations_adapters import http_server, recording_server  # noqa: F401
 
 PRODUCTION = []  # CDP_OUTBOUND_ALLOWED_NETWORKS as production has it: nothing private
 
@@ -32,11 +32,8 @@ def hook(url: str, **config) -> Destination:
 
 @pytest.fixture
 def other_server():
-    recorder = Recorder()
-    recorder.thread.start()
-    yield recorder
-    recorder.server.shutdown()
-    recorder.server.server_close()
+    with recording_server() as recorder:
+        yield recorder
 
 
 # --- addresses -----------------------------------------------------------------------
