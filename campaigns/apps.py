@@ -22,3 +22,9 @@ class CampaignsConfig(AppConfig):
         profile_selectors.register_timeline_source(
             selectors.TIMELINE_KINDS, selectors.timeline_items
         )
+        # Hook: the consent purposes a webhook destination may require (its form and API).
+        from integrations.destinations import kinds
+
+        from . import protection
+
+        kinds.register_consent_purposes(protection.consent_purposes)

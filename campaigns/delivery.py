@@ -239,12 +239,16 @@ def _step(delivery: Delivery) -> dict:
     return by_id(campaign.steps or []).get(delivery.step_id) or {}
 
 
-def webhook_payload(delivery: Delivery, profile, context: dict) -> dict:
+def webhook_payload(delivery: Delivery, profile, context: dict, destination) -> dict:
+    """What a webhook receives: the profile's id and only the traits its destination
+    selected (``config["traits"]``), with the campaign and the triggering event."""
+    traits = profile.traits or {}
+    selected = (destination.config or {}).get("traits") or []
     return {
         "campaign_id": delivery.campaign_id,
         "step_id": delivery.step_id,
         "variant": delivery.variant,
-        "profile": {"id": profile.pk, "traits": profile.traits or {}},
+        "profile": {"id": profile.pk, "traits": {k: traits[k] for k in selected if k in traits}},
         "event": context,
     }
 
@@ -262,7 +266,7 @@ def dead_letter(delivery: Delivery, error: str) -> None:
     context = public_context(enrollment) if enrollment else {}
     destinations.record_dead_letter(
         destination=destination,
-        payload=webhook_payload(delivery, profile, context),
+        payload=webhook_payload(delivery, profile, context, destination),
         idempotency_key=delivery.idempotency_key,
         error=error,
         attempts=delivery.attempts,
@@ -341,7 +345,7 @@ def send(delivery: Delivery, *, profile, context: dict, ready=None) -> None:
     if delivery.channel == Delivery.Channel.WEBHOOK:
         adapters.post_webhook(
             destination,
-            payload=webhook_payload(delivery, profile, context),
+            payload=webhook_payload(delivery, profile, context, destination),
             idempotency_key=delivery.idempotency_key,
         )
     elif delivery.channel == Delivery.Channel.AUDIENCE:

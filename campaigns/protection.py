@@ -2,8 +2,8 @@
 frequency cap and quiet hours (ActivationSettings).
 
 - Consent: each channel needs one purpose (``CHANNEL_PURPOSE``); a webhook's purpose is
-  set on its destination (``config["consent_purpose"]``, none by default). No current
-  grant means the Delivery is skipped with a reason a marketer reads.
+  set on its destination (``config["consent_purpose"]``, e-mail marketing when it names
+  none). No current grant means the Delivery is skipped with a reason a marketer reads.
 - Frequency cap: at most ``max_messages`` marketing messages (Deliveries that count
   toward the cap and were not skipped or failed) per person in ``per_days``.
 - Quiet hours: a marketing message due in quiet hours waits until they end (it is not
@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import connection
 from django.db.models import Q
 
+from integrations.destinations.kinds import DEFAULT_PURPOSE
 from profiles.consent import may_use
+from profiles.models import ConsentPurpose
 
 from .models import ActivationSettings, Delivery
 
@@ -27,7 +29,8 @@ CHANNEL_PURPOSE = {
     Delivery.Channel.ESP: "email_marketing",
     Delivery.Channel.AUDIENCE: "advertising",
     Delivery.Channel.TRAIT: None,
-    Delivery.Channel.WEBHOOK: None,  # per destination: config["consent_purpose"]
+    # The default; each webhook destination names its own (config["consent_purpose"]).
+    Delivery.Channel.WEBHOOK: DEFAULT_PURPOSE,
 }
 PURPOSE_WORDS = {
     "email_marketing": "e-mail marketing",
@@ -43,13 +46,19 @@ FREQUENCY_CAP = "frequency cap"
 
 def purpose_for(channel: str, destination=None, *, action: str = "") -> str | None:
     if channel == Delivery.Channel.WEBHOOK:
-        return ((destination.config or {}).get("consent_purpose") or None) if destination else None
+        chosen = (destination.config or {}).get("consent_purpose") if destination else None
+        return chosen or DEFAULT_PURPOSE
     if channel in (Delivery.Channel.ESP, Delivery.Channel.AUDIENCE) and action in (
         "unsubscribe",
         "remove",
     ):
         return None  # taking someone off a list never needs their consent
     return CHANNEL_PURPOSE.get(channel)
+
+
+def consent_purposes() -> list[tuple[str, str]]:
+    """(slug, label) of every consent purpose: what a webhook destination may require."""
+    return list(ConsentPurpose.objects.order_by("id").values_list("slug", "label"))
 
 
 def consent_problem(profile, channel: str, destination=None, *, action: str = "") -> str:

@@ -5,6 +5,7 @@ Production refuses to start without SECRET_KEY and ALLOWED_HOSTS; demo and test
 generate what they need under var/.
 """
 
+import ipaddress
 import secrets
 import sys
 from pathlib import Path
@@ -79,6 +80,30 @@ ENCRYPTION_KEYS_MISSING = (
 )
 CDP_ENCRYPTION_KEYS = _encryption_keys()
 # --- end destinations: encryption at rest ---
+
+
+# --- outgoing HTTP and exports (integrations/outbound.py, integrations/destinations) ---
+def _outbound_allowed_networks() -> list[str]:
+    """Addresses outgoing requests may reach although they are not public (loopback,
+    private networks...). Production allows none unless an admin lists them."""
+    default = [] if CDP_MODE == "production" else ["127.0.0.0/8", "::1/128"]
+    entries = env.list("CDP_OUTBOUND_ALLOWED_NETWORKS", default=default)
+    entries = [entry.strip() for entry in entries if entry.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"CDP_OUTBOUND_ALLOWED_NETWORKS: {entry!r} is not an address or a network "
+                "(e.g. 10.1.2.3 or 10.1.0.0/16)."
+            ) from None
+    return entries
+
+
+CDP_OUTBOUND_ALLOWED_NETWORKS = _outbound_allowed_networks()
+# CSV exports are written only inside this folder (a destination names a folder in it).
+CDP_EXPORT_ROOT = Path(env.str("CDP_EXPORT_ROOT", default=str(VAR_DIR / "exports")))
+# --- end outgoing HTTP and exports ---
 
 if CDP_MODE == "production" and not DEBUG:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
@@ -209,6 +234,11 @@ CELERY_BEAT_SCHEDULE = {
     "integrations-purge-rejected-events": {
         "task": "integrations.tasks.purge_rejected_events",
         "schedule": 3600.0,
+    },
+    # Signatures of inbound webhooks are kept only while a replay could still pass.
+    "integrations-purge-webhook-signatures": {
+        "task": "integrations.tasks.purge_webhook_signatures",
+        "schedule": 600.0,
     },
     # Computed traits over sliding windows ("orders in the last 30 days") and lapsed
     # customers change with time alone.

@@ -222,4 +222,4 @@ class Event(models.Model):
 # Models of the destinations, file import and webhook packages, registered with this app.
 from .destinations.models import DeadLetter, Destination  # noqa: E402, F401
 from .imports.models import FileImport, ImportMapping  # noqa: E402, F401
-from .webhooks.models import WebhookConfig  # noqa: E402, F401
+from .webhooks.models import UsedSignature, WebhookConfig  # noqa: E402, F401

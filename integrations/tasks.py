@@ -37,6 +37,13 @@ def purge_rejected_events() -> int:
     return services.purge_rejected_events()
 
 
+@shared_task
+def purge_webhook_signatures() -> int:
+    from .webhooks import services as webhooks
+
+    return webhooks.purge_used_signatures()
+
+
 # Tasks of the file import package, registered with the worker through this module.
 # Destinations' tasks (webhook delivery with backoff, scheduled CSV exports), same reason.
 from .destinations.tasks import deliver_webhook, run_scheduled_exports  # noqa: E402, F401

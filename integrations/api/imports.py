@@ -4,6 +4,7 @@ import json
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -170,13 +171,15 @@ class ImportErrorsView(APIView):
 
 
 class WebhookSerializer(serializers.ModelSerializer):
+    """A source's webhook; never its secret (see WebhookSecretSerializer)."""
+
     url = serializers.SerializerMethodField()
     rules = serializers.JSONField(required=False)
 
     class Meta:
         model = WebhookConfig
-        fields = ["url", "token", "secret", "require_signature", "kind", "rules", "updated_at"]
-        read_only_fields = ["url", "token", "secret", "updated_at"]
+        fields = ["url", "token", "require_signature", "kind", "rules", "updated_at"]
+        read_only_fields = ["url", "token", "updated_at"]
 
     def get_url(self, obj) -> str:
         request = self.context.get("request")
@@ -198,8 +201,22 @@ class WebhookSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(str(exc)) from None
 
 
+class WebhookSecretSerializer(WebhookSerializer):
+    """The answer that created the webhook or rotated its secret: the only one with the
+    secret (null otherwise). It is stored encrypted and never returned again."""
+
+    secret = serializers.SerializerMethodField()
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+
+    def get_secret(self, obj) -> str | None:
+        return self.context.get("secret")
+
+
 class SourceWebhookView(APIView):
-    """A source's inbound webhook. POST creates it (or updates it); ``rotate=true`` rotates."""
+    """A source's inbound webhook. POST creates it (or updates it); ``rotate=true`` rotates
+    the secret. The secret is in the answer that created or rotated it, and nowhere else."""
 
     required_capability = INTEGRATIONS
 
@@ -211,9 +228,9 @@ class SourceWebhookView(APIView):
         config = get_object_or_404(WebhookConfig, source=self._source(pk))
         return Response(WebhookSerializer(config, context={"request": request}).data)
 
-    @extend_schema(request=WebhookSerializer, responses=WebhookSerializer)
+    @extend_schema(request=WebhookSerializer, responses=WebhookSecretSerializer)
     def post(self, request, pk: int):
-        config = webhooks.enable_webhook(source=self._source(pk))
+        config, secret = webhooks.enable_webhook(source=self._source(pk))
         data = WebhookSerializer(config, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -224,5 +241,9 @@ class SourceWebhookView(APIView):
             rules=values.get("rules", config.rules),
         )
         if str(request.data.get("rotate", "")).lower() in ("1", "true"):
-            webhooks.rotate_secret(config=config)
-        return Response(WebhookSerializer(config, context={"request": request}).data)
+            secret = webhooks.rotate_secret(config=config)
+        context = {"request": request, "secret": secret}
+        response = Response(WebhookSecretSerializer(config, context=context).data)
+        if secret:
+            patch_cache_control(response, no_store=True)
+        return response

@@ -4,7 +4,10 @@ Every function takes a ``Destination`` and keyword-only arguments, reads its set
 from ``destination.config`` and its credentials (decrypted) from the services, and raises
 ``DestinationError(message, retryable=...)`` on failure: ``retryable`` is True for
 timeouts, refused connections, HTTP 5xx/408/429 and SMTP 4xx; False for anything a
-retry cannot fix (HTTP 4xx, SMTP 5xx, bad settings, a disabled destination).
+retry cannot fix (HTTP 4xx, SMTP 5xx, bad settings, a disabled destination, an address
+that is not allowed). Every HTTP request goes through ``integrations.outbound`` (public
+addresses only, redirects kept on their origin without credentials, bounded time and
+size); messages carry the status line, never the remote body.
 
 ``send_email(destination, *, to, subject, html, text, headers=None, message_id=None,
 ready=None) -> str``
@@ -38,7 +41,8 @@ ready=None) -> str``
 
 ``export_segment_csv(destination, *, rows: Iterable[str], name: str) -> Path``
     kind ``csv_export``: writes the already-formatted CSV lines to ``config.folder/name``
-    (".csv" added when missing), atomically (temporary file, then rename).
+    (".csv" added when missing) inside the export root, atomically (temporary file, then
+    rename), never through a symbolic link (see exports.py).
 
 ``test_connection(destination) -> tuple[bool, str]``
     any kind: SMTP connects, EHLO, STARTTLS and login when set; HTTP kinds request the
@@ -51,25 +55,36 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import re
 import smtplib
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 
+from integrations import outbound
+
+from . import exports
 from .base import DestinationError, _config, _expect, _secret, _timeout  # noqa: F401
 from .models import Destination
 from .smtp import NotReady, _smtp_connect, _smtp_error, send_email, smtp_session  # noqa: F401
 
-USER_AGENT = "cdp-destinations/1"
-RETRYABLE_HTTP = {408, 425, 429}
-
-
 # --- HTTP -----------------------------------------------------------------------------
+
+
+def _request(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict | None = None,
+    timeout: float = 10.0,
+) -> outbound.Response:
+    """One request through the safe client (integrations/outbound.py), whatever it answers;
+    raises DestinationError when no answer could be had."""
+    try:
+        return outbound.request(method, url, headers=headers, body=body, timeout=timeout)
+    except outbound.OutboundError as exc:
+        raise DestinationError(exc.message, retryable=exc.retryable) from exc
 
 
 def _http(
@@ -80,26 +95,13 @@ def _http(
     headers: dict | None = None,
     timeout: float = 10.0,
 ) -> tuple[int, bytes]:
-    """One HTTP request. Returns (status, body) for 2xx/3xx; raises DestinationError."""
-    if not str(url).lower().startswith(("http://", "https://")):
-        raise DestinationError(f"{url!r} is not an http(s) URL.", retryable=False)
-    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310 (checked)
-    request.add_header("User-Agent", USER_AGENT)
-    for key, value in (headers or {}).items():
-        request.add_header(key, value)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        detail = exc.read()[:300].decode("utf-8", "replace").strip()
-        retryable = exc.code >= 500 or exc.code in RETRYABLE_HTTP
-        message = f"{method} {url} answered HTTP {exc.code}" + (f": {detail}" if detail else "")
-        raise DestinationError(message, retryable=retryable) from exc
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DestinationError(f"{method} {url} failed: {reason}", retryable=True) from exc
-    except ValueError as exc:  # a malformed URL
-        raise DestinationError(f"{url!r} is not a usable URL: {exc}", retryable=False) from exc
+    """One request. Returns (status, body) for a 2xx; raises DestinationError otherwise
+    (with the status line only: the remote body is never shown)."""
+    response = _request(method, url, body=body, headers=headers, timeout=timeout)
+    problem = response.error()
+    if problem is not None:
+        raise DestinationError(problem.message, retryable=problem.retryable)
+    return response.status, response.body
 
 
 def _json_body(payload) -> bytes:
@@ -128,8 +130,6 @@ def post_webhook(destination: Destination, *, payload: dict, idempotency_key: st
         },
         timeout=_timeout(destination),
     )
-    if not 200 <= status < 300:
-        raise DestinationError(f"POST {url} answered HTTP {status}", retryable=False)
     return status
 
 
@@ -244,26 +244,20 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 def export_segment_csv(destination: Destination, *, rows: Iterable[str], name: str) -> Path:
     _expect(destination, Destination.Kind.CSV_EXPORT)
-    folder = Path(_config(destination, "folder", required=True))
+    folder = _config(destination, "folder", required=True)
     filename = _SAFE_NAME.sub("-", name).strip(".-") or "export"
     if not filename.endswith(".csv"):
         filename += ".csv"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                for row in rows:
-                    handle.write(row if row.endswith("\n") else row + "\n")
-            os.chmod(tmp, 0o640)
-            target = folder / filename
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return exports.write_csv(folder=folder, filename=filename, rows=rows)
+    except exports.ExportFolderError as exc:
+        raise DestinationError(exc.message, retryable=False) from exc
     except OSError as exc:
-        raise DestinationError(f"Cannot write to {folder}: {exc}", retryable=True) from exc
-    return target
+        raise DestinationError(_folder_error(folder, exc), retryable=True) from exc
+
+
+def _folder_error(folder: str, exc: OSError) -> str:
+    return f"Cannot write to the export folder {folder}: {exc.strerror or exc}"
 
 
 # --- test connection ------------------------------------------------------------------
@@ -290,14 +284,14 @@ def _test(destination: Destination) -> tuple[bool, str]:
         login = " and logged in" if _config(destination, "username") else ""
         return True, f"Connected to {destination.config.get('host')}{login}."
     if kind == Destination.Kind.CSV_EXPORT:
-        folder = Path(_config(destination, "folder", required=True))
+        folder = _config(destination, "folder", required=True)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=folder, prefix=".cdp-test-"):
-                pass
+            exports.check_writable(folder=folder)
+        except exports.ExportFolderError as exc:
+            return False, exc.message
         except OSError as exc:
-            return False, f"Cannot write to {folder}: {exc}"
-        return True, f"{folder} is writable."
+            return False, _folder_error(folder, exc)
+        return True, f"The export folder {folder} is writable."
     if kind == Destination.Kind.ESP_LIST:
         base = str(_config(destination, "base_url", required=True)).rstrip("/")
         url = f"{base}/lists/{_config(destination, 'list_id', required=True)}"
@@ -315,14 +309,14 @@ def _test(destination: Destination) -> tuple[bool, str]:
     headers = {}
     if kind != Destination.Kind.WEBHOOK:
         headers["Authorization"] = f"Bearer {_secret(destination, 'access_token')}"
-    try:
-        status, _ = _http("OPTIONS", url, headers=headers, timeout=timeout)
-    except DestinationError as exc:
+    response = _request("OPTIONS", url, headers=headers, timeout=timeout)
+    if response.status in (405, 501):
         # Reachable, but OPTIONS not allowed: still proof the server is there.
-        if re.search(r"HTTP (405|501)\b", exc.message):
-            return True, f"{url} is reachable (it does not answer OPTIONS)."
-        return False, exc.message
-    return True, f"{url} answered HTTP {status}."
+        return True, f"{url} is reachable (it does not answer OPTIONS)."
+    problem = response.error()
+    if problem is not None:
+        return False, problem.message
+    return True, f"{url} answered HTTP {response.status}."
 
 
 # Not a pytest test, even when a test module imports it by name.

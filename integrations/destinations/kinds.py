@@ -4,6 +4,7 @@ One table read by the forms, the serializers, the services and the adapters, so 
 fields are declared once.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -11,10 +12,13 @@ from dataclasses import dataclass, field
 class Field:
     name: str
     label: str
-    type: str = "text"  # text | url | int | bool | path
+    type: str = "text"  # text | url | int | bool | path | purpose | list
     required: bool = False
     default: object = None
     help: str = ""
+    # The address the secrets are sent to (url fields are, always): when it moves to
+    # another host, stored secrets are dropped (see services.moved_secrets).
+    endpoint: bool = False
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,10 @@ class KindSpec:
     config: tuple[Field, ...] = ()
     secrets: tuple[Field, ...] = field(default_factory=tuple)
 
+
+# The purpose a webhook requires unless its admin names another: the marketing purpose
+# the e-mail channels require too.
+DEFAULT_PURPOSE = "email_marketing"
 
 _TEST_URL = Field(
     "test_url", "Test URL", "url", help="Checked by Test connection (default: the endpoint)."
@@ -31,17 +39,44 @@ _TIMEOUT = Field("timeout", "Timeout (seconds)", "int", default=10)
 KINDS: dict[str, KindSpec] = {
     "smtp": KindSpec(
         config=(
-            Field("host", "SMTP host", required=True),
+            Field("host", "SMTP host", required=True, endpoint=True),
             Field("port", "Port", "int", required=True, default=587),
             Field("username", "User name"),
             Field("from_email", "From address", required=True),
             Field("starttls", "Use STARTTLS", "bool", default=True),
+            Field(
+                "tls",
+                "Use TLS from the start (SMTPS)",
+                "bool",
+                default=False,
+                help="Implicit TLS, usually port 465. With a user name, STARTTLS or this is "
+                "required: a password is never sent in clear text.",
+            ),
             _TIMEOUT,
         ),
         secrets=(Field("password", "Password"),),
     ),
     "webhook": KindSpec(
-        config=(Field("url", "URL", "url", required=True), _TEST_URL, _TIMEOUT),
+        config=(
+            Field("url", "URL", "url", required=True),
+            Field(
+                "consent_purpose",
+                "Consent purpose required",
+                "purpose",
+                required=True,
+                default=DEFAULT_PURPOSE,
+                help="People without a current grant for this purpose are skipped.",
+            ),
+            Field(
+                "traits",
+                "Traits to send",
+                "list",
+                help="Comma-separated trait keys (e.g. firstName, tier). Only these are sent, "
+                "with the profile id and the campaign and event context; none when empty.",
+            ),
+            _TEST_URL,
+            _TIMEOUT,
+        ),
         secrets=(
             Field(
                 "signing_secret",
@@ -79,7 +114,13 @@ KINDS: dict[str, KindSpec] = {
     ),
     "csv_export": KindSpec(
         config=(
-            Field("folder", "Folder", "path", required=True),
+            Field(
+                "folder",
+                "Folder",
+                "path",
+                required=True,
+                help='A folder inside the export root (CDP_EXPORT_ROOT), e.g. "segments/nightly".',
+            ),
             Field("segment_id", "Segment id (scheduled export)", "int"),
             Field("every_hours", "Every (hours)", "int"),
         ),
@@ -89,3 +130,26 @@ KINDS: dict[str, KindSpec] = {
 
 def spec(kind: str) -> KindSpec:
     return KINDS[kind]
+
+
+def as_list(value) -> list[str]:
+    """A "list" setting from a list or a comma-separated text: trimmed, no blanks or repeats."""
+    items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    return list(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+
+
+# Hook: the consent purposes a destination may require (slug, label), registered at start-up
+# by the app that owns consent (campaigns/apps.py); integrations never imports it.
+_PURPOSE_READERS: list[Callable[[], list[tuple[str, str]]]] = []
+
+
+def register_consent_purposes(read: Callable[[], list[tuple[str, str]]]) -> None:
+    if read not in _PURPOSE_READERS:
+        _PURPOSE_READERS.append(read)
+
+
+def consent_purposes() -> list[tuple[str, str]] | None:
+    """(slug, label) of every purpose; None when no app registered them."""
+    if not _PURPOSE_READERS:
+        return None
+    return [choice for read in _PURPOSE_READERS for choice in read()]

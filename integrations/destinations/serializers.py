@@ -3,7 +3,7 @@ stored one); responses carry ``secret_status`` ("set, ends in abcd" / "set" / ""
 
 from rest_framework import serializers
 
-from . import services
+from . import services, validation
 from .kinds import KINDS
 from .models import DeadLetter, Destination
 
@@ -50,39 +50,34 @@ class DestinationSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({"kind": ["The kind cannot change."]})
         if kind not in KINDS:
             raise serializers.ValidationError({"kind": ["This field is required."]})
-        spec = KINDS[kind]
         errors = {}
         if "config" in attrs or not self.instance:
-            config = attrs.get("config") or {}
-            if not isinstance(config, dict):
+            if not isinstance(attrs.get("config") or {}, dict):
                 raise serializers.ValidationError({"config": ["Expected an object."]})
-            for field in spec.config:
-                value = config.get(field.name)
-                if field.required and value in (None, ""):
-                    errors[f"config.{field.name}"] = ["This field is required."]
-                elif field.type == "int" and value not in (None, ""):
-                    try:
-                        int(value)
-                    except (TypeError, ValueError):
-                        errors[f"config.{field.name}"] = ["A whole number is required."]
-                elif (
-                    field.type == "url"
-                    and value
-                    and not str(value).startswith(("http://", "https://"))
-                ):
-                    errors[f"config.{field.name}"] = ["An http(s) URL is required."]
-        secrets = attrs.get("secrets") or {}
-        allowed = {f.name for f in spec.secrets}
-        for name in secrets:
-            if name not in allowed:
-                errors[f"secrets.{name}"] = [f"Unknown secret for {kind}."]
-        stored = services.secret_hints(destination=self.instance) if self.instance else {}
-        for field in spec.secrets:
-            if field.required and not secrets.get(field.name) and not stored.get(field.name):
-                errors[f"secrets.{field.name}"] = ["This field is required."]
+            errors.update(_config_errors(kind, attrs.get("config") or {}))
+        errors.update(self._secret_errors(kind, attrs, checked_config=not errors))
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+    def _secret_errors(self, kind: str, attrs, *, checked_config: bool) -> dict:
+        spec = KINDS[kind]
+        secrets = attrs.get("secrets") or {}
+        errors = {
+            f"secrets.{name}": [f"Unknown secret for {kind}."]
+            for name in secrets
+            if name not in {f.name for f in spec.secrets}
+        }
+        if self.instance and "config" in attrs and checked_config:
+            moved = validation.secret_problems(
+                self.instance, config=attrs["config"] or {}, secrets=secrets
+            )
+            errors.update({f"secrets.{name}": [message] for name, message in moved.items()})
+        stored = services.secret_hints(destination=self.instance) if self.instance else {}
+        for field in spec.secrets:
+            if field.required and not secrets.get(field.name) and not stored.get(field.name):
+                errors.setdefault(f"secrets.{field.name}", ["This field is required."])
+        return errors
 
     def create(self, validated_data):
         return services.create_destination(**validated_data)
@@ -90,6 +85,24 @@ class DestinationSerializer(serializers.ModelSerializer):
     def update(self, instance, validated_data):
         validated_data.pop("kind", None)
         return services.update_destination(destination=instance, **validated_data)
+
+
+def _config_errors(kind: str, config: dict) -> dict[str, list[str]]:
+    errors = {}
+    for field in KINDS[kind].config:
+        value = config.get(field.name)
+        if field.required and field.default is None and value in (None, ""):
+            errors[f"config.{field.name}"] = ["This field is required."]
+        elif field.type == "int" and value not in (None, ""):
+            try:
+                int(value)
+            except (TypeError, ValueError):
+                errors[f"config.{field.name}"] = ["A whole number is required."]
+        elif field.type == "url" and value and not str(value).startswith(("http://", "https://")):
+            errors[f"config.{field.name}"] = ["An http(s) URL is required."]
+    for name, message in validation.config_problems(kind, config).items():
+        errors.setdefault(f"config.{name}", [message])
+    return errors
 
 
 class ConnectionTestSerializer(serializers.Serializer):

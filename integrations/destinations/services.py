@@ -3,19 +3,22 @@ webhook delivery with dead letters, and their replay.
 
 Secrets are a dict per destination, stored only as ``crypto.encrypt(json.dumps(...))`` in
 ``Destination.secrets_encrypted``; pages and the API see ``secret_hints`` (set / last 4).
+When an update moves the endpoint to another host (or scheme, or port), the stored
+secrets are dropped: they were entered for the old one.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
 
 from cdp_site import crypto
 
-from .kinds import KINDS
+from .kinds import KINDS, as_list
 from .models import DeadLetter, Destination
 
 # --- secrets --------------------------------------------------------------------------
@@ -63,17 +66,59 @@ def _clean_config(kind: str, config: dict | None, previous: dict | None = None) 
     """Known settings for the kind, typed; settings the system keeps (e.g. last export) stay."""
     result = {k: v for k, v in (previous or {}).items() if k.startswith("last_")}
     for field in KINDS[kind].config:
-        value = (config or {}).get(field.name, field.default)
+        value = (config or {}).get(field.name)
+        if value in (None, ""):
+            value = field.default
         if value in (None, ""):
             continue
         if field.type == "int":
             value = int(value)
+        elif field.type == "list":
+            value = as_list(value)
         elif field.type == "bool":
             value = bool(value) and value not in ("false", "0", "off")
         else:
             value = str(value).strip()
         result[field.name] = value
     return result
+
+
+def _endpoints(kind: str, config: dict) -> set[tuple]:
+    """Where a config sends its secrets: each URL's scheme, host and port (a move from
+    https to http counts), and the host of other endpoint settings (SMTP)."""
+    found = set()
+    for field in KINDS[kind].config:
+        value = str((config or {}).get(field.name) or "").strip()
+        if not value:
+            continue
+        if field.type == "url":
+            try:
+                parts = urlsplit(value)
+                scheme = parts.scheme.lower()
+                port = parts.port or {"https": 443, "http": 80}.get(scheme)
+                found.add((scheme, (parts.hostname or "").lower(), port))
+            except ValueError:
+                found.add(("unreadable", value))
+        elif field.endpoint:
+            found.add(("host", value.lower().rstrip(".")))
+    return found
+
+
+def moved_secrets(*, destination: Destination, config: dict) -> list[str]:
+    """The stored secrets that ``config`` would send to a host they were not entered for:
+    an update drops them unless they are entered again with it."""
+    if destination.pk is None or not destination.secrets_encrypted:
+        return []
+    new = _endpoints(destination.kind, _clean_config(destination.kind, config))
+    if new <= _endpoints(destination.kind, destination.config):
+        return []
+    return [name for name, hint in secret_hints(destination=destination).items() if hint]
+
+
+def typed_config(kind: str, config: dict | None) -> dict:
+    """The settings as they would be stored (defaults filled, values typed); raises
+    ValueError or TypeError for a value of the wrong type."""
+    return _clean_config(kind, config)
 
 
 @transaction.atomic
@@ -107,6 +152,9 @@ def update_destination(
     if enabled is not None:
         destination.enabled = enabled
     if config is not None:
+        if moved_secrets(destination=destination, config=config):
+            # Never send the old credentials to the new host: the admin enters them again.
+            destination.secrets_encrypted = ""
         destination.config = _clean_config(destination.kind, config, destination.config)
     _merge_secrets(destination, secrets)
     destination.save()

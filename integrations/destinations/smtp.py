@@ -20,23 +20,41 @@ from .models import Destination
 # --- SMTP -----------------------------------------------------------------------------
 
 
+PLAIN_LOGIN = (
+    "Refused to send the SMTP password over a connection without TLS: turn on STARTTLS "
+    "or TLS from the start."
+)
+
+
 def _smtp_connect(destination: Destination) -> smtplib.SMTP:
     host = _config(destination, "host", required=True)
     port = int(_config(destination, "port", 587))
     username = _config(destination, "username", "")
     password = _secret(destination, "password", required=bool(username))
-    connection = smtplib.SMTP(host, port, timeout=_timeout(destination))
+    if _config(destination, "tls", False):
+        connection = smtplib.SMTP_SSL(
+            host, port, timeout=_timeout(destination), context=ssl.create_default_context()
+        )
+    else:
+        connection = smtplib.SMTP(host, port, timeout=_timeout(destination))
     try:
         connection.ehlo()
-        if _config(destination, "starttls", False):
+        if _config(destination, "starttls", False) and not _over_tls(connection):
+            # Without STARTTLS on offer smtplib raises (SMTPNotSupportedError): no downgrade.
             connection.starttls(context=ssl.create_default_context())
             connection.ehlo()
         if username:
+            if not _over_tls(connection):
+                raise DestinationError(PLAIN_LOGIN, retryable=False)
             connection.login(username, password)
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def _over_tls(connection: smtplib.SMTP) -> bool:
+    return isinstance(connection.sock, ssl.SSLSocket)
 
 
 def _smtp_error(exc: Exception) -> DestinationError:

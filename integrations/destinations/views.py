@@ -26,7 +26,10 @@ def _can_manage(request) -> bool:
 def _config_rows(destination: Destination) -> list[tuple[str, object]]:
     labels = {f.name: f.label for f in KINDS[destination.kind].config}
     return [
-        (labels.get(key, key.replace("_", " ")), value)
+        (
+            labels.get(key, key.replace("_", " ")),
+            ", ".join(value) if isinstance(value, list) else value,
+        )
         for key, value in (destination.config or {}).items()
     ]
 

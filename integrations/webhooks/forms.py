@@ -14,7 +14,8 @@ class WebhookForm(forms.Form):
     require_signature = forms.BooleanField(
         required=False,
         label="Require a signature",
-        help_text="X-Signature: sha256=<hex HMAC-SHA256 of the raw body with the secret>.",
+        help_text="X-Signature: t=<unix seconds>,sha256=<hex HMAC-SHA256 of '<t>.<raw body>' "
+        "with the secret>; at most 5 minutes old, each signature once.",
     )
     rules = forms.CharField(
         label="Mapping",

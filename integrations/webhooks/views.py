@@ -5,6 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -61,6 +62,14 @@ def receive(request, token: str):
     )
 
 
+def _page(request, context):
+    """The webhook section (htmx) or page; an answer showing a new secret is not cached."""
+    response = TemplateResponse(request, TPL + "#webhook" if request.htmx else TPL, context)
+    if context.get("new_secret"):
+        patch_cache_control(response, no_store=True)
+    return response
+
+
 def _context(request, source, config, form=None, **extra):
     hook_url = (
         request.build_absolute_uri(reverse("webhook-receive", args=[config.token]))
@@ -79,21 +88,21 @@ def config(request, pk: int):
     current = WebhookConfig.objects.filter(source=source).first()
     form = None
     saved = False
+    new_secret = None
     if request.method == "POST":
         if current is None:
-            current = services.enable_webhook(source=source)
+            current, new_secret = services.enable_webhook(source=source)
         else:
             form = WebhookForm(request.POST, config=current)
             if form.is_valid():
                 services.update_webhook(config=current, **form.cleaned_data)
                 form, saved = None, True
-    context = _context(request, source, current, form, saved=saved)
-    if request.htmx:
-        return TemplateResponse(request, TPL + "#webhook", context)
-    if request.method == "POST" and form is None:
+    context = _context(request, source, current, form, saved=saved, new_secret=new_secret)
+    # The new secret is shown in this answer only: no redirect that would lose it.
+    if request.method == "POST" and form is None and not request.htmx and not new_secret:
         messages.success(request, "Webhook saved.")
         return redirect("integrations:source-webhook", pk=source.pk)
-    return TemplateResponse(request, TPL, context)
+    return _page(request, context)
 
 
 @requires(Cap.MANAGE_INTEGRATIONS)
@@ -101,9 +110,5 @@ def config(request, pk: int):
 def rotate_secret(request, pk: int):
     source = get_object_or_404(integration_selectors.sources(), pk=pk)
     current = get_object_or_404(WebhookConfig, source=source)
-    services.rotate_secret(config=current, new_url=bool(request.POST.get("new_url")))
-    if request.htmx:
-        context = _context(request, source, current, rotated=True)
-        return TemplateResponse(request, TPL + "#webhook", context)
-    messages.success(request, "A new secret is active; the old one no longer works.")
-    return redirect("integrations:source-webhook", pk=source.pk)
+    secret = services.rotate_secret(config=current, new_url=bool(request.POST.get("new_url")))
+    return _page(request, _context(request, source, current, rotated=True, new_secret=secret))

@@ -118,7 +118,8 @@ def hook_server():
 def webhook(db, hook_server):
     destination = destinations.create_destination(
         name="Hook", kind="webhook",
-        config={"url": f"http://127.0.0.1:{hook_server.server_port}/in", "timeout": 5},
+        config={"url": f"http://127.0.0.1:{hook_server.server_port}/in", "timeout": 5,
+                "traits": ["firstName", "tier"]},
         secrets={"signing_secret": "s3cret"},
     )  # fmt: skip
     destination.server = hook_server

@@ -133,7 +133,8 @@ def test_split_follows_the_percentages_and_the_holdout_receives_nothing(
                                {"type": "trait", "key": "email", "op": "is_set"}]}}))  # fmt: skip
     from tests.profiles.conftest import message
 
-    send(web, *[message("identify", userId=f"u{i}", traits={"email": f"u{i}@example.org"})
+    send(web, *[message("identify", userId=f"u{i}",
+                        traits={"email": f"u{i}@example.org", "marketingOptIn": True})
                 for i in range(400)])  # fmt: skip
     segments.recompute_segment(segment_id=journey.segment_id)
     services.start_campaign(campaign=journey, now=at(0))
@@ -176,7 +177,10 @@ def test_no_consent_skips_the_email_with_a_reason_and_the_journey_goes_on(
     mail = Delivery.objects.get(step_id="mail")
     assert (mail.status, mail.reason) == ("skipped", "no consent for e-mail marketing")
     assert not smtp.inbox.messages
-    assert Delivery.objects.get(step_id="hook").status == "sent"
+    # The journey went on to the webhook, which needs the same consent by default.
+    hook = Delivery.objects.get(step_id="hook")
+    assert (hook.status, hook.reason) == ("skipped", "no consent for e-mail marketing")
+    assert not webhook.server.received
 
 
 def test_frequency_cap_skips_messages_over_the_limit(send, web, smtp, template):

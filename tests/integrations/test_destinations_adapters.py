@@ -1,3 +1,4 @@
+import contextlib
 import hashlib
 import hmac
 import json
@@ -15,12 +16,15 @@ from integrations.destinations.models import Destination
 
 class Recorder:
     """A local HTTP server recording every request; answers with ``status`` (or a list
-    of statuses consumed one per request)."""
+    of statuses consumed one per request, or ``replies``: (status, headers, body) each),
+    and ``body``."""
 
     def __init__(self):
         self.requests: list[dict] = []
         self.statuses: list[int] = []
+        self.replies: list[tuple[int, dict, bytes]] = []
         self.status = 200
+        self.body = b"{}"
         self.delay = 0.0
         recorder = self
 
@@ -39,12 +43,17 @@ class Recorder:
                 if recorder.delay:
                     time.sleep(recorder.delay)
                 status = recorder.statuses.pop(0) if recorder.statuses else recorder.status
+                headers, body = {}, recorder.body
+                if recorder.replies:
+                    status, headers, body = recorder.replies.pop(0)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(b"{}")
+                    self.wfile.write(body)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
 
@@ -59,13 +68,21 @@ class Recorder:
         return json.loads(self.requests[index]["body"])
 
 
-@pytest.fixture
-def http_server():
+@contextlib.contextmanager
+def recording_server():
     recorder = Recorder()
     recorder.thread.start()
-    yield recorder
-    recorder.server.shutdown()
-    recorder.server.server_close()
+    try:
+        yield recorder
+    finally:
+        recorder.server.shutdown()
+        recorder.server.server_close()
+
+
+@pytest.fixture
+def http_server():
+    with recording_server() as recorder:
+        yield recorder
 
 
 @pytest.fixture

@@ -167,9 +167,16 @@ def test_esp_member_puts_mailchimp_style(db, http_server, action, status):
 # --- CSV -----------------------------------------------------------------------------
 
 
-def test_csv_export_writes_atomically_into_the_folder(db, tmp_path):
+@pytest.fixture
+def export_root(settings, tmp_path):
+    settings.CDP_EXPORT_ROOT = tmp_path
+    return tmp_path
+
+
+def test_csv_export_writes_atomically_into_the_folder(db, export_root):
+    tmp_path = export_root
     destination = services.create_destination(
-        name="Files", kind="csv_export", config={"folder": str(tmp_path / "out")}
+        name="Files", kind="csv_export", config={"folder": "out"}
     )
     path = adapters.export_segment_csv(
         destination, rows=iter(["id,email\r\n", "1,a@b.c\r\n"]), name="VIP buyers/2024"
@@ -180,9 +187,10 @@ def test_csv_export_writes_atomically_into_the_folder(db, tmp_path):
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
 
 
-def test_csv_export_failure_leaves_no_partial_file(db, tmp_path):
+def test_csv_export_failure_leaves_no_partial_file(db, export_root):
+    tmp_path = export_root
     destination = services.create_destination(
-        name="Files", kind="csv_export", config={"folder": str(tmp_path)}
+        name="Files", kind="csv_export", config={"folder": "."}
     )
 
     def rows():
@@ -197,14 +205,12 @@ def test_csv_export_failure_leaves_no_partial_file(db, tmp_path):
 # --- test connection -----------------------------------------------------------------
 
 
-def test_connection_checks_per_kind(db, smtp_destination, webhook, http_server, tmp_path):
+def test_connection_checks_per_kind(db, smtp_destination, webhook, http_server, export_root):
     ok, message = services.record_test(destination=smtp_destination)
     assert ok, message
     assert services.record_test(destination=webhook)[0]
     assert http_server.requests[-1]["method"] == "OPTIONS"
-    folder = services.create_destination(
-        name="F", kind="csv_export", config={"folder": str(tmp_path)}
-    )
+    folder = services.create_destination(name="F", kind="csv_export", config={"folder": "f"})
     assert services.record_test(destination=folder)[0]
     http_server.status = 401
     esp = services.create_destination(
@@ -272,7 +278,8 @@ def test_success_stores_nothing(webhook, http_server, eager):
 # --- scheduled CSV export ------------------------------------------------------------
 
 
-def test_scheduled_export_writes_the_segment_then_waits_for_its_interval(db, tmp_path):
+def test_scheduled_export_writes_the_segment_then_waits_for_its_interval(db, export_root):
+    tmp_path = export_root
     from segments import services as segment_services
 
     segment = segment_services.create_segment(
@@ -289,7 +296,7 @@ def test_scheduled_export_writes_the_segment_then_waits_for_its_interval(db, tmp
     destination = services.create_destination(
         name="Nightly",
         kind="csv_export",
-        config={"folder": str(tmp_path), "segment_id": segment.pk, "every_hours": 24},
+        config={"folder": ".", "segment_id": segment.pk, "every_hours": 24},
     )
     assert tasks.run_scheduled_exports() == 1
     files = list(tmp_path.glob("*.csv"))

@@ -34,7 +34,11 @@ def test_admin_creates_a_webhook_on_the_page_and_the_secret_is_never_shown(clien
     )
     assert response.status_code == 302, response.content
     destination = Destination.objects.get()
-    assert destination.config == {"url": "https://hooks.example/orders", "timeout": 5}
+    assert destination.config == {
+        "url": "https://hooks.example/orders",
+        "timeout": 5,
+        "consent_purpose": "email_marketing",  # the default, left as it was
+    }
     assert SECRET not in destination.secrets_encrypted
     assert services.get_secrets(destination=destination) == {"signing_secret": SECRET}
     for url in (

@@ -1,9 +1,11 @@
 """Inbound webhooks: signature check, JSON errors, JSON-path mapping, dedupe of redeliveries."""
 
 import json
+import time
 
 import pytest
 
+from cdp_site import crypto
 from cdp_site.permissions import ADMIN, MARKETER
 from integrations import services as integration_services
 from integrations.models import Event, RejectedEvent, Source
@@ -31,17 +33,19 @@ BODY = {
 @pytest.fixture
 def hook(db):
     source = integration_services.create_source(name="Shop system", kind=Source.Kind.SERVER)
-    config = webhooks.enable_webhook(source=source)
-    return webhooks.update_webhook(
+    config, secret = webhooks.enable_webhook(source=source)
+    config = webhooks.update_webhook(
         config=config, kind="track", require_signature=True, rules=parse_rules(RULES)
     )
+    config.signing_secret = secret  # what the sender was given, once
+    return config
 
 
 def deliver(client, hook, body, *, signature="auto", raw=None):
     data = raw if raw is not None else json.dumps(body).encode()
     headers = {}
     if signature == "auto":
-        headers["HTTP_X_SIGNATURE"] = webhooks.sign(hook.secret, data)
+        headers["HTTP_X_SIGNATURE"] = webhooks.sign(hook.signing_secret, data)
     elif signature:
         headers["HTTP_X_SIGNATURE"] = signature
     return client.generic(
@@ -66,7 +70,10 @@ def test_a_signed_delivery_is_mapped_and_stored(client, hook):
 
 def test_a_redelivered_body_is_stored_once(client, hook):
     deliver(client, hook, BODY)
-    again = deliver(client, hook, BODY)
+    # A sender's retry: the same body, signed again a second later.
+    data = json.dumps(BODY).encode()
+    signature = webhooks.sign(hook.signing_secret, data, int(time.time()) + 1)
+    again = deliver(client, hook, None, raw=data, signature=signature)
     assert again.json()["duplicates"] == 1
     assert len(events(hook)) == 1
 
@@ -93,7 +100,8 @@ def test_an_unsigned_delivery_is_accepted_when_no_signature_is_required(client, 
 
 def test_bad_json_is_refused_with_400(client, hook):
     raw = b'{"event": "Order'
-    response = deliver(client, hook, None, raw=raw, signature=webhooks.sign(hook.secret, raw))
+    signature = webhooks.sign(hook.signing_secret, raw)
+    response = deliver(client, hook, None, raw=raw, signature=signature)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_json"
 
@@ -119,8 +127,8 @@ def test_an_array_body_is_a_list_of_deliveries_and_keeps_the_valid_ones(client, 
 
 
 def test_rotating_the_secret_makes_the_old_signature_fail(client, hook):
-    old = hook.secret
-    webhooks.rotate_secret(config=hook)
+    old = hook.signing_secret
+    assert webhooks.rotate_secret(config=hook) != old
     data = json.dumps(BODY).encode()
     response = deliver(client, hook, None, raw=data, signature=webhooks.sign(old, data))
     assert response.status_code == 401
@@ -145,7 +153,9 @@ def test_admin_creates_edits_and_rotates_the_webhook_on_the_source_page(client_a
     assert "Create a webhook URL" in client.get(url, HTTP_HX_REQUEST="true").content.decode()
     created = client.post(url, HTTP_HX_REQUEST="true").content.decode()
     config = source.webhook
-    assert config.secret in created and f"/hooks/{config.token}" in created
+    secret = crypto.decrypt(config.secret_encrypted)
+    assert secret in created and f"/hooks/{config.token}" in created
+    assert secret not in client.get(url).content.decode()  # shown once
     saved = client.post(
         url,
         {
@@ -164,10 +174,13 @@ def test_admin_creates_edits_and_rotates_the_webhook_on_the_source_page(client_a
     ]
     bad = client.post(url, {"kind": "identify", "rules": "x = y"}, HTTP_HX_REQUEST="true")
     assert 'class="error"' in bad.content.decode()
-    old = config.secret
-    client.post(f"/integrations/sources/{source.pk}/webhook/rotate-secret/", HTTP_HX_REQUEST="true")
+    rotated = client.post(
+        f"/integrations/sources/{source.pk}/webhook/rotate-secret/", HTTP_HX_REQUEST="true"
+    )
     config.refresh_from_db()
-    assert config.secret != old
+    new = crypto.decrypt(config.secret_encrypted)
+    assert new != secret and new in rotated.content.decode()
+    assert "no-store" in rotated["Cache-Control"]
 
 
 def test_marketers_cannot_see_the_webhook_secret(client_as, hook):

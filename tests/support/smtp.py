@@ -20,9 +20,11 @@ class Inbox:
 
 
 @contextlib.contextmanager
-def smtp_server(handler):
-    """An aiosmtpd server with ``handler`` on a free local port (yielded)."""
-    controller = Controller(handler, hostname="127.0.0.1", port=any_free_port())
+def smtp_server(handler, **options):
+    """An aiosmtpd server with ``handler`` on a free local port (yielded); ``options`` go
+    to aiosmtpd (``authenticator``, ``tls_context`` for STARTTLS, ``ssl_context`` for
+    TLS from the start...)."""
+    controller = Controller(handler, hostname="127.0.0.1", port=any_free_port(), **options)
     controller.start()
     try:
         yield controller.port

@@ -1,17 +1,20 @@
-"""Re-encrypts every stored destination secret with the first key of CDP_ENCRYPTION_KEYS.
+"""Re-encrypts every stored secret (destinations' credentials, inbound webhooks' signing
+secrets) with the first key of CDP_ENCRYPTION_KEYS.
 
 Rotation: put a new key first in CDP_ENCRYPTION_KEYS (keep the old one after it), run
 this command, then drop the old key.
 """
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from cdp_site import crypto
 from integrations.destinations import services
+from integrations.webhooks import services as webhooks
 
 
 class Command(BaseCommand):
-    help = "Re-encrypts stored destination secrets with the first CDP_ENCRYPTION_KEYS key."
+    help = "Re-encrypts stored secrets with the first CDP_ENCRYPTION_KEYS key."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -25,12 +28,15 @@ class Command(BaseCommand):
             self.stdout.write(crypto.generate_key())
             return
         try:
-            count = services.rotate_encryption()
+            with transaction.atomic():
+                count = services.rotate_encryption()
+                hooks = webhooks.rotate_encryption()
         except crypto.DecryptionError as exc:
             raise CommandError(f"{exc} Nothing was changed.") from exc
         self.stdout.write(
             self.style.SUCCESS(
-                f"Re-encrypted the secrets of {count} destination(s) with the first key. "
-                "The older keys can now be removed from CDP_ENCRYPTION_KEYS."
+                f"Re-encrypted the secrets of {count} destination(s) and {hooks} webhook(s) "
+                "with the first key. The older keys can now be removed from "
+                "CDP_ENCRYPTION_KEYS."
             )
         )
