@@ -12,6 +12,7 @@ import pytest
 
 from cdp_site.permissions import ADMIN
 from integrations import services
+from integrations.collect.verification import signature
 from integrations.models import Event, Source
 
 BROWSER = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -214,6 +215,27 @@ class TestSnippet:
         assert logged_out.user_id is None
         assert logged_out.anonymous_id not in (None, first)
         assert {e.anonymous_id for e in Event.objects.filter(source=source, type="page")} == {first}
+
+    def test_identify_carries_the_backend_s_signature_on_every_later_call(
+        self, page, source, shop_url
+    ):
+        secret = services.verification_secret(source=source)
+        made = signature(secret, user_id="user-9", email="ana@example.org")
+        proof = {"userId": "user-9", "email": "ana@example.org", "signature": made}
+        open_shop(page, shop_url(source.write_key))
+        page.evaluate(
+            "proof => { cdp.identify('user-9', {email: 'ana@example.org'},"
+            " {identityVerification: proof}); cdp.track('Viewed Boots'); }",
+            proof,
+        )
+        identify, viewed = wait_for_events(page, source, 2, user_id="user-9")
+        for event in (identify, viewed):
+            assert event.payload["cdpTrust"]["verified"][0] == "userId"
+        assert identify.payload["cdpTrust"]["verified"] == ["userId", "email"]
+        # Another person signs in on this device: the proof was not theirs.
+        page.evaluate("cdp.identify('user-10'); cdp.track('Viewed Tents')")
+        (other,) = wait_for_events(page, source, 1, event="Viewed Tents")
+        assert other.payload["cdpTrust"]["verified"] == []
 
     @pytest.mark.parametrize("failure", ["500", "429", "offline"])
     def test_a_failed_send_is_retried_until_it_succeeds(self, page, source, shop_url, failure):
