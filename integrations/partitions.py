@@ -1,7 +1,8 @@
-"""Monthly partitions of the events table, created ahead of time.
+"""Monthly partitions of the events table and weekly ones of client sources' dedupe
+keys, created ahead of time (and the keys' dropped once past their window).
 
-The DEFAULT partition catches rows no month partition covers (say the beat was down
-over a month change); creating that month later moves its rows out of DEFAULT first,
+The DEFAULT partition catches rows no partition covers (say the beat was down over a
+month change); creating that partition later moves its rows out of DEFAULT first,
 since PostgreSQL refuses to create a partition whose rows already sit in DEFAULT.
 """
 
@@ -14,6 +15,14 @@ from psycopg import sql
 PARENT = "integrations_event"
 DEFAULT = "integrations_event_default"
 LOCK_ID = 0x43445045  # advisory lock: one partition maintainer at a time
+KEYS = "integrations_recentmessageid"
+KEYS_DEFAULT = "integrations_recentmessageid_default"
+WEEK_SECONDS = 7 * 24 * 3600
+
+
+def week_of(moment: datetime) -> int:
+    """Weeks since 1970-01-01 (a Thursday), the partition key of the dedupe keys."""
+    return int(moment.timestamp() // WEEK_SECONDS)
 
 
 def _month_start(day: date, offset: int) -> datetime:
@@ -25,12 +34,12 @@ def partition_name(start: datetime) -> str:
     return f"{PARENT}_y{start.year:04d}m{start.month:02d}"
 
 
-def existing_partitions() -> set[str]:
+def existing_partitions(parent: str = PARENT) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "WHERE i.inhparent = %s::regclass",
-            [PARENT],
+            [parent],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -55,15 +64,47 @@ def ensure_event_partitions(*, months_ahead: int = 2, today: date | None = None)
     return created
 
 
-def _create(raw, *, name: str, start: datetime, end: datetime) -> None:
-    parent, default, table = map(sql.Identifier, (PARENT, DEFAULT, name))
+@transaction.atomic
+def ensure_message_id_partitions(*, now: datetime | None = None) -> dict[str, list[str]]:
+    """Client sources' dedupe keys: this week's and the next two weeks' partitions exist,
+    last week's is kept (messages are checked against it), older ones are dropped, and
+    stray keys older than that leave DEFAULT. Returns {"created": ..., "dropped": ...}."""
+    week = week_of(now or timezone.now())
+    connection.ensure_connection()
+    raw = connection.connection
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_ID])
+    have = existing_partitions(KEYS)
+    created, dropped = [], []
+    for w in range(week - 1, week + 3):
+        name = f"{KEYS}_w{w}"
+        if name not in have:
+            _create(raw, name=name, start=w, end=w + 1, parent=KEYS, default=KEYS_DEFAULT,
+                    column="week")  # fmt: skip
+            created.append(name)
+    for name in sorted(have):
+        number = name.rpartition("_w")[2]
+        if number.isdigit() and int(number) < week - 1:
+            with raw.cursor() as cursor:
+                cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+            dropped.append(name)
+    with raw.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("DELETE FROM {} WHERE week < %s").format(sql.Identifier(KEYS_DEFAULT)),
+            [week - 1],
+        )
+    return {"created": created, "dropped": dropped}
+
+
+def _create(raw, *, name: str, start, end, parent=PARENT, default=DEFAULT,
+            column="received_at") -> None:  # fmt: skip
+    parent, default, table, column = map(sql.Identifier, (parent, default, name, column))
     bounds = {"start": start, "end": end}
     with raw.cursor() as cursor:
         cursor.execute(
             sql.SQL(
-                "SELECT EXISTS (SELECT 1 FROM {} WHERE received_at >= %(start)s "
-                "AND received_at < %(end)s)"
-            ).format(default),
+                "SELECT EXISTS (SELECT 1 FROM {} WHERE {} >= %(start)s AND {} < %(end)s)"
+            ).format(default, column, column),
             bounds,
         )
         stranded = cursor.fetchone()[0]
@@ -81,9 +122,9 @@ def _create(raw, *, name: str, start: datetime, end: datetime) -> None:
         )
         cursor.execute(
             sql.SQL(
-                "WITH moved AS (DELETE FROM {} WHERE received_at >= %(start)s "
-                "AND received_at < %(end)s RETURNING *) INSERT INTO {} SELECT * FROM moved"
-            ).format(default, table),
+                "WITH moved AS (DELETE FROM {} WHERE {} >= %(start)s AND {} < %(end)s "
+                "RETURNING *) INSERT INTO {} SELECT * FROM moved"
+            ).format(default, column, column, table),
             bounds,
         )
         cursor.execute(

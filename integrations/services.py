@@ -205,14 +205,14 @@ def ingest_messages(
     if rows and rejections:
         with transaction.atomic():
             stored = store_rows(source_id=source_id, rows=rows, received_at=received_at,
-                                rejections=rejections)  # fmt: skip
+                                rejections=rejections, expiring=trust.client)  # fmt: skip
             record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
     else:
         # One statement (dedupe, events and inbox in one INSERT) is atomic by itself: outside
         # a caller's transaction it commits on its own, saving the BEGIN/COMMIT round trip
         # that dominates a single /v1/track request. Inside one (file imports), it joins it.
         stored = store_rows(source_id=source_id, rows=rows, received_at=received_at,
-                            rejections=rejections)  # fmt: skip
+                            rejections=rejections, expiring=trust.client)  # fmt: skip
         record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
     if stored:
         transaction.on_commit(trigger_processing)
@@ -225,17 +225,24 @@ def _trust_of(source_id: int) -> Trust:
 
 
 def store_rows(
-    *, source_id: int, rows: list[Row], received_at: datetime, rejections: list[Rejection]
+    *,
+    source_id: int,
+    rows: list[Row],
+    received_at: datetime,
+    rejections: list[Rejection],
+    expiring: bool = False,
 ) -> int:
     """Stores prepared rows; returns how many were new. A row the database refuses (a
     value ``prepare`` let through that PostgreSQL cannot hold) is found by halving and
     appended to ``rejections``, and the rest are stored. On clean data this is the one
-    statement, with nothing around it."""
+    statement, with nothing around it. ``expiring``: see storage.insert_rows."""
+    insert = {"source_id": source_id, "rows": rows, "received_at": received_at,
+              "expiring": expiring}  # fmt: skip
     try:
         if not connection.in_atomic_block:
-            return storage.insert_rows(source_id=source_id, rows=rows, received_at=received_at)
+            return storage.insert_rows(**insert)
         with transaction.atomic():  # a savepoint, so that a failure leaves the caller usable
-            return storage.insert_rows(source_id=source_id, rows=rows, received_at=received_at)
+            return storage.insert_rows(**insert)
     # storage writes through psycopg directly, so its errors arrive unwrapped by Django.
     except (DatabaseError, psycopg.Error) as exc:
         if not is_data_error(exc):
@@ -247,9 +254,10 @@ def store_rows(
             return 0
     middle = len(rows) // 2
     return sum(
-        store_rows(source_id=source_id, rows=part, received_at=received_at, rejections=rejections)
+        store_rows(source_id=source_id, rows=part, received_at=received_at,
+                   rejections=rejections, expiring=expiring)
         for part in (rows[:middle], rows[middle:])
-    )
+    )  # fmt: skip
 
 
 # Processing triggers and housekeeping --------------------------------------------------

@@ -29,7 +29,8 @@ def process_event_batch(limit: int | None = None) -> int:
 
 @shared_task
 def ensure_event_partitions() -> list[str]:
-    return partitions.ensure_event_partitions()
+    keys = partitions.ensure_message_id_partitions()
+    return partitions.ensure_event_partitions() + keys["created"]
 
 
 @shared_task

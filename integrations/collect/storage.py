@@ -1,11 +1,35 @@
-"""Writing accepted messages: dedupe, events and inbox in one statement per batch."""
+"""Writing accepted messages: dedupe, events and inbox in one statement per batch.
+
+Dedupe keys of client sources expire (integrations_recentmessageid, partitioned by week:
+a message is new unless this week's or last week's partition holds its id); those of
+server sources, file imports and webhooks never do (integrations_eventmessageid).
+"""
 
 from datetime import datetime
 
 import psycopg
 from django.db import connection
 
+from ..partitions import week_of
 from .messages import Row
+
+# The "fresh" step of the statements below, per kind of dedupe: the ids not seen before.
+FRESH = {
+    False: """
+    INSERT INTO integrations_eventmessageid (source_id, message_id)
+    SELECT %(source_id)s, message_id FROM {ids}
+    ON CONFLICT DO NOTHING
+    RETURNING message_id""",
+    True: """
+    INSERT INTO integrations_recentmessageid (source_id, message_id, week)
+    SELECT %(source_id)s, i.message_id, %(week)s FROM {ids} i
+    WHERE NOT EXISTS (
+        SELECT 1 FROM integrations_recentmessageid r
+        WHERE r.source_id = %(source_id)s AND r.message_id = i.message_id
+          AND r.week = %(week)s - 1)
+    ON CONFLICT DO NOTHING
+    RETURNING message_id""",
+}
 
 # One round trip: the dedupe table says which messageIds are new (ON CONFLICT DO NOTHING
 # ... RETURNING), only those become events, and each new event gets an inbox row.
@@ -18,11 +42,7 @@ WITH input AS (
         %(anonymous_id)b::text[], %(timestamp)b::timestamptz[],
         %(original_timestamp)b::timestamptz[], %(sent_at)b::timestamptz[], %(payload)b::text[]
     ) AS t(message_id, type, event, user_id, anonymous_id, ts, original_ts, sent_at, payload)
-), fresh AS (
-    INSERT INTO integrations_eventmessageid (source_id, message_id)
-    SELECT %(source_id)s, message_id FROM input
-    ON CONFLICT DO NOTHING
-    RETURNING message_id
+), fresh AS ({fresh}
 ), stored AS (
     INSERT INTO integrations_event (
         source_id, type, event, user_id, anonymous_id, message_id,
@@ -40,11 +60,7 @@ SELECT id, received_at, %(source_id)s FROM stored
 # The same statement for one message (the single-event endpoints, most requests): plain
 # parameters instead of nine one-element arrays, which cost more to build and unnest.
 INSERT_ONE_SQL = """
-WITH fresh AS (
-    INSERT INTO integrations_eventmessageid (source_id, message_id)
-    VALUES (%(source_id)s, %(message_id)s::text)
-    ON CONFLICT DO NOTHING
-    RETURNING message_id
+WITH one AS (SELECT %(message_id)s::text AS message_id), fresh AS ({fresh}
 ), stored AS (
     INSERT INTO integrations_event (
         source_id, type, event, user_id, anonymous_id, message_id,
@@ -72,8 +88,21 @@ def _unique(rows: list[Row]) -> list[Row]:
     return unique
 
 
-def insert_rows(*, source_id: int, rows: list[Row], received_at: datetime) -> int:
+STATEMENTS = {
+    (expiring, one): (INSERT_ONE_SQL if one else INSERT_SQL).replace(
+        "{fresh}", FRESH[expiring].replace("{ids}", "one" if one else "input")
+    )
+    for expiring in (False, True)
+    for one in (False, True)
+}
+
+
+def insert_rows(
+    *, source_id: int, rows: list[Row], received_at: datetime, expiring: bool = False
+) -> int:
     """Stores the rows not seen before for this source; returns how many were new.
+    ``expiring``: the source's dedupe keys are kept for a window, not forever (client
+    sources).
 
     One statement: inside the caller's transaction it joins it; outside one it commits
     by itself before returning (the API answers only after that).
@@ -81,12 +110,14 @@ def insert_rows(*, source_id: int, rows: list[Row], received_at: datetime) -> in
     rows = _unique(rows)
     if not rows:
         return 0
+    week = week_of(received_at)
     if len(rows) == 1:
         row = rows[0]
         return _execute(
-            INSERT_ONE_SQL,
+            STATEMENTS[expiring, True],
             {
                 "source_id": source_id,
+                "week": week,
                 "received_at": received_at,
                 "message_id": row.message_id,
                 "type": row.type,
@@ -101,6 +132,7 @@ def insert_rows(*, source_id: int, rows: list[Row], received_at: datetime) -> in
         )
     params = {
         "source_id": source_id,
+        "week": week,
         "received_at": received_at,
         "message_id": [r.message_id for r in rows],
         "type": [r.type for r in rows],
@@ -112,7 +144,7 @@ def insert_rows(*, source_id: int, rows: list[Row], received_at: datetime) -> in
         "sent_at": [r.sent_at for r in rows],
         "payload": [r.payload for r in rows],
     }
-    return _execute(INSERT_SQL, params)
+    return _execute(STATEMENTS[expiring, False], params)
 
 
 def _execute(sql: str, params: dict) -> int:
