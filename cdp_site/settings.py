@@ -140,6 +140,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    "cdp_site.middleware.RefuseNulCharacters",
 ]
 
 ROOT_URLCONF = "cdp_site.urls"
@@ -370,6 +371,10 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}}
     },
     "SECURITY": [{"ApiToken": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cdp_site.api.schema.add_error_responses",
+    ],
 }
 
 # Content-Security-Policy: scripts only from us (and nonce'd inline config).

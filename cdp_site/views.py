@@ -141,6 +141,12 @@ def _error_page(request, *, status: int, template: str, code: str, message: str)
     return TemplateResponse(request, template, status=status).render()
 
 
+def error_400(request, exception=None):
+    return _error_page(
+        request, status=400, template="400.html", code="bad_request", message="Bad request."
+    )
+
+
 def error_403(request, exception=None):
     return _error_page(
         request,

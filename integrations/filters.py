@@ -2,6 +2,8 @@
 
 import django_filters
 
+from cdp_site.filters import InstantFilter
+
 from .models import Event, RejectedEvent, Source
 
 
@@ -23,10 +25,10 @@ class EventFilter(django_filters.FilterSet):
     user_id = django_filters.CharFilter()
     anonymous_id = django_filters.CharFilter()
     # received_at bounds let PostgreSQL skip whole month partitions.
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
-    timestamp_after = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    timestamp_before = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    received_after = InstantFilter(field_name="received_at", lookup_expr="gte")
+    received_before = InstantFilter(field_name="received_at", lookup_expr="lt")
+    timestamp_after = InstantFilter(field_name="timestamp", lookup_expr="gte")
+    timestamp_before = InstantFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = Event
@@ -36,7 +38,7 @@ class EventFilter(django_filters.FilterSet):
 class RejectedEventFilter(django_filters.FilterSet):
     source = django_filters.NumberFilter(field_name="source_id")
     code = django_filters.CharFilter()
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_after = InstantFilter(field_name="received_at", lookup_expr="gte")
 
     class Meta:
         model = RejectedEvent

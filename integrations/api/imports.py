@@ -11,6 +11,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cdp_site.api.limits import BIGINT_MAX
 from cdp_site.permissions import Cap
 from integrations import selectors as integration_selectors
 from integrations.imports import selectors, services
@@ -68,7 +69,7 @@ class FileImportSerializer(serializers.ModelSerializer):
 
 
 class UploadSerializer(serializers.Serializer):
-    source = serializers.IntegerField()
+    source = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     file = serializers.FileField()
     mapping = MappingField(required=False)
     start = serializers.BooleanField(required=False, default=False)
