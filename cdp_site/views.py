@@ -73,9 +73,7 @@ def token_create(request):
     form = ApiTokenForm(request.POST)
     context = {"token_form": form}
     if form.is_valid():
-        context["new_token"] = services.create_api_token(
-            user=request.user, name=form.cleaned_data["name"]
-        )
+        context["new_token"] = services.create_api_token(user=request.user, **form.cleaned_data)
         context["token_form"] = ApiTokenForm()
     context["tokens"] = selectors.tokens_of(user=request.user)
     return TemplateResponse(request, _partial(request, "cdp_site/settings.html", "tokens"), context)
