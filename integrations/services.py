@@ -8,12 +8,11 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from cdp_site import triggers
+from cdp_site import retention, triggers
 
-from . import conf
 from .collect import keys, storage
 from .collect.messages import Rejection, Row, prepare
-from .models import RejectedEvent, Source, new_write_key
+from .models import RejectedEvent, Source, SourceMinuteStats, new_write_key
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +171,17 @@ def clear_processing_trigger() -> None:
 
 
 def purge_rejected_events(*, now: datetime | None = None) -> int:
-    cutoff = (now or timezone.now()) - timedelta(days=conf.get("COLLECT_REJECTED_RETENTION_DAYS"))
-    deleted, _ = RejectedEvent.objects.filter(received_at__lt=cutoff).delete()
-    return deleted
+    """Rejected messages past COLLECT_REJECTED_RETENTION_DAYS (the senders' diagnostics)."""
+    cutoff = retention.cutoff("COLLECT_REJECTED_RETENTION_DAYS", now=now)
+    if cutoff is None:
+        return 0
+    return retention.delete_in_batches(RejectedEvent.objects.filter(received_at__lt=cutoff))
+
+
+def purge_minute_stats(*, now: datetime | None = None) -> int:
+    """Per-minute counts past COLLECT_MINUTE_STATS_RETENTION_DAYS: only the live chart reads
+    them, and it shows the last hour."""
+    cutoff = retention.cutoff("COLLECT_MINUTE_STATS_RETENTION_DAYS", now=now)
+    if cutoff is None:
+        return 0
+    return retention.delete_in_batches(SourceMinuteStats.objects.filter(minute__lt=cutoff))

@@ -64,6 +64,7 @@ class FileImportSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "file_deleted_at",
         ]
         read_only_fields = fields
 
