@@ -1,6 +1,7 @@
 """FilterSets shared by the HTML lists and the API lists."""
 
 import django_filters
+from django import forms
 
 from cdp_site.filters import InstantFilter
 
@@ -12,10 +13,23 @@ class SourceFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Source.Kind.choices)
     party = django_filters.ChoiceFilter(choices=Source.Party.choices)
     enabled = django_filters.BooleanFilter()
+    archived = django_filters.BooleanFilter(
+        field_name="archived_at",
+        lookup_expr="isnull",
+        exclude=True,
+        label="Show",
+        widget=forms.Select(choices=[("", "Active sources"), ("true", "Archived sources")]),
+    )
 
     class Meta:
         model = Source
-        fields = ["name", "kind", "party", "enabled"]
+        fields = ["name", "kind", "party", "enabled", "archived"]
+
+    def filter_queryset(self, queryset):
+        # Archived sources stay out of lists unless asked for.
+        if self.form.cleaned_data.get("archived") is None:
+            queryset = queryset.filter(archived_at=None)
+        return super().filter_queryset(queryset)
 
 
 class EventFilter(django_filters.FilterSet):

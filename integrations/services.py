@@ -10,8 +10,10 @@ from django.utils import timezone
 
 from cdp_site import retention, triggers
 
+from . import selectors
 from .collect import keys, storage
 from .collect.messages import Rejection, Row, prepare
+from .imports import files
 from .models import RejectedEvent, Source, SourceMinuteStats, new_write_key
 
 logger = logging.getLogger(__name__)
@@ -47,11 +49,35 @@ def create_source(
 UPDATABLE = ("name", "kind", "party", "enabled", "priority", "rate_limit")
 
 
+class SourceArchived(Exception):
+    """An archived source does not change (its keys stay refused); restore it first."""
+
+    def __init__(self, source: Source):
+        super().__init__(f"{source.name} is archived: restore it first.")
+
+
+class SourceHasData(Exception):
+    """The source sent events: deleting it would orphan them, so it is archived instead."""
+
+    def __init__(self, source: Source, events: int):
+        super().__init__(
+            f"{source.name} has sent {events:,} events: it cannot be deleted. Archive it "
+            "instead: it stops accepting data and leaves the lists, its history stays."
+        )
+        self.events = events
+
+
+def _refuse_archived(source: Source) -> None:
+    if source.archived_at is not None:
+        raise SourceArchived(source)
+
+
 @transaction.atomic
 def update_source(*, source: Source, **changes) -> Source:
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
+    _refuse_archived(source)
     for field, value in changes.items():
         setattr(source, field, value.strip() if field == "name" else value)
     source.save()
@@ -62,6 +88,7 @@ def update_source(*, source: Source, **changes) -> Source:
 @transaction.atomic
 def rotate_write_key(*, source: Source, grace: timedelta) -> Source:
     """A new key now; the current one keeps working until ``grace`` has passed (0: never)."""
+    _refuse_archived(source)
     source.previous_write_key = source.write_key
     source.previous_key_valid_until = timezone.now() + grace
     source.write_key = new_write_key()
@@ -73,10 +100,44 @@ def rotate_write_key(*, source: Source, grace: timedelta) -> Source:
 
 
 @transaction.atomic
-def delete_source(*, source: Source) -> None:
-    # Events stay: the events table is append-only history, keyed by the source id.
-    source.delete()
+def archive_source(*, source: Source) -> Source:
+    """Archives a source: disabled, its write keys refused from now on, hidden from the
+    lists; its events, imports, rejected messages and every profile fact it brought stay.
+    Archiving an archived source changes nothing."""
+    locked = Source.objects.select_for_update().get(pk=source.pk)
+    if locked.archived_at is None:
+        locked.archived_at = timezone.now()
+        locked.enabled = False
+        locked.save(update_fields=["archived_at", "enabled", "updated_at"])
     keys.clear_cache()
+    return locked
+
+
+@transaction.atomic
+def restore_source(*, source: Source) -> Source:
+    """Back in the lists, still disabled: its senders get in again once an admin enables it
+    (rotate its key first if it may have leaked meanwhile)."""
+    locked = Source.objects.select_for_update().get(pk=source.pk)
+    if locked.archived_at is not None:
+        locked.archived_at = None
+        locked.save(update_fields=["archived_at", "updated_at"])
+    keys.clear_cache()
+    return locked
+
+
+@transaction.atomic
+def delete_source(*, source: Source) -> None:
+    """Deletes a source that never stored an event, with its settings, imports (and their
+    files) and rejected messages. One that did raises SourceHasData: archive it."""
+    locked = Source.objects.select_for_update().get(pk=source.pk)
+    if selectors.source_has_events(source=locked):
+        raise SourceHasData(locked, selectors.source_event_count(source=locked))
+    stored_files = [files.path_of(name) for name in locked.file_imports.values_list(
+        "stored_name", flat=True
+    )]  # fmt: skip
+    locked.delete()
+    keys.clear_cache()
+    transaction.on_commit(lambda: [path.unlink(missing_ok=True) for path in stored_files])
 
 
 # Ingestion -----------------------------------------------------------------------------

@@ -37,18 +37,18 @@ WITH_PATH_PARAMETERS = {"404": "No such object."}
 
 
 def add_error_responses(result, generator, request, public):
-    """drf-spectacular postprocessing hook: the error answers above on every operation."""
+    """drf-spectacular postprocessing hook: the error answers above on every operation, and
+    the error shape as the body of those a view declared with a description alone
+    (``extend_schema(responses={409: OpenApiResponse(description=...)})``)."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    body = {"application/json": {"schema": ERROR_REF}}
     for path, operations in result.get("paths", {}).items():
         errors = {**EVERY_OPERATION, **(WITH_PATH_PARAMETERS if "{" in path else {})}
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for status, description in errors.items():
-                responses.setdefault(
-                    status,
-                    {
-                        "description": description,
-                        "content": {"application/json": {"schema": ERROR_REF}},
-                    },
-                )
+                responses.setdefault(status, {"description": description, "content": body})
+            for status, response in responses.items():
+                if status.startswith("4") and "content" not in response:
+                    response["content"] = body
     return result
