@@ -149,24 +149,26 @@ def _confirmation(request, source, action: str):
     )
 
 
-@requires(Cap.MANAGE_INTEGRATIONS)
-def source_archive(request, pk: int):
+def _confirm_then(request, pk: int, action: str, change, done: str):
+    """GET: the confirmation of ``action``; POST: ``change`` it, say ``done``."""
     source = get_object_or_404(selectors.sources(), pk=pk)
     if request.method != "POST":
-        return _confirmation(request, source, "archive")
-    services.archive_source(source=source)
-    messages.success(request, f"Archived {source.name}: its history is kept; Restore undoes it.")
+        return _confirmation(request, source, action)
+    change(source=source)
+    messages.success(request, done.format(name=source.name))
     return redirect("integrations:source-detail", pk=source.pk)
+
+
+@requires(Cap.MANAGE_INTEGRATIONS)
+def source_archive(request, pk: int):
+    done = "Archived {name}: its history is kept; Restore undoes it."
+    return _confirm_then(request, pk, "archive", services.archive_source, done)
 
 
 @requires(Cap.MANAGE_INTEGRATIONS)
 def source_restore(request, pk: int):
-    source = get_object_or_404(selectors.sources(), pk=pk)
-    if request.method != "POST":
-        return _confirmation(request, source, "restore")
-    services.restore_source(source=source)
-    messages.success(request, f"Restored {source.name}. It stays disabled until you enable it.")
-    return redirect("integrations:source-detail", pk=source.pk)
+    done = "Restored {name}. It stays disabled until you enable it."
+    return _confirm_then(request, pk, "restore", services.restore_source, done)
 
 
 @requires(Cap.MANAGE_INTEGRATIONS)

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 
 from campaigns import runner, services
-from campaigns.models import Campaign, Delivery, Enrollment, StepLog
+from campaigns.models import Delivery, Enrollment, StepLog
 from profiles.models import Profile
 
-from .conftest import at, message
+from .conftest import at, campaign, message
 
 pytestmark = pytest.mark.django_db
 
@@ -18,12 +18,11 @@ def test_step_logs_of_enrollments_that_ended_past_the_retention_go(send, web, se
     settings.CAMPAIGNS_STEP_LOG_RETENTION_DAYS = 30
     send(web, *[message("identify", userId=f"u{i}", traits={"email": f"u{i}@example.org"})
                 for i in range(3)])  # fmt: skip
-    journey = services.create_campaign(
-        name="tag", kind=Campaign.Kind.EVENT, trigger_event="Signed Up",
-        steps=[{"id": "tag", "type": "set_trait", "key": "welcomed", "value": True,
-                "next": "w"}, {"id": "w", "type": "wait", "minutes": 5}],
+    journey = campaign(
+        [{"id": "tag", "type": "set_trait", "key": "welcomed", "value": True, "next": "w"},
+         {"id": "w", "type": "wait", "minutes": 5}],
+        trigger_event="Signed Up",
     )  # fmt: skip
-    services.start_campaign(campaign=journey)
     for profile in Profile.objects.order_by("pk"):
         services.enroll(campaign=journey, profile_id=profile.pk, now=at(0))
     runner.run_due(now=at(0))
@@ -53,11 +52,10 @@ def test_step_logs_of_enrollments_that_ended_past_the_retention_go(send, web, se
 def test_a_step_log_retention_of_zero_keeps_every_log(send, web, settings):
     settings.CAMPAIGNS_STEP_LOG_RETENTION_DAYS = 0
     send(web, message("identify", userId="u", traits={"email": "u@example.org"}))
-    journey = services.create_campaign(
-        name="tag", kind=Campaign.Kind.EVENT, trigger_event="Signed Up",
-        steps=[{"id": "tag", "type": "set_trait", "key": "welcomed", "value": True}],
-    )  # fmt: skip
-    services.start_campaign(campaign=journey)
+    journey = campaign(
+        [{"id": "tag", "type": "set_trait", "key": "welcomed", "value": True}],
+        trigger_event="Signed Up",
+    )
     services.enroll(campaign=journey, profile_id=Profile.objects.get().pk, now=at(0))
     runner.run_due(now=at(0))
     Enrollment.objects.update(finished_at=at(0) - timedelta(days=10_000))
