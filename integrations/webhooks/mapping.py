@@ -72,6 +72,9 @@ def parse_rules(text: str) -> list[dict]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        if "\x00" in line or any("\ud800" <= ch <= "\udfff" for ch in line):
+            # NUL and lone surrogates cannot reach PostgreSQL: refused here, not with a 500.
+            raise RuleError(f"Line {number}: a character that cannot be stored.")
         target, sep, source = (part.strip() for part in line.partition("="))
         if not sep or not target or not source:
             raise RuleError(f'Line {number}: write target = $.path or target = "text".')
