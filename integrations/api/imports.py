@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from cdp_site.api.limits import BIGINT_MAX
 from cdp_site.permissions import Cap
+from cdp_site.text import UNSTORABLE_MESSAGE, unstorable
 from integrations import selectors as integration_selectors
 from integrations.imports import selectors, services
 from integrations.imports.files import FileError
@@ -35,6 +36,8 @@ class MappingField(serializers.JSONField):
                 raise serializers.ValidationError("Send the mapping as a JSON object.") from None
         if not isinstance(data, dict):
             raise serializers.ValidationError("Send the mapping as a JSON object.")
+        if unstorable(data):
+            raise serializers.ValidationError(UNSTORABLE_MESSAGE)
         return Mapping.from_dict(data)
 
 
