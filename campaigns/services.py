@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from cdp_site import retention
 from cdp_site import triggers as debounce
 
 from . import steps as grammar
@@ -34,6 +35,19 @@ EDITABLE = {
     "scheduled_at", "goal_event", "conversion_window_days", "steps", "gallery_key",
 }  # fmt: skip
 OPEN = (Enrollment.State.ACTIVE, Enrollment.State.WAITING_EVENT)
+
+
+def purge_step_logs(*, now: datetime | None = None) -> int:
+    """Step logs of enrollments that ended more than CAMPAIGNS_STEP_LOG_RETENTION_DAYS ago.
+
+    The log of people still in a journey stays whole, and so do enrollments, deliveries and
+    conversions (sends, opens, conversions and the lift keep their full history); a
+    journey's per-step counts then cover the people who left it within the window."""
+    cutoff = retention.cutoff("CAMPAIGNS_STEP_LOG_RETENTION_DAYS", now=now)
+    if cutoff is None:
+        return 0
+    ended = Enrollment.objects.filter(finished_at__lt=cutoff).values("pk")
+    return retention.delete_in_batches(StepLog.objects.filter(enrollment_id__in=ended))
 
 
 class CampaignError(Exception):

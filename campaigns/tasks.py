@@ -134,3 +134,10 @@ TRIGGERS_KEY = "cdp:campaigns:triggers-pending"
 def queue_triggers(**_) -> None:
     """Connected to the profile and membership change signals (after their commit)."""
     debounce.queue_once(TRIGGERS_KEY, read_triggers)
+
+
+@shared_task
+def purge_step_logs() -> int:
+    from . import services
+
+    return services.purge_step_logs()

@@ -13,38 +13,56 @@ app.autodiscover_tasks()
 
 HEARTBEAT_EVERY = 5.0
 HEARTBEAT_TTL = 15
-HEARTBEAT_KEY = "worker-heartbeat:{hostname}"
+# One sorted set for all workers: member the worker's hostname, score the Redis server's
+# time of its last beat. /healthz drops the stale ones and counts the rest in two O(log N)
+# commands, where a key per worker needed a scan of the whole keyspace.
+HEARTBEATS_KEY = "worker-heartbeats"
+
+
+def heartbeats():
+    """(Redis client, the sorted set's key) as the cache sees them (its server and prefix)."""
+    from django.core.cache import cache
+
+    return cache._cache.get_client(write=True), cache.make_key(HEARTBEATS_KEY)
+
+
+def redis_now(client) -> float:
+    """The Redis server's clock: every worker and web process compares against one clock."""
+    seconds, microseconds = client.time()
+    return seconds + microseconds / 1_000_000
 
 
 class Heartbeat(bootsteps.StartStopStep):
-    """Each worker refreshes a short-lived key in Redis; /healthz counts the fresh ones.
+    """Each worker refreshes its entry in the heartbeat set; /healthz counts the fresh ones.
 
     A broadcast ping would also work, but it waits for replies on every health check
-    and its pooled connection outlives a broker restart; a key costs one read.
+    and its pooled connection outlives a broker restart; the set costs two reads.
     """
 
     requires = {"celery.worker.components:Timer"}
 
     def start(self, worker):
-        self.key = HEARTBEAT_KEY.format(hostname=worker.hostname)
+        self.hostname = worker.hostname
         self.beat()
         self.tref = worker.timer.call_repeatedly(HEARTBEAT_EVERY, self.beat, priority=10)
 
     def beat(self):
-        from django.core.cache import cache
-
         try:
-            cache.set(self.key, 1, timeout=HEARTBEAT_TTL)
+            client, key = heartbeats()
+            pipe = client.pipeline(transaction=False)
+            pipe.zadd(key, {self.hostname: redis_now(client)})
+            # The set goes away by itself once no worker beats any more.
+            pipe.expire(key, HEARTBEAT_TTL)
+            pipe.execute()
         except Exception:  # Redis down: health reports that; the worker keeps working
             logger.warning("could not write the worker heartbeat", exc_info=True)
 
     def stop(self, worker):
-        from django.core.cache import cache
-
         if getattr(self, "tref", None):
             self.tref.cancel()
         try:
-            cache.delete(self.key)
+            client, key = heartbeats()
+            client.zrem(key, self.hostname)
         except Exception:
             logger.warning("could not remove the worker heartbeat", exc_info=True)
 

@@ -6,9 +6,20 @@ from .permissions import ROLE_DESCRIPTIONS, ROLES
 ROLE_CHOICES = [(role, f"{role}: {ROLE_DESCRIPTIONS[role]}") for role in ROLES]
 
 
+TOKEN_LIFETIMES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"),
+                   ("90", "In 90 days"), ("365", "In a year")]  # fmt: skip
+
+
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
         max_length=100, label="Token name", help_text="What will use it, e.g. “CRM sync”."
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        choices=TOKEN_LIFETIMES,
+        coerce=int,
+        empty_value=None,
+        required=False,
     )
 
 

@@ -49,11 +49,14 @@ def _redis_state() -> dict:
 
 
 def _worker_state() -> dict:
-    from cdp_site.celery import HEARTBEAT_KEY
+    from cdp_site.celery import HEARTBEAT_TTL, heartbeats, redis_now
 
     try:
-        pattern = cache.make_key(HEARTBEAT_KEY.format(hostname="*"))
-        workers = sum(1 for _ in cache._cache.get_client().scan_iter(match=pattern))
+        client, key = heartbeats()
+        pipe = client.pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", redis_now(client) - HEARTBEAT_TTL)
+        pipe.zcard(key)
+        workers = pipe.execute()[1]
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__}
     if not workers:

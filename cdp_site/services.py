@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -53,7 +53,7 @@ def set_active(*, user, active: bool) -> None:
     user.is_active = active
     user.save(update_fields=["is_active"])
     if not active:
-        ApiToken.objects.filter(user=user, revoked_at=None).update(revoked_at=timezone.now())
+        revoke_api_tokens_of(user=user)
 
 
 def _hash(token: str) -> str:
@@ -66,11 +66,17 @@ class NewToken:
     plaintext: str
 
 
-def create_api_token(*, user, name: str) -> NewToken:
+def create_api_token(*, user, name: str, expires_in_days: int | None = None) -> NewToken:
+    """A new token for ``user``, valid for ``expires_in_days`` days (None: until revoked)."""
+    expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
     prefix = secrets.token_hex(4)
     plaintext = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(
-        user=user, name=name.strip(), prefix=prefix, key_hash=_hash(plaintext)
+        user=user,
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=_hash(plaintext),
+        expires_at=expires_at,
     )
     return NewToken(token=token, plaintext=plaintext)
 
@@ -81,8 +87,22 @@ def revoke_api_token(*, token: ApiToken) -> None:
         token.save(update_fields=["revoked_at"])
 
 
+def revoke_api_tokens_of(*, user) -> int:
+    """Revokes every token of ``user`` still active (deactivation, a new password)."""
+    return ApiToken.objects.filter(user=user, revoked_at=None).update(revoked_at=timezone.now())
+
+
+class TokenExpired(Exception):
+    def __init__(self, expires_at: datetime):
+        super().__init__(f"token expired at {expires_at.isoformat()}")
+        self.expires_at = expires_at
+
+
 def authenticate_api_token(*, plaintext: str) -> ApiToken | None:
-    """The active token matching ``plaintext`` (compared in constant time), or None."""
+    """The active token matching ``plaintext`` (compared in constant time), or None.
+
+    Raises TokenExpired for a genuine token past its expiry, so that its owner learns why
+    (the token is known to be theirs: the hash matched)."""
     parts = plaintext.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
@@ -94,6 +114,8 @@ def authenticate_api_token(*, plaintext: str) -> ApiToken | None:
     if token is None or not hmac.compare_digest(token.key_hash, _hash(plaintext)):
         return None
     now = timezone.now()
+    if token.expires_at is not None and token.expires_at <= now:
+        raise TokenExpired(token.expires_at)
     # Recording every use would turn each API read into a write; a minute is precise enough.
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
@@ -104,8 +126,10 @@ def _new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+@transaction.atomic
 def reset_password(*, user) -> str:
     password = _new_password()
     user.set_password(password)
     user.save(update_fields=["password"])
+    revoke_api_tokens_of(user=user)
     return password

@@ -165,6 +165,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    "cdp_site.middleware.RefuseNulCharacters",
 ]
 
 ROOT_URLCONF = "cdp_site.urls"
@@ -240,6 +241,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.purge_webhook_signatures",
         "schedule": 600.0,
     },
+    # Per-minute counts (the live chart reads the last hour), imports' stored files and
+    # dead letters past their retention (the settings below).
+    "integrations-purge-minute-stats": {
+        "task": "integrations.tasks.purge_minute_stats",
+        "schedule": 3600.0,
+    },
+    "integrations-purge-import-files": {
+        "task": "integrations.imports.tasks.purge_import_files",
+        "schedule": 3600.0,
+    },
+    "destinations-purge-dead-letters": {
+        "task": "integrations.destinations.tasks.purge_dead_letters",
+        "schedule": 3600.0,
+    },
     # Computed traits over sliding windows ("orders in the last 30 days") and lapsed
     # customers change with time alone.
     "profiles-recompute-sliding-traits": {
@@ -281,12 +296,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 60},
     },
+    "campaigns-purge-step-logs": {"task": "campaigns.tasks.purge_step_logs", "schedule": 3600.0},
     # Destinations: CSV exports of a segment on their own schedule (config.every_hours).
     "destinations-run-scheduled-exports": {
         "task": "integrations.destinations.tasks.run_scheduled_exports",
         "schedule": 300.0,
     },
 }
+# Retention of the tables that only grow (README, configuration); 0 keeps forever. The
+# purges run from beat (the *-purge-* entries above).
+COLLECT_REJECTED_RETENTION_DAYS = env.int("CDP_REJECTED_EVENTS_RETENTION_DAYS", default=7)
+COLLECT_MINUTE_STATS_RETENTION_DAYS = env.int("CDP_MINUTE_STATS_RETENTION_DAYS", default=7)
+IMPORT_FILE_RETENTION_DAYS = env.int("CDP_IMPORT_FILE_RETENTION_DAYS", default=7)
+DESTINATIONS_DEAD_LETTER_RETENTION_DAYS = env.int("CDP_DEAD_LETTER_RETENTION_DAYS", default=30)
+CAMPAIGNS_STEP_LOG_RETENTION_DAYS = env.int("CDP_STEP_LOG_RETENTION_DAYS", default=365)
 COLLECT_PROCESSING_STEPS = [
     "integrations.processing.count_events_per_minute",
     "profiles.pipeline.resolve_batch",
@@ -405,6 +428,10 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}}
     },
     "SECURITY": [{"ApiToken": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cdp_site.api.schema.add_error_responses",
+    ],
 }
 
 # Content-Security-Policy: scripts only from us (and nonce'd inline config).

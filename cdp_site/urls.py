@@ -28,6 +28,7 @@ urlpatterns = [
     path("t/", include("campaigns.tracking_urls")),
 ]
 
+handler400 = "cdp_site.views.error_400"
 handler403 = "cdp_site.views.error_403"
 handler404 = "cdp_site.views.error_404"
 handler500 = "cdp_site.views.error_500"

@@ -74,9 +74,7 @@ def token_create(request):
     form = ApiTokenForm(request.POST)
     context = {"token_form": form}
     if form.is_valid():
-        context["new_token"] = services.create_api_token(
-            user=request.user, name=form.cleaned_data["name"]
-        )
+        context["new_token"] = services.create_api_token(user=request.user, **form.cleaned_data)
         context["token_form"] = ApiTokenForm()
     context["tokens"] = selectors.tokens_of(user=request.user)
     return TemplateResponse(request, _partial(request, "cdp_site/settings.html", "tokens"), context)
@@ -140,6 +138,12 @@ def _error_page(request, *, status: int, template: str, code: str, message: str)
     if request.path.startswith("/api/") or request.path.startswith("/v1/"):
         return json_error_response(status_code=status, code=code, message=message)
     return TemplateResponse(request, template, status=status).render()
+
+
+def error_400(request, exception=None):
+    return _error_page(
+        request, status=400, template="400.html", code="bad_request", message="Bad request."
+    )
 
 
 def error_403(request, exception=None):

@@ -9,7 +9,6 @@ DEFAULTS = {
     "COLLECT_MAX_BATCH_BYTES": 500 * 1024,
     "COLLECT_MAX_BATCH_MESSAGES": 2500,
     "COLLECT_MAX_DEPTH": 32,
-    "COLLECT_REJECTED_RETENTION_DAYS": 7,
     "COLLECT_TRUST_X_FORWARDED_FOR": False,
     "COLLECT_PROCESS_BATCH_SIZE": 500,
     # Identity resolution (issue 4) appends its step here.

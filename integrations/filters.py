@@ -1,6 +1,9 @@
 """FilterSets shared by the HTML lists and the API lists."""
 
 import django_filters
+from django import forms
+
+from cdp_site.filters import InstantFilter
 
 from .models import Event, QuarantinedEvent, RejectedEvent, Source
 
@@ -10,10 +13,23 @@ class SourceFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Source.Kind.choices)
     party = django_filters.ChoiceFilter(choices=Source.Party.choices)
     enabled = django_filters.BooleanFilter()
+    archived = django_filters.BooleanFilter(
+        field_name="archived_at",
+        lookup_expr="isnull",
+        exclude=True,
+        label="Show",
+        widget=forms.Select(choices=[("", "Active sources"), ("true", "Archived sources")]),
+    )
 
     class Meta:
         model = Source
-        fields = ["name", "kind", "party", "enabled"]
+        fields = ["name", "kind", "party", "enabled", "archived"]
+
+    def filter_queryset(self, queryset):
+        # Archived sources stay out of lists unless asked for.
+        if self.form.cleaned_data.get("archived") is None:
+            queryset = queryset.filter(archived_at=None)
+        return super().filter_queryset(queryset)
 
 
 class EventFilter(django_filters.FilterSet):
@@ -23,10 +39,10 @@ class EventFilter(django_filters.FilterSet):
     user_id = django_filters.CharFilter()
     anonymous_id = django_filters.CharFilter()
     # received_at bounds let PostgreSQL skip whole month partitions.
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
-    timestamp_after = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    timestamp_before = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    received_after = InstantFilter(field_name="received_at", lookup_expr="gte")
+    received_before = InstantFilter(field_name="received_at", lookup_expr="lt")
+    timestamp_after = InstantFilter(field_name="timestamp", lookup_expr="gte")
+    timestamp_before = InstantFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = Event
@@ -36,7 +52,7 @@ class EventFilter(django_filters.FilterSet):
 class RejectedEventFilter(django_filters.FilterSet):
     source = django_filters.NumberFilter(field_name="source_id")
     code = django_filters.CharFilter()
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_after = InstantFilter(field_name="received_at", lookup_expr="gte")
 
     class Meta:
         model = RejectedEvent

@@ -72,6 +72,9 @@ class Source(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # A source that sent data is archived, not deleted (its events and the profiles built
+    # from them keep pointing at it): disabled, its keys refused, hidden from lists.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -90,6 +93,10 @@ class Source(models.Model):
     @property
     def is_client(self) -> bool:
         return self.trust == self.Trust.CLIENT
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     @property
     def previous_key_active(self) -> bool:

@@ -15,6 +15,15 @@ def events():
     return Event.objects.all()
 
 
+def source_has_events(*, source: Source) -> bool:
+    """Whether the source ever stored an event (the (source_id, received_at) index)."""
+    return Event.objects.filter(source_id=source.pk).exists()
+
+
+def source_event_count(*, source: Source) -> int:
+    return Event.objects.filter(source_id=source.pk).count()
+
+
 def rejected_events():
     return RejectedEvent.objects.select_related("source")
 

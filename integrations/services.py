@@ -10,13 +10,14 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from cdp_site import crypto, triggers
+from cdp_site import crypto, retention, triggers
 from cdp_site.dataerrors import is_data_error
 
-from . import conf
+from . import selectors
 from .collect import keys, storage
 from .collect.messages import SERVER, Rejection, Row, Trust, prepare
-from .models import CLIENT_KINDS, RejectedEvent, Source, new_write_key
+from .imports import files
+from .models import CLIENT_KINDS, RejectedEvent, Source, SourceMinuteStats, new_write_key
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +74,35 @@ UPDATABLE = ("name", "kind", "party", "enabled", "priority", "rate_limit", "trus
              "require_verification", "ip_rate_limit")  # fmt: skip
 
 
+class SourceArchived(Exception):
+    """An archived source does not change (its keys stay refused); restore it first."""
+
+    def __init__(self, source: Source):
+        super().__init__(f"{source.name} is archived: restore it first.")
+
+
+class SourceHasData(Exception):
+    """The source sent events: deleting it would orphan them, so it is archived instead."""
+
+    def __init__(self, source: Source, events: int):
+        super().__init__(
+            f"{source.name} has sent {events:,} events: it cannot be deleted. Archive it "
+            "instead: it stops accepting data and leaves the lists, its history stays."
+        )
+        self.events = events
+
+
+def _refuse_archived(source: Source) -> None:
+    if source.archived_at is not None:
+        raise SourceArchived(source)
+
+
 @transaction.atomic
 def update_source(*, source: Source, **changes) -> Source:
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
+    _refuse_archived(source)
     for field, value in changes.items():
         setattr(source, field, value.strip() if field == "name" else value)
     source.save()
@@ -111,6 +136,7 @@ def verification_secret(*, source: Source) -> str:
 @transaction.atomic
 def rotate_write_key(*, source: Source, grace: timedelta) -> Source:
     """A new key now; the current one keeps working until ``grace`` has passed (0: never)."""
+    _refuse_archived(source)
     source.previous_write_key = source.write_key
     source.previous_key_valid_until = timezone.now() + grace
     source.write_key = new_write_key()
@@ -122,10 +148,44 @@ def rotate_write_key(*, source: Source, grace: timedelta) -> Source:
 
 
 @transaction.atomic
-def delete_source(*, source: Source) -> None:
-    # Events stay: the events table is append-only history, keyed by the source id.
-    source.delete()
+def archive_source(*, source: Source) -> Source:
+    """Archives a source: disabled, its write keys refused from now on, hidden from the
+    lists; its events, imports, rejected messages and every profile fact it brought stay.
+    Archiving an archived source changes nothing."""
+    locked = Source.objects.select_for_update().get(pk=source.pk)
+    if locked.archived_at is None:
+        locked.archived_at = timezone.now()
+        locked.enabled = False
+        locked.save(update_fields=["archived_at", "enabled", "updated_at"])
     keys.clear_cache()
+    return locked
+
+
+@transaction.atomic
+def restore_source(*, source: Source) -> Source:
+    """Back in the lists, still disabled: its senders get in again once an admin enables it
+    (rotate its key first if it may have leaked meanwhile)."""
+    locked = Source.objects.select_for_update().get(pk=source.pk)
+    if locked.archived_at is not None:
+        locked.archived_at = None
+        locked.save(update_fields=["archived_at", "updated_at"])
+    keys.clear_cache()
+    return locked
+
+
+@transaction.atomic
+def delete_source(*, source: Source) -> None:
+    """Deletes a source that never stored an event, with its settings, imports (and their
+    files) and rejected messages. One that did raises SourceHasData: archive it."""
+    locked = Source.objects.select_for_update().get(pk=source.pk)
+    if selectors.source_has_events(source=locked):
+        raise SourceHasData(locked, selectors.source_event_count(source=locked))
+    stored_files = [files.path_of(name) for name in locked.file_imports.values_list(
+        "stored_name", flat=True
+    )]  # fmt: skip
+    locked.delete()
+    keys.clear_cache()
+    transaction.on_commit(lambda: [path.unlink(missing_ok=True) for path in stored_files])
 
 
 # Ingestion -----------------------------------------------------------------------------
@@ -275,6 +335,17 @@ def clear_processing_trigger() -> None:
 
 
 def purge_rejected_events(*, now: datetime | None = None) -> int:
-    cutoff = (now or timezone.now()) - timedelta(days=conf.get("COLLECT_REJECTED_RETENTION_DAYS"))
-    deleted, _ = RejectedEvent.objects.filter(received_at__lt=cutoff).delete()
-    return deleted
+    """Rejected messages past COLLECT_REJECTED_RETENTION_DAYS (the senders' diagnostics)."""
+    cutoff = retention.cutoff("COLLECT_REJECTED_RETENTION_DAYS", now=now)
+    if cutoff is None:
+        return 0
+    return retention.delete_in_batches(RejectedEvent.objects.filter(received_at__lt=cutoff))
+
+
+def purge_minute_stats(*, now: datetime | None = None) -> int:
+    """Per-minute counts past COLLECT_MINUTE_STATS_RETENTION_DAYS: only the live chart reads
+    them, and it shows the last hour."""
+    cutoff = retention.cutoff("COLLECT_MINUTE_STATS_RETENTION_DAYS", now=now)
+    if cutoff is None:
+        return 0
+    return retention.delete_in_batches(SourceMinuteStats.objects.filter(minute__lt=cutoff))

@@ -45,7 +45,16 @@ def purge_webhook_signatures() -> int:
     return webhooks.purge_used_signatures()
 
 
+@shared_task
+def purge_minute_stats() -> int:
+    return services.purge_minute_stats()
+
+
 # Tasks of the file import package, registered with the worker through this module.
 # Destinations' tasks (webhook delivery with backoff, scheduled CSV exports), same reason.
-from .destinations.tasks import deliver_webhook, run_scheduled_exports  # noqa: E402, F401
-from .imports.tasks import run_file_import  # noqa: E402, F401
+from .destinations.tasks import (  # noqa: E402, F401
+    deliver_webhook,
+    purge_dead_letters,
+    run_scheduled_exports,
+)
+from .imports.tasks import purge_import_files, run_file_import  # noqa: E402, F401

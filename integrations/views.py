@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
@@ -23,7 +24,8 @@ def _partial(request, template: str, partial: str) -> str:
 @requires(Cap.VIEW_INTEGRATIONS, write=Cap.MANAGE_INTEGRATIONS)
 @require_GET
 def index(request):
-    sources = SourceFilter(request.GET or None, queryset=selectors.sources())
+    # Always bound: with no parameters the filter still leaves archived sources out.
+    sources = SourceFilter(request.GET, queryset=selectors.sources())
     return TemplateResponse(
         request,
         _partial(request, "integrations/index.html", "source-list"),
@@ -44,6 +46,9 @@ def source_create(request):
 @requires(Cap.MANAGE_INTEGRATIONS)
 def source_edit(request, pk: int):
     source = get_object_or_404(selectors.sources(), pk=pk)
+    if source.archived:
+        messages.error(request, f"{source.name} is archived: restore it before editing it.")
+        return redirect("integrations:source-detail", pk=source.pk)
     form = SourceForm(request.POST or None, instance=source)
     if request.method == "POST" and form.is_valid():
         changes = form.cleaned_data
@@ -77,6 +82,9 @@ def source_rotate_key(request, pk: int):
     source = get_object_or_404(selectors.sources(), pk=pk)
     form = RotateKeyForm(request.POST)
     rotated = False
+    if source.archived:
+        messages.error(request, f"{source.name} is archived: restore it before rotating its key.")
+        return redirect("integrations:source-detail", pk=source.pk)
     if form.is_valid():
         grace = timedelta(hours=form.cleaned_data["grace_hours"])
         services.rotate_write_key(source=source, grace=grace)
@@ -135,3 +143,71 @@ def source_detail(request, pk: int):
     return TemplateResponse(
         request, _partial(request, "integrations/source_detail.html", "live"), context
     )
+
+
+# Archive, restore, delete: each a confirmation (GET: what will happen, as a page or, for
+# htmx, the fragment alone) and the action (POST).
+
+CONFIRMATIONS = {
+    "archive": ("Archive {name}?", "Archive"),
+    "restore": ("Restore {name}?", "Restore"),
+    "delete": ("Delete {name}?", "Delete for good"),
+}
+
+
+def _confirmation(request, source, action: str):
+    """The confirmation of ``action``; deleting a source that sent events is archiving it."""
+    events = selectors.source_event_count(source=source) if action != "restore" else 0
+    shown = "archive" if action == "delete" and events else action
+    title, button = CONFIRMATIONS[shown]
+    context = {
+        "source": source,
+        "action": shown,
+        "deleting": action == "delete",
+        "title": title.format(name=source.name),
+        "button": button,
+        "events": events,
+        "post_url": reverse(f"integrations:source-{shown}", args=[source.pk]),
+        "imports": source.file_imports.count(),
+        "rejections": source.rejected_events.count(),
+    }
+    return TemplateResponse(
+        request, _partial(request, "integrations/source_confirm.html", "confirm"), context
+    )
+
+
+def _confirm_then(request, pk: int, action: str, change, done: str):
+    """GET: the confirmation of ``action``; POST: ``change`` it, say ``done``."""
+    source = get_object_or_404(selectors.sources(), pk=pk)
+    if request.method != "POST":
+        return _confirmation(request, source, action)
+    change(source=source)
+    messages.success(request, done.format(name=source.name))
+    return redirect("integrations:source-detail", pk=source.pk)
+
+
+@requires(Cap.MANAGE_INTEGRATIONS)
+def source_archive(request, pk: int):
+    done = "Archived {name}: its history is kept; Restore undoes it."
+    return _confirm_then(request, pk, "archive", services.archive_source, done)
+
+
+@requires(Cap.MANAGE_INTEGRATIONS)
+def source_restore(request, pk: int):
+    done = "Restored {name}. It stays disabled until you enable it."
+    return _confirm_then(request, pk, "restore", services.restore_source, done)
+
+
+@requires(Cap.MANAGE_INTEGRATIONS)
+def source_delete(request, pk: int):
+    source = get_object_or_404(selectors.sources(), pk=pk)
+    if request.method != "POST":
+        return _confirmation(request, source, "delete")
+    try:
+        services.delete_source(source=source)
+    except services.SourceHasData as exc:
+        # Events arrived since the confirmation: say so and offer to archive instead.
+        messages.error(request, str(exc))
+        return redirect("integrations:source-archive", pk=source.pk)
+    messages.success(request, f"Deleted {source.name}.")
+    return redirect("integrations:index")

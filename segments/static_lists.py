@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cdp_site.text import unstorable
 from profiles import selectors as profile_selectors
 from profiles.identifiers import KindRule, Rules, load_rules, normalize
 from profiles.models import Identity
@@ -253,6 +254,8 @@ class _Wanted:
 def _candidates(row: _Row, layout: _Layout, rules: Rules) -> _Wanted | _Problem:
     """The identifiers a row offers, or why it offers none."""
     cells = row.cells
+    if unstorable(cells):  # shown without its text: the report itself is stored
+        return _Problem(row.line, "", "The row holds a character that cannot be stored.")
     if layout.kind_column is not None:
         need = max(layout.kind_column, layout.value_column)
         if len(cells) <= need:

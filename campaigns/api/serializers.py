@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate
+from cdp_site.api.fields import StorableJSONField
 from segments.models import Segment
 
 # --- campaigns ------------------------------------------------------------------------
@@ -54,7 +55,7 @@ class CampaignInputSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=120)
     kind = KindField()
-    steps = serializers.JSONField(help_text="The journey: a list of steps (campaigns/steps.py).")
+    steps = StorableJSONField(help_text="The journey: a list of steps (campaigns/steps.py).")
     description = serializers.CharField(required=False, allow_blank=True)
     segment = serializers.PrimaryKeyRelatedField(
         queryset=Segment.objects.all(), required=False, allow_null=True

@@ -1,7 +1,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from cdp_site.services import authenticate_api_token
+from cdp_site.services import TokenExpired, authenticate_api_token
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -15,7 +15,13 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Malformed Authorization header.")
-        token = authenticate_api_token(plaintext=header[1])
+        try:
+            token = authenticate_api_token(plaintext=header[1])
+        except TokenExpired as expired:
+            raise exceptions.AuthenticationFailed(
+                f"This token expired at {expired.expires_at:%Y-%m-%d %H:%M} UTC. "
+                "Create a new one under Settings."
+            ) from None
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         return token.user, token

@@ -10,6 +10,14 @@ from rest_framework.response import Response
 logger = logging.getLogger(__name__)
 
 
+class Conflict(exceptions.APIException):
+    """409: the request fits, the object's state refuses it (the message says what to do)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This conflicts with the object's current state."
+    default_code = "conflict"
+
+
 def error_body(*, code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 

@@ -8,8 +8,32 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at", "active"]
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at",
+                  "revoked_at", "active"]  # fmt: skip
         read_only_fields = fields
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    expires_in_days = serializers.IntegerField(
+        min_value=1,
+        max_value=3650,
+        required=False,
+        allow_null=True,
+        help_text="Days until the token stops working; omit (or null) for a token that "
+        "works until revoked.",
+    )
+
+
+class NewApiTokenSerializer(ApiTokenSerializer):
+    token = serializers.SerializerMethodField(help_text="The token itself: shown this once.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+    def get_token(self, obj) -> str:
+        return self.context["plaintext"]
 
 
 class MeSerializer(serializers.Serializer):

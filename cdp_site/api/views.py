@@ -11,7 +11,12 @@ from cdp_site.access import RequiresCapability
 from cdp_site.permissions import Cap, capabilities_of, role_of
 
 from ..models import ApiToken
-from .serializers import ApiTokenSerializer, MeSerializer
+from .serializers import (
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
+    MeSerializer,
+    NewApiTokenSerializer,
+)
 
 
 class MeView(APIView):
@@ -32,7 +37,8 @@ class MeView(APIView):
 
 
 class TokenListView(generics.ListAPIView):
-    """The caller's own API tokens (the secret is never returned)."""
+    """The caller's own API tokens (the secret is never listed). POST creates one, with an
+    optional expiry; the answer holds the token itself, this once."""
 
     required_capability = Cap.OWN_ACCOUNT
     serializer_class = ApiTokenSerializer
@@ -41,6 +47,14 @@ class TokenListView(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # the schema generator is anonymous
             return ApiToken.objects.none()
         return selectors.tokens_of(user=self.request.user)
+
+    @extend_schema(request=ApiTokenCreateSerializer, responses={201: NewApiTokenSerializer})
+    def post(self, request):
+        data = ApiTokenCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        new = services.create_api_token(user=request.user, **data.validated_data)
+        body = NewApiTokenSerializer(new.token, context={"plaintext": new.plaintext}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class TokenRevokeView(APIView):

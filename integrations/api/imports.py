@@ -12,7 +12,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cdp_site.api.limits import BIGINT_MAX
 from cdp_site.permissions import Cap
+from cdp_site.text import UNSTORABLE_MESSAGE, unstorable
 from integrations import selectors as integration_selectors
 from integrations.imports import selectors, services
 from integrations.imports.files import FileError
@@ -35,6 +37,8 @@ class MappingField(serializers.JSONField):
                 raise serializers.ValidationError("Send the mapping as a JSON object.") from None
         if not isinstance(data, dict):
             raise serializers.ValidationError("Send the mapping as a JSON object.")
+        if unstorable(data):
+            raise serializers.ValidationError(UNSTORABLE_MESSAGE)
         return Mapping.from_dict(data)
 
 
@@ -64,12 +68,13 @@ class FileImportSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "file_deleted_at",
         ]
         read_only_fields = fields
 
 
 class UploadSerializer(serializers.Serializer):
-    source = serializers.IntegerField()
+    source = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     file = serializers.FileField()
     mapping = MappingField(required=False)
     start = serializers.BooleanField(required=False, default=False)

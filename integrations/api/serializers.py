@@ -36,6 +36,7 @@ class SourceSerializer(serializers.ModelSerializer):
             "previous_key_valid_until",
             "created_at",
             "updated_at",
+            "archived_at",
         ]
         read_only_fields = [
             "id",
@@ -43,6 +44,7 @@ class SourceSerializer(serializers.ModelSerializer):
             "previous_key_valid_until",
             "created_at",
             "updated_at",
+            "archived_at",
         ]
 
     def create(self, validated_data):

@@ -7,6 +7,8 @@ from . import imports, quarantine, views
 urlpatterns = [
     path("sources", views.SourceListView.as_view(), name="api-sources"),
     path("sources/<int:pk>", views.SourceDetailView.as_view(), name="api-source"),
+    path("sources/<int:pk>/archive", views.SourceArchiveView.as_view(), name="api-source-archive"),
+    path("sources/<int:pk>/restore", views.SourceRestoreView.as_view(), name="api-source-restore"),
     path(
         "sources/<int:pk>/rotate-key",
         views.SourceRotateKeyView.as_view(),

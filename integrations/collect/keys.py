@@ -77,7 +77,8 @@ def source_for_key(key: str) -> SourceInfo | None:
     row = (
         Source.objects.filter(
             Q(write_key=key)
-            | Q(previous_write_key=key, previous_key_valid_until__gt=timezone.now())
+            | Q(previous_write_key=key, previous_key_valid_until__gt=timezone.now()),
+            archived_at=None,  # an archived source's keys are unknown keys
         )
         .values_list(*COLUMNS)
         .first()

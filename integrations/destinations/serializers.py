@@ -3,12 +3,15 @@ stored one); responses carry ``secret_status`` ("set, ends in abcd" / "set" / ""
 
 from rest_framework import serializers
 
+from cdp_site.api.fields import StorableJSONField
+
 from . import services, validation
 from .kinds import KINDS
 from .models import DeadLetter, Destination
 
 
 class DestinationSerializer(serializers.ModelSerializer):
+    config = StorableJSONField(required=False)
     secrets = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=2000),
         write_only=True,

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils import timezone
 
-from cdp_site import crypto
+from cdp_site import crypto, retention
 
 from .kinds import KINDS, as_list
 from .models import DeadLetter, Destination
@@ -228,6 +228,15 @@ def record_dead_letter(
         error=error,
         attempts=attempts,
     )
+
+
+def purge_dead_letters(*, now=None) -> int:
+    """Dead letters older than DESTINATIONS_DEAD_LETTER_RETENTION_DAYS, replayed or not: a
+    payload nobody replayed in that time is abandoned, and it holds personal data."""
+    cutoff = retention.cutoff("DESTINATIONS_DEAD_LETTER_RETENTION_DAYS", now=now)
+    if cutoff is None:
+        return 0
+    return retention.delete_in_batches(DeadLetter.objects.filter(created_at__lt=cutoff))
 
 
 def replay_dead_letter(*, dead_letter: DeadLetter) -> tuple[bool, str]:

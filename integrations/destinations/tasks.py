@@ -14,6 +14,11 @@ from .models import Destination
 logger = logging.getLogger(__name__)
 
 
+@shared_task
+def purge_dead_letters() -> int:
+    return services.purge_dead_letters()
+
+
 @shared_task(acks_late=True)
 def deliver_webhook(
     destination_id: int, payload: dict, idempotency_key: str, attempt: int = 1

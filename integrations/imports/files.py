@@ -15,6 +15,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from cdp_site.text import unstorable
+
 BOM = b"\xef\xbb\xbf"
 SAMPLE_BYTES = 64 * 1024
 CHUNK_BYTES = 1024 * 1024
@@ -132,6 +134,8 @@ def inspect(*, name: str, original_name: str, size: int) -> Inspection:
             break
     if not columns:
         raise FileError("No columns found: the first line must name the columns.")
+    if unstorable(columns):
+        raise FileError("A column name holds a NUL character: is this a text file?")
     lines = max(text.count("\n"), 1)
     estimate = max(1, round(size * lines / max(len(text.encode()), 1)) - (fmt == "csv"))
     return Inspection(fmt, delimiter, columns, preview, estimate)

@@ -71,6 +71,9 @@ class FileImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The stored file is deleted IMPORT_FILE_RETENTION_DAYS after the import ended; the row,
+    # its counts and its error report stay.
+    file_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

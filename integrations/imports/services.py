@@ -10,8 +10,10 @@ import logging
 from itertools import islice
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from cdp_site import retention
 from integrations.collect.messages import SERVER
 from integrations.services import ingest_messages
 
@@ -115,6 +117,55 @@ def _queue(import_id: int) -> None:
     from .tasks import run_file_import
 
     run_file_import.delay(import_id)
+
+
+ABANDONED = "The file was deleted: it waited {days} days for a mapping."
+
+
+def purge_import_files(*, now=None) -> int:
+    """Deletes the stored files of imports that ended (done or failed) more than
+    IMPORT_FILE_RETENTION_DAYS ago, and of uploads that waited that long for a mapping
+    (marked failed: nothing can start them any more). The import's row, its counts and
+    its per-line error report stay. Returns how many files went."""
+    cutoff = retention.cutoff("IMPORT_FILE_RETENTION_DAYS", now=now)
+    if cutoff is None:
+        return 0
+    ended = Q(status__in=[FileImport.Status.DONE, FileImport.Status.FAILED], finished_at__lt=cutoff)
+    abandoned = Q(status=FileImport.Status.UPLOADED, created_at__lt=cutoff)
+    ids = FileImport.objects.filter(ended | abandoned, file_deleted_at=None).values_list(
+        "pk", flat=True
+    )
+    purged = 0
+    for import_id in list(ids):
+        try:
+            purged += _delete_file(import_id=import_id, ended=ended, abandoned=abandoned)
+        except Exception:  # one file that cannot go must not keep the others
+            logger.exception("could not delete the file of import %s", import_id)
+    return purged
+
+
+@transaction.atomic
+def _delete_file(*, import_id: int, ended: Q, abandoned: Q) -> int:
+    # Under the row's lock and checked again: an upload started meanwhile keeps its file.
+    # The file goes first, then the row says so: a failed commit leaves the row to the
+    # next purge, which finds the file gone and records it.
+    imp = (
+        FileImport.objects.select_for_update()
+        .filter(ended | abandoned, pk=import_id, file_deleted_at=None)
+        .first()
+    )
+    if imp is None:
+        return 0
+    files.path_of(imp.stored_name).unlink(missing_ok=True)
+    imp.file_deleted_at = timezone.now()
+    fields = ["file_deleted_at"]
+    if imp.status == FileImport.Status.UPLOADED:
+        days = retention.days("IMPORT_FILE_RETENTION_DAYS")
+        imp.status, imp.failure = FileImport.Status.FAILED, ABANDONED.format(days=days)
+        imp.finished_at = imp.file_deleted_at
+        fields += ["status", "failure", "finished_at"]
+    imp.save(update_fields=fields)
+    return 1
 
 
 @transaction.atomic

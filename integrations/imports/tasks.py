@@ -7,6 +7,11 @@ from . import services
 MAX_RETRIES = 5
 
 
+@shared_task
+def purge_import_files() -> int:
+    return services.purge_import_files()
+
+
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def run_file_import(self, import_id: int) -> int:
     try:

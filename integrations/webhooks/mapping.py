@@ -11,6 +11,8 @@ import json
 import re
 from datetime import UTC, datetime
 
+from cdp_site.text import unstorable
+
 SCALAR_TARGETS = ("userId", "anonymousId", "event", "timestamp", "messageId")
 NESTED_TARGETS = ("traits", "properties", "context")
 _SEGMENT = re.compile(r"""\.([A-Za-z_$@][\w$@-]*)|\[(\d+)\]|\[(?:'([^']*)'|"([^"]*)")\]""")
@@ -72,6 +74,8 @@ def parse_rules(text: str) -> list[dict]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        if unstorable(line):
+            raise RuleError(f"Line {number}: a character that cannot be stored.")
         target, sep, source = (part.strip() for part in line.partition("="))
         if not sep or not target or not source:
             raise RuleError(f'Line {number}: write target = $.path or target = "text".')

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from cdp_site.api.limits import DAYS_MAX, INTEGER_MAX, SMALLINT_MAX
 from profiles.models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
 from profiles.rules_forms import NEEDS_PROPERTY
 
@@ -67,8 +68,10 @@ class BlockedValueSerializer(serializers.ModelSerializer):
 
 
 class KindProposalSerializer(serializers.Serializer):
-    priority = serializers.IntegerField(min_value=0, required=False)
-    max_per_profile = serializers.IntegerField(min_value=1, allow_null=True, required=False)
+    priority = serializers.IntegerField(min_value=0, max_value=SMALLINT_MAX, required=False)
+    max_per_profile = serializers.IntegerField(
+        min_value=1, max_value=INTEGER_MAX, allow_null=True, required=False
+    )
 
 
 class BlockedProposalSerializer(serializers.Serializer):
@@ -80,7 +83,11 @@ class DryRunRequestSerializer(serializers.Serializer):
     """A proposal: changed rules per kind name, and/or the whole proposed blocked list."""
 
     kinds = serializers.DictField(child=KindProposalSerializer(), required=False, allow_null=True)
-    blocked = BlockedProposalSerializer(many=True, required=False, allow_null=True)
+    # Built by hand, not with many=True: DRF passes allow_null on to the child as well, and
+    # a null item would reach the dry run (a TypeError there, a 500 here).
+    blocked = serializers.ListSerializer(
+        child=BlockedProposalSerializer(), required=False, allow_null=True
+    )
 
     def validate_kinds(self, value):
         if value:
@@ -113,6 +120,7 @@ class ComputedTraitSerializer(serializers.ModelSerializer):
         fields = ["id", "key", "label", "event_name", "aggregation", "property", "window_days",
                   "created_at", "updated_at"]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"window_days": {"max_value": DAYS_MAX}}
 
     def validate_window_days(self, value):
         if value is not None and value < 1:
@@ -145,9 +153,11 @@ class TraitKeySerializer(serializers.ModelSerializer):
 
 class StageRuleSerializer(serializers.ModelSerializer):
     event_names = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
-    min_count = serializers.IntegerField(min_value=1, required=False)
-    min_days = serializers.IntegerField(min_value=1, required=False)
-    quiet_days = serializers.IntegerField(min_value=1, allow_null=True, required=False)
+    min_count = serializers.IntegerField(min_value=1, max_value=INTEGER_MAX, required=False)
+    min_days = serializers.IntegerField(min_value=1, max_value=DAYS_MAX, required=False)
+    quiet_days = serializers.IntegerField(
+        min_value=1, max_value=DAYS_MAX, allow_null=True, required=False
+    )
 
     class Meta:
         model = StageRule

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from cdp_site.api.limits import BIGINT_MAX
 from segments.models import Membership, MembershipChange, Segment
 
 
@@ -59,6 +60,7 @@ class RuleInputSerializer(serializers.Serializer):
     segment = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=BIGINT_MAX,
         help_text="The segment being edited: its rule may not come back to it.",
     )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)

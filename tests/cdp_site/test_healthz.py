@@ -1,5 +1,7 @@
 """/healthz reports the database, Redis and a real Celery worker."""
 
+import socket
+
 import pytest
 
 from cdp_site import embedded
@@ -85,3 +87,51 @@ def test_healthz_needs_no_login_and_reveals_no_secrets(client, pointed_at):
     text = response.content.decode()
     assert "redis://" not in text and "postgres://" not in text
     assert response["Cache-Control"].startswith("max-age=0")
+
+
+def _heartbeat_set():
+    from django.core.cache import cache
+
+    from cdp_site.celery import HEARTBEATS_KEY
+
+    return cache._cache.get_client(write=True), cache.make_key(HEARTBEATS_KEY)
+
+
+def test_healthz_counts_workers_without_scanning_the_keyspace(client, pointed_at):
+    worker = start_celery_worker(broker_url=pointed_at, name="health")
+    try:
+        wait_until(lambda: _health(client)[0] == 200, timeout=60, what="a healthy answer")
+        redis, key = _heartbeat_set()
+        assert [m.decode() for m in redis.zrange(key, 0, -1)] == [f"health@{socket.gethostname()}"]
+        for n in range(2000):  # other keys in the same Redis cost /healthz nothing
+            redis.set(f"unrelated:{n}", 1)
+        redis.config_resetstat()
+        status, body = _health(client)
+        commands = redis.info("commandstats")
+        assert status == 200 and body["checks"]["worker"] == {"ok": True, "workers": 1}
+        assert not {"cmdstat_scan", "cmdstat_keys"} & set(commands)
+        assert commands["cmdstat_zcard"]["calls"] == 1
+    finally:
+        stop_process(worker)
+
+
+def test_a_worker_that_stops_leaves_the_count_at_once(client, pointed_at):
+    worker = start_celery_worker(broker_url=pointed_at, name="health")
+    try:
+        wait_until(lambda: _health(client)[0] == 200, timeout=60, what="a healthy answer")
+    finally:
+        stop_process(worker)
+    status, body = _health(client)
+    assert status == 503 and body["checks"]["worker"]["error"] == "no worker answered"
+
+
+def test_a_stale_heartbeat_is_not_counted_and_is_dropped(client, pointed_at):
+    from cdp_site.celery import HEARTBEAT_TTL, redis_now
+
+    redis, key = _heartbeat_set()
+    # A worker killed without a chance to say goodbye: its last beat grows old.
+    redis.zadd(key, {"killed@somewhere": redis_now(redis) - HEARTBEAT_TTL - 1})
+    redis.zadd(key, {"fresh@somewhere": redis_now(redis)})
+    status, body = _health(client)
+    assert status == 200 and body["checks"]["worker"] == {"ok": True, "workers": 1}
+    assert redis.zscore(key, "killed@somewhere") is None

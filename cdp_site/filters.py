@@ -1,0 +1,31 @@
+"""Filters several apps' FilterSets share (HTML lists and API lists alike)."""
+
+from datetime import timedelta
+
+import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
+
+# Real time zones lie between -12:00 and +14:00; PostgreSQL refuses offsets past ±15:59
+# with an error, so a wider one is a bad parameter, not a query.
+MAX_UTC_OFFSET = timedelta(hours=14)
+
+
+class InstantField(IsoDateTimeField):
+    default_error_messages = {
+        "offset": "Give a time zone offset between -14:00 and +14:00 (or Z).",
+    }
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        offset = value.utcoffset() if value is not None else None
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise forms.ValidationError(self.error_messages["offset"], code="offset")
+        return value
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date and time (``2026-01-31T08:00:00+01:00``); an offset no time zone
+    has is a 400 naming the parameter."""
+
+    field_class = InstantField
