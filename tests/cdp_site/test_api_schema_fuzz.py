@@ -112,7 +112,7 @@ def world(admin_headers, make_user):
     from segments import services as segments
 
     load_rules()
-    source = integrations.create_source(name="Shop", kind=Source.Kind.WEBSITE)
+    source = integrations.create_source(name="Shop", kind=Source.Kind.SERVER)
     integrations.ingest_messages(
         source_id=source.pk,
         messages=[

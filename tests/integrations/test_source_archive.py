@@ -31,7 +31,7 @@ def admin(client_as):
 @pytest.fixture
 def used(db):
     """A source whose three events were processed into a profile."""
-    source = services.create_source(name="Shop", kind=Source.Kind.WEBSITE)
+    source = services.create_source(name="Shop", kind=Source.Kind.SERVER)
     services.ingest_messages(
         source_id=source.pk,
         messages=[{"type": "track", "userId": "ann", "event": f"E{i}"} for i in range(3)],
