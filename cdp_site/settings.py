@@ -5,6 +5,7 @@ Production refuses to start without SECRET_KEY and ALLOWED_HOSTS; demo and test
 generate what they need under var/.
 """
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -40,15 +41,32 @@ def _secret_key() -> str:
             "with `make demo`."
         )
     # Demo and test keep one generated key under var/, so sessions survive restarts.
-    path = VAR_DIR / "secret_key"
+    return _private_key_file(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
+
+
+def _private_key_file(path: Path, generate) -> str:
+    """A key generated under var/, readable by its owner only (0600).
+
+    Created with its mode in one step (never readable by others, even for a moment) and
+    exclusively (a web server and a worker starting together keep one key); a file left
+    by an older version with looser bits is tightened.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    else:
+        with os.fdopen(fd, "w") as file:
+            file.write(generate())
     return path.read_text().strip()
 
 
 SECRET_KEY = _secret_key()
+# Former keys, comma-separated, still accepted when verifying signatures (sessions,
+# password-reset and unsubscribe links in e-mails already sent) after a key rotation.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 
 # --- destinations: encryption at rest (integrations.destinations; see cdp_site/crypto.py) ---
@@ -62,14 +80,9 @@ def _encryption_keys() -> list[str]:
         # check (migrate, runserver, check) and the first encrypt/decrypt (cdp_site/crypto.py).
         return []
     # Demo and test keep one generated key under var/, so stored credentials stay readable.
-    path = VAR_DIR / "encryption_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        from cryptography.fernet import Fernet
+    from cryptography.fernet import Fernet
 
-        path.write_text(Fernet.generate_key().decode())
-        path.chmod(0o600)
-    return [path.read_text().strip()]
+    return [_private_key_file(VAR_DIR / "encryption_key", lambda: Fernet.generate_key().decode())]
 
 
 ENCRYPTION_KEYS_MISSING = (
@@ -91,14 +104,20 @@ else:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# HTTPS hardening is one switch, on for any deployment behind TLS.
-SECURE_SSL = env.bool("SECURE_SSL", default=False)
+# HTTPS hardening is one switch: on in production unless SECURE_SSL=false says the
+# server is reached over plain http; off in demo and test, which run on http://127.0.0.1.
+SECURE_SSL = env.bool("SECURE_SSL", default=CDP_MODE == "production")
 SESSION_COOKIE_SECURE = SECURE_SSL
 CSRF_COOKIE_SECURE = SECURE_SSL
 SECURE_SSL_REDIRECT = SECURE_SSL
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if SECURE_SSL else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_SSL
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_SSL else None
+# Reverse proxies in front of this server that append to X-Forwarded-For: the client's
+# address is the N-th entry from the right (cdp_site/clientip.py). One number for every
+# place that reads it: the collection API, the login rate limits, the API throttles.
+CDP_TRUSTED_PROXY_COUNT = env.int("CDP_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = CDP_TRUSTED_PROXY_COUNT
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -336,6 +355,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
+    # 0, not DRF's default None (which keys throttles on the whole, forgeable header).
+    "NUM_PROXIES": CDP_TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
