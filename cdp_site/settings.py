@@ -197,7 +197,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, failing open while Redis is down (see cdp_site/cache.py).
+        "BACKEND": "cdp_site.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cdp"),
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -214,6 +215,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Tasks asked for while the broker was unreachable (cdp_site/outbox.py).
+    "cdp-flush-outbox": {
+        "task": "cdp_site.tasks.flush_outbox",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
     # Safety net beside the on-commit trigger: events never wait long in the inbox.
     "integrations-process-events": {
         "task": "integrations.tasks.process_event_batch",

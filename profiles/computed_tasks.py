@@ -13,6 +13,8 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
 
+from cdp_site import outbox
+
 from . import computed
 from .models import ComputedTrait
 from .sql import rows
@@ -54,7 +56,7 @@ def _set_progress(trait_id: int, **state) -> None:
 
 def queue_backfill(trait_id: int) -> None:
     _set_progress(trait_id, state="queued", done=0, total=None)
-    backfill_computed_trait.delay(trait_id)
+    outbox.enqueue(backfill_computed_trait, trait_id)
 
 
 def backfill(trait_id: int, *, chunk: int = CHUNK) -> int:

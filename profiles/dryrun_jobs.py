@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
+
+from cdp_site import outbox
 
 from .dryrun import DryRunResult, dry_run, estimated_events
 
@@ -82,7 +84,7 @@ def start(*, digest: str, kinds=None, blocked=None) -> DryRunStatus:
         cache.set(_cache_key(key), {"state": "done", "result": result.as_dict()}, STATE_TTL)
         return status(key)
     cache.set(_cache_key(key), {"state": "queued", "scanned": 0, "total": total}, STATE_TTL)
-    transaction.on_commit(lambda: run_dry_run.delay(key, kinds, blocked))
+    outbox.enqueue(run_dry_run, key, kinds, blocked)
     return status(key)
 
 

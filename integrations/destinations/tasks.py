@@ -8,6 +8,8 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from cdp_site import outbox
+
 from . import services
 from .models import Destination
 
@@ -35,11 +37,10 @@ def deliver_webhook(
         )
     except DestinationError as exc:
         if exc.retryable and attempt < services.WEBHOOK_ATTEMPTS:
-            deliver_webhook.apply_async(
-                args=(destination_id, payload, idempotency_key),
-                kwargs={"attempt": attempt + 1},
-                countdown=services.retry_delay(attempt),
-            )
+            outbox.enqueue(
+                deliver_webhook, destination_id, payload, idempotency_key,
+                attempt=attempt + 1, countdown=services.retry_delay(attempt),
+            )  # fmt: skip
             return None
         services.record_dead_letter(
             destination=destination,

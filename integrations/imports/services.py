@@ -12,6 +12,7 @@ from itertools import islice
 from django.db import transaction
 from django.utils import timezone
 
+from cdp_site import outbox
 from integrations.services import ingest_messages
 
 from . import files
@@ -94,6 +95,8 @@ def save_mapping(*, source, mapping: Mapping) -> ImportMapping:
 @transaction.atomic
 def start_import(*, file_import: FileImport, mapping: Mapping, save: bool = True) -> FileImport:
     """Checks the mapping against the file's columns, saves it for the source, queues the run."""
+    from .tasks import run_file_import  # tasks.py imports this module
+
     problems = mapping.problems(file_import.columns)
     if problems:
         raise MappingInvalid(problems)
@@ -105,15 +108,9 @@ def start_import(*, file_import: FileImport, mapping: Mapping, save: bool = True
     locked.mapping = mapping.as_dict()
     locked.status = FileImport.Status.QUEUED
     locked.save(update_fields=["mapping", "status"])
-    transaction.on_commit(lambda: _queue(locked.pk))
+    outbox.enqueue(run_file_import, locked.pk)
     file_import.refresh_from_db()
     return file_import
-
-
-def _queue(import_id: int) -> None:
-    from .tasks import run_file_import
-
-    run_file_import.delay(import_id)
 
 
 @transaction.atomic
