@@ -210,6 +210,11 @@ CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered, so tasks a
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Every task is stopped past its soft limit (SoftTimeLimitExceeded, which its transaction
+# rolls back and its retry resumes from) and killed past the hard one. Longer passes
+# declare their own (cdp_site/celery.py LONG_TASK); sliced tasks stay far below.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CDP_TASK_SOFT_TIME_LIMIT", default=5 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CDP_TASK_TIME_LIMIT", default=6 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from cdp_site import outbox
+from cdp_site.celery import LONG_TASK
 
 from . import computed
 from .models import ComputedTrait
@@ -76,7 +77,8 @@ def backfill(trait_id: int, *, chunk: int = CHUNK) -> int:
     return done
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3,
+             **LONG_TASK)  # fmt: skip
 def backfill_computed_trait(trait_id: int) -> int:
     try:
         return backfill(trait_id)
@@ -95,6 +97,7 @@ def refresh_trait(key: str, *, chunk: int = CHUNK) -> int:
     return done
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3,
+             **LONG_TASK)  # fmt: skip
 def refresh_current_trait(key: str) -> int:
     return refresh_trait(key)

@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from cdp_site import outbox
+from cdp_site.celery import LONG_TASK
 
 from .dryrun import DryRunResult, dry_run, estimated_events
 
@@ -104,7 +105,7 @@ def run(key: str, kinds=None, blocked=None) -> DryRunResult:
     return result
 
 
-@shared_task
+@shared_task(**LONG_TASK)
 def run_dry_run(key: str, kinds=None, blocked=None) -> dict:
     # The blocked list travels as JSON lists: back to the tuples dry_run expects.
     blocked = [tuple(item) for item in blocked] if blocked is not None else None

@@ -2,15 +2,17 @@
 
 from celery import shared_task
 
+from cdp_site.celery import LONG_TASK
+
 from . import services
 
 
-@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK)
 def recompute_sliding_traits() -> int:
     return services.recompute_sliding_traits()
 
 
-@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK)
 def mark_lapsed_profiles() -> int:
     return services.refresh_retained_stages()
 

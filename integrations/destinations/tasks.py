@@ -9,6 +9,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from cdp_site import outbox
+from cdp_site.celery import LONG_TASK
 
 from . import services
 from .models import Destination
@@ -52,7 +53,7 @@ def deliver_webhook(
         return None
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **LONG_TASK)
 def run_scheduled_exports() -> int:
     """Exports each due csv_export destination's segment (``config.segment_id`` every
     ``config.every_hours``). This is the one place activation reads segments: imported
