@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -159,6 +160,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    "cdp_site.middleware.RequireAdminMFA",
 ]
 
 ROOT_URLCONF = "cdp_site.urls"
@@ -310,6 +312,14 @@ ACCOUNT_ADAPTER = "cdp_site.adapters.ClosedSignupAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Multi-factor: TOTP (an authenticator app) with recovery codes, under /accounts/2fa/.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "CDP"
+# Admins without TOTP are sent to set it up before anything else (cdp_site/middleware.py).
+# On in production; demo and test users log in with a password alone.
+CDP_REQUIRE_MFA_FOR_ADMINS = env.bool(
+    "CDP_REQUIRE_MFA_FOR_ADMINS", default=CDP_MODE == "production"
+)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
