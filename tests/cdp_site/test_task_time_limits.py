@@ -46,6 +46,10 @@ def test_a_task_past_its_soft_time_limit_is_stopped_and_its_batch_rolled_back(tm
         )
     try:
         with celery_app.connection_for_write(broker.url) as connection:
+            # A fresh Redis has no queue until a worker declares it: declared here, the
+            # message waits for the worker however long it takes to start.
+            queue = celery_app.amqp.queues[celery_app.conf.task_default_queue]
+            queue.bind(connection.default_channel).declare()
             celery_app.send_task("integrations.tasks.process_event_batch", connection=connection)
         wait_until(
             lambda: "Soft time limit (1s) exceeded" in log_path.read_text(),
