@@ -6,7 +6,7 @@ import, a segment recompute, a dry run, a computed-trait backfill. If the broker
 unreachable at that moment, ``task.delay()`` raises after the commit: the user sees an
 error and the work is never queued. ``enqueue`` writes a ``QueuedTask`` row in the
 caller's transaction and sends the task after the commit; the row is deleted once the
-broker took the message, and ``flush`` (beat, every ``FLUSH_EVERY`` seconds) sends
+broker took the message, and ``flush`` (beat, every 30 seconds) sends
 the rows left behind. A task may thus be sent twice (sent, then the delete failed):
 the tasks queued this way are idempotent, as every task here is (acks_late).
 """
@@ -22,7 +22,6 @@ from .models import QueuedTask
 
 logger = logging.getLogger(__name__)
 
-FLUSH_EVERY = 30.0
 # A row younger than this is left to its own on-commit send (which may still be running).
 GRACE = timedelta(seconds=30)
 FLUSH_LIMIT = 500
@@ -33,16 +32,16 @@ def enqueue(task, *args, countdown: float | None = None, **kwargs) -> None:
     not_before = timezone.now() + timedelta(seconds=countdown) if countdown else None
     row = QueuedTask.objects.create(task=task.name, args=list(args), kwargs=kwargs,
                                     not_before=not_before)  # fmt: skip
-    transaction.on_commit(lambda: _send_and_forget(row))
+    transaction.on_commit(lambda: _send_and_forget(row, task))
 
 
-def _send_and_forget(row: QueuedTask) -> None:
-    if _send(row):
+def _send_and_forget(row: QueuedTask, task) -> None:
+    if _send(row, task):
         QueuedTask.objects.filter(pk=row.pk).delete()
 
 
-def _send(row: QueuedTask) -> bool:
-    task = app.tasks[row.task]
+def _send(row: QueuedTask, task=None) -> bool:
+    task = task or app.tasks[row.task]
     try:
         if row.not_before is None:
             task.delay(*row.args, **row.kwargs)
