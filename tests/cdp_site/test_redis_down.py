@@ -1,12 +1,7 @@
 """With Redis stopped, people still log in and the REST API still answers; work asked for
 while the broker was unreachable waits in the outbox and runs once the broker is back."""
 
-import os
-import subprocess
-import sys
-
 import pytest
-from django.conf import settings
 
 from cdp_site import embedded, services
 from cdp_site.models import QueuedTask
@@ -17,12 +12,10 @@ from integrations.models import Source
 from segments.models import Segment
 from tests.conftest import PASSWORD
 from tests.support.processes import (
+    run_django,
     start_celery_worker,
     stop_process,
     wait_until,
-)
-from tests.support.processes import (
-    test_database_url as database_url,
 )
 
 pytestmark = pytest.mark.services
@@ -73,7 +66,6 @@ CSV = b"customer_id,email\nc-1,ann@example.org\nc-2,bob@example.org\n"
 # A web process whose broker is down: it asks for a recompute through the REST API and
 # starts a file import (the service behind the upload page).
 WEB_PROCESS = """
-import django; django.setup()
 from django.test import Client
 from integrations.imports import services
 from integrations.imports.mapping import Mapping
@@ -90,21 +82,10 @@ print(started.pk, started.status)
 """
 # Beat's outbox sweep, in a process of that installation (the grace period shortened).
 SWEEP = """
-import django; django.setup()
 from datetime import timedelta
 from cdp_site import outbox
 print(outbox.flush(grace=timedelta(0)))
 """
-
-
-def run_django(code: str, *, redis_url: str, var_dir) -> str:
-    env = dict(os.environ, CDP_MODE="test", REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url,
-               DATABASE_URL=database_url(), CDP_VAR_DIR=str(var_dir),
-               DJANGO_SETTINGS_MODULE="cdp_site.settings")  # fmt: skip
-    result = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env,
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @pytest.mark.django_db(transaction=True)

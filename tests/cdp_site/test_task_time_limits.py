@@ -9,7 +9,7 @@ from cdp_site.redis_client import client as redis_client
 from integrations import services
 from integrations.models import EventInbox, Source, SourceMinuteStats
 from integrations.services import TRIGGER_KEY
-from tests.support.processes import start_celery_worker, stop_process, wait_until
+from tests.support.processes import run_django, start_celery_worker, stop_process, wait_until
 
 
 def test_every_task_is_killed_before_the_broker_would_hand_it_to_another_worker():
@@ -32,6 +32,7 @@ def test_a_task_past_its_soft_time_limit_is_stopped_and_its_batch_rolled_back(tm
         source_id=source.id,
         messages=[{"type": "track", "userId": f"u{i}", "event": "Viewed"} for i in range(3)],
     )
+    assert EventInbox.objects.count() == 3
     port = embedded.any_free_port()
     broker = embedded.start_redis(data_dir=tmp_path / "redis", port=port, durable=False)
     log_path = tmp_path / "worker.log"
@@ -45,12 +46,10 @@ def test_a_task_past_its_soft_time_limit_is_stopped_and_its_batch_rolled_back(tm
             log=log,
         )
     try:
-        with celery_app.connection_for_write(broker.url) as connection:
-            # A fresh Redis has no queue until a worker declares it: declared here, the
-            # message waits for the worker however long it takes to start.
-            queue = celery_app.amqp.queues[celery_app.conf.task_default_queue]
-            queue.bind(connection.default_channel).declare()
-            celery_app.send_task("integrations.tasks.process_event_batch", connection=connection)
+        # Sent as beat sends it, by a process of the same installation: a task's message
+        # carries the limits of the process that sends it.
+        send = "from integrations.tasks import process_event_batch\nprocess_event_batch.delay()"
+        run_django(send, redis_url=broker.url, var_dir=tmp_path, extra_env=limits)
         wait_until(
             lambda: "Soft time limit (1s) exceeded" in log_path.read_text(),
             timeout=60,

@@ -67,6 +67,26 @@ def start_celery_worker(
     )
 
 
+def run_django(code: str, *, redis_url: str, var_dir, extra_env: dict | None = None) -> str:
+    """Runs ``code`` (after ``django.setup()``) in a process of its own whose Redis and
+    broker are ``redis_url``, against the test database; returns what it printed."""
+    env = dict(
+        os.environ,
+        CDP_MODE="test",
+        DJANGO_SETTINGS_MODULE="cdp_site.settings",
+        REDIS_URL=redis_url,
+        CELERY_BROKER_URL=redis_url,
+        DATABASE_URL=test_database_url(),
+        CDP_VAR_DIR=str(var_dir),
+        **(extra_env or {}),
+    )
+    program = f"import django\ndjango.setup()\n{code}"
+    result = subprocess.run([sys.executable, "-c", program], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
     if process.poll() is None:
         process.terminate()
