@@ -6,6 +6,8 @@ The template language is Django's, run in a sandbox of its own:
   ``{% extends %}`` of files), no tag libraries to ``{% load %}``, and without the tags
   and filters that reach outside the data or turn escaping off (``debug``, ``url``,
   ``load``, ``autoescape``, ``safe``, ``safeseq``...);
+* limits on size, time and nesting (campaigns/render_limits.py): a template that asks
+  for too much stops with a clear error, in the preview and at send time alike;
 * the context is plain data only, frozen: dicts become read-only mappings, lists become
   tuples, anything else becomes its text. No model object, no method that changes
   anything: ``{{ profile.delete }}`` renders nothing and deletes nothing.
@@ -34,7 +36,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template import Context, Engine, Library, TemplateSyntaxError
 
-from . import tracking
+from . import render_limits, tracking
+from .render_limits import RenderLimitExceeded
 
 # Tags and filters a message template may use: Django's defaults minus those that reach
 # outside the given data (debug dumps the context and modules, url and include/extends
@@ -63,6 +66,7 @@ def _sandbox_engine() -> Engine:
         for name, func in library.filters.items():
             if name not in BLOCKED_FILTERS:
                 allowed.filters[name] = func
+    render_limits.limit_library(allowed)
     engine.template_builtins = [allowed]
     return engine
 
@@ -205,7 +209,9 @@ def _compile_with_lines(source: str, field_name: str):
     # Engine(debug=True) attaches the line to syntax errors; the sandbox engine renders
     # with debug off, so compile a second time with a debug twin only to find the line.
     try:
-        return ENGINE.from_string(source)
+        return _compiled(source)
+    except (RenderLimitExceeded, RecursionError) as exc:
+        raise ValidationError({field_name: _limit_message(exc)}) from exc
     except TemplateSyntaxError as exc:
         line = _error_line(source)
         message = syntax_message(source, exc)
@@ -234,8 +240,14 @@ def _error_line(source: str) -> int | None:
 
 @functools.lru_cache(maxsize=512)
 def _compiled(source: str):
-    """A compiled template per source text (rendering never changes a compiled one)."""
-    return ENGINE.from_string(source)
+    """A compiled, metered template per source text (rendering never changes one)."""
+    return render_limits.meter(ENGINE.from_string(source))
+
+
+def _limit_message(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return f"Blocks are nested too deep (at most {render_limits.MAX_NESTING})."
+    return str(exc)
 
 
 def _render_one(source: str, data: dict, *, autoescape: bool = True) -> str:
@@ -264,13 +276,7 @@ def render(*, template, profile, context: dict | None, delivery=None) -> Rendere
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
     data = build_context(profile=profile, context=context, extra=extra)
-    try:
-        # A subject is a header: no HTML escaping, and no line breaks.
-        subject = _render_one(template.subject, data, autoescape=False)
-        html = _render_one(template.body_html, data)
-        text = _render_one(template.body_text or "", data, autoescape=False)
-    except TemplateSyntaxError as exc:
-        raise ValidationError(syntax_message(template.body_html or "", exc)) from exc
+    subject, html, text = _render_parts(template, data)
     subject = " ".join(subject.split())
     if not text.strip():
         text = html_to_text(html)
@@ -279,6 +285,25 @@ def render(*, template, profile, context: dict | None, delivery=None) -> Rendere
         if "unsubscribe_url" not in (template.body_text or "") and unsubscribe not in text:
             text = f"{text.rstrip()}\n\n--\nUnsubscribe: {unsubscribe}\n"
     return RenderedMessage(subject=subject, html=html, text=text, headers=headers)
+
+
+def _render_parts(template, data: dict) -> tuple[str, str, str]:
+    """Subject, HTML and text under one message's limits; any failure of the template's
+    is a ValidationError saying why (never an exception from inside the sandbox)."""
+    try:
+        with render_limits.budget():
+            # A subject is a header: no HTML escaping, and no line breaks.
+            subject = _render_one(template.subject, data, autoescape=False)
+            html = _render_one(template.body_html, data)
+            text = _render_one(template.body_text or "", data, autoescape=False)
+    except TemplateSyntaxError as exc:
+        raise ValidationError(syntax_message(template.body_html or "", exc)) from exc
+    except (RenderLimitExceeded, RecursionError) as exc:
+        raise ValidationError(_limit_message(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 (a filter given what it cannot take)
+        raise ValidationError(f"The template stopped on an error: {type(exc).__name__}: {exc}"
+                              [:300]) from exc  # fmt: skip
+    return subject, html, text
 
 
 HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)

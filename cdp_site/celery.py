@@ -11,6 +11,13 @@ app = Celery("cdp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Per-task time limits beside the defaults in settings (CDP_TASK_SOFT_TIME_LIMIT, 5 min):
+# whole-table passes that legitimately run longer. Both stay under the broker's
+# visibility timeout (1 h), past which Redis would hand a running task to another worker.
+LONG_TASK = {"soft_time_limit": 45 * 60, "time_limit": 50 * 60}
+# Housekeeping that must never hold a worker slot for long.
+SHORT_TASK = {"soft_time_limit": 60, "time_limit": 90}
+
 HEARTBEAT_EVERY = 5.0
 HEARTBEAT_TTL = 15
 # One sorted set for all workers: member the worker's hostname, score the Redis server's

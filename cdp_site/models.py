@@ -36,3 +36,23 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and not self.is_expired
+
+
+class QueuedTask(models.Model):
+    """A Celery task waiting for the broker to take it (the outbox, cdp_site/outbox.py).
+
+    Written in the transaction that asks for the work, deleted once the broker has the
+    message: work asked for while the broker was unreachable is sent later, not lost.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    not_before = models.DateTimeField(null=True, blank=True)  # a delayed task's due time
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"

@@ -6,6 +6,7 @@ generate what they need under var/.
 """
 
 import ipaddress
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -41,15 +42,32 @@ def _secret_key() -> str:
             "with `make demo`."
         )
     # Demo and test keep one generated key under var/, so sessions survive restarts.
-    path = VAR_DIR / "secret_key"
+    return _private_key_file(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
+
+
+def _private_key_file(path: Path, generate) -> str:
+    """A key generated under var/, readable by its owner only (0600).
+
+    Created with its mode in one step (never readable by others, even for a moment) and
+    exclusively (a web server and a worker starting together keep one key); a file left
+    by an older version with looser bits is tightened.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    else:
+        with os.fdopen(fd, "w") as file:
+            file.write(generate())
     return path.read_text().strip()
 
 
 SECRET_KEY = _secret_key()
+# Former keys, comma-separated, still accepted when verifying signatures (sessions,
+# password-reset and unsubscribe links in e-mails already sent) after a key rotation.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 
 # --- destinations: encryption at rest (integrations.destinations; see cdp_site/crypto.py) ---
@@ -63,14 +81,9 @@ def _encryption_keys() -> list[str]:
         # check (migrate, runserver, check) and the first encrypt/decrypt (cdp_site/crypto.py).
         return []
     # Demo and test keep one generated key under var/, so stored credentials stay readable.
-    path = VAR_DIR / "encryption_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        from cryptography.fernet import Fernet
+    from cryptography.fernet import Fernet
 
-        path.write_text(Fernet.generate_key().decode())
-        path.chmod(0o600)
-    return [path.read_text().strip()]
+    return [_private_key_file(VAR_DIR / "encryption_key", lambda: Fernet.generate_key().decode())]
 
 
 ENCRYPTION_KEYS_MISSING = (
@@ -116,14 +129,20 @@ else:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# HTTPS hardening is one switch, on for any deployment behind TLS.
-SECURE_SSL = env.bool("SECURE_SSL", default=False)
+# HTTPS hardening is one switch: on in production unless SECURE_SSL=false says the
+# server is reached over plain http; off in demo and test, which run on http://127.0.0.1.
+SECURE_SSL = env.bool("SECURE_SSL", default=CDP_MODE == "production")
 SESSION_COOKIE_SECURE = SECURE_SSL
 CSRF_COOKIE_SECURE = SECURE_SSL
 SECURE_SSL_REDIRECT = SECURE_SSL
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if SECURE_SSL else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_SSL
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_SSL else None
+# Reverse proxies in front of this server that append to X-Forwarded-For: the client's
+# address is the N-th entry from the right (cdp_site/clientip.py). One number for every
+# place that reads it: the collection API, the login rate limits, the API throttles.
+CDP_TRUSTED_PROXY_COUNT = env.int("CDP_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = CDP_TRUSTED_PROXY_COUNT
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -139,6 +158,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -166,6 +186,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "cdp_site.middleware.RefuseNulCharacters",
+    "cdp_site.middleware.RequireAdminMFA",
 ]
 
 ROOT_URLCONF = "cdp_site.urls"
@@ -204,7 +225,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, failing open while Redis is down (see cdp_site/cache.py).
+        "BACKEND": "cdp_site.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cdp"),
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -216,11 +238,22 @@ CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered, so tasks a
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Every task is stopped past its soft limit (SoftTimeLimitExceeded, which its transaction
+# rolls back and its retry resumes from) and killed past the hard one. Longer passes
+# declare their own (cdp_site/celery.py LONG_TASK); sliced tasks stay far below.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CDP_TASK_SOFT_TIME_LIMIT", default=5 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CDP_TASK_TIME_LIMIT", default=6 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Tasks asked for while the broker was unreachable (cdp_site/outbox.py).
+    "cdp-flush-outbox": {
+        "task": "cdp_site.tasks.flush_outbox",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
     # Safety net beside the on-commit trigger: events never wait long in the inbox.
     "integrations-process-events": {
         "task": "integrations.tasks.process_event_batch",
@@ -337,6 +370,14 @@ ACCOUNT_ADAPTER = "cdp_site.adapters.ClosedSignupAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Multi-factor: TOTP (an authenticator app) with recovery codes, under /accounts/2fa/.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "CDP"
+# Admins without TOTP are sent to set it up before anything else (cdp_site/middleware.py).
+# On in production; demo and test users log in with a password alone.
+CDP_REQUIRE_MFA_FOR_ADMINS = env.bool(
+    "CDP_REQUIRE_MFA_FOR_ADMINS", default=CDP_MODE == "production"
+)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
@@ -394,6 +435,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
+    # 0, not DRF's default None (which keys throttles on the whole, forgeable header).
+    "NUM_PROXIES": CDP_TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="1200/min"),

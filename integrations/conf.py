@@ -9,7 +9,7 @@ DEFAULTS = {
     "COLLECT_MAX_BATCH_BYTES": 500 * 1024,
     "COLLECT_MAX_BATCH_MESSAGES": 2500,
     "COLLECT_MAX_DEPTH": 32,
-    "COLLECT_TRUST_X_FORWARDED_FOR": False,
+    "COLLECT_REJECTED_RETENTION_DAYS": 7,
     "COLLECT_PROCESS_BATCH_SIZE": 500,
     # Identity resolution (issue 4) appends its step here.
     "COLLECT_PROCESSING_STEPS": ["integrations.processing.count_events_per_minute"],

@@ -13,6 +13,9 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
 
+from cdp_site import outbox
+from cdp_site.celery import LONG_TASK
+
 from . import computed
 from .models import ComputedTrait
 from .sql import rows
@@ -54,7 +57,7 @@ def _set_progress(trait_id: int, **state) -> None:
 
 def queue_backfill(trait_id: int) -> None:
     _set_progress(trait_id, state="queued", done=0, total=None)
-    backfill_computed_trait.delay(trait_id)
+    outbox.enqueue(backfill_computed_trait, trait_id)
 
 
 def backfill(trait_id: int, *, chunk: int = CHUNK) -> int:
@@ -74,7 +77,8 @@ def backfill(trait_id: int, *, chunk: int = CHUNK) -> int:
     return done
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3,
+             **LONG_TASK)  # fmt: skip
 def backfill_computed_trait(trait_id: int) -> int:
     try:
         return backfill(trait_id)
@@ -93,6 +97,7 @@ def refresh_trait(key: str, *, chunk: int = CHUNK) -> int:
     return done
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3,
+             **LONG_TASK)  # fmt: skip
 def refresh_current_trait(key: str) -> int:
     return refresh_trait(key)

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
+
+from cdp_site import outbox
+from cdp_site.celery import LONG_TASK
 
 from .dryrun import DryRunResult, dry_run, estimated_events
 
@@ -82,7 +85,7 @@ def start(*, digest: str, kinds=None, blocked=None) -> DryRunStatus:
         cache.set(_cache_key(key), {"state": "done", "result": result.as_dict()}, STATE_TTL)
         return status(key)
     cache.set(_cache_key(key), {"state": "queued", "scanned": 0, "total": total}, STATE_TTL)
-    transaction.on_commit(lambda: run_dry_run.delay(key, kinds, blocked))
+    outbox.enqueue(run_dry_run, key, kinds, blocked)
     return status(key)
 
 
@@ -102,7 +105,7 @@ def run(key: str, kinds=None, blocked=None) -> DryRunResult:
     return result
 
 
-@shared_task
+@shared_task(**LONG_TASK)
 def run_dry_run(key: str, kinds=None, blocked=None) -> dict:
     # The blocked list travels as JSON lists: back to the tuples dry_run expects.
     blocked = [tuple(item) for item in blocked] if blocked is not None else None

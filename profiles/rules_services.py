@@ -13,6 +13,8 @@ import json
 from django.core import signing
 from django.db import transaction
 
+from cdp_site import outbox
+
 from .models import (
     BlockedValue,
     ComputedTrait,
@@ -188,7 +190,7 @@ def save_computed_trait(*, trait: ComputedTrait | None = None, **fields) -> Comp
     trait.save()
     if old_key and old_key != trait.key:
         execute(DROP_KEY, [old_key, old_key])
-    transaction.on_commit(lambda: _queue_backfill(trait.pk))
+    _queue_backfill(trait.pk)  # sent after the commit, through the outbox
     return trait
 
 
@@ -210,14 +212,14 @@ def update_trait_key(*, trait_key: TraitKey, **changes) -> TraitKey:
         setattr(trait_key, field, value)
     trait_key.save(update_fields=list(changes) or None)
     key = trait_key.key
-    transaction.on_commit(lambda: _queue_trait_refresh(key))
+    _queue_trait_refresh(key)  # sent after the commit, through the outbox
     return trait_key
 
 
 def _queue_trait_refresh(key: str) -> None:
     from .computed_tasks import refresh_current_trait
 
-    refresh_current_trait.delay(key)
+    outbox.enqueue(refresh_current_trait, key)
 
 
 @transaction.atomic

@@ -2,10 +2,12 @@
 
 from celery import shared_task
 
+from cdp_site.celery import LONG_TASK
+
 from . import email_confirmation, services
 
 
-@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK)
 def recompute_sliding_traits() -> int:
     return services.recompute_sliding_traits()
 
@@ -15,7 +17,7 @@ def send_email_confirmation(address: str) -> None:
     email_confirmation.send(address=address)
 
 
-@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK)
 def mark_lapsed_profiles() -> int:
     return services.refresh_retained_stages()
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from cdp_site import triggers
+from cdp_site import outbox, triggers
 
 from . import grammar, membership, realtime
 from .models import Segment, SizeSample
@@ -121,7 +121,7 @@ def queue_recompute(*, segment: Segment) -> None:
     from .tasks import recompute_segment
 
     Segment.objects.filter(pk=segment.pk).update(computing_since=timezone.now())
-    transaction.on_commit(lambda: recompute_segment.delay(segment.pk))
+    outbox.enqueue(recompute_segment, segment.pk)
 
 
 def recompute_segment(*, segment_id: int) -> int:

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from cdp_site.celery import LONG_TASK
+
 from . import services
 
 
@@ -10,12 +12,13 @@ def process_profile_changes() -> int:
     return services.process_profile_changes()
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3,
+             **LONG_TASK)  # fmt: skip
 def recompute_segment(segment_id: int) -> int:
     return services.recompute_segment(segment_id=segment_id)
 
 
-@shared_task
+@shared_task(**LONG_TASK)
 def recompute_sliding_segments() -> int:
     return services.recompute_sliding_segments()
 

@@ -5,6 +5,7 @@ import binascii
 import json
 import zlib
 
+from cdp_site.clientip import client_ip  # noqa: F401 (read here by the collection API and webhooks)
 from integrations import conf
 
 from .errors import CollectError
@@ -78,11 +79,3 @@ def basic_auth_key(request) -> str | None:
     except (binascii.Error, UnicodeDecodeError):
         raise CollectError(401, "invalid_write_key", "Malformed Basic credentials.") from None
     return decoded.partition(":")[0] or None
-
-
-def client_ip(request) -> str | None:
-    if conf.get("COLLECT_TRUST_X_FORWARDED_FOR"):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR") or None

@@ -8,6 +8,9 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from cdp_site import outbox
+from cdp_site.celery import LONG_TASK
+
 from . import services
 from .models import Destination
 
@@ -40,11 +43,10 @@ def deliver_webhook(
         )
     except DestinationError as exc:
         if exc.retryable and attempt < services.WEBHOOK_ATTEMPTS:
-            deliver_webhook.apply_async(
-                args=(destination_id, payload, idempotency_key),
-                kwargs={"attempt": attempt + 1},
-                countdown=services.retry_delay(attempt),
-            )
+            outbox.enqueue(
+                deliver_webhook, destination_id, payload, idempotency_key,
+                attempt=attempt + 1, countdown=services.retry_delay(attempt),
+            )  # fmt: skip
             return None
         services.record_dead_letter(
             destination=destination,
@@ -56,7 +58,7 @@ def deliver_webhook(
         return None
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **LONG_TASK)
 def run_scheduled_exports() -> int:
     """Exports each due csv_export destination's segment (``config.segment_id`` every
     ``config.every_hours``). This is the one place activation reads segments: imported

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from cdp_site import retention
+from cdp_site import outbox, retention
 from integrations.collect.messages import SERVER
 from integrations.services import ingest_messages
 
@@ -97,6 +97,8 @@ def save_mapping(*, source, mapping: Mapping) -> ImportMapping:
 @transaction.atomic
 def start_import(*, file_import: FileImport, mapping: Mapping, save: bool = True) -> FileImport:
     """Checks the mapping against the file's columns, saves it for the source, queues the run."""
+    from .tasks import run_file_import  # tasks.py imports this module
+
     problems = mapping.problems(file_import.columns)
     if problems:
         raise MappingInvalid(problems)
@@ -108,15 +110,9 @@ def start_import(*, file_import: FileImport, mapping: Mapping, save: bool = True
     locked.mapping = mapping.as_dict()
     locked.status = FileImport.Status.QUEUED
     locked.save(update_fields=["mapping", "status"])
-    transaction.on_commit(lambda: _queue(locked.pk))
+    outbox.enqueue(run_file_import, locked.pk)
     file_import.refresh_from_db()
     return file_import
-
-
-def _queue(import_id: int) -> None:
-    from .tasks import run_file_import
-
-    run_file_import.delay(import_id)
 
 
 ABANDONED = "The file was deleted: it waited {days} days for a mapping."

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from cdp_site.celery import LONG_TASK
+
 from . import services
 
 MAX_RETRIES = 5
@@ -12,7 +14,8 @@ def purge_import_files() -> int:
     return services.purge_import_files()
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+# Chunked and resumable: past the soft limit the retry resumes after the last chunk.
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, **LONG_TASK)
 def run_file_import(self, import_id: int) -> int:
     try:
         return services.run_import(import_id=import_id).rows_done

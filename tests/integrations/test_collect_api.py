@@ -131,6 +131,13 @@ def test_request_ip_is_recorded_and_direct_overrides_the_given_ip(post, source):
     assert ips == {"a": "127.0.0.1", "b": "203.0.113.9", "c": "127.0.0.1"}
 
 
+def test_behind_one_proxy_the_recorded_ip_is_the_right_most_forwarded_entry(post, source, settings):
+    settings.CDP_TRUSTED_PROXY_COUNT = 1
+    forged = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 198.51.100.7"}
+    post("/v1/track", track(messageId="a"), key=source.write_key, headers=forged)
+    assert Event.objects.get().payload["context"]["ip"] == "198.51.100.7"
+
+
 def test_cors_preflight_allows_the_browser_to_post(client):
     response = client.options(
         "/v1/batch",

@@ -237,6 +237,12 @@ def eager(settings):
     app.conf.task_always_eager = False
 
 
+# A retry is queued through the outbox once the task's transaction commits: these tests
+# commit for real.
+eager_and_committed = pytest.mark.django_db(transaction=True)
+
+
+@eager_and_committed
 def test_retryable_failures_retry_then_dead_letter_then_replay(
     webhook,
     http_server,
@@ -258,6 +264,7 @@ def test_retryable_failures_retry_then_dead_letter_then_replay(
     assert json.loads(replayed["body"]) == {"n": 1}
 
 
+@eager_and_committed
 def test_a_4xx_goes_to_dead_letters_at_once(webhook, http_server, eager):
     http_server.status = 422
     tasks.deliver_webhook.delay(webhook.pk, {"n": 2}, "key-2")
@@ -269,6 +276,7 @@ def test_backoff_grows_exponentially():
     assert [services.retry_delay(n) for n in range(1, 5)] == [10, 20, 40, 80]
 
 
+@eager_and_committed
 def test_success_stores_nothing(webhook, http_server, eager):
     tasks.deliver_webhook.delay(webhook.pk, {"n": 3}, "key-3")
     assert DeadLetter.objects.count() == 0

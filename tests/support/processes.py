@@ -19,6 +19,13 @@ def test_database_url() -> str:
     return f"postgres://{user}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+def installation_env(redis_url: str, **extra) -> dict:
+    """The environment of a process of the installation under test: test mode, the test
+    database, ``redis_url`` as its Redis and broker."""
+    return dict(os.environ, CDP_MODE="test", REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url,
+                DATABASE_URL=test_database_url(), **extra)  # fmt: skip
+
+
 def start_celery_worker(
     *,
     broker_url: str,
@@ -30,15 +37,7 @@ def start_celery_worker(
     """A real worker process against ``broker_url`` and the test database.
 
     ``pool="solo"`` runs tasks in the main process, so a SIGKILL hits the one working."""
-    env = dict(
-        os.environ,
-        CDP_MODE="test",
-        PYTHONUNBUFFERED="1",
-        REDIS_URL=broker_url,
-        CELERY_BROKER_URL=broker_url,
-        DATABASE_URL=test_database_url(),
-        **(extra_env or {}),
-    )
+    env = installation_env(broker_url, PYTHONUNBUFFERED="1", **(extra_env or {}))
     return subprocess.Popen(
         [
             sys.executable,
@@ -65,6 +64,18 @@ def start_celery_worker(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def run_django(code: str, *, redis_url: str, var_dir, extra_env: dict | None = None) -> str:
+    """Runs ``code`` (after ``django.setup()``) in a process of its own whose Redis and
+    broker are ``redis_url``, against the test database; returns what it printed."""
+    env = installation_env(redis_url, DJANGO_SETTINGS_MODULE="cdp_site.settings",
+                           CDP_VAR_DIR=str(var_dir), **(extra_env or {}))  # fmt: skip
+    program = f"import django\ndjango.setup()\n{code}"
+    result = subprocess.run([sys.executable, "-c", program], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
