@@ -11,11 +11,14 @@ from cdp_site.access import requires
 from cdp_site.permissions import Cap, has_capability
 
 from . import selectors, services
+from .filters import ProfileFilter
 from .forms import ConsentForm, NoteForm, TimelineFilterForm
 from .models import Merge, Profile
 
 DETAIL = "profiles/profile_detail.html"
 TIMELINE_PAGE = 30
+LIST_PAGE = 50
+SEARCH_LIMIT = 50
 
 
 def _partial(request, template: str, partial: str) -> str:
@@ -33,19 +36,47 @@ def _active_or_redirect(profile_id: int):
     return get_object_or_404(Profile, pk=profile_id), None
 
 
+def _browse(request, filters: ProfileFilter) -> dict:
+    """A page of the (filtered) list, the link to the next one, and the bounded total."""
+    page = selectors.profile_page(
+        queryset=filters.results, cursor=request.GET.get("cursor"), limit=LIST_PAGE
+    )
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    first_page_query = params.urlencode()
+    next_url = None
+    if page.next_cursor:
+        params["cursor"] = page.next_cursor
+        next_url = reverse("profiles:index") + "?" + params.urlencode()
+    return {
+        "profiles": page.profiles,
+        "next_url": next_url,
+        "later_page": bool(request.GET.get("cursor")),
+        "first_page_query": first_page_query,
+        "total": selectors.count_profiles(queryset=filters.results, filtered=filters.active),
+    }
+
+
+def _search(q: str, filters: ProfileFilter) -> dict:
+    """One page of best matches (no paging: a search narrows, it is not browsed)."""
+    found = selectors.search_profiles(q=q, limit=SEARCH_LIMIT)
+    kept = set(filters.results.filter(pk__in=[p.pk for p in found]).values_list("pk", flat=True))
+    return {"profiles": [p for p in found if p.pk in kept]}
+
+
 @requires(Cap.VIEW_PROFILES)
 @require_GET
 def index(request):
+    """The list: every profile, most recently seen first, a page at a time, or a search;
+    both narrowed by the filters (profiles/filters.py, shared with the API's list)."""
     q = request.GET.get("q", "").strip()[:200]
-    if q:
-        profiles = selectors.search_profiles(q=q, limit=50)
-    else:
-        profiles = selectors.recent_profiles(limit=50)
-    return TemplateResponse(
-        request,
-        _partial(request, "profiles/index.html", "results"),
-        {"q": q, "profiles": profiles},
-    )
+    filters = ProfileFilter(request.GET or None, queryset=selectors.active_profiles())
+    context = {"q": q, "filter": filters, "search_limit": SEARCH_LIMIT}
+    context.update(_search(q, filters) if q else _browse(request, filters))
+    emails = selectors.emails_of(profile_ids=[p.pk for p in context["profiles"]])
+    for profile in context["profiles"]:
+        profile.email = emails.get(profile.pk, "")
+    return TemplateResponse(request, _partial(request, "profiles/index.html", "results"), context)
 
 
 def _timeline_context(request, profile: Profile) -> dict:

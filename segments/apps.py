@@ -7,8 +7,9 @@ class SegmentsConfig(AppConfig):
     def ready(self):
         from profiles import selectors as profile_selectors
         from profiles.changes import profile_changed
+        from profiles.filters import register_filter
 
-        from . import selectors, services
+        from . import filters, selectors, services
 
         # Membership follows the profiles' change signal (after their commit).
         profile_changed.connect(services.trigger_profile_changes, dispatch_uid="segments")
@@ -17,3 +18,5 @@ class SegmentsConfig(AppConfig):
         profile_selectors.register_timeline_source(
             selectors.TIMELINE_KINDS, selectors.timeline_items
         )
+        # Hook: "in segment" filters the profile lists (page and API).
+        register_filter("segment", filters.membership_filter())

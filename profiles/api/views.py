@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 from cdp_site.api.pagination import CreatedCursorPagination
 from cdp_site.permissions import Cap
 from profiles import selectors, services
-from profiles.models import ConsentRecord, Identity, Note, Profile, ProfileEvent, Stage
+from profiles.filters import ProfileFilter
+from profiles.models import ConsentRecord, Identity, Note, Profile, ProfileEvent
 
 from .serializers import (
     ConsentInputSerializer,
@@ -57,37 +58,27 @@ class EventCursorPagination(CreatedCursorPagination):
 
 
 class ProfileListView(generics.ListAPIView):
-    """Active profiles, newest first; ``stage`` filters, ``q`` searches identifiers
-    (exact or prefix) and names (prefix); a search answers one page of best matches."""
+    """Active profiles, newest first, narrowed by the list page's filters (``stage``,
+    ``segment``, ``source``, ``trait`` and ``trait_value``: profiles/filters.py); ``q``
+    searches identifiers (exact or prefix) and names (prefix) and answers one page of
+    best matches."""
 
     required_capability = PROFILES
     serializer_class = ProfileSerializer
+    filterset_class = ProfileFilter
 
     def get_queryset(self):
-        qs = selectors.active_profiles()
-        stage = self.request.query_params.get("stage")
-        if stage:
-            if stage not in Stage.values:
-                raise exceptions.ValidationError({"stage": [f"Unknown stage {stage!r}."]})
-            qs = qs.filter(stage=stage)
-        return qs
+        return selectors.active_profiles()
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("q", str, description="Identifier or name prefix."),
-            OpenApiParameter("stage", str, enum=Stage.values),
-        ]
-    )
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="Identifier or name prefix")])
     def get(self, request, *args, **kwargs):
         q = request.query_params.get("q", "").strip()
         if not q:
             return super().get(request, *args, **kwargs)
         found = selectors.search_profiles(q=q[:200], limit=50)
-        stage = request.query_params.get("stage")
-        if stage:
-            self.get_queryset()  # validates it
-            found = [p for p in found if p.stage == stage]
-        data = ProfileSerializer(found, many=True).data
+        narrowed = self.filter_queryset(self.get_queryset().filter(pk__in=[p.pk for p in found]))
+        kept = set(narrowed.values_list("pk", flat=True))
+        data = ProfileSerializer([p for p in found if p.pk in kept], many=True).data
         return Response({"next": None, "previous": None, "results": data})
 
 
