@@ -5,10 +5,11 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self):
+        from cdp_site.dashboard import register_tiles
         from profiles.changes import profile_changed
         from segments.membership import membership_changed
 
-        from . import tasks
+        from . import dashboard, tasks
 
         # Enrolment, awaited events and goals follow both change signals (after their
         # commit); beat reads the same outboxes every few seconds as a safety net.
@@ -22,3 +23,5 @@ class CampaignsConfig(AppConfig):
         profile_selectors.register_timeline_source(
             selectors.TIMELINE_KINDS, selectors.timeline_items
         )
+        # Hook: campaign figures on the dashboard.
+        register_tiles(dashboard.tiles)

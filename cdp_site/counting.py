@@ -68,11 +68,9 @@ def estimated_rows(table: str) -> int | None:
 
 def count_rows(queryset, *, table: str, cap: int = CAP) -> Count:
     """The size of ``table`` (``queryset``: all its rows, or nearly all, e.g. the active
-    profiles) for a page: exact up to ``cap``, past it the table's estimate."""
-    counted = bounded_count(queryset, cap=cap)
-    if counted.exact:
-        return counted
+    profiles) for a page: the table's estimate when it says more than ``cap`` (no rows
+    read), else an exact count bounded by ``cap``."""
     estimate = estimated_rows(table)
     if estimate is not None and estimate > cap:
         return Count(estimate, "estimate")
-    return counted
+    return bounded_count(queryset, cap=cap)

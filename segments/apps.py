@@ -5,11 +5,12 @@ class SegmentsConfig(AppConfig):
     name = "segments"
 
     def ready(self):
+        from cdp_site.dashboard import register_tiles
         from profiles import selectors as profile_selectors
         from profiles.changes import profile_changed
         from profiles.filters import register_filter
 
-        from . import filters, selectors, services
+        from . import dashboard, filters, selectors, services
 
         # Membership follows the profiles' change signal (after their commit).
         profile_changed.connect(services.trigger_profile_changes, dispatch_uid="segments")
@@ -20,3 +21,5 @@ class SegmentsConfig(AppConfig):
         )
         # Hook: "in segment" filters the profile lists (page and API).
         register_filter("segment", filters.membership_filter())
+        # Hook: segment figures on the dashboard.
+        register_tiles(dashboard.tiles)

@@ -6,7 +6,6 @@ import io
 import re
 
 import pytest
-from django.db import connection
 
 from cdp_site.permissions import MARKETER
 from profiles.models import Profile, Stage
@@ -86,23 +85,9 @@ def test_the_list_shows_the_normalised_email_not_the_raw_trait(people, client_as
     assert "Ann.Smith@Example.ORG" not in text
 
 
-def _insert_profiles(count: int, *, same_time_every: int = 1) -> None:
-    """``count`` active profiles, last seen one minute apart (``same_time_every`` of them
-    sharing each minute), straight into the table."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """INSERT INTO profiles_profile (display_name, stage, traits, computed, consent,
-                   created_at, updated_at, last_seen_at)
-               SELECT 'P' || g, '', '{}', '{}', '{}', now(), now(),
-                      now() - make_interval(mins => g / %s)
-               FROM generate_series(1, %s) g""",
-            [same_time_every, count],
-        )
-
-
-def test_pages_walk_every_profile_once_most_recently_seen_first(client_as):
-    _insert_profiles(130, same_time_every=7)  # ties on last_seen_at across page breaks
-    Profile.objects.filter(display_name="P5").update(last_seen_at=None)  # never seen: first
+def test_pages_walk_every_profile_once_most_recently_seen_first(client_as, many_profiles):
+    many_profiles(130, same_time_every=7)  # ties on last_seen_at across page breaks
+    Profile.objects.filter(display_name="Many 5").update(last_seen_at=None)  # never seen: first
     client = client_as(MARKETER)
     url, seen, pages = "/profiles/", [], 0
     while url:
@@ -120,10 +105,10 @@ def test_pages_walk_every_profile_once_most_recently_seen_first(client_as):
     )
 
 
-def test_the_total_past_ten_thousand_is_an_estimate_unfiltered_and_a_floor_filtered(client_as):
-    _insert_profiles(10_500)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE profiles_profile")
+def test_the_total_past_ten_thousand_is_an_estimate_unfiltered_and_a_floor_filtered(
+    client_as, many_profiles
+):
+    many_profiles(10_500)
     client = client_as(MARKETER)
     unfiltered = client.get("/profiles/").text
     assert re.search(r"About <strong>10,[45]\d\d</strong> profiles", unfiltered)
