@@ -6,7 +6,9 @@ class CampaignsConfig(AppConfig):
 
     def ready(self):
         from cdp_site.dashboard import register_tiles
+        from integrations.destinations import selectors as destination_selectors
         from profiles.changes import profile_changed
+        from segments import selectors as segment_selectors
         from segments.membership import membership_changed
 
         from . import dashboard, tasks
@@ -25,3 +27,6 @@ class CampaignsConfig(AppConfig):
         )
         # Hook: campaign figures on the dashboard.
         register_tiles(dashboard.tiles)
+        # Hook: a segment or a destination a campaign uses is not deleted from under it.
+        destination_selectors.register_usage_check(selectors.campaigns_using_destination)
+        segment_selectors.register_usage_check(selectors.campaigns_using_segment)

@@ -34,7 +34,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template import Context, Engine, Library, TemplateSyntaxError
 
-from . import tracking
+from . import selectors, tracking
 
 # Tags and filters a message template may use: Django's defaults minus those that reach
 # outside the given data (debug dumps the context and modules, url and include/extends
@@ -365,3 +365,23 @@ def save_template(*, template=None, name: str, subject: str, body_html: str, bod
     template.full_clean()
     template.save()
     return template
+
+
+def deletion_problem(*, template) -> str:
+    """Why ``template`` may not be deleted now ('' when it may): the campaigns not
+    finished that send it."""
+    using = selectors.campaigns_sending(template=template)
+    if not using:
+        return ""
+    them = "it" if len(using) == 1 else "them"
+    return f"Used by {', '.join(sorted(using))}: change or finish {them} first."
+
+
+@transaction.atomic
+def delete_template(*, template) -> None:
+    """Deletes a message template; refused while a campaign not finished sends it (its
+    past deliveries keep their record, without the template)."""
+    problem = deletion_problem(template=template)
+    if problem:
+        raise ValidationError({"template": [problem]})
+    template.delete()

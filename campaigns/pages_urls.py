@@ -12,5 +12,6 @@ urlpatterns = [
     path("<int:pk>/start/", views.change_status, {"action": "start"}, name="start"),
     path("<int:pk>/pause/", views.change_status, {"action": "pause"}, name="pause"),
     path("<int:pk>/resume/", views.change_status, {"action": "resume"}, name="resume"),
+    path("<int:pk>/delete/", views.delete, name="delete"),
     path("profile/<int:profile_id>/panel/", views.profile_panel, name="profile-panel"),
 ]

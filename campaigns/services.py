@@ -149,6 +149,24 @@ def finish_campaign(*, campaign: Campaign, now: datetime | None = None) -> Campa
     return locked
 
 
+def deletion_problem(*, campaign: Campaign) -> str:
+    """Why ``campaign`` may not be deleted now ('' when it may)."""
+    if campaign.status == Campaign.Status.ACTIVE:
+        return "An active campaign can't be deleted: pause or finish it first."
+    return ""
+
+
+@transaction.atomic
+def delete_campaign(*, campaign: Campaign) -> None:
+    """Deletes the campaign with its enrollments, deliveries and results; refused while
+    it is active (pause or finish it first)."""
+    locked = _locked(campaign)
+    problem = deletion_problem(campaign=locked)
+    if problem:
+        raise CampaignError([{"field": "status", "message": problem}])
+    locked.delete()
+
+
 def queue_run() -> None:
     from .tasks import run_due_steps
 

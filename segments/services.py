@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cdp_site import triggers
 
-from . import grammar, membership, realtime
+from . import grammar, membership, realtime, selectors
 from .models import Segment, SizeSample
 
 CHANGES_TRIGGER = "cdp:segments:changes-pending"
@@ -97,18 +97,27 @@ def update_segment(*, segment: Segment, name: str, rule: dict, description: str 
     return segment
 
 
+def deletion_problem(*, segment: Segment) -> str:
+    """Why ``segment`` may not be deleted now ('' when it may): what uses it."""
+    users = selectors.users_of(segment=segment)
+    if not users:
+        return ""
+    them = "it" if len(users) == 1 else "them"
+    return f"Used by {', '.join(users)}: change or delete {them} first."
+
+
 @transaction.atomic
 def delete_segment(*, segment: Segment) -> None:
-    users = [s for s in Segment.objects.exclude(pk=segment.pk)
-             if segment.pk in realtime.referenced(s)]  # fmt: skip
-    if users:
-        message = f"“{users[0].name}” refers to this segment; change it first."
-        raise SegmentError([{"field": "segment", "message": message}])
+    """Deletes the segment with its members and history; refused (with what uses it)
+    while a segment, a campaign or an export uses it."""
+    problem = deletion_problem(segment=Segment.objects.select_for_update().get(pk=segment.pk))
+    if problem:
+        raise SegmentError([{"field": "segment", "message": problem}])
     try:
         segment.delete()
-    except ProtectedError as error:  # a campaign (which segments do not know) uses it
-        users = sorted({str(obj) for obj in error.protected_objects})
-        message = f"“{users[0]}” uses this segment; change or delete it first."
+    except ProtectedError as error:  # a campaign made it its own meanwhile
+        users = ", ".join(sorted({f"campaign “{obj}”" for obj in error.protected_objects}))
+        message = f"Used by {users}: change or delete it first."
         raise SegmentError([{"field": "segment", "message": message}]) from None
 
 

@@ -9,7 +9,6 @@ Writes go through campaigns/services.py and campaigns/messages.py; their problem
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -125,13 +124,10 @@ class CampaignDetailView(APIView):
 
     @extend_schema(request=None, responses={204: None, 400: REFUSED})
     def delete(self, request, pk: int):
-        with transaction.atomic():
-            campaign = get_object_or_404(Campaign.objects.select_for_update(), pk=pk)
-            if campaign.status == Campaign.Status.ACTIVE:
-                raise exceptions.ValidationError(
-                    {"status": ["An active campaign can't be deleted: pause or finish it first."]}
-                )
-            campaign.delete()
+        try:
+            services.delete_campaign(campaign=campaign_or_404(pk))
+        except services.CampaignError as error:
+            raise invalid(error.errors) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -268,19 +264,6 @@ def _template_problems(error: DjangoValidationError) -> exceptions.ValidationErr
     return exceptions.ValidationError({"non_field_errors": error.messages})
 
 
-def _campaigns_using(template: MessageTemplate) -> list[str]:
-    """Names of the campaigns not finished whose journey sends this template."""
-    names = []
-    for name, steps in Campaign.objects.exclude(status=Campaign.Status.FINISHED).values_list(
-        "name", "steps"
-    ):
-        for step in steps if isinstance(steps, list) else []:
-            if isinstance(step, dict) and str(step.get("template_id")) == str(template.pk):
-                names.append(name)
-                break
-    return names
-
-
 class TemplateListView(generics.ListAPIView):
     """Message templates, newest first. POST creates one; a part that doesn't compile
     answers 400 at its field (``body_html``: "Line 3: ...")."""
@@ -334,11 +317,8 @@ class TemplateDetailView(APIView):
 
     @extend_schema(request=None, responses={204: None, 400: REFUSED})
     def delete(self, request, pk: int):
-        template = get_object_or_404(MessageTemplate, pk=pk)
-        using = _campaigns_using(template)
-        if using:
-            raise exceptions.ValidationError(
-                {"template": [f"Used by {', '.join(sorted(using))}: change or finish them first."]}
-            )
-        template.delete()
+        try:
+            messages.delete_template(template=get_object_or_404(MessageTemplate, pk=pk))
+        except DjangoValidationError as error:
+            raise _template_problems(error) from error
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from cdp_site import crypto
 
+from . import selectors
 from .kinds import KINDS
 from .models import DeadLetter, Destination
 
@@ -113,7 +114,27 @@ def update_destination(
     return destination
 
 
+class DestinationInUse(Exception):
+    """The destination is in use; the message names what uses it."""
+
+
+def deletion_problem(*, destination: Destination) -> str:
+    """Why ``destination`` may not be deleted now ('' when it may): what sends through it."""
+    users = selectors.users_of(destination=destination)
+    if not users:
+        return ""
+    them = "it" if len(users) == 1 else "them"
+    return f"Used by {', '.join(users)}: change or finish {them} first."
+
+
+@transaction.atomic
 def delete_destination(*, destination: Destination) -> None:
+    """Deletes the destination with its secrets and dead letters; refused, with what
+    uses it, while a campaign not finished sends through it."""
+    Destination.objects.select_for_update().filter(pk=destination.pk).first()
+    problem = deletion_problem(destination=destination)
+    if problem:
+        raise DestinationInUse(problem)
     destination.delete()
 
 
