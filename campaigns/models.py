@@ -173,8 +173,9 @@ class Delivery(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"  # claimed; its lease ends at next_attempt_at
+        # Sent is as far as a channel reports: an SMTP server accepting a message is not its
+        # delivery to a mailbox, and no channel here says more, so there is no "delivered".
         SENT = "sent", "Sent"
-        DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 

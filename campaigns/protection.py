@@ -78,7 +78,6 @@ def over_cap(profile_id: int, *, now: datetime, rules: ActivationSettings) -> bo
             Delivery.Status.PENDING,
             Delivery.Status.SENDING,
             Delivery.Status.SENT,
-            Delivery.Status.DELIVERED,
         ],
     ).count()
     return counted >= rules.max_messages

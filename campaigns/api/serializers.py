@@ -146,7 +146,6 @@ class DeliveryCountsSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     pending = serializers.IntegerField(help_text="Pending or being sent.")
     sent = serializers.IntegerField()
-    delivered = serializers.IntegerField()
     failed = serializers.IntegerField()
     skipped = serializers.IntegerField()
     opened = serializers.IntegerField()
