@@ -13,6 +13,8 @@ import json
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from integrations.models import Source
 
@@ -22,6 +24,7 @@ from .models import ProfileEvent, Stage
 ORDER = ("stage", "segment", "source", "trait", "trait_value")
 
 
+@extend_schema_field(OpenApiTypes.INT)  # the API's parameter: the source's id
 def _has_events_from(queryset, name, source):
     events = ProfileEvent.objects.filter(profile_id=OuterRef("pk"), source_id=source.pk)
     return queryset.filter(Exists(events))

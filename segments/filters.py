@@ -2,10 +2,13 @@
 profiles in SegmentsConfig.ready: profiles never imports segments."""
 
 import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .models import Membership, Segment
 
 
+@extend_schema_field(OpenApiTypes.INT)  # the API's parameter: the segment's id
 def _members_of(queryset, name, segment):
     return queryset.filter(pk__in=Membership.objects.filter(segment=segment).values("profile_id"))
 
