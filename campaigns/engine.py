@@ -252,8 +252,10 @@ def act(enrollment: Enrollment, step: dict, *, now: datetime, rules: ActivationS
     if enrollment.holdout:
         log(enrollment, step["id"], "holdout", now)
         return step.get("next")
-    if channel in protection.MESSAGE_CHANNELS:
-        until = protection.quiet_until(now, rules)
+    messages = channel in protection.MESSAGE_CHANNELS  # its cap and quiet hours apply
+    channel_rules = rules.for_channel(channel) if messages else None
+    if messages:
+        until = protection.quiet_until(now, channel_rules, protection.zone(rules))
         if until is not None:
             log(enrollment, step["id"], "quiet_hours", now)
             return _wait(enrollment, step, until, now, "quiet")
@@ -274,8 +276,8 @@ def act(enrollment: Enrollment, step: dict, *, now: datetime, rules: ActivationS
     emails = (Delivery.Channel.EMAIL, Delivery.Channel.ESP)
     if not reason and channel in emails and not (profile.traits or {}).get("email"):
         reason = "no e-mail address"
-    capped = channel in protection.MESSAGE_CHANNELS
-    if not reason and capped and protection.over_cap(enrollment.profile_id, now=now, rules=rules):
+    if not reason and messages and protection.over_cap(enrollment.profile_id, now=now,
+                                                        rules=channel_rules):  # fmt: skip
         reason = protection.FREQUENCY_CAP
     status = Delivery.Status.SKIPPED if reason else Delivery.Status.PENDING
     if channel == Delivery.Channel.TRAIT and not reason:

@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from . import views
+from . import protection_views, views
 
 urlpatterns = [
     path("new/", views.new, name="new"),
     path("gallery/", views.gallery_view, name="gallery"),
+    path("protection/", protection_views.protection_page, name="protection"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/flow/", views.flow, name="flow"),
     path("<int:pk>/start/", views.change_status, {"action": "start"}, name="start"),

@@ -25,9 +25,9 @@ from cdp_site.permissions import Cap, has_capability
 from integrations.models import Destination
 from segments.models import Segment
 
-from . import gallery, journey_form, selectors, services
+from . import gallery, journey_form, protection, selectors, services
 from .forms import CampaignSettingsForm, NewCampaignForm
-from .models import Campaign, Enrollment, MessageTemplate
+from .models import ActivationSettings, Campaign, Enrollment, MessageTemplate
 
 PAGE = "campaigns/campaign_detail.html"
 RESULTS_PANEL = "campaigns/results_panel.html"
@@ -242,6 +242,7 @@ def _page_context(request, campaign, *, form=None, steps=None, errors=None, focu
             "can_manage": can_manage,
             "status_errors": status_errors or [],
             "results_panel": _results_panel(),
+            "protection": protection.rules_for_campaign(campaign, ActivationSettings.load()),
             "focus": focus,
         }
     )

@@ -17,7 +17,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns import messages, services
-from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate
+from campaigns.models import (
+    ActivationSettings,
+    Campaign,
+    ChannelRules,
+    Delivery,
+    Enrollment,
+    MessageTemplate,
+)
 from campaigns.results import campaign_results
 from cdp_site.api.params import filtered
 from cdp_site.permissions import Cap
@@ -28,6 +35,7 @@ from .serializers import (
     CountsSerializer,
     DeliverySerializer,
     EnrollmentSerializer,
+    ProtectionSerializer,
     ResultsSerializer,
     TemplateInputSerializer,
     TemplateSerializer,
@@ -322,3 +330,37 @@ class TemplateDetailView(APIView):
         except DjangoValidationError as error:
             raise _template_problems(error) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- protection -----------------------------------------------------------------------
+
+
+def _protection_body(settings: ActivationSettings) -> dict:
+    channels = {}
+    for channel in ChannelRules.Channel.values:
+        rules = settings.for_channel(channel)
+        channels[channel] = {name: getattr(rules, name) for name in services.RULE_FIELDS}
+    return ProtectionSerializer({"time_zone": settings.time_zone, "channels": channels}).data
+
+
+class ProtectionView(APIView):
+    """Each message channel's frequency cap and quiet hours (``email``, ``webhook``) and
+    the time zone quiet hours are read in. PUT changes them (the same rules as the
+    campaigns' protection page): every problem answers 400 at its field."""
+
+    required_capability = CAMPAIGNS
+
+    @extend_schema(responses=ProtectionSerializer)
+    def get(self, request):
+        return Response(_protection_body(ActivationSettings.load()))
+
+    @extend_schema(request=ProtectionSerializer, responses={200: ProtectionSerializer,
+                                                            400: REFUSED})  # fmt: skip
+    def put(self, request):
+        data = ProtectionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            settings = services.save_protection(**data.validated_data)
+        except services.CampaignError as error:
+            raise invalid(error.errors) from error
+        return Response(_protection_body(settings))
