@@ -17,13 +17,17 @@ class CampaignsConfig(AppConfig):
         # commit); beat reads the same outboxes every few seconds as a safety net.
         profile_changed.connect(tasks.queue_triggers, dispatch_uid="campaigns")
         membership_changed.connect(tasks.queue_triggers, dispatch_uid="campaigns")
-        # Hook: journey entries in the customer timeline (pages: campaigns/selectors.py).
+        # Hook: journey entries and messages (sent, opened, clicked, skipped) in the
+        # customer timeline (campaigns/selectors.py).
         from profiles import selectors as profile_selectors
 
         from . import selectors
 
         profile_selectors.register_timeline_source(
             selectors.TIMELINE_KINDS, selectors.timeline_items
+        )
+        profile_selectors.register_timeline_source(
+            selectors.MESSAGE_KINDS, selectors.message_timeline_items
         )
         # Hook: campaign figures on the dashboard.
         register_tiles(dashboard.tiles)

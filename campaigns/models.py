@@ -218,6 +218,8 @@ class Delivery(models.Model):
                 name="delivery_due",
                 condition=Q(status__in=["pending", "sending"]),
             ),
+            # A person's messages: the profile page's panel and the customer timeline.
+            models.Index(fields=["profile_id", "-created_at"], name="delivery_profile"),
         ]
 
     def __str__(self) -> str:

@@ -226,6 +226,54 @@ def timeline_items(*, profile, before, kinds, limit: int) -> list:
     ]
 
 
+# Messages in the customer timeline (registered with profiles in CampaignsConfig.ready):
+# each kind reads the person's deliveries along the delivery_profile index.
+MESSAGE_KINDS = {
+    "message-sent": "Messages sent",
+    "message-opened": "Messages opened",
+    "message-clicked": "Messages clicked",
+    "message-skipped": "Messages skipped",
+}
+MESSAGE_TIMES = {  # kind: (its time, which deliveries have one)
+    "message-sent": ("sent_at", Q(sent_at__isnull=False)),
+    "message-opened": ("opened_at", Q(opened_at__isnull=False)),
+    "message-clicked": ("clicked_at", Q(clicked_at__isnull=False)),
+    "message-skipped": ("created_at", Q(status=Delivery.Status.SKIPPED)),
+}
+
+
+def _message_title(delivery: Delivery, kind: str) -> str:
+    what = delivery.get_channel_display()
+    if delivery.template is not None:
+        what += f" “{delivery.template.name}”"
+    verb = kind.removeprefix("message-")
+    return f"{what} {verb} · campaign “{delivery.campaign.name}”"
+
+
+def message_timeline_items(*, profile, before, kinds, limit: int) -> list:
+    """Deliveries sent, opened, clicked or skipped for profiles.selectors.timeline: per
+    kind, ``limit`` items after the cursor ``before``, newest first."""
+    from profiles.selectors import Item, after_cursor
+
+    items = []
+    for kind in sorted(set(kinds) & set(MESSAGE_KINDS)):
+        field, having = MESSAGE_TIMES[kind]
+        rows = (
+            Delivery.objects.filter(having, profile_id=profile.pk)
+            .filter(after_cursor(before, kind, field, "id"))
+            .select_related("campaign", "template")
+            .order_by(f"-{field}", "-id")[:limit]
+        )
+        items += [
+            Item(kind=kind, id=row.pk, time=getattr(row, field), title=_message_title(row, kind),
+                 detail=row.reason if kind == "message-skipped" else "",
+                 data={"campaign_id": row.campaign_id, "channel": row.channel,
+                       "status": row.status, "step_id": row.step_id})
+            for row in rows
+        ]  # fmt: skip
+    return items
+
+
 # What uses a segment, a destination or a message (none is deleted from under a campaign)
 
 

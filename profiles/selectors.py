@@ -192,6 +192,29 @@ def search_profiles(*, q: str, limit: int = 20) -> list[Profile]:
     return sorted(resolved.values(), key=rank)[:limit]
 
 
+def merge_candidates(*, q: str, exclude: int, limit: int = 10) -> list[Profile]:
+    """Active profiles another one could be merged with: the profile ``q`` is the id of
+    (or went into), else those a search for ``q`` finds; never ``exclude`` itself."""
+    q = (q or "").strip()
+    if q.isdigit():
+        active = active_profile_id(profile_id=int(q))
+        found = list(Profile.objects.filter(pk=active)) if active else []
+    else:
+        found = search_profiles(q=q, limit=limit + 1) if q else []
+    return [p for p in found if p.pk != exclude][:limit]
+
+
+def merge_summary(*, profile: Profile) -> dict:
+    """What a person compares before merging two profiles: who, what identifies them,
+    how much history each has."""
+    return {
+        "profile": profile,
+        "identities": identities_by_kind(profile=profile),
+        "events": bounded_count(ProfileEvent.objects.filter(profile=profile), cap=1000),
+        "email": emails_of(profile_ids=[profile.pk]).get(profile.pk, ""),
+    }
+
+
 # --- the Customer 360 view --------------------------------------------------------------
 
 

@@ -1,5 +1,7 @@
 """Profile pages: the list with search, and the Customer 360 page with its fragments."""
 
+import json
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -12,7 +14,7 @@ from cdp_site.permissions import Cap, has_capability
 
 from . import selectors, services
 from .filters import ProfileFilter
-from .forms import ConsentForm, NoteForm, TimelineFilterForm
+from .forms import ConsentForm, MergeForm, NoteForm, TimelineFilterForm
 from .models import Merge, Profile
 
 DETAIL = "profiles/profile_detail.html"
@@ -81,18 +83,38 @@ def index(request):
 
 def _timeline_context(request, profile: Profile) -> dict:
     form = TimelineFilterForm(request.GET or None, sources=selectors.timeline_sources())
-    page = selectors.timeline(
-        profile=profile,
-        before=request.GET.get("cursor") or None,
-        limit=TIMELINE_PAGE,
-        **form.selection(),
-    )
+    if form.is_bound and not form.is_valid():  # its errors are shown instead
+        page = selectors.TimelinePage(items=[], next_cursor=None)
+    else:
+        page = selectors.timeline(
+            profile=profile,
+            before=request.GET.get("cursor") or None,
+            limit=TIMELINE_PAGE,
+            **form.selection(),
+        )
     next_url = None
     if page.next_cursor:
         params = request.GET.copy()
         params["cursor"] = page.next_cursor
         next_url = reverse("profiles:timeline", args=[profile.pk]) + "?" + params.urlencode()
+    for item in page.items:
+        item.fields = _shown_properties(item)
     return {"timeline_form": form, "timeline": page, "next_url": next_url}
+
+
+def _shown_properties(item) -> list[tuple[str, str, bool]]:
+    """An event's properties as (key, text, whether the text is JSON of a nested value),
+    for the timeline's expandable list (the template escapes them)."""
+    properties = item.data.get("properties") if item.kind == "event" else None
+    if not isinstance(properties, dict):
+        return []
+    shown = []
+    for key in sorted(properties):
+        value = properties[key]
+        nested = isinstance(value, dict | list)
+        text = json.dumps(value, indent=2, ensure_ascii=False) if nested else str(value)
+        shown.append((str(key), text, nested))
+    return shown
 
 
 def _detail_context(request, profile: Profile, **extra) -> dict:
@@ -186,6 +208,42 @@ def undo_merge(request, pk: int, merge_id: int):
     profile = get_object_or_404(Profile, pk=merge.survivor_id)
     context = _detail_context(request, profile, merge_result=result, merge_ok=ok)
     return TemplateResponse(request, f"{DETAIL}#profile-body", context)
+
+
+@requires(Cap.MANAGE_PROFILES)
+def merge(request, pk: int):
+    """A manual merge, as the API's: another profile (found by its id or a search) goes
+    into this one. GET compares the two; POST merges through services.merge_profiles."""
+    profile, survivor = _active_or_redirect(pk)
+    if survivor is not None:
+        return redirect("profiles:merge", pk=survivor)
+    error, status = "", 200
+    if request.method == "POST":
+        form = MergeForm(request.POST)
+        if form.is_valid():
+            other = form.cleaned_data["other"]
+            try:
+                services.merge_profiles(survivor_id=profile.pk, merged_id=other,
+                                        actor=request.user)  # fmt: skip
+            except services.ProfileError as exc:
+                error, status = str(exc), 400
+            else:
+                messages.success(request, f"Profile {other} was merged into this one. "
+                                 "Undo it from the merge history if it was a mistake.")  # fmt: skip
+                return redirect("profiles:detail", pk=profile.pk)
+        q = request.POST.get("other", "")
+    else:
+        q = request.GET.get("other", "").strip()[:200]
+    candidates = selectors.merge_candidates(q=q, exclude=profile.pk)
+    context = {
+        "profile": profile,
+        "q": q,
+        "candidates": candidates,
+        "error": error,
+        "survivor": selectors.merge_summary(profile=profile),
+        "merged": selectors.merge_summary(profile=candidates[0]) if len(candidates) == 1 else None,
+    }
+    return TemplateResponse(request, "profiles/merge.html", context, status=status)
 
 
 @requires(Cap.MANAGE_PROFILES)

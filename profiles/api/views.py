@@ -1,8 +1,12 @@
 """REST API of profiles; mounted at /api/v1/profiles/ by cdp_site/urls.py."""
 
+from datetime import datetime
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
@@ -120,10 +124,27 @@ class EventListView(generics.ListAPIView):
         return selectors.events_of(profile=active_profile(self.kwargs["pk"]))
 
 
+def _moment(params, name: str) -> datetime | None:
+    """The ISO date or date-time in ``params[name]`` (a date: its midnight, in the site's
+    time zone; a time without a zone: in it too)."""
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        moment = parse_datetime(raw)
+        if moment is None and (day := parse_date(raw)) is not None:
+            moment = datetime.combine(day, datetime.min.time())
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise exceptions.ValidationError({name: ["An ISO date or date-time, e.g. 2026-05-01."]})
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
 class TimelineView(APIView):
     """Events, merges, unmerges, stage changes, consent, notes and refused links, newest
     first. Pass ``next`` (or ``cursor``) to page on; filter by ``kind``, ``source``,
-    ``type`` (event type)."""
+    ``type`` (event type), ``since`` and ``until``."""
 
     required_capability = PROFILES
 
@@ -134,6 +155,16 @@ class TimelineView(APIView):
             OpenApiParameter("kind", str, many=True, enum=list(selectors.timeline_kinds())),
             OpenApiParameter("source", int, many=True),
             OpenApiParameter("type", str, many=True, description="Event type, e.g. track."),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATETIME,
+                description="Items from then on (a date: from its midnight).",
+            ),
+            OpenApiParameter(
+                "until",
+                OpenApiTypes.DATETIME,
+                description="Items before then (a date: before its midnight).",
+            ),
         ],
         responses=TimelinePageSerializer,
     )
@@ -158,6 +189,8 @@ class TimelineView(APIView):
             kinds=kinds,
             source_ids=sources or None,
             event_types=params.getlist("type") or None,
+            since=_moment(params, "since"),
+            until=_moment(params, "until"),
             limit=limit,
         )
         next_url = None
