@@ -58,7 +58,7 @@ UPDATE profiles_profile p SET traits = c.traits, updated_at = now(),
     display_name = left(coalesce(
         nullif(trim(concat_ws(' ', coalesce(c.traits->>'firstName', c.traits->>'first_name'),
                                    coalesce(c.traits->>'lastName', c.traits->>'last_name'))), ''),
-        c.traits->>'name', c.traits->>'email', ''), 200)
+        c.traits->>'name', lower(trim(c.traits->>'email')), ''), 200)
 FROM current c WHERE p.id = c.id
 """
 

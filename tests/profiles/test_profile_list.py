@@ -85,6 +85,17 @@ def test_the_list_shows_the_normalised_email_not_the_raw_trait(people, client_as
     assert "Ann.Smith@Example.ORG" not in text
 
 
+def test_a_profile_named_by_its_email_shows_the_normalised_address(web, send, client_as):
+    send(
+        web,
+        message("identify", userId="w-seb", traits={"email": " Sebastian_Lopez2216@Outlook.Com"}),
+    )
+    seb = profile_of("user_id", "w-seb")
+    page = client_as(MARKETER).get(f"/profiles/{seb.pk}/").text
+    assert '<h1 id="profile-title">sebastian_lopez2216@outlook.com</h1>' in page
+    assert "<code>sebastian_lopez2216@outlook.com</code>" in page  # the identifier
+
+
 def test_pages_walk_every_profile_once_most_recently_seen_first(client_as, many_profiles):
     many_profiles(130, same_time_every=7)  # ties on last_seen_at across page breaks
     Profile.objects.filter(display_name="Many 5").update(last_seen_at=None)  # never seen: first
