@@ -34,6 +34,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template import Context, Engine, Library, TemplateSyntaxError
 
+from cdp_site.confirm import in_use
+
 from . import selectors, tracking
 
 # Tags and filters a message template may use: Django's defaults minus those that reach
@@ -370,11 +372,7 @@ def save_template(*, template=None, name: str, subject: str, body_html: str, bod
 def deletion_problem(*, template) -> str:
     """Why ``template`` may not be deleted now ('' when it may): the campaigns not
     finished that send it."""
-    using = selectors.campaigns_sending(template=template)
-    if not using:
-        return ""
-    them = "it" if len(using) == 1 else "them"
-    return f"Used by {', '.join(sorted(using))}: change or finish {them} first."
+    return in_use(sorted(selectors.campaigns_sending(template=template)))
 
 
 @transaction.atomic

@@ -1,7 +1,8 @@
 """The confirmation step before a deletion, shared by the apps' pages (segments,
 campaigns, message templates, destinations): GET shows what deleting does, or why it
 cannot be done now; POST deletes through the app's service. The rule itself lives in
-each app's service (``deletion_problem``), which the API calls too."""
+each app's service (``deletion_problem``), which the API calls too; ``in_use`` words
+the refusal of something in use the same way everywhere."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 TEMPLATE = "confirm_delete.html"
+
+
+def in_use(users: list[str], *, then: str = "change or finish") -> str:
+    """The refusal the services give for something in use: '' when nothing uses it."""
+    if not users:
+        return ""
+    return f"Used by {', '.join(users)}: {then} {'it' if len(users) == 1 else 'them'} first."
 
 
 @dataclass

@@ -8,6 +8,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from cdp_site import triggers
+from cdp_site.confirm import in_use
 
 from . import grammar, membership, realtime, selectors
 from .models import Segment, SizeSample
@@ -99,11 +100,7 @@ def update_segment(*, segment: Segment, name: str, rule: dict, description: str 
 
 def deletion_problem(*, segment: Segment) -> str:
     """Why ``segment`` may not be deleted now ('' when it may): what uses it."""
-    users = selectors.users_of(segment=segment)
-    if not users:
-        return ""
-    them = "it" if len(users) == 1 else "them"
-    return f"Used by {', '.join(users)}: change or delete {them} first."
+    return in_use(selectors.users_of(segment=segment), then="change or delete")
 
 
 @transaction.atomic
@@ -116,8 +113,8 @@ def delete_segment(*, segment: Segment) -> None:
     try:
         segment.delete()
     except ProtectedError as error:  # a campaign made it its own meanwhile
-        users = ", ".join(sorted({f"campaign “{obj}”" for obj in error.protected_objects}))
-        message = f"Used by {users}: change or delete it first."
+        users = sorted({f"campaign “{obj}”" for obj in error.protected_objects})
+        message = in_use(users, then="change or delete")
         raise SegmentError([{"field": "segment", "message": message}]) from None
 
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cdp_site import crypto
+from cdp_site.confirm import in_use
 
 from . import selectors
 from .kinds import KINDS
@@ -120,11 +121,7 @@ class DestinationInUse(Exception):
 
 def deletion_problem(*, destination: Destination) -> str:
     """Why ``destination`` may not be deleted now ('' when it may): what sends through it."""
-    users = selectors.users_of(destination=destination)
-    if not users:
-        return ""
-    them = "it" if len(users) == 1 else "them"
-    return f"Used by {', '.join(users)}: change or finish {them} first."
+    return in_use(selectors.users_of(destination=destination))
 
 
 @transaction.atomic
