@@ -24,8 +24,11 @@ SEARCH_LIMIT = 50
 
 
 def _partial(request, template: str, partial: str) -> str:
-    """Full page normally; just the named partial when htmx asks for it."""
-    return f"{template}#{partial}" if request.htmx else template
+    """Full page normally; just the named partial when htmx asks for it (not when it
+    restores a page the list's pushed URLs left in the history: that needs all of it)."""
+    if request.htmx and not request.htmx.history_restore_request:
+        return f"{template}#{partial}"
+    return template
 
 
 def _active_or_redirect(profile_id: int):

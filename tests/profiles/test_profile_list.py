@@ -131,3 +131,12 @@ def test_the_total_past_ten_thousand_is_an_estimate_unfiltered_and_a_floor_filte
     Profile.objects.update(stage=Stage.ORIENTATION)
     staged = client.get("/profiles/?stage=orientation").text
     assert "More than <strong>10,000</strong> profiles" in staged
+
+
+def test_back_to_a_page_of_the_list_htmx_restores_is_the_whole_page(people, client_as):
+    client = client_as(MARKETER)
+    partial = client.get("/profiles/?stage=retention", **HTMX).text
+    assert "<html" not in partial and names_on_page(partial) == {"Bo"}
+    restored = client.get("/profiles/?stage=retention", HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+                          **HTMX).text  # fmt: skip
+    assert "<html" in restored and names_on_page(restored) == {"Bo"}
