@@ -17,6 +17,7 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	bash scripts/ensure-chromium
+	bash scripts/ensure-node-modules
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m cdp_site.devservices -- $(BIN)/python -m pytest $(PYTEST_ARGS)

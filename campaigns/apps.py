@@ -5,16 +5,20 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self):
+        from cdp_site.dashboard import register_tiles
+        from integrations.destinations import selectors as destination_selectors
         from profiles.changes import profile_changed
+        from segments import selectors as segment_selectors
         from segments.membership import membership_changed
 
-        from . import tasks
+        from . import dashboard, tasks
 
         # Enrolment, awaited events and goals follow both change signals (after their
         # commit); beat reads the same outboxes every few seconds as a safety net.
         profile_changed.connect(tasks.queue_triggers, dispatch_uid="campaigns")
         membership_changed.connect(tasks.queue_triggers, dispatch_uid="campaigns")
-        # Hook: journey entries in the customer timeline (pages: campaigns/selectors.py).
+        # Hook: journey entries and messages (sent, opened, clicked, skipped) in the
+        # customer timeline (campaigns/selectors.py).
         from profiles import selectors as profile_selectors
 
         from . import selectors
@@ -22,6 +26,14 @@ class CampaignsConfig(AppConfig):
         profile_selectors.register_timeline_source(
             selectors.TIMELINE_KINDS, selectors.timeline_items
         )
+        profile_selectors.register_timeline_source(
+            selectors.MESSAGE_KINDS, selectors.message_timeline_items
+        )
+        # Hook: campaign figures on the dashboard.
+        register_tiles(dashboard.tiles)
+        # Hook: a segment or a destination a campaign uses is not deleted from under it.
+        destination_selectors.register_usage_check(selectors.campaigns_using_destination)
+        segment_selectors.register_usage_check(selectors.campaigns_using_segment)
         # Hook: the consent purposes a webhook destination may require (its form and API).
         from integrations.destinations import kinds
 

@@ -253,8 +253,10 @@ def act(enrollment: Enrollment, step: dict, *, now: datetime, rules: ActivationS
     if enrollment.holdout:
         log(enrollment, step["id"], "holdout", now)
         return step.get("next")
-    if channel in protection.MESSAGE_CHANNELS:
-        until = protection.quiet_until(now, rules)
+    messages = channel in protection.MESSAGE_CHANNELS  # its cap and quiet hours apply
+    channel_rules = rules.for_channel(channel) if messages else None
+    if messages:
+        until = protection.quiet_until(now, channel_rules, protection.zone(rules))
         if until is not None:
             log(enrollment, step["id"], "quiet_hours", now)
             return _wait(enrollment, step, until, now, "quiet")
@@ -274,8 +276,8 @@ def act(enrollment: Enrollment, step: dict, *, now: datetime, rules: ActivationS
         )
     if not reason and channel in EMAIL_CHANNELS:
         reason = address_problem(profile)
-    capped = channel in protection.MESSAGE_CHANNELS
-    if not reason and capped and protection.over_cap(enrollment.profile_id, now=now, rules=rules):
+    if not reason and messages and protection.over_cap(enrollment.profile_id, now=now,
+                                                        rules=channel_rules):  # fmt: skip
         reason = protection.FREQUENCY_CAP
     status = Delivery.Status.SKIPPED if reason else Delivery.Status.PENDING
     if channel == Delivery.Channel.TRAIT and not reason:
@@ -362,7 +364,7 @@ def convert(enrollment: Enrollment, *, at: datetime, now: datetime) -> None:
     enrollment.save()
     Delivery.objects.filter(
         enrollment=enrollment,
-        status__in=[Delivery.Status.SENT, Delivery.Status.DELIVERED],
+        status=Delivery.Status.SENT,
         sent_at__gte=at - window,
         sent_at__lte=at,
         converted_at__isnull=True,

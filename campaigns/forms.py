@@ -1,6 +1,8 @@
 """HTML input for campaigns: the settings beside the journey editor (who enters, when,
 how often, and the goal). The steps come from campaigns/journey_form.py."""
 
+from zoneinfo import available_timezones
+
 from django import forms
 
 from segments.models import Segment
@@ -82,3 +84,38 @@ class CampaignSettingsForm(forms.Form):
 
 class NewCampaignForm(CampaignSettingsForm):
     """The same settings, for a new draft (its journey starts with one e-mail)."""
+
+
+class ProtectionForm(forms.Form):
+    """The time zone quiet hours are read in (one for every channel)."""
+
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Quiet hours and time-of-day waits are in this zone's local time.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(z, z) for z in sorted(available_timezones())]
+
+
+class ChannelRulesForm(forms.Form):
+    """One channel's frequency cap and quiet hours (prefixed with the channel)."""
+
+    max_messages = forms.IntegerField(
+        label="At most (messages per person)", required=False, min_value=0,
+        help_text="Leave empty for no cap; 0 sends none.",
+        widget=forms.NumberInput(attrs={"class": "j-num"}),
+    )  # fmt: skip
+    per_days = forms.IntegerField(
+        label="In (days)", min_value=1, max_value=365,
+        widget=forms.NumberInput(attrs={"class": "j-num"}),
+    )  # fmt: skip
+    quiet_start = forms.TimeField(
+        label="Quiet from", required=False, widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text="e.g. 21:00; messages due then wait until the end.",
+    )  # fmt: skip
+    quiet_end = forms.TimeField(
+        label="Quiet until", required=False, widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text="e.g. 08:00; both empty: no quiet hours.",
+    )  # fmt: skip

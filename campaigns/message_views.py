@@ -8,9 +8,11 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from cdp_site.access import requires
+from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
 
 from . import messages, results
@@ -204,6 +206,24 @@ def message_edit(request, pk):
             return redirect("campaigns:message-edit", pk=pk)
         return _form_page(request, form, template)
     return _form_page(request, TemplateForm(instance=template), template)
+
+
+@requires(Cap.MANAGE_CAMPAIGNS)
+def message_delete(request, pk):
+    """Confirms, then deletes through campaigns.messages (refused while a campaign not
+    finished sends it)."""
+    template = get_object_or_404(MessageTemplate, pk=pk)
+    return confirm_delete(request, Deletion(
+        kind="message template", name=template.name,
+        problem=lambda: messages.deletion_problem(template=template),
+        delete=lambda: messages.delete_template(template=template),
+        refused=(ValidationError,),
+        consequences=lambda: [
+            "The template is deleted. Messages already sent with it keep their record.",
+        ],
+        back_url=reverse("campaigns:message-edit", args=[template.pk]),
+        done_url=reverse("campaigns:messages"),
+    ))  # fmt: skip
 
 
 def _rendered_for(form, template):

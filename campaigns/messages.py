@@ -36,7 +36,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template import Context, Engine, Library, TemplateSyntaxError
 
-from . import render_limits, tracking
+from cdp_site.confirm import in_use
+
+from . import render_limits, selectors, tracking
 from .render_limits import RenderLimitExceeded
 
 # Tags and filters a message template may use: Django's defaults minus those that reach
@@ -390,3 +392,19 @@ def save_template(*, template=None, name: str, subject: str, body_html: str, bod
     template.full_clean()
     template.save()
     return template
+
+
+def deletion_problem(*, template) -> str:
+    """Why ``template`` may not be deleted now ('' when it may): the campaigns not
+    finished that send it."""
+    return in_use(sorted(selectors.campaigns_sending(template=template)))
+
+
+@transaction.atomic
+def delete_template(*, template) -> None:
+    """Deletes a message template; refused while a campaign not finished sends it (its
+    past deliveries keep their record, without the template)."""
+    problem = deletion_problem(template=template)
+    if problem:
+        raise ValidationError({"template": [problem]})
+    template.delete()

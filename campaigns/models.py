@@ -173,8 +173,9 @@ class Delivery(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"  # claimed; its lease ends at next_attempt_at
+        # Sent is as far as a channel reports: an SMTP server accepting a message is not its
+        # delivery to a mailbox, and no channel here says more, so there is no "delivered".
         SENT = "sent", "Sent"
-        DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
@@ -217,6 +218,8 @@ class Delivery(models.Model):
                 name="delivery_due",
                 condition=Q(status__in=["pending", "sending"]),
             ),
+            # A person's messages: the profile page's panel and the customer timeline.
+            models.Index(fields=["profile_id", "-created_at"], name="delivery_profile"),
         ]
 
     def __str__(self) -> str:
@@ -224,12 +227,10 @@ class Delivery(models.Model):
 
 
 class ActivationSettings(models.Model):
-    """The one row of rules that protect people across every campaign."""
+    """The one row of settings that protect people across every campaign: the time zone
+    quiet hours and time-of-day waits are read in, and (``ChannelRules``) each channel's
+    frequency cap and quiet hours."""
 
-    max_messages = models.PositiveIntegerField(default=3)  # marketing messages per person
-    per_days = models.PositiveIntegerField(default=7)
-    quiet_start = models.TimeField(null=True, blank=True)  # e.g. 21:00
-    quiet_end = models.TimeField(null=True, blank=True)  # e.g. 08:00
     time_zone = models.CharField(max_length=60, default="UTC")
 
     def __str__(self) -> str:
@@ -237,7 +238,46 @@ class ActivationSettings(models.Model):
 
     @classmethod
     def load(cls) -> "ActivationSettings":
-        return cls.objects.get_or_create(pk=1)[0]
+        """The settings with every channel's rules, read once (a run of the engine)."""
+        settings = cls.objects.get_or_create(pk=1)[0]
+        settings.channels = {rule.channel: rule for rule in ChannelRules.objects.all()}
+        return settings
+
+    def for_channel(self, channel: str) -> "ChannelRules":
+        """The channel's rules: saved, else its defaults (``ChannelRules.DEFAULTS``)."""
+        channels = getattr(self, "channels", None)
+        if channels is None:
+            channels = self.channels = {r.channel: r for r in ChannelRules.objects.all()}
+        return channels.get(channel) or ChannelRules.default(channel)
+
+
+class ChannelRules(models.Model):
+    """A channel's protection: at most ``max_messages`` messages per person in
+    ``per_days`` (no cap when empty), and quiet hours (``quiet_start`` to ``quiet_end``,
+    local time in ActivationSettings.time_zone) in which its messages wait."""
+
+    class Channel(models.TextChoices):  # the channels whose messages reach a person
+        EMAIL = Delivery.Channel.EMAIL.value, Delivery.Channel.EMAIL.label
+        WEBHOOK = Delivery.Channel.WEBHOOK.value, "Webhook (e.g. SMS or push gateways)"
+
+    # Until set: e-mail keeps the cap it always had, webhooks have none.
+    DEFAULTS = {Channel.EMAIL: {"max_messages": 3, "per_days": 7}}
+
+    channel = models.CharField(max_length=10, choices=Channel.choices, unique=True)
+    max_messages = models.PositiveIntegerField(null=True, blank=True)
+    per_days = models.PositiveIntegerField(default=7)
+    quiet_start = models.TimeField(null=True, blank=True)  # e.g. 21:00
+    quiet_end = models.TimeField(null=True, blank=True)  # e.g. 08:00
+
+    class Meta:
+        ordering = ["channel"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} rules"
+
+    @classmethod
+    def default(cls, channel: str) -> "ChannelRules":
+        return cls(channel=channel, **cls.DEFAULTS.get(channel, {}))
 
 
 class TriggerCursor(models.Model):

@@ -1,13 +1,15 @@
-"""What protects people across every campaign: consent per channel, the global
-frequency cap and quiet hours (ActivationSettings).
+"""What protects people across every campaign: consent per channel, and each message
+channel's frequency cap and quiet hours (ChannelRules, in ActivationSettings' time zone;
+set on the campaigns' protection page and through the API).
 
 - Consent: each channel needs one purpose (``CHANNEL_PURPOSE``); a webhook's purpose is
   set on its destination (``config["consent_purpose"]``, e-mail marketing when it names
   none). No current grant means the Delivery is skipped with a reason a marketer reads.
-- Frequency cap: at most ``max_messages`` marketing messages (Deliveries that count
-  toward the cap and were not skipped or failed) per person in ``per_days``.
-- Quiet hours: a marketing message due in quiet hours waits until they end (it is not
-  skipped); the engine keeps the enrollment at the step with ``wake_at`` = their end.
+- Frequency cap: at most ``max_messages`` messages of a channel (Deliveries that count
+  toward the cap and were not skipped or failed) per person in ``per_days``; none when
+  ``max_messages`` is empty.
+- Quiet hours: a channel's message due in its quiet hours waits until they end (it is
+  not skipped); the engine keeps the enrollment at the step with ``wake_at`` = their end.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from integrations.destinations.kinds import DEFAULT_PURPOSE
 from profiles.consent import may_use
 from profiles.models import ConsentPurpose
 
-from .models import ActivationSettings, Delivery
+from .models import ActivationSettings, ChannelRules, Delivery
 
 CHANNEL_PURPOSE = {
     Delivery.Channel.EMAIL: "email_marketing",
@@ -39,8 +41,8 @@ PURPOSE_WORDS = {
     "personalisation": "personalisation",
     "partner_sharing": "partner sharing",
 }
-# Channels whose messages reach a person: they count toward the cap and keep quiet hours.
-MESSAGE_CHANNELS = {Delivery.Channel.EMAIL}
+# Channels whose messages reach a person: they count toward their cap and keep quiet hours.
+MESSAGE_CHANNELS = {Delivery.Channel.EMAIL, Delivery.Channel.WEBHOOK}
 FREQUENCY_CAP = "frequency cap"
 
 
@@ -75,20 +77,19 @@ def lock_person(profile_id: int) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7341, profile_id % 2**31])
 
 
-def over_cap(profile_id: int, *, now: datetime, rules: ActivationSettings) -> bool:
-    if not rules.max_messages:
+def over_cap(profile_id: int, *, now: datetime, rules: ChannelRules) -> bool:
+    """Whether the person has had the channel's ``max_messages`` in its last ``per_days``."""
+    if rules.max_messages is None:
+        return False
+    if rules.max_messages == 0:
         return True
     since = now - timedelta(days=rules.per_days or 1)
     counted = Delivery.objects.filter(
         Q(sent_at__gte=since) | Q(sent_at__isnull=True, created_at__gte=since),
         profile_id=profile_id,
+        channel=rules.channel,
         counts_toward_cap=True,
-        status__in=[
-            Delivery.Status.PENDING,
-            Delivery.Status.SENDING,
-            Delivery.Status.SENT,
-            Delivery.Status.DELIVERED,
-        ],
+        status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.SENT],
     ).count()
     return counted >= rules.max_messages
 
@@ -109,12 +110,36 @@ def next_time_of_day(now: datetime, at: time, tz) -> datetime:
     return candidate.astimezone(now.tzinfo)
 
 
-def quiet_until(now: datetime, rules: ActivationSettings) -> datetime | None:
-    """The end of the quiet hours ``now`` falls in, or None outside them."""
+def quiet_until(now: datetime, rules: ChannelRules, tz) -> datetime | None:
+    """The end of the channel's quiet hours (local time in ``tz``) ``now`` falls in, or
+    None outside them."""
     start, end = rules.quiet_start, rules.quiet_end
     if start is None or end is None or start == end:
         return None
-    tz = zone(rules)
     clock = now.astimezone(tz).time()
     inside = start <= clock < end if start < end else (clock >= start or clock < end)
     return next_time_of_day(now, end, tz) if inside else None
+
+
+def describe(rules: ChannelRules, time_zone: str) -> str:
+    """The channel's rules in words, for the pages."""
+    if rules.max_messages is None:
+        cap = "no frequency cap"
+    else:
+        per = f"{rules.per_days} day{'s' if rules.per_days != 1 else ''}"
+        cap = f"at most {rules.max_messages} per person in {per}"
+    if rules.quiet_start is None or rules.quiet_end is None:
+        return f"{cap}; no quiet hours"
+    return (f"{cap}; quiet hours {rules.quiet_start:%H:%M}–{rules.quiet_end:%H:%M} "
+            f"({time_zone})")  # fmt: skip
+
+
+STEP_CHANNELS = {"send_email": Delivery.Channel.EMAIL, "webhook": Delivery.Channel.WEBHOOK}
+
+
+def rules_for_campaign(campaign, settings: ActivationSettings) -> list[tuple[str, str]]:
+    """(channel, its rules in words) for each message channel the journey sends on."""
+    steps = campaign.steps if isinstance(campaign.steps, list) else []
+    used = {STEP_CHANNELS.get(s.get("type")) for s in steps if isinstance(s, dict)}
+    return [(label, describe(settings.for_channel(channel), settings.time_zone))
+            for channel, label in ChannelRules.Channel.choices if channel in used]  # fmt: skip

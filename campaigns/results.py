@@ -218,7 +218,6 @@ DELIVERY_COUNTS = dict(
     total=Count("id"),
     pending=Count("id", filter=Q(status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING])),
     sent=Count("id", filter=Q(sent_at__isnull=False)),
-    delivered=Count("id", filter=Q(status=Delivery.Status.DELIVERED)),
     failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),
     skipped=Count("id", filter=Q(status=Delivery.Status.SKIPPED)),
     opened=Count("id", filter=Q(opened_at__isnull=False)),

@@ -9,6 +9,9 @@ from datetime import datetime
 
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 
+from cdp_site.counting import bounded_count
+from segments.realtime import referenced_in
+
 from .models import Campaign, Delivery, Enrollment, StepLog
 
 WAITING = (Enrollment.State.ACTIVE, Enrollment.State.WAITING_EVENT)
@@ -221,3 +224,118 @@ def timeline_items(*, profile, before, kinds, limit: int) -> list:
         )
         for row in qs
     ]
+
+
+# Messages in the customer timeline (registered with profiles in CampaignsConfig.ready):
+# each kind reads the person's deliveries along the delivery_profile index.
+MESSAGE_KINDS = {
+    "message-sent": "Messages sent",
+    "message-opened": "Messages opened",
+    "message-clicked": "Messages clicked",
+    "message-skipped": "Messages skipped",
+}
+MESSAGE_TIMES = {  # kind: (its time, which deliveries have one)
+    "message-sent": ("sent_at", Q(sent_at__isnull=False)),
+    "message-opened": ("opened_at", Q(opened_at__isnull=False)),
+    "message-clicked": ("clicked_at", Q(clicked_at__isnull=False)),
+    "message-skipped": ("created_at", Q(status=Delivery.Status.SKIPPED)),
+}
+
+
+def _message_title(delivery: Delivery, kind: str) -> str:
+    what = delivery.get_channel_display()
+    if delivery.template is not None:
+        what += f" “{delivery.template.name}”"
+    verb = kind.removeprefix("message-")
+    return f"{what} {verb} · campaign “{delivery.campaign.name}”"
+
+
+def message_timeline_items(*, profile, before, kinds, limit: int) -> list:
+    """Deliveries sent, opened, clicked or skipped for profiles.selectors.timeline: per
+    kind, ``limit`` items after the cursor ``before``, newest first."""
+    from profiles.selectors import Item, after_cursor
+
+    items = []
+    for kind in sorted(set(kinds) & set(MESSAGE_KINDS)):
+        field, having = MESSAGE_TIMES[kind]
+        rows = (
+            Delivery.objects.filter(having, profile_id=profile.pk)
+            .filter(after_cursor(before, kind, field, "id"))
+            .select_related("campaign", "template")
+            .order_by(f"-{field}", "-id")[:limit]
+        )
+        items += [
+            Item(kind=kind, id=row.pk, time=getattr(row, field), title=_message_title(row, kind),
+                 detail=row.reason if kind == "message-skipped" else "",
+                 data={"campaign_id": row.campaign_id, "channel": row.channel,
+                       "status": row.status, "step_id": row.step_id})
+            for row in rows
+        ]  # fmt: skip
+    return items
+
+
+# What uses a segment, a destination or a message (none is deleted from under a campaign)
+
+
+def _steps(campaign: Campaign) -> list[dict]:
+    return (
+        [s for s in campaign.steps if isinstance(s, dict)]
+        if isinstance(campaign.steps, list)
+        else []
+    )
+
+
+def _named(campaign: Campaign) -> str:
+    return f"campaign “{campaign.name}”"
+
+
+def campaigns_using_segment(segment) -> list[str]:
+    """Campaigns whose people come from ``segment`` (kept by the database as well) or,
+    unless finished, whose journey branches on it. Registered with segments."""
+    found = []
+    for campaign in Campaign.objects.only("name", "status", "segment_id", "steps"):
+        branches = campaign.status != Campaign.Status.FINISHED and any(
+            segment.pk in referenced_in(step.get("condition") or {})
+            for step in _steps(campaign) if step.get("type") == "branch"
+        )  # fmt: skip
+        if campaign.segment_id == segment.pk or branches:
+            found.append(_named(campaign))
+    return found
+
+
+def _open_campaigns_with_step(field: str, value: int) -> list[Campaign]:
+    """Campaigns not finished with a step whose ``field`` is ``value``."""
+    return [
+        campaign
+        for campaign in Campaign.objects.exclude(status=Campaign.Status.FINISHED).only(
+            "name", "steps"
+        )
+        if any(str(step.get(field)) == str(value) for step in _steps(campaign))
+    ]
+
+
+def campaigns_using_destination(destination) -> list[str]:
+    """Campaigns not finished with a step that sends through ``destination``. Registered
+    with integrations' destinations."""
+    return [_named(c) for c in _open_campaigns_with_step("destination_id", destination.pk)]
+
+
+def campaigns_sending(*, template) -> list[str]:
+    """Names of the campaigns not finished whose journey sends ``template``."""
+    return [c.name for c in _open_campaigns_with_step("template_id", template.pk)]
+
+
+def deletion_consequences(*, campaign: Campaign) -> list[str]:
+    """What deleting ``campaign`` takes with it, for the confirmation page."""
+    entered = bounded_count(Enrollment.objects.filter(campaign=campaign))
+    sent = bounded_count(Delivery.objects.filter(campaign=campaign))
+    return [
+        f"Its {_figure(entered)} enrollments (who entered, where each is) are deleted; "
+        "the people's profiles stay.",
+        f"Its {_figure(sent)} messages and actions, and its results, are deleted; messages "
+        "already sent stay sent.",
+    ]
+
+
+def _figure(count) -> str:
+    return f"{count.value:,}" if count.exact else f"more than {count.value:,}"

@@ -18,6 +18,7 @@ Interface for other parts:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -27,7 +28,15 @@ from cdp_site import retention
 from cdp_site import triggers as debounce
 
 from . import steps as grammar
-from .models import Campaign, Delivery, Enrollment, StepLog, TriggerCursor
+from .models import (
+    ActivationSettings,
+    Campaign,
+    ChannelRules,
+    Delivery,
+    Enrollment,
+    StepLog,
+    TriggerCursor,
+)
 
 RUN_TRIGGER = "cdp:campaigns:run-pending"
 EDITABLE = {
@@ -163,6 +172,24 @@ def finish_campaign(*, campaign: Campaign, now: datetime | None = None) -> Campa
     return locked
 
 
+def deletion_problem(*, campaign: Campaign) -> str:
+    """Why ``campaign`` may not be deleted now ('' when it may)."""
+    if campaign.status == Campaign.Status.ACTIVE:
+        return "An active campaign can't be deleted: pause or finish it first."
+    return ""
+
+
+@transaction.atomic
+def delete_campaign(*, campaign: Campaign) -> None:
+    """Deletes the campaign with its enrollments, deliveries and results; refused while
+    it is active (pause or finish it first)."""
+    locked = _locked(campaign)
+    problem = deletion_problem(campaign=locked)
+    if problem:
+        raise CampaignError([{"field": "status", "message": problem}])
+    locked.delete()
+
+
 def queue_run() -> None:
     from .tasks import run_due_steps
 
@@ -275,3 +302,58 @@ def journey_counts(*, campaign: Campaign) -> dict:
         steps.setdefault(step_id, _blank())["deliveries"][status] = n
     return {"steps": steps, "states": states, "enrolled": sum(states.values()),
             "converted": states.get(Enrollment.State.CONVERTED, 0)}  # fmt: skip
+
+
+# --- protection: each channel's frequency cap and quiet hours ----------------------------
+
+RULE_FIELDS = ("max_messages", "per_days", "quiet_start", "quiet_end")
+MAX_PER_DAYS = 365
+
+
+def _rules_errors(channel: str, values: dict) -> list[dict]:
+    where = f"channels.{channel}"
+    if channel not in ChannelRules.Channel.values:
+        return [{"field": where, "message": "Only e-mail and webhooks have caps and quiet hours."}]
+    errors = []
+    cap, days = values.get("max_messages"), values.get("per_days")
+    if cap is not None and cap < 0:
+        errors.append({"field": f"{where}.max_messages", "message": "Enter 0 or more."})
+    if days is None or not 1 <= days <= MAX_PER_DAYS:
+        message = f"Enter a number of days from 1 to {MAX_PER_DAYS}."
+        errors.append({"field": f"{where}.per_days", "message": message})
+    start, end = values.get("quiet_start"), values.get("quiet_end")
+    if (start is None) != (end is None):
+        missing = "quiet_end" if end is None else "quiet_start"
+        message = "Give both ends of the quiet hours, or neither."
+        errors.append({"field": f"{where}.{missing}", "message": message})
+    elif start is not None and start == end:
+        message = "Quiet hours that start and end at the same time are none: leave both empty."
+        errors.append({"field": f"{where}.quiet_end", "message": message})
+    return errors
+
+
+@transaction.atomic
+def save_protection(*, time_zone: str, channels: dict[str, dict]) -> ActivationSettings:
+    """Saves the time zone and each given channel's rules (``max_messages``: None for no
+    cap; ``per_days``; ``quiet_start`` and ``quiet_end``: both or neither); channels left
+    out keep theirs. Raises CampaignError with every problem at its field
+    (``channels.email.quiet_end``); nothing is saved then. The engine reads the rules
+    at its next run."""
+    errors = []
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        message = f"Unknown time zone {time_zone!r}: use a name such as Europe/Paris."
+        errors.append({"field": "time_zone", "message": message})
+    for channel, values in channels.items():
+        errors += _rules_errors(channel, values)
+    if errors:
+        raise CampaignError(errors)
+    settings = ActivationSettings.objects.select_for_update().get_or_create(pk=1)[0]
+    settings.time_zone = time_zone
+    settings.save(update_fields=["time_zone"])
+    for channel, values in channels.items():
+        ChannelRules.objects.update_or_create(
+            channel=channel, defaults={name: values.get(name) for name in RULE_FIELDS}
+        )
+    return ActivationSettings.load()

@@ -20,13 +20,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
+from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
 from integrations.models import Destination
 from segments.models import Segment
 
-from . import gallery, journey_form, selectors
+from . import gallery, journey_form, protection, selectors, services
 from .forms import CampaignSettingsForm, NewCampaignForm
-from .models import Campaign, Enrollment, MessageTemplate
+from .models import ActivationSettings, Campaign, Enrollment, MessageTemplate
 
 PAGE = "campaigns/campaign_detail.html"
 RESULTS_PANEL = "campaigns/results_panel.html"
@@ -241,6 +242,7 @@ def _page_context(request, campaign, *, form=None, steps=None, errors=None, focu
             "can_manage": can_manage,
             "status_errors": status_errors or [],
             "results_panel": _results_panel(),
+            "protection": protection.rules_for_campaign(campaign, ActivationSettings.load()),
             "focus": focus,
         }
     )
@@ -343,6 +345,21 @@ def change_status(request, pk: int, action: str):
         response["HX-Redirect"] = url
         return response
     return redirect(url)
+
+
+@requires(Cap.MANAGE_CAMPAIGNS)
+def delete(request, pk: int):
+    """Confirms, then deletes through campaigns.services (refused while active)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return confirm_delete(request, Deletion(
+        kind="campaign", name=campaign.name,
+        problem=lambda: services.deletion_problem(campaign=campaign),
+        delete=lambda: services.delete_campaign(campaign=campaign),
+        refused=(services.CampaignError,),
+        consequences=lambda: selectors.deletion_consequences(campaign=campaign),
+        back_url=reverse("campaigns:detail", args=[campaign.pk]),
+        done_url=reverse("campaigns:index"),
+    ))  # fmt: skip
 
 
 # The profile page's panel ----------------------------------------------------------------

@@ -72,12 +72,5 @@ def service_health() -> dict:
     checks["worker"] = (
         _worker_state() if checks["redis"]["ok"] else {"ok": False, "error": "unknown: Redis down"}
     )
-    info = (
-        {
-            name: {k: v for k, v in reading.items() if k in ("label", "count", "error")}
-            for name, reading in health.readings().items()
-        }
-        if checks["database"]["ok"]
-        else {}
-    )
+    info = health.counts() if checks["database"]["ok"] else {}
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks, "info": info}

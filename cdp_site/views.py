@@ -8,7 +8,8 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import health, selectors, services
+from . import dashboard as dashboard_tiles
+from . import selectors, services
 from .access import public, requires
 from .api.errors import json_error_response
 from .forms import ApiTokenForm, NewUserForm, RoleForm
@@ -22,13 +23,14 @@ def _partial(request, template: str, partial: str) -> str:
 
 @requires(Cap.VIEW_DASHBOARDS)
 def dashboard(request):
+    figures, data_health = dashboard_tiles.tiles(user=request.user)
     return TemplateResponse(
         request,
         "cdp_site/dashboard.html",
         {
             "health": selectors.service_health(),
-            "readings": health.readings(user=request.user),
-            "capabilities": capabilities_of(request.user),
+            "figures": figures,
+            "data_health": data_health,
         },
     )
 

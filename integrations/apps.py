@@ -5,17 +5,13 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self):
-        from cdp_site.health import Reading, register_reading
-        from cdp_site.permissions import Cap
+        from cdp_site.dashboard import register_tiles
+        from cdp_site.health import register_count
 
+        from . import dashboard
         from .quarantine.selectors import size
 
-        register_reading(
-            "quarantined_events",
-            Reading(
-                label="Quarantined events",
-                read=size,
-                url_name="integrations:quarantine",
-                url_capability=Cap.VIEW_INTEGRATIONS,
-            ),
-        )
+        # Hook: events and data-health figures on the dashboard (cdp_site imports no app).
+        register_tiles(dashboard.tiles)
+        # Hook: the quarantine's size in /healthz, as information.
+        register_count("quarantined_events", label="Quarantined events", read=size)

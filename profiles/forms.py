@@ -1,4 +1,7 @@
+from datetime import date, datetime, timedelta
+
 from django import forms
+from django.utils import timezone
 
 from .models import ConsentPurpose, ConsentRecord, Note
 from .selectors import KIND_LABELS
@@ -29,6 +32,11 @@ class ConsentForm(forms.Form):
         self.fields["purpose"].choices = list(ConsentPurpose.objects.values_list("slug", "label"))
 
 
+def _start_of(day: date) -> datetime:
+    """Midnight at the start of ``day``, in the site's time zone."""
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
 def timeline_type_choices() -> list[tuple[str, str]]:
     choices = [("", "Everything")]
     choices += [(f"event:{t}", f"Events: {t}") for t in EVENT_TYPES]
@@ -37,10 +45,21 @@ def timeline_type_choices() -> list[tuple[str, str]]:
 
 
 class TimelineFilterForm(forms.Form):
-    """The timeline's filters: a source, and a kind of item (or an event type)."""
+    """The timeline's filters: a source, a kind of item (or an event type), and dates."""
 
     source = forms.TypedChoiceField(label="Source", required=False, coerce=int, empty_value=None)
     type = forms.ChoiceField(label="Type", required=False)
+    since = forms.DateField(label="From", required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
+    until = forms.DateField(label="To", required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The end comes before the start.")
+        return data
 
     def __init__(self, *args, sources=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,9 +73,19 @@ class TimelineFilterForm(forms.Form):
         out: dict = {}
         if self.cleaned_data.get("source"):
             out["source_ids"] = [self.cleaned_data["source"]]
+        if self.cleaned_data.get("since"):
+            out["since"] = _start_of(self.cleaned_data["since"])
+        if self.cleaned_data.get("until"):  # the whole of the last day
+            out["until"] = _start_of(self.cleaned_data["until"] + timedelta(days=1))
         chosen = self.cleaned_data.get("type") or ""
         if chosen.startswith("event:"):
             out["kinds"], out["event_types"] = ["event"], [chosen.split(":", 1)[1]]
         elif chosen:
             out["kinds"] = [chosen]
         return out
+
+
+class MergeForm(forms.Form):
+    """The profile to merge into the one whose page this is (the survivor)."""
+
+    other = forms.IntegerField(min_value=1, widget=forms.HiddenInput)

@@ -8,13 +8,17 @@ of a profile's events.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
+
+from cdp_site.counting import Count, bounded_count, count_rows
 
 from .models import (
     ComputedTrait,
@@ -62,11 +66,70 @@ def active_profiles():
     return Profile.objects.filter(merged_into__isnull=True)
 
 
-def recent_profiles(*, limit: int = 50) -> list[Profile]:
-    """The most recently seen active profiles (index profile_last_seen)."""
-    return list(
-        active_profiles().filter(last_seen_at__isnull=False).order_by("-last_seen_at")[:limit]
-    )
+@dataclass
+class ProfilePage:
+    profiles: list[Profile]
+    next_cursor: str | None
+
+
+def _page_cursor(profile: Profile) -> str:
+    seen = profile.last_seen_at.isoformat() if profile.last_seen_at else "-"
+    return base64.urlsafe_b64encode(f"{seen}|{profile.pk}".encode()).decode().rstrip("=")
+
+
+def _after_page_cursor(cursor: str | None) -> Q | None:
+    """Rows after the cursor in (last_seen_at DESC NULLS FIRST, id DESC) order; None for
+    no or a malformed cursor (the first page)."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        seen, pk = raw.split("|")
+        pk = int(pk)
+        at = None if seen == "-" else datetime.fromisoformat(seen)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if at is None:  # never seen (first in this order): the rest of those, then the others
+        return Q(last_seen_at__isnull=True, pk__lt=pk) | Q(last_seen_at__isnull=False)
+    # The redundant upper bound lets the profile_last_seen index start at the cursor.
+    return Q(last_seen_at__lte=at) & (Q(last_seen_at__lt=at) | Q(last_seen_at=at, pk__lt=pk))
+
+
+def profile_page(*, queryset, cursor: str | None = None, limit: int = 50) -> ProfilePage:
+    """A page of ``queryset`` (profiles), most recently seen first, after ``cursor``.
+
+    Keyset pagination along the profile_last_seen index: the cost of a page does not
+    grow with how far the list has been read, and pages neither skip nor repeat rows
+    while profiles keep changing."""
+    after = _after_page_cursor(cursor)
+    if after is not None:
+        queryset = queryset.filter(after)
+    rows = list(queryset.order_by(F("last_seen_at").desc(nulls_first=True), "-pk")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ProfilePage(profiles=rows, next_cursor=_page_cursor(rows[-1]) if more else None)
+
+
+def count_profiles(*, queryset, filtered: bool) -> Count:
+    """How many profiles the list holds, bounded (cdp_site.counting): exact up to 10,000;
+    past that, the unfiltered list says about how many (table statistics) and a
+    filtered one "more than 10,000"."""
+    if filtered:
+        return bounded_count(queryset)
+    return count_rows(queryset, table=Profile._meta.db_table)
+
+
+def emails_of(*, profile_ids) -> dict[int, str]:
+    """Each profile's e-mail address as an identity (normalised: trimmed, lower-case),
+    the most recently seen when it has several; profiles without one are left out."""
+    emails: dict[int, str] = {}
+    for profile_id, value in (
+        Identity.objects.filter(profile_id__in=list(profile_ids), kind__name="email")
+        .order_by("profile_id", "-last_seen_at", "-id")
+        .values_list("profile_id", "value")
+    ):
+        emails.setdefault(profile_id, value)
+    return emails
 
 
 def search_profiles(*, q: str, limit: int = 20) -> list[Profile]:
@@ -127,6 +190,29 @@ def search_profiles(*, q: str, limit: int = 20) -> list[Profile]:
         return (profile.pk not in exact_resolved, -seen)
 
     return sorted(resolved.values(), key=rank)[:limit]
+
+
+def merge_candidates(*, q: str, exclude: int, limit: int = 10) -> list[Profile]:
+    """Active profiles another one could be merged with: the profile ``q`` is the id of
+    (or went into), else those a search for ``q`` finds; never ``exclude`` itself."""
+    q = (q or "").strip()
+    if q.isdigit():
+        active = active_profile_id(profile_id=int(q))
+        found = list(Profile.objects.filter(pk=active)) if active else []
+    else:
+        found = search_profiles(q=q, limit=limit + 1) if q else []
+    return [p for p in found if p.pk != exclude][:limit]
+
+
+def merge_summary(*, profile: Profile) -> dict:
+    """What a person compares before merging two profiles: who, what identifies them,
+    how much history each has."""
+    return {
+        "profile": profile,
+        "identities": identities_by_kind(profile=profile),
+        "events": bounded_count(ProfileEvent.objects.filter(profile=profile), cap=1000),
+        "email": emails_of(profile_ids=[profile.pk]).get(profile.pk, ""),
+    }
 
 
 # --- the Customer 360 view --------------------------------------------------------------

@@ -71,7 +71,7 @@ UPDATE profiles_profile p SET traits = c.traits, updated_at = now(),
     display_name = left(coalesce(
         nullif(trim(concat_ws(' ', coalesce(c.traits->>'firstName', c.traits->>'first_name'),
                                    coalesce(c.traits->>'lastName', c.traits->>'last_name'))), ''),
-        c.traits->>'name', c.traits->>'email', ''), 200),
+        c.traits->>'name', lower(trim(c.traits->>'email')), ''), 200),
     email_confirmed = c.traits->>'email' IS NULL
         OR EXISTS (SELECT 1 FROM profiles_traitvalue v
                    WHERE v.profile_id = c.id AND v.key = 'email' AND v.verified

@@ -135,6 +135,8 @@ def timeline(
     kinds=None,
     source_ids=None,
     event_types=None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 50,
 ) -> TimelinePage:
     """The profile's history, newest first: events, merges and unmerges, stage changes
@@ -144,10 +146,15 @@ def timeline(
     the previous page, so pages neither skip nor repeat items even as new ones arrive.
     Each kind is read with its own ``LIMIT limit + 1`` along an index, then the pages
     are merged. ``source_ids`` keeps only items with a source (events, consent records);
-    ``event_types`` keeps only events of those types (track, page, identify, ...).
+    ``event_types`` keeps only events of those types (track, page, identify, ...);
+    ``since`` and ``until`` keep the items from ``since`` and before ``until``.
     """
     if isinstance(before, str):
         before = decode_cursor(before)
+    if until is not None and (before is None or before > (until, "", 0)):
+        # Before ``until`` is after a cursor at ``until`` (every kind sorts after ""), so
+        # every kind and registered source reads from there along its index.
+        before = (until, "", 0)
     if event_types and not kinds:
         kinds = ["event"]  # an event type asked for: only events have one
     all_kinds = timeline_kinds()
@@ -297,6 +304,10 @@ def timeline(
     for labels, fetch in TIMELINE_SOURCES:  # registered sources (hook, see above)
         if wanted & set(labels):
             items += fetch(profile=profile, before=before, kinds=wanted & set(labels), limit=n)
+    if since is not None:
+        # Each kind's items are its newest after the cursor: dropping the older ones
+        # leaves each list a prefix of that kind's answer, so the merged page is right.
+        items = [item for item in items if item.time >= since]
     items.sort(key=lambda i: i.key, reverse=True)
     page = items[:limit]
     more = len(items) > limit

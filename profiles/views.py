@@ -1,5 +1,7 @@
 """Profile pages: the list with search, and the Customer 360 page with its fragments."""
 
+import json
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -11,16 +13,22 @@ from cdp_site.access import public, requires
 from cdp_site.permissions import Cap, has_capability
 
 from . import email_confirmation, selectors, services
-from .forms import ConsentForm, NoteForm, TimelineFilterForm
+from .filters import ProfileFilter
+from .forms import ConsentForm, MergeForm, NoteForm, TimelineFilterForm
 from .models import Merge, Profile
 
 DETAIL = "profiles/profile_detail.html"
 TIMELINE_PAGE = 30
+LIST_PAGE = 50
+SEARCH_LIMIT = 50
 
 
 def _partial(request, template: str, partial: str) -> str:
-    """Full page normally; just the named partial when htmx asks for it."""
-    return f"{template}#{partial}" if request.htmx else template
+    """Full page normally; just the named partial when htmx asks for it (not when it
+    restores a page the list's pushed URLs left in the history: that needs all of it)."""
+    if request.htmx and not request.htmx.history_restore_request:
+        return f"{template}#{partial}"
+    return template
 
 
 def _active_or_redirect(profile_id: int):
@@ -33,35 +41,83 @@ def _active_or_redirect(profile_id: int):
     return get_object_or_404(Profile, pk=profile_id), None
 
 
+def _browse(request, filters: ProfileFilter) -> dict:
+    """A page of the (filtered) list, the link to the next one, and the bounded total."""
+    page = selectors.profile_page(
+        queryset=filters.results, cursor=request.GET.get("cursor"), limit=LIST_PAGE
+    )
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    first_page_query = params.urlencode()
+    next_url = None
+    if page.next_cursor:
+        params["cursor"] = page.next_cursor
+        next_url = reverse("profiles:index") + "?" + params.urlencode()
+    return {
+        "profiles": page.profiles,
+        "next_url": next_url,
+        "later_page": bool(request.GET.get("cursor")),
+        "first_page_query": first_page_query,
+        "total": selectors.count_profiles(queryset=filters.results, filtered=filters.active),
+    }
+
+
+def _search(q: str, filters: ProfileFilter) -> dict:
+    """One page of best matches (no paging: a search narrows, it is not browsed)."""
+    found = selectors.search_profiles(q=q, limit=SEARCH_LIMIT)
+    kept = set(filters.results.filter(pk__in=[p.pk for p in found]).values_list("pk", flat=True))
+    return {"profiles": [p for p in found if p.pk in kept]}
+
+
 @requires(Cap.VIEW_PROFILES)
 @require_GET
 def index(request):
+    """The list: every profile, most recently seen first, a page at a time, or a search;
+    both narrowed by the filters (profiles/filters.py, shared with the API's list)."""
     q = request.GET.get("q", "").strip()[:200]
-    if q:
-        profiles = selectors.search_profiles(q=q, limit=50)
-    else:
-        profiles = selectors.recent_profiles(limit=50)
-    return TemplateResponse(
-        request,
-        _partial(request, "profiles/index.html", "results"),
-        {"q": q, "profiles": profiles},
-    )
+    filters = ProfileFilter(request.GET or None, queryset=selectors.active_profiles())
+    context = {"q": q, "filter": filters, "search_limit": SEARCH_LIMIT}
+    context.update(_search(q, filters) if q else _browse(request, filters))
+    emails = selectors.emails_of(profile_ids=[p.pk for p in context["profiles"]])
+    for profile in context["profiles"]:
+        profile.email = emails.get(profile.pk, "")
+    return TemplateResponse(request, _partial(request, "profiles/index.html", "results"), context)
 
 
 def _timeline_context(request, profile: Profile) -> dict:
     form = TimelineFilterForm(request.GET or None, sources=selectors.timeline_sources())
-    page = selectors.timeline(
-        profile=profile,
-        before=request.GET.get("cursor") or None,
-        limit=TIMELINE_PAGE,
-        **form.selection(),
-    )
+    if form.is_bound and not form.is_valid():  # its errors are shown instead
+        page = selectors.TimelinePage(items=[], next_cursor=None)
+    else:
+        page = selectors.timeline(
+            profile=profile,
+            before=request.GET.get("cursor") or None,
+            limit=TIMELINE_PAGE,
+            **form.selection(),
+        )
     next_url = None
     if page.next_cursor:
         params = request.GET.copy()
         params["cursor"] = page.next_cursor
         next_url = reverse("profiles:timeline", args=[profile.pk]) + "?" + params.urlencode()
+    for item in page.items:
+        item.fields = _shown_properties(item)
     return {"timeline_form": form, "timeline": page, "next_url": next_url}
+
+
+def _shown_properties(item) -> list[tuple[str, str, bool]]:
+    """An event's properties as (key, text, whether the text is JSON of a nested value),
+    for the timeline's expandable list (the template escapes them)."""
+    properties = item.data.get("properties") if item.kind == "event" else None
+    if not isinstance(properties, dict):
+        return []
+    shown = []
+    for key in sorted(properties):
+        value = properties[key]
+        nested = isinstance(value, dict | list)
+        text = json.dumps(value, indent=2, ensure_ascii=False) if nested else str(value)
+        shown.append((str(key), text, nested))
+    return shown
 
 
 def _detail_context(request, profile: Profile, **extra) -> dict:
@@ -155,6 +211,42 @@ def undo_merge(request, pk: int, merge_id: int):
     profile = get_object_or_404(Profile, pk=merge.survivor_id)
     context = _detail_context(request, profile, merge_result=result, merge_ok=ok)
     return TemplateResponse(request, f"{DETAIL}#profile-body", context)
+
+
+@requires(Cap.MANAGE_PROFILES)
+def merge(request, pk: int):
+    """A manual merge, as the API's: another profile (found by its id or a search) goes
+    into this one. GET compares the two; POST merges through services.merge_profiles."""
+    profile, survivor = _active_or_redirect(pk)
+    if survivor is not None:
+        return redirect("profiles:merge", pk=survivor)
+    error, status = "", 200
+    if request.method == "POST":
+        form = MergeForm(request.POST)
+        if form.is_valid():
+            other = form.cleaned_data["other"]
+            try:
+                services.merge_profiles(survivor_id=profile.pk, merged_id=other,
+                                        actor=request.user)  # fmt: skip
+            except services.ProfileError as exc:
+                error, status = str(exc), 400
+            else:
+                messages.success(request, f"Profile {other} was merged into this one. "
+                                 "Undo it from the merge history if it was a mistake.")  # fmt: skip
+                return redirect("profiles:detail", pk=profile.pk)
+        q = request.POST.get("other", "")
+    else:
+        q = request.GET.get("other", "").strip()[:200]
+    candidates = selectors.merge_candidates(q=q, exclude=profile.pk)
+    context = {
+        "profile": profile,
+        "q": q,
+        "candidates": candidates,
+        "error": error,
+        "survivor": selectors.merge_summary(profile=profile),
+        "merged": selectors.merge_summary(profile=candidates[0]) if len(candidates) == 1 else None,
+    }
+    return TemplateResponse(request, "profiles/merge.html", context, status=status)
 
 
 @requires(Cap.MANAGE_PROFILES)

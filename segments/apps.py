@@ -5,10 +5,12 @@ class SegmentsConfig(AppConfig):
     name = "segments"
 
     def ready(self):
+        from cdp_site.dashboard import register_tiles
         from profiles import selectors as profile_selectors
         from profiles.changes import profile_changed
+        from profiles.filters import register_filter
 
-        from . import selectors, services
+        from . import dashboard, filters, selectors, services
 
         # Membership follows the profiles' change signal (after their commit).
         profile_changed.connect(services.trigger_profile_changes, dispatch_uid="segments")
@@ -17,3 +19,7 @@ class SegmentsConfig(AppConfig):
         profile_selectors.register_timeline_source(
             selectors.TIMELINE_KINDS, selectors.timeline_items
         )
+        # Hook: "in segment" filters the profile lists (page and API).
+        register_filter("segment", filters.membership_filter())
+        # Hook: segment figures on the dashboard.
+        register_tiles(dashboard.tiles)

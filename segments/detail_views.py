@@ -11,10 +11,12 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
+from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
 from profiles import selectors as profile_selectors
 
 from . import explain, export, selectors, services, static_lists
+from .forms import StaticListForm
 from .models import Membership, Segment
 
 DETAIL = "segments/detail.html"
@@ -55,6 +57,7 @@ def detail(request, pk: int):
         "export_url": reverse("segments:export", args=[segment.pk]),
         "chart": selectors.size_chart(segment=segment),
         "history": selectors.history(segment=segment),
+        "used_by": selectors.users_of(segment=segment),
         **_members_context(segment, None),
     }
     return TemplateResponse(request, DETAIL, context)
@@ -116,6 +119,11 @@ def upload(request, pk: int):
     except services.SegmentError as error:
         messages.error(request, str(error))
         return redirect("segments:detail", pk=pk)
+    _report_upload(request, result)
+    return redirect("segments:detail", pk=pk)
+
+
+def _report_upload(request, result: static_lists.UploadResult) -> None:
     summary = (
         f"{result.rows} rows read: {result.matched} found, {result.not_found} not found, "
         f"{result.malformed} malformed. {result.entered} entered, {result.exited} left."
@@ -123,7 +131,47 @@ def upload(request, pk: int):
     messages.success(request, summary)
     for problem in result.problems[:5]:
         messages.warning(request, f"Line {problem['line']}: {problem['error']}")
-    return redirect("segments:detail", pk=pk)
+
+
+@requires(Cap.MANAGE_SEGMENTS)
+def new_list(request):
+    """A new uploaded-list segment from a CSV file (static_lists.create_static_segment_
+    from_csv: an unreadable file creates nothing, and says why at its field)."""
+    form = StaticListForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            segment, result = static_lists.create_static_segment_from_csv(
+                name=data["name"], description=data["description"], file=data["file"],
+                kind=data["kind"] or None, created_by=request.user,
+            )  # fmt: skip
+        except services.SegmentError as error:
+            for problem in error.errors:
+                field = problem.get("field")
+                form.add_error(field if field in form.fields else None, problem["message"])
+        else:
+            _report_upload(request, result)
+            return redirect("segments:detail", pk=segment.pk)
+    status = 400 if form.errors else 200
+    return TemplateResponse(request, "segments/new_list.html", {"form": form}, status=status)
+
+
+@requires(Cap.MANAGE_SEGMENTS)
+def delete(request, pk: int):
+    """Confirms, then deletes through segments.services (refused while in use)."""
+    segment = get_object_or_404(Segment, pk=pk)
+    return confirm_delete(request, Deletion(
+        kind="segment", name=segment.name,
+        problem=lambda: services.deletion_problem(segment=segment),
+        delete=lambda: services.delete_segment(segment=segment),
+        refused=(services.SegmentError,),
+        consequences=lambda: [
+            f"Its {segment.member_count:,} members leave it; their profiles stay.",
+            "Its history of entries and exits and its size over time are deleted.",
+        ],
+        back_url=reverse("segments:detail", args=[segment.pk]),
+        done_url=reverse("segments:index"),
+    ))  # fmt: skip
 
 
 @requires(Cap.VIEW_SEGMENTS)

@@ -2,6 +2,8 @@
 
 from django import forms
 
+from profiles.models import IdentifierKind
+
 from .models import Segment
 
 
@@ -15,3 +17,24 @@ class SegmentForm(forms.Form):
 
     def clean_name(self):
         return self.cleaned_data["name"].strip()
+
+
+class StaticListForm(SegmentForm):
+    """A new uploaded list: its name and description, and the CSV file of its members."""
+
+    file = forms.FileField(
+        label="CSV file",
+        help_text="One column per identifier (email, user_id, phone, …), or two columns "
+        "kind,value. Other columns are ignored.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    kind = forms.ChoiceField(
+        label="Identifier in a one-column file",
+        required=False,
+        help_text="Only for a file with one column of values: which identifier they are.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kinds = IdentifierKind.objects.order_by("-priority", "name").values_list("name", "label")
+        self.fields["kind"].choices = [("", "Read it from the file's header"), *kinds]

@@ -55,7 +55,12 @@ def ordered_segments() -> list[Segment]:
 
 
 def referenced(segment: Segment) -> set[int]:
-    found, stack = set(), [segment.rule.get("root", {})]
+    return referenced_in(segment.rule.get("root", {}))
+
+
+def referenced_in(node: dict) -> set[int]:
+    """The segments a rule node (a segment's root, a journey's branch condition) names."""
+    found, stack = set(), [node]
     while stack:
         node = stack.pop()
         if not isinstance(node, dict):

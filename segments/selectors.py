@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
 
-from profiles.models import Identity, Profile
+from integrations.destinations.models import Destination
+from profiles import selectors as profile_selectors
+from profiles.models import Profile
 
+from . import realtime
 from .models import Membership, MembershipChange, Segment, SizeSample
 
 MEMBER_PAGE = 50
@@ -51,17 +55,12 @@ def _decode(cursor: str | None) -> tuple[datetime, int] | None:
 
 
 def _people(profile_ids) -> tuple[dict[int, Profile], dict[int, str]]:
-    """Profiles by id, and an e-mail per profile (the trait, else an e-mail identifier)."""
+    """Profiles by id, and an e-mail per profile: the normalised e-mail identifier, else
+    the e-mail trait as it was sent."""
     profiles = {p.pk: p for p in Profile.objects.filter(pk__in=set(profile_ids))}
-    emails = {pk: str(p.traits.get("email") or "") for pk, p in profiles.items()}
-    missing = [pk for pk, email in emails.items() if not email]
-    if missing:
-        for pid, value in (
-            Identity.objects.filter(profile_id__in=missing, kind__name="email")
-            .order_by("profile_id", "value")
-            .values_list("profile_id", "value")
-        ):
-            emails[pid] = emails[pid] or value
+    emails = profile_selectors.emails_of(profile_ids=profiles)
+    for pk, profile in profiles.items():
+        emails.setdefault(pk, str(profile.traits.get("email") or ""))
     return profiles, emails
 
 
@@ -212,3 +211,29 @@ def timeline_items(*, profile, before, kinds, limit: int) -> list:
                 )
             )
     return items
+
+
+# --- what uses a segment (a segment in use is not deleted) ----------------------------
+
+# Hook: apps above segments name what of theirs uses a segment (campaigns: who enters,
+# a branch on membership), registered in their AppConfig.ready(); segments never
+# imports them.
+USAGE_CHECKS: list[Callable[[Segment], list[str]]] = []
+
+
+def register_usage_check(check: Callable[[Segment], list[str]]) -> None:
+    if check not in USAGE_CHECKS:
+        USAGE_CHECKS.append(check)
+
+
+def users_of(*, segment: Segment) -> list[str]:
+    """What uses ``segment``, each as a phrase (segment “B”, campaign “Welcome”, CSV
+    export “Nightly”): other segments' rules, scheduled exports and registered users."""
+    found = [f"segment “{other.name}”" for other in Segment.objects.exclude(pk=segment.pk)
+             if segment.pk in realtime.referenced(other)]  # fmt: skip
+    exports = Destination.objects.filter(kind=Destination.Kind.CSV_EXPORT)
+    found += [f"CSV export “{d.name}”" for d in exports
+              if str((d.config or {}).get("segment_id")) == str(segment.pk)]  # fmt: skip
+    for check in USAGE_CHECKS:
+        found += check(segment)
+    return found

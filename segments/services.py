@@ -10,8 +10,9 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from cdp_site import outbox, triggers
+from cdp_site.confirm import in_use
 
-from . import grammar, membership, realtime
+from . import grammar, membership, realtime, selectors
 from .models import Segment, SizeSample
 
 logger = logging.getLogger(__name__)
@@ -101,18 +102,23 @@ def update_segment(*, segment: Segment, name: str, rule: dict, description: str 
     return segment
 
 
+def deletion_problem(*, segment: Segment) -> str:
+    """Why ``segment`` may not be deleted now ('' when it may): what uses it."""
+    return in_use(selectors.users_of(segment=segment), then="change or delete")
+
+
 @transaction.atomic
 def delete_segment(*, segment: Segment) -> None:
-    users = [s for s in Segment.objects.exclude(pk=segment.pk)
-             if segment.pk in realtime.referenced(s)]  # fmt: skip
-    if users:
-        message = f"“{users[0].name}” refers to this segment; change it first."
-        raise SegmentError([{"field": "segment", "message": message}])
+    """Deletes the segment with its members and history; refused (with what uses it)
+    while a segment, a campaign or an export uses it."""
+    problem = deletion_problem(segment=Segment.objects.select_for_update().get(pk=segment.pk))
+    if problem:
+        raise SegmentError([{"field": "segment", "message": problem}])
     try:
         segment.delete()
-    except ProtectedError as error:  # a campaign (which segments do not know) uses it
-        users = sorted({str(obj) for obj in error.protected_objects})
-        message = f"“{users[0]}” uses this segment; change or delete it first."
+    except ProtectedError as error:  # a campaign made it its own meanwhile
+        users = sorted({f"campaign “{obj}”" for obj in error.protected_objects})
+        message = in_use(users, then="change or delete")
         raise SegmentError([{"field": "segment", "message": message}]) from None
 
 

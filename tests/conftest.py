@@ -45,3 +45,31 @@ def client_as(client, make_user):
         return client
 
     return login
+
+
+@pytest.fixture
+def many_profiles(db):
+    """``insert(count, same_time_every=1)`` puts active profiles straight into the table
+    (last seen one minute apart, ``same_time_every`` sharing each minute) and ANALYZEs
+    it, so that PostgreSQL's estimate of the table says how many there are.
+
+    ANALYZE writes its figures outside the test's transaction: they would outlive the
+    test's rollback, so the rows are deleted and the table analysed again at the end."""
+    from django.db import connection
+
+    def insert(count: int, *, same_time_every: int = 1) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """INSERT INTO profiles_profile (display_name, stage, traits, computed,
+                       consent, created_at, updated_at, last_seen_at)
+                   SELECT 'Many ' || g, '', '{}', '{}', '{}', now(), now(),
+                          now() - make_interval(mins => g / %s)
+                   FROM generate_series(1, %s) g""",
+                [same_time_every, count],
+            )
+            cursor.execute("ANALYZE profiles_profile")
+
+    yield insert
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM profiles_profile WHERE display_name LIKE 'Many %%'")
+        cursor.execute("ANALYZE profiles_profile")

@@ -147,7 +147,6 @@ class DeliveryCountsSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     pending = serializers.IntegerField(help_text="Pending or being sent.")
     sent = serializers.IntegerField()
-    delivered = serializers.IntegerField()
     failed = serializers.IntegerField()
     skipped = serializers.IntegerField()
     opened = serializers.IntegerField()
@@ -245,3 +244,27 @@ class TemplateInputSerializer(serializers.Serializer):
     subject = serializers.CharField(max_length=200)
     body_html = serializers.CharField()
     body_text = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# --- protection: each channel's frequency cap and quiet hours -----------------------------
+
+
+class ChannelRulesSerializer(serializers.Serializer):
+    max_messages = serializers.IntegerField(
+        min_value=0, allow_null=True, help_text="Messages per person in per_days; null: no cap."
+    )
+    per_days = serializers.IntegerField(min_value=1, max_value=365)
+    quiet_start = serializers.TimeField(
+        allow_null=True, format="%H:%M", help_text="Local time, e.g. 21:00; null: none."
+    )
+    quiet_end = serializers.TimeField(
+        allow_null=True, format="%H:%M", help_text="Local time, e.g. 08:00; null: none."
+    )
+
+
+class ProtectionSerializer(serializers.Serializer):
+    time_zone = serializers.CharField(max_length=60, help_text="e.g. Europe/Paris.")
+    channels = serializers.DictField(
+        child=ChannelRulesSerializer(),
+        help_text="Per channel (email, webhook); a channel left out keeps its rules.",
+    )

@@ -9,6 +9,7 @@ app_name = "campaigns-api"
 urlpatterns = [
     path("", views.CampaignListView.as_view(), name="list"),
     path("templates/", views.TemplateListView.as_view(), name="templates"),
+    path("protection/", views.ProtectionView.as_view(), name="protection"),
     path("templates/<int:pk>/", views.TemplateDetailView.as_view(), name="template"),
     path("<int:pk>/", views.CampaignDetailView.as_view(), name="detail"),
     path("<int:pk>/start/", views.StartView.as_view(), name="start"),

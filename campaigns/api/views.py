@@ -9,7 +9,6 @@ Writes go through campaigns/services.py and campaigns/messages.py; their problem
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -18,7 +17,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns import messages, services
-from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate
+from campaigns.models import (
+    ActivationSettings,
+    Campaign,
+    ChannelRules,
+    Delivery,
+    Enrollment,
+    MessageTemplate,
+)
 from campaigns.results import campaign_results
 from cdp_site.api.params import filtered
 from cdp_site.permissions import Cap
@@ -29,6 +35,7 @@ from .serializers import (
     CountsSerializer,
     DeliverySerializer,
     EnrollmentSerializer,
+    ProtectionSerializer,
     ResultsSerializer,
     TemplateInputSerializer,
     TemplateSerializer,
@@ -125,13 +132,10 @@ class CampaignDetailView(APIView):
 
     @extend_schema(request=None, responses={204: None, 400: REFUSED})
     def delete(self, request, pk: int):
-        with transaction.atomic():
-            campaign = get_object_or_404(Campaign.objects.select_for_update(), pk=pk)
-            if campaign.status == Campaign.Status.ACTIVE:
-                raise exceptions.ValidationError(
-                    {"status": ["An active campaign can't be deleted: pause or finish it first."]}
-                )
-            campaign.delete()
+        try:
+            services.delete_campaign(campaign=campaign_or_404(pk))
+        except services.CampaignError as error:
+            raise invalid(error.errors) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -268,19 +272,6 @@ def _template_problems(error: DjangoValidationError) -> exceptions.ValidationErr
     return exceptions.ValidationError({"non_field_errors": error.messages})
 
 
-def _campaigns_using(template: MessageTemplate) -> list[str]:
-    """Names of the campaigns not finished whose journey sends this template."""
-    names = []
-    for name, steps in Campaign.objects.exclude(status=Campaign.Status.FINISHED).values_list(
-        "name", "steps"
-    ):
-        for step in steps if isinstance(steps, list) else []:
-            if isinstance(step, dict) and str(step.get("template_id")) == str(template.pk):
-                names.append(name)
-                break
-    return names
-
-
 class TemplateListView(generics.ListAPIView):
     """Message templates, newest first. POST creates one; a part that doesn't compile
     answers 400 at its field (``body_html``: "Line 3: ...")."""
@@ -334,11 +325,42 @@ class TemplateDetailView(APIView):
 
     @extend_schema(request=None, responses={204: None, 400: REFUSED})
     def delete(self, request, pk: int):
-        template = get_object_or_404(MessageTemplate, pk=pk)
-        using = _campaigns_using(template)
-        if using:
-            raise exceptions.ValidationError(
-                {"template": [f"Used by {', '.join(sorted(using))}: change or finish them first."]}
-            )
-        template.delete()
+        try:
+            messages.delete_template(template=get_object_or_404(MessageTemplate, pk=pk))
+        except DjangoValidationError as error:
+            raise _template_problems(error) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- protection -----------------------------------------------------------------------
+
+
+def _protection_body(settings: ActivationSettings) -> dict:
+    channels = {}
+    for channel in ChannelRules.Channel.values:
+        rules = settings.for_channel(channel)
+        channels[channel] = {name: getattr(rules, name) for name in services.RULE_FIELDS}
+    return ProtectionSerializer({"time_zone": settings.time_zone, "channels": channels}).data
+
+
+class ProtectionView(APIView):
+    """Each message channel's frequency cap and quiet hours (``email``, ``webhook``) and
+    the time zone quiet hours are read in. PUT changes them (the same rules as the
+    campaigns' protection page): every problem answers 400 at its field."""
+
+    required_capability = CAMPAIGNS
+
+    @extend_schema(responses=ProtectionSerializer)
+    def get(self, request):
+        return Response(_protection_body(ActivationSettings.load()))
+
+    @extend_schema(request=ProtectionSerializer, responses={200: ProtectionSerializer,
+                                                            400: REFUSED})  # fmt: skip
+    def put(self, request):
+        data = ProtectionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            settings = services.save_protection(**data.validated_data)
+        except services.CampaignError as error:
+            raise invalid(error.errors) from error
+        return Response(_protection_body(settings))

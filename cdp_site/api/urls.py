@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import docs, views
 
 urlpatterns = [
     path("v1/me", views.MeView.as_view(), name="api-me"),
@@ -8,4 +8,5 @@ urlpatterns = [
     path("v1/tokens/<int:pk>", views.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("schema/", views.SchemaView.as_view(), name="api-schema"),
     path("docs/", views.DocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/redoc.js", docs.redoc_script, name="api-docs-script"),
 ]

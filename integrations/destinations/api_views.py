@@ -3,7 +3,7 @@ and their replay. Reads need VIEW_INTEGRATIONS, writes MANAGE_INTEGRATIONS."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -41,7 +41,10 @@ class DestinationDetailView(generics.RetrieveUpdateDestroyAPIView):
         return Destination.objects.all()
 
     def perform_destroy(self, instance):
-        services.delete_destination(destination=instance)
+        try:
+            services.delete_destination(destination=instance)
+        except services.DestinationInUse as error:
+            raise exceptions.ValidationError({"destination": [str(error)]}) from error
 
 
 class DestinationTestView(APIView):

@@ -1,4 +1,6 @@
-"""Reads for destinations and their dead letters."""
+"""Reads for destinations and their dead letters, and what uses a destination."""
+
+from collections.abc import Callable
 
 from django.db.models import Count, Q, QuerySet
 
@@ -22,3 +24,19 @@ def dead_letters(
     elif pending is False:
         rows = rows.exclude(replayed_at=None)
     return rows
+
+
+# Hook: apps above integrations name what of theirs sends through a destination
+# (campaigns: journeys with a step that uses it), registered in their AppConfig.ready();
+# integrations never imports them.
+USAGE_CHECKS: list[Callable[[Destination], list[str]]] = []
+
+
+def register_usage_check(check: Callable[[Destination], list[str]]) -> None:
+    if check not in USAGE_CHECKS:
+        USAGE_CHECKS.append(check)
+
+
+def users_of(*, destination: Destination) -> list[str]:
+    """What sends through ``destination``, each as a phrase (campaign “Welcome”)."""
+    return [user for check in USAGE_CHECKS for user in check(destination)]

@@ -17,7 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from cdp_site import crypto, retention
+from cdp_site.confirm import in_use
 
+from . import selectors
 from .kinds import KINDS, as_list
 from .models import DeadLetter, Destination
 
@@ -161,7 +163,23 @@ def update_destination(
     return destination
 
 
+class DestinationInUse(Exception):
+    """The destination is in use; the message names what uses it."""
+
+
+def deletion_problem(*, destination: Destination) -> str:
+    """Why ``destination`` may not be deleted now ('' when it may): what sends through it."""
+    return in_use(selectors.users_of(destination=destination))
+
+
+@transaction.atomic
 def delete_destination(*, destination: Destination) -> None:
+    """Deletes the destination with its secrets and dead letters; refused, with what
+    uses it, while a campaign not finished sends through it."""
+    Destination.objects.select_for_update().filter(pk=destination.pk).first()
+    problem = deletion_problem(destination=destination)
+    if problem:
+        raise DestinationInUse(problem)
     destination.delete()
 
 

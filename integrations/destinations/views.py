@@ -5,10 +5,12 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
+from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
 
 from . import selectors, services
@@ -103,12 +105,24 @@ def destination_detail(request, pk: int):
 
 
 @requires(Cap.MANAGE_INTEGRATIONS)
-@require_POST
 def destination_delete(request, pk: int):
-    destination = get_object_or_404(Destination, pk=pk)
-    services.delete_destination(destination=destination)
-    messages.success(request, f"Deleted {destination.name}.")
-    return redirect("integrations:destination-list")
+    """Confirms (saying what goes with it), then deletes through the service, which
+    refuses while a campaign not finished sends through it."""
+    destination = get_object_or_404(selectors.destinations(), pk=pk)
+    return confirm_delete(request, Deletion(
+        kind="destination", name=destination.name,
+        problem=lambda: services.deletion_problem(destination=destination),
+        delete=lambda: services.delete_destination(destination=destination),
+        refused=(services.DestinationInUse,),
+        consequences=lambda: [
+            "Its settings and its stored credentials are deleted.",
+            f"Its {destination.pending_dead_letters:,} dead letters waiting for a replay are "
+            "deleted with it.",
+            "Finished campaigns that used it keep their history.",
+        ],
+        back_url=reverse("integrations:destination-detail", args=[destination.pk]),
+        done_url=reverse("integrations:destination-list"),
+    ))  # fmt: skip
 
 
 @requires(Cap.MANAGE_INTEGRATIONS)

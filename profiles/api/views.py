@@ -1,8 +1,12 @@
 """REST API of profiles; mounted at /api/v1/profiles/ by cdp_site/urls.py."""
 
+from datetime import datetime
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
@@ -12,7 +16,8 @@ from rest_framework.views import APIView
 from cdp_site.api.pagination import CreatedCursorPagination
 from cdp_site.permissions import Cap
 from profiles import selectors, services
-from profiles.models import ConsentRecord, Identity, Note, Profile, ProfileEvent, Stage
+from profiles.filters import ProfileFilter
+from profiles.models import ConsentRecord, Identity, Note, Profile, ProfileEvent
 
 from .serializers import (
     ConsentInputSerializer,
@@ -57,37 +62,27 @@ class EventCursorPagination(CreatedCursorPagination):
 
 
 class ProfileListView(generics.ListAPIView):
-    """Active profiles, newest first; ``stage`` filters, ``q`` searches identifiers
-    (exact or prefix) and names (prefix); a search answers one page of best matches."""
+    """Active profiles, newest first, narrowed by the list page's filters (``stage``,
+    ``segment``, ``source``, ``trait`` and ``trait_value``: profiles/filters.py); ``q``
+    searches identifiers (exact or prefix) and names (prefix) and answers one page of
+    best matches."""
 
     required_capability = PROFILES
     serializer_class = ProfileSerializer
+    filterset_class = ProfileFilter
 
     def get_queryset(self):
-        qs = selectors.active_profiles()
-        stage = self.request.query_params.get("stage")
-        if stage:
-            if stage not in Stage.values:
-                raise exceptions.ValidationError({"stage": [f"Unknown stage {stage!r}."]})
-            qs = qs.filter(stage=stage)
-        return qs
+        return selectors.active_profiles()
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("q", str, description="Identifier or name prefix."),
-            OpenApiParameter("stage", str, enum=Stage.values),
-        ]
-    )
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="Identifier or name prefix")])
     def get(self, request, *args, **kwargs):
         q = request.query_params.get("q", "").strip()
         if not q:
             return super().get(request, *args, **kwargs)
         found = selectors.search_profiles(q=q[:200], limit=50)
-        stage = request.query_params.get("stage")
-        if stage:
-            self.get_queryset()  # validates it
-            found = [p for p in found if p.stage == stage]
-        data = ProfileSerializer(found, many=True).data
+        narrowed = self.filter_queryset(self.get_queryset().filter(pk__in=[p.pk for p in found]))
+        kept = set(narrowed.values_list("pk", flat=True))
+        data = ProfileSerializer([p for p in found if p.pk in kept], many=True).data
         return Response({"next": None, "previous": None, "results": data})
 
 
@@ -129,10 +124,27 @@ class EventListView(generics.ListAPIView):
         return selectors.events_of(profile=active_profile(self.kwargs["pk"]))
 
 
+def _moment(params, name: str) -> datetime | None:
+    """The ISO date or date-time in ``params[name]`` (a date: its midnight, in the site's
+    time zone; a time without a zone: in it too)."""
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        moment = parse_datetime(raw)
+        if moment is None and (day := parse_date(raw)) is not None:
+            moment = datetime.combine(day, datetime.min.time())
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise exceptions.ValidationError({name: ["An ISO date or date-time, e.g. 2026-05-01."]})
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
 class TimelineView(APIView):
     """Events, merges, unmerges, stage changes, consent, notes and refused links, newest
     first. Pass ``next`` (or ``cursor``) to page on; filter by ``kind``, ``source``,
-    ``type`` (event type)."""
+    ``type`` (event type), ``since`` and ``until``."""
 
     required_capability = PROFILES
 
@@ -143,6 +155,16 @@ class TimelineView(APIView):
             OpenApiParameter("kind", str, many=True, enum=list(selectors.timeline_kinds())),
             OpenApiParameter("source", int, many=True),
             OpenApiParameter("type", str, many=True, description="Event type, e.g. track."),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATETIME,
+                description="Items from then on (a date: from its midnight).",
+            ),
+            OpenApiParameter(
+                "until",
+                OpenApiTypes.DATETIME,
+                description="Items before then (a date: before its midnight).",
+            ),
         ],
         responses=TimelinePageSerializer,
     )
@@ -167,6 +189,8 @@ class TimelineView(APIView):
             kinds=kinds,
             source_ids=sources or None,
             event_types=params.getlist("type") or None,
+            since=_moment(params, "since"),
+            until=_moment(params, "until"),
             limit=limit,
         )
         next_url = None

@@ -43,16 +43,19 @@ def page(browser):
     context.close()
 
 
+def log_in_page(page, base_url: str, email: str, password: str):
+    """Logs ``page`` in through the real login form, as a person would."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_load_state("networkidle")
+    return page
+
+
 @pytest.fixture
 def log_in(page, live_server):
-    """Logs in through the real login form, as a person would."""
-
     def log_in_as(email: str, password: str):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign In").click()
-        page.wait_for_load_state("networkidle")
-        return page
+        return log_in_page(page, live_server.url, email, password)
 
     return log_in_as

@@ -2,6 +2,8 @@
 journey, see its steps drawn, change the first wait to 30 minutes in the editor, save,
 and see the change in the flow."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -25,7 +27,7 @@ def test_marketer_creates_the_cart_journey_from_the_gallery_and_edits_its_wait(
     page.get_by_role("link", name="From the gallery", exact=True).click()
     expect(page.get_by_role("heading", name="Journey gallery")).to_be_visible()
     expect(page.locator("#gallery-cart-abandonment")).to_contain_text("Stage: Acquisition")
-    page.get_by_role("button", name="Use “Cart abandonment”").click()
+    page.get_by_role("button", name=re.compile(r"^Use this journey\W+Cart abandonment$")).click()
 
     expect(page.get_by_role("heading", name="Cart abandonment", level=1)).to_be_visible()
     flow = page.locator("#flow")

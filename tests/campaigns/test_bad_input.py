@@ -110,7 +110,7 @@ def test_a_segment_a_campaign_uses_cannot_be_deleted_and_a_missing_one_is_refuse
         name="News", kind=Campaign.Kind.BROADCAST, segment=audience,
         steps=[{"id": "x", "type": "exit"}],
     )  # fmt: skip
-    with pytest.raises(segments.SegmentError, match="“News” uses this segment"):
+    with pytest.raises(segments.SegmentError, match="Used by campaign “News”"):
         segments.delete_segment(segment=audience)
     with pytest.raises(services.CampaignError):
         services.create_campaign(name="Ghost", kind=Campaign.Kind.BROADCAST, segment=None,

@@ -283,7 +283,7 @@ def test_templates_crud_with_syntax_errors_at_their_field(client_as):
     mail = {"id": "mail", "type": "send_email", "template_id": pk, "destination_id": 1}
     used = _campaign(name="Welcome", steps=[mail])
     refused = _error(api.delete(f"{url}{pk}/"), 400)
-    assert refused["fields"] == {"template": ["Used by Welcome: change or finish them first."]}
+    assert refused["fields"] == {"template": ["Used by Welcome: change or finish it first."]}
     used.status = Campaign.Status.FINISHED
     used.save()
     assert api.delete(f"{url}{pk}/").status_code == 204

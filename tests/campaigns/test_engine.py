@@ -6,7 +6,7 @@ from datetime import time
 import pytest
 
 from campaigns import runner, services, triggers
-from campaigns.models import ActivationSettings, Campaign, Delivery, Enrollment, StepLog
+from campaigns.models import Campaign, Delivery, Enrollment, StepLog
 from profiles.models import Profile
 from segments import services as segments
 from segments.services import process_profile_changes
@@ -184,7 +184,8 @@ def test_no_consent_skips_the_email_with_a_reason_and_the_journey_goes_on(
 
 
 def test_frequency_cap_skips_messages_over_the_limit(send, web, smtp, template):
-    ActivationSettings.objects.update_or_create(pk=1, defaults={"max_messages": 2, "per_days": 7})
+    cap = {"max_messages": 2, "per_days": 7}
+    services.save_protection(time_zone="UTC", channels={"email": cap})
     steps = [{"id": "mail", "type": "send_email", "template_id": template.pk,
               "destination_id": smtp.pk}]  # fmt: skip
     for _ in range(3):
@@ -200,9 +201,9 @@ def test_frequency_cap_skips_messages_over_the_limit(send, web, smtp, template):
 def test_quiet_hours_hold_the_email_until_they_end(send, web, smtp, template):
     now = at(0)
     start = (now.replace(minute=0) if now.minute else now).time()
-    ActivationSettings.objects.update_or_create(pk=1, defaults={
+    services.save_protection(time_zone="UTC", channels={"email": {
         "quiet_start": time((start.hour - 1) % 24, 0), "quiet_end": time((start.hour + 2) % 24, 0),
-        "time_zone": "UTC"})  # fmt: skip
+        "max_messages": 3, "per_days": 7}})  # fmt: skip
     steps = [{"id": "mail", "type": "send_email", "template_id": template.pk,
               "destination_id": smtp.pk}]  # fmt: skip
     campaign(steps, trigger_event="Checkout Started")

@@ -89,7 +89,7 @@ def campaign_with(people, *, holdout_for=()):
         Delivery.objects.create(
             idempotency_key=f"{campaign.pk}-{pid}", campaign=campaign, enrollment=enrollment,
             profile_id=pid, step_id="mail", variant="A", channel=Delivery.Channel.EMAIL,
-            status=Delivery.Status.DELIVERED, sent_at=T0,
+            status=Delivery.Status.SENT, sent_at=T0,
         )  # fmt: skip
     return campaign
 
@@ -118,7 +118,8 @@ def test_campaign_results_counts_steps_deliveries_and_variants(people):
     assert steps["split"]["reached"] == 4 and steps["mail"]["passed"] == 3
     assert steps["mail"]["label"] == "Reminder"
     d = got["deliveries"]
-    assert (d["total"], d["sent"], d["delivered"], d["skipped"]) == (3, 2, 2, 1)
+    assert (d["total"], d["sent"], d["skipped"]) == (3, 2, 1)
+    assert "delivered" not in d  # no channel reports delivery: the page does not claim it
     assert (d["opened"], d["clicked"], d["converted"]) == (1, 1, 1)
     assert got["skip_reasons"] == [{"reason": "No e-mail consent", "count": 1}]
     variants = {v["variant"]: v for v in got["variants"]}
@@ -164,6 +165,8 @@ def test_results_pages_by_role(client_as, people):
             assert f'data-chart="funnel-chart-{campaign.pk}"' in body
             assert f'id="funnel-chart-{campaign.pk}"' in body  # the json_script data
             assert "vendor/plotly/plotly.min.js" in body and "Not enough data" in body
+            # Nothing reports delivery: no "Delivered" figure, and "Sent" says what it means.
+            assert "Delivered" not in body and "No channel reports delivery" in body
             assert "<html" not in panel.content.decode()
         client.logout()
     from django.contrib.auth import get_user_model

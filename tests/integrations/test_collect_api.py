@@ -52,6 +52,31 @@ def test_every_single_message_endpoint_stores_its_type(post, source, path, messa
     assert Event.objects.get().type == kind
 
 
+@pytest.mark.parametrize(
+    ("path", "message", "kind"),
+    [
+        ("/v1/i", {"userId": "u", "traits": {"plan": "gold"}}, "identify"),
+        ("/v1/t", {"userId": "u", "event": "Order Completed"}, "track"),
+        ("/v1/p", {"anonymousId": "a", "name": "Home"}, "page"),
+        ("/v1/s", {"userId": "u", "name": "Basket"}, "screen"),
+        ("/v1/g", {"userId": "u", "groupId": "g1"}, "group"),
+        ("/v1/a", {"userId": "u", "previousId": "a"}, "alias"),
+    ],
+)
+def test_analytics_next_short_paths_store_their_type(post, source, path, message, kind):
+    # Segment's analytics.js 2.0 posts text/plain with the write key in the body.
+    body = {"writeKey": source.write_key, "type": kind, **message}
+    response = post(path, body, headers={"CONTENT_TYPE": "text/plain"})
+    assert (response.status_code, response.json()) == (200, {"success": True})
+    assert Event.objects.get().type == kind
+
+
+def test_mobile_libraries_batch_path_is_an_alias_of_batch(post, source):
+    body = {"batch": [{"type": "track", **track()}, {"type": "screen", "userId": "u1"}]}
+    assert post("/v1/b", body, key=source.write_key).status_code == 200
+    assert sorted(Event.objects.values_list("type", flat=True)) == ["screen", "track"]
+
+
 def test_missing_message_id_gets_one_assigned(post, source):
     post("/v1/track", track(), key=source.write_key)
     event = Event.objects.get()

@@ -83,9 +83,11 @@ def test_the_api_refuses_a_bad_source_with_the_error_shape(client_as, quarantine
 
 def test_the_dashboard_shows_the_size_and_links_it_for_those_who_may_look(client_as, quarantined):
     admin_page = client_as(ADMIN).get("/").content.decode()
-    assert 'href="/integrations/quarantine/">Quarantined events</a>' in admin_page
+    assert (
+        'href="/integrations/quarantine/">Quarantined events</a>: <strong>3</strong>' in admin_page
+    )
     viewer_page = client_as(VIEWER).get("/").content.decode()
-    assert "Quarantined events:" in viewer_page
+    assert "Quarantined events: <strong>3</strong>" in viewer_page
     assert "/integrations/quarantine/" not in viewer_page
 
 
