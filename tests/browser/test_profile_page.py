@@ -75,7 +75,7 @@ def shopper(transactional_db):
         message("identify", userId=f"w-{i}", traits={"firstName": f"P{i}"}) for i in range(60)
     ]
     viewed = message(userId="w-0", event="Product Viewed", properties={"category": "Jackets"})
-    services.ingest_messages(source_id=web.id, messages=[*people, viewed])
+    services.ingest_messages(source_id=web.id, messages=signed(web, *people, viewed))
     drain()
     return profile_of("user_id", "w-0")
 

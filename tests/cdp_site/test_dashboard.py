@@ -14,6 +14,7 @@ from integrations.destinations import services as destinations
 from integrations.imports.models import FileImport
 from segments.models import Segment
 from tests.profiles.conftest import drain, message, web  # noqa: F401
+from tests.support.signing import signed
 
 pytestmark = pytest.mark.django_db
 
@@ -25,11 +26,11 @@ def text(response) -> str:
 
 @pytest.fixture
 def data(web):  # noqa: F811
-    integrations.ingest_messages(source_id=web.pk, messages=[
+    integrations.ingest_messages(source_id=web.pk, messages=signed(web,
         message("identify", userId="u1", traits={"email": "a@example.org"}),
         message("identify", userId="u2", traits={"email": "b@example.org"}),
         message(userId="u2", event="Order Completed"),
-    ])  # fmt: skip
+    ))  # fmt: skip
     drain()
     Segment.objects.create(name="Broken", rule={}, compute_error="statement timeout")
     return web
