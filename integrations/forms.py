@@ -37,7 +37,7 @@ class SourceForm(forms.ModelForm):
             self.initial.pop("ip_rate_limit", None)
             self.fields[
                 "ip_rate_limit"
-            ].help_text = "Empty: 50 for client sources, 5,000 for server sources."
+            ].help_text = "Empty: 50 for client sources, none for server sources."
 
     def clean_trust(self):
         return self.cleaned_data["trust"] or None

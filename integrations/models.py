@@ -68,7 +68,7 @@ class Source(models.Model):
     )
     verification_secret_encrypted = models.TextField(blank=True, default="")
     ip_rate_limit = models.PositiveIntegerField(
-        default=5_000, help_text="Messages accepted per second from one address; 0: no limit."
+        default=0, help_text="Messages accepted per second from one address; 0: no limit."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -16,7 +16,7 @@ class SourceSerializer(serializers.ModelSerializer):
         min_value=0,
         max_value=2_147_483_647,
         help_text="Messages a second from one address; 0: no limit. Default: 50 for client "
-        "sources, 5,000 for server sources.",
+        "sources, none for server sources (their per-source limit holds).",
     )
 
     class Meta:

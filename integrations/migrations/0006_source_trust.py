@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='source',
             name='ip_rate_limit',
-            field=models.PositiveIntegerField(default=5000, help_text='Messages accepted per second from one address; 0: no limit.'),
+            field=models.PositiveIntegerField(default=0, help_text='Messages accepted per second from one address; 0: no limit.'),
         ),
         migrations.AddField(
             model_name='source',
