@@ -5,9 +5,10 @@
    PostgreSQL COPY of as many rows, same payloads, into an events-shaped table with a
    unique (source_id, message_id) key and a (source_id, received_at) index.
 2. Single-event POST /v1/track: the most requests/s concurrent keep-alive clients get
-   (closed loop), then p99 latency at half that rate from an open-loop client (fixed
-   schedule, latency from the scheduled send time). Baseline: bench/bare_wsgi.py, a WSGI
-   app answering 200, under the same gunicorn settings and the same load.
+   (closed loop), then p99 and p99.9 latency at half that rate from an open-loop client
+   (fixed schedule, latency from the scheduled send time), per round and the worst round
+   as the figure. Baseline: bench/bare_wsgi.py, a WSGI app answering 200, under the same
+   gunicorn settings and the same load.
 3. Memory: web worker RSS sampled during a sustained open-loop load (CDP_BENCH_SOAK_SECONDS,
    default 60; 600 for the issue's 10 minutes); growth from the first to the last quarter,
    next to the bare app's growth under the same load.
@@ -40,6 +41,9 @@ TRACK_SECONDS = float(os.environ.get("CDP_BENCH_TRACK_SECONDS", "6"))
 TRACK_CONNECTIONS = 16
 LATENCY_SECONDS = float(os.environ.get("CDP_BENCH_LATENCY_SECONDS", "10"))
 LATENCY_CONNECTIONS = 32  # open loop: enough that none waits on its own previous request
+# Rounds of the open loop, each against the CDP then the bare app: the worst round is the
+# figure, so that one lucky round cannot hide the tail.
+LATENCY_ROUNDS = int(os.environ.get("CDP_BENCH_LATENCY_ROUNDS", "4"))
 SOAK_SECONDS = float(os.environ.get("CDP_BENCH_SOAK_SECONDS", "60"))
 SOAK_SHARE = 0.25  # of the best /v1/track rate; a batch of 100 every 50 requests (~40% load)
 
@@ -282,6 +286,22 @@ def _closed_track(srv: server.Gunicorn, key: str, wrk: str | None, label: str) -
     return result[0].rate
 
 
+def _open_loop(srv: server.Gunicorn, key: str, rate: float, label: str) -> loadgen.Result:
+    load = loadgen.Load(
+        port=srv.port,
+        kind="track",
+        write_key=key,
+        tag=_tag(),
+        duration=LATENCY_SECONDS,
+        connections=LATENCY_CONNECTIONS,
+        rate=rate,
+    )
+    result = _run(load, f"/v1/track {srv.name:<4} at {rate:,.0f}/s {label}")
+    if result.ok < rate * LATENCY_SECONDS * 0.95:
+        raise RuntimeError(f"open loop {srv.name}: only {result.ok} answers")
+    return result
+
+
 def _track(
     cdp: server.Gunicorn, bare: server.Gunicorn, source_id: int, key: str
 ) -> tuple[list[Row], float]:
@@ -298,27 +318,21 @@ def _track(
         print(f"    CDP {cdp_rates[-1]:,.0f} req/s   bare {bare_rates[-1]:,.0f} req/s")
     best = max(cdp_rates)
     rate = best / 2
-    latencies: dict[str, list[float]] = {"cdp": [], "bare": []}
-    for i in range(2):
+    rounds = {"cdp": [], "bare": []}  # (p99, p99.9) of each round, ms
+    for i in range(LATENCY_ROUNDS):
         for srv in (cdp, bare):
-            load = loadgen.Load(
-                port=srv.port,
-                kind="track",
-                write_key=key,
-                tag=_tag(),
-                duration=LATENCY_SECONDS,
-                connections=LATENCY_CONNECTIONS,
-                rate=rate,
-            )
-            result = _run(load, f"/v1/track {srv.name:<4} at {rate:,.0f}/s {i + 1}/2")
-            if result.ok < rate * LATENCY_SECONDS * 0.95:
-                raise RuntimeError(f"open loop {srv.name}: only {result.ok} answers")
-            latencies[srv.name].extend(result.latencies)
+            result = _open_loop(srv, key, rate, f"{i + 1}/{LATENCY_ROUNDS}")
+            tail = (percentile(result.latencies, 99) * 1000,
+                    percentile(result.latencies, 99.9) * 1000)  # fmt: skip
+            rounds[srv.name].append(tail)
             print(
                 f"    {srv.name}: p50 {percentile(result.latencies, 50) * 1000:.1f} ms  "
-                f"p99 {percentile(result.latencies, 99) * 1000:.1f} ms"
+                f"p99 {tail[0]:.1f} ms  p99.9 {tail[1]:.1f} ms"
             )
-    p99 = {name: percentile(values, 99) * 1000 for name, values in latencies.items()}
+    worst = {name: (max(t[0] for t in r), max(t[1] for t in r)) for name, r in rounds.items()}
+    for name, r in rounds.items():
+        shown = ", ".join(f"{p99:.1f}/{p999:.1f}" for p99, p999 in r)
+        print(f"  {name} p99/p99.9 per round (ms): {shown}")
     rows = [
         Row(
             figure=f"POST /v1/track, {TRACK_CONNECTIONS} keep-alive clients ({client})",
@@ -329,12 +343,21 @@ def _track(
             target=">= 1,500 req/s",
         ),
         Row(
-            figure=f"POST /v1/track p99 latency, open loop at {rate:,.0f} req/s",
-            value=p99["cdp"],
+            figure=f"POST /v1/track p99, open loop at {rate:,.0f} req/s, worst of "
+            f"{LATENCY_ROUNDS} rounds",
+            value=worst["cdp"][0],
             unit="ms",
-            baseline="bare WSGI app, same rate",
-            baseline_value=p99["bare"],
+            baseline="bare WSGI app, same rate, worst round",
+            baseline_value=worst["bare"][0],
             target="<= 25 ms",
+        ),
+        Row(
+            figure=f"POST /v1/track p99.9, open loop at {rate:,.0f} req/s, worst of "
+            f"{LATENCY_ROUNDS} rounds",
+            value=worst["cdp"][1],
+            unit="ms",
+            baseline="bare WSGI app, same rate, worst round",
+            baseline_value=worst["bare"][1],
         ),
     ]
     return rows, best

@@ -275,7 +275,7 @@ def ingest_messages(
                             rejections=rejections, expiring=trust.client)  # fmt: skip
         record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
     if stored:
-        transaction.on_commit(trigger_processing)
+        transaction.on_commit(trigger_processing_soon)
     return IngestResult(stored=stored, duplicates=len(rows) - stored, rejections=rejections)
 
 
@@ -328,6 +328,14 @@ def trigger_processing() -> None:
     from .tasks import process_event_batch
 
     triggers.queue_once(TRIGGER_KEY, process_event_batch, seconds=TRIGGER_SECONDS)
+
+
+def trigger_processing_soon() -> None:
+    """``trigger_processing`` off the caller's path (what ingestion asks after its commit):
+    the API's answer does not wait on Redis."""
+    from .tasks import process_event_batch
+
+    triggers.queue_once_soon(TRIGGER_KEY, process_event_batch, seconds=TRIGGER_SECONDS)
 
 
 def clear_processing_trigger() -> None:

@@ -152,9 +152,14 @@ def _execute(sql: str, params: dict) -> int:
     raw = connection.connection
     # A server-side-binding cursor on Django's own connection (same transaction): arrays go
     # as parameters instead of being spelled out as SQL literals by Django's client cursor.
-    # Pipeline mode sends the transaction's BEGIN together with the statement: one round
-    # trip to PostgreSQL instead of two.
     with psycopg.Cursor(raw) as cursor:
-        with raw.pipeline():
+        if raw.autocommit:
+            # Outside a transaction (most /v1 requests) the statement commits by itself:
+            # there is no BEGIN to save, and pipeline mode would only cost CPU.
             cursor.execute(sql, params)
+        else:
+            # Pipeline mode sends the transaction's BEGIN together with the statement: one
+            # round trip to PostgreSQL instead of two.
+            with raw.pipeline():
+                cursor.execute(sql, params)
         return cursor.rowcount

@@ -1,5 +1,6 @@
 """The inbox: every stored event is processed once, per-minute counts, partitions."""
 
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -135,11 +136,23 @@ def test_processing_is_queued_once_while_a_trigger_is_pending(source, monkeypatc
     services.clear_processing_trigger()
 
 
-def test_ingestion_queues_processing_after_the_commit(
+def test_ingestion_queues_processing_after_the_commit_off_the_callers_path(
     source, monkeypatch, django_capture_on_commit_callbacks
 ):
-    calls = []
-    monkeypatch.setattr(services, "trigger_processing", lambda: calls.append(1))
-    with django_capture_on_commit_callbacks(execute=True):
+    """The answer does not wait on Redis: the trigger thread queues one task for however
+    many ingestions asked meanwhile."""
+    from integrations import tasks
+    from tests.support.processes import wait_until
+
+    sent = []
+    monkeypatch.setattr(tasks.process_event_batch, "delay", lambda *a, **k: sent.append(1))
+    services.clear_processing_trigger()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         ingest(source, 2)
-    assert calls == [1]
+    assert not sent  # nothing before the commit
+    for _ in range(20):  # twenty requests' commits
+        callbacks[0]()
+    wait_until(lambda: sent, timeout=5, what="the trigger thread's task")
+    time.sleep(0.2)  # had it queued more than once, it would have by now
+    assert sent == [1]
+    services.clear_processing_trigger()
