@@ -89,9 +89,17 @@ def _quiet_trigger() -> None:
 
 
 def _chunks(messages, sources) -> list[tuple[int, list[dict]]]:
+    """Per source, batches of INGEST_CHUNK; the webshop's and the app's messages signed by
+    their backends, as the demo sends them (integrations.demo.load.signing_secrets)."""
+    from integrations.collect.verification import claims, sign
+    from integrations.demo.load import signing_secrets
+
+    secrets = signing_secrets(sources, list(sources))
     chunks: list[tuple[int, list[dict]]] = []
     pending: dict[str, list[dict]] = {}
     for channel, data in messages:
+        if channel in secrets and claims(data):
+            data = sign(data, secrets[channel])
         batch = pending.setdefault(channel, [])
         batch.append(data)
         if len(batch) >= INGEST_CHUNK:

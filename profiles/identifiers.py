@@ -176,8 +176,12 @@ def identifiers_of(event: dict, rules: Rules) -> tuple[list[Ident], list[Refused
     """The event's identifiers, strongest first and each once, and those refused."""
     found: dict[tuple[int, str], Ident] = {}
     refused = []
+    # Per event, not per identifier: most events come from server sources, believed whole.
+    found_verdict = trust.verdict(event)
+    client = found_verdict.get("level") == "client"
     for kind_name, raw, lookup_only, origin in _raw_identifiers(event, rules):
-        belief = trust.identifier(event, origin, kind_name)
+        belief = (trust.client_identifier(found_verdict, origin, kind_name) if client
+                  else trust.USE_VERIFIED)  # fmt: skip
         if not belief.usable:
             continue  # a client source's claim that nothing vouches for: not a link
         kind = rules.kinds[kind_name]

@@ -91,7 +91,7 @@ def resolve_batch(batch) -> None:
     record_structure_changes(plan, changes)
     changes.kinds = {writer.real(pid): kinds for pid, kinds in changes.kinds.items()}
     changes.detail = {writer.real(pid): d for pid, d in changes.detail.items()}
-    refresh_profiles(changes)
+    refresh_profiles(changes, identifier_traits=rules.trait_kinds)
     changes.emit()
 
 
@@ -150,14 +150,14 @@ def record_structure_changes(plan, changes: ChangeSet) -> None:
         changes.add(merge.merged, "merged_away", into=plan.root(merge.survivor))
 
 
-def refresh_profiles(changes: ChangeSet) -> None:
+def refresh_profiles(changes: ChangeSet, *, identifier_traits=None) -> None:
     """Derived state of every changed profile: seen times, current traits, consent,
     computed traits and stage."""
     alive = [p for p, k in changes.kinds.items() if "merged_away" not in k]
     with_kind = lambda *kinds: [p for p in alive if changes.kinds[p] & set(kinds)]  # noqa: E731
     reshaped = ("merged", "unmerged")
     execute(SEEN, [with_kind("events", *reshaped)])
-    recompute_current_traits(with_kind("traits", *reshaped))
+    recompute_current_traits(with_kind("traits", *reshaped), identifier_traits=identifier_traits)
     summarise(with_kind("consent", *reshaped))
     touched = with_kind("events", *reshaped)
     if computed.recompute(touched):

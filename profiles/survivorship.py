@@ -49,7 +49,7 @@ ON CONFLICT (key) DO NOTHING
 """
 RECOMPUTE = """
 WITH ranked AS (
-    SELECT DISTINCT ON (tv.profile_id, tv.key) tv.profile_id, tv.key, tv.value
+    SELECT DISTINCT ON (tv.profile_id, tv.key) tv.profile_id, tv.key, tv.value, tv.verified
     FROM profiles_traitvalue tv
     LEFT JOIN integrations_source s ON s.id = tv.source_id
     LEFT JOIN profiles_traitkey k ON k.key = tv.key
@@ -63,7 +63,8 @@ WITH ranked AS (
         tv.last_seen_at DESC, tv.value_hash
 ), current AS (
     SELECT ids.id, coalesce(jsonb_object_agg(r.key, r.value)
-                            FILTER (WHERE r.key IS NOT NULL), '{}') AS traits
+                            FILTER (WHERE r.key IS NOT NULL), '{}') AS traits,
+           coalesce(bool_or(r.verified) FILTER (WHERE r.key = 'email'), true) AS email_verified
     FROM unnest(%(ids)s::bigint[]) AS ids(id) LEFT JOIN ranked r ON r.profile_id = ids.id
     GROUP BY ids.id
 )
@@ -72,7 +73,9 @@ UPDATE profiles_profile p SET traits = c.traits, updated_at = now(),
         nullif(trim(concat_ws(' ', coalesce(c.traits->>'firstName', c.traits->>'first_name'),
                                    coalesce(c.traits->>'lastName', c.traits->>'last_name'))), ''),
         c.traits->>'name', lower(trim(c.traits->>'email')), ''), 200),
-    email_confirmed = c.traits->>'email' IS NULL
+    -- Mostly the chosen value was stated by a server source (verified): the searches
+    -- after it run only for an e-mail that some client stated.
+    email_confirmed = c.email_verified OR c.traits->>'email' IS NULL
         OR EXISTS (SELECT 1 FROM profiles_traitvalue v
                    WHERE v.profile_id = c.id AND v.key = 'email' AND v.verified
                      AND lower(v.value #>> '{}') = lower(c.traits->>'email'))
@@ -209,15 +212,18 @@ class TraitCollector:
         )
 
 
-def protected_traits() -> list[str]:
-    """Contact fields and every identifier kind's trait keys."""
-    keys = {key for found in rows("SELECT trait_keys FROM profiles_identifierkind")
-            for key in found[0]}  # fmt: skip
-    return sorted(keys.union(CONTACT_TRAITS))
+def protected_traits(identifier_traits=None) -> list[str]:
+    """Contact fields and every identifier kind's trait keys (given, or read)."""
+    if identifier_traits is None:
+        identifier_traits = {key for found in rows("SELECT trait_keys FROM profiles_identifierkind")
+                             for key in found[0]}  # fmt: skip
+    return sorted(set(identifier_traits).union(CONTACT_TRAITS))
 
 
-def recompute_current_traits(profile_ids: list[int]) -> None:
+def recompute_current_traits(profile_ids: list[int], *, identifier_traits=None) -> None:
+    """``identifier_traits``: the identifier kinds' trait keys when the caller has them
+    (processing loaded them with the identity rules)."""
     if profile_ids:
         params = {"ids": list(profile_ids), "manual": MANUAL_PRIORITY,
-                  "protected": protected_traits()}  # fmt: skip
+                  "protected": protected_traits(identifier_traits)}  # fmt: skip
         execute(RECOMPUTE, params)

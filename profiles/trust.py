@@ -57,6 +57,11 @@ def identifier(event: dict, origin: str, kind_name: str) -> Belief:
     found = verdict(event)
     if found.get("level") != "client":
         return USE_VERIFIED
+    return client_identifier(found, origin, kind_name)
+
+
+def client_identifier(found: dict, origin: str, kind_name: str) -> Belief:
+    """``identifier`` for a client source's event whose verdict is ``found``."""
     if origin == "anonymousId":
         return USE_UNVERIFIED
     if origin == "previousId":

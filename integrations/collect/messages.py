@@ -196,8 +196,12 @@ def _message_id(message: dict) -> str:
     return value
 
 
-def _with_ip(context: dict | None, ip: str | None) -> dict:
+def _stored_context(context: dict | None, ip: str | None) -> dict:
+    """The context as stored: the client's address added, and the identity verification
+    left out (the verdict under TRUST_KEY says what it proved; the proof itself is no
+    data about the person, and every event of a signed-in visitor carries it)."""
     context = dict(context or {})
+    context.pop("identityVerification", None)
     if ip and (context.get("direct") is True or not context.get("ip")):
         context["ip"] = ip
     return context
@@ -249,7 +253,7 @@ def prepare(
         stored.update(
             type=kind,
             messageId=message_id,
-            context=_with_ip(message.get("context"), ip),
+            context=_stored_context(message.get("context"), ip),
             timestamp=_iso(timestamp),
             originalTimestamp=_iso(original),
             receivedAt=_iso(received_at),
