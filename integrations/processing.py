@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.utils.module_loading import import_string
 
 from cdp_site.dataerrors import is_data_error
+from cdp_site.pgarrays import adapt  # lists as one array literal each: see there
 
 from . import conf
 from .quarantine import services as quarantine
@@ -76,7 +77,9 @@ class Batch:
             with connection.cursor() as cursor:
                 cursor.execute(
                     EVENTS_SQL,
-                    [[c.event_id for c in self.claimed], [c.received_at for c in self.claimed]],
+                    adapt(
+                        [[c.event_id for c in self.claimed], [c.received_at for c in self.claimed]]
+                    ),
                 )
                 columns = [col.name for col in cursor.description]
                 self._events = [dict(zip(columns, row, strict=True)) for row in cursor]
@@ -104,7 +107,7 @@ def count_events_per_minute(batch: Batch) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             UPSERT_STATS_SQL,
-            [[k[0] for k in keys], [k[1] for k in keys], [counts[k] for k in keys]],
+            adapt([[k[0] for k in keys], [k[1] for k in keys], [counts[k] for k in keys]]),
         )
 
 
