@@ -163,7 +163,9 @@ def load(*, profiles: int, events: int) -> Loaded:
 
     started = time.perf_counter()
     rng = random.Random(SEED)
-    source = collect.create_source(name="Segments bench shop", kind="website")
+    # The shop's backend: a server source's user ids link to known customers (an
+    # unsigned website call's would not; see profiles/trust.py).
+    source = collect.create_source(name="Segments bench shop", kind="server")
     kind_id = IdentifierKind.objects.get(name="user_id").id
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     with connection.cursor() as cursor:
