@@ -20,10 +20,11 @@ test: $(INSTALLED)
 	bash scripts/ensure-node-modules
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m cdp_site.devservices -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/lint-imports
+	$(BIN)/python -m cdp_site.dev.devservices -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(INSTALLED)
-	$(BIN)/python -m cdp_site.devservices --durable -- $(BIN)/python -m bench $(ARGS)
+	$(BIN)/python -m cdp_site.dev.devservices --durable -- $(BIN)/python -m bench $(ARGS)
 
 format: $(INSTALLED)
 	$(BIN)/ruff format .

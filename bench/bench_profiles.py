@@ -1,7 +1,7 @@
 """Identity resolution and profile reads at scale (issue 4, "Unify").
 
 1. Processing rate: the demo shop's message mix (website, app, CRM, tills, ERP, e-mail
-   platform; the simulation in integrations.demo, without HTTP) is stored with
+   platform; the simulation in demo, without HTTP) is stored with
    ``ingest_messages`` and the inbox is then drained with ``process_inbox_batch`` in this
    one process (every step: per-minute counts and identity resolution with traits,
    consent, computed traits and stage). Figure: events/s processed. Baseline: events/s
@@ -61,7 +61,7 @@ def run() -> list[Row]:
 
 def _demo_messages(limit: int) -> list[tuple[str, dict]]:
     """The first ``limit`` messages of the demo shop's HTTP channels, in story order."""
-    from integrations.demo.world import FILE_CHANNELS, World
+    from demo.world import FILE_CHANNELS, World
 
     world = World(seed=42, customers=max(100, limit // 30), end=datetime(2026, 11, 1, tzinfo=UTC))
     found = []
@@ -90,9 +90,9 @@ def _quiet_trigger() -> None:
 
 def _chunks(messages, sources) -> list[tuple[int, list[dict]]]:
     """Per source, batches of INGEST_CHUNK; the webshop's and the app's messages signed by
-    their backends, as the demo sends them (integrations.demo.load.signing_secrets)."""
+    their backends, as the demo sends them (demo.load.signing_secrets)."""
+    from demo.load import signing_secrets
     from integrations.collect.verification import claims, sign
-    from integrations.demo.load import signing_secrets
 
     secrets = signing_secrets(sources, list(sources))
     chunks: list[tuple[int, list[dict]]] = []
@@ -138,7 +138,7 @@ def _store_and_process(chunks) -> tuple[int, float, int, float]:
 def _processing() -> list[Row]:
     from django.db import connection
 
-    from integrations.demo.sources import ensure_demo_sources
+    from demo.sources import ensure_demo_sources
 
     sources = ensure_demo_sources()
     _quiet_trigger()
@@ -169,7 +169,7 @@ def _processing_with_bad_events(*, clean: float) -> list[Row]:
     from django.conf import settings
     from django.test.utils import override_settings
 
-    from integrations.demo.sources import ensure_demo_sources
+    from demo.sources import ensure_demo_sources
     from integrations.models import QuarantinedEvent
 
     count = min(EVENTS, 20_000)

@@ -14,7 +14,7 @@ import uuid
 
 from aiosmtpd.controller import Controller
 
-from cdp_site.embedded import any_free_port
+from cdp_site.dev.embedded import any_free_port
 
 TEMPLATE_SUBJECT = "{{ traits.firstName }}, you left {{ event.products|length }} things behind"
 TEMPLATE_HTML = (

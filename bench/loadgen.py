@@ -133,77 +133,100 @@ def _parse(buf: bytes) -> tuple[int, int] | None:
 
 def _client(load: Load, index: int, start_at: float, counters, out) -> None:
     """One client process: a selector loop over ``load.connections`` connections."""
-    prefix = f"{load.tag}-p{index}"
-    per_process = None
-    if load.max_requests is not None:
-        per_process = load.max_requests // load.processes + (
-            1 if index < load.max_requests % load.processes else 0
-        )
-    result = Result()
-    selector = selectors.DefaultSelector()
-    conns = [_Conn(load.port) for _ in range(load.connections)]
-    total_conns = load.connections * load.processes
-    interval = total_conns / load.rate if load.rate else 0.0
+    loop = _ClientLoop(load, index, counters)
     while time.time() < start_at:
         time.sleep(min(0.01, max(0.0, start_at - time.time())))
-    started = time.perf_counter()
-    deadline = started + load.duration
-    for i, conn in enumerate(conns):
-        # Open loop: connection k of all starts at k/rate, then every total_conns/rate.
-        conn.due = started + ((i * load.processes + index) / load.rate if load.rate else 0.0)
-        selector.register(conn.sock, selectors.EVENT_READ, conn)
-    sent = 0
-    last_answer = started
-    while True:
+    loop.start()
+    while loop.step():
+        pass
+    out.put((index, loop.finish()))
+
+
+class _ClientLoop:
+    def __init__(self, load: Load, index: int, counters):
+        self.load, self.index, self.counters = load, index, counters
+        self.prefix = f"{load.tag}-p{index}"
+        self.per_process = None
+        if load.max_requests is not None:
+            self.per_process = load.max_requests // load.processes + (
+                1 if index < load.max_requests % load.processes else 0
+            )
+        self.result = Result()
+        self.selector = selectors.DefaultSelector()
+        self.conns = [_Conn(load.port) for _ in range(load.connections)]
+        self.interval = load.connections * load.processes / load.rate if load.rate else 0.0
+        self.sent = 0
+
+    def start(self) -> None:
+        load = self.load
+        self.started = self.last_answer = time.perf_counter()
+        self.deadline = self.started + load.duration
+        for i, conn in enumerate(self.conns):
+            # Open loop: connection k of all starts at k/rate, then every total_conns/rate.
+            offset = (i * load.processes + self.index) / load.rate if load.rate else 0.0
+            conn.due = self.started + offset
+            self.selector.register(conn.sock, selectors.EVENT_READ, conn)
+
+    def step(self) -> bool:
+        """Sends what is due and reads what has come; False when the run is over."""
         now = time.perf_counter()
+        next_due = self._send_due(now)
+        busy = sum(1 for c in self.conns if c.busy)
+        if not busy and next_due is None:
+            return False
+        if now > self.deadline + 30:  # answers that never come: give up, count them as errors
+            self.result.errors += busy
+            return False
+        timeout = 0.05 if next_due is None else max(0.0, min(0.05, next_due - now))
+        for key, _ in self.selector.select(timeout):
+            self._read(key.data)
+        return True
+
+    def _send_due(self, now: float) -> float | None:
         # Open loop: every request scheduled before the deadline is sent, however late
         # (its latency counts from the schedule); closed loop: sending stops at the deadline.
         next_due = None
-        for conn in conns:
-            if conn.busy or (per_process is not None and sent >= per_process):
+        for conn in self.conns:
+            if conn.busy or (self.per_process is not None and self.sent >= self.per_process):
                 continue
-            if (conn.due if load.rate else now) >= deadline:
+            if (conn.due if self.load.rate else now) >= self.deadline:
                 continue
             if conn.due <= now:
-                conn.sock.sendall(_next_request(load, prefix, sent))
-                sent += 1
+                conn.sock.sendall(_next_request(self.load, self.prefix, self.sent))
+                self.sent += 1
                 conn.sent = now
                 conn.busy = True
             elif next_due is None or conn.due < next_due:
                 next_due = conn.due
-        busy = sum(1 for c in conns if c.busy)
-        if not busy and next_due is None:
-            break
-        if now > deadline + 30:  # answers that never come: give up, count them as errors
-            result.errors += busy
-            break
-        timeout = 0.05 if next_due is None else max(0.0, min(0.05, next_due - now))
-        for key, _ in selector.select(timeout):
-            conn = key.data
-            data = conn.sock.recv(65536)
-            if not data:
-                raise ConnectionError("the server closed a keep-alive connection")
-            conn.buf += data
-            parsed = _parse(conn.buf)
-            if parsed is None:
-                continue
-            status, total = parsed
-            conn.buf = conn.buf[total:]
-            done = time.perf_counter()
-            last_answer = done
-            result.statuses[status] = result.statuses.get(status, 0) + 1
-            if status == 200:
-                result.ok += 1
-                result.latencies.append(done - (conn.due if load.rate else conn.sent))
-            else:
-                result.errors += 1
-            conn.busy = False
-            conn.due = conn.due + interval if load.rate else done
-            counters[index] = result.ok + result.errors
-    result.elapsed = last_answer - started
-    for conn in conns:
-        conn.sock.close()
-    out.put((index, result))
+        return next_due
+
+    def _read(self, conn: _Conn) -> None:
+        data = conn.sock.recv(65536)
+        if not data:
+            raise ConnectionError("the server closed a keep-alive connection")
+        conn.buf += data
+        parsed = _parse(conn.buf)
+        if parsed is None:
+            return
+        status, total = parsed
+        conn.buf = conn.buf[total:]
+        done = self.last_answer = time.perf_counter()
+        result = self.result
+        result.statuses[status] = result.statuses.get(status, 0) + 1
+        if status == 200:
+            result.ok += 1
+            result.latencies.append(done - (conn.due if self.load.rate else conn.sent))
+        else:
+            result.errors += 1
+        conn.busy = False
+        conn.due = conn.due + self.interval if self.load.rate else done
+        self.counters[self.index] = result.ok + result.errors
+
+    def finish(self) -> Result:
+        self.result.elapsed = self.last_answer - self.started
+        for conn in self.conns:
+            conn.sock.close()
+        return self.result
 
 
 def run(load: Load, *, progress=None) -> Result:

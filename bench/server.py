@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from cdp_site import embedded
+from cdp_site.dev import embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

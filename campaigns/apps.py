@@ -5,6 +5,7 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self):
+        # Imported here: the modules below need the app registry, loaded only now.
         from cdp_site.dashboard import register_tiles
         from integrations.destinations import selectors as destination_selectors
         from profiles.changes import profile_changed

@@ -30,9 +30,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from cdp_site.pgsend import SentStatement
+from integrations.destinations import adapters
+from integrations.destinations import services as destinations
+from integrations.destinations.adapters import DestinationError, smtp_session
 from integrations.destinations.models import Destination
 from profiles.models import Profile
 
+from . import messages
 from .engine import current_profile, public_context, public_part
 from .models import Campaign, Delivery, Enrollment, MessageTemplate
 from .steps import by_id
@@ -206,7 +210,6 @@ def deliver(delivery: Delivery, *, batch: Batch, mark: Mark) -> str | None:
 
 
 def record_error(delivery: Delivery, error: Exception, *, now: datetime) -> str:
-    from integrations.destinations.adapters import DestinationError
 
     if isinstance(error, DestinationError):
         return record_failure(delivery, str(error), retryable=error.retryable, now=now)
@@ -256,7 +259,6 @@ def webhook_payload(delivery: Delivery, profile, context: dict, destination) -> 
 def dead_letter(delivery: Delivery, error: str) -> None:
     """A webhook that failed for good joins the destination's dead letters, replayable
     with the same idempotency key (the receiver dedupes)."""
-    from integrations.destinations import services as destinations
 
     profile = current_profile(delivery.profile_id)
     enrollment = Enrollment.objects.filter(pk=delivery.enrollment_id).first()
@@ -284,7 +286,6 @@ _RUN_CACHE: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
 def delivery_run():
     """Destinations and templates read once for the run; one SMTP connection per
     destination kept open across the run's e-mails."""
-    from integrations.destinations.adapters import smtp_session
 
     token = _RUN_CACHE.set({}) if _RUN_CACHE.get() is None else None
     try:
@@ -308,9 +309,6 @@ def _read(model, pk):
 def send(delivery: Delivery, *, profile, context: dict, ready=None) -> None:
     """``ready()`` (if given) is asked before anything can go out; False: nothing is
     sent (``NotReady``). An e-mail asks it after its envelope, see ``send_one``."""
-    from integrations.destinations import adapters
-
-    from . import messages
 
     destination = _read(Destination, delivery.destination_id)
     if destination is None:

@@ -27,7 +27,10 @@ from django.db import connection
 
 from integrations.destinations.models import Destination
 from profiles import email_confirmation
+from profiles import selectors as profile_selectors
+from profiles import services as profile_services
 from profiles.models import Profile, ProfileEvent
+from segments.compiler import Compiler, active_profiles
 
 from . import protection
 from .models import ActivationSettings, Delivery, Enrollment, StepLog
@@ -69,11 +72,7 @@ def public_part(context: dict | None) -> dict:
 
 def current_profile(profile_id: int) -> Profile | None:
     """The person now: the survivor when the profile was merged since it enrolled."""
-    profile, seen = Profile.objects.filter(pk=profile_id).first(), set()
-    while profile is not None and profile.merged_into_id and profile.pk not in seen:
-        seen.add(profile.pk)
-        profile = Profile.objects.filter(pk=profile.merged_into_id).first()
-    return profile
+    return profile_selectors.surviving_profile(profile_id=profile_id)
 
 
 # --- moving ---------------------------------------------------------------------------
@@ -191,7 +190,6 @@ def condition_holds(enrollment: Enrollment, condition: dict, now: datetime) -> b
             name=condition.get("name", ""),
             timestamp__gte=enrollment.entered_at,
         ).exists()
-    from segments.compiler import Compiler, active_profiles
 
     profile = current_profile(enrollment.profile_id)
     if profile is None:
@@ -289,7 +287,9 @@ def act(enrollment: Enrollment, step: dict, *, now: datetime, rules: ActivationS
         now=now,
     )  # fmt: skip
     if inserted and status == Delivery.Status.SENT:
-        set_trait(profile, step.get("key", ""), step.get("value"))
+        profile_services.set_trait(
+            profile_id=profile.pk, key=step.get("key", ""), value=step.get("value")
+        )
     log(enrollment, step["id"], "skipped" if reason else "done", now)
     return step.get("next")
 
@@ -309,23 +309,6 @@ def address_problem(profile: Profile) -> str:
         email_confirmation.request(address=address)
         return UNCONFIRMED
     return ""
-
-
-def set_trait(profile: Profile, key: str, value) -> None:
-    """The journey's trait on the profile's current values (no source: no provenance
-    row), with the change signal so that segments follow."""
-    from profiles.changes import ChangeSet
-    from profiles.sql import to_json
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE profiles_profile SET traits = traits || jsonb_build_object(%s::text, "
-            "%s::jsonb), updated_at = now() WHERE id = %s",
-            [key, to_json(value), profile.pk],
-        )
-    changes = ChangeSet()
-    changes.add(profile.pk, "traits", traits=[key])
-    changes.emit()
 
 
 # --- events ---------------------------------------------------------------------------

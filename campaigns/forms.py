@@ -5,6 +5,7 @@ from zoneinfo import available_timezones
 
 from django import forms
 
+from cdp_site.filters import real_utc_offset
 from segments.models import Segment
 
 from .models import Campaign
@@ -30,6 +31,7 @@ class CampaignSettingsForm(forms.Form):
     scheduled_at = forms.DateTimeField(
         label="Send at (broadcasts)",
         required=False,
+        validators=[real_utc_offset],  # a forged +16:00 would fail in PostgreSQL
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     entry = forms.ChoiceField(label="Entry", choices=Campaign.Entry.choices)

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from integrations.models import Destination
+from segments import services as segment_services
+from segments.models import Segment
 
+from . import services
 from .models import Campaign, MessageTemplate
 
 DAY = 24 * 60
@@ -372,9 +375,6 @@ def create(*, key: str, created_by=None) -> Campaign:
     ]  # fmt: skip
     segment = None
     if item.segment:
-        from segments import services as segment_services
-        from segments.models import Segment
-
         segment = Segment.objects.filter(name=item.segment["name"]).first()
         if segment is None:
             segment = segment_services.create_segment(created_by=created_by, **item.segment)
@@ -395,7 +395,6 @@ def create(*, key: str, created_by=None) -> Campaign:
         steps=steps,
         gallery_key=item.key,
     )
-    from . import services
 
     try:
         return services.create_campaign(created_by=created_by, **fields)

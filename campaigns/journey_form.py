@@ -348,40 +348,68 @@ def empty_step(kind: str, steps: list[dict]) -> dict:
 def apply_action(steps: list[dict], action: str, *, add_type: str = "wait") -> None:
     """``add`` (a step of ``add_type`` at the end, joined to a last step that has no way on),
     ``remove:i`` (links to it follow its ``next``), ``up:i``/``down:i`` (reorder; the first
-    step is the entry), ``add-variant:i``, ``remove-variant:i:j``."""
+    step is the entry), ``add-variant:i``, ``remove-variant:i:j``. Anything else, or an
+    index out of range, changes nothing."""
     verb, _, rest = action.partition(":")
     parts = [int(x) for x in rest.split(":") if x.isdigit()]
-    if verb == "add" and add_type in TYPE_LABELS:
-        step = empty_step(add_type, steps)
-        if steps and steps[-1].get("type") in SINGLE_NEXT and not steps[-1].get("next"):
-            steps[-1]["next"] = step["id"]
-        steps.append(step)
-    elif verb == "remove" and parts and parts[0] < len(steps):
-        gone = steps.pop(parts[0])
-        follow = gone.get("next") if gone.get("type") in SINGLE_NEXT else None
-        for step in steps:
-            for key in ("next", "timeout_next", "yes", "no"):
-                if step.get(key) == gone.get("id"):
-                    if follow:
-                        step[key] = follow
-                    else:
-                        step.pop(key)
-            for variant in step.get("variants") or []:
-                if isinstance(variant, dict) and variant.get("next") == gone.get("id"):
-                    variant.pop("next")
-    elif verb in ("up", "down") and parts:
-        i = parts[0]
-        j = i - 1 if verb == "up" else i + 1
-        if 0 <= i < len(steps) and 0 <= j < len(steps):
+    if verb == "add":
+        _add_step(steps, add_type)
+    elif verb in ACTIONS and parts and parts[0] < len(steps):
+        ACTIONS[verb](steps, *parts)
+
+
+def _add_step(steps: list[dict], kind: str) -> None:
+    if kind not in TYPE_LABELS:
+        return
+    step = empty_step(kind, steps)
+    if steps and steps[-1].get("type") in SINGLE_NEXT and not steps[-1].get("next"):
+        steps[-1]["next"] = step["id"]
+    steps.append(step)
+
+
+def _remove_step(steps: list[dict], i: int, *_) -> None:
+    gone = steps.pop(i)
+    follow = gone.get("next") if gone.get("type") in SINGLE_NEXT else None
+    for step in steps:
+        for key in ("next", "timeout_next", "yes", "no"):
+            if step.get(key) == gone.get("id"):
+                if follow:
+                    step[key] = follow
+                else:
+                    step.pop(key)
+        for variant in step.get("variants") or []:
+            if isinstance(variant, dict) and variant.get("next") == gone.get("id"):
+                variant.pop("next")
+
+
+def _move(offset: int):
+    def move(steps: list[dict], i: int, *_) -> None:
+        j = i + offset
+        if 0 <= j < len(steps):
             steps[i], steps[j] = steps[j], steps[i]
-    elif verb == "add-variant" and parts and parts[0] < len(steps):
-        variants = steps[parts[0]].setdefault("variants", [])
-        if isinstance(variants, list):
-            variants.append({"name": chr(ord("A") + len(variants) % 26), "percent": 0})
-    elif verb == "remove-variant" and len(parts) == 2 and parts[0] < len(steps):
-        variants = steps[parts[0]].get("variants") or []
-        if parts[1] < len(variants):
-            variants.pop(parts[1])
+
+    return move
+
+
+def _add_variant(steps: list[dict], i: int, *_) -> None:
+    variants = steps[i].setdefault("variants", [])
+    if isinstance(variants, list):
+        variants.append({"name": chr(ord("A") + len(variants) % 26), "percent": 0})
+
+
+def _remove_variant(steps: list[dict], i: int, j: int | None = None, *extra) -> None:
+    variants = steps[i].get("variants") or []
+    if j is not None and not extra and j < len(variants):
+        variants.pop(j)
+
+
+ACTIONS = {
+    "remove": _remove_step,
+    "up": _move(-1),
+    "down": _move(+1),
+    "add-variant": _add_variant,
+    "remove-variant": _remove_variant,
+}
 
 
 # The editor's view of the journey ---------------------------------------------------------

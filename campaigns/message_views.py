@@ -14,6 +14,10 @@ from django.views.decorators.http import require_POST
 from cdp_site.access import requires
 from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
+from integrations.destinations import adapters
+from integrations.destinations.models import Destination
+from profiles import selectors as profile_selectors
+from profiles.models import Identity, Profile
 
 from . import messages, results
 from .models import Campaign, MessageTemplate
@@ -94,7 +98,6 @@ class TestSendForm(PreviewForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from integrations.destinations.models import Destination
 
         self.fields["destination"].queryset = Destination.objects.filter(
             kind=Destination.Kind.SMTP, enabled=True
@@ -104,8 +107,6 @@ class TestSendForm(PreviewForm):
 def find_profile(query: str):
     """A profile by its id or by an e-mail address (identity or trait); the survivor
     when it was merged."""
-    from profiles.models import Identity, Profile
-
     profile = None
     if query.isdigit():
         profile = Profile.objects.filter(pk=int(query)).first()
@@ -120,10 +121,8 @@ def find_profile(query: str):
             profile = Profile.objects.filter(
                 merged_into__isnull=True, traits__email__iexact=query
             ).first()
-    seen = set()
-    while profile is not None and profile.merged_into_id and profile.pk not in seen:
-        seen.add(profile.pk)
-        profile = Profile.objects.filter(pk=profile.merged_into_id).first()
+    if profile is not None and profile.merged_into_id:
+        profile = profile_selectors.surviving_profile(profile_id=profile.pk)
     return profile
 
 
@@ -227,7 +226,6 @@ def message_delete(request, pk):
 
 
 def _rendered_for(form, template):
-    from profiles.models import Profile
 
     profile = form.cleaned_data.get("profile") or Profile(traits={}, computed={})
     return profile, messages.render(
@@ -267,10 +265,6 @@ def message_test_send(request, pk):
 
 
 def _send_test(destination, rendered, request) -> dict:
-    try:
-        from integrations.destinations import adapters
-    except ImportError:  # the destinations' adapters are not installed
-        return {"error": "Sending e-mail is not available on this server."}
     try:
         adapters.send_email(
             destination,

@@ -39,6 +39,7 @@ from django.template import Context, Engine, Library, TemplateSyntaxError
 from cdp_site.confirm import in_use
 
 from . import render_limits, selectors, tracking
+from .models import MessageTemplate
 from .render_limits import RenderLimitExceeded
 
 # Tags and filters a message template may use: Django's defaults minus those that reach
@@ -381,7 +382,6 @@ EXAMPLE_CONTEXT = {
 def save_template(*, template=None, name: str, subject: str, body_html: str, body_text: str = ""):
     """Creates or updates a MessageTemplate after checking that every part compiles;
     raises ValidationError({field: "Line N: ..."}) otherwise."""
-    from .models import MessageTemplate
 
     validate_template(subject=subject, body_html=body_html, body_text=body_text)
     template = template or MessageTemplate()

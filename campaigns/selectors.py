@@ -10,8 +10,10 @@ from datetime import datetime
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 
 from cdp_site.counting import bounded_count
+from profiles.selectors import Item, after_cursor
 from segments.realtime import referenced_in
 
+from . import steps as grammar
 from .models import Campaign, Delivery, Enrollment, StepLog
 
 WAITING = (Enrollment.State.ACTIVE, Enrollment.State.WAITING_EVENT)
@@ -99,7 +101,6 @@ def layout(steps: list[dict]) -> dict:
     """Boxes (x, y) and arrows (SVG paths with a label) for the journey, top to bottom:
     each step one row below the first step that leads to it (breadth first from the
     entry); steps nothing leads to go below."""
-    from . import steps as grammar
 
     ids = [s.get("id") for s in steps if isinstance(s, dict)]
     by_id = {s.get("id"): s for s in steps if isinstance(s, dict)}
@@ -200,9 +201,8 @@ def since(enrollment: Enrollment) -> datetime:
 TIMELINE_KINDS = {"journey-entered": "Journeys entered"}
 
 
-def timeline_items(*, profile, before, kinds, limit: int) -> list:
+def timeline_items(*, profile, before, kinds, limit: int, filters=None) -> list:
     """Journey entries for profiles.selectors.timeline, newest first, after ``before``."""
-    from profiles.selectors import Item, after_cursor
 
     if "journey-entered" not in kinds:
         return []
@@ -250,10 +250,9 @@ def _message_title(delivery: Delivery, kind: str) -> str:
     return f"{what} {verb} · campaign “{delivery.campaign.name}”"
 
 
-def message_timeline_items(*, profile, before, kinds, limit: int) -> list:
+def message_timeline_items(*, profile, before, kinds, limit: int, filters=None) -> list:
     """Deliveries sent, opened, clicked or skipped for profiles.selectors.timeline: per
     kind, ``limit`` items after the cursor ``before``, newest first."""
-    from profiles.selectors import Item, after_cursor
 
     items = []
     for kind in sorted(set(kinds) & set(MESSAGE_KINDS)):

@@ -24,8 +24,8 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from cdp_site import retention
-from cdp_site import triggers as debounce
+from cdp_site import debounce, retention
+from cdp_site.field_errors import FieldErrors
 
 from . import steps as grammar
 from .models import (
@@ -59,10 +59,8 @@ def purge_step_logs(*, now: datetime | None = None) -> int:
     return retention.delete_in_batches(StepLog.objects.filter(enrollment_id__in=ended))
 
 
-class CampaignError(Exception):
-    def __init__(self, errors: list[dict]):
-        self.errors = errors
-        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+class CampaignError(FieldErrors):
+    """A campaign that cannot be saved, started or deleted as asked."""
 
 
 def check(campaign: Campaign) -> None:
@@ -191,9 +189,7 @@ def delete_campaign(*, campaign: Campaign) -> None:
 
 
 def queue_run() -> None:
-    from .tasks import run_due_steps
-
-    debounce.queue_once(RUN_TRIGGER, run_due_steps, seconds=5)
+    debounce.queue_once(RUN_TRIGGER, "campaigns.tasks.run_due_steps", seconds=5)
 
 
 # --- entering -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 
+from cdp_site.field_errors import FieldErrors
 from segments import grammar as segment_grammar
 
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -45,10 +46,8 @@ FIELDS = {
 MAX_STEPS = 100
 
 
-class StepsError(Exception):
-    def __init__(self, errors: list[dict]):
-        self.errors = errors
-        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+class StepsError(FieldErrors):
+    """What is wrong with a journey's steps, each at its path (``steps[2].minutes``)."""
 
 
 def links(step: dict) -> list[tuple[str, str | None]]:
@@ -71,41 +70,84 @@ def _positive(value, high=10**7) -> bool:
 
 
 def _check_step(path: str, step: dict, errors: list) -> None:
+    """Fields that are not the step type's, then its own checks (``_check_<type>``)."""
     kind = step.get("type")
     for name in sorted(set(step) - FIELDS[kind]):
         errors.append({"field": f"{path}.{name}", "message": f"“{name}” is not part of this step."})
-    if kind == "wait":
-        if ("minutes" in step) == ("until" in step):
-            errors.append({"field": path, "message": "Wait a number of minutes or until a time."})
-        elif "minutes" in step and not _positive(step["minutes"]):
-            errors.append(
-                {"field": f"{path}.minutes", "message": "Enter a whole number of minutes."}
-            )
-        elif "until" in step and not (isinstance(step["until"], str)
-                                      and TIME_OF_DAY.match(step["until"])):  # fmt: skip
-            errors.append({"field": f"{path}.until", "message": "Enter a time as HH:MM."})
-    elif kind == "wait_for_event":
-        if not isinstance(step.get("event"), str) or not step["event"].strip():
-            errors.append({"field": f"{path}.event", "message": "Choose the event to wait for."})
-        if not _positive(step.get("timeout_minutes")):
-            errors.append({"field": f"{path}.timeout_minutes",
-                           "message": "Enter how many minutes to wait at most."})  # fmt: skip
-    elif kind == "branch":
-        _check_condition(f"{path}.condition", step.get("condition"), errors)
-    elif kind == "split":
-        _check_variants(path, step.get("variants"), errors)
-    elif kind in ("send_email", "audience", "webhook", "esp_list"):
-        if not _positive(step.get("destination_id"), 2**62):
-            errors.append({"field": f"{path}.destination_id", "message": "Choose a destination."})
-        if kind == "send_email" and not _positive(step.get("template_id"), 2**62):
-            errors.append({"field": f"{path}.template_id", "message": "Choose a message."})
-        if kind == "audience" and step.get("action") not in ("add", "remove"):
-            errors.append({"field": f"{path}.action", "message": "Choose add or remove."})
-        if kind == "esp_list" and step.get("action") not in ("subscribe", "update", "unsubscribe"):
-            errors.append({"field": f"{path}.action",
-                           "message": "Choose subscribe, update or unsubscribe."})  # fmt: skip
-    elif kind == "set_trait" and not (isinstance(step.get("key"), str) and step["key"].strip()):
+    check = STEP_CHECKS.get(kind)
+    if check:
+        check(path, step, errors)
+
+
+def _check_wait(path: str, step: dict, errors: list) -> None:
+    if ("minutes" in step) == ("until" in step):
+        errors.append({"field": path, "message": "Wait a number of minutes or until a time."})
+    elif "minutes" in step and not _positive(step["minutes"]):
+        errors.append({"field": f"{path}.minutes", "message": "Enter a whole number of minutes."})
+    elif "until" in step and not (
+        isinstance(step["until"], str) and TIME_OF_DAY.match(step["until"])
+    ):
+        errors.append({"field": f"{path}.until", "message": "Enter a time as HH:MM."})
+
+
+def _check_wait_for_event(path: str, step: dict, errors: list) -> None:
+    if not isinstance(step.get("event"), str) or not step["event"].strip():
+        errors.append({"field": f"{path}.event", "message": "Choose the event to wait for."})
+    if not _positive(step.get("timeout_minutes")):
+        errors.append(
+            {
+                "field": f"{path}.timeout_minutes",
+                "message": "Enter how many minutes to wait at most.",
+            }
+        )
+
+
+def _check_branch(path: str, step: dict, errors: list) -> None:
+    _check_condition(f"{path}.condition", step.get("condition"), errors)
+
+
+def _check_split(path: str, step: dict, errors: list) -> None:
+    _check_variants(path, step.get("variants"), errors)
+
+
+# What an activation step's ``action`` may be, per step type (None: it has none).
+ACTIONS = {
+    "send_email": None,
+    "webhook": None,
+    "audience": (("add", "remove"), "Choose add or remove."),
+    "esp_list": (
+        ("subscribe", "update", "unsubscribe"),
+        "Choose subscribe, update or unsubscribe.",
+    ),
+}
+
+
+def _check_activation(path: str, step: dict, errors: list) -> None:
+    kind = step["type"]
+    if not _positive(step.get("destination_id"), 2**62):
+        errors.append({"field": f"{path}.destination_id", "message": "Choose a destination."})
+    if kind == "send_email" and not _positive(step.get("template_id"), 2**62):
+        errors.append({"field": f"{path}.template_id", "message": "Choose a message."})
+    if ACTIONS[kind] and step.get("action") not in ACTIONS[kind][0]:
+        errors.append({"field": f"{path}.action", "message": ACTIONS[kind][1]})
+
+
+def _check_set_trait(path: str, step: dict, errors: list) -> None:
+    if not (isinstance(step.get("key"), str) and step["key"].strip()):
         errors.append({"field": f"{path}.key", "message": "Enter the trait to set."})
+
+
+STEP_CHECKS = {
+    "wait": _check_wait,
+    "wait_for_event": _check_wait_for_event,
+    "branch": _check_branch,
+    "split": _check_split,
+    "send_email": _check_activation,
+    "audience": _check_activation,
+    "webhook": _check_activation,
+    "esp_list": _check_activation,
+    "set_trait": _check_set_trait,
+}
 
 
 def _check_condition(path: str, condition, errors: list) -> None:

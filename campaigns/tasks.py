@@ -1,15 +1,19 @@
 """Celery tasks of campaigns: thin wrappers over the trigger readers and the runner."""
 
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 
 from celery import shared_task
+from django.utils import timezone
 
-from cdp_site import triggers as debounce
+from cdp_site import debounce
+from cdp_site.redis_client import client
+
+from . import runner, services, triggers
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def read_triggers() -> int:
-    from . import services, triggers
 
     debounce.clear(TRIGGERS_KEY)
     read = triggers.read_all()
@@ -25,7 +29,6 @@ def run_due_steps() -> dict:
     queues itself again; then it schedules a run at the next timer due within
     ``TIMER_HORIZON`` seconds, so that a timer fires at its time rather than at the
     next beat."""
-    from . import runner, services
 
     debounce.clear(services.RUN_TRIGGER)
     debounce.clear(HELPER_KEY)
@@ -56,7 +59,6 @@ STAGE_HELPER_KEY = "cdp:campaigns:stage-helper"
 
 def _plan_staging(runner) -> None:
     """Many timers at one instant within the horizon: prepare them ahead of it."""
-    from django.utils import timezone
 
     now = timezone.now()
     mass = runner.next_mass_timer(now=now, horizon=timedelta(seconds=TIMER_HORIZON))
@@ -70,9 +72,6 @@ def _plan_staging(runner) -> None:
 def stage_timers(due_at: str) -> int:
     """Moves the timers due at ``due_at`` ahead of it, committed at it (runner.stage_waits);
     one more worker is asked to help when there is more than one claim's worth."""
-    from datetime import datetime
-
-    from . import runner
 
     def ask_for_help() -> None:
         debounce.queue_once(STAGE_HELPER_KEY, stage_timers, seconds=5, args=(due_at,))
@@ -83,9 +82,6 @@ def stage_timers(due_at: str) -> int:
 def _schedule_at(when, key: str, task, args: tuple = ()) -> None:
     """Runs ``task`` at ``when`` if that is within ``TIMER_HORIZON`` seconds (one
     pending run per ``key``; later ones are found by beat)."""
-    from django.utils import timezone
-
-    from cdp_site.redis_client import client
 
     if when is None:
         return
@@ -97,8 +93,6 @@ def _schedule_at(when, key: str, task, args: tuple = ()) -> None:
         if client().set(key, str(when.timestamp()), nx=True, ex=int(delay) + 5):
             task.apply_async(args=args, countdown=delay)
     except Exception:  # noqa: BLE001 (Redis down: beat runs it)
-        import logging
-
         logging.getLogger(__name__).warning("could not schedule %s", task.name, exc_info=True)
 
 
@@ -113,7 +107,6 @@ def retry_deliveries() -> int:
     helper a second, so a large send fans out to the workers there are, and the extra
     tasks find nothing left and end); a run that reached its limit queues the next;
     otherwise it schedules itself when the next delivery is due."""
-    from . import runner
 
     debounce.clear(DELIVER_TIMER_KEY)
     done = runner.deliver_due(limit=runner.DELIVER_LIMIT, on_busy=_ask_for_delivery_help)
@@ -138,6 +131,5 @@ def queue_triggers(**_) -> None:
 
 @shared_task
 def purge_step_logs() -> int:
-    from . import services
 
     return services.purge_step_logs()

@@ -20,6 +20,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from profiles import services as profile_services
+
+from .engine import current_profile
 from .models import Delivery
 
 OPEN_SALT = "campaigns.tracking.open"
@@ -126,7 +129,6 @@ def record_click(delivery_id: int) -> bool:
 
 def profile_for(delivery: Delivery):
     """The delivery's person now: the survivor when the profile was merged since."""
-    from .engine import current_profile
 
     return current_profile(delivery.profile_id)
 
@@ -134,7 +136,6 @@ def profile_for(delivery: Delivery):
 def unsubscribe(delivery_id: int, *, via: str = "unsubscribe link") -> bool:
     """Records e-mail marketing consent withdrawn for the delivery's person. True when a
     statement was recorded, False when it was already withdrawn (a repeated one-click)."""
-    from profiles import services as profile_services
 
     delivery = Delivery.objects.filter(pk=delivery_id).first()
     if delivery is None:

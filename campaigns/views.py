@@ -13,8 +13,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template import TemplateDoesNotExist
-from django.template.loader import select_template
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -23,36 +21,22 @@ from cdp_site.access import requires
 from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
 from integrations.models import Destination
+from profiles import selectors as profile_selectors
+from segments import catalog
 from segments.models import Segment
 
 from . import gallery, journey_form, protection, selectors, services
+from . import steps as steps_grammar
 from .forms import CampaignSettingsForm, NewCampaignForm
 from .models import ActivationSettings, Campaign, Enrollment, MessageTemplate
 
 PAGE = "campaigns/campaign_detail.html"
-RESULTS_PANEL = "campaigns/results_panel.html"
 DESTINATION_KINDS = {
     "send_email": [Destination.Kind.SMTP],
     "audience": [Destination.Kind.GOOGLE_CUSTOMER_MATCH, Destination.Kind.META_CUSTOM_AUDIENCE],
     "webhook": [Destination.Kind.WEBHOOK],
     "esp_list": [Destination.Kind.ESP_LIST],
 }
-
-
-class ServiceMissing(Exception):
-    pass
-
-
-def _service(name: str):
-    """campaigns.services.<name> (written by the engine); ServiceMissing until it exists."""
-    try:
-        from . import services
-    except ImportError as error:
-        raise ServiceMissing(name) from error
-    function = getattr(services, name, None)
-    if function is None:
-        raise ServiceMissing(name)
-    return function
 
 
 def _service_errors(error: Exception) -> list[dict]:
@@ -65,20 +49,13 @@ def _service_errors(error: Exception) -> list[dict]:
     return [{"field": "", "message": str(error)}]
 
 
-def _refusals() -> tuple[type[Exception], ...]:
-    kinds: list[type[Exception]] = [ValidationError, ValueError]
-    try:
-        from . import services
-    except ImportError:
-        return tuple(kinds)
-    for name in ("CampaignError", "ServiceError", "StartError"):
-        kind = getattr(services, name, None)
-        if isinstance(kind, type) and issubclass(kind, Exception):
-            kinds.append(kind)
-    from . import steps as grammar
-
-    kinds.append(grammar.StepsError)
-    return tuple(kinds)
+# What a service refuses with (each carries its errors as [{"field", "message"}]).
+REFUSALS = (ValidationError, ValueError, services.CampaignError, steps_grammar.StepsError)
+STATUS_CHANGES = {
+    "start": services.start_campaign,
+    "pause": services.pause_campaign,
+    "resume": services.resume_campaign,
+}
 
 
 # The list ------------------------------------------------------------------------------
@@ -100,10 +77,8 @@ def new(request):
         steps = [journey_form.empty_step("wait", [])]
         values = form.values()
         try:
-            campaign = _service("create_campaign")(steps=steps, created_by=request.user, **values)
-        except ServiceMissing:
-            campaign = Campaign.objects.create(steps=steps, created_by=request.user, **values)
-        except _refusals() as error:
+            campaign = services.create_campaign(steps=steps, created_by=request.user, **values)
+        except REFUSALS as error:
             for item in _service_errors(error):
                 form.add_error(None, item["message"])
             campaign = None
@@ -136,20 +111,7 @@ def gallery_view(request):
 
 
 def _event_names() -> list[str]:
-    try:
-        from segments import catalog
-
-        return list(catalog.for_builder(segment_id=None).get("event_names", []))[:500]
-    except Exception:  # the pickers are a convenience: never fail the page for them
-        return []
-
-
-def _results_panel() -> bool:
-    try:
-        select_template([RESULTS_PANEL])
-    except TemplateDoesNotExist:
-        return False
-    return True
+    return list(catalog.for_builder(segment_id=None).get("event_names", []))[:500]
 
 
 def _pickers() -> dict:
@@ -241,7 +203,6 @@ def _page_context(request, campaign, *, form=None, steps=None, errors=None, focu
             "pickers": pickers,
             "can_manage": can_manage,
             "status_errors": status_errors or [],
-            "results_panel": _results_panel(),
             "protection": protection.rules_for_campaign(campaign, ActivationSettings.load()),
             "focus": focus,
         }
@@ -273,13 +234,8 @@ def detail(request, pk: int):
     if form.is_valid() and not errors:
         values = form.values()
         try:
-            _service("update_campaign")(campaign=campaign, steps=steps, **values)
-        except ServiceMissing:
-            for name, value in values.items():
-                setattr(campaign, name, value)
-            campaign.steps = steps
-            campaign.save()
-        except _refusals() as error:
+            services.update_campaign(campaign=campaign, steps=steps, **values)
+        except REFUSALS as error:
             errors = []
             for item in _service_errors(error):
                 if item["field"] in form.fields:
@@ -323,13 +279,8 @@ def change_status(request, pk: int, action: str):
         errors = journey_form.check(campaign.steps)
     if not errors:
         try:
-            _service(f"{action}_campaign")(campaign=campaign)
-        except ServiceMissing:
-            campaign.status = (
-                Campaign.Status.PAUSED if action == "pause" else Campaign.Status.ACTIVE
-            )
-            campaign.save(update_fields=["status"])
-        except _refusals() as error:
+            STATUS_CHANGES[action](campaign=campaign)
+        except REFUSALS as error:
             errors = _service_errors(error)
     if errors:
         campaign.refresh_from_db()
@@ -370,7 +321,6 @@ def delete(request, pk: int):
 def profile_panel(request, profile_id: int):
     """The person's journeys (campaign, step, state, since) and messages (sent, opened,
     clicked, skipped with the reason)."""
-    from profiles import selectors as profile_selectors
 
     active = profile_selectors.active_profile_id(profile_id=profile_id)
     if active is None:

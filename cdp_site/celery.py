@@ -11,6 +11,21 @@ app = Celery("cdp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+def task_named(task):
+    """The registered task called ``task`` (a task given as itself is returned as is).
+
+    Services queue their app's tasks by name ("segments.tasks.recompute_segment"):
+    tasks import services to do their work, so a service importing its tasks module
+    would make a circle. Outside a worker, the apps' task modules are imported on the
+    first such call."""
+    if not isinstance(task, str):
+        return task
+    if task not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[task]
+
+
 # Per-task time limits beside the defaults in settings (CDP_TASK_SOFT_TIME_LIMIT, 5 min):
 # whole-table passes that legitimately run longer. Both stay under the broker's
 # visibility timeout (1 h), past which Redis would hand a running task to another worker.
@@ -28,6 +43,7 @@ HEARTBEATS_KEY = "worker-heartbeats"
 
 def heartbeats():
     """(Redis client, the sorted set's key) as the cache sees them (its server and prefix)."""
+    # Here, not at the top: the worker imports this module before Django is set up.
     from django.core.cache import cache
 
     return cache._cache.get_client(write=True), cache.make_key(HEARTBEATS_KEY)

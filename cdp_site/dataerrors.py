@@ -11,6 +11,9 @@ lost connection are both an OperationalError.
 
 from __future__ import annotations
 
+import psycopg
+from django.db import Error as DjangoDatabaseError
+
 # Classes of SQLSTATE that a value in the data can cause: data exceptions (22: a cast that
 # fails, a number out of range, a string too long), integrity violations (23) and program
 # limits (54: an index row too large, too many columns in an expression).
@@ -29,8 +32,6 @@ def sqlstate(exc: BaseException) -> str | None:
 
 
 def _is_database_error(exc: BaseException) -> bool:
-    import psycopg
-    from django.db import Error as DjangoDatabaseError
 
     return isinstance(exc, DjangoDatabaseError | psycopg.Error)
 

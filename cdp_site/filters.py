@@ -11,16 +11,20 @@ from django_filters.fields import IsoDateTimeField
 MAX_UTC_OFFSET = timedelta(hours=14)
 
 
-class InstantField(IsoDateTimeField):
-    default_error_messages = {
-        "offset": "Give a time zone offset between -14:00 and +14:00 (or Z).",
-    }
+OFFSET_MESSAGE = "Give a time zone offset between -14:00 and +14:00 (or Z)."
 
+
+def real_utc_offset(value) -> None:
+    """A validator for date-time fields (forms and filters alike)."""
+    offset = value.utcoffset() if value is not None else None
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise forms.ValidationError(OFFSET_MESSAGE, code="offset")
+
+
+class InstantField(IsoDateTimeField):
     def to_python(self, value):
         value = super().to_python(value)
-        offset = value.utcoffset() if value is not None else None
-        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
-            raise forms.ValidationError(self.error_messages["offset"], code="offset")
+        real_utc_offset(value)
         return value
 
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from .celery import app
+from .celery import app, task_named
 from .models import QueuedTask
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,9 @@ FLUSH_LIMIT = 500
 
 
 def enqueue(task, *args, countdown: float | None = None, **kwargs) -> None:
-    """Queues ``task(*args, **kwargs)`` once the current transaction commits, durably."""
+    """Queues ``task(*args, **kwargs)`` once the current transaction commits, durably.
+    ``task``: a task, or its name (how services name their app's tasks)."""
+    task = task_named(task)
     not_before = timezone.now() + timedelta(seconds=countdown) if countdown else None
     row = QueuedTask.objects.create(task=task.name, args=list(args), kwargs=kwargs,
                                     not_before=not_before)  # fmt: skip

@@ -5,6 +5,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count
 
+from cdp_site.celery import HEARTBEAT_TTL, heartbeats, redis_now
+
 from . import health
 from .models import ApiToken
 from .permissions import ROLES, role_of
@@ -49,7 +51,6 @@ def _redis_state() -> dict:
 
 
 def _worker_state() -> dict:
-    from cdp_site.celery import HEARTBEAT_TTL, heartbeats, redis_now
 
     try:
         client, key = heartbeats()

@@ -15,6 +15,7 @@ import environ
 import plotly
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -171,6 +172,7 @@ INSTALLED_APPS = [
     "profiles",
     "segments",
     "campaigns",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -244,6 +246,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CDP_TASK_SOFT_TIME_LIMIT", default=5 * 60)
 CELERY_TASK_TIME_LIMIT = env.int("CDP_TASK_TIME_LIMIT", default=6 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Each kind of work has its own queue, so that a deployment can give each its own workers
+# (`celery -A cdp_site worker -Q segments`). A worker started without -Q listens to all
+# of them: the runner's, the tests' and the README's single worker do.
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # housekeeping, destinations, profiles' passes
+CELERY_TASK_QUEUES = [
+    Queue(name) for name in ("celery", "processing", "segments", "campaigns", "imports")
+]
+CELERY_TASK_ROUTES = {
+    "integrations.tasks.process_event_batch": {"queue": "processing"},
+    "segments.tasks.*": {"queue": "segments"},
+    "campaigns.tasks.*": {"queue": "campaigns"},
+    "integrations.imports.tasks.*": {"queue": "imports"},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
@@ -332,7 +347,7 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns-purge-step-logs": {"task": "campaigns.tasks.purge_step_logs", "schedule": 3600.0},
     # Destinations: CSV exports of a segment on their own schedule (config.every_hours).
     "destinations-run-scheduled-exports": {
-        "task": "integrations.destinations.tasks.run_scheduled_exports",
+        "task": "segments.tasks.run_scheduled_exports",
         "schedule": 300.0,
     },
 }

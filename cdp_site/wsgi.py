@@ -30,6 +30,7 @@ class CollectWSGIHandler(WSGIHandler):
     """Django's handler with a middleware chain of SecurityMiddleware alone."""
 
     def load_middleware(self, is_async=False):
+        # Django's modules are imported once settings are configured (below), not before.
         from django.middleware.security import SecurityMiddleware
 
         self._view_middleware = []
@@ -62,6 +63,7 @@ logger = logging.getLogger(__name__)
 def warm_up() -> None:
     """Loads the URL configuration and opens the broker's connection pool now; a broker
     that is down is not a reason to refuse to serve (the tracking API works without it)."""
+    # Django's modules are imported once settings are configured, not before.
     from django.urls import get_resolver
 
     from cdp_site.celery import app as celery_app

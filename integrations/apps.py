@@ -5,6 +5,7 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self):
+        # Imported here: the modules below need the app registry, loaded only now.
         from cdp_site.dashboard import register_tiles
         from cdp_site.health import register_count
 

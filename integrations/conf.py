@@ -11,7 +11,7 @@ DEFAULTS = {
     "COLLECT_MAX_DEPTH": 32,
     "COLLECT_REJECTED_RETENTION_DAYS": 7,
     "COLLECT_PROCESS_BATCH_SIZE": 500,
-    # Identity resolution (issue 4) appends its step here.
+    # settings.py adds the apps' steps after this one (profiles: identity resolution).
     "COLLECT_PROCESSING_STEPS": ["integrations.processing.count_events_per_minute"],
 }
 

@@ -10,7 +10,7 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from cdp_site import crypto, retention, triggers
+from cdp_site import crypto, debounce, retention
 from cdp_site.dataerrors import is_data_error
 
 from . import selectors
@@ -322,24 +322,22 @@ def store_rows(
 
 # Processing triggers and housekeeping --------------------------------------------------
 
+PROCESSING_TASK = "integrations.tasks.process_event_batch"  # queued by name: tasks import us
+
 
 def trigger_processing() -> None:
     """Queues one processing task unless one is already pending (a Redis flag debounces)."""
-    from .tasks import process_event_batch
-
-    triggers.queue_once(TRIGGER_KEY, process_event_batch, seconds=TRIGGER_SECONDS)
+    debounce.queue_once(TRIGGER_KEY, PROCESSING_TASK, seconds=TRIGGER_SECONDS)
 
 
 def trigger_processing_soon() -> None:
     """``trigger_processing`` off the caller's path (what ingestion asks after its commit):
     the API's answer does not wait on Redis."""
-    from .tasks import process_event_batch
-
-    triggers.queue_once_soon(TRIGGER_KEY, process_event_batch, seconds=TRIGGER_SECONDS)
+    debounce.queue_once_soon(TRIGGER_KEY, PROCESSING_TASK, seconds=TRIGGER_SECONDS)
 
 
 def clear_processing_trigger() -> None:
-    triggers.clear(TRIGGER_KEY)
+    debounce.clear(TRIGGER_KEY)
 
 
 def purge_rejected_events(*, now: datetime | None = None) -> int:

@@ -6,6 +6,12 @@ from celery import shared_task
 
 from . import partitions, processing, services
 
+# The sub-packages' tasks, registered with the worker through this module (Celery's
+# autodiscovery imports each app's tasks.py only).
+from .destinations.tasks import deliver_webhook, purge_dead_letters  # noqa: F401
+from .imports.tasks import purge_import_files, run_file_import  # noqa: F401
+from .webhooks import services as webhooks
+
 logger = logging.getLogger(__name__)
 
 # A task drains this many batches, then hands over to a fresh task so that one long
@@ -40,7 +46,6 @@ def purge_rejected_events() -> int:
 
 @shared_task
 def purge_webhook_signatures() -> int:
-    from .webhooks import services as webhooks
 
     return webhooks.purge_used_signatures()
 
@@ -48,13 +53,3 @@ def purge_webhook_signatures() -> int:
 @shared_task
 def purge_minute_stats() -> int:
     return services.purge_minute_stats()
-
-
-# Tasks of the file import package, registered with the worker through this module.
-# Destinations' tasks (webhook delivery with backoff, scheduled CSV exports), same reason.
-from .destinations.tasks import (  # noqa: E402, F401
-    deliver_webhook,
-    purge_dead_letters,
-    run_scheduled_exports,
-)
-from .imports.tasks import purge_import_files, run_file_import  # noqa: E402, F401

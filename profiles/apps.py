@@ -5,6 +5,7 @@ class ProfilesConfig(AppConfig):
     name = "profiles"
 
     def ready(self):
+        # Imported here: the modules below need the app registry, loaded only now.
         from cdp_site.dashboard import register_tiles
 
         from . import dashboard

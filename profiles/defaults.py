@@ -1,3 +1,5 @@
+from django.apps import apps
+
 """The rules a fresh installation starts with; admins edit them afterwards."""
 
 # name, label, priority, max per profile, normaliser, trait keys
@@ -74,7 +76,6 @@ def install(apps) -> None:
 def ensure_installed() -> None:
     """Installs the defaults where they are missing (a test database flushed between tests
     loses what the data migration wrote)."""
-    from django.apps import apps
 
     if not apps.get_model("profiles", "IdentifierKind").objects.filter(builtin=True).exists():
         install(apps)

@@ -22,6 +22,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from cdp_site import outbox
+
 from .models import EmailConfirmation
 from .sql import execute
 
@@ -54,8 +56,6 @@ def normalised(address: str) -> str:
 def request(*, address: str) -> bool:
     """Asks the owner of ``address`` to confirm it, unless it is confirmed or was asked
     within the week; the e-mail goes out after the commit. True when one was queued."""
-    from .tasks import send_email_confirmation
-
     address = normalised(address)
     now = timezone.now()
     found, created = EmailConfirmation.objects.select_for_update().get_or_create(
@@ -68,7 +68,7 @@ def request(*, address: str) -> bool:
             return False
         found.requested_at = now
         found.save(update_fields=["requested_at"])
-    transaction.on_commit(lambda: send_email_confirmation.delay(address))
+    outbox.enqueue("profiles.tasks.send_email_confirmation", address)
     return True
 
 

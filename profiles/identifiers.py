@@ -6,17 +6,15 @@ tests share them, and they never touch the database themselves.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import phonenumbers
 from django.apps import apps as django_apps
 
-from . import trust
+from cdp_site.contact_points import EMAIL_RE, normalize_phone
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+from . import defaults, trust
+
 MAX_VALUE_LENGTH = 300
 
 
@@ -70,8 +68,6 @@ class Rules:
 
 
 def load_rules() -> Rules:
-    from . import defaults
-
     defaults.ensure_installed()
     IdentifierKind = django_apps.get_model("profiles", "IdentifierKind")
     kinds, trait_kinds = {}, {}
@@ -101,17 +97,6 @@ def load_rules() -> Rules:
         source_user_kind=dict(sources),
         phone_region=settings.default_phone_region if settings else "US",
     )
-
-
-@functools.lru_cache(maxsize=65536)
-def normalize_phone(raw: str, region: str) -> str | None:
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalize(kind: KindRule, raw, rules: Rules) -> tuple[str | None, str]:

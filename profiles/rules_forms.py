@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from django import forms
 
-from .models import ComputedTrait, IdentifierKind, StageRule, TraitKey
+from .models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
 
 NEEDS_PROPERTY = {"sum", "avg", "min", "max", "first", "last", "most_frequent"}
 NUMERIC = {"sum", "avg", "min", "max"}
@@ -110,11 +110,8 @@ class BlockedValueForm(forms.Form):
     def clean(self):
         data = super().clean()
         kind, value = data.get("kind"), data.get("value")
-        if value:
-            from .models import BlockedValue
-
-            if BlockedValue.objects.filter(kind=kind, value__iexact=value).exists():
-                self.add_error("value", "This value is blocked already.")
+        if value and BlockedValue.objects.filter(kind=kind, value__iexact=value).exists():
+            self.add_error("value", "This value is blocked already.")
         return data
 
 

@@ -15,10 +15,12 @@ from django.db import transaction
 
 from cdp_site import outbox
 
+from .computed_tasks import queue_backfill, refresh_current_trait
 from .models import (
     BlockedValue,
     ComputedTrait,
     IdentifierKind,
+    Identity,
     IdentitySettings,
     SourceIdentity,
     StageRule,
@@ -103,7 +105,6 @@ def update_kind(*, kind: IdentifierKind, **changes) -> IdentifierKind:
 
 @transaction.atomic
 def delete_kind(*, kind: IdentifierKind) -> None:
-    from .models import Identity
 
     if kind.builtin:
         raise RulesError("A built-in identifier kind cannot be deleted.")
@@ -170,7 +171,6 @@ DROP_KEY = "UPDATE profiles_profile SET computed = computed - %s WHERE computed 
 
 
 def _queue_backfill(trait_id: int) -> None:
-    from .computed_tasks import queue_backfill
 
     queue_backfill(trait_id)
 
@@ -217,7 +217,6 @@ def update_trait_key(*, trait_key: TraitKey, **changes) -> TraitKey:
 
 
 def _queue_trait_refresh(key: str) -> None:
-    from .computed_tasks import refresh_current_trait
 
     outbox.enqueue(refresh_current_trait, key)
 

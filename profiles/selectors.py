@@ -34,7 +34,6 @@ from .models import (
 # The timeline lives in its own module; readers keep using profiles.selectors.
 from .timeline import (  # noqa: F401
     KIND_LABELS,
-    KINDS,
     MAX_CHAIN,
     Item,
     TimelinePage,
@@ -50,16 +49,21 @@ from .timeline import (  # noqa: F401
 # --- finding profiles -------------------------------------------------------------------
 
 
-def active_profile_id(*, profile_id: int) -> int | None:
-    """The id of the active profile ``profile_id`` is (or was merged into), None if unknown."""
-    current = profile_id
+def surviving_profile(*, profile_id: int) -> Profile | None:
+    """The active profile ``profile_id`` is, or was merged into (directly or through
+    others): the one place other apps ask "who is this person now". None if unknown."""
+    profile = Profile.objects.filter(pk=profile_id).first()
     for _ in range(MAX_CHAIN):
-        row = Profile.objects.filter(pk=current).values_list("merged_into_id", flat=True).first()
-        if row is None:
-            exists = Profile.objects.filter(pk=current).exists()
-            return current if exists else None
-        current = row
+        if profile is None or profile.merged_into_id is None:
+            return profile
+        profile = Profile.objects.filter(pk=profile.merged_into_id).first()
     return None
+
+
+def active_profile_id(*, profile_id: int) -> int | None:
+    """The id of ``surviving_profile``, None if unknown."""
+    profile = surviving_profile(profile_id=profile_id)
+    return profile.pk if profile else None
 
 
 def active_profiles():

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from . import computed, defaults, stages
 from .changes import ChangeSet
+from .consent import summarise
 from .models import (
     ConsentPurpose,
     ConsentRecord,
@@ -19,7 +20,7 @@ from .models import (
     SourceIdentity,
 )
 from .pipeline import refresh_profiles
-from .sql import execute, rows
+from .sql import execute, rows, to_json
 from .writes import FOLLOWING_TABLES, IDENTITYLESS, MOVE_SQL, follow_chain
 
 FACT_TABLES = ("profiles_profileevent", "profiles_traitvalue", "profiles_consentrecord")
@@ -151,7 +152,6 @@ def record_consent(
     *, profile: Profile, purpose: str, status: str, actor=None, evidence: dict | None = None
 ) -> ConsentRecord:
     """A consent statement made outside an event: in the UI, through the API."""
-    from .consent import summarise
 
     if status not in ConsentRecord.Status.values:
         raise ProfileError(f"Unknown consent status {status!r}.")
@@ -171,6 +171,23 @@ def record_consent(
     changes.add(profile.pk, "consent", purposes=[purpose])
     changes.emit()
     return record
+
+
+SET_TRAIT = """
+UPDATE profiles_profile SET traits = traits || jsonb_build_object(%s::text, %s::jsonb),
+    updated_at = now()
+WHERE id = %s
+"""
+
+
+def set_trait(*, profile_id: int, key: str, value) -> None:
+    """Sets a current trait outside any source (a journey's "set trait" step): there is no
+    provenance row, so the next value a source states replaces it. The change signal
+    lets segments follow."""
+    execute(SET_TRAIT, [key, to_json(value), profile_id])
+    changes = ChangeSet()
+    changes.add(profile_id, "traits", traits=[key])
+    changes.emit()
 
 
 def set_source_user_id_kind(*, source, kind_name: str) -> SourceIdentity:

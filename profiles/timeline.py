@@ -12,6 +12,8 @@ from datetime import datetime
 
 from django.db.models import Q
 
+from integrations.models import Source
+
 from .models import (
     ConsentRecord,
     LinkRefusal,
@@ -24,24 +26,37 @@ from .models import (
 
 MAX_CHAIN = 50  # merged_into hops followed before giving up (a ledger never loops)
 
-KINDS = ("event", "merge", "unmerge", "stage", "consent", "note", "refusal")
-KIND_LABELS = {
-    "event": "Events",
-    "merge": "Merges",
-    "unmerge": "Merges undone",
-    "stage": "Stage changes",
-    "consent": "Consent",
-    "note": "Notes",
-    "refusal": "Links refused",
-}
+# Every kind, built-in or registered, comes from a fetcher (see register_timeline_source);
+# the labels fill the timeline's filter, in registration order.
+KIND_LABELS: dict[str, str] = {}
 
 
-# Hook: extra timeline sources, registered by apps that depend on profiles (segments
-# adds "entered"/"exited" in its AppConfig.ready()); profiles never imports them.
-# ``fetch(profile=..., before=..., kinds=..., limit=...)`` returns, for each of its kinds
-# in ``kinds``, at most ``limit`` Items strictly after the decoded cursor ``before`` (use
-# ``after_cursor``), newest first: the same (time, kind, id) rules as the built-in kinds.
+@dataclass
+class Filters:
+    """What a fetcher narrows by besides the cursor: sources (only kinds that have one
+    are asked when set), event types, and the profile's family (it and the profiles
+    merged into it, looked up once for the fetchers that show those too)."""
+
+    profile_id: int
+    source_ids: list[int] = field(default_factory=list)
+    event_types: list[str] = field(default_factory=list)
+    _family: list[int] | None = None
+
+    def family(self) -> list[int]:
+        if self._family is None:
+            self._family = [self.profile_id, *_merged_into(self.profile_id)]
+        return self._family
+
+
+# Hook: where timeline items come from. profiles registers its own kinds below; apps
+# that depend on profiles register theirs in AppConfig.ready() (segments: entries and
+# exits; campaigns: journeys and messages); profiles never imports them.
+# ``fetch(profile=..., before=..., kinds=..., limit=..., filters=...)`` returns, for each
+# of its kinds in ``kinds``, at most ``limit`` Items strictly after the decoded cursor
+# ``before`` (use ``after_cursor``), newest first, in (time, kind, id) order.
 TIMELINE_SOURCES: list[tuple[dict[str, str], Callable[..., list]]] = []
+# Kinds that have a source (the filter by source asks only these).
+SOURCED_KINDS = frozenset({"event", "consent"})
 
 
 def register_timeline_source(labels: dict[str, str], fetch: Callable[..., list]) -> None:
@@ -53,8 +68,8 @@ def register_timeline_source(labels: dict[str, str], fetch: Callable[..., list])
 
 
 def timeline_kinds() -> tuple[str, ...]:
-    """The built-in kinds and the registered sources' kinds."""
-    return KINDS + tuple(k for labels, _ in TIMELINE_SOURCES for k in labels)
+    """Every registered kind, built-in ones first."""
+    return tuple(k for labels, _ in TIMELINE_SOURCES for k in labels)
 
 
 @dataclass
@@ -140,7 +155,8 @@ def timeline(
     limit: int = 50,
 ) -> TimelinePage:
     """The profile's history, newest first: events, merges and unmerges, stage changes
-    (also of profiles merged into it), consent records, notes and refused links.
+    (also of profiles merged into it), consent records, notes, refused links and what
+    other apps register.
 
     Keyset pagination by (time, kind, id): ``before`` is the cursor of the last item of
     the previous page, so pages neither skip nor repeat items even as new ones arrive.
@@ -149,161 +165,19 @@ def timeline(
     ``event_types`` keeps only events of those types (track, page, identify, ...);
     ``since`` and ``until`` keep the items from ``since`` and before ``until``.
     """
-    if isinstance(before, str):
-        before = decode_cursor(before)
-    if until is not None and (before is None or before > (until, "", 0)):
-        # Before ``until`` is after a cursor at ``until`` (every kind sorts after ""), so
-        # every kind and registered source reads from there along its index.
-        before = (until, "", 0)
+    before = _start(decode_cursor(before) if isinstance(before, str) else before, until)
     if event_types and not kinds:
         kinds = ["event"]  # an event type asked for: only events have one
-    all_kinds = timeline_kinds()
-    wanted = set(kinds or all_kinds) & set(all_kinds)
+    wanted = set(kinds or timeline_kinds()) & set(timeline_kinds())
     if source_ids:
-        wanted &= {"event", "consent"}
-    source_ids = [int(s) for s in source_ids or []]
-    n = limit + 1
-    pid = profile.pk
-    family = None  # this profile and those merged into it
+        wanted &= SOURCED_KINDS
+    filters = Filters(profile.pk, [int(s) for s in source_ids or []], list(event_types or []))
     items: list[Item] = []
-
-    def family_ids():
-        nonlocal family
-        if family is None:
-            family = [pid, *_merged_into(pid)]
-        return family
-
-    if "event" in wanted:
-        qs = ProfileEvent.objects.filter(profile_id=pid).filter(
-            _after(before, "event", "timestamp", "event_id")
-        )
-        if source_ids:
-            qs = qs.filter(source_id__in=source_ids)
-        if event_types:
-            qs = qs.filter(type__in=list(event_types))
-        for e in qs.select_related("source").order_by("-timestamp", "-event_id")[:n]:
-            items.append(
-                Item(
-                    kind="event",
-                    id=e.event_id,
-                    time=e.timestamp,
-                    title=e.name or e.type,
-                    detail=e.type,
-                    source=e.source.name,
-                    source_id=e.source_id,
-                    data={"type": e.type, "name": e.name, "properties": e.properties},
-                )
+    for labels, fetch in TIMELINE_SOURCES:
+        if mine := wanted & set(labels):
+            items += fetch(
+                profile=profile, before=before, kinds=mine, limit=limit + 1, filters=filters
             )
-    if "merge" in wanted or "unmerge" in wanted:
-        ids = family_ids()
-        scope = Q(survivor_id__in=ids) | Q(merged_id__in=ids)
-        if "merge" in wanted:
-            qs = Merge.objects.filter(scope).filter(_after(before, "merge", "created_at", "id"))
-            for m in qs.select_related("actor").order_by("-created_at", "-id")[:n]:
-                how = m.actor.email if m.actor else "an identity rule"
-                items.append(
-                    Item(
-                        kind="merge",
-                        id=m.pk,
-                        time=m.created_at,
-                        title=f"Profile {m.merged_id} merged into profile {m.survivor_id}",
-                        detail=f"by {how}",
-                        data={
-                            "merge_id": m.pk,
-                            "survivor_id": m.survivor_id,
-                            "merged_id": m.merged_id,
-                            "reason": m.reason,
-                        },
-                    )  # fmt: skip
-                )
-        if "unmerge" in wanted:
-            qs = Merge.objects.filter(scope, undone_at__isnull=False).filter(
-                _after(before, "unmerge", "undone_at", "id")
-            )
-            for m in qs.select_related("undone_by").order_by("-undone_at", "-id")[:n]:
-                who = m.undone_by.email if m.undone_by else "someone"
-                items.append(
-                    Item(
-                        kind="unmerge",
-                        id=m.pk,
-                        time=m.undone_at,
-                        title=f"Merge of profile {m.merged_id} into {m.survivor_id} undone",
-                        detail=f"by {who}",
-                        data={
-                            "merge_id": m.pk,
-                            "survivor_id": m.survivor_id,
-                            "merged_id": m.merged_id,
-                        },
-                    )  # fmt: skip
-                )
-    if "stage" in wanted:
-        qs = StageChange.objects.filter(profile_id__in=family_ids()).filter(
-            _after(before, "stage", "changed_at", "id")
-        )
-        for s in qs.order_by("-changed_at", "-id")[:n]:
-            items.append(
-                Item(
-                    kind="stage",
-                    id=s.pk,
-                    time=s.changed_at,
-                    title=f"Stage: {s.get_from_stage_display() or 'none'} → "
-                    f"{s.get_to_stage_display()}",
-                    detail=s.reason,
-                    data={"from": s.from_stage, "to": s.to_stage, "profile_id": s.profile_id},
-                )
-            )
-    if "consent" in wanted:
-        qs = ConsentRecord.objects.filter(profile_id=pid).filter(
-            _after(before, "consent", "recorded_at", "id")
-        )
-        if source_ids:
-            qs = qs.filter(source_id__in=source_ids)
-        for c in qs.select_related("purpose", "source", "actor").order_by("-recorded_at", "-id")[
-            :n
-        ]:
-            items.append(
-                Item(
-                    kind="consent",
-                    id=c.pk,
-                    time=c.recorded_at,
-                    title=f"Consent for {c.purpose.label}: {c.get_status_display().lower()}",
-                    detail=f"by {c.actor.email}" if c.actor else "",
-                    source=c.source.name if c.source else "",
-                    source_id=c.source_id,
-                    data={"purpose": c.purpose.slug, "status": c.status},
-                )
-            )
-    if "note" in wanted:
-        qs = Note.objects.filter(profile_id=pid).filter(_after(before, "note", "created_at", "id"))
-        for note in qs.select_related("author").order_by("-created_at", "-id")[:n]:
-            items.append(
-                Item(
-                    kind="note",
-                    id=note.pk,
-                    time=note.created_at,
-                    title="Note",
-                    detail=note.body,
-                    data={"author": note.author.email if note.author else None},
-                )
-            )
-    if "refusal" in wanted:
-        qs = LinkRefusal.objects.filter(profile_id__in=family_ids()).filter(
-            _after(before, "refusal", "created_at", "id")
-        )
-        for r in qs.order_by("-created_at", "-id")[:n]:
-            items.append(
-                Item(
-                    kind="refusal",
-                    id=r.pk,
-                    time=r.created_at,
-                    title=f"Not linked: {r.kind} {r.value}",
-                    detail=r.reason,
-                    data={"kind": r.kind, "value": r.value, "event_id": r.event_id},
-                )
-            )
-    for labels, fetch in TIMELINE_SOURCES:  # registered sources (hook, see above)
-        if wanted & set(labels):
-            items += fetch(profile=profile, before=before, kinds=wanted & set(labels), limit=n)
     if since is not None:
         # Each kind's items are its newest after the cursor: dropping the older ones
         # leaves each list a prefix of that kind's answer, so the merged page is right.
@@ -314,8 +188,167 @@ def timeline(
     return TimelinePage(items=page, next_cursor=encode_cursor(page[-1]) if more else None)
 
 
+def _start(before, until):
+    """Before ``until`` is after a cursor at ``until`` (every kind sorts after ""), so
+    every kind reads from there along its index."""
+    if until is not None and (before is None or before > (until, "", 0)):
+        return (until, "", 0)
+    return before
+
+
+# --- the kinds profiles holds, each a registered fetcher like the other apps' ---------
+
+
+def _events(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
+    qs = ProfileEvent.objects.filter(profile_id=profile.pk).filter(
+        _after(before, "event", "timestamp", "event_id")
+    )
+    if filters.source_ids:
+        qs = qs.filter(source_id__in=filters.source_ids)
+    if filters.event_types:
+        qs = qs.filter(type__in=filters.event_types)
+    return [
+        Item(
+            kind="event",
+            id=e.event_id,
+            time=e.timestamp,
+            title=e.name or e.type,
+            detail=e.type,
+            source=e.source.name,
+            source_id=e.source_id,
+            data={"type": e.type, "name": e.name, "properties": e.properties},
+        )
+        for e in qs.select_related("source").order_by("-timestamp", "-event_id")[:limit]
+    ]
+
+
+def _merges(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
+    ids = filters.family()
+    qs = Merge.objects.filter(Q(survivor_id__in=ids) | Q(merged_id__in=ids))
+    items = []
+    if "merge" in kinds:
+        done = qs.filter(_after(before, "merge", "created_at", "id")).select_related("actor")
+        items += [_merge_item(m) for m in done.order_by("-created_at", "-id")[:limit]]
+    if "unmerge" in kinds:
+        undone = qs.filter(undone_at__isnull=False).filter(
+            _after(before, "unmerge", "undone_at", "id")
+        )
+        undone = undone.select_related("undone_by").order_by("-undone_at", "-id")[:limit]
+        items += [_unmerge_item(m) for m in undone]
+    return items
+
+
+def _merge_item(m: Merge) -> Item:
+    how = m.actor.email if m.actor else "an identity rule"
+    return Item(
+        kind="merge",
+        id=m.pk,
+        time=m.created_at,
+        title=f"Profile {m.merged_id} merged into profile {m.survivor_id}",
+        detail=f"by {how}",
+        data={
+            "merge_id": m.pk,
+            "survivor_id": m.survivor_id,
+            "merged_id": m.merged_id,
+            "reason": m.reason,
+        },
+    )
+
+
+def _unmerge_item(m: Merge) -> Item:
+    who = m.undone_by.email if m.undone_by else "someone"
+    return Item(
+        kind="unmerge",
+        id=m.pk,
+        time=m.undone_at,
+        title=f"Merge of profile {m.merged_id} into {m.survivor_id} undone",
+        detail=f"by {who}",
+        data={"merge_id": m.pk, "survivor_id": m.survivor_id, "merged_id": m.merged_id},
+    )
+
+
+def _stages(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
+    qs = StageChange.objects.filter(profile_id__in=filters.family()).filter(
+        _after(before, "stage", "changed_at", "id")
+    )
+    return [
+        Item(
+            kind="stage",
+            id=s.pk,
+            time=s.changed_at,
+            title=f"Stage: {s.get_from_stage_display() or 'none'} → {s.get_to_stage_display()}",
+            detail=s.reason,
+            data={"from": s.from_stage, "to": s.to_stage, "profile_id": s.profile_id},
+        )
+        for s in qs.order_by("-changed_at", "-id")[:limit]
+    ]
+
+
+def _consent(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
+    qs = ConsentRecord.objects.filter(profile_id=profile.pk).filter(
+        _after(before, "consent", "recorded_at", "id")
+    )
+    if filters.source_ids:
+        qs = qs.filter(source_id__in=filters.source_ids)
+    qs = qs.select_related("purpose", "source", "actor").order_by("-recorded_at", "-id")
+    return [
+        Item(
+            kind="consent",
+            id=c.pk,
+            time=c.recorded_at,
+            title=f"Consent for {c.purpose.label}: {c.get_status_display().lower()}",
+            detail=f"by {c.actor.email}" if c.actor else "",
+            source=c.source.name if c.source else "",
+            source_id=c.source_id,
+            data={"purpose": c.purpose.slug, "status": c.status},
+        )
+        for c in qs[:limit]
+    ]
+
+
+def _notes(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
+    qs = Note.objects.filter(profile_id=profile.pk).filter(
+        _after(before, "note", "created_at", "id")
+    )
+    return [
+        Item(
+            kind="note",
+            id=note.pk,
+            time=note.created_at,
+            title="Note",
+            detail=note.body,
+            data={"author": note.author.email if note.author else None},
+        )
+        for note in qs.select_related("author").order_by("-created_at", "-id")[:limit]
+    ]
+
+
+def _refusals(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
+    qs = LinkRefusal.objects.filter(profile_id__in=filters.family()).filter(
+        _after(before, "refusal", "created_at", "id")
+    )
+    return [
+        Item(
+            kind="refusal",
+            id=r.pk,
+            time=r.created_at,
+            title=f"Not linked: {r.kind} {r.value}",
+            detail=r.reason,
+            data={"kind": r.kind, "value": r.value, "event_id": r.event_id},
+        )
+        for r in qs.order_by("-created_at", "-id")[:limit]
+    ]
+
+
+register_timeline_source({"event": "Events"}, _events)
+register_timeline_source({"merge": "Merges", "unmerge": "Merges undone"}, _merges)
+register_timeline_source({"stage": "Stage changes"}, _stages)
+register_timeline_source({"consent": "Consent"}, _consent)
+register_timeline_source({"note": "Notes"}, _notes)
+register_timeline_source({"refusal": "Links refused"}, _refusals)
+
+
 def timeline_sources() -> list[tuple[int, str]]:
     """The sources to filter a timeline by (a short list: sources are configured)."""
-    from integrations.models import Source
 
     return list(Source.objects.order_by("name").values_list("pk", "name"))

@@ -5,6 +5,7 @@ class SegmentsConfig(AppConfig):
     name = "segments"
 
     def ready(self):
+        # Imported here: the modules below need the app registry, loaded only now.
         from cdp_site.dashboard import register_tiles
         from profiles import selectors as profile_selectors
         from profiles.changes import profile_changed

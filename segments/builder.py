@@ -139,56 +139,88 @@ def fields_to_rule(data) -> dict:
 
 
 def _node(f: Fields, p: str) -> dict:
+    """The condition at prefix ``p``, read by its type's reader (``f_<type>`` below)."""
     kind = f.get(f"{p}.type")
-    if kind == "group":
-        children = [_node(f, f"{p}.children[{i}]") for i in f.indexed(f"{p}.children", ".type")]
-        return {"type": "group", "match": f.get(f"{p}.match", "all"), "children": children}
-    if kind in ("trait", "computed"):
-        return {"type": kind, "key": f.get(f"{p}.key").strip(), **_comparison(f, p)}
-    if kind == "event":
-        node = {"type": "event", "name": f.get(f"{p}.name").strip()}
-        if f.get(f"{p}.did") == "did_not":
-            node["did"] = False
-        where = _where(f, p)
-        if where:
-            node["where"] = where
-        count_op = f.get(f"{p}.count.op")
-        if count_op:
-            node["count"] = {"op": count_op, "value": _whole(f.get(f"{p}.count.value"))}
-        window = _window(f, p)
-        if window is not None:
-            node["window"] = window
-        return node
-    if kind == "sequence":
-        node = {"type": "sequence"}
-        for step in ("first", "then"):
-            part = {"name": f.get(f"{p}.{step}.name").strip()}
-            where = _where(f, f"{p}.{step}")
-            if where:
-                part["where"] = where
-            node[step] = part
-        node["within_days"] = _whole(f.get(f"{p}.within_days"))
-        window = _window(f, p)
-        if window is not None:
-            node["window"] = window
-        return node
-    if kind == "stage":
-        return {"type": "stage", "in": [s for s in f.getlist(f"{p}.in") if s]}
-    if kind == "segment":
-        node = {"type": "segment", "segment_id": _whole(f.get(f"{p}.segment_id"))}
-        if f.get(f"{p}.member") == "no":
-            node["member"] = False
-        return node
-    if kind == "consent":
-        return {"type": "consent", "purpose": f.get(f"{p}.purpose").strip(),
-                "status": f.get(f"{p}.status", "granted")}  # fmt: skip
-    if kind == "identifier":
-        return {"type": "identifier", "kind": f.get(f"{p}.kind").strip()}
-    if kind == "source":
-        return {"type": "source", "source_id": _whole(f.get(f"{p}.source_id"))}
-    if kind == "party":
-        return {"type": "party", "party": f.get(f"{p}.party")}
-    return {"type": kind}  # unknown: the grammar says so
+    read = READERS.get(kind)
+    return read(f, p) if read else {"type": kind}  # unknown: the grammar says so
+
+
+def f_group(f: Fields, p: str) -> dict:
+    children = [_node(f, f"{p}.children[{i}]") for i in f.indexed(f"{p}.children", ".type")]
+    return {"type": "group", "match": f.get(f"{p}.match", "all"), "children": children}
+
+
+def f_trait(f: Fields, p: str) -> dict:
+    return {"type": f.get(f"{p}.type"), "key": f.get(f"{p}.key").strip(), **_comparison(f, p)}
+
+
+def f_event(f: Fields, p: str) -> dict:
+    node = {"type": "event", "name": f.get(f"{p}.name").strip()}
+    if f.get(f"{p}.did") == "did_not":
+        node["did"] = False
+    if where := _where(f, p):
+        node["where"] = where
+    if count_op := f.get(f"{p}.count.op"):
+        node["count"] = {"op": count_op, "value": _whole(f.get(f"{p}.count.value"))}
+    if (window := _window(f, p)) is not None:
+        node["window"] = window
+    return node
+
+
+def f_sequence(f: Fields, p: str) -> dict:
+    node = {"type": "sequence"}
+    for step in ("first", "then"):
+        part = {"name": f.get(f"{p}.{step}.name").strip()}
+        if where := _where(f, f"{p}.{step}"):
+            part["where"] = where
+        node[step] = part
+    node["within_days"] = _whole(f.get(f"{p}.within_days"))
+    if (window := _window(f, p)) is not None:
+        node["window"] = window
+    return node
+
+
+def f_stage(f: Fields, p: str) -> dict:
+    return {"type": "stage", "in": [s for s in f.getlist(f"{p}.in") if s]}
+
+
+def f_segment(f: Fields, p: str) -> dict:
+    node = {"type": "segment", "segment_id": _whole(f.get(f"{p}.segment_id"))}
+    if f.get(f"{p}.member") == "no":
+        node["member"] = False
+    return node
+
+
+def f_consent(f: Fields, p: str) -> dict:
+    purpose = f.get(f"{p}.purpose").strip()
+    return {"type": "consent", "purpose": purpose, "status": f.get(f"{p}.status", "granted")}
+
+
+def f_identifier(f: Fields, p: str) -> dict:
+    return {"type": "identifier", "kind": f.get(f"{p}.kind").strip()}
+
+
+def f_source(f: Fields, p: str) -> dict:
+    return {"type": "source", "source_id": _whole(f.get(f"{p}.source_id"))}
+
+
+def f_party(f: Fields, p: str) -> dict:
+    return {"type": "party", "party": f.get(f"{p}.party")}
+
+
+READERS = {
+    "group": f_group,
+    "trait": f_trait,
+    "computed": f_trait,  # a computed trait is compared like a trait
+    "event": f_event,
+    "sequence": f_sequence,
+    "stage": f_stage,
+    "segment": f_segment,
+    "consent": f_consent,
+    "identifier": f_identifier,
+    "source": f_source,
+    "party": f_party,
+}
 
 
 def _comparison(f: Fields, p: str) -> dict:

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
@@ -23,12 +23,8 @@ DETAIL = "segments/detail.html"
 PANEL = "segments/profile_panel.html"
 
 
-def _edit_url(segment: Segment) -> str | None:
-    """The builder's edit page, when the builder is installed."""
-    try:
-        return reverse("segments:edit", args=[segment.pk])
-    except NoReverseMatch:
-        return None
+def _edit_url(segment: Segment) -> str:
+    return reverse("segments:edit", args=[segment.pk])
 
 
 def _members_context(segment: Segment, cursor: str | None) -> dict:

@@ -18,7 +18,8 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
-from profiles.models import Identity, Profile, TraitValue
+from integrations.models import Source
+from profiles.models import Identity, Profile, ProfileEvent, TraitValue
 
 from . import compiler
 from .models import Membership, Segment
@@ -67,8 +68,6 @@ class Describer:
 
     def source_name(self, pk) -> str:
         if self._sources is None:
-            from integrations.models import Source
-
             self._sources = dict(Source.objects.values_list("pk", "name"))
         return self._sources.get(pk, f"source {pk}")
 
@@ -281,7 +280,6 @@ class Explainer:
         return f"{n} {node['kind']} identifier{'s' if n != 1 else ''}."
 
     def _from_sources(self, which: Q) -> str:
-        from profiles.models import ProfileEvent
 
         events = ProfileEvent.objects.filter(which, profile_id=self.profile.pk).count()
         traits = TraitValue.objects.filter(which, profile_id=self.profile.pk).count()

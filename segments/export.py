@@ -12,22 +12,32 @@
 
 ``filename(*, segment) -> str``
     A safe download name, e.g. ``segment-12-nl-browsers.csv``.
+
+``export_due_segments(*, now=None) -> int``
+    Writes each due CSV-export destination's segment (``config.segment_id`` every
+    ``config.every_hours``) through the destination's service, which receives plain rows.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from collections.abc import Iterator
 from itertools import islice
 
 from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
 from django.utils.text import slugify
 
+from integrations.destinations import services as destinations
+from integrations.destinations.adapters import DestinationError
 from profiles.models import IdentifierKind, Identity, Profile
 
 from .models import Membership, Segment
+
+logger = logging.getLogger(__name__)
 
 FIXED = ["profile_id", "name", "email", "phone", "stage", "entered_at"]
 NUMBER_LIKE = re.compile(r"^[+-]?[\d\s().-]+$")
@@ -93,3 +103,25 @@ def stream_csv(*, segment: Segment, chunk_size: int = 2000) -> Iterator[str]:
                 [profile_id, name, email, phone, stage, entered_at.isoformat()]
                 + [" | ".join(ids.get(kind, [])) for kind in kinds]
             )
+
+
+def export_due_segments(*, now=None) -> int:
+    """Exports every due segment; one that fails is logged and the others go on."""
+    now = now or timezone.now()
+    done = 0
+    for destination in destinations.due_exports(now=now):
+        segment_id = destination.config["segment_id"]
+        segment = Segment.objects.filter(pk=segment_id).first()
+        if segment is None:
+            logger.warning("destination %s: segment %s is gone", destination.pk, segment_id)
+            continue
+        name = f"{segment.name}-{now:%Y%m%dT%H%M%SZ}"
+        try:
+            destinations.export_rows(
+                destination=destination, rows=stream_csv(segment=segment), name=name, now=now
+            )
+        except DestinationError:
+            logger.exception("scheduled export to %s failed", destination.pk)
+            continue
+        done += 1
+    return done

@@ -31,6 +31,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
+from cdp_site.field_errors import FieldErrors
+
 VERSION = 1
 MAX_DEPTH = 10
 MAX_NODES = 200
@@ -76,10 +78,8 @@ READS = {
 }
 
 
-class RuleError(Exception):
-    def __init__(self, errors: list[dict]):
-        self.errors = errors
-        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+class RuleError(FieldErrors):
+    """What is wrong with a rule, each at its path (``root.children[2].count.value``)."""
 
 
 @dataclass

@@ -16,6 +16,7 @@ from django.utils import timezone
 from integrations.destinations.models import Destination
 from profiles import selectors as profile_selectors
 from profiles.models import Profile
+from profiles.selectors import Item, after_cursor
 
 from . import realtime
 from .models import Membership, MembershipChange, Segment, SizeSample
@@ -184,10 +185,9 @@ def profile_changes(*, profile_id: int, limit: int = 20) -> list[Change]:
 TIMELINE_KINDS = {"segment-entered": "Segments entered", "segment-exited": "Segments exited"}
 
 
-def timeline_items(*, profile, before, kinds, limit: int) -> list:
+def timeline_items(*, profile, before, kinds, limit: int, filters=None) -> list:
     """Entries and exits for profiles.selectors.timeline: per kind, ``limit`` items after
     the cursor ``before`` ((time, kind, id) or None), newest first."""
-    from profiles.selectors import Item, after_cursor
 
     items = []
     for kind in sorted(kinds):

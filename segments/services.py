@@ -9,8 +9,9 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from cdp_site import outbox, triggers
+from cdp_site import debounce, outbox
 from cdp_site.confirm import in_use
+from cdp_site.field_errors import FieldErrors
 
 from . import grammar, membership, realtime, selectors
 from .models import Segment, SizeSample
@@ -20,12 +21,10 @@ logger = logging.getLogger(__name__)
 CHANGES_TRIGGER = "cdp:segments:changes-pending"
 
 
-class SegmentError(Exception):
-    """A request about segments that cannot be done; ``errors`` as in RuleError."""
+class SegmentError(FieldErrors):
+    """A request about segments that cannot be done."""
 
-    def __init__(self, errors: list[dict]):
-        self.errors = errors
-        super().__init__("; ".join(e["message"] for e in errors))
+    names_fields = False
 
 
 def _segment_conditions(node: dict, path: str = "root"):
@@ -124,10 +123,8 @@ def delete_segment(*, segment: Segment) -> None:
 
 def queue_recompute(*, segment: Segment) -> None:
     """Marks the segment computing and queues its full recompute after commit."""
-    from .tasks import recompute_segment
-
     Segment.objects.filter(pk=segment.pk).update(computing_since=timezone.now())
-    outbox.enqueue(recompute_segment, segment.pk)
+    outbox.enqueue("segments.tasks.recompute_segment", segment.pk)
 
 
 def recompute_segment(*, segment_id: int) -> int:
@@ -179,13 +176,11 @@ def record_sizes() -> int:
 
 def trigger_profile_changes(**_) -> None:
     """Connected to profiles' ``profile_changed``: queue the evaluator once."""
-    from .tasks import process_profile_changes
-
-    triggers.queue_once(CHANGES_TRIGGER, process_profile_changes)
+    debounce.queue_once(CHANGES_TRIGGER, "segments.tasks.process_profile_changes")
 
 
 def process_profile_changes() -> int:
-    triggers.clear(CHANGES_TRIGGER)
+    debounce.clear(CHANGES_TRIGGER)
     total = 0
     while read := realtime.process_changes():
         total += read

@@ -50,7 +50,7 @@ from django.utils import timezone
 from cdp_site.text import unstorable
 from profiles import selectors as profile_selectors
 from profiles.identifiers import KindRule, Rules, load_rules, normalize
-from profiles.models import Identity
+from profiles.models import IdentifierKind, Identity
 
 from . import membership, realtime
 from .membership import membership_changed
@@ -181,7 +181,6 @@ def _chain(first: str, lines: _Lines):
 
 def _kind_names(rules: Rules) -> dict[str, str]:
     """Column name (folded) → identifier kind name."""
-    from profiles.models import IdentifierKind
 
     names = {}
     for key, kind in rules.trait_kinds.items():

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from cdp_site.celery import LONG_TASK
 
-from . import services
+from . import export, services
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
@@ -31,3 +31,8 @@ def retry_failing_segments() -> int:
 @shared_task
 def record_segment_sizes() -> int:
     return services.record_sizes()
+
+
+@shared_task(acks_late=True, **LONG_TASK)
+def run_scheduled_exports() -> int:
+    return export.export_due_segments()

@@ -12,7 +12,7 @@ from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
@@ -28,11 +28,7 @@ ESTIMATE_TIMEOUT_MS = 5000
 
 
 def detail_url(segment: Segment) -> str:
-    """The segment's page (segments:detail), or its builder until that page exists."""
-    try:
-        return reverse("segments:detail", args=[segment.pk])
-    except NoReverseMatch:
-        return reverse("segments:edit", args=[segment.pk])
+    return reverse("segments:detail", args=[segment.pk])
 
 
 @requires(Cap.VIEW_SEGMENTS)

@@ -61,6 +61,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from cdp_site.contact_points import normalize_email, normalize_phone
 from integrations import outbound
 
 from . import exports
@@ -140,15 +141,8 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def normalize_email(raw) -> str | None:
-    value = str(raw or "").strip().lower()
-    return value if "@" in value else None
-
-
 def hashed_identifiers(person: dict, *, region: str = "US") -> tuple[str, str]:
     """(email hash, phone hash) of one person; "" where the identifier is missing/invalid."""
-    from profiles.identifiers import normalize_phone
-
     email = normalize_email(person.get("email"))
     raw_phone = str(person.get("phone") or "").strip()
     phone = normalize_phone(raw_phone, region) if raw_phone else None

@@ -3,7 +3,7 @@ settings and credentials."""
 
 from __future__ import annotations
 
-from . import services
+from . import selectors
 from .models import Destination
 
 
@@ -37,7 +37,7 @@ def _config(destination: Destination, name: str, default=None, *, required: bool
 
 
 def _secret(destination: Destination, name: str, *, required: bool = True) -> str:
-    value = services.get_secrets(destination=destination).get(name, "")
+    value = selectors.get_secrets(destination=destination).get(name, "")
     if required and not value:
         raise DestinationError(f"{destination.name} has no {name} set.", retryable=False)
     return value

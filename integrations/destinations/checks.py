@@ -2,10 +2,11 @@
 
 from django.core import checks
 
+from cdp_site import crypto
+
 
 @checks.register(checks.Tags.security)
 def encryption_keys_check(app_configs=None, **kwargs):
-    from cdp_site import crypto
 
     problem = crypto.check_keys()
     if problem:

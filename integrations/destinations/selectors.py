@@ -1,10 +1,20 @@
 """Reads for destinations and their dead letters, and what uses a destination."""
 
+import json
 from collections.abc import Callable
 
 from django.db.models import Count, Q, QuerySet
 
+from cdp_site import crypto
+
 from .models import DeadLetter, Destination
+
+
+def get_secrets(*, destination: Destination) -> dict:
+    """The destination's credentials, decrypted (for its adapter; never shown)."""
+    if not destination.secrets_encrypted:
+        return {}
+    return json.loads(crypto.decrypt(destination.secrets_encrypted))
 
 
 def destinations() -> QuerySet[Destination]:

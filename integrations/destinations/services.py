@@ -19,17 +19,12 @@ from django.utils import timezone
 from cdp_site import crypto, retention
 from cdp_site.confirm import in_use
 
-from . import selectors
+from . import adapters, selectors
 from .kinds import KINDS, as_list
 from .models import DeadLetter, Destination
+from .selectors import get_secrets
 
 # --- secrets --------------------------------------------------------------------------
-
-
-def get_secrets(*, destination: Destination) -> dict:
-    if not destination.secrets_encrypted:
-        return {}
-    return json.loads(crypto.decrypt(destination.secrets_encrypted))
 
 
 def _merge_secrets(destination: Destination, updates: dict | None) -> None:
@@ -203,7 +198,6 @@ def rotate_encryption(*, batch_size: int = 500) -> int:
 
 
 def record_test(*, destination: Destination) -> tuple[bool, str]:
-    from . import adapters
 
     ok, message = adapters.test_connection(destination)
     destination.last_test_at = timezone.now()
@@ -225,7 +219,6 @@ def retry_delay(attempt: int) -> int:
 
 def deliver_webhook(*, destination: Destination, payload: dict, idempotency_key: str) -> int:
     """One attempt; raises ``adapters.DestinationError`` (the task decides on retry)."""
-    from . import adapters
 
     return adapters.post_webhook(destination, payload=payload, idempotency_key=idempotency_key)
 
@@ -260,7 +253,6 @@ def purge_dead_letters(*, now=None) -> int:
 def replay_dead_letter(*, dead_letter: DeadLetter) -> tuple[bool, str]:
     """Sends the dead letter again, same payload and idempotency key. On success it is
     marked replayed; on failure its error and attempt count are updated."""
-    from . import adapters
 
     letter = DeadLetter.objects.select_related("destination").get(pk=dead_letter.pk)
     if letter.replayed_at:
@@ -305,7 +297,6 @@ def due_exports(*, now=None) -> list[Destination]:
 
 def export_rows(*, destination: Destination, rows, name: str, now=None):
     """Writes the CSV and notes when, so the schedule moves on."""
-    from . import adapters
 
     path = adapters.export_segment_csv(destination, rows=rows, name=name)
     now = now or timezone.now()

@@ -1,4 +1,8 @@
-"""Celery tasks for destinations: webhook delivery with backoff, scheduled CSV exports.
+"""Celery tasks for destinations: webhook delivery with backoff, purging dead letters.
+
+Scheduled CSV exports of a segment are run by segments (segments/export.py): the
+reading half belongs to the app that owns segments; it hands rows to
+``services.export_rows``.
 
 Registered with the worker through ``integrations/tasks.py`` (which imports them).
 """
@@ -6,12 +10,11 @@ Registered with the worker through ``integrations/tasks.py`` (which imports them
 import logging
 
 from celery import shared_task
-from django.utils import timezone
 
 from cdp_site import outbox
-from cdp_site.celery import LONG_TASK
 
 from . import services
+from .adapters import DestinationError
 from .models import Destination
 
 logger = logging.getLogger(__name__)
@@ -31,7 +34,6 @@ def deliver_webhook(
     ``services.WEBHOOK_ATTEMPTS`` attempts, or on a failure no retry can fix, the payload
     is kept as a DeadLetter (replayable from the page or the API). Returns the HTTP status
     on success, None otherwise. Safe to run twice: the receiver dedupes on the key."""
-    from .adapters import DestinationError
 
     destination = Destination.objects.filter(pk=destination_id).first()
     if destination is None:
@@ -56,36 +58,3 @@ def deliver_webhook(
             attempts=attempt,
         )
         return None
-
-
-@shared_task(acks_late=True, **LONG_TASK)
-def run_scheduled_exports() -> int:
-    """Exports each due csv_export destination's segment (``config.segment_id`` every
-    ``config.every_hours``). This is the one place activation reads segments: imported
-    here, inside the task, so the module graph keeps pointing one way."""
-    from segments.export import stream_csv
-    from segments.models import Segment
-
-    from .adapters import DestinationError
-
-    now = timezone.now()
-    done = 0
-    for destination in services.due_exports(now=now):
-        segment = Segment.objects.filter(pk=destination.config["segment_id"]).first()
-        if segment is None:
-            logger.warning(
-                "destination %s: segment %s is gone",
-                destination.pk,
-                destination.config["segment_id"],
-            )
-            continue
-        name = f"{segment.name}-{now:%Y%m%dT%H%M%SZ}"
-        try:
-            services.export_rows(
-                destination=destination, rows=stream_csv(segment=segment), name=name, now=now
-            )
-        except DestinationError:
-            logger.exception("scheduled export to %s failed", destination.pk)
-            continue
-        done += 1
-    return done

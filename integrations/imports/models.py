@@ -3,8 +3,6 @@
 from django.conf import settings
 from django.db import models
 
-from integrations.models import Source
-
 
 class ImportMapping(models.Model):
     """How a source's file columns become messages; saved per source, pre-fills the next file.
@@ -16,7 +14,9 @@ class ImportMapping(models.Model):
         IDENTIFY = "identify", "Customer row → identify with traits"
         TRACK = "track", "Order / event row → track with properties"
 
-    source = models.OneToOneField(Source, on_delete=models.CASCADE, related_name="import_mapping")
+    source = models.OneToOneField(
+        "integrations.Source", on_delete=models.CASCADE, related_name="import_mapping"
+    )
     row_kind = models.CharField(max_length=10, choices=RowKind.choices, default=RowKind.IDENTIFY)
     event_name = models.CharField(max_length=200, blank=True, default="")
     user_id_column = models.CharField(max_length=200, blank=True, default="")
@@ -45,7 +45,9 @@ class FileImport(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="file_imports")
+    source = models.ForeignKey(
+        "integrations.Source", on_delete=models.CASCADE, related_name="file_imports"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

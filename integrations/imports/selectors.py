@@ -1,5 +1,6 @@
 """Reads of the file import."""
 
+from . import files
 from .mapping import Mapping
 from .models import FileImport, ImportMapping
 
@@ -21,7 +22,6 @@ def saved_mapping(*, source) -> Mapping | None:
 
 def preview(*, file_import: FileImport) -> list[dict]:
     """The first rows of the file (re-read from disk; a few KB)."""
-    from . import files
 
     try:
         return files.inspect(

@@ -8,6 +8,7 @@ committed chunk and the messageId dedupe absorbs anything replayed.
 
 import logging
 from itertools import islice
+from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Q
@@ -72,7 +73,6 @@ def create_import(*, source, chunks, original_name: str, user=None) -> FileImpor
 
 def import_file(*, source, path, mapping: Mapping, user=None, original_name=None) -> FileImport:
     """Programmatic import of a file on disk: upload, start with ``mapping`` (queued)."""
-    from pathlib import Path
 
     path = Path(path)
 
@@ -97,8 +97,6 @@ def save_mapping(*, source, mapping: Mapping) -> ImportMapping:
 @transaction.atomic
 def start_import(*, file_import: FileImport, mapping: Mapping, save: bool = True) -> FileImport:
     """Checks the mapping against the file's columns, saves it for the source, queues the run."""
-    from .tasks import run_file_import  # tasks.py imports this module
-
     problems = mapping.problems(file_import.columns)
     if problems:
         raise MappingInvalid(problems)
@@ -110,7 +108,7 @@ def start_import(*, file_import: FileImport, mapping: Mapping, save: bool = True
     locked.mapping = mapping.as_dict()
     locked.status = FileImport.Status.QUEUED
     locked.save(update_fields=["mapping", "status"])
-    outbox.enqueue(run_file_import, locked.pk)
+    outbox.enqueue("integrations.imports.tasks.run_file_import", locked.pk)
     file_import.refresh_from_db()
     return file_import
 

@@ -4,8 +4,6 @@ import secrets
 
 from django.db import models
 
-from integrations.models import Source
-
 
 def new_webhook_token() -> str:
     return secrets.token_urlsafe(18)
@@ -25,7 +23,9 @@ class WebhookConfig(models.Model):
         IDENTIFY = "identify", "identify (traits)"
         TRACK = "track", "track (event with properties)"
 
-    source = models.OneToOneField(Source, on_delete=models.CASCADE, related_name="webhook")
+    source = models.OneToOneField(
+        "integrations.Source", on_delete=models.CASCADE, related_name="webhook"
+    )
     token = models.CharField(max_length=64, unique=True, default=new_webhook_token)
     secret_encrypted = models.TextField(blank=True, default="")
     require_signature = models.BooleanField(default=True)

@@ -5,7 +5,7 @@ import sys
 
 import psutil
 
-from cdp_site import embedded
+from cdp_site.dev import embedded
 
 
 def test_leftover_redis_of_this_data_dir_is_stopped(tmp_path):

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from cdp_site import embedded
+from cdp_site.dev import embedded
 from tests.support.processes import start_celery_worker, stop_process, wait_until
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]

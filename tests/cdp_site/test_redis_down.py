@@ -3,7 +3,8 @@ while the broker was unreachable waits in the outbox and runs once the broker is
 
 import pytest
 
-from cdp_site import embedded, services
+from cdp_site import services
+from cdp_site.dev import embedded
 from cdp_site.models import QueuedTask
 from cdp_site.permissions import ADMIN, MARKETER
 from integrations import services as integration_services

@@ -3,8 +3,8 @@
 import pytest
 from django.conf import settings
 
-from cdp_site import embedded
 from cdp_site.celery import app as celery_app
+from cdp_site.dev import embedded
 from cdp_site.redis_client import client as redis_client
 from integrations import services
 from integrations.models import EventInbox, Source, SourceMinuteStats

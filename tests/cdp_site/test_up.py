@@ -14,7 +14,7 @@ import psutil
 import pytest
 from django.conf import settings
 
-from cdp_site import embedded
+from cdp_site.dev import embedded
 
 pytestmark = pytest.mark.services
 BANNER = "CDP is running at "

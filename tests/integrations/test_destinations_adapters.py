@@ -144,7 +144,7 @@ def test_send_email_keeps_the_given_message_id(smtp_destination, smtp_inbox):
 
 
 def test_send_email_to_a_closed_port_is_retryable(db):
-    from cdp_site.embedded import any_free_port
+    from cdp_site.dev.embedded import any_free_port
 
     destination = services.create_destination(
         name="Nowhere",

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from cdp_site import crypto
 from integrations.destinations import adapters, services, tasks
 from integrations.destinations.models import DeadLetter, Destination
+from segments import tasks as segment_tasks
 
 from .test_destinations_adapters import http_server, smtp_destination, webhook  # noqa: F401
 
@@ -306,13 +307,13 @@ def test_scheduled_export_writes_the_segment_then_waits_for_its_interval(db, exp
         kind="csv_export",
         config={"folder": ".", "segment_id": segment.pk, "every_hours": 24},
     )
-    assert tasks.run_scheduled_exports() == 1
+    assert segment_tasks.run_scheduled_exports() == 1
     files = list(tmp_path.glob("*.csv"))
     assert len(files) == 1 and files[0].name.startswith("Dutch-")
     assert files[0].read_text().splitlines()[0].startswith("profile_id,name,email,phone")
     destination.refresh_from_db()
     assert destination.config["last_export_at"]
-    assert tasks.run_scheduled_exports() == 0  # not due again for 24 hours
+    assert segment_tasks.run_scheduled_exports() == 0  # not due again for 24 hours
     # Editing the destination keeps the schedule's bookkeeping.
     services.update_destination(destination=destination, config={**destination.config})
     assert "last_export_at" in destination.config

@@ -7,7 +7,7 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 
-from cdp_site.embedded import any_free_port
+from cdp_site.dev.embedded import any_free_port
 
 
 class Inbox:

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from cdp_site.runner import Supervisor
+from cdp_site.dev.runner import Supervisor
 
 
 class Command(BaseCommand):

@@ -14,17 +14,19 @@ import logging
 import os
 import threading
 
+from .celery import task_named
 from .redis_client import client
 
 logger = logging.getLogger(__name__)
 
 
 def queue_once(key: str, task, *, seconds: int = 10, args: tuple = ()) -> None:
+    """``task`` (a task or its name) queued unless the flag ``key`` says one is pending."""
     try:
         if client().set(key, "1", nx=True, ex=seconds):
-            task.delay(*args)
+            task_named(task).delay(*args)
     except Exception:
-        logger.warning("could not queue %s", task.name, exc_info=True)
+        logger.warning("could not queue %s", getattr(task, "name", task), exc_info=True)
 
 
 def clear(key: str) -> None:

@@ -1,7 +1,7 @@
 """Run a command with the embedded PostgreSQL and Redis beside it (the test command uses it).
 
-    python -m cdp_site.devservices -- pytest
-    python -m cdp_site.devservices --durable -- python -m bench
+    python -m cdp_site.dev.devservices -- pytest
+    python -m cdp_site.dev.devservices --durable -- python -m bench
 
 DATABASE_URL / REDIS_URL already set are used as they are; whatever is missing is
 started from the wheels on free ports, with data under var/test/, and stopped
@@ -18,9 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cdp_site import embedded
+from cdp_site.dev import embedded
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
 def start_missing_services(

@@ -8,9 +8,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from integrations.demo.load import load_demo_data
-from integrations.demo.sources import DEMO_SOURCES, ensure_demo_sources
-from integrations.demo.world import World
+from demo.load import load_demo_data
+from demo.sources import DEMO_SOURCES, ensure_demo_sources
+from demo.world import World
 from integrations.imports.models import FileImport
 from integrations.models import Event, RejectedEvent, Source
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from segments.demo import ensure_demo_segments
+from demo.segment_setup import ensure_demo_segments
 
 
 class Command(BaseCommand):

@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdp_site import embedded
-from cdp_site.devservices import start_missing_services, stop_all
+from cdp_site.dev import embedded
+from cdp_site.dev.devservices import start_missing_services, stop_all
 
 COLOURS = itertools.cycle(["36", "35", "33", "32", "34", "31"])
 PR_SET_PDEATHSIG = 1

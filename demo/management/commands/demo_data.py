@@ -5,10 +5,10 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.demo.files import demo_dir
-from integrations.demo.load import Progress, load_demo_data
-from integrations.demo.send import SendError
-from integrations.demo.sources import BY_KEY
+from demo.files import demo_dir
+from demo.load import Progress, load_demo_data
+from demo.send import SendError
+from demo.sources import BY_KEY
 
 MAX_CUSTOMERS = 1_000_000
 BAR = 30

@@ -3,8 +3,8 @@ so that they fill in real time as the demo data is processed."""
 
 from __future__ import annotations
 
-from . import services
-from .models import Segment
+from segments import services
+from segments.models import Segment
 
 
 def _rule(*children, match="all") -> dict:
