@@ -102,36 +102,65 @@ def _trigger() -> list[Row]:
         # send addresses (a website's unsigned ones are not; see profiles/trust.py).
         source = collect.create_source(name="Campaigns bench shop", kind="server")
         _start(
-            {"name": "Cart reminder", "kind": "event", "trigger_event": "Cart Abandoned",
-             "entry": "every"},
-            [{"id": "mail", "type": "send_email", "template_id": template.pk,
-              "destination_id": destination.pk}],
-        )  # fmt: skip
+            {
+                "name": "Cart reminder",
+                "kind": "event",
+                "trigger_event": "Cart Abandoned",
+                "entry": "every",
+            },
+            [
+                {
+                    "id": "mail",
+                    "type": "send_email",
+                    "template_id": template.pk,
+                    "destination_id": destination.pk,
+                }
+            ],
+        )
         workers, logs = support.start_workers(1, "campbench")
         try:
             stamp = datetime.now(UTC).isoformat()
             for start in range(0, len(users), 100):
-                _ingest(collect, source.id, [
-                    {"type": "identify", "userId": u, "messageId": f"cb-id-{u}",
-                     "timestamp": stamp,
-                     "traits": {"email": f"{u}@example.org", "firstName": f"Pat{u[-3:]}",
-                                "marketingOptIn": True}}
-                    for u in users[start:start + 100]
-                ])  # fmt: skip
+                _ingest(
+                    collect,
+                    source.id,
+                    [
+                        {
+                            "type": "identify",
+                            "userId": u,
+                            "messageId": f"cb-id-{u}",
+                            "timestamp": stamp,
+                            "traits": {
+                                "email": f"{u}@example.org",
+                                "firstName": f"Pat{u[-3:]}",
+                                "marketingOptIn": True,
+                            },
+                        }
+                        for u in users[start : start + 100]
+                    ],
+                )
             _wait_for(
                 lambda: Identity.objects.filter(value__in=users).count() == len(users),
-                timeout=120, what="the people to be identified",
-            )  # fmt: skip
+                timeout=120,
+                what="the people to be identified",
+            )
             _event(collect, source.id, users[0], 0)  # warm-up: connections, caches
-            _wait_for(lambda: f"{users[0]}@example.org" in server.handler.at, timeout=120,
-                      what="the warm-up e-mail")  # fmt: skip
+            _wait_for(
+                lambda: f"{users[0]}@example.org" in server.handler.at,
+                timeout=120,
+                what="the warm-up e-mail",
+            )
             latency = []
             for i, user in enumerate(users[1:], start=1):
                 sent = time.time()
                 _event(collect, source.id, user, i)
                 to = f"{user}@example.org"
-                _wait_for(lambda to=to: to in server.handler.at, timeout=60, what=f"{to}'s mail",
-                          interval=0.002)  # fmt: skip
+                _wait_for(
+                    lambda to=to: to in server.handler.at,
+                    timeout=60,
+                    what=f"{to}'s mail",
+                    interval=0.002,
+                )
                 latency.append(server.handler.at[to] - sent)
                 progress(i, len(users) - 1, "events → mails")
                 time.sleep(INTERVAL)
@@ -140,12 +169,15 @@ def _trigger() -> list[Row]:
         baseline = []
         for i, user in enumerate(users[1:], start=1):
             to = f"base-{user}@example.org"
-            payload = support.message_bytes(to, f"Pat, you left {i} things", "<p>x</p>" * 20,
-                                            "x")  # fmt: skip
+            payload = support.message_bytes(to, f"Pat, you left {i} things", "<p>x</p>" * 20, "x")
             sent = time.time()
             support.raw_send(server.port, [(to, payload)], one_connection=False)
-            _wait_for(lambda to=to: to in server.handler.at, timeout=10, what="baseline mail",
-                      interval=0.001)  # fmt: skip
+            _wait_for(
+                lambda to=to: to in server.handler.at,
+                timeout=10,
+                what="baseline mail",
+                interval=0.001,
+            )
             baseline.append(server.handler.at[to] - sent)
     ms = [x * 1000 for x in latency]
     base = [x * 1000 for x in baseline]
@@ -156,19 +188,40 @@ def _trigger() -> list[Row]:
     )
     what = f"{len(ms)} events, one at a time, 1 worker"
     return [
-        Row(f"Trigger: event ingested → SMTP accepted, p50 ({what})", percentile(ms, 50), "ms",
-            "raw smtplib send, p50", percentile(base, 50), ""),
-        Row(f"Trigger: event ingested → SMTP accepted, p95 ({what})", percentile(ms, 95), "ms",
-            "raw smtplib send, p95", percentile(base, 95), "<= 2,000 ms"),
-    ]  # fmt: skip
+        Row(
+            f"Trigger: event ingested → SMTP accepted, p50 ({what})",
+            percentile(ms, 50),
+            "ms",
+            "raw smtplib send, p50",
+            percentile(base, 50),
+            "",
+        ),
+        Row(
+            f"Trigger: event ingested → SMTP accepted, p95 ({what})",
+            percentile(ms, 95),
+            "ms",
+            "raw smtplib send, p95",
+            percentile(base, 95),
+            "<= 2,000 ms",
+        ),
+    ]
 
 
 def _event(collect, source_id, user, i):
-    _ingest(collect, source_id, [{
-        "type": "track", "event": "Cart Abandoned", "userId": user,
-        "messageId": f"cb-ev-{uuid.uuid4().hex}", "timestamp": datetime.now(UTC).isoformat(),
-        "properties": support.cart(i),
-    }])  # fmt: skip
+    _ingest(
+        collect,
+        source_id,
+        [
+            {
+                "type": "track",
+                "event": "Cart Abandoned",
+                "userId": user,
+                "messageId": f"cb-ev-{uuid.uuid4().hex}",
+                "timestamp": datetime.now(UTC).isoformat(),
+                "properties": support.cart(i),
+            }
+        ],
+    )
 
 
 # --- 2. e-mails per second ------------------------------------------------------------
@@ -186,30 +239,52 @@ def _emails() -> list[Row]:
         destination, template = support.destination(server.port), support.template()
         campaign = _start(
             {"name": "Mail rate", "kind": "event", "trigger_event": "Never Sent"},
-            [{"id": "mail", "type": "send_email", "template_id": template.pk,
-              "destination_id": destination.pk}],
-        )  # fmt: skip
+            [
+                {
+                    "id": "mail",
+                    "type": "send_email",
+                    "template_id": template.pk,
+                    "destination_id": destination.pk,
+                }
+            ],
+        )
         now = timezone.now()
         profiles = Profile.objects.bulk_create(
-            Profile(traits={"email": f"mr-{i}@example.org", "firstName": f"Sam{i}"},
-                    first_seen_at=now, last_seen_at=now)
+            Profile(
+                traits={"email": f"mr-{i}@example.org", "firstName": f"Sam{i}"},
+                first_seen_at=now,
+                last_seen_at=now,
+            )
             for i in range(EMAILS)
-        )  # fmt: skip
+        )
         enrollments = Enrollment.objects.bulk_create(
-            Enrollment(campaign=campaign, profile_id=p.pk, state=Enrollment.State.COMPLETED,
-                       step_id="mail", context={"event": "Cart Abandoned",
-                                                "properties": support.cart(i)},
-                       entered_at=now, finished_at=now)
+            Enrollment(
+                campaign=campaign,
+                profile_id=p.pk,
+                state=Enrollment.State.COMPLETED,
+                step_id="mail",
+                context={"event": "Cart Abandoned", "properties": support.cart(i)},
+                entered_at=now,
+                finished_at=now,
+            )
             for i, p in enumerate(profiles)
-        )  # fmt: skip
+        )
         Delivery.objects.bulk_create(
-            Delivery(idempotency_key=f"{e.pk}:mail", campaign=campaign, enrollment=e,
-                     profile_id=e.profile_id, step_id="mail", channel=Delivery.Channel.EMAIL,
-                     destination=destination, template=template,
-                     status=Delivery.Status.PENDING, next_attempt_at=now,
-                     counts_toward_cap=True)
+            Delivery(
+                idempotency_key=f"{e.pk}:mail",
+                campaign=campaign,
+                enrollment=e,
+                profile_id=e.profile_id,
+                step_id="mail",
+                channel=Delivery.Channel.EMAIL,
+                destination=destination,
+                template=template,
+                status=Delivery.Status.PENDING,
+                next_attempt_at=now,
+                counts_toward_cap=True,
+            )
             for e in enrollments
-        )  # fmt: skip
+        )
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE campaigns_delivery")
 
@@ -230,16 +305,31 @@ def _emails() -> list[Row]:
         workers = _send_by_workers(server, campaign)
     rate, base_rate = EMAILS / one, EMAILS / base_seconds
     workers_rate = EMAILS / workers
-    print(f"  e-mails: {EMAILS:,} in {one:.2f} s = {rate:,.0f}/s in this process; "
-          f"{workers:.2f} s = {workers_rate:,.0f}/s by {EMAIL_WORKERS} workers; raw smtplib "
-          f"{base_seconds:.2f} s = {base_rate:,.0f}/s", flush=True)  # fmt: skip
+    print(
+        f"  e-mails: {EMAILS:,} in {one:.2f} s = {rate:,.0f}/s in this process; "
+        f"{workers:.2f} s = {workers_rate:,.0f}/s by {EMAIL_WORKERS} workers; raw smtplib "
+        f"{base_seconds:.2f} s = {base_rate:,.0f}/s",
+        flush=True,
+    )
     base = "raw smtplib, pre-rendered, one connection"
     return [
-        Row(f"E-mails/s: {EMAILS:,} personalised, runner.deliver_due in this process",
-            rate, "/s", base, base_rate, ""),
-        Row(f"E-mails/s: {EMAILS:,} personalised, {EMAIL_WORKERS} Celery workers",
-            workers_rate, "/s", base, base_rate, ">= 500 /s"),
-    ]  # fmt: skip
+        Row(
+            f"E-mails/s: {EMAILS:,} personalised, runner.deliver_due in this process",
+            rate,
+            "/s",
+            base,
+            base_rate,
+            "",
+        ),
+        Row(
+            f"E-mails/s: {EMAILS:,} personalised, {EMAIL_WORKERS} Celery workers",
+            workers_rate,
+            "/s",
+            base,
+            base_rate,
+            ">= 500 /s",
+        ),
+    ]
 
 
 def _send_in_process(server, campaign) -> float:
@@ -297,9 +387,12 @@ def _reset_deliveries(campaign) -> None:
     from campaigns.models import Delivery
 
     Delivery.objects.filter(campaign=campaign).update(
-        status=Delivery.Status.PENDING, reason="", sent_at=None, attempts=0,
+        status=Delivery.Status.PENDING,
+        reason="",
+        sent_at=None,
+        attempts=0,
         next_attempt_at=timezone.now(),
-    )  # fmt: skip
+    )
 
 
 # --- 3. timers ------------------------------------------------------------------------
@@ -328,8 +421,10 @@ def _timers() -> list[Row]:
     from campaigns.models import Enrollment
     from campaigns.tasks import run_due_steps
 
-    steps = [{"id": "w1", "type": "wait", "minutes": 60, "next": "w2"},
-             {"id": "w2", "type": "wait", "minutes": 1440}]  # fmt: skip
+    steps = [
+        {"id": "w1", "type": "wait", "minutes": 60, "next": "w2"},
+        {"id": "w2", "type": "wait", "minutes": 1440},
+    ]
     warm = _start({"name": "Timers warm-up", "kind": "event", "trigger_event": "Never W"}, steps)
     instant = _start({"name": "Timers", "kind": "event", "trigger_event": "Never T"}, steps)
     backlog = _start({"name": "Backlog", "kind": "event", "trigger_event": "Never B"}, steps)
@@ -337,8 +432,16 @@ def _timers() -> list[Row]:
     far = now + timedelta(days=1)
     with connection.cursor() as cursor:
         for campaign, wake, n in ((instant, far, TIMERS), (backlog, far, TIMERS), (warm, now, 50)):
-            cursor.execute(INSERT_TIMERS, {"campaign": campaign.pk, "wake": wake, "n": n,
-                                           "since": now.isoformat(), "entered": now})  # fmt: skip
+            cursor.execute(
+                INSERT_TIMERS,
+                {
+                    "campaign": campaign.pk,
+                    "wake": wake,
+                    "n": n,
+                    "since": now.isoformat(),
+                    "entered": now,
+                },
+            )
         cursor.execute("ANALYZE campaigns_enrollment")
     base = []
     for _ in range(3):
@@ -355,8 +458,9 @@ def _timers() -> list[Row]:
         run_due_steps.delay()
         _wait_for(
             lambda: not Enrollment.objects.filter(campaign=warm, step_id="w1").exists(),
-            timeout=120, what="the warm-up timers",
-        )  # fmt: skip
+            timeout=120,
+            what="the warm-up timers",
+        )
         _wait_for(lambda: support.workers_ready(len(workers)), timeout=120, what="workers")
         due_at = timezone.now() + timedelta(seconds=TIMER_LEAD)
         Enrollment.objects.filter(campaign=instant).update(wake_at=due_at)
@@ -382,8 +486,9 @@ def _watch(campaign, since: float, label: str) -> list[tuple[float, int]]:
         while remaining and time.time() < deadline:
             cursor.execute(
                 "SELECT count(*) FROM campaigns_enrollment WHERE campaign_id = %s "
-                "AND step_id = 'w1'", [campaign.pk],
-            )  # fmt: skip
+                "AND step_id = 'w1'",
+                [campaign.pk],
+            )
             left = cursor.fetchone()[0]
             at = time.time()
             if at >= since:
@@ -413,21 +518,38 @@ def _timer_rows(instant, backlog, due_at, seen, backlog_seen, kicked, base_secon
     as_of_t = StepLog.objects.filter(campaign=instant, step_id="w1", at=due_at).count()
     lead = runner.stage_lead(TIMERS).total_seconds() if TIMERS >= runner.STAGE_MIN else 0
     backlog_seconds = backlog_seen[-1][0] - kicked
-    print(f"  timers: {TIMERS:,} due at one instant, {TIMER_WORKERS} workers: lag p50 "
-          f"{p50:.2f} s, p95 {p95:.2f} s, max {worst:.2f} s; first moved after "
-          f"{first - due:.2f} s; {as_of_t:,} logged as of T; preparation planned {lead:.1f} s "
-          f"before T; a backlog of {TIMERS:,} overdue: all moved in {backlog_seconds:.2f} s "
-          f"({TIMERS / backlog_seconds:,.0f}/s); raw UPDATE of the same rows "
-          f"{base_seconds:.2f} s", flush=True)  # fmt: skip
+    print(
+        f"  timers: {TIMERS:,} due at one instant, {TIMER_WORKERS} workers: lag p50 "
+        f"{p50:.2f} s, p95 {p95:.2f} s, max {worst:.2f} s; first moved after "
+        f"{first - due:.2f} s; {as_of_t:,} logged as of T; preparation planned {lead:.1f} s "
+        f"before T; a backlog of {TIMERS:,} overdue: all moved in {backlog_seconds:.2f} s "
+        f"({TIMERS / backlog_seconds:,.0f}/s); raw UPDATE of the same rows "
+        f"{base_seconds:.2f} s",
+        flush=True,
+    )
     what = f"{TIMERS:,} due at one instant, {TIMER_WORKERS} workers"
     base = "raw UPDATE … SET of the same rows"
     return [
-        Row(f"Timers: due → step run, p50 ({what})", p50 * 1000, "ms", base,
-            base_seconds * 1000, ""),
-        Row(f"Timers: due → step run, p95 ({what})", p95 * 1000, "ms", base,
-            base_seconds * 1000, ""),
-        Row(f"Timers: due → all fired (max lag) ({what})", worst * 1000, "ms", base,
-            base_seconds * 1000, "<= 1,000 ms"),
-        Row(f"Timers: a backlog of {TIMERS:,} overdue, all moved ({TIMER_WORKERS} workers)",
-            backlog_seconds * 1000, "ms", base, base_seconds * 1000, ""),
-    ]  # fmt: skip
+        Row(
+            f"Timers: due → step run, p50 ({what})", p50 * 1000, "ms", base, base_seconds * 1000, ""
+        ),
+        Row(
+            f"Timers: due → step run, p95 ({what})", p95 * 1000, "ms", base, base_seconds * 1000, ""
+        ),
+        Row(
+            f"Timers: due → all fired (max lag) ({what})",
+            worst * 1000,
+            "ms",
+            base,
+            base_seconds * 1000,
+            "<= 1,000 ms",
+        ),
+        Row(
+            f"Timers: a backlog of {TIMERS:,} overdue, all moved ({TIMER_WORKERS} workers)",
+            backlog_seconds * 1000,
+            "ms",
+            base,
+            base_seconds * 1000,
+            "",
+        ),
+    ]

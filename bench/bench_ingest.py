@@ -322,8 +322,10 @@ def _track(
     for i in range(LATENCY_ROUNDS):
         for srv in (cdp, bare):
             result = _open_loop(srv, key, rate, f"{i + 1}/{LATENCY_ROUNDS}")
-            tail = (percentile(result.latencies, 99) * 1000,
-                    percentile(result.latencies, 99.9) * 1000)  # fmt: skip
+            tail = (
+                percentile(result.latencies, 99) * 1000,
+                percentile(result.latencies, 99.9) * 1000,
+            )
             rounds[srv.name].append(tail)
             print(
                 f"    {srv.name}: p50 {percentile(result.latencies, 50) * 1000:.1f} ms  "

@@ -51,13 +51,16 @@ RULE = {
         "match": "all",
         "children": [
             {"type": "trait", "key": "country", "op": "equals", "value": "NL"},
-            {"type": "event", "name": "Product Viewed", "count": {"op": "at_least", "value": 3},
-             "window": {"last_days": 14}},
-            {"type": "event", "name": "Order Completed", "did": False,
-             "window": {"last_days": 14}},
+            {
+                "type": "event",
+                "name": "Product Viewed",
+                "count": {"op": "at_least", "value": 3},
+                "window": {"last_days": 14},
+            },
+            {"type": "event", "name": "Order Completed", "did": False, "window": {"last_days": 14}},
         ],
     },
-}  # fmt: skip
+}
 
 # The same rule by hand. Profiles with 3+ views in the window (an index-only range scan of
 # (name, timestamp, profile), grouped), joined to their profile rows for the country, less
@@ -185,10 +188,15 @@ def _counts(label: str) -> tuple[list[Row], float]:
         flush=True,
     )
     rows = [
-        Row(f"Example segment: compiled count, p50 ({label}, {compiled_count:,} members)",
-            compiled_p50 * 1000, "ms", f"hand-written SQL ({best}), p50", hand_p50[best] * 1000,
-            "<= 1,000 ms; ratio <= 1.5"),
-    ]  # fmt: skip
+        Row(
+            f"Example segment: compiled count, p50 ({label}, {compiled_count:,} members)",
+            compiled_p50 * 1000,
+            "ms",
+            f"hand-written SQL ({best}), p50",
+            hand_p50[best] * 1000,
+            "<= 1,000 ms; ratio <= 1.5",
+        ),
+    ]
     return rows, hand_p50[best]
 
 
@@ -219,12 +227,23 @@ def _recompute(label: str, hand_p50: float) -> list[Row]:
         flush=True,
     )
     return [
-        Row(f"Example segment: full recompute from empty ({label})", from_empty * 1000, "ms",
-            "hand-written count, p50", hand_p50 * 1000, "<= 10,000 ms"),
-        Row(f"Example segment: full recompute, nothing changed, p50 ({label})",
-            percentile(again, 50) * 1000, "ms", "hand-written count, p50", hand_p50 * 1000,
-            "<= 10,000 ms"),
-    ]  # fmt: skip
+        Row(
+            f"Example segment: full recompute from empty ({label})",
+            from_empty * 1000,
+            "ms",
+            "hand-written count, p50",
+            hand_p50 * 1000,
+            "<= 10,000 ms",
+        ),
+        Row(
+            f"Example segment: full recompute, nothing changed, p50 ({label})",
+            percentile(again, 50) * 1000,
+            "ms",
+            "hand-written count, p50",
+            hand_p50 * 1000,
+            "<= 10,000 ms",
+        ),
+    ]
 
 
 def _realtime(label: str, loaded, *, since) -> list[Row]:
@@ -243,13 +262,16 @@ def _realtime(label: str, loaded, *, since) -> list[Row]:
     users = [(pid, segments_data.user_value(pid - loaded.first_profile)) for pid in chosen]
     steady, burst = users[: REALTIME + 1], users[REALTIME + 1 :]
     rows = []
-    for title, group, interval in [(f"one every {INTERVAL}s", steady, INTERVAL),
-                                   ("sent at once", burst, 0.0)]:  # fmt: skip
+    for title, group, interval in [
+        (f"one every {INTERVAL}s", steady, INTERVAL),
+        ("sent at once", burst, 0.0),
+    ]:
         if len(group) < 2:
             continue
         print(f"  real time: {len(group) - 1} events, {title}, through a worker", flush=True)
-        results = segments_realtime.measure(segment=segment, source_id=loaded.source_id,
-                                            users=group, interval=interval)  # fmt: skip
+        results = segments_realtime.measure(
+            segment=segment, source_id=loaded.source_id, users=group, interval=interval
+        )
         print(f"  {segments_realtime.summary(results)}", flush=True)
         if not results:
             continue
@@ -257,11 +279,21 @@ def _realtime(label: str, loaded, *, since) -> list[Row]:
         processing = [r["ingest_to_event"] * 1000 for r in results]
         what = f"{len(results)} events {title}, {label}"
         rows += [
-            Row(f"Real time: event committed → member, p50 ({what})",
-                percentile(latency, 50), "ms", "ingest → event committed, p50",
-                percentile(processing, 50), ""),
-            Row(f"Real time: event committed → member, p95 ({what})",
-                percentile(latency, 95), "ms", "ingest → event committed, p95",
-                percentile(processing, 95), "<= 1,000 ms"),
-        ]  # fmt: skip
+            Row(
+                f"Real time: event committed → member, p50 ({what})",
+                percentile(latency, 50),
+                "ms",
+                "ingest → event committed, p50",
+                percentile(processing, 50),
+                "",
+            ),
+            Row(
+                f"Real time: event committed → member, p95 ({what})",
+                percentile(latency, 95),
+                "ms",
+                "ingest → event committed, p95",
+                percentile(processing, 95),
+                "<= 1,000 ms",
+            ),
+        ]
     return rows

@@ -119,10 +119,15 @@ def destination(port: int):
     from integrations.destinations import services as destinations
 
     return destinations.create_destination(
-        name=f"Bench mail {port}", kind="smtp",
-        config={"host": "127.0.0.1", "port": port, "from_email": "shop@example.org",
-                "starttls": False},
-    )  # fmt: skip
+        name=f"Bench mail {port}",
+        kind="smtp",
+        config={
+            "host": "127.0.0.1",
+            "port": port,
+            "from_email": "shop@example.org",
+            "starttls": False,
+        },
+    )
 
 
 def template():
@@ -133,12 +138,19 @@ def template():
 
 def cart(i: int) -> dict:
     products = [
-        {"id": f"P-{(i * 7 + k) % 1000:04d}", "name": f"Product {(i * 7 + k) % 1000}",
-         "price": 10 + (i + k) % 90 + 0.5, "quantity": 1 + k % 2}
+        {
+            "id": f"P-{(i * 7 + k) % 1000:04d}",
+            "name": f"Product {(i * 7 + k) % 1000}",
+            "price": 10 + (i + k) % 90 + 0.5,
+            "quantity": 1 + k % 2,
+        }
         for k in range(1 + i % 3)
-    ]  # fmt: skip
-    return {"cart_id": f"c-{i}", "products": products,
-            "total": sum(p["price"] * p["quantity"] for p in products)}  # fmt: skip
+    ]
+    return {
+        "cart_id": f"c-{i}",
+        "products": products,
+        "total": sum(p["price"] * p["quantity"] for p in products),
+    }
 
 
 def raw_send(port: int, messages: list[tuple[str, bytes]], *, one_connection: bool) -> None:
@@ -158,7 +170,8 @@ def raw_send(port: int, messages: list[tuple[str, bytes]], *, one_connection: bo
 def message_bytes(to: str, subject: str, html: str, text: str) -> bytes:
     from django.core.mail import EmailMultiAlternatives
 
-    message = EmailMultiAlternatives(subject=subject, body=text, from_email="shop@example.org",
-                                     to=[to])  # fmt: skip
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email="shop@example.org", to=[to]
+    )
     message.attach_alternative(html, "text/html")
     return message.message().as_bytes(linesep="\r\n")

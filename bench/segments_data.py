@@ -123,8 +123,11 @@ def _profile_rows(offset: int, first: int, first_identity: int, kind_id: int, co
         pid = first + i
         _, country, cities = rng.choices(COUNTRIES, cum_weights=country_cum)[0]
         first_name, last_name = FIRST[rng.randrange(20)], LAST[rng.randrange(20)]
-        traits = {"firstName": first_name, "lastName": last_name,
-                  "email": f"{first_name.lower()}.{i}@mail{i % 53}.example"}  # fmt: skip
+        traits = {
+            "firstName": first_name,
+            "lastName": last_name,
+            "email": f"{first_name.lower()}.{i}@mail{i % 53}.example",
+        }
         if country is not None:
             traits["country"] = country
             traits["city"] = cities[rng.randrange(len(cities))]
@@ -197,8 +200,16 @@ def load(*, profiles: int, events: int) -> Loaded:
             with raw.copy(IDENTITY_COPY) as copy:
                 copy.write("".join(ids))
             progress(offset + n, profiles, "COPY profiles")
-        _copy_events(raw, rng, first=first, first_identity=first_identity, profiles=profiles,
-                     events=events, source_id=source.id, now=now)  # fmt: skip
+        _copy_events(
+            raw,
+            rng,
+            first=first,
+            first_identity=first_identity,
+            profiles=profiles,
+            events=events,
+            source_id=source.id,
+            now=now,
+        )
         print(f"  loaded in {time.perf_counter() - started:.1f}s; indexes …", flush=True)
         for _name, definition in indexes:
             cursor.execute(definition)
@@ -230,8 +241,10 @@ def _copy_events(raw, rng, *, first, first_identity, profiles, events, source_id
                 pool = pools[kind]
                 props = pool[int(len(pool) * rng.random() ** 2)]  # popular items first
             elif kind == "order":
-                props = (f'{{"order_id": "O-{k}", "revenue": {rng.uniform(20, 600):.2f}, '
-                         f'"currency": "EUR"}}')  # fmt: skip
+                props = (
+                    f'{{"order_id": "O-{k}", "revenue": {rng.uniform(20, 600):.2f}, '
+                    f'"currency": "EUR"}}'
+                )
             elif kind == "checkout":
                 props = f'{{"value": {rng.uniform(20, 600):.2f}, "items": {rng.randint(1, 6)}}}'
             else:

@@ -13,6 +13,13 @@ def tiles() -> list[Tile]:
         active=Count("id", filter=Q(status=Campaign.Status.ACTIVE)),
         paused=Count("id", filter=Q(status=Campaign.Status.PAUSED)),
     )
-    return [Tile(title="Active campaigns", value=f"{counts['active']:,}", order=40,
-                 detail=f"{counts['paused']:,} paused", url_name="campaigns:index",
-                 cap=Cap.VIEW_CAMPAIGNS)]  # fmt: skip
+    return [
+        Tile(
+            title="Active campaigns",
+            value=f"{counts['active']:,}",
+            order=40,
+            detail=f"{counts['paused']:,} paused",
+            url_name="campaigns:index",
+            cap=Cap.VIEW_CAMPAIGNS,
+        )
+    ]

@@ -197,8 +197,12 @@ def deliver(delivery: Delivery, *, batch: Batch, mark: Mark) -> str | None:
     before the message can go out); its outcome is recorded (sent: with the batch's next
     statement). None: the delivery was not ours, nothing sent or recorded."""
     try:
-        send(delivery, profile=batch.profiles.get(delivery.profile_id),
-             context=batch.context(delivery), ready=mark.ours)  # fmt: skip
+        send(
+            delivery,
+            profile=batch.profiles.get(delivery.profile_id),
+            context=batch.context(delivery),
+            ready=mark.ours,
+        )
     except Exception as error:  # noqa: BLE001 (recorded below)
         if not mark.ours():
             return None
@@ -216,8 +220,7 @@ def record_error(delivery: Delivery, error: Exception, *, now: datetime) -> str:
     if isinstance(error, ValidationError):  # the template no longer renders
         return record_failure(delivery, "; ".join(error.messages), retryable=False, now=now)
     logger.error("delivery %s failed", delivery.pk, exc_info=error)
-    return record_failure(delivery, f"{type(error).__name__}: {error}", retryable=True,
-                          now=now)  # fmt: skip
+    return record_failure(delivery, f"{type(error).__name__}: {error}", retryable=True, now=now)
 
 
 def record_failure(delivery: Delivery, message: str, *, retryable: bool, now: datetime) -> str:

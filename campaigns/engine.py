@@ -228,20 +228,39 @@ RETURNING id
 
 
 def insert_delivery(
-    enrollment: Enrollment, step: dict, *, channel: str, status: str, reason: str,
-    destination_id, template_id, now: datetime,
-) -> int | None:  # fmt: skip
+    enrollment: Enrollment,
+    step: dict,
+    *,
+    channel: str,
+    status: str,
+    reason: str,
+    destination_id,
+    template_id,
+    now: datetime,
+) -> int | None:
     """The step's Delivery, unless one exists already (then None: someone else sends)."""
     counts = channel in protection.MESSAGE_CHANNELS and status == Delivery.Status.PENDING
     with connection.cursor() as cursor:
         cursor.execute(
             INSERT_DELIVERY,
-            [f"{enrollment.pk}:{step['id']}", enrollment.campaign_id, enrollment.pk,
-             enrollment.profile_id, step["id"], enrollment.variant, channel, destination_id,
-             template_id, status, reason[:300],
-             now if status == Delivery.Status.PENDING else None, counts, now,
-             now if status == Delivery.Status.SENT else None],
-        )  # fmt: skip
+            [
+                f"{enrollment.pk}:{step['id']}",
+                enrollment.campaign_id,
+                enrollment.pk,
+                enrollment.profile_id,
+                step["id"],
+                enrollment.variant,
+                channel,
+                destination_id,
+                template_id,
+                status,
+                reason[:300],
+                now if status == Delivery.Status.PENDING else None,
+                counts,
+                now,
+                now if status == Delivery.Status.SENT else None,
+            ],
+        )
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -274,18 +293,25 @@ def act(enrollment: Enrollment, step: dict, *, now: datetime, rules: ActivationS
         )
     if not reason and channel in EMAIL_CHANNELS:
         reason = address_problem(profile)
-    if not reason and messages and protection.over_cap(enrollment.profile_id, now=now,
-                                                        rules=channel_rules):  # fmt: skip
+    if (
+        not reason
+        and messages
+        and protection.over_cap(enrollment.profile_id, now=now, rules=channel_rules)
+    ):
         reason = protection.FREQUENCY_CAP
     status = Delivery.Status.SKIPPED if reason else Delivery.Status.PENDING
     if channel == Delivery.Channel.TRAIT and not reason:
         status = Delivery.Status.SENT
     inserted = insert_delivery(
-        enrollment, step, channel=channel, status=status, reason=reason,
+        enrollment,
+        step,
+        channel=channel,
+        status=status,
+        reason=reason,
         destination_id=destination.pk if destination else None,
         template_id=step.get("template_id") if channel == Delivery.Channel.EMAIL else None,
         now=now,
-    )  # fmt: skip
+    )
     if inserted and status == Delivery.Status.SENT:
         profile_services.set_trait(
             profile_id=profile.pk, key=step.get("key", ""), value=step.get("value")

@@ -48,9 +48,17 @@ class CampaignSettingsForm(forms.Form):
     )
 
     FIELDS = (
-        "name", "description", "kind", "segment", "trigger_event", "scheduled_at", "entry",
-        "cooldown_days", "goal_event", "conversion_window_days",
-    )  # fmt: skip
+        "name",
+        "description",
+        "kind",
+        "segment",
+        "trigger_event",
+        "scheduled_at",
+        "entry",
+        "cooldown_days",
+        "goal_event",
+        "conversion_window_days",
+    )
 
     @classmethod
     def for_campaign(cls, campaign: Campaign) -> "CampaignSettingsForm":
@@ -64,8 +72,11 @@ class CampaignSettingsForm(forms.Form):
     def clean(self):
         data = super().clean()
         kind = data.get("kind")
-        if kind in (Campaign.Kind.BROADCAST, Campaign.Kind.SEGMENT_ENTERED,
-                    Campaign.Kind.SEGMENT_EXITED) and not data.get("segment"):  # fmt: skip
+        if kind in (
+            Campaign.Kind.BROADCAST,
+            Campaign.Kind.SEGMENT_ENTERED,
+            Campaign.Kind.SEGMENT_EXITED,
+        ) and not data.get("segment"):
             self.add_error("segment", "Choose the segment.")
         if kind == Campaign.Kind.EVENT and not (data.get("trigger_event") or "").strip():
             self.add_error("trigger_event", "Name the event that starts the journey.")
@@ -105,19 +116,27 @@ class ChannelRulesForm(forms.Form):
     """One channel's frequency cap and quiet hours (prefixed with the channel)."""
 
     max_messages = forms.IntegerField(
-        label="At most (messages per person)", required=False, min_value=0,
+        label="At most (messages per person)",
+        required=False,
+        min_value=0,
         help_text="Leave empty for no cap; 0 sends none.",
         widget=forms.NumberInput(attrs={"class": "j-num"}),
-    )  # fmt: skip
+    )
     per_days = forms.IntegerField(
-        label="In (days)", min_value=1, max_value=365,
+        label="In (days)",
+        min_value=1,
+        max_value=365,
         widget=forms.NumberInput(attrs={"class": "j-num"}),
-    )  # fmt: skip
+    )
     quiet_start = forms.TimeField(
-        label="Quiet from", required=False, widget=forms.TimeInput(attrs={"type": "time"}),
+        label="Quiet from",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}),
         help_text="e.g. 21:00; messages due then wait until the end.",
-    )  # fmt: skip
+    )
     quiet_end = forms.TimeField(
-        label="Quiet until", required=False, widget=forms.TimeInput(attrs={"type": "time"}),
+        label="Quiet until",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}),
         help_text="e.g. 08:00; both empty: no quiet hours.",
-    )  # fmt: skip
+    )

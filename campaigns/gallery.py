@@ -62,8 +62,12 @@ class Item:
 
 
 def _email(sid: str, template: str, next_id: str | None = None, label: str = "") -> dict:
-    step = {"id": sid, "type": "send_email", "template_id": "@" + template,
-            "destination_id": "@smtp"}  # fmt: skip
+    step = {
+        "id": sid,
+        "type": "send_email",
+        "template_id": "@" + template,
+        "destination_id": "@smtp",
+    }
     if label:
         step["label"] = label
     if next_id:
@@ -103,7 +107,7 @@ ITEMS = [
                 "minutes": 3 * DAY,
                 "next": "introduction",
                 "label": "Three days later",
-            },  # fmt: skip
+            },
             _email("introduction", "introduction", label="Introduce the company"),
         ],
     ),
@@ -140,7 +144,7 @@ ITEMS = [
                     ],
                 },
             },
-        },  # fmt: skip
+        },
         templates={
             "nurture-1": (
                 "Still looking, {{ traits.firstName|default:'friend' }}?",
@@ -206,7 +210,7 @@ ITEMS = [
             },
             {"id": "ordered", "type": "exit", "label": "Ordered"},
             _email("reminder", "cart-reminder", label="E-mail the cart"),
-        ],  # fmt: skip
+        ],
     ),
     Item(
         key="quote-follow-up",
@@ -245,7 +249,7 @@ ITEMS = [
             },
             {"id": "done", "type": "exit"},
             _email("follow-up", "quote-follow-up", label="Follow up"),
-        ],  # fmt: skip
+        ],
     ),
     Item(
         key="repeat-purchase",
@@ -282,7 +286,7 @@ ITEMS = [
             },
             {"id": "done", "type": "exit"},
             _email("restock", "restock", label="Restock reminder"),
-        ],  # fmt: skip
+        ],
     ),
     Item(
         key="loyalty-reward",
@@ -369,10 +373,12 @@ def create(*, key: str, created_by=None) -> Campaign:
         )
         refs[name] = template.pk
     steps = [
-        {k: _resolve(v, refs) if k in ("template_id", "destination_id") else v
-         for k, v in step.items()}
+        {
+            k: _resolve(v, refs) if k in ("template_id", "destination_id") else v
+            for k, v in step.items()
+        }
         for step in item.steps
-    ]  # fmt: skip
+    ]
     segment = None
     if item.segment:
         segment = Segment.objects.filter(name=item.segment["name"]).first()

@@ -288,9 +288,15 @@ def condition_type(condition) -> str:
             return "event_since_entry"
         if kind in ("trait", "computed") and set(condition) <= segment_grammar.FIELDS[kind]:
             values = condition.get("values")
-            if values is None or (isinstance(values, list) and all(
-                    isinstance(v, str | int | float) and not isinstance(v, bool)
-                    and "," not in str(v) for v in values)):  # fmt: skip
+            if values is None or (
+                isinstance(values, list)
+                and all(
+                    isinstance(v, str | int | float)
+                    and not isinstance(v, bool)
+                    and "," not in str(v)
+                    for v in values
+                )
+            ):
                 return kind
     return "custom"
 
@@ -450,8 +456,11 @@ class Errors:
         return found
 
     def general(self) -> list[str]:
-        return [f"{path}: {m}" if path != "steps" else m
-                for path, messages in self.by_path.items() for m in messages]  # fmt: skip
+        return [
+            f"{path}: {m}" if path != "steps" else m
+            for path, messages in self.by_path.items()
+            for m in messages
+        ]
 
 
 def editor_view(steps: list[dict], errors: list[dict] | None = None) -> dict:

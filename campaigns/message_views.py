@@ -212,17 +212,21 @@ def message_delete(request, pk):
     """Confirms, then deletes through campaigns.messages (refused while a campaign not
     finished sends it)."""
     template = get_object_or_404(MessageTemplate, pk=pk)
-    return confirm_delete(request, Deletion(
-        kind="message template", name=template.name,
-        problem=lambda: messages.deletion_problem(template=template),
-        delete=lambda: messages.delete_template(template=template),
-        refused=(ValidationError,),
-        consequences=lambda: [
-            "The template is deleted. Messages already sent with it keep their record.",
-        ],
-        back_url=reverse("campaigns:message-edit", args=[template.pk]),
-        done_url=reverse("campaigns:messages"),
-    ))  # fmt: skip
+    return confirm_delete(
+        request,
+        Deletion(
+            kind="message template",
+            name=template.name,
+            problem=lambda: messages.deletion_problem(template=template),
+            delete=lambda: messages.delete_template(template=template),
+            refused=(ValidationError,),
+            consequences=lambda: [
+                "The template is deleted. Messages already sent with it keep their record.",
+            ],
+            back_url=reverse("campaigns:message-edit", args=[template.pk]),
+            done_url=reverse("campaigns:messages"),
+        ),
+    )
 
 
 def _rendered_for(form, template):

@@ -155,8 +155,19 @@ def syntax_message(source: str, exc: TemplateSyntaxError) -> str:
 
 # What a template can name at its top level (build_context); anything else is a typo that
 # would render as nothing in every message, so it is refused when the template is saved.
-KNOWN_NAMES = frozenset({"profile", "traits", "computed", "event", "unsubscribe_url", "forloop",
-                         "True", "False", "None"})  # fmt: skip
+KNOWN_NAMES = frozenset(
+    {
+        "profile",
+        "traits",
+        "computed",
+        "event",
+        "unsubscribe_url",
+        "forloop",
+        "True",
+        "False",
+        "None",
+    }
+)
 VARIABLE = re.compile(r"{{\s*([A-Za-z_]\w*)")
 TAG = re.compile(r"{%\s*(\w+)\s+(.*?)%}", re.S)
 STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
@@ -202,8 +213,10 @@ def validate_template(*, subject: str, body_html: str, body_text: str = "") -> N
         unknown = unknown_names(source or "")
         if unknown:
             line, word = unknown[0]
-            errors[name] = [f"Line {line}: unknown variable “{word}”: use profile, traits, "
-                            "computed, event or unsubscribe_url."]  # fmt: skip
+            errors[name] = [
+                f"Line {line}: unknown variable “{word}”: use profile, traits, "
+                "computed, event or unsubscribe_url."
+            ]
     if errors:
         raise ValidationError(errors)
 
@@ -304,8 +317,9 @@ def _render_parts(template, data: dict) -> tuple[str, str, str]:
     except (RenderLimitExceeded, RecursionError) as exc:
         raise ValidationError(_limit_message(exc)) from exc
     except Exception as exc:  # noqa: BLE001 (a filter given what it cannot take)
-        raise ValidationError(f"The template stopped on an error: {type(exc).__name__}: {exc}"
-                              [:300]) from exc  # fmt: skip
+        raise ValidationError(
+            f"The template stopped on an error: {type(exc).__name__}: {exc}"[:300]
+        ) from exc
     return subject, html, text
 
 

@@ -23,8 +23,14 @@ def _forms(data, settings: ActivationSettings):
         rules = settings.for_channel(channel)
         initial = {name: getattr(rules, name) for name in services.RULE_FIELDS}
         form = ChannelRulesForm(data, prefix=channel, initial=initial)
-        channels.append({"channel": channel, "label": label, "form": form,
-                         "summary": protection.describe(rules, settings.time_zone)})  # fmt: skip
+        channels.append(
+            {
+                "channel": channel,
+                "label": label,
+                "form": form,
+                "summary": protection.describe(rules, settings.time_zone),
+            }
+        )
     return zone, channels
 
 

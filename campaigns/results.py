@@ -128,8 +128,7 @@ def lift(
     )
     if not holdout_n:
         note = "No holdout: add a holdout variant to a split to measure lift."
-        return Lift(**base, ci_low=None, ci_high=None, enough=False, significant=False,
-                    note=note)  # fmt: skip
+        return Lift(**base, ci_low=None, ci_high=None, enough=False, significant=False, note=note)
     cells = (
         treated_conversions,
         treated_n - treated_conversions,
@@ -137,9 +136,15 @@ def lift(
         holdout_n - holdout_conversions,
     )
     if not treated_n or min(cells) < MIN_PER_CELL:
-        return Lift(**base, ci_low=None, ci_high=None, enough=False, significant=False,
-                    note=f"Not enough data: each group needs at least {MIN_PER_CELL} "
-                    "conversions and non-conversions.")  # fmt: skip
+        return Lift(
+            **base,
+            ci_low=None,
+            ci_high=None,
+            enough=False,
+            significant=False,
+            note=f"Not enough data: each group needs at least {MIN_PER_CELL} "
+            "conversions and non-conversions.",
+        )
     se = math.sqrt(p1 * (1 - p1) / treated_n + p2 * (1 - p2) / holdout_n)
     low, high = difference - Z95 * se, difference + Z95 * se
     significant = low > 0 or high < 0
@@ -147,8 +152,7 @@ def lift(
         note = "The difference is unlikely to be chance (95% confidence)."
     else:
         note = "The interval includes zero: no difference shown yet."
-    return Lift(**base, ci_low=low, ci_high=high, enough=True, significant=significant,
-                note=note)  # fmt: skip
+    return Lift(**base, ci_low=low, ci_high=high, enough=True, significant=significant, note=note)
 
 
 def _variant_key(variant: str, holdout: bool) -> str:
@@ -362,7 +366,7 @@ def charts(results: dict) -> dict:
                 "x": days,
                 "y": [p["holdout"] for p in results["over_time"]],
             },
-        ],  # fmt: skip
+        ],
         "layout": {
             "barmode": "group",
             "margin": {"l": 40, "r": 20, "t": 10, "b": 40},

@@ -111,8 +111,13 @@ EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 MOVE_LIMIT = 5000  # enrollments per statement: a claim holds its rows' locks until commit
 
 
-def move_waits(*, now: datetime | None = None, limit: int = MOVE_LIMIT,
-               after: datetime | None = None, table: dict | None = None) -> int:  # fmt: skip
+def move_waits(
+    *,
+    now: datetime | None = None,
+    limit: int = MOVE_LIMIT,
+    after: datetime | None = None,
+    table: dict | None = None,
+) -> int:
     """Moves up to ``limit`` due enrollments (due after ``after`` if given) waiting at a
     timed wait that leads to another timed wait or to the end (one statement); returns
     how many it moved."""
@@ -121,8 +126,16 @@ def move_waits(*, now: datetime | None = None, limit: int = MOVE_LIMIT,
     if not table["campaigns"]:
         return 0
     with connection.cursor() as cursor:
-        cursor.execute(MOVE_WAITS, {**table, "now": now, "since": now.isoformat(),
-                                    "after": after or EARLIEST, "limit": limit})  # fmt: skip
+        cursor.execute(
+            MOVE_WAITS,
+            {
+                **table,
+                "now": now,
+                "since": now.isoformat(),
+                "after": after or EARLIEST,
+                "limit": limit,
+            },
+        )
         return cursor.fetchone()[0]
 
 
@@ -170,8 +183,7 @@ def stage_waits(*, due_at: datetime, on_busy=None) -> int:
     moved = 0
     with transaction.atomic():
         while timezone.now() < due_at:
-            count = move_waits(now=due_at, after=due_at - timedelta(microseconds=1),
-                               table=table)  # fmt: skip
+            count = move_waits(now=due_at, after=due_at - timedelta(microseconds=1), table=table)
             moved += count
             if count < MOVE_LIMIT:
                 break
@@ -199,8 +211,9 @@ def wait_transitions(now: datetime) -> dict[str, list]:
         for step in journey.values():
             target = step.get("next")
             following = journey.get(target) if target is not None else None
-            if step.get("type") != "wait" or (target is not None and (
-                    following is None or following.get("type") != "wait")):  # fmt: skip
+            if step.get("type") != "wait" or (
+                target is not None and (following is None or following.get("type") != "wait")
+            ):
                 continue
             table["campaigns"].append(pk)
             table["sources"].append(step["id"])
@@ -215,7 +228,10 @@ def _failed(enrollment_id: int, error: Exception, now: datetime) -> None:
     enrollment.last_error = f"{type(error).__name__}: {error}"[:2000]
     if enrollment.attempts >= MAX_ENROLLMENT_ATTEMPTS:
         enrollment.state, enrollment.finished_at, enrollment.wake_at = (
-            Enrollment.State.FAILED, now, None)  # fmt: skip
+            Enrollment.State.FAILED,
+            now,
+            None,
+        )
         enrollment.exit_reason = "a step kept failing"
     else:
         enrollment.wake_at = now + timedelta(seconds=30 * 2**enrollment.attempts)
@@ -225,8 +241,7 @@ def _failed(enrollment_id: int, error: Exception, now: datetime) -> None:
 DELIVER_LIMIT = 500  # deliveries per task run
 
 
-def deliver_due(*, now: datetime | None = None, limit: int = DELIVER_LIMIT,
-                on_busy=None) -> int:  # fmt: skip
+def deliver_due(*, now: datetime | None = None, limit: int = DELIVER_LIMIT, on_busy=None) -> int:
     """Sends due deliveries a reserved batch at a time (see campaigns/delivery.py);
     returns how many it handled (``limit`` or more: more may be due). ``on_busy`` is
     called after each full batch (more is due than one batch), so helpers join early."""
@@ -302,8 +317,7 @@ def next_wake_at() -> datetime | None:
     )
 
 
-def run(*, now: datetime | None = None, limit: int = 500, rounds: int = 50,
-        on_busy=None) -> dict:  # fmt: skip
+def run(*, now: datetime | None = None, limit: int = 500, rounds: int = 50, on_busy=None) -> dict:
     """What the beat task does: scheduled broadcasts, due steps until none are left (or
     ``rounds`` claims: then ``more`` is True), then due deliveries. ``on_busy`` is called
     once when the first claim is full (more is due than one claim takes)."""
@@ -324,5 +338,10 @@ def run(*, now: datetime | None = None, limit: int = 500, rounds: int = 50,
         more = True
     delivered = deliver_due(now=now)
     finished = finish_broadcasts(now=now)
-    return {"enrolled": started, "ran": ran, "delivered": delivered, "finished": finished,
-            "more": more}  # fmt: skip
+    return {
+        "enrolled": started,
+        "ran": ran,
+        "delivered": delivered,
+        "finished": finished,
+        "more": more,
+    }

@@ -152,11 +152,23 @@ def layout(steps: list[dict]) -> dict:
                     f"M{sx},{sy} C{sx},{sy + 30} {side},{sy + 30} {side},{(sy + ty) // 2} "
                     f"S{tx},{ty - 30} {tx},{ty - 6}"
                 )
-            arrows.append({"d": d, "label": _arrow_label(by_id[sid], field),
-                           "lx": (sx + tx) // 2 + 4, "ly": (sy + ty) // 2})  # fmt: skip
+            arrows.append(
+                {
+                    "d": d,
+                    "label": _arrow_label(by_id[sid], field),
+                    "lx": (sx + tx) // 2 + 4,
+                    "ly": (sy + ty) // 2,
+                }
+            )
     boxes = [{"id": sid, "x": pos[sid][0], "y": pos[sid][1], "step": by_id[sid]} for sid in order]
-    return {"boxes": boxes, "arrows": arrows, "width": width, "height": max(height, BOX_H),
-            "box_w": BOX_W, "box_h": BOX_H}  # fmt: skip
+    return {
+        "boxes": boxes,
+        "arrows": arrows,
+        "width": width,
+        "height": max(height, BOX_H),
+        "box_w": BOX_W,
+        "box_h": BOX_H,
+    }
 
 
 def _arrow_label(step: dict, field: str) -> str:
@@ -264,12 +276,21 @@ def message_timeline_items(*, profile, before, kinds, limit: int, filters=None) 
             .order_by(f"-{field}", "-id")[:limit]
         )
         items += [
-            Item(kind=kind, id=row.pk, time=getattr(row, field), title=_message_title(row, kind),
-                 detail=row.reason if kind == "message-skipped" else "",
-                 data={"campaign_id": row.campaign_id, "channel": row.channel,
-                       "status": row.status, "step_id": row.step_id})
+            Item(
+                kind=kind,
+                id=row.pk,
+                time=getattr(row, field),
+                title=_message_title(row, kind),
+                detail=row.reason if kind == "message-skipped" else "",
+                data={
+                    "campaign_id": row.campaign_id,
+                    "channel": row.channel,
+                    "status": row.status,
+                    "step_id": row.step_id,
+                },
+            )
             for row in rows
-        ]  # fmt: skip
+        ]
     return items
 
 
@@ -295,8 +316,9 @@ def campaigns_using_segment(segment) -> list[str]:
     for campaign in Campaign.objects.only("name", "status", "segment_id", "steps"):
         branches = campaign.status != Campaign.Status.FINISHED and any(
             segment.pk in referenced_in(step.get("condition") or {})
-            for step in _steps(campaign) if step.get("type") == "branch"
-        )  # fmt: skip
+            for step in _steps(campaign)
+            if step.get("type") == "branch"
+        )
         if campaign.segment_id == segment.pk or branches:
             found.append(_named(campaign))
     return found

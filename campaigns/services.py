@@ -40,9 +40,19 @@ from .models import (
 
 RUN_TRIGGER = "cdp:campaigns:run-pending"
 EDITABLE = {
-    "name", "description", "kind", "segment", "trigger_event", "entry", "cooldown_days",
-    "scheduled_at", "goal_event", "conversion_window_days", "steps", "gallery_key",
-}  # fmt: skip
+    "name",
+    "description",
+    "kind",
+    "segment",
+    "trigger_event",
+    "entry",
+    "cooldown_days",
+    "scheduled_at",
+    "goal_event",
+    "conversion_window_days",
+    "steps",
+    "gallery_key",
+}
 OPEN = (Enrollment.State.ACTIVE, Enrollment.State.WAITING_EVENT)
 
 
@@ -73,8 +83,11 @@ def check(campaign: Campaign) -> None:
     kind = campaign.kind
     if kind not in Campaign.Kind.values:
         errors.append({"field": "kind", "message": "Choose who enters the campaign."})
-    if kind in (Campaign.Kind.BROADCAST, Campaign.Kind.SEGMENT_ENTERED,
-                Campaign.Kind.SEGMENT_EXITED) and campaign.segment_id is None:  # fmt: skip
+    if (
+        kind
+        in (Campaign.Kind.BROADCAST, Campaign.Kind.SEGMENT_ENTERED, Campaign.Kind.SEGMENT_EXITED)
+        and campaign.segment_id is None
+    ):
         errors.append({"field": "segment", "message": "Choose a segment."})
     if kind == Campaign.Kind.EVENT and not (campaign.trigger_event or "").strip():
         errors.append({"field": "trigger_event", "message": "Choose the event that starts it."})
@@ -161,12 +174,15 @@ def resume_campaign(*, campaign: Campaign) -> Campaign:
 def finish_campaign(*, campaign: Campaign, now: datetime | None = None) -> Campaign:
     """Ends the campaign: open enrollments exit."""
     now = now or timezone.now()
-    locked = _set_status(campaign, Campaign.Status.FINISHED,
-                         {Campaign.Status.ACTIVE, Campaign.Status.PAUSED})  # fmt: skip
+    locked = _set_status(
+        campaign, Campaign.Status.FINISHED, {Campaign.Status.ACTIVE, Campaign.Status.PAUSED}
+    )
     Enrollment.objects.filter(campaign=locked, state__in=OPEN).update(
-        state=Enrollment.State.EXITED, finished_at=now, wake_at=None,
+        state=Enrollment.State.EXITED,
+        finished_at=now,
+        wake_at=None,
         exit_reason="the campaign finished",
-    )  # fmt: skip
+    )
     return locked
 
 
@@ -207,13 +223,15 @@ def may_enter(campaign: Campaign, profile_id: int, now: datetime) -> bool:
 
 def _lock_entry(campaign_id: int, profile_id: int) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                       [campaign_id % 2**31, profile_id % 2**31])  # fmt: skip
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [campaign_id % 2**31, profile_id % 2**31]
+        )
 
 
 @transaction.atomic
-def enroll(*, campaign: Campaign, profile_id: int, context: dict | None = None,
-           now: datetime | None = None) -> Enrollment | None:  # fmt: skip
+def enroll(
+    *, campaign: Campaign, profile_id: int, context: dict | None = None, now: datetime | None = None
+) -> Enrollment | None:
     """Enrols one person when the campaign is active and its entry rule (once ever,
     every time, or not again within the cooldown) lets them; None otherwise."""
     now = now or timezone.now()
@@ -223,9 +241,14 @@ def enroll(*, campaign: Campaign, profile_id: int, context: dict | None = None,
     if not may_enter(campaign, profile_id, now):
         return None
     enrollment = Enrollment.objects.create(
-        campaign=campaign, profile_id=profile_id, state=Enrollment.State.ACTIVE, step_id="",
-        wake_at=now, context=context or {}, entered_at=now,
-    )  # fmt: skip
+        campaign=campaign,
+        profile_id=profile_id,
+        state=Enrollment.State.ACTIVE,
+        step_id="",
+        wake_at=now,
+        context=context or {},
+        entered_at=now,
+    )
     transaction.on_commit(queue_run)
     return enrollment
 
@@ -255,8 +278,9 @@ def enroll_broadcast(*, campaign: Campaign, now: datetime | None = None) -> int:
     if not created:
         return 0
     with connection.cursor() as cursor:
-        cursor.execute(BROADCAST_SQL, {"campaign": campaign.pk, "segment": campaign.segment_id,
-                                       "now": now})  # fmt: skip
+        cursor.execute(
+            BROADCAST_SQL, {"campaign": campaign.pk, "segment": campaign.segment_id, "now": now}
+        )
         count = cursor.rowcount
     marker.last_id = count
     marker.save(update_fields=["last_id"])
@@ -275,29 +299,38 @@ def journey_counts(*, campaign: Campaign) -> dict:
     """{"steps": {step_id: {"outcomes": {outcome: n}, "now": n, "deliveries": {status: n}}},
     "states": {state: n}, "enrolled": n, "converted": n}"""
     steps: dict[str, dict] = {
-        s["id"]: _blank()
-        for s in campaign.steps or [] if isinstance(s, dict) and "id" in s
-    }  # fmt: skip
+        s["id"]: _blank() for s in campaign.steps or [] if isinstance(s, dict) and "id" in s
+    }
     for step_id, outcome, n in (
         StepLog.objects.filter(campaign=campaign)
-        .values_list("step_id", "outcome").annotate(n=Count("id")).order_by()
-    ):  # fmt: skip
+        .values_list("step_id", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
         steps.setdefault(step_id, _blank())["outcomes"][outcome] = n
     states: dict[str, int] = {}
     for step_id, state, n in (
         Enrollment.objects.filter(campaign=campaign)
-        .values_list("step_id", "state").annotate(n=Count("id")).order_by()
-    ):  # fmt: skip
+        .values_list("step_id", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
         states[state] = states.get(state, 0) + n
         if state in OPEN and step_id in steps:
             steps[step_id]["now"] += n
     for step_id, status, n in (
         Delivery.objects.filter(campaign=campaign)
-        .values_list("step_id", "status").annotate(n=Count("id")).order_by()
-    ):  # fmt: skip
+        .values_list("step_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
         steps.setdefault(step_id, _blank())["deliveries"][status] = n
-    return {"steps": steps, "states": states, "enrolled": sum(states.values()),
-            "converted": states.get(Enrollment.State.CONVERTED, 0)}  # fmt: skip
+    return {
+        "steps": steps,
+        "states": states,
+        "enrolled": sum(states.values()),
+        "converted": states.get(Enrollment.State.CONVERTED, 0),
+    }
 
 
 # --- protection: each channel's frequency cap and quiet hours ----------------------------

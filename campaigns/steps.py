@@ -56,8 +56,11 @@ def links(step: dict) -> list[tuple[str, str | None]]:
     if kind == "branch":
         return [("yes", step.get("yes")), ("no", step.get("no"))]
     if kind == "split":
-        return [(f"variants[{i}].next", v.get("next")) for i, v in
-                enumerate(step.get("variants") or []) if isinstance(v, dict)]  # fmt: skip
+        return [
+            (f"variants[{i}].next", v.get("next"))
+            for i, v in enumerate(step.get("variants") or [])
+            if isinstance(v, dict)
+        ]
     if kind == "wait_for_event":
         return [("next", step.get("next")), ("timeout_next", step.get("timeout_next"))]
     if kind == "exit":
@@ -155,14 +158,18 @@ def _check_condition(path: str, condition, errors: list) -> None:
         if not isinstance(condition.get("name"), str) or not condition["name"].strip():
             errors.append({"field": f"{path}.name", "message": "Choose an event."})
         return
-    root = condition if isinstance(condition, dict) and condition.get("type") == "group" else {
-        "type": "group", "match": "all", "children": [condition]}  # fmt: skip
+    root = (
+        condition
+        if isinstance(condition, dict) and condition.get("type") == "group"
+        else {"type": "group", "match": "all", "children": [condition]}
+    )
     try:
         segment_grammar.validate({"version": 1, "root": root})
     except segment_grammar.RuleError as error:
         for item in error.errors:
-            errors.append({"field": item["field"].replace("root", path, 1),
-                           "message": item["message"]})  # fmt: skip
+            errors.append(
+                {"field": item["field"].replace("root", path, 1), "message": item["message"]}
+            )
 
 
 def _check_variants(path: str, variants, errors: list) -> None:
@@ -209,8 +216,9 @@ def validate(steps) -> None:
         if isinstance(step, dict) and step.get("type") in FIELDS:
             for field, target in links(step):
                 if target is not None and target not in ids:
-                    errors.append({"field": f"steps[{i}].{field}",
-                                   "message": f"No step is called {target}."})  # fmt: skip
+                    errors.append(
+                        {"field": f"steps[{i}].{field}", "message": f"No step is called {target}."}
+                    )
     if not errors:
         errors += _shape_errors(steps)
     if errors:
@@ -230,8 +238,12 @@ def _shape_errors(steps: list[dict]) -> list[dict]:
             if target is None:
                 continue
             if state.get(target) == 1:
-                errors.append({"field": f"steps[{index[sid]}].{field}", "message":
-                               f"This leads back to {target}: journeys cannot loop."})  # fmt: skip
+                errors.append(
+                    {
+                        "field": f"steps[{index[sid]}].{field}",
+                        "message": f"This leads back to {target}: journeys cannot loop.",
+                    }
+                )
             elif target not in state:
                 visit(target)
         state[sid] = 2
@@ -239,8 +251,12 @@ def _shape_errors(steps: list[dict]) -> list[dict]:
     visit(steps[0]["id"])
     for step in steps:
         if step["id"] not in state:
-            errors.append({"field": f"steps[{index[step['id']]}]",
-                           "message": f"Nothing leads to {step['id']}."})  # fmt: skip
+            errors.append(
+                {
+                    "field": f"steps[{index[step['id']]}]",
+                    "message": f"Nothing leads to {step['id']}.",
+                }
+            )
     return errors
 
 

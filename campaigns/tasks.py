@@ -64,8 +64,9 @@ def _plan_staging(runner) -> None:
     mass = runner.next_mass_timer(now=now, horizon=timedelta(seconds=TIMER_HORIZON))
     if mass is not None:
         due_at, count = mass
-        _schedule_at(due_at - runner.stage_lead(count), STAGE_KEY, stage_timers,
-                     args=(due_at.isoformat(),))  # fmt: skip
+        _schedule_at(
+            due_at - runner.stage_lead(count), STAGE_KEY, stage_timers, args=(due_at.isoformat(),)
+        )
 
 
 @shared_task(acks_late=True)

@@ -113,8 +113,12 @@ def read_profile_changes(*, now: datetime | None = None, limit: int = 2000) -> i
 
 
 def _goals(names: dict[int, set[str]], every: set[str], now: datetime) -> None:
-    campaigns = {c.pk: c for c in Campaign.objects.filter(goal_event__in=every - {""})
-                 .exclude(status=Campaign.Status.DRAFT)}  # fmt: skip
+    campaigns = {
+        c.pk: c
+        for c in Campaign.objects.filter(goal_event__in=every - {""}).exclude(
+            status=Campaign.Status.DRAFT
+        )
+    }
     if not campaigns:
         return
     candidates = (
@@ -193,9 +197,11 @@ def _triggered(names: dict[int, set[str]], every: set[str], now: datetime, *, si
             if (event.profile_id, event.event_id) in seen:
                 continue
             services.enroll(
-                campaign=campaign, profile_id=event.profile_id, context=event_context(event),
+                campaign=campaign,
+                profile_id=event.profile_id,
+                context=event_context(event),
                 now=now,
-            )  # fmt: skip
+            )
 
 
 def read_all(*, now: datetime | None = None) -> int:

@@ -162,8 +162,11 @@ def _summary(step: dict) -> str:
             return "in segment" if c.get("member", True) else "not in segment"
         return c.get("key") or c.get("type") or "condition"
     if kind == "split":
-        return " / ".join(f"{v.get('name')} {v.get('percent')}%" for v in step.get("variants") or []
-                          if isinstance(v, dict))  # fmt: skip
+        return " / ".join(
+            f"{v.get('name')} {v.get('percent')}%"
+            for v in step.get("variants") or []
+            if isinstance(v, dict)
+        )
     if kind == "send_email":
         template = MessageTemplate.objects.filter(pk=step.get("template_id") or 0).first()
         return template.name if template else "(no message chosen)"
@@ -174,8 +177,9 @@ def _summary(step: dict) -> str:
     return ""
 
 
-def _page_context(request, campaign, *, form=None, steps=None, errors=None, focus=None,
-                  status_errors=None) -> dict:  # fmt: skip
+def _page_context(
+    request, campaign, *, form=None, steps=None, errors=None, focus=None, status_errors=None
+) -> dict:
     steps = campaign.steps if steps is None else steps
     if errors is None:
         errors = journey_form.check(steps) if isinstance(steps, list) and steps else []
@@ -194,7 +198,7 @@ def _page_context(request, campaign, *, form=None, steps=None, errors=None, focu
                 (s.get("id"), s.get("label") or s.get("id"))
                 for s in steps
                 if isinstance(s, dict) and s.get("id")
-            ],  # fmt: skip
+            ],
             "step_types": journey_form.STEP_TYPES,
             "condition_types": journey_form.CONDITION_TYPES,
             "condition_ops": journey_form.CONDITION_OPS,
@@ -222,8 +226,7 @@ def detail(request, pk: int):
     if action not in ("save", "refresh"):
         journey_form.apply_action(steps, action, add_type=request.POST.get("_add_type", "wait"))
         form.is_valid()
-        context = _page_context(request, campaign, form=form, steps=steps,
-                                errors=[], focus=action)  # fmt: skip
+        context = _page_context(request, campaign, form=form, steps=steps, errors=[], focus=action)
         return _editor(request, context)
     if action == "refresh":
         form.is_valid()
@@ -302,15 +305,19 @@ def change_status(request, pk: int, action: str):
 def delete(request, pk: int):
     """Confirms, then deletes through campaigns.services (refused while active)."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    return confirm_delete(request, Deletion(
-        kind="campaign", name=campaign.name,
-        problem=lambda: services.deletion_problem(campaign=campaign),
-        delete=lambda: services.delete_campaign(campaign=campaign),
-        refused=(services.CampaignError,),
-        consequences=lambda: selectors.deletion_consequences(campaign=campaign),
-        back_url=reverse("campaigns:detail", args=[campaign.pk]),
-        done_url=reverse("campaigns:index"),
-    ))  # fmt: skip
+    return confirm_delete(
+        request,
+        Deletion(
+            kind="campaign",
+            name=campaign.name,
+            problem=lambda: services.deletion_problem(campaign=campaign),
+            delete=lambda: services.delete_campaign(campaign=campaign),
+            refused=(services.CampaignError,),
+            consequences=lambda: selectors.deletion_consequences(campaign=campaign),
+            back_url=reverse("campaigns:detail", args=[campaign.pk]),
+            done_url=reverse("campaigns:index"),
+        ),
+    )
 
 
 # The profile page's panel ----------------------------------------------------------------

@@ -36,8 +36,12 @@ class Deletion:
 
 
 def confirm_delete(request, deletion: Deletion):
-    context = {"kind": deletion.kind, "name": deletion.name, "back_url": deletion.back_url,
-               "action_url": request.path}  # fmt: skip
+    context = {
+        "kind": deletion.kind,
+        "name": deletion.name,
+        "back_url": deletion.back_url,
+        "action_url": request.path,
+    }
     if request.method == "POST":
         try:
             deletion.delete()

@@ -65,9 +65,18 @@ def tiles(*, user) -> tuple[list[dict], list[dict]]:
             found += provider()
         except Exception:  # noqa: BLE001 (one app's figures never take the page down)
             logger.exception("dashboard tiles of %s failed", provider.__module__)
-            found.append(Tile(title=provider.__module__.split(".")[0].title(), value="unreadable",
-                              detail="see the server log", health=True, ok=False))  # fmt: skip
+            found.append(
+                Tile(
+                    title=provider.__module__.split(".")[0].title(),
+                    value="unreadable",
+                    detail="see the server log",
+                    health=True,
+                    ok=False,
+                )
+            )
     found.sort(key=lambda t: (t.order, t.title))
-    items = [{"tile": t, "link": bool(t.url_name and t.cap and has_capability(user, t.cap))}
-             for t in found]  # fmt: skip
+    items = [
+        {"tile": t, "link": bool(t.url_name and t.cap and has_capability(user, t.cap))}
+        for t in found
+    ]
     return [i for i in items if not i["tile"].health], [i for i in items if i["tile"].health]

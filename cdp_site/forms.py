@@ -6,8 +6,13 @@ from .permissions import ROLE_DESCRIPTIONS, ROLES
 ROLE_CHOICES = [(role, f"{role}: {ROLE_DESCRIPTIONS[role]}") for role in ROLES]
 
 
-TOKEN_LIFETIMES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"),
-                   ("90", "In 90 days"), ("365", "In a year")]  # fmt: skip
+TOKEN_LIFETIMES = [
+    ("", "Never"),
+    ("7", "In 7 days"),
+    ("30", "In 30 days"),
+    ("90", "In 90 days"),
+    ("365", "In a year"),
+]
 
 
 class ApiTokenForm(forms.Form):

@@ -32,8 +32,9 @@ def enqueue(task, *args, countdown: float | None = None, **kwargs) -> None:
     ``task``: a task, or its name (how services name their app's tasks)."""
     task = task_named(task)
     not_before = timezone.now() + timedelta(seconds=countdown) if countdown else None
-    row = QueuedTask.objects.create(task=task.name, args=list(args), kwargs=kwargs,
-                                    not_before=not_before)  # fmt: skip
+    row = QueuedTask.objects.create(
+        task=task.name, args=list(args), kwargs=kwargs, not_before=not_before
+    )
     transaction.on_commit(lambda: _send_and_forget(row, task))
 
 
@@ -62,8 +63,9 @@ def flush(*, grace: timedelta = GRACE, limit: int = FLUSH_LIMIT) -> int:
     app.loader.import_default_modules()
     sent = 0
     with transaction.atomic():
-        rows = (QueuedTask.objects.select_for_update(skip_locked=True)
-                .filter(created_at__lte=timezone.now() - grace)[:limit])  # fmt: skip
+        rows = QueuedTask.objects.select_for_update(skip_locked=True).filter(
+            created_at__lte=timezone.now() - grace
+        )[:limit]
         for row in rows:
             if not _send(row):
                 break

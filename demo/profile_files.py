@@ -13,14 +13,32 @@ from . import catalog
 from .people import Person, email_as_typed, maybe_null, name_as_typed, phone_as_typed
 
 PARTNER_COLUMNS = (
-    "member_id", "email", "phone", "first_name", "last_name", "postal_code",
-    "household_size", "interests", "pass_type", "member_since",
-)  # fmt: skip
+    "member_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "postal_code",
+    "household_size",
+    "interests",
+    "pass_type",
+    "member_since",
+)
 PROVIDER_COLUMNS = (
-    "record_id", "email", "first_name", "last_name", "age_range", "income_band", "homeowner",
-    "marital_status", "children_in_household", "company_name", "industry", "company_size",
+    "record_id",
+    "email",
+    "first_name",
+    "last_name",
+    "age_range",
+    "income_band",
+    "homeowner",
+    "marital_status",
+    "children_in_household",
+    "company_name",
+    "industry",
+    "company_size",
     "job_title",
-)  # fmt: skip
+)
 AGE_BANDS = ((65, "65+"), (55, "55-64"), (45, "45-54"), (35, "35-44"), (25, "25-34"), (18, "18-24"))
 
 

@@ -23,24 +23,52 @@ def _did(name, *, days=None, count=None, did=True, where=None) -> dict:
 
 
 DEMO_SEGMENTS = [
-    ("Cart abandoners, last 7 days", "Started a checkout and did not order since.",
-     _rule(_did("Checkout Started", days=7), _did("Order Completed", days=7, did=False))),
-    ("High-value customers", "Lifetime value over $1,000.",
-     _rule({"type": "computed", "key": "lifetime_value", "op": "gt", "value": 1000})),
-    ("Lapsed customers", "Bought before, quiet for 60 days.",
-     _rule({"type": "stage", "in": ["lapsed"]})),
-    ("Engaged newsletter readers", "Clicked a newsletter link in the last 30 days and may "
-     "be e-mailed.", _rule(_did("Email Link Clicked", days=30),
-                           {"type": "consent", "purpose": "email_marketing"})),
-    ("Considering jackets", "Viewed jackets at least twice in 14 days, no order yet.",
-     _rule(_did("Product Viewed", days=14, count=2,
-                where=[{"property": "category", "op": "equals", "value": "Jackets"}]),
-           _did("Order Completed", days=14, did=False))),
-    ("Loyalty card holders", "Known by a store loyalty card.",
-     _rule({"type": "identifier", "kind": "loyalty_card"})),
-    ("Known to our partner", "Has data from a second-party source.",
-     _rule({"type": "party", "party": "second"})),
-]  # fmt: skip
+    (
+        "Cart abandoners, last 7 days",
+        "Started a checkout and did not order since.",
+        _rule(_did("Checkout Started", days=7), _did("Order Completed", days=7, did=False)),
+    ),
+    (
+        "High-value customers",
+        "Lifetime value over $1,000.",
+        _rule({"type": "computed", "key": "lifetime_value", "op": "gt", "value": 1000}),
+    ),
+    (
+        "Lapsed customers",
+        "Bought before, quiet for 60 days.",
+        _rule({"type": "stage", "in": ["lapsed"]}),
+    ),
+    (
+        "Engaged newsletter readers",
+        "Clicked a newsletter link in the last 30 days and may be e-mailed.",
+        _rule(
+            _did("Email Link Clicked", days=30), {"type": "consent", "purpose": "email_marketing"}
+        ),
+    ),
+    (
+        "Considering jackets",
+        "Viewed jackets at least twice in 14 days, no order yet.",
+        _rule(
+            _did(
+                "Product Viewed",
+                days=14,
+                count=2,
+                where=[{"property": "category", "op": "equals", "value": "Jackets"}],
+            ),
+            _did("Order Completed", days=14, did=False),
+        ),
+    ),
+    (
+        "Loyalty card holders",
+        "Known by a store loyalty card.",
+        _rule({"type": "identifier", "kind": "loyalty_card"}),
+    ),
+    (
+        "Known to our partner",
+        "Has data from a second-party source.",
+        _rule({"type": "party", "party": "second"}),
+    ),
+]
 
 
 def ensure_demo_segments() -> list[Segment]:

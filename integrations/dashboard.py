@@ -31,11 +31,15 @@ def tiles() -> list[Tile]:
     now = timezone.now()
     value, how = shown(count_rows(Event.objects.all(), table=Event._meta.db_table))
     events = Tile(
-        title="Events", value=value, order=20, url_name="integrations:index",
+        title="Events",
+        value=value,
+        order=20,
+        url_name="integrations:index",
         cap=Cap.VIEW_INTEGRATIONS,
-        detail="; ".join(filter(None, [f"{_events_last_day(now):,} processed in the last 24 h",
-                                        how])),
-    )  # fmt: skip
+        detail="; ".join(
+            filter(None, [f"{_events_last_day(now):,} processed in the last 24 h", how])
+        ),
+    )
     rejected = bounded_count(RejectedEvent.objects.filter(received_at__gte=now - DAY))
     failed = FileImport.objects.filter(
         status=FileImport.Status.FAILED, created_at__gte=now - timedelta(days=IMPORT_DAYS)
@@ -44,17 +48,40 @@ def tiles() -> list[Tile]:
     quarantined = bounded_count(QuarantinedEvent.objects.all())
     return [
         events,
-        Tile(title="Rejected events, last 24 h", value=shown(rejected)[0], health=True,
-             ok=rejected.value == 0, url_name="integrations:index", cap=Cap.VIEW_INTEGRATIONS,
-             detail="each source's page lists its rejections and why"),
-        Tile(title=f"Failed imports, last {IMPORT_DAYS} days", value=f"{failed:,}", health=True,
-             ok=failed == 0, url_name="integrations:index", cap=Cap.VIEW_INTEGRATIONS,
-             detail="each source's imports say what failed"),
-        Tile(title="Dead letters waiting", value=shown(dead)[0], health=True, ok=dead.value == 0,
-             url_name="integrations:dead-letter-list", cap=Cap.VIEW_INTEGRATIONS,
-             detail="webhook calls that failed for good, to replay"),
-        Tile(title="Quarantined events", value=shown(quarantined)[0], health=True,
-             ok=quarantined.value == 0, url_name="integrations:quarantine",
-             cap=Cap.VIEW_INTEGRATIONS,
-             detail="events processing set aside, to replay after a fix"),
-    ]  # fmt: skip
+        Tile(
+            title="Rejected events, last 24 h",
+            value=shown(rejected)[0],
+            health=True,
+            ok=rejected.value == 0,
+            url_name="integrations:index",
+            cap=Cap.VIEW_INTEGRATIONS,
+            detail="each source's page lists its rejections and why",
+        ),
+        Tile(
+            title=f"Failed imports, last {IMPORT_DAYS} days",
+            value=f"{failed:,}",
+            health=True,
+            ok=failed == 0,
+            url_name="integrations:index",
+            cap=Cap.VIEW_INTEGRATIONS,
+            detail="each source's imports say what failed",
+        ),
+        Tile(
+            title="Dead letters waiting",
+            value=shown(dead)[0],
+            health=True,
+            ok=dead.value == 0,
+            url_name="integrations:dead-letter-list",
+            cap=Cap.VIEW_INTEGRATIONS,
+            detail="webhook calls that failed for good, to replay",
+        ),
+        Tile(
+            title="Quarantined events",
+            value=shown(quarantined)[0],
+            health=True,
+            ok=quarantined.value == 0,
+            url_name="integrations:quarantine",
+            cap=Cap.VIEW_INTEGRATIONS,
+            detail="events processing set aside, to replay after a fix",
+        ),
+    ]

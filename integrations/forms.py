@@ -21,8 +21,17 @@ class SourceForm(forms.ModelForm):
 
     class Meta:
         model = Source
-        fields = ["name", "kind", "party", "enabled", "priority", "rate_limit", "trust",
-                  "require_verification", "ip_rate_limit"]  # fmt: skip
+        fields = [
+            "name",
+            "kind",
+            "party",
+            "enabled",
+            "priority",
+            "rate_limit",
+            "trust",
+            "require_verification",
+            "ip_rate_limit",
+        ]
         labels = {
             "rate_limit": "Rate limit (messages per second)",
             "require_verification": "Require identity verification (client sources)",

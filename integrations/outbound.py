@@ -245,8 +245,9 @@ class _Target:
                 retryable=False,
             )
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return cls(url=str(url).strip(), scheme=parts.scheme.lower(), host=host, port=port,
-                   path=path)  # fmt: skip
+        return cls(
+            url=str(url).strip(), scheme=parts.scheme.lower(), host=host, port=port, path=path
+        )
 
     @property
     def origin(self) -> tuple[str, str, int]:

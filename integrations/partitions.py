@@ -79,8 +79,9 @@ def ensure_message_id_partitions(*, now: datetime | None = None) -> dict[str, li
     for w in range(week - 1, week + 3):
         name = f"{KEYS}_w{w}"
         if name not in have:
-            _create(raw, name=name, start=w, end=w + 1, parent=KEYS, default=KEYS_DEFAULT,
-                    column="week")  # fmt: skip
+            _create(
+                raw, name=name, start=w, end=w + 1, parent=KEYS, default=KEYS_DEFAULT, column="week"
+            )
             created.append(name)
     for name in sorted(have):
         number = name.rpartition("_w")[2]
@@ -96,8 +97,9 @@ def ensure_message_id_partitions(*, now: datetime | None = None) -> dict[str, li
     return {"created": created, "dropped": dropped}
 
 
-def _create(raw, *, name: str, start, end, parent=PARENT, default=DEFAULT,
-            column="received_at") -> None:  # fmt: skip
+def _create(
+    raw, *, name: str, start, end, parent=PARENT, default=DEFAULT, column="received_at"
+) -> None:
     parent, default, table, column = map(sql.Identifier, (parent, default, name, column))
     bounds = {"start": start, "end": end}
     with raw.cursor() as cursor:

@@ -70,8 +70,17 @@ def create_source(
     )
 
 
-UPDATABLE = ("name", "kind", "party", "enabled", "priority", "rate_limit", "trust",
-             "require_verification", "ip_rate_limit")  # fmt: skip
+UPDATABLE = (
+    "name",
+    "kind",
+    "party",
+    "enabled",
+    "priority",
+    "rate_limit",
+    "trust",
+    "require_verification",
+    "ip_rate_limit",
+)
 
 
 class SourceArchived(Exception):
@@ -180,9 +189,9 @@ def delete_source(*, source: Source) -> None:
     locked = Source.objects.select_for_update().get(pk=source.pk)
     if selectors.source_has_events(source=locked):
         raise SourceHasData(locked, selectors.source_event_count(source=locked))
-    stored_files = [files.path_of(name) for name in locked.file_imports.values_list(
-        "stored_name", flat=True
-    )]  # fmt: skip
+    stored_files = [
+        files.path_of(name) for name in locked.file_imports.values_list("stored_name", flat=True)
+    ]
     locked.delete()
     keys.clear_cache()
     transaction.on_commit(lambda: [path.unlink(missing_ok=True) for path in stored_files])
@@ -264,15 +273,25 @@ def ingest_messages(
         (rows if isinstance(prepared, Row) else rejections).append(prepared)
     if rows and rejections:
         with transaction.atomic():
-            stored = store_rows(source_id=source_id, rows=rows, received_at=received_at,
-                                rejections=rejections, expiring=trust.client)  # fmt: skip
+            stored = store_rows(
+                source_id=source_id,
+                rows=rows,
+                received_at=received_at,
+                rejections=rejections,
+                expiring=trust.client,
+            )
             record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
     else:
         # One statement (dedupe, events and inbox in one INSERT) is atomic by itself: outside
         # a caller's transaction it commits on its own, saving the BEGIN/COMMIT round trip
         # that dominates a single /v1/track request. Inside one (file imports), it joins it.
-        stored = store_rows(source_id=source_id, rows=rows, received_at=received_at,
-                            rejections=rejections, expiring=trust.client)  # fmt: skip
+        stored = store_rows(
+            source_id=source_id,
+            rows=rows,
+            received_at=received_at,
+            rejections=rejections,
+            expiring=trust.client,
+        )
         record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
     if stored:
         transaction.on_commit(trigger_processing_soon)
@@ -296,8 +315,12 @@ def store_rows(
     value ``prepare`` let through that PostgreSQL cannot hold) is found by halving and
     appended to ``rejections``, and the rest are stored. On clean data this is the one
     statement, with nothing around it. ``expiring``: see storage.insert_rows."""
-    insert = {"source_id": source_id, "rows": rows, "received_at": received_at,
-              "expiring": expiring}  # fmt: skip
+    insert = {
+        "source_id": source_id,
+        "rows": rows,
+        "received_at": received_at,
+        "expiring": expiring,
+    }
     try:
         if not connection.in_atomic_block:
             return storage.insert_rows(**insert)
@@ -314,10 +337,15 @@ def store_rows(
             return 0
     middle = len(rows) // 2
     return sum(
-        store_rows(source_id=source_id, rows=part, received_at=received_at,
-                   rejections=rejections, expiring=expiring)
+        store_rows(
+            source_id=source_id,
+            rows=part,
+            received_at=received_at,
+            rejections=rejections,
+            expiring=expiring,
+        )
         for part in (rows[:middle], rows[middle:])
-    )  # fmt: skip
+    )
 
 
 # Processing triggers and housekeeping --------------------------------------------------

@@ -24,8 +24,19 @@ from django.utils import timezone
 
 from .sql import execute, to_json
 
-KINDS = ("created", "events", "identities", "traits", "computed", "stage", "consent",
-         "merged", "merged_away", "unmerged", "note")  # fmt: skip
+KINDS = (
+    "created",
+    "events",
+    "identities",
+    "traits",
+    "computed",
+    "stage",
+    "consent",
+    "merged",
+    "merged_away",
+    "unmerged",
+    "note",
+)
 
 # Sent with ``changes``: a list of (profile_id, kinds, detail).
 profile_changed = Signal()

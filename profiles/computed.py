@@ -54,8 +54,13 @@ def values_for(definition: ComputedTrait, profile_ids: list[int], now) -> dict[i
         now - timezone.timedelta(days=definition.window_days) if definition.window_days else None
     )
     sql = QUERY.format(agg=AGGREGATES[definition.aggregation])
-    params = {"ids": profile_ids, "event": definition.event_name, "prop": definition.property,
-              "since": since, "now": now}  # fmt: skip
+    params = {
+        "ids": profile_ids,
+        "event": definition.event_name,
+        "prop": definition.property,
+        "since": since,
+        "now": now,
+    }
     found = {pid: _jsonable(value) for pid, value in rows(sql, params)}
     if definition.aggregation in ("first", "last"):  # jsonb comes back as text
         found = {pid: json.loads(v) if isinstance(v, str) else v for pid, v in found.items()}
@@ -95,9 +100,14 @@ def recompute_sliding(*, chunk: int = 5000) -> int:
     names = sorted({d.event_name for d in definitions})
     done, after = 0, 0
     while True:
-        ids = [r[0] for r in rows(
-            "SELECT DISTINCT profile_id FROM profiles_profileevent WHERE name = ANY(%s) "
-            "AND profile_id > %s ORDER BY profile_id LIMIT %s", [names, after, chunk])]  # fmt: skip
+        ids = [
+            r[0]
+            for r in rows(
+                "SELECT DISTINCT profile_id FROM profiles_profileevent WHERE name = ANY(%s) "
+                "AND profile_id > %s ORDER BY profile_id LIMIT %s",
+                [names, after, chunk],
+            )
+        ]
         if not ids:
             return done
         recompute(ids, definitions=definitions)

@@ -77,8 +77,9 @@ def backfill(trait_id: int, *, chunk: int = CHUNK) -> int:
     return done
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3,
-             **LONG_TASK)  # fmt: skip
+@shared_task(
+    acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK
+)
 def backfill_computed_trait(trait_id: int) -> int:
     try:
         return backfill(trait_id)
@@ -97,7 +98,8 @@ def refresh_trait(key: str, *, chunk: int = CHUNK) -> int:
     return done
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3,
-             **LONG_TASK)  # fmt: skip
+@shared_task(
+    acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK
+)
 def refresh_current_trait(key: str) -> int:
     return refresh_trait(key)

@@ -131,8 +131,18 @@ class ConsentCollector:
                 continue
             state[slug] = status
             evidence = {**evidence, "message_id": event["message_id"]}
-            self.records.append((profile_id, identity_id, pk, status, event["source_id"],
-                                 event["timestamp"], evidence, event["id"]))  # fmt: skip
+            self.records.append(
+                (
+                    profile_id,
+                    identity_id,
+                    pk,
+                    status,
+                    event["source_id"],
+                    event["timestamp"],
+                    evidence,
+                    event["id"],
+                )
+            )
             changed = True
         return changed
 
@@ -141,10 +151,17 @@ class ConsentCollector:
             r = self.records
             execute(
                 INSERT_RECORDS,
-                [[real(x[0]) for x in r], [real(x[1]) for x in r], [x[2] for x in r],
-                 [x[3] for x in r], [x[4] for x in r], [x[5] for x in r],
-                 [to_json(x[6]) for x in r], [x[7] for x in r]],
-            )  # fmt: skip
+                [
+                    [real(x[0]) for x in r],
+                    [real(x[1]) for x in r],
+                    [x[2] for x in r],
+                    [x[3] for x in r],
+                    [x[4] for x in r],
+                    [x[5] for x in r],
+                    [to_json(x[6]) for x in r],
+                    [x[7] for x in r],
+                ],
+            )
 
 
 def summarise(profile_ids: list[int]) -> None:

@@ -10,5 +10,13 @@ from .selectors import active_profiles
 
 def tiles() -> list[Tile]:
     value, how = shown(count_rows(active_profiles(), table=Profile._meta.db_table))
-    return [Tile(title="Profiles", value=value, detail=how or "one per person", order=10,
-                 url_name="profiles:index", cap=Cap.VIEW_PROFILES)]  # fmt: skip
+    return [
+        Tile(
+            title="Profiles",
+            value=value,
+            detail=how or "one per person",
+            order=10,
+            url_name="profiles:index",
+            cap=Cap.VIEW_PROFILES,
+        )
+    ]

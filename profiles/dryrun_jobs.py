@@ -93,8 +93,11 @@ def run(key: str, kinds=None, blocked=None) -> DryRunResult:
     total = estimated_events()
 
     def report(scanned: int) -> None:
-        cache.set(_cache_key(key), {"state": "running", "scanned": scanned,
-                                    "total": max(total, scanned)}, STATE_TTL)  # fmt: skip
+        cache.set(
+            _cache_key(key),
+            {"state": "running", "scanned": scanned, "total": max(total, scanned)},
+            STATE_TTL,
+        )
 
     try:
         result = dry_run(kinds=kinds, blocked=blocked, on_progress=report)

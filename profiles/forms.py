@@ -49,10 +49,12 @@ class TimelineFilterForm(forms.Form):
 
     source = forms.TypedChoiceField(label="Source", required=False, coerce=int, empty_value=None)
     type = forms.ChoiceField(label="Type", required=False)
-    since = forms.DateField(label="From", required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
-    until = forms.DateField(label="To", required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def clean(self):
         data = super().clean()

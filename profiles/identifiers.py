@@ -165,8 +165,11 @@ def identifiers_of(event: dict, rules: Rules) -> tuple[list[Ident], list[Refused
     found_verdict = trust.verdict(event)
     client = found_verdict.get("level") == "client"
     for kind_name, raw, lookup_only, origin in _raw_identifiers(event, rules):
-        belief = (trust.client_identifier(found_verdict, origin, kind_name) if client
-                  else trust.USE_VERIFIED)  # fmt: skip
+        belief = (
+            trust.client_identifier(found_verdict, origin, kind_name)
+            if client
+            else trust.USE_VERIFIED
+        )
         if not belief.usable:
             continue  # a client source's claim that nothing vouches for: not a link
         kind = rules.kinds[kind_name]

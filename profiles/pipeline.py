@@ -122,8 +122,11 @@ def known_customers(events: list[dict], plan) -> frozenset[int]:
     if not any(trust.grants_need_a_verified_link(e) for e in events):
         return frozenset()
     anonymous = {pk for (pk,) in rows(ANONYMOUS_KIND)}
-    known = {plan.root(n.profile_id) for n in plan.new_identities
-             if n.verified and n.kind_id not in anonymous}  # fmt: skip
+    known = {
+        plan.root(n.profile_id)
+        for n in plan.new_identities
+        if n.verified and n.kind_id not in anonymous
+    }
     # Existing profiles under their ids before this batch (a merge in it may have made
     # one the root of another), each mapped to its root.
     touched = {a.profile_id for a in plan.assignments} | set(plan.parent)

@@ -165,8 +165,10 @@ def _dry_run(proposal: dict, **change) -> dict:
     """The dry run's figures (or its progress, for a large events table) and the token
     that lets the same proposal be saved."""
     digest = services.proposal_digest(proposal)
-    return {"dry_run": dryrun_jobs.start(digest=digest, **change),
-            "dry_run_token": services.dry_run_token_for(digest)}  # fmt: skip
+    return {
+        "dry_run": dryrun_jobs.start(digest=digest, **change),
+        "dry_run_token": services.dry_run_token_for(digest),
+    }
 
 
 @requires(Cap.MANAGE_IDENTITY_RULES)
@@ -390,14 +392,22 @@ def trait_detail(request, pk: int):
         if "edit" in request.GET:
             if not has_capability(request.user, Cap.MANAGE_IDENTITY_RULES):
                 raise PermissionDenied
-            context = {"trait_key": trait_key, "form": TraitKeyForm(instance=trait_key),
-                       "editing": trait_key, "trait_keys": TraitKey.objects.all()}  # fmt: skip
+            context = {
+                "trait_key": trait_key,
+                "form": TraitKeyForm(instance=trait_key),
+                "editing": trait_key,
+                "trait_keys": TraitKey.objects.all(),
+            }
             return _render(request, TRAITS, "trait-edit", context)
         context = {"trait_key": trait_key, "trait_keys": TraitKey.objects.all()}
         return _render(request, TRAITS, "trait-row", context)
     form = TraitKeyForm(request.POST, instance=trait_key)
-    context = {"trait_key": trait_key, "form": form, "trait_keys": TraitKey.objects.all(),
-               "editing": trait_key}  # fmt: skip
+    context = {
+        "trait_key": trait_key,
+        "form": form,
+        "trait_keys": TraitKey.objects.all(),
+        "editing": trait_key,
+    }
     if not form.is_valid():
         return _render(request, TRAITS, "trait-edit", context, 400)
     trait_key = services.update_trait_key(

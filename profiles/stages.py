@@ -93,10 +93,15 @@ def update(profile_ids: list[int], *, now=None) -> list[int]:
             ],
         )
         execute(STORE, [changed, [wanted[p][0] for p in changed], [wanted[p][1] for p in changed]])
-    return changed  # fmt: skip
+    return changed
 
 
 def retained_profile_ids(*, after: int, chunk: int) -> list[int]:
-    return [r[0] for r in rows(
-        "SELECT id FROM profiles_profile WHERE stage IN ('retention', 'lapsed') "
-        "AND merged_into_id IS NULL AND id > %s ORDER BY id LIMIT %s", [after, chunk])]  # fmt: skip
+    return [
+        r[0]
+        for r in rows(
+            "SELECT id FROM profiles_profile WHERE stage IN ('retention', 'lapsed') "
+            "AND merged_into_id IS NULL AND id > %s ORDER BY id LIMIT %s",
+            [after, chunk],
+        )
+    ]

@@ -158,9 +158,16 @@ class TraitCollector:
             for key, raw in traits.items():
                 if is_empty(raw) or not isinstance(key, str) or len(key) > 120:
                     continue
-                self.add(key, raw, profile_id, identity_id, event["source_id"],
-                         event["timestamp"], event["id"],
-                         verified=trust.trait_verified(event, key))  # fmt: skip
+                self.add(
+                    key,
+                    raw,
+                    profile_id,
+                    identity_id,
+                    event["source_id"],
+                    event["timestamp"],
+                    event["id"],
+                    verified=trust.trait_verified(event, key),
+                )
                 added = True
         return added
 
@@ -176,9 +183,17 @@ class TraitCollector:
         row = self.rows.get((identity_id, source_id, key, digest))
         if row is None:
             self.rows[(identity_id, source_id, key, digest)] = Row(
-                profile_id, identity_id, source_id, key, value, conflict, at, at, event_id,
+                profile_id,
+                identity_id,
+                source_id,
+                key,
+                value,
+                conflict,
+                at,
+                at,
+                event_id,
                 verified,
-            )  # fmt: skip
+            )
         else:
             row.first, row.profile_id = min(row.first, at), profile_id
             row.verified = row.verified or verified
@@ -189,8 +204,10 @@ class TraitCollector:
         """``real`` maps the plan's temporary ids to the inserted ones."""
         if self.new_keys:
             keys = sorted(self.new_keys)
-            execute(INSERT_KEYS, [keys, [self.types[k] for k in keys],
-                                  [to_json(self.new_keys[k]) for k in keys]])  # fmt: skip
+            execute(
+                INSERT_KEYS,
+                [keys, [self.types[k] for k in keys], [to_json(self.new_keys[k]) for k in keys]],
+            )
         if not self.rows:
             return
         items = [(digest, r) for (_, _, _, digest), r in self.rows.items()]
@@ -215,8 +232,11 @@ class TraitCollector:
 def protected_traits(identifier_traits=None) -> list[str]:
     """Contact fields and every identifier kind's trait keys (given, or read)."""
     if identifier_traits is None:
-        identifier_traits = {key for found in rows("SELECT trait_keys FROM profiles_identifierkind")
-                             for key in found[0]}  # fmt: skip
+        identifier_traits = {
+            key
+            for found in rows("SELECT trait_keys FROM profiles_identifierkind")
+            for key in found[0]
+        }
     return sorted(set(identifier_traits).union(CONTACT_TRAITS))
 
 
@@ -224,6 +244,9 @@ def recompute_current_traits(profile_ids: list[int], *, identifier_traits=None) 
     """``identifier_traits``: the identifier kinds' trait keys when the caller has them
     (processing loaded them with the identity rules)."""
     if profile_ids:
-        params = {"ids": list(profile_ids), "manual": MANUAL_PRIORITY,
-                  "protected": protected_traits(identifier_traits)}  # fmt: skip
+        params = {
+            "ids": list(profile_ids),
+            "manual": MANUAL_PRIORITY,
+            "protected": protected_traits(identifier_traits),
+        }
         execute(RECOMPUTE, params)

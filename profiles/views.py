@@ -226,13 +226,15 @@ def merge(request, pk: int):
         if form.is_valid():
             other = form.cleaned_data["other"]
             try:
-                services.merge_profiles(survivor_id=profile.pk, merged_id=other,
-                                        actor=request.user)  # fmt: skip
+                services.merge_profiles(survivor_id=profile.pk, merged_id=other, actor=request.user)
             except services.ProfileError as exc:
                 error, status = str(exc), 400
             else:
-                messages.success(request, f"Profile {other} was merged into this one. "
-                                 "Undo it from the merge history if it was a mistake.")  # fmt: skip
+                messages.success(
+                    request,
+                    f"Profile {other} was merged into this one. "
+                    "Undo it from the merge history if it was a mistake.",
+                )
                 return redirect("profiles:detail", pk=profile.pk)
         q = request.POST.get("other", "")
     else:

@@ -53,8 +53,13 @@ IDENTITYLESS = {
     "profiles_note": "SELECT id, profile_id FROM profiles_note WHERE profile_id = ANY(%s)",
 }
 # Tables whose rows follow their profile through a merge.
-FOLLOWING_TABLES = ("profiles_identity", "profiles_profileevent", "profiles_traitvalue",
-                    "profiles_consentrecord", "profiles_note")  # fmt: skip
+FOLLOWING_TABLES = (
+    "profiles_identity",
+    "profiles_profileevent",
+    "profiles_traitvalue",
+    "profiles_consentrecord",
+    "profiles_note",
+)
 MOVE_SQL = """
 UPDATE {table} t SET profile_id = m.survivor
 FROM unnest(%s::bigint[], %s::bigint[]) AS m(merged, survivor) WHERE t.profile_id = m.merged

@@ -36,17 +36,31 @@ CONDITION_TYPES = [
 TYPE_LABELS = dict(CONDITION_TYPES) | {"group": "Group"}
 
 OPS = [
-    ("Text", [("equals", "equals"), ("not_equals", "does not equal"), ("contains", "contains"),
-              ("starts_with", "starts with"), ("in", "is one of")]),
+    (
+        "Text",
+        [
+            ("equals", "equals"),
+            ("not_equals", "does not equal"),
+            ("contains", "contains"),
+            ("starts_with", "starts with"),
+            ("in", "is one of"),
+        ],
+    ),
     ("Number", [("eq", "="), ("lt", "<"), ("gt", ">"), ("between", "between")]),
-    ("Date", [("before", "before"), ("after", "after"),
-              ("within_last_days", "within the last … days")]),
+    (
+        "Date",
+        [("before", "before"), ("after", "after"), ("within_last_days", "within the last … days")],
+    ),
     ("Yes / no", [("is_true", "is true"), ("is_false", "is false")]),
     ("Presence", [("is_set", "is set"), ("is_not_set", "is not set")]),
-]  # fmt: skip
+]
 DEFAULT_OP = {"text": "equals", "number": "eq", "boolean": "is_true"}
-COUNT_OPS = [("", "at least once"), ("at_least", "at least"), ("at_most", "at most"),
-             ("exactly", "exactly")]  # fmt: skip
+COUNT_OPS = [
+    ("", "at least once"),
+    ("at_least", "at least"),
+    ("at_most", "at most"),
+    ("exactly", "exactly"),
+]
 
 
 def empty_condition(kind: str) -> dict:
@@ -57,15 +71,19 @@ def empty_condition(kind: str) -> dict:
         "trait": {"type": "trait", "key": "", "op": "equals", "value": ""},
         "computed": {"type": "computed", "key": "", "op": "gt", "value": ""},
         "event": {"type": "event", "name": ""},
-        "sequence": {"type": "sequence", "first": {"name": ""}, "then": {"name": ""},
-                     "within_days": 7},
+        "sequence": {
+            "type": "sequence",
+            "first": {"name": ""},
+            "then": {"name": ""},
+            "within_days": 7,
+        },
         "stage": {"type": "stage", "in": []},
         "segment": {"type": "segment", "segment_id": ""},
         "consent": {"type": "consent", "purpose": "", "status": "granted"},
         "identifier": {"type": "identifier", "kind": ""},
         "source": {"type": "source", "source_id": ""},
         "party": {"type": "party", "party": "first"},
-    }.get(kind, {"type": "trait", "key": "", "op": "equals", "value": ""})  # fmt: skip
+    }.get(kind, {"type": "trait", "key": "", "op": "equals", "value": ""})
 
 
 def empty_rule() -> dict:
@@ -241,10 +259,9 @@ def _comparison(f: Fields, p: str) -> dict:
 
 def _where(f: Fields, p: str) -> list[dict]:
     return [
-        {"property": f.get(f"{p}.where[{i}].property").strip(),
-         **_comparison(f, f"{p}.where[{i}]")}
+        {"property": f.get(f"{p}.where[{i}].property").strip(), **_comparison(f, f"{p}.where[{i}]")}
         for i in f.indexed(f"{p}.where", ".property")
-    ]  # fmt: skip
+    ]
 
 
 def _window(f: Fields, p: str):

@@ -172,10 +172,10 @@ def _view_node(tree: Tree, path: str, node: dict, focus, depth: int) -> dict:
                     f"{path}.{step}.name",
                     own[f"{step}_name"][1],
                     tree.at.get(f"{path}.{step}.name", []),
-                ),  # fmt: skip
+                ),
                 "filters": _view_filters(
                     tree, f"{path}.{step}", (node.get(step) or {}).get("where"), focus
-                ),  # fmt: skip
+                ),
             }
             for step in ("first", "then")
         ]
@@ -190,12 +190,14 @@ def _view_filters(tree: Tree, path: str, where, focus) -> list[dict]:
         _emit_comparison(out, here, item)
         out[f"{here}.property"] = _show(item.get("property"))
         own = _own_fields(out, here)
-        filters.append({
-            "path": here,
-            "id": dom_id(here),
-            "errors": tree.at.get(here, []),
-            "focus": focus == here,
-            "f": _inputs(tree, here, own, ("value2",)),
-            "value_kind": op_kind(item.get("op", "")),
-        })  # fmt: skip
+        filters.append(
+            {
+                "path": here,
+                "id": dom_id(here),
+                "errors": tree.at.get(here, []),
+                "focus": focus == here,
+                "f": _inputs(tree, here, own, ("value2",)),
+                "value_kind": op_kind(item.get("op", "")),
+            }
+        )
     return filters

@@ -116,10 +116,11 @@ class Compiler:
             if node["match"] == "all" and positive:
                 children, restrict, target = self._push_down(children)
             parts = [
-                self.c_event(child, restrict=restrict) if child is target
+                self.c_event(child, restrict=restrict)
+                if child is target
                 else self.node(child, positive=inner)
                 for child in children
-            ]  # fmt: skip
+            ]
             combined = parts[0]
             for part in parts[1:]:
                 combined = combined & part if node["match"] == "all" else combined | part
@@ -142,9 +143,14 @@ class Compiler:
     def _grouped(node: dict) -> bool:
         """An event condition compiled to a positive IN over grouped events."""
         count = node.get("count") or {}
-        return (node["type"] == "event" and node.get("did", True)
-                and ((count.get("op") == "at_least" and count.get("value", 1) > 1)
-                     or (count.get("op") == "exactly" and count.get("value", 0) > 0)))  # fmt: skip
+        return (
+            node["type"] == "event"
+            and node.get("did", True)
+            and (
+                (count.get("op") == "at_least" and count.get("value", 1) > 1)
+                or (count.get("op") == "exactly" and count.get("value", 0) > 0)
+            )
+        )
 
     def _profile_row(self, node: dict) -> bool:
         if node["type"] == "group":
@@ -178,10 +184,13 @@ class Compiler:
 
     def _number(self, container, key, op, value, values) -> Q:
         number = Case(
-            When(Exact(JsonbTypeof(KeyTransform(key, container)), "number"),
-                 then=Numeric(KeyTextTransform(key, container))),
-            default=Value(None), output_field=DecimalField(),
-        )  # fmt: skip
+            When(
+                Exact(JsonbTypeof(KeyTransform(key, container)), "number"),
+                then=Numeric(KeyTextTransform(key, container)),
+            ),
+            default=Value(None),
+            output_field=DecimalField(),
+        )
         if op == "between":
             low, high = _numeric(values[0]), _numeric(values[1])
             return Q(GreaterThanOrEqual(number, low)) & Q(LessThanOrEqual(number, high))
@@ -192,8 +201,9 @@ class Compiler:
         text = KeyTextTransform(key, container)
         day = Case(
             When(Regex(text, VALID_DATE), then=Cast(Left(text, 10), DateField())),
-            default=Value(None), output_field=DateField(),
-        )  # fmt: skip
+            default=Value(None),
+            output_field=DateField(),
+        )
         if op == "within_last_days":
             return Q(GreaterThanOrEqual(day, (self.now - timedelta(days=value)).date()))
         lookup = LessThan if op == "before" else GreaterThan
@@ -231,8 +241,9 @@ class Compiler:
         if op == "exactly" and n == 0:
             op, n, negate = "at_least", 1, True
         if op == "at_least" and n == 1:
-            events = self.events(node["name"], node.get("where"), node.get("window"),
-                                 profile=OuterRef("pk"))  # fmt: skip
+            events = self.events(
+                node["name"], node.get("where"), node.get("window"), profile=OuterRef("pk")
+            )
             matched = Q(Exists(events))
         else:
             having = Q(n__gte=n) if op == "at_least" else Q(n=n)

@@ -17,8 +17,19 @@ def tiles() -> list[Tile]:
     )
     link = {"url_name": "segments:index", "cap": Cap.VIEW_SEGMENTS}
     return [
-        Tile(title="Segments", value=f"{counts['total']:,}", order=30, **link,
-             detail=f"{counts['lists']:,} of them uploaded lists"),
-        Tile(title="Segments failing to compute", value=f"{counts['failing']:,}", health=True,
-             ok=counts["failing"] == 0, detail="each says why on its page", **link),
-    ]  # fmt: skip
+        Tile(
+            title="Segments",
+            value=f"{counts['total']:,}",
+            order=30,
+            **link,
+            detail=f"{counts['lists']:,} of them uploaded lists",
+        ),
+        Tile(
+            title="Segments failing to compute",
+            value=f"{counts['failing']:,}",
+            health=True,
+            ok=counts["failing"] == 0,
+            detail="each says why on its page",
+            **link,
+        ),
+    ]

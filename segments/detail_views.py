@@ -138,9 +138,12 @@ def new_list(request):
         data = form.cleaned_data
         try:
             segment, result = static_lists.create_static_segment_from_csv(
-                name=data["name"], description=data["description"], file=data["file"],
-                kind=data["kind"] or None, created_by=request.user,
-            )  # fmt: skip
+                name=data["name"],
+                description=data["description"],
+                file=data["file"],
+                kind=data["kind"] or None,
+                created_by=request.user,
+            )
         except services.SegmentError as error:
             for problem in error.errors:
                 field = problem.get("field")
@@ -156,18 +159,22 @@ def new_list(request):
 def delete(request, pk: int):
     """Confirms, then deletes through segments.services (refused while in use)."""
     segment = get_object_or_404(Segment, pk=pk)
-    return confirm_delete(request, Deletion(
-        kind="segment", name=segment.name,
-        problem=lambda: services.deletion_problem(segment=segment),
-        delete=lambda: services.delete_segment(segment=segment),
-        refused=(services.SegmentError,),
-        consequences=lambda: [
-            f"Its {segment.member_count:,} members leave it; their profiles stay.",
-            "Its history of entries and exits and its size over time are deleted.",
-        ],
-        back_url=reverse("segments:detail", args=[segment.pk]),
-        done_url=reverse("segments:index"),
-    ))  # fmt: skip
+    return confirm_delete(
+        request,
+        Deletion(
+            kind="segment",
+            name=segment.name,
+            problem=lambda: services.deletion_problem(segment=segment),
+            delete=lambda: services.delete_segment(segment=segment),
+            refused=(services.SegmentError,),
+            consequences=lambda: [
+                f"Its {segment.member_count:,} members leave it; their profiles stay.",
+                "Its history of entries and exits and its size over time are deleted.",
+            ],
+            back_url=reverse("segments:detail", args=[segment.pk]),
+            done_url=reverse("segments:index"),
+        ),
+    )
 
 
 @requires(Cap.VIEW_SEGMENTS)

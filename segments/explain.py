@@ -214,8 +214,14 @@ class Explainer:
                 passed = not any(results)
             met = sum(results)
             detail = f"{met} of {len(children)} met"
-            return Explained(kind="group", text=MATCH_WORDS.get(match, match), passed=passed,
-                             detail=detail, match=match, children=children)  # fmt: skip
+            return Explained(
+                kind="group",
+                text=MATCH_WORDS.get(match, match),
+                passed=passed,
+                detail=detail,
+                match=match,
+                children=children,
+            )
         method = getattr(self, f"x_{node['type']}", None)
         return Explained(
             kind=node["type"],

@@ -187,8 +187,12 @@ class Validator:
                 for i, item in enumerate(values):
                     self.text(f"{path}.values[{i}]", item, "a value")
         elif op == "between":
-            if not (isinstance(values, list) and len(values) == 2
-                    and all(_is_number(v) for v in values) and values[0] <= values[1]):  # fmt: skip
+            if not (
+                isinstance(values, list)
+                and len(values) == 2
+                and all(_is_number(v) for v in values)
+                and values[0] <= values[1]
+            ):
                 self.error(f"{path}.values", "Enter two numbers, the lower one first.")
         elif op in NUMBER_OPS and not _is_number(value):
             self.error(f"{path}.value", "Enter a number.")
@@ -216,8 +220,9 @@ class Validator:
         elif "last_days" in window:
             if set(window) != {"last_days"}:
                 self.error(path, "A window is either the last N days or from/to dates.")
-            elif self.whole(f"{path}.last_days", window["last_days"], "the number of days",
-                            low=1, high=36_500):  # fmt: skip
+            elif self.whole(
+                f"{path}.last_days", window["last_days"], "the number of days", low=1, high=36_500
+            ):
                 self.summary.slides = True
         elif set(window) == {"from", "to"}:
             ok = all(self.is_date(window[k]) for k in ("from", "to"))
@@ -279,8 +284,7 @@ class Validator:
             self.error(f"{path}.in", "Choose one or more journey stages.")
 
     def condition_segment(self, path: str, node: dict) -> None:
-        if self.whole(f"{path}.segment_id", node.get("segment_id"), "a segment", low=1,
-                      high=2**62):  # fmt: skip
+        if self.whole(f"{path}.segment_id", node.get("segment_id"), "a segment", low=1, high=2**62):
             self.summary.segment_ids.add(node["segment_id"])
         if not isinstance(node.get("member", True), bool):
             self.error(f"{path}.member", "Choose is or is not a member.")

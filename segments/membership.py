@@ -62,8 +62,12 @@ def apply(segment: Segment, *, profile_ids: list[int] | None, reason: str) -> li
     sql, params = wanted.values("id").query.sql_with_params()
     sql, named = _named(sql, params)
     statement = APPLY_SQL.format(wanted=sql, scope=SCOPE if profile_ids is not None else "")
-    named |= {"segment": segment.pk, "now": timezone.now(), "reason": reason[:200],
-              "ids": profile_ids}  # fmt: skip
+    named |= {
+        "segment": segment.pk,
+        "now": timezone.now(),
+        "reason": reason[:200],
+        "ids": profile_ids,
+    }
     with connection.cursor() as cursor:
         cursor.execute(statement, named)
         changes = cursor.fetchall()
@@ -86,9 +90,12 @@ def recompute(segment: Segment, *, reason: str = "recomputed") -> Segment:
             now = timezone.now()
             SizeSample.objects.create(segment=segment, at=now, size=size)
             Segment.objects.filter(pk=segment.pk).update(
-                member_count=size, computed_at=now, computing_since=None, compute_error="",
+                member_count=size,
+                computed_at=now,
+                computing_since=None,
+                compute_error="",
                 compute_ms=int((time.monotonic() - started) * 1000),
-            )  # fmt: skip
+            )
     except Exception as error:  # recorded for the page, then re-raised for the task's retry
         Segment.objects.filter(pk=segment.pk).update(
             computing_since=None, compute_error=f"{type(error).__name__}: {error}"[:2000]

@@ -73,9 +73,11 @@ def members(*, segment: Segment, cursor: str | None = None, limit: int | None = 
     if after is not None:
         when, pk = after
         qs = qs.filter(Q(entered_at__lt=when) | Q(entered_at=when, profile_id__lt=pk))
-    rows = list(qs.order_by("-entered_at", "-profile_id").values_list("profile_id", "entered_at")[
-        : limit + 1
-    ])  # fmt: skip
+    rows = list(
+        qs.order_by("-entered_at", "-profile_id").values_list("profile_id", "entered_at")[
+            : limit + 1
+        ]
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     profiles, emails = _people(pid for pid, _ in rows)
@@ -229,11 +231,17 @@ def register_usage_check(check: Callable[[Segment], list[str]]) -> None:
 def users_of(*, segment: Segment) -> list[str]:
     """What uses ``segment``, each as a phrase (segment “B”, campaign “Welcome”, CSV
     export “Nightly”): other segments' rules, scheduled exports and registered users."""
-    found = [f"segment “{other.name}”" for other in Segment.objects.exclude(pk=segment.pk)
-             if segment.pk in realtime.referenced(other)]  # fmt: skip
+    found = [
+        f"segment “{other.name}”"
+        for other in Segment.objects.exclude(pk=segment.pk)
+        if segment.pk in realtime.referenced(other)
+    ]
     exports = Destination.objects.filter(kind=Destination.Kind.CSV_EXPORT)
-    found += [f"CSV export “{d.name}”" for d in exports
-              if str((d.config or {}).get("segment_id")) == str(segment.pk)]  # fmt: skip
+    found += [
+        f"CSV export “{d.name}”"
+        for d in exports
+        if str((d.config or {}).get("segment_id")) == str(segment.pk)
+    ]
     for check in USAGE_CHECKS:
         found += check(segment)
     return found

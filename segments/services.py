@@ -43,11 +43,17 @@ def _refused_references(segment_id: int | None, rule: dict) -> list[dict]:
     problems = []
     for path, ref in _segment_conditions(rule["root"]):
         if ref not in rules:
-            problems.append({"field": f"{path}.segment_id",
-                             "message": f"Segment {ref} does not exist."})  # fmt: skip
+            problems.append(
+                {"field": f"{path}.segment_id", "message": f"Segment {ref} does not exist."}
+            )
         elif segment_id is not None and _reaches(ref, segment_id, rules):
-            problems.append({"field": f"{path}.segment_id", "message": "This segment would "
-                             "contain itself through the segments it refers to."})  # fmt: skip
+            problems.append(
+                {
+                    "field": f"{path}.segment_id",
+                    "message": "This segment would "
+                    "contain itself through the segments it refers to.",
+                }
+            )
     return problems
 
 

@@ -335,8 +335,15 @@ def create_static_segment_from_csv(
 def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "replace"):
     """See the module docstring. Returns an ``UploadResult``."""
     if segment.kind != Segment.Kind.STATIC:
-        raise SegmentError([{"field": "segment", "message": "Only an uploaded-list segment "
-                             "takes a file; this one follows its rule."}])  # fmt: skip
+        raise SegmentError(
+            [
+                {
+                    "field": "segment",
+                    "message": "Only an uploaded-list segment "
+                    "takes a file; this one follows its rule.",
+                }
+            ]
+        )
     if mode not in ("replace", "add"):
         raise SegmentError([{"field": "mode", "message": "Choose replace or add."}])
     rules = load_rules()
@@ -393,9 +400,13 @@ def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "
     size = segment.memberships.count()
     SizeSample.objects.create(segment=segment, at=now, size=size)
     Segment.objects.filter(pk=segment.pk).update(
-        member_count=size, computed_at=now, computing_since=None, compute_error="",
-        compute_ms=int((time.monotonic() - started) * 1000), updated_at=now,
-    )  # fmt: skip
+        member_count=size,
+        computed_at=now,
+        computing_since=None,
+        compute_error="",
+        compute_ms=int((time.monotonic() - started) * 1000),
+        updated_at=now,
+    )
     if changes:
         sent = [(segment.pk, pid, change) for pid, change in changes]
         transaction.on_commit(lambda: membership_changed.send(sender=Segment, changes=sent))
@@ -432,8 +443,9 @@ def _store(cursor, batch: list[_Wanted | _Problem], result: UploadResult) -> Non
             continue
         profile_id = next((found[c] for c in wanted.candidates if c in found), None)
         if profile_id is None:
-            result.add(_Problem(wanted.line, wanted.shown, "No profile has this identifier.",
-                                missing=True))  # fmt: skip
+            result.add(
+                _Problem(wanted.line, wanted.shown, "No profile has this identifier.", missing=True)
+            )
         else:
             result.matched += 1
             ids.append(profile_id)

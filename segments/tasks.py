@@ -12,8 +12,9 @@ def process_profile_changes() -> int:
     return services.process_profile_changes()
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3,
-             **LONG_TASK)  # fmt: skip
+@shared_task(
+    acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK
+)
 def recompute_segment(segment_id: int) -> int:
     return services.recompute_segment(segment_id=segment_id)
 

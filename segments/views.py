@@ -90,8 +90,9 @@ def _builder(request, segment: Segment | None):
             rule = builder.empty_rule()
             rule["root"]["children"].append(builder.empty_condition("trait"))
             form = SegmentForm()
-        return _render(request, _context(request, segment=segment, form=form,
-                                         tree=builder_view.Tree.of(rule)))  # fmt: skip
+        return _render(
+            request, _context(request, segment=segment, form=form, tree=builder_view.Tree.of(rule))
+        )
 
     rule = builder.fields_to_rule(request.POST)
     action = request.POST.get("_action", "save")
@@ -104,8 +105,9 @@ def _builder(request, segment: Segment | None):
             add_type = request.POST.get(f"{path}._add", "trait")
             focus = builder.apply_action(rule, action, add_type=add_type)
         form = SegmentForm(initial={k: request.POST.get(k, "") for k in ("name", "description")})
-        context = _context(request, segment=segment, form=form, tree=builder_view.Tree.of(rule),
-                           focus=focus)  # fmt: skip
+        context = _context(
+            request, segment=segment, form=form, tree=builder_view.Tree.of(rule), focus=focus
+        )
         return _render(request, context, changed=True)
 
     dynamic = segment is None or segment.kind == Segment.Kind.DYNAMIC

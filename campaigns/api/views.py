@@ -91,9 +91,12 @@ class CampaignListView(generics.ListAPIView):
         values = dict(data.validated_data)
         try:
             campaign = services.create_campaign(
-                name=values.pop("name"), kind=values.pop("kind"), steps=values.pop("steps"),
-                created_by=request.user, **values,
-            )  # fmt: skip
+                name=values.pop("name"),
+                kind=values.pop("kind"),
+                steps=values.pop("steps"),
+                created_by=request.user,
+                **values,
+            )
         except services.CampaignError as error:
             raise invalid(error.errors) from error
         return Response(
@@ -354,8 +357,9 @@ class ProtectionView(APIView):
     def get(self, request):
         return Response(_protection_body(ActivationSettings.load()))
 
-    @extend_schema(request=ProtectionSerializer, responses={200: ProtectionSerializer,
-                                                            400: REFUSED})  # fmt: skip
+    @extend_schema(
+        request=ProtectionSerializer, responses={200: ProtectionSerializer, 400: REFUSED}
+    )
     def put(self, request):
         data = ProtectionSerializer(data=request.data)
         data.is_valid(raise_exception=True)

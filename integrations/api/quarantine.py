@@ -20,8 +20,16 @@ class QuarantinedEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = QuarantinedEvent
-        fields = ["id", "event_id", "source", "received_at", "step", "error", "payload",
-                  "quarantined_at"]  # fmt: skip
+        fields = [
+            "id",
+            "event_id",
+            "source",
+            "received_at",
+            "step",
+            "error",
+            "payload",
+            "quarantined_at",
+        ]
         read_only_fields = fields
 
 

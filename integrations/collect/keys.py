@@ -21,8 +21,15 @@ CACHE_SECONDS = 2.0
 CACHE_MAX_ENTRIES = 10_000
 _cache: dict[str | int, tuple[float, "SourceInfo | None"]] = {}
 _lock = threading.Lock()
-COLUMNS = ("id", "enabled", "rate_limit", "ip_rate_limit", "trust", "require_verification",
-           "verification_secret_encrypted")  # fmt: skip
+COLUMNS = (
+    "id",
+    "enabled",
+    "rate_limit",
+    "ip_rate_limit",
+    "trust",
+    "require_verification",
+    "verification_secret_encrypted",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +44,9 @@ class SourceInfo:
 def _info(row) -> "SourceInfo":
     pk, enabled, rate_limit, ip_rate_limit, trust, require, secret = row
     secrets = (crypto.decrypt(secret),) if secret else ()
-    client_trust = Trust(client=trust == Source.Trust.CLIENT, require_verification=require,
-                         secrets=secrets)  # fmt: skip
+    client_trust = Trust(
+        client=trust == Source.Trust.CLIENT, require_verification=require, secrets=secrets
+    )
     return SourceInfo(pk, enabled, rate_limit, ip_rate_limit, client_trust)
 
 

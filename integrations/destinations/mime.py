@@ -20,8 +20,15 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 # Extra headers that replace one of the message's own go through Django's builder.
-RESERVED = {"MIME-Version", "Subject", "From", "To", "Date", "Content-Type",
-            "Content-Transfer-Encoding"}  # fmt: skip
+RESERVED = {
+    "MIME-Version",
+    "Subject",
+    "From",
+    "To",
+    "Date",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+}
 MAX_LINE = 998  # octets per line, without CRLF (RFC 5322 2.1.1)
 
 
@@ -29,15 +36,17 @@ class HeaderInjection(ValueError):
     """A header value with a line break: it would start a header of its own."""
 
 
-def message_bytes(*, from_email: str, to: str, subject: str, text: str, html: str,
-                  headers: dict[str, str]) -> bytes:  # fmt: skip
+def message_bytes(
+    *, from_email: str, to: str, subject: str, text: str, html: str, headers: dict[str, str]
+) -> bytes:
     values = [from_email, to, *headers.values(), *headers.keys()]
     for value in [*values, subject]:
         if "\n" in value or "\r" in value:
             raise HeaderInjection("a header value contains a line break")
     if RESERVED & set(headers) or not all(v.isascii() and len(v) <= 900 for v in values):
-        return _django_bytes(from_email=from_email, to=to, subject=subject, text=text,
-                             html=html, headers=headers)  # fmt: skip
+        return _django_bytes(
+            from_email=from_email, to=to, subject=subject, text=text, html=html, headers=headers
+        )
     common = [
         "MIME-Version: 1.0",
         "Subject: " + _subject(subject),
@@ -48,8 +57,11 @@ def message_bytes(*, from_email: str, to: str, subject: str, text: str, html: st
     ]
     if not html:  # plain text only: a single part, as Django writes it
         encoding, payload = _encoded(text)
-        head = ['Content-Type: text/plain; charset="utf-8"', *common,
-                f"Content-Transfer-Encoding: {encoding}"]  # fmt: skip
+        head = [
+            'Content-Type: text/plain; charset="utf-8"',
+            *common,
+            f"Content-Transfer-Encoding: {encoding}",
+        ]
         return "\r\n".join(head).encode("ascii") + b"\r\n\r\n" + payload
     boundary = f"==============={uuid.uuid4().hex}=="
     head = [f'Content-Type: multipart/alternative; boundary="{boundary}"', *common]
@@ -79,8 +91,10 @@ def _encoded(body: str) -> tuple[str, bytes]:
 
 def _part(content_type: str, body: str) -> bytes:
     encoding, payload = _encoded(body)
-    head = (f'Content-Type: {content_type}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
-            f"Content-Transfer-Encoding: {encoding}\r\n\r\n")  # fmt: skip
+    head = (
+        f'Content-Type: {content_type}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
+        f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+    )
     return head.encode("ascii") + payload
 
 

@@ -94,8 +94,7 @@ class NotReady(Exception):
     """``ready()`` said no: nothing was sent (the transaction was reset)."""
 
 
-def send_one(connection: smtplib.SMTP, sender: str, to: str, payload: bytes,
-             ready=None) -> None:  # fmt: skip
+def send_one(connection: smtplib.SMTP, sender: str, to: str, payload: bytes, ready=None) -> None:
     """``connection.sendmail(sender, [to], payload)`` for plain addresses without
     smtplib's address parsing (``quoteaddr``), which cost more CPU than the rest of the
     exchange; same commands, same errors. Any other address goes through smtplib.
@@ -149,8 +148,9 @@ class _SmtpSession:
     def __init__(self):
         self.connections: dict[tuple, tuple[smtplib.SMTP, float]] = {}
 
-    def sendmail(self, destination: Destination, sender: str, to: str, payload: bytes,
-                 ready=None) -> None:  # fmt: skip
+    def sendmail(
+        self, destination: Destination, sender: str, to: str, payload: bytes, ready=None
+    ) -> None:
         key = (destination.pk, json.dumps(destination.config or {}, sort_keys=True, default=str))
         connection, used = self.connections.pop(key, (None, 0.0))
         if connection is not None and time.monotonic() - used > self.IDLE_CHECK:
@@ -215,8 +215,9 @@ def send_email(
     extra = dict(headers or {})
     extra["Message-ID"] = message_id
     try:
-        payload = message_bytes(from_email=from_email, to=to, subject=subject, text=text,
-                                html=html, headers=extra)  # fmt: skip
+        payload = message_bytes(
+            from_email=from_email, to=to, subject=subject, text=text, html=html, headers=extra
+        )
     except HeaderInjection as exc:
         raise DestinationError(f"Refused: {exc}", retryable=False) from exc
     sender = from_email.rsplit("<", 1)[-1].rstrip(">").strip()

@@ -46,9 +46,13 @@ def deliver_webhook(
     except DestinationError as exc:
         if exc.retryable and attempt < services.WEBHOOK_ATTEMPTS:
             outbox.enqueue(
-                deliver_webhook, destination_id, payload, idempotency_key,
-                attempt=attempt + 1, countdown=services.retry_delay(attempt),
-            )  # fmt: skip
+                deliver_webhook,
+                destination_id,
+                payload,
+                idempotency_key,
+                attempt=attempt + 1,
+                countdown=services.retry_delay(attempt),
+            )
             return None
         services.record_dead_letter(
             destination=destination,

@@ -109,20 +109,24 @@ def destination_delete(request, pk: int):
     """Confirms (saying what goes with it), then deletes through the service, which
     refuses while a campaign not finished sends through it."""
     destination = get_object_or_404(selectors.destinations(), pk=pk)
-    return confirm_delete(request, Deletion(
-        kind="destination", name=destination.name,
-        problem=lambda: services.deletion_problem(destination=destination),
-        delete=lambda: services.delete_destination(destination=destination),
-        refused=(services.DestinationInUse,),
-        consequences=lambda: [
-            "Its settings and its stored credentials are deleted.",
-            f"Its {destination.pending_dead_letters:,} dead letters waiting for a replay are "
-            "deleted with it.",
-            "Finished campaigns that used it keep their history.",
-        ],
-        back_url=reverse("integrations:destination-detail", args=[destination.pk]),
-        done_url=reverse("integrations:destination-list"),
-    ))  # fmt: skip
+    return confirm_delete(
+        request,
+        Deletion(
+            kind="destination",
+            name=destination.name,
+            problem=lambda: services.deletion_problem(destination=destination),
+            delete=lambda: services.delete_destination(destination=destination),
+            refused=(services.DestinationInUse,),
+            consequences=lambda: [
+                "Its settings and its stored credentials are deleted.",
+                f"Its {destination.pending_dead_letters:,} dead letters waiting for a replay are "
+                "deleted with it.",
+                "Finished campaigns that used it keep their history.",
+            ],
+            back_url=reverse("integrations:destination-detail", args=[destination.pk]),
+            done_url=reverse("integrations:destination-list"),
+        ),
+    )
 
 
 @requires(Cap.MANAGE_INTEGRATIONS)

@@ -47,8 +47,13 @@ def set_aside(
     has already removed it from the inbox."""
     text = describe(error)
     logger.warning("event %s set aside at %s: %s", event_id, step, text)
-    params = {"event_id": event_id, "received_at": received_at, "source_id": source_id,
-              "step": step[:200], "error": text}  # fmt: skip
+    params = {
+        "event_id": event_id,
+        "received_at": received_at,
+        "source_id": source_id,
+        "step": step[:200],
+        "error": text,
+    }
     with connection.cursor() as cursor:
         cursor.execute(SET_ASIDE_SQL, params)
 

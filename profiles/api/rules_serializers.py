@@ -17,8 +17,16 @@ class IdentifierKindSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IdentifierKind
-        fields = ["id", "name", "label", "priority", "max_per_profile", "normalizer",
-                  "trait_keys", "builtin"]  # fmt: skip
+        fields = [
+            "id",
+            "name",
+            "label",
+            "priority",
+            "max_per_profile",
+            "normalizer",
+            "trait_keys",
+            "builtin",
+        ]
         read_only_fields = ["builtin"]
 
     def validate_name(self, value):
@@ -117,8 +125,17 @@ class DryRunResultSerializer(serializers.Serializer):
 class ComputedTraitSerializer(serializers.ModelSerializer):
     class Meta:
         model = ComputedTrait
-        fields = ["id", "key", "label", "event_name", "aggregation", "property", "window_days",
-                  "created_at", "updated_at"]  # fmt: skip
+        fields = [
+            "id",
+            "key",
+            "label",
+            "event_name",
+            "aggregation",
+            "property",
+            "window_days",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"window_days": {"max_value": DAYS_MAX}}
 

@@ -71,8 +71,17 @@ class ProfileEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProfileEvent
-        fields = ["id", "type", "name", "timestamp", "received_at", "source_id", "source",
-                  "identity_id", "properties"]  # fmt: skip
+        fields = [
+            "id",
+            "type",
+            "name",
+            "timestamp",
+            "received_at",
+            "source_id",
+            "source",
+            "identity_id",
+            "properties",
+        ]
         read_only_fields = fields
 
 
@@ -128,8 +137,19 @@ class MergeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Merge
-        fields = ["id", "survivor_id", "merged_id", "reason", "identity_id", "event_id", "actor",
-                  "identity_ids", "created_at", "undone_at", "undone_by"]  # fmt: skip
+        fields = [
+            "id",
+            "survivor_id",
+            "merged_id",
+            "reason",
+            "identity_id",
+            "event_id",
+            "actor",
+            "identity_ids",
+            "created_at",
+            "undone_at",
+            "undone_by",
+        ]
         read_only_fields = fields
 
 

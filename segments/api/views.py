@@ -145,14 +145,17 @@ class SegmentListView(generics.ListAPIView):
         try:
             if values["kind"] == Segment.Kind.STATIC:
                 segment = static_lists.create_static_segment(
-                    name=values["name"], description=values["description"],
+                    name=values["name"],
+                    description=values["description"],
                     created_by=request.user,
-                )  # fmt: skip
+                )
             else:
                 segment = services.create_segment(
-                    name=values["name"], description=values["description"],
-                    rule=values["rule"], created_by=request.user,
-                )  # fmt: skip
+                    name=values["name"],
+                    description=values["description"],
+                    rule=values["rule"],
+                    created_by=request.user,
+                )
         except services.SegmentError as error:
             raise invalid(error.errors, rule=values["kind"] == Segment.Kind.DYNAMIC) from error
         segment.refresh_from_db()
@@ -384,9 +387,11 @@ class UploadView(APIView):
         values = data.validated_data
         try:
             result = static_lists.import_csv(
-                segment=segment, file=values["file"], kind=values.get("kind"),
+                segment=segment,
+                file=values["file"],
+                kind=values.get("kind"),
                 mode=values["mode"],
-            )  # fmt: skip
+            )
         except services.SegmentError as error:
             raise invalid(error.errors, rule=False) from error
         return Response(_upload_answer(segment, result))
@@ -409,9 +414,12 @@ class CreateStaticView(APIView):
         values = data.validated_data
         try:
             segment, result = static_lists.create_static_segment_from_csv(
-                name=values["name"], description=values["description"], file=values["file"],
-                kind=values.get("kind"), created_by=request.user,
-            )  # fmt: skip
+                name=values["name"],
+                description=values["description"],
+                file=values["file"],
+                kind=values.get("kind"),
+                created_by=request.user,
+            )
         except services.SegmentError as error:
             raise invalid(error.errors, rule=False) from error
         return Response(_upload_answer(segment, result), status=status.HTTP_201_CREATED)

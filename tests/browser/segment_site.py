@@ -37,8 +37,11 @@ PAGE = """<!DOCTYPE html>
 def settings_for(*, write_key: str, host: str, batching: bool) -> dict:
     """What ``AnalyticsBrowser.load`` gets: the settings Segment's CDN would answer, with
     the Segment.io destination's host set to ours (and no telemetry to Segment)."""
-    segmentio = {"apiKey": write_key, "apiHost": f"{host.split('://', 1)[1]}/v1",
-                 "protocol": host.split("://", 1)[0]}  # fmt: skip
+    segmentio = {
+        "apiKey": write_key,
+        "apiHost": f"{host.split('://', 1)[1]}/v1",
+        "protocol": host.split("://", 1)[0],
+    }
     if batching:
         segmentio["deliveryStrategy"] = {"strategy": "batching", "config": {"size": 3}}
     return {

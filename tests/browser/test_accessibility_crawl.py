@@ -57,16 +57,26 @@ def world(transactional_db):
         ("lifetime_revenue", "Lifetime revenue", "Order Completed", "sum", "total"),
         ("product_views_14d", "Product views, last 14 days", "Product Viewed", "count", ""),
     ]:
-        rules.save_computed_trait(key=key, label=label, event_name=event,
-                                  aggregation=aggregation, property=prop)  # fmt: skip
-    identify = message("identify", userId="w-ann", traits={"email": "Ann.Smith@Example.ORG",
-                       "firstName": "Ann", "lastName": "Smith"})  # fmt: skip
+        rules.save_computed_trait(
+            key=key, label=label, event_name=event, aggregation=aggregation, property=prop
+        )
+    identify = message(
+        "identify",
+        userId="w-ann",
+        traits={"email": "Ann.Smith@Example.ORG", "firstName": "Ann", "lastName": "Smith"},
+    )
     viewed = message(userId="w-ann", event="Product Viewed", properties={"category": "Jackets"})
     order = message(userId="w-ann", event="Order Completed", properties={"total": 12})
     integrations.ingest_messages(source_id=web.pk, messages=[identify, viewed, order])
     drain()
-    rule = {"version": 1, "root": {"type": "group", "match": "all", "children": [
-        {"type": "event", "name": "Order Completed"}]}}  # fmt: skip
+    rule = {
+        "version": 1,
+        "root": {
+            "type": "group",
+            "match": "all",
+            "children": [{"type": "event", "name": "Order Completed"}],
+        },
+    }
     buyers = segments.create_segment(name="Buyers", rule=rule)
     static_lists.create_static_segment(name="VIP list")
     template = MessageTemplate.objects.create(
@@ -75,13 +85,23 @@ def world(transactional_db):
     mail = destinations.create_destination(
         name="Mail", kind="smtp", config={"host": "127.0.0.1", "from_email": "a@example.org"}
     )
-    destinations.create_destination(name="Hook", kind="webhook",
-                                    config={"url": "http://127.0.0.1:9/hook"})  # fmt: skip
+    destinations.create_destination(
+        name="Hook", kind="webhook", config={"url": "http://127.0.0.1:9/hook"}
+    )
     campaigns.create_campaign(
-        name="Thank buyers", kind="segment_entered", segment=buyers, goal_event="Order Completed",
-        steps=[{"id": "mail", "type": "send_email", "template_id": template.pk,
-                "destination_id": mail.pk}],
-    )  # fmt: skip
+        name="Thank buyers",
+        kind="segment_entered",
+        segment=buyers,
+        goal_event="Order Completed",
+        steps=[
+            {
+                "id": "mail",
+                "type": "send_email",
+                "template_id": template.pk,
+                "destination_id": mail.pk,
+            }
+        ],
+    )
     for role in ROLES:
         site_services.create_user(email=f"{slug(role)}@example.org", role=role, password=PASSWORD)
 
@@ -107,8 +127,13 @@ class Crawl:
         page.on("pageerror", lambda e: self.console.append(str(e)))
         page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url}"))
         # A request cut short by the next navigation (ERR_ABORTED) is the crawl's doing.
-        page.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "")
-                and self.failed.append(f"failed {r.url}: {r.failure}"))  # fmt: skip
+        page.on(
+            "requestfailed",
+            lambda r: (
+                "ERR_ABORTED" not in (r.failure or "")
+                and self.failed.append(f"failed {r.url}: {r.failure}")
+            ),
+        )
         page.route(base + AXE_URL, lambda route: route.fulfill(path=AXE))
 
     def visit(self, path: str) -> list[str]:

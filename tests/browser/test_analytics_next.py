@@ -59,8 +59,10 @@ def assert_stored(events: list[Event]) -> None:
     assert viewed.payload["properties"]["path"] == "/jackets"
     assert ordered.event == "Order Completed"
     assert ordered.payload["properties"] == {
-        "order_id": "o-1", "total": 99.5, "products": [{"sku": "J-1", "name": "Jacket"}],
-    }  # fmt: skip
+        "order_id": "o-1",
+        "total": 99.5,
+        "products": [{"sku": "J-1", "name": "Jacket"}],
+    }
     assert identified.user_id == "user-42"
     assert identified.payload["traits"] == {"email": "ana@example.org", "plan": "gold"}
     assert identified.anonymous_id == viewed.anonymous_id == ordered.anonymous_id

@@ -20,8 +20,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def customer(transactional_db):
     web = services.create_source(name="Webshop", kind=Source.Kind.WEBSITE)
-    identify = message("identify", userId="w-ann", traits={"email": "ann@example.org",
-                       "firstName": "Ann", "lastName": "Smith"})  # fmt: skip
+    identify = message(
+        "identify",
+        userId="w-ann",
+        traits={"email": "ann@example.org", "firstName": "Ann", "lastName": "Smith"},
+    )
     views = [message(userId="w-ann", minutes=i, event=f"Viewed product {i}") for i in range(45)]
     result = services.ingest_messages(source_id=web.id, messages=signed(web, identify, *views))
     assert result.stored == 46
@@ -68,8 +71,9 @@ def shopper(transactional_db):
         ("favourite_category", "Favourite category", "Product Viewed", "most_frequent", "category"),
         ("product_views_14d", "Product views, last 14 days", "Product Viewed", "count", ""),
     ]:
-        rules_services.save_computed_trait(key=key, label=label, event_name=event,
-                                           aggregation=aggregation, property=prop)  # fmt: skip
+        rules_services.save_computed_trait(
+            key=key, label=label, event_name=event, aggregation=aggregation, property=prop
+        )
     web = services.create_source(name="Webshop", kind=Source.Kind.WEBSITE)
     people = [
         message("identify", userId=f"w-{i}", traits={"firstName": f"P{i}"}) for i in range(60)

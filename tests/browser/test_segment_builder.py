@@ -33,21 +33,39 @@ def shoppers(transactional_db):
     """Dutch with 3 recent views (the one), Dutch with 1 view, Dutch with 3 views and an
     order, Belgian with 3 views."""
     web = services.create_source(name="Webshop", kind=Source.Kind.WEBSITE)
-    people = [("nl-3", "NL", "Noor"), ("nl-1", "NL", "Daan"), ("nl-order", "NL", "Sem"),
-              ("be-3", "BE", "Lotte")]  # fmt: skip
+    people = [
+        ("nl-3", "NL", "Noor"),
+        ("nl-1", "NL", "Daan"),
+        ("nl-order", "NL", "Sem"),
+        ("be-3", "BE", "Lotte"),
+    ]
     messages = [
-        message("identify", userId=user, timestamp=days_ago(5),
-                traits={"country": country, "firstName": name, "lastName": "Test"})
+        message(
+            "identify",
+            userId=user,
+            timestamp=days_ago(5),
+            traits={"country": country, "firstName": name, "lastName": "Test"},
+        )
         for user, country, name in people
-    ]  # fmt: skip
+    ]
     for user, views in [("nl-3", 3), ("nl-1", 1), ("nl-order", 3), ("be-3", 3)]:
         messages += [
-            message(userId=user, event="Product Viewed", timestamp=days_ago(3 - i * 0.5),
-                    properties={"category": "Jackets", "price": 100 + i})
+            message(
+                userId=user,
+                event="Product Viewed",
+                timestamp=days_ago(3 - i * 0.5),
+                properties={"category": "Jackets", "price": 100 + i},
+            )
             for i in range(views)
-        ]  # fmt: skip
-    messages.append(message(userId="nl-order", event="Order Completed", timestamp=days_ago(1),
-                            properties={"revenue": 250}))  # fmt: skip
+        ]
+    messages.append(
+        message(
+            userId="nl-order",
+            event="Order Completed",
+            timestamp=days_ago(1),
+            properties={"revenue": 250},
+        )
+    )
     stored = services.ingest_messages(source_id=web.id, messages=signed(web, *messages)).stored
     assert stored == len(messages)
     drain()
@@ -126,8 +144,11 @@ def test_marketer_builds_the_example_segment_and_opens_its_members(
     assert segment.name == "Dutch browsers, no order"
     assert [c["type"] for c in segment.rule["root"]["children"]] == ["trait", "event", "event"]
     assert segment.rule["root"]["children"][2] == {
-        "type": "event", "name": "Order Completed", "did": False, "window": {"last_days": 14},
-    }  # fmt: skip
+        "type": "event",
+        "name": "Order Completed",
+        "did": False,
+        "window": {"last_days": 14},
+    }
 
     # The worker's recompute, run here (no worker in this test).
     membership.recompute(segment)

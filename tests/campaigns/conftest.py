@@ -33,8 +33,10 @@ def person(send, web, user, *, consent=True, minutes=-60, **traits):  # noqa: F8
 
 
 def track(send, web, user, event, minutes, **properties):  # noqa: F811
-    send(web, message(userId=user, event=event, properties=properties,
-                      timestamp=at(minutes).isoformat()))  # fmt: skip
+    send(
+        web,
+        message(userId=user, event=event, properties=properties, timestamp=at(minutes).isoformat()),
+    )
 
 
 def pump(minutes: float = 0) -> dict:
@@ -49,9 +51,17 @@ def pending_mails(send, web, smtp, template, users):  # noqa: F811
     (each identified and triggering it): one pending e-mail delivery each."""
     from campaigns.models import Delivery
 
-    journey = campaign([{"id": "mail", "type": "send_email", "template_id": template.pk,
-                         "destination_id": smtp.pk}],
-                       trigger_event="Checkout Started")  # fmt: skip
+    journey = campaign(
+        [
+            {
+                "id": "mail",
+                "type": "send_email",
+                "template_id": template.pk,
+                "destination_id": smtp.pk,
+            }
+        ],
+        trigger_event="Checkout Started",
+    )
     for user in users:
         person(send, web, user)
         track(send, web, user, "Checkout Started", 0, products=[{"name": "Boots"}])
@@ -73,10 +83,15 @@ def smtp(db, smtp_inbox):
     from django.conf import settings
 
     destination = destinations.create_destination(
-        name="Mail", kind="smtp",
-        config={"host": "127.0.0.1", "port": settings.EMAIL_PORT,
-                "from_email": "shop@example.org", "starttls": False},
-    )  # fmt: skip
+        name="Mail",
+        kind="smtp",
+        config={
+            "host": "127.0.0.1",
+            "port": settings.EMAIL_PORT,
+            "from_email": "shop@example.org",
+            "starttls": False,
+        },
+    )
     destination.inbox = smtp_inbox
     return destination
 
@@ -117,10 +132,14 @@ def hook_server():
 @pytest.fixture
 def webhook(db, hook_server):
     destination = destinations.create_destination(
-        name="Hook", kind="webhook",
-        config={"url": f"http://127.0.0.1:{hook_server.server_port}/in", "timeout": 5,
-                "traits": ["firstName", "tier"]},
+        name="Hook",
+        kind="webhook",
+        config={
+            "url": f"http://127.0.0.1:{hook_server.server_port}/in",
+            "timeout": 5,
+            "traits": ["firstName", "tier"],
+        },
         secrets={"signing_secret": "s3cret"},
-    )  # fmt: skip
+    )
     destination.server = hook_server
     return destination

@@ -35,8 +35,9 @@ def test_a_template_with_an_unknown_variable_is_refused_before_anything_is_sent(
 @pytest.mark.parametrize("status", [500, 429])
 def test_a_webhook_answering_500_or_429_is_retried_then_dead_lettered(send, web, webhook, status):
     webhook.server.statuses = [status] * 10
-    campaign([{"id": "hook", "type": "webhook", "destination_id": webhook.pk}],
-             trigger_event="Signed Up")  # fmt: skip
+    campaign(
+        [{"id": "hook", "type": "webhook", "destination_id": webhook.pk}], trigger_event="Signed Up"
+    )
     person(send, web, "ann")
     track(send, web, "ann", "Signed Up", 0)
     pump(0)
@@ -55,8 +56,9 @@ def test_a_destination_that_times_out_is_retried_and_then_failed(send, web, webh
     config = dict(webhook.config, timeout=0.2)
     destinations.update_destination(destination=webhook, name=webhook.name, config=config)
     webhook.server.delay = 1.0  # the local server answers after the timeout
-    campaign([{"id": "hook", "type": "webhook", "destination_id": webhook.pk}],
-             trigger_event="Signed Up")  # fmt: skip
+    campaign(
+        [{"id": "hook", "type": "webhook", "destination_id": webhook.pk}], trigger_event="Signed Up"
+    )
     person(send, web, "ann")
     track(send, web, "ann", "Signed Up", 0)
     started = time.monotonic()
@@ -68,12 +70,19 @@ def test_a_destination_that_times_out_is_retried_and_then_failed(send, web, webh
 
 def test_bad_smtp_credentials_fail_the_email_once_with_a_clear_reason(send, web, template):
     bad = destinations.create_destination(
-        name="Wrong port", kind="smtp",
-        config={"host": "127.0.0.1", "port": 9, "from_email": "shop@example.org",
-                "starttls": False, "timeout": 1},
-    )  # fmt: skip
-    steps_ = [{"id": "mail", "type": "send_email", "template_id": template.pk,
-               "destination_id": bad.pk}]  # fmt: skip
+        name="Wrong port",
+        kind="smtp",
+        config={
+            "host": "127.0.0.1",
+            "port": 9,
+            "from_email": "shop@example.org",
+            "starttls": False,
+            "timeout": 1,
+        },
+    )
+    steps_ = [
+        {"id": "mail", "type": "send_email", "template_id": template.pk, "destination_id": bad.pk}
+    ]
     campaign(steps_, trigger_event="Signed Up")
     person(send, web, "ann")
     track(send, web, "ann", "Signed Up", 0)
@@ -86,11 +95,18 @@ def test_bad_smtp_credentials_fail_the_email_once_with_a_clear_reason(send, web,
 
 def test_a_journey_with_a_loop_is_refused_at_the_step_that_loops():
     with pytest.raises(steps.StepsError) as caught:
-        steps.validate([
-            {"id": "a", "type": "wait", "minutes": 5, "next": "b"},
-            {"id": "b", "type": "branch", "condition": {"type": "stage", "in": ["retention"]},
-             "yes": "a", "no": None},
-        ])  # fmt: skip
+        steps.validate(
+            [
+                {"id": "a", "type": "wait", "minutes": 5, "next": "b"},
+                {
+                    "id": "b",
+                    "type": "branch",
+                    "condition": {"type": "stage", "in": ["retention"]},
+                    "yes": "a",
+                    "no": None,
+                },
+            ]
+        )
     assert caught.value.errors == [
         {"field": "steps[1].yes", "message": "This leads back to a: journeys cannot loop."}
     ]
@@ -107,12 +123,18 @@ def test_a_segment_a_campaign_uses_cannot_be_deleted_and_a_missing_one_is_refuse
     rule = {"version": 1, "root": {"type": "group", "match": "all", "children": [stage]}}
     audience = segments.create_segment(name="Loyal", rule=rule)
     broadcast = services.create_campaign(
-        name="News", kind=Campaign.Kind.BROADCAST, segment=audience,
+        name="News",
+        kind=Campaign.Kind.BROADCAST,
+        segment=audience,
         steps=[{"id": "x", "type": "exit"}],
-    )  # fmt: skip
+    )
     with pytest.raises(segments.SegmentError, match="Used by campaign “News”"):
         segments.delete_segment(segment=audience)
     with pytest.raises(services.CampaignError):
-        services.create_campaign(name="Ghost", kind=Campaign.Kind.BROADCAST, segment=None,
-                                 steps=[{"id": "x", "type": "exit"}])  # fmt: skip
+        services.create_campaign(
+            name="Ghost",
+            kind=Campaign.Kind.BROADCAST,
+            segment=None,
+            steps=[{"id": "x", "type": "exit"}],
+        )
     assert Campaign.objects.filter(pk=broadcast.pk).exists()

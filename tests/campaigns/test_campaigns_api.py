@@ -35,8 +35,13 @@ def _ok(response, status=200):
 
 
 def _campaign(**fields) -> Campaign:
-    values = {"name": "Cart", "kind": Campaign.Kind.EVENT, "trigger_event": "Cart Abandoned",
-              "steps": STEPS, **fields}  # fmt: skip
+    values = {
+        "name": "Cart",
+        "kind": Campaign.Kind.EVENT,
+        "trigger_event": "Cart Abandoned",
+        "steps": STEPS,
+        **fields,
+    }
     return Campaign.objects.create(**values)
 
 
@@ -51,8 +56,14 @@ def test_create_list_get_update_and_delete(client_as):
     assert body["goal_event"] == "Order Completed" and body["conversion_window_days"] == 7
     pk = body["id"]
     segment = Segment.objects.create(name="Dutch", rule={})
-    broadcast = _ok(api.post(URL, {"name": "News", "kind": "broadcast", "segment": segment.pk,
-                                   "steps": STEPS}, content_type=JSON), 201)  # fmt: skip
+    broadcast = _ok(
+        api.post(
+            URL,
+            {"name": "News", "kind": "broadcast", "segment": segment.pk, "steps": STEPS},
+            content_type=JSON,
+        ),
+        201,
+    )
 
     listed = _ok(api.get(URL))["results"]
     assert [c["id"] for c in listed] == [broadcast["id"], pk]  # newest first
@@ -66,8 +77,13 @@ def test_create_list_get_update_and_delete(client_as):
     patched = _ok(api.patch(f"{URL}{pk}/", {"name": "Cart reminder"}, content_type=JSON))
     assert patched["name"] == "Cart reminder" and patched["steps"] == STEPS
     assert patched["goal_event"] == "Order Completed"
-    put = _ok(api.put(f"{URL}{pk}/", {"name": "Cart 2", "kind": "event", "trigger_event": "X",
-                                      "steps": STEPS[1:]}, content_type=JSON))  # fmt: skip
+    put = _ok(
+        api.put(
+            f"{URL}{pk}/",
+            {"name": "Cart 2", "kind": "event", "trigger_event": "X", "steps": STEPS[1:]},
+            content_type=JSON,
+        )
+    )
     assert put["steps"] == STEPS[1:] and put["trigger_event"] == "X"
     assert put["goal_event"] == "Order Completed"  # left out: kept
     fields = _error(api.put(f"{URL}{pk}/", {"name": "x"}, content_type=JSON), 400)["fields"]
@@ -84,8 +100,9 @@ def test_journey_and_entry_errors_are_keyed_by_their_field(client_as):
         {"id": "wait", "type": "wait", "minutes": 60, "next": "ask"},
         {"id": "ask", "type": "wait_for_event", "event": "Order Completed", "next": "nowhere"},
     ]
-    fields = _error(api.post(URL, {"name": "Bad", "kind": "event", "steps": bad_steps},
-                             content_type=JSON), 400)["fields"]  # fmt: skip
+    fields = _error(
+        api.post(URL, {"name": "Bad", "kind": "event", "steps": bad_steps}, content_type=JSON), 400
+    )["fields"]
     assert fields == {
         "steps[1].timeout_minutes": ["Enter how many minutes to wait at most."],
         "steps[1].next": ["No step is called nowhere."],
@@ -98,15 +115,17 @@ def test_journey_and_entry_errors_are_keyed_by_their_field(client_as):
         "segment": ["Choose a segment."],
         "cooldown_days": ["Enter the days before re-entry."],
     }
-    fields = _error(api.post(URL, {"name": "", "kind": "nope", "segment": 999999},
-                             content_type=JSON), 400)["fields"]  # fmt: skip
+    fields = _error(
+        api.post(URL, {"name": "", "kind": "nope", "segment": 999999}, content_type=JSON), 400
+    )["fields"]
     assert set(fields) == {"name", "kind", "segment", "steps"}
     assert not Campaign.objects.exists()
 
     campaign = _campaign()
     broken = [{"id": "ask", "type": "wait_for_event", "event": "Order Completed"}]
-    fields = _error(api.patch(f"{URL}{campaign.pk}/", {"steps": broken}, content_type=JSON),
-                    400)["fields"]  # fmt: skip
+    fields = _error(api.patch(f"{URL}{campaign.pk}/", {"steps": broken}, content_type=JSON), 400)[
+        "fields"
+    ]
     assert fields == {"steps[0].timeout_minutes": ["Enter how many minutes to wait at most."]}
     campaign.refresh_from_db()
     assert campaign.steps == STEPS  # nothing saved
@@ -121,12 +140,15 @@ def test_start_pause_resume_finish_and_refused_transitions(client_as):
     started = _ok(api.post(f"{URL}{pk}/start/"))
     assert started["status"] == "active" and started["started_at"]
     assert _error(api.post(f"{URL}{pk}/start/"), 400)["fields"] == {
-        "status": ["Only a draft can be started."]}  # fmt: skip
+        "status": ["Only a draft can be started."]
+    }
     assert _error(api.post(f"{URL}{pk}/resume/"), 400)["fields"] == {
-        "status": ["A active campaign can't be active."]}  # fmt: skip
+        "status": ["A active campaign can't be active."]
+    }
     refused = _error(api.delete(f"{URL}{pk}/"), 400)
     assert refused["fields"]["status"] == [
-        "An active campaign can't be deleted: pause or finish it first."]  # fmt: skip
+        "An active campaign can't be deleted: pause or finish it first."
+    ]
     assert Campaign.objects.filter(pk=pk).exists()
 
     assert _ok(api.post(f"{URL}{pk}/pause/"))["status"] == "paused"
@@ -145,7 +167,8 @@ def test_a_paused_campaign_can_be_deleted_and_an_invalid_one_cannot_start(client
     assert api.delete(f"{URL}{paused.pk}/").status_code == 204
     invalid = _campaign(trigger_event="")
     assert _error(api.post(f"{URL}{invalid.pk}/start/"), 400)["fields"] == {
-        "trigger_event": ["Choose the event that starts it."]}  # fmt: skip
+        "trigger_event": ["Choose the event that starts it."]
+    }
     invalid.refresh_from_db()
     assert invalid.status == Campaign.Status.DRAFT
 
@@ -158,25 +181,46 @@ def journey():
     """Three people in a campaign: 1 waiting, 2 completed (mailed), 3 failed (skipped)."""
     campaign = _campaign(status=Campaign.Status.ACTIVE)
     other = _campaign(name="Other")
-    rows = [(1, Enrollment.State.ACTIVE, "wait"), (2, Enrollment.State.COMPLETED, "done"),
-            (3, Enrollment.State.FAILED, "done")]  # fmt: skip
+    rows = [
+        (1, Enrollment.State.ACTIVE, "wait"),
+        (2, Enrollment.State.COMPLETED, "done"),
+        (3, Enrollment.State.FAILED, "done"),
+    ]
     for profile_id, state, step_id in rows:
         enrollment = Enrollment.objects.create(
-            campaign=campaign, profile_id=profile_id, entered_at=T0, state=state,
+            campaign=campaign,
+            profile_id=profile_id,
+            entered_at=T0,
+            state=state,
             step_id=step_id,
-        )  # fmt: skip
-        StepLog.objects.create(enrollment=enrollment, campaign=campaign, profile_id=profile_id,
-                               step_id="wait", outcome="passed", at=T0)  # fmt: skip
+        )
+        StepLog.objects.create(
+            enrollment=enrollment,
+            campaign=campaign,
+            profile_id=profile_id,
+            step_id="wait",
+            outcome="passed",
+            at=T0,
+        )
         if profile_id > 1:
             Delivery.objects.create(
-                idempotency_key=f"k{profile_id}", campaign=campaign, enrollment=enrollment,
-                profile_id=profile_id, step_id="done", channel=Delivery.Channel.EMAIL,
+                idempotency_key=f"k{profile_id}",
+                campaign=campaign,
+                enrollment=enrollment,
+                profile_id=profile_id,
+                step_id="done",
+                channel=Delivery.Channel.EMAIL,
                 status=Delivery.Status.SENT if profile_id == 2 else Delivery.Status.SKIPPED,
                 sent_at=T0 if profile_id == 2 else None,
                 reason="" if profile_id == 2 else "No e-mail consent",
-            )  # fmt: skip
-    Delivery.objects.create(idempotency_key="hook", campaign=campaign, profile_id=2,
-                            step_id="done", channel=Delivery.Channel.WEBHOOK)  # fmt: skip
+            )
+    Delivery.objects.create(
+        idempotency_key="hook",
+        campaign=campaign,
+        profile_id=2,
+        step_id="done",
+        channel=Delivery.Channel.WEBHOOK,
+    )
     Enrollment.objects.create(campaign=other, profile_id=1, entered_at=T0)
     return campaign
 
@@ -202,11 +246,13 @@ def test_deliveries_are_listed_with_filters(client_as, journey):
     url = f"{URL}{journey.pk}/deliveries/"
     listed = _ok(api.get(url))["results"]
     assert [(d["profile_id"], d["channel"], d["status"]) for d in listed] == [
-        (2, "webhook", "pending"), (3, "email", "skipped"), (2, "email", "sent")]  # fmt: skip
+        (2, "webhook", "pending"),
+        (3, "email", "skipped"),
+        (2, "email", "sent"),
+    ]
     assert listed[1]["reason"] == "No e-mail consent" and listed[1]["enrollment"]
     assert [d["status"] for d in _ok(api.get(f"{url}?status=skipped"))["results"]] == ["skipped"]
-    assert [d["channel"] for d in _ok(api.get(f"{url}?channel=webhook"))["results"]] == [
-        "webhook"]  # fmt: skip
+    assert [d["channel"] for d in _ok(api.get(f"{url}?channel=webhook"))["results"]] == ["webhook"]
     assert len(_ok(api.get(f"{url}?profile=2&channel=email"))["results"]) == 1
     assert "channel" in _error(api.get(f"{url}?channel=fax"), 400)["fields"]
     assert "status" in _error(api.get(f"{url}?status=nope"), 400)["fields"]
@@ -240,10 +286,14 @@ def test_results_carry_the_lift_with_its_interval(client_as):
         holdout = i >= 200
         converted = (i < 40) or (200 <= i < 210)
         Enrollment.objects.create(
-            campaign=campaign, profile_id=i + 1, entered_at=T0, holdout=holdout,
-            variant="holdout" if holdout else "A", state=Enrollment.State.COMPLETED,
+            campaign=campaign,
+            profile_id=i + 1,
+            entered_at=T0,
+            holdout=holdout,
+            variant="holdout" if holdout else "A",
+            state=Enrollment.State.COMPLETED,
             converted_at=T0 if converted else None,
-        )  # fmt: skip
+        )
     lift = _ok(client_as(MARKETER).get(f"{URL}{campaign.pk}/results/"))["lift"]
     assert lift["enough"] and lift["significant"]
     assert lift["difference"] == pytest.approx(0.10)
@@ -264,19 +314,28 @@ def test_templates_crud_with_syntax_errors_at_their_field(client_as):
     assert [t["id"] for t in _ok(api.get(url))["results"]] == [pk]
     assert _ok(api.get(f"{url}{pk}/"))["name"] == "Cart"
 
-    fields = _error(api.post(url, {"name": "Bad", "subject": "Hi {{ x|nope }}",
-                                   "body_html": "<p>\n{% if x %}</p>"}, content_type=JSON),
-                    400)["fields"]  # fmt: skip
+    fields = _error(
+        api.post(
+            url,
+            {"name": "Bad", "subject": "Hi {{ x|nope }}", "body_html": "<p>\n{% if x %}</p>"},
+            content_type=JSON,
+        ),
+        400,
+    )["fields"]
     assert set(fields) == {"subject", "body_html"}
     assert fields["body_html"][0].startswith("Line 2")
     assert set(_error(api.post(url, {}, content_type=JSON), 400)["fields"]) == {
-        "name", "subject", "body_html"}  # fmt: skip
+        "name",
+        "subject",
+        "body_html",
+    }
     assert MessageTemplate.objects.count() == 1
 
     patched = _ok(api.patch(f"{url}{pk}/", {"body_text": "Come back"}, content_type=JSON))
     assert patched["body_text"] == "Come back" and patched["body_html"] == "<p>Come back</p>"
-    fields = _error(api.patch(f"{url}{pk}/", {"body_text": "{% load x %}"}, content_type=JSON),
-                    400)["fields"]  # fmt: skip
+    fields = _error(
+        api.patch(f"{url}{pk}/", {"body_text": "{% load x %}"}, content_type=JSON), 400
+    )["fields"]
     assert set(fields) == {"body_text"}
     assert MessageTemplate.objects.get(pk=pk).body_text == "Come back"
 
@@ -302,14 +361,31 @@ def _as(make_user, role) -> Client:
 def test_roles_read_and_write(make_user, journey):
     template = MessageTemplate.objects.create(name="T", subject="s", body_html="b")
     pk = journey.pk
-    reads = [URL, f"{URL}{pk}/", f"{URL}{pk}/enrollments/", f"{URL}{pk}/deliveries/",
-             f"{URL}{pk}/results/", f"{URL}{pk}/counts/", f"{URL}templates/",
-             f"{URL}templates/{template.pk}/"]  # fmt: skip
-    posts = [URL, f"{URL}{pk}/start/", f"{URL}{pk}/pause/", f"{URL}{pk}/resume/",
-             f"{URL}{pk}/finish/", f"{URL}templates/"]  # fmt: skip
-    changes = [("patch", f"{URL}{pk}/"), ("put", f"{URL}{pk}/"), ("delete", f"{URL}{pk}/"),
-               ("patch", f"{URL}templates/{template.pk}/"),
-               ("delete", f"{URL}templates/{template.pk}/")]  # fmt: skip
+    reads = [
+        URL,
+        f"{URL}{pk}/",
+        f"{URL}{pk}/enrollments/",
+        f"{URL}{pk}/deliveries/",
+        f"{URL}{pk}/results/",
+        f"{URL}{pk}/counts/",
+        f"{URL}templates/",
+        f"{URL}templates/{template.pk}/",
+    ]
+    posts = [
+        URL,
+        f"{URL}{pk}/start/",
+        f"{URL}{pk}/pause/",
+        f"{URL}{pk}/resume/",
+        f"{URL}{pk}/finish/",
+        f"{URL}templates/",
+    ]
+    changes = [
+        ("patch", f"{URL}{pk}/"),
+        ("put", f"{URL}{pk}/"),
+        ("delete", f"{URL}{pk}/"),
+        ("patch", f"{URL}templates/{template.pk}/"),
+        ("delete", f"{URL}templates/{template.pk}/"),
+    ]
 
     viewer = _as(make_user, VIEWER)
     for url in reads + posts:
@@ -339,8 +415,17 @@ def test_the_schema_builds_with_the_campaign_endpoints(client_as):
     assert schema.status_code == 200
     body = schema.json()
     paths = body["paths"]
-    for path in ("", "{id}/", "{id}/start/", "{id}/enrollments/", "{id}/deliveries/",
-                 "{id}/results/", "{id}/counts/", "templates/", "templates/{id}/"):  # fmt: skip
+    for path in (
+        "",
+        "{id}/",
+        "{id}/start/",
+        "{id}/enrollments/",
+        "{id}/deliveries/",
+        "{id}/results/",
+        "{id}/counts/",
+        "templates/",
+        "templates/{id}/",
+    ):
         assert f"/api/v1/campaigns/{path}" in paths
     assert "CampaignKindEnum" in body["components"]["schemas"]
     lift = body["components"]["schemas"]["Lift"]["properties"]

@@ -15,12 +15,15 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def setup(db):
     template = MessageTemplate.objects.create(name="Thanks", subject="Hi", body_html="<p>Hi</p>")
-    mail = destinations.create_destination(name="Shop mail", kind="smtp",
-                                           config={"host": "127.0.0.1"})  # fmt: skip
-    steps = [{"id": "mail", "type": "send_email", "template_id": template.pk,
-              "destination_id": mail.pk}]  # fmt: skip
-    welcome = services.create_campaign(name="Welcome", kind="event", trigger_event="Signed Up",
-                                       steps=steps)  # fmt: skip
+    mail = destinations.create_destination(
+        name="Shop mail", kind="smtp", config={"host": "127.0.0.1"}
+    )
+    steps = [
+        {"id": "mail", "type": "send_email", "template_id": template.pk, "destination_id": mail.pk}
+    ]
+    welcome = services.create_campaign(
+        name="Welcome", kind="event", trigger_event="Signed Up", steps=steps
+    )
     return {"template": template, "mail": mail, "welcome": welcome}
 
 
@@ -69,10 +72,12 @@ def test_a_template_a_campaign_sends_is_refused_then_goes_once_the_campaign_fini
 
 def test_a_destination_is_deleted_only_after_confirmation_and_never_while_in_use(setup, client_as):
     mail, welcome = setup["mail"], setup["welcome"]
-    hook = destinations.create_destination(name="Hook", kind="webhook",
-                                           config={"url": "http://127.0.0.1:9/"})  # fmt: skip
-    destinations.record_dead_letter(destination=hook, payload={}, idempotency_key="k",
-                                    error="HTTP 500", attempts=5)  # fmt: skip
+    hook = destinations.create_destination(
+        name="Hook", kind="webhook", config={"url": "http://127.0.0.1:9/"}
+    )
+    destinations.record_dead_letter(
+        destination=hook, payload={}, idempotency_key="k", error="HTTP 500", attempts=5
+    )
     client = client_as(ADMIN)
 
     # One click no longer deletes: the page asks first and says what goes with it.

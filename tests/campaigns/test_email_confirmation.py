@@ -35,8 +35,9 @@ def visitor_types_an_address(web):  # noqa: F811
 
 
 def checkout(web, minutes):  # noqa: F811
-    body = message(anonymousId="device-9", event="Checkout Started",
-                   timestamp=at(minutes).isoformat())  # fmt: skip
+    body = message(
+        anonymousId="device-9", event="Checkout Started", timestamp=at(minutes).isoformat()
+    )
     services.ingest_messages(source_id=web.id, messages=[body])
 
     drain()
@@ -45,8 +46,9 @@ def checkout(web, minutes):  # noqa: F811
 def test_an_unconfirmed_address_gets_a_double_opt_in_and_then_the_mail(
     client, send, web, smtp, template, django_capture_on_commit_callbacks
 ):
-    steps = [{"id": "mail", "type": "send_email", "template_id": template.pk,
-              "destination_id": smtp.pk}]  # fmt: skip
+    steps = [
+        {"id": "mail", "type": "send_email", "template_id": template.pk, "destination_id": smtp.pk}
+    ]
     campaign(steps, trigger_event="Checkout Started", entry="every")
     profile = visitor_types_an_address(web)
     assert profile.traits["email"] == ADDRESS and not profile.email_confirmed

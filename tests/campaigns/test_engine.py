@@ -20,12 +20,17 @@ CART = [{"name": "Rain jacket", "price": 120}, {"name": "Wool socks", "price": 1
 def abandonment(smtp, template):
     return [
         {"id": "wait", "type": "wait", "minutes": 60, "next": "order"},
-        {"id": "order", "type": "wait_for_event", "event": "Order Completed",
-         "timeout_minutes": 24 * 60, "next": "bought", "timeout_next": "mail"},
-        {"id": "mail", "type": "send_email", "template_id": template.pk,
-         "destination_id": smtp.pk},
+        {
+            "id": "order",
+            "type": "wait_for_event",
+            "event": "Order Completed",
+            "timeout_minutes": 24 * 60,
+            "next": "bought",
+            "timeout_next": "mail",
+        },
+        {"id": "mail", "type": "send_email", "template_id": template.pk, "destination_id": smtp.pk},
         {"id": "bought", "type": "exit"},
-    ]  # fmt: skip
+    ]
 
 
 def test_cart_abandonment_mails_the_carts_items_only_to_who_did_not_order(
@@ -55,8 +60,11 @@ def test_cart_abandonment_mails_the_carts_items_only_to_who_did_not_order(
     assert [m["To"] for m in smtp.inbox.messages] == ["ann@example.org"]
     mail = smtp.inbox.messages[0]
     assert mail["Subject"] == "Ann, you left something"
-    html = next(p for p in mail.walk() if p.get_content_type() == "text/html").get_payload(
-        decode=True).decode()  # fmt: skip
+    html = (
+        next(p for p in mail.walk() if p.get_content_type() == "text/html")
+        .get_payload(decode=True)
+        .decode()
+    )
     assert "<b>Rain jacket</b>" in html and "<b>Wool socks</b>" in html
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.idempotency_key) == ("sent", f"{ann.pk}:mail")
@@ -86,12 +94,22 @@ def test_entry_rules_once_every_time_and_cooldown(send, web):
 
 def test_branch_on_a_trait_condition_and_on_an_event_since_entry(send, web, webhook):
     steps = [
-        {"id": "vip", "type": "branch", "yes": "hook", "no": "bought",
-         "condition": {"type": "trait", "key": "tier", "op": "equals", "value": "gold"}},
-        {"id": "bought", "type": "branch", "yes": None, "no": "hook",
-         "condition": {"type": "event_since_entry", "name": "Order Completed"}},
+        {
+            "id": "vip",
+            "type": "branch",
+            "yes": "hook",
+            "no": "bought",
+            "condition": {"type": "trait", "key": "tier", "op": "equals", "value": "gold"},
+        },
+        {
+            "id": "bought",
+            "type": "branch",
+            "yes": None,
+            "no": "hook",
+            "condition": {"type": "event_since_entry", "name": "Order Completed"},
+        },
         {"id": "hook", "type": "webhook", "destination_id": webhook.pk},
-    ]  # fmt: skip
+    ]
     journey = campaign(steps, trigger_event="Signed Up")
     for user, tier in [("gold", "gold"), ("buyer", "basic"), ("plain", "basic")]:
         person(send, web, user, tier=tier)
@@ -105,10 +123,17 @@ def test_branch_on_a_trait_condition_and_on_an_event_since_entry(send, web, webh
     Delivery.objects.all().delete()
     webhook.server.received.clear()
     pump(5)
-    outcomes = {(Profile.objects.get(pk=s.profile_id).traits["firstName"], s.step_id, s.outcome)
-                for s in StepLog.objects.filter(step_id__in=["vip", "bought"])}  # fmt: skip
-    assert outcomes == {("Gold", "vip", "yes"), ("Buyer", "vip", "no"), ("Plain", "vip", "no"),
-                        ("Buyer", "bought", "yes"), ("Plain", "bought", "no")}  # fmt: skip
+    outcomes = {
+        (Profile.objects.get(pk=s.profile_id).traits["firstName"], s.step_id, s.outcome)
+        for s in StepLog.objects.filter(step_id__in=["vip", "bought"])
+    }
+    assert outcomes == {
+        ("Gold", "vip", "yes"),
+        ("Buyer", "vip", "no"),
+        ("Plain", "vip", "no"),
+        ("Buyer", "bought", "yes"),
+        ("Plain", "bought", "no"),
+    }
     posted = sorted(body["profile"]["traits"]["firstName"] for _, body in webhook.server.received)
     assert posted == ["Gold", "Plain"]
     headers = webhook.server.received[0][0]
@@ -121,27 +146,54 @@ def test_split_follows_the_percentages_and_the_holdout_receives_nothing(
     webhook,
 ):
     steps = [
-        {"id": "ab", "type": "split", "variants": [
-            {"name": "A", "percent": 45, "next": "hook"},
-            {"name": "B", "percent": 45, "next": "hook"},
-            {"name": "holdout", "percent": 10, "holdout": True, "next": "hook"}]},
+        {
+            "id": "ab",
+            "type": "split",
+            "variants": [
+                {"name": "A", "percent": 45, "next": "hook"},
+                {"name": "B", "percent": 45, "next": "hook"},
+                {"name": "holdout", "percent": 10, "holdout": True, "next": "hook"},
+            ],
+        },
         {"id": "hook", "type": "webhook", "destination_id": webhook.pk},
-    ]  # fmt: skip
-    journey = campaign(steps, kind=Campaign.Kind.BROADCAST, start=False,
-                       segment=segments.create_segment(name="all", rule={
-                           "version": 1, "root": {"type": "group", "match": "all", "children": [
-                               {"type": "trait", "key": "email", "op": "is_set"}]}}))  # fmt: skip
+    ]
+    journey = campaign(
+        steps,
+        kind=Campaign.Kind.BROADCAST,
+        start=False,
+        segment=segments.create_segment(
+            name="all",
+            rule={
+                "version": 1,
+                "root": {
+                    "type": "group",
+                    "match": "all",
+                    "children": [{"type": "trait", "key": "email", "op": "is_set"}],
+                },
+            },
+        ),
+    )
     from tests.profiles.conftest import message
 
-    send(web, *[message("identify", userId=f"u{i}",
-                        traits={"email": f"u{i}@example.org", "marketingOptIn": True})
-                for i in range(400)])  # fmt: skip
+    send(
+        web,
+        *[
+            message(
+                "identify",
+                userId=f"u{i}",
+                traits={"email": f"u{i}@example.org", "marketingOptIn": True},
+            )
+            for i in range(400)
+        ],
+    )
     segments.recompute_segment(segment_id=journey.segment_id)
     services.start_campaign(campaign=journey, now=at(0))
     pump(0)
     pump(0)  # a run sends at most 200: the next one sends the rest
-    variants = {v: Enrollment.objects.filter(campaign=journey, variant=v).count()
-                for v in ("A", "B", "holdout")}  # fmt: skip
+    variants = {
+        v: Enrollment.objects.filter(campaign=journey, variant=v).count()
+        for v in ("A", "B", "holdout")
+    }
     assert sum(variants.values()) == 400
     assert 150 <= variants["A"] <= 210 and 150 <= variants["B"] <= 210
     assert 20 <= variants["holdout"] <= 60
@@ -166,10 +218,15 @@ def test_no_consent_skips_the_email_with_a_reason_and_the_journey_goes_on(
     webhook,
 ):
     steps = [
-        {"id": "mail", "type": "send_email", "template_id": template.pk,
-         "destination_id": smtp.pk, "next": "hook"},
+        {
+            "id": "mail",
+            "type": "send_email",
+            "template_id": template.pk,
+            "destination_id": smtp.pk,
+            "next": "hook",
+        },
         {"id": "hook", "type": "webhook", "destination_id": webhook.pk},
-    ]  # fmt: skip
+    ]
     campaign(steps, trigger_event="Checkout Started")
     person(send, web, "nomail", consent=False)
     track(send, web, "nomail", "Checkout Started", 0)
@@ -186,8 +243,9 @@ def test_no_consent_skips_the_email_with_a_reason_and_the_journey_goes_on(
 def test_frequency_cap_skips_messages_over_the_limit(send, web, smtp, template):
     cap = {"max_messages": 2, "per_days": 7}
     services.save_protection(time_zone="UTC", channels={"email": cap})
-    steps = [{"id": "mail", "type": "send_email", "template_id": template.pk,
-              "destination_id": smtp.pk}]  # fmt: skip
+    steps = [
+        {"id": "mail", "type": "send_email", "template_id": template.pk, "destination_id": smtp.pk}
+    ]
     for _ in range(3):
         campaign(steps, trigger_event="Checkout Started")
     person(send, web, "ann")
@@ -201,11 +259,20 @@ def test_frequency_cap_skips_messages_over_the_limit(send, web, smtp, template):
 def test_quiet_hours_hold_the_email_until_they_end(send, web, smtp, template):
     now = at(0)
     start = (now.replace(minute=0) if now.minute else now).time()
-    services.save_protection(time_zone="UTC", channels={"email": {
-        "quiet_start": time((start.hour - 1) % 24, 0), "quiet_end": time((start.hour + 2) % 24, 0),
-        "max_messages": 3, "per_days": 7}})  # fmt: skip
-    steps = [{"id": "mail", "type": "send_email", "template_id": template.pk,
-              "destination_id": smtp.pk}]  # fmt: skip
+    services.save_protection(
+        time_zone="UTC",
+        channels={
+            "email": {
+                "quiet_start": time((start.hour - 1) % 24, 0),
+                "quiet_end": time((start.hour + 2) % 24, 0),
+                "max_messages": 3,
+                "per_days": 7,
+            }
+        },
+    )
+    steps = [
+        {"id": "mail", "type": "send_email", "template_id": template.pk, "destination_id": smtp.pk}
+    ]
     campaign(steps, trigger_event="Checkout Started")
     person(send, web, "ann")
     track(send, web, "ann", "Checkout Started", 0, products=CART)
@@ -233,14 +300,27 @@ def test_goal_event_ends_the_journey_as_converted_and_credits_the_email(
     template,
 ):
     steps = [
-        {"id": "mail", "type": "send_email", "template_id": template.pk,
-         "destination_id": smtp.pk, "next": "wait"},
+        {
+            "id": "mail",
+            "type": "send_email",
+            "template_id": template.pk,
+            "destination_id": smtp.pk,
+            "next": "wait",
+        },
         {"id": "wait", "type": "wait", "minutes": 3 * 24 * 60, "next": "again"},
-        {"id": "again", "type": "send_email", "template_id": template.pk,
-         "destination_id": smtp.pk},
-    ]  # fmt: skip
-    journey = campaign(steps, trigger_event="Checkout Started", goal_event="Order Completed",
-                       conversion_window_days=7)  # fmt: skip
+        {
+            "id": "again",
+            "type": "send_email",
+            "template_id": template.pk,
+            "destination_id": smtp.pk,
+        },
+    ]
+    journey = campaign(
+        steps,
+        trigger_event="Checkout Started",
+        goal_event="Order Completed",
+        conversion_window_days=7,
+    )
     person(send, web, "ann")
     track(send, web, "ann", "Checkout Started", 0, products=CART)
     pump(0)
@@ -260,11 +340,21 @@ def test_segment_entry_enrols_only_while_active_and_paused_journeys_keep_their_p
     web,
     webhook,
 ):
-    segment = segments.create_segment(name="gold", rule={"version": 1, "root": {
-        "type": "group", "match": "all", "children": [
-            {"type": "trait", "key": "tier", "op": "equals", "value": "gold"}]}})  # fmt: skip
-    steps = [{"id": "w", "type": "wait", "minutes": 10, "next": "hook"},
-             {"id": "hook", "type": "webhook", "destination_id": webhook.pk}]  # fmt: skip
+    segment = segments.create_segment(
+        name="gold",
+        rule={
+            "version": 1,
+            "root": {
+                "type": "group",
+                "match": "all",
+                "children": [{"type": "trait", "key": "tier", "op": "equals", "value": "gold"}],
+            },
+        },
+    )
+    steps = [
+        {"id": "w", "type": "wait", "minutes": 10, "next": "hook"},
+        {"id": "hook", "type": "webhook", "destination_id": webhook.pk},
+    ]
     journey = campaign(steps, kind=Campaign.Kind.SEGMENT_ENTERED, segment=segment)
     person(send, web, "ann", tier="gold")
     process_profile_changes()
@@ -292,8 +382,9 @@ def test_a_failing_webhook_is_retried_with_backoff_then_failed_with_its_reason(
     webhook,
 ):
     webhook.server.statuses = [503] * 10
-    campaign([{"id": "hook", "type": "webhook", "destination_id": webhook.pk}],
-             trigger_event="Signed Up")  # fmt: skip
+    campaign(
+        [{"id": "hook", "type": "webhook", "destination_id": webhook.pk}], trigger_event="Signed Up"
+    )
     person(send, web, "ann")
     track(send, web, "ann", "Signed Up", 0)
     pump(0)
@@ -312,8 +403,10 @@ def test_a_failing_webhook_is_retried_with_backoff_then_failed_with_its_reason(
 
 
 def test_someone_waiting_at_a_step_removed_from_the_journey_exits_with_the_reason(send, web):
-    journey = campaign([{"id": "w", "type": "wait", "minutes": 60, "next": "x"},
-                        {"id": "x", "type": "exit"}], trigger_event="Viewed")  # fmt: skip
+    journey = campaign(
+        [{"id": "w", "type": "wait", "minutes": 60, "next": "x"}, {"id": "x", "type": "exit"}],
+        trigger_event="Viewed",
+    )
     person(send, web, "ann")
     track(send, web, "ann", "Viewed", 0)
     pump(0)

@@ -15,13 +15,22 @@ PEOPLE = 40
 
 
 def test_two_runners_never_process_the_same_enrollment(send, web):
-    send(web, *[message("identify", userId=f"u{i}", traits={"email": f"u{i}@example.org"})
-                for i in range(PEOPLE)])  # fmt: skip
+    send(
+        web,
+        *[
+            message("identify", userId=f"u{i}", traits={"email": f"u{i}@example.org"})
+            for i in range(PEOPLE)
+        ],
+    )
     journey = services.create_campaign(
-        name="tag", kind=Campaign.Kind.EVENT, trigger_event="Signed Up",
-        steps=[{"id": "tag", "type": "set_trait", "key": "welcomed", "value": True,
-                "next": "w"}, {"id": "w", "type": "wait", "minutes": 5}],
-    )  # fmt: skip
+        name="tag",
+        kind=Campaign.Kind.EVENT,
+        trigger_event="Signed Up",
+        steps=[
+            {"id": "tag", "type": "set_trait", "key": "welcomed", "value": True, "next": "w"},
+            {"id": "w", "type": "wait", "minutes": 5},
+        ],
+    )
     services.start_campaign(campaign=journey)
     from profiles.models import Profile
 

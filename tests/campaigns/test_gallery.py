@@ -22,9 +22,15 @@ def smtp(db):
 def test_every_stage_has_journeys_and_each_says_its_stage():
     stages = {item.stage for item in gallery.ITEMS}
     assert stages == {"orientation", "consideration", "acquisition", "retention"}
-    assert {"cart-abandonment", "quote-follow-up", "repeat-purchase", "loyalty-reward",
-            "recommendations", "welcome-download", "nurture-product-viewers"} <= set(
-        gallery.BY_KEY)  # fmt: skip
+    assert {
+        "cart-abandonment",
+        "quote-follow-up",
+        "repeat-purchase",
+        "loyalty-reward",
+        "recommendations",
+        "welcome-download",
+        "nurture-product-viewers",
+    } <= set(gallery.BY_KEY)
 
 
 @pytest.mark.parametrize("key", list(gallery.BY_KEY))
@@ -48,8 +54,13 @@ def test_cart_abandonment_waits_then_sends_the_cart(smtp):
     assert campaign.trigger_event == "Checkout Started"
     assert campaign.goal_event == "Order Completed"
     first, awaiting = campaign.steps[0], campaign.steps[1]
-    assert first == {"id": "wait-1h", "type": "wait", "minutes": 60, "next": "await-order",
-                     "label": "Give them an hour"}  # fmt: skip
+    assert first == {
+        "id": "wait-1h",
+        "type": "wait",
+        "minutes": 60,
+        "next": "await-order",
+        "label": "Give them an hour",
+    }
     assert awaiting["type"] == "wait_for_event" and awaiting["event"] == "Order Completed"
     mail = grammar.by_id(campaign.steps)[awaiting["timeout_next"]]
     template = MessageTemplate.objects.get(pk=mail["template_id"])

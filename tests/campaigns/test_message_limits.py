@@ -81,10 +81,11 @@ def test_nesting_too_deep_is_refused_when_the_template_is_saved():
 
 def test_an_ordinary_template_with_loops_and_filters_still_renders():
     tpl = MessageTemplate.objects.create(
-        name="ok", subject="Hi {{ traits.firstName|center:20 }}",
+        name="ok",
+        subject="Hi {{ traits.firstName|center:20 }}",
         body_html="{% for p in event.products %}<b>{{ p.name|ljust:10 }}</b>"
-                  "{{ p.price|floatformat:2 }}{% endfor %}{% lorem 3 w %}",
-    )  # fmt: skip
+        "{{ p.price|floatformat:2 }}{% endfor %}{% lorem 3 w %}",
+    )
     context = {"properties": {"products": [{"name": "Boots", "price": 20}] * 50}}
     rendered = messages.render(
         template=tpl, profile=Profile(traits={"firstName": "Ann"}, computed={}), context=context

@@ -17,9 +17,17 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def person(web, send):  # noqa: F811
-    send(web, message("identify", userId="u-1", traits={
-        "email": "ann@example.org", "firstName": "<script>alert(1)</script>Ann",
-    }))  # fmt: skip
+    send(
+        web,
+        message(
+            "identify",
+            userId="u-1",
+            traits={
+                "email": "ann@example.org",
+                "firstName": "<script>alert(1)</script>Ann",
+            },
+        ),
+    )
     return Identity.objects.get(kind__name="user_id", value="u-1").profile
 
 
@@ -33,9 +41,13 @@ def template(**fields):
 def delivery_for(profile, tpl):
     campaign = Campaign.objects.create(name="C", kind=Campaign.Kind.EVENT)
     return Delivery.objects.create(
-        idempotency_key=f"k-{profile.pk}", campaign=campaign, profile_id=profile.pk,
-        step_id="s1", channel=Delivery.Channel.EMAIL, template=tpl,
-    )  # fmt: skip
+        idempotency_key=f"k-{profile.pk}",
+        campaign=campaign,
+        profile_id=profile.pk,
+        step_id="s1",
+        channel=Delivery.Channel.EMAIL,
+        template=tpl,
+    )
 
 
 def test_a_trait_with_script_is_escaped_in_html_and_kept_plain_in_the_subject(person):
@@ -47,14 +59,18 @@ def test_a_trait_with_script_is_escaped_in_html_and_kept_plain_in_the_subject(pe
 
 
 def test_cart_items_from_the_trigger_context(person):
-    tpl = template(body_html=(
-        "{% for item in event.products %}<li>{{ item.name }} x{{ item.quantity }}"
-        " {{ item.price|floatformat:2 }}</li>{% endfor %}<p>{{ event.products|length }}</p>"
-    ))  # fmt: skip
-    context = {"products": [
-        {"name": "Rain jacket", "price": 99.5, "quantity": 1},
-        {"name": "Boots & socks", "price": 40, "quantity": 2},
-    ]}  # fmt: skip
+    tpl = template(
+        body_html=(
+            "{% for item in event.products %}<li>{{ item.name }} x{{ item.quantity }}"
+            " {{ item.price|floatformat:2 }}</li>{% endfor %}<p>{{ event.products|length }}</p>"
+        )
+    )
+    context = {
+        "products": [
+            {"name": "Rain jacket", "price": 99.5, "quantity": 1},
+            {"name": "Boots & socks", "price": 40, "quantity": 2},
+        ]
+    }
     rendered = messages.render(template=tpl, profile=person, context=context)
     assert "<li>Rain jacket x1 99.50</li>" in rendered.html
     assert "<li>Boots &amp; socks x2 40.00</li>" in rendered.html
@@ -65,11 +81,13 @@ def test_cart_items_from_the_trigger_context(person):
 
 
 def test_nothing_outside_the_given_data_is_reachable(person):
-    tpl = template(body_html=(
-        "[{{ profile.delete }}][{{ profile.save }}][{{ traits.clear }}][{{ traits.pop }}]"
-        "[{{ event.products.pop }}][{{ profile.objects.all }}][{{ settings.SECRET_KEY }}]"
-        "[{{ request }}][{{ user }}][{{ profile.traits.email }}]"
-    ))  # fmt: skip
+    tpl = template(
+        body_html=(
+            "[{{ profile.delete }}][{{ profile.save }}][{{ traits.clear }}][{{ traits.pop }}]"
+            "[{{ event.products.pop }}][{{ profile.objects.all }}][{{ settings.SECRET_KEY }}]"
+            "[{{ request }}][{{ user }}][{{ profile.traits.email }}]"
+        )
+    )
     rendered = messages.render(template=tpl, profile=person, context={"products": [{"a": 1}]})
     assert rendered.html.startswith("[][][][][][][][][][ann@example.org]")
     assert Profile.objects.filter(pk=person.pk).exists()
@@ -77,10 +95,17 @@ def test_nothing_outside_the_given_data_is_reachable(person):
     assert person.traits["email"] == "ann@example.org"
 
 
-@pytest.mark.parametrize("source", [
-    "{% debug %}", "{% load static %}", "{% url 'dashboard' %}", "{% include 'base.html' %}",
-    "{% autoescape off %}{{ x }}{% endautoescape %}", "{{ x|safe }}",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% debug %}",
+        "{% load static %}",
+        "{% url 'dashboard' %}",
+        "{% include 'base.html' %}",
+        "{% autoescape off %}{{ x }}{% endautoescape %}",
+        "{{ x|safe }}",
+    ],
+)
 def test_tags_that_reach_outside_or_unescape_are_refused(source):
     with pytest.raises(ValidationError) as raised:
         messages.validate_template(subject="s", body_html=source)
@@ -104,10 +129,12 @@ def test_a_syntax_error_names_the_field_and_the_line():
 
 def test_with_a_delivery_links_are_tracked_and_unsubscribe_is_added(person, settings):
     settings.CDP_PUBLIC_URL = "https://cdp.example.com"
-    tpl = template(body_html=(
-        '<html><body><a href="https://shop.example.com/cart?a=1&amp;b=2">Cart</a>'
-        '<a href="mailto:help@example.com">Mail</a><a href="#top">Top</a></body></html>'
-    ))  # fmt: skip
+    tpl = template(
+        body_html=(
+            '<html><body><a href="https://shop.example.com/cart?a=1&amp;b=2">Cart</a>'
+            '<a href="mailto:help@example.com">Mail</a><a href="#top">Top</a></body></html>'
+        )
+    )
     delivery = delivery_for(person, tpl)
     rendered = messages.render(template=tpl, profile=person, context={}, delivery=delivery)
     hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]*)"', rendered.html)]
@@ -139,9 +166,11 @@ def test_a_template_placing_its_own_unsubscribe_link_gets_no_second_one(person):
 def test_template_pages_by_role(client_as, person):
     tpl = template(name="Cart reminder")
     for role, can_read, can_write in [
-        ("Admin", True, True), ("Marketer", True, True),
-        ("Account manager", False, False), ("Viewer", False, False),
-    ]:  # fmt: skip
+        ("Admin", True, True),
+        ("Marketer", True, True),
+        ("Account manager", False, False),
+        ("Viewer", False, False),
+    ]:
         client = client_as(role)
         listing = client.get("/campaigns/messages/")
         assert listing.status_code == (200 if can_read else 403), role
@@ -149,25 +178,41 @@ def test_template_pages_by_role(client_as, person):
             200 if can_read else 403
         )
         assert client.get("/campaigns/messages/new/").status_code == (200 if can_write else 403)
-        saved = client.post(f"/campaigns/messages/{tpl.pk}/", {
-            "name": f"By {role}", "subject": "Hi", "body_html": "<p>x</p>", "body_text": "",
-        })  # fmt: skip
+        saved = client.post(
+            f"/campaigns/messages/{tpl.pk}/",
+            {
+                "name": f"By {role}",
+                "subject": "Hi",
+                "body_html": "<p>x</p>",
+                "body_text": "",
+            },
+        )
         assert saved.status_code == (302 if can_write else 403), role
         client.logout()
 
 
 def test_saving_a_template_with_a_syntax_error_shows_it_inline(client_as):
     client = client_as("Marketer")
-    response = client.post("/campaigns/messages/new/", {
-        "name": "Broken", "subject": "Hi", "body_html": "<p>a</p>\n{% for x in y %}\n<p>b</p>",
-    })  # fmt: skip
+    response = client.post(
+        "/campaigns/messages/new/",
+        {
+            "name": "Broken",
+            "subject": "Hi",
+            "body_html": "<p>a</p>\n{% for x in y %}\n<p>b</p>",
+        },
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert 'class="error"' in body and "Line " in body and "endfor" in body
     assert not MessageTemplate.objects.filter(name="Broken").exists()
-    created = client.post("/campaigns/messages/new/", {
-        "name": "Fine", "subject": "Hi {{ traits.firstName }}", "body_html": "<p>ok</p>",
-    })  # fmt: skip
+    created = client.post(
+        "/campaigns/messages/new/",
+        {
+            "name": "Fine",
+            "subject": "Hi {{ traits.firstName }}",
+            "body_html": "<p>ok</p>",
+        },
+    )
     assert created.status_code == 302
     assert MessageTemplate.objects.filter(name="Fine").exists()
 
@@ -196,15 +241,25 @@ def test_send_a_test_to_me_through_an_smtp_destination(client_as, person, smtp_i
     from integrations.destinations.services import create_destination
 
     destination = create_destination(
-        name="Mail", kind=Destination.Kind.SMTP,
-        config={"host": "127.0.0.1", "port": settings.EMAIL_PORT, "starttls": False,
-                "from_email": "shop@example.com"},
-    )  # fmt: skip
+        name="Mail",
+        kind=Destination.Kind.SMTP,
+        config={
+            "host": "127.0.0.1",
+            "port": settings.EMAIL_PORT,
+            "starttls": False,
+            "from_email": "shop@example.com",
+        },
+    )
     tpl = template(subject="Hello {{ traits.firstName }}", body_html="<p>Hi</p>")
     client = client_as("Marketer")
-    response = client.post(f"/campaigns/messages/{tpl.pk}/test/", {
-        "test-destination": destination.pk, "test-profile": str(person.pk), "test-context": "{}",
-    })  # fmt: skip
+    response = client.post(
+        f"/campaigns/messages/{tpl.pk}/test/",
+        {
+            "test-destination": destination.pk,
+            "test-profile": str(person.pk),
+            "test-context": "{}",
+        },
+    )
     assert response.status_code == 200
     assert "Test sent to marketer@example.org" in response.content.decode()
     assert len(smtp_inbox.messages) == 1

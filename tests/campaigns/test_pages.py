@@ -20,31 +20,77 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 EVERY_TYPE = [
     {"id": "w1", "type": "wait", "minutes": 60, "next": "w2", "label": "An hour"},
     {"id": "w2", "type": "wait", "until": "09:00", "next": "ev"},
-    {"id": "ev", "type": "wait_for_event", "event": "Order Completed", "timeout_minutes": 120,
-     "next": "b-seg", "timeout_next": "b-trait"},
-    {"id": "b-seg", "type": "branch", "condition": {"type": "segment", "segment_id": 7,
-     "member": False}, "yes": "b-ev", "no": "split"},
-    {"id": "b-trait", "type": "branch", "condition": {"type": "trait", "key": "country",
-     "op": "in", "values": ["NL", "BE"]}, "yes": "b-num", "no": "split"},
-    {"id": "b-num", "type": "branch", "condition": {"type": "computed", "key": "ltv",
-     "op": "gt", "value": 99.5}, "yes": "b-ev", "no": "b-custom"},
-    {"id": "b-ev", "type": "branch", "condition": {"type": "event_since_entry",
-     "name": "Order Completed"}, "yes": "done", "no": "mail"},
-    {"id": "b-custom", "type": "branch", "condition": {"type": "event", "name": "Product Viewed",
-     "count": {"op": "at_least", "value": 2}, "window": {"last_days": 14}},
-     "yes": "mail", "no": "done"},
-    {"id": "split", "type": "split", "variants": [
-        {"name": "A", "percent": 45, "next": "mail"}, {"name": "B", "percent": 45, "next": "aud"},
-        {"name": "holdout", "percent": 10, "holdout": True}]},
+    {
+        "id": "ev",
+        "type": "wait_for_event",
+        "event": "Order Completed",
+        "timeout_minutes": 120,
+        "next": "b-seg",
+        "timeout_next": "b-trait",
+    },
+    {
+        "id": "b-seg",
+        "type": "branch",
+        "condition": {"type": "segment", "segment_id": 7, "member": False},
+        "yes": "b-ev",
+        "no": "split",
+    },
+    {
+        "id": "b-trait",
+        "type": "branch",
+        "condition": {"type": "trait", "key": "country", "op": "in", "values": ["NL", "BE"]},
+        "yes": "b-num",
+        "no": "split",
+    },
+    {
+        "id": "b-num",
+        "type": "branch",
+        "condition": {"type": "computed", "key": "ltv", "op": "gt", "value": 99.5},
+        "yes": "b-ev",
+        "no": "b-custom",
+    },
+    {
+        "id": "b-ev",
+        "type": "branch",
+        "condition": {"type": "event_since_entry", "name": "Order Completed"},
+        "yes": "done",
+        "no": "mail",
+    },
+    {
+        "id": "b-custom",
+        "type": "branch",
+        "condition": {
+            "type": "event",
+            "name": "Product Viewed",
+            "count": {"op": "at_least", "value": 2},
+            "window": {"last_days": 14},
+        },
+        "yes": "mail",
+        "no": "done",
+    },
+    {
+        "id": "split",
+        "type": "split",
+        "variants": [
+            {"name": "A", "percent": 45, "next": "mail"},
+            {"name": "B", "percent": 45, "next": "aud"},
+            {"name": "holdout", "percent": 10, "holdout": True},
+        ],
+    },
     {"id": "mail", "type": "send_email", "template_id": 3, "destination_id": 4, "next": "aud"},
     {"id": "aud", "type": "audience", "destination_id": 5, "action": "remove", "next": "hook"},
     {"id": "hook", "type": "webhook", "destination_id": 6, "next": "esp"},
-    {"id": "esp", "type": "esp_list", "destination_id": 8, "action": "unsubscribe",
-     "next": "trait"},
+    {
+        "id": "esp",
+        "type": "esp_list",
+        "destination_id": 8,
+        "action": "unsubscribe",
+        "next": "trait",
+    },
     {"id": "trait", "type": "set_trait", "key": "nurtured", "value": "yes", "next": "trait2"},
     {"id": "trait2", "type": "set_trait", "key": "score", "value": 3},
     {"id": "done", "type": "exit"},
-]  # fmt: skip
+]
 
 
 def test_every_step_type_round_trips_through_the_form_fields():
@@ -75,39 +121,69 @@ def test_editing_actions_keep_the_links_whole():
 @pytest.fixture
 def campaign(db):
     return Campaign.objects.create(
-        name="Cart", kind=Campaign.Kind.EVENT, trigger_event="Checkout Started",
+        name="Cart",
+        kind=Campaign.Kind.EVENT,
+        trigger_event="Checkout Started",
         goal_event="Order Completed",
         steps=[
             {"id": "wait", "type": "wait", "minutes": 60, "next": "await"},
-            {"id": "await", "type": "wait_for_event", "event": "Order Completed",
-             "timeout_minutes": 60, "next": "ordered", "timeout_next": "mail"},
+            {
+                "id": "await",
+                "type": "wait_for_event",
+                "event": "Order Completed",
+                "timeout_minutes": 60,
+                "next": "ordered",
+                "timeout_next": "mail",
+            },
             {"id": "ordered", "type": "exit"},
             {"id": "mail", "type": "set_trait", "key": "reminded", "value": "yes"},
         ],
-    )  # fmt: skip
+    )
 
 
 def enroll(campaign, profile_id, *, state, step_id, log=(), converted=False):
     e = Enrollment.objects.create(
-        campaign=campaign, profile_id=profile_id, state=state, step_id=step_id, entered_at=T0,
+        campaign=campaign,
+        profile_id=profile_id,
+        state=state,
+        step_id=step_id,
+        entered_at=T0,
         converted_at=T0 + timedelta(hours=3) if converted else None,
-    )  # fmt: skip
+    )
     for i, (sid, outcome) in enumerate(log):
         at = T0 + timedelta(minutes=i)
-        StepLog.objects.create(enrollment=e, campaign=campaign, profile_id=profile_id,
-                               step_id=sid, outcome=outcome, at=at)  # fmt: skip
+        StepLog.objects.create(
+            enrollment=e,
+            campaign=campaign,
+            profile_id=profile_id,
+            step_id=sid,
+            outcome=outcome,
+            at=at,
+        )
     return e
 
 
 def test_counts_per_step_from_enrollments_and_the_step_log(campaign):
     enroll(campaign, 1, state="active", step_id="wait")
     enroll(campaign, 2, state="waiting_event", step_id="await", log=[("wait", "passed")])
-    enroll(campaign, 3, state="converted", step_id="ordered", converted=True,
-           log=[("wait", "passed"), ("await", "event")])  # fmt: skip
-    enroll(campaign, 4, state="exited", step_id="await",
-           log=[("wait", "passed"), ("await", "waiting")])  # fmt: skip
-    enroll(campaign, 5, state="completed", step_id="mail",
-           log=[("wait", "passed"), ("await", "timed_out"), ("mail", "passed")])  # fmt: skip
+    enroll(
+        campaign,
+        3,
+        state="converted",
+        step_id="ordered",
+        converted=True,
+        log=[("wait", "passed"), ("await", "event")],
+    )
+    enroll(
+        campaign, 4, state="exited", step_id="await", log=[("wait", "passed"), ("await", "waiting")]
+    )
+    enroll(
+        campaign,
+        5,
+        state="completed",
+        step_id="mail",
+        log=[("wait", "passed"), ("await", "timed_out"), ("mail", "passed")],
+    )
     counts = selectors.step_counts(campaign)
     assert counts["wait"]["waiting"] == 1 and counts["wait"]["passed"] == 4
     assert counts["await"]["waiting"] == 1 and counts["await"]["exited"] == 1
@@ -138,10 +214,18 @@ def test_journey_page_draws_the_steps_with_their_counts(client_as, campaign):
 
 
 def _post_data(campaign, steps, **extra):
-    data = {"name": campaign.name, "description": "", "kind": campaign.kind,
-            "trigger_event": campaign.trigger_event, "entry": "once", "goal_event": "",
-            "conversion_window_days": "7", "segment": "", "cooldown_days": "",
-            "scheduled_at": ""}  # fmt: skip
+    data = {
+        "name": campaign.name,
+        "description": "",
+        "kind": campaign.kind,
+        "trigger_event": campaign.trigger_event,
+        "entry": "once",
+        "goal_event": "",
+        "conversion_window_days": "7",
+        "segment": "",
+        "cooldown_days": "",
+        "scheduled_at": "",
+    }
     data.update(journey_form.steps_to_fields(steps))
     data.update(extra)
     return data
@@ -205,10 +289,13 @@ def test_settings_errors_from_the_form(client_as, campaign):
 def test_start_refuses_an_email_without_destination_then_pause_and_resume(client_as, db):
     template = MessageTemplate.objects.create(name="Hi", subject="Hi", body_html="<p>Hi</p>")
     campaign = Campaign.objects.create(
-        name="Mail", kind=Campaign.Kind.EVENT, trigger_event="Signed Up",
-        steps=[{"id": "mail", "type": "send_email", "template_id": template.pk,
-                "destination_id": None}],
-    )  # fmt: skip
+        name="Mail",
+        kind=Campaign.Kind.EVENT,
+        trigger_event="Signed Up",
+        steps=[
+            {"id": "mail", "type": "send_email", "template_id": template.pk, "destination_id": None}
+        ],
+    )
     client = client_as(MARKETER)
     response = client.post(reverse("campaigns:start", args=[campaign.pk]))
     assert response.status_code == 400
@@ -231,9 +318,16 @@ def test_start_refuses_an_email_without_destination_then_pause_and_resume(client
 
 def test_new_campaign_form_creates_a_draft(client_as):
     client = client_as(MARKETER)
-    response = client.post(reverse("campaigns:new"), {
-        "name": "Welcome", "kind": "event", "trigger_event": "Signed Up", "entry": "once",
-        "conversion_window_days": "7"})  # fmt: skip
+    response = client.post(
+        reverse("campaigns:new"),
+        {
+            "name": "Welcome",
+            "kind": "event",
+            "trigger_event": "Signed Up",
+            "entry": "once",
+            "conversion_window_days": "7",
+        },
+    )
     campaign = Campaign.objects.get(name="Welcome")
     assert response.status_code == 302 and response["Location"].endswith(f"/{campaign.pk}/")
     assert campaign.status == "draft"
@@ -243,8 +337,11 @@ def test_new_campaign_form_creates_a_draft(client_as):
 @pytest.mark.parametrize("role", [VIEWER, ACCOUNT_MANAGER])
 def test_roles_without_campaigns_get_403(client_as, campaign, role):
     client = client_as(role)
-    for url in (reverse("campaigns:index"), reverse("campaigns:detail", args=[campaign.pk]),
-                reverse("campaigns:gallery")):  # fmt: skip
+    for url in (
+        reverse("campaigns:index"),
+        reverse("campaigns:detail", args=[campaign.pk]),
+        reverse("campaigns:gallery"),
+    ):
         assert client.get(url).status_code == 403
     response = client.post(reverse("campaigns:detail", args=[campaign.pk]), {"_action": "save"})
     assert response.status_code == 403
@@ -261,12 +358,16 @@ def test_profile_panel_lists_enrollments_and_deliveries(client_as, campaign):
     from profiles.models import Profile
 
     profile = Profile.objects.create()
-    enroll(campaign, profile.pk, state="waiting_event", step_id="await",
-           log=[("wait", "passed")])  # fmt: skip
+    enroll(campaign, profile.pk, state="waiting_event", step_id="await", log=[("wait", "passed")])
     Delivery.objects.create(
-        idempotency_key="k1", campaign=campaign, profile_id=profile.pk, step_id="mail",
-        channel="email", status="skipped", reason="over the frequency cap",
-    )  # fmt: skip
+        idempotency_key="k1",
+        campaign=campaign,
+        profile_id=profile.pk,
+        step_id="mail",
+        channel="email",
+        status="skipped",
+        reason="over the frequency cap",
+    )
     client = client_as(ACCOUNT_MANAGER)
     page = client.get(reverse("campaigns:profile-panel", args=[profile.pk])).content.decode()
     assert "Cart" in page and "await" in page and "Waiting for an event" in page

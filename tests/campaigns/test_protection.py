@@ -17,10 +17,17 @@ API = "/api/v1/campaigns/protection/"
 
 def form(**overrides) -> dict:
     """The page's fields as a person leaves them: e-mail's default cap, webhooks free."""
-    fields = {"time_zone": "UTC", "email-max_messages": "3", "email-per_days": "7",
-              "email-quiet_start": "", "email-quiet_end": "", "webhook-max_messages": "",
-              "webhook-per_days": "7", "webhook-quiet_start": "",
-              "webhook-quiet_end": ""}  # fmt: skip
+    fields = {
+        "time_zone": "UTC",
+        "email-max_messages": "3",
+        "email-per_days": "7",
+        "email-quiet_start": "",
+        "email-quiet_end": "",
+        "webhook-max_messages": "",
+        "webhook-per_days": "7",
+        "webhook-quiet_start": "",
+        "webhook-quiet_end": "",
+    }
     return {**fields, **overrides}
 
 
@@ -37,8 +44,9 @@ def test_a_cap_saved_on_the_page_skips_that_channel_past_it_and_no_other(
 ):
     response = client_as(MARKETER).post(URL, form(**{"email-max_messages": "1"}))
     assert response.status_code == 302
-    mail = [{"id": "mail", "type": "send_email", "template_id": template.pk,
-             "destination_id": smtp.pk}]  # fmt: skip
+    mail = [
+        {"id": "mail", "type": "send_email", "template_id": template.pk, "destination_id": smtp.pk}
+    ]
     hook = [{"id": "hook", "type": "webhook", "destination_id": webhook.pk}]
     for steps in (mail, mail, hook, hook):
         campaign(steps, trigger_event="Checkout Started")
@@ -47,8 +55,12 @@ def test_a_cap_saved_on_the_page_skips_that_channel_past_it_and_no_other(
     pump(0)
 
     outcomes = sorted(Delivery.objects.values_list("channel", "status", "reason"))
-    assert outcomes == [("email", "sent", ""), ("email", "skipped", "frequency cap"),
-                        ("webhook", "sent", ""), ("webhook", "sent", "")]  # fmt: skip
+    assert outcomes == [
+        ("email", "sent", ""),
+        ("email", "skipped", "frequency cap"),
+        ("webhook", "sent", ""),
+        ("webhook", "sent", ""),
+    ]
     assert len(smtp.inbox.messages) == 1 and len(webhook.server.received) == 2
 
 
@@ -56,13 +68,24 @@ def test_quiet_hours_saved_for_webhooks_hold_them_and_leave_e_mail_alone(
     send, web, smtp, template, webhook, client_as
 ):
     start, end, quiet_end = quiet_window()
-    saved = client_as(ADMIN).post(URL, form(**{"webhook-quiet_start": start,
-                                                "webhook-quiet_end": end}))  # fmt: skip
+    saved = client_as(ADMIN).post(
+        URL, form(**{"webhook-quiet_start": start, "webhook-quiet_end": end})
+    )
     assert saved.status_code == 302
-    hook = campaign([{"id": "hook", "type": "webhook", "destination_id": webhook.pk}],
-                    trigger_event="Signed Up")  # fmt: skip
-    campaign([{"id": "mail", "type": "send_email", "template_id": template.pk,
-               "destination_id": smtp.pk}], trigger_event="Signed Up")  # fmt: skip
+    hook = campaign(
+        [{"id": "hook", "type": "webhook", "destination_id": webhook.pk}], trigger_event="Signed Up"
+    )
+    campaign(
+        [
+            {
+                "id": "mail",
+                "type": "send_email",
+                "template_id": template.pk,
+                "destination_id": smtp.pk,
+            }
+        ],
+        trigger_event="Signed Up",
+    )
     person(send, web, "ann")
     track(send, web, "ann", "Signed Up", 0)
     pump(0)
@@ -84,20 +107,44 @@ def test_the_page_shows_each_channels_rules_and_the_campaign_page_its_own(
     page = client.get(URL).text
     assert "Now: at most 3 per person in 7 days; no quiet hours." in page  # e-mail's default
     assert "Now: no frequency cap; no quiet hours." in page  # webhooks'
-    client.post(URL, form(**{"email-quiet_start": "21:00", "email-quiet_end": "08:00",
-                             "time_zone": "Europe/Paris"}))  # fmt: skip
-    journey = campaign([{"id": "mail", "type": "send_email", "template_id": template.pk,
-                         "destination_id": smtp.pk}], start=False, trigger_event="X")  # fmt: skip
+    client.post(
+        URL,
+        form(
+            **{
+                "email-quiet_start": "21:00",
+                "email-quiet_end": "08:00",
+                "time_zone": "Europe/Paris",
+            }
+        ),
+    )
+    journey = campaign(
+        [
+            {
+                "id": "mail",
+                "type": "send_email",
+                "template_id": template.pk,
+                "destination_id": smtp.pk,
+            }
+        ],
+        start=False,
+        trigger_event="X",
+    )
     detail = client.get(f"/campaigns/{journey.pk}/").text
-    assert ("Protection:</strong>\n    E-mail: at most 3 per person in 7 days; quiet hours "
-            "21:00–08:00 (Europe/Paris)") in detail  # fmt: skip
+    assert (
+        "Protection:</strong>\n    E-mail: at most 3 per person in 7 days; quiet hours "
+        "21:00–08:00 (Europe/Paris)"
+    ) in detail
     assert "Webhook" not in detail.split("Protection:")[1].split("</p>")[0]
 
 
 def test_mistakes_are_refused_at_their_field_and_nothing_is_saved(client_as):
     client = client_as(MARKETER)
-    response = client.post(URL, form(**{"email-quiet_start": "21:00", "webhook-per_days": "0",
-                                         "time_zone": "Mars/Olympus"}))  # fmt: skip
+    response = client.post(
+        URL,
+        form(
+            **{"email-quiet_start": "21:00", "webhook-per_days": "0", "time_zone": "Mars/Olympus"}
+        ),
+    )
     assert response.status_code == 400
     text = response.text
     assert 'id="id_time_zone_error"' in text
@@ -113,10 +160,18 @@ def test_mistakes_are_refused_at_their_field_and_nothing_is_saved(client_as):
 def test_the_api_reads_and_changes_the_same_rules_with_errors_at_their_field(client_as):
     client = client_as(MARKETER)
     body = client.get(API).json()
-    assert body == {"time_zone": "UTC", "channels": {
-        "email": {"max_messages": 3, "per_days": 7, "quiet_start": None, "quiet_end": None},
-        "webhook": {"max_messages": None, "per_days": 7, "quiet_start": None,
-                    "quiet_end": None}}}  # fmt: skip
+    assert body == {
+        "time_zone": "UTC",
+        "channels": {
+            "email": {"max_messages": 3, "per_days": 7, "quiet_start": None, "quiet_end": None},
+            "webhook": {
+                "max_messages": None,
+                "per_days": 7,
+                "quiet_start": None,
+                "quiet_end": None,
+            },
+        },
+    }
     webhook = {"max_messages": 2, "per_days": 1, "quiet_start": "22:00", "quiet_end": "07:30"}
     change = {"time_zone": "Europe/Paris", "channels": {"webhook": webhook}}
     saved = client.put(API, change, content_type="application/json")
@@ -125,9 +180,13 @@ def test_the_api_reads_and_changes_the_same_rules_with_errors_at_their_field(cli
     assert client.get(API).json()["channels"]["email"]["max_messages"] == 3  # left as it was
     page = client.get(URL).text
     assert "Now: at most 2 per person in 1 day; quiet hours 22:00–07:30 (Europe/Paris)." in page
-    bad = {"time_zone": "UTC", "channels": {"email": {"max_messages": 1, "per_days": 7,
-           "quiet_start": "21:00", "quiet_end": None}, "sms": {"max_messages": 1,
-           "per_days": 1, "quiet_start": None, "quiet_end": None}}}  # fmt: skip
+    bad = {
+        "time_zone": "UTC",
+        "channels": {
+            "email": {"max_messages": 1, "per_days": 7, "quiet_start": "21:00", "quiet_end": None},
+            "sms": {"max_messages": 1, "per_days": 1, "quiet_start": None, "quiet_end": None},
+        },
+    }
     refused = client.put(API, bad, content_type="application/json")
     assert refused.status_code == 400
     fields = refused.json()["error"]["fields"]
@@ -135,8 +194,12 @@ def test_the_api_reads_and_changes_the_same_rules_with_errors_at_their_field(cli
 
 
 def test_only_marketers_and_admins_change_the_rules(client_as):
-    roles = [(ADMIN, True, True), (MARKETER, True, True), (ACCOUNT_MANAGER, False, False),
-             (VIEWER, False, False)]  # fmt: skip
+    roles = [
+        (ADMIN, True, True),
+        (MARKETER, True, True),
+        (ACCOUNT_MANAGER, False, False),
+        (VIEWER, False, False),
+    ]
     for role, reads, writes in roles:
         client = client_as(role)
         assert (client.get(URL).status_code == 200) is reads, role

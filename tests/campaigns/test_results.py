@@ -16,8 +16,7 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 def test_lift_and_its_95_percent_interval_on_known_counts():
-    got = results.lift(treated_n=200, treated_conversions=40, holdout_n=100,
-                       holdout_conversions=10)  # fmt: skip
+    got = results.lift(treated_n=200, treated_conversions=40, holdout_n=100, holdout_conversions=10)
     assert got.enough and got.significant
     assert got.treated_rate == pytest.approx(0.20)
     assert got.holdout_rate == pytest.approx(0.10)
@@ -30,18 +29,20 @@ def test_lift_and_its_95_percent_interval_on_known_counts():
 
 
 def test_an_interval_across_zero_is_not_significant():
-    got = results.lift(treated_n=100, treated_conversions=12, holdout_n=100,
-                       holdout_conversions=10)  # fmt: skip
+    got = results.lift(treated_n=100, treated_conversions=12, holdout_n=100, holdout_conversions=10)
     assert got.enough and not got.significant
     assert got.ci_low < 0 < got.ci_high
     assert "includes zero" in got.note
 
 
-@pytest.mark.parametrize("counts", [
-    dict(treated_n=40, treated_conversions=4, holdout_n=40, holdout_conversions=9),
-    dict(treated_n=8, treated_conversions=4, holdout_n=8, holdout_conversions=4),
-    dict(treated_n=100, treated_conversions=97, holdout_n=100, holdout_conversions=50),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "counts",
+    [
+        dict(treated_n=40, treated_conversions=4, holdout_n=40, holdout_conversions=9),
+        dict(treated_n=8, treated_conversions=4, holdout_n=8, holdout_conversions=4),
+        dict(treated_n=100, treated_conversions=97, holdout_n=100, holdout_conversions=50),
+    ],
+)
 def test_small_counts_say_not_enough_data(counts):
     got = results.lift(**counts)
     assert not got.enough and got.ci_low is None and got.ci_high is None
@@ -61,36 +62,68 @@ def people(web, send):  # noqa: F811
     # p0: buys 1 day after the send (inside the 7-day window); p1: 9 days after (outside);
     # p2: buys before the send only; p3: never. p0 buys twice: the first counts.
     for user, days in [("p0", 1), ("p0", 2), ("p1", 9), ("p2", -1)]:
-        send(web, message(userId=user, event="Order Completed",
-                          timestamp=(T0 + timedelta(days=days)).isoformat()))  # fmt: skip
+        send(
+            web,
+            message(
+                userId=user,
+                event="Order Completed",
+                timestamp=(T0 + timedelta(days=days)).isoformat(),
+            ),
+        )
     return [Identity.objects.get(kind__name="user_id", value=f"p{i}").profile_id for i in range(4)]
 
 
 def campaign_with(people, *, holdout_for=()):
     campaign = Campaign.objects.create(
-        name="Cart", kind=Campaign.Kind.EVENT, goal_event="Order Completed",
+        name="Cart",
+        kind=Campaign.Kind.EVENT,
+        goal_event="Order Completed",
         conversion_window_days=7,
-        steps=[{"id": "split", "type": "split", "variants": []},
-               {"id": "mail", "type": "send_email", "label": "Reminder"}],
-    )  # fmt: skip
+        steps=[
+            {"id": "split", "type": "split", "variants": []},
+            {"id": "mail", "type": "send_email", "label": "Reminder"},
+        ],
+    )
     for pid in people:
         holdout = pid in holdout_for
         enrollment = Enrollment.objects.create(
-            campaign=campaign, profile_id=pid, entered_at=T0, holdout=holdout,
-            variant="holdout" if holdout else "A", state=Enrollment.State.COMPLETED,
+            campaign=campaign,
+            profile_id=pid,
+            entered_at=T0,
+            holdout=holdout,
+            variant="holdout" if holdout else "A",
+            state=Enrollment.State.COMPLETED,
             step_id="mail",
-        )  # fmt: skip
-        StepLog.objects.create(enrollment=enrollment, campaign=campaign, profile_id=pid,
-                               step_id="split", outcome="A", at=T0)  # fmt: skip
+        )
+        StepLog.objects.create(
+            enrollment=enrollment,
+            campaign=campaign,
+            profile_id=pid,
+            step_id="split",
+            outcome="A",
+            at=T0,
+        )
         if holdout:
             continue
-        StepLog.objects.create(enrollment=enrollment, campaign=campaign, profile_id=pid,
-                               step_id="mail", outcome="passed", at=T0)  # fmt: skip
+        StepLog.objects.create(
+            enrollment=enrollment,
+            campaign=campaign,
+            profile_id=pid,
+            step_id="mail",
+            outcome="passed",
+            at=T0,
+        )
         Delivery.objects.create(
-            idempotency_key=f"{campaign.pk}-{pid}", campaign=campaign, enrollment=enrollment,
-            profile_id=pid, step_id="mail", variant="A", channel=Delivery.Channel.EMAIL,
-            status=Delivery.Status.SENT, sent_at=T0,
-        )  # fmt: skip
+            idempotency_key=f"{campaign.pk}-{pid}",
+            campaign=campaign,
+            enrollment=enrollment,
+            profile_id=pid,
+            step_id="mail",
+            variant="A",
+            channel=Delivery.Channel.EMAIL,
+            status=Delivery.Status.SENT,
+            sent_at=T0,
+        )
     return campaign
 
 
@@ -141,10 +174,15 @@ def test_lift_from_enrollments_of_treated_and_holdout():
     for i in range(300):
         holdout = i >= 200
         converted = (i < 40) or (200 <= i < 210)
-        rows.append(Enrollment(
-            campaign=campaign, profile_id=10_000 + i, entered_at=T0, holdout=holdout,
-            converted_at=T0 + timedelta(hours=1) if converted else None,
-        ))  # fmt: skip
+        rows.append(
+            Enrollment(
+                campaign=campaign,
+                profile_id=10_000 + i,
+                entered_at=T0,
+                holdout=holdout,
+                converted_at=T0 + timedelta(hours=1) if converted else None,
+            )
+        )
     Enrollment.objects.bulk_create(rows)
     got = results.holdout_lift(campaign)
     assert (got.treated_n, got.treated_conversions) == (200, 40)
@@ -154,8 +192,12 @@ def test_lift_from_enrollments_of_treated_and_holdout():
 
 def test_results_pages_by_role(client_as, people):
     campaign = campaign_with(people, holdout_for={people[3]})
-    for role, allowed in [("Admin", True), ("Marketer", True), ("Account manager", False),
-                          ("Viewer", False)]:  # fmt: skip
+    for role, allowed in [
+        ("Admin", True),
+        ("Marketer", True),
+        ("Account manager", False),
+        ("Viewer", False),
+    ]:
         client = client_as(role)
         page = client.get(f"/campaigns/{campaign.pk}/results/")
         panel = client.get(f"/campaigns/{campaign.pk}/results/panel/")

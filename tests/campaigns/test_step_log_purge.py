@@ -16,13 +16,20 @@ pytestmark = pytest.mark.django_db
 
 def test_step_logs_of_enrollments_that_ended_past_the_retention_go(send, web, settings):
     settings.CAMPAIGNS_STEP_LOG_RETENTION_DAYS = 30
-    send(web, *[message("identify", userId=f"u{i}", traits={"email": f"u{i}@example.org"})
-                for i in range(3)])  # fmt: skip
+    send(
+        web,
+        *[
+            message("identify", userId=f"u{i}", traits={"email": f"u{i}@example.org"})
+            for i in range(3)
+        ],
+    )
     journey = campaign(
-        [{"id": "tag", "type": "set_trait", "key": "welcomed", "value": True, "next": "w"},
-         {"id": "w", "type": "wait", "minutes": 5}],
+        [
+            {"id": "tag", "type": "set_trait", "key": "welcomed", "value": True, "next": "w"},
+            {"id": "w", "type": "wait", "minutes": 5},
+        ],
         trigger_event="Signed Up",
-    )  # fmt: skip
+    )
     for profile in Profile.objects.order_by("pk"):
         services.enroll(campaign=journey, profile_id=profile.pk, now=at(0))
     runner.run_due(now=at(0))

@@ -22,19 +22,30 @@ PEOPLE = range(1001, 1006)
 
 
 def journey(name):
-    made = services.create_campaign(name=name, kind=Campaign.Kind.EVENT,
-                                    trigger_event="Never", steps=STEPS)  # fmt: skip
+    made = services.create_campaign(
+        name=name, kind=Campaign.Kind.EVENT, trigger_event="Never", steps=STEPS
+    )
     services.start_campaign(campaign=made)
     for profile_id in PEOPLE:
-        services.enroll(campaign=made, profile_id=profile_id, context={"cart": [1, 2]},
-                        now=at(0))  # fmt: skip
+        services.enroll(campaign=made, profile_id=profile_id, context={"cart": [1, 2]}, now=at(0))
     return made
 
 
 def state(campaign):
-    rows = Enrollment.objects.filter(campaign=campaign).order_by("profile_id").values_list(
-        "profile_id", "state", "step_id", "wake_at", "finished_at", "exit_reason",
-        "waiting_for", "context")  # fmt: skip
+    rows = (
+        Enrollment.objects.filter(campaign=campaign)
+        .order_by("profile_id")
+        .values_list(
+            "profile_id",
+            "state",
+            "step_id",
+            "wake_at",
+            "finished_at",
+            "exit_reason",
+            "waiting_for",
+            "context",
+        )
+    )
     logs = StepLog.objects.filter(campaign=campaign).order_by("profile_id", "at", "id")
     return list(rows), list(logs.values_list("profile_id", "step_id", "outcome", "at"))
 
@@ -71,16 +82,24 @@ def test_waits_moved_in_bulk_end_exactly_where_the_engine_puts_them_one_by_one()
 
 @pytest.mark.django_db(transaction=True)
 def test_two_movers_side_by_side_move_each_enrollment_once():
-    made = services.create_campaign(name="many", kind=Campaign.Kind.EVENT, trigger_event="N",
-                                    steps=STEPS[:1] + [{"id": "w2", "type": "wait",
-                                                        "minutes": 5}])  # fmt: skip
+    made = services.create_campaign(
+        name="many",
+        kind=Campaign.Kind.EVENT,
+        trigger_event="N",
+        steps=STEPS[:1] + [{"id": "w2", "type": "wait", "minutes": 5}],
+    )
     services.start_campaign(campaign=made)
     Enrollment.objects.bulk_create(
-        Enrollment(campaign=made, profile_id=i, step_id="w1", wake_at=at(0), entered_at=at(0),
-                   context={"_waiting": {"step": "w1", "since": at(-60).isoformat(),
-                                         "why": "wait"}})
+        Enrollment(
+            campaign=made,
+            profile_id=i,
+            step_id="w1",
+            wake_at=at(0),
+            entered_at=at(0),
+            context={"_waiting": {"step": "w1", "since": at(-60).isoformat(), "why": "wait"}},
+        )
         for i in range(600)
-    )  # fmt: skip
+    )
     moved = {0: 0, 1: 0}
 
     def work(n):
@@ -91,24 +110,33 @@ def test_two_movers_side_by_side_move_each_enrollment_once():
     assert moved[0] and moved[1], "both movers took a share"
     assert moved[0] + moved[1] == 600
     assert set(Enrollment.objects.values_list("step_id", "wake_at")) == {
-        ("w2", at(1) + timedelta(minutes=5))}  # fmt: skip
+        ("w2", at(1) + timedelta(minutes=5))
+    }
     assert StepLog.objects.filter(step_id="w1", outcome="passed").count() == 600
     assert StepLog.objects.filter(step_id="w2", outcome="waiting").count() == 600
 
 
 def waiting_at_w1(campaign, people, wake_at):
     Enrollment.objects.bulk_create(
-        Enrollment(campaign=campaign, profile_id=i, step_id="w1", wake_at=wake_at,
-                   entered_at=wake_at - timedelta(hours=1),
-                   context={"_waiting": {"step": "w1", "since": "-", "why": "wait"}})
+        Enrollment(
+            campaign=campaign,
+            profile_id=i,
+            step_id="w1",
+            wake_at=wake_at,
+            entered_at=wake_at - timedelta(hours=1),
+            context={"_waiting": {"step": "w1", "since": "-", "why": "wait"}},
+        )
         for i in people
-    )  # fmt: skip
+    )
 
 
 def two_waits(name):
-    made = services.create_campaign(name=name, kind=Campaign.Kind.EVENT, trigger_event="N",
-                                    steps=STEPS[:1] + [{"id": "w2", "type": "wait",
-                                                        "minutes": 5}])  # fmt: skip
+    made = services.create_campaign(
+        name=name,
+        kind=Campaign.Kind.EVENT,
+        trigger_event="N",
+        steps=STEPS[:1] + [{"id": "w2", "type": "wait", "minutes": 5}],
+    )
     return services.start_campaign(campaign=made)
 
 
@@ -137,7 +165,8 @@ def test_timers_due_at_one_instant_are_moved_ahead_and_appear_at_that_instant():
     moved = Enrollment.objects.filter(step_id="w2")
     assert set(moved.values_list("wake_at", flat=True)) == {due_at + timedelta(minutes=5)}
     assert set(StepLog.objects.filter(step_id="w1").values_list("outcome", "at")) == {
-        ("passed", due_at)}  # fmt: skip
+        ("passed", due_at)
+    }
     assert Enrollment.objects.filter(step_id="w1").count() == 10  # not due at that instant
 
 

@@ -17,9 +17,18 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def person(web, send):  # noqa: F811
-    send(web, message("identify", userId="u-1", traits={
-        "email": "ann@example.org", "firstName": "Ann", "marketingOptIn": True,
-    }))  # fmt: skip
+    send(
+        web,
+        message(
+            "identify",
+            userId="u-1",
+            traits={
+                "email": "ann@example.org",
+                "firstName": "Ann",
+                "marketingOptIn": True,
+            },
+        ),
+    )
     return Identity.objects.get(kind__name="user_id", value="u-1").profile
 
 
@@ -30,9 +39,14 @@ def delivery(person):
         name="T", subject="Hi", body_html='<a href="https://shop.example.com/x?y=1">Go</a>'
     )
     return Delivery.objects.create(
-        idempotency_key="k-1", campaign=campaign, profile_id=person.pk, step_id="s1",
-        channel=Delivery.Channel.EMAIL, template=tpl, status=Delivery.Status.SENT,
-    )  # fmt: skip
+        idempotency_key="k-1",
+        campaign=campaign,
+        profile_id=person.pk,
+        step_id="s1",
+        channel=Delivery.Channel.EMAIL,
+        template=tpl,
+        status=Delivery.Status.SENT,
+    )
 
 
 def path_of(url):

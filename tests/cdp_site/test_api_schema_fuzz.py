@@ -134,13 +134,21 @@ def world(admin_headers, make_user):
     template = MessageTemplate.objects.create(name="T", subject="Hi", body_html="<p>Hi</p>")
     segment = segments.create_segment(
         name="Buyers",
-        rule={"version": 1, "root": {"type": "group", "match": "all", "children": [
-            {"type": "event", "name": "Order Completed"}]}},
-    )  # fmt: skip
+        rule={
+            "version": 1,
+            "root": {
+                "type": "group",
+                "match": "all",
+                "children": [{"type": "event", "name": "Order Completed"}],
+            },
+        },
+    )
     campaign = campaigns.create_campaign(
-        name="Welcome", kind="event", trigger_event="Signed Up",
+        name="Welcome",
+        kind="event",
+        trigger_event="Signed Up",
         steps=[{"id": "w", "type": "wait", "minutes": 5}],
-    )  # fmt: skip
+    )
     upload = imports.create_import(source=source, chunks=[b"id\n1\n"], original_name="a.csv")
     trait = rules_services.save_computed_trait(
         key="orders", label="Orders", event_name="Order Completed", aggregation="count"

@@ -91,9 +91,10 @@ def test_an_event_time_filter_with_a_real_offset_still_filters(admin):
     source = services.create_source(name="Web", kind=Source.Kind.WEBSITE)
     services.ingest_messages(
         source_id=source.id,
-        messages=[{"type": "track", "userId": "ann", "event": "A",
-                   "timestamp": "2026-01-01T10:00:00Z"}],
-    )  # fmt: skip
+        messages=[
+            {"type": "track", "userId": "ann", "event": "A", "timestamp": "2026-01-01T10:00:00Z"}
+        ],
+    )
     after = admin.get("/api/v1/events?timestamp_after=2026-01-01T23:30:00%2B14:00").json()
     before = admin.get("/api/v1/events?timestamp_after=2026-01-02T00:30:00%2B14:00").json()
     assert [e["event"] for e in after["results"]] == ["A"]

@@ -26,11 +26,15 @@ def text(response) -> str:
 
 @pytest.fixture
 def data(web):  # noqa: F811
-    integrations.ingest_messages(source_id=web.pk, messages=signed(web,
-        message("identify", userId="u1", traits={"email": "a@example.org"}),
-        message("identify", userId="u2", traits={"email": "b@example.org"}),
-        message(userId="u2", event="Order Completed"),
-    ))  # fmt: skip
+    integrations.ingest_messages(
+        source_id=web.pk,
+        messages=signed(
+            web,
+            message("identify", userId="u1", traits={"email": "a@example.org"}),
+            message("identify", userId="u2", traits={"email": "b@example.org"}),
+            message(userId="u2", event="Order Completed"),
+        ),
+    )
     drain()
     Segment.objects.create(name="Broken", rule={}, compute_error="statement timeout")
     return web
@@ -41,22 +45,35 @@ def test_the_dashboard_shows_the_figures_and_that_all_is_well(data, client_as):
     assert "Profiles 2 one per person" in page
     assert "Events 3 3 processed in the last 24 h" in page
     assert "Segments 1" in page and "Active campaigns 0" in page
-    for healthy in ("Rejected events, last 24 h: 0", "Failed imports, last 7 days: 0",
-                    "Dead letters waiting: 0"):  # fmt: skip
+    for healthy in (
+        "Rejected events, last 24 h: 0",
+        "Failed imports, last 7 days: 0",
+        "Dead letters waiting: 0",
+    ):
         assert healthy in page
     assert "Segments failing to compute: 1 (needs a look)" in page
 
 
 def test_rejections_failed_imports_and_dead_letters_are_warnings(data, client_as):
-    integrations.record_rejections(source_id=data.pk, rejections=[
-        Rejection("invalid_type", "type must be one of ...", None)] * 2)  # fmt: skip
+    integrations.record_rejections(
+        source_id=data.pk,
+        rejections=[Rejection("invalid_type", "type must be one of ...", None)] * 2,
+    )
     failed = FileImport.Status.FAILED
-    FileImport.objects.create(source=data, original_name="crm.csv", stored_name="x",
-                              format="csv", sha256="0", status=failed)  # fmt: skip
-    hook = destinations.create_destination(name="Hook", kind="webhook",
-                                           config={"url": "http://127.0.0.1:9/"})  # fmt: skip
-    destinations.record_dead_letter(destination=hook, payload={}, idempotency_key="k",
-                                    error="HTTP 500", attempts=5)  # fmt: skip
+    FileImport.objects.create(
+        source=data,
+        original_name="crm.csv",
+        stored_name="x",
+        format="csv",
+        sha256="0",
+        status=failed,
+    )
+    hook = destinations.create_destination(
+        name="Hook", kind="webhook", config={"url": "http://127.0.0.1:9/"}
+    )
+    destinations.record_dead_letter(
+        destination=hook, payload={}, idempotency_key="k", error="HTTP 500", attempts=5
+    )
     response = client_as(ADMIN).get("/")
     admin, page = response.content.decode(), text(response)
     assert "Rejected events, last 24 h: 2 (needs a look)" in page

@@ -15,8 +15,20 @@ from cdp_site.pgarrays import adapt, array_literal
 
 pytestmark = pytest.mark.django_db
 
-AWKWARD_TEXTS = ['', 'NULL', 'null', ' padded ', 'a,b', '{braces}', 'quote " inside',
-                 'back\\slash', '\\"', 'tab\tnew\nline', 'zoë ✓ 𝄞', "it's"]  # fmt: skip
+AWKWARD_TEXTS = [
+    "",
+    "NULL",
+    "null",
+    " padded ",
+    "a,b",
+    "{braces}",
+    'quote " inside',
+    "back\\slash",
+    '\\"',
+    "tab\tnew\nline",
+    "zoë ✓ 𝄞",
+    "it's",
+]
 
 
 def read_back(sql: str, value):
@@ -41,8 +53,10 @@ def test_json_documents_arrive_as_jsonb_values():
 
 def test_times_keep_their_instant_and_dates_their_day():
     india_minus = timezone(timedelta(hours=-5, minutes=-30))
-    moments = [datetime(2026, 12, 7, 1, 2, 3, 456789, tzinfo=UTC),
-               datetime(2026, 3, 29, 2, 30, tzinfo=india_minus)]  # fmt: skip
+    moments = [
+        datetime(2026, 12, 7, 1, 2, 3, 456789, tzinfo=UTC),
+        datetime(2026, 3, 29, 2, 30, tzinfo=india_minus),
+    ]
     assert read_back("SELECT %s::timestamptz[]", moments) == moments
     assert read_back("SELECT %s::date[]", [date(2024, 2, 29)]) == [date(2024, 2, 29)]
 

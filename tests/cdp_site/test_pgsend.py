@@ -31,7 +31,10 @@ def test_a_failing_statement_raises_djangos_error_and_the_connection_goes_on():
         with pytest.raises(DataError, match="division by zero"):
             statement.rows()
     assert SentStatement("SELECT generate_series(1, $1::int)", [3]).rows() == [
-        ("1",), ("2",), ("3",)]  # fmt: skip
+        ("1",),
+        ("2",),
+        ("3",),
+    ]
 
 
 def test_a_named_statement_is_prepared_once_per_connection_and_again_after_a_reconnect():
@@ -42,7 +45,8 @@ def test_a_named_statement_is_prepared_once_per_connection_and_again_after_a_rec
 
     for value in (1, 2):
         assert SentStatement("SELECT $1::int * 2", [value], name="twice").rows() == [
-            (str(value * 2),)]  # fmt: skip
+            (str(value * 2),)
+        ]
     assert prepared_here() == 1
     connection.close()  # a new connection knows nothing of the old one's statements
     assert prepared_here() == 0

@@ -60,8 +60,14 @@ def test_login_and_an_api_call_with_a_token_work_while_redis_is_stopped(
     assert "results" in answer.json()
 
 
-EVERYONE = {"version": 1, "root": {"type": "group", "match": "all", "children": [
-    {"type": "identifier", "kind": "email"}]}}  # fmt: skip
+EVERYONE = {
+    "version": 1,
+    "root": {
+        "type": "group",
+        "match": "all",
+        "children": [{"type": "identifier", "kind": "email"}],
+    },
+}
 CSV = b"customer_id,email\nc-1,ann@example.org\nc-2,bob@example.org\n"
 
 # A web process whose broker is down: it asks for a recompute through the REST API and
@@ -110,8 +116,9 @@ def test_work_asked_for_while_the_broker_is_down_runs_once_it_is_back(
         data_dir=stopped_redis["dir"], port=stopped_redis["port"], durable=False
     )
     url = stopped_redis["url"]
-    worker = start_celery_worker(broker_url=url, name="outbox",
-                                 extra_env={"CDP_VAR_DIR": str(tmp_path)})  # fmt: skip
+    worker = start_celery_worker(
+        broker_url=url, name="outbox", extra_env={"CDP_VAR_DIR": str(tmp_path)}
+    )
     try:
         assert run_django(SWEEP, redis_url=url, var_dir=tmp_path).strip() == "2"
         assert not QueuedTask.objects.exists()

@@ -61,9 +61,11 @@ def test_an_import_file_whose_header_holds_a_nul_is_refused(api, source):
 
 def test_an_import_mapping_with_a_nul_is_a_field_error(api, source):
     made = imports.create_import(source=source, chunks=[b"id,name\n1,a\n"], original_name="a.csv")
-    mapping = {"row_kind": "identify", "user_id_column": "id",
-               "fields": [{"column": "name", "name": "na\x00me", "type": "text"}]}  # fmt: skip
-    response = api.post(f"/api/v1/imports/{made.pk}/start", {"mapping": mapping},
-                        content_type=JSON)  # fmt: skip
+    mapping = {
+        "row_kind": "identify",
+        "user_id_column": "id",
+        "fields": [{"column": "name", "name": "na\x00me", "type": "text"}],
+    }
+    response = api.post(f"/api/v1/imports/{made.pk}/start", {"mapping": mapping}, content_type=JSON)
     assert "cannot be stored" in _field_error(response, "mapping")[0]
     assert FileImport.objects.get(pk=made.pk).status == FileImport.Status.UPLOADED

@@ -30,8 +30,15 @@ POISON = {
         "invalid_number",
     ),
     "a timestamp and sentAt too far apart": (
-        json.dumps({"type": "track", "userId": "u", "event": "x",
-                    "timestamp": "0001-01-01T00:00:00Z", "sentAt": "9999-12-31T23:59:59Z"}),
+        json.dumps(
+            {
+                "type": "track",
+                "userId": "u",
+                "event": "x",
+                "timestamp": "0001-01-01T00:00:00Z",
+                "sentAt": "9999-12-31T23:59:59Z",
+            }
+        ),
         "invalid_timestamp",
     ),
     "a userId of 3 kB": (
@@ -46,7 +53,7 @@ POISON = {
         json.dumps({"type": "track", "userId": "u", "event": "x" * (MAX_NAME + 1)}),
         "name_too_long",
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", POISON, ids=list(POISON))
@@ -93,21 +100,39 @@ json_values = st.recursive(
     max_leaves=20,
 )
 known_keys = st.sampled_from(
-    ["type", "userId", "anonymousId", "event", "name", "messageId", "timestamp", "sentAt",
-     "previousId", "groupId", "context", "properties", "traits", "integrations"]
-)  # fmt: skip
+    [
+        "type",
+        "userId",
+        "anonymousId",
+        "event",
+        "name",
+        "messageId",
+        "timestamp",
+        "sentAt",
+        "previousId",
+        "groupId",
+        "context",
+        "properties",
+        "traits",
+        "integrations",
+    ]
+)
 messages = st.one_of(
     json_values,
     st.dictionaries(known_keys, json_values, max_size=8),
     st.fixed_dictionaries(
-        {"type": st.sampled_from(["track", "identify", "page", "alias", "group"]),
-         "userId": st.text() | st.integers(), "event": st.text()},
-        optional={"timestamp": st.datetimes(timezones=st.timezones()).map(datetime.isoformat)
-                  | st.text(),
-                  "sentAt": st.datetimes().map(lambda d: d.isoformat() + "Z") | st.text(),
-                  "properties": st.dictionaries(st.text(), json_values, max_size=4)},
+        {
+            "type": st.sampled_from(["track", "identify", "page", "alias", "group"]),
+            "userId": st.text() | st.integers(),
+            "event": st.text(),
+        },
+        optional={
+            "timestamp": st.datetimes(timezones=st.timezones()).map(datetime.isoformat) | st.text(),
+            "sentAt": st.datetimes().map(lambda d: d.isoformat() + "Z") | st.text(),
+            "properties": st.dictionaries(st.text(), json_values, max_size=4),
+        },
     ),
-)  # fmt: skip
+)
 
 
 def _strict(text: str):

@@ -73,7 +73,7 @@ def test_the_api_takes_the_purpose_and_the_traits_and_checks_them(client_as):
             "url": "https://hooks.example/in",
             "consent_purpose": "nope",
             "traits": ["firstName", "bad key"],
-        },  # fmt: skip
+        },
         "secrets": {"signing_secret": SECRET},
     }
     refused = api.post("/api/v1/destinations/", payload, content_type="application/json")
@@ -99,7 +99,7 @@ def test_a_webhook_created_without_a_purpose_requires_email_marketing(client_as)
             "kind": "webhook",
             "config": {"url": "https://hooks.example/in"},
             "secrets": {"signing_secret": SECRET},
-        },  # fmt: skip
+        },
         content_type="application/json",
     )
     assert created.json()["config"]["consent_purpose"] == "email_marketing"
@@ -174,8 +174,10 @@ def test_a_test_url_on_another_host_needs_the_token_again_through_the_api(client
     )
     api = client_as(ADMIN)
     url = f"/api/v1/destinations/{destination.pk}"
-    config = {"endpoint": "https://graph.example/v1/123/users",
-              "test_url": "https://collector.example/ping"}  # fmt: skip
+    config = {
+        "endpoint": "https://graph.example/v1/123/users",
+        "test_url": "https://collector.example/ping",
+    }
     refused = api.patch(url, {"config": config}, content_type="application/json")
     assert refused.status_code == 400
     assert (
@@ -196,8 +198,9 @@ def test_moving_smtp_to_another_host_drops_the_password(db):
         config={"host": "smtp.example", "port": 587, "username": "shop", "from_email": "a@b.c"},
         secrets={"password": "pw-0123456789"},
     )
-    services.update_destination(destination=destination, config={**destination.config,
-                                                                   "port": 2525})  # fmt: skip
+    services.update_destination(
+        destination=destination, config={**destination.config, "port": 2525}
+    )
     assert services.get_secrets(destination=destination) == {"password": "pw-0123456789"}
     services.update_destination(
         destination=destination, config={**destination.config, "host": "mx.elsewhere.example"}

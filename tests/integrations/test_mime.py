@@ -8,8 +8,11 @@ import pytest
 
 from integrations.destinations.mime import HeaderInjection, _django_bytes, message_bytes
 
-HEADERS = {"Message-ID": "<7.mail@cdp>", "List-Unsubscribe": "<https://cdp.example/u/1>",
-           "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}  # fmt: skip
+HEADERS = {
+    "Message-ID": "<7.mail@cdp>",
+    "List-Unsubscribe": "<https://cdp.example/u/1>",
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+}
 
 
 def content(part) -> str:
@@ -18,20 +21,37 @@ def content(part) -> str:
 
 
 def parsed(**overrides):
-    fields = {"from_email": "Shop <shop@example.org>", "to": "ann@example.org",
-              "subject": "Hello", "text": "Hi Ann\nBye", "html": "<p>Hi Ann</p>",
-              "headers": HEADERS} | overrides  # fmt: skip
+    fields = {
+        "from_email": "Shop <shop@example.org>",
+        "to": "ann@example.org",
+        "subject": "Hello",
+        "text": "Hi Ann\nBye",
+        "html": "<p>Hi Ann</p>",
+        "headers": HEADERS,
+    } | overrides
     return email.message_from_bytes(message_bytes(**fields), policy=policy.default)
 
 
 def test_a_message_reads_back_with_the_same_headers_and_parts_as_djangos():
-    fields = {"from_email": "Shop <shop@example.org>", "to": "ann@example.org",
-              "subject": "Your cart", "text": "Hi Ann\n\nBoots", "html": "<p>Hi Ann</p>",
-              "headers": HEADERS}  # fmt: skip
+    fields = {
+        "from_email": "Shop <shop@example.org>",
+        "to": "ann@example.org",
+        "subject": "Your cart",
+        "text": "Hi Ann\n\nBoots",
+        "html": "<p>Hi Ann</p>",
+        "headers": HEADERS,
+    }
     ours = email.message_from_bytes(message_bytes(**fields), policy=policy.default)
     django = email.message_from_bytes(_django_bytes(**fields), policy=policy.default)
-    for name in ("From", "To", "Subject", "Message-ID", "List-Unsubscribe",
-                 "List-Unsubscribe-Post", "MIME-Version"):  # fmt: skip
+    for name in (
+        "From",
+        "To",
+        "Subject",
+        "Message-ID",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "MIME-Version",
+    ):
         assert ours[name] == django[name], name
     assert ours.get_content_type() == django.get_content_type() == "multipart/alternative"
     assert ours["Date"] is not None
@@ -41,8 +61,11 @@ def test_a_message_reads_back_with_the_same_headers_and_parts_as_djangos():
 
 
 def test_non_ascii_subject_and_bodies_round_trip():
-    message = parsed(subject="Sam, dein Warenkorb: 2 × Stiefel für 99 € 🎉",
-                     text="Größe 42 – 99 €", html="<p>Größe 42 – 99 €</p>")  # fmt: skip
+    message = parsed(
+        subject="Sam, dein Warenkorb: 2 × Stiefel für 99 € 🎉",
+        text="Größe 42 – 99 €",
+        html="<p>Größe 42 – 99 €</p>",
+    )
     assert message["Subject"] == "Sam, dein Warenkorb: 2 × Stiefel für 99 € 🎉"
     assert message.get_body(("plain",)).get_content().strip() == "Größe 42 – 99 €"
     assert message.get_body(("html",)).get_content().strip() == "<p>Größe 42 – 99 €</p>"
@@ -55,15 +78,24 @@ def test_a_line_longer_than_smtp_allows_is_sent_quoted_printable_and_reads_back(
     html = message.get_body(("html",))
     assert html["Content-Transfer-Encoding"] == "quoted-printable"
     assert content(html) == long_line
-    raw = message_bytes(from_email="shop@example.org", to="a@example.org", subject="s",
-                        text="t", html=long_line, headers=HEADERS)  # fmt: skip
+    raw = message_bytes(
+        from_email="shop@example.org",
+        to="a@example.org",
+        subject="s",
+        text="t",
+        html=long_line,
+        headers=HEADERS,
+    )
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
 
 
 @pytest.mark.parametrize("field", ["subject", "to", "from_email"])
 def test_a_line_break_in_a_header_value_is_refused(field):
-    value = {"subject": "Hi\r\nBcc: everyone@example.org", "to": "a@example.org\nBcc: x@y.z",
-             "from_email": "shop@example.org\r\nX-Evil: 1"}[field]  # fmt: skip
+    value = {
+        "subject": "Hi\r\nBcc: everyone@example.org",
+        "to": "a@example.org\nBcc: x@y.z",
+        "from_email": "shop@example.org\r\nX-Evil: 1",
+    }[field]
     with pytest.raises(HeaderInjection):
         parsed(**{field: value})
 

@@ -151,7 +151,7 @@ def test_a_redirect_drops_every_header_but_the_harmless_ones(http_server):
             "X-Api-Key": "k",
             "Idempotency-Key": "i",
             "Content-Type": "application/json",
-        },  # fmt: skip
+        },
         body=b"{}",
         timeout=2,
     )

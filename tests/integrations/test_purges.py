@@ -112,8 +112,10 @@ def test_files_of_imports_that_ended_past_the_retention_go_and_their_report_stay
         assert not files.path_of(after.stored_name).exists()
         assert after.file_deleted_at is not None
         assert (after.status, after.rows_done, after.finished_at) == (
-            gone.status, gone.rows_done, gone.finished_at,
-        )  # fmt: skip
+            gone.status,
+            gone.rows_done,
+            gone.finished_at,
+        )
     failed = FileImport.objects.get(pk=old_failed.pk)
     assert failed.errors == [{"line": 2, "message": "bad"}] and failed.failure == "stopped"
     assert files.path_of(recent.stored_name).exists()
@@ -153,9 +155,12 @@ def test_dead_letters_past_their_retention_go(settings):
     letters = {}
     for days, replayed in [(31, True), (40, False), (29, False), (1, True)]:
         letter = destinations.record_dead_letter(
-            destination=hook, payload={"n": days}, idempotency_key=f"k{days}", error="500",
+            destination=hook,
+            payload={"n": days},
+            idempotency_key=f"k{days}",
+            error="500",
             attempts=5,
-        )  # fmt: skip
+        )
         DeadLetter.objects.filter(pk=letter.pk).update(
             created_at=NOW - timedelta(days=days),
             replayed_at=NOW if replayed else None,

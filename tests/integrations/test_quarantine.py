@@ -42,10 +42,15 @@ def fail_like_a_busy_database(batch):
 
 def orders(source, quantities, prefix="o"):
     messages = [
-        {"type": "track", "userId": f"{prefix}-user-{i}", "event": "Order Completed",
-         "messageId": f"{prefix}{i}", "properties": {"quantity": q}}
+        {
+            "type": "track",
+            "userId": f"{prefix}-user-{i}",
+            "event": "Order Completed",
+            "messageId": f"{prefix}{i}",
+            "properties": {"quantity": q},
+        }
         for i, q in enumerate(quantities)
-    ]  # fmt: skip
+    ]
     stored = services.ingest_messages(source_id=source.id, messages=signed(source, *messages))
     assert stored.stored == len(messages)
 

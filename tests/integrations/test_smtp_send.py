@@ -32,8 +32,14 @@ class Picky:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
-                               list(envelope.mail_options)))  # fmt: skip
+        self.envelopes.append(
+            (
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.content,
+                list(envelope.mail_options),
+            )
+        )
         return "250 OK"
 
 
@@ -56,8 +62,7 @@ def test_the_envelope_and_body_are_what_smtplib_sends(server):
     assert ours[3] == [f"SIZE={len(PAYLOAD)}"]
 
 
-@pytest.mark.parametrize(("to", "code"), [("gone@example.org", 550),
-                                          ("busy@example.org", 451)])  # fmt: skip
+@pytest.mark.parametrize(("to", "code"), [("gone@example.org", 550), ("busy@example.org", 451)])
 def test_a_refused_recipient_raises_like_smtplib_and_the_connection_goes_on(server, to, code):
     handler, port = server
     with smtplib.SMTP("127.0.0.1", port) as connection:
@@ -89,8 +94,9 @@ def test_a_ready_that_says_no_sends_nothing_and_the_connection_goes_on(server, t
     asked = []
     with smtplib.SMTP("127.0.0.1", port) as connection:
         with pytest.raises(NotReady):
-            send_one(connection, "shop@example.org", to, PAYLOAD,
-                     ready=lambda: asked.append(to) or False)  # fmt: skip
+            send_one(
+                connection, "shop@example.org", to, PAYLOAD, ready=lambda: asked.append(to) or False
+            )
         send_one(connection, "shop@example.org", "bob@example.org", PAYLOAD, ready=lambda: True)
     assert asked == [to]
     assert [e[1] for e in handler.envelopes] == [["bob@example.org"]]
@@ -103,6 +109,11 @@ def test_ready_is_not_asked_when_the_recipient_is_refused(server):
         smtplib.SMTP("127.0.0.1", port) as connection,
         pytest.raises(smtplib.SMTPRecipientsRefused),
     ):
-        send_one(connection, "shop@example.org", "gone@example.org", PAYLOAD,
-                 ready=lambda: asked.append(1) or True)  # fmt: skip
+        send_one(
+            connection,
+            "shop@example.org",
+            "gone@example.org",
+            PAYLOAD,
+            ready=lambda: asked.append(1) or True,
+        )
     assert asked == []

@@ -47,7 +47,7 @@ def mail_destination(port: int, **config) -> Destination:
             "username": "shop",
             "timeout": 5,
             **config,
-        },  # fmt: skip
+        },
         secrets={"password": PASSWORD},
     )
 
@@ -106,9 +106,17 @@ NEW_SMTP = "/integrations/destinations/new/?kind=smtp"
 
 
 def smtp_form(**fields):
-    return {"kind": "smtp", "name": "Mail", "enabled": "on", "config__host": "smtp.example",
-            "config__port": "587", "config__from_email": "shop@example.org",
-            "config__username": "shop", "secret__password": PASSWORD, **fields}  # fmt: skip
+    return {
+        "kind": "smtp",
+        "name": "Mail",
+        "enabled": "on",
+        "config__host": "smtp.example",
+        "config__port": "587",
+        "config__from_email": "shop@example.org",
+        "config__username": "shop",
+        "secret__password": PASSWORD,
+        **fields,
+    }
 
 
 def test_the_form_refuses_a_user_name_without_tls(client_as):
@@ -137,7 +145,7 @@ def test_the_api_refuses_a_user_name_without_tls(client_as):
                 "starttls": False,
             },
             "secrets": {"password": PASSWORD},
-        },  # fmt: skip
+        },
         content_type="application/json",
     )
     assert refused.status_code == 400

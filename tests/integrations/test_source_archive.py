@@ -51,9 +51,11 @@ def unused(db):
 
 def _track(client, source):
     return client.post(
-        "/v1/track", {"userId": "bob", "event": "Hi"}, content_type=JSON,
+        "/v1/track",
+        {"userId": "bob", "event": "Hi"},
+        content_type=JSON,
         HTTP_AUTHORIZATION=basic(source.write_key),
-    )  # fmt: skip
+    )
 
 
 def _names(api, query=""):
@@ -114,9 +116,7 @@ def test_an_archived_source_cannot_change_until_restored(admin, used):
     services.archive_source(source=used)
     for response in (
         admin.patch(f"/api/v1/sources/{used.pk}", {"enabled": True}, content_type=JSON),
-        admin.post(
-            f"/api/v1/sources/{used.pk}/rotate-key", {"grace_hours": 0}, content_type=JSON
-        ),  # fmt: skip
+        admin.post(f"/api/v1/sources/{used.pk}/rotate-key", {"grace_hours": 0}, content_type=JSON),
     ):
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "source_archived"

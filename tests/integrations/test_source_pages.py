@@ -58,7 +58,7 @@ def test_edit_saves_changes(client_as, source):
             "priority": 7,
             "rate_limit": 10,
             "ip_rate_limit": 20,
-        },  # fmt: skip
+        },
     )
     assert response.status_code == 302
     source.refresh_from_db()

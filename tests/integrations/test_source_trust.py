@@ -36,8 +36,12 @@ def website(db):
 @pytest.fixture
 def ann(crm, post):
     """A known customer: the CRM's record of Ann, who gave marketing consent."""
-    body = {"type": "identify", "userId": "CRM-1", "messageId": "crm-ann",
-            "traits": {"email": ANN, "firstName": "Ann", "marketingOptIn": True}}  # fmt: skip
+    body = {
+        "type": "identify",
+        "userId": "CRM-1",
+        "messageId": "crm-ann",
+        "traits": {"email": ANN, "firstName": "Ann", "marketingOptIn": True},
+    }
     assert post("/v1/identify", body, key=crm.write_key).status_code == 200
     drain()
     return profile_of("crm_id", "CRM-1")
@@ -95,8 +99,11 @@ def test_grants_from_unverified_links_never_reach_a_known_customer_but_withdrawa
     services.update_source(source=website, require_verification=False)
 
     def opt_in(given: bool, message_id: str) -> dict:
-        return {"anonymousId": "d1", "traits": {"email": ANN, "marketingOptIn": given},
-                "messageId": message_id}  # fmt: skip
+        return {
+            "anonymousId": "d1",
+            "traits": {"email": ANN, "marketingOptIn": given},
+            "messageId": message_id,
+        }
 
     post("/v1/identify", opt_in(False, "w1"), key=website.write_key)
     drain()
@@ -110,8 +117,16 @@ def test_grants_from_unverified_links_never_reach_a_known_customer_but_withdrawa
 
 def test_a_call_signed_by_the_site_s_backend_links_the_device_to_ann(post, website, ann):
     secret = services.verification_secret(source=website)
-    login = sign({"type": "identify", "anonymousId": "ann-phone", "userId": "web-ann",
-                  "traits": {"email": ANN}, "messageId": "login"}, secret)  # fmt: skip
+    login = sign(
+        {
+            "type": "identify",
+            "anonymousId": "ann-phone",
+            "userId": "web-ann",
+            "traits": {"email": ANN},
+            "messageId": "login",
+        },
+        secret,
+    )
     assert post("/v1/identify", login, key=website.write_key).status_code == 200
     drain()
     assert profile_of("anonymous_id", "ann-phone").pk == ann.pk
@@ -122,8 +137,13 @@ def test_the_signature_is_the_documented_hmac_and_covers_only_what_it_names(post
     secret = services.verification_secret(source=website)
     # Signed for another user: the user id is not believed, and the e-mail was not signed.
     claim = {"userId": "web-bob", "signature": signature(secret, user_id="web-bob")}
-    body = {"anonymousId": "dev-2", "userId": "web-ann", "traits": {"email": ANN},
-            "context": {"identityVerification": claim}, "messageId": "forged"}  # fmt: skip
+    body = {
+        "anonymousId": "dev-2",
+        "userId": "web-ann",
+        "traits": {"email": ANN},
+        "context": {"identityVerification": claim},
+        "messageId": "forged",
+    }
     assert post("/v1/identify", body, key=website.write_key).status_code == 200
     drain()
     assert not Identity.objects.filter(value__in=["web-ann", "web-bob"]).exists()
@@ -132,10 +152,12 @@ def test_the_signature_is_the_documented_hmac_and_covers_only_what_it_names(post
 
 def test_a_client_alias_cannot_merge_another_user_id_into_the_caller(post, website, ann):
     secret = services.verification_secret(source=website)
-    mine = sign({"type": "identify", "anonymousId": "att", "userId": "web-att",
-                 "messageId": "me"}, secret)  # fmt: skip
-    alias = sign({"type": "alias", "previousId": "CRM-1", "userId": "web-att",
-                  "messageId": "al"}, secret)  # fmt: skip
+    mine = sign(
+        {"type": "identify", "anonymousId": "att", "userId": "web-att", "messageId": "me"}, secret
+    )
+    alias = sign(
+        {"type": "alias", "previousId": "CRM-1", "userId": "web-att", "messageId": "al"}, secret
+    )
     post("/v1/identify", mine, key=website.write_key)
     post("/v1/alias", alias, key=website.write_key)
     drain()
@@ -145,8 +167,15 @@ def test_a_client_alias_cannot_merge_another_user_id_into_the_caller(post, websi
 
 def test_a_client_source_s_traits_other_than_contact_fields_follow_recency(post, website, ann):
     secret = services.verification_secret(source=website)
-    login = sign({"type": "identify", "userId": "web-ann", "traits": {"email": ANN,
-                  "firstName": "Annie"}, "messageId": "l"}, secret)  # fmt: skip
+    login = sign(
+        {
+            "type": "identify",
+            "userId": "web-ann",
+            "traits": {"email": ANN, "firstName": "Annie"},
+            "messageId": "l",
+        },
+        secret,
+    )
     post("/v1/identify", login, key=website.write_key)
     drain()
     ann.refresh_from_db()
@@ -206,7 +235,10 @@ def test_the_source_page_warns_when_verification_is_off(client_as, website):
 def test_write_keys_in_basic_auth_still_work_for_client_sources(client, website):
     body = b'{"anonymousId": "x", "event": "Viewed"}'
     response = client.generic(
-        "POST", "/v1/track", body, content_type="application/json",
+        "POST",
+        "/v1/track",
+        body,
+        content_type="application/json",
         HTTP_AUTHORIZATION=basic(website.write_key),
-    )  # fmt: skip
+    )
     assert response.status_code == 200

@@ -26,18 +26,23 @@ def hook(db):
     source = integration_services.create_source(name="Shop system", kind=Source.Kind.SERVER)
     config, secret = webhooks.enable_webhook(source=source)
     config = webhooks.update_webhook(
-        config=config, kind="track", require_signature=True,
+        config=config,
+        kind="track",
+        require_signature=True,
         rules=[{"target": "userId", "path": "$.userId"}, {"target": "event", "path": "$.event"}],
-    )  # fmt: skip
+    )
     config.signing_secret = secret
     return config
 
 
 def post(client, hook, body=BODY, *, signature):
     return client.generic(
-        "POST", f"/hooks/{hook.token}", body, content_type="application/json",
+        "POST",
+        f"/hooks/{hook.token}",
+        body,
+        content_type="application/json",
         HTTP_X_SIGNATURE=signature,
-    )  # fmt: skip
+    )
 
 
 def stored(hook) -> int:
@@ -176,8 +181,12 @@ def test_the_data_migration_encrypts_existing_secrets(db):
     executor.migrate(executor.loader.graph.leaf_nodes())
     config = WebhookConfig.objects.get(token="tok-old")
     assert crypto.decrypt(config.secret_encrypted) == "plain-old-secret"
-    columns = [c.name for c in connection.introspection.get_table_description(
-        connection.cursor(), WebhookConfig._meta.db_table)]  # fmt: skip
+    columns = [
+        c.name
+        for c in connection.introspection.get_table_description(
+            connection.cursor(), WebhookConfig._meta.db_table
+        )
+    ]
     assert "secret" not in columns
 
 

@@ -21,14 +21,23 @@ pytestmark = pytest.mark.django_db
 
 def _orders(web, send, user="u1"):
     now = timezone.now()
-    send(web, *[
-        message(userId=user, event="Order Completed", properties=props,
-                timestamp=(now - timedelta(days=days)).isoformat())
-        for days, props in [(40, {"total": 10, "store": "Ghent"}),
-                            (20, {"total": 5.5, "store": "Bruges"}),
-                            (2, {"total": 4, "store": "Ghent"}),
-                            (1, {"total": "n/a", "store": "Antwerp"})]
-    ])  # fmt: skip
+    send(
+        web,
+        *[
+            message(
+                userId=user,
+                event="Order Completed",
+                properties=props,
+                timestamp=(now - timedelta(days=days)).isoformat(),
+            )
+            for days, props in [
+                (40, {"total": 10, "store": "Ghent"}),
+                (20, {"total": 5.5, "store": "Bruges"}),
+                (2, {"total": 4, "store": "Ghent"}),
+                (1, {"total": "n/a", "store": "Antwerp"}),
+            ]
+        ],
+    )
     return profile_of("user_id", user)
 
 
@@ -70,9 +79,12 @@ def test_a_profile_without_matching_events_counts_zero(web, send):
 def test_a_windowed_trait_changes_as_time_passes(web, send, monkeypatch):
     profile = _orders(web, send)
     trait = ComputedTrait.objects.create(
-        key="orders_30d", label="Orders (30 days)", event_name="Order Completed",
-        aggregation="count", window_days=30,
-    )  # fmt: skip
+        key="orders_30d",
+        label="Orders (30 days)",
+        event_name="Order Completed",
+        aggregation="count",
+        window_days=30,
+    )
     computed.recompute_sliding()
     profile.refresh_from_db()
     assert profile.computed["orders_30d"] == 3
@@ -88,9 +100,12 @@ def test_the_backfill_computes_every_profile_in_chunks_and_reports_progress(web,
     for user in ("a", "b", "c"):
         send(web, message(userId=user, event="Order Completed", properties={"total": 3}))
     trait = ComputedTrait.objects.create(
-        key="spent", label="Spent", event_name="Order Completed", aggregation="sum",
+        key="spent",
+        label="Spent",
+        event_name="Order Completed",
+        aggregation="sum",
         property="total",
-    )  # fmt: skip
+    )
     assert backfill(trait.pk, chunk=2) == 3
     assert progress(trait.pk) == {"state": "done", "done": 3, "total": 3}
     assert {profile_of("user_id", u).computed["spent"] for u in "abc"} == {3}

@@ -45,12 +45,24 @@ def person_events(p: int) -> list[tuple[str, dict]]:
     for d, anon in enumerate(anons):
         events.append(("web", message("page", minutes=d, anonymousId=anon, name="Home")))
         events.append(("web", message(minutes=d, anonymousId=anon, event="Product Viewed")))
-    events.append(("crm", message("identify", minutes=5, userId=crm_id,
-                                  traits={"email": email, "lastName": f"L{p}"})))  # fmt: skip
+    events.append(
+        (
+            "crm",
+            message(
+                "identify", minutes=5, userId=crm_id, traits={"email": email, "lastName": f"L{p}"}
+            ),
+        )
+    )
     for d, anon in enumerate(anons):
         events.append(("web", message("identify", minutes=10 + d, anonymousId=anon, userId=user)))
-    events.append(("web", message("identify", minutes=20, userId=user,
-                                  traits={"email": email, "firstName": f"F{p}"})))  # fmt: skip
+    events.append(
+        (
+            "web",
+            message(
+                "identify", minutes=20, userId=user, traits={"email": email, "firstName": f"F{p}"}
+            ),
+        )
+    )
     events.append(("web", message(minutes=21, userId=user, event="Order Completed")))
     return events
 

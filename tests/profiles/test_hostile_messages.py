@@ -37,60 +37,114 @@ odd_scalars = (
     | st.integers(min_value=-(10**400), max_value=10**400)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=40)
-    | st.sampled_from(["NaN", "1e999", "-inf", "2024-02-30", "null", "", " ", "0",
-                       "+31 6 12345678", "00", "@", "a@b", "x" * 400, "Ω≈ç√", "1,5"])
-)  # fmt: skip
+    | st.sampled_from(
+        [
+            "NaN",
+            "1e999",
+            "-inf",
+            "2024-02-30",
+            "null",
+            "",
+            " ",
+            "0",
+            "+31 6 12345678",
+            "00",
+            "@",
+            "a@b",
+            "x" * 400,
+            "Ω≈ç√",
+            "1,5",
+        ]
+    )
+)
 odd_values = st.recursive(
     odd_scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=6,
-)  # fmt: skip
+)
 trait_keys = st.sampled_from(
-    ["email", "phone", "crmId", "firstName", "lastName", "name", "age", "ltv", "birthday",
-     "plan", "country", "consent", "address"]
-)  # fmt: skip
+    [
+        "email",
+        "phone",
+        "crmId",
+        "firstName",
+        "lastName",
+        "name",
+        "age",
+        "ltv",
+        "birthday",
+        "plan",
+        "country",
+        "consent",
+        "address",
+    ]
+)
 consent = st.fixed_dictionaries(
-    {}, optional={"categoryPreferences": st.dictionaries(st.text(max_size=12), odd_values,
-                                                         max_size=3) | odd_values}
-)  # fmt: skip
+    {},
+    optional={
+        "categoryPreferences": st.dictionaries(st.text(max_size=12), odd_values, max_size=3)
+        | odd_values
+    },
+)
 external_ids = st.lists(
-    st.fixed_dictionaries({}, optional={"id": odd_scalars, "type": st.text(max_size=10),
-                                        "collection": odd_scalars}) | odd_values,
+    st.fixed_dictionaries(
+        {}, optional={"id": odd_scalars, "type": st.text(max_size=10), "collection": odd_scalars}
+    )
+    | odd_values,
     max_size=3,
-)  # fmt: skip
+)
 contexts = st.fixed_dictionaries(
     {},
-    optional={"consent": consent | odd_values, "externalIds": external_ids | odd_values,
-              "campaign": st.dictionaries(st.text(max_size=8), odd_values, max_size=3),
-              "page": st.dictionaries(st.text(max_size=8), odd_values, max_size=3),
-              "traits": st.dictionaries(trait_keys, odd_values, max_size=3)},
-)  # fmt: skip
+    optional={
+        "consent": consent | odd_values,
+        "externalIds": external_ids | odd_values,
+        "campaign": st.dictionaries(st.text(max_size=8), odd_values, max_size=3),
+        "page": st.dictionaries(st.text(max_size=8), odd_values, max_size=3),
+        "traits": st.dictionaries(trait_keys, odd_values, max_size=3),
+    },
+)
 messages = st.fixed_dictionaries(
-    {"type": st.sampled_from(["identify", "track", "page", "screen", "group", "alias"]),
-     "userId": st.sampled_from(["u1", "u2", "CRM-1"]) | st.text(min_size=1, max_size=20),
-     "event": st.sampled_from(["Order Completed", "Product Viewed"]) | st.text(min_size=1,
-                                                                               max_size=30)},
-    optional={"anonymousId": st.text(min_size=1, max_size=20),
-              "previousId": st.text(min_size=1, max_size=20) | st.integers(),
-              "groupId": st.text(min_size=1, max_size=20),
-              "name": st.text(max_size=30),
-              "traits": st.dictionaries(trait_keys | st.text(max_size=10), odd_values,
-                                        max_size=5),
-              "properties": st.dictionaries(st.sampled_from(["revenue", "total", "name",
-                                                             "category", "price"])
-                                            | st.text(max_size=10), odd_values, max_size=4),
-              "context": contexts},
-)  # fmt: skip
+    {
+        "type": st.sampled_from(["identify", "track", "page", "screen", "group", "alias"]),
+        "userId": st.sampled_from(["u1", "u2", "CRM-1"]) | st.text(min_size=1, max_size=20),
+        "event": st.sampled_from(["Order Completed", "Product Viewed"])
+        | st.text(min_size=1, max_size=30),
+    },
+    optional={
+        "anonymousId": st.text(min_size=1, max_size=20),
+        "previousId": st.text(min_size=1, max_size=20) | st.integers(),
+        "groupId": st.text(min_size=1, max_size=20),
+        "name": st.text(max_size=30),
+        "traits": st.dictionaries(trait_keys | st.text(max_size=10), odd_values, max_size=5),
+        "properties": st.dictionaries(
+            st.sampled_from(["revenue", "total", "name", "category", "price"])
+            | st.text(max_size=10),
+            odd_values,
+            max_size=4,
+        ),
+        "context": contexts,
+    },
+)
 
 
 @pytest.fixture
 def rules(db):
-    ComputedTrait.objects.create(key="spent", label="Spent", event_name="Order Completed",
-                                 aggregation="sum", property="revenue")  # fmt: skip
-    ComputedTrait.objects.create(key="last_category", label="Last category",
-                                 event_name="Product Viewed", aggregation="last",
-                                 property="category")  # fmt: skip
+    ComputedTrait.objects.create(
+        key="spent",
+        label="Spent",
+        event_name="Order Completed",
+        aggregation="sum",
+        property="revenue",
+    )
+    ComputedTrait.objects.create(
+        key="last_category",
+        label="Last category",
+        event_name="Product Viewed",
+        aggregation="last",
+        property="category",
+    )
     StageRule.objects.create(stage="acquisition", event_names=["Order Completed"])
 
 

@@ -73,8 +73,13 @@ def test_a_number_trait_sent_as_unholdable_text_is_kept_as_a_conflict(web, send,
 
 
 def test_a_sum_past_the_largest_float_leaves_the_computed_trait_empty(web):
-    ComputedTrait.objects.create(key="revenue", label="Revenue", event_name="Order Completed",
-                                 aggregation="sum", property="revenue")  # fmt: skip
+    ComputedTrait.objects.create(
+        key="revenue",
+        label="Revenue",
+        event_name="Order Completed",
+        aggregation="sum",
+        property="revenue",
+    )
     huge = int("9" * 309)
     ingest_unprocessed(
         web,

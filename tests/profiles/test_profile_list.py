@@ -21,16 +21,45 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def people(web, crm, send):
     """Ann (web: Lyon, gold plan, 3 seats, in the VIP list), Bo (CRM: Oslo, gold plan)
     and Cy (web: Lyon, silver plan)."""
-    send(web, message("identify", userId="w-ann", traits={"email": "Ann.Smith@Example.ORG ",
-         "firstName": "Ann", "city": "Lyon", "plan": "gold", "seats": 3}))  # fmt: skip
-    send(crm, message("identify", userId="CRM-1", minutes=1, traits={"email": "bo@example.org",
-         "firstName": "Bo", "city": "Oslo", "plan": "gold"}))  # fmt: skip
-    send(web, message("identify", userId="w-cy", minutes=2, traits={"email": "cy@example.org",
-         "firstName": "Cy", "city": "Lyon", "plan": "silver"}))  # fmt: skip
+    send(
+        web,
+        message(
+            "identify",
+            userId="w-ann",
+            traits={
+                "email": "Ann.Smith@Example.ORG ",
+                "firstName": "Ann",
+                "city": "Lyon",
+                "plan": "gold",
+                "seats": 3,
+            },
+        ),
+    )
+    send(
+        crm,
+        message(
+            "identify",
+            userId="CRM-1",
+            minutes=1,
+            traits={"email": "bo@example.org", "firstName": "Bo", "city": "Oslo", "plan": "gold"},
+        ),
+    )
+    send(
+        web,
+        message(
+            "identify",
+            userId="w-cy",
+            minutes=2,
+            traits={"email": "cy@example.org", "firstName": "Cy", "city": "Lyon", "plan": "silver"},
+        ),
+    )
     vip = static_lists.create_static_segment(name="VIP")
     static_lists.import_csv(segment=vip, file=io.BytesIO(b"email\nann.smith@example.org\n"))
-    ann, bo, cy = (profile_of("user_id", "w-ann"), profile_of("crm_id", "CRM-1"),
-                   profile_of("user_id", "w-cy"))  # fmt: skip
+    ann, bo, cy = (
+        profile_of("user_id", "w-ann"),
+        profile_of("crm_id", "CRM-1"),
+        profile_of("user_id", "w-cy"),
+    )
     Profile.objects.filter(pk=bo.pk).update(stage=Stage.RETENTION)
     return {"ann": ann, "bo": bo, "cy": cy, "vip": vip}
 
@@ -137,6 +166,7 @@ def test_back_to_a_page_of_the_list_htmx_restores_is_the_whole_page(people, clie
     client = client_as(MARKETER)
     partial = client.get("/profiles/?stage=retention", **HTMX).text
     assert "<html" not in partial and names_on_page(partial) == {"Bo"}
-    restored = client.get("/profiles/?stage=retention", HTTP_HX_HISTORY_RESTORE_REQUEST="true",
-                          **HTMX).text  # fmt: skip
+    restored = client.get(
+        "/profiles/?stage=retention", HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX
+    ).text
     assert "<html" in restored and names_on_page(restored) == {"Bo"}

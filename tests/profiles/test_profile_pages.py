@@ -18,8 +18,14 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 @pytest.fixture
 def ann(web, crm, send):
     """Ann: a web account and a CRM record joined by her e-mail (a rule merge)."""
-    send(web, message("identify", userId="w-ann", traits={"email": "ann@example.org",
-                      "firstName": "Ann", "age": 41, "city": "Lyon"}))  # fmt: skip
+    send(
+        web,
+        message(
+            "identify",
+            userId="w-ann",
+            traits={"email": "ann@example.org", "firstName": "Ann", "age": 41, "city": "Lyon"},
+        ),
+    )
     crm_traits = {"phone": "+33 6 12 34 56 78", "city": "Paris", "age": "forty"}
     send(crm, message("identify", userId="CRM-77", minutes=1, traits=crm_traits))
     send(crm, message("identify", userId="CRM-77", minutes=2, traits={"email": "ANN@example.org"}))
@@ -27,8 +33,12 @@ def ann(web, crm, send):
 
 
 def test_search_finds_a_profile_by_email_identifier_or_name_prefix(ann, web, send):
-    send(web, message("identify", userId="w-bob", traits={"email": "bob@example.org",
-                      "firstName": "Bob"}))  # fmt: skip
+    send(
+        web,
+        message(
+            "identify", userId="w-bob", traits={"email": "bob@example.org", "firstName": "Bob"}
+        ),
+    )
     assert selectors.search_profiles(q="ann@example.org", limit=10) == [ann]
     assert selectors.search_profiles(q="ANN@EX", limit=10) == [ann]
     assert selectors.search_profiles(q="crm-7", limit=10) == [ann]
@@ -139,8 +149,12 @@ def test_only_a_role_that_manages_profiles_may_undo_or_edit_consent(ann, client_
     assert "Undo merge" not in marketer.get(f"/profiles/{ann.pk}/").text
     url = f"/profiles/{merge.survivor_id}/merges/{merge.pk}/undo/"
     assert marketer.post(url).status_code == 403
-    assert marketer.post(f"/profiles/{ann.pk}/consent/", {"purpose": "analytics",
-                         "status": "granted"}).status_code == 403  # fmt: skip
+    assert (
+        marketer.post(
+            f"/profiles/{ann.pk}/consent/", {"purpose": "analytics", "status": "granted"}
+        ).status_code
+        == 403
+    )
     assert marketer.post(f"/profiles/{ann.pk}/notes/", {"body": "hi"}).status_code == 403
     assert not Merge.objects.filter(undone_at__isnull=False).exists()
 
@@ -164,8 +178,11 @@ def test_an_account_manager_adds_a_note_with_htmx(ann, client_as):
 
 def test_an_account_manager_records_consent_from_the_page(ann, client_as):
     client = client_as(ACCOUNT_MANAGER)
-    response = client.post(f"/profiles/{ann.pk}/consent/", {"purpose": "email_marketing",
-                           "status": "granted", "note": "phone call"}, **HTMX)  # fmt: skip
+    response = client.post(
+        f"/profiles/{ann.pk}/consent/",
+        {"purpose": "email_marketing", "status": "granted", "note": "phone call"},
+        **HTMX,
+    )
     assert response.status_code == 200 and "Consent recorded." in response.text
     record = ConsentRecord.objects.get(profile=ann)
     assert record.status == "granted" and record.evidence["note"] == "phone call"
@@ -174,8 +191,9 @@ def test_an_account_manager_records_consent_from_the_page(ann, client_as):
 
 
 def _many_events(web, send, count):
-    send(web, *[message(userId="w-many", minutes=i // 2, event=f"Viewed {i}")
-                for i in range(count)])  # fmt: skip
+    send(
+        web, *[message(userId="w-many", minutes=i // 2, event=f"Viewed {i}") for i in range(count)]
+    )
     return profile_of("user_id", "w-many")
 
 
@@ -220,7 +238,8 @@ def test_timeline_filters_by_source_and_type(ann, crm, web, send, client_as):
     merges = selectors.timeline(profile=ann, kinds=["merge"]).items
     assert len(merges) == 1
     client = client_as(MARKETER)
-    response = client.get(f"/profiles/{ann.pk}/timeline/?source={crm.pk}&type=event:identify",
-                          **HTMX)  # fmt: skip
+    response = client.get(
+        f"/profiles/{ann.pk}/timeline/?source={crm.pk}&type=event:identify", **HTMX
+    )
     assert response.text.count('class="timeline-item') == 2
     assert "Webshop" not in response.text

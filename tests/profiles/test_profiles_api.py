@@ -15,8 +15,14 @@ JSON = "application/json"
 @pytest.fixture
 def two(web, crm, send):
     """Two people: Ann (web, with a city) and Bo (CRM)."""
-    send(web, message("identify", userId="w-ann", traits={"email": "ann@example.org",
-                      "firstName": "Ann", "city": "Lyon"}))  # fmt: skip
+    send(
+        web,
+        message(
+            "identify",
+            userId="w-ann",
+            traits={"email": "ann@example.org", "firstName": "Ann", "city": "Lyon"},
+        ),
+    )
     bo = {"email": "bo@example.org", "firstName": "Bo", "city": "Oslo"}
     send(crm, message("identify", userId="CRM-1", minutes=1, traits=bo))
     return profile_of("user_id", "w-ann"), profile_of("crm_id", "CRM-1")
@@ -50,8 +56,15 @@ def test_list_pages_with_a_cursor(two, client_as):
 
 def test_detail_has_traits_with_provenance_identities_and_consent(two, crm, send, client_as):
     ann, _ = two
-    send(crm, message("identify", userId="CRM-9", minutes=5,
-                      traits={"email": "ann@example.org", "city": "Paris"}))  # fmt: skip
+    send(
+        crm,
+        message(
+            "identify",
+            userId="CRM-9",
+            minutes=5,
+            traits={"email": "ann@example.org", "city": "Paris"},
+        ),
+    )
     body = client_as(MARKETER).get(f"/api/v1/profiles/{ann.pk}/").json()
     city = next(t for t in body["traits"] if t["key"] == "city")
     assert city["value"] == "Paris" and city["source"] == "CRM"
@@ -65,8 +78,9 @@ def test_detail_has_traits_with_provenance_identities_and_consent(two, crm, send
 def test_a_merged_profiles_id_answers_with_its_survivor(two, client_as):
     ann, bo = two
     admin = client_as(ADMIN)
-    merged = admin.post("/api/v1/profiles/merge/", {"survivor_id": ann.pk, "merged_id": bo.pk},
-                        content_type=JSON)  # fmt: skip
+    merged = admin.post(
+        "/api/v1/profiles/merge/", {"survivor_id": ann.pk, "merged_id": bo.pk}, content_type=JSON
+    )
     assert merged.status_code == 201 and merged.json()["reason"] == "manual"
     assert admin.get(f"/api/v1/profiles/{bo.pk}/").json()["id"] == ann.pk
     identities = admin.get(f"/api/v1/profiles/{ann.pk}/identities/").json()["results"]
@@ -76,8 +90,9 @@ def test_a_merged_profiles_id_answers_with_its_survivor(two, client_as):
 def test_merge_and_undo_through_the_api(two, client_as):
     ann, bo = two
     api = client_as(ACCOUNT_MANAGER)
-    merge = api.post("/api/v1/profiles/merge/", {"survivor_id": ann.pk, "merged_id": bo.pk},
-                     content_type=JSON).json()  # fmt: skip
+    merge = api.post(
+        "/api/v1/profiles/merge/", {"survivor_id": ann.pk, "merged_id": bo.pk}, content_type=JSON
+    ).json()
     assert active_profiles().count() == 1
     history = api.get(f"/api/v1/profiles/merges/?profile={bo.pk}").json()["results"]
     assert [m["id"] for m in history] == [merge["id"]]
@@ -92,8 +107,14 @@ def test_merge_and_undo_through_the_api(two, client_as):
 def test_a_refused_merge_gets_the_error_shape(two, client_as):
     ann, _ = two
     api = client_as(ADMIN)
-    error = _error(api.post("/api/v1/profiles/merge/", {"survivor_id": ann.pk,
-                            "merged_id": ann.pk}, content_type=JSON), 400)  # fmt: skip
+    error = _error(
+        api.post(
+            "/api/v1/profiles/merge/",
+            {"survivor_id": ann.pk, "merged_id": ann.pk},
+            content_type=JSON,
+        ),
+        400,
+    )
     assert error["message"] == "A profile cannot be merged with itself."
     invalid = _error(api.post("/api/v1/profiles/merge/", {}, content_type=JSON), 400)
     assert set(invalid["fields"]) == {"survivor_id", "merged_id"}
@@ -112,8 +133,10 @@ def test_timeline_pages_with_a_cursor_and_filters(web, send, client_as):
     assert len(seen) == len(set(seen)) == 25
     none = api.get(f"/api/v1/profiles/{profile.pk}/timeline/?type=page").json()
     assert none["results"] == [] and none["next"] is None
-    assert "cursor" in _error(api.get(f"/api/v1/profiles/{profile.pk}/timeline/?cursor=zz"),
-                              400)["fields"]  # fmt: skip
+    assert (
+        "cursor"
+        in _error(api.get(f"/api/v1/profiles/{profile.pk}/timeline/?cursor=zz"), 400)["fields"]
+    )
     events = api.get(f"/api/v1/profiles/{profile.pk}/events/?limit=10").json()
     assert len(events["results"]) == 10 and events["next"]
 
@@ -121,8 +144,9 @@ def test_timeline_pages_with_a_cursor_and_filters(web, send, client_as):
 def test_notes_need_the_note_capability(two, client_as):
     ann, _ = two
     marketer = client_as(MARKETER)
-    error = _error(marketer.post(f"/api/v1/profiles/{ann.pk}/notes/", {"body": "x"},
-                                 content_type=JSON), 403)  # fmt: skip
+    error = _error(
+        marketer.post(f"/api/v1/profiles/{ann.pk}/notes/", {"body": "x"}, content_type=JSON), 403
+    )
     assert error["code"] == "permission_denied"
     assert marketer.get(f"/api/v1/profiles/{ann.pk}/notes/").status_code == 200
 
@@ -130,21 +154,28 @@ def test_notes_need_the_note_capability(two, client_as):
 def test_an_account_manager_adds_notes_and_consent(two, make_user, client):
     ann, _ = two
     client.force_login(make_user(ACCOUNT_MANAGER))
-    note = client.post(f"/api/v1/profiles/{ann.pk}/notes/", {"body": "Prefers phone"},
-                       content_type=JSON)  # fmt: skip
+    note = client.post(
+        f"/api/v1/profiles/{ann.pk}/notes/", {"body": "Prefers phone"}, content_type=JSON
+    )
     assert note.status_code == 201 and note.json()["author"] == "account-manager@example.org"
     assert Note.objects.get().body == "Prefers phone"
-    blank = _error(client.post(f"/api/v1/profiles/{ann.pk}/notes/", {"body": " "},
-                               content_type=JSON), 400)  # fmt: skip
+    blank = _error(
+        client.post(f"/api/v1/profiles/{ann.pk}/notes/", {"body": " "}, content_type=JSON), 400
+    )
     assert blank["code"] in ("invalid", "refused")
     grant = {"purpose": "analytics", "status": "granted"}
     consent = client.post(f"/api/v1/profiles/{ann.pk}/consent/", grant, content_type=JSON)
     assert consent.status_code == 201
     current = {c["purpose"]: c["status"] for c in consent.json()["current"]}
     assert current["analytics"] == "granted"
-    unknown = _error(client.post(f"/api/v1/profiles/{ann.pk}/consent/",
-                                 {"purpose": "telepathy", "status": "granted"},
-                                 content_type=JSON), 400)  # fmt: skip
+    unknown = _error(
+        client.post(
+            f"/api/v1/profiles/{ann.pk}/consent/",
+            {"purpose": "telepathy", "status": "granted"},
+            content_type=JSON,
+        ),
+        400,
+    )
     assert unknown["message"] == "Unknown consent purpose 'telepathy'."
     got = client.get(f"/api/v1/profiles/{ann.pk}/consent/").json()
     assert got["records"][0]["purpose"] == "analytics"

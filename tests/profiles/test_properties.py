@@ -68,9 +68,8 @@ def worlds(draw, *, max_events: int = 10):
         trait = (draw(st.sampled_from(TRAIT_KEYS)), draw(st.sampled_from(["a", "b", "c"])))
         source = draw(st.sampled_from(["web", "crm"]))
         events.append(
-            {"id": f"e{index}", "idents": idents, "source": source, "trait": trait,
-             "minute": index}
-        )  # fmt: skip
+            {"id": f"e{index}", "idents": idents, "source": source, "trait": trait, "minute": index}
+        )
     return events
 
 
@@ -79,11 +78,21 @@ def with_split_person(events: list[dict]) -> list[dict]:
     and an account), so that there is always a pair of profiles a merge may join."""
     last = len(events)
     return events + [
-        {"id": "split-0", "idents": [("anonymous_id", "a9-0")], "source": "web",
-         "trait": ("color", "x"), "minute": last},
-        {"id": "split-1", "idents": [("user_id", "u9")], "source": "web",
-         "trait": ("size", "y"), "minute": last + 1},
-    ]  # fmt: skip
+        {
+            "id": "split-0",
+            "idents": [("anonymous_id", "a9-0")],
+            "source": "web",
+            "trait": ("color", "x"),
+            "minute": last,
+        },
+        {
+            "id": "split-1",
+            "idents": [("user_id", "u9")],
+            "source": "web",
+            "trait": ("size", "y"),
+            "minute": last + 1,
+        },
+    ]
 
 
 def to_message(spec: dict) -> tuple[str, dict]:

@@ -11,8 +11,16 @@ pytestmark = pytest.mark.django_db
 
 def test_an_anonymous_visitor_who_logs_in_keeps_one_profile(web, send):
     send(web, message("page", anonymousId="a1"), message(anonymousId="a1", minutes=1))
-    send(web, message("identify", anonymousId="a1", userId="u1", minutes=2,
-                      traits={"email": " Ann@Example.org ", "firstName": "Ann"}))  # fmt: skip
+    send(
+        web,
+        message(
+            "identify",
+            anonymousId="a1",
+            userId="u1",
+            minutes=2,
+            traits={"email": " Ann@Example.org ", "firstName": "Ann"},
+        ),
+    )
     (profile,) = active_profiles()
     assert identities_of(profile) == {"anonymous_id:a1", "user_id:u1", "email:ann@example.org"}
     assert ProfileEvent.objects.filter(profile=profile).count() == 3
@@ -27,8 +35,11 @@ def test_an_email_seen_in_two_sources_merges_their_profiles(web, crm, send):
     send(crm, message("identify", userId="CRM-1", traits={"email": "BO@example.org"}, minutes=5))
     (profile,) = active_profiles()
     assert identities_of(profile) == {
-        "user_id:w1", "crm_id:CRM-1", "email:bo@example.org", "phone:+14155550100"
-    }  # fmt: skip
+        "user_id:w1",
+        "crm_id:CRM-1",
+        "email:bo@example.org",
+        "phone:+14155550100",
+    }
     merge = Merge.objects.get()
     assert merge.survivor_id == profile.pk and merge.reason == "rule"
     assert merge.identity.value == "bo@example.org"

@@ -62,9 +62,14 @@ def test_a_stage_rule_wait_of_more_days_than_a_date_holds_is_a_field_error(api):
 def test_a_computed_trait_window_longer_than_a_timedelta_is_a_field_error(api):
     response = api.post(
         "/api/v1/computed-traits/",
-        {"key": "orders", "label": "Orders", "event_name": "Order Completed",
-         "aggregation": "count", "window_days": 2_147_483_647},
+        {
+            "key": "orders",
+            "label": "Orders",
+            "event_name": "Order Completed",
+            "aggregation": "count",
+            "window_days": 2_147_483_647,
+        },
         content_type=JSON,
-    )  # fmt: skip
+    )
     assert "window_days" in _fields(response)
     assert not ComputedTrait.objects.filter(key="orders").exists()

@@ -41,9 +41,14 @@ def _no_broker(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "url", ["/profiles/rules/", "/profiles/rules/computed/", "/profiles/rules/stages/",
-            "/profiles/rules/traits/"],
-)  # fmt: skip
+    "url",
+    [
+        "/profiles/rules/",
+        "/profiles/rules/computed/",
+        "/profiles/rules/stages/",
+        "/profiles/rules/traits/",
+    ],
+)
 def test_every_rules_page_is_readable_by_a_marketer_but_not_a_viewer(client_as, url):
     load_rules()
     marketer = client_as(MARKETER)
@@ -63,16 +68,22 @@ def test_only_admins_change_rules(client_as, role):
     rule = StageRule.objects.first()
     client = client_as(role)
     posts = [
-        ("/profiles/rules/kinds/add/", {"name": "partner_member_id", "label": "P", "priority": 5,
-                                        "normalizer": "text"}),
-        (f"/profiles/rules/kinds/{email.pk}/", {"label": "E", "priority": 1,
-                                                "normalizer": "email"}),
+        (
+            "/profiles/rules/kinds/add/",
+            {"name": "partner_member_id", "label": "P", "priority": 5, "normalizer": "text"},
+        ),
+        (
+            f"/profiles/rules/kinds/{email.pk}/",
+            {"label": "E", "priority": 1, "normalizer": "email"},
+        ),
         ("/profiles/rules/blocked/add/", {"value": "x"}),
         ("/profiles/rules/settings/", {"region": "DE"}),
-        ("/profiles/rules/computed/", {"label": "n", "key": "n", "event_name": "x",
-                                       "aggregation": "count"}),
+        (
+            "/profiles/rules/computed/",
+            {"label": "n", "key": "n", "event_name": "x", "aggregation": "count"},
+        ),
         (f"/profiles/rules/stages/{rule.pk}/", {"event_names": "x", "min_count": 1, "min_days": 1}),
-    ]  # fmt: skip
+    ]
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
     assert not IdentifierKind.objects.filter(name="partner_member_id").exists()
@@ -83,9 +94,15 @@ def test_only_admins_change_rules(client_as, role):
 def test_an_admin_adds_a_custom_identifier_kind(admin):
     response = admin.post(
         "/profiles/rules/kinds/add/",
-        {"name": "partner_member_id", "label": "Partner member id", "priority": 75,
-         "max_per_profile": 1, "normalizer": "lower", "trait_keys": "partnerId, memberNo"},
-    )  # fmt: skip
+        {
+            "name": "partner_member_id",
+            "label": "Partner member id",
+            "priority": 75,
+            "max_per_profile": 1,
+            "normalizer": "lower",
+            "trait_keys": "partnerId, memberNo",
+        },
+    )
     assert response.status_code == 302
     kind = IdentifierKind.objects.get(name="partner_member_id")
     assert (kind.priority, kind.max_per_profile, kind.builtin) == (75, 1, False)
@@ -96,10 +113,15 @@ def test_an_admin_adds_a_custom_identifier_kind(admin):
 def test_a_bad_kind_shows_the_field_and_the_reason(admin):
     response = admin.post(
         "/profiles/rules/kinds/add/",
-        {"name": "email", "label": "Dup", "priority": 5, "max_per_profile": 0,
-         "normalizer": "text"},
+        {
+            "name": "email",
+            "label": "Dup",
+            "priority": 5,
+            "max_per_profile": 0,
+            "normalizer": "text",
+        },
         **HTMX,
-    )  # fmt: skip
+    )
     assert response.status_code == 400
     text = response.content.decode()
     assert 'id="id_name_error"' in text and "exists already" in text
@@ -110,8 +132,13 @@ def test_changing_a_limit_shows_a_dry_run_before_it_saves(admin, web, send):
     send(web, message("identify", userId="u1", traits={"email": "family@example.org"}))
     send(web, message("identify", userId="u2", traits={"email": "family@example.org"}, minutes=1))
     kind = IdentifierKind.objects.get(name="user_id")
-    data = {"label": kind.label, "priority": 100, "max_per_profile": 2, "normalizer": "text",
-            "trait_keys": ", ".join(kind.trait_keys)}  # fmt: skip
+    data = {
+        "label": kind.label,
+        "priority": 100,
+        "max_per_profile": 2,
+        "normalizer": "text",
+        "trait_keys": ", ".join(kind.trait_keys),
+    }
     first = admin.post(f"/profiles/rules/kinds/{kind.pk}/", data, **HTMX)
     assert first.status_code == 200
     text = first.content.decode()
@@ -141,8 +168,13 @@ def test_a_label_change_saves_without_a_dry_run(admin):
 
     load_rules()
     kind = IdentifierKind.objects.get(name="phone")
-    data = {"label": "Mobile", "priority": kind.priority, "max_per_profile": kind.max_per_profile,
-            "normalizer": "phone", "trait_keys": "phone, mobile"}  # fmt: skip
+    data = {
+        "label": "Mobile",
+        "priority": kind.priority,
+        "max_per_profile": kind.max_per_profile,
+        "normalizer": "phone",
+        "trait_keys": "phone, mobile",
+    }
     assert admin.post(f"/profiles/rules/kinds/{kind.pk}/", data).status_code == 302
     kind.refresh_from_db()
     assert (kind.label, kind.trait_keys) == ("Mobile", ["phone", "mobile"])
@@ -199,8 +231,13 @@ def test_a_computed_trait_is_created_backfilled_and_shows_its_progress(admin, we
     )
     page = admin.get("/profiles/rules/computed/")
     assert b'<option value="Order Completed">' in page.content  # autocomplete
-    data = {"label": "Total spent", "key": "total_spent", "event_name": "Order Completed",
-            "aggregation": "sum", "property": "total"}  # fmt: skip
+    data = {
+        "label": "Total spent",
+        "key": "total_spent",
+        "event_name": "Order Completed",
+        "aggregation": "sum",
+        "property": "total",
+    }
     with_capture = admin.post("/profiles/rules/computed/", data)
     assert with_capture.status_code == 302
     trait = ComputedTrait.objects.get(key="total_spent")
@@ -222,8 +259,14 @@ def test_a_computed_trait_is_created_backfilled_and_shows_its_progress(admin, we
 
 
 def test_a_sum_without_a_property_is_refused_with_a_reason(admin):
-    data = {"label": "Total", "key": "total", "event_name": "Order Completed",
-            "aggregation": "sum", "property": "", "window_days": 0}  # fmt: skip
+    data = {
+        "label": "Total",
+        "key": "total",
+        "event_name": "Order Completed",
+        "aggregation": "sum",
+        "property": "",
+        "window_days": 0,
+    }
     response = admin.post("/profiles/rules/computed/", data, **HTMX)
     assert response.status_code == 400
     text = response.content.decode()
@@ -236,8 +279,13 @@ def test_editing_and_deleting_a_computed_trait(admin, django_capture_on_commit_c
     trait = ComputedTrait.objects.create(
         key="orders", label="Orders", event_name="Order Completed", aggregation="count"
     )
-    data = {"label": "Orders (90 days)", "key": "orders_90d", "event_name": "Order Completed",
-            "aggregation": "count", "window_days": 90}  # fmt: skip
+    data = {
+        "label": "Orders (90 days)",
+        "key": "orders_90d",
+        "event_name": "Order Completed",
+        "aggregation": "count",
+        "window_days": 90,
+    }
     with django_capture_on_commit_callbacks(execute=True):
         response = admin.post(f"/profiles/rules/computed/{trait.pk}/", data)
     assert response.status_code == 302
@@ -254,35 +302,44 @@ def test_editing_a_stage_rule_inline(admin):
     rule = StageRule.objects.get(stage="retention")
     form = admin.get(f"/profiles/rules/stages/{rule.pk}/?edit", **HTMX)
     assert b"<form" in form.content
-    bad = admin.post(f"/profiles/rules/stages/{rule.pk}/",
-                     {"event_names": " , ", "min_count": 0, "min_days": 1}, **HTMX)  # fmt: skip
+    bad = admin.post(
+        f"/profiles/rules/stages/{rule.pk}/",
+        {"event_names": " , ", "min_count": 0, "min_days": 1},
+        **HTMX,
+    )
     assert bad.status_code == 400
     text = bad.content.decode()
     assert 'id="id_event_names_error"' in text and 'id="id_min_count_error"' in text
-    saved = admin.post(f"/profiles/rules/stages/{rule.pk}/",
-                       {"event_names": "Order Completed, Subscription Renewed", "min_count": 2,
-                        "min_days": 2}, **HTMX)  # fmt: skip
+    saved = admin.post(
+        f"/profiles/rules/stages/{rule.pk}/",
+        {"event_names": "Order Completed, Subscription Renewed", "min_count": 2, "min_days": 2},
+        **HTMX,
+    )
     assert saved.status_code == 200 and b"Saved" in saved.content
     rule.refresh_from_db()
     assert rule.event_names == ["Order Completed", "Subscription Renewed"]
     assert (rule.min_count, rule.min_days) == (2, 2)
     lapsed = StageRule.objects.get(stage="lapsed")
-    refused = admin.post(f"/profiles/rules/stages/{lapsed.pk}/", {"min_count": 1, "min_days": 1},
-                         **HTMX)  # fmt: skip
+    refused = admin.post(
+        f"/profiles/rules/stages/{lapsed.pk}/", {"min_count": 1, "min_days": 1}, **HTMX
+    )
     assert refused.status_code == 400 and 'id="id_quiet_days_error"' in refused.content.decode()
 
 
 def test_changing_a_traits_strategy_rechooses_the_current_value(admin, web, crm, send):
     send(crm, message("identify", userId="CRM-1", traits={"email": "a@x.org", "city": "Ghent"}))
-    send(web, message("identify", userId="w1", traits={"email": "a@x.org", "city": "Bruges"},
-                      minutes=5))  # fmt: skip
+    send(
+        web,
+        message("identify", userId="w1", traits={"email": "a@x.org", "city": "Bruges"}, minutes=5),
+    )
     from profiles.models import Profile
 
     (profile,) = Profile.objects.filter(merged_into__isnull=True)
     assert profile.traits["city"] == "Ghent"  # the CRM is the more trusted source
     city = TraitKey.objects.get(key="city")
-    response = admin.post(f"/profiles/rules/traits/{city.pk}/",
-                          {"type": "text", "strategy": "latest"})  # fmt: skip
+    response = admin.post(
+        f"/profiles/rules/traits/{city.pk}/", {"type": "text", "strategy": "latest"}
+    )
     assert response.status_code == 302
     city.refresh_from_db()
     assert city.strategy == "latest"

@@ -67,10 +67,12 @@ def test_consent_from_identify_traits_and_from_a_person(web, send, django_user_m
 
 
 def test_computed_traits_follow_the_events(web, send):
-    ComputedTrait.objects.create(key="ltv", label="LTV", event_name="Order Completed",
-                                 aggregation="sum", property="revenue")  # fmt: skip
-    ComputedTrait.objects.create(key="orders", label="Orders", event_name="Order Completed",
-                                 aggregation="count")  # fmt: skip
+    ComputedTrait.objects.create(
+        key="ltv", label="LTV", event_name="Order Completed", aggregation="sum", property="revenue"
+    )
+    ComputedTrait.objects.create(
+        key="orders", label="Orders", event_name="Order Completed", aggregation="count"
+    )
     send(web, message(userId="u1", event="Order Completed", properties={"revenue": 40.5}))
     send(web, message(userId="u1", event="Order Completed", properties={"revenue": 9.5}))
     assert profile_of("user_id", "u1").computed == {"ltv": 50, "orders": 2}
@@ -87,10 +89,21 @@ def test_a_trait_of_a_changed_type_is_kept_but_does_not_win(web, send):
 
 
 def test_source_priority_decides_a_disputed_trait(web, crm, send):
-    send(crm, message("identify", userId="CRM-1", traits={"email": "x@example.org",
-                                                          "firstName": "Katherine"}))  # fmt: skip
-    send(web, message("identify", userId="w1", minutes=5,
-                      traits={"email": "x@example.org", "firstName": "Kate"}))  # fmt: skip
+    send(
+        crm,
+        message(
+            "identify", userId="CRM-1", traits={"email": "x@example.org", "firstName": "Katherine"}
+        ),
+    )
+    send(
+        web,
+        message(
+            "identify",
+            userId="w1",
+            minutes=5,
+            traits={"email": "x@example.org", "firstName": "Kate"},
+        ),
+    )
     profile = profile_of("user_id", "w1")
     assert profile.traits["firstName"] == "Katherine"  # the CRM (90) beats the web (60)
     values = set(profile.trait_values.filter(key="firstName").values_list("value", flat=True))

@@ -26,22 +26,34 @@ def items(html: str) -> list[str]:
 
 @pytest.fixture
 def ann(web, send):
-    send(web, message("identify", userId="w-ann", traits={"email": "ann@example.org",
-                      "firstName": "Ann"}))  # fmt: skip
+    send(
+        web,
+        message(
+            "identify", userId="w-ann", traits={"email": "ann@example.org", "firstName": "Ann"}
+        ),
+    )
     return profile_of("user_id", "w-ann")
 
 
 def test_an_events_properties_open_below_it_escaped(ann, web, send, client_as):
-    order = {"order_id": "o-1", "total": 99.5,
-             "products": [{"name": "<script>alert(1)</script> Jacket", "qty": 1}]}  # fmt: skip
+    order = {
+        "order_id": "o-1",
+        "total": 99.5,
+        "products": [{"name": "<script>alert(1)</script> Jacket", "qty": 1}],
+    }
     send(web, message(userId="w-ann", event="Order Completed", minutes=5, properties=order))
-    send(web, message("page", userId="w-ann", minutes=6, name="Pricing",
-                      properties={"path": "/pricing"}))  # fmt: skip
+    send(
+        web,
+        message("page", userId="w-ann", minutes=6, name="Pricing", properties={"path": "/pricing"}),
+    )
     html = client_as(ACCOUNT_MANAGER).get(f"/profiles/{ann.pk}/").text
     first = html.split('class="timeline-item')[1]  # the newest: the page view
     assert "<summary>Properties (1)</summary>" in first and "/pricing" in first
-    order_item = next(i for i in html.split('class="timeline-item')
-                      if 'data-kind="event"' in i and "Order Completed" in i)  # fmt: skip
+    order_item = next(
+        i
+        for i in html.split('class="timeline-item')
+        if 'data-kind="event"' in i and "Order Completed" in i
+    )
     assert "<summary>Properties (3)</summary>" in order_item
     assert "<code>order_id</code></dt><dd>o-1</dd>" in order_item
     assert '<pre class="json">[' in order_item  # the products, as JSON
@@ -54,14 +66,25 @@ def messages_to_ann(ann):
     """Four deliveries of a campaign to Ann: sent, sent and opened and clicked, skipped."""
     campaign = Campaign.objects.create(name="Welcome", kind="event", trigger_event="X")
     template = MessageTemplate.objects.create(name="Hello", subject="Hi", body_html="<p>Hi</p>")
-    common = {"campaign": campaign, "profile_id": ann.pk, "step_id": "mail", "template": template,
-              "channel": Delivery.Channel.EMAIL}  # fmt: skip
+    common = {
+        "campaign": campaign,
+        "profile_id": ann.pk,
+        "step_id": "mail",
+        "template": template,
+        "channel": Delivery.Channel.EMAIL,
+    }
     Delivery.objects.create(idempotency_key="a", status="sent", sent_at=T0, **common)
-    Delivery.objects.create(idempotency_key="b", status="sent", sent_at=T0 + timedelta(hours=1),
-                            opened_at=T0 + timedelta(hours=2), clicked_at=T0 + timedelta(hours=3),
-                            **common)  # fmt: skip
-    skipped = Delivery.objects.create(idempotency_key="c", status="skipped", **common,
-                                      reason="no consent for e-mail marketing")  # fmt: skip
+    Delivery.objects.create(
+        idempotency_key="b",
+        status="sent",
+        sent_at=T0 + timedelta(hours=1),
+        opened_at=T0 + timedelta(hours=2),
+        clicked_at=T0 + timedelta(hours=3),
+        **common,
+    )
+    skipped = Delivery.objects.create(
+        idempotency_key="c", status="skipped", **common, reason="no consent for e-mail marketing"
+    )
     Delivery.objects.filter(pk=skipped.pk).update(created_at=T0 + timedelta(hours=4))
     return campaign
 
@@ -70,8 +93,13 @@ def test_messages_sent_opened_clicked_and_skipped_are_in_the_timeline(
     ann, messages_to_ann, client_as
 ):
     kinds = [i.kind for i in selectors.timeline(profile=ann, limit=100).items]
-    expected = ["message-skipped", "message-clicked", "message-opened", "message-sent",
-                "message-sent"]  # fmt: skip
+    expected = [
+        "message-skipped",
+        "message-clicked",
+        "message-opened",
+        "message-sent",
+        "message-sent",
+    ]
     assert [k for k in kinds if k.startswith("message-")] == expected
     client = client_as(ACCOUNT_MANAGER)
     page = client.get(f"/profiles/{ann.pk}/").text
@@ -93,8 +121,9 @@ def test_the_dates_keep_the_days_asked_for_on_the_page_and_in_the_api(ann, web, 
     titles = [i["title"] for i in api.json()["results"] if i["title"].startswith("Day")]
     assert titles == ["Day 3", "Day 2"]  # the API's until is a moment: before 4 November
     assert client.get(f"/api/v1/profiles/{ann.pk}/timeline/?since=soon").status_code == 400
-    backwards = client.get(f"/profiles/{ann.pk}/timeline/?since=2026-11-04&until=2026-11-02",
-                           **HTMX).text  # fmt: skip
+    backwards = client.get(
+        f"/profiles/{ann.pk}/timeline/?since=2026-11-04&until=2026-11-02", **HTMX
+    ).text
     assert "To: The end comes before the start." in backwards and items(backwards) == []
 
 
@@ -117,10 +146,16 @@ def test_pages_within_dates_hold_every_item_once(ann, web, send):
 @pytest.fixture
 def twins(web, crm, send):
     """One person as two profiles no rule joined: a web account and a CRM record."""
-    send(web, message("identify", userId="w-bo", traits={"email": "bo@example.org",
-                      "firstName": "Bo"}))  # fmt: skip
-    send(crm, message("identify", userId="CRM-5", traits={"email": "bo.work@example.org",
-                      "firstName": "Bo"}))  # fmt: skip
+    send(
+        web,
+        message("identify", userId="w-bo", traits={"email": "bo@example.org", "firstName": "Bo"}),
+    )
+    send(
+        crm,
+        message(
+            "identify", userId="CRM-5", traits={"email": "bo.work@example.org", "firstName": "Bo"}
+        ),
+    )
     return profile_of("user_id", "w-bo"), profile_of("crm_id", "CRM-5")
 
 

@@ -52,18 +52,32 @@ def ann_and_crm_record(web, crm, send):
     CRM record, each with events, traits and consent."""
     send(
         web,
-        message("identify", anonymousId="a1", userId="u1", minutes=0,
-                traits={"email": "ann@example.org", "firstName": "Ann", "marketingOptIn": True}),
+        message(
+            "identify",
+            anonymousId="a1",
+            userId="u1",
+            minutes=0,
+            traits={"email": "ann@example.org", "firstName": "Ann", "marketingOptIn": True},
+        ),
         message(anonymousId="a1", userId="u1", minutes=1),
         message("page", anonymousId="a1", minutes=2, name="Home"),
-    )  # fmt: skip
+    )
     send(
         crm,
-        message("identify", userId="C1", minutes=3,
-                traits={"phone": "(415) 555-0100", "lastName": "Smith", "city": "Oslo",
-                        "firstName": "Anne", "adsOptIn": True}),
+        message(
+            "identify",
+            userId="C1",
+            minutes=3,
+            traits={
+                "phone": "(415) 555-0100",
+                "lastName": "Smith",
+                "city": "Oslo",
+                "firstName": "Anne",
+                "adsOptIn": True,
+            },
+        ),
         message(userId="C1", event="Order Completed", minutes=4),
-    )  # fmt: skip
+    )
     web_profile, crm_profile = profile_of("user_id", "u1"), profile_of("crm_id", "C1")
     assert web_profile.pk != crm_profile.pk
     return web_profile.pk, crm_profile.pk
@@ -127,12 +141,17 @@ def test_an_identifier_attached_through_a_merged_identity_goes_back_with_it(
 
     unmerge(merge_id=merge.pk, actor=manager)
     assert identities_of(Profile.objects.get(pk=crm_id)) == {
-        "crm_id:C1", "phone:+14155550100", "loyalty_card:L-9"
-    }  # fmt: skip
+        "crm_id:C1",
+        "phone:+14155550100",
+        "loyalty_card:L-9",
+    }
     assert identities_of(Profile.objects.get(pk=web_id)) == {
-        "user_id:u1", "anonymous_id:a1", "anonymous_id:a2",
-        "email:ann@example.org", "email:ann@work.org",
-    }  # fmt: skip
+        "user_id:u1",
+        "anonymous_id:a1",
+        "anonymous_id:a2",
+        "email:ann@example.org",
+        "email:ann@work.org",
+    }
     crm_profile = Profile.objects.get(pk=crm_id)
     assert crm_profile.traits["loyaltyCardId"] == "L-9"
     assert "loyaltyCardId" not in Profile.objects.get(pk=web_id).traits
@@ -183,9 +202,11 @@ def test_consent_recorded_by_a_person_goes_back_with_its_profile(ann_and_crm_rec
 
     web_id, crm_id = ann_and_crm_record
     record = record_consent(
-        profile=Profile.objects.get(pk=crm_id), purpose="partner_sharing", status="granted",
+        profile=Profile.objects.get(pk=crm_id),
+        purpose="partner_sharing",
+        status="granted",
         actor=manager,
-    )  # fmt: skip
+    )
     before = {pid: snapshot(pid) for pid in (web_id, crm_id)}
     merge = merge_profiles(survivor_id=web_id, merged_id=crm_id, actor=manager)
     unmerge(merge_id=merge.pk, actor=manager)

@@ -28,20 +28,49 @@ def shoppers(web, send):  # noqa: F811
     """nl-3: Dutch, 3 product views, no order (in the example segment); nl-order: Dutch,
     3 views and an order; nl-1: Dutch, 1 view; be-3: Belgian, 3 views."""
     for user, country in [("nl-3", "NL"), ("nl-1", "nl"), ("nl-order", "NL"), ("be-3", "BE")]:
-        send(web, message("identify", userId=user, traits={"country": country, "age": 40,
-                          "email": f"{user}@example.org", "firstName": user.upper()}))  # fmt: skip
+        send(
+            web,
+            message(
+                "identify",
+                userId=user,
+                traits={
+                    "country": country,
+                    "age": 40,
+                    "email": f"{user}@example.org",
+                    "firstName": user.upper(),
+                },
+            ),
+        )
     for user, views in [("nl-3", 3), ("nl-1", 1), ("nl-order", 3), ("be-3", 3)]:
         for i in range(views):
-            send(web, message(userId=user, event="Product Viewed", timestamp=recent(i + 1),
-                              properties={"category": "Jackets", "price": 100 + i}))  # fmt: skip
-    send(web, message(userId="nl-order", event="Order Completed", timestamp=recent(9),
-                      properties={"revenue": 250}))  # fmt: skip
+            send(
+                web,
+                message(
+                    userId=user,
+                    event="Product Viewed",
+                    timestamp=recent(i + 1),
+                    properties={"category": "Jackets", "price": 100 + i},
+                ),
+            )
+    send(
+        web,
+        message(
+            userId="nl-order",
+            event="Order Completed",
+            timestamp=recent(9),
+            properties={"revenue": 250},
+        ),
+    )
 
 
 # The issue's example: Dutch, viewed products 3 times in 14 days, no order in 14 days.
 EXAMPLE = rule(
     {"type": "trait", "key": "country", "op": "equals", "value": "NL"},
-    {"type": "event", "name": "Product Viewed", "count": {"op": "at_least", "value": 3},
-     "window": {"last_days": 14}},
+    {
+        "type": "event",
+        "name": "Product Viewed",
+        "count": {"op": "at_least", "value": 3},
+        "window": {"last_days": 14},
+    },
     {"type": "event", "name": "Order Completed", "did": False, "window": {"last_days": 14}},
-)  # fmt: skip
+)

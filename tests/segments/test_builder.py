@@ -25,27 +25,49 @@ EVERY_CONDITION = rule(
     {"type": "trait", "key": "birthday", "op": "before", "value": "2000-01-01"},
     {"type": "computed", "key": "orders_90d", "op": "gt", "value": 2},
     {"type": "computed", "key": "last_order", "op": "within_last_days", "value": 30},
-    {"type": "event", "name": "Product Viewed", "count": {"op": "at_least", "value": 3},
-     "window": {"last_days": 14},
-     "where": [{"property": "category", "op": "starts_with", "value": "Jack"},
-               {"property": "price", "op": "lt", "value": 200.5}]},
-    {"type": "event", "name": "Order Completed", "did": False,
-     "window": {"from": "2026-01-01", "to": "2026-02-01"}},
-    {"type": "sequence", "first": {"name": "Cart Viewed",
-                                   "where": [{"property": "items", "op": "gt", "value": 0}]},
-     "then": {"name": "Order Completed"}, "within_days": 2, "window": {"last_days": 30}},
-    {"type": "group", "match": "none", "children": [
-        {"type": "stage", "in": ["acquisition", "retention"]},
-        {"type": "segment", "segment_id": 7, "member": False},
-        {"type": "group", "match": "any", "children": [
-            {"type": "consent", "purpose": "marketing", "status": "granted"},
-            {"type": "identifier", "kind": "email"},
-            {"type": "source", "source_id": 3},
-            {"type": "party", "party": "second"},
-        ]},
-    ]},
+    {
+        "type": "event",
+        "name": "Product Viewed",
+        "count": {"op": "at_least", "value": 3},
+        "window": {"last_days": 14},
+        "where": [
+            {"property": "category", "op": "starts_with", "value": "Jack"},
+            {"property": "price", "op": "lt", "value": 200.5},
+        ],
+    },
+    {
+        "type": "event",
+        "name": "Order Completed",
+        "did": False,
+        "window": {"from": "2026-01-01", "to": "2026-02-01"},
+    },
+    {
+        "type": "sequence",
+        "first": {"name": "Cart Viewed", "where": [{"property": "items", "op": "gt", "value": 0}]},
+        "then": {"name": "Order Completed"},
+        "within_days": 2,
+        "window": {"last_days": 30},
+    },
+    {
+        "type": "group",
+        "match": "none",
+        "children": [
+            {"type": "stage", "in": ["acquisition", "retention"]},
+            {"type": "segment", "segment_id": 7, "member": False},
+            {
+                "type": "group",
+                "match": "any",
+                "children": [
+                    {"type": "consent", "purpose": "marketing", "status": "granted"},
+                    {"type": "identifier", "kind": "email"},
+                    {"type": "source", "source_id": 3},
+                    {"type": "party", "party": "second"},
+                ],
+            },
+        ],
+    },
     match="any",
-)  # fmt: skip
+)
 
 
 def as_post(fields: dict) -> QueryDict:
@@ -64,11 +86,13 @@ def test_a_rule_with_every_condition_type_round_trips_through_the_form_fields():
 
 
 def test_children_follow_their_index_order_and_a_removed_one_leaves_no_hole():
-    fields = builder.rule_to_fields(rule(
-        {"type": "trait", "key": "a", "op": "is_set"},
-        {"type": "trait", "key": "b", "op": "is_set"},
-        {"type": "trait", "key": "c", "op": "is_set"},
-    ))  # fmt: skip
+    fields = builder.rule_to_fields(
+        rule(
+            {"type": "trait", "key": "a", "op": "is_set"},
+            {"type": "trait", "key": "b", "op": "is_set"},
+            {"type": "trait", "key": "c", "op": "is_set"},
+        )
+    )
     fields = {k: v for k, v in fields.items() if not k.startswith("root.children[1].")}
     fields["root.children[10].type"], fields["root.children[10].key"] = "trait", "d"
     fields["root.children[10].op"] = "is_set"
@@ -77,8 +101,9 @@ def test_children_follow_their_index_order_and_a_removed_one_leaves_no_hole():
 
 
 def test_what_was_typed_is_kept_when_it_does_not_parse():
-    fields = builder.rule_to_fields(rule({"type": "event", "name": "Product Viewed",
-                                          "count": {"op": "at_least", "value": 3}}))  # fmt: skip
+    fields = builder.rule_to_fields(
+        rule({"type": "event", "name": "Product Viewed", "count": {"op": "at_least", "value": 3}})
+    )
     fields["root.children[0].count.value"] = "three"
     parsed = builder.fields_to_rule(fields)
     assert parsed["root"]["children"][0]["count"] == {"op": "at_least", "value": "three"}
@@ -109,11 +134,15 @@ def test_actions_add_and_remove_conditions_groups_and_filters():
 
 def test_grammar_errors_are_placed_next_to_their_inputs():
     the_rule = rule(
-        {"type": "event", "name": "", "count": {"op": "at_least", "value": 0},
-         "where": [{"property": "price", "op": "between", "values": [5, 1]}]},
+        {
+            "type": "event",
+            "name": "",
+            "count": {"op": "at_least", "value": 0},
+            "where": [{"property": "price", "op": "between", "values": [5, 1]}],
+        },
         {"type": "trait", "key": "country", "op": "in", "values": []},
         {"type": "group", "match": "all", "children": []},
-    )  # fmt: skip
+    )
     with pytest.raises(services.SegmentError) as error:
         services.check_rule(the_rule)
     tree = builder_view.Tree.of(the_rule, error.value.errors)
@@ -140,9 +169,13 @@ def _fields(the_rule, **extra):
 def test_a_post_with_errors_shows_each_message_next_to_its_field(marketer):
     the_rule = rule(
         {"type": "trait", "key": "country", "op": "equals", "value": "NL"},
-        {"type": "event", "name": "Product Viewed", "count": {"op": "at_least", "value": 0},
-         "window": {"last_days": 14}},
-    )  # fmt: skip
+        {
+            "type": "event",
+            "name": "Product Viewed",
+            "count": {"op": "at_least", "value": 0},
+            "window": {"last_days": 14},
+        },
+    )
     response = marketer.post(reverse("segments:new"), _fields(the_rule, name="Dutch browsers"))
     assert response.status_code == 400
     html = response.content.decode()
@@ -159,8 +192,9 @@ def test_a_post_with_errors_shows_each_message_next_to_its_field(marketer):
 
 def test_a_post_without_a_name_keeps_the_rule_and_asks_for_the_name(marketer):
     the_rule = rule({"type": "trait", "key": "country", "op": "equals", "value": "NL"})
-    response = marketer.post(reverse("segments:new"), _fields(the_rule, name=""),
-                             headers={"HX-Request": "true"})  # fmt: skip
+    response = marketer.post(
+        reverse("segments:new"), _fields(the_rule, name=""), headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200  # htmx swaps it in
     html = response.content.decode()
     assert "This field is required." in html and 'value="NL"' in html
@@ -214,10 +248,14 @@ def test_buttons_add_a_condition_and_re_render_the_tree(marketer):
 def test_the_estimate_counts_the_matching_profiles_and_shows_a_sample(marketer, shoppers):
     example = rule(
         {"type": "trait", "key": "country", "op": "equals", "value": "NL"},
-        {"type": "event", "name": "Product Viewed", "count": {"op": "at_least", "value": 3},
-         "window": {"last_days": 14}},
+        {
+            "type": "event",
+            "name": "Product Viewed",
+            "count": {"op": "at_least", "value": 3},
+            "window": {"last_days": 14},
+        },
         {"type": "event", "name": "Order Completed", "did": False, "window": {"last_days": 14}},
-    )  # fmt: skip
+    )
     response = marketer.post(reverse("segments:estimate"), _fields(example))
     html = response.content.decode()
     assert 'data-count="1"' in html
@@ -259,11 +297,13 @@ def test_the_builder_lists_event_names_and_suggests_the_properties_of_the_event(
 
 def test_the_list_shows_members_computing_and_errors(client, make_user):
     client.force_login(make_user(MARKETER))
-    ok = Segment.objects.create(name="Alpha", member_count=42, computed_at=timezone.now(),
-                                compute_ms=12)  # fmt: skip
+    ok = Segment.objects.create(
+        name="Alpha", member_count=42, computed_at=timezone.now(), compute_ms=12
+    )
     Segment.objects.create(name="Beta", computing_since=timezone.now())
-    Segment.objects.create(name="Gamma", compute_error="statement timeout",
-                           computed_at=timezone.now())  # fmt: skip
+    Segment.objects.create(
+        name="Gamma", compute_error="statement timeout", computed_at=timezone.now()
+    )
     html = client.get(reverse("segments:index")).content.decode()
     assert "New segment" in html
     assert ">42<" in html and "in 12 ms" in html

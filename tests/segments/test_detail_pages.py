@@ -21,15 +21,18 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def example(shoppers):
-    segment = services.create_segment(name="NL browsers", rule=EXAMPLE,
-                                       description="Dutch window shoppers")  # fmt: skip
+    segment = services.create_segment(
+        name="NL browsers", rule=EXAMPLE, description="Dutch window shoppers"
+    )
     return membership.recompute(segment)
 
 
 @pytest.fixture
 def everyone(shoppers):
-    segment = services.create_segment(name="Everyone with a country", rule=rule(
-        {"type": "trait", "key": "country", "op": "is_set"}))  # fmt: skip
+    segment = services.create_segment(
+        name="Everyone with a country",
+        rule=rule({"type": "trait", "key": "country", "op": "is_set"}),
+    )
     return membership.recompute(segment)
 
 
@@ -38,8 +41,10 @@ def test_the_page_shows_rule_status_chart_members_and_history(example, client_as
     assert page.status_code == 200
     text = page.text
     assert "NL browsers" in text and "Dutch window shoppers" in text
-    assert ("country is NL · Product Viewed at least 3 times in the last 14 days · "
-            "did not Order Completed in the last 14 days") in text  # fmt: skip
+    assert (
+        "country is NL · Product Viewed at least 3 times in the last 14 days · "
+        "did not Order Completed in the last 14 days"
+    ) in text
     assert re.search(r'member-count">1<', text)
     assert f"in {example.compute_ms} ms" in text
     assert 'data-chart="size-chart"' in text and 'id="size-chart"' in text
@@ -54,8 +59,11 @@ def test_the_page_shows_rule_status_chart_members_and_history(example, client_as
 def test_a_failed_computation_and_a_running_one_are_shown(example, client_as):
     Segment.objects.filter(pk=example.pk).update(compute_error="ProgrammingError: boom")
     text = client_as(MARKETER).get(f"/segments/{example.pk}/").text
-    assert re.search(r'role="alert"><strong>The last computation failed.</strong> '
-                     r"ProgrammingError: boom", text)  # fmt: skip
+    assert re.search(
+        r'role="alert"><strong>The last computation failed.</strong> '
+        r"ProgrammingError: boom",
+        text,
+    )
     Segment.objects.filter(pk=example.pk).update(computing_since=timezone.now())
     admin = client_as(ADMIN)
     status = admin.get(f"/segments/{example.pk}/status/", **HTMX)
@@ -66,8 +74,9 @@ def test_a_failed_computation_and_a_running_one_are_shown(example, client_as):
     assert "Computed." in done.text and "every 2s" not in done.text
 
 
-def test_recompute_now_queues_the_task(example, client_as, monkeypatch,
-                                       django_capture_on_commit_callbacks):  # fmt: skip
+def test_recompute_now_queues_the_task(
+    example, client_as, monkeypatch, django_capture_on_commit_callbacks
+):
     queued = []
     monkeypatch.setattr(tasks.recompute_segment, "delay", lambda pk: queued.append(pk))
     client = client_as(MARKETER)
@@ -123,10 +132,12 @@ def test_the_panel_lists_memberships_and_explains_them(example, everyone, client
 
     other = client.get(f"/segments/profile/{pid('nl-order')}/panel/").text
     assert [n for _, n in re.findall(r'/segments/(\d+)/">([^<]+)</a> <span', other)] == [
-        "Everyone with a country"]  # fmt: skip
+        "Everyone with a country"
+    ]
     assert re.search(rf'<option value="{example.pk}">NL browsers</option>', other)
-    why_not = client.get(f"/segments/profile/{pid('nl-order')}/explain/?segment={example.pk}",
-                         **HTMX).text  # fmt: skip
+    why_not = client.get(
+        f"/segments/profile/{pid('nl-order')}/explain/?segment={example.pk}", **HTMX
+    ).text
     assert "not a member" in why_not
     marks = re.findall(r'data-passed="(true|false)"', why_not)
     assert marks == ["false", "true", "true", "false"]  # the group, then each condition
@@ -160,8 +171,11 @@ def test_entries_and_exits_join_the_timeline_with_cursor_pagination(example, web
     # Their own types in the filter; a source filter keeps to events and consent.
     form = TimelineFilterForm({"type": "segment-exited"})
     assert form.selection() == {"kinds": ["segment-exited"]}
-    assert not [i for i in profile_selectors.timeline(profile=nl3, source_ids=[web.pk]).items
-                if i.kind.startswith("segment")]  # fmt: skip
+    assert not [
+        i
+        for i in profile_selectors.timeline(profile=nl3, source_ids=[web.pk]).items
+        if i.kind.startswith("segment")
+    ]
 
 
 def test_the_profile_page_timeline_shows_segment_entries(example, client_as):
@@ -197,6 +211,8 @@ def test_uploading_a_list_sets_the_members(shoppers, client_as):
     assert response.status_code == 200
     assert "3 rows read: 2 found, 1 not found" in response.text
     assert set(segment.memberships.values_list("profile_id", flat=True)) == {
-        pid("nl-3"), pid("be-3")}  # fmt: skip
+        pid("nl-3"),
+        pid("be-3"),
+    }
     why = client.get(f"/segments/profile/{pid('nl-3')}/explain/{segment.pk}/", **HTMX).text
     assert "member since" in why and "uploaded" in why

@@ -24,13 +24,16 @@ def test_the_rule_reads_as_plain_words():
     )
     nested = rule(
         {"type": "stage", "in": ["retention", "lapsed"]},
-        {"type": "group", "match": "any", "children": [
-            {"type": "trait", "key": "age", "op": "between", "values": [18, 30]},
-            {"type": "consent", "purpose": "email", "status": "granted"},
-        ]},
-        {"type": "group", "match": "none", "children": [
-            {"type": "identifier", "kind": "phone"}]},
-    )  # fmt: skip
+        {
+            "type": "group",
+            "match": "any",
+            "children": [
+                {"type": "trait", "key": "age", "op": "between", "values": [18, 30]},
+                {"type": "consent", "purpose": "email", "status": "granted"},
+            ],
+        },
+        {"type": "group", "match": "none", "children": [{"type": "identifier", "kind": "phone"}]},
+    )
     text = explain.describe(nested)
     assert text.startswith("stage is Retention") and "or Lapsed" in text
     assert "any of (age is between 18 and 30; consent for email is granted)" in text
@@ -66,18 +69,28 @@ def test_a_non_member_sees_which_condition_fails(shoppers):
 
 def test_groups_combine_their_children_by_their_match(shoppers):
     the_rule = rule(
-        {"type": "group", "match": "any", "children": [
-            {"type": "trait", "key": "country", "op": "equals", "value": "BE"},
-            {"type": "event", "name": "Order Completed"},
-        ]},
-        {"type": "group", "match": "none", "children": [
-            {"type": "trait", "key": "missing", "op": "is_set"},
-        ]},
-    )  # fmt: skip
+        {
+            "type": "group",
+            "match": "any",
+            "children": [
+                {"type": "trait", "key": "country", "op": "equals", "value": "BE"},
+                {"type": "event", "name": "Order Completed"},
+            ],
+        },
+        {
+            "type": "group",
+            "match": "none",
+            "children": [
+                {"type": "trait", "key": "missing", "op": "is_set"},
+            ],
+        },
+    )
     result = explain.explain(rule=the_rule, profile_id=pid("nl-order"))
     any_group, none_group = result.root.children
-    assert marks(any_group) == [(True, "any of"), [(False, "country is BE"),
-                                                   (True, "did Order Completed")]]  # fmt: skip
+    assert marks(any_group) == [
+        (True, "any of"),
+        [(False, "country is BE"), (True, "did Order Completed")],
+    ]
     assert none_group.passed is True and none_group.children[0].passed is False
     assert none_group.children[0].detail == "Their missing: not set."
     assert result.matches is True and result.root.passed is True
@@ -94,8 +107,9 @@ def test_explaining_agrees_with_the_materialised_membership(shoppers):
 
 
 def test_segment_stage_and_identifier_conditions_say_what_the_profile_has(shoppers):
-    base = services.create_segment(name="Dutch", rule=rule(
-        {"type": "trait", "key": "country", "op": "equals", "value": "NL"}))  # fmt: skip
+    base = services.create_segment(
+        name="Dutch", rule=rule({"type": "trait", "key": "country", "op": "equals", "value": "NL"})
+    )
     membership.recompute(base)
     the_rule = rule(
         {"type": "segment", "segment_id": base.pk},

@@ -25,21 +25,38 @@ def test_the_example_segment_compiles_to_the_right_people(shoppers):
     [
         ({"type": "trait", "key": "country", "op": "in", "values": ["be", "xx"]}, {"be-3"}),
         ({"type": "trait", "key": "country", "op": "not_equals", "value": "NL"}, {"be-3"}),
-        ({"type": "trait", "key": "age", "op": "between", "values": [39, 41]},
-         {"nl-3", "nl-1", "nl-order", "be-3"}),
+        (
+            {"type": "trait", "key": "age", "op": "between", "values": [39, 41]},
+            {"nl-3", "nl-1", "nl-order", "be-3"},
+        ),
         ({"type": "trait", "key": "country", "op": "gt", "value": 3}, set()),
-        ({"type": "event", "name": "Product Viewed", "count": {"op": "at_most", "value": 1}},
-         {"nl-1"}),
-        ({"type": "event", "name": "Product Viewed", "count": {"op": "exactly", "value": 3},
-          "where": [{"property": "price", "op": "lt", "value": 200}]},
-         {"nl-3", "nl-order", "be-3"}),
-        ({"type": "sequence", "first": {"name": "Product Viewed"},
-          "then": {"name": "Order Completed"}, "within_days": 1}, {"nl-order"}),
+        (
+            {"type": "event", "name": "Product Viewed", "count": {"op": "at_most", "value": 1}},
+            {"nl-1"},
+        ),
+        (
+            {
+                "type": "event",
+                "name": "Product Viewed",
+                "count": {"op": "exactly", "value": 3},
+                "where": [{"property": "price", "op": "lt", "value": 200}],
+            },
+            {"nl-3", "nl-order", "be-3"},
+        ),
+        (
+            {
+                "type": "sequence",
+                "first": {"name": "Product Viewed"},
+                "then": {"name": "Order Completed"},
+                "within_days": 1,
+            },
+            {"nl-order"},
+        ),
         ({"type": "computed", "key": "nothing", "op": "is_set"}, set()),
         ({"type": "identifier", "kind": "user_id"}, {"nl-3", "nl-1", "nl-order", "be-3"}),
         ({"type": "party", "party": "second"}, set()),
     ],
-)  # fmt: skip
+)
 def test_conditions_select_the_right_profiles(shoppers, condition, users):
     assert matching(rule(condition)) == {pid(u) for u in users}
 
@@ -72,11 +89,15 @@ def test_a_change_signal_re_evaluates_only_that_profile(shoppers, web, send):
 
 
 def test_a_segment_of_a_segment_follows_it_in_the_same_pass(shoppers, web, send):
-    base = services.create_segment(name="Dutch", rule=rule(
-        {"type": "trait", "key": "country", "op": "equals", "value": "NL"}))  # fmt: skip
-    buyers = services.create_segment(name="Dutch buyers", rule=rule(
-        {"type": "segment", "segment_id": base.pk},
-        {"type": "event", "name": "Order Completed"}))  # fmt: skip
+    base = services.create_segment(
+        name="Dutch", rule=rule({"type": "trait", "key": "country", "op": "equals", "value": "NL"})
+    )
+    buyers = services.create_segment(
+        name="Dutch buyers",
+        rule=rule(
+            {"type": "segment", "segment_id": base.pk}, {"type": "event", "name": "Order Completed"}
+        ),
+    )
     membership.recompute(base)
     membership.recompute(buyers)
     realtime.process_changes()
@@ -91,8 +112,9 @@ def test_a_rule_referring_to_itself_through_another_is_refused(db):
     a = services.create_segment(name="A", rule=rule({"type": "stage", "in": ["retention"]}))
     b = services.create_segment(name="B", rule=rule({"type": "segment", "segment_id": a.pk}))
     with pytest.raises(services.SegmentError, match="contain itself"):
-        services.update_segment(segment=a, name="A", rule=rule(
-            {"type": "segment", "segment_id": b.pk}))  # fmt: skip
+        services.update_segment(
+            segment=a, name="A", rule=rule({"type": "segment", "segment_id": b.pk})
+        )
 
 
 def test_a_sliding_window_lets_people_leave_as_time_passes(shoppers):
@@ -101,10 +123,12 @@ def test_a_sliding_window_lets_people_leave_as_time_passes(shoppers):
 
 
 def test_a_full_recompute_carries_over_to_segments_that_refer_to_it(shoppers):
-    dutch = services.create_segment(name="Dutch", rule=rule(
-        {"type": "trait", "key": "country", "op": "equals", "value": "NL"}))  # fmt: skip
-    not_dutch = services.create_segment(name="Not Dutch", rule=rule(
-        {"type": "segment", "segment_id": dutch.pk, "member": False}))  # fmt: skip
+    dutch = services.create_segment(
+        name="Dutch", rule=rule({"type": "trait", "key": "country", "op": "equals", "value": "NL"})
+    )
+    not_dutch = services.create_segment(
+        name="Not Dutch", rule=rule({"type": "segment", "segment_id": dutch.pk, "member": False})
+    )
     membership.recompute(not_dutch)  # before Dutch has members: everyone
     assert Membership.objects.filter(segment=not_dutch).count() == 4
     services.recompute_segment(segment_id=dutch.pk)

@@ -38,9 +38,17 @@ def test_an_impossible_date_does_not_match_and_does_not_keep_others_out(web, sen
 
 @pytest.mark.parametrize(
     "day, real",
-    [("2024-02-29", True), ("2023-02-29", False), ("1900-02-29", False), ("2000-02-29", True),
-     ("1999-04-31", False), ("1999-12-31", True), ("1999-13-01", False), ("0000-01-01", False)],
-)  # fmt: skip
+    [
+        ("2024-02-29", True),
+        ("2023-02-29", False),
+        ("1900-02-29", False),
+        ("2000-02-29", True),
+        ("1999-04-31", False),
+        ("1999-12-31", True),
+        ("1999-13-01", False),
+        ("0000-01-01", False),
+    ],
+)
 def test_only_real_calendar_dates_are_compared(web, send, day, real):
     send(web, message("identify", userId="p", traits={"birthday": day}))
     within = rule({"type": "trait", "key": "birthday", "op": "after", "value": "0001-01-01"})

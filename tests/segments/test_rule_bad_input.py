@@ -41,65 +41,145 @@ TRAIT = {"type": "trait", "key": "country", "op": "equals", "value": "NL"}
         # unknown fields
         ({**rule(TRAIT), "colour": "red"}, "colour", "not part of a rule"),
         (rule({**TRAIT, "colour": "red"}), "root.children[0].colour", "not part of a trait"),
-        (rule({"type": "event", "name": "x", "where": [{"property": "p", "op": "is_set",
-                                                        "extra": 1}]}),
-         "root.children[0].where[0].extra", "not part of a property filter"),
-        (rule({"type": "sequence", "first": {"name": "a", "when": 1}, "then": {"name": "b"},
-               "within_days": 1}), "root.children[0].first.when", "not part of a step"),
+        (
+            rule(
+                {
+                    "type": "event",
+                    "name": "x",
+                    "where": [{"property": "p", "op": "is_set", "extra": 1}],
+                }
+            ),
+            "root.children[0].where[0].extra",
+            "not part of a property filter",
+        ),
+        (
+            rule(
+                {
+                    "type": "sequence",
+                    "first": {"name": "a", "when": 1},
+                    "then": {"name": "b"},
+                    "within_days": 1,
+                }
+            ),
+            "root.children[0].first.when",
+            "not part of a step",
+        ),
         (rule({"type": "colour"}), "root.children[0].type", "Choose what this condition"),
         ({"version": 2, "root": rule(TRAIT)["root"]}, "version", "version 1"),
         # wrong value types
-        (rule({"type": "trait", "key": "age", "op": "gt", "value": "40"}),
-         "root.children[0].value", "Enter a number."),
-        (rule({"type": "trait", "key": "age", "op": "gt", "value": True}),
-         "root.children[0].value", "Enter a number."),
-        (rule({"type": "trait", "key": "age", "op": "between", "values": [50, 10]}),
-         "root.children[0].values", "lower one first"),
-        (rule({"type": "trait", "key": 7, "op": "is_set"}), "root.children[0].key",
-         "Enter a trait"),
-        (rule({"type": "trait", "key": "   ", "op": "is_set"}), "root.children[0].key",
-         "Enter a trait"),
-        (rule({"type": "trait", "key": "k" * 201, "op": "is_set"}), "root.children[0].key",
-         "longer than 200"),
-        (rule({"type": "trait", "key": "seen", "op": "after", "value": "yesterday"}),
-         "root.children[0].value", "YYYY-MM-DD"),
-        (rule({"type": "trait", "key": "seen", "op": "within_last_days", "value": 0}),
-         "root.children[0].value", "whole number from 1"),
-        (rule({"type": "trait", "key": "c", "op": "in", "values": "NL"}),
-         "root.children[0].values", "between 1 and 500"),
-        (rule({"type": "trait", "key": "c", "op": "in", "values": ["NL", 3]}),
-         "root.children[0].values[1]", "Enter a value"),
-        (rule({"type": "event", "name": "x", "count": {"op": "at_least", "value": "3"}}),
-         "root.children[0].count.value", "whole number"),
-        (rule({"type": "event", "name": "x", "count": {"op": "more", "value": 3}}),
-         "root.children[0].count.op", "at least, at most or exactly"),
+        (
+            rule({"type": "trait", "key": "age", "op": "gt", "value": "40"}),
+            "root.children[0].value",
+            "Enter a number.",
+        ),
+        (
+            rule({"type": "trait", "key": "age", "op": "gt", "value": True}),
+            "root.children[0].value",
+            "Enter a number.",
+        ),
+        (
+            rule({"type": "trait", "key": "age", "op": "between", "values": [50, 10]}),
+            "root.children[0].values",
+            "lower one first",
+        ),
+        (
+            rule({"type": "trait", "key": 7, "op": "is_set"}),
+            "root.children[0].key",
+            "Enter a trait",
+        ),
+        (
+            rule({"type": "trait", "key": "   ", "op": "is_set"}),
+            "root.children[0].key",
+            "Enter a trait",
+        ),
+        (
+            rule({"type": "trait", "key": "k" * 201, "op": "is_set"}),
+            "root.children[0].key",
+            "longer than 200",
+        ),
+        (
+            rule({"type": "trait", "key": "seen", "op": "after", "value": "yesterday"}),
+            "root.children[0].value",
+            "YYYY-MM-DD",
+        ),
+        (
+            rule({"type": "trait", "key": "seen", "op": "within_last_days", "value": 0}),
+            "root.children[0].value",
+            "whole number from 1",
+        ),
+        (
+            rule({"type": "trait", "key": "c", "op": "in", "values": "NL"}),
+            "root.children[0].values",
+            "between 1 and 500",
+        ),
+        (
+            rule({"type": "trait", "key": "c", "op": "in", "values": ["NL", 3]}),
+            "root.children[0].values[1]",
+            "Enter a value",
+        ),
+        (
+            rule({"type": "event", "name": "x", "count": {"op": "at_least", "value": "3"}}),
+            "root.children[0].count.value",
+            "whole number",
+        ),
+        (
+            rule({"type": "event", "name": "x", "count": {"op": "more", "value": 3}}),
+            "root.children[0].count.op",
+            "at least, at most or exactly",
+        ),
         (rule({"type": "event", "name": "x", "did": "yes"}), "root.children[0].did", "did or"),
-        (rule({"type": "event", "name": "x", "window": {"last_days": "7"}}),
-         "root.children[0].window.last_days", "whole number"),
-        (rule({"type": "event", "name": "x", "window": {"from": "2026-02-01", "to": "2026-01-01"}}),
-         "root.children[0].window", "starts after it ends"),
-        (rule({"type": "event", "name": "x", "where": {"property": "p"}}),
-         "root.children[0].where", "a list"),
+        (
+            rule({"type": "event", "name": "x", "window": {"last_days": "7"}}),
+            "root.children[0].window.last_days",
+            "whole number",
+        ),
+        (
+            rule(
+                {"type": "event", "name": "x", "window": {"from": "2026-02-01", "to": "2026-01-01"}}
+            ),
+            "root.children[0].window",
+            "starts after it ends",
+        ),
+        (
+            rule({"type": "event", "name": "x", "where": {"property": "p"}}),
+            "root.children[0].where",
+            "a list",
+        ),
         (rule({"type": "stage", "in": "retention"}), "root.children[0].in", "journey stages"),
-        (rule({"type": "segment", "segment_id": "1"}), "root.children[0].segment_id",
-         "whole number"),
-        (rule({"type": "consent", "purpose": "email_marketing", "status": "yes"}),
-         "root.children[0].status", "granted, denied"),
+        (
+            rule({"type": "segment", "segment_id": "1"}),
+            "root.children[0].segment_id",
+            "whole number",
+        ),
+        (
+            rule({"type": "consent", "purpose": "email_marketing", "status": "yes"}),
+            "root.children[0].status",
+            "granted, denied",
+        ),
         (rule({"type": "party", "party": "fourth"}), "root.children[0].party", "first, second"),
         (rule({"type": "source", "source_id": -1}), "root.children[0].source_id", "whole number"),
         ([TRAIT], "rule", "JSON object"),
         ({"version": 1, "root": TRAIT}, "root", "starts with a group"),
         # empty groups
         (rule(), "root.children", "at least one condition"),
-        (rule(TRAIT, {"type": "group", "match": "any", "children": []}),
-         "root.children[1].children", "at least one condition"),
-        (rule({"type": "group", "match": "some", "children": [TRAIT]}),
-         "root.children[0].match", "all, any or none"),
+        (
+            rule(TRAIT, {"type": "group", "match": "any", "children": []}),
+            "root.children[1].children",
+            "at least one condition",
+        ),
+        (
+            rule({"type": "group", "match": "some", "children": [TRAIT]}),
+            "root.children[0].match",
+            "all, any or none",
+        ),
         # a segment that does not exist
-        (rule({"type": "segment", "segment_id": 999999}), "root.children[0].segment_id",
-         "does not exist"),
+        (
+            rule({"type": "segment", "segment_id": 999999}),
+            "root.children[0].segment_id",
+            "does not exist",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_bad_rule_gets_a_clear_message_at_its_field(client_as, the_rule, field, words):
     found = errors_of(the_rule)
     assert field in found and words in found[field], found
@@ -133,28 +213,34 @@ def test_a_rule_nested_deeper_than_json_can_parse_is_a_clean_400(client_as):
 def test_too_many_conditions_are_refused_once():
     wide = rule(*[TRAIT] * (grammar.MAX_NODES + 50))
     found = errors_of(wide)
-    assert list(found.values()) == [f"A segment has at most {grammar.MAX_NODES} conditions "
-                                    "and groups."]  # fmt: skip
+    assert list(found.values()) == [
+        f"A segment has at most {grammar.MAX_NODES} conditions and groups."
+    ]
 
 
 def test_a_segment_that_would_contain_itself_through_others_is_refused(client_as):
     base = services.create_segment(name="Base", rule=rule(TRAIT))
-    middle = services.create_segment(name="Middle", rule=rule(
-        {"type": "segment", "segment_id": base.pk}))  # fmt: skip
-    top = services.create_segment(name="Top", rule=rule(
-        {"type": "segment", "segment_id": middle.pk, "member": False}))  # fmt: skip
+    middle = services.create_segment(
+        name="Middle", rule=rule({"type": "segment", "segment_id": base.pk})
+    )
+    top = services.create_segment(
+        name="Top", rule=rule({"type": "segment", "segment_id": middle.pk, "member": False})
+    )
     loop = rule(TRAIT, {"type": "segment", "segment_id": top.pk}, match="any")
     found = errors_of(loop, segment_id=base.pk)
-    assert found == {"root.children[1].segment_id": "This segment would contain itself "
-                     "through the segments it refers to."}  # fmt: skip
+    assert found == {
+        "root.children[1].segment_id": "This segment would contain itself "
+        "through the segments it refers to."
+    }
     itself = errors_of(rule({"type": "segment", "segment_id": base.pk}), segment_id=base.pk)
     assert "contain itself" in itself["root.children[0].segment_id"]
     with pytest.raises(services.SegmentError):
         services.update_segment(segment=base, name="Base", rule=loop)
     base.refresh_from_db()
     assert base.rule == rule(TRAIT)
-    answer = client_as(MARKETER).patch(f"/api/v1/segments/{base.pk}/", {"rule": loop},
-                                       content_type=JSON)  # fmt: skip
+    answer = client_as(MARKETER).patch(
+        f"/api/v1/segments/{base.pk}/", {"rule": loop}, content_type=JSON
+    )
     assert answer.status_code == 400
     fields = answer.json()["error"]["fields"]
     assert "contain itself" in fields["rule.root.children[1].segment_id"][0]
@@ -196,48 +282,81 @@ def slots() -> dict[str, dict]:
         "trait key is_set": rule({"type": "trait", "key": "SLOT", "op": "is_set"}),
         "trait key not_set": rule({"type": "trait", "key": "SLOT", "op": "is_not_set"}),
         "trait key number": rule({"type": "trait", "key": "SLOT", "op": "gt", "value": 1}),
-        "trait key date": rule({"type": "trait", "key": "SLOT", "op": "within_last_days",
-                                "value": 3}),
+        "trait key date": rule(
+            {"type": "trait", "key": "SLOT", "op": "within_last_days", "value": 3}
+        ),
         "trait key boolean": rule({"type": "trait", "key": "SLOT", "op": "is_true"}),
         "trait equals": rule({"type": "trait", "key": "country", "op": "equals", "value": "SLOT"}),
-        "trait not_equals": rule({"type": "trait", "key": "country", "op": "not_equals",
-                                  "value": "SLOT"}),
-        "trait contains": rule({"type": "trait", "key": "country", "op": "contains",
-                                "value": "SLOT"}),
-        "trait starts_with": rule({"type": "trait", "key": "country", "op": "starts_with",
-                                   "value": "SLOT"}),
+        "trait not_equals": rule(
+            {"type": "trait", "key": "country", "op": "not_equals", "value": "SLOT"}
+        ),
+        "trait contains": rule(
+            {"type": "trait", "key": "country", "op": "contains", "value": "SLOT"}
+        ),
+        "trait starts_with": rule(
+            {"type": "trait", "key": "country", "op": "starts_with", "value": "SLOT"}
+        ),
         "trait in": rule({"type": "trait", "key": "country", "op": "in", "values": ["SLOT"]}),
         "trait number value": rule({"type": "trait", "key": "age", "op": "eq", "value": "SLOT"}),
         "trait date": rule({"type": "trait", "key": "seen", "op": "before", "value": "SLOT"}),
         "trait op": rule({"type": "trait", "key": "country", "op": "SLOT", "value": "x"}),
         "computed key": rule({"type": "computed", "key": "SLOT", "op": "equals", "value": "1"}),
-        "computed value": rule({"type": "computed", "key": "n", "op": "contains",
-                                "value": "SLOT"}),
+        "computed value": rule({"type": "computed", "key": "n", "op": "contains", "value": "SLOT"}),
         "event name": rule({"type": "event", "name": "SLOT"}),
         "event not done": rule({"type": "event", "name": "SLOT", "did": False}),
-        "event name counted": rule({"type": "event", "name": "SLOT",
-                                    "count": {"op": "at_most", "value": 2}}),
-        "property name": rule({"type": "event", "name": "Product Viewed",
-                               "where": [{**prop, "property": "SLOT"}]}),
-        "property name number": rule({"type": "event", "name": "Product Viewed", "where": [
-            {"property": "SLOT", "op": "between", "values": [1, 2]}]}),
-        "property value": rule({"type": "event", "name": "Product Viewed",
-                                "where": [{**prop, "value": "SLOT"}]}),
-        "property not_equals": rule({"type": "event", "name": "Product Viewed", "did": False,
-                                     "where": [{**prop, "op": "not_equals", "value": "SLOT"}]}),
-        "property in": rule({"type": "event", "name": "Product Viewed",
-                             "where": [{"property": "category", "op": "in",
-                                        "values": ["SLOT", "SLOT"]}]}),
-        "property starts_with": rule({"type": "event", "name": "Product Viewed", "count": {
-            "op": "at_least", "value": 2}, "where": [{**prop, "op": "starts_with",
-                                                      "value": "SLOT"}]}),
-        "sequence names": rule({"type": "sequence", "first": {"name": "SLOT"},
-                                "then": {"name": "SLOT", "where": [{**prop, "property": "SLOT"}]},
-                                "within_days": 3}),
-        "window from": rule({"type": "event", "name": "x", "window": {"from": "SLOT",
-                                                                      "to": "2026-01-01"}}),
-        "window to": rule({"type": "event", "name": "x", "window": {"from": "2026-01-01",
-                                                                    "to": "SLOT"}}),
+        "event name counted": rule(
+            {"type": "event", "name": "SLOT", "count": {"op": "at_most", "value": 2}}
+        ),
+        "property name": rule(
+            {"type": "event", "name": "Product Viewed", "where": [{**prop, "property": "SLOT"}]}
+        ),
+        "property name number": rule(
+            {
+                "type": "event",
+                "name": "Product Viewed",
+                "where": [{"property": "SLOT", "op": "between", "values": [1, 2]}],
+            }
+        ),
+        "property value": rule(
+            {"type": "event", "name": "Product Viewed", "where": [{**prop, "value": "SLOT"}]}
+        ),
+        "property not_equals": rule(
+            {
+                "type": "event",
+                "name": "Product Viewed",
+                "did": False,
+                "where": [{**prop, "op": "not_equals", "value": "SLOT"}],
+            }
+        ),
+        "property in": rule(
+            {
+                "type": "event",
+                "name": "Product Viewed",
+                "where": [{"property": "category", "op": "in", "values": ["SLOT", "SLOT"]}],
+            }
+        ),
+        "property starts_with": rule(
+            {
+                "type": "event",
+                "name": "Product Viewed",
+                "count": {"op": "at_least", "value": 2},
+                "where": [{**prop, "op": "starts_with", "value": "SLOT"}],
+            }
+        ),
+        "sequence names": rule(
+            {
+                "type": "sequence",
+                "first": {"name": "SLOT"},
+                "then": {"name": "SLOT", "where": [{**prop, "property": "SLOT"}]},
+                "within_days": 3,
+            }
+        ),
+        "window from": rule(
+            {"type": "event", "name": "x", "window": {"from": "SLOT", "to": "2026-01-01"}}
+        ),
+        "window to": rule(
+            {"type": "event", "name": "x", "window": {"from": "2026-01-01", "to": "SLOT"}}
+        ),
         "consent purpose": rule({"type": "consent", "purpose": "SLOT"}),
         "consent status": rule({"type": "consent", "purpose": "analytics", "status": "SLOT"}),
         "identifier kind": rule({"type": "identifier", "kind": "SLOT"}),
@@ -246,12 +365,13 @@ def slots() -> dict[str, dict]:
         "segment id": rule({"type": "segment", "segment_id": "SLOT"}),
         "source id": rule({"type": "source", "source_id": "SLOT"}),
         "count op": rule({"type": "event", "name": "x", "count": {"op": "SLOT", "value": 1}}),
-        "group match": rule({"type": "group", "match": "SLOT", "children": [
-            {"type": "stage", "in": ["retention"]}]}),
+        "group match": rule(
+            {"type": "group", "match": "SLOT", "children": [{"type": "stage", "in": ["retention"]}]}
+        ),
         "condition type": rule({"type": "SLOT"}),
         "field name": rule({"type": "stage", "in": ["retention"], "SLOT": 1}),
         "version": {"version": "SLOT", "root": rule({"type": "stage", "in": ["lapsed"]})["root"]},
-    }  # fmt: skip
+    }
 
 
 def fill(node, text):
@@ -270,8 +390,12 @@ def world(web, send):
         if country:
             traits["country"] = country
         send(web, message("identify", userId=user, traits=traits))
-        send(web, message(userId=user, event="Product Viewed",
-                          properties={"category": "Jackets", "price": 10}))  # fmt: skip
+        send(
+            web,
+            message(
+                userId=user, event="Product Viewed", properties={"category": "Jackets", "price": 10}
+            ),
+        )
 
 
 def _tables_intact() -> None:
@@ -311,8 +435,9 @@ def test_hostile_strings_in_every_slot_are_only_data(world, slot):
             assert outcome == baseline, (slot, text, outcome, baseline)
             segment = Segment.objects.create(name=f"{slot} {text!r}"[:120], rule=hostile)
             membership.recompute(segment)
-            members = set(Membership.objects.filter(segment=segment)
-                          .values_list("profile_id", flat=True))  # fmt: skip
+            members = set(
+                Membership.objects.filter(segment=segment).values_list("profile_id", flat=True)
+            )
             assert members == outcome
         _tables_intact()
     assert (Profile.objects.count(), ProfileEvent.objects.count()) == (profiles, events)
@@ -344,9 +469,14 @@ def test_hostile_strings_stored_as_data_are_matched_exactly(web, send):
         rule({"type": "trait", "key": "motto", "op": "in", "values": [evil.upper()]}),
         rule({"type": "trait", "key": quoted, "op": "equals", "value": "YES"}),
         rule({"type": "trait", "key": quoted, "op": "is_set"}),
-        rule({"type": "event", "name": evil, "where": [
-            {"property": quoted, "op": "starts_with", "value": "x'"}]}),
-    ]  # fmt: skip
+        rule(
+            {
+                "type": "event",
+                "name": evil,
+                "where": [{"property": quoted, "op": "starts_with", "value": "x'"}],
+            }
+        ),
+    ]
     for the_rule in checks:
         services.check_rule(the_rule)
         assert set(compiler.queryset(the_rule).values_list("pk", flat=True)) == {evil_id}
@@ -373,8 +503,9 @@ def test_nul_and_lone_surrogates_are_refused_at_their_field_not_a_500(client_as,
     bad = rule({"type": "event", "name": bad_text})
     message = "An event name contains a character that cannot be stored."
     assert errors_of(bad) == {"root.children[0].name": message}
-    answer = client_as(MARKETER).post("/api/v1/segments/count/", json.dumps({"rule": bad}),
-                                      content_type=JSON)  # fmt: skip
+    answer = client_as(MARKETER).post(
+        "/api/v1/segments/count/", json.dumps({"rule": bad}), content_type=JSON
+    )
     assert answer.json()["error"]["fields"] == {"rule.root.children[0].name": [message]}
 
 

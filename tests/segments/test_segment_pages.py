@@ -28,10 +28,14 @@ def csv_file(text: str):
 def test_a_marketer_makes_an_uploaded_list_from_a_csv_file(people, client_as):
     client = client_as(MARKETER)
     assert 'href="/segments/lists/new/"' in client.get("/segments/").text
-    response = client.post("/segments/lists/new/", {
-        "name": "VIP", "description": "Invited to the preview",
-        "file": csv_file("email\nANN@example.org\nnobody@example.org\n"),
-    })  # fmt: skip
+    response = client.post(
+        "/segments/lists/new/",
+        {
+            "name": "VIP",
+            "description": "Invited to the preview",
+            "file": csv_file("email\nANN@example.org\nnobody@example.org\n"),
+        },
+    )
     vip = Segment.objects.get(name="VIP")
     assert response.status_code == 302 and response["Location"] == f"/segments/{vip.pk}/"
     assert vip.kind == Segment.Kind.STATIC and vip.description == "Invited to the preview"
@@ -44,9 +48,13 @@ def test_a_marketer_makes_an_uploaded_list_from_a_csv_file(people, client_as):
 
 
 def test_an_unusable_file_creates_no_list_and_says_why_at_the_field(people, client_as):
-    response = client_as(MARKETER).post("/segments/lists/new/", {
-        "name": "VIP", "file": csv_file("colour,size\nred,M\n"),
-    })  # fmt: skip
+    response = client_as(MARKETER).post(
+        "/segments/lists/new/",
+        {
+            "name": "VIP",
+            "file": csv_file("colour,size\nred,M\n"),
+        },
+    )
     assert response.status_code == 400
     assert 'id="id_file_error"' in response.text
     assert not Segment.objects.exists()
@@ -81,16 +89,34 @@ def test_a_segment_in_use_is_refused_on_the_page_as_in_the_api_with_what_uses_it
     services.create_segment(
         name="Dutch VIPs", rule=rule({"type": "segment", "segment_id": base.pk})
     )
-    campaigns.create_campaign(name="Welcome", kind="segment_entered", segment=base, steps=[
-        {"id": "wait", "type": "wait", "minutes": 5}])  # fmt: skip
-    campaigns.create_campaign(name="Nudge", kind="event", trigger_event="Signed Up", steps=[
-        {"id": "b", "type": "branch", "condition": {"type": "segment", "segment_id": base.pk},
-         "yes": None, "no": None}])  # fmt: skip
-    destinations.create_destination(name="Nightly", kind="csv_export",
-                                    config={"segment_id": base.pk, "every_hours": 24})  # fmt: skip
+    campaigns.create_campaign(
+        name="Welcome",
+        kind="segment_entered",
+        segment=base,
+        steps=[{"id": "wait", "type": "wait", "minutes": 5}],
+    )
+    campaigns.create_campaign(
+        name="Nudge",
+        kind="event",
+        trigger_event="Signed Up",
+        steps=[
+            {
+                "id": "b",
+                "type": "branch",
+                "condition": {"type": "segment", "segment_id": base.pk},
+                "yes": None,
+                "no": None,
+            }
+        ],
+    )
+    destinations.create_destination(
+        name="Nightly", kind="csv_export", config={"segment_id": base.pk, "every_hours": 24}
+    )
     client = client_as(MARKETER)
-    expected = ("Used by segment “Dutch VIPs”, CSV export “Nightly”, campaign “Nudge”, "
-                "campaign “Welcome”: change or delete them first.")  # fmt: skip
+    expected = (
+        "Used by segment “Dutch VIPs”, CSV export “Nightly”, campaign “Nudge”, "
+        "campaign “Welcome”: change or delete them first."
+    )
 
     page = client.get(f"/segments/{base.pk}/delete/").text
     assert expected in page

@@ -28,10 +28,19 @@ def _error(response, status):
 @pytest.fixture
 def people(web, send):
     """ann and bo are Dutch (with e-mails), cy is Belgian."""
-    for user, country, email in [("ann", "NL", "ann@example.org"), ("bo", "nl", "bo@example.org"),
-                                 ("cy", "BE", "cy@example.org")]:  # fmt: skip
-        send(web, message("identify", userId=user, traits={"country": country, "email": email,
-                                                           "firstName": user.title()}))  # fmt: skip
+    for user, country, email in [
+        ("ann", "NL", "ann@example.org"),
+        ("bo", "nl", "bo@example.org"),
+        ("cy", "BE", "cy@example.org"),
+    ]:
+        send(
+            web,
+            message(
+                "identify",
+                userId=user,
+                traits={"country": country, "email": email, "firstName": user.title()},
+            ),
+        )
 
 
 def _pid(value):
@@ -57,11 +66,16 @@ def test_create_list_get_update_and_delete(people, client_as):
     patched = api.patch(f"/api/v1/segments/{pk}/", {"name": "Dutch people"}, content_type=JSON)
     assert patched.json()["name"] == "Dutch people" and patched.json()["rule"] == DUTCH
     belgian = rule({"type": "trait", "key": "country", "op": "equals", "value": "BE"})
-    put = api.put(f"/api/v1/segments/{pk}/", {"name": "Belgians", "rule": belgian},
-                  content_type=JSON)  # fmt: skip
+    put = api.put(
+        f"/api/v1/segments/{pk}/", {"name": "Belgians", "rule": belgian}, content_type=JSON
+    )
     assert put.json()["rule"] == belgian
-    assert "rule" in _error(api.put(f"/api/v1/segments/{pk}/", {"name": "x"},
-                                    content_type=JSON), 400)["fields"]  # fmt: skip
+    assert (
+        "rule"
+        in _error(api.put(f"/api/v1/segments/{pk}/", {"name": "x"}, content_type=JSON), 400)[
+            "fields"
+        ]
+    )
 
     assert api.delete(f"/api/v1/segments/{pk}/").status_code == 204
     assert not Segment.objects.filter(pk=pk).exists()
@@ -74,18 +88,21 @@ def test_rule_errors_are_keyed_by_their_rule_path(client_as):
         {"type": "trait", "key": "country", "op": "like", "value": "NL"},
         {"type": "event", "name": "Order Completed", "count": {"op": "at_least", "value": -1}},
     )
-    fields = _error(api.post("/api/v1/segments/", {"name": "Bad", "rule": bad},
-                             content_type=JSON), 400)["fields"]  # fmt: skip
+    fields = _error(
+        api.post("/api/v1/segments/", {"name": "Bad", "rule": bad}, content_type=JSON), 400
+    )["fields"]
     assert fields == {
         "rule.root.children[0].op": ["Choose how to compare."],
         "rule.root.children[1].count.value": ["The count must be a whole number from 1 to 100000."],
     }
     assert not Segment.objects.exists()
-    fields = _error(api.post("/api/v1/segments/", {"name": "No rule"}, content_type=JSON),
-                    400)["fields"]  # fmt: skip
+    fields = _error(api.post("/api/v1/segments/", {"name": "No rule"}, content_type=JSON), 400)[
+        "fields"
+    ]
     assert "rule" in fields
-    fields = _error(api.post("/api/v1/segments/count/", {"rule": "all of them"},
-                             content_type=JSON), 400)["fields"]  # fmt: skip
+    fields = _error(
+        api.post("/api/v1/segments/count/", {"rule": "all of them"}, content_type=JSON), 400
+    )["fields"]
     assert fields == {"rule": ["A rule is a JSON object."]}
 
 
@@ -95,8 +112,9 @@ def test_an_update_that_would_make_a_cycle_is_refused(client_as):
     b_rule = rule({"type": "segment", "segment_id": a["id"]})
     b = api.post("/api/v1/segments/", {"name": "B", "rule": b_rule}, content_type=JSON).json()
     cycle = rule({"type": "segment", "segment_id": b["id"]})
-    fields = _error(api.patch(f"/api/v1/segments/{a['id']}/", {"rule": cycle},
-                              content_type=JSON), 400)["fields"]  # fmt: skip
+    fields = _error(
+        api.patch(f"/api/v1/segments/{a['id']}/", {"rule": cycle}, content_type=JSON), 400
+    )["fields"]
     assert "contain itself" in fields["rule.root.children[0].segment_id"][0]
     refused = _error(api.delete(f"/api/v1/segments/{a['id']}/"), 400)
     assert refused["code"] == "refused" and "B" in refused["message"]
@@ -106,8 +124,9 @@ def test_count_and_preview_of_an_unsaved_rule(people, client_as):
     api = client_as(MARKETER)
     counted = api.post("/api/v1/segments/count/", {"rule": DUTCH}, content_type=JSON)
     assert counted.status_code == 200 and counted.json()["count"] == 2
-    preview = api.post("/api/v1/segments/preview/", {"rule": DUTCH, "limit": 1},
-                       content_type=JSON).json()  # fmt: skip
+    preview = api.post(
+        "/api/v1/segments/preview/", {"rule": DUTCH, "limit": 1}, content_type=JSON
+    ).json()
     assert preview["count"] == 2 and len(preview["sample"]) == 1
     sample = preview["sample"][0]
     assert sample["id"] in {_pid("ann"), _pid("bo")}
@@ -117,12 +136,15 @@ def test_count_and_preview_of_an_unsaved_rule(people, client_as):
 
 def test_members_history_and_export(people, web, send, client_as):
     api = client_as(MARKETER)
-    pk = api.post("/api/v1/segments/", {"name": "Dutch", "rule": DUTCH},
-                  content_type=JSON).json()["id"]  # fmt: skip
+    pk = api.post("/api/v1/segments/", {"name": "Dutch", "rule": DUTCH}, content_type=JSON).json()[
+        "id"
+    ]
     membership.recompute(Segment.objects.get(pk=pk))
     members = api.get(f"/api/v1/segments/{pk}/members/").json()
     assert {(m["profile_id"], m["name"], m["email"]) for m in members["results"]} == {
-        (_pid("ann"), "Ann", "ann@example.org"), (_pid("bo"), "Bo", "bo@example.org")}  # fmt: skip
+        (_pid("ann"), "Ann", "ann@example.org"),
+        (_pid("bo"), "Bo", "bo@example.org"),
+    }
     first = api.get(f"/api/v1/segments/{pk}/members/?limit=1").json()
     assert len(first["results"]) == 1 and first["next"]
     assert len(api.get(first["next"]).json()["results"]) == 1
@@ -133,8 +155,7 @@ def test_members_history_and_export(people, web, send, client_as):
     assert [h["change"] for h in history] == ["exited", "entered"]
     exits = api.get(f"/api/v1/segments/{pk}/history/?change=exited").json()["results"]
     assert [h["profile_id"] for h in exits] == [_pid("bo")]
-    assert "profile" in _error(api.get(f"/api/v1/segments/{pk}/history/?profile=x"),
-                               400)["fields"]  # fmt: skip
+    assert "profile" in _error(api.get(f"/api/v1/segments/{pk}/history/?profile=x"), 400)["fields"]
 
     exported = api.get(f"/api/v1/segments/{pk}/export/", HTTP_ACCEPT="text/csv")
     assert exported.status_code == 200 and exported.streaming
@@ -142,7 +163,8 @@ def test_members_history_and_export(people, web, send, client_as):
     assert "segment-" in exported["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(b"".join(exported.streaming_content).decode())))
     assert [(r["profile_id"], r["name"], r["email"]) for r in rows] == [
-        (str(_pid("ann")), "Ann", "ann@example.org")]  # fmt: skip
+        (str(_pid("ann")), "Ann", "ann@example.org")
+    ]
     assert rows[0]["id_user_id"] == "ann"
 
 
@@ -166,8 +188,10 @@ def test_roles_read_and_write(client_as, make_user, client):
     segment = Segment.objects.create(name="Dutch", rule=DUTCH)
     client.force_login(make_user(VIEWER))
     assert _error(client.get("/api/v1/segments/"), 403)["code"] == "permission_denied"
-    assert client.post("/api/v1/segments/count/", {"rule": DUTCH},
-                       content_type=JSON).status_code == 403  # fmt: skip
+    assert (
+        client.post("/api/v1/segments/count/", {"rule": DUTCH}, content_type=JSON).status_code
+        == 403
+    )
     assert client.get(f"/api/v1/segments/{segment.pk}/export/").status_code == 403
     assert client.post(f"/api/v1/segments/{segment.pk}/recompute/").status_code == 403
 
@@ -176,6 +200,11 @@ def test_the_schema_still_builds_with_the_segment_endpoints(client_as):
     schema = client_as(MARKETER).get("/api/schema/?format=json")
     assert schema.status_code == 200
     paths = schema.json()["paths"]
-    for path in ("/api/v1/segments/", "/api/v1/segments/count/", "/api/v1/segments/static/",
-                 "/api/v1/segments/{id}/members/", "/api/v1/segments/{id}/upload/"):  # fmt: skip
+    for path in (
+        "/api/v1/segments/",
+        "/api/v1/segments/count/",
+        "/api/v1/segments/static/",
+        "/api/v1/segments/{id}/members/",
+        "/api/v1/segments/{id}/upload/",
+    ):
         assert path in paths

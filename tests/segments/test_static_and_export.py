@@ -25,8 +25,11 @@ def pid(value, kind="user_id"):
 @pytest.fixture
 def people(web, send):
     """ann, bo, cy with e-mails; bo also has a phone."""
-    for user, email in [("ann", "ann@example.org"), ("bo", "bo@example.org"),
-                        ("cy", "cy@example.org")]:  # fmt: skip
+    for user, email in [
+        ("ann", "ann@example.org"),
+        ("bo", "bo@example.org"),
+        ("cy", "cy@example.org"),
+    ]:
         traits = {"email": email, "firstName": user.title()}
         if user == "bo":
             traits["phone"] = "+31 6 12345678"
@@ -44,21 +47,30 @@ def members(segment):
 
 def test_a_list_by_email_sets_members_and_reports_lines_not_found(people):
     segment = static_lists.create_static_segment(name="VIPs")
-    csv_text = ("email,name\nANN@example.org ,Ann\nnobody@example.org,X\nnot-an-email,Y\n\n"
-                "bo@example.org,Bo\n")  # fmt: skip
+    csv_text = (
+        "email,name\nANN@example.org ,Ann\nnobody@example.org,X\nnot-an-email,Y\n\n"
+        "bo@example.org,Bo\n"
+    )
     result = static_lists.import_csv(segment=segment, file=upload(csv_text))
     assert members(segment) == {pid("ann"), pid("bo")}
     assert (result.rows, result.matched, result.not_found, result.malformed) == (4, 2, 1, 1)
     assert [(p["line"], p["value"]) for p in result.problems] == [
-        (3, "nobody@example.org"), (4, "not-an-email")]  # fmt: skip
+        (3, "nobody@example.org"),
+        (4, "not-an-email"),
+    ]
     assert "not an e-mail address" in result.problems[1]["error"]
     assert "No profile" in result.problems[0]["error"]
     segment.refresh_from_db()
     assert segment.member_count == 2 and segment.computed_at is not None
-    changes = set(MembershipChange.objects.filter(segment=segment)
-                  .values_list("profile_id", "change", "reason"))  # fmt: skip
-    assert changes == {(pid("ann"), "entered", "uploaded list"),
-                       (pid("bo"), "entered", "uploaded list")}  # fmt: skip
+    changes = set(
+        MembershipChange.objects.filter(segment=segment).values_list(
+            "profile_id", "change", "reason"
+        )
+    )
+    assert changes == {
+        (pid("ann"), "entered", "uploaded list"),
+        (pid("bo"), "entered", "uploaded list"),
+    }
 
 
 def test_a_new_list_replaces_the_old_one_and_records_exits(people):
@@ -78,8 +90,9 @@ def test_kind_value_columns_semicolons_a_bom_and_phone_numbers(people):
     text = "\ufeffKind;Value\nemail;cy@example.org\nphone;+31 6 1234 5678\nshoe_size;42\n"
     result = static_lists.import_csv(segment=segment, file=upload(text))
     assert members(segment) == {pid("cy"), pid("bo")}
-    assert result.problems == [{"line": 4, "value": "shoe_size",
-                                "error": "Unknown identifier kind “shoe_size”."}]  # fmt: skip
+    assert result.problems == [
+        {"line": 4, "value": "shoe_size", "error": "Unknown identifier kind “shoe_size”."}
+    ]
 
 
 def test_a_single_column_without_header_given_the_kind(people):
@@ -123,8 +136,9 @@ def test_a_latin1_line_is_reported_with_its_number(people):
     data = "user_id\nann\ncafé\nbo\n".encode("latin-1")
     result = static_lists.import_csv(segment=segment, file=upload(data))
     assert members(segment) == {pid("ann"), pid("bo")}
-    assert result.problems == [{"line": 3, "value": "",
-                                "error": "Not valid UTF-8: save the file as UTF-8."}]  # fmt: skip
+    assert result.problems == [
+        {"line": 3, "value": "", "error": "Not valid UTF-8: save the file as UTF-8."}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -170,16 +184,22 @@ def test_the_file_is_read_line_by_line_not_all_at_once(people):
 def test_a_static_segment_feeds_rules_that_refer_to_it(people):
     vips = static_lists.create_static_segment(name="VIPs")
     static_lists.import_csv(segment=vips, file=upload("user_id\nann\nbo\n"))
-    not_bo = services.create_segment(name="VIPs not Bo", rule=rule(
-        {"type": "segment", "segment_id": vips.pk},
-        {"type": "identifier", "kind": "phone"}, match="all"))  # fmt: skip
+    not_bo = services.create_segment(
+        name="VIPs not Bo",
+        rule=rule(
+            {"type": "segment", "segment_id": vips.pk},
+            {"type": "identifier", "kind": "phone"},
+            match="all",
+        ),
+    )
     membership.recompute(not_bo)
     assert members(not_bo) == {pid("bo")}
     membership.recompute(vips)  # a static segment's recompute keeps its list
     assert members(vips) == {pid("ann"), pid("bo")}
     # A new list moves the segments that refer to it at once, and those referring to them.
-    outer = services.create_segment(name="Outer", rule=rule(
-        {"type": "segment", "segment_id": not_bo.pk, "member": False}))  # fmt: skip
+    outer = services.create_segment(
+        name="Outer", rule=rule({"type": "segment", "segment_id": not_bo.pk, "member": False})
+    )
     membership.recompute(outer)
     assert pid("bo") not in members(outer)
     static_lists.import_csv(segment=vips, file=upload("user_id\nann\n"))
@@ -200,11 +220,13 @@ def test_create_static_and_upload_through_the_api(people, client_as):
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["segment"]["kind"] == "static" and body["segment"]["member_count"] == 1
-    assert body["result"]["problems"] == [{"line": 3, "value": "zz@example.org",
-                                           "error": "No profile has this identifier."}]  # fmt: skip
+    assert body["result"]["problems"] == [
+        {"line": 3, "value": "zz@example.org", "error": "No profile has this identifier."}
+    ]
     pk = body["segment"]["id"]
-    again = api.post(f"/api/v1/segments/{pk}/upload/",
-                     {"file": upload("bo@example.org\n"), "kind": "email"})  # fmt: skip
+    again = api.post(
+        f"/api/v1/segments/{pk}/upload/", {"file": upload("bo@example.org\n"), "kind": "email"}
+    )
     assert again.status_code == 200 and again.json()["result"]["exited"] == 1
     assert members(Segment.objects.get(pk=pk)) == {pid("bo")}
 
@@ -212,8 +234,11 @@ def test_create_static_and_upload_through_the_api(people, client_as):
     assert refused.status_code == 400
     assert "No identifier column" in refused.json()["error"]["fields"]["file"][0]
     assert not Segment.objects.filter(name="Bad").exists()
-    empty = api.post("/api/v1/segments/", {"name": "Empty list", "kind": "static"},
-                     content_type="application/json")  # fmt: skip
+    empty = api.post(
+        "/api/v1/segments/",
+        {"name": "Empty list", "kind": "static"},
+        content_type="application/json",
+    )
     assert empty.status_code == 201 and empty.json()["kind"] == "static"
 
 
@@ -221,8 +246,9 @@ def test_uploading_to_a_rule_based_segment_is_a_400(people, client_as):
     segment = services.create_segment(
         name="Dynamic", rule=rule({"type": "stage", "in": ["retention"]})
     )
-    answer = client_as(MARKETER).post(f"/api/v1/segments/{segment.pk}/upload/",
-                                      {"file": upload("user_id\nann\n")})  # fmt: skip
+    answer = client_as(MARKETER).post(
+        f"/api/v1/segments/{segment.pk}/upload/", {"file": upload("user_id\nann\n")}
+    )
     assert answer.status_code == 400 and "segment" in answer.json()["error"]["fields"]
 
 

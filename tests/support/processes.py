@@ -22,8 +22,14 @@ def test_database_url() -> str:
 def installation_env(redis_url: str, **extra) -> dict:
     """The environment of a process of the installation under test: test mode, the test
     database, ``redis_url`` as its Redis and broker."""
-    return dict(os.environ, CDP_MODE="test", REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url,
-                DATABASE_URL=test_database_url(), **extra)  # fmt: skip
+    return dict(
+        os.environ,
+        CDP_MODE="test",
+        REDIS_URL=redis_url,
+        CELERY_BROKER_URL=redis_url,
+        DATABASE_URL=test_database_url(),
+        **extra,
+    )
 
 
 def start_celery_worker(
@@ -69,11 +75,21 @@ def start_celery_worker(
 def run_django(code: str, *, redis_url: str, var_dir, extra_env: dict | None = None) -> str:
     """Runs ``code`` (after ``django.setup()``) in a process of its own whose Redis and
     broker are ``redis_url``, against the test database; returns what it printed."""
-    env = installation_env(redis_url, DJANGO_SETTINGS_MODULE="cdp_site.settings",
-                           CDP_VAR_DIR=str(var_dir), **(extra_env or {}))  # fmt: skip
+    env = installation_env(
+        redis_url,
+        DJANGO_SETTINGS_MODULE="cdp_site.settings",
+        CDP_VAR_DIR=str(var_dir),
+        **(extra_env or {}),
+    )
     program = f"import django\ndjango.setup()\n{code}"
-    result = subprocess.run([sys.executable, "-c", program], cwd=BASE_DIR, env=env,
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -57,7 +57,7 @@ def make_certificates(folder: Path, *, host: str = "localhost") -> Certificates:
                 key_agreement=False,
                 encipher_only=False,
                 decipher_only=False,
-            ),  # fmt: skip
+            ),
             critical=True,
         )
         .add_extension(
