@@ -33,12 +33,15 @@ from cdp_site.pgarrays import adapt  # lists as one array literal each: see ther
 from . import conf
 from .quarantine import services as quarantine
 
+# The rows are picked once, in a materialised CTE: as ``WHERE id IN (SELECT ... LIMIT n)``
+# the planner may rescan the subquery (a nested loop), and with SKIP LOCKED each rescan
+# picks other rows, so a batch could exceed its limit (seen in CI: 25 claimed of 10).
 CLAIM_SQL = """
-DELETE FROM integrations_eventinbox
-WHERE id IN (
+WITH picked AS MATERIALIZED (
     SELECT id FROM integrations_eventinbox ORDER BY id FOR UPDATE SKIP LOCKED LIMIT %s
 )
-RETURNING event_id, received_at, source_id
+DELETE FROM integrations_eventinbox i USING picked WHERE i.id = picked.id
+RETURNING i.event_id, i.received_at, i.source_id
 """
 
 EVENTS_SQL = """
