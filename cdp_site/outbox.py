@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from .celery import app, task_named
+from .celery import task_named
 from .models import QueuedTask
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def _send_and_forget(row: QueuedTask, task) -> None:
 
 
 def _send(row: QueuedTask, task=None) -> bool:
-    task = task or app.tasks[row.task]
+    task = task or task_named(row.task)
     try:
         if row.not_before is None:
             task.delay(*row.args, **row.kwargs)
@@ -59,8 +59,6 @@ def _send(row: QueuedTask, task=None) -> bool:
 
 def flush(*, grace: timedelta = GRACE, limit: int = FLUSH_LIMIT) -> int:
     """Sends the tasks left behind, oldest first; stops at the first the broker refuses."""
-    # Outside a worker the apps' task modules are imported on first use only.
-    app.loader.import_default_modules()
     sent = 0
     with transaction.atomic():
         rows = QueuedTask.objects.select_for_update(skip_locked=True).filter(
