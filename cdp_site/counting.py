@@ -1,5 +1,7 @@
 """Counting rows on large tables without paying for a full count on each request.
 
+``time_limit`` runs a block of queries under a statement timeout (a live count in the
+segment builder, the count API, the bounded counts below);
 ``bounded_count`` counts at most ``cap`` rows of a query under a statement timeout;
 ``estimated_rows`` reads PostgreSQL's own estimate of a table's size (``pg_class``,
 summed over the partitions of a partitioned table). Pages say which one they show
@@ -8,9 +10,11 @@ summed over the partitions of a partitioned table). Pages say which one they sho
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 
 CAP = 10_000
 TIMEOUT_MS = 500
@@ -29,21 +33,40 @@ class Count:
         return self.how == "exact"
 
 
+class TimeLimitExceeded(Exception):
+    """The queries of a ``time_limit`` block ran past its limit (and were rolled back)."""
+
+
+@contextmanager
+def time_limit(milliseconds: int) -> Iterator[None]:
+    """Runs the block's queries in a savepoint under ``statement_timeout``; a query that
+    runs longer is cancelled by PostgreSQL and the block raises ``TimeLimitExceeded``.
+
+    The caller's own timeout is put back afterwards: SET LOCAL outlives a released
+    savepoint, and the caller's transaction (a request, a test) must not keep this one.
+    """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            (previous,) = cursor.fetchone()
+            cursor.execute("SET LOCAL statement_timeout = %s", [milliseconds])
+        try:
+            yield
+        except OperationalError as error:
+            if "statement timeout" in str(error):
+                raise TimeLimitExceeded() from error
+            raise
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+
+
 def bounded_count(queryset, *, cap: int = CAP, timeout_ms: int = TIMEOUT_MS) -> Count:
     """The exact number of rows up to ``cap``; "at least cap" beyond it; "unknown" when
     even that takes longer than ``timeout_ms``."""
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SHOW statement_timeout")
-                (previous,) = cursor.fetchone()
-                cursor.execute("SET LOCAL statement_timeout = %s", [timeout_ms])
+        with time_limit(timeout_ms):
             found = queryset.order_by().values("pk")[: cap + 1].count()
-            with connection.cursor() as cursor:
-                # SET LOCAL outlives a released savepoint: the caller's own transaction
-                # (a request, a test) must not keep this short timeout.
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-    except DatabaseError:
+    except (TimeLimitExceeded, DatabaseError):
         return Count(None, "unknown")
     return Count(cap, "at_least") if found > cap else Count(found, "exact")
 

@@ -7,7 +7,7 @@ through the services and goes to the segment's page."""
 
 from __future__ import annotations
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError
 from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
+from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap, has_capability
 
 from . import builder, builder_view, catalog, compiler, services
@@ -158,9 +159,7 @@ def estimate(request):
         context["rule_errors"] = error.errors
         return TemplateResponse(request, "segments/builder_estimate.html", context)
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL statement_timeout = %s", [ESTIMATE_TIMEOUT_MS])
+        with time_limit(ESTIMATE_TIMEOUT_MS):
             matching = compiler.queryset(rule)
             context["count"] = matching.count()
             context["sample"] = list(
@@ -168,7 +167,7 @@ def estimate(request):
                 if context["count"]
                 else []
             )
-    except DatabaseError:
+    except (TimeLimitExceeded, DatabaseError):
         context["timed_out"] = True
     return TemplateResponse(request, "segments/builder_estimate.html", context)
 

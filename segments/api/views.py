@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 
-from django.db import OperationalError, connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -23,6 +22,7 @@ from rest_framework.views import APIView
 
 from cdp_site.api.params import profile_id_param
 from cdp_site.api.parsers import JSONBodyParser
+from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap
 from profiles.models import Identity, Profile
 from segments import compiler, export, services, static_lists
@@ -95,13 +95,10 @@ def _timed(run):
     """``run()`` under a statement timeout; (result, milliseconds)."""
     started = time.monotonic()
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL statement_timeout = %s", [COUNT_TIMEOUT_MS])
+        with time_limit(COUNT_TIMEOUT_MS):
             result = run()
-    except OperationalError as error:
-        if "statement timeout" in str(error):
-            raise CountTooSlow() from error
-        raise
+    except TimeLimitExceeded as error:
+        raise CountTooSlow() from error
     return result, int((time.monotonic() - started) * 1000)
 
 

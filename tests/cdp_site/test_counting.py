@@ -1,11 +1,11 @@
 """Bounded counts: exact up to the cap, a floor past it, "unknown" when slow, and the
-caller's own statement timeout left as it was."""
+caller's own statement timeout left as it was; ``time_limit``, the block under them."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from cdp_site.counting import bounded_count, estimated_rows
+from cdp_site.counting import TimeLimitExceeded, bounded_count, estimated_rows, time_limit
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +32,20 @@ def test_a_count_slower_than_its_time_limit_is_unknown_and_the_timeout_is_restor
     assert timeout() == before
     assert bounded_count(get_user_model().objects.all(), timeout_ms=20).how == "exact"
     assert timeout() == before
+
+
+def test_a_block_past_its_time_limit_raises_and_the_callers_work_and_timeout_remain(make_user):
+    before = timeout()
+    with pytest.raises(TimeLimitExceeded), time_limit(20):
+        make_user("Viewer")  # written inside the block: rolled back with it
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(0.2)")
+    assert timeout() == before
+    assert not get_user_model().objects.exists()
+    with time_limit(1000):
+        make_user("Admin")
+    assert timeout() == before
+    assert get_user_model().objects.count() == 1
 
 
 def test_estimates_come_from_the_statistics_of_a_table_and_its_partitions():
