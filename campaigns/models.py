@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from cdp_site.models import OutboxCursor
+
 
 class MessageTemplate(models.Model):
     """An e-mail personalised from the profile's traits and the triggering event
@@ -286,11 +288,6 @@ class ChannelRules(models.Model):
         return cls(channel=channel, **cls.DEFAULTS.get(channel, {}))
 
 
-class TriggerCursor(models.Model):
-    """How far the trigger reader has read an outbox (segment changes, profile changes)."""
-
-    name = models.CharField(max_length=40, unique=True)
-    last_id = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.name}: {self.last_id}"
+class TriggerCursor(OutboxCursor):
+    """How far the trigger reader has read an outbox (segment changes, profile changes);
+    also a broadcast's marker (``broadcast:<id>``) that its audience was enrolled."""

@@ -34,16 +34,11 @@ PROFILE_CURSOR = "profile_changes"
 HORIZON = timedelta(days=2)
 
 
-def _cursor(name: str) -> TriggerCursor:
-    cursor, _ = TriggerCursor.objects.get_or_create(name=name)
-    return TriggerCursor.objects.select_for_update().get(pk=cursor.pk)
-
-
 @transaction.atomic
 def read_membership_changes(*, now: datetime | None = None, limit: int = 2000) -> int:
     """One pass over segment entries and exits; returns how many change rows it read."""
     now = now or timezone.now()
-    cursor = _cursor(MEMBERSHIP_CURSOR)
+    cursor = TriggerCursor.locked(MEMBERSHIP_CURSOR)
     rows = list(
         MembershipChange.objects.filter(id__gt=cursor.last_id)
         .order_by("id")
@@ -89,7 +84,7 @@ def event_context(event: ProfileEvent) -> dict:
 def read_profile_changes(*, now: datetime | None = None, limit: int = 2000) -> int:
     """One pass over profile changes that carry events; returns the rows read."""
     now = now or timezone.now()
-    cursor = _cursor(PROFILE_CURSOR)
+    cursor = TriggerCursor.locked(PROFILE_CURSOR)
     rows = list(
         ProfileChange.objects.filter(id__gt=cursor.last_id)
         .order_by("id")

@@ -56,3 +56,25 @@ class QueuedTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)}"
+
+
+class OutboxCursor(models.Model):
+    """How far one reader has read an outbox: the per-consumer cursor of the outbox flow
+    (profiles/changes.py). Abstract: each reading app keeps its cursors in its own table.
+    """
+
+    name = models.CharField(max_length=40, unique=True)
+    last_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_id}"
+
+    @classmethod
+    def locked(cls, name: str):
+        """The cursor called ``name`` (created at 0 the first time), locked FOR UPDATE
+        until the transaction ends: one reader at a time moves it."""
+        cursor, _ = cls.objects.get_or_create(name=name)
+        return cls.objects.select_for_update().get(pk=cursor.pk)

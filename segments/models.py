@@ -4,6 +4,8 @@ and every entry and exit with when and why."""
 from django.conf import settings
 from django.db import models
 
+from cdp_site.models import OutboxCursor
+
 
 class Segment(models.Model):
     class Kind(models.TextChoices):
@@ -90,11 +92,5 @@ class SizeSample(models.Model):
         return f"{self.segment_id}: {self.size}"
 
 
-class ChangeCursor(models.Model):
+class ChangeCursor(OutboxCursor):
     """How far the real-time evaluator has read the profiles' change signal."""
-
-    name = models.CharField(max_length=40, unique=True)
-    last_id = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.name}: {self.last_id}"

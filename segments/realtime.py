@@ -117,8 +117,7 @@ def _apply_isolated(segment: Segment, profile_ids: list[int]) -> list[tuple]:
 @transaction.atomic
 def process_changes(*, limit: int = 5000) -> int:
     """One step of the real-time evaluator; returns how many change records it read."""
-    cursor, _ = ChangeCursor.objects.get_or_create(name=CURSOR)
-    cursor = ChangeCursor.objects.select_for_update().get(pk=cursor.pk)
+    cursor = ChangeCursor.locked(CURSOR)
     rows = list(
         ProfileChange.objects.filter(id__gt=cursor.last_id)
         .order_by("id")
