@@ -41,12 +41,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cdp_site import csvlines
+from cdp_site.csvlines import CsvRow, Lines, likeliest_delimiter, not_utf8
 from cdp_site.text import unstorable
 from profiles import selectors as profile_selectors
 from profiles.identifiers import KindRule, Rules, load_rules, normalize
@@ -58,13 +59,9 @@ from .models import Segment, SizeSample
 from .services import SegmentError
 
 REASON = "uploaded list"
-DELIMITERS = ",;\t|"
 BATCH = 2000
 MAX_PROBLEMS = 1000
-BOM = b"\xef\xbb\xbf"
 VALUE_COLUMNS = ("value", "identifier", "id")
-
-csv.field_size_limit(1024 * 1024)
 
 
 class ListFileError(SegmentError):
@@ -105,75 +102,6 @@ class _Problem:
 
 
 # --- reading the file ---------------------------------------------------------------------
-
-
-class _Lines:
-    """Decoded lines of a binary (or text) file, counting physical lines and bad UTF-8."""
-
-    def __init__(self, file):
-        self.file = file
-        self.line = 0
-        self.bad: set[int] = set()
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        raw = self.file.readline()
-        if not raw:
-            raise StopIteration
-        self.line += 1
-        if isinstance(raw, str):
-            return raw.removeprefix("\ufeff") if self.line == 1 else raw
-        if self.line == 1:
-            raw = raw.removeprefix(BOM)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            self.bad.add(self.line)
-            return raw.decode("utf-8", "replace")
-
-
-def _delimiter(header: str) -> str:
-    counts = {d: header.count(d) for d in DELIMITERS}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
-
-
-@dataclass(frozen=True)
-class _Row:
-    line: int
-    cells: list[str] | None
-    error: str = ""
-
-
-def _rows(lines: _Lines, first: str, delimiter: str) -> Iterator[_Row]:
-    """CSV rows after ``first`` (already read), with the line each starts at."""
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    if first is not None:
-        reader = csv.reader(_chain(first, lines), delimiter=delimiter, strict=True)
-    while True:
-        start = lines.line + (0 if first is not None else 1)
-        first = None
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield _Row(start, None, f"Unreadable CSV row: {exc}.")
-            reader = csv.reader(lines, delimiter=delimiter, strict=True)
-            continue
-        if not cells or all(not c.strip() for c in cells):
-            continue
-        if any(n in lines.bad for n in range(start, lines.line + 1)):
-            yield _Row(start, None, "Not valid UTF-8: save the file as UTF-8.")
-            continue
-        yield _Row(start, cells)
-
-
-def _chain(first: str, lines: _Lines):
-    yield first
-    yield from lines
 
 
 # --- columns --------------------------------------------------------------------------
@@ -250,7 +178,7 @@ class _Wanted:
     candidates: list[tuple[int, str]]  # (kind id, normalised value), strongest first
 
 
-def _candidates(row: _Row, layout: _Layout, rules: Rules) -> _Wanted | _Problem:
+def _candidates(row: CsvRow, layout: _Layout, rules: Rules) -> _Wanted | _Problem:
     """The identifiers a row offers, or why it offers none."""
     cells = row.cells
     if unstorable(cells):  # shown without its text: the report itself is stored
@@ -355,19 +283,19 @@ def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "
     if hasattr(file, "seek"):
         with contextlib.suppress(OSError, ValueError):
             file.seek(0)
-    lines = _Lines(file)
+    lines = Lines(file)
     first = next(lines, None)
     if first is None or not first.strip():
         raise ListFileError("The file is empty.")
     if 1 in lines.bad:
-        raise ListFileError("Line 1 is not valid UTF-8. Save the file as UTF-8.")
-    delimiter = _delimiter(first)
+        raise ListFileError(f"{not_utf8(1)} Save the file as UTF-8.")
+    delimiter = likeliest_delimiter(first)
     head = next(csv.reader([first], delimiter=delimiter), [])
     header = head
     if kind is not None and not _looks_like_header(head, kind, rules):
         header = None
     layout = _layout(header, rules, kind)
-    rows = _rows(lines, first if header is None else None, delimiter)
+    rows = csvlines.rows(lines, delimiter=delimiter, first=first if header is None else None)
 
     result = UploadResult()
     with connection.cursor() as cursor:

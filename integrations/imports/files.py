@@ -15,14 +15,13 @@ from pathlib import Path
 
 from django.conf import settings
 
+from cdp_site import csvlines
+from cdp_site.csvlines import BOM, DELIMITERS, Lines, likeliest_delimiter
 from cdp_site.text import unstorable
 
-BOM = b"\xef\xbb\xbf"
 SAMPLE_BYTES = 64 * 1024
 CHUNK_BYTES = 1024 * 1024
-DELIMITERS = ",;\t|"
 PREVIEW_ROWS = 10
-csv.field_size_limit(10 * 1024 * 1024)
 
 
 class FileError(Exception):
@@ -103,10 +102,7 @@ def sniff_delimiter(text: str) -> str:
     try:
         return csv.Sniffer().sniff(text, delimiters=DELIMITERS).delimiter
     except csv.Error:
-        header = text.splitlines()[0] if text else ""
-        counts = {d: header.count(d) for d in DELIMITERS}
-        best = max(counts, key=counts.get)
-        return best if counts[best] else ","
+        return likeliest_delimiter(text.splitlines()[0] if text else "")
 
 
 @dataclass(frozen=True)
@@ -166,33 +162,6 @@ class FileRow:
     error: str = ""
 
 
-class _Lines:
-    """Decoded lines of a binary file from ``offset``; tracks offset, line number, bad lines."""
-
-    def __init__(self, f, *, offset: int, line: int):
-        self.f = f
-        self.offset = offset
-        self.line = line
-        self.bad: dict[int, str] = {}
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        raw = self.f.readline()
-        if not raw:
-            raise StopIteration
-        self.offset += len(raw)
-        self.line += 1
-        if self.line == 1:
-            raw = raw.removeprefix(BOM)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            self.bad[self.line] = "is not valid UTF-8"
-            return raw.decode("utf-8", "replace")
-
-
 def iter_rows(
     path: Path, *, fmt: str, delimiter: str, header: list[str], offset: int = 0, line: int = 0
 ) -> Iterator[FileRow]:
@@ -202,7 +171,7 @@ def iter_rows(
     """
     with path.open("rb") as f:
         f.seek(offset)
-        lines = _Lines(f, offset=offset, line=line)
+        lines = Lines(f, offset=offset, line=line)
         if fmt == "csv":
             if offset == 0:
                 next(lines, None)  # the header
@@ -211,39 +180,21 @@ def iter_rows(
             yield from _jsonl_rows(lines)
 
 
-def _broken(lines: _Lines, start: int) -> str:
-    bad = [n for n in range(start, lines.line + 1) if n in lines.bad]
-    return f"Line {bad[0]} is not valid UTF-8." if bad else ""
+def _csv_rows(lines: Lines, *, delimiter: str, header: list[str]) -> Iterator[FileRow]:
+    for row in csvlines.rows(lines, delimiter=delimiter):
+        error = row.error
+        if not error and len(row.cells) != len(header):
+            error = f"Expected {len(header)} columns, found {len(row.cells)}."
+        values = None if error else dict(zip(header, row.cells, strict=True))
+        yield FileRow(row.line, row.end_line, row.end_offset, values, error)
 
 
-def _csv_rows(lines: _Lines, *, delimiter: str, header: list[str]) -> Iterator[FileRow]:
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    while True:
-        start = lines.line + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            # The reader is unusable after a parse error: go on from the next line.
-            yield FileRow(start, lines.line, lines.offset, None, f"Unreadable CSV row: {exc}.")
-            reader = csv.reader(lines, delimiter=delimiter, strict=True)
-            continue
-        if not cells or all(not c.strip() for c in cells):
-            continue  # blank line
-        error = _broken(lines, start)
-        if not error and len(cells) != len(header):
-            error = f"Expected {len(header)} columns, found {len(cells)}."
-        values = None if error else dict(zip(header, cells, strict=True))
-        yield FileRow(start, lines.line, lines.offset, values, error)
-
-
-def _jsonl_rows(lines: _Lines) -> Iterator[FileRow]:
+def _jsonl_rows(lines: Lines) -> Iterator[FileRow]:
     for text in lines:
         number = lines.line
         if not text.strip():
             continue
-        error, values = _broken(lines, number), None
+        error, values = lines.not_utf8_since(number), None
         if not error:
             try:
                 values = json.loads(text)

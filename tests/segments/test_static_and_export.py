@@ -136,9 +136,7 @@ def test_a_latin1_line_is_reported_with_its_number(people):
     data = "user_id\nann\ncafé\nbo\n".encode("latin-1")
     result = static_lists.import_csv(segment=segment, file=upload(data))
     assert members(segment) == {pid("ann"), pid("bo")}
-    assert result.problems == [
-        {"line": 3, "value": "", "error": "Not valid UTF-8: save the file as UTF-8."}
-    ]
+    assert result.problems == [{"line": 3, "value": "", "error": "Line 3 is not valid UTF-8."}]
 
 
 @pytest.mark.parametrize(
