@@ -99,14 +99,24 @@ def active_profiles():
     return Profile.objects.filter(merged_into__isnull=True)
 
 
-def queryset(rule: dict, *, now: datetime | None = None):
-    """Active profiles matching ``rule`` (validated beforehand)."""
-    return active_profiles().filter(Compiler(now=now).node(rule["root"]))
+def queryset(rule: dict, *, now: datetime | None = None, profile_ids: list[int] | None = None):
+    """Active profiles matching ``rule`` (validated beforehand); with ``profile_ids``,
+    only those of these profiles (the real-time path: the people who just changed)."""
+    found = active_profiles()
+    if profile_ids is not None:
+        found = found.filter(pk__in=profile_ids)
+    return found.filter(Compiler(now=now, profile_ids=profile_ids).node(rule["root"]))
 
 
 class Compiler:
-    def __init__(self, *, now: datetime | None = None):
+    def __init__(self, *, now: datetime | None = None, profile_ids: list[int] | None = None):
         self.now = now or timezone.now()
+        # Repeated inside each uncorrelated subquery (grouped event counts, segment
+        # members): PostgreSQL carries ``id = 1`` into them by itself, but not
+        # ``id = ANY(...)``, and without it a count over 19 people grouped the events of
+        # every profile the sibling conditions let through (0.5 s on 10M events,
+        # against 1 ms with the set pushed in).
+        self.profile_ids = profile_ids
 
     def node(self, node: dict, *, positive: bool = True) -> Q:
         """``positive``: no negation above, so only whether ``node`` is TRUE matters."""
@@ -248,6 +258,8 @@ class Compiler:
         else:
             having = Q(n__gte=n) if op == "at_least" else Q(n=n)
             found = self.events(node["name"], node.get("where"), node.get("window"))
+            if self.profile_ids is not None:
+                found = found.filter(profile_id__in=self.profile_ids)
             if restrict is not None:
                 found = found.filter(profile_id__in=Profile.objects.filter(restrict).values("pk"))
             grouped = (
@@ -280,7 +292,10 @@ class Compiler:
         return Q(stage__in=node["in"])
 
     def c_segment(self, node: dict) -> Q:
-        members = Membership.objects.filter(segment_id=node["segment_id"]).values("profile_id")
+        members = Membership.objects.filter(segment_id=node["segment_id"])
+        if self.profile_ids is not None:
+            members = members.filter(profile_id__in=self.profile_ids)
+        members = members.values("profile_id")
         matched = Q(pk__in=members)
         return matched if node.get("member", True) else ~matched
 

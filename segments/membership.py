@@ -56,9 +56,7 @@ def _named(sql: str, params) -> tuple[str, dict]:
 def apply(segment: Segment, *, profile_ids: list[int] | None, reason: str) -> list[tuple]:
     """Brings the members (of ``profile_ids``, or all) in line with the rule; returns the
     (profile_id, change) rows it recorded."""
-    wanted = compiler.queryset(segment.rule)
-    if profile_ids is not None:
-        wanted = wanted.filter(pk__in=profile_ids)
+    wanted = compiler.queryset(segment.rule, profile_ids=profile_ids)
     sql, params = wanted.values("id").query.sql_with_params()
     sql, named = _named(sql, params)
     statement = APPLY_SQL.format(wanted=sql, scope=SCOPE if profile_ids is not None else "")

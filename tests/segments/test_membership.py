@@ -20,45 +20,56 @@ def test_the_example_segment_compiles_to_the_right_people(shoppers):
     assert matching(EXAMPLE) == {pid("nl-3")}
 
 
-@pytest.mark.parametrize(
-    "condition, users",
-    [
-        ({"type": "trait", "key": "country", "op": "in", "values": ["be", "xx"]}, {"be-3"}),
-        ({"type": "trait", "key": "country", "op": "not_equals", "value": "NL"}, {"be-3"}),
-        (
-            {"type": "trait", "key": "age", "op": "between", "values": [39, 41]},
-            {"nl-3", "nl-1", "nl-order", "be-3"},
-        ),
-        ({"type": "trait", "key": "country", "op": "gt", "value": 3}, set()),
-        (
-            {"type": "event", "name": "Product Viewed", "count": {"op": "at_most", "value": 1}},
-            {"nl-1"},
-        ),
-        (
-            {
-                "type": "event",
-                "name": "Product Viewed",
-                "count": {"op": "exactly", "value": 3},
-                "where": [{"property": "price", "op": "lt", "value": 200}],
-            },
-            {"nl-3", "nl-order", "be-3"},
-        ),
-        (
-            {
-                "type": "sequence",
-                "first": {"name": "Product Viewed"},
-                "then": {"name": "Order Completed"},
-                "within_days": 1,
-            },
-            {"nl-order"},
-        ),
-        ({"type": "computed", "key": "nothing", "op": "is_set"}, set()),
-        ({"type": "identifier", "kind": "user_id"}, {"nl-3", "nl-1", "nl-order", "be-3"}),
-        ({"type": "party", "party": "second"}, set()),
-    ],
-)
+CONDITIONS = [
+    ({"type": "trait", "key": "country", "op": "in", "values": ["be", "xx"]}, {"be-3"}),
+    ({"type": "trait", "key": "country", "op": "not_equals", "value": "NL"}, {"be-3"}),
+    (
+        {"type": "trait", "key": "age", "op": "between", "values": [39, 41]},
+        {"nl-3", "nl-1", "nl-order", "be-3"},
+    ),
+    ({"type": "trait", "key": "country", "op": "gt", "value": 3}, set()),
+    (
+        {"type": "event", "name": "Product Viewed", "count": {"op": "at_most", "value": 1}},
+        {"nl-1"},
+    ),
+    (
+        {
+            "type": "event",
+            "name": "Product Viewed",
+            "count": {"op": "exactly", "value": 3},
+            "where": [{"property": "price", "op": "lt", "value": 200}],
+        },
+        {"nl-3", "nl-order", "be-3"},
+    ),
+    (
+        {
+            "type": "sequence",
+            "first": {"name": "Product Viewed"},
+            "then": {"name": "Order Completed"},
+            "within_days": 1,
+        },
+        {"nl-order"},
+    ),
+    ({"type": "computed", "key": "nothing", "op": "is_set"}, set()),
+    ({"type": "identifier", "kind": "user_id"}, {"nl-3", "nl-1", "nl-order", "be-3"}),
+    ({"type": "party", "party": "second"}, set()),
+]
+
+
+@pytest.mark.parametrize("condition, users", CONDITIONS)
 def test_conditions_select_the_right_profiles(shoppers, condition, users):
     assert matching(rule(condition)) == {pid(u) for u in users}
+
+
+@pytest.mark.parametrize("the_rule", [EXAMPLE, *(rule(c) for c, _ in CONDITIONS)])
+def test_a_rule_compiled_for_some_profiles_matches_those_the_whole_rule_matches(shoppers, the_rule):
+    # The real-time path compiles for the people who changed, with their ids pushed into
+    # every subquery: the answer must be the full answer cut to those people.
+    everyone = matching(the_rule)
+    for users in (["nl-3"], ["nl-3", "be-3", "nl-1"], ["nl-order", "nl-1"]):
+        ids = [pid(u) for u in users]
+        scoped = compiler.queryset(the_rule, now=NOW, profile_ids=ids)
+        assert set(scoped.values_list("pk", flat=True)) == everyone & set(ids), users
 
 
 def test_a_full_recompute_records_who_entered_and_who_left(shoppers):
