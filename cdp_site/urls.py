@@ -3,6 +3,9 @@ from django.urls import include, path
 from cdp_site import views
 
 urlpatterns = [
+    # First: the collection API is most of the requests, and Django tries the patterns in
+    # order (the prefixes are distinct, so the order changes no URL).
+    path("v1/", include("integrations.collect_urls")),
     path("", views.dashboard, name="dashboard"),
     path("insights/", views.insights, name="insights"),
     path("settings/", views.account_settings, name="settings"),
@@ -23,7 +26,6 @@ urlpatterns = [
     path("segments/", include("segments.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("integrations/", include("integrations.urls")),
-    path("v1/", include("integrations.collect_urls")),
     path("hooks/", include("integrations.webhooks_urls")),
     path("t/", include("campaigns.tracking_urls")),
 ]
