@@ -30,6 +30,13 @@ class CampaignsConfig(AppConfig):
         profile_selectors.register_timeline_source(
             selectors.MESSAGE_KINDS, selectors.message_timeline_items
         )
+        # Hook: a person's journeys and messages, a panel of the profile page.
+        profile_selectors.register_profile_panel(
+            key="campaigns",
+            title="Journeys and messages",
+            url_name="campaigns:profile-panel",
+            loading="Loading journeys…",
+        )
         # Hook: campaign figures on the dashboard.
         register_tiles(dashboard.tiles)
         # Hook: a segment or a destination a campaign uses is not deleted from under it.

@@ -31,7 +31,9 @@ from .models import (
     TraitValue,
 )
 
-# The timeline lives in its own module; readers keep using profiles.selectors.
+# The page's panels and the timeline live in their own modules; other apps register with
+# them through profiles.selectors.
+from .panels import panels_for, register_profile_panel  # noqa: F401
 from .timeline import (  # noqa: F401
     KIND_LABELS,
     MAX_CHAIN,

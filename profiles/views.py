@@ -129,6 +129,7 @@ def _detail_context(request, profile: Profile, **extra) -> dict:
         "note_form": NoteForm(),
         "consent_form": ConsentForm(),
         **_timeline_context(request, profile),
+        "panels": selectors.panels_for(profile_id=profile.pk),
     }
     context.update(extra)
     return context

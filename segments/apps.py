@@ -20,6 +20,13 @@ class SegmentsConfig(AppConfig):
         profile_selectors.register_timeline_source(
             selectors.TIMELINE_KINDS, selectors.timeline_items
         )
+        # Hook: the segments a person is in, a panel of the profile page.
+        profile_selectors.register_profile_panel(
+            key="segments",
+            title="Segments",
+            url_name="segments:profile-panel",
+            loading="Loading segments…",
+        )
         # Hook: "in segment" filters the profile lists (page and API).
         register_filter("segment", filters.membership_filter())
         # Hook: segment figures on the dashboard.

@@ -1,7 +1,9 @@
 """The shape of the code base: the apps' layers are import-linter's (run by `make test`);
-here, what it does not check: no module imports itself back through others, and tasks
-are queued by name so that services never need their app's tasks module."""
+here, what it does not check: no module imports itself back through others, no template
+names the URL of an app above its own, and tasks are queued by name so that services
+never need their app's tasks module."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -67,6 +69,38 @@ def test_the_circle_finder_finds_a_circle():
     for importer, imported in (("a.x", "a.y"), ("a.y", "a.z"), ("a.z", "a.x"), ("a.z", "a.w")):
         graph.add_import(importer=importer, imported=imported)
     assert module_circles(graph) == [["a.x", "a.y", "a.z"]]
+
+
+# The apps above each one (import-linter's layers); a template may link down, never up:
+# what an app above adds to a page it registers (e.g. profiles/panels.py).
+ABOVE = {
+    "integrations": ("profiles", "segments", "campaigns", "demo"),
+    "profiles": ("segments", "campaigns", "demo"),
+    "segments": ("campaigns", "demo"),
+}
+URL_TAG = re.compile(r"""\{%\s*url\s+['"]([\w-]+):""")
+
+
+def test_no_template_names_a_url_of_an_app_above_its_own():
+    upward = [
+        f"{path.relative_to(ROOT)} names {namespace}:"
+        for app, above in ABOVE.items()
+        for path in sorted((ROOT / app).rglob("templates/**/*.html"))
+        for namespace in URL_TAG.findall(path.read_text())
+        if namespace in above
+    ]
+    assert upward == []
+
+
+def test_the_profile_page_shows_the_panels_the_apps_above_register(client_as):
+    from profiles.models import Profile
+
+    profile = Profile.objects.create()
+    page = client_as("Account manager").get(f"/profiles/{profile.pk}/").content.decode()
+    segments = page.index(f'hx-get="/segments/profile/{profile.pk}/panel/"')
+    campaigns = page.index(f'hx-get="/campaigns/profile/{profile.pk}/panel/"')
+    assert segments < campaigns  # in the order the apps are installed
+    assert 'id="segments-title">Segments<' in page
 
 
 def test_a_task_is_found_by_its_name():
