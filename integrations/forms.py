@@ -1,5 +1,6 @@
 from django import forms
 
+from . import services
 from .models import Source
 
 UNVERIFIED_WARNING = (
@@ -21,17 +22,7 @@ class SourceForm(forms.ModelForm):
 
     class Meta:
         model = Source
-        fields = [
-            "name",
-            "kind",
-            "party",
-            "enabled",
-            "priority",
-            "rate_limit",
-            "trust",
-            "require_verification",
-            "ip_rate_limit",
-        ]
+        fields = list(services.UPDATABLE)
         labels = {
             "rate_limit": "Rate limit (messages per second)",
             "require_verification": "Require identity verification (client sources)",

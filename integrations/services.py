@@ -70,6 +70,7 @@ def create_source(
     )
 
 
+# What a source's owner may change (the sources page, the REST API): one list both read.
 UPDATABLE = (
     "name",
     "kind",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps as django_apps
 
-from cdp_site.contact_points import EMAIL_RE, normalize_phone
+from cdp_site.contact_points import normalize_email, normalize_phone
 
 from . import defaults, trust
 
@@ -108,11 +108,13 @@ def normalize(kind: KindRule, raw, rules: Rules) -> tuple[str | None, str]:
         return None, "empty"
     if len(value) > MAX_VALUE_LENGTH:
         return None, f"longer than {MAX_VALUE_LENGTH} characters"
-    if kind.normalizer in ("lower", "email"):
+    if kind.normalizer == "lower":
         value = value.lower()
-    if kind.normalizer == "email" and not EMAIL_RE.match(value):
-        return None, "not an e-mail address"
-    if kind.normalizer == "phone":
+    elif kind.normalizer == "email":
+        value = normalize_email(value)
+        if value is None:
+            return None, "not an e-mail address"
+    elif kind.normalizer == "phone":
         phone = normalize_phone(value, rules.phone_region)
         if phone is None:
             return None, "not a valid phone number"

@@ -21,23 +21,6 @@ class SourceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Source
-        fields = [
-            "id",
-            "name",
-            "kind",
-            "party",
-            "enabled",
-            "priority",
-            "rate_limit",
-            "trust",
-            "require_verification",
-            "ip_rate_limit",
-            "write_key",
-            "previous_key_valid_until",
-            "created_at",
-            "updated_at",
-            "archived_at",
-        ]
         read_only_fields = [
             "id",
             "write_key",
@@ -46,6 +29,7 @@ class SourceSerializer(serializers.ModelSerializer):
             "updated_at",
             "archived_at",
         ]
+        fields = [read_only_fields[0], *services.UPDATABLE, *read_only_fields[1:]]
 
     def create(self, validated_data):
         return services.create_source(**validated_data)
