@@ -25,7 +25,7 @@ from profiles import selectors as profile_selectors
 from segments import catalog
 from segments.models import Segment
 
-from . import gallery, journey_form, protection, selectors, services
+from . import gallery, journey_actions, journey_form, protection, selectors, services
 from . import steps as steps_grammar
 from .forms import CampaignSettingsForm, NewCampaignForm
 from .models import ActivationSettings, Campaign, Enrollment, MessageTemplate
@@ -74,7 +74,7 @@ def index(request):
 def new(request):
     form = NewCampaignForm(request.POST or None, initial={"conversion_window_days": 7})
     if request.method == "POST" and form.is_valid():
-        steps = [journey_form.empty_step("wait", [])]
+        steps = [journey_actions.empty_step("wait", [])]
         values = form.values()
         try:
             campaign = services.create_campaign(steps=steps, created_by=request.user, **values)
@@ -224,7 +224,7 @@ def detail(request, pk: int):
     action = request.POST.get("_action", "save")
     form = CampaignSettingsForm(request.POST)
     if action not in ("save", "refresh"):
-        journey_form.apply_action(steps, action, add_type=request.POST.get("_add_type", "wait"))
+        journey_actions.apply_action(steps, action, add_type=request.POST.get("_add_type", "wait"))
         form.is_valid()
         context = _page_context(request, campaign, form=form, steps=steps, errors=[], focus=action)
         return _editor(request, context)

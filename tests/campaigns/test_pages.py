@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from campaigns import journey_form, selectors
+from campaigns import journey_actions, journey_form, selectors
 from campaigns import steps as grammar
 from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate, StepLog
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
@@ -104,11 +104,11 @@ def test_every_step_type_round_trips_through_the_form_fields():
 
 def test_editing_actions_keep_the_links_whole():
     steps = copy.deepcopy(EVERY_TYPE[-7:])  # mail, aud, hook, esp, trait, trait2, done
-    journey_form.apply_action(steps, "remove:1")  # aud: mail now leads to hook
+    journey_actions.apply_action(steps, "remove:1")  # aud: mail now leads to hook
     assert steps[0]["next"] == "hook"
-    journey_form.apply_action(steps, "add", add_type="wait")
+    journey_actions.apply_action(steps, "add", add_type="wait")
     assert steps[-1]["type"] == "wait" and steps[-1]["id"] == "wait-1"
-    journey_form.apply_action(steps, "up:1")
+    journey_actions.apply_action(steps, "up:1")
     assert [s["id"] for s in steps[:2]] == ["hook", "mail"]
     # No link points at a missing step; moving "hook" first only leaves steps unreached,
     # which the grammar reports (journeys start at their first step).
