@@ -38,18 +38,16 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bench import campaigns_support as support
+from bench import campaigns_timers
 from bench.common import Row, percentile, progress
 
 TRIGGER = int(os.environ.get("CDP_BENCH_CAMP_TRIGGER", "40"))
 INTERVAL = float(os.environ.get("CDP_BENCH_CAMP_INTERVAL", "0.3"))
 EMAILS = int(os.environ.get("CDP_BENCH_CAMP_EMAILS", "5000"))
-TIMERS = int(os.environ.get("CDP_BENCH_CAMP_TIMERS", "100000"))
 EMAIL_WORKERS = int(os.environ.get("CDP_BENCH_CAMP_EMAIL_WORKERS", "2"))
-TIMER_WORKERS = int(os.environ.get("CDP_BENCH_CAMP_TIMER_WORKERS", "2"))
-TIMER_LEAD = float(os.environ.get("CDP_BENCH_CAMP_TIMER_LEAD", "20"))
 POLL = 0.01
 
 
@@ -62,25 +60,9 @@ def run() -> list[Row]:
         rows += _trigger()
     if EMAILS:
         rows += _emails()
-    if TIMERS:
-        rows += _timers()
+    if campaigns_timers.TIMERS:
+        rows += campaigns_timers.run()
     return rows
-
-
-def _start(campaign_fields: dict, steps: list):
-    from campaigns import services
-
-    campaign = services.create_campaign(steps=steps, **campaign_fields)
-    services.start_campaign(campaign=campaign)
-    return campaign
-
-
-def _wait_for(predicate, *, timeout: float, what: str, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}; see the worker log")
-        time.sleep(interval)
 
 
 # --- 1. trigger → mail ----------------------------------------------------------------
@@ -101,7 +83,7 @@ def _trigger() -> list[Row]:
         # The shop's backend: a server source links user ids and its e-mails are
         # send addresses (a website's unsigned ones are not; see profiles/trust.py).
         source = collect.create_source(name="Campaigns bench shop", kind="server")
-        _start(
+        support.start_campaign(
             {
                 "name": "Cart reminder",
                 "kind": "event",
@@ -139,13 +121,13 @@ def _trigger() -> list[Row]:
                         for u in users[start : start + 100]
                     ],
                 )
-            _wait_for(
+            support.wait_for(
                 lambda: Identity.objects.filter(value__in=users).count() == len(users),
                 timeout=120,
                 what="the people to be identified",
             )
             _event(collect, source.id, users[0], 0)  # warm-up: connections, caches
-            _wait_for(
+            support.wait_for(
                 lambda: f"{users[0]}@example.org" in server.handler.at,
                 timeout=120,
                 what="the warm-up e-mail",
@@ -155,7 +137,7 @@ def _trigger() -> list[Row]:
                 sent = time.time()
                 _event(collect, source.id, user, i)
                 to = f"{user}@example.org"
-                _wait_for(
+                support.wait_for(
                     lambda to=to: to in server.handler.at,
                     timeout=60,
                     what=f"{to}'s mail",
@@ -172,7 +154,7 @@ def _trigger() -> list[Row]:
             payload = support.message_bytes(to, f"Pat, you left {i} things", "<p>x</p>" * 20, "x")
             sent = time.time()
             support.raw_send(server.port, [(to, payload)], one_connection=False)
-            _wait_for(
+            support.wait_for(
                 lambda to=to: to in server.handler.at,
                 timeout=10,
                 what="baseline mail",
@@ -237,7 +219,7 @@ def _emails() -> list[Row]:
 
     with support.SmtpServer() as server:
         destination, template = support.destination(server.port), support.template()
-        campaign = _start(
+        campaign = support.start_campaign(
             {"name": "Mail rate", "kind": "event", "trigger_event": "Never Sent"},
             [
                 {
@@ -297,7 +279,7 @@ def _emails() -> list[Row]:
         server.handler.reset()
         started = time.time()
         support.raw_send(server.port, payloads, one_connection=True)
-        _wait_for(lambda: server.handler.count >= EMAILS, timeout=300, what="baseline mails")
+        support.wait_for(lambda: server.handler.count >= EMAILS, timeout=300, what="baseline mails")
         base_seconds = server.handler.last - started
 
         one = _send_in_process(server, campaign)
@@ -345,7 +327,7 @@ def _send_in_process(server, campaign) -> float:
             break
         done += step
         progress(done, EMAILS, "deliver_due, this process")
-    _wait_for(lambda: server.handler.count >= EMAILS, timeout=300, what="delivered mails")
+    support.wait_for(lambda: server.handler.count >= EMAILS, timeout=300, what="delivered mails")
     assert _sent(campaign) == EMAILS, (_sent(campaign), EMAILS)
     server.handler.check_messages()
     return server.handler.last - started
@@ -358,7 +340,7 @@ def _send_by_workers(server, campaign) -> float:
 
     workers, logs = support.start_workers(EMAIL_WORKERS, "mailbench")
     try:
-        _wait_for(lambda: support.workers_ready(len(workers)), timeout=120, what="workers")
+        support.wait_for(lambda: support.workers_ready(len(workers)), timeout=120, what="workers")
         server.handler.reset()
         started = time.time()
         retry_deliveries.delay()
@@ -368,7 +350,7 @@ def _send_by_workers(server, campaign) -> float:
             progress(server.handler.count, EMAILS, f"{EMAIL_WORKERS} workers")
             time.sleep(0.2)
         progress(EMAILS, EMAILS, f"{EMAIL_WORKERS} workers")
-        _wait_for(lambda: _sent(campaign) == EMAILS, timeout=60, what="sent records")
+        support.wait_for(lambda: _sent(campaign) == EMAILS, timeout=60, what="sent records")
     finally:
         support.stop_workers(workers, logs)
     server.handler.check_messages()
@@ -393,163 +375,3 @@ def _reset_deliveries(campaign) -> None:
         attempts=0,
         next_attempt_at=timezone.now(),
     )
-
-
-# --- 3. timers ------------------------------------------------------------------------
-
-INSERT_TIMERS = """
-INSERT INTO campaigns_enrollment (campaign_id, profile_id, state, step_id, wake_at,
-    waiting_for, variant, holdout, context, entered_at, exit_reason, attempts, last_error)
-SELECT %(campaign)s, g, 'active', 'w1', %(wake)s, '', '', false,
-       jsonb_build_object('_waiting', jsonb_build_object('step', 'w1', 'since', %(since)s,
-                                                         'why', 'wait')),
-       %(entered)s, '', 0, ''
-FROM generate_series(1, %(n)s) g
-"""
-BASELINE_UPDATE = """
-UPDATE campaigns_enrollment SET step_id = 'w2', wake_at = wake_at + interval '1 day',
-    context = jsonb_build_object('_waiting', jsonb_build_object('step', 'w2',
-                                 'since', now()::text, 'why', 'wait'))
-WHERE campaign_id = %s AND step_id = 'w1'
-"""
-
-
-def _timers() -> list[Row]:
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from campaigns.models import Enrollment
-    from campaigns.tasks import run_due_steps
-
-    steps = [
-        {"id": "w1", "type": "wait", "minutes": 60, "next": "w2"},
-        {"id": "w2", "type": "wait", "minutes": 1440},
-    ]
-    warm = _start({"name": "Timers warm-up", "kind": "event", "trigger_event": "Never W"}, steps)
-    instant = _start({"name": "Timers", "kind": "event", "trigger_event": "Never T"}, steps)
-    backlog = _start({"name": "Backlog", "kind": "event", "trigger_event": "Never B"}, steps)
-    now = timezone.now()
-    far = now + timedelta(days=1)
-    with connection.cursor() as cursor:
-        for campaign, wake, n in ((instant, far, TIMERS), (backlog, far, TIMERS), (warm, now, 50)):
-            cursor.execute(
-                INSERT_TIMERS,
-                {
-                    "campaign": campaign.pk,
-                    "wake": wake,
-                    "n": n,
-                    "since": now.isoformat(),
-                    "entered": now,
-                },
-            )
-        cursor.execute("ANALYZE campaigns_enrollment")
-    base = []
-    for _ in range(3):
-        with transaction.atomic(), connection.cursor() as cursor:
-            started = time.perf_counter()
-            cursor.execute(BASELINE_UPDATE, [instant.pk])
-            base.append(time.perf_counter() - started)
-            assert cursor.rowcount == TIMERS
-            transaction.set_rollback(True)
-    base_seconds = min(base)
-
-    workers, logs = support.start_workers(TIMER_WORKERS, "timerbench")
-    try:
-        run_due_steps.delay()
-        _wait_for(
-            lambda: not Enrollment.objects.filter(campaign=warm, step_id="w1").exists(),
-            timeout=120,
-            what="the warm-up timers",
-        )
-        _wait_for(lambda: support.workers_ready(len(workers)), timeout=120, what="workers")
-        due_at = timezone.now() + timedelta(seconds=TIMER_LEAD)
-        Enrollment.objects.filter(campaign=instant).update(wake_at=due_at)
-        run_due_steps.delay()  # a tick before T (beat's): the runner plans the rest
-        seen = _watch(instant, due_at.timestamp(), "timers fired")
-        # A backlog: the same number overdue at once (no preparation possible).
-        Enrollment.objects.filter(campaign=backlog).update(wake_at=timezone.now())
-        kicked = time.time()
-        run_due_steps.delay()
-        backlog_seen = _watch(backlog, kicked, "backlog moved")
-    finally:
-        support.stop_workers(workers, logs)
-    return _timer_rows(instant, backlog, due_at, seen, backlog_seen, kicked, base_seconds)
-
-
-def _watch(campaign, since: float, label: str) -> list[tuple[float, int]]:
-    """Polled every POLL seconds from ``since``: (wall time, how many still wait at w1)."""
-    from django.db import connection
-
-    seen = []
-    remaining, deadline = TIMERS, since + 600
-    with connection.cursor() as cursor:
-        while remaining and time.time() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM campaigns_enrollment WHERE campaign_id = %s "
-                "AND step_id = 'w1'",
-                [campaign.pk],
-            )
-            left = cursor.fetchone()[0]
-            at = time.time()
-            if at >= since:
-                seen.append((at, left))
-                if left != remaining or not left:
-                    progress(TIMERS - left, TIMERS, label)
-            remaining = left
-            time.sleep(POLL)
-    return seen
-
-
-def _timer_rows(instant, backlog, due_at, seen, backlog_seen, kicked, base_seconds):
-    from campaigns import runner
-    from campaigns.models import Enrollment, StepLog
-
-    for campaign in (instant, backlog):
-        logs_written = StepLog.objects.filter(campaign=campaign).count()
-        moved = Enrollment.objects.filter(campaign=campaign, step_id="w2").count()
-        assert moved == TIMERS and logs_written == 2 * TIMERS, (moved, logs_written)
-    due = due_at.timestamp()
-    lags, previous = [], TIMERS
-    for at, left in seen:
-        lags.extend([at - due] * (previous - left))
-        previous = left
-    first = next(at for at, left in seen if left < TIMERS)
-    p50, p95, worst = percentile(lags, 50), percentile(lags, 95), max(lags)
-    as_of_t = StepLog.objects.filter(campaign=instant, step_id="w1", at=due_at).count()
-    lead = runner.stage_lead(TIMERS).total_seconds() if TIMERS >= runner.STAGE_MIN else 0
-    backlog_seconds = backlog_seen[-1][0] - kicked
-    print(
-        f"  timers: {TIMERS:,} due at one instant, {TIMER_WORKERS} workers: lag p50 "
-        f"{p50:.2f} s, p95 {p95:.2f} s, max {worst:.2f} s; first moved after "
-        f"{first - due:.2f} s; {as_of_t:,} logged as of T; preparation planned {lead:.1f} s "
-        f"before T; a backlog of {TIMERS:,} overdue: all moved in {backlog_seconds:.2f} s "
-        f"({TIMERS / backlog_seconds:,.0f}/s); raw UPDATE of the same rows "
-        f"{base_seconds:.2f} s",
-        flush=True,
-    )
-    what = f"{TIMERS:,} due at one instant, {TIMER_WORKERS} workers"
-    base = "raw UPDATE … SET of the same rows"
-    return [
-        Row(
-            f"Timers: due → step run, p50 ({what})", p50 * 1000, "ms", base, base_seconds * 1000, ""
-        ),
-        Row(
-            f"Timers: due → step run, p95 ({what})", p95 * 1000, "ms", base, base_seconds * 1000, ""
-        ),
-        Row(
-            f"Timers: due → all fired (max lag) ({what})",
-            worst * 1000,
-            "ms",
-            base,
-            base_seconds * 1000,
-            "<= 1,000 ms",
-        ),
-        Row(
-            f"Timers: a backlog of {TIMERS:,} overdue, all moved ({TIMER_WORKERS} workers)",
-            backlog_seconds * 1000,
-            "ms",
-            base,
-            base_seconds * 1000,
-            "",
-        ),
-    ]

@@ -175,3 +175,19 @@ def message_bytes(to: str, subject: str, html: str, text: str) -> bytes:
     )
     message.attach_alternative(html, "text/html")
     return message.message().as_bytes(linesep="\r\n")
+
+
+def start_campaign(campaign_fields: dict, steps: list):
+    from campaigns import services
+
+    campaign = services.create_campaign(steps=steps, **campaign_fields)
+    services.start_campaign(campaign=campaign)
+    return campaign
+
+
+def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}; see the worker log")
+        time.sleep(interval)
