@@ -213,7 +213,7 @@ def _emails() -> list[Row]:
     from django.db import connection
     from django.utils import timezone
 
-    from campaigns import messages
+    from campaigns import templating
     from campaigns.models import Delivery, Enrollment
     from profiles.models import Profile
 
@@ -273,7 +273,7 @@ def _emails() -> list[Row]:
         # Baseline: the same messages rendered beforehand, one connection.
         payloads = []
         for p, e in zip(profiles, enrollments, strict=True):
-            r = messages.render(template=template, profile=p, context=e.context)
+            r = templating.render(template=template, profile=p, context=e.context)
             to = f"base-{p.traits['email']}"
             payloads.append((to, support.message_bytes(to, r.subject, r.html, r.text)))
         server.handler.reset()

@@ -131,7 +131,7 @@ def destination(port: int):
 
 
 def template():
-    from campaigns.messages import save_template
+    from campaigns.templating import save_template
 
     return save_template(name="Bench cart", subject=TEMPLATE_SUBJECT, body_html=TEMPLATE_HTML)
 

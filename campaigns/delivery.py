@@ -36,7 +36,7 @@ from integrations.destinations.adapters import DestinationError, smtp_session
 from integrations.destinations.models import Destination
 from profiles.models import Profile
 
-from . import messages
+from . import templating
 from .engine import current_profile, public_context, public_part
 from .models import Campaign, Delivery, Enrollment, MessageTemplate
 from .steps import by_id
@@ -327,7 +327,7 @@ def send(delivery: Delivery, *, profile, context: dict, ready=None) -> None:
         template = _read(MessageTemplate, delivery.template_id)
         if template is None:
             raise adapters.DestinationError("the message was deleted", retryable=False)
-        rendered = messages.render(
+        rendered = templating.render(
             template=template, profile=profile, context=context, delivery=delivery
         )
         adapters.send_email(

@@ -19,7 +19,7 @@ from integrations.destinations.models import Destination
 from profiles import selectors as profile_selectors
 from profiles.models import Identity, Profile
 
-from . import messages, results
+from . import results, templating
 from .models import Campaign, MessageTemplate
 
 MAX_CONTEXT = 20_000
@@ -47,7 +47,7 @@ class TemplateForm(forms.ModelForm):
         data = super().clean()
         if not self.errors:
             try:
-                messages.validate_template(
+                templating.validate_template(
                     subject=data.get("subject", ""),
                     body_html=data.get("body_html", ""),
                     body_text=data.get("body_text", ""),
@@ -127,7 +127,7 @@ def find_profile(query: str):
 
 
 def _example_context_json() -> str:
-    return json.dumps(messages.EXAMPLE_CONTEXT, indent=2)
+    return json.dumps(templating.EXAMPLE_CONTEXT, indent=2)
 
 
 @requires(Cap.VIEW_CAMPAIGNS)
@@ -162,7 +162,7 @@ def _form_page(request, form, template=None, status=200):
 
 def _save(form, template=None):
     data = form.cleaned_data
-    return messages.save_template(
+    return templating.save_template(
         template=template,
         name=data["name"],
         subject=data["subject"],
@@ -209,7 +209,7 @@ def message_edit(request, pk):
 
 @requires(Cap.MANAGE_CAMPAIGNS)
 def message_delete(request, pk):
-    """Confirms, then deletes through campaigns.messages (refused while a campaign not
+    """Confirms, then deletes through campaigns.templating (refused while a campaign not
     finished sends it)."""
     template = get_object_or_404(MessageTemplate, pk=pk)
     return confirm_delete(
@@ -217,8 +217,8 @@ def message_delete(request, pk):
         Deletion(
             kind="message template",
             name=template.name,
-            problem=lambda: messages.deletion_problem(template=template),
-            delete=lambda: messages.delete_template(template=template),
+            problem=lambda: templating.deletion_problem(template=template),
+            delete=lambda: templating.delete_template(template=template),
             refused=(ValidationError,),
             consequences=lambda: [
                 "The template is deleted. Messages already sent with it keep their record.",
@@ -232,7 +232,7 @@ def message_delete(request, pk):
 def _rendered_for(form, template):
 
     profile = form.cleaned_data.get("profile") or Profile(traits={}, computed={})
-    return profile, messages.render(
+    return profile, templating.render(
         template=template, profile=profile, context=form.cleaned_data.get("context") or {}
     )
 

@@ -12,7 +12,7 @@ from cdp_site.models import OutboxCursor
 
 class MessageTemplate(models.Model):
     """An e-mail personalised from the profile's traits and the triggering event
-    (campaigns/messages.py renders it in a sandbox, autoescaped)."""
+    (campaigns/templating.py renders it in a sandbox, autoescaped)."""
 
     name = models.CharField(max_length=120)
     subject = models.CharField(max_length=200)

@@ -1,7 +1,7 @@
 """REST API of campaigns and message templates; mounted at /api/v1/campaigns/ by
 cdp_site/urls.py. Reads need VIEW_CAMPAIGNS, writes MANAGE_CAMPAIGNS.
 
-Writes go through campaigns/services.py and campaigns/messages.py; their problems answer
+Writes go through campaigns/services.py and campaigns/templating.py; their problems answer
 400 in the one error shape, each under its field: ``{"error": {"code": "invalid",
 "fields": {"steps[2].timeout_minutes": ["..."]}}}``.
 """
@@ -16,7 +16,7 @@ from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns import messages, services
+from campaigns import services, templating
 from campaigns.models import (
     ActivationSettings,
     Campaign,
@@ -290,7 +290,7 @@ class TemplateListView(generics.ListAPIView):
         data = TemplateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            template = messages.save_template(**data.validated_data)
+            template = templating.save_template(**data.validated_data)
         except DjangoValidationError as error:
             raise _template_problems(error) from error
         return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
@@ -321,7 +321,7 @@ class TemplateDetailView(APIView):
             **data.validated_data,
         }
         try:
-            template = messages.save_template(template=template, **values)
+            template = templating.save_template(template=template, **values)
         except DjangoValidationError as error:
             raise _template_problems(error) from error
         return Response(TemplateSerializer(template).data)
@@ -329,7 +329,7 @@ class TemplateDetailView(APIView):
     @extend_schema(request=None, responses={204: None, 400: REFUSED})
     def delete(self, request, pk: int):
         try:
-            messages.delete_template(template=get_object_or_404(MessageTemplate, pk=pk))
+            templating.delete_template(template=get_object_or_404(MessageTemplate, pk=pk))
         except DjangoValidationError as error:
             raise _template_problems(error) from error
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -4,7 +4,7 @@ a clear failure recorded afterwards, and never a message sent twice or lost."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from campaigns import messages, runner, services, steps
+from campaigns import runner, services, steps, templating
 from campaigns.models import Campaign, Delivery
 from integrations.destinations import services as destinations
 from integrations.destinations.models import DeadLetter
@@ -17,15 +17,15 @@ pytestmark = pytest.mark.django_db
 
 def test_a_template_with_a_syntax_error_is_refused_with_its_line():
     with pytest.raises(ValidationError) as caught:
-        messages.validate_template(subject="Hi", body_html="<p>ok</p>\n{% for p in %}")
+        templating.validate_template(subject="Hi", body_html="<p>ok</p>\n{% for p in %}")
     assert caught.value.message_dict["body_html"][0].startswith("Line 2:")
 
 
 def test_a_template_with_an_unknown_variable_is_refused_before_anything_is_sent():
     with pytest.raises(ValidationError) as caught:
-        messages.validate_template(subject="Hi {{ custmer.firstName }}", body_html="<p>x</p>")
+        templating.validate_template(subject="Hi {{ custmer.firstName }}", body_html="<p>x</p>")
     assert "unknown variable “custmer”" in caught.value.message_dict["subject"][0]
-    messages.validate_template(
+    templating.validate_template(
         subject="Hi {{ traits.firstName|default:'there' }}",
         body_html="{% for p in event.products %}{{ p.name }}{% endfor %}"
         '{% if traits.city == "New York" %}NY{% endif %}',

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from campaigns import gallery, messages
+from campaigns import gallery, templating
 from campaigns import steps as grammar
 from campaigns.models import Campaign, MessageTemplate
 from cdp_site.permissions import MARKETER, VIEWER
@@ -42,7 +42,7 @@ def test_each_item_creates_a_valid_draft_with_its_templates(smtp, key):
         if step["type"] == "send_email":
             assert step["destination_id"] == smtp.pk
             template = MessageTemplate.objects.get(pk=step["template_id"])
-            messages.validate_template(subject=template.subject, body_html=template.body_html)
+            templating.validate_template(subject=template.subject, body_html=template.body_html)
     if campaign.kind == Campaign.Kind.EVENT:
         assert campaign.trigger_event
     else:

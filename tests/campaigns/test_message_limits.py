@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from campaigns import delivery, messages
+from campaigns import delivery, templating
 from campaigns.models import Delivery, MessageTemplate
 from profiles.models import Profile
 from tests.campaigns.conftest import pending_mails
@@ -58,7 +58,7 @@ def hostile_template(name: str) -> MessageTemplate:
 def test_a_hostile_template_stops_quickly_with_a_clear_error(name):
     started = time.monotonic()
     with pytest.raises(ValidationError) as caught:
-        messages.render(
+        templating.render(
             template=hostile_template(name), profile=Profile(traits={}, computed={}), context={}
         )
     assert time.monotonic() - started < 5
@@ -75,7 +75,7 @@ def test_the_preview_shows_the_error_instead_of_a_500(client_as, name):
 
 def test_nesting_too_deep_is_refused_when_the_template_is_saved():
     with pytest.raises(ValidationError) as caught:
-        messages.validate_template(subject="Hi", body_html=HOSTILE["blocks nested too deep"])
+        templating.validate_template(subject="Hi", body_html=HOSTILE["blocks nested too deep"])
     assert "nested" in caught.value.message_dict["body_html"][0]
 
 
@@ -87,7 +87,7 @@ def test_an_ordinary_template_with_loops_and_filters_still_renders():
         "{{ p.price|floatformat:2 }}{% endfor %}{% lorem 3 w %}",
     )
     context = {"properties": {"products": [{"name": "Boots", "price": 20}] * 50}}
-    rendered = messages.render(
+    rendered = templating.render(
         template=tpl, profile=Profile(traits={"firstName": "Ann"}, computed={}), context=context
     )
     assert rendered.html.count("<b>Boots     </b>20.00") == 50

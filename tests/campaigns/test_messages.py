@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.core.exceptions import ValidationError
 
-from campaigns import messages
+from campaigns import templating
 from campaigns.models import Campaign, Delivery, MessageTemplate
 from profiles.models import Identity, Profile
 from tests.profiles.conftest import message, send, web  # noqa: F401
@@ -51,7 +51,7 @@ def delivery_for(profile, tpl):
 
 
 def test_a_trait_with_script_is_escaped_in_html_and_kept_plain_in_the_subject(person):
-    rendered = messages.render(template=template(), profile=person, context={})
+    rendered = templating.render(template=template(), profile=person, context={})
     assert "<script>" not in rendered.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;Ann" in rendered.html
     assert rendered.subject == "Hello <script>alert(1)</script>Ann"
@@ -71,13 +71,13 @@ def test_cart_items_from_the_trigger_context(person):
             {"name": "Boots & socks", "price": 40, "quantity": 2},
         ]
     }
-    rendered = messages.render(template=tpl, profile=person, context=context)
+    rendered = templating.render(template=tpl, profile=person, context=context)
     assert "<li>Rain jacket x1 99.50</li>" in rendered.html
     assert "<li>Boots &amp; socks x2 40.00</li>" in rendered.html
     assert "<p>2</p>" in rendered.html
     # A whole event as context works the same way.
     whole = {"event": "Cart Abandoned", "properties": context}
-    assert messages.render(template=tpl, profile=person, context=whole).html == rendered.html
+    assert templating.render(template=tpl, profile=person, context=whole).html == rendered.html
 
 
 def test_nothing_outside_the_given_data_is_reachable(person):
@@ -88,7 +88,7 @@ def test_nothing_outside_the_given_data_is_reachable(person):
             "[{{ request }}][{{ user }}][{{ profile.traits.email }}]"
         )
     )
-    rendered = messages.render(template=tpl, profile=person, context={"products": [{"a": 1}]})
+    rendered = templating.render(template=tpl, profile=person, context={"products": [{"a": 1}]})
     assert rendered.html.startswith("[][][][][][][][][][ann@example.org]")
     assert Profile.objects.filter(pk=person.pk).exists()
     person.refresh_from_db()
@@ -108,21 +108,21 @@ def test_nothing_outside_the_given_data_is_reachable(person):
 )
 def test_tags_that_reach_outside_or_unescape_are_refused(source):
     with pytest.raises(ValidationError) as raised:
-        messages.validate_template(subject="s", body_html=source)
+        templating.validate_template(subject="s", body_html=source)
     assert "body_html" in raised.value.message_dict
 
 
 def test_a_syntax_error_names_the_field_and_the_line():
     with pytest.raises(ValidationError) as raised:
-        messages.validate_template(
+        templating.validate_template(
             subject="ok", body_html="<p>one</p>\n<p>two</p>\n{% if x %}\n<p>no end</p>"
         )
     error = raised.value.message_dict["body_html"][0]
     assert error.startswith("Line "), error
     with pytest.raises(ValidationError) as raised:
-        messages.validate_template(subject="{{ a|nosuchfilter }}", body_html="<p>ok</p>")
+        templating.validate_template(subject="{{ a|nosuchfilter }}", body_html="<p>ok</p>")
     assert raised.value.message_dict["subject"][0].startswith("Line 1: ")
-    messages.validate_template(
+    templating.validate_template(
         subject="Hi {{ traits.firstName }}", body_html="{% if traits.vip %}b{% endif %}"
     )
 
@@ -136,7 +136,7 @@ def test_with_a_delivery_links_are_tracked_and_unsubscribe_is_added(person, sett
         )
     )
     delivery = delivery_for(person, tpl)
-    rendered = messages.render(template=tpl, profile=person, context={}, delivery=delivery)
+    rendered = templating.render(template=tpl, profile=person, context={}, delivery=delivery)
     hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]*)"', rendered.html)]
     tracked = [h for h in hrefs if h.startswith("https://cdp.example.com/t/c/")]
     assert len(tracked) == 1
@@ -155,7 +155,7 @@ def test_with_a_delivery_links_are_tracked_and_unsubscribe_is_added(person, sett
 def test_a_template_placing_its_own_unsubscribe_link_gets_no_second_one(person):
     tpl = template(body_html='<p><a href="{{ unsubscribe_url }}">Stop these</a></p>')
     delivery = delivery_for(person, tpl)
-    rendered = messages.render(template=tpl, profile=person, context={}, delivery=delivery)
+    rendered = templating.render(template=tpl, profile=person, context={}, delivery=delivery)
     assert rendered.html.count("/t/u/") == 1
     assert "/t/c/" not in rendered.html
 

@@ -6,7 +6,7 @@ from urllib.parse import urlencode, urlparse
 
 import pytest
 
-from campaigns import messages, tracking
+from campaigns import templating, tracking
 from campaigns.models import Campaign, Delivery, MessageTemplate
 from profiles.consent import may_use
 from profiles.models import ConsentRecord, Identity
@@ -55,7 +55,7 @@ def path_of(url):
 
 
 def links_in(delivery, person):
-    rendered = messages.render(
+    rendered = templating.render(
         template=delivery.template, profile=person, context={}, delivery=delivery
     )
     return [html.unescape(h) for h in re.findall(r'(?:href|src)="([^"]*)"', rendered.html)]
@@ -133,7 +133,7 @@ def test_unsubscribe_page_asks_then_records_withdrawn_consent(client, delivery, 
 
 def test_one_click_unsubscribe_from_the_mail_provider(client, delivery, person):
     client.handler.enforce_csrf_checks = True
-    rendered = messages.render(
+    rendered = templating.render(
         template=delivery.template, profile=person, context={}, delivery=delivery
     )
     url = rendered.headers["List-Unsubscribe"].strip("<>")
