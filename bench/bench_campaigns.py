@@ -48,7 +48,6 @@ TRIGGER = int(os.environ.get("CDP_BENCH_CAMP_TRIGGER", "40"))
 INTERVAL = float(os.environ.get("CDP_BENCH_CAMP_INTERVAL", "0.3"))
 EMAILS = int(os.environ.get("CDP_BENCH_CAMP_EMAILS", "5000"))
 EMAIL_WORKERS = int(os.environ.get("CDP_BENCH_CAMP_EMAIL_WORKERS", "2"))
-POLL = 0.01
 
 
 def run() -> list[Row]:

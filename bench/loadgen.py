@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass, field
 
 HOST = "127.0.0.1"  # never anything else: load only ever goes to this machine
-SLOW = 0.020  # seconds: answers slower than this are also kept with their time
 
 # A message as an SDK sends it (analytics-python / analytics.js shape), about 600 bytes.
 _MESSAGE = (
@@ -75,9 +74,6 @@ class Result:
     elapsed: float = 0.0  # first scheduled send to last answer
     latencies: list[float] = field(default_factory=list)  # seconds, answered requests
     statuses: dict[int, int] = field(default_factory=dict)
-    # (wall-clock time the request was due, latency) of answers slower than SLOW: when the
-    # tail happened, to set beside what the server and the database did at that moment.
-    slow: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -88,7 +84,6 @@ class Result:
         self.errors += other.errors
         self.elapsed = max(self.elapsed, other.elapsed)
         self.latencies.extend(other.latencies)
-        self.slow.extend(other.slow)
         for status, count in other.statuses.items():
             self.statuses[status] = self.statuses.get(status, 0) + count
 
@@ -161,7 +156,6 @@ class _ClientLoop:
         self.conns = [_Conn(load.port) for _ in range(load.connections)]
         self.interval = load.connections * load.processes / load.rate if load.rate else 0.0
         self.sent = 0
-        self.wall_offset = time.time() - time.perf_counter()
 
     def start(self) -> None:
         load = self.load
@@ -221,10 +215,7 @@ class _ClientLoop:
         result.statuses[status] = result.statuses.get(status, 0) + 1
         if status == 200:
             result.ok += 1
-            began = conn.due if self.load.rate else conn.sent
-            result.latencies.append(done - began)
-            if done - began > SLOW:
-                result.slow.append((began + self.wall_offset, done - began))
+            result.latencies.append(done - (conn.due if self.load.rate else conn.sent))
         else:
             result.errors += 1
         conn.busy = False
