@@ -5,7 +5,7 @@ from cdp_site import views
 urlpatterns = [
     # First: the collection API is most of the requests, and Django tries the patterns in
     # order (the prefixes are distinct, so the order changes no URL).
-    path("v1/", include("integrations.collect_urls")),
+    path("", include("integrations.urls")),
     path("", views.dashboard, name="dashboard"),
     path("insights/", views.insights, name="insights"),
     path("settings/", views.account_settings, name="settings"),
@@ -20,13 +20,10 @@ urlpatterns = [
     path("api/v1/profiles/", include("profiles.api.urls")),
     path("api/v1/", include("profiles.api.rules_urls")),
     path("api/v1/segments/", include("segments.api.urls")),
-    path("api/v1/destinations/", include("integrations.destinations.api_urls")),
     path("api/v1/campaigns/", include("campaigns.api.urls")),
     path("profiles/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
     path("campaigns/", include("campaigns.urls")),
-    path("integrations/", include("integrations.urls")),
-    path("hooks/", include("integrations.webhooks_urls")),
     path("t/", include("campaigns.tracking_urls")),
 ]
 

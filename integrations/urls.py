@@ -1,15 +1,56 @@
+"""The integrations app's pages and public endpoints; cdp_site/urls.py mounts them at the root.
+
+/v1/ (the collection API) comes first: it is most of the requests, and Django tries the
+patterns in order (the prefixes are distinct, so the order changes no URL).
+"""
+
 from django.urls import include, path
 
 from . import views
+from .collect import views as collect
+from .destinations import views as destinations
 from .imports import views as imports
 from .quarantine import views as quarantine
 from .webhooks import views as webhooks
 
-app_name = "integrations"
-urlpatterns = [
+# The Segment-compatible tracking API, at /v1/.
+collect_patterns = [
+    path("identify", collect.identify, name="collect-identify"),
+    path("track", collect.track, name="collect-track"),
+    path("page", collect.page, name="collect-page"),
+    path("screen", collect.screen, name="collect-screen"),
+    path("group", collect.group, name="collect-group"),
+    path("alias", collect.alias, name="collect-alias"),
+    path("batch", collect.batch, name="collect-batch"),
+    path("import", collect.batch, name="collect-import"),
+    # Segment's analytics.js 2.0 (@segment/analytics-next) posts each call to the first
+    # letter of its type, and its mobile libraries post batches to /v1/b.
+    path("i", collect.identify, name="collect-i"),
+    path("t", collect.track, name="collect-t"),
+    path("p", collect.page, name="collect-p"),
+    path("s", collect.screen, name="collect-s"),
+    path("g", collect.group, name="collect-g"),
+    path("a", collect.alias, name="collect-a"),
+    path("b", collect.batch, name="collect-b"),
+]
+
+destination_patterns = [
+    path("", destinations.destination_list, name="destination-list"),
+    path("new/", destinations.destination_create, name="destination-create"),
+    path("dead-letters/", destinations.dead_letter_list, name="dead-letter-list"),
+    path(
+        "dead-letters/<int:pk>/replay/", destinations.dead_letter_replay, name="dead-letter-replay"
+    ),
+    path("<int:pk>/", destinations.destination_detail, name="destination-detail"),
+    path("<int:pk>/edit/", destinations.destination_edit, name="destination-edit"),
+    path("<int:pk>/delete/", destinations.destination_delete, name="destination-delete"),
+    path("<int:pk>/test/", destinations.destination_test, name="destination-test"),
+]
+
+# The admin pages, at /integrations/ (namespace "integrations").
+page_patterns = [
     path("", views.index, name="index"),
-    # Destinations' pages: integrations/destinations/urls.py.
-    path("destinations/", include("integrations.destinations.urls")),
+    path("destinations/", include(destination_patterns)),
     path("quarantine/", quarantine.quarantine_list, name="quarantine"),
     path("quarantine/replay/", quarantine.quarantine_replay, name="quarantine-replay"),
     path("sources/new/", views.source_create, name="source-create"),
@@ -34,4 +75,11 @@ urlpatterns = [
         webhooks.rotate_secret,
         name="source-webhook-rotate",
     ),
+]
+
+urlpatterns = [
+    path("v1/", include(collect_patterns)),
+    path("integrations/", include((page_patterns, "integrations"))),
+    # Public inbound webhook receivers.
+    path("hooks/<str:token>", webhooks.receive, name="webhook-receive"),
 ]

@@ -16,6 +16,7 @@ from cdp_site.api.limits import BIGINT_MAX
 from cdp_site.permissions import Cap
 from cdp_site.text import UNSTORABLE_MESSAGE, unstorable
 from integrations import selectors as integration_selectors
+from integrations.filters import FileImportFilter
 from integrations.imports import selectors, services
 from integrations.imports.files import FileError
 from integrations.imports.mapping import Mapping
@@ -107,12 +108,10 @@ class ImportListView(generics.ListAPIView):
     serializer_class = FileImportSerializer
     parser_classes = [MultiPartParser, FormParser]
 
+    filterset_class = FileImportFilter
+
     def get_queryset(self):
-        queryset = selectors.imports()
-        source = self.request.query_params.get("source")
-        if source and source.isdigit():
-            queryset = queryset.filter(source_id=int(source))
-        return queryset
+        return selectors.imports()
 
     @extend_schema(request=UploadSerializer, responses={201: FileImportSerializer})
     def post(self, request):

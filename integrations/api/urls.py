@@ -1,8 +1,24 @@
-"""REST API of the integrations app; mounted at /api/v1/ by cdp_site/urls.py."""
+"""REST API of the integrations app (sources, events, imports, quarantine, destinations);
+mounted at /api/v1/ by cdp_site/urls.py."""
 
-from django.urls import path
+from django.urls import include, path
+
+from integrations.destinations import api_views as destinations
 
 from . import imports, quarantine, views
+
+# At /api/v1/destinations/ (namespace "destinations-api").
+destination_patterns = [
+    path("", destinations.DestinationListView.as_view(), name="list"),
+    path("dead-letters", destinations.DeadLetterListView.as_view(), name="dead-letters"),
+    path(
+        "dead-letters/<int:pk>/replay",
+        destinations.DeadLetterReplayView.as_view(),
+        name="dead-letter-replay",
+    ),
+    path("<int:pk>", destinations.DestinationDetailView.as_view(), name="detail"),
+    path("<int:pk>/test", destinations.DestinationTestView.as_view(), name="test"),
+]
 
 urlpatterns = [
     path("sources", views.SourceListView.as_view(), name="api-sources"),
@@ -48,4 +64,5 @@ urlpatterns = [
     path(
         "sources/<int:pk>/webhook", imports.SourceWebhookView.as_view(), name="api-source-webhook"
     ),
+    path("destinations/", include((destination_patterns, "destinations-api"))),
 ]

@@ -2,13 +2,14 @@
 and their replay. Reads need VIEW_INTEGRATIONS, writes MANAGE_INTEGRATIONS."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdp_site.permissions import Cap
 
+from ..filters import DeadLetterFilter
 from . import selectors, services
 from .models import Destination
 from .serializers import (
@@ -65,23 +66,10 @@ class DeadLetterListView(generics.ListAPIView):
     required_capability = INTEGRATIONS
     serializer_class = DeadLetterSerializer
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("destination", int, required=False),
-            OpenApiParameter("state", str, required=False, enum=["pending", "replayed"]),
-        ]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+    filterset_class = DeadLetterFilter
 
     def get_queryset(self):
-        rows = selectors.dead_letters(
-            pending={"pending": True, "replayed": False}.get(self.request.query_params.get("state"))
-        )
-        destination = self.request.query_params.get("destination")
-        if destination and destination.isdigit():
-            rows = rows.filter(destination_id=int(destination))
-        return rows
+        return selectors.dead_letters()
 
 
 class DeadLetterReplayView(APIView):

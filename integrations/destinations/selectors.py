@@ -23,16 +23,11 @@ def destinations() -> QuerySet[Destination]:
     )
 
 
-def dead_letters(
-    *, destination: Destination | None = None, pending: bool | None = None
-) -> QuerySet[DeadLetter]:
+def dead_letters(*, destination: Destination | None = None) -> QuerySet[DeadLetter]:
+    """Dead letters with their destination; lists narrow them with ``DeadLetterFilter``."""
     rows = DeadLetter.objects.select_related("destination")
     if destination is not None:
         rows = rows.filter(destination=destination)
-    if pending is True:
-        rows = rows.filter(replayed_at=None)
-    elif pending is False:
-        rows = rows.exclude(replayed_at=None)
     return rows
 
 

@@ -13,6 +13,7 @@ from cdp_site.access import requires
 from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
 
+from ..filters import DeadLetterFilter
 from . import selectors, services
 from .forms import DestinationForm
 from .kinds import KINDS
@@ -144,13 +145,16 @@ def destination_test(request, pk: int):
 @requires(Cap.VIEW_INTEGRATIONS, write=Cap.MANAGE_INTEGRATIONS)
 @require_GET
 def dead_letter_list(request):
-    pending = {"pending": True, "replayed": False}.get(request.GET.get("state", "pending"))
+    # The page opens on the letters still waiting for a replay.
+    data = request.GET.copy()
+    data.setdefault("state", "pending")
+    letters = DeadLetterFilter(data, queryset=selectors.dead_letters())
     return TemplateResponse(
         request,
         T + "dead_letters.html",
         {
-            "dead_letters": selectors.dead_letters(pending=pending)[:200],
-            "state": request.GET.get("state", "pending"),
+            "dead_letters": letters.qs[:200],
+            "state": data["state"],
             "can_manage": _can_manage(request),
         },
     )

@@ -4,6 +4,7 @@
 import json
 
 import pytest
+from django.utils import timezone
 
 from cdp_site.permissions import ADMIN, MARKETER, ROLES
 from integrations.destinations import services
@@ -180,3 +181,31 @@ def test_api_test_and_dead_letter_replay(client_as, webhook, http_server):
 
 def test_marketer_is_refused_by_the_api(client_as):
     assert client_as(MARKETER).get("/api/v1/destinations/dead-letters").status_code == 403
+
+
+def test_dead_letter_lists_filter_by_state_and_destination_with_one_filterset(client_as, webhook):
+    waiting = services.record_dead_letter(
+        destination=webhook, payload={}, idempotency_key="k-w", error="x", attempts=5
+    )
+    done = services.record_dead_letter(
+        destination=webhook, payload={}, idempotency_key="k-d", error="x", attempts=5
+    )
+    DeadLetter.objects.filter(pk=done.pk).update(replayed_at=timezone.now())
+    api = client_as(ADMIN)
+
+    def listed(query: str) -> set[int]:
+        return {
+            row["id"]
+            for row in api.get(f"/api/v1/destinations/dead-letters{query}").json()["results"]
+        }
+
+    assert listed("?state=replayed") == {done.pk}
+    assert listed("?state=all") == listed("") == {waiting.pk, done.pk}
+    assert listed(f"?destination={webhook.pk + 1}") == set()
+    bad = api.get("/api/v1/destinations/dead-letters?state=lost")
+    assert bad.status_code == 400 and "state" in bad.json()["error"]["fields"]
+    # The page opens on the pending letters; its "All" link shows both.
+    page = api.get("/integrations/destinations/dead-letters/").content.decode()
+    assert "k-w" in page and "k-d" not in page
+    page = api.get("/integrations/destinations/dead-letters/?state=all").content.decode()
+    assert "k-w" in page and "k-d" in page

@@ -162,6 +162,9 @@ def test_api_uploads_with_a_mapping_and_reports_status_and_errors(
     errors = client.get(f"/api/v1/imports/{pk}/errors").json()
     assert errors["count"] == 1 and errors["errors"][0]["line"] == 3
     assert client.get("/api/v1/imports", {"source": erp.pk}).json()["results"][0]["id"] == pk
+    assert client.get("/api/v1/imports", {"source": erp.pk + 1}).json()["results"] == []
+    refused = client.get("/api/v1/imports", {"source": "erp"})
+    assert refused.status_code == 400 and "source" in refused.json()["error"]["fields"]
 
 
 def test_api_upload_then_start_with_the_saved_mapping(client_as, erp):
