@@ -1,5 +1,6 @@
 """Writes of the integrations app: sources, ingestion, rejections, processing triggers."""
 
+import contextlib
 import json
 import logging
 import secrets
@@ -272,20 +273,11 @@ def ingest_messages(
     for message in messages:
         prepared = prepare(message, type_=type_, received_at=received_at, ip=ip, trust=trust)
         (rows if isinstance(prepared, Row) else rejections).append(prepared)
-    if rows and rejections:
-        with transaction.atomic():
-            stored = store_rows(
-                source_id=source_id,
-                rows=rows,
-                received_at=received_at,
-                rejections=rejections,
-                expiring=trust.client,
-            )
-            record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
-    else:
-        # One statement (dedupe, events and inbox in one INSERT) is atomic by itself: outside
-        # a caller's transaction it commits on its own, saving the BEGIN/COMMIT round trip
-        # that dominates a single /v1/track request. Inside one (file imports), it joins it.
+    # Rows and rejections together are two statements, so they share a transaction. One
+    # statement (dedupe, events and inbox in one INSERT) is atomic by itself: outside a
+    # caller's transaction it commits on its own, saving the BEGIN/COMMIT round trip that
+    # dominates a single /v1/track request. Inside one (file imports), it joins it.
+    with transaction.atomic() if rows and rejections else contextlib.nullcontext():
         stored = store_rows(
             source_id=source_id,
             rows=rows,

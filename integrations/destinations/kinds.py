@@ -36,6 +36,20 @@ _TEST_URL = Field(
 )
 _TIMEOUT = Field("timeout", "Timeout (seconds)", "int", default=10)
 
+
+def _audience(*, endpoint_label: str) -> KindSpec:
+    """An ad platform's customer list: hashed e-mails and phones sent to one endpoint."""
+    return KindSpec(
+        config=(
+            Field("endpoint", endpoint_label, "url", required=True),
+            Field("phone_region", "Default phone region", default="US"),
+            _TEST_URL,
+            _TIMEOUT,
+        ),
+        secrets=(Field("access_token", "Access token", required=True),),
+    )
+
+
 KINDS: dict[str, KindSpec] = {
     "smtp": KindSpec(
         config=(
@@ -86,24 +100,8 @@ KINDS: dict[str, KindSpec] = {
             ),
         ),
     ),
-    "google_customer_match": KindSpec(
-        config=(
-            Field("endpoint", "Audience endpoint", "url", required=True),
-            Field("phone_region", "Default phone region", default="US"),
-            _TEST_URL,
-            _TIMEOUT,
-        ),
-        secrets=(Field("access_token", "Access token", required=True),),
-    ),
-    "meta_custom_audience": KindSpec(
-        config=(
-            Field("endpoint", "Audience users endpoint", "url", required=True),
-            Field("phone_region", "Default phone region", default="US"),
-            _TEST_URL,
-            _TIMEOUT,
-        ),
-        secrets=(Field("access_token", "Access token", required=True),),
-    ),
+    "google_customer_match": _audience(endpoint_label="Audience endpoint"),
+    "meta_custom_audience": _audience(endpoint_label="Audience users endpoint"),
     "esp_list": KindSpec(
         config=(
             Field("base_url", "API base URL", "url", required=True),
