@@ -5,18 +5,17 @@ WSGI handler and middleware. Baseline: a bare Django view answering the same
 JSON with no authentication, through the same handler, in the same run.
 """
 
+from django.http import JsonResponse
+from django.test import Client
+from django.urls import clear_url_caches, path
+
 from bench.common import Row, timed_runs
+from cdp_site import services, urls
 
 REQUESTS = 2000
 
 
 def run() -> list[Row]:
-    from django.http import JsonResponse
-    from django.test import Client
-    from django.urls import clear_url_caches, path
-
-    from cdp_site import services, urls
-
     def bare(request):
         return JsonResponse({"id": 1, "email": "bench@example.org"})
 

@@ -35,14 +35,23 @@ CDP_BENCH_CAMP_TIMER_LEAD (20 s from setting the timers to T).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
 from datetime import UTC, datetime
 
+from django.db import connection
+from django.utils import timezone
+
 from bench import campaigns_support as support
 from bench import campaigns_timers
 from bench.common import Row, percentile, progress
+from campaigns import runner, templating
+from campaigns.models import Delivery, Enrollment
+from campaigns.tasks import retry_deliveries
+from integrations import services as collect
+from profiles.models import Identity, Profile
 
 TRIGGER = int(os.environ.get("CDP_BENCH_CAMP_TRIGGER", "40"))
 INTERVAL = float(os.environ.get("CDP_BENCH_CAMP_INTERVAL", "0.3"))
@@ -51,8 +60,6 @@ EMAIL_WORKERS = int(os.environ.get("CDP_BENCH_CAMP_EMAIL_WORKERS", "2"))
 
 
 def run() -> list[Row]:
-    import logging
-
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command log
     rows = []
     if TRIGGER:
@@ -73,9 +80,6 @@ def _ingest(collect, source_id, messages):
 
 
 def _trigger() -> list[Row]:
-    from integrations import services as collect
-    from profiles.models import Identity
-
     users = [f"cb-{i:05d}" for i in range(TRIGGER + 1)]
     with support.SmtpServer() as server:
         destination, template = support.destination(server.port), support.template()
@@ -209,13 +213,6 @@ def _event(collect, source_id, user, i):
 
 
 def _emails() -> list[Row]:
-    from django.db import connection
-    from django.utils import timezone
-
-    from campaigns import templating
-    from campaigns.models import Delivery, Enrollment
-    from profiles.models import Profile
-
     with support.SmtpServer() as server:
         destination, template = support.destination(server.port), support.template()
         campaign = support.start_campaign(
@@ -315,8 +312,6 @@ def _emails() -> list[Row]:
 
 def _send_in_process(server, campaign) -> float:
     """Seconds from the first deliver_due call to the server accepting the last one."""
-    from campaigns import runner
-
     server.handler.reset()
     started = time.time()
     done = 0
@@ -335,8 +330,6 @@ def _send_in_process(server, campaign) -> float:
 def _send_by_workers(server, campaign) -> float:
     """Seconds from queuing one delivery task (as a run that created the deliveries
     does) to the server accepting the last message; the workers fan the work out."""
-    from campaigns.tasks import retry_deliveries
-
     workers, logs = support.start_workers(EMAIL_WORKERS, "mailbench")
     try:
         support.wait_for(lambda: support.workers_ready(len(workers)), timeout=120, what="workers")
@@ -357,16 +350,10 @@ def _send_by_workers(server, campaign) -> float:
 
 
 def _sent(campaign) -> int:
-    from campaigns.models import Delivery
-
     return Delivery.objects.filter(campaign=campaign, status=Delivery.Status.SENT).count()
 
 
 def _reset_deliveries(campaign) -> None:
-    from django.utils import timezone
-
-    from campaigns.models import Delivery
-
     Delivery.objects.filter(campaign=campaign).update(
         status=Delivery.Status.PENDING,
         reason="",

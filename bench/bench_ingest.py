@@ -30,8 +30,11 @@ import time
 import uuid
 from pathlib import Path
 
+import psycopg
+
 from bench import loadgen, server
 from bench.common import Row, percentile, progress
+from integrations import services
 
 ROUNDS = int(os.environ.get("CDP_BENCH_ROUNDS", "3"))
 BATCH_SIZE = 100
@@ -64,8 +67,6 @@ COPY_SQL = (
 
 
 def run() -> list[Row]:
-    from integrations import services
-
     source = services.create_source(name="bench ingest", kind="server", rate_limit=0)
     key = source.write_key
     log_dir = Path(
@@ -103,8 +104,6 @@ def _dsn() -> str:
 
 
 def _pg_settings() -> str:
-    import psycopg
-
     with psycopg.connect(_dsn(), autocommit=True) as conn:
         fsync = conn.execute("SHOW fsync").fetchone()[0]
         sync = conn.execute("SHOW synchronous_commit").fetchone()[0]
@@ -112,8 +111,6 @@ def _pg_settings() -> str:
 
 
 def _count_events(source_id: int) -> int:
-    import psycopg
-
     with psycopg.connect(_dsn(), autocommit=True) as conn:
         query = "SELECT count(*) FROM integrations_event WHERE source_id = %s"
         return conn.execute(query, [source_id]).fetchone()[0]
@@ -176,8 +173,6 @@ def _copy_data(source_id: int, tag: str, rows: int) -> bytes:
 
 def _copy_round(data: bytes) -> float:
     """Seconds for COPY of ``data`` and its COMMIT on a fresh connection."""
-    import psycopg
-
     with psycopg.connect(_dsn()) as conn:
         started = time.perf_counter()
         with conn.cursor() as cursor, cursor.copy(COPY_SQL) as copy:
@@ -189,8 +184,6 @@ def _copy_round(data: bytes) -> float:
 
 
 def _batch(cdp: server.Gunicorn, source_id: int, key: str) -> list[Row]:
-    import psycopg
-
     with psycopg.connect(_dsn(), autocommit=True) as conn:
         conn.execute(COPY_DDL)
     events = BATCH_REQUESTS * BATCH_SIZE
@@ -386,8 +379,6 @@ def _settle() -> None:
     requests had to create and how many checkpoints ran, so a round that hits either
     says so.
     """
-    import psycopg
-
     with psycopg.connect(_dsn(), autocommit=True) as conn:
         conn.execute("CHECKPOINT")
 
@@ -402,8 +393,6 @@ FROM pg_stat_io WHERE object = 'wal' AND backend_type = 'client backend'
 
 def _wal_io() -> tuple | None:
     """(WAL segments created by requests, checkpoints) so far."""
-    import psycopg
-
     try:
         with psycopg.connect(_dsn(), autocommit=True) as conn:
             return conn.execute(WAL_IO_SQL).fetchone()

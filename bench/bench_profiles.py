@@ -28,7 +28,21 @@ import random
 import time
 from datetime import UTC, datetime
 
+from django.conf import settings
+from django.db import connection
+from django.test.utils import override_settings
+
 from bench.common import Row, percentile, progress
+from cdp_site.redis_client import client
+from demo.load import signing_secrets
+from demo.sources import ensure_demo_sources
+from demo.world import FILE_CHANNELS, World
+from integrations import processing, services
+from integrations.collect.verification import claims, sign
+from integrations.models import QuarantinedEvent
+from integrations.services import TRIGGER_KEY
+from profiles.models import IdentifierKind, Identity, Merge, Profile
+from profiles.selectors import active_profile_id, search_profiles
 
 EVENTS = int(os.environ.get("CDP_BENCH_PROFILE_EVENTS", "100000"))
 PROFILES = int(os.environ.get("CDP_BENCH_PROFILES", "1000000"))
@@ -61,8 +75,6 @@ def run() -> list[Row]:
 
 def _demo_messages(limit: int) -> list[tuple[str, dict]]:
     """The first ``limit`` messages of the demo shop's HTTP channels, in story order."""
-    from demo.world import FILE_CHANNELS, World
-
     world = World(seed=42, customers=max(100, limit // 30), end=datetime(2026, 11, 1, tzinfo=UTC))
     found = []
     while len(found) < limit:
@@ -79,9 +91,6 @@ def _demo_messages(limit: int) -> list[tuple[str, dict]]:
 
 def _quiet_trigger() -> None:
     """Keeps ingestion from queueing processing tasks: this process drains the inbox."""
-    from cdp_site.redis_client import client
-    from integrations.services import TRIGGER_KEY
-
     try:
         client().set(TRIGGER_KEY, "1", ex=24 * 3600)
     except Exception as exc:  # without Redis nothing is queued anyway
@@ -91,9 +100,6 @@ def _quiet_trigger() -> None:
 def _chunks(messages, sources) -> list[tuple[int, list[dict]]]:
     """Per source, batches of INGEST_CHUNK; the webshop's and the app's messages signed by
     their backends, as the demo sends them (demo.load.signing_secrets)."""
-    from demo.load import signing_secrets
-    from integrations.collect.verification import claims, sign
-
     secrets = signing_secrets(sources, list(sources))
     chunks: list[tuple[int, list[dict]]] = []
     pending: dict[str, list[dict]] = {}
@@ -112,8 +118,6 @@ def _chunks(messages, sources) -> list[tuple[int, list[dict]]]:
 
 def _store_and_process(chunks) -> tuple[int, float, int, float]:
     """(stored, seconds, processed, seconds)"""
-    from integrations import processing, services
-
     stored, started = 0, time.perf_counter()
     for i, (source_id, batch) in enumerate(chunks, 1):
         stored += services.ingest_messages(source_id=source_id, messages=batch).stored
@@ -136,10 +140,6 @@ def _store_and_process(chunks) -> tuple[int, float, int, float]:
 
 
 def _processing() -> list[Row]:
-    from django.db import connection
-
-    from demo.sources import ensure_demo_sources
-
     sources = ensure_demo_sources()
     _quiet_trigger()
     with connection.cursor() as cursor:  # what other benchmarks stored is not ours to time
@@ -166,12 +166,6 @@ def fail_on_bad_events(batch) -> None:
 
 
 def _processing_with_bad_events(*, clean: float) -> list[Row]:
-    from django.conf import settings
-    from django.test.utils import override_settings
-
-    from demo.sources import ensure_demo_sources
-    from integrations.models import QuarantinedEvent
-
     count = min(EVENTS, 20_000)
     messages = []
     for i, (channel, data) in enumerate(_demo_messages(count)):
@@ -196,8 +190,6 @@ def _processing_with_bad_events(*, clean: float) -> list[Row]:
 
 
 def _profile_counts() -> str:
-    from profiles.models import Identity, Merge, Profile
-
     return (
         f"{Profile.objects.filter(merged_into__isnull=True).count():,} active profiles, "
         f"{Identity.objects.count():,} identities, {Merge.objects.count():,} merges"
@@ -210,10 +202,6 @@ def _profile_counts() -> str:
 def _generate(count: int) -> tuple[int, dict[str, int]]:
     """COPYs ``count`` profiles and three identities each (user id, e-mail, anonymous id);
     returns the first profile id and the kind ids."""
-    from django.db import connection
-
-    from profiles.models import IdentifierKind
-
     kinds = dict(IdentifierKind.objects.values_list("name", "id"))
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval('profiles_profile_id_seq')")
@@ -275,9 +263,6 @@ def _identifiers(i: int, kinds: dict[str, int]) -> list[tuple[int, str]]:
 
 def _lookup(kind_id: int, value: str):
     """Identifier (kind, normalised value) → its active profile, as a view would."""
-    from profiles.models import Identity, Profile
-    from profiles.selectors import active_profile_id
-
     identity = Identity.objects.select_related("profile").filter(kind_id=kind_id, value=value)
     found = identity.first()
     if found is None:
@@ -298,8 +283,6 @@ def _timed(fn, args_list: list) -> list[float]:
 
 
 def _lookups() -> list[Row]:
-    from django.db import connection
-
     first, kinds = _generate(PROFILES)
     rng = random.Random(SEED + 1)
     draws = [rng.randrange(PROFILES) for _ in range(LOOKUPS)]
@@ -347,11 +330,6 @@ def _lookups() -> list[Row]:
 
 
 def _searches(first: int, kinds: dict[str, int], pk_ms: list[float]) -> list[Row]:
-    try:
-        from profiles.selectors import search_profiles
-    except ImportError:
-        print("  profiles.selectors.search_profiles not found: search not measured")
-        return []
     rng = random.Random(SEED + 2)
     queries = []
     for n in range(SEARCHES):

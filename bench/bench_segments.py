@@ -33,8 +33,13 @@ import random
 import time
 from datetime import timedelta
 
+from django.db import connection
+from django.utils import timezone
+
 from bench import segments_data, segments_realtime
 from bench.common import Row, percentile
+from segments import compiler, grammar, membership
+from segments.models import Segment
 
 PROFILES = int(os.environ.get("CDP_BENCH_SEG_PROFILES", "1000000"))
 EVENTS = int(os.environ.get("CDP_BENCH_SEG_EVENTS", "10000000"))
@@ -124,8 +129,6 @@ ORDER BY p.id
 
 
 def run() -> list[Row]:
-    from django.utils import timezone
-
     loaded = segments_data.load(profiles=PROFILES, events=EVENTS)
     label = f"{PROFILES:,} profiles, {EVENTS:,} events"
     rows, hand_p50 = _counts(label)
@@ -135,16 +138,12 @@ def run() -> list[Row]:
 
 
 def _hand_count(sql: str, now) -> int:
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(sql, {"since": now - timedelta(days=14)})
         return cursor.fetchone()[0]
 
 
 def _explain(title: str, sql: str, params) -> None:
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
         print(f"\n  EXPLAIN ANALYZE: {title}")
@@ -153,10 +152,6 @@ def _explain(title: str, sql: str, params) -> None:
 
 
 def _counts(label: str) -> tuple[list[Row], float]:
-    from django.utils import timezone
-
-    from segments import compiler
-
     now = timezone.now()
     compiled_qs = compiler.queryset(RULE, now=now)
     compiled_count = compiled_qs.count()
@@ -201,9 +196,6 @@ def _counts(label: str) -> tuple[list[Row], float]:
 
 
 def _recompute(label: str, hand_p50: float) -> list[Row]:
-    from segments import grammar, membership
-    from segments.models import Segment
-
     summary = grammar.validate(RULE)
     segment = Segment.objects.create(
         name="Dutch browsers without an order",
@@ -247,10 +239,6 @@ def _recompute(label: str, hand_p50: float) -> list[Row]:
 
 
 def _realtime(label: str, loaded, *, since) -> list[Row]:
-    from django.db import connection
-
-    from segments.models import Segment
-
     segment = Segment.objects.get(name="Dutch browsers without an order")
     with connection.cursor() as cursor:
         cursor.execute(CANDIDATES, {"since": since})

@@ -10,8 +10,17 @@ index, in the same run.
 """
 
 import os
+import time
+
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
 
 from bench.common import Row, percentile, progress
+from cdp_site import services as site
+from integrations import services as collect
+from profiles import selectors
+from profiles.models import IdentifierKind, Identity, Profile
 
 EVENTS = int(os.environ.get("CDP_BENCH_TIMELINE_EVENTS", "100000"))
 REPEAT = 50
@@ -39,12 +48,6 @@ WHERE profile_id = %s ORDER BY "timestamp" DESC LIMIT 51
 
 
 def _build_profile():
-    from django.db import connection
-    from django.utils import timezone
-
-    from integrations import services as collect
-    from profiles.models import IdentifierKind, Identity, Profile
-
     source = collect.create_source(name="Timeline bench", kind="website")
     profile = Profile.objects.create(display_name="Busy Customer", stage="retention")
     identity = Identity.objects.create(
@@ -74,8 +77,6 @@ def _build_profile():
 
 
 def _times(fn) -> list[float]:
-    import time
-
     fn()
     found = []
     for _ in range(REPEAT):
@@ -86,12 +87,6 @@ def _times(fn) -> list[float]:
 
 
 def run() -> list[Row]:
-    from django.db import connection
-    from django.test import Client
-
-    from cdp_site import services as site
-    from profiles import selectors
-
     profile = _build_profile()
     page = selectors.timeline(profile=profile, limit=50)
     for _ in range(40):

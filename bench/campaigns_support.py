@@ -13,8 +13,14 @@ import time
 import uuid
 
 from aiosmtpd.controller import Controller
+from django.core.mail import EmailMultiAlternatives
 
+from campaigns import services
+from campaigns.templating import save_template
+from cdp_site.celery import app
 from cdp_site.dev.embedded import any_free_port
+from integrations.destinations import services as destinations
+from tests.support.processes import start_celery_worker, stop_process
 
 TEMPLATE_SUBJECT = "{{ traits.firstName }}, you left {{ event.products|length }} things behind"
 TEMPLATE_HTML = (
@@ -83,8 +89,6 @@ class SmtpServer:
 
 
 def start_workers(count: int, prefix: str):
-    from tests.support.processes import start_celery_worker
-
     workers, logs = [], []
     for _ in range(count):
         fd, log_name = tempfile.mkstemp(prefix=f"{prefix}-worker-", suffix=".log")
@@ -102,22 +106,16 @@ def start_workers(count: int, prefix: str):
 
 def workers_ready(count: int) -> bool:
     """True when ``count`` workers answer a ping (they have booted and consume)."""
-    from cdp_site.celery import app
-
     return len(app.control.ping(timeout=1.0) or []) >= count
 
 
 def stop_workers(workers, logs) -> None:
-    from tests.support.processes import stop_process
-
     for worker in workers:
         stop_process(worker)
     print(f"  worker logs: {', '.join(logs)}", flush=True)
 
 
 def destination(port: int):
-    from integrations.destinations import services as destinations
-
     return destinations.create_destination(
         name=f"Bench mail {port}",
         kind="smtp",
@@ -131,8 +129,6 @@ def destination(port: int):
 
 
 def template():
-    from campaigns.templating import save_template
-
     return save_template(name="Bench cart", subject=TEMPLATE_SUBJECT, body_html=TEMPLATE_HTML)
 
 
@@ -168,8 +164,6 @@ def raw_send(port: int, messages: list[tuple[str, bytes]], *, one_connection: bo
 
 
 def message_bytes(to: str, subject: str, html: str, text: str) -> bytes:
-    from django.core.mail import EmailMultiAlternatives
-
     message = EmailMultiAlternatives(
         subject=subject, body=text, from_email="shop@example.org", to=[to]
     )
@@ -178,8 +172,6 @@ def message_bytes(to: str, subject: str, html: str, text: str) -> bytes:
 
 
 def start_campaign(campaign_fields: dict, steps: list):
-    from campaigns import services
-
     campaign = services.create_campaign(steps=steps, **campaign_fields)
     services.start_campaign(campaign=campaign)
     return campaign

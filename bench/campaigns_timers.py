@@ -7,8 +7,14 @@ import os
 import time
 from datetime import timedelta
 
+from django.db import connection, transaction
+from django.utils import timezone
+
 from bench import campaigns_support as support
 from bench.common import Row, percentile, progress
+from campaigns import runner
+from campaigns.models import Enrollment, StepLog
+from campaigns.tasks import run_due_steps
 
 TIMERS = int(os.environ.get("CDP_BENCH_CAMP_TIMERS", "100000"))
 TIMER_WORKERS = int(os.environ.get("CDP_BENCH_CAMP_TIMER_WORKERS", "2"))
@@ -34,12 +40,6 @@ WHERE campaign_id = %s AND step_id = 'w1'
 
 
 def run() -> list[Row]:
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from campaigns.models import Enrollment
-    from campaigns.tasks import run_due_steps
-
     steps = [
         {"id": "w1", "type": "wait", "minutes": 60, "next": "w2"},
         {"id": "w2", "type": "wait", "minutes": 1440},
@@ -103,8 +103,6 @@ def run() -> list[Row]:
 
 def _watch(campaign, since: float, label: str) -> list[tuple[float, int]]:
     """Polled every POLL seconds from ``since``: (wall time, how many still wait at w1)."""
-    from django.db import connection
-
     seen = []
     remaining, deadline = TIMERS, since + 600
     with connection.cursor() as cursor:
@@ -126,9 +124,6 @@ def _watch(campaign, since: float, label: str) -> list[tuple[float, int]]:
 
 
 def _timer_rows(instant, backlog, due_at, seen, backlog_seen, kicked, base_seconds):
-    from campaigns import runner
-    from campaigns.models import Enrollment, StepLog
-
     for campaign in (instant, backlog):
         logs_written = StepLog.objects.filter(campaign=campaign).count()
         moved = Enrollment.objects.filter(campaign=campaign, step_id="w2").count()

@@ -19,7 +19,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.db import connection
+
 from bench.common import progress
+from integrations import services as collect
+from profiles.models import IdentifierKind
 
 SEED = 11
 FIRST_EVENT_ID = 5_000_000_000_000
@@ -159,11 +163,6 @@ EVENT_COPY = (
 
 
 def load(*, profiles: int, events: int) -> Loaded:
-    from django.db import connection
-
-    from integrations import services as collect
-    from profiles.models import IdentifierKind
-
     started = time.perf_counter()
     rng = random.Random(SEED)
     # The shop's backend: a server source's user ids link to known customers (an

@@ -23,14 +23,17 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from django.db import connection
+
 from bench.common import percentile, progress
+from integrations import services as collect
+from segments.models import Membership
+from tests.support.processes import start_celery_worker, stop_process
 
 POLL = 0.005
 
 
 def start_worker():
-    from tests.support.processes import start_celery_worker
-
     fd, log_name = tempfile.mkstemp(prefix="segbench-worker-", suffix=".log")
     with os.fdopen(fd, "w") as log:  # the worker keeps its own copy of the descriptor
         worker = start_celery_worker(
@@ -41,11 +44,6 @@ def start_worker():
 
 def measure(*, segment, source_id: int, users: list[tuple[int, str]], interval: float):
     """users: (profile_id, user id value). Returns per-event dicts of timings (seconds)."""
-    from django.db import connection
-
-    from integrations import services as collect
-    from tests.support.processes import stop_process
-
     worker, log_name = start_worker()
     try:
         _warm_up(segment, source_id, users[0], collect)
@@ -71,8 +69,6 @@ def _send(collect, source_id, user):
 
 def _warm_up(segment, source_id, user, collect):
     """The first event starts the worker's connections and caches; not counted."""
-    from segments.models import Membership
-
     _send(collect, source_id, user[1])
     deadline = time.monotonic() + 120
     while not Membership.objects.filter(segment=segment, profile_id=user[0]).exists():

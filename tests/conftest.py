@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.db import connection
 
 from cdp_site import services
 from cdp_site.permissions import ROLES
@@ -55,7 +56,6 @@ def many_profiles(db):
 
     ANALYZE writes its figures outside the test's transaction: they would outlive the
     test's rollback, so the rows are deleted and the table analysed again at the end."""
-    from django.db import connection
 
     def insert(count: int, *, same_time_every: int = 1) -> None:
         with connection.cursor() as cursor:

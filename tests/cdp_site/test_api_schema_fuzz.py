@@ -25,9 +25,21 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from campaigns import services as campaigns
+from campaigns.models import MessageTemplate
 from cdp_site import services
 from cdp_site.permissions import ADMIN
 from cdp_site.wsgi import application
+from integrations import processing
+from integrations import services as integrations
+from integrations.destinations import services as destinations
+from integrations.imports import services as imports
+from integrations.models import Source
+from profiles import rules_services
+from profiles import services as profiles
+from profiles.identifiers import load_rules
+from profiles.models import IdentifierKind, Profile, StageRule, TraitKey
+from segments import services as segments
 
 pytestmark = pytest.mark.django_db
 
@@ -98,19 +110,6 @@ def in_process_requests():
 def world(admin_headers, make_user):
     """One of each object the API serves, so that generated requests also reach real
     objects: ``path`` maps a path prefix to the id of its object."""
-    from campaigns import services as campaigns
-    from campaigns.models import MessageTemplate
-    from integrations import processing
-    from integrations import services as integrations
-    from integrations.destinations import services as destinations
-    from integrations.imports import services as imports
-    from integrations.models import Source
-    from profiles import rules_services
-    from profiles import services as profiles
-    from profiles.identifiers import load_rules
-    from profiles.models import IdentifierKind, Profile, StageRule, TraitKey
-    from segments import services as segments
-
     load_rules()
     source = integrations.create_source(name="Shop", kind=Source.Kind.SERVER)
     integrations.ingest_messages(

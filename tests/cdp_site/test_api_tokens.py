@@ -3,7 +3,10 @@
 import hashlib
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
+from rest_framework.settings import api_settings
+from rest_framework.throttling import UserRateThrottle
 
 from cdp_site import services
 from cdp_site.models import ApiToken
@@ -121,16 +124,11 @@ def test_token_list_is_cursor_paginated_and_never_shows_secrets(make_user):
 
 
 def test_api_is_throttled_with_retry_after(make_user, settings):
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import UserRateThrottle
-
     token = services.create_api_token(user=make_user("Viewer"), name="t").plaintext
     client = _api(token)
     original = UserRateThrottle.THROTTLE_RATES
     UserRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "3/min"}
     try:
-        from django.core.cache import cache
-
         cache.clear()
         statuses = [client.get("/api/v1/me").status_code for _ in range(4)]
         response = client.get("/api/v1/me")

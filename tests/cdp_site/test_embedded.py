@@ -1,5 +1,6 @@
 """Embedded servers: a leftover of a crashed run is stopped; anything else is left alone."""
 
+import socket
 import subprocess
 import sys
 
@@ -39,8 +40,6 @@ def test_a_pid_file_naming_someone_elses_process_stops_nothing(tmp_path):
 
 
 def test_port_taken_by_another_program_is_reported_with_the_option_to_change_it(tmp_path):
-    import socket
-
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

@@ -3,7 +3,9 @@
 import socket
 
 import pytest
+from django.core.cache import cache
 
+from cdp_site.celery import HEARTBEAT_TTL, HEARTBEATS_KEY, redis_now
 from cdp_site.dev import embedded
 from tests.support.processes import start_celery_worker, stop_process, wait_until
 
@@ -90,10 +92,6 @@ def test_healthz_needs_no_login_and_reveals_no_secrets(client, pointed_at):
 
 
 def _heartbeat_set():
-    from django.core.cache import cache
-
-    from cdp_site.celery import HEARTBEATS_KEY
-
     return cache._cache.get_client(write=True), cache.make_key(HEARTBEATS_KEY)
 
 
@@ -126,8 +124,6 @@ def test_a_worker_that_stops_leaves_the_count_at_once(client, pointed_at):
 
 
 def test_a_stale_heartbeat_is_not_counted_and_is_dropped(client, pointed_at):
-    from cdp_site.celery import HEARTBEAT_TTL, redis_now
-
     redis, key = _heartbeat_set()
     # A worker killed without a chance to say goodbye: its last beat grows old.
     redis.zadd(key, {"killed@somewhere": redis_now(redis) - HEARTBEAT_TTL - 1})

@@ -1,5 +1,7 @@
 """Walks every URL for every role: allowed, or 403 / redirect to login as the matrix says."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -26,8 +28,6 @@ def _walk(resolver, prefix=""):
 
 
 def _sample_url(route: str) -> str:
-    import re
-
     def fill(match):
         converter = match.group(1) or "str"
         return SAMPLE_ARGS[converter]

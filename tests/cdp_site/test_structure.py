@@ -14,6 +14,7 @@ from django.db import transaction
 from cdp_site import outbox
 from cdp_site.celery import app, task_named
 from cdp_site.models import QueuedTask
+from profiles.models import Profile
 
 APPS = ("cdp_site", "integrations", "profiles", "segments", "campaigns", "demo")
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,8 +94,6 @@ def test_no_template_names_a_url_of_an_app_above_its_own():
 
 
 def test_the_profile_page_shows_the_panels_the_apps_above_register(client_as):
-    from profiles.models import Profile
-
     profile = Profile.objects.create()
     page = client_as("Account manager").get(f"/profiles/{profile.pk}/").content.decode()
     segments = page.index(f'hx-get="/segments/profile/{profile.pk}/panel/"')

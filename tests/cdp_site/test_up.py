@@ -4,6 +4,7 @@ import http.cookiejar
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -179,8 +180,6 @@ def test_up_again_reuses_the_data_and_restarts_a_server_left_by_a_crash(tmp_path
 
 
 def test_port_in_use_gets_a_clear_message_and_a_free_alternative(tmp_path, ports):
-    import socket
-
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", ports["web"]))
         busy.listen()

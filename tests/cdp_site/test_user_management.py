@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from cdp_site.permissions import role_of
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -46,8 +47,6 @@ def test_admin_changes_a_role_and_the_new_capabilities_apply(client_as, make_use
 
 
 def test_deactivated_user_cannot_log_in(client_as, make_user):
-    from tests.conftest import PASSWORD
-
     target = make_user("Marketer", "gone@example.org")
     client_as("Admin").post(f"/settings/users/{target.pk}/", {"active": "0"})
     assert not Client().login(username="gone@example.org", password=PASSWORD)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from integrations import services
 from integrations.models import Event, EventInbox, RejectedEvent
 
 pytestmark = pytest.mark.django_db
@@ -94,8 +95,6 @@ def test_retried_message_id_is_stored_once(post, source):
 
 
 def test_same_message_id_from_two_sources_is_two_events(post, source):
-    from integrations import services
-
     other = services.create_source(name="App", kind="mobile_app")
     post("/v1/track", track(messageId="m"), key=source.write_key)
     post("/v1/track", track(messageId="m"), key=other.write_key)

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from cdp_site import crypto
+from cdp_site.dev.embedded import any_free_port
 from integrations.destinations import adapters, services
 from integrations.destinations.adapters import DestinationError
 from integrations.destinations.models import Destination
@@ -144,8 +145,6 @@ def test_send_email_keeps_the_given_message_id(smtp_destination, smtp_inbox):
 
 
 def test_send_email_to_a_closed_port_is_retryable(db):
-    from cdp_site.dev.embedded import any_free_port
-
     destination = services.create_destination(
         name="Nowhere",
         kind="smtp",

@@ -2,14 +2,22 @@
 import base64
 import hashlib
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings as live
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
 from cdp_site import crypto
+from cdp_site.celery import app
 from integrations.destinations import adapters, services, tasks
+from integrations.destinations.checks import encryption_keys_check
 from integrations.destinations.models import DeadLetter, Destination
+from segments import services as segment_services
 from segments import tasks as segment_tasks
 
 from .test_destinations_adapters import http_server, smtp_destination, webhook  # noqa: F401
@@ -231,8 +239,6 @@ def test_connection_checks_per_kind(db, smtp_destination, webhook, http_server, 
 
 @pytest.fixture
 def eager(settings):
-    from cdp_site.celery import app
-
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
@@ -289,7 +295,6 @@ def test_success_stores_nothing(webhook, http_server, eager):
 
 def test_scheduled_export_writes_the_segment_then_waits_for_its_interval(db, export_root):
     tmp_path = export_root
-    from segments import services as segment_services
 
     segment = segment_services.create_segment(
         name="Dutch",
@@ -320,10 +325,6 @@ def test_scheduled_export_writes_the_segment_then_waits_for_its_interval(db, exp
 
 
 def test_without_keys_the_check_and_first_use_refuse_with_a_clear_message(settings):
-    from django.core.exceptions import ImproperlyConfigured
-
-    from integrations.destinations.checks import encryption_keys_check
-
     settings.CDP_ENCRYPTION_KEYS = []
     [error] = encryption_keys_check()
     assert error.id == "cdp.E101" and "CDP_ENCRYPTION_KEYS is not set" in error.msg
@@ -334,12 +335,6 @@ def test_without_keys_the_check_and_first_use_refuse_with_a_clear_message(settin
 
 
 def test_production_without_keys_fails_manage_check(tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    from django.conf import settings as live
-
     env = {k: v for k, v in os.environ.items() if k not in {"CDP_ENCRYPTION_KEYS", "DEBUG"}}
     env.update(
         CDP_MODE="production",

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cdp_site.permissions import ADMIN
 from integrations import services as integration_services
-from integrations.imports import selectors
+from integrations.imports import selectors, tasks
 from integrations.imports import services as imports
 from integrations.imports.mapping import Mapping
 from integrations.imports.models import FileImport
@@ -36,8 +36,6 @@ def run_now(monkeypatch):
     Event processing is not queued: a task left on the shared broker would be picked up by
     the worker-kill test's real worker.
     """
-    from integrations.imports import tasks
-
     monkeypatch.setattr(
         tasks.run_file_import, "delay", lambda pk: tasks.run_file_import.apply(args=[pk])
     )

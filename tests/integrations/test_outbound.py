@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from cdp_site.celery import app
+from cdp_site.permissions import ADMIN
 from integrations import outbound
 from integrations.destinations import adapters, services, tasks
 from integrations.destinations.adapters import DestinationError
@@ -175,8 +177,6 @@ REMOTE_BODY = b"Traceback: password=hunter2 at db-internal.local:5432"
 
 
 def test_the_body_of_an_error_is_never_in_the_message_shown(db, http_server, settings):
-    from cdp_site.celery import app
-
     http_server.status, http_server.body = 500, REMOTE_BODY
     destination = hook(http_server.url + "/hook")
     ok, message = services.record_test(destination=destination)
@@ -195,8 +195,6 @@ def test_the_body_of_an_error_is_never_in_the_message_shown(db, http_server, set
 
 
 def test_the_test_connection_page_shows_the_status_line_only(db, client_as, http_server):
-    from cdp_site.permissions import ADMIN
-
     http_server.status, http_server.body = 500, REMOTE_BODY
     destination = hook(http_server.url + "/hook")
     page = client_as(ADMIN).post(

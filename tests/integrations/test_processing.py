@@ -1,13 +1,16 @@
 """The inbox: every stored event is processed once, per-minute counts, partitions."""
 
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from integrations import partitions, processing, services
-from integrations.models import EventInbox, QuarantinedEvent, SourceMinuteStats
+from integrations import partitions, processing, services, tasks
+from integrations.collect.messages import Rejection
+from integrations.models import EventInbox, QuarantinedEvent, RejectedEvent, SourceMinuteStats
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -105,13 +108,6 @@ def test_this_month_and_the_next_two_exist_after_migrating(db):
 
 
 def test_rejected_events_older_than_seven_days_are_purged(source):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from integrations.collect.messages import Rejection
-    from integrations.models import RejectedEvent
-
     old = timezone.now() - timedelta(days=8)
     services.record_rejections(
         source_id=source.id, rejections=[Rejection("x", "old", {})], received_at=old
@@ -122,8 +118,6 @@ def test_rejected_events_older_than_seven_days_are_purged(source):
 
 
 def test_processing_is_queued_once_while_a_trigger_is_pending(source, monkeypatch):
-    from integrations import tasks
-
     sent = []
     monkeypatch.setattr(tasks.process_event_batch, "delay", lambda *a, **k: sent.append(1))
     services.clear_processing_trigger()
@@ -141,9 +135,6 @@ def test_ingestion_queues_processing_after_the_commit_off_the_callers_path(
 ):
     """The answer does not wait on Redis: the trigger thread queues one task for however
     many ingestions asked meanwhile."""
-    from integrations import tasks
-    from tests.support.processes import wait_until
-
     sent = []
     monkeypatch.setattr(tasks.process_event_batch, "delay", lambda *a, **k: sent.append(1))
     services.clear_processing_trigger()

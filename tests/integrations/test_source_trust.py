@@ -8,7 +8,9 @@ from cdp_site.permissions import ADMIN
 from integrations import processing, services
 from integrations.collect.verification import sign, signature
 from integrations.models import Source
+from profiles.consent import may_use
 from profiles.models import Identity, Profile
+from profiles.services import set_source_user_id_kind
 from tests.profiles.conftest import profile_of
 
 from .conftest import basic
@@ -21,8 +23,6 @@ STRANGER = "stranger@evil.test"
 
 @pytest.fixture
 def crm(db):
-    from profiles.services import set_source_user_id_kind
-
     source = services.create_source(name="CRM", kind=Source.Kind.CRM, priority=90)
     set_source_user_id_kind(source=source, kind_name="crm_id")
     return source
@@ -94,8 +94,6 @@ def test_with_verification_off_the_link_is_made_but_mail_and_consent_stay_ann_s(
 def test_grants_from_unverified_links_never_reach_a_known_customer_but_withdrawals_do(
     post, website, ann
 ):
-    from profiles.consent import may_use
-
     services.update_source(source=website, require_verification=False)
 
     def opt_in(given: bool, message_id: str) -> dict:

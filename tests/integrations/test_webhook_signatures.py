@@ -2,12 +2,18 @@
 the secret is stored encrypted and shown once (page and API), and existing plain secrets
 are encrypted by the data migration."""
 
+import hashlib
+import hmac
 import json
 import time
+from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 from cdp_site import crypto
 from cdp_site.permissions import ADMIN
@@ -93,9 +99,6 @@ def test_a_changed_timestamp_breaks_the_signature(client, hook):
 
 
 def test_the_old_body_only_signature_is_refused_with_the_format(client, hook):
-    import hashlib
-    import hmac
-
     old = "sha256=" + hmac.new(hook.signing_secret.encode(), BODY, hashlib.sha256).hexdigest()
     response = post(client, hook, signature=old)
     assert response.status_code == 401
@@ -109,10 +112,6 @@ def test_a_delivery_that_fails_to_store_leaves_its_signature_usable(client, hook
 
 
 def test_used_signatures_are_forgotten_once_they_can_no_longer_pass(client, hook):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     post(client, hook, signature=webhooks.sign(hook.signing_secret, BODY))
     assert webhooks.purge_used_signatures() == 0
     later = timezone.now() + timedelta(seconds=2 * webhooks.TOLERANCE_SECONDS + 5)
@@ -193,9 +192,6 @@ def test_the_data_migration_encrypts_existing_secrets(db):
 
 
 def test_rotating_the_encryption_key_reencrypts_webhook_secrets(hook, settings):
-    from cryptography.fernet import Fernet
-    from django.core.management import call_command
-
     old, new = list(settings.CDP_ENCRYPTION_KEYS), Fernet.generate_key().decode()
     settings.CDP_ENCRYPTION_KEYS = [new, *old]
     call_command("rotate_encryption_key", stdout=open("/dev/null", "w"))  # noqa: SIM115
