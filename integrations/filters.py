@@ -5,8 +5,6 @@ from django import forms
 
 from cdp_site.filters import InstantFilter
 
-from .destinations.models import DeadLetter
-from .imports.models import FileImport
 from .models import Event, QuarantinedEvent, RejectedEvent, Source
 
 
@@ -71,30 +69,3 @@ class QuarantinedEventFilter(django_filters.FilterSet):
     class Meta:
         model = QuarantinedEvent
         fields = []
-
-
-class FileImportFilter(django_filters.FilterSet):
-    source = django_filters.NumberFilter(field_name="source_id")
-
-    class Meta:
-        model = FileImport
-        fields = []
-
-
-class DeadLetterFilter(django_filters.FilterSet):
-    destination = django_filters.NumberFilter(field_name="destination_id")
-    state = django_filters.ChoiceFilter(
-        choices=[("pending", "Pending"), ("replayed", "Replayed"), ("all", "All")],
-        method="in_state",
-    )
-
-    class Meta:
-        model = DeadLetter
-        fields = []
-
-    def in_state(self, queryset, name, value):
-        if value == "pending":
-            return queryset.filter(replayed_at=None)
-        if value == "replayed":
-            return queryset.exclude(replayed_at=None)
-        return queryset

@@ -16,9 +16,9 @@ from cdp_site.api.limits import BIGINT_MAX
 from cdp_site.permissions import Cap
 from cdp_site.text import UNSTORABLE_MESSAGE, unstorable
 from integrations import selectors as integration_selectors
-from integrations.filters import FileImportFilter
 from integrations.imports import selectors, services
 from integrations.imports.files import FileError
+from integrations.imports.filters import FileImportFilter
 from integrations.imports.mapping import Mapping
 from integrations.imports.models import FileImport
 from integrations.webhooks import services as webhooks

@@ -9,8 +9,8 @@ from rest_framework.views import APIView
 
 from cdp_site.permissions import Cap
 
-from ..filters import DeadLetterFilter
 from . import selectors, services
+from .filters import DeadLetterFilter
 from .models import Destination
 from .serializers import (
     ConnectionTestSerializer,

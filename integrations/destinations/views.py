@@ -13,8 +13,8 @@ from cdp_site.access import requires
 from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
 
-from ..filters import DeadLetterFilter
 from . import selectors, services
+from .filters import DeadLetterFilter
 from .forms import DestinationForm
 from .kinds import KINDS
 from .models import Destination
