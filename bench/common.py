@@ -92,6 +92,24 @@ def timed_runs(fn, *, repeat: int) -> list[float]:
     return times
 
 
+def p50_p99_rows(
+    figure: str, ms: list[float], *, baseline: str, baseline_ms: list[float], target: str
+) -> list[Row]:
+    """The usual pair of rows for a latency: p50 beside the baseline's p50, and p99 (the
+    one the target is about) beside the baseline's p99."""
+    return [
+        Row(
+            figure=f"{figure}: p{pct}",
+            value=percentile(ms, pct),
+            unit="ms",
+            baseline=f"{baseline}, p{pct}",
+            baseline_value=percentile(baseline_ms, pct),
+            target=target if pct == 99 else "",
+        )
+        for pct in (50, 99)
+    ]
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]

@@ -122,12 +122,7 @@ class ImportListView(generics.ListAPIView):
         )
         uploaded = data.validated_data["file"]
         try:
-            created = services.create_import(
-                source=source,
-                chunks=uploaded.chunks(),
-                original_name=uploaded.name,
-                user=request.user,
-            )
+            created = services.import_upload(source=source, uploaded=uploaded, user=request.user)
         except FileError as exc:
             raise serializers.ValidationError({"file": [str(exc)]}) from None
         mapping = data.validated_data.get("mapping")

@@ -71,6 +71,13 @@ def create_import(*, source, chunks, original_name: str, user=None) -> FileImpor
         raise
 
 
+def import_upload(*, source, uploaded, user) -> FileImport:
+    """create_import for a file uploaded through a form or the API (a Django UploadedFile)."""
+    return create_import(
+        source=source, chunks=uploaded.chunks(), original_name=uploaded.name, user=user
+    )
+
+
 def import_file(*, source, path, mapping: Mapping, user=None, original_name=None) -> FileImport:
     """Programmatic import of a file on disk: upload, start with ``mapping`` (queued)."""
 

@@ -43,12 +43,7 @@ def upload(request, pk: int):
     if request.method == "POST" and form.is_valid():
         uploaded = form.cleaned_data["file"]
         try:
-            created = services.create_import(
-                source=source,
-                chunks=uploaded.chunks(),
-                original_name=uploaded.name,
-                user=request.user,
-            )
+            created = services.import_upload(source=source, uploaded=uploaded, user=request.user)
         except FileError as exc:
             form.add_error("file", str(exc))
         else:
