@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from . import computed, stages, trust
+from . import computed, stage_history, stages, trust
 from .changes import ChangeSet
 from .consent import ConsentCollector, summarise
 from .identifiers import identifiers_of, load_rules
@@ -165,5 +165,14 @@ def refresh_profiles(changes: ChangeSet, *, identifier_traits=None) -> None:
     touched = with_kind("events", *reshaped)
     if computed.recompute(touched):
         changes.add_many(touched, "computed")
-    for profile_id in stages.update(touched):
+    refresh_stages(changes, touched=touched, regrouped=set(with_kind(*reshaped)))
+
+
+def refresh_stages(changes: ChangeSet, *, touched: list[int], regrouped: set[int]) -> None:
+    """A merge or an unmerge changes which events a profile has, and so its whole journey:
+    its history is replayed (the merged-away profile's is dropped, being part of the
+    survivor's now). Every other touched profile moves on from where it is."""
+    stage_history.forget([p for p, k in changes.kinds.items() if "merged_away" in k])
+    moved_on = stages.update([p for p in touched if p not in regrouped])
+    for profile_id in stage_history.rewrite(sorted(regrouped)) + moved_on:
         changes.add(profile_id, "stage")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from . import computed, defaults, stages
+from . import computed, defaults, stage_history, stages
 from .changes import ChangeSet
 from .consent import summarise
 from .models import (
@@ -214,3 +214,21 @@ def refresh_retained_stages(*, chunk: int = 5000) -> int:
             changes.emit()
         changed, after = changed + len(moved), ids[-1]
     return changed
+
+
+def backfill_stage_history(*, chunk: int = 500, on_chunk=None) -> int:
+    """Rebuilds every active profile's stage history from its events (for data that
+    arrived before the history was complete, or after the stage rules changed), a chunk
+    of profiles per transaction so that processing is never held up for long; returns
+    how many profiles were replayed. ``on_chunk(done)`` reports progress."""
+    done, after = 0, 0
+    while ids := stage_history.profiles_with_events(after=after, chunk=chunk):
+        with transaction.atomic():
+            moved = stage_history.rewrite(ids)
+            changes = ChangeSet()
+            changes.add_many(moved, "stage")
+            changes.emit()
+        done, after = done + len(ids), ids[-1]
+        if on_chunk:
+            on_chunk(done)
+    return done

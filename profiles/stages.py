@@ -1,6 +1,10 @@
 """Journey stage: orientation → consideration → acquisition → retention, and lapsed when
 a retained customer goes quiet. A profile is in the furthest stage one of whose rules
-its events meet; every change is recorded with its time."""
+its events meet; every change is recorded with its time and the rule that made it.
+
+This module keeps the current stage as events arrive (one aggregate per batch);
+profiles/stage_history.py replays a profile's whole history from its events, for merges,
+unmerges and the backfill."""
 
 from __future__ import annotations
 
@@ -14,13 +18,31 @@ from .sql import execute, rows
 
 CURRENT = "SELECT id, stage FROM profiles_profile WHERE id = ANY(%s)"
 RECORD = """
-INSERT INTO profiles_stagechange (profile_id, from_stage, to_stage, changed_at, reason)
-SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::text[])
+INSERT INTO profiles_stagechange
+    (profile_id, from_stage, to_stage, changed_at, reason, rule_id, event_id)
+SELECT * FROM unnest(
+    %s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::bigint[],
+    %s::bigint[]
+)
 """
 STORE = """
 UPDATE profiles_profile p SET stage = v.stage, stage_changed_at = v.at
 FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS v(id, stage, at) WHERE p.id = v.id
 """
+
+
+FIRST_ACTIVITY = "first activity"
+
+
+def active_rules() -> tuple[list[StageRule], StageRule | None]:
+    """The rules that move profiles forward (those naming events), and the lapse rule."""
+    rules = [r for r in StageRule.objects.all() if r.stage != Stage.LAPSED and r.event_names]
+    lapsed = StageRule.objects.filter(stage=Stage.LAPSED, quiet_days__isnull=False).first()
+    return rules, lapsed
+
+
+def quiet_reason(lapsed: StageRule) -> str:
+    return f"no activity for {lapsed.quiet_days} days"
 
 
 def _rule_columns(rules: list[StageRule]) -> tuple[str, list]:
@@ -37,19 +59,20 @@ def _rule_columns(rules: list[StageRule]) -> tuple[str, list]:
 REASON_LENGTH = 200  # profiles_stagechange.reason
 
 
-def _fit(reason: str) -> str:
-    """A rule may name many events; the recorded reason keeps its end (the count)."""
+def reason_for(rule: StageRule, count: int) -> str:
+    """What made the rule match, for people: its events and how many there were. A rule
+    may name many events; the recorded reason keeps its end (the count)."""
+    reason = f"{', '.join(rule.event_names)} ×{count}"
     if len(reason) <= REASON_LENGTH:
         return reason
-    head, _, count = reason.rpartition(" ×")
-    return f"{head[: REASON_LENGTH - len(count) - 3]}… ×{count}"
+    head, _, tail = reason.rpartition(" ×")
+    return f"{head[: REASON_LENGTH - len(tail) - 3]}… ×{tail}"
 
 
-def evaluate(profile_ids: list[int], *, now=None) -> dict[int, tuple[str, object, str]]:
-    """The stage each profile's events put it in: {id: (stage, since, reason)}."""
+def evaluate(profile_ids: list[int], *, now=None) -> dict[int, tuple[str, object, str, int]]:
+    """The stage each profile's events put it in: {id: (stage, since, reason, rule id)}."""
     now = now or timezone.now()
-    rules = [r for r in StageRule.objects.all() if r.stage != Stage.LAPSED and r.event_names]
-    lapsed = StageRule.objects.filter(stage=Stage.LAPSED, quiet_days__isnull=False).first()
+    rules, lapsed = active_rules()
     if not rules or not profile_ids:
         return {}
     columns, params = _rule_columns(rules)
@@ -64,15 +87,14 @@ def evaluate(profile_ids: list[int], *, now=None) -> dict[int, tuple[str, object
             if count >= rule.min_count and days >= rule.min_days:
                 rank = STAGE_ORDER.index(rule.stage)
                 if best is None or rank > best[0]:
-                    reason = f"{', '.join(rule.event_names)} ×{count}"
-                    best = (rank, rule.stage, at, _fit(reason))
+                    best = (rank, rule.stage, at, reason_for(rule, count), rule.pk)
         if best is None:  # every profile with events is at least being oriented
-            best = (0, Stage.ORIENTATION, last_seen, "first activity")
-        _, stage, at, reason = best
+            best = (0, Stage.ORIENTATION, last_seen, FIRST_ACTIVITY, None)
+        _, stage, at, reason, rule_id = best
         if stage == Stage.RETENTION and lapsed and last_seen < now - timedelta(lapsed.quiet_days):
             stage, at = Stage.LAPSED, last_seen + timedelta(lapsed.quiet_days)
-            reason = f"no activity for {lapsed.quiet_days} days"
-        result[pid] = (stage, at, reason)
+            reason, rule_id = quiet_reason(lapsed), lapsed.pk
+        result[pid] = (stage, at, reason, rule_id)
     return result
 
 
@@ -80,7 +102,7 @@ def update(profile_ids: list[int], *, now=None) -> list[int]:
     """Moves profiles to the stage their events say; returns the ids that changed."""
     wanted = evaluate(profile_ids, now=now)
     current = dict(rows(CURRENT, [list(wanted)])) if wanted else {}
-    changed = [pid for pid, (stage, _, _) in wanted.items() if current.get(pid) != stage]
+    changed = [pid for pid, wants in wanted.items() if current.get(pid) != wants[0]]
     if changed:
         execute(
             RECORD,
@@ -90,6 +112,8 @@ def update(profile_ids: list[int], *, now=None) -> list[int]:
                 [wanted[p][0] for p in changed],
                 [wanted[p][1] for p in changed],
                 [wanted[p][2] for p in changed],
+                [wanted[p][3] for p in changed],
+                [None] * len(changed),  # the aggregate does not know which event it was
             ],
         )
         execute(STORE, [changed, [wanted[p][0] for p in changed], [wanted[p][1] for p in changed]])

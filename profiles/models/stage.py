@@ -33,15 +33,30 @@ class StageRule(models.Model):
 
 
 class StageChange(models.Model):
+    """One move of one profile from a stage to another: the complete journey history the
+    insights reports count. ``event_id`` is the event that made the rule match (known when
+    the history is replayed from the events; None for a live change, where the counts come
+    from one aggregate); ``rule`` is the rule that matched (the lapse rule for a lapse);
+    neither is set for a profile's first activity. A merge replays the survivor's history
+    from all its events and drops the merged profile's; an unmerge replays both."""
+
     profile = models.ForeignKey("Profile", on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=20, choices=Stage.choices)
     changed_at = models.DateTimeField()
     event_id = models.BigIntegerField(null=True, blank=True)
+    rule = models.ForeignKey(
+        StageRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["profile", "-changed_at"], name="stagechange_profile_time")]
+        indexes = [
+            models.Index(fields=["profile", "-changed_at"], name="stagechange_profile_time"),
+            # Counting by period and stage: "who entered acquisition in November".
+            models.Index(fields=["to_stage", "changed_at"], name="stagechange_to_time"),
+            models.Index(fields=["from_stage", "changed_at"], name="stagechange_from_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.from_stage} → {self.to_stage}"

@@ -1,0 +1,160 @@
+"""A profile's whole stage history, replayed from its events in time order.
+
+The live pass (profiles/stages.py) only knows the stage a batch leaves a profile in. When
+the events under a profile change shape (a merge brings another profile's events, an
+unmerge takes them back) or history must be rebuilt (a new install's backfill), the
+history is replayed: each event is counted against every rule, and a change is written
+whenever the furthest rule met moves on, with the event that did it. A retained customer
+quiet for the lapse rule's days lapses at that moment, and returns on the next event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from django.utils import timezone
+
+from .models import StageRule
+from .models.stage import STAGE_ORDER, Stage
+from .sql import execute, rows
+from .stages import FIRST_ACTIVITY, RECORD, STORE, active_rules, quiet_reason, reason_for
+
+EVENTS_IN_ORDER = """
+SELECT profile_id, event_id, name, type, "timestamp" FROM profiles_profileevent
+WHERE profile_id = ANY(%s) ORDER BY profile_id, "timestamp", event_id
+"""
+FORGET = "DELETE FROM profiles_stagechange WHERE profile_id = ANY(%s)"
+
+
+@dataclass(frozen=True)
+class Change:
+    from_stage: str
+    to_stage: str
+    at: datetime
+    reason: str
+    rule_id: int | None
+    event_id: int | None
+
+
+@dataclass
+class _Walk:
+    """One profile's replay: the counts per rule so far and the stage they give."""
+
+    rules: list[StageRule]
+    lapsed: StageRule | None
+    counts: list[int] = field(default_factory=list)
+    days: list[set] = field(default_factory=list)
+    stage: str = ""
+    rank: int = -1
+    last_seen: datetime | None = None
+    changes: list[Change] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.counts = [0] * len(self.rules)
+        self.days = [set() for _ in self.rules]
+
+    def move(self, to_stage: str, at, reason: str, rule_id=None, event_id=None) -> None:
+        self.changes.append(Change(self.stage, to_stage, at, reason, rule_id, event_id))
+        self.stage = to_stage
+
+    def lapse_before(self, moment) -> None:
+        """Lapses a retained customer whose quiet spell ran out before ``moment``."""
+        if self.stage != Stage.RETENTION or self.lapsed is None or self.last_seen is None:
+            return
+        lapses_at = self.last_seen + timedelta(days=self.lapsed.quiet_days)
+        if lapses_at < moment:
+            self.move(Stage.LAPSED, lapses_at, quiet_reason(self.lapsed), self.lapsed.pk)
+
+    def see(self, event_id: int, name: str, type_: str, at) -> None:
+        self.lapse_before(at)
+        best = None
+        for i, rule in enumerate(self.rules):
+            if name in rule.event_names or type_ in rule.event_names:
+                self.counts[i] += 1
+                self.days[i].add(at.date())
+            if self.counts[i] >= rule.min_count and len(self.days[i]) >= rule.min_days:
+                rank = STAGE_ORDER.index(rule.stage)
+                if best is None or rank > best[0]:
+                    best = (rank, rule, self.counts[i])
+        self.last_seen = at
+        if best is None:
+            if not self.stage:  # every profile with events is at least being oriented
+                self.move(Stage.ORIENTATION, at, FIRST_ACTIVITY, event_id=event_id)
+                self.rank = 0
+            return
+        rank, rule, count = best
+        if rank > self.rank or self.stage == Stage.LAPSED:
+            self.move(rule.stage, at, reason_for(rule, count), rule.pk, event_id)
+            self.rank = rank
+
+
+def replay(profile_ids: list[int], *, now=None) -> dict[int, list[Change]]:
+    """Each profile's changes, oldest first; a profile with no events has none. With no
+    rule naming events there is no history to tell ({})."""
+    rules, lapsed = active_rules()
+    if not rules or not profile_ids:
+        return {}
+    now = now or timezone.now()
+    history = {pid: [] for pid in profile_ids}
+    found = rows(EVENTS_IN_ORDER, [list(profile_ids)])
+    for pid, events in groupby(found, key=lambda row: row[0]):
+        walk = _Walk(rules, lapsed)
+        for _, event_id, name, type_, at in events:
+            walk.see(event_id, name, type_, at)
+        walk.lapse_before(now)
+        history[pid] = walk.changes
+    return history
+
+
+def forget(profile_ids: list[int]) -> None:
+    """Drops the history of profiles merged into another (it is part of the survivor's)."""
+    if profile_ids:
+        execute(FORGET, [profile_ids])
+
+
+def rewrite(profile_ids: list[int], *, now=None) -> list[int]:
+    """Replaces the profiles' stage history with the replayed one and sets their current
+    stage from it; returns the ids whose current stage changed. Runs in the caller's
+    transaction (the merge's, the unmerge's, a backfill chunk's)."""
+    history = replay(profile_ids, now=now)
+    if not history:
+        return []
+    before = dict(rows("SELECT id, stage FROM profiles_profile WHERE id = ANY(%s)", [profile_ids]))
+    execute(FORGET, [list(history)])
+    flat = [(pid, c) for pid, changes in history.items() for c in changes]
+    if flat:
+        execute(
+            RECORD,
+            [
+                [pid for pid, _ in flat],
+                [c.from_stage for _, c in flat],
+                [c.to_stage for _, c in flat],
+                [c.at for _, c in flat],
+                [c.reason for _, c in flat],
+                [c.rule_id for _, c in flat],
+                [c.event_id for _, c in flat],
+            ],
+        )
+    latest = {pid: changes[-1] for pid, changes in history.items() if changes}
+    ids = list(latest)
+    execute(STORE, [ids, [latest[p].to_stage for p in ids], [latest[p].at for p in ids]])
+    return [pid for pid in ids if before.get(pid) != latest[pid].to_stage]
+
+
+def profiles_with_events(*, after: int, chunk: int) -> list[int]:
+    """Active profiles in id order after ``after``, for the backfill."""
+    return [
+        r[0]
+        for r in rows(
+            "SELECT p.id FROM profiles_profile p WHERE p.merged_into_id IS NULL AND p.id > %s "
+            "AND EXISTS (SELECT 1 FROM profiles_profileevent e WHERE e.profile_id = p.id) "
+            "ORDER BY p.id LIMIT %s",
+            [after, chunk],
+        )
+    ]
+
+
+def active_profile_count() -> int:
+    return rows("SELECT count(*) FROM profiles_profile WHERE merged_into_id IS NULL", [])[0][0]
