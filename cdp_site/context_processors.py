@@ -8,7 +8,7 @@ NAVIGATION = [
     ("Segments", "segments:index", Cap.VIEW_SEGMENTS, "Groups of people, fresh within seconds."),
     ("Campaigns", "campaigns:index", Cap.VIEW_CAMPAIGNS, "Journeys and messages that act on them."),
     ("Integrations", "integrations:index", Cap.VIEW_INTEGRATIONS, "Sources in, destinations out."),
-    ("Insights", "insights", Cap.VIEW_DASHBOARDS, "Charts of the platform's data."),
+    ("Insights", "insights:index", Cap.VIEW_DASHBOARDS, "How customers move through the journey."),
     ("Settings", "settings", Cap.OWN_ACCOUNT, "Your account, API tokens and users."),
 ]
 

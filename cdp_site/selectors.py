@@ -3,13 +3,12 @@
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count
 
 from cdp_site.celery import HEARTBEAT_TTL, heartbeats, redis_now
 
 from . import health
 from .models import ApiToken
-from .permissions import ROLES, role_of
+from .permissions import role_of
 
 
 def tokens_of(*, user):
@@ -19,17 +18,6 @@ def tokens_of(*, user):
 def users_with_roles() -> list[dict]:
     users = get_user_model().objects.order_by("email").prefetch_related("groups")
     return [{"user": u, "role": role_of(u)} for u in users]
-
-
-def users_per_role() -> dict[str, int]:
-    counts = dict(
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=ROLES)
-        .values_list("groups__name")
-        .annotate(n=Count("id"))
-        .values_list("groups__name", "n")
-    )
-    return {role: counts.get(role, 0) for role in ROLES}
 
 
 def _database_state() -> dict:

@@ -172,6 +172,7 @@ INSTALLED_APPS = [
     "profiles",
     "segments",
     "campaigns",
+    "insights",
     "demo",
 ]
 

@@ -7,7 +7,7 @@ urlpatterns = [
     # order (the prefixes are distinct, so the order changes no URL).
     path("", include("integrations.urls")),
     path("", views.dashboard, name="dashboard"),
-    path("insights/", views.insights, name="insights"),
+    path("insights/", include("insights.urls")),
     path("settings/", views.account_settings, name="settings"),
     path("settings/tokens/", views.token_create, name="token-create"),
     path("settings/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("profiles.api.rules_urls")),
     path("api/v1/segments/", include("segments.api.urls")),
     path("api/v1/campaigns/", include("campaigns.api.urls")),
+    path("api/v1/insights/", include("insights.api.urls")),
     path("profiles/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
     path("campaigns/", include("campaigns.urls")),

@@ -1,4 +1,4 @@
-"""Pages of the site shell: dashboard, insights, settings (account, tokens, users), health."""
+"""Pages of the site shell: dashboard, settings (account, tokens, users), health."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -33,27 +33,6 @@ def dashboard(request):
             "data_health": data_health,
         },
     )
-
-
-@requires(Cap.VIEW_DASHBOARDS)
-def insights(request):
-    counts = selectors.users_per_role()
-    chart = {
-        "data": [
-            {
-                "type": "bar",
-                "x": list(counts),
-                "y": list(counts.values()),
-                "marker": {"color": "#2f5d8a"},
-            }
-        ],
-        "layout": {
-            "title": {"text": "Active users by role"},
-            "margin": {"t": 48, "r": 16, "b": 48, "l": 48},
-            "yaxis": {"rangemode": "tozero", "dtick": 1},
-        },
-    }
-    return TemplateResponse(request, "cdp_site/insights.html", {"chart": chart})
 
 
 @requires(Cap.OWN_ACCOUNT)

@@ -1,0 +1,63 @@
+"""The reports' numbers as JSON: the same selectors as the pages, each answer stating
+``as_of``, the instant its data is current to."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cdp_site.counting import TimeLimitExceeded
+from cdp_site.permissions import Cap
+from insights.journey import selectors
+from insights.periods import GRANULARITIES, PeriodForm
+
+PERIOD_PARAMETERS = [
+    OpenApiParameter(
+        "start", str, description="first local day (YYYY-MM-DD); default: 90 days ago"
+    ),
+    OpenApiParameter("end", str, description="last local day, inclusive; default: today"),
+    OpenApiParameter("granularity", str, enum=list(GRANULARITIES), description="default: week"),
+]
+
+
+def period_from(request):
+    form = PeriodForm(request.query_params)
+    if not form.is_valid():
+        raise serializers.ValidationError(
+            {field: [str(e) for e in errors] for field, errors in form.errors.items()}
+        )
+    return form.period()
+
+
+class JourneyView(APIView):
+    """People per stage at the end of each bucket, the flows between the stage at the
+    period's start and at its end ("" is new), moves into each stage per bucket, the
+    share moving on from each funnel stage per bucket, and time spent in each stage by
+    those who left it in the period (median and 75th percentile, seconds)."""
+
+    required_capability = Cap.VIEW_DASHBOARDS
+
+    @extend_schema(parameters=PERIOD_PARAMETERS, responses={200: dict})
+    def get(self, request):
+        period = period_from(request)
+        try:
+            found = selectors.journey(period)
+        except TimeLimitExceeded:
+            raise serializers.ValidationError(
+                {"end": ["This period takes too long to count: choose a shorter one."]}
+            ) from None
+        return Response(
+            {
+                "as_of": found.as_of,
+                "start": period.first_day,
+                "end": period.last_day,
+                "granularity": period.granularity,
+                "time_zone": str(period.zone),
+                "buckets": found.buckets,
+                "people": found.people,
+                "entered": found.entered,
+                "conversion": found.conversion,
+                "flows": [{"from": a, "to": b, "people": n} for a, b, n in found.flows],
+                "time_in_stage": found.time_in_stage,
+            }
+        )

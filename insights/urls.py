@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+from .journey import views as journey_views
+
+app_name = "insights"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("journey/", journey_views.journey, name="journey"),
+]

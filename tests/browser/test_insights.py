@@ -1,0 +1,53 @@
+"""The journey view in real Chromium: the charts draw from the installed plotly, and a
+new period or granularity reloads the report in place."""
+
+import pytest
+from playwright.sync_api import expect
+
+from cdp_site import services as site_services
+from integrations import services
+from integrations.models import Source
+from tests.conftest import PASSWORD
+from tests.profiles.conftest import drain, message
+from tests.support.signing import signed
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+DAY = 24 * 60
+
+
+@pytest.fixture
+def shoppers(transactional_db):
+    web = services.create_source(name="Webshop", kind=Source.Kind.WEBSITE)
+    sent = []
+    for n in range(6):
+        sent.append(message("page", userId=f"s{n}", minutes=n * DAY, properties={"path": "/"}))
+        if n % 2:
+            sent.append(message(userId=f"s{n}", event="Product Viewed", minutes=(n + 1) * DAY))
+        if n % 3 == 0:
+            sent.append(message(userId=f"s{n}", event="Order Completed", minutes=(n + 2) * DAY))
+    assert services.ingest_messages(source_id=web.id, messages=signed(web, *sent)).stored
+    drain()
+    site_services.create_user(email="mia@example.org", role="Marketer", password=PASSWORD)
+
+
+def test_the_journey_view_draws_its_charts_and_reloads_in_place(
+    page, log_in, live_server, shoppers
+):
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    log_in("mia@example.org", PASSWORD)
+    page.goto(f"{live_server.url}/insights/journey/?start=2026-10-25&end=2026-11-20")
+
+    page.wait_for_selector("[data-chart='people-chart'] .main-svg")
+    expect(page.locator("[data-chart='flow-chart'] .sankey-node .node-label").first).to_have_text(
+        "New"
+    )
+    assert all(url.startswith(live_server.url) for url in requests), requests
+    weeks = page.locator("#report details").first.locator("tbody tr")
+    expect(weeks).to_have_count(5)  # Sunday 25 Oct is in the week of 19 Oct
+
+    page.get_by_label("Per", exact=True).select_option("day")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#report details").first.locator("tbody tr")).to_have_count(27)
+    page.wait_for_selector("[data-chart='flow-chart'] .sankey-node")
+    assert "granularity=day" in page.url
