@@ -8,4 +8,5 @@ app_name = "insights"
 urlpatterns = [
     path("", views.index, name="index"),
     path("journey/", journey_views.journey, name="journey"),
+    path("journey/people/", journey_views.journey_people, name="journey-people"),
 ]

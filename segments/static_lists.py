@@ -325,6 +325,13 @@ def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "
         cursor.execute("DROP TABLE segments_upload_ids")
     result.entered = sum(1 for _, change in changes if change == "entered")
     result.exited = len(changes) - result.entered
+    _record(segment, changes, now=now, started=started)
+    return result
+
+
+def _record(segment: Segment, changes: list[tuple[int, str]], *, now, started: float) -> None:
+    """After a list's members changed: its size, its status, the change signal, and the
+    rule-based segments that refer to it."""
     size = segment.memberships.count()
     SizeSample.objects.create(segment=segment, at=now, size=size)
     Segment.objects.filter(pk=segment.pk).update(
@@ -340,7 +347,33 @@ def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "
         transaction.on_commit(lambda: membership_changed.send(sender=Segment, changes=sent))
         _cascade(segment, {pid for pid, _ in changes})
     segment.refresh_from_db()
-    return result
+
+
+PROFILES_SQL = membership.APPLY_SQL.format(
+    wanted="SELECT p.id FROM profiles_profile p "
+    "WHERE p.id = ANY(%(ids)s) AND p.merged_into_id IS NULL",
+    scope="",
+)
+
+
+@transaction.atomic
+def create_static_segment_of(
+    *, name: str, profile_ids: list[int], reason: str, description: str = "", created_by=None
+) -> Segment:
+    """A static segment of these profiles (the people behind a report's number, say);
+    ``reason`` is each entry's reason in the membership history. Merged-away or deleted
+    profiles are left out."""
+    started = time.monotonic()
+    segment = create_static_segment(name=name, description=description, created_by=created_by)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            PROFILES_SQL,
+            {"segment": segment.pk, "now": now, "reason": reason[:200], "ids": list(profile_ids)},
+        )
+        changes = cursor.fetchall()
+    _record(segment, changes, now=now, started=started)
+    return segment
 
 
 def _cascade(segment: Segment, changed: set[int]) -> None:

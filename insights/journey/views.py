@@ -1,13 +1,20 @@
-"""The journey view: /insights/journey/ (the charts load as an HTMX partial)."""
+"""The journey view: /insights/journey/ (the charts load as an HTMX partial), and the
+people behind each of its numbers (/insights/journey/people/)."""
 
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from cdp_site.access import requires
-from cdp_site.counting import TimeLimitExceeded
-from cdp_site.permissions import Cap
+from cdp_site.counting import TimeLimitExceeded, time_limit
+from cdp_site.permissions import Cap, capabilities_of
 from insights.periods import GRANULARITIES, PeriodForm
+from segments import static_lists
 
-from . import charts, selectors
+from . import charts, people, selectors
 from .selectors import STAGES
 
 TEMPLATE = "insights/journey.html"
@@ -19,6 +26,7 @@ def journey(request):
     context = {"form": form, "granularities": GRANULARITIES}
     if form.is_valid():
         context.update(_report(form))
+        context["can_list"] = Cap.VIEW_PROFILES in capabilities_of(request.user)
     status = 400 if form.errors else 200
     template = f"{TEMPLATE}#report" if request.htmx else TEMPLATE
     return TemplateResponse(request, template, context, status=status)
@@ -34,7 +42,7 @@ def _report(form) -> dict:
         (
             day,
             selectors.bucket_end(day, period.granularity),
-            [found.people[s][i] for s in selectors.STAGES],
+            [(s, found.people[s][i]) for s in selectors.STAGES],
         )
         for i, day in enumerate(found.buckets)
     ]
@@ -44,7 +52,8 @@ def _report(form) -> dict:
         "empty": not any(any(v) for v in found.people.values()),
         "stages": [charts.LABELS[s] for s in STAGES],
         "people_rows": rows,
-        "flow_rows": [(charts.LABELS[a], charts.LABELS[b], n) for a, b, n in found.flows],
+        "flow_rows": [(a, charts.LABELS[a], b, charts.LABELS[b], n) for a, b, n in found.flows],
+        "period_query": _period_query(period),
         "time_rows": [
             (charts.LABELS[s], v["left"], v["median_s"] / 86400, v["p75_s"] / 86400)
             for s, v in found.time_in_stage.items()
@@ -54,3 +63,62 @@ def _report(form) -> dict:
         "conversion_chart": charts.conversion(found),
         "time_chart": charts.time_in_stage(found),
     }
+
+
+PEOPLE_TEMPLATE = "insights/journey_people.html"
+SHOWN = 100
+SAVED_AT_MOST = 1_000_000  # a static segment of more is a rule's job
+
+
+@requires(Cap.VIEW_PROFILES, write=Cap.MANAGE_SEGMENTS)
+def journey_people(request):
+    """The people behind one number of the journey view; POST saves them as a static
+    segment ("moved from consideration to acquisition in November")."""
+    form = people.PeopleForm(request.POST or request.GET)
+    if not form.is_valid():
+        return TemplateResponse(request, PEOPLE_TEMPLATE, {"form": form}, status=400)
+    question = form.question()
+    if request.method == "POST":
+        return _save(request, question)
+    try:
+        with time_limit(selectors.TIME_LIMIT_MS):
+            ids = people.profile_ids(question, limit=SHOWN)
+            total = people.count(question)
+    except TimeLimitExceeded:
+        return TemplateResponse(request, PEOPLE_TEMPLATE, {"form": form, "too_slow": True})
+    context = {
+        "form": form,
+        "question": question,
+        "title": question.describe(),
+        "profiles": people.profiles(ids),
+        "total": total,
+        "shown": len(ids),
+        "can_save": Cap.MANAGE_SEGMENTS in capabilities_of(request.user),
+        "back": reverse("insights:journey") + "?" + _period_query(question.period),
+    }
+    return TemplateResponse(request, PEOPLE_TEMPLATE, context)
+
+
+def _save(request, question):
+    name = (request.POST.get("name") or question.describe()).strip()
+    try:
+        with time_limit(selectors.TIME_LIMIT_MS):
+            ids = people.profile_ids(question, limit=SAVED_AT_MOST)
+        segment = static_lists.create_static_segment_of(
+            name=name,
+            profile_ids=ids,
+            reason=question.describe(),
+            description=f"Saved from the journey view: {question.describe()}.",
+            created_by=request.user,
+        )
+    except TimeLimitExceeded:
+        messages.error(request, "These people take too long to list: choose a shorter period.")
+        return redirect(request.get_full_path())
+    messages.success(request, f"Saved {segment.member_count:,} people as “{segment.name}”.")
+    return redirect("segments:detail", pk=segment.pk)
+
+
+def _period_query(period) -> str:
+    return urlencode(
+        {"start": period.first_day, "end": period.last_day, "granularity": period.granularity}
+    )

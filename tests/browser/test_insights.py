@@ -51,3 +51,19 @@ def test_the_journey_view_draws_its_charts_and_reloads_in_place(
     expect(page.locator("#report details").first.locator("tbody tr")).to_have_count(27)
     page.wait_for_selector("[data-chart='flow-chart'] .sankey-node")
     assert "granularity=day" in page.url
+
+
+def test_a_number_opens_its_people_who_save_as_a_segment(page, log_in, live_server, shoppers):
+    log_in("mia@example.org", PASSWORD)
+    page.goto(f"{live_server.url}/insights/journey/?start=2026-10-25&end=2026-11-20")
+    flows = page.locator("#report details").nth(1)
+    flows.locator("summary").click()
+    new_buyers = flows.locator("tbody tr", has_text="New").filter(has_text="Retention")
+    new_buyers.get_by_role("link").click()
+
+    page.get_by_role("heading", name="New at the start, in retention at the end").wait_for()
+    expect(page.locator("tbody tr")).to_have_count(2)  # s0 and s3 ordered
+    page.get_by_label("Segment name").fill("New buyers, late October")
+    page.get_by_role("button", name="Save as a segment").click()
+    page.get_by_text("Saved 2 people as “New buyers, late October”.").wait_for()
+    assert "/segments/" in page.url

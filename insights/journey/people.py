@@ -1,0 +1,141 @@
+"""The people behind a number of the journey view: who was in a stage at a bucket's end,
+who went from one stage at the period's start to another at its end, who moved into a
+stage during a bucket. Each is a query of profile ids (bounded by the caller), so the
+list pages and "save as a segment" read the same people the number counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.db import connection
+
+from insights.periods import Period, PeriodForm
+from profiles.models import Profile
+
+from .selectors import NEW, STAGES, bucket_end
+
+IN_STAGE = """
+SELECT profile_id FROM (
+    SELECT DISTINCT ON (sc.profile_id) sc.profile_id, sc.to_stage
+    FROM profiles_stagechange sc
+    JOIN profiles_profile p ON p.id = sc.profile_id AND p.merged_into_id IS NULL
+    WHERE sc.changed_at < %(at)s ORDER BY sc.profile_id, sc.changed_at DESC, sc.id DESC
+) latest WHERE to_stage = %(stage)s
+"""
+# Stage at the start (the first change's from_stage) and at the end (the last one's to).
+FLOW = """
+SELECT sc.profile_id FROM profiles_stagechange sc
+JOIN profiles_profile p ON p.id = sc.profile_id AND p.merged_into_id IS NULL
+WHERE sc.changed_at >= %(start)s AND sc.changed_at < %(end)s
+GROUP BY sc.profile_id
+HAVING (array_agg(sc.from_stage ORDER BY sc.changed_at, sc.id))[1] = %(stage)s
+   AND (array_agg(sc.to_stage ORDER BY sc.changed_at DESC, sc.id DESC))[1] = %(to_stage)s
+"""
+STAYED = """
+SELECT profile_id FROM (
+    SELECT DISTINCT ON (sc.profile_id) sc.profile_id, sc.to_stage
+    FROM profiles_stagechange sc
+    JOIN profiles_profile p ON p.id = sc.profile_id AND p.merged_into_id IS NULL
+    WHERE sc.changed_at < %(at)s ORDER BY sc.profile_id, sc.changed_at DESC, sc.id DESC
+) at_start
+WHERE to_stage = %(stage)s AND NOT EXISTS (
+    SELECT 1 FROM profiles_stagechange moved
+    WHERE moved.profile_id = at_start.profile_id
+      AND moved.changed_at >= %(start)s AND moved.changed_at < %(end)s
+)
+"""
+ENTERED = """
+SELECT DISTINCT sc.profile_id FROM profiles_stagechange sc
+JOIN profiles_profile p ON p.id = sc.profile_id AND p.merged_into_id IS NULL
+WHERE sc.to_stage = %(stage)s AND sc.changed_at >= %(from)s AND sc.changed_at < %(to)s
+"""
+STAGE_CHOICES = [(str(s), s.label) for s in STAGES]
+
+
+class PeopleForm(PeriodForm):
+    """Which number: ``kind`` in / flow / entered, its stage(s) and, for in and entered,
+    its bucket (the first local day of it)."""
+
+    kind = forms.ChoiceField(choices=[("in", "in"), ("flow", "flow"), ("entered", "entered")])
+    stage = forms.ChoiceField(choices=[(NEW, "New"), *STAGE_CHOICES], required=False)
+    to_stage = forms.ChoiceField(choices=STAGE_CHOICES, required=False)
+    bucket = forms.DateField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        kind = data.get("kind")
+        if kind == "flow" and not data.get("to_stage"):
+            self.add_error("to_stage", "Choose the stage at the end.")
+        if kind in ("in", "entered"):
+            if not data.get("stage"):
+                self.add_error("stage", "Choose a stage.")
+            if data.get("bucket") not in self.period().buckets():
+                self.add_error("bucket", "Choose one of the period's buckets.")
+        return data
+
+    def question(self) -> Question:
+        data = self.cleaned_data
+        return Question(
+            self.period(), data["kind"], data["stage"], data["to_stage"], data["bucket"]
+        )
+
+
+@dataclass(frozen=True)
+class Question:
+    period: Period
+    kind: str
+    stage: str
+    to_stage: str
+    bucket: date | None
+
+    def _bucket_bounds(self) -> tuple[datetime, datetime]:
+        zone = self.period.zone
+        first = datetime.combine(max(self.bucket, self.period.first_day), time.min, tzinfo=zone)
+        last = bucket_end(self.bucket, self.period.granularity) + timedelta(days=1)
+        return first, min(datetime.combine(last, time.min, tzinfo=zone), self.period.end)
+
+    def describe(self) -> str:
+        dates = f"{self.period.first_day:%Y-%m-%d} – {self.period.last_day:%Y-%m-%d}"
+        if self.kind == "flow":
+            start = "new" if self.stage == NEW else f"in {self.stage}"
+            return f"{start.capitalize()} at the start, in {self.to_stage} at the end of {dates}"
+        first, end = self._bucket_bounds()
+        span = f"{first:%Y-%m-%d} – {end - timedelta(seconds=1):%Y-%m-%d}"
+        if self.kind == "entered":
+            return f"Moved into {self.stage}, {span}"
+        return f"In {self.stage} at the end of {span}"
+
+    def sql(self) -> tuple[str, dict]:
+        period = {"start": self.period.start, "end": self.period.end}
+        if self.kind == "flow" and self.stage != self.to_stage:
+            return FLOW, {**period, "stage": self.stage, "to_stage": self.to_stage}
+        if self.kind == "flow":  # stayed where the period found them
+            return STAYED, {**period, "at": self.period.start, "stage": self.stage}
+        first, end = self._bucket_bounds()
+        if self.kind == "entered":
+            return ENTERED, {"stage": self.stage, "from": first, "to": end}
+        return IN_STAGE, {"stage": self.stage, "at": end}
+
+
+def profile_ids(question: Question, *, limit: int) -> list[int]:
+    sql, params = question.sql()
+    with connection.cursor() as cursor:
+        # The statement is one of the constants above; every value is a parameter.
+        bounded = f"SELECT profile_id FROM ({sql}) q ORDER BY 1 LIMIT %(limit)s"  # noqa: S608
+        cursor.execute(bounded, {**params, "limit": limit})
+        return [row[0] for row in cursor.fetchall()]
+
+
+def count(question: Question) -> int:
+    sql, params = question.sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({sql}) q", params)  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def profiles(ids: list[int]):
+    return Profile.objects.filter(pk__in=ids).order_by("pk")
