@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import override_settings
 
-from bench.common import Row, p50_p99_rows, progress
+from bench.common import Row, latency_rows, progress
 from cdp_site.redis_client import client
 from demo.load import signing_secrets
 from demo.sources import ensure_demo_sources
@@ -308,7 +308,7 @@ def _lookups() -> list[Row]:
         sl = slice(part * LOOKUPS // 4, (part + 1) * LOOKUPS // 4)
         lookup_ms += _timed(check, identifier_args[sl])
         pk_ms += _timed(by_pk, pk_args[sl])
-    rows = p50_p99_rows(
+    rows = latency_rows(
         f"Profile by identifier (kind+value), {PROFILES:,} profiles",
         lookup_ms,
         baseline="raw SELECT by primary key",
@@ -339,7 +339,7 @@ def _searches(first: int, kinds: dict[str, int], pk_ms: list[float]) -> list[Row
         assert found, q
 
     search_ms = _timed(search, queries)
-    return p50_p99_rows(
+    return latency_rows(
         f"search_profiles (identifier / name prefix), {PROFILES:,} profiles",
         search_ms,
         baseline="raw SELECT by primary key",

@@ -92,11 +92,17 @@ def timed_runs(fn, *, repeat: int) -> list[float]:
     return times
 
 
-def p50_p99_rows(
-    figure: str, ms: list[float], *, baseline: str, baseline_ms: list[float], target: str
+def latency_rows(
+    figure: str,
+    ms: list[float],
+    *,
+    baseline: str,
+    baseline_ms: list[float],
+    target: str,
+    tail: int = 99,
 ) -> list[Row]:
-    """The usual pair of rows for a latency: p50 beside the baseline's p50, and p99 (the
-    one the target is about) beside the baseline's p99."""
+    """The usual pair of rows for a latency: p50 beside the baseline's p50, and the tail
+    (p99, or the percentile the target names) beside the baseline's."""
     return [
         Row(
             figure=f"{figure}: p{pct}",
@@ -104,9 +110,9 @@ def p50_p99_rows(
             unit="ms",
             baseline=f"{baseline}, p{pct}",
             baseline_value=percentile(baseline_ms, pct),
-            target=target if pct == 99 else "",
+            target=target if pct == tail else "",
         )
-        for pct in (50, 99)
+        for pct in (50, tail)
     ]
 
 

@@ -85,13 +85,7 @@ class Journey:
 def journey(period: Period) -> Journey:
     """Everything the journey view draws for the period, in four grouped queries under a
     time limit (cdp_site.counting.TimeLimitExceeded past it)."""
-    params = {
-        "stages": [str(s) for s in STAGES],
-        "start": period.start,
-        "end": period.end,
-        "granularity": period.granularity,
-        "zone": str(period.zone),
-    }
+    params = params_of(period)
     as_of = timezone.now()
     with time_limit(TIME_LIMIT_MS):
         current = Counter(dict(_rows(CURRENT, params)))
@@ -113,6 +107,16 @@ def journey(period: Period) -> Journey:
             for stage, left, median, p75 in spells
         },
     )
+
+
+def params_of(period: Period) -> dict:
+    return {
+        "stages": [str(s) for s in STAGES],
+        "start": period.start,
+        "end": period.end,
+        "granularity": period.granularity,
+        "zone": str(period.zone),
+    }
 
 
 def people_now() -> Counter:

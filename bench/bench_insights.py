@@ -1,0 +1,158 @@
+"""Insights: the stage-history backfill and the journey view at the scale of a real company.
+
+Data: the segments benchmark's generator (CDP_BENCH_INS_PROFILES profiles, 1,000,000, and
+CDP_BENCH_INS_EVENTS events over 90 days, 10,000,000), then every profile's stage history
+replayed from its events by ``backfill_stage_history`` (the figure of step 1).
+
+1. Backfill: profiles replayed per second, against reading the same events in the same
+   order with one server-side cursor (what the replay cannot do without).
+2. Journey view numbers (``insights.journey.selectors.journey``) for the last 30 days per
+   day and the last 90 days per week, and the whole page rendered (Django's test client,
+   no network): p50 / p95 of CDP_BENCH_INS_REPEAT runs (7), against counting the active
+   profiles per stage (one scan of the profiles table) in the same run. Target: p95
+   <= 300 ms.
+3. The people behind the biggest flow of the 30 days: count and first page.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
+
+from bench import segments_data
+from bench.common import Row, latency_rows, percentile, progress
+from cdp_site import services as site_services
+from insights.journey import people, selectors
+from insights.periods import Period
+from profiles import services as profile_services
+from profiles.models import StageChange
+
+PROFILES = int(os.environ.get("CDP_BENCH_INS_PROFILES", "1000000"))
+EVENTS = int(os.environ.get("CDP_BENCH_INS_EVENTS", "10000000"))
+REPEAT = int(os.environ.get("CDP_BENCH_INS_REPEAT", "7"))
+CHUNK = 2000
+READ_ALL = """
+SELECT profile_id, event_id, name, type, "timestamp" FROM profiles_profileevent
+WHERE profile_id >= %s ORDER BY profile_id, "timestamp", event_id
+"""
+PER_STAGE_BASELINE = {"baseline": "count of active profiles per stage", "target": "<= 300 ms"}
+PER_STAGE = "SELECT stage, count(*) FROM profiles_profile WHERE merged_into_id IS NULL GROUP BY 1"
+
+
+def run() -> list[Row]:
+    loaded = segments_data.load(profiles=PROFILES, events=EVENTS)
+    label = f"{PROFILES:,} profiles, {EVENTS:,} events"
+    rows = _backfill(label, loaded.first_profile)
+    rows += _journey(label)
+    return rows
+
+
+def _backfill(label: str, first_profile: int) -> list[Row]:
+    started = time.perf_counter()
+    connection.ensure_connection()
+    # A server-side cursor lives in a transaction; psycopg fetches itersize rows a time.
+    with transaction.atomic(), connection.connection.cursor(name="read_all") as stream:
+        stream.itersize = 10_000
+        stream.execute(READ_ALL, [first_profile])
+        read = sum(1 for _ in stream)
+    read_s = time.perf_counter() - started
+    started = time.perf_counter()
+    done = profile_services.backfill_stage_history(
+        chunk=CHUNK, on_chunk=lambda n: progress(n, PROFILES, "backfill")
+    )
+    backfill_s = time.perf_counter() - started
+    changes = StageChange.objects.count()
+    print(f"  {read:,} events read; {done:,} profiles replayed, {changes:,} changes", flush=True)
+    return [
+        Row(
+            figure=f"Stage history backfill, {label}",
+            value=backfill_s,
+            unit="s",
+            baseline="reading the same events in the same order",
+            baseline_value=read_s,
+        ),
+        Row(
+            figure=f"Stage history backfill rate, {label}",
+            value=done / backfill_s,
+            unit="profiles/s",
+            baseline="profiles whose events are read per s",
+            baseline_value=done / read_s,
+            show_ratio=False,
+        ),
+    ]
+
+
+def _timed(fn) -> list[float]:
+    ms = []
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        fn()
+        ms.append((time.perf_counter() - started) * 1000)
+    return ms
+
+
+def _per_stage() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(PER_STAGE)
+        cursor.fetchall()
+
+
+def _journey(label: str) -> list[Row]:
+    today = timezone.localdate()
+    zone = timezone.get_current_timezone()
+    month = Period(today - timedelta(days=29), today, "day", zone)
+    quarter = Period(today - timedelta(days=89), today, "week", zone)
+    baseline = _timed(_per_stage)
+    _print_query_times(quarter)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(
+        site_services.create_user(email="bench-insights@example.org", role="Marketer").user
+    )
+    page = f"/insights/journey/?start={quarter.first_day}&end={today}&granularity=week"
+    assert client.get(page).status_code == 200
+    timings = {
+        "journey numbers, 30 days per day": _timed(lambda: selectors.journey(month)),
+        "journey numbers, 90 days per week": _timed(lambda: selectors.journey(quarter)),
+        "journey page (HTML), 90 days per week": _timed(lambda: client.get(page)),
+    }
+    rows = []
+    for what, ms in timings.items():
+        rows += latency_rows(
+            f"{what}, {label}", ms, tail=95, **PER_STAGE_BASELINE, baseline_ms=baseline
+        )
+    biggest = max((f for f in selectors.journey(month).flows if f[0] != f[1]), key=lambda f: f[2])
+    form = people.PeopleForm(
+        {"start": month.first_day, "end": today, "granularity": "day", "kind": "flow",
+         "stage": biggest[0], "to_stage": biggest[1]}
+    )  # fmt: skip
+    assert form.is_valid(), form.errors
+    question = form.question()
+    listed = _timed(lambda: (people.count(question), people.profile_ids(question, limit=100)))
+    rows += latency_rows(
+        f"people behind a flow ({biggest[2]:,}: count + first 100), {label}",
+        listed,
+        tail=95,
+        baseline="count of active profiles per stage",
+        baseline_ms=baseline,
+        target="",
+    )
+    return rows
+
+
+def _print_query_times(period: Period) -> None:
+    """Where the journey's time goes: p50 of each of its queries, printed (no row)."""
+    params = selectors.params_of(period)
+    for name in ("CURRENT", "CHANGES", "MOVES", "TIME_IN_STAGE"):
+        sql = getattr(selectors, name)
+
+        def query(sql=sql):
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                cursor.fetchall()
+
+        print(f"  {name}: p50 {percentile(_timed(query), 50):,.1f} ms", flush=True)
