@@ -2,7 +2,8 @@
 
 Data: the segments benchmark's generator (CDP_BENCH_INS_PROFILES profiles, 1,000,000, and
 CDP_BENCH_INS_EVENTS events over 90 days, 10,000,000), then every profile's stage history
-replayed from its events by ``backfill_stage_history`` (the figure of step 1).
+replayed from its events by ``backfill_stage_history`` (the figure of step 1), and the
+stage-flow rollup its trigger appended to compacted, as the scheduled task does.
 
 1. Backfill: profiles replayed per second, against reading the same events in the same
    order with one server-side cursor (what the replay cannot do without).
@@ -27,6 +28,7 @@ from django.utils import timezone
 from bench import segments_data
 from bench.common import Row, latency_rows, percentile, progress
 from cdp_site import services as site_services
+from insights import services as insights_services
 from insights.journey import people, selectors
 from insights.periods import Period
 from profiles import services as profile_services
@@ -66,6 +68,8 @@ def _backfill(label: str, first_profile: int) -> list[Row]:
         chunk=CHUNK, on_chunk=lambda n: progress(n, PROFILES, "backfill")
     )
     backfill_s = time.perf_counter() - started
+    read, kept = insights_services.compact_stage_flows()  # as the scheduled task would
+    print(f"  rollup compacted: {read:,} rows into {kept:,}", flush=True)
     changes = StageChange.objects.count()
     print(f"  {read:,} events read; {done:,} profiles replayed, {changes:,} changes", flush=True)
     return [
@@ -147,7 +151,7 @@ def _journey(label: str) -> list[Row]:
 def _print_query_times(period: Period) -> None:
     """Where the journey's time goes: p50 of each of its queries, printed (no row)."""
     params = selectors.params_of(period)
-    for name in ("CURRENT", "CHANGES", "MOVES", "TIME_IN_STAGE"):
+    for name in ("BEFORE", "CHANGES", "SPELLS"):
         sql = getattr(selectors, name)
 
         def query(sql=sql):

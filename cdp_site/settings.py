@@ -264,6 +264,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # The journey view's rollup, summed to one row per hour and move (insights/models.py).
+    "insights-compact-stage-flows": {
+        "task": "insights.tasks.compact_stage_flows",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
     # Tasks asked for while the broker was unreachable (cdp_site/outbox.py).
     "cdp-flush-outbox": {
         "task": "cdp_site.tasks.flush_outbox",

@@ -36,6 +36,7 @@ class Change:
     reason: str
     rule_id: int | None
     event_id: int | None
+    since: datetime | None  # when the profile entered from_stage
 
 
 @dataclass
@@ -56,7 +57,8 @@ class _Walk:
         self.days = [set() for _ in self.rules]
 
     def move(self, to_stage: str, at, reason: str, rule_id=None, event_id=None) -> None:
-        self.changes.append(Change(self.stage, to_stage, at, reason, rule_id, event_id))
+        since = self.changes[-1].at if self.changes else None
+        self.changes.append(Change(self.stage, to_stage, at, reason, rule_id, event_id, since))
         self.stage = to_stage
 
     def lapse_before(self, moment) -> None:
@@ -135,6 +137,7 @@ def rewrite(profile_ids: list[int], *, now=None) -> list[int]:
                 [c.reason for _, c in flat],
                 [c.rule_id for _, c in flat],
                 [c.event_id for _, c in flat],
+                [c.since for _, c in flat],
             ],
         )
     latest = {pid: changes[-1] for pid, changes in history.items() if changes}

@@ -16,13 +16,13 @@ from .models import StageRule
 from .models.stage import STAGE_ORDER, Stage
 from .sql import execute, rows
 
-CURRENT = "SELECT id, stage FROM profiles_profile WHERE id = ANY(%s)"
+CURRENT = "SELECT id, stage, stage_changed_at FROM profiles_profile WHERE id = ANY(%s)"
 RECORD = """
 INSERT INTO profiles_stagechange
-    (profile_id, from_stage, to_stage, changed_at, reason, rule_id, event_id)
+    (profile_id, from_stage, to_stage, changed_at, reason, rule_id, event_id, since)
 SELECT * FROM unnest(
     %s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::bigint[],
-    %s::bigint[]
+    %s::bigint[], %s::timestamptz[]
 )
 """
 STORE = """
@@ -101,7 +101,9 @@ def evaluate(profile_ids: list[int], *, now=None) -> dict[int, tuple[str, object
 def update(profile_ids: list[int], *, now=None) -> list[int]:
     """Moves profiles to the stage their events say; returns the ids that changed."""
     wanted = evaluate(profile_ids, now=now)
-    current = dict(rows(CURRENT, [list(wanted)])) if wanted else {}
+    found = rows(CURRENT, [list(wanted)]) if wanted else []
+    current = {pid: stage for pid, stage, _ in found}
+    since = {pid: at for pid, _, at in found}
     changed = [pid for pid, wants in wanted.items() if current.get(pid) != wants[0]]
     if changed:
         execute(
@@ -114,6 +116,7 @@ def update(profile_ids: list[int], *, now=None) -> list[int]:
                 [wanted[p][2] for p in changed],
                 [wanted[p][3] for p in changed],
                 [None] * len(changed),  # the aggregate does not know which event it was
+                [since[p] if current[p] else None for p in changed],
             ],
         )
         execute(STORE, [changed, [wanted[p][0] for p in changed], [wanted[p][1] for p in changed]])

@@ -41,25 +41,38 @@ def people_per_stage(journey: Journey) -> dict:
 
 
 def flows(journey: Journey) -> dict:
-    """A Sankey from the stage each person was in at the start to the one at the end: the
-    two sides are separate nodes, so a stage repeated on both sides makes no cycle."""
-    left = sorted({f[0] for f in journey.flows}, key=lambda s: [NEW, *STAGES].index(s))
-    right = sorted({f[1] for f in journey.flows}, key=STAGES.index)
-    index_left = {stage: i for i, stage in enumerate(left)}
-    index_right = {stage: len(left) + i for i, stage in enumerate(right)}
-    labels = [f"{LABELS[s]} (start)" if s else "New" for s in left]
-    labels += [f"{LABELS[s]} (end)" for s in right]
+    """A Sankey of the period's moves between stages, in funnel order. A move back to a
+    stage seen before it (a lapsed customer who returns to retention) goes to a node of
+    its own, "Retention (again)", so that the diagram has no cycle."""
+    order = [NEW, *STAGES]
+    nodes: list[str] = []
+    links = {"source": [], "target": [], "value": []}
+
+    def node(key: str) -> int:
+        if key not in nodes:
+            nodes.append(key)
+        return nodes.index(key)
+
+    for from_stage, to_stage, n in journey.flows:
+        back = order.index(to_stage) <= order.index(from_stage)
+        links["source"].append(node(from_stage))
+        links["target"].append(node(f"{to_stage} again" if back else to_stage))
+        links["value"].append(n)
+    labels = [_node_label(key) for key in nodes]
+    colours = [COLOURS[key.removesuffix(" again")] for key in nodes]
     sankey = {
         "type": "sankey",
         "arrangement": "snap",
-        "node": {"label": labels, "color": [COLOURS[s] for s in left + right], "pad": 12},
-        "link": {
-            "source": [index_left[f[0]] for f in journey.flows],
-            "target": [index_right[f[1]] for f in journey.flows],
-            "value": [f[2] for f in journey.flows],
-        },
+        "node": {"label": labels, "color": colours, "pad": 12},
+        "link": links,
     }
     return {"data": [sankey], "layout": {"margin": MARGIN}}
+
+
+def _node_label(key: str) -> str:
+    if key.endswith(" again"):
+        return f"{LABELS[key.removesuffix(' again')]} (again)"
+    return LABELS[key]
 
 
 def conversion(journey: Journey) -> dict:

@@ -1,6 +1,6 @@
 """The people behind a number of the journey view: who was in a stage at a bucket's end,
-who went from one stage at the period's start to another at its end, who moved into a
-stage during a bucket. Each is a query of profile ids (bounded by the caller), so the
+who moved from one stage to another during the period, who moved into a stage during a
+bucket. Each is a query of profile ids (bounded by the caller), so the
 list pages and "save as a segment" read the same people the number counted."""
 
 from __future__ import annotations
@@ -24,27 +24,11 @@ SELECT profile_id FROM (
     WHERE sc.changed_at < %(at)s ORDER BY sc.profile_id, sc.changed_at DESC, sc.id DESC
 ) latest WHERE to_stage = %(stage)s
 """
-# Stage at the start (the first change's from_stage) and at the end (the last one's to).
 FLOW = """
-SELECT sc.profile_id FROM profiles_stagechange sc
+SELECT DISTINCT sc.profile_id FROM profiles_stagechange sc
 JOIN profiles_profile p ON p.id = sc.profile_id AND p.merged_into_id IS NULL
-WHERE sc.changed_at >= %(start)s AND sc.changed_at < %(end)s
-GROUP BY sc.profile_id
-HAVING (array_agg(sc.from_stage ORDER BY sc.changed_at, sc.id))[1] = %(stage)s
-   AND (array_agg(sc.to_stage ORDER BY sc.changed_at DESC, sc.id DESC))[1] = %(to_stage)s
-"""
-STAYED = """
-SELECT profile_id FROM (
-    SELECT DISTINCT ON (sc.profile_id) sc.profile_id, sc.to_stage
-    FROM profiles_stagechange sc
-    JOIN profiles_profile p ON p.id = sc.profile_id AND p.merged_into_id IS NULL
-    WHERE sc.changed_at < %(at)s ORDER BY sc.profile_id, sc.changed_at DESC, sc.id DESC
-) at_start
-WHERE to_stage = %(stage)s AND NOT EXISTS (
-    SELECT 1 FROM profiles_stagechange moved
-    WHERE moved.profile_id = at_start.profile_id
-      AND moved.changed_at >= %(start)s AND moved.changed_at < %(end)s
-)
+WHERE sc.from_stage = %(stage)s AND sc.to_stage = %(to_stage)s
+  AND sc.changed_at >= %(start)s AND sc.changed_at < %(end)s
 """
 ENTERED = """
 SELECT DISTINCT sc.profile_id FROM profiles_stagechange sc
@@ -101,8 +85,9 @@ class Question:
     def describe(self) -> str:
         dates = f"{self.period.first_day:%Y-%m-%d} – {self.period.last_day:%Y-%m-%d}"
         if self.kind == "flow":
-            start = "new" if self.stage == NEW else f"in {self.stage}"
-            return f"{start.capitalize()} at the start, in {self.to_stage} at the end of {dates}"
+            if self.stage == NEW:
+                return f"Arrived in {self.to_stage}, {dates}"
+            return f"Moved from {self.stage} to {self.to_stage}, {dates}"
         first, end = self._bucket_bounds()
         span = f"{first:%Y-%m-%d} – {end - timedelta(seconds=1):%Y-%m-%d}"
         if self.kind == "entered":
@@ -111,10 +96,8 @@ class Question:
 
     def sql(self) -> tuple[str, dict]:
         period = {"start": self.period.start, "end": self.period.end}
-        if self.kind == "flow" and self.stage != self.to_stage:
+        if self.kind == "flow":
             return FLOW, {**period, "stage": self.stage, "to_stage": self.to_stage}
-        if self.kind == "flow":  # stayed where the period found them
-            return STAYED, {**period, "at": self.period.start, "stage": self.stage}
         first, end = self._bucket_bounds()
         if self.kind == "entered":
             return ENTERED, {"stage": self.stage, "from": first, "to": end}

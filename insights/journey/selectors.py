@@ -1,15 +1,15 @@
-"""The journey view's numbers, read from profiles' stage history (profiles.models
-StageChange) and current stages. Every query is grouped in PostgreSQL: a report reads
-counts, never profiles.
+"""The journey view's numbers, read from the stage-flow rollup (insights.models.StageFlow:
+moves between stages per hour, kept by PostgreSQL in the transaction that records them),
+never from profiles one by one.
 
-How many people were in each stage at an instant is worked out backwards from now: the
-current count per stage, less what moved in after that instant, plus what moved out.
-That needs only the changes since the period's start (an index range on the history),
-not each profile's latest change before it.
+How many people were in each stage at an instant is the sum of every move before it
+(each move adds one to its stage and takes one from the stage it left), so a period
+costs two grouped reads of a table of at most one row per hour and kind of move.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -24,51 +24,25 @@ from profiles.models.stage import STAGE_ORDER, Stage
 STAGES = [*STAGE_ORDER, Stage.LAPSED]
 NEW = ""  # from_stage of a profile's first change
 TIME_LIMIT_MS = 10_000
+SPELL_BASE = 1.05  # insights_spell(): the rollup keeps time in a stage to within 5 %
 
-CURRENT = """
-SELECT stage, count(*) FROM profiles_profile
-WHERE merged_into_id IS NULL AND stage = ANY(%(stages)s) GROUP BY stage
+BEFORE = """
+SELECT from_stage, to_stage, sum(moves) FROM insights_stageflow
+WHERE hour < %(start)s GROUP BY 1, 2
 """
-# Changes since the period's start, per local bucket (NULL: after the period's end).
 CHANGES = """
-SELECT CASE WHEN sc.changed_at >= %(end)s THEN NULL
-            ELSE date_trunc(%(granularity)s, sc.changed_at AT TIME ZONE %(zone)s)::date END,
-       sc.from_stage, sc.to_stage, count(*)
-FROM profiles_stagechange sc JOIN profiles_profile p ON p.id = sc.profile_id
-WHERE p.merged_into_id IS NULL AND sc.to_stage = ANY(%(stages)s) AND sc.changed_at >= %(start)s
-GROUP BY 1, 2, 3
+SELECT date_trunc(%(granularity)s, hour AT TIME ZONE %(zone)s)::date, from_stage, to_stage,
+       sum(moves)
+FROM insights_stageflow WHERE hour >= %(start)s AND hour < %(end)s
+GROUP BY 1, 2, 3 HAVING sum(moves) <> 0
 """
-# Each profile that moved in the period: its stage before the first move, after the last.
-MOVES = """
-SELECT first_from, last_to, count(*) FROM (
-    SELECT (array_agg(sc.from_stage ORDER BY sc.changed_at, sc.id))[1] AS first_from,
-           (array_agg(sc.to_stage ORDER BY sc.changed_at DESC, sc.id DESC))[1] AS last_to
-    FROM profiles_stagechange sc JOIN profiles_profile p ON p.id = sc.profile_id
-    WHERE p.merged_into_id IS NULL AND sc.to_stage = ANY(%(stages)s)
-      AND sc.changed_at >= %(start)s AND sc.changed_at < %(end)s
-    GROUP BY sc.profile_id
-) moved GROUP BY 1, 2
+# Spells are kept per UTC day: the period's local days, widened to whole UTC days.
+SPELLS = """
+SELECT from_stage, spell, sum(moves) FROM insights_stagespell
+WHERE day >= (%(start)s AT TIME ZONE 'UTC')::date AND day <= (%(end)s AT TIME ZONE 'UTC')::date
+GROUP BY 1, 2 HAVING sum(moves) > 0
 """
-# How long people stayed in a stage they left during the period (from their move into it).
-TIME_IN_STAGE = """
-SELECT from_stage, count(*),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
-       percentile_cont(0.75) WITHIN GROUP (ORDER BY seconds)
-FROM (
-    SELECT sc.from_stage, sc.changed_at,
-           extract(epoch FROM sc.changed_at - lag(sc.changed_at)
-                   OVER (PARTITION BY sc.profile_id ORDER BY sc.changed_at, sc.id)) AS seconds
-    FROM profiles_stagechange sc JOIN profiles_profile p ON p.id = sc.profile_id
-    WHERE p.merged_into_id IS NULL AND sc.to_stage = ANY(%(stages)s)
-      AND sc.changed_at < %(end)s
-      AND sc.profile_id IN (
-          SELECT profile_id FROM profiles_stagechange
-          WHERE to_stage = ANY(%(stages)s) AND changed_at >= %(start)s AND changed_at < %(end)s
-      )
-) spells
-WHERE changed_at >= %(start)s AND from_stage <> '' AND seconds IS NOT NULL
-GROUP BY from_stage
-"""
+EVERYTHING = "SELECT from_stage, to_stage, sum(moves) FROM insights_stageflow GROUP BY 1, 2"
 
 
 @dataclass(frozen=True)
@@ -76,42 +50,14 @@ class Journey:
     as_of: object  # the instant the numbers are current to
     buckets: list[date]
     people: dict[str, list[int]]  # stage -> people in it at the end of each bucket
-    flows: list[tuple[str, str, int]]  # (stage at the start, at the end, people); "" new
+    flows: list[tuple[str, str, int]]  # (from, to, moves) in the period; from "" is new
     entered: dict[str, list[int]]  # stage -> moves into it in each bucket
     conversion: dict[str, list[float | None]]  # stage -> share moving on in each bucket
     time_in_stage: dict[str, dict]  # stage -> {"left": n, "median_s": .., "p75_s": ..}
 
 
-def journey(period: Period) -> Journey:
-    """Everything the journey view draws for the period, in four grouped queries under a
-    time limit (cdp_site.counting.TimeLimitExceeded past it)."""
-    params = params_of(period)
-    as_of = timezone.now()
-    with time_limit(TIME_LIMIT_MS):
-        current = Counter(dict(_rows(CURRENT, params)))
-        changes = _rows(CHANGES, params)
-        moves = _rows(MOVES, params)
-        spells = _rows(TIME_IN_STAGE, params)
-    buckets = period.buckets()
-    people = _people_per_bucket(current, changes, buckets)
-    at_start = _people_at_start(current, changes)
-    return Journey(
-        as_of=as_of,
-        buckets=buckets,
-        people=people,
-        flows=_flows(at_start, moves),
-        entered=_entered(changes, buckets),
-        conversion=_conversion(changes, buckets, at_start, people),
-        time_in_stage={
-            stage: {"left": left, "median_s": median, "p75_s": p75}
-            for stage, left, median, p75 in spells
-        },
-    )
-
-
 def params_of(period: Period) -> dict:
     return {
-        "stages": [str(s) for s in STAGES],
         "start": period.start,
         "end": period.end,
         "granularity": period.granularity,
@@ -119,9 +65,32 @@ def params_of(period: Period) -> dict:
     }
 
 
+def journey(period: Period) -> Journey:
+    """Everything the journey view draws for the period, in three grouped reads of the
+    rollup under a time limit (cdp_site.counting.TimeLimitExceeded past it)."""
+    params = params_of(period)
+    as_of = timezone.now()
+    with time_limit(TIME_LIMIT_MS):
+        before = _rows(BEFORE, params)
+        changes = _rows(CHANGES, params)
+        spells = _rows(SPELLS, params)
+    buckets = period.buckets()
+    at_start = _net(before)
+    people = _people_per_bucket(at_start, changes, buckets)
+    return Journey(
+        as_of=as_of,
+        buckets=buckets,
+        people=people,
+        flows=_flows(changes),
+        entered=_entered(changes, buckets),
+        conversion=_conversion(changes, buckets, at_start, people),
+        time_in_stage=_time_in_stage(spells),
+    )
+
+
 def people_now() -> Counter:
-    """How many active profiles are in each stage now."""
-    return Counter(dict(_rows(CURRENT, {"stages": [str(s) for s in STAGES]})))
+    """How many profiles are in each stage now (the sum of every move so far)."""
+    return _net(_rows(EVERYTHING, {}))
 
 
 def _rows(sql: str, params: dict) -> list[tuple]:
@@ -130,48 +99,34 @@ def _rows(sql: str, params: dict) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _net(changes) -> dict:
-    """Per bucket (None after the period), the change in each stage's headcount."""
-    net = defaultdict(Counter)
-    for bucket, from_stage, to_stage, n in changes:
-        net[bucket][to_stage] += n
+def _net(moves) -> Counter:
+    """People per stage after these (from, to, n) moves, starting from nobody."""
+    at = Counter()
+    for from_stage, to_stage, n in moves:
+        at[to_stage] += n
         if from_stage:
-            net[bucket][from_stage] -= n
-    return net
-
-
-def _people_at_start(current: Counter, changes) -> Counter:
-    at = Counter(current)
-    for moved in _net(changes).values():
-        at.subtract(moved)
+            at[from_stage] -= n
     return at
 
 
-def _people_per_bucket(current: Counter, changes, buckets: list[date]) -> dict[str, list[int]]:
-    """Walks back from now: at the end of the last bucket, now less what happened after;
-    at the end of each earlier one, that less the bucket after it."""
-    net = _net(changes)
-    at = Counter(current)
-    at.subtract(net.get(None, Counter()))
+def _people_per_bucket(at_start: Counter, changes, buckets: list[date]) -> dict[str, list[int]]:
+    per_bucket = defaultdict(list)
+    for bucket, from_stage, to_stage, n in changes:
+        per_bucket[bucket].append((from_stage, to_stage, n))
+    at = Counter(at_start)
     people = {stage: [0] * len(buckets) for stage in STAGES}
-    for i in range(len(buckets) - 1, -1, -1):
+    for i, bucket in enumerate(buckets):
+        at.update(_net(per_bucket.get(bucket, [])))
         for stage in STAGES:
             people[stage][i] = at[stage]
-        at.subtract(net.get(buckets[i], Counter()))
     return people
 
 
-def _flows(at_start: Counter, moves) -> list[tuple[str, str, int]]:
-    """Movers as they moved; everyone else stayed where the period found them."""
-    left = Counter()
-    flows = []
-    for first_from, last_to, n in moves:
-        flows.append((first_from, last_to, n))
-        left[first_from] += n
-    for stage in STAGES:
-        stayed = at_start[stage] - left[stage]
-        if stayed > 0:
-            flows.append((stage, stage, stayed))
+def _flows(changes) -> list[tuple[str, str, int]]:
+    moved = Counter()
+    for _, from_stage, to_stage, n in changes:
+        moved[(from_stage, to_stage)] += n
+    flows = [(a, b, n) for (a, b), n in moved.items() if n > 0]
     return sorted(flows, key=lambda f: (_rank(f[0]), _rank(f[1])))
 
 
@@ -202,6 +157,34 @@ def _conversion(changes, buckets, at_start: Counter, people) -> dict[str, list[f
         before = [at_start[stage], *people[stage][:-1]]
         shares[stage] = [m / b if b > 0 else None for m, b in zip(moved, before, strict=True)]
     return shares
+
+
+def _time_in_stage(spells) -> dict[str, dict]:
+    """Median and 75th percentile of the time spent in each stage by the moves out of it
+    in the period, from the rollup's histogram (log buckets of 5 %: each percentile is
+    the middle of its bucket)."""
+    histograms = defaultdict(list)
+    for stage, spell, n in spells:
+        histograms[stage].append((spell, n))
+    found = {}
+    for stage, histogram in histograms.items():
+        histogram.sort()
+        left = sum(n for _, n in histogram)
+        found[stage] = {
+            "left": left,
+            "median_s": _percentile(histogram, left, 0.5),
+            "p75_s": _percentile(histogram, left, 0.75),
+        }
+    return found
+
+
+def _percentile(histogram: list[tuple[int, int]], total: int, share: float) -> float:
+    seen = 0
+    for spell, n in histogram:
+        seen += n
+        if seen >= share * total:
+            return math.pow(SPELL_BASE, spell + 0.5)
+    return math.pow(SPELL_BASE, histogram[-1][0] + 0.5)
 
 
 def bucket_end(day: date, granularity: str) -> date:

@@ -44,6 +44,9 @@ class StageChange(models.Model):
     from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=20, choices=Stage.choices)
     changed_at = models.DateTimeField()
+    # When the profile entered from_stage (its previous change): the time spent in it is
+    # changed_at - since. None for a first change (and for changes recorded before 0008).
+    since = models.DateTimeField(null=True, blank=True)
     event_id = models.BigIntegerField(null=True, blank=True)
     rule = models.ForeignKey(
         StageRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

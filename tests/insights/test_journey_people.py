@@ -44,12 +44,12 @@ def test_each_cell_of_people_per_stage_and_of_moves_lists_its_people(journeys):
             assert people.count(question(kind="entered", **fields)) == found.entered[stage][i]
 
 
-def test_the_new_buyers_are_the_ones_listed(journeys, marketer_client):
-    query = urlencode({**PERIOD, "kind": "flow", "stage": "", "to_stage": "retention"})
+def test_the_buyers_who_were_considering_are_the_ones_listed(journeys, marketer_client):
+    query = urlencode({**PERIOD, "kind": "flow", "stage": "consideration", "to_stage": "retention"})
     page = marketer_client.get(f"/insights/journey/people/?{query}")
     assert page.status_code == 200
     assert [p.pk for p in page.context["profiles"]] == [profile_of("user_id", "u1").pk]
-    assert "New at the start, in retention at the end of 2026-11-01 – 2026-11-21" in (
+    assert "Moved from consideration to retention, 2026-11-01 – 2026-11-21" in (
         page.content.decode()
     )
 
@@ -106,5 +106,8 @@ def test_a_bad_question_is_a_400_naming_the_field(marketer_client, fields, messa
 def test_merged_away_profiles_are_not_listed(journeys, make_user):
     u4, u2 = profile_of("user_id", "u4"), profile_of("user_id", "u2")
     merge_profiles(survivor_id=u2.pk, merged_id=u4.pk, actor=make_user("Admin"))
-    listed = people.profile_ids(question(kind="flow", stage="", to_stage="acquisition"), limit=9)
-    assert listed == [u2.pk] and not Profile.objects.get(pk=u4.pk).is_active
+    # u4 arrived in orientation on 4 Nov; merged into u2 (considering since 2 Nov), its
+    # arrival is no longer a move of anyone's: only u1's is left.
+    listed = people.profile_ids(question(kind="flow", stage="", to_stage="orientation"), limit=9)
+    assert listed == [profile_of("user_id", "u1").pk]
+    assert not Profile.objects.get(pk=u4.pk).is_active

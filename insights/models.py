@@ -1,0 +1,47 @@
+from django.db import models
+
+
+class StageFlow(models.Model):
+    """Moves between journey stages per UTC hour: the rollup the journey view reads
+    instead of every profile's history.
+
+    PostgreSQL keeps it (the trigger in migration 0001): each statement that inserts or
+    deletes profiles' StageChange rows appends one row per (hour, from, to, spell) with
+    the number of moves, negative for deletions (an unmerge's replay, an erased profile's
+    cascade). Appending instead of updating a row per hour keeps concurrent processing
+    batches from queueing on the same row lock; ``compact_stage_flows`` sums old rows
+    into one per group every few minutes. A sum over any range of hours is therefore
+    always exactly what a count of the history gives (``manage.py verify_insights``).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    hour = models.DateTimeField()
+    from_stage = models.CharField(max_length=20, blank=True)
+    to_stage = models.CharField(max_length=20)
+    moves = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["hour"], name="stageflow_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.from_stage} → {self.to_stage}: {self.moves}"
+
+
+class StageSpell(models.Model):
+    """How long people stayed in a stage before leaving it, per UTC day: a histogram kept
+    by the same trigger as StageFlow (and compacted with it). ``spell`` is floor(log base
+    1.05 of the seconds spent in from_stage), so percentiles are right to within 5 %; a
+    day (not an hour) keeps the histogram small: a stage's spells spread over hundreds
+    of buckets."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    from_stage = models.CharField(max_length=20)
+    spell = models.SmallIntegerField()
+    moves = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="stagespell_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} left {self.from_stage} after spell {self.spell}: {self.moves}"
