@@ -26,7 +26,7 @@ from django.test import Client
 from django.utils import timezone
 
 from bench import segments_data
-from bench.common import Row, latency_rows, percentile, progress
+from bench.common import Row, latency_rows, percentile, progress, timed_runs
 from cdp_site import services as site_services
 from insights import services as insights_services
 from insights.journey import people, selectors
@@ -92,12 +92,7 @@ def _backfill(label: str, first_profile: int) -> list[Row]:
 
 
 def _timed(fn) -> list[float]:
-    ms = []
-    for _ in range(REPEAT):
-        started = time.perf_counter()
-        fn()
-        ms.append((time.perf_counter() - started) * 1000)
-    return ms
+    return [seconds * 1000 for seconds in timed_runs(fn, repeat=REPEAT)]
 
 
 def _per_stage() -> None:

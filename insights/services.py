@@ -4,39 +4,37 @@ Other apps use nothing here; the scheduled task calls ``compact_stage_flows``.""
 
 from django.db import connection, transaction
 
-# Rows appended before this statement's snapshot of the newest id, for hours that are
-# over, become one row per group (zero sums disappear). Appends made meanwhile are left
-# for the next pass, so concurrent processing is never blocked or counted twice.
-COMPACT_FLOWS = """
-WITH newest AS (SELECT coalesce(max(id), 0) AS id FROM insights_stageflow),
+# Rows appended before this statement's snapshot of the newest id, for hours (days) that
+# are over, become one row per group (zero sums disappear). Appends made meanwhile are
+# left for the next pass, so concurrent processing is never blocked or counted twice.
+COMPACT = """
+WITH newest AS (SELECT coalesce(max(id), 0) AS id FROM {table}),
 gone AS (
-    DELETE FROM insights_stageflow f USING newest
-    WHERE f.id <= newest.id AND f.hour < date_trunc('hour', now(), 'UTC')
-    RETURNING f.hour, f.from_stage, f.to_stage, f.moves
+    DELETE FROM {table} t USING newest WHERE t.id <= newest.id AND t.{when} < {over}
+    RETURNING {columns}, t.moves
 ),
 kept AS (
-    INSERT INTO insights_stageflow (hour, from_stage, to_stage, moves)
-    SELECT hour, from_stage, to_stage, sum(moves) FROM gone
-    GROUP BY 1, 2, 3 HAVING sum(moves) <> 0
+    INSERT INTO {table} ({columns}, moves)
+    SELECT {columns}, sum(moves) FROM gone GROUP BY {columns} HAVING sum(moves) <> 0
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM kept)
 """
-COMPACT_SPELLS = """
-WITH newest AS (SELECT coalesce(max(id), 0) AS id FROM insights_stagespell),
-gone AS (
-    DELETE FROM insights_stagespell s USING newest
-    WHERE s.id <= newest.id AND s.day < (now() AT TIME ZONE 'UTC')::date
-    RETURNING s.day, s.from_stage, s.spell, s.moves
-),
-kept AS (
-    INSERT INTO insights_stagespell (day, from_stage, spell, moves)
-    SELECT day, from_stage, spell, sum(moves) FROM gone
-    GROUP BY 1, 2, 3 HAVING sum(moves) <> 0
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM kept)
-"""
+# Only these constants are formatted in (no input reaches the statements).
+COMPACTIONS = [
+    COMPACT.format(
+        table="insights_stageflow",
+        when="hour",
+        over="date_trunc('hour', now(), 'UTC')",
+        columns="hour, from_stage, to_stage",
+    ),
+    COMPACT.format(
+        table="insights_stagespell",
+        when="day",
+        over="(now() AT TIME ZONE 'UTC')::date",
+        columns="day, from_stage, spell",
+    ),
+]
 
 
 @transaction.atomic
@@ -45,7 +43,7 @@ def compact_stage_flows() -> tuple[int, int]:
     that are over; returns (rows read, rows kept)."""
     read = kept = 0
     with connection.cursor() as cursor:
-        for statement in (COMPACT_FLOWS, COMPACT_SPELLS):
+        for statement in COMPACTIONS:
             cursor.execute(statement)
             gone, left = cursor.fetchone()
             read, kept = read + gone, kept + left

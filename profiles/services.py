@@ -203,32 +203,40 @@ def recompute_sliding_traits() -> int:
     return computed.recompute_sliding()
 
 
+def _stages_in_chunks(*, next_ids, move, on_chunk=None) -> tuple[int, int]:
+    """Runs ``move`` (stages.update or stage_history.rewrite) over the profiles
+    ``next_ids(after)`` hands out, a chunk per transaction so that processing is never
+    held up for long, and signals the profiles whose stage changed. Returns (profiles
+    seen, profiles moved)."""
+    seen = moved = after = 0
+    while ids := next_ids(after=after):
+        with transaction.atomic():
+            changed = move(ids)
+            changes = ChangeSet()
+            changes.add_many(changed, "stage")
+            changes.emit()
+        seen, moved, after = seen + len(ids), moved + len(changed), ids[-1]
+        if on_chunk:
+            on_chunk(seen)
+    return seen, moved
+
+
 def refresh_retained_stages(*, chunk: int = 5000) -> int:
     """The scheduled pass that moves quiet retained customers to lapsed."""
-    changed, after = 0, 0
-    while ids := stages.retained_profile_ids(after=after, chunk=chunk):
-        with transaction.atomic():
-            moved = stages.update(ids)
-            changes = ChangeSet()
-            changes.add_many(moved, "stage")
-            changes.emit()
-        changed, after = changed + len(moved), ids[-1]
-    return changed
+    _, moved = _stages_in_chunks(
+        next_ids=lambda after: stages.retained_profile_ids(after=after, chunk=chunk),
+        move=stages.update,
+    )
+    return moved
 
 
 def backfill_stage_history(*, chunk: int = 500, on_chunk=None) -> int:
     """Rebuilds every active profile's stage history from its events (for data that
-    arrived before the history was complete, or after the stage rules changed), a chunk
-    of profiles per transaction so that processing is never held up for long; returns
+    arrived before the history was complete, or after the stage rules changed); returns
     how many profiles were replayed. ``on_chunk(done)`` reports progress."""
-    done, after = 0, 0
-    while ids := stage_history.profiles_with_events(after=after, chunk=chunk):
-        with transaction.atomic():
-            moved = stage_history.rewrite(ids)
-            changes = ChangeSet()
-            changes.add_many(moved, "stage")
-            changes.emit()
-        done, after = done + len(ids), ids[-1]
-        if on_chunk:
-            on_chunk(done)
-    return done
+    seen, _ = _stages_in_chunks(
+        next_ids=lambda after: stage_history.profiles_with_events(after=after, chunk=chunk),
+        move=stage_history.rewrite,
+        on_chunk=on_chunk,
+    )
+    return seen
