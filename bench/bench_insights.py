@@ -125,10 +125,10 @@ def _journey(label: str) -> list[Row]:
             f"{what}, {label}", ms, tail=95, **PER_STAGE_BASELINE, baseline_ms=baseline
         )
     biggest = max((f for f in selectors.journey(month).flows if f[0] != f[1]), key=lambda f: f[2])
+    period = {"start": month.first_day, "end": today, "granularity": "day"}
     form = people.PeopleForm(
-        {"start": month.first_day, "end": today, "granularity": "day", "kind": "flow",
-         "stage": biggest[0], "to_stage": biggest[1]}
-    )  # fmt: skip
+        {**period, "kind": "flow", "stage": biggest[0], "to_stage": biggest[1]}
+    )
     assert form.is_valid(), form.errors
     question = form.question()
     listed = _timed(lambda: (people.count(question), people.profile_ids(question, limit=100)))
