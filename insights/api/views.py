@@ -8,8 +8,8 @@ from rest_framework.views import APIView
 
 from cdp_site.counting import TimeLimitExceeded
 from cdp_site.permissions import Cap
-from insights.journey import selectors
-from insights.periods import GRANULARITIES, PeriodForm
+from insights.journey import breakdown, selectors
+from insights.periods import GRANULARITIES
 
 PERIOD_PARAMETERS = [
     OpenApiParameter(
@@ -18,34 +18,40 @@ PERIOD_PARAMETERS = [
     OpenApiParameter("end", str, description="last local day, inclusive; default: today"),
     OpenApiParameter("granularity", str, enum=list(GRANULARITIES), description="default: week"),
 ]
+BREAKDOWN_PARAMETERS = [
+    OpenApiParameter("by", str, enum=["country", "trait", "segment"], description="breakdown"),
+    OpenApiParameter("trait", str, description="with by=trait: the trait's key"),
+    OpenApiParameter("segment", int, description="with by=segment: the segment's id"),
+]
+TOO_SLOW = {"end": ["This period takes too long to count: choose a shorter one."]}
 
 
-def period_from(request):
-    form = PeriodForm(request.query_params)
+def valid_form(form):
     if not form.is_valid():
         raise serializers.ValidationError(
             {field: [str(e) for e in errors] for field, errors in form.errors.items()}
         )
-    return form.period()
+    return form
 
 
 class JourneyView(APIView):
     """People per stage at the end of each bucket, the flows between the stage at the
     period's start and at its end ("" is new), moves into each stage per bucket, the
     share moving on from each funnel stage per bucket, and time spent in each stage by
-    those who left it in the period (median and 75th percentile, seconds)."""
+    those who left it in the period (median and 75th percentile, seconds); with ``by``,
+    the moves into each stage per country, trait value or segment membership."""
 
     required_capability = Cap.VIEW_DASHBOARDS
 
-    @extend_schema(parameters=PERIOD_PARAMETERS, responses={200: dict})
+    @extend_schema(parameters=PERIOD_PARAMETERS + BREAKDOWN_PARAMETERS, responses={200: dict})
     def get(self, request):
-        period = period_from(request)
+        form = valid_form(breakdown.JourneyForm(request.query_params))
+        period, dimension = form.period(), form.dimension()
         try:
             found = selectors.journey(period)
+            by = breakdown.breakdown(period, dimension) if dimension else None
         except TimeLimitExceeded:
-            raise serializers.ValidationError(
-                {"end": ["This period takes too long to count: choose a shorter one."]}
-            ) from None
+            raise serializers.ValidationError(TOO_SLOW) from None
         return Response(
             {
                 "as_of": found.as_of,
@@ -59,5 +65,7 @@ class JourneyView(APIView):
                 "conversion": found.conversion,
                 "flows": [{"from": a, "to": b, "people": n} for a, b, n in found.flows],
                 "time_in_stage": found.time_in_stage,
+                "breakdown": by
+                and {"by": dimension.label(), "groups": by.groups, "moves": by.moves},
             }
         )

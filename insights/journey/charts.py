@@ -101,3 +101,19 @@ def time_in_stage(journey: Journey) -> dict:
     ]
     layout = {"margin": MARGIN, "barmode": "group", "yaxis": {"title": {"text": "days"}}}
     return {"data": data, "layout": layout}
+
+
+def breakdown(found) -> dict:
+    """Stacked bars: per group, the moves into each stage during the period."""
+    data = [
+        {
+            "type": "bar",
+            "name": LABELS[stage],
+            "x": found.groups,
+            "y": [found.moves[group][stage] for group in found.groups],
+            "marker": {"color": COLOURS[stage]},
+        }
+        for stage in STAGES
+    ]
+    layout = {"margin": MARGIN, "barmode": "stack", "yaxis": {"title": {"text": "moves"}}}
+    return {"data": data, "layout": layout}

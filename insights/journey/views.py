@@ -11,10 +11,10 @@ from django.urls import reverse
 from cdp_site.access import requires
 from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap, capabilities_of
-from insights.periods import GRANULARITIES, PeriodForm
+from insights.periods import GRANULARITIES
 from segments import static_lists
 
-from . import charts, people, selectors
+from . import breakdown, charts, people, selectors
 from .selectors import STAGES
 
 TEMPLATE = "insights/journey.html"
@@ -22,10 +22,11 @@ TEMPLATE = "insights/journey.html"
 
 @requires(Cap.VIEW_DASHBOARDS)
 def journey(request):
-    form = PeriodForm(request.GET)  # no parameters: the last 90 days, per week
+    form = breakdown.JourneyForm(request.GET)  # no parameters: the last 90 days, per week
     context = {"form": form, "granularities": GRANULARITIES}
     if form.is_valid():
         context.update(_report(form))
+        context.update(_breakdown(form))
         context["can_list"] = Cap.VIEW_PROFILES in capabilities_of(request.user)
     status = 400 if form.errors else 200
     template = f"{TEMPLATE}#report" if request.htmx else TEMPLATE
@@ -62,6 +63,21 @@ def _report(form) -> dict:
         "flow_chart": charts.flows(found),
         "conversion_chart": charts.conversion(found),
         "time_chart": charts.time_in_stage(found),
+    }
+
+
+def _breakdown(form) -> dict:
+    dimension = form.dimension()
+    if dimension is None:
+        return {}
+    try:
+        found = breakdown.breakdown(form.period(), dimension)
+    except TimeLimitExceeded:
+        return {"breakdown_too_slow": True}
+    return {
+        "breakdown": found,
+        "breakdown_rows": [(g, [found.moves[g][s] for s in STAGES]) for g in found.groups],
+        "breakdown_chart": charts.breakdown(found),
     }
 
 
