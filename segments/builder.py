@@ -20,19 +20,10 @@ from __future__ import annotations
 import re
 
 from . import grammar
+from .conditions import TYPES
 
-CONDITION_TYPES = [
-    ("trait", "Trait"),
-    ("computed", "Computed trait"),
-    ("event", "Event"),
-    ("sequence", "Event sequence"),
-    ("stage", "Journey stage"),
-    ("segment", "Segment membership"),
-    ("consent", "Consent"),
-    ("identifier", "Identifier present"),
-    ("source", "Source"),
-    ("party", "Data party"),
-]
+# Each condition type's fields are read and written by its class (segments/conditions/).
+CONDITION_TYPES = [(name, kind.label) for name, kind in TYPES.items()]
 TYPE_LABELS = dict(CONDITION_TYPES) | {"group": "Group"}
 
 OPS = [
@@ -67,23 +58,7 @@ def empty_condition(kind: str) -> dict:
     """A new condition of ``kind``, as added by the builder (not yet valid)."""
     if kind == "group":
         return {"type": "group", "match": "all", "children": [empty_condition("trait")]}
-    return {
-        "trait": {"type": "trait", "key": "", "op": "equals", "value": ""},
-        "computed": {"type": "computed", "key": "", "op": "gt", "value": ""},
-        "event": {"type": "event", "name": ""},
-        "sequence": {
-            "type": "sequence",
-            "first": {"name": ""},
-            "then": {"name": ""},
-            "within_days": 7,
-        },
-        "stage": {"type": "stage", "in": []},
-        "segment": {"type": "segment", "segment_id": ""},
-        "consent": {"type": "consent", "purpose": "", "status": "granted"},
-        "identifier": {"type": "identifier", "kind": ""},
-        "source": {"type": "source", "source_id": ""},
-        "party": {"type": "party", "party": "first"},
-    }.get(kind, {"type": "trait", "key": "", "op": "equals", "value": ""})
+    return TYPES.get(kind, TYPES["trait"]).new()
 
 
 def empty_rule() -> dict:
@@ -146,6 +121,47 @@ class Fields:
         found = {int(m.group(1)) for key in self.keys if (m := pattern.match(key))}
         return sorted(found)
 
+    # The pieces condition types share ------------------------------------------------
+
+    def whole(self, name: str):
+        """The field as a whole number, or as typed when it is none."""
+        return _whole(self.get(name))
+
+    def comparison(self, p: str) -> dict:
+        op = self.get(f"{p}.op")
+        value = self.get(f"{p}.value")
+        if op in grammar.PRESENCE_OPS | grammar.BOOLEAN_OPS:
+            return {"op": op}
+        if op == "in":
+            return {"op": op, "values": [v.strip() for v in value.split(",") if v.strip()]}
+        if op == "between":
+            return {"op": op, "values": [_number(value), _number(self.get(f"{p}.value2"))]}
+        if op in ("eq", "lt", "gt"):
+            return {"op": op, "value": _number(value)}
+        if op == "within_last_days":
+            return {"op": op, "value": _whole(value)}
+        return {"op": op, "value": value.strip()}
+
+    def where(self, p: str) -> list[dict]:
+        return [
+            {
+                "property": self.get(f"{p}.where[{i}].property").strip(),
+                **self.comparison(f"{p}.where[{i}]"),
+            }
+            for i in self.indexed(f"{p}.where", ".property")
+        ]
+
+    def window(self, p: str):
+        kind = self.get(f"{p}.window.kind", "ever")
+        if kind == "last":
+            return {"last_days": self.whole(f"{p}.window.last_days")}
+        if kind == "range":
+            return {
+                "from": self.get(f"{p}.window.from").strip(),
+                "to": self.get(f"{p}.window.to").strip(),
+            }
+        return None
+
 
 def fields_to_rule(data) -> dict:
     """The rule the posted fields describe (valid or not: validate it afterwards)."""
@@ -157,205 +173,73 @@ def fields_to_rule(data) -> dict:
 
 
 def _node(f: Fields, p: str) -> dict:
-    """The condition at prefix ``p``, read by its type's reader (``f_<type>`` below)."""
+    """The node at prefix ``p``: a group, or a condition read by its type."""
     kind = f.get(f"{p}.type")
-    read = READERS.get(kind)
-    return read(f, p) if read else {"type": kind}  # unknown: the grammar says so
-
-
-def f_group(f: Fields, p: str) -> dict:
-    children = [_node(f, f"{p}.children[{i}]") for i in f.indexed(f"{p}.children", ".type")]
-    return {"type": "group", "match": f.get(f"{p}.match", "all"), "children": children}
-
-
-def f_trait(f: Fields, p: str) -> dict:
-    return {"type": f.get(f"{p}.type"), "key": f.get(f"{p}.key").strip(), **_comparison(f, p)}
-
-
-def f_event(f: Fields, p: str) -> dict:
-    node = {"type": "event", "name": f.get(f"{p}.name").strip()}
-    if f.get(f"{p}.did") == "did_not":
-        node["did"] = False
-    if where := _where(f, p):
-        node["where"] = where
-    if count_op := f.get(f"{p}.count.op"):
-        node["count"] = {"op": count_op, "value": _whole(f.get(f"{p}.count.value"))}
-    if (window := _window(f, p)) is not None:
-        node["window"] = window
-    return node
-
-
-def f_sequence(f: Fields, p: str) -> dict:
-    node = {"type": "sequence"}
-    for step in ("first", "then"):
-        part = {"name": f.get(f"{p}.{step}.name").strip()}
-        if where := _where(f, f"{p}.{step}"):
-            part["where"] = where
-        node[step] = part
-    node["within_days"] = _whole(f.get(f"{p}.within_days"))
-    if (window := _window(f, p)) is not None:
-        node["window"] = window
-    return node
-
-
-def f_stage(f: Fields, p: str) -> dict:
-    return {"type": "stage", "in": [s for s in f.getlist(f"{p}.in") if s]}
-
-
-def f_segment(f: Fields, p: str) -> dict:
-    node = {"type": "segment", "segment_id": _whole(f.get(f"{p}.segment_id"))}
-    if f.get(f"{p}.member") == "no":
-        node["member"] = False
-    return node
-
-
-def f_consent(f: Fields, p: str) -> dict:
-    purpose = f.get(f"{p}.purpose").strip()
-    return {"type": "consent", "purpose": purpose, "status": f.get(f"{p}.status", "granted")}
-
-
-def f_identifier(f: Fields, p: str) -> dict:
-    return {"type": "identifier", "kind": f.get(f"{p}.kind").strip()}
-
-
-def f_source(f: Fields, p: str) -> dict:
-    return {"type": "source", "source_id": _whole(f.get(f"{p}.source_id"))}
-
-
-def f_party(f: Fields, p: str) -> dict:
-    return {"type": "party", "party": f.get(f"{p}.party")}
-
-
-READERS = {
-    "group": f_group,
-    "trait": f_trait,
-    "computed": f_trait,  # a computed trait is compared like a trait
-    "event": f_event,
-    "sequence": f_sequence,
-    "stage": f_stage,
-    "segment": f_segment,
-    "consent": f_consent,
-    "identifier": f_identifier,
-    "source": f_source,
-    "party": f_party,
-}
-
-
-def _comparison(f: Fields, p: str) -> dict:
-    op = f.get(f"{p}.op")
-    value = f.get(f"{p}.value")
-    if op in grammar.PRESENCE_OPS | grammar.BOOLEAN_OPS:
-        return {"op": op}
-    if op == "in":
-        return {"op": op, "values": [v.strip() for v in value.split(",") if v.strip()]}
-    if op == "between":
-        return {"op": op, "values": [_number(value), _number(f.get(f"{p}.value2"))]}
-    if op in ("eq", "lt", "gt"):
-        return {"op": op, "value": _number(value)}
-    if op == "within_last_days":
-        return {"op": op, "value": _whole(value)}
-    return {"op": op, "value": value.strip()}
-
-
-def _where(f: Fields, p: str) -> list[dict]:
-    return [
-        {"property": f.get(f"{p}.where[{i}].property").strip(), **_comparison(f, f"{p}.where[{i}]")}
-        for i in f.indexed(f"{p}.where", ".property")
-    ]
-
-
-def _window(f: Fields, p: str):
-    kind = f.get(f"{p}.window.kind", "ever")
-    if kind == "last":
-        return {"last_days": _whole(f.get(f"{p}.window.last_days"))}
-    if kind == "range":
-        return {"from": f.get(f"{p}.window.from").strip(), "to": f.get(f"{p}.window.to").strip()}
-    return None
+    if kind == "group":
+        children = [_node(f, f"{p}.children[{i}]") for i in f.indexed(f"{p}.children", ".type")]
+        return {"type": "group", "match": f.get(f"{p}.match", "all"), "children": children}
+    condition = TYPES.get(kind)
+    return condition.fields_in(f, p) if condition else {"type": kind}  # the grammar says so
 
 
 # Rule → fields ------------------------------------------------------------------------
 
 
+class Out(dict):
+    """Form values being written (input name -> value), with the pieces condition types
+    share."""
+
+    show = staticmethod(_show)
+
+    def comparison(self, p: str, node: dict) -> None:
+        op = node.get("op", "")
+        self[f"{p}.op"] = op
+        values = node.get("values")
+        if op == "in" and isinstance(values, list):
+            self[f"{p}.value"] = ", ".join(_show(v) for v in values)
+        elif op == "between" and isinstance(values, list):
+            self[f"{p}.value"] = _show(values[0] if values else None)
+            self[f"{p}.value2"] = _show(values[1] if len(values) > 1 else None)
+        else:
+            self[f"{p}.value"] = _show(node.get("value"))
+
+    def where(self, p: str, where) -> None:
+        for i, item in enumerate(where or ()):
+            self[f"{p}.where[{i}].property"] = _show(item.get("property"))
+            self.comparison(f"{p}.where[{i}]", item)
+
+    def window(self, p: str, window) -> None:
+        window = window or {}
+        if "last_days" in window:
+            self[f"{p}.window.kind"] = "last"
+            self[f"{p}.window.last_days"] = _show(window["last_days"])
+        elif "from" in window or "to" in window:
+            self[f"{p}.window.kind"] = "range"
+            self[f"{p}.window.from"] = _show(window.get("from"))
+            self[f"{p}.window.to"] = _show(window.get("to"))
+        else:
+            self[f"{p}.window.kind"] = "ever"
+
+
 def rule_to_fields(rule: dict) -> dict[str, str | list[str]]:
     """The fields that post ``rule`` back (fields_to_rule(rule_to_fields(r)) == r for a
     rule in the builder's canonical shape)."""
-    out: dict[str, str | list[str]] = {}
+    out = Out()
     root = (rule or {}).get("root") or empty_rule()["root"]
-    _emit(out, "root", root)
-    return out
+    emit(out, "root", root)
+    return dict(out)
 
 
-def _emit(out: dict, p: str, node: dict) -> None:
+def emit(out: Out, p: str, node: dict) -> None:
+    """Writes the form values of ``node`` (a group, or a condition by its type)."""
     kind = node.get("type", "")
     out[f"{p}.type"] = kind
     if kind == "group":
         out[f"{p}.match"] = node.get("match", "all")
         for i, child in enumerate(node.get("children") or ()):
-            _emit(out, f"{p}.children[{i}]", child)
-    elif kind in ("trait", "computed"):
-        out[f"{p}.key"] = _show(node.get("key"))
-        _emit_comparison(out, p, node)
-    elif kind == "event":
-        out[f"{p}.name"] = _show(node.get("name"))
-        out[f"{p}.did"] = "did" if node.get("did", True) else "did_not"
-        _emit_where(out, p, node.get("where"))
-        count = node.get("count") or {}
-        out[f"{p}.count.op"] = _show(count.get("op"))
-        out[f"{p}.count.value"] = _show(count.get("value"))
-        _emit_window(out, p, node.get("window"))
-    elif kind == "sequence":
-        for step in ("first", "then"):
-            part = node.get(step) or {}
-            out[f"{p}.{step}.name"] = _show(part.get("name"))
-            _emit_where(out, f"{p}.{step}", part.get("where"))
-        out[f"{p}.within_days"] = _show(node.get("within_days"))
-        _emit_window(out, p, node.get("window"))
-    elif kind == "stage":
-        out[f"{p}.in"] = [s for s in node.get("in") or () if isinstance(s, str)]
-    elif kind == "segment":
-        out[f"{p}.segment_id"] = _show(node.get("segment_id"))
-        out[f"{p}.member"] = "yes" if node.get("member", True) else "no"
-    elif kind == "consent":
-        out[f"{p}.purpose"] = _show(node.get("purpose"))
-        out[f"{p}.status"] = _show(node.get("status", "granted"))
-    elif kind == "identifier":
-        out[f"{p}.kind"] = _show(node.get("kind"))
-    elif kind == "source":
-        out[f"{p}.source_id"] = _show(node.get("source_id"))
-    elif kind == "party":
-        out[f"{p}.party"] = _show(node.get("party"))
-
-
-def _emit_comparison(out: dict, p: str, node: dict) -> None:
-    op = node.get("op", "")
-    out[f"{p}.op"] = op
-    values = node.get("values")
-    if op == "in" and isinstance(values, list):
-        out[f"{p}.value"] = ", ".join(_show(v) for v in values)
-    elif op == "between" and isinstance(values, list):
-        out[f"{p}.value"] = _show(values[0] if values else None)
-        out[f"{p}.value2"] = _show(values[1] if len(values) > 1 else None)
-    else:
-        out[f"{p}.value"] = _show(node.get("value"))
-
-
-def _emit_where(out: dict, p: str, where) -> None:
-    for i, item in enumerate(where or ()):
-        out[f"{p}.where[{i}].property"] = _show(item.get("property"))
-        _emit_comparison(out, f"{p}.where[{i}]", item)
-
-
-def _emit_window(out: dict, p: str, window) -> None:
-    window = window or {}
-    if "last_days" in window:
-        out[f"{p}.window.kind"] = "last"
-        out[f"{p}.window.last_days"] = _show(window["last_days"])
-    elif "from" in window or "to" in window:
-        out[f"{p}.window.kind"] = "range"
-        out[f"{p}.window.from"] = _show(window.get("from"))
-        out[f"{p}.window.to"] = _show(window.get("to"))
-    else:
-        out[f"{p}.window.kind"] = "ever"
+            emit(out, f"{p}.children[{i}]", child)
+    elif condition := TYPES.get(kind) if isinstance(kind, str) else None:
+        condition.fields_out(out, p, node)
 
 
 # Actions: add and remove conditions, groups and property filters ------------------------
