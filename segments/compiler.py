@@ -25,7 +25,7 @@ those conditions are TRUE and the count is reached. Measured by bench/bench_segm
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import (
@@ -216,8 +216,8 @@ class Compiler:
         if window and "last_days" in window:
             found = found.filter(timestamp__gte=self.now - timedelta(days=window["last_days"]))
         elif window:
-            start = datetime.combine(date.fromisoformat(window["from"]), time.min, timezone.utc)
-            end = datetime.combine(date.fromisoformat(window["to"]), time.max, timezone.utc)
+            start = datetime.combine(date.fromisoformat(window["from"]), time.min, UTC)
+            end = datetime.combine(date.fromisoformat(window["to"]), time.max, UTC)
             found = found.filter(timestamp__gte=start, timestamp__lte=end)
         return found
 

@@ -32,7 +32,7 @@ SAMPLES = {
         "first": {"name": "Cart Viewed", "where": [{"property": "items", "op": "gt", "value": 0}]},
         "then": {"name": "Order Completed"},
         "within_days": 2,
-        "window": {"last_days": 30},
+        "window": {"from": "2026-01-01", "to": "2026-02-01"},
     },
     "stage": {"type": "stage", "in": ["acquisition", "retention"]},
     "segment": {"type": "segment", "segment_id": 7, "member": False},

@@ -50,6 +50,22 @@ CONDITIONS = [
         },
         {"nl-order"},
     ),
+    (
+        {
+            "type": "event",
+            "name": "Order Completed",
+            "window": {"from": f"{NOW - timedelta(days=2):%Y-%m-%d}", "to": f"{NOW:%Y-%m-%d}"},
+        },
+        {"nl-order"},
+    ),
+    (
+        {
+            "type": "event",
+            "name": "Product Viewed",
+            "window": {"from": "2020-01-01", "to": "2020-12-31"},
+        },
+        set(),
+    ),
     ({"type": "computed", "key": "nothing", "op": "is_set"}, set()),
     ({"type": "identifier", "kind": "user_id"}, {"nl-3", "nl-1", "nl-order", "be-3"}),
     ({"type": "party", "party": "second"}, set()),
