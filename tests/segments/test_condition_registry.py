@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from cdp_site.permissions import MARKETER
 from profiles.models import Profile
-from segments import builder, compiler, explain, grammar
+from segments import compiler, explain, grammar
+from segments.builder import fields as builder_fields
 from segments.conditions import TYPES, Condition
 from segments.models import Segment
 
@@ -46,7 +47,7 @@ KINDS = list(TYPES)
 
 
 def test_the_builder_offers_every_registered_type_in_order():
-    assert [name for name, _ in builder.CONDITION_TYPES] == KINDS
+    assert [name for name, _ in builder_fields.CONDITION_TYPES] == KINDS
     assert KINDS[0] == "trait" and all(isinstance(t, Condition) for t in TYPES.values())
 
 
@@ -67,14 +68,15 @@ def test_an_unknown_field_is_named(kind):
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_builder_fields_round_trip(kind):
     the_rule = rule(SAMPLES[kind])
-    assert builder.fields_to_rule(builder.rule_to_fields(the_rule)) == the_rule
+    assert builder_fields.fields_to_rule(builder_fields.rule_to_fields(the_rule)) == the_rule
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_new_condition_is_of_its_type_and_fresh(kind):
-    first, second = builder.empty_condition(kind), builder.empty_condition(kind)
+    first, second = builder_fields.empty_condition(kind), builder_fields.empty_condition(kind)
     assert first["type"] == kind and first == second and first is not second
-    assert builder.fields_to_rule(builder.rule_to_fields(rule(first)))["root"]["children"]
+    posted = builder_fields.rule_to_fields(rule(first))
+    assert builder_fields.fields_to_rule(posted)["root"]["children"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -101,6 +103,6 @@ def test_the_builder_renders_its_template(kind, client, make_user):
     segment = Segment.objects.create(name="Sample", rule=rule(SAMPLES[kind]))
     html = client.get(reverse("segments:edit", args=[segment.pk])).content.decode()
     assert f'class="b-cond b-{kind}"' in html
-    for name in builder.rule_to_fields(rule(SAMPLES[kind])):
+    for name in builder_fields.rule_to_fields(rule(SAMPLES[kind])):
         if name.startswith("root.children[0].") and not name.endswith(".type"):
             assert f'name="{name}"' in html

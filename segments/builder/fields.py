@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 
-from . import grammar
-from .conditions import TYPES
+from .. import grammar
+from ..conditions import TYPES
 
 # Each condition type's fields are read and written by its class (segments/conditions/).
 CONDITION_TYPES = [(name, kind.label) for name, kind in TYPES.items()]

@@ -1,15 +1,15 @@
-"""The builder's view: errors from the grammar placed next to their inputs, and the tree
+"""The builder's tree: errors from the grammar placed next to their inputs, and the tree
 of nodes with their inputs (name, id, value, errors) that the templates render. The
-form fields ⇄ rule half is segments/builder.py."""
+form fields ⇄ rule half is fields.py."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from . import grammar
-from .builder import TYPE_LABELS, Out, emit, empty_rule, rule_to_fields
-from .conditions import TYPES
+from .. import grammar
+from ..conditions import TYPES
+from .fields import TYPE_LABELS, Out, emit, empty_rule, rule_to_fields
 
 # Errors next to their inputs and the tree the templates render --------------------------
 
