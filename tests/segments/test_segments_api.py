@@ -208,3 +208,19 @@ def test_the_schema_still_builds_with_the_segment_endpoints(client_as):
         "/api/v1/segments/{id}/upload/",
     ):
         assert path in paths
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter", "message"),
+    [
+        ("?kind=nope", "kind", "Choose dynamic or static."),
+        ("{pk}/history/?change=left", "change", "Choose entered or exited."),
+        ("{pk}/history/?profile=-1", "profile", "A profile id."),
+        ("{pk}/members/?profile=1.5", "profile", "A profile id."),
+    ],
+)
+def test_a_bad_list_parameter_is_a_400_naming_it(client_as, query, parameter, message):
+    api = client_as(MARKETER)
+    segment = api.post("/api/v1/segments/", {"name": "Dutch", "rule": DUTCH}, content_type=JSON)
+    response = api.get("/api/v1/segments/" + query.format(pk=segment.json()["id"]))
+    assert _error(response, 400)["fields"] == {parameter: [message]}
