@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from segments import compiler, membership, realtime, services
-from segments.models import Membership, MembershipChange
+from segments.models import Membership, MembershipChange, Segment
 
 from .conftest import EXAMPLE, NOW, message, pid, recent, rule
 
@@ -164,8 +164,6 @@ def test_a_full_recompute_carries_over_to_segments_that_refer_to_it(shoppers):
 
 
 def test_an_uploaded_list_member_merged_away_is_replaced_by_the_survivor(web, crm, send):
-    from segments.models import Segment
-
     send(web, message("identify", userId="w1", traits={"email": "bo@example.org"}))
     send(crm, message("identify", userId="CRM-1"))
     listed = Segment.objects.create(name="VIP list", kind=Segment.Kind.STATIC)

@@ -6,9 +6,11 @@ import io
 
 import pytest
 from django.db import transaction
+from django.test import TestCase
 
 from cdp_site.permissions import MARKETER, VIEWER
-from segments import membership
+from profiles.models import Identity
+from segments import membership, tasks
 from segments.models import Segment
 
 from .conftest import message, rule
@@ -44,8 +46,6 @@ def people(web, send):
 
 
 def _pid(value):
-    from profiles.models import Identity
-
     return Identity.objects.get(kind__name="user_id", value=value).profile_id
 
 
@@ -169,17 +169,12 @@ def test_members_history_and_export(people, web, send, client_as):
 
 
 def test_recompute_queues_the_task(people, client_as, monkeypatch):
-    from segments import tasks
-
     queued = []
     monkeypatch.setattr(tasks.recompute_segment, "delay", lambda pk: queued.append(pk))
     api = client_as(MARKETER)
     segment = Segment.objects.create(name="Dutch", rule=DUTCH)
-    with transaction.atomic():
-        from django.test import TestCase
-
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            answer = api.post(f"/api/v1/segments/{segment.pk}/recompute/")
+    with transaction.atomic(), TestCase.captureOnCommitCallbacks(execute=True):
+        answer = api.post(f"/api/v1/segments/{segment.pk}/recompute/")
     assert answer.status_code == 202 and answer.json()["computing_since"]
     assert queued == [segment.pk]
 
