@@ -16,7 +16,7 @@ from integrations.models import Source
 from profiles.models import ComputedTrait, ConsentPurpose, IdentifierKind, ProfileEvent, TraitKey
 from profiles.models.stage import Stage
 
-from . import grammar
+from .conditions.stage import STAGES
 from .models import Segment
 
 MAX_EVENT_NAMES = 500
@@ -114,7 +114,7 @@ def _computed_type(aggregation: str) -> str:
 def stages() -> list[tuple[str, str]]:
     labels = dict(Stage.choices)
     order = [s.value for s in Stage]
-    return [(s, labels.get(s, s.title())) for s in order if s in grammar.STAGES]
+    return [(s, labels.get(s, s.title())) for s in order if s in STAGES]
 
 
 def consent_purposes() -> list[tuple[str, str]]:

@@ -25,18 +25,15 @@ those conditions are TRUE and the count is reached. Measured by bench/bench_segm
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import (
     Case,
     CharField,
-    Count,
     DateField,
-    DateTimeField,
     DecimalField,
     Exists,
-    ExpressionWrapper,
     F,
     Func,
     JSONField,
@@ -62,9 +59,9 @@ from django.db.models.lookups import (
 )
 from django.utils import timezone
 
-from profiles.models import Identity, Profile, ProfileEvent, TraitValue
+from profiles.models import Profile, ProfileEvent, TraitValue
 
-from .models import Membership
+from .conditions import TYPES
 
 # YYYY-MM-DD at the start of the text, with a day that exists in that month: 29 February
 # only in leap years (divisible by 4, centuries only when divisible by 400), year 0001
@@ -74,8 +71,6 @@ VALID_DATE = (
     r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
     r"|(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)"
 )
-# Conditions on the profile row alone: they can restrict an event count's profiles.
-PROFILE_ROW = {"trait", "computed", "stage", "consent"}
 
 
 def _numeric(value) -> Value:
@@ -109,6 +104,10 @@ def queryset(rule: dict, *, now: datetime | None = None, profile_ids: list[int] 
 
 
 class Compiler:
+    """Groups and the pieces the condition types share (JSON comparisons, event
+    querysets, data from sources); each condition compiles by its type's ``compile``
+    (segments/conditions/), one class per type, reading top-down."""
+
     def __init__(self, *, now: datetime | None = None, profile_ids: list[int] | None = None):
         self.now = now or timezone.now()
         # Repeated inside each uncorrelated subquery (grouped event counts, segment
@@ -126,7 +125,7 @@ class Compiler:
             if node["match"] == "all" and positive:
                 children, restrict, target = self._push_down(children)
             parts = [
-                self.c_event(child, restrict=restrict)
+                TYPES["event"].compile(self, child, restrict=restrict)
                 if child is target
                 else self.node(child, positive=inner)
                 for child in children
@@ -135,12 +134,12 @@ class Compiler:
             for part in parts[1:]:
                 combined = combined & part if node["match"] == "all" else combined | part
             return ~combined if node["match"] == "none" else combined
-        return getattr(self, f"c_{node['type']}")(node)
+        return TYPES[node["type"]].compile(self, node)
 
     def _push_down(self, children: list) -> tuple[list, Q | None, dict | None]:
         """The children of an "all" group read positively, less the profile-row conditions
         that restrict the first grouped event count instead; that restriction; that count."""
-        target = next((c for c in children if self._grouped(c)), None)
+        target = next((c for c in children if TYPES["event"].grouped(c)), None)
         row = [c for c in children if self._profile_row(c)]
         if target is None or not row:
             return children, None, None
@@ -149,23 +148,10 @@ class Compiler:
             restrict &= self.node(child)
         return [c for c in children if not any(c is r for r in row)], restrict, target
 
-    @staticmethod
-    def _grouped(node: dict) -> bool:
-        """An event condition compiled to a positive IN over grouped events."""
-        count = node.get("count") or {}
-        return (
-            node["type"] == "event"
-            and node.get("did", True)
-            and (
-                (count.get("op") == "at_least" and count.get("value", 1) > 1)
-                or (count.get("op") == "exactly" and count.get("value", 0) > 0)
-            )
-        )
-
     def _profile_row(self, node: dict) -> bool:
         if node["type"] == "group":
             return all(self._profile_row(child) for child in node["children"])
-        return node["type"] in PROFILE_ROW
+        return TYPES[node["type"]].profile_row
 
     # Values in JSON (traits, computed traits, event properties) ----------------------
 
@@ -219,12 +205,6 @@ class Compiler:
         lookup = LessThan if op == "before" else GreaterThan
         return Q(lookup(day, date.fromisoformat(value)))
 
-    def c_trait(self, node: dict) -> Q:
-        return self.compare(F("traits"), node["key"], node)
-
-    def c_computed(self, node: dict) -> Q:
-        return self.compare(F("computed"), node["key"], node)
-
     # Events ------------------------------------------------------------------------------
 
     def events(self, name: str, where, window, *, profile=None):
@@ -236,83 +216,12 @@ class Compiler:
         if window and "last_days" in window:
             found = found.filter(timestamp__gte=self.now - timedelta(days=window["last_days"]))
         elif window:
-            start = datetime.combine(date.fromisoformat(window["from"]), time.min, timezone.utc)
-            end = datetime.combine(date.fromisoformat(window["to"]), time.max, timezone.utc)
+            start = datetime.combine(date.fromisoformat(window["from"]), time.min, UTC)
+            end = datetime.combine(date.fromisoformat(window["to"]), time.max, UTC)
             found = found.filter(timestamp__gte=start, timestamp__lte=end)
         return found
 
-    def c_event(self, node: dict, *, restrict: Q | None = None) -> Q:
-        count = node.get("count") or {"op": "at_least", "value": 1}
-        op, n = count["op"], count["value"]
-        if op == "at_most":  # at most N: not at least N + 1
-            op, n, negate = "at_least", n + 1, True
-        else:
-            negate = False
-        if op == "exactly" and n == 0:
-            op, n, negate = "at_least", 1, True
-        if op == "at_least" and n == 1:
-            events = self.events(
-                node["name"], node.get("where"), node.get("window"), profile=OuterRef("pk")
-            )
-            matched = Q(Exists(events))
-        else:
-            having = Q(n__gte=n) if op == "at_least" else Q(n=n)
-            found = self.events(node["name"], node.get("where"), node.get("window"))
-            if self.profile_ids is not None:
-                found = found.filter(profile_id__in=self.profile_ids)
-            if restrict is not None:
-                found = found.filter(profile_id__in=Profile.objects.filter(restrict).values("pk"))
-            grouped = (
-                found.order_by()
-                .values("profile_id")
-                .annotate(n=Count("*"))
-                .filter(having)
-                .values("profile_id")
-            )
-            matched = Q(pk__in=grouped)
-        if negate:
-            matched = ~matched
-        return matched if node.get("did", True) else ~matched
-
-    def c_sequence(self, node: dict) -> Q:
-        first, then, window = node["first"], node["then"], node.get("window")
-        later = ExpressionWrapper(
-            OuterRef("timestamp") + Value(timedelta(days=node["within_days"])),
-            output_field=DateTimeField(),
-        )
-        follow = self.events(then["name"], then.get("where"), window).filter(
-            profile=OuterRef("profile"), timestamp__gt=OuterRef("timestamp"), timestamp__lte=later
-        )
-        starts = self.events(first["name"], first.get("where"), window, profile=OuterRef("pk"))
-        return Q(Exists(starts.filter(Exists(follow))))
-
-    # Profile state -----------------------------------------------------------------------
-
-    def c_stage(self, node: dict) -> Q:
-        return Q(stage__in=node["in"])
-
-    def c_segment(self, node: dict) -> Q:
-        members = Membership.objects.filter(segment_id=node["segment_id"])
-        if self.profile_ids is not None:
-            members = members.filter(profile_id__in=self.profile_ids)
-        members = members.values("profile_id")
-        matched = Q(pk__in=members)
-        return matched if node.get("member", True) else ~matched
-
-    def c_consent(self, node: dict) -> Q:
-        status = KeyTextTransform("status", KeyTransform(node["purpose"], "consent"))
-        return Q(Exact(status, node.get("status", "granted")))
-
-    def c_identifier(self, node: dict) -> Q:
-        return Q(Exists(Identity.objects.filter(profile=OuterRef("pk"), kind__name=node["kind"])))
-
-    def c_source(self, node: dict) -> Q:
-        return self._from_sources(Q(source_id=node["source_id"]))
-
-    def c_party(self, node: dict) -> Q:
-        return self._from_sources(Q(source__party=node["party"]))
-
-    def _from_sources(self, which: Q) -> Q:
+    def from_sources(self, which: Q) -> Q:
         events = ProfileEvent.objects.filter(which, profile=OuterRef("pk"))
         traits = TraitValue.objects.filter(which, profile=OuterRef("pk"))
         return Q(Exists(events)) | Q(Exists(traits))

@@ -19,10 +19,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import Source
-from profiles.models import Identity, Profile, ProfileEvent, TraitValue
+from profiles.models import Profile, ProfileEvent, TraitValue
 
 from . import compiler
-from .models import Membership, Segment
+from .conditions import TYPES
+from .models import Segment
 
 OP_WORDS = {
     "equals": "is",
@@ -42,20 +43,13 @@ OP_WORDS = {
     "is_true": "is true",
     "is_false": "is false",
 }
-COUNT_WORDS = {"at_least": "at least", "at_most": "at most", "exactly": "exactly"}
 MATCH_WORDS = {"all": "all of", "any": "any of", "none": "none of"}
 
 
-def _times(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n} times")
-
-
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
-
-
 class Describer:
-    """Words for rule nodes; looks up segment and source names once each."""
+    """Words for rule nodes: groups and the pieces condition types share; each condition
+    is put in words by its type's ``describe`` (segments/conditions/). Looks up segment
+    and source names once each."""
 
     def __init__(self):
         self._segments: dict[int, str] | None = None
@@ -73,6 +67,14 @@ class Describer:
 
     # -------------------------------------------------------------------------------------
 
+    @staticmethod
+    def times(n: int) -> str:
+        return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+    @staticmethod
+    def days(n: int) -> str:
+        return "1 day" if n == 1 else f"{n} days"
+
     def comparison(self, subject: str, node: dict) -> str:
         op, value, values = node.get("op"), node.get("value"), node.get("values") or []
         words = OP_WORDS.get(op, op)
@@ -83,14 +85,14 @@ class Describer:
         if op == "between" and len(values) == 2:
             return f"{subject} {words} {values[0]} and {values[1]}"
         if op == "within_last_days":
-            return f"{subject} {words} {_days(value)}"
+            return f"{subject} {words} {self.days(value)}"
         return f"{subject} {words} {value}"
 
     def window(self, window) -> str:
         if not window:
             return ""
         if "last_days" in window:
-            return f" in the last {_days(window['last_days'])}"
+            return f" in the last {self.days(window['last_days'])}"
         return f" between {window.get('from')} and {window.get('to')}"
 
     def where(self, filters) -> str:
@@ -106,54 +108,8 @@ class Describer:
             if match == "all":
                 return " · ".join(parts) if len(parts) > 1 else (parts[0] if parts else "")
             return f"{MATCH_WORDS.get(match, match)} ({'; '.join(parts)})"
-        method = getattr(self, f"d_{kind}", None)
-        return method(node) if method else str(kind)
-
-    def d_trait(self, node: dict) -> str:
-        return self.comparison(node.get("key", "?"), node)
-
-    def d_computed(self, node: dict) -> str:
-        return self.comparison(f"{node.get('key', '?')} (computed)", node)
-
-    def d_event(self, node: dict) -> str:
-        name, count = node.get("name", "?"), node.get("count")
-        if count:
-            what = f"{name} {COUNT_WORDS.get(count['op'], count['op'])} {_times(count['value'])}"
-        else:
-            what = name
-        what += self.where(node.get("where")) + self.window(node.get("window"))
-        if not node.get("did", True):
-            return f"did not {what}"
-        return what if count else f"did {what}"
-
-    def d_sequence(self, node: dict) -> str:
-        first, then = node.get("first") or {}, node.get("then") or {}
-        return (
-            f"{first.get('name', '?')}{self.where(first.get('where'))} then "
-            f"{then.get('name', '?')}{self.where(then.get('where'))} within "
-            f"{_days(node.get('within_days', 0))}{self.window(node.get('window'))}"
-        )
-
-    def d_stage(self, node: dict) -> str:
-        labels = dict(Profile._meta.get_field("stage").choices)
-        return "stage is " + " or ".join(str(labels.get(s, s)) for s in node.get("in") or [])
-
-    def d_segment(self, node: dict) -> str:
-        name = self.segment_name(node.get("segment_id"))
-        verb = "is" if node.get("member", True) else "is not"
-        return f"{verb} in segment “{name}”"
-
-    def d_consent(self, node: dict) -> str:
-        return f"consent for {node.get('purpose')} is {node.get('status', 'granted')}"
-
-    def d_identifier(self, node: dict) -> str:
-        return f"has a {node.get('kind')} identifier"
-
-    def d_source(self, node: dict) -> str:
-        return f"has data from “{self.source_name(node.get('source_id'))}”"
-
-    def d_party(self, node: dict) -> str:
-        return f"has {node.get('party')}-party data"
+        condition = TYPES.get(kind) if isinstance(kind, str) else None
+        return condition.describe(self, node) if condition else str(kind)
 
 
 def describe(rule: dict | None) -> str:
@@ -222,82 +178,35 @@ class Explainer:
                 match=match,
                 children=children,
             )
-        method = getattr(self, f"x_{node['type']}", None)
         return Explained(
             kind=node["type"],
             text=self.words.node(node),
             passed=self.holds(node),
-            detail=method(node) if method else "",
+            detail=TYPES[node["type"]].explain(self, node),
         )
 
-    # What the profile has, per kind of condition --------------------------------------
+    # What the profile has: the pieces the condition types' ``explain`` share ----------
 
     @staticmethod
-    def _value(container: dict, key: str) -> str:
+    def value(container: dict, key: str) -> str:
         if key not in (container or {}):
             return "not set"
         value = container[key]
         return "empty" if value is None or value == "" else f"“{value}”"
 
-    def x_trait(self, node: dict) -> str:
-        return f"Their {node['key']}: {self._value(self.profile.traits, node['key'])}."
-
-    def x_computed(self, node: dict) -> str:
-        return f"Their {node['key']}: {self._value(self.profile.computed, node['key'])}."
-
-    def _count(self, step: dict, window) -> int:
+    def count(self, step: dict, window) -> int:
         return (
             self.compiler.events(step["name"], step.get("where"), window)
             .filter(profile_id=self.profile.pk)
             .count()
         )
 
-    def x_event(self, node: dict) -> str:
-        n = self._count(node, node.get("window"))
-        span = self.words.window(node.get("window")) or " ever"
-        return f"{node['name']}: {_times(n) if n else 'never'}{span}."
-
-    def x_sequence(self, node: dict) -> str:
-        window = node.get("window")
-        first, then = self._count(node["first"], window), self._count(node["then"], window)
-        span = self.words.window(window) or " ever"
-        return (
-            f"{node['first']['name']}: {_times(first) if first else 'never'}, "
-            f"{node['then']['name']}: {_times(then) if then else 'never'}{span}."
-        )
-
-    def x_stage(self, node: dict) -> str:
-        return f"Their stage: {self.profile.get_stage_display() or 'not yet known'}."
-
-    def x_segment(self, node: dict) -> str:
-        row = Membership.objects.filter(
-            segment_id=node["segment_id"], profile_id=self.profile.pk
-        ).first()
-        if row is None:
-            return "Not a member."
-        return f"Member since {timezone.localtime(row.entered_at):%Y-%m-%d %H:%M}."
-
-    def x_consent(self, node: dict) -> str:
-        state = (self.profile.consent or {}).get(node["purpose"]) or {}
-        return f"Their consent: {state.get('status') or 'no statement'}."
-
-    def x_identifier(self, node: dict) -> str:
-        n = Identity.objects.filter(profile_id=self.profile.pk, kind__name=node["kind"]).count()
-        return f"{n} {node['kind']} identifier{'s' if n != 1 else ''}."
-
-    def _from_sources(self, which: Q) -> str:
-
+    def from_sources(self, which: Q) -> str:
         events = ProfileEvent.objects.filter(which, profile_id=self.profile.pk).count()
         traits = TraitValue.objects.filter(which, profile_id=self.profile.pk).count()
         return f"{events} event{'s' if events != 1 else ''}, {traits} trait value" + (
             "s." if traits != 1 else "."
         )
-
-    def x_source(self, node: dict) -> str:
-        return self._from_sources(Q(source_id=node["source_id"]))
-
-    def x_party(self, node: dict) -> str:
-        return self._from_sources(Q(source__party=node["party"]))
 
 
 def explain(*, rule: dict, profile_id: int, now: datetime | None = None) -> Explanation:

@@ -1,11 +1,13 @@
 """Segment membership as a filter of the profile lists (page and API), registered with
-profiles in SegmentsConfig.ready: profiles never imports segments."""
+profiles in SegmentsConfig.ready: profiles never imports segments; and the FilterSets of
+the segments API's lists (a bad ?param= is a 400 naming it)."""
 
 import django_filters
+from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .models import Membership, Segment
+from .models import Membership, MembershipChange, Segment
 
 
 @extend_schema_field(OpenApiTypes.INT)  # the API's parameter: the segment's id
@@ -21,3 +23,63 @@ def membership_filter() -> django_filters.Filter:
         empty_label="Any",
         help_text="People in this segment now.",
     )
+
+
+# The segments API's lists ------------------------------------------------------------
+
+
+class ProfileIdField(forms.CharField):
+    """A profile id: digits only, as every API's ``?profile=`` reads (cdp_site.api.params)."""
+
+    default_error_messages = {"invalid": "A profile id."}
+
+    def __init__(self, **kwargs):
+        super().__init__(strip=False, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        if not value.isdigit():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return int(value)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ProfileIdFilter(django_filters.Filter):
+    field_class = ProfileIdField
+
+
+class SegmentFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(
+        choices=Segment.Kind.choices,
+        error_messages={"invalid_choice": "Choose dynamic or static."},
+    )
+    q = django_filters.CharFilter(method="name_contains", help_text="Part of the name.")
+
+    class Meta:
+        model = Segment
+        fields = []
+
+    def name_contains(self, queryset, name, value):
+        return queryset.filter(name__icontains=value[:120])
+
+
+class MemberFilter(django_filters.FilterSet):
+    profile = ProfileIdFilter(field_name="profile_id")
+
+    class Meta:
+        model = Membership
+        fields = []
+
+
+class MembershipChangeFilter(django_filters.FilterSet):
+    profile = ProfileIdFilter(field_name="profile_id")
+    change = django_filters.ChoiceFilter(
+        choices=MembershipChange.Change.choices,
+        error_messages={"invalid_choice": "Choose entered or exited."},
+    )
+
+    class Meta:
+        model = MembershipChange
+        fields = []

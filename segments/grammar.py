@@ -23,6 +23,9 @@ OPs by value type: text equals / not_equals / contains / starts_with / in (``val
 / is_set / is_not_set; number eq / lt / gt / between (``values`` [low, high]); date
 before / after (``value`` a date) / within_last_days (``value`` N); boolean is_true /
 is_false.
+
+Each condition type is checked by its own class in segments/conditions/, with the
+shared pieces here (text, whole numbers, comparisons, windows, property filters).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cdp_site.field_errors import FieldErrors
+
+from .conditions import TYPES
 
 VERSION = 1
 MAX_DEPTH = 10
@@ -45,37 +50,13 @@ DATE_OPS = {"before", "after", "within_last_days"}
 BOOLEAN_OPS = {"is_true", "is_false"}
 PRESENCE_OPS = {"is_set", "is_not_set"}
 VALUE_OPS = TEXT_OPS | NUMBER_OPS | DATE_OPS | BOOLEAN_OPS | PRESENCE_OPS
-STAGES = {"orientation", "consideration", "acquisition", "retention", "lapsed"}
-PARTIES = {"first", "second", "third"}
-CONSENT_STATUSES = {"granted", "denied", "withdrawn"}
-COUNT_OPS = {"at_least", "at_most", "exactly"}
 
-FIELDS = {
-    "group": {"type", "match", "children"},
-    "trait": {"type", "key", "op", "value", "values"},
-    "computed": {"type", "key", "op", "value", "values"},
-    "event": {"type", "name", "did", "where", "count", "window"},
-    "sequence": {"type", "first", "then", "within_days", "window"},
-    "stage": {"type", "in"},
-    "segment": {"type", "segment_id", "member"},
-    "consent": {"type", "purpose", "status"},
-    "identifier": {"type", "kind"},
-    "source": {"type", "source_id"},
-    "party": {"type", "party"},
+# The keys of each node, and what each condition reads in the words of the profiles'
+# change signal (segments/conditions/: one module per condition type).
+FIELDS = {"group": {"type", "match", "children"}} | {
+    name: set(kind.fields) for name, kind in TYPES.items()
 }
-# What each condition reads, in the words of the profiles' change signal.
-READS = {
-    "trait": {"traits"},
-    "computed": {"computed"},
-    "event": {"events"},
-    "sequence": {"events"},
-    "stage": {"stage"},
-    "segment": {"segment"},
-    "consent": {"consent"},
-    "identifier": {"identities"},
-    "source": {"events", "traits"},
-    "party": {"events", "traits"},
-}
+READS = {name: set(kind.reads) for name, kind in TYPES.items()}
 
 
 class RuleError(FieldErrors):
@@ -133,7 +114,7 @@ class Validator:
         for name in sorted(set(node) - FIELDS[kind]):
             self.error(f"{path}.{name}", f"“{name}” is not part of a {kind} condition.")
 
-    # Nodes -------------------------------------------------------------------------------
+    # Nodes (each condition is checked by its type: segments/conditions/) ------------
 
     def node(self, path: str, node, depth: int) -> None:
         self.nodes += 1
@@ -153,7 +134,7 @@ class Validator:
             self.group(path, node, depth)
             return
         self.summary.depends_on |= READS[kind]
-        getattr(self, f"condition_{kind}")(path, node)
+        TYPES[kind].validate(self, path, node)
 
     def group(self, path: str, node: dict, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -167,12 +148,6 @@ class Validator:
             return
         for i, child in enumerate(children):
             self.node(f"{path}.children[{i}]", child, depth + 1)
-
-    def condition_trait(self, path: str, node: dict) -> None:
-        self.text(f"{path}.key", node.get("key"), "a trait")
-        self.comparison(path, node)
-
-    condition_computed = condition_trait
 
     def comparison(self, path: str, node: dict) -> None:
         op, value, values = node.get("op"), node.get("value"), node.get("values")
@@ -248,61 +223,6 @@ class Validator:
                 self.error(f"{here}.{name}", f"“{name}” is not part of a property filter.")
             self.text(f"{here}.property", item.get("property"), "a property")
             self.comparison(here, item)
-
-    def condition_event(self, path: str, node: dict) -> None:
-        if self.text(f"{path}.name", node.get("name"), "an event name"):
-            self.summary.event_names.add(node["name"])
-        if not isinstance(node.get("did", True), bool):
-            self.error(f"{path}.did", "Choose did or did not.")
-        self.where(f"{path}.where", node.get("where"))
-        count = node.get("count")
-        if count is not None:
-            if not isinstance(count, dict) or count.get("op") not in COUNT_OPS:
-                self.error(f"{path}.count.op", "Choose at least, at most or exactly.")
-            else:
-                low = 0 if count["op"] != "at_least" else 1
-                self.whole(f"{path}.count.value", count.get("value"), "the count", low=low)
-        self.window(f"{path}.window", node.get("window"))
-
-    def condition_sequence(self, path: str, node: dict) -> None:
-        for step in ("first", "then"):
-            part = node.get(step)
-            if not isinstance(part, dict):
-                self.error(f"{path}.{step}", "Choose an event.")
-                continue
-            for name in sorted(set(part) - {"name", "where"}):
-                self.error(f"{path}.{step}.{name}", f"“{name}” is not part of a step.")
-            if self.text(f"{path}.{step}.name", part.get("name"), "an event name"):
-                self.summary.event_names.add(part["name"])
-            self.where(f"{path}.{step}.where", part.get("where"))
-        self.whole(f"{path}.within_days", node.get("within_days"), "the number of days", low=1)
-        self.window(f"{path}.window", node.get("window"))
-
-    def condition_stage(self, path: str, node: dict) -> None:
-        stages = node.get("in")
-        if not isinstance(stages, list) or not stages or not set(stages) <= STAGES:
-            self.error(f"{path}.in", "Choose one or more journey stages.")
-
-    def condition_segment(self, path: str, node: dict) -> None:
-        if self.whole(f"{path}.segment_id", node.get("segment_id"), "a segment", low=1, high=2**62):
-            self.summary.segment_ids.add(node["segment_id"])
-        if not isinstance(node.get("member", True), bool):
-            self.error(f"{path}.member", "Choose is or is not a member.")
-
-    def condition_consent(self, path: str, node: dict) -> None:
-        self.text(f"{path}.purpose", node.get("purpose"), "a consent purpose")
-        if node.get("status", "granted") not in CONSENT_STATUSES:
-            self.error(f"{path}.status", "Choose granted, denied or withdrawn.")
-
-    def condition_identifier(self, path: str, node: dict) -> None:
-        self.text(f"{path}.kind", node.get("kind"), "an identifier kind")
-
-    def condition_source(self, path: str, node: dict) -> None:
-        self.whole(f"{path}.source_id", node.get("source_id"), "a source", low=1, high=2**62)
-
-    def condition_party(self, path: str, node: dict) -> None:
-        if node.get("party") not in PARTIES:
-            self.error(f"{path}.party", "Choose first, second or third party.")
 
 
 def validate(rule) -> Summary:

@@ -14,18 +14,18 @@ from django.db.models import OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cdp_site.api.params import profile_id_param
 from cdp_site.api.parsers import JSONBodyParser
 from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap
 from profiles.models import Identity, Profile
 from segments import compiler, export, services, static_lists
+from segments.filters import MemberFilter, MembershipChangeFilter, SegmentFilter
 from segments.models import Membership, MembershipChange, Segment
 
 from .serializers import (
@@ -113,26 +113,10 @@ class SegmentListView(generics.ListAPIView):
     parser_classes = JSON_PARSERS
     serializer_class = SegmentSerializer
 
-    def get_queryset(self):
-        queryset = Segment.objects.select_related("created_by")
-        kind = self.request.query_params.get("kind")
-        if kind:
-            if kind not in Segment.Kind.values:
-                raise exceptions.ValidationError({"kind": ["Choose dynamic or static."]})
-            queryset = queryset.filter(kind=kind)
-        q = self.request.query_params.get("q", "").strip()
-        if q:
-            queryset = queryset.filter(name__icontains=q[:120])
-        return queryset
+    filterset_class = SegmentFilter
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("kind", str, enum=Segment.Kind.values),
-            OpenApiParameter("q", str, description="Part of the name."),
-        ]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+    def get_queryset(self):
+        return Segment.objects.select_related("created_by")
 
     @extend_schema(request=SegmentInputSerializer, responses={201: SegmentSerializer})
     def post(self, request):
@@ -271,25 +255,18 @@ class MemberListView(generics.ListAPIView):
 
     required_capability = Cap.VIEW_SEGMENTS
     serializer_class = MemberSerializer
+    filterset_class = MemberFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Membership.objects.none()
         segment = segment_or_404(self.kwargs["pk"])
         profile = Profile.objects.filter(pk=OuterRef("profile_id"))
-        queryset = Membership.objects.filter(segment=segment).annotate(
+        return Membership.objects.filter(segment=segment).annotate(
             name=Subquery(profile.values("display_name")[:1]),
             stage=Subquery(profile.values("stage")[:1]),
             email=_email_of("profile_id"),
         )
-        profile_id = profile_id_param(self.request)
-        if profile_id is not None:
-            queryset = queryset.filter(profile_id=profile_id)
-        return queryset
-
-    @extend_schema(parameters=[OpenApiParameter("profile", OpenApiTypes.INT)])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class HistoryView(generics.ListAPIView):
@@ -297,30 +274,12 @@ class HistoryView(generics.ListAPIView):
 
     required_capability = Cap.VIEW_SEGMENTS
     serializer_class = ChangeSerializer
+    filterset_class = MembershipChangeFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return MembershipChange.objects.none()
-        segment = segment_or_404(self.kwargs["pk"])
-        queryset = MembershipChange.objects.filter(segment=segment)
-        profile_id = profile_id_param(self.request)
-        if profile_id is not None:
-            queryset = queryset.filter(profile_id=profile_id)
-        change = self.request.query_params.get("change")
-        if change:
-            if change not in MembershipChange.Change.values:
-                raise exceptions.ValidationError({"change": ["Choose entered or exited."]})
-            queryset = queryset.filter(change=change)
-        return queryset
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("profile", OpenApiTypes.INT),
-            OpenApiParameter("change", str, enum=MembershipChange.Change.values),
-        ]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        return MembershipChange.objects.filter(segment=segment_or_404(self.kwargs["pk"]))
 
 
 class ExportView(APIView):

@@ -8,7 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
-from segments import builder, builder_view, catalog, compiler, services
+from segments import catalog, compiler, services
+from segments.builder import fields as builder_fields
+from segments.builder import tree as builder_tree
 from segments.models import Segment
 
 from .conftest import pid, rule
@@ -78,15 +80,15 @@ def as_post(fields: dict) -> QueryDict:
 
 
 def test_a_rule_with_every_condition_type_round_trips_through_the_form_fields():
-    fields = builder.rule_to_fields(EVERY_CONDITION)
+    fields = builder_fields.rule_to_fields(EVERY_CONDITION)
     assert fields["root.children[8].count.value"] == "3"
     assert fields["root.children[11].children[2].children[0].purpose"] == "marketing"
-    assert builder.fields_to_rule(as_post(fields)) == EVERY_CONDITION
-    assert builder.fields_to_rule(fields) == EVERY_CONDITION  # a plain dict reads the same
+    assert builder_fields.fields_to_rule(as_post(fields)) == EVERY_CONDITION
+    assert builder_fields.fields_to_rule(fields) == EVERY_CONDITION  # a plain dict reads the same
 
 
 def test_children_follow_their_index_order_and_a_removed_one_leaves_no_hole():
-    fields = builder.rule_to_fields(
+    fields = builder_fields.rule_to_fields(
         rule(
             {"type": "trait", "key": "a", "op": "is_set"},
             {"type": "trait", "key": "b", "op": "is_set"},
@@ -96,16 +98,16 @@ def test_children_follow_their_index_order_and_a_removed_one_leaves_no_hole():
     fields = {k: v for k, v in fields.items() if not k.startswith("root.children[1].")}
     fields["root.children[10].type"], fields["root.children[10].key"] = "trait", "d"
     fields["root.children[10].op"] = "is_set"
-    keys = [c["key"] for c in builder.fields_to_rule(fields)["root"]["children"]]
+    keys = [c["key"] for c in builder_fields.fields_to_rule(fields)["root"]["children"]]
     assert keys == ["a", "c", "d"]
 
 
 def test_what_was_typed_is_kept_when_it_does_not_parse():
-    fields = builder.rule_to_fields(
+    fields = builder_fields.rule_to_fields(
         rule({"type": "event", "name": "Product Viewed", "count": {"op": "at_least", "value": 3}})
     )
     fields["root.children[0].count.value"] = "three"
-    parsed = builder.fields_to_rule(fields)
+    parsed = builder_fields.fields_to_rule(fields)
     assert parsed["root"]["children"][0]["count"] == {"op": "at_least", "value": "three"}
     with pytest.raises(services.SegmentError) as error:
         services.check_rule(parsed)
@@ -114,22 +116,22 @@ def test_what_was_typed_is_kept_when_it_does_not_parse():
 
 def test_actions_add_and_remove_conditions_groups_and_filters():
     the_rule = rule({"type": "event", "name": "Product Viewed"})
-    assert builder.apply_action(the_rule, "add:root", add_type="stage") == "root.children[1]"
-    assert builder.apply_action(the_rule, "add-group:root") == "root.children[2]"
-    assert builder.apply_action(the_rule, "add-filter:root.children[0]") == (
+    assert builder_fields.apply_action(the_rule, "add:root", add_type="stage") == "root.children[1]"
+    assert builder_fields.apply_action(the_rule, "add-group:root") == "root.children[2]"
+    assert builder_fields.apply_action(the_rule, "add-filter:root.children[0]") == (
         "root.children[0].where[0]"
     )
     children = the_rule["root"]["children"]
     assert [c["type"] for c in children] == ["event", "stage", "group"]
     assert children[0]["where"] == [{"property": "", "op": "equals", "value": ""}]
-    assert builder.apply_action(the_rule, "remove:root.children[0].where[0]") == (
+    assert builder_fields.apply_action(the_rule, "remove:root.children[0].where[0]") == (
         "root.children[0]"
     )
     assert "where" not in children[0]
-    assert builder.apply_action(the_rule, "remove:root.children[1]") == "root"
+    assert builder_fields.apply_action(the_rule, "remove:root.children[1]") == "root"
     assert [c["type"] for c in children] == ["event", "group"]
-    assert builder.apply_action(the_rule, "remove:root") is None
-    assert builder.apply_action(the_rule, "remove:root.children[9]") is None
+    assert builder_fields.apply_action(the_rule, "remove:root") is None
+    assert builder_fields.apply_action(the_rule, "remove:root.children[9]") is None
 
 
 def test_grammar_errors_are_placed_next_to_their_inputs():
@@ -145,7 +147,7 @@ def test_grammar_errors_are_placed_next_to_their_inputs():
     )
     with pytest.raises(services.SegmentError) as error:
         services.check_rule(the_rule)
-    tree = builder_view.Tree.of(the_rule, error.value.errors)
+    tree = builder_tree.Tree.of(the_rule, error.value.errors)
     assert set(tree.at) == {
         "root.children[0].name",
         "root.children[0].count.value",
@@ -163,7 +165,7 @@ def marketer(client, make_user):
 
 
 def _fields(the_rule, **extra):
-    return {**builder.rule_to_fields(the_rule), **extra}
+    return {**builder_fields.rule_to_fields(the_rule), **extra}
 
 
 def test_a_post_with_errors_shows_each_message_next_to_its_field(marketer):
@@ -179,7 +181,7 @@ def test_a_post_with_errors_shows_each_message_next_to_its_field(marketer):
     response = marketer.post(reverse("segments:new"), _fields(the_rule, name="Dutch browsers"))
     assert response.status_code == 400
     html = response.content.decode()
-    field_id = builder_view.dom_id("root.children[1].count.value")
+    field_id = builder_tree.dom_id("root.children[1].count.value")
     assert re.search(
         rf'id="{field_id}"[^>]*aria-invalid="true" aria-describedby="{field_id}-error"', html
     )

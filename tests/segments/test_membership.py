@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from segments import compiler, membership, realtime, services
-from segments.models import Membership, MembershipChange
+from segments.models import Membership, MembershipChange, Segment
 
 from .conftest import EXAMPLE, NOW, message, pid, recent, rule
 
@@ -49,6 +49,22 @@ CONDITIONS = [
             "within_days": 1,
         },
         {"nl-order"},
+    ),
+    (
+        {
+            "type": "event",
+            "name": "Order Completed",
+            "window": {"from": f"{NOW - timedelta(days=2):%Y-%m-%d}", "to": f"{NOW:%Y-%m-%d}"},
+        },
+        {"nl-order"},
+    ),
+    (
+        {
+            "type": "event",
+            "name": "Product Viewed",
+            "window": {"from": "2020-01-01", "to": "2020-12-31"},
+        },
+        set(),
     ),
     ({"type": "computed", "key": "nothing", "op": "is_set"}, set()),
     ({"type": "identifier", "kind": "user_id"}, {"nl-3", "nl-1", "nl-order", "be-3"}),
@@ -148,8 +164,6 @@ def test_a_full_recompute_carries_over_to_segments_that_refer_to_it(shoppers):
 
 
 def test_an_uploaded_list_member_merged_away_is_replaced_by_the_survivor(web, crm, send):
-    from segments.models import Segment
-
     send(web, message("identify", userId="w1", traits={"email": "bo@example.org"}))
     send(crm, message("identify", userId="CRM-1"))
     listed = Segment.objects.create(name="VIP list", kind=Segment.Kind.STATIC)

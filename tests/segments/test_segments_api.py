@@ -6,9 +6,11 @@ import io
 
 import pytest
 from django.db import transaction
+from django.test import TestCase
 
 from cdp_site.permissions import MARKETER, VIEWER
-from segments import membership
+from profiles.models import Identity
+from segments import membership, tasks
 from segments.models import Segment
 
 from .conftest import message, rule
@@ -44,8 +46,6 @@ def people(web, send):
 
 
 def _pid(value):
-    from profiles.models import Identity
-
     return Identity.objects.get(kind__name="user_id", value=value).profile_id
 
 
@@ -169,17 +169,12 @@ def test_members_history_and_export(people, web, send, client_as):
 
 
 def test_recompute_queues_the_task(people, client_as, monkeypatch):
-    from segments import tasks
-
     queued = []
     monkeypatch.setattr(tasks.recompute_segment, "delay", lambda pk: queued.append(pk))
     api = client_as(MARKETER)
     segment = Segment.objects.create(name="Dutch", rule=DUTCH)
-    with transaction.atomic():
-        from django.test import TestCase
-
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            answer = api.post(f"/api/v1/segments/{segment.pk}/recompute/")
+    with transaction.atomic(), TestCase.captureOnCommitCallbacks(execute=True):
+        answer = api.post(f"/api/v1/segments/{segment.pk}/recompute/")
     assert answer.status_code == 202 and answer.json()["computing_since"]
     assert queued == [segment.pk]
 
@@ -208,3 +203,19 @@ def test_the_schema_still_builds_with_the_segment_endpoints(client_as):
         "/api/v1/segments/{id}/upload/",
     ):
         assert path in paths
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter", "message"),
+    [
+        ("?kind=nope", "kind", "Choose dynamic or static."),
+        ("{pk}/history/?change=left", "change", "Choose entered or exited."),
+        ("{pk}/history/?profile=-1", "profile", "A profile id."),
+        ("{pk}/members/?profile=1.5", "profile", "A profile id."),
+    ],
+)
+def test_a_bad_list_parameter_is_a_400_naming_it(client_as, query, parameter, message):
+    api = client_as(MARKETER)
+    segment = api.post("/api/v1/segments/", {"name": "Dutch", "rule": DUTCH}, content_type=JSON)
+    response = api.get("/api/v1/segments/" + query.format(pk=segment.json()["id"]))
+    assert _error(response, 400)["fields"] == {parameter: [message]}

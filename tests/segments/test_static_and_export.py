@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cdp_site.permissions import MARKETER
-from profiles.models import Identity
+from profiles.models import Identity, Profile
 from profiles.services import merge_profiles
 from segments import export, membership, services, static_lists
 from segments.models import Membership, MembershipChange, Segment
@@ -278,8 +278,6 @@ def test_export_is_a_generator_with_a_server_side_cursor(people, django_assert_m
 
 
 def test_export_leaves_out_merged_profiles_and_defuses_formulas(people):
-    from profiles.models import Profile
-
     Profile.objects.filter(pk=pid("ann")).update(display_name='=HYPERLINK("http://x")')
     segment = static_lists.create_static_segment(name="All")
     static_lists.import_csv(segment=segment, file=upload("user_id\nann\nbo\ncy\n"))

@@ -1,14 +1,15 @@
-"""The builder's view: errors from the grammar placed next to their inputs, and the tree
+"""The builder's tree: errors from the grammar placed next to their inputs, and the tree
 of nodes with their inputs (name, id, value, errors) that the templates render. The
-form fields ⇄ rule half is segments/builder.py."""
+form fields ⇄ rule half is fields.py."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from . import grammar
-from .builder import TYPE_LABELS, _emit, _emit_comparison, _show, empty_rule, rule_to_fields
+from .. import grammar
+from ..conditions import TYPES
+from .fields import TYPE_LABELS, Out, emit, empty_rule, rule_to_fields
 
 # Errors next to their inputs and the tree the templates render --------------------------
 
@@ -133,71 +134,69 @@ def _inputs(tree: Tree, path: str, own: dict, extra=()) -> dict[str, Input]:
 
 def view(tree: Tree, *, focus: str | None = None) -> dict:
     root = tree.rule.get("root") or empty_rule()["root"]
-    return _view_node(tree, "root", root, focus, depth=1)
+    return Viewer(tree, focus).node("root", root, depth=1)
 
 
-def _view_node(tree: Tree, path: str, node: dict, focus, depth: int) -> dict:
-    out: dict = {}
-    _emit(out, path, node)
-    own = _own_fields(out, path)
-    kind = node.get("type", "")
-    extra = ("value2",) if kind in ("trait", "computed") else ()
-    item = {
-        "path": path,
-        "id": dom_id(path),
-        "type": kind,
-        "label": TYPE_LABELS.get(kind, kind),
-        "errors": tree.at.get(path, []),
-        "focus": focus == path,
-        "depth": depth,
-        "f": _inputs(tree, path, own, extra),
-    }
-    if kind == "group":
-        item["children"] = [
-            _view_node(tree, f"{path}.children[{i}]", child, focus, depth + 1)
-            for i, child in enumerate(node.get("children") or ())
-            if isinstance(child, dict)
-        ]
-        item["children_errors"] = tree.at.get(f"{path}.children", [])
-    elif kind in ("trait", "computed"):
-        item["value_kind"] = op_kind(node.get("op", ""))
-    elif kind == "event":
-        item["filters"] = _view_filters(tree, path, node.get("where"), focus)
-    elif kind == "sequence":
-        item["steps"] = [
-            {
-                "path": f"{path}.{step}",
-                "label": "First" if step == "first" else "Then",
-                "name": Input(
-                    f"{path}.{step}.name",
-                    own[f"{step}_name"][1],
-                    tree.at.get(f"{path}.{step}.name", []),
-                ),
-                "filters": _view_filters(
-                    tree, f"{path}.{step}", (node.get(step) or {}).get("where"), focus
-                ),
-            }
-            for step in ("first", "then")
-        ]
-    return item
+class Viewer:
+    """Builds the nodes the templates render; a condition type adds what its template
+    needs beyond its own inputs (``view``), with ``input``, ``filters`` and ``op_kind``."""
 
+    op_kind = staticmethod(op_kind)
 
-def _view_filters(tree: Tree, path: str, where, focus) -> list[dict]:
-    filters = []
-    for i, item in enumerate(where or ()):
-        here = f"{path}.where[{i}]"
-        out: dict = {}
-        _emit_comparison(out, here, item)
-        out[f"{here}.property"] = _show(item.get("property"))
-        own = _own_fields(out, here)
-        filters.append(
-            {
-                "path": here,
-                "id": dom_id(here),
-                "errors": tree.at.get(here, []),
-                "focus": focus == here,
-                "f": _inputs(tree, here, own, ("value2",)),
-                "value_kind": op_kind(item.get("op", "")),
-            }
-        )
-    return filters
+    def __init__(self, tree: Tree, focus: str | None):
+        self.tree = tree
+        self.focus = focus
+
+    def input(self, name: str, value) -> Input:
+        return Input(name, value, self.tree.at.get(name, []))
+
+    def node(self, path: str, node: dict, *, depth: int) -> dict:
+        tree, focus = self.tree, self.focus
+        out = Out()
+        emit(out, path, node)
+        own = _own_fields(out, path)
+        kind = node.get("type", "")
+        condition = TYPES.get(kind) if isinstance(kind, str) else None
+        extra = condition.extra_inputs if condition else ()
+        item = {
+            "path": path,
+            "id": dom_id(path),
+            "type": kind,
+            "label": TYPE_LABELS.get(kind, kind),
+            "errors": tree.at.get(path, []),
+            "focus": focus == path,
+            "depth": depth,
+            "f": _inputs(tree, path, own, extra),
+            "template": condition.template if condition else "",
+        }
+        if kind == "group":
+            item["children"] = [
+                self.node(f"{path}.children[{i}]", child, depth=depth + 1)
+                for i, child in enumerate(node.get("children") or ())
+                if isinstance(child, dict)
+            ]
+            item["children_errors"] = tree.at.get(f"{path}.children", [])
+        elif condition:
+            item.update(condition.view(self, path, node, own))
+        return item
+
+    def filters(self, path: str, where) -> list[dict]:
+        """The property filters of an event (or a sequence step) at ``path``."""
+        filters = []
+        for i, item in enumerate(where or ()):
+            here = f"{path}.where[{i}]"
+            out = Out()
+            out.comparison(here, item)
+            out[f"{here}.property"] = out.show(item.get("property"))
+            own = _own_fields(out, here)
+            filters.append(
+                {
+                    "path": here,
+                    "id": dom_id(here),
+                    "errors": self.tree.at.get(here, []),
+                    "focus": self.focus == here,
+                    "f": _inputs(self.tree, here, own, ("value2",)),
+                    "value_kind": op_kind(item.get("op", "")),
+                }
+            )
+        return filters
