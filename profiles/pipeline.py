@@ -171,8 +171,11 @@ def refresh_profiles(changes: ChangeSet, *, identifier_traits=None) -> None:
 def refresh_stages(changes: ChangeSet, *, touched: list[int], regrouped: set[int]) -> None:
     """A merge or an unmerge changes which events a profile has, and so its whole journey:
     its history is replayed (the merged-away profile's is dropped, being part of the
-    survivor's now). Every other touched profile moves on from where it is."""
+    survivor's now). Every other touched profile moves on from where it is, or is replayed
+    too when the batch carried it past a stage."""
     stage_history.forget([p for p, k in changes.kinds.items() if "merged_away" in k])
-    moved_on = stages.update([p for p in touched if p not in regrouped])
+    moved_on = stages.update(
+        [p for p in touched if p not in regrouped], replay=stage_history.rewrite
+    )
     for profile_id in stage_history.rewrite(sorted(regrouped)) + moved_on:
         changes.add(profile_id, "stage")

@@ -98,13 +98,21 @@ def evaluate(profile_ids: list[int], *, now=None) -> dict[int, tuple[str, object
     return result
 
 
-def update(profile_ids: list[int], *, now=None) -> list[int]:
-    """Moves profiles to the stage their events say; returns the ids that changed."""
+def update(profile_ids: list[int], *, now=None, replay=None) -> list[int]:
+    """Moves profiles to the stage their events say; returns the ids that changed.
+
+    The aggregate knows where a profile ends up, not the way there: a batch that takes
+    someone from a first visit to an order would be one move. Such profiles (a move past
+    a stage) go to ``replay`` (profiles.stage_history.rewrite, which records each step
+    from the events; the processing step passes it) instead of being recorded here."""
     wanted = evaluate(profile_ids, now=now)
     found = rows(CURRENT, [list(wanted)]) if wanted else []
     current = {pid: stage for pid, stage, _ in found}
     since = {pid: at for pid, _, at in found}
     changed = [pid for pid, wants in wanted.items() if current.get(pid) != wants[0]]
+    skipped = [p for p in changed if _skips_a_stage(current[p], wanted[p][0])] if replay else []
+    replayed = replay(skipped) if skipped else []
+    changed = [p for p in changed if p not in set(skipped)]
     if changed:
         execute(
             RECORD,
@@ -120,7 +128,15 @@ def update(profile_ids: list[int], *, now=None) -> list[int]:
             ],
         )
         execute(STORE, [changed, [wanted[p][0] for p in changed], [wanted[p][1] for p in changed]])
-    return changed
+    return changed + replayed
+
+
+def _skips_a_stage(current: str, wanted: str) -> bool:
+    """A move further than the next stage (a new profile's first stage is its next)."""
+    if wanted == Stage.LAPSED or current == Stage.LAPSED:
+        return False  # a lapse or a return: one step, whatever the funnel order
+    before = STAGE_ORDER.index(current) if current else -1
+    return STAGE_ORDER.index(wanted) - before > 1
 
 
 def retained_profile_ids(*, after: int, chunk: int) -> list[int]:

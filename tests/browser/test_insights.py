@@ -58,14 +58,12 @@ def test_a_number_opens_its_people_who_save_as_a_segment(page, log_in, live_serv
     page.goto(f"{live_server.url}/insights/journey/?start=2026-10-25&end=2026-11-20")
     flows = page.locator("#report details").nth(1)
     flows.locator("summary").click()
-    # One batch carried s0 and s3 from their first page to their order: the live pass
-    # records that as one move, so the buyers arrived straight in retention.
-    arrivals = flows.locator("tbody tr", has_text="New").filter(has_text="Retention")
-    arrivals.get_by_role("link", name="2").click()
+    arrivals = flows.locator("tbody tr", has_text="New").filter(has_text="Orientation")
+    arrivals.get_by_role("link", name="6").click()
 
-    page.get_by_role("heading", name="Arrived in retention").wait_for()
-    expect(page.locator("tbody tr")).to_have_count(2)  # s0 and s3
-    page.get_by_label("Segment name").fill("New buyers, late October")
+    page.get_by_role("heading", name="Arrived in orientation").wait_for()
+    expect(page.locator("tbody tr")).to_have_count(6)  # s0 … s5, each with a first page
+    page.get_by_label("Segment name").fill("New visitors, late October")
     page.get_by_role("button", name="Save as a segment").click()
-    page.get_by_text("Saved 2 people as “New buyers, late October”.").wait_for()
+    page.get_by_text("Saved 6 people as “New visitors, late October”.").wait_for()
     assert "/segments/" in page.url

@@ -122,3 +122,26 @@ def test_without_rules_naming_events_there_is_no_history_to_replay(web, send):
     assert stage_history.replay([profile.pk], now=datetime(2027, 1, 1, tzinfo=UTC)) == {}
     assert stage_history.rewrite([profile.pk]) == []
     assert history(profile) == [("", "retention")]  # left as it was
+
+
+def test_one_batch_that_carries_a_visitor_to_an_order_records_every_step(web, send):
+    send(
+        web,
+        message("page", userId="u1", properties={"path": "/"}),
+        message(userId="u1", event="Product Viewed", minutes=1),
+        message(userId="u1", event="Order Completed", minutes=2),
+    )
+    profile = profile_of("user_id", "u1")
+    assert history(profile) == [
+        ("", "orientation"),
+        ("orientation", "consideration"),
+        ("consideration", "retention"),
+    ]
+    assert profile.stage == "retention"
+
+
+def test_a_move_to_the_next_stage_is_recorded_without_a_replay(web, send):
+    send(web, message("page", userId="u1", properties={"path": "/"}))
+    send(web, message(userId="u1", event="Product Viewed", minutes=1))
+    change = StageChange.objects.get(profile=profile_of("user_id", "u1"), to_stage="consideration")
+    assert change.event_id is None and change.since == T0  # the live pass's record
