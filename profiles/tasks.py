@@ -24,4 +24,4 @@ def mark_lapsed_profiles() -> int:
 
 # Tasks of the rules pages, registered with the worker through this module.
 from .computed_tasks import backfill_computed_trait, refresh_current_trait  # noqa: E402, F401
-from .dryrun_jobs import run_dry_run  # noqa: E402, F401
+from .rules.dryrun_jobs import run_dry_run  # noqa: E402, F401

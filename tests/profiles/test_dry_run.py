@@ -2,8 +2,8 @@
 
 import pytest
 
-from profiles.dryrun import dry_run
 from profiles.models import BlockedValue, IdentifierKind
+from profiles.rules.dryrun import dry_run
 
 from .conftest import active_profiles, message
 
@@ -62,7 +62,8 @@ def test_a_large_events_table_gets_its_dry_run_in_the_background_with_a_live_cou
     client_as, web, send, settings
 ):
     from cdp_site.permissions import ADMIN
-    from profiles import dryrun_jobs, rules_services
+    from profiles.rules import dryrun_jobs
+    from profiles.rules import services as rules_services
 
     admin = client_as(ADMIN)
     settings.PROFILES_DRY_RUN_INLINE_EVENTS = 0  # every table counts as large

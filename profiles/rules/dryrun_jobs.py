@@ -108,7 +108,9 @@ def run(key: str, kinds=None, blocked=None) -> DryRunResult:
     return result
 
 
-@shared_task(**LONG_TASK)
+# The name it had before profiles/rules/ existed: queued rows (cdp_site.outbox) and broker
+# messages name it.
+@shared_task(name="profiles.dryrun_jobs.run_dry_run", **LONG_TASK)
 def run_dry_run(key: str, kinds=None, blocked=None) -> dict:
     # The blocked list travels as JSON lists: back to the tuples dry_run expects.
     blocked = [tuple(item) for item in blocked] if blocked is not None else None

@@ -18,10 +18,8 @@ from cdp_site.access import requires
 from cdp_site.permissions import Cap, has_capability
 from integrations.models import Source
 
-from . import dryrun_jobs
-from . import rules_services as services
-from .computed_tasks import progress
-from .models import (
+from ..computed_tasks import progress
+from ..models import (
     BlockedValue,
     ComputedTrait,
     IdentifierKind,
@@ -31,7 +29,8 @@ from .models import (
     StageRule,
     TraitKey,
 )
-from .rules_forms import (
+from . import dryrun_jobs, services
+from .forms import (
     BlockedValueForm,
     ComputedTraitForm,
     KindCreateForm,

@@ -15,8 +15,8 @@ from django.db import transaction
 
 from cdp_site import outbox
 
-from .computed_tasks import queue_backfill, refresh_current_trait
-from .models import (
+from ..computed_tasks import queue_backfill, refresh_current_trait
+from ..models import (
     BlockedValue,
     ComputedTrait,
     IdentifierKind,
@@ -26,7 +26,7 @@ from .models import (
     StageRule,
     TraitKey,
 )
-from .sql import execute
+from ..sql import execute
 
 DRY_RUN_SALT = "profiles.rules.dry-run"
 DRY_RUN_MAX_AGE = 3600
