@@ -18,7 +18,7 @@ from cdp_site.access import requires
 from cdp_site.permissions import Cap, has_capability
 from integrations.models import Source
 
-from ..computed_tasks import progress
+from ..computed.backfill import progress
 from ..models import (
     BlockedValue,
     ComputedTrait,

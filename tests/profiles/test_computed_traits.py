@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from profiles import computed
-from profiles.computed_tasks import backfill, progress
+from profiles.computed.backfill import backfill, progress
 from profiles.models import ComputedTrait
 
 from .conftest import message, profile_of

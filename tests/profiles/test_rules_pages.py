@@ -4,6 +4,8 @@ and trait survivorship; who may read and who may change them."""
 import pytest
 
 from cdp_site.permissions import ADMIN, MARKETER, VIEWER
+from profiles import tasks
+from profiles.computed.backfill import backfill, progress, refresh_trait
 from profiles.identifiers import load_rules
 from profiles.models import (
     BlockedValue,
@@ -30,14 +32,8 @@ def admin(client_as):
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch):
     """Queued tasks run in the test itself (the backfill is tested on its own)."""
-    from profiles import computed_tasks
-
-    monkeypatch.setattr(
-        computed_tasks.backfill_computed_trait, "delay", lambda pk: computed_tasks.backfill(pk)
-    )
-    monkeypatch.setattr(
-        computed_tasks.refresh_current_trait, "delay", lambda key: computed_tasks.refresh_trait(key)
-    )
+    monkeypatch.setattr(tasks.backfill_computed_trait, "delay", lambda pk: backfill(pk))
+    monkeypatch.setattr(tasks.refresh_current_trait, "delay", lambda key: refresh_trait(key))
 
 
 @pytest.mark.parametrize(
@@ -245,8 +241,6 @@ def test_a_computed_trait_is_created_backfilled_and_shows_its_progress(admin, we
 
     (profile,) = Profile.objects.filter(merged_into__isnull=True)
     # The backfill runs on commit; the test transaction never commits, so run it here.
-    from profiles.computed_tasks import backfill, progress
-
     assert backfill(trait.pk) == 1
     profile.refresh_from_db()
     assert profile.computed["total_spent"] == 15
@@ -343,8 +337,6 @@ def test_changing_a_traits_strategy_rechooses_the_current_value(admin, web, crm,
     assert response.status_code == 302
     city.refresh_from_db()
     assert city.strategy == "latest"
-    from profiles.computed_tasks import refresh_trait
-
     refresh_trait("city")  # queued on commit; the test transaction never commits
     profile.refresh_from_db()
     assert profile.traits["city"] == "Bruges"
