@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from cdp_site.api.pagination import CreatedCursorPagination
 from cdp_site.permissions import Cap
 from profiles import selectors, services
-from profiles.filters import ProfileFilter
+from profiles.filters import MergeFilter, ProfileFilter
 from profiles.models import ConsentRecord, Identity, Note, Profile, ProfileEvent
 
 from .serializers import (
@@ -271,16 +271,10 @@ class MergeListView(generics.ListAPIView):
 
     required_capability = PROFILES
     serializer_class = MergeSerializer
+    filterset_class = MergeFilter
 
     def get_queryset(self):
-        profile = self.request.query_params.get("profile")
-        if profile is not None and not profile.isdigit():
-            raise exceptions.ValidationError({"profile": ["A profile id."]})
-        return selectors.merges_of(profile_id=int(profile) if profile else None)
-
-    @extend_schema(parameters=[OpenApiParameter("profile", OpenApiTypes.INT)])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        return selectors.merges_of()
 
 
 class MergeView(APIView):

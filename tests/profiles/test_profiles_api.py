@@ -104,6 +104,23 @@ def test_merge_and_undo_through_the_api(two, client_as):
     _error(api.post("/api/v1/profiles/merges/999999/undo/"), 404)
 
 
+@pytest.mark.parametrize("value", ["ann", "1.5", "-1", "1e3"])
+def test_the_merge_ledger_refuses_a_profile_filter_that_is_no_profile_id(client_as, value):
+    api = client_as(ACCOUNT_MANAGER)
+    error = _error(api.get(f"/api/v1/profiles/merges/?profile={value}"), 400)
+    assert set(error["fields"]) == {"profile"}
+
+
+def test_the_merge_ledger_filtered_by_a_profile_without_merges_is_empty(two, client_as):
+    ann, bo = two
+    api = client_as(ACCOUNT_MANAGER)
+    api.post(
+        "/api/v1/profiles/merge/", {"survivor_id": ann.pk, "merged_id": bo.pk}, content_type=JSON
+    )
+    assert len(api.get(f"/api/v1/profiles/merges/?profile={ann.pk}").json()["results"]) == 1
+    assert api.get("/api/v1/profiles/merges/?profile=0").json()["results"] == []
+
+
 def test_a_refused_merge_gets_the_error_shape(two, client_as):
     ann, _ = two
     api = client_as(ADMIN)

@@ -250,6 +250,8 @@ def test_a_computed_trait_is_created_backfilled_and_shows_its_progress(admin, we
     names = admin.get("/profiles/rules/computed/event-names/?event_name=ord", **HTMX)
     assert names.content.decode().startswith('<datalist id="event-names">')
     assert b"Order Completed" in names.content
+    others = admin.get("/profiles/rules/computed/event-names/?event_name=prod", **HTMX)
+    assert b"Order Completed" not in others.content
 
 
 def test_a_sum_without_a_property_is_refused_with_a_reason(admin):
