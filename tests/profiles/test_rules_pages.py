@@ -12,6 +12,7 @@ from profiles.models import (
     ComputedTrait,
     IdentifierKind,
     IdentitySettings,
+    Profile,
     SourceIdentity,
     StageRule,
     TraitKey,
@@ -57,8 +58,6 @@ def test_every_rules_page_is_readable_by_a_marketer_but_not_a_viewer(client_as, 
 
 @pytest.mark.parametrize("role", [MARKETER, VIEWER])
 def test_only_admins_change_rules(client_as, role):
-    from profiles.identifiers import load_rules
-
     load_rules()
     email = IdentifierKind.objects.get(name="email")
     rule = StageRule.objects.first()
@@ -160,8 +159,6 @@ def test_changing_a_limit_shows_a_dry_run_before_it_saves(admin, web, send):
 
 
 def test_a_label_change_saves_without_a_dry_run(admin):
-    from profiles.identifiers import load_rules
-
     load_rules()
     kind = IdentifierKind.objects.get(name="phone")
     data = {
@@ -198,8 +195,6 @@ def test_blocking_a_value_runs_a_dry_run_then_saves(admin, web, crm, send):
 
 
 def test_an_empty_or_duplicate_blocked_value_is_refused_with_a_reason(admin):
-    from profiles.identifiers import load_rules
-
     load_rules()
     response = admin.post("/profiles/rules/blocked/add/", {"value": "  "}, **HTMX)
     assert response.status_code == 400 and 'id="id_value_error"' in response.content.decode()
@@ -237,7 +232,6 @@ def test_a_computed_trait_is_created_backfilled_and_shows_its_progress(admin, we
     with_capture = admin.post("/profiles/rules/computed/", data)
     assert with_capture.status_code == 302
     trait = ComputedTrait.objects.get(key="total_spent")
-    from profiles.models import Profile
 
     (profile,) = Profile.objects.filter(merged_into__isnull=True)
     # The backfill runs on commit; the test transaction never commits, so run it here.
@@ -292,8 +286,6 @@ def test_editing_and_deleting_a_computed_trait(admin, django_capture_on_commit_c
 
 
 def test_editing_a_stage_rule_inline(admin):
-    from profiles.identifiers import load_rules
-
     load_rules()
     rule = StageRule.objects.get(stage="retention")
     form = admin.get(f"/profiles/rules/stages/{rule.pk}/?edit", **HTMX)
@@ -328,7 +320,6 @@ def test_changing_a_traits_strategy_rechooses_the_current_value(admin, web, crm,
         web,
         message("identify", userId="w1", traits={"email": "a@x.org", "city": "Bruges"}, minutes=5),
     )
-    from profiles.models import Profile
 
     (profile,) = Profile.objects.filter(merged_into__isnull=True)
     assert profile.traits["city"] == "Ghent"  # the CRM is the more trusted source
