@@ -17,8 +17,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/", include("cdp_site.api.urls")),
     path("api/v1/", include("integrations.api.urls")),
-    path("api/v1/profiles/", include("profiles.api.urls")),
-    path("api/v1/", include("profiles.api.rules_urls")),
+    path("api/v1/", include("profiles.api.urls")),  # profiles/ and the rules of profiles
     path("api/v1/segments/", include("segments.api.urls")),
     path("api/v1/campaigns/", include("campaigns.api.urls")),
     path("api/v1/insights/", include("insights.api.urls")),

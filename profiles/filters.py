@@ -1,4 +1,5 @@
-"""The profile lists' filters, one FilterSet for the list page and the REST API's list.
+"""The FilterSets of profiles: the profile lists' (one for the list page and the REST
+API's list), the merge ledger's (API) and the event names the computed-trait editor offers.
 
 Stage, source (has events from it) and a trait (``trait`` = a key, ``trait_value`` = its
 value, typed as JSON when it reads as a number or true/false) are profiles' own.
@@ -18,7 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from integrations.models import Source
 
-from .models import ProfileEvent, Stage
+from .models import Merge, ProfileEvent, Stage
 
 # The order the filters appear in, wherever each was declared or registered.
 ORDER = ("stage", "segment", "source", "trait", "trait_value")
@@ -98,6 +99,41 @@ class ProfileFilter(django_filters.FilterSet):
             and self.is_valid()
             and any(self.form.cleaned_data.get(name) not in (None, "") for name in self.filters)
         )
+
+
+class ProfileIdFilter(django_filters.NumberFilter):
+    """A profile id: a whole number (NumberFilter would take 1.5 and 1e3 too)."""
+
+    field_class = forms.IntegerField
+
+
+@extend_schema_field(OpenApiTypes.INT)
+def _into_or_out_of(queryset, name, profile_id):
+    return queryset.filter(Q(survivor_id=profile_id) | Q(merged_id=profile_id))
+
+
+class MergeFilter(django_filters.FilterSet):
+    """The merge ledger's filter (API): ``profile`` keeps the merges into or out of it."""
+
+    profile = ProfileIdFilter(
+        method=_into_or_out_of,
+        min_value=0,
+        error_messages={"invalid": "A profile id."},
+    )
+
+    class Meta:
+        model = Merge
+        fields = []
+
+
+class EventNameFilter(django_filters.FilterSet):
+    """The event names the computed-trait editor offers: ``event_name`` is a prefix."""
+
+    event_name = django_filters.CharFilter(field_name="name", lookup_expr="istartswith")
+
+    class Meta:
+        model = ProfileEvent
+        fields = []
 
 
 def register_filter(name: str, filter_: django_filters.Filter) -> None:

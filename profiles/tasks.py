@@ -1,10 +1,14 @@
-"""Celery tasks of profiles: thin wrappers over the scheduled passes."""
+"""Celery tasks of profiles: thin wrappers over the scheduled passes and the background
+work of the rules pages. Services queue them by name (cdp_site.outbox.enqueue), so that
+no service imports this module."""
 
 from celery import shared_task
 
 from cdp_site.celery import LONG_TASK
 
 from . import email_confirmation, services
+from .computed import backfill
+from .rules import dryrun_jobs
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK)
@@ -22,6 +26,36 @@ def mark_lapsed_profiles() -> int:
     return services.refresh_retained_stages()
 
 
-# Tasks of the rules pages, registered with the worker through this module.
-from .computed_tasks import backfill_computed_trait, refresh_current_trait  # noqa: E402, F401
-from .dryrun_jobs import run_dry_run  # noqa: E402, F401
+# The rules pages' tasks keep the names they had in their former modules (see the
+# constants): queued outbox rows and broker messages name them.
+
+
+@shared_task(
+    name=backfill.BACKFILL_TASK,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=3,
+    **LONG_TASK,
+)
+def backfill_computed_trait(trait_id: int) -> int:
+    return backfill.backfill(trait_id)
+
+
+@shared_task(
+    name=backfill.REFRESH_TASK,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=3,
+    **LONG_TASK,
+)
+def refresh_current_trait(key: str) -> int:
+    return backfill.refresh_trait(key)
+
+
+@shared_task(name=dryrun_jobs.RUN_TASK, **LONG_TASK)
+def run_dry_run(key: str, kinds=None, blocked=None) -> dict:
+    # The blocked list travels as JSON lists: back to the tuples dry_run expects.
+    blocked = [tuple(item) for item in blocked] if blocked is not None else None
+    return dryrun_jobs.run(key, kinds, blocked).as_dict()

@@ -1,8 +1,35 @@
+"""Pages of profiles, mounted at /profiles/ by cdp_site/urls.py: the profiles (namespace
+``profiles``) and, under rules/, their rules (namespace ``profiles:profile-rules``)."""
+
 from django.urls import include, path
 
 from . import views
+from .rules import views as rules_views
 
 app_name = "profiles"
+
+# Identity rules, computed traits, stage rules and survivorship: profiles/rules/views.py.
+rules_urlpatterns = [
+    path("", rules_views.index, name="index"),
+    path("kinds/add/", rules_views.kind_add, name="kind-add"),
+    path("kinds/<int:pk>/", rules_views.kind_detail, name="kind"),
+    path("kinds/<int:pk>/edit/", rules_views.kind_edit, name="kind-edit"),
+    path("blocked/add/", rules_views.blocked_add, name="blocked-add"),
+    path("blocked/<int:pk>/remove/", rules_views.blocked_remove, name="blocked-remove"),
+    path("settings/", rules_views.settings_save, name="settings"),
+    path("dry-run/<str:key>/", rules_views.dry_run_status, name="dry-run"),
+    path("sources/<int:pk>/", rules_views.source_save, name="source"),
+    path("computed/", rules_views.computed_index, name="computed"),
+    path("computed/event-names/", rules_views.computed_event_names, name="computed-event-names"),
+    path("computed/<int:pk>/", rules_views.computed_edit, name="computed-edit"),
+    path("computed/<int:pk>/delete/", rules_views.computed_delete, name="computed-delete"),
+    path("computed/<int:pk>/progress/", rules_views.computed_progress, name="computed-progress"),
+    path("stages/", rules_views.stages_index, name="stages"),
+    path("stages/<int:pk>/", rules_views.stage_detail, name="stage"),
+    path("traits/", rules_views.traits_index, name="traits"),
+    path("traits/<int:pk>/", rules_views.trait_detail, name="trait"),
+]
+
 urlpatterns = [
     path("", views.index, name="index"),
     path("<int:pk>/", views.detail, name="detail"),
@@ -12,6 +39,5 @@ urlpatterns = [
     path("<int:pk>/merges/<int:merge_id>/undo/", views.undo_merge, name="undo-merge"),
     path("<int:pk>/merge/", views.merge, name="merge"),
     path("confirm-email/<str:token>/", views.confirm_email, name="confirm-email"),
-    # Identity rules, computed traits, stage rules: profiles/rules_urls.py.
-    path("rules/", include("profiles.rules_urls")),
+    path("rules/", include((rules_urlpatterns, "profile-rules"))),
 ]

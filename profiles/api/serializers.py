@@ -1,5 +1,10 @@
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
+from profiles import selectors
 from profiles.models import ConsentRecord, Identity, Merge, Note, Profile, ProfileEvent
 
 
@@ -100,6 +105,64 @@ class TimelinePageSerializer(serializers.Serializer):
     next = serializers.CharField(allow_null=True, help_text="URL of the next (older) page.")
     next_cursor = serializers.CharField(allow_null=True)
     results = TimelineItemSerializer(many=True)
+
+
+class MomentField(serializers.Field):
+    """An ISO date or date-time (a date: its midnight, in the site's time zone; a time
+    without a zone: in it too)."""
+
+    default_error_messages = {"invalid": "An ISO date or date-time, e.g. 2026-05-01."}
+
+    def to_internal_value(self, data) -> datetime:
+        try:
+            moment = parse_datetime(str(data))
+            if moment is None and (day := parse_date(str(data))) is not None:
+                moment = datetime.combine(day, datetime.min.time())
+        except ValueError:
+            moment = None
+        if moment is None:
+            self.fail("invalid")
+        return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
+class TimelineQuerySerializer(serializers.Serializer):
+    """The timeline's query parameters (the API view lists them for the schema); each bad
+    one is a 400 naming it. The timeline is no queryset, so no FilterSet reads it."""
+
+    cursor = serializers.CharField(required=False, allow_blank=True)
+    limit = serializers.IntegerField(required=False, default=50)
+    kind = serializers.ListField(child=serializers.CharField(), required=False)
+    source = serializers.ListField(child=serializers.IntegerField(), required=False)
+    type = serializers.ListField(child=serializers.CharField(), required=False)
+    since = MomentField(required=False)
+    until = MomentField(required=False)
+
+    def validate_cursor(self, cursor: str) -> str | None:
+        if cursor and selectors.decode_cursor(cursor) is None:
+            raise serializers.ValidationError("Invalid cursor.")
+        return cursor or None
+
+    def validate_limit(self, limit: int) -> int:
+        return min(max(limit, 1), 500)
+
+    def validate_kind(self, kinds: list[str]) -> list[str]:
+        unknown = set(kinds) - set(selectors.timeline_kinds())
+        if unknown:  # checked here: other apps register kinds after this class is made
+            raise serializers.ValidationError(f"Unknown kinds: {sorted(unknown)}.")
+        return kinds
+
+    def selection(self) -> dict:
+        """Keyword arguments for selectors.timeline."""
+        data = self.validated_data
+        return {
+            "before": data.get("cursor"),
+            "kinds": data.get("kind") or None,
+            "source_ids": data.get("source") or None,
+            "event_types": data.get("type") or None,
+            "since": data.get("since"),
+            "until": data.get("until"),
+            "limit": data["limit"],
+        }
 
 
 class NoteSerializer(serializers.ModelSerializer):

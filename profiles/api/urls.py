@@ -1,11 +1,13 @@
-"""REST API of profiles; mounted at /api/v1/profiles/ by cdp_site/urls.py."""
+"""REST API of profiles, mounted at /api/v1/ by cdp_site/urls.py: the profiles under
+profiles/ (namespace ``profiles-api``) and their rules (namespace ``profile-rules-api``,
+views in profiles/rules/api_views.py)."""
 
-from django.urls import path
+from django.urls import include, path
 
+from ..rules import api_views as rules
 from . import views
 
-app_name = "profiles-api"
-urlpatterns = [
+profiles_urlpatterns = [
     path("", views.ProfileListView.as_view(), name="list"),
     path("merges/", views.MergeListView.as_view(), name="merges"),
     path("merges/<int:pk>/undo/", views.MergeUndoView.as_view(), name="merge-undo"),
@@ -16,4 +18,31 @@ urlpatterns = [
     path("<int:pk>/timeline/", views.TimelineView.as_view(), name="timeline"),
     path("<int:pk>/notes/", views.NoteListView.as_view(), name="notes"),
     path("<int:pk>/consent/", views.ConsentView.as_view(), name="consent"),
+]
+
+rules_urlpatterns = [
+    path("identifier-kinds/", rules.IdentifierKindListView.as_view(), name="identifier-kinds"),
+    path(
+        "identifier-kinds/<int:pk>/",
+        rules.IdentifierKindDetailView.as_view(),
+        name="identifier-kind",
+    ),
+    path("blocked-values/", rules.BlockedValueListView.as_view(), name="blocked-values"),
+    path("blocked-values/<int:pk>/", rules.BlockedValueDetailView.as_view(), name="blocked-value"),
+    path("identity-rules/dry-run/", rules.DryRunView.as_view(), name="dry-run"),
+    path("computed-traits/", rules.ComputedTraitListView.as_view(), name="computed-traits"),
+    path(
+        "computed-traits/<int:pk>/",
+        rules.ComputedTraitDetailView.as_view(),
+        name="computed-trait",
+    ),
+    path("trait-keys/", rules.TraitKeyListView.as_view(), name="trait-keys"),
+    path("trait-keys/<int:pk>/", rules.TraitKeyDetailView.as_view(), name="trait-key"),
+    path("stage-rules/", rules.StageRuleListView.as_view(), name="stage-rules"),
+    path("stage-rules/<int:pk>/", rules.StageRuleDetailView.as_view(), name="stage-rule"),
+]
+
+urlpatterns = [
+    path("profiles/", include((profiles_urlpatterns, "profiles-api"))),
+    path("", include((rules_urlpatterns, "profile-rules-api"))),
 ]

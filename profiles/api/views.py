@@ -1,12 +1,8 @@
 """REST API of profiles; mounted at /api/v1/profiles/ by cdp_site/urls.py."""
 
-from datetime import datetime
-
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
@@ -16,7 +12,7 @@ from rest_framework.views import APIView
 from cdp_site.api.pagination import CreatedCursorPagination
 from cdp_site.permissions import Cap
 from profiles import selectors, services
-from profiles.filters import ProfileFilter
+from profiles.filters import MergeFilter, ProfileFilter
 from profiles.models import ConsentRecord, Identity, Note, Profile, ProfileEvent
 
 from .serializers import (
@@ -30,6 +26,7 @@ from .serializers import (
     ProfileEventSerializer,
     ProfileSerializer,
     TimelinePageSerializer,
+    TimelineQuerySerializer,
 )
 
 PROFILES = Cap.VIEW_PROFILES
@@ -124,23 +121,6 @@ class EventListView(generics.ListAPIView):
         return selectors.events_of(profile=active_profile(self.kwargs["pk"]))
 
 
-def _moment(params, name: str) -> datetime | None:
-    """The ISO date or date-time in ``params[name]`` (a date: its midnight, in the site's
-    time zone; a time without a zone: in it too)."""
-    raw = params.get(name)
-    if not raw:
-        return None
-    try:
-        moment = parse_datetime(raw)
-        if moment is None and (day := parse_date(raw)) is not None:
-            moment = datetime.combine(day, datetime.min.time())
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise exceptions.ValidationError({name: ["An ISO date or date-time, e.g. 2026-05-01."]})
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
-
-
 class TimelineView(APIView):
     """Events, merges, unmerges, stage changes, consent, notes and refused links, newest
     first. Pass ``next`` (or ``cursor``) to page on; filter by ``kind``, ``source``,
@@ -170,35 +150,15 @@ class TimelineView(APIView):
     )
     def get(self, request, pk: int):
         profile = active_profile(pk)
-        params = request.query_params
-        try:
-            limit = min(max(int(params.get("limit", 50)), 1), 500)
-            sources = [int(s) for s in params.getlist("source")]
-        except ValueError:
-            raise exceptions.ValidationError({"limit": ["Numbers only."]}) from None
-        kinds = params.getlist("kind") or None
-        unknown = set(kinds or []) - set(selectors.timeline_kinds())
-        if unknown:
-            raise exceptions.ValidationError({"kind": [f"Unknown kinds: {sorted(unknown)}."]})
-        cursor = params.get("cursor")
-        if cursor and selectors.decode_cursor(cursor) is None:
-            raise exceptions.ValidationError({"cursor": ["Invalid cursor."]})
-        page = selectors.timeline(
-            profile=profile,
-            before=cursor,
-            kinds=kinds,
-            source_ids=sources or None,
-            event_types=params.getlist("type") or None,
-            since=_moment(params, "since"),
-            until=_moment(params, "until"),
-            limit=limit,
-        )
+        query = TimelineQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = selectors.timeline(profile=profile, **query.selection())
         next_url = None
         if page.next_cursor:
-            query = params.copy()
-            query["cursor"] = page.next_cursor
+            params = request.query_params.copy()
+            params["cursor"] = page.next_cursor
             next_url = request.build_absolute_uri(
-                reverse("profiles-api:timeline", args=[profile.pk]) + "?" + query.urlencode()
+                reverse("profiles-api:timeline", args=[profile.pk]) + "?" + params.urlencode()
             )
         body = {
             "next": next_url,
@@ -271,16 +231,10 @@ class MergeListView(generics.ListAPIView):
 
     required_capability = PROFILES
     serializer_class = MergeSerializer
+    filterset_class = MergeFilter
 
     def get_queryset(self):
-        profile = self.request.query_params.get("profile")
-        if profile is not None and not profile.isdigit():
-            raise exceptions.ValidationError({"profile": ["A profile id."]})
-        return selectors.merges_of(profile_id=int(profile) if profile else None)
-
-    @extend_schema(parameters=[OpenApiParameter("profile", OpenApiTypes.INT)])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        return selectors.merges_of()
 
 
 class MergeView(APIView):

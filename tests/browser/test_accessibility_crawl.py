@@ -22,7 +22,7 @@ from cdp_site.permissions import ADMIN, ROLES
 from integrations import services as integrations
 from integrations.destinations import services as destinations
 from integrations.models import Source
-from profiles import rules_services as rules
+from profiles.rules import services as rules
 from segments import services as segments
 from segments import static_lists
 from tests.browser.conftest import log_in_page

@@ -8,7 +8,8 @@ from cdp_site import services as site_services
 from cdp_site.permissions import ACCOUNT_MANAGER
 from integrations import services
 from integrations.models import Source
-from profiles import rules_services, selectors
+from profiles import selectors
+from profiles.rules import services as rules_services
 from tests.browser.conftest import log_in_page
 from tests.conftest import PASSWORD
 from tests.profiles.conftest import drain, message, profile_of

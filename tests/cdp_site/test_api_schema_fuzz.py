@@ -35,10 +35,10 @@ from integrations import services as integrations
 from integrations.destinations import services as destinations
 from integrations.imports import services as imports
 from integrations.models import Source
-from profiles import rules_services
 from profiles import services as profiles
 from profiles.identifiers import load_rules
 from profiles.models import IdentifierKind, Profile, StageRule, TraitKey
+from profiles.rules import services as rules_services
 from segments import services as segments
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,7 @@ import pytest
 from integrations import processing, services
 from integrations.models import Source
 from profiles.models import Identity, Profile
+from profiles.services import set_source_user_id_kind
 from tests.support.signing import signed
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -25,8 +26,6 @@ def backend(db):
 
 @pytest.fixture
 def crm(db):
-    from profiles.services import set_source_user_id_kind
-
     source = services.create_source(name="CRM", kind=Source.Kind.CRM, priority=90)
     set_source_user_id_kind(source=source, kind_name="crm_id")
     return source

@@ -7,14 +7,14 @@ import pytest
 from django.utils import timezone
 
 from profiles import computed
-from profiles.computed_tasks import backfill, progress
+from profiles.computed.backfill import backfill, progress
 from profiles.models import ComputedTrait
 
 from .conftest import message, profile_of
 
 pytestmark = pytest.mark.django_db
 
-# profiles/computed.py reads first/last as jsonb, which Django's connection hands over as
+# profiles/computed/traits.py reads first/last as jsonb, which Django's connection hands over as
 # text: the stored value is '"Ghent"' (JSON text) instead of "Ghent". Reported; strict, so
 # this test says when the fix lands.
 

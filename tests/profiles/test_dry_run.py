@@ -2,8 +2,11 @@
 
 import pytest
 
-from profiles.dryrun import dry_run
+from cdp_site.permissions import ADMIN
 from profiles.models import BlockedValue, IdentifierKind
+from profiles.rules import dryrun_jobs
+from profiles.rules import services as rules_services
+from profiles.rules.dryrun import dry_run
 
 from .conftest import active_profiles, message
 
@@ -61,9 +64,6 @@ def test_an_unknown_kind_in_a_proposal_is_refused(db):
 def test_a_large_events_table_gets_its_dry_run_in_the_background_with_a_live_count(
     client_as, web, send, settings
 ):
-    from cdp_site.permissions import ADMIN
-    from profiles import dryrun_jobs, rules_services
-
     admin = client_as(ADMIN)
     settings.PROFILES_DRY_RUN_INLINE_EVENTS = 0  # every table counts as large
     send(web, message("identify", userId="u1", traits={"email": "family@example.org"}))

@@ -4,10 +4,11 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models.functions import Lower
 
 from cdp_site.permissions import ACCOUNT_MANAGER, MARKETER, VIEWER
 from profiles import selectors, services
-from profiles.models import ConsentRecord, Merge, Note
+from profiles.models import ConsentRecord, IdentifierKind, Identity, Merge, Note, Profile
 
 from .conftest import active_profiles, message, profile_of
 
@@ -57,10 +58,6 @@ def test_search_never_returns_a_merged_profile(ann):
 
 
 def test_search_follows_the_prefix_indexes_on_a_large_table():
-    from django.db.models.functions import Lower
-
-    from profiles.models import IdentifierKind, Identity, Profile
-
     # 20,000 profiles, each with an e-mail: enough for the planner to prefer the indexes
     # (measured at 1,000,000 profiles: every search < 10 ms).
     kind = IdentifierKind.objects.get(name="email").pk

@@ -4,7 +4,7 @@ consent, merges, and the one error shape."""
 import pytest
 
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
-from profiles.models import Merge, Note
+from profiles.models import Merge, Note, Profile
 
 from .conftest import active_profiles, message, profile_of
 
@@ -104,6 +104,23 @@ def test_merge_and_undo_through_the_api(two, client_as):
     _error(api.post("/api/v1/profiles/merges/999999/undo/"), 404)
 
 
+@pytest.mark.parametrize("value", ["ann", "1.5", "-1", "1e3"])
+def test_the_merge_ledger_refuses_a_profile_filter_that_is_no_profile_id(client_as, value):
+    api = client_as(ACCOUNT_MANAGER)
+    error = _error(api.get(f"/api/v1/profiles/merges/?profile={value}"), 400)
+    assert set(error["fields"]) == {"profile"}
+
+
+def test_the_merge_ledger_filtered_by_a_profile_without_merges_is_empty(two, client_as):
+    ann, bo = two
+    api = client_as(ACCOUNT_MANAGER)
+    api.post(
+        "/api/v1/profiles/merge/", {"survivor_id": ann.pk, "merged_id": bo.pk}, content_type=JSON
+    )
+    assert len(api.get(f"/api/v1/profiles/merges/?profile={ann.pk}").json()["results"]) == 1
+    assert api.get("/api/v1/profiles/merges/?profile=0").json()["results"] == []
+
+
 def test_a_refused_merge_gets_the_error_shape(two, client_as):
     ann, _ = two
     api = client_as(ADMIN)
@@ -139,6 +156,34 @@ def test_timeline_pages_with_a_cursor_and_filters(web, send, client_as):
     )
     events = api.get(f"/api/v1/profiles/{profile.pk}/events/?limit=10").json()
     assert len(events["results"]) == 10 and events["next"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=many",
+        "source=crm",
+        "kind=gossip",
+        "kind=",
+        "since=soon",
+        "until=2026-13-01",
+        "cursor=zz",
+        "type=%00",
+    ],
+)
+def test_a_bad_timeline_parameter_is_a_400_naming_it(client_as, query):
+    profile = Profile.objects.create()
+    response = client_as(MARKETER).get(f"/api/v1/profiles/{profile.pk}/timeline/?{query}")
+    assert set(_error(response, 400)["fields"]) == {query.split("=")[0]}
+
+
+def test_a_timeline_limit_out_of_bounds_is_brought_within_them(client_as):
+    profile = Profile.objects.create()
+    api = client_as(MARKETER)
+    for note in range(3):
+        Note.objects.create(profile=profile, body=f"note {note}")
+    assert len(api.get(f"/api/v1/profiles/{profile.pk}/timeline/?limit=0").json()["results"]) == 1
+    assert len(api.get(f"/api/v1/profiles/{profile.pk}/timeline/?limit=900").json()["results"]) == 3
 
 
 def test_notes_need_the_note_capability(two, client_as):

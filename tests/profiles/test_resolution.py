@@ -2,7 +2,15 @@
 
 import pytest
 
-from profiles.models import LinkRefusal, Merge, ProfileChange, ProfileEvent, UnresolvedEvent
+from profiles.models import (
+    IdentifierKind,
+    LinkRefusal,
+    Merge,
+    ProfileChange,
+    ProfileEvent,
+    UnresolvedEvent,
+)
+from profiles.services import add_note, unmerge
 
 from .conftest import active_profiles, identities_of, message, profile_of
 
@@ -59,8 +67,6 @@ def test_a_shared_device_never_merges_two_known_customers(web, send):
 
 
 def test_beyond_the_limit_an_identifier_is_not_attached(web, send, settings):
-    from profiles.models import IdentifierKind
-
     IdentifierKind.objects.filter(name="email").update(max_per_profile=2)
     for i, address in enumerate(["a@x.org", "b@x.org", "c@x.org"]):
         send(web, message("identify", userId="u1", traits={"email": address}, minutes=i))
@@ -117,8 +123,6 @@ def test_an_alias_loop_ends_with_a_recorded_refusal_and_loses_nothing(backend, s
 
 
 def test_a_note_on_a_profile_merged_by_a_rule_goes_back_on_unmerge(web, crm, send):
-    from profiles.services import add_note, unmerge
-
     send(web, message("identify", userId="w1", traits={"email": "bo@example.org"}))
     send(crm, message("identify", userId="CRM-1"))
     note = add_note(profile=profile_of("crm_id", "CRM-1"), author=None, body="Called Bo")

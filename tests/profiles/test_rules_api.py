@@ -4,6 +4,7 @@ and stage rules; admins change them, others read or are refused; one error shape
 import pytest
 
 from cdp_site.permissions import ADMIN, MARKETER, VIEWER
+from profiles import tasks
 from profiles.identifiers import load_rules
 from profiles.models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
 
@@ -16,10 +17,8 @@ JSON = "application/json"
 @pytest.fixture(autouse=True)
 def _rules(db, monkeypatch):
     load_rules()  # the default rules, as after the migration
-    from profiles import computed_tasks
-
-    monkeypatch.setattr(computed_tasks.backfill_computed_trait, "delay", lambda pk: None)
-    monkeypatch.setattr(computed_tasks.refresh_current_trait, "delay", lambda key: None)
+    monkeypatch.setattr(tasks.backfill_computed_trait, "delay", lambda pk: None)
+    monkeypatch.setattr(tasks.refresh_current_trait, "delay", lambda key: None)
 
 
 @pytest.fixture

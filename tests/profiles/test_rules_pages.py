@@ -4,12 +4,15 @@ and trait survivorship; who may read and who may change them."""
 import pytest
 
 from cdp_site.permissions import ADMIN, MARKETER, VIEWER
+from profiles import tasks
+from profiles.computed.backfill import backfill, progress, refresh_trait
 from profiles.identifiers import load_rules
 from profiles.models import (
     BlockedValue,
     ComputedTrait,
     IdentifierKind,
     IdentitySettings,
+    Profile,
     SourceIdentity,
     StageRule,
     TraitKey,
@@ -30,14 +33,8 @@ def admin(client_as):
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch):
     """Queued tasks run in the test itself (the backfill is tested on its own)."""
-    from profiles import computed_tasks
-
-    monkeypatch.setattr(
-        computed_tasks.backfill_computed_trait, "delay", lambda pk: computed_tasks.backfill(pk)
-    )
-    monkeypatch.setattr(
-        computed_tasks.refresh_current_trait, "delay", lambda key: computed_tasks.refresh_trait(key)
-    )
+    monkeypatch.setattr(tasks.backfill_computed_trait, "delay", lambda pk: backfill(pk))
+    monkeypatch.setattr(tasks.refresh_current_trait, "delay", lambda key: refresh_trait(key))
 
 
 @pytest.mark.parametrize(
@@ -61,8 +58,6 @@ def test_every_rules_page_is_readable_by_a_marketer_but_not_a_viewer(client_as, 
 
 @pytest.mark.parametrize("role", [MARKETER, VIEWER])
 def test_only_admins_change_rules(client_as, role):
-    from profiles.identifiers import load_rules
-
     load_rules()
     email = IdentifierKind.objects.get(name="email")
     rule = StageRule.objects.first()
@@ -164,8 +159,6 @@ def test_changing_a_limit_shows_a_dry_run_before_it_saves(admin, web, send):
 
 
 def test_a_label_change_saves_without_a_dry_run(admin):
-    from profiles.identifiers import load_rules
-
     load_rules()
     kind = IdentifierKind.objects.get(name="phone")
     data = {
@@ -202,8 +195,6 @@ def test_blocking_a_value_runs_a_dry_run_then_saves(admin, web, crm, send):
 
 
 def test_an_empty_or_duplicate_blocked_value_is_refused_with_a_reason(admin):
-    from profiles.identifiers import load_rules
-
     load_rules()
     response = admin.post("/profiles/rules/blocked/add/", {"value": "  "}, **HTMX)
     assert response.status_code == 400 and 'id="id_value_error"' in response.content.decode()
@@ -241,12 +232,9 @@ def test_a_computed_trait_is_created_backfilled_and_shows_its_progress(admin, we
     with_capture = admin.post("/profiles/rules/computed/", data)
     assert with_capture.status_code == 302
     trait = ComputedTrait.objects.get(key="total_spent")
-    from profiles.models import Profile
 
     (profile,) = Profile.objects.filter(merged_into__isnull=True)
     # The backfill runs on commit; the test transaction never commits, so run it here.
-    from profiles.computed_tasks import backfill, progress
-
     assert backfill(trait.pk) == 1
     profile.refresh_from_db()
     assert profile.computed["total_spent"] == 15
@@ -256,6 +244,8 @@ def test_a_computed_trait_is_created_backfilled_and_shows_its_progress(admin, we
     names = admin.get("/profiles/rules/computed/event-names/?event_name=ord", **HTMX)
     assert names.content.decode().startswith('<datalist id="event-names">')
     assert b"Order Completed" in names.content
+    others = admin.get("/profiles/rules/computed/event-names/?event_name=prod", **HTMX)
+    assert b"Order Completed" not in others.content
 
 
 def test_a_sum_without_a_property_is_refused_with_a_reason(admin):
@@ -296,8 +286,6 @@ def test_editing_and_deleting_a_computed_trait(admin, django_capture_on_commit_c
 
 
 def test_editing_a_stage_rule_inline(admin):
-    from profiles.identifiers import load_rules
-
     load_rules()
     rule = StageRule.objects.get(stage="retention")
     form = admin.get(f"/profiles/rules/stages/{rule.pk}/?edit", **HTMX)
@@ -332,7 +320,6 @@ def test_changing_a_traits_strategy_rechooses_the_current_value(admin, web, crm,
         web,
         message("identify", userId="w1", traits={"email": "a@x.org", "city": "Bruges"}, minutes=5),
     )
-    from profiles.models import Profile
 
     (profile,) = Profile.objects.filter(merged_into__isnull=True)
     assert profile.traits["city"] == "Ghent"  # the CRM is the more trusted source
@@ -343,8 +330,6 @@ def test_changing_a_traits_strategy_rechooses_the_current_value(admin, web, crm,
     assert response.status_code == 302
     city.refresh_from_db()
     assert city.strategy == "latest"
-    from profiles.computed_tasks import refresh_trait
-
     refresh_trait("city")  # queued on commit; the test transaction never commits
     profile.refresh_from_db()
     assert profile.traits["city"] == "Bruges"

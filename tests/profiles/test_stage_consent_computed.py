@@ -1,8 +1,10 @@
 """Journey stage, consent from events and computed traits, as processing keeps them."""
 
+from datetime import UTC, datetime
+
 import pytest
 
-from profiles import services
+from profiles import services, stages
 from profiles.consent import may_use
 from profiles.models import ComputedTrait, ConsentRecord, StageChange
 
@@ -31,9 +33,6 @@ def test_a_profile_moves_through_the_stages_and_each_change_is_recorded(web, sen
 def test_a_quiet_retained_customer_lapses_in_the_scheduled_pass(web, send):
     # Events of 2026-11-01 are more than 60 days old by 2027-01-15.
     send(web, message(userId="u1", event="Order Completed"))
-    from datetime import UTC, datetime
-
-    from profiles import stages
 
     profile = profile_of("user_id", "u1")
     moved = stages.update([profile.pk], now=datetime(2027, 1, 15, tzinfo=UTC))

@@ -11,7 +11,7 @@ from profiles.models import (
     ProfileEvent,
     TraitValue,
 )
-from profiles.services import ProfileError, merge_profiles, unmerge
+from profiles.services import ProfileError, add_note, merge_profiles, record_consent, unmerge
 
 from .conftest import active_profiles, identities_of, message, profile_of
 
@@ -198,8 +198,6 @@ def test_an_automatic_merge_can_be_undone_too(web, crm, send, manager):
 
 
 def test_consent_recorded_by_a_person_goes_back_with_its_profile(ann_and_crm_record, manager):
-    from profiles.services import record_consent
-
     web_id, crm_id = ann_and_crm_record
     record = record_consent(
         profile=Profile.objects.get(pk=crm_id),
@@ -216,8 +214,6 @@ def test_consent_recorded_by_a_person_goes_back_with_its_profile(ann_and_crm_rec
 
 
 def test_a_note_goes_back_with_its_profile(ann_and_crm_record, manager):
-    from profiles.services import add_note
-
     web_id, crm_id = ann_and_crm_record
     note = add_note(profile=Profile.objects.get(pk=crm_id), author=manager, body="Called her")
     merge = merge_profiles(survivor_id=web_id, merged_id=crm_id, actor=manager)

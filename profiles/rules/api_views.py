@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdp_site.permissions import Cap
-from profiles import rules_services as services
-from profiles.dryrun import dry_run
-from profiles.models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
 
-from .rules_serializers import (
+from ..models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
+from . import services
+from .dryrun import dry_run
+from .serializers import (
     BlockedValueSerializer,
     ComputedTraitSerializer,
     DryRunRequestSerializer,

@@ -9,8 +9,8 @@ import math
 
 from django.utils import timezone
 
-from .models import ComputedTrait
-from .sql import execute, rows, to_json
+from ..models import ComputedTrait
+from ..sql import execute, rows, to_json
 
 # Aggregate expressions; %(prop)s is a bound parameter, never text from the definition.
 NUMBER = "CASE WHEN jsonb_typeof(properties->%(prop)s) = 'number' \

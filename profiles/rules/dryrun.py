@@ -25,8 +25,8 @@ from collections import defaultdict
 
 from django.db import connection, transaction
 
-from .identifiers import KindRule, Rules, identifiers_of, load_rules
-from .resolution import BatchResolver
+from ..identifiers import KindRule, Rules, identifiers_of, load_rules
+from ..resolution import BatchResolver
 
 EVENTS_SQL = """
 SELECT e.id, e.source_id, e.type, e.event, e.user_id, e.anonymous_id, e.message_id,

@@ -13,10 +13,8 @@ import json
 from django.core import signing
 from django.db import transaction
 
-from cdp_site import outbox
-
-from .computed_tasks import queue_backfill, refresh_current_trait
-from .models import (
+from ..computed.backfill import queue_backfill, queue_refresh
+from ..models import (
     BlockedValue,
     ComputedTrait,
     IdentifierKind,
@@ -26,7 +24,7 @@ from .models import (
     StageRule,
     TraitKey,
 )
-from .sql import execute
+from ..sql import execute
 
 DRY_RUN_SALT = "profiles.rules.dry-run"
 DRY_RUN_MAX_AGE = 3600
@@ -170,11 +168,6 @@ def set_source_user_kind(*, source, kind: IdentifierKind | None) -> SourceIdenti
 DROP_KEY = "UPDATE profiles_profile SET computed = computed - %s WHERE computed ? %s"
 
 
-def _queue_backfill(trait_id: int) -> None:
-
-    queue_backfill(trait_id)
-
-
 @transaction.atomic
 def save_computed_trait(*, trait: ComputedTrait | None = None, **fields) -> ComputedTrait:
     """Creates or updates a definition, then backfills it for every profile."""
@@ -190,7 +183,7 @@ def save_computed_trait(*, trait: ComputedTrait | None = None, **fields) -> Comp
     trait.save()
     if old_key and old_key != trait.key:
         execute(DROP_KEY, [old_key, old_key])
-    _queue_backfill(trait.pk)  # sent after the commit, through the outbox
+    queue_backfill(trait_id=trait.pk)  # sent after the commit, through the outbox
     return trait
 
 
@@ -212,13 +205,8 @@ def update_trait_key(*, trait_key: TraitKey, **changes) -> TraitKey:
         setattr(trait_key, field, value)
     trait_key.save(update_fields=list(changes) or None)
     key = trait_key.key
-    _queue_trait_refresh(key)  # sent after the commit, through the outbox
+    queue_refresh(key=key)  # sent after the commit, through the outbox
     return trait_key
-
-
-def _queue_trait_refresh(key: str) -> None:
-
-    outbox.enqueue(refresh_current_trait, key)
 
 
 @transaction.atomic

@@ -18,10 +18,9 @@ from cdp_site.access import requires
 from cdp_site.permissions import Cap, has_capability
 from integrations.models import Source
 
-from . import dryrun_jobs
-from . import rules_services as services
-from .computed_tasks import progress
-from .models import (
+from ..computed.backfill import progress
+from ..filters import EventNameFilter
+from ..models import (
     BlockedValue,
     ComputedTrait,
     IdentifierKind,
@@ -31,7 +30,8 @@ from .models import (
     StageRule,
     TraitKey,
 )
-from .rules_forms import (
+from . import dryrun_jobs, services
+from .forms import (
     BlockedValueForm,
     ComputedTraitForm,
     KindCreateForm,
@@ -58,10 +58,9 @@ def _render(request, template: str, partial: str | None, context: dict, status: 
 # Reads of these pages
 
 
-def event_names(prefix: str = "", limit: int = 50) -> list[str]:
-    names = ProfileEvent.objects.exclude(name="")
-    if prefix:
-        names = names.filter(name__istartswith=prefix)
+def event_names(query=None, limit: int = 50) -> list[str]:
+    """The event names to offer, narrowed by ``query``'s ``event_name`` prefix if given."""
+    names = EventNameFilter(query, queryset=ProfileEvent.objects.exclude(name="")).qs
     return list(names.order_by("name").values_list("name", flat=True).distinct()[:limit])
 
 
@@ -334,8 +333,8 @@ def computed_progress(request, pk: int):
 @requires(Cap.VIEW_PROFILES)
 @require_GET
 def computed_event_names(request):
-    prefix = request.GET.get("event_name", "").strip()
-    return _render(request, COMPUTED, "event-names", {"event_names": event_names(prefix)})
+    names = event_names(request.GET)
+    return _render(request, COMPUTED, "event-names", {"event_names": names})
 
 
 # Stage rules

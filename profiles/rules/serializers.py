@@ -1,13 +1,14 @@
 """JSON input and output of the rules API. They validate like the forms, then the views
-call profiles.rules_services."""
+call profiles.rules.services."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
 from cdp_site.api.limits import DAYS_MAX, INTEGER_MAX, SMALLINT_MAX
-from profiles.models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
-from profiles.rules_forms import NEEDS_PROPERTY
+
+from ..models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
+from .forms import NEEDS_PROPERTY
 
 
 class IdentifierKindSerializer(serializers.ModelSerializer):

@@ -1,5 +1,6 @@
 """Background work of the rules pages: backfilling a computed trait for every profile,
-and re-choosing current trait values after a survivorship change.
+and re-choosing current trait values after a survivorship change. The Celery tasks that
+run them are in profiles/tasks.py; these queue them by name.
 
 Progress lives in the cache (Redis) under one key per job, so the page can poll it; a
 lost progress entry only hides the figure, the work itself is idempotent.
@@ -9,19 +10,22 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
 
 from cdp_site import outbox
-from cdp_site.celery import LONG_TASK
 
-from . import computed
-from .models import ComputedTrait
-from .sql import rows
-from .survivorship import recompute_current_traits
+from ..models import ComputedTrait
+from ..sql import rows
+from ..survivorship import recompute_current_traits
+from . import traits
 
 logger = logging.getLogger(__name__)
+
+# The tasks' registered names, from before they moved to profiles/tasks.py: rows queued in
+# the outbox (cdp_site.outbox) and messages on the broker name them.
+BACKFILL_TASK = "profiles.computed_tasks.backfill_computed_trait"
+REFRESH_TASK = "profiles.computed_tasks.refresh_current_trait"
 
 CHUNK = 2000
 PROGRESS_TTL = 24 * 3600
@@ -55,37 +59,39 @@ def _set_progress(trait_id: int, **state) -> None:
         logger.warning("could not write backfill progress", exc_info=True)
 
 
-def queue_backfill(trait_id: int) -> None:
+def queue_backfill(*, trait_id: int) -> None:
     _set_progress(trait_id, state="queued", done=0, total=None)
-    outbox.enqueue(backfill_computed_trait, trait_id)
+    outbox.enqueue(BACKFILL_TASK, trait_id)
+
+
+def queue_refresh(*, key: str) -> None:
+    outbox.enqueue(REFRESH_TASK, key)
 
 
 def backfill(trait_id: int, *, chunk: int = CHUNK) -> int:
-    """Recomputes one computed trait for every active profile, chunk by chunk."""
+    """Recomputes one computed trait for every active profile, chunk by chunk; a failure
+    shows as the "failed" state (and the task retries)."""
     definition = ComputedTrait.objects.filter(pk=trait_id).first()
     if definition is None:  # deleted since it was queued
         return 0
-    total = rows(ACTIVE_COUNT)[0][0]
-    done, after = 0, 0
-    _set_progress(trait_id, state="running", done=0, total=total)
-    while ids := [r[0] for r in rows(ACTIVE_IDS, [after, chunk])]:
-        with transaction.atomic():
-            computed.recompute(ids, definitions=[definition])
-        done, after = done + len(ids), ids[-1]
-        _set_progress(trait_id, state="running", done=min(done, total), total=total)
-    _set_progress(trait_id, state="done", done=done, total=max(total, done))
-    return done
-
-
-@shared_task(
-    acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK
-)
-def backfill_computed_trait(trait_id: int) -> int:
     try:
-        return backfill(trait_id)
+        return _backfill(definition, chunk=chunk)
     except Exception:
         _set_progress(trait_id, state="failed", done=0, total=None)
         raise
+
+
+def _backfill(definition: ComputedTrait, *, chunk: int) -> int:
+    total = rows(ACTIVE_COUNT)[0][0]
+    done, after = 0, 0
+    _set_progress(definition.pk, state="running", done=0, total=total)
+    while ids := [r[0] for r in rows(ACTIVE_IDS, [after, chunk])]:
+        with transaction.atomic():
+            traits.recompute(ids, definitions=[definition])
+        done, after = done + len(ids), ids[-1]
+        _set_progress(definition.pk, state="running", done=min(done, total), total=total)
+    _set_progress(definition.pk, state="done", done=done, total=max(total, done))
+    return done
 
 
 def refresh_trait(key: str, *, chunk: int = CHUNK) -> int:
@@ -96,10 +102,3 @@ def refresh_trait(key: str, *, chunk: int = CHUNK) -> int:
             recompute_current_traits(ids)
         done, after = done + len(ids), ids[-1]
     return done
-
-
-@shared_task(
-    acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK
-)
-def refresh_current_trait(key: str) -> int:
-    return refresh_trait(key)

@@ -1,11 +1,11 @@
-"""HTML forms of the rules pages. They validate; profiles.rules_services writes."""
+"""HTML forms of the rules pages. They validate; profiles.rules.services writes."""
 
 from __future__ import annotations
 
 import phonenumbers
 from django import forms
 
-from .models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
+from ..models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
 
 NEEDS_PROPERTY = {"sum", "avg", "min", "max", "first", "last", "most_frequent"}
 NUMERIC = {"sum", "avg", "min", "max"}
