@@ -70,7 +70,7 @@ RULE = {
 # The same rule by hand. Profiles with 3+ views in the window (an index-only range scan of
 # (name, timestamp, profile), grouped), joined to their profile rows for the country, less
 # those with an order in the window.
-HAND_NOT_EXISTS = """
+VIEWED_IN_NL = """
 SELECT count(*) FROM (
     SELECT profile_id FROM profiles_profileevent
     WHERE name = 'Product Viewed' AND "timestamp" >= %(since)s
@@ -78,21 +78,22 @@ SELECT count(*) FROM (
 ) v
 JOIN profiles_profile p ON p.id = v.profile_id
 WHERE p.merged_into_id IS NULL AND upper(p.traits ->> 'country') = 'NL'
+"""
+HAND_NOT_EXISTS = (
+    VIEWED_IN_NL  # noqa: S608 (constants only)
+    + """
   AND NOT EXISTS (SELECT 1 FROM profiles_profileevent o
                   WHERE o.profile_id = p.id AND o.name = 'Order Completed'
                     AND o."timestamp" >= %(since)s)
 """
-HAND_NOT_IN = """
-SELECT count(*) FROM (
-    SELECT profile_id FROM profiles_profileevent
-    WHERE name = 'Product Viewed' AND "timestamp" >= %(since)s
-    GROUP BY profile_id HAVING count(*) >= 3
-) v
-JOIN profiles_profile p ON p.id = v.profile_id
-WHERE p.merged_into_id IS NULL AND upper(p.traits ->> 'country') = 'NL'
+)
+HAND_NOT_IN = (
+    VIEWED_IN_NL  # noqa: S608 (constants only)
+    + """
   AND v.profile_id NOT IN (SELECT profile_id FROM profiles_profileevent
                            WHERE name = 'Order Completed' AND "timestamp" >= %(since)s)
 """
+)
 # The Dutch profiles' views only, grouped, then less those with an order (the fastest here).
 HAND_JOIN_FIRST = """
 SELECT count(*) FROM (

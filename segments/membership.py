@@ -42,6 +42,22 @@ SELECT profile_id, change FROM history
 SCOPE = "AND m.profile_id = ANY(%(ids)s)"
 
 
+def record_size(segment: Segment, *, now, started: float, **fields) -> int:
+    """After a computation or an upload: the size sample and the segment's status (and
+    any ``fields`` to set with it); returns the size."""
+    size = segment.memberships.count()
+    SizeSample.objects.create(segment=segment, at=now, size=size)
+    Segment.objects.filter(pk=segment.pk).update(
+        member_count=size,
+        computed_at=now,
+        computing_since=None,
+        compute_error="",
+        compute_ms=int((time.monotonic() - started) * 1000),
+        **fields,
+    )
+    return size
+
+
 def _named(sql: str, params) -> tuple[str, dict]:
     """The compiled query's positional placeholders as named ones, to embed it."""
     names = {}
@@ -84,16 +100,7 @@ def recompute(segment: Segment, *, reason: str = "recomputed") -> Segment:
             changed = []
             if segment.kind == Segment.Kind.DYNAMIC:
                 changed = apply(segment, profile_ids=None, reason=reason)
-            size = segment.memberships.count()
-            now = timezone.now()
-            SizeSample.objects.create(segment=segment, at=now, size=size)
-            Segment.objects.filter(pk=segment.pk).update(
-                member_count=size,
-                computed_at=now,
-                computing_since=None,
-                compute_error="",
-                compute_ms=int((time.monotonic() - started) * 1000),
-            )
+            record_size(segment, now=timezone.now(), started=started)
     except Exception as error:  # recorded for the page, then re-raised for the task's retry
         Segment.objects.filter(pk=segment.pk).update(
             computing_since=None, compute_error=f"{type(error).__name__}: {error}"[:2000]

@@ -55,7 +55,7 @@ from profiles.models import IdentifierKind, Identity
 
 from . import membership, realtime
 from .membership import membership_changed
-from .models import Segment, SizeSample
+from .models import Segment
 from .services import SegmentError
 
 REASON = "uploaded list"
@@ -332,16 +332,7 @@ def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "
 def _record(segment: Segment, changes: list[tuple[int, str]], *, now, started: float) -> None:
     """After a list's members changed: its size, its status, the change signal, and the
     rule-based segments that refer to it."""
-    size = segment.memberships.count()
-    SizeSample.objects.create(segment=segment, at=now, size=size)
-    Segment.objects.filter(pk=segment.pk).update(
-        member_count=size,
-        computed_at=now,
-        computing_since=None,
-        compute_error="",
-        compute_ms=int((time.monotonic() - started) * 1000),
-        updated_at=now,
-    )
+    membership.record_size(segment, now=now, started=started, updated_at=now)
     if changes:
         sent = [(segment.pk, pid, change) for pid, change in changes]
         transaction.on_commit(lambda: membership_changed.send(sender=Segment, changes=sent))
