@@ -13,7 +13,7 @@ from segments.builder import fields as builder_fields
 from segments.builder import tree as builder_tree
 from segments.models import Segment
 
-from .conftest import pid, rule
+from .conftest import EXAMPLE, pid, rule
 
 pytestmark = pytest.mark.django_db
 
@@ -248,21 +248,11 @@ def test_buttons_add_a_condition_and_re_render_the_tree(marketer):
 
 
 def test_the_estimate_counts_the_matching_profiles_and_shows_a_sample(marketer, shoppers):
-    example = rule(
-        {"type": "trait", "key": "country", "op": "equals", "value": "NL"},
-        {
-            "type": "event",
-            "name": "Product Viewed",
-            "count": {"op": "at_least", "value": 3},
-            "window": {"last_days": 14},
-        },
-        {"type": "event", "name": "Order Completed", "did": False, "window": {"last_days": 14}},
-    )
-    response = marketer.post(reverse("segments:estimate"), _fields(example))
+    response = marketer.post(reverse("segments:estimate"), _fields(EXAMPLE))
     html = response.content.decode()
     assert 'data-count="1"' in html
     assert f'href="/profiles/{pid("nl-3")}/"' in html
-    assert compiler.queryset(example).count() == 1
+    assert compiler.queryset(EXAMPLE).count() == 1
     dutch = _fields(rule({"type": "trait", "key": "country", "op": "equals", "value": "nl"}))
     html = marketer.post(reverse("segments:estimate"), dutch).content.decode()
     assert 'data-count="3"' in html and html.count('href="/profiles/') == 3
