@@ -25,7 +25,7 @@ from profiles import selectors as profile_selectors
 from segments import catalog
 from segments.models import Segment
 
-from . import gallery, journey_actions, journey_form, protection, selectors, services
+from . import gallery, journey_actions, journey_form, protection, selectors, services, step_types
 from . import steps as steps_grammar
 from .forms import CampaignSettingsForm, NewCampaignForm
 from .models import ActivationSettings, Campaign, Enrollment, MessageTemplate
@@ -135,46 +135,14 @@ def _flow_context(campaign: Campaign) -> dict:
     if flow:
         for box in flow["boxes"]:
             box["counts"] = counts.get(box["id"], empty)
-            box["type_label"] = journey_form.TYPE_LABELS.get(box["step"].get("type"), "Step")
+            box["type_label"] = journey_form.type_label(box["step"].get("type"))
             box["summary"] = _summary(box["step"])
     return {"flow": flow, "totals": selectors.totals(campaign), "campaign": campaign}
 
 
 def _summary(step: dict) -> str:
-    kind = step.get("type")
-    if kind == "wait":
-        if "until" in step:
-            return f"until {step.get('until')}"
-        minutes = step.get("minutes")
-        if isinstance(minutes, int):
-            if minutes % 1440 == 0:
-                return f"{minutes // 1440} day{'s' if minutes != 1440 else ''}"
-            if minutes % 60 == 0:
-                return f"{minutes // 60} hour{'s' if minutes != 60 else ''}"
-        return f"{minutes} minutes"
-    if kind == "wait_for_event":
-        return f"{step.get('event') or '?'} (at most {step.get('timeout_minutes')} min)"
-    if kind == "branch":
-        c = step.get("condition") or {}
-        if c.get("type") == "event_since_entry":
-            return f"did {c.get('name') or '?'} since entry"
-        if c.get("type") == "segment":
-            return "in segment" if c.get("member", True) else "not in segment"
-        return c.get("key") or c.get("type") or "condition"
-    if kind == "split":
-        return " / ".join(
-            f"{v.get('name')} {v.get('percent')}%"
-            for v in step.get("variants") or []
-            if isinstance(v, dict)
-        )
-    if kind == "send_email":
-        template = MessageTemplate.objects.filter(pk=step.get("template_id") or 0).first()
-        return template.name if template else "(no message chosen)"
-    if kind == "set_trait":
-        return f"{step.get('key')} = {step.get('value')}"
-    if kind in ("audience", "esp_list"):
-        return str(step.get("action") or "")
-    return ""
+    step_type = step_types.of(step)
+    return step_type.describe(step) if step_type else ""
 
 
 def _page_context(
@@ -199,11 +167,7 @@ def _page_context(
                 for s in steps
                 if isinstance(s, dict) and s.get("id")
             ],
-            "step_types": journey_form.STEP_TYPES,
-            "condition_types": journey_form.CONDITION_TYPES,
-            "condition_ops": journey_form.CONDITION_OPS,
-            "audience_actions": journey_form.AUDIENCE_ACTIONS,
-            "esp_actions": journey_form.ESP_ACTIONS,
+            "step_types": journey_form.step_types_menu(),
             "pickers": pickers,
             "can_manage": can_manage,
             "status_errors": status_errors or [],

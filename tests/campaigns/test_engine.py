@@ -204,7 +204,7 @@ def test_split_follows_the_percentages_and_the_holdout_receives_nothing(
     journey.refresh_from_db()
     assert journey.status == "finished"  # a broadcast ends once everyone went through
     # Deterministic: the same enrollment lands in the same variant every time.
-    from campaigns.engine import choose_variant
+    from campaigns.step_types.split import choose_variant
 
     e = Enrollment.objects.filter(campaign=journey).first()
     assert choose_variant(e, steps[0])["name"] == e.variant
