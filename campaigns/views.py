@@ -31,12 +31,6 @@ from .forms import CampaignSettingsForm, NewCampaignForm
 from .models import ActivationSettings, Campaign, Enrollment, MessageTemplate
 
 PAGE = "campaigns/campaign_detail.html"
-DESTINATION_KINDS = {
-    "send_email": [Destination.Kind.SMTP],
-    "audience": [Destination.Kind.GOOGLE_CUSTOMER_MATCH, Destination.Kind.META_CUSTOM_AUDIENCE],
-    "webhook": [Destination.Kind.WEBHOOK],
-    "esp_list": [Destination.Kind.ESP_LIST],
-}
 
 
 def _service_errors(error: Exception) -> list[dict]:
@@ -119,8 +113,9 @@ def _pickers() -> dict:
     return {
         "templates": list(MessageTemplate.objects.only("pk", "name")),
         "destinations": {
-            kind: [d for d in destinations if d.kind in kinds]
-            for kind, kinds in DESTINATION_KINDS.items()
+            name: [d for d in destinations if d.kind in step_type.destination_kinds]
+            for name, step_type in step_types.TYPES.items()
+            if step_type.destination_kinds
         },
         "segments": list(Segment.objects.only("pk", "name").order_by("name")),
         "event_names": _event_names(),

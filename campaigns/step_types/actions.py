@@ -70,6 +70,7 @@ class SendEmail(ToDestination):
     fields = frozenset({"template_id", "destination_id", "next"})
     id_stem = "email"
     defaults = {"template_id": None, "destination_id": None}
+    destination_kinds = (Destination.Kind.SMTP,)
     channel = Delivery.Channel.EMAIL
 
     def check(self, path, step, errors):
@@ -91,6 +92,10 @@ class Audience(ToDestination):
     name, label = "audience", "Ad audience: add or remove"
     fields = frozenset({"destination_id", "action", "next"})
     defaults = {"destination_id": None, "action": "add"}
+    destination_kinds = (
+        Destination.Kind.GOOGLE_CUSTOMER_MATCH,
+        Destination.Kind.META_CUSTOM_AUDIENCE,
+    )
     channel = Delivery.Channel.AUDIENCE
     actions = [("add", "Add to the audience"), ("remove", "Remove from the audience")]
     action_message = "Choose add or remove."
@@ -100,6 +105,7 @@ class Audience(ToDestination):
 class Webhook(ToDestination):
     name, label = "webhook", "Call a webhook"
     defaults = {"destination_id": None}
+    destination_kinds = (Destination.Kind.WEBHOOK,)
     channel = Delivery.Channel.WEBHOOK
 
 
@@ -108,6 +114,7 @@ class EspList(ToDestination):
     name, label = "esp_list", "E-mail platform list"
     fields = frozenset({"destination_id", "action", "next"})
     defaults = {"destination_id": None, "action": "subscribe"}
+    destination_kinds = (Destination.Kind.ESP_LIST,)
     channel = Delivery.Channel.ESP
     actions = [("subscribe", "Subscribe"), ("update", "Update"), ("unsubscribe", "Unsubscribe")]
     action_message = "Choose subscribe, update or unsubscribe."

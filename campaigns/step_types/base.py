@@ -24,6 +24,7 @@ class StepType:
     id_stem = ""  # new steps are called <stem>-1, <stem>-2 …; the name when empty
     defaults: dict = {}  # what a new step of this type starts with (copied)
     single_next = True  # one way on, ``next`` (removing the step joins to it)
+    destination_kinds: tuple[str, ...] = ()  # what its destination_id may be (Destination.Kind)
 
     @property
     def template(self) -> str:
@@ -36,6 +37,10 @@ class StepType:
     def links(self, step: dict) -> list[tuple[str, str | None]]:
         """(field, step id) of every way out of a step."""
         return [("next", step.get("next"))]
+
+    def link_label(self, step: dict, field: str) -> str:
+        """The flow chart's words on the arrow of ``field`` (one of ``links``)."""
+        return ""
 
     def check(self, path: str, step: dict, errors: list) -> None:
         """Appends {"field", "message"} for what is wrong with the type's own fields."""

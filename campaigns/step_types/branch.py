@@ -61,6 +61,9 @@ class Branch(StepType):
     def links(self, step):
         return [("yes", step.get("yes")), ("no", step.get("no"))]
 
+    def link_label(self, step, field):
+        return field
+
     def check(self, path, step, errors):
         check_condition(f"{path}.condition", step.get("condition"), errors)
 

@@ -33,6 +33,10 @@ class Split(StepType):
             if isinstance(v, dict)
         ]
 
+    def link_label(self, step, field):
+        index = int(field.split("[")[1].split("]")[0])
+        return str((step.get("variants") or [])[index].get("name") or "")
+
     def check(self, path, step, errors):
         check_variants(path, step.get("variants"), errors)
 

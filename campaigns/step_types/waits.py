@@ -88,6 +88,9 @@ class WaitForEvent(StepType):
     def links(self, step):
         return [("next", step.get("next")), ("timeout_next", step.get("timeout_next"))]
 
+    def link_label(self, step, field):
+        return (step.get("event") or "event") if field == "next" else "timed out"
+
     def check(self, path, step, errors):
         if not isinstance(step.get("event"), str) or not step["event"].strip():
             errors.append({"field": f"{path}.event", "message": "Choose the event to wait for."})
