@@ -9,29 +9,9 @@ flow chart describes it. The journey grammar (campaigns/steps.py), the editor
 
 from __future__ import annotations
 
-from .base import StepType
+# Importing a type's module registers it (base.register); this order is the order of the
+# editor's menu.
+from . import actions, branch, exit, split, waits  # noqa: F401, I001
+from .base import TYPES, StepType, choices, of, register
 
-TYPES: dict[str, StepType] = {}  # in the editor's menu order (the order of registering)
-
-
-def register(cls: type[StepType]) -> type[StepType]:
-    TYPES[cls.name] = cls()
-    return cls
-
-
-def of(step) -> StepType | None:
-    """The type of ``step``, or None when it is not a step of a known type."""
-    return TYPES.get(step.get("type")) if isinstance(step, dict) else None
-
-
-def choices() -> list[tuple[str, str]]:
-    return [(name, kind.label) for name, kind in TYPES.items()]
-
-
-# Imported after ``register`` exists, which each module calls as it is imported (so not
-# at the top); the order here is the editor's menu order.
-from . import waits  # noqa: E402, F401, I001
-from . import branch  # noqa: E402, F401
-from . import split  # noqa: E402, F401
-from . import actions  # noqa: E402, F401
-from . import exit  # noqa: E402, F401
+__all__ = ["TYPES", "StepType", "choices", "of", "register"]

@@ -18,8 +18,7 @@ from profiles.models import Profile
 
 from .. import moves, protection
 from ..models import ActivationSettings, Delivery, Enrollment, MessageTemplate
-from . import register
-from .base import StepType, int_or_text, positive, posted, stripped, text_of
+from .base import StepType, int_or_text, positive, posted, register, stripped, text_of
 
 EMAIL_CHANNELS = (Delivery.Channel.EMAIL, Delivery.Channel.ESP)
 UNCONFIRMED = "e-mail address not confirmed yet (a confirmation e-mail was asked for)"

@@ -1,5 +1,8 @@
-"""What every journey step type is (a StepType, registered in campaigns/step_types/), and
-the small helpers the types share for their checks and their editor fields."""
+"""What every journey step type is (a StepType), the registry of them (``TYPES``, filled
+by ``@register`` as campaigns/step_types/__init__.py imports each type's module), and the
+small helpers the types share for their checks and their editor fields. The registry is
+here, not in the package's __init__, so that a type's module does not import the package
+that imports it."""
 
 from __future__ import annotations
 
@@ -64,6 +67,23 @@ class StepType:
 
     def describe(self, step: dict) -> str:
         return ""
+
+
+TYPES: dict[str, StepType] = {}  # in the editor's menu order (the order of registering)
+
+
+def register(cls: type[StepType]) -> type[StepType]:
+    TYPES[cls.name] = cls()
+    return cls
+
+
+def of(step) -> StepType | None:
+    """The type of ``step``, or None when it is not a step of a known type."""
+    return TYPES.get(step.get("type")) if isinstance(step, dict) else None
+
+
+def choices() -> list[tuple[str, str]]:
+    return [(name, kind.label) for name, kind in TYPES.items()]
 
 
 # Checks ---------------------------------------------------------------------------------

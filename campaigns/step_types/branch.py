@@ -11,8 +11,7 @@ from segments.compiler import Compiler, active_profiles
 
 from .. import moves
 from ..models import Enrollment
-from . import register
-from .base import StepType, int_or_text, link, number_or_text, posted, stripped, text_of
+from .base import StepType, int_or_text, link, number_or_text, posted, register, stripped, text_of
 
 CONDITION_TYPES = [
     ("segment", "In a segment"),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from .. import moves
 from ..models import Enrollment
-from . import register
-from .base import StepType
+from .base import StepType, register
 
 
 @register

@@ -9,8 +9,7 @@ import re
 
 from .. import moves
 from ..models import Enrollment
-from . import register
-from .base import StepType, int_or_text, link, positive, posted, stripped, text_of
+from .base import StepType, int_or_text, link, positive, posted, register, stripped, text_of
 
 VARIANT_FIELDS = ("name", "percent", "next", "holdout")
 

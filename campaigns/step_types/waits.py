@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 
 from .. import moves, protection
 from ..models import ActivationSettings, Enrollment
-from . import register
-from .base import StepType, int_or_text, link, positive, posted, stripped, text_of
+from .base import StepType, int_or_text, link, positive, posted, register, stripped, text_of
 
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
