@@ -37,9 +37,9 @@ from integrations.destinations.models import Destination
 from profiles.models import Profile
 
 from . import templating
+from .journeys.grammar import by_id
 from .models import Campaign, Delivery, Enrollment, MessageTemplate
 from .moves import current_profile, public_context, public_part
-from .steps import by_id
 
 logger = logging.getLogger(__name__)
 

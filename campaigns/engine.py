@@ -23,9 +23,9 @@ import logging
 from datetime import datetime, timedelta
 
 from . import step_types
+from .journeys.grammar import by_id
 from .models import ActivationSettings, Delivery, Enrollment
 from .moves import STOP, WAITING, finish, log
-from .steps import by_id
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from . import delivery as delivering
 from . import engine, services
+from .journeys.grammar import by_id
 from .models import ActivationSettings, Campaign, Delivery, Enrollment, TriggerCursor
 from .step_types.waits import wait_until
-from .steps import by_id
 
 logger = logging.getLogger(__name__)
 

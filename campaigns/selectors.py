@@ -14,7 +14,7 @@ from profiles.selectors import Item, after_cursor
 from segments.realtime import referenced_in
 
 from . import step_types
-from . import steps as grammar
+from .journeys import grammar
 from .models import Campaign, Delivery, Enrollment, StepLog
 
 WAITING = (Enrollment.State.ACTIVE, Enrollment.State.WAITING_EVENT)

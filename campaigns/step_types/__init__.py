@@ -2,10 +2,9 @@
 
 A step type is its grammar (fields, checks, ways out), its editor fields and template
 (campaigns/templates/campaigns/step_types/<name>.html), what running it does and how the
-flow chart describes it. The journey grammar (campaigns/steps.py), the editor
-(campaigns/journey_form.py, campaigns/journey_actions.py) and the engine
-(campaigns/engine.py) dispatch through ``TYPES``; adding a step type is one module here
-(registered with ``@register``, imported below) and its template."""
+flow chart describes it. The journey grammar, editor and buttons (campaigns/journeys/)
+and the engine (campaigns/engine.py) dispatch through ``TYPES``; adding a step type is
+one module here (registered with ``@register``, imported below) and its template."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ a clear failure recorded afterwards, and never a message sent twice or lost."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from campaigns import runner, services, steps, templating
+from campaigns import runner, services, templating
+from campaigns.journeys import grammar
 from campaigns.models import Campaign, Delivery
 from integrations.destinations import services as destinations
 from integrations.destinations.models import DeadLetter
@@ -94,8 +95,8 @@ def test_bad_smtp_credentials_fail_the_email_once_with_a_clear_reason(send, web,
 
 
 def test_a_journey_with_a_loop_is_refused_at_the_step_that_loops():
-    with pytest.raises(steps.StepsError) as caught:
-        steps.validate(
+    with pytest.raises(grammar.StepsError) as caught:
+        grammar.validate(
             [
                 {"id": "a", "type": "wait", "minutes": 5, "next": "b"},
                 {
@@ -113,8 +114,8 @@ def test_a_journey_with_a_loop_is_refused_at_the_step_that_loops():
 
 
 def test_a_journey_with_an_unreachable_step_is_refused():
-    with pytest.raises(steps.StepsError) as caught:
-        steps.validate([{"id": "a", "type": "exit"}, {"id": "lost", "type": "exit"}])
+    with pytest.raises(grammar.StepsError) as caught:
+        grammar.validate([{"id": "a", "type": "exit"}, {"id": "lost", "type": "exit"}])
     assert caught.value.errors == [{"field": "steps[1]", "message": "Nothing leads to lost."}]
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from campaigns import journey_actions, journey_form, selectors
-from campaigns import steps as grammar
+from campaigns import selectors
+from campaigns.journeys import buttons, editor, grammar
 from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate, StepLog
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
 from integrations.models import Destination
@@ -95,20 +95,20 @@ EVERY_TYPE = [
 
 def test_every_step_type_round_trips_through_the_form_fields():
     grammar.validate(EVERY_TYPE)
-    fields = journey_form.steps_to_fields(EVERY_TYPE)
+    fields = editor.steps_to_fields(EVERY_TYPE)
     assert all(isinstance(v, str) for v in fields.values())
-    assert journey_form.fields_to_steps(fields) == EVERY_TYPE
+    assert editor.fields_to_steps(fields) == EVERY_TYPE
     assert fields["steps[4].cond_type"] == "trait"
     assert fields["steps[7].cond_type"] == "custom"
 
 
 def test_editing_actions_keep_the_links_whole():
     steps = copy.deepcopy(EVERY_TYPE[-7:])  # mail, aud, hook, esp, trait, trait2, done
-    journey_actions.apply_action(steps, "remove:1")  # aud: mail now leads to hook
+    buttons.apply_action(steps, "remove:1")  # aud: mail now leads to hook
     assert steps[0]["next"] == "hook"
-    journey_actions.apply_action(steps, "add", add_type="wait")
+    buttons.apply_action(steps, "add", add_type="wait")
     assert steps[-1]["type"] == "wait" and steps[-1]["id"] == "wait-1"
-    journey_actions.apply_action(steps, "up:1")
+    buttons.apply_action(steps, "up:1")
     assert [s["id"] for s in steps[:2]] == ["hook", "mail"]
     # No link points at a missing step; moving "hook" first only leaves steps unreached,
     # which the grammar reports (journeys start at their first step).
@@ -226,7 +226,7 @@ def _post_data(campaign, steps, **extra):
         "cooldown_days": "",
         "scheduled_at": "",
     }
-    data.update(journey_form.steps_to_fields(steps))
+    data.update(editor.steps_to_fields(steps))
     data.update(extra)
     return data
 

@@ -5,8 +5,7 @@ Running each type is covered by the engine tests (test_engine.py and others)."""
 import pytest
 from django.template.loader import get_template
 
-from campaigns import journey_actions, journey_form
-from campaigns import steps as grammar
+from campaigns.journeys import buttons, editor, grammar
 from campaigns.step_types import TYPES, StepType
 
 # One valid step per type, each leading to "end" (an exit step) where it has a way on.
@@ -90,9 +89,9 @@ def test_a_field_of_another_type_is_refused(kind):
 @pytest.mark.parametrize("kind", list(TYPES))
 def test_editor_fields_round_trip(kind):
     steps = journey(kind)
-    fields = journey_form.steps_to_fields(steps)
+    fields = editor.steps_to_fields(steps)
     assert all(isinstance(value, str) for value in fields.values())
-    assert journey_form.fields_to_steps(fields) == steps
+    assert editor.fields_to_steps(fields) == steps
 
 
 @pytest.mark.django_db  # send_email's description names its message template
@@ -110,7 +109,7 @@ def test_each_type_owns_a_template(kind):
 @pytest.mark.parametrize("kind", list(TYPES))
 def test_the_editor_adds_a_step_of_each_type(kind):
     steps = [{"id": "first", "type": "wait", "minutes": 5}]
-    journey_actions.apply_action(steps, "add", add_type=kind)
+    buttons.apply_action(steps, "add", add_type=kind)
     assert steps[1]["type"] == kind
     assert steps[0]["next"] == steps[1]["id"]
     assert set(steps[1]) <= TYPES[kind].all_fields
@@ -120,4 +119,4 @@ def test_the_editor_adds_a_step_of_each_type(kind):
 def test_each_type_is_a_step_type_with_a_label(kind):
     assert isinstance(TYPES[kind], StepType)
     assert TYPES[kind].name == kind and TYPES[kind].label
-    assert (kind, TYPES[kind].label) in journey_form.step_types_menu()
+    assert (kind, TYPES[kind].label) in editor.step_types_menu()

@@ -14,7 +14,7 @@ import re
 
 from cdp_site.field_errors import FieldErrors
 
-from .step_types import TYPES, of
+from ..step_types import TYPES, of
 
 MAX_STEPS = 100
 

@@ -1,4 +1,4 @@
-"""The journey editor's form fields ⇄ a campaign's ``steps`` (campaigns/steps.py).
+"""The journey editor's form fields ⇄ a campaign's ``steps`` (campaigns/journeys/grammar.py).
 
 Input names are the grammar's own paths, so that an error from ``steps.validate``
 (``steps[2].timeout_minutes``) lands next to the input of the same name:
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 
-from . import step_types
-from . import steps as grammar
-from .step_types.base import Errors, Field, link, posted, stripped, text_of
+from .. import step_types
+from ..step_types.base import Errors, Field, link, posted, stripped, text_of
+from . import grammar
 
 STEP_NAME = re.compile(r"^steps\[(\d+)\]\.")
 

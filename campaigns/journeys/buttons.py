@@ -1,12 +1,12 @@
 """The journey editor's buttons: add, remove and reorder steps, add and remove a split's
 variants, on a journey's ``steps`` as the editor holds them (valid or not yet: the
-validator runs on save, campaigns/steps.py)."""
+validator runs on save, campaigns/journeys/grammar.py)."""
 
 from __future__ import annotations
 
 import copy
 
-from .step_types import TYPES, of
+from ..step_types import TYPES, of
 
 
 def new_id(steps: list[dict], kind: str) -> str:
