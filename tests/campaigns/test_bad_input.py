@@ -1,6 +1,8 @@
 """Bad input for activation, one test each: a clear message before anything is sent, or
 a clear failure recorded afterwards, and never a message sent twice or lost."""
 
+import time
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -52,7 +54,6 @@ def test_a_webhook_answering_500_or_429_is_retried_then_dead_lettered(send, web,
 
 
 def test_a_destination_that_times_out_is_retried_and_then_failed(send, web, webhook):
-    import time
 
     config = dict(webhook.config, timeout=0.2)
     destinations.update_destination(destination=webhook, name=webhook.name, config=config)

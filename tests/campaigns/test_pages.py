@@ -12,6 +12,8 @@ from campaigns.journeys import buttons, editor, grammar
 from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate, StepLog
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
 from integrations.models import Destination
+from profiles import selectors as profile_selectors
+from profiles.models import Profile
 
 pytestmark = pytest.mark.django_db
 
@@ -355,7 +357,6 @@ def test_marketers_and_admins_see_the_editor(client_as, campaign, role):
 
 
 def test_profile_panel_lists_enrollments_and_deliveries(client_as, campaign):
-    from profiles.models import Profile
 
     profile = Profile.objects.create()
     enroll(campaign, profile.pk, state="waiting_event", step_id="await", log=[("wait", "passed")])
@@ -378,8 +379,6 @@ def test_profile_panel_lists_enrollments_and_deliveries(client_as, campaign):
 def test_journey_entries_appear_in_the_timeline_and_the_profile_page_loads_the_panel(
     client_as, campaign
 ):
-    from profiles import selectors as profile_selectors
-    from profiles.models import Profile
 
     profile = Profile.objects.create()
     enroll(campaign, profile.pk, state="active", step_id="wait")
