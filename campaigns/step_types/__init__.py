@@ -8,9 +8,16 @@ one module here (registered with ``@register``, imported below) and its template
 
 from __future__ import annotations
 
-# Importing a type's module registers it (base.register); this order is the order of the
-# editor's menu.
-from . import actions, branch, exit, split, waits  # noqa: F401, I001
+# Importing a type's module registers it (base.register), so the order of these imports
+# is the order of the editor's "What it does" menu: not sorted.
+# isort: off
+from . import waits  # noqa: F401
+from . import branch  # noqa: F401
+from . import split  # noqa: F401
+from . import actions  # noqa: F401
+from . import exit  # noqa: F401
+
+# isort: on
 from .base import TYPES, StepType, choices, of, register
 
 __all__ = ["TYPES", "StepType", "choices", "of", "register"]

@@ -66,6 +66,21 @@ def test_every_registered_type_has_a_sample():
     assert set(SAMPLES) == set(TYPES)
 
 
+def test_the_editor_menu_lists_the_types_waits_first_and_exit_last():
+    assert [name for name, _label in editor.step_types_menu()] == [
+        "wait",
+        "wait_for_event",
+        "branch",
+        "split",
+        "send_email",
+        "audience",
+        "webhook",
+        "esp_list",
+        "set_trait",
+        "exit",
+    ]
+
+
 def journey(kind: str) -> list[dict]:
     sample = SAMPLES[kind]
     return [sample, END] if TYPES[kind].links(sample) else [sample]
