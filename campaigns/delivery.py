@@ -37,9 +37,9 @@ from integrations.destinations.models import Destination
 from profiles.models import Profile
 
 from . import templating
-from .engine import current_profile, public_context, public_part
+from .journeys.grammar import by_id
 from .models import Campaign, Delivery, Enrollment, MessageTemplate
-from .steps import by_id
+from .moves import current_profile, public_context, public_part
 
 logger = logging.getLogger(__name__)
 

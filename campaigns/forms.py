@@ -1,5 +1,5 @@
 """HTML input for campaigns: the settings beside the journey editor (who enters, when,
-how often, and the goal). The steps come from campaigns/journey_form.py."""
+how often, and the goal). The steps come from campaigns/journeys/editor.py."""
 
 from zoneinfo import available_timezones
 

@@ -1,7 +1,7 @@
 """Campaigns and journeys: who enters (a broadcast, a segment entry or exit, an event),
-the steps they go through (campaigns/steps.py), where each person is (Enrollment, kept
-in PostgreSQL with its timer), and every message or action sent (Delivery, one per
-idempotency key so that a retry never sends twice)."""
+the steps they go through (campaigns/journeys/grammar.py), where each person is
+(Enrollment, kept in PostgreSQL with its timer), and every message or action sent
+(Delivery, one per idempotency key so that a retry never sends twice)."""
 
 from django.conf import settings
 from django.db import models

@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from . import delivery as delivering
 from . import engine, services
+from .journeys.grammar import by_id
 from .models import ActivationSettings, Campaign, Delivery, Enrollment, TriggerCursor
-from .steps import by_id
+from .step_types.waits import wait_until
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +219,7 @@ def wait_transitions(now: datetime) -> dict[str, list]:
             table["campaigns"].append(pk)
             table["sources"].append(step["id"])
             table["targets"].append(target or "")
-            table["wakes"].append(engine.wait_until(following, now, rules) if following else None)
+            table["wakes"].append(wait_until(following, now, rules) if following else None)
     return table
 
 

@@ -13,7 +13,8 @@ from cdp_site.counting import bounded_count
 from profiles.selectors import Item, after_cursor
 from segments.realtime import referenced_in
 
-from . import steps as grammar
+from . import step_types
+from .journeys import grammar
 from .models import Campaign, Delivery, Enrollment, StepLog
 
 WAITING = (Enrollment.State.ACTIVE, Enrollment.State.WAITING_EVENT)
@@ -172,16 +173,8 @@ def layout(steps: list[dict]) -> dict:
 
 
 def _arrow_label(step: dict, field: str) -> str:
-    if field in ("yes", "no"):
-        return field
-    if field == "timeout_next":
-        return "timed out"
-    if field == "next" and step.get("type") == "wait_for_event":
-        return step.get("event") or "event"
-    if field.startswith("variants["):
-        index = int(field.split("[")[1].split("]")[0])
-        return str((step.get("variants") or [])[index].get("name") or "")
-    return ""
+    step_type = step_types.of(step)
+    return step_type.link_label(step, field) if step_type else ""
 
 
 # A person's campaigns ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ from django.utils import timezone
 from cdp_site import debounce, retention
 from cdp_site.field_errors import FieldErrors
 
-from . import steps as grammar
+from .journeys import grammar
 from .models import (
     ActivationSettings,
     Campaign,

@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from profiles import services as profile_services
 
-from .engine import current_profile
 from .models import Delivery
+from .moves import current_profile
 
 OPEN_SALT = "campaigns.tracking.open"
 CLICK_SALT = "campaigns.tracking.click"

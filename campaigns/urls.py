@@ -1,12 +1,44 @@
+"""The campaigns app's pages and public endpoints; cdp_site/urls.py mounts them at the root.
+
+Pages at /campaigns/ (namespace "campaigns"): the campaigns and their journeys, the
+gallery, the protection rules, message templates and results. Tracking links at /t/
+(namespace "tracking"): opens, clicks and unsubscribes, public (signed tokens).
+"""
+
 from django.urls import include, path
 
-from . import views
+from . import protection_views, tracking_views, views
+from .messages import views as messages
 
-app_name = "campaigns"
-urlpatterns = [
+page_patterns = [
     path("", views.index, name="index"),
-    # Campaign and journey pages (campaigns/pages_urls.py); tracking links (opens, clicks,
-    # unsubscribe) are public and live in campaigns/tracking_urls.py.
-    path("", include("campaigns.pages_urls")),
-    path("", include("campaigns.message_urls")),  # message templates, results
+    path("new/", views.new, name="new"),
+    path("gallery/", views.gallery_view, name="gallery"),
+    path("protection/", protection_views.protection_page, name="protection"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/flow/", views.flow, name="flow"),
+    path("<int:pk>/start/", views.change_status, {"action": "start"}, name="start"),
+    path("<int:pk>/pause/", views.change_status, {"action": "pause"}, name="pause"),
+    path("<int:pk>/resume/", views.change_status, {"action": "resume"}, name="resume"),
+    path("<int:pk>/delete/", views.delete, name="delete"),
+    path("profile/<int:profile_id>/panel/", views.profile_panel, name="profile-panel"),
+    path("messages/", messages.message_list, name="messages"),
+    path("messages/new/", messages.message_new, name="message-new"),
+    path("messages/<int:pk>/", messages.message_edit, name="message-edit"),
+    path("messages/<int:pk>/preview/", messages.message_preview, name="message-preview"),
+    path("messages/<int:pk>/test/", messages.message_test_send, name="message-test"),
+    path("messages/<int:pk>/delete/", messages.message_delete, name="message-delete"),
+    path("<int:campaign_id>/results/", views.campaign_results, name="results"),
+    path("<int:campaign_id>/results/panel/", views.campaign_results_panel, name="results-panel"),
+]
+
+tracking_patterns = [
+    path("o/<str:token>.gif", tracking_views.open_pixel, name="open"),
+    path("c/<str:token>", tracking_views.click, name="click"),
+    path("u/<str:token>", tracking_views.unsubscribe, name="unsubscribe"),
+]
+
+urlpatterns = [
+    path("campaigns/", include((page_patterns, "campaigns"))),
+    path("t/", include((tracking_patterns, "tracking"))),
 ]

@@ -1,9 +1,9 @@
 """Campaign pages: the list, the gallery, the journey page (the flow with live counts per
 step, the status with Start / Pause / Resume, and the editor of settings and steps on the
-same page), and the panel on a person's profile page.
+same page), a campaign's results, and the panel on a person's profile page.
 
 The editor posts every field on each change (input names are the grammar's paths, see
-campaigns/journey_form.py); the server rebuilds the steps, applies the button pressed
+campaigns/journeys/editor.py); the server rebuilds the steps, applies the button pressed
 (add, remove, move a step, add or remove a variant) and re-renders the editor. Saving
 validates (errors next to their fields) and writes through campaigns/services."""
 
@@ -25,18 +25,14 @@ from profiles import selectors as profile_selectors
 from segments import catalog
 from segments.models import Segment
 
-from . import gallery, journey_actions, journey_form, protection, selectors, services
-from . import steps as steps_grammar
+from . import gallery, protection, results, selectors, services, step_types
 from .forms import CampaignSettingsForm, NewCampaignForm
+from .journeys import buttons as journey_buttons
+from .journeys import editor as journey_editor
+from .journeys import grammar as steps_grammar
 from .models import ActivationSettings, Campaign, Enrollment, MessageTemplate
 
 PAGE = "campaigns/campaign_detail.html"
-DESTINATION_KINDS = {
-    "send_email": [Destination.Kind.SMTP],
-    "audience": [Destination.Kind.GOOGLE_CUSTOMER_MATCH, Destination.Kind.META_CUSTOM_AUDIENCE],
-    "webhook": [Destination.Kind.WEBHOOK],
-    "esp_list": [Destination.Kind.ESP_LIST],
-}
 
 
 def _service_errors(error: Exception) -> list[dict]:
@@ -74,7 +70,7 @@ def index(request):
 def new(request):
     form = NewCampaignForm(request.POST or None, initial={"conversion_window_days": 7})
     if request.method == "POST" and form.is_valid():
-        steps = [journey_actions.empty_step("wait", [])]
+        steps = [journey_buttons.empty_step("wait", [])]
         values = form.values()
         try:
             campaign = services.create_campaign(steps=steps, created_by=request.user, **values)
@@ -119,8 +115,9 @@ def _pickers() -> dict:
     return {
         "templates": list(MessageTemplate.objects.only("pk", "name")),
         "destinations": {
-            kind: [d for d in destinations if d.kind in kinds]
-            for kind, kinds in DESTINATION_KINDS.items()
+            name: [d for d in destinations if d.kind in step_type.destination_kinds]
+            for name, step_type in step_types.TYPES.items()
+            if step_type.destination_kinds
         },
         "segments": list(Segment.objects.only("pk", "name").order_by("name")),
         "event_names": _event_names(),
@@ -135,46 +132,14 @@ def _flow_context(campaign: Campaign) -> dict:
     if flow:
         for box in flow["boxes"]:
             box["counts"] = counts.get(box["id"], empty)
-            box["type_label"] = journey_form.TYPE_LABELS.get(box["step"].get("type"), "Step")
+            box["type_label"] = journey_editor.type_label(box["step"].get("type"))
             box["summary"] = _summary(box["step"])
     return {"flow": flow, "totals": selectors.totals(campaign), "campaign": campaign}
 
 
 def _summary(step: dict) -> str:
-    kind = step.get("type")
-    if kind == "wait":
-        if "until" in step:
-            return f"until {step.get('until')}"
-        minutes = step.get("minutes")
-        if isinstance(minutes, int):
-            if minutes % 1440 == 0:
-                return f"{minutes // 1440} day{'s' if minutes != 1440 else ''}"
-            if minutes % 60 == 0:
-                return f"{minutes // 60} hour{'s' if minutes != 60 else ''}"
-        return f"{minutes} minutes"
-    if kind == "wait_for_event":
-        return f"{step.get('event') or '?'} (at most {step.get('timeout_minutes')} min)"
-    if kind == "branch":
-        c = step.get("condition") or {}
-        if c.get("type") == "event_since_entry":
-            return f"did {c.get('name') or '?'} since entry"
-        if c.get("type") == "segment":
-            return "in segment" if c.get("member", True) else "not in segment"
-        return c.get("key") or c.get("type") or "condition"
-    if kind == "split":
-        return " / ".join(
-            f"{v.get('name')} {v.get('percent')}%"
-            for v in step.get("variants") or []
-            if isinstance(v, dict)
-        )
-    if kind == "send_email":
-        template = MessageTemplate.objects.filter(pk=step.get("template_id") or 0).first()
-        return template.name if template else "(no message chosen)"
-    if kind == "set_trait":
-        return f"{step.get('key')} = {step.get('value')}"
-    if kind in ("audience", "esp_list"):
-        return str(step.get("action") or "")
-    return ""
+    step_type = step_types.of(step)
+    return step_type.describe(step) if step_type else ""
 
 
 def _page_context(
@@ -182,10 +147,10 @@ def _page_context(
 ) -> dict:
     steps = campaign.steps if steps is None else steps
     if errors is None:
-        errors = journey_form.check(steps) if isinstance(steps, list) and steps else []
+        errors = journey_editor.check(steps) if isinstance(steps, list) and steps else []
     can_manage = has_capability(request.user, Cap.MANAGE_CAMPAIGNS)
     pickers = _pickers()
-    editor = journey_form.editor_view(steps if isinstance(steps, list) else [], errors)
+    editor = journey_editor.editor_view(steps if isinstance(steps, list) else [], errors)
     for step in editor["steps"]:
         step["destinations"] = pickers["destinations"].get(step["type"], [])
     context = _flow_context(campaign)
@@ -199,11 +164,7 @@ def _page_context(
                 for s in steps
                 if isinstance(s, dict) and s.get("id")
             ],
-            "step_types": journey_form.STEP_TYPES,
-            "condition_types": journey_form.CONDITION_TYPES,
-            "condition_ops": journey_form.CONDITION_OPS,
-            "audience_actions": journey_form.AUDIENCE_ACTIONS,
-            "esp_actions": journey_form.ESP_ACTIONS,
+            "step_types": journey_editor.step_types_menu(),
             "pickers": pickers,
             "can_manage": can_manage,
             "status_errors": status_errors or [],
@@ -220,11 +181,11 @@ def detail(request, pk: int):
     if request.method != "POST":
         return TemplateResponse(request, PAGE, _page_context(request, campaign))
 
-    steps = journey_form.fields_to_steps(request.POST)
+    steps = journey_editor.fields_to_steps(request.POST)
     action = request.POST.get("_action", "save")
     form = CampaignSettingsForm(request.POST)
     if action not in ("save", "refresh"):
-        journey_actions.apply_action(steps, action, add_type=request.POST.get("_add_type", "wait"))
+        journey_buttons.apply_action(steps, action, add_type=request.POST.get("_add_type", "wait"))
         form.is_valid()
         context = _page_context(request, campaign, form=form, steps=steps, errors=[], focus=action)
         return _editor(request, context)
@@ -233,7 +194,7 @@ def detail(request, pk: int):
         context = _page_context(request, campaign, form=form, steps=steps, errors=[])
         return _editor(request, context)
 
-    errors = journey_form.check(steps)
+    errors = journey_editor.check(steps)
     if form.is_valid() and not errors:
         values = form.values()
         try:
@@ -279,7 +240,7 @@ def change_status(request, pk: int, action: str):
     campaign = get_object_or_404(Campaign, pk=pk)
     errors: list[dict] = []
     if action == "start" or action == "resume":
-        errors = journey_form.check(campaign.steps)
+        errors = journey_editor.check(campaign.steps)
     if not errors:
         try:
             STATUS_CHANGES[action](campaign=campaign)
@@ -318,6 +279,49 @@ def delete(request, pk: int):
             done_url=reverse("campaigns:index"),
         ),
     )
+
+
+# The results page ------------------------------------------------------------------------
+
+
+def _pct(value, sign=False) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 100:+.1f}" if sign else f"{value * 100:.1f}%"
+
+
+def _results_context(campaign):
+    data = results.campaign_results(campaign)
+    lift = data["lift"]
+    return {
+        "campaign": campaign,
+        "results": data,
+        "charts": results.charts(data),
+        "lift_pct": {
+            "treated_rate": _pct(lift.treated_rate),
+            "holdout_rate": _pct(lift.holdout_rate),
+            "difference": _pct(lift.difference, sign=True),
+            "ci_low": _pct(lift.ci_low, sign=True),
+            "ci_high": _pct(lift.ci_high, sign=True),
+        },
+        "funnel_id": f"funnel-chart-{campaign.pk}",
+        "time_id": f"time-chart-{campaign.pk}",
+    }
+
+
+@requires(Cap.VIEW_CAMPAIGNS)
+def campaign_results(request, campaign_id):
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    return TemplateResponse(request, "campaigns/results.html", _results_context(campaign))
+
+
+@requires(Cap.VIEW_CAMPAIGNS)
+def campaign_results_panel(request, campaign_id):
+    """The results as a fragment, for the journey page's panel (loaded by htmx)."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        raise Http404
+    return TemplateResponse(request, "campaigns/results_body.html", _results_context(campaign))
 
 
 # The profile page's panel ----------------------------------------------------------------

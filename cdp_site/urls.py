@@ -23,8 +23,7 @@ urlpatterns = [
     path("api/v1/insights/", include("insights.api.urls")),
     path("profiles/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
-    path("campaigns/", include("campaigns.urls")),
-    path("t/", include("campaigns.tracking_urls")),
+    path("", include("campaigns.urls")),  # /campaigns/ and /t/ (tracking links)
 ]
 
 handler400 = "cdp_site.views.error_400"

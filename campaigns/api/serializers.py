@@ -55,7 +55,9 @@ class CampaignInputSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=120)
     kind = KindField()
-    steps = StorableJSONField(help_text="The journey: a list of steps (campaigns/steps.py).")
+    steps = StorableJSONField(
+        help_text="The journey: a list of steps (campaigns/journeys/grammar.py)."
+    )
     description = serializers.CharField(required=False, allow_blank=True)
     segment = serializers.PrimaryKeyRelatedField(
         queryset=Segment.objects.all(), required=False, allow_null=True

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns import services, templating
+from campaigns.filters import CampaignFilter, DeliveryFilter, EnrollmentFilter
 from campaigns.models import (
     ActivationSettings,
     Campaign,
@@ -26,7 +26,6 @@ from campaigns.models import (
     MessageTemplate,
 )
 from campaigns.results import campaign_results
-from cdp_site.api.params import filtered
 from cdp_site.permissions import Cap
 
 from .serializers import (
@@ -67,22 +66,10 @@ class CampaignListView(generics.ListAPIView):
 
     required_capability = CAMPAIGNS
     serializer_class = CampaignSerializer
+    filterset_class = CampaignFilter
 
     def get_queryset(self):
-        return filtered(
-            Campaign.objects.select_related("created_by"),
-            self.request,
-            {"status": Campaign.Status.values, "kind": Campaign.Kind.values},
-        )
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=Campaign.Status.values),
-            OpenApiParameter("kind", str, enum=Campaign.Kind.values),
-        ]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        return Campaign.objects.select_related("created_by")
 
     @extend_schema(request=CampaignInputSerializer, responses={201: CampaignSerializer})
     def post(self, request):
@@ -189,26 +176,13 @@ class EnrollmentListView(generics.ListAPIView):
 
     required_capability = Cap.VIEW_CAMPAIGNS
     serializer_class = EnrollmentSerializer
+    filterset_class = EnrollmentFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Enrollment.objects.none()
         campaign = campaign_or_404(self.kwargs["pk"])
-        return filtered(
-            Enrollment.objects.filter(campaign=campaign),
-            self.request,
-            {"state": Enrollment.State.values},
-            by_profile=True,
-        )
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("state", str, enum=Enrollment.State.values),
-            OpenApiParameter("profile", OpenApiTypes.INT),
-        ]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        return Enrollment.objects.filter(campaign=campaign)
 
 
 class DeliveryListView(generics.ListAPIView):
@@ -217,27 +191,13 @@ class DeliveryListView(generics.ListAPIView):
 
     required_capability = Cap.VIEW_CAMPAIGNS
     serializer_class = DeliverySerializer
+    filterset_class = DeliveryFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Delivery.objects.none()
         campaign = campaign_or_404(self.kwargs["pk"])
-        return filtered(
-            Delivery.objects.filter(campaign=campaign),
-            self.request,
-            {"status": Delivery.Status.values, "channel": Delivery.Channel.values},
-            by_profile=True,
-        )
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=Delivery.Status.values),
-            OpenApiParameter("channel", str, enum=Delivery.Channel.values),
-            OpenApiParameter("profile", OpenApiTypes.INT),
-        ]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        return Delivery.objects.filter(campaign=campaign)
 
 
 class ResultsView(APIView):

@@ -9,10 +9,11 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from campaigns import runner, services, triggers
-from campaigns.models import Campaign, MessageTemplate
+from campaigns.models import Campaign, Delivery, MessageTemplate
 from integrations.destinations import services as destinations
 from profiles.models import Identity
 from tests.profiles.conftest import drain, message, send, web  # noqa: F401
@@ -49,7 +50,6 @@ def pump(minutes: float = 0) -> dict:
 def pending_mails(send, web, smtp, template, users):  # noqa: F811
     """An event journey that mails ``template`` through ``smtp``, run for ``users``
     (each identified and triggering it): one pending e-mail delivery each."""
-    from campaigns.models import Delivery
 
     journey = campaign(
         [
@@ -80,7 +80,6 @@ def campaign(steps, *, kind=Campaign.Kind.EVENT, start=True, **fields):
 
 @pytest.fixture
 def smtp(db, smtp_inbox):
-    from django.conf import settings
 
     destination = destinations.create_destination(
         name="Mail",

@@ -1,10 +1,13 @@
 """Bad input for activation, one test each: a clear message before anything is sent, or
 a clear failure recorded afterwards, and never a message sent twice or lost."""
 
+import time
+
 import pytest
 from django.core.exceptions import ValidationError
 
-from campaigns import runner, services, steps, templating
+from campaigns import runner, services, templating
+from campaigns.journeys import grammar
 from campaigns.models import Campaign, Delivery
 from integrations.destinations import services as destinations
 from integrations.destinations.models import DeadLetter
@@ -51,7 +54,6 @@ def test_a_webhook_answering_500_or_429_is_retried_then_dead_lettered(send, web,
 
 
 def test_a_destination_that_times_out_is_retried_and_then_failed(send, web, webhook):
-    import time
 
     config = dict(webhook.config, timeout=0.2)
     destinations.update_destination(destination=webhook, name=webhook.name, config=config)
@@ -94,8 +96,8 @@ def test_bad_smtp_credentials_fail_the_email_once_with_a_clear_reason(send, web,
 
 
 def test_a_journey_with_a_loop_is_refused_at_the_step_that_loops():
-    with pytest.raises(steps.StepsError) as caught:
-        steps.validate(
+    with pytest.raises(grammar.StepsError) as caught:
+        grammar.validate(
             [
                 {"id": "a", "type": "wait", "minutes": 5, "next": "b"},
                 {
@@ -113,8 +115,8 @@ def test_a_journey_with_a_loop_is_refused_at_the_step_that_loops():
 
 
 def test_a_journey_with_an_unreachable_step_is_refused():
-    with pytest.raises(steps.StepsError) as caught:
-        steps.validate([{"id": "a", "type": "exit"}, {"id": "lost", "type": "exit"}])
+    with pytest.raises(grammar.StepsError) as caught:
+        grammar.validate([{"id": "a", "type": "exit"}, {"id": "lost", "type": "exit"}])
     assert caught.value.errors == [{"field": "steps[1]", "message": "Nothing leads to lost."}]
 
 

@@ -7,8 +7,8 @@ import time
 
 from django.core import signing
 
-from campaigns.engine import UNCONFIRMED
 from campaigns.models import Delivery
+from campaigns.step_types.actions import UNCONFIRMED
 from integrations import services
 from profiles import email_confirmation
 from profiles.models import EmailConfirmation, Identity

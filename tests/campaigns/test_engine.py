@@ -7,10 +7,12 @@ import pytest
 
 from campaigns import runner, services, triggers
 from campaigns.models import Campaign, Delivery, Enrollment, StepLog
+from campaigns.step_types.split import choose_variant
 from profiles.models import Profile
 from segments import services as segments
 from segments.services import process_profile_changes
 from tests.campaigns.conftest import at, campaign, person, pump, track
+from tests.profiles.conftest import message
 
 pytestmark = pytest.mark.django_db
 
@@ -173,7 +175,6 @@ def test_split_follows_the_percentages_and_the_holdout_receives_nothing(
             },
         ),
     )
-    from tests.profiles.conftest import message
 
     send(
         web,
@@ -204,7 +205,6 @@ def test_split_follows_the_percentages_and_the_holdout_receives_nothing(
     journey.refresh_from_db()
     assert journey.status == "finished"  # a broadcast ends once everyone went through
     # Deterministic: the same enrollment lands in the same variant every time.
-    from campaigns.engine import choose_variant
 
     e = Enrollment.objects.filter(campaign=journey).first()
     assert choose_variant(e, steps[0])["name"] == e.variant

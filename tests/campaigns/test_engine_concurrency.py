@@ -5,6 +5,7 @@ import pytest
 
 from campaigns import runner, services
 from campaigns.models import Campaign, Delivery, Enrollment, StepLog
+from profiles.models import Profile
 from tests.campaigns.conftest import at
 from tests.profiles.conftest import message
 from tests.support.threads import side_by_side
@@ -32,7 +33,6 @@ def test_two_runners_never_process_the_same_enrollment(send, web):
         ],
     )
     services.start_campaign(campaign=journey)
-    from profiles.models import Profile
 
     for profile in Profile.objects.all():
         services.enroll(campaign=journey, profile_id=profile.pk, now=at(0))

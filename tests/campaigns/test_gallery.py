@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns import gallery, templating
-from campaigns import steps as grammar
+from campaigns.journeys import grammar
 from campaigns.models import Campaign, MessageTemplate
 from cdp_site.permissions import MARKETER, VIEWER
 from integrations.models import Destination

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 
 from campaigns import templating
 from campaigns.models import Campaign, Delivery, MessageTemplate
+from integrations.destinations.models import Destination
+from integrations.destinations.services import create_destination
 from profiles.models import Identity, Profile
 from tests.profiles.conftest import message, send, web  # noqa: F401
 
@@ -237,8 +239,6 @@ def test_preview_as_a_profile_found_by_email_or_id(client_as, person):
 
 
 def test_send_a_test_to_me_through_an_smtp_destination(client_as, person, smtp_inbox, settings):
-    from integrations.destinations.models import Destination
-    from integrations.destinations.services import create_destination
 
     destination = create_destination(
         name="Mail",

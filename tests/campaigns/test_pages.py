@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from campaigns import journey_actions, journey_form, selectors
-from campaigns import steps as grammar
+from campaigns import selectors
+from campaigns.journeys import buttons, editor, grammar
 from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate, StepLog
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
 from integrations.models import Destination
+from profiles import selectors as profile_selectors
+from profiles.models import Profile
 
 pytestmark = pytest.mark.django_db
 
@@ -95,20 +97,20 @@ EVERY_TYPE = [
 
 def test_every_step_type_round_trips_through_the_form_fields():
     grammar.validate(EVERY_TYPE)
-    fields = journey_form.steps_to_fields(EVERY_TYPE)
+    fields = editor.steps_to_fields(EVERY_TYPE)
     assert all(isinstance(v, str) for v in fields.values())
-    assert journey_form.fields_to_steps(fields) == EVERY_TYPE
+    assert editor.fields_to_steps(fields) == EVERY_TYPE
     assert fields["steps[4].cond_type"] == "trait"
     assert fields["steps[7].cond_type"] == "custom"
 
 
 def test_editing_actions_keep_the_links_whole():
     steps = copy.deepcopy(EVERY_TYPE[-7:])  # mail, aud, hook, esp, trait, trait2, done
-    journey_actions.apply_action(steps, "remove:1")  # aud: mail now leads to hook
+    buttons.apply_action(steps, "remove:1")  # aud: mail now leads to hook
     assert steps[0]["next"] == "hook"
-    journey_actions.apply_action(steps, "add", add_type="wait")
+    buttons.apply_action(steps, "add", add_type="wait")
     assert steps[-1]["type"] == "wait" and steps[-1]["id"] == "wait-1"
-    journey_actions.apply_action(steps, "up:1")
+    buttons.apply_action(steps, "up:1")
     assert [s["id"] for s in steps[:2]] == ["hook", "mail"]
     # No link points at a missing step; moving "hook" first only leaves steps unreached,
     # which the grammar reports (journeys start at their first step).
@@ -226,7 +228,7 @@ def _post_data(campaign, steps, **extra):
         "cooldown_days": "",
         "scheduled_at": "",
     }
-    data.update(journey_form.steps_to_fields(steps))
+    data.update(editor.steps_to_fields(steps))
     data.update(extra)
     return data
 
@@ -355,7 +357,6 @@ def test_marketers_and_admins_see_the_editor(client_as, campaign, role):
 
 
 def test_profile_panel_lists_enrollments_and_deliveries(client_as, campaign):
-    from profiles.models import Profile
 
     profile = Profile.objects.create()
     enroll(campaign, profile.pk, state="waiting_event", step_id="await", log=[("wait", "passed")])
@@ -378,8 +379,6 @@ def test_profile_panel_lists_enrollments_and_deliveries(client_as, campaign):
 def test_journey_entries_appear_in_the_timeline_and_the_profile_page_loads_the_panel(
     client_as, campaign
 ):
-    from profiles import selectors as profile_selectors
-    from profiles.models import Profile
 
     profile = Profile.objects.create()
     enroll(campaign, profile.pk, state="active", step_id="wait")

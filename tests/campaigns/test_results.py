@@ -4,6 +4,8 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.template.loader import render_to_string
 
 from campaigns import results
 from campaigns.models import Campaign, Delivery, Enrollment, StepLog
@@ -211,14 +213,12 @@ def test_results_pages_by_role(client_as, people):
             assert "Delivered" not in body and "No channel reports delivery" in body
             assert "<html" not in panel.content.decode()
         client.logout()
-    from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(email="marketer@example.org"))
     assert client.get("/campaigns/999999/results/").status_code == 404
 
 
 def test_the_panel_embeds_with_only_a_campaign(people):
-    from django.template.loader import render_to_string
 
     campaign = campaign_with(people)
     html = render_to_string("campaigns/results_panel.html", {"campaign": campaign})

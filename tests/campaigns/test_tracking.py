@@ -5,6 +5,7 @@ import re
 from urllib.parse import urlencode, urlparse
 
 import pytest
+from django.core import signing
 
 from campaigns import templating, tracking
 from campaigns.models import Campaign, Delivery, MessageTemplate
@@ -153,7 +154,6 @@ def test_a_bad_unsubscribe_token_is_refused(client, delivery):
 
 
 def test_links_are_signed_exactly_as_djangos_signer_signs_them():
-    from django.core import signing
 
     for salt in (tracking.OPEN_SALT, tracking.CLICK_SALT, tracking.UNSUBSCRIBE_SALT):
         token = tracking.make_token(42, salt)

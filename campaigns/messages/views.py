@@ -1,11 +1,9 @@
-"""Message templates (list, create, edit with inline syntax errors, preview as a chosen
-profile, a test sent to oneself) and a campaign's results pages."""
+"""Message templates: the list, create, edit with inline syntax errors, preview as a
+chosen profile, a test sent to oneself, delete."""
 
 import json
 
-from django import forms
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -15,115 +13,11 @@ from cdp_site.access import requires
 from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
 from integrations.destinations import adapters
-from integrations.destinations.models import Destination
-from profiles import selectors as profile_selectors
-from profiles.models import Identity, Profile
+from profiles.models import Profile
 
-from . import results, templating
-from .models import Campaign, MessageTemplate
-
-MAX_CONTEXT = 20_000
-
-
-class TemplateForm(forms.ModelForm):
-    class Meta:
-        model = MessageTemplate
-        fields = ["name", "subject", "body_html", "body_text"]
-        labels = {"body_html": "HTML body", "body_text": "Plain-text body (optional)"}
-        help_texts = {
-            "subject": "e.g. “{{ traits.firstName|default:'Hi' }}, your cart is waiting”",
-            "body_html": "Use {{ profile.email }}, {{ traits.firstName }}, "
-            "{{ computed.<name> }} and the trigger as {{ event.<property> }}, e.g. "
-            "{% for item in event.products %}{{ item.name }}{% endfor %}. Values are "
-            "escaped. An unsubscribe link is added unless you place {{ unsubscribe_url }}.",
-            "body_text": "Left empty, it is made from the HTML.",
-        }
-        widgets = {
-            "body_html": forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
-            "body_text": forms.Textarea(attrs={"rows": 6}),
-        }
-
-    def clean(self):
-        data = super().clean()
-        if not self.errors:
-            try:
-                templating.validate_template(
-                    subject=data.get("subject", ""),
-                    body_html=data.get("body_html", ""),
-                    body_text=data.get("body_text", ""),
-                )
-            except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    for error in errors:
-                        self.add_error(field, error)
-        return data
-
-
-class PreviewForm(forms.Form):
-    profile = forms.CharField(
-        label="Preview as (profile id or e-mail)", required=False, max_length=320
-    )
-    context = forms.CharField(
-        label="Example trigger (JSON)",
-        required=False,
-        max_length=MAX_CONTEXT,
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
-        help_text="The triggering event and its properties, as {{ event.… }} sees them.",
-    )
-
-    def clean_context(self):
-        raw = self.cleaned_data["context"].strip()
-        if not raw:
-            return {}
-        try:
-            value = json.loads(raw)
-        except ValueError as exc:
-            raise ValidationError(f"Not valid JSON: {exc}") from exc
-        if not isinstance(value, dict):
-            raise ValidationError('Give a JSON object, e.g. {"properties": {…}}.')
-        return value
-
-    def clean_profile(self):
-        query = self.cleaned_data["profile"].strip()
-        if not query:
-            return None
-        profile = find_profile(query)
-        if profile is None:
-            raise ValidationError(f"No profile with the id or e-mail {query!r}.")
-        return profile
-
-
-class TestSendForm(PreviewForm):
-    destination = forms.ModelChoiceField(label="Send through", queryset=None, empty_label=None)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-
-        self.fields["destination"].queryset = Destination.objects.filter(
-            kind=Destination.Kind.SMTP, enabled=True
-        )
-
-
-def find_profile(query: str):
-    """A profile by its id or by an e-mail address (identity or trait); the survivor
-    when it was merged."""
-    profile = None
-    if query.isdigit():
-        profile = Profile.objects.filter(pk=int(query)).first()
-    elif "@" in query:
-        identity = (
-            Identity.objects.filter(kind__name="email", value__iexact=query)
-            .select_related("profile")
-            .first()
-        )
-        profile = identity.profile if identity else None
-        if profile is None:
-            profile = Profile.objects.filter(
-                merged_into__isnull=True, traits__email__iexact=query
-            ).first()
-    if profile is not None and profile.merged_into_id:
-        profile = profile_selectors.surviving_profile(profile_id=profile.pk)
-    return profile
+from .. import templating
+from ..models import MessageTemplate
+from .forms import PreviewForm, TemplateForm, TestSendForm
 
 
 def _example_context_json() -> str:
@@ -280,46 +174,3 @@ def _send_test(destination, rendered, request) -> dict:
     except adapters.DestinationError as exc:
         return {"error": f"{destination.name} refused the test: {exc}"}
     return {"sent": True}
-
-
-# --- results ---
-
-
-def _pct(value, sign=False) -> str:
-    if value is None:
-        return "–"
-    return f"{value * 100:+.1f}" if sign else f"{value * 100:.1f}%"
-
-
-def _results_context(campaign):
-    data = results.campaign_results(campaign)
-    lift = data["lift"]
-    return {
-        "campaign": campaign,
-        "results": data,
-        "charts": results.charts(data),
-        "lift_pct": {
-            "treated_rate": _pct(lift.treated_rate),
-            "holdout_rate": _pct(lift.holdout_rate),
-            "difference": _pct(lift.difference, sign=True),
-            "ci_low": _pct(lift.ci_low, sign=True),
-            "ci_high": _pct(lift.ci_high, sign=True),
-        },
-        "funnel_id": f"funnel-chart-{campaign.pk}",
-        "time_id": f"time-chart-{campaign.pk}",
-    }
-
-
-@requires(Cap.VIEW_CAMPAIGNS)
-def campaign_results(request, campaign_id):
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
-    return TemplateResponse(request, "campaigns/results.html", _results_context(campaign))
-
-
-@requires(Cap.VIEW_CAMPAIGNS)
-def campaign_results_panel(request, campaign_id):
-    """The results as a fragment, for the journey page's panel (loaded by htmx)."""
-    campaign = Campaign.objects.filter(pk=campaign_id).first()
-    if campaign is None:
-        raise Http404
-    return TemplateResponse(request, "campaigns/results_body.html", _results_context(campaign))

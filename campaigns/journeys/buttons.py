@@ -1,15 +1,18 @@
 """The journey editor's buttons: add, remove and reorder steps, add and remove a split's
 variants, on a journey's ``steps`` as the editor holds them (valid or not yet: the
-validator runs on save, campaigns/steps.py)."""
+validator runs on save, campaigns/journeys/grammar.py)."""
 
 from __future__ import annotations
 
-from .journey_form import SINGLE_NEXT, TYPE_LABELS
+import copy
+
+from ..step_types import TYPES, of
 
 
 def new_id(steps: list[dict], kind: str) -> str:
     taken = {s.get("id") for s in steps}
-    stem = {"wait_for_event": "await", "send_email": "email"}.get(kind, kind)
+    step_type = TYPES.get(kind)
+    stem = (step_type.id_stem if step_type else "") or kind
     n = 1
     while f"{stem}-{n}" in taken:
         n += 1
@@ -17,20 +20,16 @@ def new_id(steps: list[dict], kind: str) -> str:
 
 
 def empty_step(kind: str, steps: list[dict]) -> dict:
+    """A new step of type ``kind`` with its type's defaults."""
     step: dict = {"id": new_id(steps, kind), "type": kind}
-    defaults = {
-        "wait": {"minutes": 60},
-        "wait_for_event": {"event": "", "timeout_minutes": 1440},
-        "branch": {"condition": {"type": "event_since_entry", "name": ""}},
-        "split": {"variants": [{"name": "A", "percent": 50}, {"name": "B", "percent": 50}]},
-        "send_email": {"template_id": None, "destination_id": None},
-        "audience": {"destination_id": None, "action": "add"},
-        "webhook": {"destination_id": None},
-        "esp_list": {"destination_id": None, "action": "subscribe"},
-        "set_trait": {"key": "", "value": ""},
-    }
-    step.update(defaults.get(kind, {}))
+    step_type = TYPES.get(kind)
+    step.update(copy.deepcopy(step_type.defaults) if step_type else {})
     return step
+
+
+def _single_next(step: dict) -> bool:
+    step_type = of(step)
+    return bool(step_type and step_type.single_next)
 
 
 def apply_action(steps: list[dict], action: str, *, add_type: str = "wait") -> None:
@@ -47,17 +46,17 @@ def apply_action(steps: list[dict], action: str, *, add_type: str = "wait") -> N
 
 
 def _add_step(steps: list[dict], kind: str) -> None:
-    if kind not in TYPE_LABELS:
+    if kind not in TYPES:
         return
     step = empty_step(kind, steps)
-    if steps and steps[-1].get("type") in SINGLE_NEXT and not steps[-1].get("next"):
+    if steps and _single_next(steps[-1]) and not steps[-1].get("next"):
         steps[-1]["next"] = step["id"]
     steps.append(step)
 
 
 def _remove_step(steps: list[dict], i: int, *_) -> None:
     gone = steps.pop(i)
-    follow = gone.get("next") if gone.get("type") in SINGLE_NEXT else None
+    follow = gone.get("next") if _single_next(gone) else None
     for step in steps:
         for key in ("next", "timeout_next", "yes", "no"):
             if step.get(key) == gone.get("id"):

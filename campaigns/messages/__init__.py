@@ -1,0 +1,2 @@
+"""Message templates: their pages (views.py) and forms (forms.py); rendering them is
+campaigns/templating.py."""
