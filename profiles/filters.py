@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from cdp_site.filters import ProfileIdFilter
 from integrations.models import Source
 
 from .models import Merge, ProfileEvent, Stage
@@ -101,12 +102,6 @@ class ProfileFilter(django_filters.FilterSet):
         )
 
 
-class ProfileIdFilter(django_filters.NumberFilter):
-    """A profile id: a whole number (NumberFilter would take 1.5 and 1e3 too)."""
-
-    field_class = forms.IntegerField
-
-
 @extend_schema_field(OpenApiTypes.INT)
 def _into_or_out_of(queryset, name, profile_id):
     return queryset.filter(Q(survivor_id=profile_id) | Q(merged_id=profile_id))
@@ -115,11 +110,7 @@ def _into_or_out_of(queryset, name, profile_id):
 class MergeFilter(django_filters.FilterSet):
     """The merge ledger's filter (API): ``profile`` keeps the merges into or out of it."""
 
-    profile = ProfileIdFilter(
-        method=_into_or_out_of,
-        min_value=0,
-        error_messages={"invalid": "A profile id."},
-    )
+    profile = ProfileIdFilter(method=_into_or_out_of)
 
     class Meta:
         model = Merge

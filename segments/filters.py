@@ -3,9 +3,10 @@ profiles in SegmentsConfig.ready: profiles never imports segments; and the Filte
 the segments API's lists (a bad ?param= is a 400 naming it)."""
 
 import django_filters
-from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+
+from cdp_site.filters import ProfileIdFilter
 
 from .models import Membership, MembershipChange, Segment
 
@@ -26,28 +27,6 @@ def membership_filter() -> django_filters.Filter:
 
 
 # The segments API's lists ------------------------------------------------------------
-
-
-class ProfileIdField(forms.CharField):
-    """A profile id: digits only, as every API's ``?profile=`` reads (cdp_site.api.params)."""
-
-    default_error_messages = {"invalid": "A profile id."}
-
-    def __init__(self, **kwargs):
-        super().__init__(strip=False, **kwargs)
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value in self.empty_values:
-            return None
-        if not value.isdigit():
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return int(value)
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class ProfileIdFilter(django_filters.Filter):
-    field_class = ProfileIdField
 
 
 class SegmentFilter(django_filters.FilterSet):
