@@ -1,14 +1,15 @@
 """The reports' numbers as JSON: the same selectors as the pages, each answer stating
 ``as_of``, the instant its data is current to."""
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cdp_site.counting import TimeLimitExceeded
+from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap
-from insights.journey import breakdown, selectors
+from insights.journey import breakdown, people, selectors
 from insights.periods import GRANULARITIES
 
 PERIOD_PARAMETERS = [
@@ -67,5 +68,44 @@ class JourneyView(APIView):
                 "time_in_stage": found.time_in_stage,
                 "breakdown": by
                 and {"by": dimension.label(), "groups": by.groups, "moves": by.moves},
+            }
+        )
+
+
+PEOPLE_PARAMETERS = [
+    OpenApiParameter("kind", str, enum=["in", "flow", "entered"], required=True),
+    OpenApiParameter("stage", str, description='the stage (for a flow, the one left; "" new)'),
+    OpenApiParameter("to_stage", str, description="for a flow: the stage moved into"),
+    OpenApiParameter("bucket", str, description="for in / entered: the bucket's first day"),
+    OpenApiParameter("limit", int, description="profile ids to list, 1 to 1000 (100)"),
+]
+MAX_LISTED = 1000
+
+
+class JourneyPeopleView(APIView):
+    """The people behind one number of the journey view: how many, and the first
+    ``limit`` profile ids (by id). Needs the permission to view profiles: a viewer reads
+    the numbers, not the people."""
+
+    required_capability = Cap.VIEW_PROFILES
+
+    @extend_schema(parameters=PERIOD_PARAMETERS + PEOPLE_PARAMETERS, responses={200: dict})
+    def get(self, request):
+        question = valid_form(people.PeopleForm(request.query_params)).question()
+        limit = request.query_params.get("limit", "100")
+        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LISTED:
+            raise serializers.ValidationError({"limit": [f"A number from 1 to {MAX_LISTED}."]})
+        try:
+            with time_limit(selectors.TIME_LIMIT_MS):
+                total = people.count(question)
+                ids = people.profile_ids(question, limit=int(limit))
+        except TimeLimitExceeded:
+            raise serializers.ValidationError(TOO_SLOW) from None
+        return Response(
+            {
+                "as_of": timezone.now(),
+                "describe": question.describe(),
+                "count": total,
+                "profiles": ids,
             }
         )

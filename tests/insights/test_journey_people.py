@@ -111,3 +111,28 @@ def test_merged_away_profiles_are_not_listed(journeys, make_user):
     listed = people.profile_ids(question(kind="flow", stage="", to_stage="orientation"), limit=9)
     assert listed == [profile_of("user_id", "u1").pk]
     assert not Profile.objects.get(pk=u4.pk).is_active
+
+
+def test_the_api_lists_the_people_behind_a_number(journeys, marketer_client):
+    query = urlencode({**PERIOD, "kind": "flow", "stage": "consideration", "to_stage": "retention"})
+    body = marketer_client.get(f"/api/v1/insights/journey/people/?{query}").json()
+    assert body["count"] == 1 and body["profiles"] == [profile_of("user_id", "u1").pk]
+    assert body["describe"] == "Moved from consideration to retention, 2026-11-01 – 2026-11-21"
+
+
+@pytest.mark.parametrize(
+    "role, query, status",
+    [
+        ("Viewer", "kind=flow&to_stage=retention", 403),
+        ("Account manager", "kind=flow&to_stage=retention&limit=0", 400),
+        ("Account manager", "kind=flow&to_stage=retention&limit=1001", 400),
+        ("Account manager", "kind=in&stage=retention", 400),
+        ("Account manager", "kind=flow&to_stage=retention&limit=1000", 200),
+    ],
+)
+def test_the_people_api_checks_the_role_and_the_question(client, make_user, role, query, status):
+    client.force_login(make_user(role))
+    response = client.get(f"/api/v1/insights/journey/people/?{query}")
+    assert response.status_code == status
+    if status == 400:
+        assert set(response.json()["error"]["fields"]) <= {"limit", "bucket", "stage"}
