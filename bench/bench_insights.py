@@ -13,6 +13,8 @@ stage-flow rollup its trigger appended to compacted, as the scheduled task does.
    profiles per stage (one scan of the profiles table) in the same run. Target: p95
    <= 300 ms.
 3. The people behind the biggest flow of the 30 days: count and first page.
+4. A retention grid of the last 12 weeks (cohorts by first seen, returning to order),
+   against counting those weeks' orders through the same index. Target: p95 <= 2 s.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from cdp_site import services as site_services
 from insights import services as insights_services
 from insights.journey import people, selectors
 from insights.periods import Period
+from insights.retention.selectors import retention
 from profiles import services as profile_services
 from profiles.models import StageChange
 
@@ -51,6 +54,7 @@ def run() -> list[Row]:
     label = f"{PROFILES:,} profiles, {EVENTS:,} events"
     rows = _backfill(label, loaded.first_profile)
     rows += _journey(label)
+    rows += _retention(label)
     return rows
 
 
@@ -155,3 +159,35 @@ def _print_query_times(period: Period) -> None:
                 cursor.fetchall()
 
         print(f"  {name}: p50 {percentile(_timed(query), 50):,.1f} ms", flush=True)
+
+
+ORDERS_SINCE = """
+SELECT count(*) FROM profiles_profileevent WHERE name = 'Order Completed' AND "timestamp" >= %s
+"""
+
+
+def _retention(label: str) -> list[Row]:
+    """A 12 x 12 weekly grid (cohorts by first seen, coming back to order), against
+    counting the orders of the same weeks through the same index."""
+    today = timezone.localdate()
+    zone = timezone.get_current_timezone()
+    weeks = Period(today - timedelta(weeks=12) + timedelta(days=1), today, "week", zone)
+
+    def count_orders():
+        with connection.cursor() as cursor:
+            cursor.execute(ORDERS_SINCE, [weeks.start])
+            cursor.fetchone()
+
+    grid = _timed(
+        lambda: retention(
+            weeks, cohort_by="first_seen", cohort_event="", returning_event="Order Completed"
+        )
+    )
+    return latency_rows(
+        f"retention grid, {len(weeks.buckets())} weekly cohorts, {label}",
+        grid,
+        tail=95,
+        baseline="count of the same weeks' orders",
+        baseline_ms=_timed(count_orders),
+        target="<= 2000 ms",
+    )

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 from .journey import views as journey_views
+from .retention import views as retention_views
 
 app_name = "insights"
 
@@ -9,4 +10,5 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("journey/", journey_views.journey, name="journey"),
     path("journey/people/", journey_views.journey_people, name="journey-people"),
+    path("retention/", retention_views.retention_grid, name="retention"),
 ]

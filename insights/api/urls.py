@@ -7,4 +7,5 @@ app_name = "insights-api"
 urlpatterns = [
     path("journey/", views.JourneyView.as_view(), name="journey"),
     path("journey/people/", views.JourneyPeopleView.as_view(), name="journey-people"),
+    path("retention/", views.RetentionView.as_view(), name="retention"),
 ]

@@ -11,6 +11,8 @@ from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap
 from insights.journey import breakdown, people, selectors
 from insights.periods import GRANULARITIES
+from insights.retention.forms import RetentionForm
+from insights.retention.selectors import retention
 
 PERIOD_PARAMETERS = [
     OpenApiParameter(
@@ -107,5 +109,41 @@ class JourneyPeopleView(APIView):
                 "describe": question.describe(),
                 "count": total,
                 "profiles": ids,
+            }
+        )
+
+
+RETENTION_PARAMETERS = [
+    OpenApiParameter("cohort_by", str, enum=["first_seen", "first_event"]),
+    OpenApiParameter("cohort_event", str, description="with cohort_by=first_event"),
+    OpenApiParameter("returning_event", str, required=True),
+]
+
+
+class RetentionView(APIView):
+    """The cohort retention grid: each cohort's size and how many of it did the returning
+    event in each later period (``null``: that period is not over yet)."""
+
+    required_capability = Cap.VIEW_DASHBOARDS
+
+    @extend_schema(parameters=PERIOD_PARAMETERS + RETENTION_PARAMETERS, responses={200: dict})
+    def get(self, request):
+        form = valid_form(RetentionForm(request.query_params))
+        data = form.cleaned_data
+        try:
+            found = retention(
+                form.period(),
+                cohort_by=data["cohort_by"],
+                cohort_event=data.get("cohort_event") or "",
+                returning_event=data["returning_event"],
+            )
+        except TimeLimitExceeded:
+            raise serializers.ValidationError(TOO_SLOW) from None
+        return Response(
+            {
+                "as_of": found.as_of,
+                "cohorts": found.cohorts,
+                "sizes": found.sizes,
+                "returned": found.returned,
             }
         )

@@ -67,3 +67,14 @@ def test_a_number_opens_its_people_who_save_as_a_segment(page, log_in, live_serv
     page.get_by_role("button", name="Save as a segment").click()
     page.get_by_text("Saved 6 people as “New visitors, late October”.").wait_for()
     assert "/segments/" in page.url
+
+
+def test_the_retention_grid_draws_a_heatmap(page, log_in, live_server, shoppers):
+    log_in("mia@example.org", PASSWORD)
+    page.goto(
+        f"{live_server.url}/insights/retention/?start=2026-10-26&end=2026-11-08"
+        "&returning_event=Product+Viewed"
+    )
+    page.wait_for_selector("[data-chart='retention-chart'] .main-svg")
+    page.locator("#grid details summary").click()
+    expect(page.locator("#grid tbody tr")).to_have_count(2)  # weeks of 26 Oct and 2 Nov
