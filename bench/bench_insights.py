@@ -15,6 +15,8 @@ stage-flow rollup its trigger appended to compacted, as the scheduled task does.
 3. The people behind the biggest flow of the 30 days: count and first page.
 4. A retention grid of the last 12 weeks (cohorts by first seen, returning to order),
    against counting those weeks' orders through the same index. Target: p95 <= 2 s.
+5. Paths: three steps after a product view within 24 hours, over the last 30 days,
+   against reading the views themselves. Target: p95 <= 2 s.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from bench.common import Row, latency_rows, percentile, progress, timed_runs
 from cdp_site import services as site_services
 from insights import services as insights_services
 from insights.journey import people, selectors
+from insights.paths.selectors import SAMPLE, paths
 from insights.periods import Period
 from insights.retention.selectors import retention
 from profiles import services as profile_services
@@ -55,6 +58,7 @@ def run() -> list[Row]:
     rows = _backfill(label, loaded.first_profile)
     rows += _journey(label)
     rows += _retention(label)
+    rows += _paths(label)
     return rows
 
 
@@ -191,3 +195,31 @@ def _retention(label: str) -> list[Row]:
         baseline_ms=_timed(count_orders),
         target="<= 2000 ms",
     )
+
+
+def _paths(label: str) -> list[Row]:
+    """Three steps after a product view, within 24 hours, over the last 30 days (the most
+    recent 20,000 views), against reading those views alone through the same index."""
+    today = timezone.localdate()
+    month = Period(today - timedelta(days=29), today, "day", timezone.get_current_timezone())
+    question = {"event": "Product Viewed", "direction": "next", "steps": 3, "hours": 24, "top": 8}
+
+    def read_views():
+        with connection.cursor() as cursor:
+            cursor.execute(VIEWS, [month.start, SAMPLE])
+            cursor.fetchall()
+
+    return latency_rows(
+        f"paths, 3 steps after Product Viewed (sample {SAMPLE:,}), {label}",
+        _timed(lambda: paths(month, **question)),
+        tail=95,
+        baseline="reading the same views",
+        baseline_ms=_timed(read_views),
+        target="<= 2000 ms",
+    )
+
+
+VIEWS = """
+SELECT event_id, profile_id, "timestamp" FROM profiles_profileevent
+WHERE name = 'Product Viewed' AND "timestamp" >= %s ORDER BY "timestamp" DESC LIMIT %s
+"""

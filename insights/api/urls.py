@@ -8,4 +8,5 @@ urlpatterns = [
     path("journey/", views.JourneyView.as_view(), name="journey"),
     path("journey/people/", views.JourneyPeopleView.as_view(), name="journey-people"),
     path("retention/", views.RetentionView.as_view(), name="retention"),
+    path("paths/", views.PathsView.as_view(), name="paths"),
 ]

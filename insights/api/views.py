@@ -10,6 +10,8 @@ from rest_framework.views import APIView
 from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap
 from insights.journey import breakdown, people, selectors
+from insights.paths.forms import PathsForm
+from insights.paths.selectors import paths
 from insights.periods import GRANULARITIES
 from insights.retention.forms import RetentionForm
 from insights.retention.selectors import retention
@@ -145,5 +147,43 @@ class RetentionView(APIView):
                 "cohorts": found.cohorts,
                 "sizes": found.sizes,
                 "returned": found.returned,
+            }
+        )
+
+
+PATHS_PARAMETERS = [
+    OpenApiParameter("event", str, required=True),
+    OpenApiParameter("direction", str, enum=["next", "previous"], description="default: next"),
+    OpenApiParameter("steps", int, description="1 to 5 (3)"),
+    OpenApiParameter("hours", int, description="the window, 1 to 168 hours (24)"),
+    OpenApiParameter("top", int, description="events kept per step, 2 to 15 (8)"),
+]
+
+
+class PathsView(APIView):
+    """What people did after (or before) an event: per step, how many of the starts read
+    had each event there ("(end)": nothing more in the window; "(other)": the rarer ones),
+    and the links between consecutive steps."""
+
+    required_capability = Cap.VIEW_DASHBOARDS
+
+    @extend_schema(parameters=PERIOD_PARAMETERS + PATHS_PARAMETERS, responses={200: dict})
+    def get(self, request):
+        form = valid_form(PathsForm(request.query_params))
+        try:
+            found = paths(form.period(), **form.question())
+        except TimeLimitExceeded:
+            raise serializers.ValidationError(TOO_SLOW) from None
+        links = [
+            {"step": step + 1, "from": before, "to": after, "count": n}
+            for (step, before, after), n in sorted(found.links.items())
+        ]
+        return Response(
+            {
+                "as_of": found.as_of,
+                "starts": found.starts,
+                "sampled": found.sampled,
+                "steps": [dict(counts) for counts in found.steps],
+                "links": links,
             }
         )

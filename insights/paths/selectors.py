@@ -1,0 +1,110 @@
+"""Paths: what people do next (or did before) a chosen event, step by step, within a
+window (24 hours, say). The starts are the period's most recent occurrences of the event,
+up to a sample size (the answer says how many it read); each start's next events come
+from the (profile, timestamp) index, a few rows each."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db import connection
+from django.utils import timezone
+
+from cdp_site.counting import time_limit
+from insights.periods import Period
+
+TIME_LIMIT_MS = 10_000
+SAMPLE = 20_000  # starts read at most: the shape of the paths, not every one of them
+END = "(end)"
+OTHER = "(other)"
+
+STEPS = """
+WITH starts AS (
+    SELECT e.event_id, e.profile_id, e."timestamp" FROM profiles_profileevent e
+    JOIN profiles_profile p ON p.id = e.profile_id AND p.merged_into_id IS NULL
+    WHERE e.name = %(event)s AND e."timestamp" >= %(start)s AND e."timestamp" < %(end)s
+    ORDER BY e."timestamp" DESC LIMIT %(sample)s
+)
+SELECT s.event_id, n.type, n.name, n.properties ->> 'path'
+FROM starts s LEFT JOIN LATERAL (
+    SELECT x.type, x.name, x.properties, x."timestamp", x.event_id
+    FROM profiles_profileevent x
+    WHERE x.profile_id = s.profile_id AND {window}
+    ORDER BY {order} LIMIT %(steps)s
+) n ON true
+ORDER BY s.event_id, {outer_order}
+"""
+# The two directions: constants formatted into STEPS, every value a parameter.
+DIRECTIONS = {
+    "next": {
+        "window": 'x."timestamp" > s."timestamp" '
+        'AND x."timestamp" <= s."timestamp" + %(window)s::interval',
+        "order": 'x."timestamp", x.event_id',
+        "outer_order": 'n."timestamp", n.event_id',
+    },
+    "previous": {
+        "window": 'x."timestamp" < s."timestamp" '
+        'AND x."timestamp" >= s."timestamp" - %(window)s::interval',
+        "order": 'x."timestamp" DESC, x.event_id DESC',
+        "outer_order": 'n."timestamp" DESC, n.event_id DESC',
+    },
+}
+ID_SEGMENT = re.compile(r"/(?:\d+|[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{16,})(?=/|$)", re.I)
+
+
+def label(type_: str, name: str, path: str | None) -> str:
+    """What a step is called: a track event by its name; a page or screen by its path (or
+    name) without the query string, ids replaced by :id, so /orders/123?x=1 is /orders/:id."""
+    if type_ not in ("page", "screen"):
+        return name or type_
+    where = (path or name or "").split("?", 1)[0].split("#", 1)[0]
+    return f"{type_} {ID_SEGMENT.sub('/:id', where) or '/'}"[:120]
+
+
+@dataclass(frozen=True)
+class Paths:
+    as_of: object
+    starts: int  # occurrences of the event read (at most SAMPLE)
+    sampled: bool
+    steps: list[Counter]  # per step: label -> starts whose path has it there
+    links: Counter  # (step, from label, to label) -> starts; step 0 starts at the event
+
+
+def paths(period: Period, *, event: str, direction: str, steps: int, hours: int, top: int):
+    sql = STEPS.format(**DIRECTIONS[direction])
+    params = {
+        "event": event,
+        "start": period.start,
+        "end": period.end,
+        "sample": SAMPLE,
+        "steps": steps,
+        "window": f"{hours} hours",
+    }
+    with time_limit(TIME_LIMIT_MS), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    sequences: dict[int, list[str]] = {}
+    for start_id, type_, name, path in found:
+        sequence = sequences.setdefault(start_id, [])
+        if type_ is not None:
+            sequence.append(label(type_, name, path))
+    return _shape(sequences, steps=steps, top=top)
+
+
+def _shape(sequences: dict[int, list[str]], *, steps: int, top: int) -> Paths:
+    padded = [(seq + [END] * steps)[:steps] for seq in sequences.values()]
+    kept = []
+    for k in range(steps):
+        counts = Counter(seq[k] for seq in padded)
+        kept.append({name for name, _ in counts.most_common(top)} | {END})
+    named = [[s if s in kept[k] else OTHER for k, s in enumerate(seq)] for seq in padded]
+    per_step = [Counter(seq[k] for seq in named) for k in range(steps)]
+    links = Counter()
+    for seq in named:
+        for k in range(steps):
+            if k and seq[k - 1] == END:
+                break
+            links[(k, seq[k - 1] if k else "", seq[k])] += 1
+    return Paths(timezone.now(), len(sequences), len(sequences) >= SAMPLE, per_step, links)

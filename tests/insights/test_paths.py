@@ -1,0 +1,94 @@
+"""Paths after (or before) an event: the steps equal each start's next events, pages are
+named without ids or query strings, the rarer events are other, and the window holds."""
+
+from datetime import date
+
+import pytest
+from django.utils import timezone
+
+from insights.paths.selectors import END, OTHER, label, paths
+from insights.periods import Period
+from tests.profiles.conftest import message
+
+pytestmark = pytest.mark.django_db
+NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30), "week", timezone.get_current_timezone())
+
+
+@pytest.fixture
+def visits(web, send):
+    """Five visitors view a product, then each does something else within minutes."""
+    thereafter = [
+        [("page", "/cart?ref=mail"), "Checkout Started", "Order Completed"],
+        [("page", "/cart"), "Checkout Started"],
+        [("page", "/orders/123"), "Order Completed"],
+        [("page", "/orders/9f2c4e1a-2b3c-4d5e-8f90-1234567890ab")],
+        ["Product Removed"],
+    ]
+    for n, steps in enumerate(thereafter):
+        sent = [message(userId=f"v{n}", event="Product Viewed", minutes=10 * n)]
+        for k, step in enumerate(steps):
+            at = 10 * n + k + 1
+            if isinstance(step, tuple):
+                sent.append(
+                    message("page", userId=f"v{n}", minutes=at, properties={"path": step[1]})
+                )
+            else:
+                sent.append(message(userId=f"v{n}", event=step, minutes=at))
+        send(web, *sent)
+    # Two days later: outside a 24-hour window.
+    send(web, message(userId="v4", event="Order Completed", minutes=48 * 60))
+
+
+def ask(**overrides):
+    question = {"event": "Product Viewed", "direction": "next", "steps": 3, "hours": 24, "top": 8}
+    return paths(NOVEMBER, **{**question, **overrides})
+
+
+def test_pages_are_named_without_ids_or_query_strings():
+    assert label("page", "", "/cart?ref=mail#top") == "page /cart"
+    assert label("page", "", "/orders/123/items/9") == "page /orders/:id/items/:id"
+    assert label("screen", "Home", None) == "screen Home"
+    assert label("track", "Order Completed", "/x") == "Order Completed"
+
+
+def test_each_step_counts_what_the_starts_did_next_within_the_window(visits):
+    found = ask()
+    assert found.starts == 5 and not found.sampled
+    assert found.steps[0] == {"page /cart": 2, "page /orders/:id": 2, "Product Removed": 1}
+    assert found.steps[1] == {"Checkout Started": 2, "Order Completed": 1, END: 2}
+    assert found.steps[2] == {"Order Completed": 1, END: 4}  # v4's order came 2 days later
+    assert found.links[(1, "page /cart", "Checkout Started")] == 2
+    assert found.links[(0, "", "page /orders/:id")] == 2
+
+
+def test_the_rarer_events_of_a_step_are_other(visits):
+    found = ask(top=2)
+    assert found.steps[0] == {"page /cart": 2, "page /orders/:id": 2, OTHER: 1}
+
+
+def test_paths_before_an_event_walk_backwards(visits):
+    found = ask(event="Checkout Started", direction="previous", steps=2)
+    assert found.steps[0] == {"page /cart": 2} and found.steps[1] == {"Product Viewed": 2}
+
+
+def test_the_page_and_the_api_draw_the_paths(visits, marketer_client):
+    query = "event=Product+Viewed&start=2026-11-01&end=2026-11-30"
+    page = marketer_client.get(f"/insights/paths/?{query}").content.decode()
+    assert 'data-chart="paths-chart"' in page and "5 times read" in page
+    body = marketer_client.get(f"/api/v1/insights/paths/?{query}").json()
+    assert body["starts"] == 5 and body["steps"][0]["page /cart"] == 2
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("start=2026-11-01", "event"),
+        ("event=x&steps=6", "steps"),
+        ("event=x&hours=0", "hours"),
+        ("event=x&direction=sideways", "direction"),
+    ],
+)
+def test_a_bad_paths_question_is_a_400_naming_the_field(marketer_client, query, field):
+    assert marketer_client.get(f"/insights/paths/?{query}").status_code == 400
+    api = marketer_client.get(f"/api/v1/insights/paths/?{query}")
+    assert api.status_code == 400 and field in api.json()["error"]["fields"]
