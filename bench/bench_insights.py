@@ -17,6 +17,8 @@ stage-flow rollup its trigger appended to compacted, as the scheduled task does.
    against counting those weeks' orders through the same index. Target: p95 <= 2 s.
 5. Paths: three steps after a product view within 24 hours, over the last 30 days,
    against reading the views themselves. Target: p95 <= 2 s.
+6. A 4-step ordered funnel over 30 days (view, add, checkout, order; 7-day window),
+   against a hand-written query of the same funnel. Targets: p50 <= 2 s and <= 1.5 x.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bench import segments_data
 from bench.common import Row, latency_rows, percentile, progress, timed_runs
 from cdp_site import services as site_services
 from insights import services as insights_services
+from insights.funnels.selectors import Step, funnel
 from insights.journey import people, selectors
 from insights.paths.selectors import SAMPLE, paths
 from insights.periods import Period
@@ -59,6 +62,7 @@ def run() -> list[Row]:
     rows += _journey(label)
     rows += _retention(label)
     rows += _paths(label)
+    rows += _funnel(label)
     return rows
 
 
@@ -219,3 +223,57 @@ VIEWS = """
 SELECT event_id, profile_id, "timestamp" FROM profiles_profileevent
 WHERE name = 'Product Viewed' AND "timestamp" >= %s ORDER BY "timestamp" DESC LIMIT %s
 """
+
+
+# The same funnel as a DBA would write it: each step's first time after the step before.
+HAND_FUNNEL = """
+WITH v AS (
+    SELECT profile_id, min("timestamp") AS t, min("timestamp") AS entered
+    FROM profiles_profileevent
+    WHERE name = 'Product Viewed' AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
+    GROUP BY profile_id
+), a AS (
+    SELECT v.profile_id, min(e."timestamp") AS t, v.entered FROM v
+    JOIN profiles_profileevent e ON e.profile_id = v.profile_id AND e.name = 'Product Added'
+     AND e."timestamp" > v.t AND e."timestamp" <= v.entered + interval '7 days'
+    GROUP BY v.profile_id, v.entered
+), c AS (
+    SELECT a.profile_id, min(e."timestamp") AS t, a.entered FROM a
+    JOIN profiles_profileevent e ON e.profile_id = a.profile_id AND e.name = 'Checkout Started'
+     AND e."timestamp" > a.t AND e."timestamp" <= a.entered + interval '7 days'
+    GROUP BY a.profile_id, a.entered
+), o AS (
+    SELECT c.profile_id FROM c
+    JOIN profiles_profileevent e ON e.profile_id = c.profile_id AND e.name = 'Order Completed'
+     AND e."timestamp" > c.t AND e."timestamp" <= c.entered + interval '7 days'
+    GROUP BY c.profile_id
+)
+SELECT (SELECT count(*) FROM v), (SELECT count(*) FROM a), (SELECT count(*) FROM c),
+       (SELECT count(*) FROM o)
+"""
+
+
+def _funnel(label: str) -> list[Row]:
+    today = timezone.localdate()
+    month = Period(today - timedelta(days=29), today, "day", timezone.get_current_timezone())
+    steps = [Step(name) for name in FUNNEL_STEPS]
+
+    def hand():
+        with connection.cursor() as cursor:
+            cursor.execute(HAND_FUNNEL, {"start": month.start, "end": month.end})
+            return list(cursor.fetchone())
+
+    ours = funnel(month, steps, window_days=7, ordered=True).counts
+    assert ours == hand(), (ours, hand())  # the same people, or the figure means nothing
+    print(f"  funnel: {ours}", flush=True)
+    return latency_rows(
+        f"funnel, 4 steps over 30 days, {label}",
+        _timed(lambda: funnel(month, steps, window_days=7, ordered=True)),
+        tail=95,
+        baseline="the same funnel hand-written",
+        baseline_ms=_timed(hand),
+        target="p50 <= 2000 ms, <= 1.5 x",
+    )
+
+
+FUNNEL_STEPS = ["Product Viewed", "Product Added", "Checkout Started", "Order Completed"]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -45,3 +46,24 @@ class StageSpell(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} left {self.from_stage} after spell {self.spell}: {self.moves}"
+
+
+class Funnel(models.Model):
+    """A saved funnel: its steps (``[{"event": "Product Viewed", "property": "category",
+    "value": "Tents"}, ...]``, the property optional), the conversion window and whether
+    the steps must happen in order. A funnel is also shareable unsaved, by its URL."""
+
+    name = models.CharField(max_length=120)
+    steps = models.JSONField()
+    window_days = models.PositiveSmallIntegerField(default=7)
+    ordered = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .funnels import views as funnel_views
 from .journey import views as journey_views
 from .paths import views as paths_views
 from .retention import views as retention_views
@@ -13,4 +14,7 @@ urlpatterns = [
     path("journey/people/", journey_views.journey_people, name="journey-people"),
     path("retention/", retention_views.retention_grid, name="retention"),
     path("paths/", paths_views.paths_view, name="paths"),
+    path("funnels/", funnel_views.funnels, name="funnels"),
+    path("funnels/<int:pk>/", funnel_views.saved_funnel, name="funnel"),
+    path("funnels/drop-offs/", funnel_views.save_drop_offs, name="funnel-drop-offs"),
 ]

@@ -9,4 +9,5 @@ urlpatterns = [
     path("journey/people/", views.JourneyPeopleView.as_view(), name="journey-people"),
     path("retention/", views.RetentionView.as_view(), name="retention"),
     path("paths/", views.PathsView.as_view(), name="paths"),
+    path("funnel/", views.FunnelView.as_view(), name="funnel"),
 ]

@@ -48,11 +48,15 @@ GROUPS = {
 
 class JourneyForm(PeriodForm):
     by = forms.ChoiceField(
-        choices=[("", "nothing"), ("country", "country"), ("trait", "a trait"),
-                 ("segment", "a segment")],
+        choices=[
+            ("", "nothing"),
+            ("country", "country"),
+            ("trait", "a trait"),
+            ("segment", "a segment"),
+        ],
         required=False,
         label="Break down by",
-    )  # fmt: skip
+    )
     trait = forms.CharField(required=False, max_length=100, label="Trait")
     segment = forms.ModelChoiceField(Segment.objects.all(), required=False, label="Segment")
 

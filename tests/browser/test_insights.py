@@ -78,3 +78,19 @@ def test_the_retention_grid_draws_a_heatmap(page, log_in, live_server, shoppers)
     page.wait_for_selector("[data-chart='retention-chart'] .main-svg")
     page.locator("#grid details summary").click()
     expect(page.locator("#grid tbody tr")).to_have_count(2)  # weeks of 26 Oct and 2 Nov
+
+
+def test_a_funnel_is_built_in_the_page_and_its_drop_offs_saved(page, log_in, live_server, shoppers):
+    log_in("mia@example.org", PASSWORD)
+    page.goto(f"{live_server.url}/insights/funnels/?start=2026-10-25&end=2026-11-20")
+    page.get_by_label("Step 1").fill("page")  # a page event's name is empty: no one
+    page.get_by_label("Step 1").fill("Product Viewed")
+    page.get_by_label("Step 2").fill("Order Completed")
+    page.get_by_role("button", name="Show (and add a step)").click()
+
+    page.wait_for_selector("[data-chart='funnel-chart'] .main-svg")
+    expect(page.get_by_label("Step 3")).to_be_visible()  # a row to add a step
+    assert "event_2=Order+Completed" in page.url  # the address shares the funnel
+    page.get_by_role("button", name="Save as a segment").click()
+    page.get_by_text("Saved").wait_for()
+    assert "/segments/" in page.url

@@ -1,0 +1,144 @@
+"""Funnels: each step's people equal a count from scratch, in order or in any order,
+with property filters and a window; saved funnels open as their URL; drop-offs save as a
+segment; bad funnels get a message."""
+
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.utils import timezone
+
+from insights.funnels.selectors import Step, dropped_off, funnel
+from insights.models import Funnel
+from insights.periods import Period
+from segments.models import Segment
+from tests.profiles.conftest import T0, message, profile_of
+
+from .conftest import DAY
+
+pytestmark = pytest.mark.django_db
+NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30), "week", timezone.get_current_timezone())
+VIEW, ADD, ORDER = "Product Viewed", "Product Added", "Order Completed"
+SHOP = [Step(VIEW), Step(ADD), Step(ORDER)]
+
+
+@pytest.fixture
+def shoppers(web, send):
+    """Who did what (minutes after T0, 1 Nov): f1 the whole funnel; f2 stopped at the
+    cart; f3 ordered before adding (any order only); f4 ordered after the 7-day window;
+    f5 only viewed; f6 viewed a tent, the others shirts."""
+    journeys = {
+        "f1": [(VIEW, 0), (ADD, 30), (ORDER, 90)],
+        "f2": [(VIEW, 0), (ADD, 60)],
+        "f3": [(VIEW, 0), (ORDER, 10), (ADD, 20)],
+        "f4": [(VIEW, 0), (ADD, 10), (ORDER, 8 * DAY)],
+        "f5": [(VIEW, 0)],
+        "f6": [(VIEW, 0), (ADD, 5), (ORDER, 15)],
+    }
+    for user, steps in journeys.items():
+        category = "Tents" if user == "f6" else "Shirts"
+        send(
+            web,
+            *[
+                message(userId=user, event=event, minutes=at, properties={"category": category})
+                for event, at in steps
+            ],
+        )
+
+
+def test_an_ordered_funnel_counts_who_did_each_step_after_the_last_within_the_window(shoppers):
+    found = funnel(NOVEMBER, SHOP, window_days=7, ordered=True)
+    assert found.counts == [6, 5, 2]  # f1 and f6 ordered after adding, within 7 days
+    assert found.conversion() == [None, 5 / 6, 2 / 5] and found.overall() == 2 / 6
+    # From adding to ordering: f1 60 min, f6 10 min; median 35 min.
+    assert found.median_s[2] == pytest.approx(35 * 60)
+
+
+def test_any_order_counts_f3_who_ordered_before_adding(shoppers):
+    found = funnel(NOVEMBER, SHOP, window_days=7, ordered=False)
+    assert found.counts == [6, 5, 3]
+
+
+def test_a_property_filter_narrows_its_step(shoppers):
+    tents = [Step(VIEW, "category", "Tents"), Step(ADD), Step(ORDER)]
+    assert funnel(NOVEMBER, tents, window_days=7, ordered=True).counts == [1, 1, 1]
+
+
+def test_the_people_who_dropped_off_at_a_step_are_those_counted_out(shoppers):
+    dropped = dropped_off(NOVEMBER, SHOP, window_days=7, ordered=True, at=1)
+    assert dropped == sorted(profile_of("user_id", u).pk for u in ("f2", "f3", "f4"))
+
+
+SHOP_FIELDS = {
+    "start": "2026-11-01",
+    "end": "2026-11-30",
+    "event_1": VIEW,
+    "event_2": ADD,
+    "event_3": ORDER,
+}
+
+
+def query(**extra) -> str:
+    return urlencode({**SHOP_FIELDS, **extra})
+
+
+def test_the_page_shows_the_steps_and_shares_the_funnel_by_url(shoppers, marketer_client):
+    page = marketer_client.get(f"/insights/funnels/?{query()}")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'data-chart="funnel-chart"' in html
+    assert "6 people started; 33% finished" in html
+
+
+def test_a_saved_funnel_opens_as_its_url(shoppers, marketer_client):
+    response = marketer_client.post("/insights/funnels/", {**SHOP_FIELDS, "name": "Shop"})
+    saved = Funnel.objects.get(name="Shop")
+    assert response.status_code == 302 and response["Location"] == f"/insights/funnels/{saved.pk}/"
+    assert [s["event"] for s in saved.steps] == [VIEW, ADD, ORDER] and saved.ordered
+    opened = marketer_client.get(f"/insights/funnels/{saved.pk}/")
+    assert opened.status_code == 302 and "event_3=Order+Completed" in opened["Location"]
+
+
+def test_drop_offs_save_as_a_static_segment(shoppers, marketer_client):
+    response = marketer_client.post("/insights/funnels/drop-offs/", {**SHOP_FIELDS, "at": "1"})
+    segment = Segment.objects.get()
+    assert response["Location"] == f"/segments/{segment.pk}/" and segment.member_count == 3
+    assert segment.name == "Did Product Added but not Order Completed"
+
+
+def test_a_viewer_reads_funnels_but_saves_nothing(shoppers, client, make_user):
+    client.force_login(make_user("Viewer"))
+    assert client.get(f"/insights/funnels/?{query()}").status_code == 200
+    assert client.post("/insights/funnels/", {"event_1": VIEW, "event_2": ADD}).status_code == 403
+    assert client.post("/insights/funnels/drop-offs/", {"at": "0"}).status_code == 403
+    assert not Funnel.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"event_1": VIEW}, "A funnel has 2 to 10 steps."),
+        ({"event_1": VIEW, "event_2": ADD, "window": "0"}, "greater than or equal to 1"),
+        ({"event_1": VIEW, "event_2": ADD, "property_2": "a b"}, "A property name"),
+        ({"event_1": VIEW, "property_2": "x"}, "Name the step"),
+        ({"event_1": VIEW, "event_2": ADD, "order": "sideways"}, "Select a valid choice"),
+    ],
+)
+def test_a_bad_funnel_is_a_400_with_a_message(marketer_client, fields, message):
+    page = marketer_client.get(f"/insights/funnels/?{urlencode(fields)}")
+    assert page.status_code == 400 and message in page.content.decode()
+
+
+def test_events_after_the_period_still_complete_a_funnel_started_in_it(web, send):
+    last_day = T0 + timedelta(days=29, hours=11)  # 30 Nov, late
+    send(web, message(userId="late", event=VIEW, timestamp=last_day.isoformat()))
+    send(
+        web, message(userId="late", event=ADD, timestamp=(last_day + timedelta(days=1)).isoformat())
+    )
+    assert funnel(NOVEMBER, SHOP[:2], window_days=7, ordered=True).counts == [1, 1]
+
+
+def test_the_api_gives_the_funnel_numbers(shoppers, marketer_client):
+    body = marketer_client.get(f"/api/v1/insights/funnel/?{query()}").json()
+    assert body["people"] == [6, 5, 2] and body["conversion"][1] == pytest.approx(5 / 6)
+    bad = marketer_client.get("/api/v1/insights/funnel/?event_1=x")
+    assert bad.status_code == 400 and "event_1" in bad.json()["error"]["fields"]
