@@ -133,14 +133,8 @@ class RetentionView(APIView):
     @extend_schema(parameters=PERIOD_PARAMETERS + RETENTION_PARAMETERS, responses={200: dict})
     def get(self, request):
         form = valid_form(RetentionForm(request.query_params))
-        data = form.cleaned_data
         try:
-            found = retention(
-                form.period(),
-                cohort_by=data["cohort_by"],
-                cohort_event=data.get("cohort_event") or "",
-                returning_event=data["returning_event"],
-            )
+            found = retention(form.period(), **form.question())
         except TimeLimitExceeded:
             raise serializers.ValidationError(TOO_SLOW) from None
         return Response(

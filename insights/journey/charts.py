@@ -3,6 +3,7 @@ json_script data: no inline script)."""
 
 from __future__ import annotations
 
+from insights.charts import MARGIN, sankey
 from profiles.models.stage import Stage
 
 from .selectors import NEW, STAGES, Journey
@@ -16,7 +17,6 @@ COLOURS = {
     "lapsed": "#bdbdbd",
     NEW: "#fdae6b",
 }
-MARGIN = {"t": 24, "r": 16, "b": 40, "l": 56}
 
 
 def _x(journey: Journey) -> list[str]:
@@ -45,28 +45,10 @@ def flows(journey: Journey) -> dict:
     stage seen before it (a lapsed customer who returns to retention) goes to a node of
     its own, "Retention (again)", so that the diagram has no cycle."""
     order = [NEW, *STAGES]
-    nodes: list[str] = []
-    links = {"source": [], "target": [], "value": []}
-
-    def node(key: str) -> int:
-        if key not in nodes:
-            nodes.append(key)
-        return nodes.index(key)
-
-    for from_stage, to_stage, n in journey.flows:
-        back = order.index(to_stage) <= order.index(from_stage)
-        links["source"].append(node(from_stage))
-        links["target"].append(node(f"{to_stage} again" if back else to_stage))
-        links["value"].append(n)
-    labels = [_node_label(key) for key in nodes]
-    colours = [COLOURS[key.removesuffix(" again")] for key in nodes]
-    sankey = {
-        "type": "sankey",
-        "arrangement": "snap",
-        "node": {"label": labels, "color": colours, "pad": 12},
-        "link": links,
-    }
-    return {"data": [sankey], "layout": {"margin": MARGIN}}
+    links = [
+        (a, f"{b} again" if order.index(b) <= order.index(a) else b, n) for a, b, n in journey.flows
+    ]
+    return sankey(links, label=_node_label, colour=lambda key: COLOURS[key.removesuffix(" again")])
 
 
 def _node_label(key: str) -> str:

@@ -1,10 +1,8 @@
 """/insights/paths/: what people do after (or did before) an event, as a Sankey."""
 
-from django.template.response import TemplateResponse
-
 from cdp_site.access import requires
-from cdp_site.counting import TimeLimitExceeded
 from cdp_site.permissions import Cap
+from insights.reports import report_page
 
 from . import charts
 from .forms import PathsForm
@@ -16,19 +14,14 @@ TEMPLATE = "insights/paths.html"
 @requires(Cap.VIEW_DASHBOARDS)
 def paths_view(request):
     form = PathsForm(request.GET or {"event": "Product Viewed"})
-    context = {"form": form, "sample": SAMPLE}
-    if form.is_valid():
-        context.update(_paths(form))
-    template = f"{TEMPLATE}#paths" if request.htmx else TEMPLATE
-    return TemplateResponse(request, template, context, status=400 if form.errors else 200)
+    return report_page(
+        request, form=form, template=TEMPLATE, partial="paths", compute=_paths, sample=SAMPLE
+    )
 
 
 def _paths(form) -> dict:
     question = form.question()
-    try:
-        found = paths(form.period(), **question)
-    except TimeLimitExceeded:
-        return {"too_slow": True}
+    found = paths(form.period(), **question)
     rows = [
         (step + 1, name, n)
         for step, counts in enumerate(found.steps)

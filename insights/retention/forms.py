@@ -25,3 +25,11 @@ class RetentionForm(PeriodForm):
         if not self.errors and len(self.period().buckets()) > MAX_COHORTS:
             self.add_error("granularity", f"At most {MAX_COHORTS} cohorts: choose a coarser one.")
         return data
+
+    def question(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "cohort_by": data["cohort_by"],
+            "cohort_event": data.get("cohort_event") or "",
+            "returning_event": data["returning_event"],
+        }

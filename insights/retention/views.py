@@ -1,11 +1,9 @@
 """/insights/retention/: the cohort retention grid (a heatmap and its table)."""
 
-from django.template.response import TemplateResponse
-
 from cdp_site.access import requires
-from cdp_site.counting import TimeLimitExceeded
 from cdp_site.permissions import Cap
 from insights.periods import GRANULARITIES
+from insights.reports import report_page
 
 from .forms import RetentionForm
 from .selectors import retention
@@ -16,24 +14,18 @@ TEMPLATE = "insights/retention.html"
 @requires(Cap.VIEW_DASHBOARDS)
 def retention_grid(request):
     form = RetentionForm(request.GET or {"returning_event": "Order Completed"})
-    context = {"form": form, "granularities": GRANULARITIES}
-    if form.is_valid():
-        context.update(_grid(form))
-    template = f"{TEMPLATE}#grid" if request.htmx else TEMPLATE
-    return TemplateResponse(request, template, context, status=400 if form.errors else 200)
+    return report_page(
+        request,
+        form=form,
+        template=TEMPLATE,
+        partial="grid",
+        compute=_grid,
+        granularities=GRANULARITIES,
+    )
 
 
 def _grid(form) -> dict:
-    data = form.cleaned_data
-    try:
-        found = retention(
-            form.period(),
-            cohort_by=data["cohort_by"],
-            cohort_event=data.get("cohort_event") or "",
-            returning_event=data["returning_event"],
-        )
-    except TimeLimitExceeded:
-        return {"too_slow": True}
+    found = retention(form.period(), **form.question())
     shares = [
         [None if n is None or not size else round(100 * n / size, 1) for n in row]
         for size, row in zip(found.sizes, found.returned, strict=True)

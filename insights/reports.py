@@ -1,0 +1,19 @@
+"""What the report pages share: ask the form, compute, and answer the page or its partial."""
+
+from django.template.response import TemplateResponse
+
+from cdp_site.counting import TimeLimitExceeded
+
+
+def report_page(request, *, form, template: str, partial: str, compute, **context):
+    """The page (or, for htmx, its named ``partial``) with ``compute(form)``'s context
+    when the form is valid; its errors with a 400 otherwise; ``too_slow`` when a query
+    ran past its time limit."""
+    context["form"] = form
+    if form.is_valid():
+        try:
+            context.update(compute(form))
+        except TimeLimitExceeded:
+            context["too_slow"] = True
+    name = f"{template}#{partial}" if request.htmx else template
+    return TemplateResponse(request, name, context, status=400 if form.errors else 200)
