@@ -20,25 +20,27 @@ from insights.periods import Period
 TIME_LIMIT_MS = 10_000
 MIN_STEPS, MAX_STEPS = 2, 10
 
+# A merged-away profile keeps no events (they follow its identities to the survivor), so
+# the events alone say who is in a funnel.
 FIRST = """s0 AS (
-    SELECT e.profile_id, min(e."timestamp") AS t, min(e."timestamp") AS entered
+    SELECT e.profile_id, min(e."timestamp") AS t, min(e."timestamp") AS entered,
+           NULL::timestamptz AS previous
     FROM profiles_profileevent e
-    JOIN profiles_profile p ON p.id = e.profile_id AND p.merged_into_id IS NULL
     WHERE e.name = %(event0)s {where0}
       AND e."timestamp" >= %(start)s AND e."timestamp" < %(end)s
     GROUP BY e.profile_id
 )"""
 NEXT = """s{k} AS (
-    SELECT s.profile_id, min(e."timestamp") AS t, s.entered
+    SELECT s.profile_id, min(e."timestamp") AS t, s.entered, s.t AS previous
     FROM s{previous} s JOIN profiles_profileevent e ON e.profile_id = s.profile_id
     WHERE e.name = %(event{k})s {where}
       AND e."timestamp" {after} AND e."timestamp" <= s.entered + %(window)s::interval
-    GROUP BY s.profile_id, s.entered
+    GROUP BY s.profile_id, s.entered, s.t
 )"""
 AFTER = {True: "> s.t", False: ">= s.entered"}  # ordered, or any order after entering
 PROPERTY = "AND e.properties ->> %(property{k})s = %(value{k})s"
 COUNT = """SELECT {k}, count(*), percentile_cont(0.5) WITHIN GROUP (
-    ORDER BY extract(epoch FROM b.t - {since})) FROM s{k} b {join}"""
+    ORDER BY extract(epoch FROM t - {since})) FROM s{k}"""
 DROPPED = "SELECT profile_id FROM s{k} EXCEPT SELECT profile_id FROM s{next}"
 
 
@@ -90,14 +92,8 @@ def _params(period: Period, steps: list[Step], window_days: int) -> dict:
 
 
 def funnel(period: Period, steps: list[Step], *, window_days: int, ordered: bool):
-    counts = [
-        COUNT.format(
-            k=k,
-            since="a.t" if ordered and k else "b.entered",
-            join=f"JOIN s{k - 1} a USING (profile_id)" if ordered and k else "",
-        )
-        for k in range(len(steps))
-    ]
+    since = "previous" if ordered else "entered"
+    counts = [COUNT.format(k=k, since=since) for k in range(len(steps))]
     sql = _chain(steps, ordered=ordered) + "\n" + "\nUNION ALL ".join(counts) + " ORDER BY 1"
     with time_limit(TIME_LIMIT_MS), connection.cursor() as cursor:
         cursor.execute(sql, _params(period, steps, window_days))
