@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from cdp_site.access import requires
 from cdp_site.counting import TimeLimitExceeded
 from cdp_site.permissions import Cap, capabilities_of
+from insights.downloads import csv_response, wants_csv
 from insights.models import Funnel
 from segments.catalog import event_names
 
@@ -38,6 +39,13 @@ def funnels(request):
         if request.method == "POST":
             return _save(request, form)
         context.update(_result(form))
+        if wants_csv(request) and "result_rows" in context:
+            rows = [
+                (k + 1, name, n, share, median)
+                for k, name, n, share, median in context["result_rows"]
+            ]
+            header = ["step", "event", "people", "share of the step before", "median seconds"]
+            return csv_response(name="funnel", header=header, rows=rows)
     status = 400 if form.is_bound and form.errors else 200
     template = f"{TEMPLATE}#result" if request.htmx else TEMPLATE
     return TemplateResponse(request, template, context, status=status)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from cdp_site.access import requires
 from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap, capabilities_of
+from insights.downloads import csv_response, wants_csv
 from insights.periods import GRANULARITIES
 from segments import static_lists
 
@@ -27,6 +28,8 @@ def journey(request):
     if form.is_valid():
         context.update(_report(form))
         context.update(_breakdown(form))
+        if wants_csv(request) and "journey" in context:
+            return _people_csv(context)
         context["can_list"] = Cap.VIEW_PROFILES in capabilities_of(request.user)
     status = 400 if form.errors else 200
     template = f"{TEMPLATE}#report" if request.htmx else TEMPLATE
@@ -64,6 +67,14 @@ def _report(form) -> dict:
         "conversion_chart": charts.conversion(found),
         "time_chart": charts.time_in_stage(found),
     }
+
+
+def _people_csv(context):
+    header = ["from", "to", *(str(s) for s in STAGES)]
+    rows = [
+        [first, last, *(n for _, n in counts)] for first, last, counts in context["people_rows"]
+    ]
+    return csv_response(name="journey-people-per-stage", header=header, rows=rows)
 
 
 def _breakdown(form) -> dict:

@@ -15,7 +15,13 @@ TEMPLATE = "insights/paths.html"
 def paths_view(request):
     form = PathsForm(request.GET or {"event": "Product Viewed"})
     return report_page(
-        request, form=form, template=TEMPLATE, partial="paths", compute=_paths, sample=SAMPLE
+        request,
+        form=form,
+        template=TEMPLATE,
+        partial="paths",
+        compute=_paths,
+        table=lambda context: ("paths", ["step", "event", "times"], context["rows"]),
+        sample=SAMPLE,
     )
 
 

@@ -20,8 +20,16 @@ def retention_grid(request):
         template=TEMPLATE,
         partial="grid",
         compute=_grid,
+        table=_table,
         granularities=GRANULARITIES,
     )
+
+
+def _table(context) -> tuple:
+    rows = context["rows"]
+    later = [f"+{k} people" for k in range(len(rows[0][2]) if rows else 0)]
+    cells = [[label, size, *(n for n, _ in cells)] for label, size, cells in rows]
+    return "retention", ["cohort", "people", *later], cells
 
 
 def _grid(form) -> dict:

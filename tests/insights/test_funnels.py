@@ -142,3 +142,8 @@ def test_the_api_gives_the_funnel_numbers(shoppers, marketer_client):
     assert body["people"] == [6, 5, 2] and body["conversion"][1] == pytest.approx(5 / 6)
     bad = marketer_client.get("/api/v1/insights/funnel/?event_1=x")
     assert bad.status_code == 400 and "event_1" in bad.json()["error"]["fields"]
+
+
+def test_the_funnel_downloads_as_csv(shoppers, marketer_client):
+    lines = marketer_client.get(f"/insights/funnels/?{query(format='csv')}").content.decode()
+    assert lines.splitlines()[1].startswith("1,Product Viewed,6,")

@@ -150,3 +150,13 @@ def test_a_viewer_reads_the_journey_numbers(client, make_user):
     client.force_login(make_user("Viewer"))
     assert client.get("/api/v1/insights/journey/").status_code == 200
     assert client.get("/insights/journey/").status_code == 200
+
+
+def test_the_people_per_stage_download_as_csv(journeys, marketer_client):
+    response = marketer_client.get(
+        "/insights/journey/?start=2026-11-01&end=2026-11-21&granularity=week&format=csv"
+    )
+    lines = response.content.decode().splitlines()
+    assert response["Content-Type"].startswith("text/csv")
+    assert lines[0] == "from,to,orientation,consideration,acquisition,retention,lapsed"
+    assert len(lines) == 1 + 4  # a line per week

@@ -92,3 +92,14 @@ def test_a_bad_paths_question_is_a_400_naming_the_field(marketer_client, query, 
     assert marketer_client.get(f"/insights/paths/?{query}").status_code == 400
     api = marketer_client.get(f"/api/v1/insights/paths/?{query}")
     assert api.status_code == 400 and field in api.json()["error"]["fields"]
+
+
+def test_the_steps_download_as_csv_with_cells_safe_for_a_spreadsheet(web, send, marketer_client):
+    send(
+        web,
+        message(userId="x", event="Product Viewed"),
+        message(userId="x", event="=cmd()", minutes=1),
+    )
+    query = "event=Product+Viewed&start=2026-11-01&end=2026-11-30&format=csv"
+    lines = marketer_client.get(f"/insights/paths/?{query}").content.decode().splitlines()
+    assert lines[0] == "step,event,times" and "1,'=cmd(),1" in lines

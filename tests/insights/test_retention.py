@@ -126,3 +126,9 @@ def test_a_bad_grid_question_is_a_400_naming_the_field(marketer_client, query, f
     assert marketer_client.get(f"/insights/retention/?{query}").status_code == 400
     api = marketer_client.get(f"/api/v1/insights/retention/?{query}")
     assert api.status_code == 400 and field in api.json()["error"]["fields"]
+
+
+def test_the_grid_downloads_as_csv(buyers, marketer_client):
+    query = "start=2026-10-26&end=2026-11-22&returning_event=Order+Completed&format=csv"
+    lines = marketer_client.get(f"/insights/retention/?{query}").content.decode().splitlines()
+    assert lines[0].startswith("cohort,people,+0 people") and len(lines) == 1 + 4
