@@ -10,7 +10,7 @@ quiet for the lapse rule's days lapses at that moment, and returns on the next e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
 
@@ -19,7 +19,7 @@ from django.utils import timezone
 from .models import StageRule
 from .models.stage import STAGE_ORDER, Stage
 from .sql import execute, rows
-from .stages import FIRST_ACTIVITY, RECORD, STORE, active_rules, quiet_reason, reason_for
+from .stages import CURRENT, FIRST_ACTIVITY, active_rules, quiet_reason, reason_for, record
 
 EVENTS_IN_ORDER = """
 SELECT profile_id, event_id, name, type, "timestamp" FROM profiles_profileevent
@@ -123,27 +123,14 @@ def rewrite(profile_ids: list[int], *, now=None) -> list[int]:
     history = replay(profile_ids, now=now)
     if not history:
         return []
-    before = dict(rows("SELECT id, stage FROM profiles_profile WHERE id = ANY(%s)", [profile_ids]))
+    before = {pid: stage for pid, stage, _ in rows(CURRENT, [profile_ids])}
     execute(FORGET, [list(history)])
-    flat = [(pid, c) for pid, changes in history.items() for c in changes]
-    if flat:
-        execute(
-            RECORD,
-            [
-                [pid for pid, _ in flat],
-                [c.from_stage for _, c in flat],
-                [c.to_stage for _, c in flat],
-                [c.at for _, c in flat],
-                [c.reason for _, c in flat],
-                [c.rule_id for _, c in flat],
-                [c.event_id for _, c in flat],
-                [c.since for _, c in flat],
-            ],
-        )
-    latest = {pid: changes[-1] for pid, changes in history.items() if changes}
-    ids = list(latest)
-    execute(STORE, [ids, [latest[p].to_stage for p in ids], [latest[p].at for p in ids]])
-    return [pid for pid in ids if before.get(pid) != latest[pid].to_stage]
+    record([(pid, *astuple(c)) for pid, changes in history.items() for c in changes])
+    return [
+        pid
+        for pid, changes in history.items()
+        if changes and before.get(pid) != changes[-1].to_stage
+    ]
 
 
 def profiles_with_events(*, after: int, chunk: int) -> list[int]:

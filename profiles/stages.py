@@ -110,25 +110,22 @@ def update(profile_ids: list[int], *, now=None, replay=None) -> list[int]:
     current = {pid: stage for pid, stage, _ in found}
     since = {pid: at for pid, _, at in found}
     changed = [pid for pid, wants in wanted.items() if current.get(pid) != wants[0]]
-    skipped = [p for p in changed if _skips_a_stage(current[p], wanted[p][0])] if replay else []
-    replayed = replay(skipped) if skipped else []
-    changed = [p for p in changed if p not in set(skipped)]
-    if changed:
-        execute(
-            RECORD,
-            [
-                changed,
-                [current[p] for p in changed],
-                [wanted[p][0] for p in changed],
-                [wanted[p][1] for p in changed],
-                [wanted[p][2] for p in changed],
-                [wanted[p][3] for p in changed],
-                [None] * len(changed),  # the aggregate does not know which event it was
-                [since[p] if current[p] else None for p in changed],
-            ],
-        )
-        execute(STORE, [changed, [wanted[p][0] for p in changed], [wanted[p][1] for p in changed]])
-    return changed + replayed
+    skipped = {p for p in changed if _skips_a_stage(current[p], wanted[p][0])} if replay else set()
+    replayed = replay(sorted(skipped)) if skipped else []
+    moved = [p for p in changed if p not in skipped]
+    # The aggregate does not know which event it was: event_id is None.
+    record([(p, current[p], *wanted[p], None, since[p] if current[p] else None) for p in moved])
+    return moved + replayed
+
+
+def record(moves: list[tuple]) -> None:
+    """Writes stage changes, each (profile id, from, to, at, reason, rule id, event id,
+    since) in time order, and sets each profile's stage to its last one."""
+    if not moves:
+        return
+    execute(RECORD, [list(column) for column in zip(*moves, strict=True)])
+    latest = {move[0]: move for move in moves}
+    execute(STORE, [list(latest), [m[2] for m in latest.values()], [m[3] for m in latest.values()]])
 
 
 def _skips_a_stage(current: str, wanted: str) -> bool:
