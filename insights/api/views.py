@@ -1,6 +1,8 @@
 """The reports' numbers as JSON: the same selectors as the pages, each answer stating
 ``as_of``, the instant its data is current to."""
 
+from contextlib import contextmanager
+
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -33,6 +35,15 @@ BREAKDOWN_PARAMETERS = [
 TOO_SLOW = {"end": ["This period takes too long to count: choose a shorter one."]}
 
 
+@contextmanager
+def answered_in_time():
+    """A query past its time limit is a 400 saying to ask for less, like a bad parameter."""
+    try:
+        yield
+    except TimeLimitExceeded:
+        raise serializers.ValidationError(TOO_SLOW) from None
+
+
 def valid_form(form):
     if not form.is_valid():
         raise serializers.ValidationError(
@@ -54,11 +65,9 @@ class JourneyView(APIView):
     def get(self, request):
         form = valid_form(breakdown.JourneyForm(request.query_params))
         period, dimension = form.period(), form.dimension()
-        try:
+        with answered_in_time():
             found = selectors.journey(period)
             by = breakdown.breakdown(period, dimension) if dimension else None
-        except TimeLimitExceeded:
-            raise serializers.ValidationError(TOO_SLOW) from None
         return Response(
             {
                 "as_of": found.as_of,
@@ -101,12 +110,9 @@ class JourneyPeopleView(APIView):
         limit = request.query_params.get("limit", "100")
         if not limit.isdigit() or not 1 <= int(limit) <= MAX_LISTED:
             raise serializers.ValidationError({"limit": [f"A number from 1 to {MAX_LISTED}."]})
-        try:
-            with time_limit(selectors.TIME_LIMIT_MS):
-                total = people.count(question)
-                ids = people.profile_ids(question, limit=int(limit))
-        except TimeLimitExceeded:
-            raise serializers.ValidationError(TOO_SLOW) from None
+        with answered_in_time(), time_limit(selectors.TIME_LIMIT_MS):
+            total = people.count(question)
+            ids = people.profile_ids(question, limit=int(limit))
         return Response(
             {
                 "as_of": timezone.now(),
@@ -133,10 +139,8 @@ class RetentionView(APIView):
     @extend_schema(parameters=PERIOD_PARAMETERS + RETENTION_PARAMETERS, responses={200: dict})
     def get(self, request):
         form = valid_form(RetentionForm(request.query_params))
-        try:
+        with answered_in_time():
             found = retention(form.period(), **form.question())
-        except TimeLimitExceeded:
-            raise serializers.ValidationError(TOO_SLOW) from None
         return Response(
             {
                 "as_of": found.as_of,
@@ -166,10 +170,8 @@ class PathsView(APIView):
     @extend_schema(parameters=PERIOD_PARAMETERS + PATHS_PARAMETERS, responses={200: dict})
     def get(self, request):
         form = valid_form(PathsForm(request.query_params))
-        try:
+        with answered_in_time():
             found = paths(form.period(), **form.question())
-        except TimeLimitExceeded:
-            raise serializers.ValidationError(TOO_SLOW) from None
         links = [
             {"step": step + 1, "from": before, "to": after, "count": n}
             for (step, before, after), n in sorted(found.links.items())
@@ -205,10 +207,8 @@ class FunnelView(APIView):
     def get(self, request):
         form = valid_form(FunnelForm(request.query_params))
         question = form.question()
-        try:
+        with answered_in_time():
             found = funnel(form.period(), **question)
-        except TimeLimitExceeded:
-            raise serializers.ValidationError(TOO_SLOW) from None
         return Response(
             {
                 "as_of": found.as_of,

@@ -11,8 +11,8 @@ from django.urls import reverse
 from cdp_site.access import requires
 from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap, capabilities_of
-from insights.downloads import csv_response, wants_csv
 from insights.periods import GRANULARITIES
+from insights.reports import report_page
 from segments import static_lists
 
 from . import breakdown, charts, people, selectors
@@ -23,25 +23,21 @@ TEMPLATE = "insights/journey.html"
 
 @requires(Cap.VIEW_DASHBOARDS)
 def journey(request):
-    form = breakdown.JourneyForm(request.GET)  # no parameters: the last 90 days, per week
-    context = {"form": form, "granularities": GRANULARITIES}
-    if form.is_valid():
-        context.update(_report(form))
-        context.update(_breakdown(form))
-        if wants_csv(request) and "journey" in context:
-            return _people_csv(context)
-        context["can_list"] = Cap.VIEW_PROFILES in capabilities_of(request.user)
-    status = 400 if form.errors else 200
-    template = f"{TEMPLATE}#report" if request.htmx else TEMPLATE
-    return TemplateResponse(request, template, context, status=status)
+    return report_page(
+        request,
+        form=breakdown.JourneyForm(request.GET),  # no parameters: the last 90 days, per week
+        template=TEMPLATE,
+        partial="report",
+        compute=lambda form: {**_report(form), **_breakdown(form)},
+        table=_people_table,
+        granularities=GRANULARITIES,
+        can_list=Cap.VIEW_PROFILES in capabilities_of(request.user),
+    )
 
 
 def _report(form) -> dict:
     period = form.period()
-    try:
-        found = selectors.journey(period)
-    except TimeLimitExceeded:
-        return {"too_slow": True, "period": period}
+    found = selectors.journey(period)
     rows = [
         (
             day,
@@ -69,12 +65,12 @@ def _report(form) -> dict:
     }
 
 
-def _people_csv(context):
+def _people_table(context) -> tuple:
     header = ["from", "to", *(str(s) for s in STAGES)]
     rows = [
         [first, last, *(n for _, n in counts)] for first, last, counts in context["people_rows"]
     ]
-    return csv_response(name="journey-people-per-stage", header=header, rows=rows)
+    return "journey-people-per-stage", header, rows
 
 
 def _breakdown(form) -> dict:
