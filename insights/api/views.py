@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cdp_site.counting import TimeLimitExceeded, time_limit
+from cdp_site.counting import TimeLimitExceeded
 from cdp_site.permissions import Cap
 from insights.funnels.forms import FunnelForm
 from insights.funnels.selectors import funnel
@@ -110,9 +110,8 @@ class JourneyPeopleView(APIView):
         limit = request.query_params.get("limit", "100")
         if not limit.isdigit() or not 1 <= int(limit) <= MAX_LISTED:
             raise serializers.ValidationError({"limit": [f"A number from 1 to {MAX_LISTED}."]})
-        with answered_in_time(), time_limit(selectors.TIME_LIMIT_MS):
-            total = people.count(question)
-            ids = people.profile_ids(question, limit=int(limit))
+        with answered_in_time():
+            total, ids = people.listed(question, limit=int(limit))
         return Response(
             {
                 "as_of": timezone.now(),

@@ -11,10 +11,11 @@ from datetime import date, datetime, time, timedelta
 from django import forms
 from django.db import connection
 
+from cdp_site.counting import time_limit
 from insights.periods import Period, PeriodForm
 from profiles.models import Profile
 
-from .selectors import NEW, STAGES, bucket_end
+from .selectors import NEW, STAGES, TIME_LIMIT_MS, bucket_end
 
 IN_STAGE = """
 SELECT profile_id FROM (
@@ -118,6 +119,13 @@ def count(question: Question) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM ({sql}) q", params)  # noqa: S608
         return cursor.fetchone()[0]
+
+
+def listed(question: Question, *, limit: int) -> tuple[int, list[int]]:
+    """How many people, and the first ``limit`` ids, together under the reports' time
+    limit (cdp_site.counting.TimeLimitExceeded past it)."""
+    with time_limit(TIME_LIMIT_MS):
+        return count(question), profile_ids(question, limit=limit)
 
 
 def profiles(ids: list[int]):

@@ -104,9 +104,7 @@ def journey_people(request):
     if request.method == "POST":
         return _save(request, question)
     try:
-        with time_limit(selectors.TIME_LIMIT_MS):
-            ids = people.profile_ids(question, limit=SHOWN)
-            total = people.count(question)
+        total, ids = people.listed(question, limit=SHOWN)
     except TimeLimitExceeded:
         return TemplateResponse(request, PEOPLE_TEMPLATE, {"form": form, "too_slow": True})
     context = {
