@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from .resolution import Plan
 from .sql import execute, next_ids, rows, to_json
+from .touches import touch_of
 
 INSERT_PROFILES = """
 INSERT INTO profiles_profile (id, display_name, stage, traits, computed, consent,
@@ -31,9 +32,9 @@ FROM unnest(%s::bigint[], %s::timestamptz[]) AS t(id, seen) WHERE i.id = t.id
 """
 INSERT_EVENTS = """
 INSERT INTO profiles_profileevent (event_id, received_at, profile_id, identity_id, source_id,
-                                   type, name, "timestamp", properties)
+                                   type, name, "timestamp", properties, context)
 SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::bigint[], %s::bigint[],
-                     %s::text[], %s::text[], %s::timestamptz[], %s::jsonb[])
+                     %s::text[], %s::text[], %s::timestamptz[], %s::jsonb[], %s::jsonb[])
 ON CONFLICT (event_id) DO NOTHING
 """
 INSERT_UNRESOLVED = """
@@ -88,6 +89,11 @@ def event_name(event: dict) -> str:
     properties = payload.get("properties")
     page_name = properties.get("name") if isinstance(properties, dict) else None
     return str(payload.get("name") or page_name or "")[:NAME_LENGTH]
+
+
+def _touch_json(payload: dict) -> str | None:
+    touch = touch_of(payload)
+    return to_json(touch) if touch else None
 
 
 class PlanWriter:
@@ -164,6 +170,7 @@ class PlanWriter:
                 [event_name(a.event) for a in done],
                 [a.event["timestamp"] for a in done],
                 [to_json(a.event["payload"].get("properties") or {}) for a in done],
+                [_touch_json(a.event["payload"]) for a in done],
             ],
         )
 

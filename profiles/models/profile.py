@@ -74,6 +74,8 @@ class ProfileEvent(models.Model):
     name = models.CharField(max_length=200, blank=True, default="")
     timestamp = models.DateTimeField()
     properties = models.JSONField(default=dict, blank=True)
+    # The event's campaign and page (profiles.touches), NULL when it carried neither.
+    context = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [
