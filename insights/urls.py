@@ -16,5 +16,6 @@ urlpatterns = [
     path("paths/", paths_views.paths_view, name="paths"),
     path("funnels/", funnel_views.funnels, name="funnels"),
     path("funnels/<int:pk>/", funnel_views.saved_funnel, name="funnel"),
+    path("funnels/steps/", funnel_views.funnel_steps, name="funnel-steps"),
     path("funnels/drop-offs/", funnel_views.save_drop_offs, name="funnel-drop-offs"),
 ]

@@ -14,7 +14,7 @@ from .selectors import Step, dropped_off
 def save_funnel(*, name: str, steps: list[Step], window_days: int, ordered: bool, user) -> Funnel:
     return Funnel.objects.create(
         name=(name or " → ".join(s.event for s in steps)).strip()[:120],
-        steps=[{"event": s.event, "property": s.property, "value": s.value} for s in steps],
+        steps=[s.as_json() for s in steps],
         window_days=window_days,
         ordered=ordered,
         created_by=user,

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30), "week", timezone.get_current_timezone())
 VIEW, ADD, ORDER = "Product Viewed", "Product Added", "Order Completed"
 SHOP = [Step(VIEW), Step(ADD), Step(ORDER)]
+TENTS = {"property": "category", "op": "equals", "value": "Tents"}
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def test_any_order_counts_f3_who_ordered_before_adding(shoppers):
 
 
 def test_a_property_filter_narrows_its_step(shoppers):
-    tents = [Step(VIEW, "category", "Tents"), Step(ADD), Step(ORDER)]
+    tents = [Step(VIEW, (TENTS,)), Step(ADD), Step(ORDER)]
     assert funnel(NOVEMBER, tents, window_days=7, ordered=True).counts == [1, 1, 1]
 
 
@@ -93,9 +94,10 @@ def test_a_saved_funnel_opens_as_its_url(shoppers, marketer_client):
     response = marketer_client.post("/insights/funnels/", {**SHOP_FIELDS, "name": "Shop"})
     saved = Funnel.objects.get(name="Shop")
     assert response.status_code == 302 and response["Location"] == f"/insights/funnels/{saved.pk}/"
-    assert [s["event"] for s in saved.steps] == [VIEW, ADD, ORDER] and saved.ordered
+    assert [s["name"] for s in saved.steps] == [VIEW, ADD, ORDER] and saved.ordered
     opened = marketer_client.get(f"/insights/funnels/{saved.pk}/")
-    assert opened.status_code == 302 and "event_3=Order+Completed" in opened["Location"]
+    assert opened.status_code == 302 and "steps%5B2%5D.name=Order+Completed" in opened["Location"]
+    assert "6 people started" in marketer_client.get(opened["Location"]).content.decode()
 
 
 def test_drop_offs_save_as_a_static_segment(shoppers, marketer_client):
@@ -118,8 +120,25 @@ def test_a_viewer_reads_funnels_but_saves_nothing(shoppers, client, make_user):
     [
         ({"event_1": VIEW}, "A funnel has 2 to 10 steps."),
         ({"event_1": VIEW, "event_2": ADD, "window": "0"}, "greater than or equal to 1"),
-        ({"event_1": VIEW, "event_2": ADD, "property_2": "a b"}, "A property name"),
-        ({"event_1": VIEW, "property_2": "x"}, "Name the step"),
+        ({"steps[0].name": VIEW, "steps[1].name": " "}, "Enter an event name."),
+        (
+            {"steps[0].name": VIEW, "steps[1].name": ADD, "steps[1].where[0].property": "x"},
+            "Choose how to compare.",
+        ),
+        (
+            {
+                "steps[0].name": VIEW,
+                "steps[1].name": ADD,
+                "steps[1].where[0].property": "price",
+                "steps[1].where[0].op": "gt",
+                "steps[1].where[0].value": "cheap",
+            },
+            "Enter a number.",
+        ),
+        ({"event_1": VIEW, "event_2": ADD, "by": "trait"}, "Enter the property or trait"),
+        ({"event_1": VIEW, "event_2": ADD, "start": "2026-11-30", "end": "2026-11-01"}, "before"),
+        ({"event_1": VIEW, "event_2": ADD, "start": "2020-01-01", "end": "2026-11-01"}, "at most"),
+        ({"event_1": VIEW, "event_2": ADD, "start": "yesterday"}, "Enter a valid date."),
         ({"event_1": VIEW, "event_2": ADD, "order": "sideways"}, "Select a valid choice"),
     ],
 )
@@ -141,7 +160,7 @@ def test_the_api_gives_the_funnel_numbers(shoppers, marketer_client):
     body = marketer_client.get(f"/api/v1/insights/funnel/?{query()}").json()
     assert body["people"] == [6, 5, 2] and body["conversion"][1] == pytest.approx(5 / 6)
     bad = marketer_client.get("/api/v1/insights/funnel/?event_1=x")
-    assert bad.status_code == 400 and "event_1" in bad.json()["error"]["fields"]
+    assert bad.status_code == 400 and "steps" in bad.json()["error"]["fields"]
 
 
 def test_the_funnel_downloads_as_csv(shoppers, marketer_client):
