@@ -8,9 +8,11 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
-from insights.funnels.selectors import Step, dropped_off, funnel
+from insights.funnels.forms import FunnelForm
+from insights.funnels.selectors import Breakdown, Step, dropped_off, funnel
 from insights.models import Funnel
 from insights.periods import Period
+from profiles.models import Profile
 from segments.models import Segment
 from tests.profiles.conftest import T0, message, profile_of
 
@@ -63,6 +65,68 @@ def test_any_order_counts_f3_who_ordered_before_adding(shoppers):
 def test_a_property_filter_narrows_its_step(shoppers):
     tents = [Step(VIEW, (TENTS,)), Step(ADD), Step(ORDER)]
     assert funnel(NOVEMBER, tents, window_days=7, ordered=True).counts == [1, 1, 1]
+
+
+def test_filters_compare_as_the_segment_grammar_does(shoppers):
+    """Equals ignores case (as in a segment); not_equals and "in" narrow the first step."""
+    lower = [Step(VIEW, ({**TENTS, "value": "tents"},)), Step(ADD)]
+    assert funnel(NOVEMBER, lower, window_days=7, ordered=True).counts == [1, 1]
+    not_tents = [Step(VIEW, ({**TENTS, "op": "not_equals"},)), Step(ADD), Step(ORDER)]
+    assert funnel(NOVEMBER, not_tents, window_days=7, ordered=True).counts == [5, 4, 1]
+    either = {"property": "category", "op": "in", "values": ["Tents", "Hats"]}
+    assert funnel(
+        NOVEMBER, [Step(VIEW, (either,)), Step(ADD)], window_days=7, ordered=True
+    ).counts == [1, 1]
+
+
+def test_a_breakdown_by_property_counts_each_group_and_the_rest_as_other(shoppers):
+    by = Breakdown("property", "category")
+    found = funnel(NOVEMBER, SHOP, window_days=7, ordered=True, by=by)
+    assert found.counts == [6, 5, 2]
+    # Shirts: f1-f5 viewed, f1-f4 added, only f1 ordered in order; Tents: f6 all three.
+    assert found.groups == {"Shirts": [5, 4, 1], "Tents": [1, 1, 1]}
+    assert funnel(NOVEMBER, SHOP, window_days=7, ordered=True, by=by, top=1).groups == {
+        "Shirts": [5, 4, 1],
+        "(other)": [1, 1, 1],
+    }
+
+
+def test_a_breakdown_by_trait_or_source(shoppers, web):
+    Profile.objects.filter(pk=profile_of("user_id", "f1").pk).update(traits={"plan": "pro"})
+    by_trait = funnel(NOVEMBER, SHOP, window_days=7, ordered=True, by=Breakdown("trait", "plan"))
+    assert by_trait.groups == {"(none)": [5, 4, 1], "pro": [1, 1, 1]}
+    by_source = funnel(NOVEMBER, SHOP, window_days=7, ordered=True, by=Breakdown("source"))
+    assert by_source.groups == {web.name: [6, 5, 2]}
+
+
+def test_many_distinct_values_give_the_top_groups_and_other(web, send):
+    send(
+        web,
+        *[
+            message(userId=f"d{n}", event=VIEW, minutes=n, properties={"sku": f"sku-{n}"})
+            for n in range(12)
+        ],
+    )
+    found = funnel(NOVEMBER, SHOP[:2], window_days=7, ordered=True, by=Breakdown("property", "sku"))
+    assert len(found.groups) == 9 and found.groups["(other)"] == [4, 0]
+    assert sum(counts[0] for counts in found.groups.values()) == 12
+
+
+def test_conversion_over_time_is_per_bucket_of_the_first_step(shoppers, web, send):
+    later = 9 * DAY  # 10 November: the week of 9 November
+    send(
+        web,
+        message(userId="g1", event=VIEW, minutes=later),
+        message(userId="g1", event=ADD, minutes=later + 5),
+    )
+    found = funnel(NOVEMBER, SHOP, window_days=7, ordered=True)
+    assert found.counts == [7, 6, 2]
+    assert found.over_time == {date(2026, 10, 26): [6, 5, 2], date(2026, 11, 9): [1, 1, 0]}
+    by_day = Period(NOVEMBER.first_day, NOVEMBER.last_day, "day", NOVEMBER.zone)
+    assert list(funnel(by_day, SHOP, window_days=7, ordered=True).over_time) == [
+        date(2026, 11, 1),
+        date(2026, 11, 10),
+    ]
 
 
 def test_the_people_who_dropped_off_at_a_step_are_those_counted_out(shoppers):
@@ -166,3 +230,26 @@ def test_the_api_gives_the_funnel_numbers(shoppers, marketer_client):
 def test_the_funnel_downloads_as_csv(shoppers, marketer_client):
     lines = marketer_client.get(f"/insights/funnels/?{query(format='csv')}").content.decode()
     assert lines.splitlines()[1].startswith("1,Product Viewed,6,")
+
+
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"steps[1].name": "\ud800"}, "steps[1].name"),
+        (
+            {"steps[1].where[0].property": "\ud800", "steps[1].where[0].op": "is_set"},
+            "steps[1].where[0].property",
+        ),
+        (
+            {"steps[1].where[0].property": "c", "steps[1].where[0].value": "\ud800"},
+            "steps[1].where[0].value",
+        ),
+        ({"by": "trait", "key": "\ud800"}, "key"),
+    ],
+)
+def test_text_that_cannot_be_stored_is_refused_by_the_form(fields, field):
+    """A lone surrogate cannot reach PostgreSQL (nor a URL): the form refuses it."""
+    form = FunnelForm(
+        {"steps[0].name": VIEW, "steps[1].name": ADD, "steps[1].where[0].op": "equals", **fields}
+    )
+    assert not form.is_valid() and field in form.errors
