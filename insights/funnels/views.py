@@ -62,7 +62,10 @@ def funnels(request):
     context = _context(request, form, **builder.rows(form.steps, errors=form.errors), **result)
     status = 400 if form.is_bound and form.errors else 200
     if request.htmx:
-        response = TemplateResponse(request, f"{TEMPLATE}#result", context, status=status)
+        # Errors answer 200 (htmx swaps no 4xx), the step rows with theirs next to their
+        # inputs swapped out of band.
+        context["oob"] = bool(status == 400 and form.steps)
+        response = TemplateResponse(request, f"{TEMPLATE}#result", context)
         if asked:
             response["HX-Push-Url"] = reverse("insights:funnels") + "?" + _canonical(data)
         return response

@@ -84,6 +84,8 @@ def test_a_funnel_is_built_in_the_page_and_its_drop_offs_saved(page, log_in, liv
     log_in("mia@example.org", PASSWORD)
     page.goto(f"{live_server.url}/insights/funnels/?start=2026-10-25&end=2026-11-20")
     page.get_by_label("Step 1", exact=True).fill("Product Viewed")
+    page.get_by_role("button", name="Show", exact=True).click()  # step 2 left empty
+    expect(page.locator("#b-steps-1-name-error")).to_have_text("Enter an event name.")
     page.get_by_label("Step 2", exact=True).fill("Order Completed")
     page.get_by_role("button", name="Add a step").click()  # an htmx partial: the rows only
     expect(page.get_by_label("Step 3", exact=True)).to_be_visible()

@@ -24,8 +24,12 @@ NOVEMBER = {"start": "2026-11-01", "end": "2026-11-30"}
 
 @pytest.fixture
 def as_role(client, make_user):
+    users = {}
+
     def login(role):
-        client.force_login(make_user(role))
+        if role not in users:
+            users[role] = make_user(role)
+        client.force_login(users[role])
         return client
 
     return login
@@ -130,6 +134,13 @@ def test_errors_show_next_to_their_inputs(as_role):
     html = page.content.decode()
     assert page.status_code == 400
     assert 'id="b-steps-1-where-0-value-error">Enter a number.' in html
+    # With htmx: 200 (htmx swaps no 4xx), the rows with the error swapped out of band.
+    swapped = as_role(MARKETER).get("/insights/funnels/", fields, **HTMX)
+    html = swapped.content.decode()
+    assert (
+        swapped.status_code == 200 and 'id="funnel-steps" class="card" hx-swap-oob="true"' in html
+    )
+    assert 'id="b-steps-1-where-0-value-error">Enter a number.' in html and 'role="alert"' in html
 
 
 # --- the API: saved funnels ------------------------------------------------------------
