@@ -6,8 +6,10 @@ import re
 from urllib.parse import unquote
 
 import pytest
+from django.db import connection
 
 from cdp_site.permissions import ACCOUNT_MANAGER, MARKETER, VIEWER
+from insights.funnels import selectors
 from insights.models import Funnel
 from tests.segments.test_rule_hostile_strings import HOSTILE, INNOCENT
 
@@ -291,3 +293,22 @@ def test_hostile_strings_in_every_field_are_only_data(shoppers, as_role, slot):
             assert answer.json()["people"] == innocent.json()["people"], (slot, text)
         elif answer.status_code == 400:
             assert answer.json()["error"]["fields"], (slot, text)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_funnel_past_its_time_limit_is_a_400_saying_to_ask_for_less(as_role, monkeypatch):
+    """A statement that runs past the limit (here: waiting for a lock another connection
+    holds on the events) is cancelled by PostgreSQL and answered with a message."""
+    monkeypatch.setattr(selectors, "TIME_LIMIT_MS", 300)
+    client = as_role(VIEWER)
+    other = connection.copy()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("LOCK TABLE profiles_profileevent IN ACCESS EXCLUSIVE MODE")
+        answer = client.get("/api/v1/insights/funnel/", {**BUILT, **NOVEMBER})
+    finally:
+        other.close()  # ends its transaction, and the lock with it
+    assert answer.status_code == 400
+    assert "too long" in answer.json()["error"]["fields"]["end"][0]
+    assert client.get("/api/v1/insights/funnel/", {**BUILT, **NOVEMBER}).status_code == 200
