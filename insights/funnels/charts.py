@@ -12,6 +12,21 @@ def percent(value: float | None) -> float | None:
     return None if value is None else round(100 * value, 1)
 
 
+def took(seconds: float | None) -> str:
+    """A median time in words a person reads at a glance: "45 s", "2 h 5 min", "3 d 4 h"."""
+    if seconds is None:
+        return "—"
+    seconds = round(seconds)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
 def funnel_chart(steps: list[Step], found: FunnelResult) -> dict:
     return {
         "data": [
@@ -22,7 +37,7 @@ def funnel_chart(steps: list[Step], found: FunnelResult) -> dict:
                 "textinfo": "value+percent initial",
             }
         ],
-        "layout": {"margin": {"t": 24, "r": 16, "b": 24, "l": 200}},
+        "layout": {"margin": {"t": 24, "r": 16, "b": 24, "l": 16}, "yaxis": {"automargin": True}},
     }
 
 
@@ -47,6 +62,7 @@ def over_time(found: FunnelResult) -> tuple[dict, list[tuple]]:
         "layout": {
             "margin": MARGIN,
             "yaxis": {"title": {"text": "% who finished"}, "rangemode": "tozero"},
+            "xaxis": {"type": "category", "title": {"text": "entered in"}},
         },
     }
     return chart, rows
@@ -62,6 +78,11 @@ def breakdown(steps: list[Step], found: FunnelResult) -> tuple[dict, list[tuple]
             {"type": "bar", "name": group[:40], "x": labels, "y": counts}
             for group, counts, _ in rows
         ],
-        "layout": {"margin": MARGIN, "barmode": "group", "yaxis": {"title": {"text": "people"}}},
+        "layout": {
+            "margin": MARGIN,
+            "barmode": "group",
+            "showlegend": True,
+            "yaxis": {"title": {"text": "people"}},
+        },
     }
     return chart, rows

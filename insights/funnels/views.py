@@ -55,7 +55,7 @@ def funnels(request):
             return _save(request, form)
         result = _result(form)
         if wants_csv(request) and "result_rows" in result:
-            rows = [(k + 1, *row) for k, *row in result["result_rows"]]
+            rows = [(k + 1, *row) for k, *row, _ in result["result_rows"]]
             return csv_response(name="funnel", header=CSV_HEADER, rows=rows)
     else:
         result = {}
@@ -107,7 +107,7 @@ def _result(form) -> dict:
         return {"too_slow": True}
     steps = question["steps"]
     rows = [
-        (k, step.describe(), n, share, median)
+        (k, step.describe(), n, share, median, charts.took(median))
         for k, (step, n, share, median) in enumerate(
             zip(steps, found.counts, found.conversion(), found.median_s, strict=True)
         )

@@ -152,6 +152,9 @@ def test_the_page_shows_the_steps_and_shares_the_funnel_by_url(shoppers, markete
     html = page.content.decode()
     assert page.status_code == 200 and 'data-chart="funnel-chart"' in html
     assert "6 people started; 33% finished" in html
+    # Median from the step before: adding 20 min after viewing (f1 30, f2 60, f3 20, f4 10,
+    # f6 5), ordering 35 min after adding (f1 60, f6 10).
+    assert '<span title="1200 s">20 min 0 s</span>' in html and ">35 min 0 s<" in html
 
 
 def test_a_saved_funnel_opens_as_its_url(shoppers, marketer_client):
