@@ -21,6 +21,7 @@ from cdp_site.permissions import Cap, capabilities_of
 from insights.downloads import csv_response, wants_csv
 from insights.models import Funnel
 from insights.periods import GRANULARITIES
+from segments import grammar
 from segments.catalog import event_names
 
 from . import builder, charts, services
@@ -130,8 +131,24 @@ def _result(form) -> dict:
     return context
 
 
+def _name_problem(name: str) -> str | None:
+    """What is wrong with a name typed for a funnel or a segment (the grammar's check of
+    text: NUL and lone surrogates cannot be stored), or None."""
+    checked = grammar.Validator()
+    return (
+        None if not name or checked.text("name", name, "a name") else checked.errors[0]["message"]
+    )
+
+
+def _back(request, message: str):
+    messages.error(request, message)
+    return redirect(reverse("insights:funnels") + "?" + _canonical(request.POST))
+
+
 def _save(request, form):
     question = form.question()
+    if problem := _name_problem(request.POST.get("name", "")):
+        return _back(request, problem)
     saved = services.save_funnel(name=request.POST.get("name", ""), user=request.user, **question)
     messages.success(request, f"Funnel “{saved.name}” saved.")
     return redirect("insights:funnel", pk=saved.pk)
@@ -153,6 +170,8 @@ def save_drop_offs(request):
     if not form.is_valid() or not at.isdigit() or int(at) >= len(form.question()["steps"]) - 1:
         messages.error(request, "That funnel or step is not valid any more: build it again.")
         return redirect("insights:funnels")
+    if problem := _name_problem(request.POST.get("name", "")):
+        return _back(request, problem)
     try:
         segment = services.save_drop_offs(
             period=form.period(),
@@ -162,7 +181,6 @@ def save_drop_offs(request):
             user=request.user,
         )
     except TimeLimitExceeded:
-        messages.error(request, "These people take too long to list: choose a shorter period.")
-        return redirect(reverse("insights:funnels") + "?" + _canonical(request.POST))
+        return _back(request, "These people take too long to list: choose a shorter period.")
     messages.success(request, f"Saved {segment.member_count:,} people as “{segment.name}”.")
     return redirect("segments:detail", pk=segment.pk)

@@ -11,6 +11,7 @@ from django.db import connection
 from cdp_site.permissions import ACCOUNT_MANAGER, MARKETER, VIEWER
 from insights.funnels import selectors
 from insights.models import Funnel
+from segments.models import Segment
 from tests.segments.test_rule_hostile_strings import HOSTILE, INNOCENT
 
 from . import test_funnels
@@ -312,3 +313,18 @@ def test_a_funnel_past_its_time_limit_is_a_400_saying_to_ask_for_less(as_role, m
     assert answer.status_code == 400
     assert "too long" in answer.json()["error"]["fields"]["end"][0]
     assert client.get("/api/v1/insights/funnel/", {**BUILT, **NOVEMBER}).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/insights/funnels/", "/insights/funnels/drop-offs/"])
+def test_hostile_names_for_a_saved_funnel_or_segment_are_stored_or_refused(shoppers, as_role, url):
+    client = as_role(MARKETER)
+    fields = {**BUILT, **NOVEMBER, "at": "0"}
+    for text in HOSTILE:
+        if "\ud800" in text:
+            continue  # not sendable in a form post
+        response = client.post(url, {**fields, "name": text}, follow=True)
+        assert response.status_code == 200, text
+        if "\x00" in text:
+            assert "contains a character that cannot be stored" in response.content.decode()
+    stored = Funnel.objects.count() if "drop" not in url else Segment.objects.count()
+    assert stored == len(HOSTILE) - 2  # all but the NUL (and the lone surrogate)
