@@ -56,8 +56,7 @@ def funnels(request):
             return _save(request, form)
         result = _result(form)
         if wants_csv(request) and "result_rows" in result:
-            rows = [(k + 1, *row) for k, *row, _ in result["result_rows"]]
-            return csv_response(name="funnel", header=CSV_HEADER, rows=rows)
+            return _csv(request.GET.get("table", ""), result)
     else:
         result = {}
     context = _context(request, form, **builder.rows(form.steps, errors=form.errors), **result)
@@ -90,6 +89,20 @@ def _steps(request, data):
         response["HX-Retarget"], response["HX-Reswap"] = "#funnel-steps", "outerHTML"
         return response
     return TemplateResponse(request, TEMPLATE, context)
+
+
+def _csv(table: str, result: dict):
+    """The steps' table, or with ``table`` the over-time or breakdown table."""
+    if table == "time":
+        header = ["entered in", "started", "finished", "conversion %"]
+        return csv_response(name="funnel-over-time", header=header, rows=result["time_rows"])
+    if table == "by" and "by_rows" in result:
+        steps = [f"step {k + 1}" for k in range(len(result["result_rows"]))]
+        rows = [(group, *counts, pct) for group, counts, pct in result["by_rows"]]
+        header = [result["by_label"], *steps, "conversion %"]
+        return csv_response(name="funnel-breakdown", header=header, rows=rows)
+    rows = [(k + 1, *row) for k, *row, _ in result["result_rows"]]
+    return csv_response(name="funnel", header=CSV_HEADER, rows=rows)
 
 
 def _canonical(data) -> str:

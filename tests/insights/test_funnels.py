@@ -233,6 +233,15 @@ def test_the_api_gives_the_funnel_numbers(shoppers, marketer_client):
 def test_the_funnel_downloads_as_csv(shoppers, marketer_client):
     lines = marketer_client.get(f"/insights/funnels/?{query(format='csv')}").content.decode()
     assert lines.splitlines()[1].startswith("1,Product Viewed,6,")
+    weekly = marketer_client.get(f"/insights/funnels/?{query(format='csv', table='time')}")
+    assert weekly.content.decode().splitlines()[1:] == ["2026-10-26,6,2,33.3"]
+    by = query(format="csv", table="by", by="property", key="category")
+    lines = marketer_client.get(f"/insights/funnels/?{by}").content.decode().splitlines()
+    assert lines == [
+        "property category,step 1,step 2,step 3,conversion %",
+        "Shirts,5,4,1,20.0",
+        "Tents,1,1,1,100.0",
+    ]
 
 
 @pytest.mark.parametrize(
