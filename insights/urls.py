@@ -17,5 +17,6 @@ urlpatterns = [
     path("funnels/", funnel_views.funnels, name="funnels"),
     path("funnels/<int:pk>/", funnel_views.saved_funnel, name="funnel"),
     path("funnels/steps/", funnel_views.funnel_steps, name="funnel-steps"),
+    path("funnels/<int:pk>/delete/", funnel_views.delete_funnel, name="funnel-delete"),
     path("funnels/drop-offs/", funnel_views.save_drop_offs, name="funnel-drop-offs"),
 ]

@@ -197,3 +197,12 @@ def save_drop_offs(request):
         return _back(request, "These people take too long to list: choose a shorter period.")
     messages.success(request, f"Saved {segment.member_count:,} people as “{segment.name}”.")
     return redirect("segments:detail", pk=segment.pk)
+
+
+@requires(Cap.MANAGE_SEGMENTS)
+@require_POST
+def delete_funnel(request, pk: int):
+    found = get_object_or_404(Funnel, pk=pk)
+    services.delete_funnel(funnel=found)
+    messages.success(request, f"Funnel “{found.name}” deleted.")
+    return redirect("insights:funnels")

@@ -167,6 +167,18 @@ def test_a_saved_funnel_opens_as_its_url(shoppers, marketer_client):
     assert "6 people started" in marketer_client.get(opened["Location"]).content.decode()
 
 
+def test_a_marketer_deletes_a_saved_funnel_and_a_viewer_cannot(shoppers, client, make_user):
+    saved = Funnel.objects.create(name="Shop", steps=[{"name": VIEW}, {"name": ADD}])
+    client.force_login(make_user("Viewer"))
+    assert client.post(f"/insights/funnels/{saved.pk}/delete/").status_code == 403
+    assert "Delete a saved funnel" not in client.get("/insights/funnels/").content.decode()
+    client.force_login(make_user("Marketer"))
+    page = client.get("/insights/funnels/").content.decode()
+    assert f'action="/insights/funnels/{saved.pk}/delete/"' in page
+    assert client.post(f"/insights/funnels/{saved.pk}/delete/")["Location"] == "/insights/funnels/"
+    assert not Funnel.objects.exists()
+
+
 def test_drop_offs_save_as_a_static_segment(shoppers, marketer_client):
     response = marketer_client.post("/insights/funnels/drop-offs/", {**SHOP_FIELDS, "at": "1"})
     segment = Segment.objects.get()
