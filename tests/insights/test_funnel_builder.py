@@ -91,6 +91,17 @@ def test_a_viewer_uses_the_builder_and_its_comparison_picker(as_role):
     assert not Funnel.objects.exists()
 
 
+def test_the_segment_builders_property_picker_serves_funnel_readers_without_examples(
+    shoppers, as_role
+):
+    field = "steps[0].name"
+    asked = {"field": field, field: VIEW, "list": "b-steps-0-where-0-props"}
+    viewer = as_role(VIEWER).get("/segments/builder/properties/", asked).content.decode()
+    assert '<option value="category" label="text">' in viewer  # a key, no example value
+    marketer = as_role(MARKETER).get("/segments/builder/properties/", asked).content.decode()
+    assert '<option value="category" label="text · e.g. ' in marketer
+
+
 def test_showing_answers_the_result_partial_and_pushes_the_shareable_url(shoppers, as_role):
     client = as_role(MARKETER)
     shown = client.get("/insights/funnels/", {**BUILT, **NOVEMBER}, **HTMX)
