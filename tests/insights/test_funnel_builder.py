@@ -137,6 +137,20 @@ def test_an_unknown_event_counts_zero_and_says_so(shoppers, as_role):
     assert body["unknown_events"] == ["Prodct Added"] and body["people"] == [6, 0]
 
 
+@pytest.mark.parametrize("count", [0, 1, 11])
+def test_a_funnel_of_0_1_or_11_steps_is_refused_with_the_reason(as_role, count):
+    client = as_role(VIEWER)
+    fields = {f"steps[{k}].name": f"e{k}" for k in range(count)}
+    answer = client.get("/api/v1/insights/funnel/", fields)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["fields"]["steps"] == ["A funnel has 2 to 10 steps."]
+    legacy = client.get("/api/v1/insights/funnel/", {f"event_{k + 1}": "e" for k in range(count)})
+    assert legacy.status_code == 400 and "steps" in legacy.json()["error"]["fields"]
+    if count:  # with no step at all the page just shows the empty builder
+        page = client.get("/insights/funnels/", fields)
+        assert page.status_code == 400 and "A funnel has 2 to 10 steps." in page.content.decode()
+
+
 def test_errors_show_next_to_their_inputs(as_role):
     fields = {
         **BUILT,
