@@ -50,7 +50,8 @@ def funnels(request):
     if "_action" in data:
         return _steps(request, data)
     asked = bool(steps_in(data))
-    form = FunnelForm(data if asked else None)
+    # Not asked yet: the period or options in the address still fill the form.
+    form = FunnelForm(data if asked else None, initial={k: v for k, v in data.items() if v})
     if asked and form.is_valid():
         if request.method == "POST":
             return _save(request, form)

@@ -95,6 +95,14 @@ def test_a_funnel_is_built_in_the_page_and_its_drop_offs_saved(page, log_in, liv
     # The segment builder's property filter, added to step 1 and removed again.
     page.get_by_role("button", name="Add property filter").first.click()
     expect(page.get_by_label("where property")).to_be_visible()
+    # Its comparison picker posts the rows back (the segment builder's own): "between"
+    # brings the second number.
+    # (once htmx has processed the new rows: visible comes a moment earlier)
+    page.wait_for_function(
+        "() => document.querySelector('#b-steps-0-where-0-op')?.['htmx-internal-data']?.initHash"
+    )
+    page.get_by_label("Comparison").select_option("between")
+    expect(page.locator("[name='steps[0].where[0].value2']")).to_be_visible()
     page.get_by_role("button", name="Remove this property filter").click()
     expect(page.get_by_label("where property")).to_have_count(0)
     page.get_by_role("button", name="Show", exact=True).click()

@@ -50,6 +50,13 @@ def test_adding_a_step_without_js_renders_the_page_with_one_more_row(as_role):
     assert names(html) == [VIEW, ADD, ORDER, ""] and "people started" not in html
 
 
+def test_the_period_in_the_address_fills_the_form_before_any_step(as_role):
+    page = as_role(VIEWER).get("/insights/funnels/", {"start": "2026-10-25", "by": "source"})
+    html = page.content.decode()
+    assert 'name="start" value="2026-10-25"' in html and '<option value="source" selected>' in html
+    assert len(names(html)) == 2 and "Name at least two events" in html
+
+
 def test_builder_actions_answer_the_steps_partial_for_htmx(as_role):
     client = as_role(MARKETER)
     moved = client.get("/insights/funnels/", {**BUILT, "_action": "up:steps[2]"}, **HTMX)
