@@ -14,7 +14,7 @@ from cdp_site.counting import Count, count_rows
 from .models import Profile
 from .selectors import active_profiles
 
-SAMPLE = 20_000  # profiles read to estimate the share identified, past CAP
+SAMPLE = 5_000  # profiles read to estimate the share identified (about ±1.5 %), past CAP
 # Identified: holds a verified identifier other than an anonymous id (a user id, an
 # e-mail, a phone, ...), as profiles.pipeline decides who is a known customer. A sample
 # of 100 percent reads every row, so the small table is counted exactly by the same query.
