@@ -11,6 +11,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, Delivery, Enrollment
 from cdp_site import health
 from cdp_site.permissions import ADMIN, MARKETER, VIEWER
+from insights import tasks
 from insights.dashboard import selectors, sparkline
 from integrations import services as integrations
 from integrations.collect.messages import Rejection
@@ -97,6 +98,28 @@ def test_the_page_shows_the_same_numbers_and_how_current_they_are(shop, client_a
     assert "Retention: 4 (80.0 %)" in page
     assert "Figures current to" in page and "No data yet" not in page
     assert response.content.decode().count('<svg class="sparkline"') >= 4
+
+
+def test_the_revenue_is_kept_a_minute_and_read_ahead_by_the_scheduled_task(shop, send, client_as):
+    viewer = client_as(VIEWER)
+
+    def eur():
+        revenue = viewer.get("/api/v1/insights/dashboard/").json()["tiles"]["revenue"]
+        return [c for c in revenue["currencies"] if c["currency"] == "EUR"], revenue["as_of"]
+
+    before, read_at = eur()
+    assert before == [{"currency": "EUR", "revenue": 30.0, "orders": 1}]
+    send(
+        shop,
+        now_message(
+            userId="u5", event="Order Completed", properties={"revenue": 5, "currency": "EUR"}
+        ),
+    )
+    assert eur() == (before, read_at)  # kept: the page does not read the orders again
+    tasks.refresh_dashboard()
+    after, refreshed_at = eur()
+    assert after == [{"currency": "EUR", "revenue": 35.0, "orders": 2}]
+    assert refreshed_at > read_at
 
 
 def test_segments_with_the_largest_change_in_seven_days_come_first(client_as, db):
