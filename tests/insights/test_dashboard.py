@@ -173,8 +173,9 @@ def test_running_campaigns_show_their_sends_and_conversions(client_as, db):
             "converted": {"value": 1, "how": "exact"},
         }
     ]
-    marketer = client_as(MARKETER).get("/").content.decode()
-    assert f'href="/campaigns/{running.pk}/">Welcome</a>' in marketer
+    response = client_as(MARKETER).get("/")
+    assert f'href="/campaigns/{running.pk}/">Welcome</a>' in response.content.decode()
+    assert "Running campaigns 1 Welcome: 3 sent · 1 converted" in text(response)
 
 
 def test_rejections_failed_imports_and_dead_letters_are_warnings(web, client_as):
