@@ -49,8 +49,9 @@ def identified_split(total: Count) -> tuple[int, int, str] | None:
     """(identified, anonymous, how) of the ``total`` active profiles: counted exactly up to
     10,000 (how "exact"); past that the share identified in a sample of about SAMPLE
     profiles (a block sample of the table), times the total (how "sample"). None when
-    the total is unknown."""
-    if total.value is None:
+    the total is neither counted nor estimated (a table never analysed: its size, and
+    so the sample's, is unknown)."""
+    if total.how not in ("exact", "estimate"):
         return None
     percent, how = 100.0, "exact"
     if not total.exact:
