@@ -1,5 +1,7 @@
 from django.urls import path
 
+from insights.dashboard import api as dashboard_api
+
 from . import views
 
 app_name = "insights-api"
@@ -10,4 +12,5 @@ urlpatterns = [
     path("retention/", views.RetentionView.as_view(), name="retention"),
     path("paths/", views.PathsView.as_view(), name="paths"),
     path("funnel/", views.FunnelView.as_view(), name="funnel"),
+    path("dashboard/", dashboard_api.DashboardView.as_view(), name="dashboard"),
 ]
