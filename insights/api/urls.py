@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import attribution, views
 
 app_name = "insights-api"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("retention/", views.RetentionView.as_view(), name="retention"),
     path("paths/", views.PathsView.as_view(), name="paths"),
     path("funnel/", views.FunnelView.as_view(), name="funnel"),
+    path("attribution/", attribution.AttributionView.as_view(), name="attribution"),
 ]
