@@ -33,6 +33,7 @@ the SQL below; they may use everything in this module.
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 
 from .sql import rows
 
@@ -155,3 +156,26 @@ def refresh(*, profile_ids=(), event_ids=()) -> list[int]:
     if not ids:
         return []
     return [pid for (pid,) in rows(REFRESH, {"ids": sorted(ids), "keys": KEYS})]
+
+
+WITH_CONTEXT_AFTER = """
+SELECT DISTINCT e.profile_id FROM profiles_profileevent e
+JOIN profiles_profile p ON p.id = e.profile_id AND p.merged_into_id IS NULL
+WHERE e.context IS NOT NULL AND e.profile_id > %s ORDER BY 1 LIMIT %s
+"""
+
+
+def backfill(*, chunk: int = 1000, on_chunk=None) -> tuple[int, int]:
+    """Recomputes the touches of every active profile with context events, a chunk per
+    transaction (for events kept before the touches were); returns (profiles seen,
+    profiles changed). Safe to run again: values are recomputed, never accumulated."""
+    seen = changed = after = 0
+    while True:
+        with transaction.atomic():
+            ids = [pid for (pid,) in rows(WITH_CONTEXT_AFTER, [after, chunk])]
+            if not ids:
+                return seen, changed
+            changed += len(refresh(profile_ids=ids))
+        seen, after = seen + len(ids), ids[-1]
+        if on_chunk:
+            on_chunk(seen)

@@ -1,15 +1,23 @@
 """The attribution report as JSON (GET /api/v1/insights/attribution/): the same selector
 as the page; amounts per currency, never summed across currencies."""
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdp_site.permissions import Cap
-from insights.attribution.forms import GROUPS, MAX_LOOKBACK, AttributionForm
-from insights.attribution.selectors import MODELS, attribute
+from insights.attribution.forms import (
+    GROUPS,
+    MAX_LOOKBACK,
+    AttributionForm,
+    AttributionPeopleForm,
+    describe,
+)
+from insights.attribution.selectors import MODELS, attribute, listed
 
-from .views import PERIOD_PARAMETERS, answered_in_time, valid_form
+from .views import MAX_LISTED, PERIOD_PARAMETERS, answered_in_time, valid_form
 
 ATTRIBUTION_PARAMETERS = [
     OpenApiParameter("event", str, description="the order event (Order Completed)"),
@@ -75,4 +83,36 @@ class AttributionView(APIView):
                     for channel in found.channels
                 ],
             }
+        )
+
+
+PEOPLE_PARAMETERS = [
+    OpenApiParameter("channel", str, required=True, description="a channel of the report"),
+    OpenApiParameter("model", str, enum=list(MODELS), required=True),
+    OpenApiParameter("limit", int, description=f"profile ids to list, 1 to {MAX_LISTED} (100)"),
+]
+
+
+class AttributionPeopleView(APIView):
+    """The buyers behind one number of the report: whose orders in the period ``model``
+    credited (in part, for linear) to ``channel``; how many, and the first ``limit``
+    profile ids. Needs the permission to view profiles: a viewer reads the numbers only."""
+
+    required_capability = Cap.VIEW_PROFILES
+
+    @extend_schema(
+        parameters=[p for p in PERIOD_PARAMETERS if p.name != "granularity"]
+        + ATTRIBUTION_PARAMETERS
+        + PEOPLE_PARAMETERS,
+        responses={200: dict},
+    )
+    def get(self, request):
+        form = valid_form(AttributionPeopleForm(request.query_params))
+        limit = request.query_params.get("limit", "100")
+        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LISTED:
+            raise serializers.ValidationError({"limit": [f"A number from 1 to {MAX_LISTED}."]})
+        with answered_in_time():
+            total, ids = listed(form.period(), limit=int(limit), **form.question(), **form.who())
+        return Response(
+            {"as_of": timezone.now(), "describe": describe(form), "count": total, "profiles": ids}
         )

@@ -11,4 +11,9 @@ urlpatterns = [
     path("paths/", views.PathsView.as_view(), name="paths"),
     path("funnel/", views.FunnelView.as_view(), name="funnel"),
     path("attribution/", attribution.AttributionView.as_view(), name="attribution"),
+    path(
+        "attribution/people/",
+        attribution.AttributionPeopleView.as_view(),
+        name="attribution-people",
+    ),
 ]

@@ -41,3 +41,12 @@ class AttributionPeopleForm(AttributionForm):
     def who(self) -> dict:
         data = self.cleaned_data
         return {"channel": data["channel"], "model": data["model"]}
+
+
+def describe(form) -> str:
+    data = form.cleaned_data
+    dates = f"{data['start']:%Y-%m-%d} – {data['end']:%Y-%m-%d}"
+    return (
+        f"{data['event']} credited to {GROUPS[data['by']]} {data['channel']} "
+        f"({MODELS[data['model']]}), {dates}"
+    )

@@ -18,7 +18,7 @@ from profiles.models import Profile
 from segments import static_lists
 
 from . import selectors
-from .forms import GROUPS, MODELS, AttributionForm, AttributionPeopleForm
+from .forms import GROUPS, AttributionForm, AttributionPeopleForm, describe
 
 TEMPLATE = "insights/attribution.html"
 PEOPLE_TEMPLATE = "insights/attribution_people.html"
@@ -146,15 +146,6 @@ def attribution_people(request):
         "back": reverse("insights:attribution") + "?" + _query(form),
     }
     return TemplateResponse(request, PEOPLE_TEMPLATE, context)
-
-
-def describe(form) -> str:
-    data = form.cleaned_data
-    dates = f"{data['start']:%Y-%m-%d} – {data['end']:%Y-%m-%d}"
-    return (
-        f"{data['event']} credited to {GROUPS[data['by']]} {data['channel']} "
-        f"({MODELS[data['model']]}), {dates}"
-    )
 
 
 def _save(request, period, question, title):

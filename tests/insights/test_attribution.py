@@ -209,3 +209,30 @@ def test_hostile_strings_in_every_field_never_fail(orders, marketer_client, host
         )
     people = urlencode({**NOVEMBER, "channel": hostile, "model": "linear"})
     assert marketer_client.get(f"/insights/attribution/people/?{people}").status_code in (200, 400)
+
+
+def test_the_api_lists_the_buyers_behind_a_number(orders, marketer_client):
+    query = urlencode({**NOVEMBER, "channel": "newsletter", "model": "last"})
+    body = marketer_client.get(f"/api/v1/insights/attribution/people/?{query}").json()
+
+    assert body["count"] == 1 and body["profiles"] == [profile_of("user_id", "cat").pk]
+    assert body["as_of"] and "newsletter" in body["describe"]
+
+
+@pytest.mark.parametrize(
+    "role, query, status",
+    [
+        ("Viewer", {"channel": "google", "model": "first"}, 403),
+        ("Account manager", {"channel": "google", "model": "first"}, 200),
+        ("Account manager", {"channel": "google", "model": "best"}, 400),
+        ("Account manager", {"model": "first"}, 400),
+        ("Account manager", {"channel": "google", "model": "first", "limit": "0"}, 400),
+        ("Account manager", {"channel": "google", "model": "first", "limit": "1001"}, 400),
+    ],
+)
+def test_the_people_api_checks_the_role_and_the_question(
+    orders, client, make_user, role, query, status
+):
+    client.force_login(make_user(role))
+    response = client.get("/api/v1/insights/attribution/people/?" + urlencode(query))
+    assert response.status_code == status

@@ -2,7 +2,10 @@
 last one that brought them back, kept as events are processed, after a merge and an
 unmerge, and segmentable like any computed trait."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 
 from integrations import processing
@@ -155,3 +158,21 @@ def test_hostile_context_values_are_kept_as_text_not_run(web, send):
     )
 
     assert channel(touch("h"), "first") == (hostile, "<script>", "(none)")
+
+
+def test_the_backfill_command_restores_touches_lost_or_never_computed(web, send):
+    send(
+        web,
+        visit("b1", 0, "/", utm="utm_source=google&utm_medium=cpc"),
+        visit("b2", 0, "/", referrer="https://duckduckgo.com/"),
+    )
+    expected = {user: touch(user) for user in ("b1", "b2")}
+    Profile.objects.update(computed={})  # as data kept before the touches were
+
+    out = io.StringIO()
+    call_command("backfill_touches", "--chunk", "1", stdout=out)
+
+    assert {user: touch(user) for user in ("b1", "b2")} == expected
+    assert "Touches recomputed for 2 profiles (2 changed)" in out.getvalue()
+    call_command("backfill_touches", stdout=out)
+    assert "(0 changed)" in out.getvalue()
