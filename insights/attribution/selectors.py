@@ -8,9 +8,10 @@ equal share to each (linear). An order with no touch in the window is credited t
 amount count as orders and add nothing to revenue.
 
 One statement: the period's orders from the (name, timestamp, profile) index, each
-buyer's touches from the (profile, timestamp) index, under the reports' time limit; the
-largest channels are kept and the rest summed as "other", so a million distinct UTM
-sources still answer a bounded table.
+buyer's touches from the partial index of events with a campaign or a referrer
+(profileevent_touch), under the reports' time limit; the largest channels are kept and
+the rest summed as "other", so a million distinct UTM sources still answer a bounded
+table.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ touches AS (
         FROM profiles_profileevent e
         WHERE e.profile_id = o.profile_id AND e."timestamp" <= o.at
           AND e."timestamp" > o.at - make_interval(days => %(lookback)s)
-          AND e.context IS NOT NULL AND {channel["touch"]}
+          AND {channel["candidate"]} AND {channel["touch"]}
     ) t ON true
 ),
 credits AS (
