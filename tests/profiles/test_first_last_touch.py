@@ -176,3 +176,12 @@ def test_the_backfill_command_restores_touches_lost_or_never_computed(web, send)
     assert "Touches recomputed for 2 profiles (2 changed)" in out.getvalue()
     call_command("backfill_touches", stdout=out)
     assert "(0 changed)" in out.getvalue()
+
+
+def test_the_segment_builder_offers_the_touch_keys(db):
+    from segments import catalog
+
+    offered = {k["key"]: (k["label"], k["type"]) for k in catalog.computed_keys()}
+    assert offered["first_touch_source"] == ("First touch source", "text")
+    assert offered["last_touch_landing_page"] == ("Last touch landing page", "text")
+    assert offered["last_touch_at"] == ("Last touch time", "date")
