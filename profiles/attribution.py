@@ -48,6 +48,11 @@ LABELS = {
     "referrer": "referrer",
     "at": "time",
 }
+KEY_LABELS = {
+    key: f"{which.title()} touch {LABELS[field]}"
+    for key in KEYS
+    for which, field in [key.split("_touch_", 1)]
+}
 DIRECT = ("(direct)", "(none)", "(none)")
 
 # The host of a URL (scheme://[user@]host[:port]...), lower-cased, without "www.".

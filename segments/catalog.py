@@ -113,11 +113,10 @@ def touch_keys() -> list[dict]:
     return [
         {
             "key": key,
-            "label": f"{which.title()} touch {attribution.LABELS[field]}",
+            "label": attribution.KEY_LABELS[key],
             "type": "date" if key.endswith("_at") else "text",
         }
         for key in attribution.KEYS
-        for which, field in [key.split("_touch_", 1)]
     ]
 
 

@@ -169,3 +169,11 @@ def test_a_click_through_the_tracking_link_then_an_order_shows_on_the_results(
     assert "Revenue from its e-mails" in page and "12.50" in page and "GBP" in page
     body = client.get(f"/api/v1/campaigns/{campaign.pk}/results/").json()
     assert body["email_revenue"]["per_currency"][0]["revenue"] == 12.5
+
+
+def test_revenue_past_its_time_limit_leaves_the_rest_of_the_results(buyers, monkeypatch):
+    monkeypatch.setattr(revenue, "TIME_LIMIT_MS", 50)
+    monkeypatch.setattr(revenue, "REVENUE", "SELECT pg_sleep(1)")
+
+    got = results.campaign_results(buyers)
+    assert got["email_revenue"]["too_slow"] and got["entered"] == 0

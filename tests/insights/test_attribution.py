@@ -236,3 +236,14 @@ def test_the_people_api_checks_the_role_and_the_question(
     client.force_login(make_user(role))
     response = client.get("/api/v1/insights/attribution/people/?" + urlencode(query))
     assert response.status_code == status
+
+
+def test_a_report_past_its_time_limit_says_to_ask_for_less(orders, marketer_client, monkeypatch):
+    # A statement that outlives the limit, run by the real time limit in PostgreSQL.
+    monkeypatch.setattr(selectors, "TIME_LIMIT_MS", 50)
+    monkeypatch.setattr(selectors, "report_sql", lambda by: "SELECT pg_sleep(1)")
+
+    page = marketer_client.get("/insights/attribution/?" + urlencode(NOVEMBER))
+    assert page.status_code == 200 and "takes too long to count" in page.content.decode()
+    api = marketer_client.get("/api/v1/insights/attribution/?" + urlencode(NOVEMBER))
+    assert api.status_code == 400 and "end" in api.json()["error"]["fields"]

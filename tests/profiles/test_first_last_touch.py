@@ -185,3 +185,11 @@ def test_the_segment_builder_offers_the_touch_keys(db):
     assert offered["first_touch_source"] == ("First touch source", "text")
     assert offered["last_touch_landing_page"] == ("Last touch landing page", "text")
     assert offered["last_touch_at"] == ("Last touch time", "date")
+
+
+def test_the_profile_page_names_the_touches(web, send, client, make_user):
+    send(web, visit("p1", 0, "/", utm="utm_source=google&utm_medium=cpc"))
+    client.force_login(make_user("Account manager"))
+
+    page = client.get(f"/profiles/{profile_of('user_id', 'p1').pk}/").content.decode()
+    assert "First touch source" in page and "google" in page
