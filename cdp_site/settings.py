@@ -531,3 +531,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Attribution: the currency of an order event that names none (profiles.attribution).
+CDP_DEFAULT_CURRENCY = env.str("CDP_DEFAULT_CURRENCY", default="USD").upper()

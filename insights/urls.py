@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .attribution import views as attribution_views
 from .funnels import views as funnel_views
 from .journey import views as journey_views
 from .paths import views as paths_views
@@ -17,4 +18,6 @@ urlpatterns = [
     path("funnels/", funnel_views.funnels, name="funnels"),
     path("funnels/<int:pk>/", funnel_views.saved_funnel, name="funnel"),
     path("funnels/drop-offs/", funnel_views.save_drop_offs, name="funnel-drop-offs"),
+    path("attribution/", attribution_views.attribution_report, name="attribution"),
+    path("attribution/people/", attribution_views.attribution_people, name="attribution-people"),
 ]

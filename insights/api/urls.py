@@ -2,7 +2,7 @@ from django.urls import path
 
 from insights.dashboard import api as dashboard_api
 
-from . import views
+from . import attribution, views
 
 app_name = "insights-api"
 
@@ -13,4 +13,10 @@ urlpatterns = [
     path("paths/", views.PathsView.as_view(), name="paths"),
     path("funnel/", views.FunnelView.as_view(), name="funnel"),
     path("dashboard/", dashboard_api.DashboardView.as_view(), name="dashboard"),
+    path("attribution/", attribution.AttributionView.as_view(), name="attribution"),
+    path(
+        "attribution/people/",
+        attribution.AttributionPeopleView.as_view(),
+        name="attribution-people",
+    ),
 ]

@@ -28,9 +28,17 @@ PERIOD_PARAMETERS = [
     OpenApiParameter("granularity", str, enum=list(GRANULARITIES), description="default: week"),
 ]
 BREAKDOWN_PARAMETERS = [
-    OpenApiParameter("by", str, enum=["country", "trait", "segment"], description="breakdown"),
+    OpenApiParameter(
+        "by",
+        str,
+        enum=["country", "trait", "segment", "source", "party", "first_touch"],
+        description="breakdown (source, party: of the event that caused the move)",
+    ),
     OpenApiParameter("trait", str, description="with by=trait: the trait's key"),
     OpenApiParameter("segment", int, description="with by=segment: the segment's id"),
+    OpenApiParameter(
+        "touch", str, enum=["source", "medium", "campaign"], description="with by=first_touch"
+    ),
 ]
 TOO_SLOW = {"end": ["This period takes too long to count: choose a shorter one."]}
 
