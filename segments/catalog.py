@@ -107,7 +107,7 @@ def computed_keys() -> list[dict]:
 
 
 def _computed_type(aggregation: str) -> str:
-    text = {"first", "last", "most_frequent"}
+    text = {"first", "last", "most_frequent", "rfm_segment"}
     return "text" if aggregation in text else "number"
 
 
