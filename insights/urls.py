@@ -5,6 +5,7 @@ from .funnels import views as funnel_views
 from .journey import views as journey_views
 from .paths import views as paths_views
 from .retention import views as retention_views
+from .rfm import views as rfm_views
 
 app_name = "insights"
 
@@ -17,4 +18,7 @@ urlpatterns = [
     path("funnels/", funnel_views.funnels, name="funnels"),
     path("funnels/<int:pk>/", funnel_views.saved_funnel, name="funnel"),
     path("funnels/drop-offs/", funnel_views.save_drop_offs, name="funnel-drop-offs"),
+    path("rfm/", rfm_views.rfm, name="rfm"),
+    path("rfm/people/", rfm_views.rfm_people, name="rfm-people"),
+    path("rfm/recompute/", rfm_views.rfm_recompute, name="rfm-recompute"),
 ]
