@@ -95,7 +95,11 @@ def _heatmap(found, values: dict, what: str, colours: str, people: str) -> dict:
         "layout": {
             "margin": {"t": 24, "r": 16, "b": 48, "l": 56},
             "xaxis": {"title": {"text": "frequency score"}, "type": "category"},
-            "yaxis": {"title": {"text": "recency score"}, "type": "category"},
+            "yaxis": {
+                "title": {"text": "recency score"},
+                "type": "category",
+                "autorange": "reversed",  # R5 (listed first) on top
+            },
         },
         "clickable": bool(people),
     }
