@@ -14,4 +14,5 @@ urlpatterns = [
     path("funnel/", views.FunnelView.as_view(), name="funnel"),
     path("rfm/", rfm_api.RfmView.as_view(), name="rfm"),
     path("rfm/people/", rfm_api.RfmPeopleView.as_view(), name="rfm-people"),
+    path("rfm/recompute/", rfm_api.RfmRecomputeView.as_view(), name="rfm-recompute"),
 ]

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from cdp_site.permissions import Cap
 from insights.api.views import answered_in_time, valid_form
+from profiles import services as profile_services
 from profiles.computed import scores
 
 from . import selectors
@@ -114,3 +115,23 @@ class RfmPeopleView(APIView):
                 "profiles": ids,
             }
         )
+
+
+class RfmRecomputeView(APIView):
+    """Queues the scores pass that otherwise runs hourly; the grid's ``as_of`` moves on
+    once it is done (202: queued, with the ``as_of`` of the scores now shown)."""
+
+    required_capability = Cap.MANAGE_SEGMENTS
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: inline_serializer(
+                "RfmRecomputeQueued",
+                {"queued": serializers.BooleanField(), "as_of": serializers.DateTimeField()},
+            )
+        },
+    )
+    def post(self, request):
+        profile_services.queue_score_recompute()
+        return Response({"queued": True, "as_of": scores.computed_at()}, status=202)

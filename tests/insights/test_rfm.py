@@ -168,6 +168,7 @@ def test_a_viewer_sees_the_numbers_but_not_the_people(customers, client, make_us
     assert client.get("/insights/rfm/people/?r=5&f=1").status_code == 403
     assert client.get("/api/v1/insights/rfm/people/?r=5&f=1").status_code == 403
     assert client.post("/insights/rfm/recompute/").status_code == 403
+    assert client.post("/api/v1/insights/rfm/recompute/").status_code == 403
     body = client.get("/api/v1/insights/rfm/").json()
     assert body["customers"] == len(ORDERS)
 
@@ -185,7 +186,11 @@ def test_a_marketer_recomputes_the_scores_on_demand(
     with django_capture_on_commit_callbacks():
         response = marketer_client.post("/insights/rfm/recompute/")
     assert response.status_code == 302 and response["Location"] == "/insights/rfm/"
-    assert QueuedTask.objects.filter(task="profiles.tasks.recompute_scores").exists()
+    assert QueuedTask.objects.filter(task="profiles.tasks.recompute_scores").count() == 1
+    with django_capture_on_commit_callbacks():
+        answer = marketer_client.post("/api/v1/insights/rfm/recompute/")
+    assert answer.status_code == 202 and answer.json()["queued"] is True
+    assert QueuedTask.objects.filter(task="profiles.tasks.recompute_scores").count() == 2
 
 
 def test_the_api_states_as_of_and_the_same_numbers(customers, marketer_client):
@@ -235,6 +240,7 @@ def test_the_empty_grid_says_what_to_do(marketer_client):
 def test_the_schema_documents_the_rfm_endpoints(marketer_client):
     schema = marketer_client.get("/api/schema/?format=json").json()
     paths = schema["paths"]
-    assert "/api/v1/insights/rfm/" in paths and "/api/v1/insights/rfm/people/" in paths
+    assert {"/api/v1/insights/rfm/", "/api/v1/insights/rfm/people/"} <= set(paths)
+    assert "post" in paths["/api/v1/insights/rfm/recompute/"]
     grid = schema["components"]["schemas"]["RfmGrid"]
     assert "as_of" in grid["properties"]
