@@ -67,98 +67,83 @@ SEGMENT_ORDER = [
     "Hibernating",
 ]
 
-# The profiles a score ranks: %(of)s a number, and not a count of zero.
-POPULATION = """merged_into_id IS NULL AND jsonb_typeof(computed->%(of)s) = 'number'
-    AND NOT (%(is_count)s AND (computed->>%(of)s)::numeric = 0)"""
-SCORE = """
-WITH scored AS (
-    SELECT id, least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY
-        (computed->>%(of)s)::numeric {direction})))::int AS score
-    FROM profiles_profile WHERE {population}
+# One statement ranks every score definition and names every segment in one scan of the
+# profiles and one write per changed customer. Its text is built from the constant
+# fragments below, numbered per definition; every key and value is a parameter.
+VALUE = """CASE WHEN jsonb_typeof(computed->%(of{i})s) = 'number'
+    AND NOT (%(count{i})s AND (computed->>%(of{i})s)::numeric = 0)
+    THEN (computed->>%(of{i})s)::numeric END AS v{i}"""  # a count of 0: no such events
+RANK = """CASE WHEN v{i} IS NOT NULL THEN least(5, 1 + floor(5 * percent_rank() OVER (
+    PARTITION BY v{i} IS NULL ORDER BY v{i} {direction})))::int END AS s{i}"""
+STATEMENT = """
+WITH valued AS (
+    SELECT id, computed, {values} FROM profiles_profile WHERE merged_into_id IS NULL
+), ranked AS (
+    SELECT id, {ranks} FROM valued WHERE {kept} OR computed ?| %(keys)s::text[]
+), fresh AS (
+    SELECT r.id, jsonb_strip_nulls(jsonb_build_object({pairs})) AS new FROM ranked r
+    LEFT JOIN unnest(%(map_r)s::int[], %(map_f)s::int[], %(map_name)s::text[])
+        AS m(r, f, name) ON m.r = {r} AND m.f = {f}
 )
-UPDATE profiles_profile p SET computed = p.computed || jsonb_build_object(%(key)s, s.score)
-FROM scored s WHERE p.id = s.id AND p.computed->%(key)s IS DISTINCT FROM to_jsonb(s.score)
+UPDATE profiles_profile p SET computed = (p.computed - %(keys)s::text[]) || n.new
+FROM fresh n
+WHERE p.id = n.id AND (p.computed - %(keys)s::text[]) || n.new IS DISTINCT FROM p.computed
 RETURNING p.id
 """
-UNSCORED = """
-UPDATE profiles_profile SET computed = computed - %(key)s
-WHERE computed ? %(key)s AND NOT ({population}) RETURNING id
-"""
-RFM = """
-WITH named AS (
-    SELECT p.id, m.name FROM profiles_profile p
-    JOIN unnest(%(r)s::int[], %(f)s::int[], %(names)s::text[]) AS m(r, f, name)
-      ON m.r = (p.computed->>%(r_key)s)::int AND m.f = (p.computed->>%(f_key)s)::int
-    WHERE p.merged_into_id IS NULL AND jsonb_typeof(p.computed->%(r_key)s) = 'number'
-      AND jsonb_typeof(p.computed->%(f_key)s) = 'number'
-)
-UPDATE profiles_profile p SET computed = p.computed || jsonb_build_object(%(key)s, n.name)
-FROM named n WHERE p.id = n.id AND p.computed->>%(key)s IS DISTINCT FROM n.name
-RETURNING p.id
-"""
-UNNAMED = """
-UPDATE profiles_profile SET computed = computed - %(key)s
-WHERE computed ? %(key)s AND NOT (jsonb_typeof(computed->%(r_key)s) = 'number'
-    AND jsonb_typeof(computed->%(f_key)s) = 'number') RETURNING id
-"""
 
 
-def _score(definition: ComputedTrait, base: ComputedTrait | None) -> list[int]:
-    if base is None:  # its trait was deleted: no scores
-        params = {"key": definition.key}
-        return [
-            r[0]
-            for r in rows(
-                "UPDATE profiles_profile SET computed = computed - %(key)s "
-                "WHERE computed ? %(key)s RETURNING id",
-                params,
-            )
-        ]
-    params = {
-        "key": definition.key,
-        "of": base.key,
-        "is_count": base.aggregation == "count",
-    }
-    direction = "ASC" if definition.higher_is_better else "DESC"
-    # Both statements are constants above; every value is a parameter.
-    changed = rows(SCORE.format(direction=direction, population=POPULATION), params)
-    changed += rows(UNSCORED.format(population=POPULATION), params)
-    return [r[0] for r in changed]
-
-
-def _segment(definition: ComputedTrait) -> list[int]:
+def _statement(definitions: list[ComputedTrait], bases: dict) -> tuple[str, dict]:
+    scored = [d for d in definitions if d.aggregation == "score"]
+    named = [d for d in definitions if d.aggregation == "rfm_segment"]
     cells = sorted(SEGMENTS.items())
     params = {
-        "key": definition.key,
-        "r_key": RECENCY,
-        "f_key": FREQUENCY,
-        "r": [r for (r, _), _ in cells],
-        "f": [f for (_, f), _ in cells],
-        "names": [name for _, name in cells],
+        "keys": [d.key for d in definitions],
+        "map_r": [r for (r, _), _ in cells],
+        "map_f": [f for (_, f), _ in cells],
+        "map_name": [name for _, name in cells],
     }
-    return [r[0] for r in rows(RFM, params) + rows(UNNAMED, params)]
+    values, ranks, pairs = [], [], []
+    for i, definition in enumerate(scored):
+        base = bases.get(definition.score_of)
+        params[f"of{i}"] = base.key if base else ""  # deleted: nobody has a value
+        params[f"count{i}"] = bool(base) and base.aggregation == "count"
+        params[f"k{i}"] = definition.key
+        values.append(VALUE.format(i=i))
+        ranks.append(RANK.format(i=i, direction="ASC" if definition.higher_is_better else "DESC"))
+        pairs.append(f"%(k{i})s::text, s{i}")
+    for j, definition in enumerate(named):
+        params[f"segment{j}"] = definition.key
+        pairs.append(f"%(segment{j})s::text, m.name")
+    index = {d.key: i for i, d in enumerate(scored)}
+    # Without a recency or frequency score (an RFM segment saved refuses that) no cell.
+    r, f = (f"r.s{index[k]}" if k in index else "NULL::int" for k in (RECENCY, FREQUENCY))
+    sql = STATEMENT.format(
+        values=", ".join(values) or "NULL::numeric AS v0",
+        ranks=", ".join(ranks) or "NULL::int AS s0",
+        kept=" OR ".join(f"v{i} IS NOT NULL" for i in range(len(scored))) or "false",
+        pairs=", ".join(pairs),
+        r=r,
+        f=f,
+    )
+    return sql, params
 
 
 @transaction.atomic
-def recompute_scores(*, definitions=None) -> int:
-    """Every score, then every RFM segment, for all profiles; the profiles whose values
-    changed are signalled (so that segments follow) and have their formulas recomputed.
-    Returns how many profiles changed."""
+def recompute_scores() -> int:
+    """Every score and every RFM segment, for all profiles, in one statement; the
+    profiles whose values changed are signalled (so that segments follow) and have their
+    formulas recomputed. Returns how many profiles changed."""
     from .traits import recompute_formulas  # traits imports this module
 
-    if definitions is None:
-        definitions = ComputedTrait.objects.filter(aggregation__in=("score", "rfm_segment"))
-    definitions = sorted(definitions, key=lambda d: d.aggregation != "score")
+    definitions = list(
+        ComputedTrait.objects.filter(aggregation__in=("score", "rfm_segment")).order_by("pk")
+    )
+    if not definitions:
+        return 0
     bases = {
         d.key: d for d in ComputedTrait.objects.filter(key__in=[d.score_of for d in definitions])
     }
-    changed: set[int] = set()
-    for definition in definitions:
-        if definition.aggregation == "score":
-            changed.update(_score(definition, bases.get(definition.score_of)))
-        else:
-            changed.update(_segment(definition))
-    ids = sorted(changed)
+    ids = sorted({r[0] for r in rows(*_statement(definitions, bases))})
     recompute_formulas(ids)
     changes = ChangeSet()
     changes.add_many(ids, "computed")
