@@ -204,7 +204,7 @@ def recompute_sliding_traits() -> int:
 
 
 def recompute_scores() -> int:
-    """The quintile scores and RFM segments of every customer (hourly, and on demand
+    """The quintile scores and RFM segments of every customer (every 15 minutes, and on demand
     through queue_score_recompute)."""
     return computed.recompute_scores()
 

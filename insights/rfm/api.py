@@ -30,7 +30,7 @@ GRID = inline_serializer(
     {
         "as_of": serializers.DateTimeField(
             allow_null=True,
-            help_text="when the scores were computed (hourly, or on demand); null: not known",
+            help_text="when the scores were computed (every 15 minutes, or on demand); null: not known",
         ),
         "customers": serializers.IntegerField(help_text="customers with scores"),
         "revenue_trait": serializers.CharField(help_text="the computed trait summed as revenue"),
@@ -118,7 +118,7 @@ class RfmPeopleView(APIView):
 
 
 class RfmRecomputeView(APIView):
-    """Queues the scores pass that otherwise runs hourly; the grid's ``as_of`` moves on
+    """Queues the scores pass that otherwise runs every 15 minutes; the grid's ``as_of`` moves on
     once it is done (202: queued, with the ``as_of`` of the scores now shown)."""
 
     required_capability = Cap.MANAGE_SEGMENTS
