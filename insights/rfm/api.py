@@ -30,7 +30,8 @@ GRID = inline_serializer(
     {
         "as_of": serializers.DateTimeField(
             allow_null=True,
-            help_text="when the scores were computed (every 15 minutes, or on demand); null: not known",
+            help_text="when the scores were computed (every 15 minutes, or on demand); "
+            "null: not known",
         ),
         "customers": serializers.IntegerField(help_text="customers with scores"),
         "revenue_trait": serializers.CharField(help_text="the computed trait summed as revenue"),

@@ -118,7 +118,8 @@ def _table(context) -> tuple:
 @requires(Cap.MANAGE_SEGMENTS)
 @require_POST
 def rfm_recompute(request):
-    """Queues the scores pass the schedule runs every 15 minutes (profiles.tasks.recompute_scores)."""
+    """Queues the scores pass the schedule runs every 15 minutes
+    (profiles.tasks.recompute_scores)."""
     profile_services.queue_score_recompute()
     messages.success(request, "The scores are being recomputed; reload in a minute to see them.")
     return redirect("insights:rfm")
