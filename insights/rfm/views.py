@@ -88,6 +88,7 @@ def _heatmap(found, values: dict, what: str, colours: str, people: str) -> dict:
                 ],
                 "hovertemplate": f"%{{y}} %{{x}} (%{{text}}): %{{z}} {what}<extra></extra>",
                 "colorscale": colours,
+                "reversescale": True,  # plotly's Blues and Greens run dark to light: more is darker
                 "zmin": 0,
                 "texttemplate": "%{z}",
             }
