@@ -1,9 +1,9 @@
 """Computed traits: an aggregation of a property over a profile's events of one name,
 in a window, optionally only the events passing property filters; and formulas over other
-traits. Recomputed for the profiles a batch touched (set-based, one query per event
-definition, then the formulas in the order they depend on each other), and for every
-profile by the scheduled pass when a window slides. Scores and the RFM segment rank every
-customer, so scores.py computes them for everyone at once instead."""
+traits. Recomputed for the profiles a batch touched (set-based: one query per kind of
+events read, with a column per definition over them; then the formulas, each after those
+it reads), and for every profile by the scheduled pass when a window slides. Scores and
+the RFM segment rank every customer, so scores.py computes them for everyone at once."""
 
 from __future__ import annotations
 
@@ -54,26 +54,39 @@ def _jsonable(value):
     return int(as_float) if as_float.is_integer() else as_float
 
 
-def values_for(definition: ComputedTrait, profile_ids: list[int], now) -> dict[int, object]:
-    since = (
-        now - timezone.timedelta(days=definition.window_days) if definition.window_days else None
+def _group_key(definition: ComputedTrait) -> tuple:
+    return (definition.event_name, definition.window_days, to_json(definition.filters or []))
+
+
+def values_of_group(definitions, profile_ids: list[int], now) -> dict[str, dict[int, object]]:
+    """The values of definitions over the same events (name, window and filters), read
+    by one query with a column per definition: {key: {profile id: value}}."""
+    first = definitions[0]
+    since = now - timezone.timedelta(days=first.window_days) if first.window_days else None
+    where, filter_params = event_filters.sql(first.filters or [])
+    # Constant fragments only: properties, names and values are parameters.
+    columns = ", ".join(
+        AGGREGATES[d.aggregation].replace("%(prop)s", f"%(prop{i})s")
+        for i, d in enumerate(definitions)
     )
-    where, filter_params = event_filters.sql(definition.filters or [])
-    # Constant fragments only: names and values of the filters are parameters.
-    sql = QUERY.format(agg=AGGREGATES[definition.aggregation], filters=where)
+    sql = QUERY.format(agg=columns, filters=where)
     params = {
         **filter_params,
+        **{f"prop{i}": d.property for i, d in enumerate(definitions)},
         "ids": profile_ids,
-        "event": definition.event_name,
-        "prop": definition.property,
+        "event": first.event_name,
         "since": since,
         "now": now,
     }
-    found = {pid: _jsonable(value) for pid, value in rows(sql, params)}
-    if definition.aggregation in ("first", "last"):  # jsonb comes back as text
-        found = {pid: json.loads(v) if isinstance(v, str) else v for pid, v in found.items()}
-    empty = 0 if definition.aggregation == "count" else None
-    return {pid: found.get(pid, empty) for pid in profile_ids}
+    found = {pid: values for pid, *values in rows(sql, params)}
+    out = {}
+    for i, definition in enumerate(definitions):
+        empty = 0 if definition.aggregation == "count" else None
+        values = {pid: found[pid][i] if pid in found else empty for pid in profile_ids}
+        if definition.aggregation in ("first", "last"):  # jsonb comes back as text
+            values = {p: json.loads(v) if isinstance(v, str) else v for p, v in values.items()}
+        out[definition.key] = {pid: _jsonable(v) for pid, v in values.items()}
+    return out
 
 
 READ = "SELECT id, traits, computed FROM profiles_profile WHERE id = ANY(%s)"
@@ -130,9 +143,13 @@ def recompute(profile_ids: list[int], *, definitions=None) -> bool:
         return False
     now = timezone.now()
     per_profile: dict[int, dict] = {pid: {} for pid in profile_ids}
+    groups: dict[tuple, list[ComputedTrait]] = {}
     for definition in from_events:
-        for pid, value in values_for(definition, profile_ids, now).items():
-            per_profile[pid][definition.key] = value
+        groups.setdefault(_group_key(definition), []).append(definition)
+    for group in groups.values():
+        for key, values in values_of_group(group, profile_ids, now).items():
+            for pid, value in values.items():
+                per_profile[pid][key] = value
     if ordered:
         for pid, traits_now, computed_now in rows(READ, [profile_ids]):
             stored = {**_as_dict(traits_now), **_as_dict(computed_now)}

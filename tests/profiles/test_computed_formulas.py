@@ -407,3 +407,33 @@ def test_the_rfm_definitions_are_installed_and_checked_like_any_other(db):
     assert ComputedTrait.objects.get(key="recency_score").higher_is_better is False
     with pytest.raises(definitions.DefinitionError, match="Score a trait computed from events"):
         definitions.check({"key": "x", "aggregation": "score", "score_of": "rfm_score"})
+
+
+@pytest.mark.django_db
+def test_definitions_over_the_same_events_read_together_give_each_its_own_value(tents):
+    made = [
+        ComputedTrait.objects.create(
+            key=f"{aggregation}_{n}",
+            label=f"{aggregation} {n}",
+            event_name="Order Completed",
+            aggregation=aggregation,
+            property=prop,
+            filters=filters,
+        )
+        for n, filters in enumerate([[], [{"property": "revenue", "op": "lt", "value": "50"}]])
+        for aggregation, prop in [
+            ("count", ""),
+            ("sum", "revenue"),
+            ("max", "revenue"),
+            ("first", "category"),
+            ("most_frequent", "category"),
+        ]
+    ]
+    computed.recompute([tents.pk], definitions=made)  # two queries, five columns each
+    together = Profile.objects.get(pk=tents.pk).computed
+    alone = {}
+    for definition in made:
+        computed.recompute([tents.pk], definitions=[definition])
+        alone[definition.key] = Profile.objects.get(pk=tents.pk).computed[definition.key]
+    assert {d.key: together[d.key] for d in made} == alone
+    assert (alone["count_0"], alone["sum_0"], alone["max_1"]) == (6, 168, 40)
