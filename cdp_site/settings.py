@@ -323,6 +323,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "profiles-mark-lapsed": {"task": "profiles.tasks.mark_lapsed_profiles", "schedule": 3600.0},
+    # Quintile scores rank every customer against the others: recomputed for all (one scan
+    # of the profiles; a rerun that finds nothing changed writes nothing).
+    "profiles-recompute-scores": {"task": "profiles.tasks.recompute_scores", "schedule": 900.0},
     # Segments: the change-signal reader's safety net beside its on-commit trigger, the
     # segments whose time windows slide, and the size-over-time samples.
     "segments-process-changes": {

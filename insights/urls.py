@@ -6,6 +6,7 @@ from .funnels import views as funnel_views
 from .journey import views as journey_views
 from .paths import views as paths_views
 from .retention import views as retention_views
+from .rfm import views as rfm_views
 
 app_name = "insights"
 
@@ -20,4 +21,7 @@ urlpatterns = [
     path("funnels/drop-offs/", funnel_views.save_drop_offs, name="funnel-drop-offs"),
     path("attribution/", attribution_views.attribution_report, name="attribution"),
     path("attribution/people/", attribution_views.attribution_people, name="attribution-people"),
+    path("rfm/", rfm_views.rfm, name="rfm"),
+    path("rfm/people/", rfm_views.rfm_people, name="rfm-people"),
+    path("rfm/recompute/", rfm_views.rfm_recompute, name="rfm-recompute"),
 ]

@@ -121,7 +121,7 @@ def touch_keys() -> list[dict]:
 
 
 def _computed_type(aggregation: str) -> str:
-    text = {"first", "last", "most_frequent"}
+    text = {"first", "last", "most_frequent", "rfm_segment"}
     return "text" if aggregation in text else "number"
 
 

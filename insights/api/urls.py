@@ -1,6 +1,7 @@
 from django.urls import path
 
 from insights.dashboard import api as dashboard_api
+from insights.rfm import api as rfm_api
 
 from . import attribution, views
 
@@ -19,4 +20,7 @@ urlpatterns = [
         attribution.AttributionPeopleView.as_view(),
         name="attribution-people",
     ),
+    path("rfm/", rfm_api.RfmView.as_view(), name="rfm"),
+    path("rfm/people/", rfm_api.RfmPeopleView.as_view(), name="rfm-people"),
+    path("rfm/recompute/", rfm_api.RfmRecomputeView.as_view(), name="rfm-recompute"),
 ]
