@@ -1,0 +1,224 @@
+"""What keeping the stage history and the insights rollups costs the processing of events.
+
+The same CDP_BENCH_INS_TP_EVENTS events (20,000) are processed through the real path
+(``ingest_messages`` into the inbox, then ``process_inbox_batch`` drained in this one
+process, every step) with the stage step and the insights triggers on, and with them
+off: the pipeline's stage step skipped (settings.PROFILES_TRACK_STAGES) and every
+``insights_*`` trigger disabled (ALTER TABLE ... DISABLE TRIGGER, enabled again in a
+finally). The events are stored twice, under two sets of ids (a prefix on user ids,
+anonymous ids and message ids: new people each time, the same work), a chunk of one
+beside the same chunk of the other, and each processing batch (one chunk) runs in its
+set's mode: both modes meet the same state of the tables and the same noise of a shared
+machine, batch by batch. Only the processing batches are timed; the stage changes each
+set recorded are counted (none when off, or the figure means nothing).
+CDP_BENCH_INS_TP_ROUNDS (1) repeats it with new ids.
+
+The events: the visits of bench/segments_data.py (landing pages with their campaign,
+product views, baskets, checkouts, orders) sent by a server source over the last 7 days,
+in time order, by people who browse anonymously until they sign in (an identify that
+links the anonymous id to the user id, so merges happen as in real traffic).
+
+Figure: events/s processed with stages and rollups, against events/s without them, and
+the cost in %. Target: <= 5 %.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import random
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+from django.test.utils import override_settings
+
+from bench.common import Row, progress
+from bench.segments_data import Visits, cumulative, property_pools
+from cdp_site.redis_client import client
+from integrations import processing
+from integrations import services as collect
+
+EVENTS = int(os.environ.get("CDP_BENCH_INS_TP_EVENTS", "20000"))
+ROUNDS = int(os.environ.get("CDP_BENCH_INS_TP_ROUNDS", "1"))
+INGEST_CHUNK = 500  # messages per ingest_messages call, like a /v1/batch request
+DAYS = 7
+SEED = 23
+TRIGGERS = """
+SELECT tgrelid::regclass::text, tgname FROM pg_trigger
+WHERE NOT tgisinternal AND tgname LIKE 'insights\\_%'
+"""
+
+
+def rows(label: str) -> list[Row]:
+    source = collect.create_source(name="Insights throughput bench shop", kind="server")
+    _quiet_trigger()
+    stream = _stream(EVENTS)
+    seconds = {True: 0.0, False: 0.0}
+    for n in range(ROUNDS):
+        last_change = _one(LAST_CHANGE)
+        chunks = _ingest(source.id, stream, on=f"tp{n}on-", off=f"tp{n}off-")
+        for done, (tracked, size) in enumerate(chunks, 1):
+            seconds[tracked] += _batch(size, tracked=tracked)
+            progress(done, len(chunks), f"process round {n + 1}")
+        recorded = {m: _one(CHANGED, [last_change, f"tp{n}{m}-%"]) for m in ("on", "off")}
+        print(f"  stage changes recorded, round {n + 1}: {recorded}", flush=True)
+        assert recorded["on"] and not recorded["off"], recorded  # the switch works
+    on, off = (ROUNDS * len(stream) / seconds[m] for m in (True, False))
+    cost = 100 * (1 - on / off)
+    print(f"  processing: {on:,.0f} ev/s with stages and rollups, {off:,.0f} without", flush=True)
+    print(f"  cost of stages and rollups: {cost:.1f} %", flush=True)
+    figure = f"processing {len(stream):,} events x {ROUNDS}, {label}"
+    return [
+        Row(
+            figure=f"{figure}: with stage history and rollups",
+            value=on,
+            unit="ev/s",
+            baseline="the same events with them switched off",
+            baseline_value=off,
+        ),
+        Row(
+            figure=f"{figure}: cost of stage history and rollups",
+            value=cost,
+            unit="%",
+            baseline="switched off",
+            baseline_value=0.0,
+            target="<= 5 %",
+            show_ratio=False,
+        ),
+    ]
+
+
+LAST_CHANGE = "SELECT coalesce(max(id), 0) FROM profiles_stagechange"
+# Changes since a moment of profiles with an identity of a round's prefix (user or
+# anonymous id).
+CHANGED = """
+SELECT count(*) FROM profiles_stagechange sc WHERE sc.id > %s AND EXISTS (
+    SELECT 1 FROM profiles_identity i WHERE i.profile_id = sc.profile_id AND i.value LIKE %s)
+"""
+
+
+def _one(sql: str, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def _ingest(source_id: int, stream: list[dict], *, on: str, off: str) -> list[tuple[bool, int]]:
+    """Stores the stream twice, under each prefix's ids, a chunk of one and the same chunk
+    of the other in turn (which goes first alternates). A processing batch takes one
+    chunk: the two runs meet the same state of the tables and of the machine.
+    Returns the chunks in inbox order: (stages on?, size)."""
+    chunks = []
+    for n, i in enumerate(range(0, len(stream), INGEST_CHUNK)):
+        pair = ((True, on), (False, off)) if n % 2 == 0 else ((False, off), (True, on))
+        for tracked, prefix in pair:
+            messages = [_renamed(m, prefix) for m in stream[i : i + INGEST_CHUNK]]
+            collect.ingest_messages(source_id=source_id, messages=messages)
+            chunks.append((tracked, len(messages)))
+    return chunks
+
+
+def _batch(size: int, *, tracked: bool) -> float:
+    """Seconds to process the next inbox batch (``size`` events, one stored chunk), with
+    the stage step and the insights triggers on (``tracked``) or off."""
+    with _switched(on=tracked):
+        started = time.perf_counter()
+        done = processing.process_inbox_batch(limit=size)
+        seconds = time.perf_counter() - started
+    assert done == size, (done, size)
+    return seconds
+
+
+def _quiet_trigger() -> None:
+    """Keeps ingestion from queueing processing tasks: this process drains the inbox."""
+    client().set(collect.TRIGGER_KEY, "1", ex=24 * 3600)
+
+
+@contextmanager
+def _switched(*, on: bool):
+    if on:
+        yield
+        return
+    triggers = _insights_triggers()
+    _alter(triggers, "DISABLE")
+    try:
+        with override_settings(PROFILES_TRACK_STAGES=False):
+            yield
+    finally:
+        _alter(triggers, "ENABLE")
+
+
+@functools.cache
+def _insights_triggers() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(TRIGGERS)
+        return cursor.fetchall()
+
+
+def _alter(triggers, action: str) -> None:
+    with connection.cursor() as cursor:
+        for table, name in triggers:
+            cursor.execute(f'ALTER TABLE {table} {action} TRIGGER "{name}"')
+
+
+def _renamed(message: dict, prefix: str) -> dict:
+    out = {**message, "messageId": prefix + message["messageId"]}
+    for key in ("userId", "anonymousId"):
+        if key in message:
+            out[key] = prefix + message[key]
+    return out
+
+
+def _stream(count: int) -> list[dict]:
+    """``count`` messages of visits by count / 20 people over the last DAYS, in time order."""
+    rng = random.Random(SEED)
+    people = max(count // 20, 10)
+    visits = Visits(rng, property_pools(rng), people)
+    weights = cumulative(rng.lognormvariate(0, 1.0) for _ in range(people))
+    end = datetime.now(UTC) - timedelta(minutes=5)
+    starts = sorted(  # more visits than needed: the events of the latest are left out
+        (end - timedelta(seconds=rng.uniform(0, DAYS * 86400)), person)
+        for person in rng.choices(range(people), cum_weights=weights, k=count // 3)
+    )
+    signed_in: set[int] = set()
+    timed: list[tuple[datetime, dict]] = []
+    for at, person in starts:
+        for type_, name, props, context in visits.visit(person):
+            at += timedelta(seconds=rng.uniform(10, 180))
+            ids = {"anonymousId": f"a{person}"}
+            if name in ("Signed In", "Checkout Started") and person not in signed_in:
+                signed_in.add(person)  # checking out asks to sign in
+                traits = {"email": f"person{person}@mail.example"}
+                timed.append(
+                    (
+                        at,
+                        _message(
+                            "identify", None, at, ids | {"userId": f"u{person}"}, "", None, traits
+                        ),
+                    )
+                )
+            if person in signed_in:
+                ids["userId"] = f"u{person}"
+            timed.append((at, _message(type_, name, at, ids, props, context)))
+        if len(timed) >= 2 * count:
+            break
+    timed.sort(key=lambda pair: pair[0])
+    return [{**message, "messageId": f"m{n}"} for n, (_, message) in enumerate(timed[:count])]
+
+
+def _message(type_, name, at, ids, props, context, traits=None) -> dict:
+    message = {"type": type_, "timestamp": at.isoformat(), **ids}
+    if type_ == "track":
+        message["event"] = name
+    elif name:
+        message["name"] = name
+    if props:
+        message["properties"] = json.loads(props)
+    if context:
+        message["context"] = json.loads(context)
+    if traits:
+        message["traits"] = traits
+    return message
