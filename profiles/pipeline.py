@@ -178,8 +178,6 @@ def refresh_stages(changes: ChangeSet, *, touched: list[int], regrouped: set[int
     if not settings.PROFILES_TRACK_STAGES:  # the benchmark's baseline: the cost of this step
         return
     stage_history.forget([p for p, k in changes.kinds.items() if "merged_away" in k])
-    moved_on = stages.update(
-        [p for p in touched if p not in regrouped], replay=stage_history.rewrite
-    )
+    moved_on = stages.update([p for p in touched if p not in regrouped], replay=stage_history.moves)
     for profile_id in stage_history.rewrite(sorted(regrouped)) + moved_on:
         changes.add(profile_id, "stage")
