@@ -10,7 +10,7 @@ quiet for the lapse rule's days lapses at that moment, and returns on the next e
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
 
@@ -45,6 +45,18 @@ class Change:
     rule_id: int | None
     event_id: int | None
     since: datetime | None  # when the profile entered from_stage
+
+    def row(self) -> tuple:
+        """The fields in order (dataclasses.astuple deep-copies each one: slow)."""
+        return (
+            self.from_stage,
+            self.to_stage,
+            self.at,
+            self.reason,
+            self.rule_id,
+            self.event_id,
+            self.since,
+        )
 
 
 @dataclass
@@ -126,7 +138,7 @@ def moves(profile_ids: list[int], *, now=None, rules: Rules | None = None) -> li
     """The replayed history as rows for stages.record, each profile's oldest first (the
     live pass writes them with its own moves, in place of the old history)."""
     history = replay(profile_ids, now=now, rules=rules)
-    return [(pid, *astuple(c)) for pid, changes in history.items() for c in changes]
+    return [(pid, *c.row()) for pid, changes in history.items() for c in changes]
 
 
 def forget(profile_ids: list[int]) -> None:
@@ -144,7 +156,7 @@ def rewrite(profile_ids: list[int], *, now=None) -> list[int]:
         return []
     before = {pid: stage for pid, stage, _ in rows(CURRENT, [profile_ids])}
     execute(FORGET, [list(history)])
-    record([(pid, *astuple(c)) for pid, changes in history.items() for c in changes])
+    record([(pid, *c.row()) for pid, changes in history.items() for c in changes])
     return [
         pid
         for pid, changes in history.items()
