@@ -51,18 +51,20 @@ def quiet_reason(lapsed: StageRule) -> str:
     return f"no activity for {lapsed.quiet_days} days"
 
 
-def _rule_columns(rules: list[StageRule]) -> tuple[str, list]:
-    columns, params = [], []
-    for rule in rules:
-        match = "(name = ANY(%s) OR type = ANY(%s))"
-        columns.append(f"count(*) FILTER (WHERE {match})")
+def _rule_columns(rules: list[StageRule]) -> tuple[str, str, list]:
+    """Per event, whether it counts for each rule (worked out once per row, in a subquery
+    the planner keeps: OFFSET 0); per profile, each rule's count, days and latest time."""
+    matches, columns, params = [], [], []
+    for i, rule in enumerate(rules):
+        matches.append(f"(name = ANY(%s) OR type = ANY(%s)) AS r{i}")
+        params += [rule.event_names] * 2
+        columns.append(f"count(*) FILTER (WHERE r{i})")
         if rule.min_days > 1:
-            columns.append(f'count(DISTINCT "timestamp"::date) FILTER (WHERE {match})')
+            columns.append(f"count(DISTINCT day) FILTER (WHERE r{i})")
         else:  # one matching event is one day: the sort of a DISTINCT spared
-            columns.append(f"least(count(*) FILTER (WHERE {match}), 1)")
-        columns.append(f'max("timestamp") FILTER (WHERE {match})')
-        params += [rule.event_names] * 6
-    return ", ".join(columns), params
+            columns.append(f"least(count(*) FILTER (WHERE r{i}), 1)")
+        columns.append(f"max(at) FILTER (WHERE r{i})")
+    return ", ".join(matches), ", ".join(columns), params
 
 
 REASON_LENGTH = 200  # profiles_stagechange.reason
@@ -88,10 +90,14 @@ def evaluate(
     rules, lapsed = rules or active_rules()
     if not rules:
         return {}
-    columns, params = _rule_columns(rules)
+    matches, columns, params = _rule_columns(rules)
     # Only constant fragments and placeholders are joined here; event names are parameters.
-    sql = f'SELECT profile_id, max("timestamp"), {columns} FROM profiles_profileevent '  # noqa: S608
-    sql += "WHERE profile_id = ANY(%s) GROUP BY profile_id"
+    sql = f"""
+        SELECT profile_id, max(at), {columns} FROM (
+            SELECT profile_id, "timestamp" AS at, "timestamp"::date AS day, {matches}
+            FROM profiles_profileevent WHERE profile_id = ANY(%s) OFFSET 0
+        ) e GROUP BY profile_id
+    """  # noqa: S608
     result = {}
     for pid, last_seen, *stats in rows(sql, [*params, profile_ids]):
         best = None
