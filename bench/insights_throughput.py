@@ -90,6 +90,10 @@ def rows(label: str) -> list[Row]:
         recorded = {m: _one(CHANGED, [last_change, f"tp{n}{m}-%"]) for m in MODES}
         print(f"  stage changes recorded, round {n + 1}: {recorded}", flush=True)
         assert recorded[FULL] == recorded[NO_ROLLUPS] and not recorded[OFF], recorded
+    return _figures(f"processing {len(stream):,} events x {ROUNDS}, {label}", batches, step[0])
+
+
+def _figures(figure: str, batches: dict[str, list[tuple[float, int]]], step: float) -> list[Row]:
     rate = {m: sum(n for _, n in batches[m]) / sum(s for s, _ in batches[m]) for m in MODES}
     on, off = rate[FULL], rate[OFF]
     cost = 100 * (1 - on / off)
@@ -100,11 +104,10 @@ def rows(label: str) -> list[Row]:
     print(f"  in the median batch: cost {100 * (1 - median[OFF] / median[FULL]):.1f} %", flush=True)
     full = sum(s for s, _ in batches[FULL])
     print(
-        f"  the stage step's own time (with the triggers it fires): {100 * step[0] / full:.1f} % "
+        f"  the stage step's own time (with the triggers it fires): {100 * step / full:.1f} % "
         "of the processing time with everything on",
         flush=True,
     )
-    figure = f"processing {len(stream):,} events x {ROUNDS}, {label}"
     return [
         Row(
             figure=f"{figure}: with stage history and rollups",
@@ -119,6 +122,15 @@ def rows(label: str) -> list[Row]:
             unit="%",
             baseline="switched off",
             baseline_value=0.0,
+            target="<= 5 %",
+            show_ratio=False,
+        ),
+        Row(
+            figure=f"{figure}: the stage step's own time (blurred less by a shared machine)",
+            value=100 * step / full,
+            unit="%",
+            baseline="of the processing time with everything on",
+            baseline_value=100.0,
             target="<= 5 %",
             show_ratio=False,
         ),
