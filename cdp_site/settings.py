@@ -378,6 +378,9 @@ COLLECT_PROCESSING_STEPS = [
     "integrations.processing.count_events_per_minute",
     "profiles.pipeline.resolve_batch",
 ]
+# The stage step of processing (each profile's stage and its history, which the insights
+# rollups follow). Off only for the throughput benchmark's baseline (bench/insights_throughput.py).
+PROFILES_TRACK_STAGES = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
