@@ -5,6 +5,7 @@ without a cycle, a score of an existing computed trait."""
 
 from __future__ import annotations
 
+from .. import attribution
 from ..models import ComputedTrait, TraitKey
 from . import filters as event_filters
 from . import formulas, scores
@@ -40,6 +41,8 @@ def check(fields: dict, *, pk: int | None = None) -> dict:
     except event_filters.FilterError as error:
         raise DefinitionError("filters", str(error)) from None
     key = fields.get("key") or ""
+    if key in attribution.KEYS:  # written by every processing batch: a definition would race it
+        raise DefinitionError("key", f"{key} is kept by the platform: first and last touch.")
     if aggregation == "formula":
         fields["formula"] = _check_formula(key, fields.get("formula") or "", pk)
     else:

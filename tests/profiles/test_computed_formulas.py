@@ -172,6 +172,10 @@ def test_the_api_refuses_bad_formulas_and_filters_with_the_field(client_as):
         "event_name": {"aggregation": "count"},
         "score_of": {"aggregation": "score", "score_of": "missing"},
     }
+    taken = {"key": "first_touch_source", "label": "Mine", "aggregation": "count"}
+    response = api.post("/api/v1/computed-traits/", {**taken, "event_name": "x"}, content_type=JSON)
+    assert response.status_code == 400, response.content
+    assert "kept by the platform" in response.json()["error"]["fields"]["key"][0]
     for field, body in refused.items():
         response = api.post(
             "/api/v1/computed-traits/", {"key": "k", "label": "K", **body}, content_type=JSON
