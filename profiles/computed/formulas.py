@@ -43,7 +43,7 @@ class FormulaError(ValueError):
 
 def _tokens(text: str) -> list[tuple[str, object]]:
     if not text or not text.strip():
-        raise FormulaError("Enter a formula, e.g. lifetime_value / orders.")
+        raise FormulaError("Enter a formula, e.g. order_revenue / order_count.")
     if len(text) > MAX_LENGTH:
         raise FormulaError(f"A formula is at most {MAX_LENGTH} characters.")
     try:

@@ -193,7 +193,7 @@ class ComputedTraitForm(forms.ModelForm):
             "property": "The event property aggregated (not needed to count).",
             "window_days": "Only events of the last this many days; empty: all time.",
             "formula": "For a formula: + - * / min( ) max( ) round( ) over other traits' "
-            "keys, e.g. round(lifetime_value / orders, 2); `a key` in backquotes if it "
+            "keys, e.g. round(order_revenue / order_count, 2); `a key` in backquotes if it "
             "has other characters.",
             "score_of": "For a score: the key of the computed trait ranked in quintiles.",
             "higher_is_better": "For a score: untick when less is better (days since the "
