@@ -15,7 +15,7 @@ LINKS = {
     "profiles": ("profiles:index", Cap.VIEW_PROFILES),
     "events": ("integrations:index", Cap.VIEW_INTEGRATIONS),
     "new_customers": ("insights:journey", Cap.VIEW_DASHBOARDS),
-    "revenue": ("insights:index", Cap.VIEW_DASHBOARDS),
+    "revenue": ("insights:attribution", Cap.VIEW_DASHBOARDS),
     "stages": ("insights:journey", Cap.VIEW_DASHBOARDS),
     "segments": ("segments:index", Cap.VIEW_SEGMENTS),
     "campaigns": ("campaigns:index", Cap.VIEW_CAMPAIGNS),
