@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import lifecycle, views
 
 app_name = "insights-api"
 
@@ -9,5 +9,6 @@ urlpatterns = [
     path("journey/people/", views.JourneyPeopleView.as_view(), name="journey-people"),
     path("retention/", views.RetentionView.as_view(), name="retention"),
     path("paths/", views.PathsView.as_view(), name="paths"),
+    path("lifecycle/", lifecycle.LifecycleView.as_view(), name="lifecycle"),
     path("funnel/", views.FunnelView.as_view(), name="funnel"),
 ]

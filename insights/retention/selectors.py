@@ -89,7 +89,7 @@ def retention(period: Period, *, cohort_by: str, cohort_event: str, returning_ev
 def _later_periods(period: Period) -> list[date]:
     """Every period start from the first cohort's up to now (one per cohort at least)."""
     days = period.buckets()
-    today = timezone.localdate()
+    today = period.today()
     while next_bucket(days[-1], period.granularity) <= today:
         days.append(next_bucket(days[-1], period.granularity))
     return days

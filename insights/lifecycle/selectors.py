@@ -1,0 +1,105 @@
+"""Lifecycle: per bucket (day, week, month) of a period, the active people who are new
+(active for the first time ever), returning (active in the bucket before too),
+resurrecting (not in the bucket before, but at some time earlier) and the dormant ones
+(active in the bucket before, not in this one). "Active" is having done any event, or a
+chosen one.
+
+One query under a time limit: the distinct (profile, bucket) pairs of the events from the
+bucket before the first up to the period's end (the (name, timestamp, profile) index for a
+chosen event), each pair's previous and next active bucket by window functions, and, only
+for a profile's first pair in that stretch, one index probe for anything earlier (new or
+resurrecting). Buckets are whole: a week runs from Monday even when the period starts on a
+Wednesday, so "the bucket before" is always a whole one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from cdp_site.counting import time_limit
+from insights.periods import Period, bucket_of
+
+TIME_LIMIT_MS = 10_000
+KINDS = ("new", "returning", "resurrecting", "dormant")
+STEP = {"day": "1 day", "week": "7 days", "month": "1 month"}
+
+LIFECYCLE = """
+WITH active AS (
+    SELECT DISTINCT e.profile_id,
+           date_trunc(%(granularity)s, e."timestamp" AT TIME ZONE %(zone)s)::date AS bucket
+    FROM profiles_profileevent e
+    WHERE {event} e."timestamp" >= %(since)s AND e."timestamp" < %(end)s
+), marked AS (
+    SELECT profile_id, bucket, lag(bucket) OVER w AS before, lead(bucket) OVER w AS after
+    FROM active WINDOW w AS (PARTITION BY profile_id ORDER BY bucket)
+)
+SELECT bucket, CASE
+    WHEN before = (bucket - %(step)s::interval)::date THEN 'returning'
+    WHEN before IS NOT NULL THEN 'resurrecting'
+    WHEN EXISTS (SELECT 1 FROM profiles_profileevent x
+                 WHERE x.profile_id = m.profile_id AND {earlier} x."timestamp" < %(since)s)
+        THEN 'resurrecting'
+    ELSE 'new' END, count(*)
+FROM marked m WHERE bucket >= %(first)s GROUP BY 1, 2
+UNION ALL
+SELECT (bucket + %(step)s::interval)::date, 'dormant', count(*) FROM marked
+WHERE (after IS NULL OR after <> (bucket + %(step)s::interval)::date)
+  AND (bucket + %(step)s::interval)::date <= %(last)s
+GROUP BY 1
+"""
+# With a chosen event, both the pairs and the earlier probe look at that event only.
+ANY_EVENT = {"event": "", "earlier": ""}
+ONE_EVENT = {"event": "e.name = %(name)s AND", "earlier": "x.name = %(name)s AND"}
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    as_of: datetime
+    buckets: list[date]  # the first day of each bucket
+    counts: dict[str, list[int]]  # kind -> people per bucket (dormant as a positive count)
+
+    @property
+    def empty(self) -> bool:
+        return not any(any(row) for row in self.counts.values())
+
+    def rows(self) -> list[tuple]:
+        """(bucket, new, returning, resurrecting, dormant, active) per bucket."""
+        columns = [self.counts[kind] for kind in KINDS]
+        return [
+            (day, *(c[i] for c in columns), sum(c[i] for c in columns[:3]))
+            for i, day in enumerate(self.buckets)
+        ]
+
+
+def lifecycle(period: Period, *, event: str = "") -> Lifecycle:
+    buckets = period.buckets()
+    before = _previous_bucket(buckets[0], period.granularity)
+    params = {
+        "granularity": period.granularity,
+        "zone": str(period.zone),
+        "since": datetime.combine(before, time.min, tzinfo=period.zone),
+        "end": period.end,
+        "step": STEP[period.granularity],
+        "first": buckets[0],
+        "last": buckets[-1],
+        "name": event,
+    }
+    sql = LIFECYCLE.format(**(ONE_EVENT if event else ANY_EVENT))  # constants only
+    as_of = timezone.now()
+    with time_limit(TIME_LIMIT_MS), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    index = {day: i for i, day in enumerate(buckets)}
+    counts = {kind: [0] * len(buckets) for kind in KINDS}
+    for day, kind, n in found:
+        if day in index:  # a dormant bucket after today's is never asked for
+            counts[kind][index[day]] = n
+    return Lifecycle(as_of, buckets, counts)
+
+
+def _previous_bucket(day: date, granularity: str) -> date:
+    """The first day of the bucket before the one starting on ``day``."""
+    return bucket_of(day - timedelta(days=1), granularity)
