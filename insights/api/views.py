@@ -123,29 +123,38 @@ class JourneyPeopleView(APIView):
 
 
 RETENTION_PARAMETERS = [
-    OpenApiParameter("cohort_by", str, enum=["first_seen", "first_event"]),
-    OpenApiParameter("cohort_event", str, description="with cohort_by=first_event"),
+    OpenApiParameter("cohort_by", str, enum=["first_seen", "first_order"]),
+    OpenApiParameter(
+        "cohort_event", str, description="with cohort_by=first_order: the order event's name"
+    ),
     OpenApiParameter("returning_event", str, required=True),
 ]
 
 
 class RetentionView(APIView):
-    """The cohort retention grid: each cohort's size and how many of it did the returning
-    event in each later period (``null``: that period is not over yet)."""
+    """The cohort retention grid: each cohort's size, how many of it did the returning
+    event in each later period (``returned``; ``null``: that period is not over yet) and
+    the same as a percentage of the cohort (``shares``); cohorts by first seen or by
+    first order (the first time they did ``cohort_event``), in the account's time zone."""
 
     required_capability = Cap.VIEW_DASHBOARDS
 
     @extend_schema(parameters=PERIOD_PARAMETERS + RETENTION_PARAMETERS, responses={200: dict})
     def get(self, request):
         form = valid_form(RetentionForm(request.query_params))
+        period, question = form.period(), form.question()
         with answered_in_time():
-            found = retention(form.period(), **form.question())
+            found = retention(period, **question)
         return Response(
             {
                 "as_of": found.as_of,
+                "time_zone": str(period.zone),
+                "granularity": period.granularity,
+                **question,
                 "cohorts": found.cohorts,
                 "sizes": found.sizes,
                 "returned": found.returned,
+                "shares": found.shares(),
             }
         )
 

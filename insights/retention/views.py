@@ -33,11 +33,9 @@ def _table(context) -> tuple:
 
 
 def _grid(form) -> dict:
-    found = retention(form.period(), **form.question())
-    shares = [
-        [None if n is None or not size else round(100 * n / size, 1) for n in row]
-        for size, row in zip(found.sizes, found.returned, strict=True)
-    ]
+    question = form.question()
+    found = retention(form.period(), **question)
+    shares = found.shares()
     labels = [day.isoformat() for day in found.cohorts]
     chart = {
         "data": [
@@ -47,6 +45,8 @@ def _grid(form) -> dict:
                 "x": [str(k) for k in range(len(labels))],
                 "y": labels,
                 "text": found.returned,
+                # Each cell shows both: the share of its cohort, and the people behind it.
+                "texttemplate": "%{z}%<br>%{text}",
                 "hovertemplate": "cohort %{y}, %{x} later: %{z}% (%{text} people)<extra></extra>",
                 "colorscale": "Blues",
                 "zmin": 0,
@@ -64,4 +64,11 @@ def _grid(form) -> dict:
             labels, found.sizes, found.returned, shares, strict=True
         )
     ]
-    return {"retention": found, "chart": chart, "rows": rows, "empty": not any(found.sizes)}
+    return {
+        "retention": found,
+        "question": question,
+        "period": form.period(),
+        "chart": chart,
+        "rows": rows,
+        "empty": not any(found.sizes),
+    }
