@@ -163,7 +163,14 @@ PATHS_PARAMETERS = [
     OpenApiParameter("event", str, required=True),
     OpenApiParameter("direction", str, enum=["next", "previous"], description="default: next"),
     OpenApiParameter("steps", int, description="1 to 5 (3)"),
-    OpenApiParameter("hours", int, description="the window, 1 to 168 hours (24)"),
+    OpenApiParameter(
+        "window",
+        str,
+        enum=["hours", "session"],
+        description="hours (default): within ``hours`` of the event; session: in the same "
+        "session (steps with no pause of 30 minutes or more between them)",
+    ),
+    OpenApiParameter("hours", int, description="with window=hours: 1 to 168 hours (24)"),
     OpenApiParameter("top", int, description="events kept per step, 2 to 15 (8)"),
 ]
 
@@ -178,8 +185,9 @@ class PathsView(APIView):
     @extend_schema(parameters=PERIOD_PARAMETERS + PATHS_PARAMETERS, responses={200: dict})
     def get(self, request):
         form = valid_form(PathsForm(request.query_params))
+        period, question = form.period(), form.question()
         with answered_in_time():
-            found = paths(form.period(), **form.question())
+            found = paths(period, **question)
         links = [
             {"step": step + 1, "from": before, "to": after, "count": n}
             for (step, before, after), n in sorted(found.links.items())
@@ -187,6 +195,8 @@ class PathsView(APIView):
         return Response(
             {
                 "as_of": found.as_of,
+                "time_zone": str(period.zone),
+                "window": "session" if question["session"] else "hours",
                 "starts": found.starts,
                 "sampled": found.sampled,
                 "steps": [dict(counts) for counts in found.steps],
