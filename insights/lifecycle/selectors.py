@@ -4,12 +4,16 @@ resurrecting (not in the bucket before, but at some time earlier) and the dorman
 (active in the bucket before, not in this one). "Active" is having done any event, or a
 chosen one.
 
-One query under a time limit: the distinct (profile, bucket) pairs of the events from the
-bucket before the first up to the period's end (the (name, timestamp, profile) index for a
-chosen event), each pair's previous and next active bucket by window functions, and, only
-for a profile's first pair in that stretch, one index probe for anything earlier (new or
-resurrecting). Buckets are whole: a week runs from Monday even when the period starts on a
-Wednesday, so "the bucket before" is always a whole one."""
+One query under a time limit over the events from the bucket before the first up to the
+period's end (the (name, timestamp, profile) index for a chosen event). Up to 62 buckets
+(12 weeks, two months of days, five years of months) each person's active buckets are the
+bits of one bigint, aggregated per profile (no sort), and the counts are sums of bit tests
+over those masks; past 62, the distinct (profile, bucket) pairs with their previous and
+next active bucket by window functions. "Active before the stretch read" (new or
+resurrecting) is the profile's first_seen_at for any event, and one index probe for a
+chosen one, asked only of people not active in the bucket before the first. Buckets are
+whole: a week runs from Monday even when the period starts on a Wednesday, so "the bucket
+before" is always a whole one."""
 
 from __future__ import annotations
 
@@ -39,20 +43,43 @@ WITH active AS (
 SELECT bucket, CASE
     WHEN before = (bucket - %(step)s::interval)::date THEN 'returning'
     WHEN before IS NOT NULL THEN 'resurrecting'
-    WHEN EXISTS (SELECT 1 FROM profiles_profileevent x
-                 WHERE x.profile_id = m.profile_id AND {earlier} x."timestamp" < %(since)s)
-        THEN 'resurrecting'
+    WHEN {earlier} THEN 'resurrecting'
     ELSE 'new' END, count(*)
-FROM marked m WHERE bucket >= %(first)s GROUP BY 1, 2
+FROM marked m {join} WHERE bucket >= %(first)s GROUP BY 1, 2
 UNION ALL
 SELECT (bucket + %(step)s::interval)::date, 'dormant', count(*) FROM marked
 WHERE (after IS NULL OR after <> (bucket + %(step)s::interval)::date)
   AND (bucket + %(step)s::interval)::date <= %(last)s
 GROUP BY 1
 """
-# With a chosen event, both the pairs and the earlier probe look at that event only.
-ANY_EVENT = {"event": "", "earlier": ""}
-ONE_EVENT = {"event": "e.name = %(name)s AND", "earlier": "x.name = %(name)s AND"}
+# Each person's active buckets as the bits of a bigint: bit 0 the bucket before the first.
+MASKS = """
+WITH per AS (
+    SELECT e.profile_id,
+           bit_or(1::bigint << (width_bucket(e."timestamp", %(bounds)s::timestamptz[]) - 1))
+           AS mask
+    FROM profiles_profileevent e
+    WHERE {event} e."timestamp" >= %(since)s AND e."timestamp" < %(end)s
+    GROUP BY e.profile_id
+), masks AS (
+    SELECT m.mask, CASE WHEN m.mask & 1 = 0 THEN coalesce({earlier}, false) END AS earlier
+    FROM per m {join}
+)
+SELECT {sums} FROM masks
+"""
+MAX_BITS = 63  # a bigint's bits that << reaches without the sign
+# With a chosen event, the pairs and the probe for earlier activity look at it only.
+ANY_EVENT = {
+    "event": "",
+    "join": "JOIN profiles_profile p ON p.id = m.profile_id",
+    "earlier": "p.first_seen_at < %(since)s",
+}
+ONE_EVENT = {
+    "event": "e.name = %(name)s AND",
+    "join": "",
+    "earlier": "EXISTS (SELECT 1 FROM profiles_profileevent x WHERE x.profile_id = m.profile_id "
+    'AND x.name = %(name)s AND x."timestamp" < %(since)s)',
+}
 
 
 @dataclass(frozen=True)
@@ -80,24 +107,59 @@ def lifecycle(period: Period, *, event: str = "") -> Lifecycle:
     params = {
         "granularity": period.granularity,
         "zone": str(period.zone),
-        "since": datetime.combine(before, time.min, tzinfo=period.zone),
+        "since": _midnight(before, period),
         "end": period.end,
         "step": STEP[period.granularity],
         "first": buckets[0],
         "last": buckets[-1],
         "name": event,
+        "bounds": [_midnight(day, period) for day in [before, *buckets]],
     }
-    sql = LIFECYCLE.format(**(ONE_EVENT if event else ANY_EVENT))  # constants only
+    which = ONE_EVENT if event else ANY_EVENT
     as_of = timezone.now()
     with time_limit(TIME_LIMIT_MS), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
+        if len(buckets) < MAX_BITS:
+            counts = _by_masks(cursor, which, params, len(buckets))
+        else:
+            counts = _by_pairs(cursor, which, params, buckets)
+    for i, day in enumerate(buckets):
+        if _midnight(day, period) > as_of:  # a bucket yet to come: no one is dormant yet
+            for row in counts.values():
+                row[i] = 0
+    return Lifecycle(as_of, buckets, counts)
+
+
+def _by_masks(cursor, which: dict, params: dict, n: int) -> dict[str, list[int]]:
+    """Per bucket i (bit i, 1 to n): active, active in i-1 too, new, and dormant."""
+    sums = []
+    for i in range(1, n + 1):
+        now, before, both = 1 << i, 1 << (i - 1), (1 << i) | (1 << (i - 1))
+        sums += [
+            f"count(*) FILTER (WHERE mask & {now} <> 0)",
+            f"count(*) FILTER (WHERE mask & {both} = {both})",
+            f"count(*) FILTER (WHERE mask & -mask = {now} AND NOT earlier)",
+            f"count(*) FILTER (WHERE mask & {both} = {before})",
+        ]
+    # Integers made here and constants only; every value is a parameter.
+    cursor.execute(MASKS.format(sums=", ".join(sums), **which), params)
+    row = cursor.fetchone()
+    active, returning, new, dormant = (list(row[k::4]) for k in range(4))
+    resurrecting = [a - r - f for a, r, f in zip(active, returning, new, strict=True)]
+    return {"new": new, "returning": returning, "resurrecting": resurrecting, "dormant": dormant}
+
+
+def _by_pairs(cursor, which: dict, params: dict, buckets: list[date]) -> dict[str, list[int]]:
+    cursor.execute(LIFECYCLE.format(**which), params)
     index = {day: i for i, day in enumerate(buckets)}
     counts = {kind: [0] * len(buckets) for kind in KINDS}
-    for day, kind, n in found:
+    for day, kind, n in cursor.fetchall():
         if day in index:  # a dormant bucket after today's is never asked for
             counts[kind][index[day]] = n
-    return Lifecycle(as_of, buckets, counts)
+    return counts
+
+
+def _midnight(day: date, period: Period) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=period.zone)
 
 
 def _previous_bucket(day: date, granularity: str) -> date:

@@ -9,7 +9,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from insights.lifecycle.selectors import KINDS, lifecycle
-from insights.periods import Period
+from insights.periods import Period, bucket_of
 from profiles.models import ProfileEvent
 from tests.profiles.conftest import message
 
@@ -47,15 +47,15 @@ def regulars(web, send):
 
 
 def from_scratch(period: Period, event: str = "") -> dict[str, list[int]]:
-    """Each profile's active weeks from its events, classified by the definitions."""
+    """Each profile's active buckets from its events, classified by the definitions."""
     weeks: dict[int, set] = {}
     events = ProfileEvent.objects.filter(name=event) if event else ProfileEvent.objects.all()
     for e in events:
         day = timezone.localtime(e.timestamp, period.zone).date()
-        weeks.setdefault(e.profile_id, set()).add(day - timedelta(days=day.weekday()))
+        weeks.setdefault(e.profile_id, set()).add(bucket_of(day, period.granularity))
     found = {kind: [] for kind in KINDS}
     for bucket in period.buckets():
-        before = bucket - timedelta(days=7)
+        before = bucket_of(bucket - timedelta(days=1), period.granularity)
         counts = dict.fromkeys(KINDS, 0)
         for active in weeks.values():
             if bucket in active:
@@ -103,6 +103,27 @@ def test_days_and_months_follow_the_same_definitions(regulars, granularity):
     # Every person active in a bucket is new exactly once, in their first bucket ever.
     firsts = ProfileEvent.objects.values("profile").annotate(first=Min("timestamp"))
     assert sum(found.counts["new"]) == sum(1 for row in firsts if row["first"] >= whole)
+
+
+@pytest.mark.parametrize(
+    "first, last, granularity",
+    [
+        (date(2026, 9, 1), date(2026, 11, 30), "day"),  # 91 buckets: pairs, not bit masks
+        (date(2026, 10, 26), date(2026, 11, 20), "day"),
+        (date(2026, 9, 1), date(2026, 12, 1), "month"),
+    ],
+)
+@pytest.mark.parametrize("event", ["", "Order Completed"])
+def test_every_granularity_equals_a_count_from_scratch(regulars, first, last, granularity, event):
+    period = Period(first, last, granularity, WEEKS.zone)
+    assert lifecycle(period, event=event).counts == from_scratch(period, event)
+
+
+def test_buckets_yet_to_come_are_empty(regulars):
+    today = timezone.localdate()
+    ahead = Period(today - timedelta(days=3), today + timedelta(days=3), "day", WEEKS.zone)
+    found = lifecycle(ahead)
+    assert all(found.counts[kind][-3:] == [0, 0, 0] for kind in KINDS)
 
 
 def test_nothing_active_is_an_empty_answer(db):

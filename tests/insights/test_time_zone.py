@@ -98,3 +98,19 @@ def test_the_report_page_says_which_zone(late_sunday, client_as):
     page = client_as("Viewer").get("/insights/lifecycle/?start=2026-11-02&end=2026-11-15")
     assert f'data-testid="time-zone">{AUCKLAND}<' in page.content.decode()
     assert page.context["period"].last_day == date(2026, 11, 15)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/insights/lifecycle/?start=2026-11-01&end=2026-11-15",
+        "/insights/retention/?start=2026-10-26&end=2026-11-15&returning_event=Order+Completed",
+        "/insights/paths/?start=2026-11-01&end=2026-11-15&event=Order+Completed&direction=previous",
+        "/insights/funnels/?start=2026-11-01&end=2026-11-15&event_1=Order+Completed&event_2=x",
+    ],
+)
+def test_every_report_page_says_which_zone(late_sunday, client_as, page):
+    services.set_time_zone(name=AUCKLAND)
+    response = client_as("Viewer").get(page)
+    assert response.status_code == 200
+    assert f'data-testid="time-zone">{AUCKLAND}<' in response.content.decode()
