@@ -30,26 +30,29 @@ WITH starts AS (
     ORDER BY e."timestamp" DESC LIMIT %(sample)s
 )
 SELECT s.event_id, n.type, n.name, n.path
-FROM starts s LEFT JOIN LATERAL (
-    SELECT x.type, x.name, x.path, x."timestamp", x.event_id FROM (
-        -- The session split: the path ends at the first pause (from the start, step by
-        -- step) of the gap or longer; window functions over a few rows per start.
+FROM starts s LEFT JOIN LATERAL ({next_steps}) n ON true
+ORDER BY s.event_id, {outer_order}
+"""
+# A start's next (or previous) steps: at most %(steps)s rows in the window.
+NEXT_STEPS = """
+    SELECT x.type, x.name, x."timestamp", x.event_id,
+           coalesce(x.properties ->> 'path', x.properties ->> 'url') AS path
+    FROM profiles_profileevent x
+    WHERE x.profile_id = s.profile_id AND {window}
+    ORDER BY {order} LIMIT %(steps)s
+"""
+# The same steps cut into a session: the path ends at the first pause (from the start,
+# step by step) of %(gap)s seconds or more; window functions over those few rows.
+SESSION_STEPS = """
+    SELECT x.type, x.name, x."timestamp", x.event_id, x.path FROM (
         SELECT x.*, bool_or(x.gap >= %(gap)s) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING)
                AS ended
         FROM (
             SELECT x.*, abs(extract(epoch FROM x."timestamp" - coalesce(
                        lag(x."timestamp") OVER (ORDER BY {order}), s."timestamp"))) AS gap
-            FROM (
-                SELECT x.type, x.name, x."timestamp", x.event_id,
-                       coalesce(x.properties ->> 'path', x.properties ->> 'url') AS path
-                FROM profiles_profileevent x
-                WHERE x.profile_id = s.profile_id AND {window}
-                ORDER BY {order} LIMIT %(steps)s
-            ) x
+            FROM ({next_steps}) x
         ) x
     ) x WHERE NOT x.ended
-) n ON true
-ORDER BY s.event_id, {outer_order}
 """
 # The two directions: constants formatted into STEPS, every value a parameter.
 DIRECTIONS = {
@@ -67,7 +70,6 @@ DIRECTIONS = {
     },
 }
 SESSION_GAP = timedelta(minutes=30)  # a pause this long ends a session
-NO_GAP = 10**9  # seconds: with a window of hours, no pause ends a path
 # Ids in a path: numbers, UUIDs, and hex of 8 or more characters with a digit in it.
 ID_SEGMENT = re.compile(
     r"/(?:\d+|[0-9a-f]{8}-[0-9a-f-]{27}|(?=[0-9a-f]{8,}(?:/|$))[a-f]*\d[0-9a-f]*)(?=/|$)", re.I
@@ -108,7 +110,11 @@ def paths(
     or more between one and the next, from the start on); otherwise those within
     ``hours`` of the start. Either way the read is bounded: ``steps`` rows per start, in
     a window of ``hours`` (or ``steps`` times the session gap)."""
-    sql = STEPS.format(**DIRECTIONS[direction])
+    way = DIRECTIONS[direction]
+    steps_sql = NEXT_STEPS.format(**way)  # constants only; every value a parameter
+    if session:
+        steps_sql = SESSION_STEPS.format(next_steps=steps_sql, **way)
+    sql = STEPS.format(next_steps=steps_sql, **way)
     window = SESSION_GAP * steps if session else timedelta(hours=hours)
     params = {
         "event": event,
@@ -117,7 +123,7 @@ def paths(
         "sample": SAMPLE,
         "steps": steps,
         "window": window,
-        "gap": SESSION_GAP.total_seconds() if session else NO_GAP,
+        "gap": SESSION_GAP.total_seconds(),
     }
     with time_limit(TIME_LIMIT_MS), connection.cursor() as cursor:
         cursor.execute(sql, params)
