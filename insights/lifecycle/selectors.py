@@ -4,16 +4,15 @@ resurrecting (not in the bucket before, but at some time earlier) and the dorman
 (active in the bucket before, not in this one). "Active" is having done any event, or a
 chosen one.
 
-One query under a time limit over the events from the bucket before the first up to the
-period's end (the (name, timestamp, profile) index for a chosen event). Up to 62 buckets
-(12 weeks, two months of days, five years of months) each person's active buckets are the
-bits of one bigint, aggregated per profile (no sort), and the counts are sums of bit tests
-over those masks; past 62, the distinct (profile, bucket) pairs with their previous and
-next active bucket by window functions. "Active before the stretch read" (new or
-resurrecting) is the profile's first_seen_at for any event, and one index probe for a
-chosen one, asked only of people not active in the bucket before the first. Buckets are
-whole: a week runs from Monday even when the period starts on a Wednesday, so "the bucket
-before" is always a whole one."""
+One query under a time limit: the distinct (profile, bucket) pairs of the events from the
+bucket before the first up to the period's end, read in profile order from the (profile,
+timestamp) index (the (name, timestamp, profile) index for a chosen event), each pair's
+previous and next active bucket by window functions. Whether someone was active before
+that stretch (new or resurrecting) is asked only of a profile's first pair in it: its
+first_seen_at for any event (a hash join, not a probe per person), one index probe for a
+chosen event. A bit mask per profile aggregated by hash measured no faster and was left
+out. Buckets are whole: a week runs from Monday even when the period starts on a
+Wednesday, so "the bucket before" is always a whole one."""
 
 from __future__ import annotations
 
@@ -52,22 +51,6 @@ WHERE (after IS NULL OR after <> (bucket + %(step)s::interval)::date)
   AND (bucket + %(step)s::interval)::date <= %(last)s
 GROUP BY 1
 """
-# Each person's active buckets as the bits of a bigint: bit 0 the bucket before the first.
-MASKS = """
-WITH per AS (
-    SELECT e.profile_id,
-           bit_or(1::bigint << (width_bucket(e."timestamp", %(bounds)s::timestamptz[]) - 1))
-           AS mask
-    FROM profiles_profileevent e
-    WHERE {event} e."timestamp" >= %(since)s AND e."timestamp" < %(end)s
-    GROUP BY e.profile_id
-), masks AS (
-    SELECT m.mask, CASE WHEN m.mask & 1 = 0 THEN coalesce({earlier}, false) END AS earlier
-    FROM per m {join}
-)
-SELECT {sums} FROM masks
-"""
-MAX_BITS = 63  # a bigint's bits that << reaches without the sign
 # With a chosen event, the pairs and the probe for earlier activity look at it only.
 ANY_EVENT = {
     "event": "",
@@ -113,39 +96,16 @@ def lifecycle(period: Period, *, event: str = "") -> Lifecycle:
         "first": buckets[0],
         "last": buckets[-1],
         "name": event,
-        "bounds": [_midnight(day, period) for day in [before, *buckets]],
     }
     which = ONE_EVENT if event else ANY_EVENT
     as_of = timezone.now()
     with time_limit(TIME_LIMIT_MS), connection.cursor() as cursor:
-        if len(buckets) < MAX_BITS:
-            counts = _by_masks(cursor, which, params, len(buckets))
-        else:
-            counts = _by_pairs(cursor, which, params, buckets)
+        counts = _by_pairs(cursor, which, params, buckets)
     for i, day in enumerate(buckets):
         if _midnight(day, period) > as_of:  # a bucket yet to come: no one is dormant yet
             for row in counts.values():
                 row[i] = 0
     return Lifecycle(as_of, buckets, counts)
-
-
-def _by_masks(cursor, which: dict, params: dict, n: int) -> dict[str, list[int]]:
-    """Per bucket i (bit i, 1 to n): active, active in i-1 too, new, and dormant."""
-    sums = []
-    for i in range(1, n + 1):
-        now, before, both = 1 << i, 1 << (i - 1), (1 << i) | (1 << (i - 1))
-        sums += [
-            f"count(*) FILTER (WHERE mask & {now} <> 0)",
-            f"count(*) FILTER (WHERE mask & {both} = {both})",
-            f"count(*) FILTER (WHERE mask & -mask = {now} AND NOT earlier)",
-            f"count(*) FILTER (WHERE mask & {both} = {before})",
-        ]
-    # Integers made here and constants only; every value is a parameter.
-    cursor.execute(MASKS.format(sums=", ".join(sums), **which), params)
-    row = cursor.fetchone()
-    active, returning, new, dormant = (list(row[k::4]) for k in range(4))
-    resurrecting = [a - r - f for a, r, f in zip(active, returning, new, strict=True)]
-    return {"new": new, "returning": returning, "resurrecting": resurrecting, "dormant": dormant}
 
 
 def _by_pairs(cursor, which: dict, params: dict, buckets: list[date]) -> dict[str, list[int]]:
