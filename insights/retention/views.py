@@ -44,10 +44,19 @@ def _grid(form) -> dict:
                 "z": shares,
                 "x": [str(k) for k in range(len(labels))],
                 "y": labels,
-                "text": found.returned,
-                # Each cell shows both: the share of its cohort, and the people behind it.
-                "texttemplate": "%{z}%<br>%{text}",
-                "hovertemplate": "cohort %{y}, %{x} later: %{z}% (%{text} people)<extra></extra>",
+                # Each cell shows both: the share of its cohort, and the people behind it
+                # (nothing where the period is not over yet).
+                "text": [
+                    [
+                        "" if n is None else f"{share or 0}%<br>{n}"
+                        for n, share in zip(row, shares_row, strict=True)
+                    ]
+                    for row, shares_row in zip(found.returned, shares, strict=True)
+                ],
+                "texttemplate": "%{text}",
+                "customdata": found.returned,
+                "hovertemplate": "cohort %{y}, %{x} later: %{z}% (%{customdata} people)"
+                "<extra></extra>",
                 "colorscale": "Blues",
                 "zmin": 0,
             }

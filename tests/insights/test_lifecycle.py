@@ -197,3 +197,17 @@ def test_hostile_event_names_are_only_data(regulars, client_as, text):
 def test_anonymous_visitors_may_not_read_the_bars(client):
     assert client.get("/api/v1/insights/lifecycle/").status_code in (401, 403)
     assert client.get("/insights/lifecycle/").status_code == 302
+
+
+def test_a_query_past_its_time_limit_asks_for_less(regulars, client_as, monkeypatch):
+    """PostgreSQL's statement timeout cancels a slow count: the page says to choose a
+    shorter period, the API answers a 400 naming the period."""
+    from insights.lifecycle import selectors
+
+    monkeypatch.setattr(selectors, "TIME_LIMIT_MS", 50)
+    monkeypatch.setattr(selectors, "LIFECYCLE", "SELECT CURRENT_DATE, 'new', 1 FROM pg_sleep(2)")
+    client = client_as("Viewer")
+    page = client.get("/insights/lifecycle/?start=2026-11-02&end=2026-11-22")
+    assert "This period takes too long to count" in page.content.decode()
+    api = client.get("/api/v1/insights/lifecycle/?start=2026-11-02&end=2026-11-22")
+    assert api.status_code == 400 and "end" in api.json()["error"]["fields"]

@@ -162,6 +162,6 @@ def test_the_grid_shows_percentages_and_counts(buyers, marketer_client):
     assert body["shares"][0][1] == 50.0 and body["returned"][0][1] == 1  # b1 of b0, b1
     response = marketer_client.get(f"/insights/retention/?{query}")
     (heatmap,) = response.context["chart"]["data"]
-    assert heatmap["z"] == body["shares"] and heatmap["text"] == body["returned"]
-    assert "%{z}%" in heatmap["texttemplate"] and "%{text}" in heatmap["texttemplate"]
+    assert heatmap["z"] == body["shares"] and heatmap["customdata"] == body["returned"]
+    assert heatmap["text"][0][1] == "50.0%<br>1" and heatmap["texttemplate"] == "%{text}"
     assert '<td class="num">50.0% (1)</td>' in response.content.decode()
