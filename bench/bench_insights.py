@@ -31,7 +31,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from bench import insights_lifecycle, segments_data
+from bench import insights_dashboard, insights_lifecycle, segments_data
 from bench.common import Row, latency_rows, percentile, progress, timed_runs
 from cdp_site import services as site_services
 from insights import services as insights_services
@@ -63,6 +63,7 @@ def run() -> list[Row]:
     rows += _retention(label)
     rows += _paths(label)
     rows += _funnel(label)
+    rows += insights_dashboard.rows(label)
     rows += insights_lifecycle.rows(label)
     return rows
 

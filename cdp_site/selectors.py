@@ -68,13 +68,14 @@ def _worker_state() -> dict:
     return {"ok": True, "workers": workers}
 
 
-def service_health() -> dict:
+def service_health(*, info: bool = True) -> dict:
     """State of the database, Redis and the Celery workers; ``ok`` only when all are up.
-    ``info`` holds what the apps registered (cdp_site.health): counts, never a verdict."""
+    ``info`` holds what the apps registered (cdp_site.health): counts, never a verdict
+    (left empty with ``info=False``, for a page that reads the checks itself)."""
     checks = {"database": _database_state(), "redis": _redis_state()}
     # Workers report through Redis, so without Redis their state is unknown.
     checks["worker"] = (
         _worker_state() if checks["redis"]["ok"] else {"ok": False, "error": "unknown: Redis down"}
     )
-    info = health.counts() if checks["database"]["ok"] else {}
-    return {"ok": all(c["ok"] for c in checks.values()), "checks": checks, "info": info}
+    counts = health.counts() if info and checks["database"]["ok"] else {}
+    return {"ok": all(c["ok"] for c in checks.values()), "checks": checks, "info": counts}

@@ -270,6 +270,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 300},
     },
+    # The dashboard's revenue of 30 days, read ahead of the home page (insights/dashboard).
+    "insights-refresh-dashboard": {
+        "task": "insights.tasks.refresh_dashboard",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
     # Tasks asked for while the broker was unreachable (cdp_site/outbox.py).
     "cdp-flush-outbox": {
         "task": "cdp_site.tasks.flush_outbox",

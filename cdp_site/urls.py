@@ -6,7 +6,7 @@ urlpatterns = [
     # First: the collection API is most of the requests, and Django tries the patterns in
     # order (the prefixes are distinct, so the order changes no URL).
     path("", include("integrations.urls")),
-    path("", views.dashboard, name="dashboard"),
+    path("", include("insights.dashboard.urls")),  # the home page: "dashboard"
     path("insights/", include("insights.urls")),
     path("settings/", views.account_settings, name="settings"),
     path("settings/tokens/", views.token_create, name="token-create"),

@@ -1,4 +1,5 @@
-"""Pages of the site shell: dashboard, settings (account, tokens, users), health."""
+"""Pages of the site shell: settings (account, tokens, users), health. The home page (the
+dashboard) is served by insights."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -8,7 +9,6 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import dashboard as dashboard_tiles
 from . import selectors, services
 from .access import public, requires
 from .api.errors import json_error_response
@@ -19,20 +19,6 @@ from .permissions import ROLE_DESCRIPTIONS, Cap, capabilities_of, role_of
 def _partial(request, template: str, partial: str) -> str:
     """Full page normally; just the named partial when htmx asks for it."""
     return f"{template}#{partial}" if request.htmx else template
-
-
-@requires(Cap.VIEW_DASHBOARDS)
-def dashboard(request):
-    figures, data_health = dashboard_tiles.tiles(user=request.user)
-    return TemplateResponse(
-        request,
-        "cdp_site/dashboard.html",
-        {
-            "health": selectors.service_health(),
-            "figures": figures,
-            "data_health": data_health,
-        },
-    )
 
 
 @requires(Cap.OWN_ACCOUNT)

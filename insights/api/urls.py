@@ -1,5 +1,7 @@
 from django.urls import path
 
+from insights.dashboard import api as dashboard_api
+
 from . import lifecycle, views
 
 app_name = "insights-api"
@@ -11,4 +13,5 @@ urlpatterns = [
     path("paths/", views.PathsView.as_view(), name="paths"),
     path("lifecycle/", lifecycle.LifecycleView.as_view(), name="lifecycle"),
     path("funnel/", views.FunnelView.as_view(), name="funnel"),
+    path("dashboard/", dashboard_api.DashboardView.as_view(), name="dashboard"),
 ]

@@ -114,3 +114,11 @@ def test_every_report_page_says_which_zone(late_sunday, client_as, page):
     response = client_as("Viewer").get(page)
     assert response.status_code == 200
     assert f'data-testid="time-zone">{AUCKLAND}<' in response.content.decode()
+
+
+def test_the_dashboard_counts_days_in_the_accounts_zone(client_as):
+    client = client_as("Viewer")
+    assert client.get("/api/v1/insights/dashboard/").json()["time_zone"] == "UTC"
+    services.set_time_zone(name=AUCKLAND)
+    body = client.get("/api/v1/insights/dashboard/").json()
+    assert body["time_zone"] == AUCKLAND
