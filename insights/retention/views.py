@@ -48,7 +48,7 @@ def _grid(form) -> dict:
                 # (nothing where the period is not over yet).
                 "text": [
                     [
-                        "" if n is None else f"{share or 0}%<br>{n}"
+                        "" if share is None else f"{share}%<br>{n}"
                         for n, share in zip(row, shares_row, strict=True)
                     ]
                     for row, shares_row in zip(found.returned, shares, strict=True)
@@ -58,13 +58,17 @@ def _grid(form) -> dict:
                 "hovertemplate": "cohort %{y}, %{x} later: %{z}% (%{customdata} people)"
                 "<extra></extra>",
                 "colorscale": "Blues",
+                "reversescale": True,  # plotly's Blues runs dark to light: more is darker
                 "zmin": 0,
             }
         ],
         "layout": {
             "margin": {"t": 24, "r": 16, "b": 48, "l": 96},
             "yaxis": {"autorange": "reversed", "type": "category"},
-            "xaxis": {"title": {"text": f"{form.period().granularity}s later"}},
+            "xaxis": {
+                "title": {"text": f"{form.period().granularity}s later"},
+                "type": "category",
+            },
         },
     }
     rows = [
