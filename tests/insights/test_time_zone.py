@@ -4,9 +4,11 @@ begin at its midnight: the same events fall on another day in Pacific/Auckland t
 UTC."""
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from cdp_site import services
 from cdp_site.selectors import account_time_zone_name
@@ -122,3 +124,13 @@ def test_the_dashboard_counts_days_in_the_accounts_zone(client_as):
     services.set_time_zone(name=AUCKLAND)
     body = client.get("/api/v1/insights/dashboard/").json()
     assert body["time_zone"] == AUCKLAND
+
+
+def test_today_is_the_accounts_today(db):
+    """A period's default last day is today where the account is: at any hour, one of
+    these two zones is on another date than UTC."""
+    for name in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14, UTC-11
+        services.set_time_zone(name=name)
+        form = LifecycleForm({})
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["end"] == timezone.localdate(timezone=ZoneInfo(name))
