@@ -1,7 +1,7 @@
 """Reads of the site app: users, tokens, the account's time zone and the health of the
 services."""
 
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,8 +26,13 @@ def account_time_zone_name() -> str:
 
 
 def account_time_zone() -> ZoneInfo:
-    """Where the reports' days begin (one indexed read of a one-row table)."""
-    return ZoneInfo(account_time_zone_name())
+    """Where the reports' days begin (one indexed read of a one-row table). A name the
+    installed tz database no longer knows (an upgrade dropped it) falls back to the site's
+    zone rather than failing every report."""
+    try:
+        return ZoneInfo(account_time_zone_name())
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
 
 
 def users_with_roles() -> list[dict]:

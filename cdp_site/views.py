@@ -28,6 +28,7 @@ def account_settings(request):
 
 def _settings_page(request, *, zone_form=None, status=200):
     capabilities = capabilities_of(request.user)
+    can_manage_account = Cap.MANAGE_ACCOUNT in capabilities
     time_zone = selectors.account_time_zone_name()
     return TemplateResponse(
         request,
@@ -37,10 +38,10 @@ def _settings_page(request, *, zone_form=None, status=200):
             "token_form": ApiTokenForm(),
             "role_description": ROLE_DESCRIPTIONS.get(role_of(request.user), ""),
             "can_manage_users": Cap.MANAGE_USERS in capabilities,
-            "can_manage_account": Cap.MANAGE_ACCOUNT in capabilities,
+            "can_manage_account": can_manage_account,
             "time_zone": time_zone,
             "zone_form": zone_form or TimeZoneForm(initial={"time_zone": time_zone}),
-            "time_zones": sorted(services.time_zones()),
+            "time_zones": sorted(services.time_zones()) if can_manage_account else [],
         },
         status=status,
     )
