@@ -230,6 +230,7 @@ class FunnelView(APIView):
         return Response(
             {
                 "as_of": found.as_of,
+                "time_zone": str(form.period().zone),
                 "steps": [step.describe() for step in question["steps"]],
                 "people": found.counts,
                 "conversion": found.conversion(),

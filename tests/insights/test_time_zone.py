@@ -134,3 +134,18 @@ def test_today_is_the_accounts_today(db):
         form = LifecycleForm({})
         assert form.is_valid(), form.errors
         assert form.cleaned_data["end"] == timezone.localdate(timezone=ZoneInfo(name))
+
+
+@pytest.mark.parametrize(
+    "api",
+    [
+        "lifecycle/?start=2026-11-01&end=2026-11-15",
+        "retention/?start=2026-10-26&end=2026-11-15&returning_event=Order+Completed",
+        "paths/?start=2026-11-01&end=2026-11-15&event=Order+Completed",
+        "funnel/?start=2026-11-01&end=2026-11-15&event_1=Order+Completed&event_2=x",
+    ],
+)
+def test_every_report_api_says_which_zone(late_sunday, client_as, api):
+    services.set_time_zone(name=AUCKLAND)
+    body = client_as("Viewer").get(f"/api/v1/insights/{api}").json()
+    assert body["time_zone"] == AUCKLAND and body["as_of"]
