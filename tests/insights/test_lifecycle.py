@@ -11,7 +11,8 @@ from django.utils import timezone
 from insights.lifecycle.selectors import KINDS, lifecycle
 from insights.periods import Period, bucket_of
 from profiles.models import ProfileEvent
-from tests.profiles.conftest import message
+from profiles.services import merge_profiles
+from tests.profiles.conftest import message, profile_of
 
 from .conftest import DAY
 
@@ -124,6 +125,23 @@ def test_buckets_yet_to_come_are_empty(regulars):
     ahead = Period(today - timedelta(days=3), today + timedelta(days=3), "day", WEEKS.zone)
     found = lifecycle(ahead)
     assert all(found.counts[kind][-3:] == [0, 0, 0] for kind in KINDS)
+
+
+def test_a_merged_profiles_earlier_activity_makes_its_survivor_no_new_one(
+    web, crm, send, make_user
+):
+    """An anonymous visitor active in October turns out (a merge) to be a customer first
+    seen in the CRM in week 2: in week 2 they are back, not new."""
+    send(web, message("page", anonymousId="a1", minutes=in_week(-3), properties={"path": "/"}))
+    send(crm, message(userId="c1", minutes=in_week(2)))
+    merge_profiles(
+        survivor_id=profile_of("crm_id", "c1").pk,
+        merged_id=profile_of("anonymous_id", "a1").pk,
+        actor=make_user("Admin"),
+    )
+    found = lifecycle(WEEKS)
+    assert found.counts == from_scratch(WEEKS)
+    assert found.counts["new"] == [0, 0, 0] and found.counts["resurrecting"] == [0, 1, 0]
 
 
 def test_nothing_active_is_an_empty_answer(db):
