@@ -34,6 +34,7 @@ from django.utils import timezone
 from bench import (
     insights_attribution,
     insights_dashboard,
+    insights_lifecycle,
     insights_rfm,
     insights_throughput,
     segments_data,
@@ -73,6 +74,7 @@ def run() -> list[Row]:
     rows += insights_attribution.rows(label)
     rows += insights_rfm.rows(label)
     rows += insights_throughput.rows(label)
+    rows += insights_lifecycle.rows(label)
     return rows
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("insights/", include("insights.urls")),
     path("settings/", views.account_settings, name="settings"),
     path("settings/tokens/", views.token_create, name="token-create"),
+    path("settings/time-zone/", views.time_zone_update, name="time-zone"),
     path("settings/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("settings/users/", views.users, name="users"),
     path("settings/users/<int:pk>/", views.user_update, name="user-update"),

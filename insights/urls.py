@@ -4,6 +4,7 @@ from . import views
 from .attribution import views as attribution_views
 from .funnels import views as funnel_views
 from .journey import views as journey_views
+from .lifecycle import views as lifecycle_views
 from .paths import views as paths_views
 from .retention import views as retention_views
 from .rfm import views as rfm_views
@@ -16,6 +17,7 @@ urlpatterns = [
     path("journey/people/", journey_views.journey_people, name="journey-people"),
     path("retention/", retention_views.retention_grid, name="retention"),
     path("paths/", paths_views.paths_view, name="paths"),
+    path("lifecycle/", lifecycle_views.lifecycle_view, name="lifecycle"),
     path("funnels/", funnel_views.funnels, name="funnels"),
     path("funnels/<int:pk>/", funnel_views.saved_funnel, name="funnel"),
     path("funnels/drop-offs/", funnel_views.save_drop_offs, name="funnel-drop-offs"),

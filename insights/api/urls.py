@@ -3,7 +3,7 @@ from django.urls import path
 from insights.dashboard import api as dashboard_api
 from insights.rfm import api as rfm_api
 
-from . import attribution, views
+from . import attribution, lifecycle, views
 
 app_name = "insights-api"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("journey/people/", views.JourneyPeopleView.as_view(), name="journey-people"),
     path("retention/", views.RetentionView.as_view(), name="retention"),
     path("paths/", views.PathsView.as_view(), name="paths"),
+    path("lifecycle/", lifecycle.LifecycleView.as_view(), name="lifecycle"),
     path("funnel/", views.FunnelView.as_view(), name="funnel"),
     path("dashboard/", dashboard_api.DashboardView.as_view(), name="dashboard"),
     path("attribution/", attribution.AttributionView.as_view(), name="attribution"),

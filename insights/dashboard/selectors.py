@@ -25,6 +25,7 @@ from django.utils import timezone
 from campaigns import dashboard as campaigns
 from cdp_site import health
 from cdp_site.counting import Count, TimeLimitExceeded, time_limit
+from cdp_site.selectors import account_time_zone
 from insights.journey.selectors import STAGES, people_now
 from integrations import dashboard as integrations
 from profiles import dashboard as profiles
@@ -151,7 +152,7 @@ def revenue_tile(w: Window) -> dict:
 def refresh_revenue(*, zone=None) -> None:
     """Reads the revenue tile again and keeps it (the insights-refresh-dashboard task, every
     30 seconds: the tile is never more than a minute behind the orders)."""
-    w = Window(now=timezone.now(), zone=zone or timezone.get_current_timezone())
+    w = Window(now=timezone.now(), zone=zone or account_time_zone())
     with time_limit(REFRESH_MS):
         cache.set(_revenue_key(w), _revenue(w), REVENUE_CACHE_S)
 
@@ -162,7 +163,7 @@ def _revenue_key(w: Window) -> str:
 
 def forget_revenue(*, zone=None) -> None:
     """Drops today's kept revenue: the next read counts the orders again."""
-    w = Window(now=timezone.now(), zone=zone or timezone.get_current_timezone())
+    w = Window(now=timezone.now(), zone=zone or account_time_zone())
     cache.delete(_revenue_key(w))
 
 
@@ -228,7 +229,7 @@ TILES = {
 
 def dashboard(*, zone=None) -> dict:
     """{"as_of": the oldest tile's as_of, "tiles": {key: numbers, or {"error": why}}}."""
-    w = Window(now=timezone.now(), zone=zone or timezone.get_current_timezone())
+    w = Window(now=timezone.now(), zone=zone or account_time_zone())
     tiles = {key: _tile(key, read, w) for key, read in TILES.items()}
     as_of = min((t["as_of"] for t in tiles.values() if "as_of" in t), default=w.now)
     return {"as_of": as_of, "time_zone": str(w.zone), "tiles": tiles}
