@@ -31,7 +31,15 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from bench import insights_funnels, segments_data
+from bench import (
+    insights_attribution,
+    insights_dashboard,
+    insights_funnels,
+    insights_lifecycle,
+    insights_rfm,
+    insights_throughput,
+    segments_data,
+)
 from bench.common import Row, latency_rows, percentile, progress, timed_runs
 from cdp_site import services as site_services
 from insights import services as insights_services
@@ -64,6 +72,11 @@ def run() -> list[Row]:
     rows += _paths(label)
     rows += _funnel(label)
     rows += insights_funnels.rows(label)
+    rows += insights_dashboard.rows(label)
+    rows += insights_attribution.rows(label)
+    rows += insights_rfm.rows(label)
+    rows += insights_throughput.rows(label)
+    rows += insights_lifecycle.rows(label)
     return rows
 
 

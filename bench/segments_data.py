@@ -1,9 +1,18 @@
-"""Data for the segments benchmark, written with COPY straight into the profiles tables.
+"""Data for the segments and insights benchmarks, written with COPY straight into the
+profiles tables.
 
 Profiles (active, realistic traits: country with ~10% NL in mixed case, city, age,
 e-mail), one user_id Identity each (``sb-0000042``) so that the pipeline finds them, and
-ProfileEvents over the last 90 days in time order (as they arrive), each on a profile
-drawn by a skewed activity weight (log-normal: a few heavy users, many light ones).
+ProfileEvents over the last 90 days in time order (as they arrive), as visits: each on a
+profile drawn by a skewed activity weight (log-normal: a few heavy users, many light
+ones), a burst of events minutes apart (a landing page, product views between category
+pages and searches, sometimes a basket, a checkout and an order with ``revenue`` and
+``currency``), or a newsletter opened and sometimes clicked. Page views keep their page
+and, on a visit's landing page, its UTM campaign in ``context`` (the shape of
+profiles/touches.py): a profile's first visit comes through its own channel (google /
+cpc, newsletter / email, facebook / social, or direct), later ones half the time directly;
+checkouts from facebook convert least, from the newsletter most. Stage changes over the
+90 days come from replaying these events (bench_insights runs backfill_stage_history).
 
 The event table's secondary indexes are dropped during the load and built again after
 it (same definitions), foreign-key triggers are off for the loading session only (the
@@ -55,21 +64,22 @@ FIRST = ["Ann", "Bo", "Carla", "Dev", "Emil", "Fatima", "Gus", "Hana", "Ivo", "J
 LAST = ["Berg", "Cruz", "Dahl", "Engel", "Fox", "Gray", "Holm", "Ito", "Jensen", "Klein",
         "Lund", "Moreau", "Novak", "Olsen", "Park", "Quist", "Rossi", "Stone", "Toft", "Vik"]
 STAGES = ["orientation", "consideration", "acquisition", "retention", "lapsed", ""]
-# (weight in %, type, name, properties kind)
-EVENT_MIX = [
-    (40, "track", "Product Viewed", "product"),
-    (8, "page", "Home", "page"),
-    (8, "page", "Category", "page"),
-    (5, "page", "Search Results", "page"),
-    (4, "page", "Cart", "page"),
-    (8, "track", "Products Searched", "search"),
-    (10, "track", "Product Added", "product"),
-    (2, "track", "Product Removed", "product"),
-    (5, "track", "Checkout Started", "checkout"),
-    (3, "track", "Order Completed", "order"),
-    (4, "track", "Email Opened", "email"),
-    (3, "track", "Signed In", "none"),
+# How a visit started: (weight in %, the landing page's UTM campaign or None for a direct
+# visit, referrer, share of checkouts that become orders). A visitor's first visit comes
+# through their own channel, later ones half the time directly.
+CHANNELS = [
+    (28, {"source": "google", "medium": "cpc", "name": "brand-search"}, "https://www.google.com/",
+     0.60),
+    (10, {"source": "google", "medium": "cpc", "name": "generic-shoes"}, "https://www.google.com/",
+     0.50),
+    (14, {"source": "newsletter", "medium": "email", "name": "weekly-digest"}, "", 0.75),
+    (16, {"source": "facebook", "medium": "social", "name": "autumn-looks"},
+     "https://www.facebook.com/", 0.40),
+    (32, None, "", 0.60),
 ]
+NEWSLETTER = 2  # the channel of a click in an opened newsletter
+HOST = "https://shop.example"
+CURRENCIES = ["EUR"] * 17 + ["GBP", "GBP", "USD"]
 CATEGORIES = ["Jackets", "Shoes", "Shirts", "Trousers", "Bags", "Hats", "Socks", "Dresses",
               "Knitwear", "Accessories"]
 # fmt: on
@@ -90,7 +100,7 @@ def user_value(i: int) -> str:
     return f"{USER_PREFIX}{i:07d}"
 
 
-def _cumulative(weights):
+def cumulative(weights):
     total, out = 0.0, []
     for w in weights:
         total += w
@@ -98,7 +108,7 @@ def _cumulative(weights):
     return out
 
 
-def _property_pools(rng: random.Random) -> dict[str, list[str]]:
+def property_pools(rng: random.Random) -> dict[str, list[str]]:
     products = []
     for n in range(5000):
         products.append(
@@ -110,17 +120,42 @@ def _property_pools(rng: random.Random) -> dict[str, list[str]]:
                 }
             )
         )
-    pages = [
-        json.dumps({"path": f"/c/{c.lower()}", "title": c}) for c in CATEGORIES for _ in range(3)
-    ]
     searches = [json.dumps({"query": f"{c.lower()} {w}"}) for c in CATEGORIES for w in "abcde"]
     emails = [json.dumps({"campaign": f"newsletter-{n}"}) for n in range(40)]
-    return {"product": products, "page": pages, "search": searches, "email": emails}
+    return {"product": products, "search": searches, "email": emails}
+
+
+def _pages() -> dict[str, list[tuple[str, str]]]:
+    """Per page event name, its (properties, context) as stored: each page in a version
+    per channel (the landing page of a visit, with its campaign and referrer) and one
+    for a click from another page of the shop (channel -1)."""
+    paths = {
+        "Home": [("/", "Home")],
+        "Category": [(f"/c/{c.lower()}", c) for c in CATEGORIES],
+        "Search Results": [("/search", "Search results")],
+        "Cart": [("/cart", "Cart")],
+    }
+    found = {}
+    for name, pages in paths.items():
+        for path, title in pages:
+            props = json.dumps({"path": path, "title": title})
+            for channel in range(-1, len(CHANNELS)):
+                _, campaign, referrer, _ = CHANNELS[channel] if channel >= 0 else (0, None, "", 0)
+                url = HOST + path
+                if campaign:
+                    url += f"?utm_source={campaign['source']}&utm_medium={campaign['medium']}"
+                page = {"path": path, "url": url, "title": title}
+                page["referrer"] = referrer if channel >= 0 else HOST + "/"
+                if not page["referrer"]:
+                    del page["referrer"]
+                context = {"campaign": campaign, "page": page} if campaign else {"page": page}
+                found.setdefault((name, channel), []).append((props, json.dumps(context)))
+    return found
 
 
 def _profile_rows(offset: int, first: int, first_identity: int, kind_id: int, count: int, rng, now):
     """Rows of profiles ``offset`` .. ``offset + count`` (ids from ``first``)."""
-    country_cum = _cumulative(w for w, _, _ in COUNTRIES)
+    country_cum = cumulative(w for w, _, _ in COUNTRIES)
     stamp = now.isoformat()
     profiles, identities = [], []
     for i in range(offset, offset + count):
@@ -158,7 +193,7 @@ IDENTITY_COPY = (
 )
 EVENT_COPY = (
     "COPY profiles_profileevent (event_id, received_at, profile_id, identity_id, source_id, "
-    'type, name, "timestamp", properties) FROM STDIN'
+    'type, name, "timestamp", properties, context) FROM STDIN'
 )
 
 
@@ -220,40 +255,115 @@ def load(*, profiles: int, events: int) -> Loaded:
     return Loaded(first, profiles, events, kind_id, source.id, now, seconds)
 
 
+class Visits:
+    """Events as visits: bursts of a few minutes on one profile (a landing page, product
+    views with category pages and searches between them, sometimes a basket, a checkout
+    and an order), or a newsletter opened, a third of them clicked into a visit."""
+
+    def __init__(self, rng: random.Random, pools: dict, profiles: int):
+        self.rng, self.pools, self.pages = rng, pools, _pages()
+        self.channel_cum = cumulative(w for w, *_ in CHANNELS)
+        # Each profile's own channel, that of its first visit; -1 once it has visited.
+        self.first = bytearray(
+            rng.choices(range(len(CHANNELS)), cum_weights=self.channel_cum, k=profiles)
+        )
+        self.orders = 0
+
+    def _pick(self, kind: str) -> str:
+        pool = self.pools[kind]
+        return pool[int(len(pool) * self.rng.random() ** 2)]  # popular items first
+
+    def _page(self, name: str, channel: int) -> tuple:
+        props, context = self.rng.choice(self.pages[name, channel])
+        return ("page", name, props, context)
+
+    def visit(self, profile: int) -> list[tuple]:
+        """(type, name, properties, context or None) of one visit, in order."""
+        rng = self.rng
+        if rng.random() < 0.08:
+            opened = [("track", "Email Opened", self._pick("email"), None)]
+            return opened + (self._web(NEWSLETTER) if rng.random() < 0.35 else [])
+        channel = self.first[profile]
+        if channel != 255:
+            self.first[profile] = 255
+        elif rng.random() < 0.5:
+            channel = len(CHANNELS) - 1  # direct
+        else:
+            channel = rng.choices(range(len(CHANNELS)), cum_weights=self.channel_cum)[0]
+        return self._web(channel)
+
+    def _web(self, channel: int) -> list[tuple]:
+        rng = self.rng
+        events = [self._page("Home" if rng.random() < 0.45 else "Category", channel)]
+        if rng.random() < 0.2:
+            events.append(("track", "Signed In", "{}", None))
+        product = "{}"
+        for _ in range(rng.randint(1, 6)):
+            if rng.random() < 0.35:
+                events.append(self._page("Category", -1))
+            if rng.random() < 0.15:
+                events.append(("track", "Products Searched", self._pick("search"), None))
+                events.append(self._page("Search Results", -1))
+            product = self._pick("product")
+            events.append(("track", "Product Viewed", product, None))
+        if rng.random() < 0.4:
+            events += [("track", "Product Added", product, None)] * rng.randint(1, 2)
+            if rng.random() < 0.15:
+                events.append(("track", "Product Removed", product, None))
+            if rng.random() < 0.55:
+                events += self._checkout(CHANNELS[channel][3])
+        return events
+
+    def _checkout(self, converts: float) -> list[tuple]:
+        rng = self.rng
+        value = f"{rng.uniform(20, 600):.2f}"
+        events = [
+            self._page("Cart", -1),
+            (
+                "track",
+                "Checkout Started",
+                f'{{"value": {value}, "items": {rng.randint(1, 6)}}}',
+                None,
+            ),
+        ]
+        if rng.random() < converts:
+            self.orders += 1
+            currency = CURRENCIES[rng.randrange(len(CURRENCIES))]
+            props = (
+                f'{{"order_id": "O-{self.orders}", "revenue": {value}, "currency": "{currency}"}}'
+            )
+            events.append(("track", "Order Completed", props, None))
+        return events
+
+
 def _copy_events(raw, rng, *, first, first_identity, profiles, events, source_id, now):
-    activity = _cumulative(rng.lognormvariate(0, 1.3) for _ in range(profiles))
-    mix_cum = _cumulative(w for w, *_ in EVENT_MIX)
-    pools = _property_pools(rng)
+    """Visits in the order they start, spread evenly over the DAYS (time moves on with
+    the events written), each visit's events 10 s to 3 min apart."""
+    activity = cumulative(rng.lognormvariate(0, 1.3) for _ in range(profiles))
+    visits = Visits(rng, property_pools(rng), profiles)
     start = (now - timedelta(days=DAYS)).timestamp()
     step = DAYS * 86400 / max(events, 1)
     offsets = range(profiles)
     fromts = datetime.fromtimestamp
-    for chunk_start in range(0, events, COPY_CHUNK):
-        n = min(COPY_CHUNK, events - chunk_start)
-        who = rng.choices(offsets, cum_weights=activity, k=n)
-        what = rng.choices(EVENT_MIX, cum_weights=mix_cum, k=n)
-        lines = []
-        for j in range(n):
-            k = chunk_start + j
-            _, type_, name, kind = what[j]
-            if kind in pools:
-                pool = pools[kind]
-                props = pool[int(len(pool) * rng.random() ** 2)]  # popular items first
-            elif kind == "order":
-                props = (
-                    f'{{"order_id": "O-{k}", "revenue": {rng.uniform(20, 600):.2f}, '
-                    f'"currency": "EUR"}}'
-                )
-            elif kind == "checkout":
-                props = f'{{"value": {rng.uniform(20, 600):.2f}, "items": {rng.randint(1, 6)}}}'
-            else:
-                props = "{}"
-            ts = fromts(start + (k + rng.random()) * step, UTC).isoformat()
-            p = who[j]
+    k, lines, who = 0, [], []
+    while k < events:
+        if not who:
+            who = rng.choices(offsets, cum_weights=activity, k=10_000)
+        p = who.pop()
+        at = start + k * step
+        for type_, name, props, context in visits.visit(p)[: events - k]:
+            at += rng.uniform(10, 180)
+            ts = fromts(min(at, start + DAYS * 86400), UTC).isoformat()
             lines.append(
                 f"{FIRST_EVENT_ID + k}\t{ts}\t{first + p}\t{first_identity + p}\t{source_id}\t"
-                f"{type_}\t{name}\t{ts}\t{props}\n"
+                f"{type_}\t{name}\t{ts}\t{props}\t{context or NULL}\n"
             )
-        with raw.copy(EVENT_COPY) as copy:
-            copy.write("".join(lines))
-        progress(chunk_start + n, events, "COPY events  ")
+            k += 1
+        if len(lines) >= COPY_CHUNK or k >= events:
+            with raw.copy(EVENT_COPY) as copy:
+                copy.write("".join(lines))
+            lines = []
+            progress(k, events, "COPY events  ")
+
+
+NULL = "\\N"

@@ -6,13 +6,12 @@ class CampaignsConfig(AppConfig):
 
     def ready(self):
         # Imported here: the modules below need the app registry, loaded only now.
-        from cdp_site.dashboard import register_tiles
         from integrations.destinations import selectors as destination_selectors
         from profiles.changes import profile_changed
         from segments import selectors as segment_selectors
         from segments.membership import membership_changed
 
-        from . import dashboard, tasks
+        from . import tasks
 
         # Enrolment, awaited events and goals follow both change signals (after their
         # commit); beat reads the same outboxes every few seconds as a safety net.
@@ -37,8 +36,6 @@ class CampaignsConfig(AppConfig):
             url_name="campaigns:profile-panel",
             loading="Loading journeys…",
         )
-        # Hook: campaign figures on the dashboard.
-        register_tiles(dashboard.tiles)
         # Hook: a segment or a destination a campaign uses is not deleted from under it.
         destination_selectors.register_usage_check(selectors.campaigns_using_destination)
         segment_selectors.register_usage_check(selectors.campaigns_using_segment)

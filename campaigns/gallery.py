@@ -75,6 +75,32 @@ def _email(sid: str, template: str, next_id: str | None = None, label: str = "")
     return step
 
 
+def _unless_ordered(
+    *, days: int, wait_label: str, question: str, email: dict, branch_id: str = "ordered"
+) -> list[dict]:
+    """Wait ``days``, then send ``email`` unless an order came since the entry: the shape
+    of every follow-up that an order makes pointless."""
+    return [
+        {
+            "id": f"wait-{days}d",
+            "type": "wait",
+            "minutes": days * DAY,
+            "next": branch_id,
+            "label": wait_label,
+        },
+        {
+            "id": branch_id,
+            "type": "branch",
+            "condition": {"type": "event_since_entry", "name": "Order Completed"},
+            "yes": "done",
+            "no": email["id"],
+            "label": question,
+        },
+        {"id": "done", "type": "exit"},
+        email,
+    ]
+
+
 ITEMS = [
     Item(
         key="welcome-download",
@@ -231,25 +257,12 @@ ITEMS = [
                 "this e-mail.</p>" + FOOTER,
             ),
         },
-        steps=[
-            {
-                "id": "wait-2d",
-                "type": "wait",
-                "minutes": 2 * DAY,
-                "next": "ordered",
-                "label": "Two days later",
-            },
-            {
-                "id": "ordered",
-                "type": "branch",
-                "condition": {"type": "event_since_entry", "name": "Order Completed"},
-                "yes": "done",
-                "no": "follow-up",
-                "label": "Ordered since?",
-            },
-            {"id": "done", "type": "exit"},
-            _email("follow-up", "quote-follow-up", label="Follow up"),
-        ],
+        steps=_unless_ordered(
+            days=2,
+            wait_label="Two days later",
+            question="Ordered since?",
+            email=_email("follow-up", "quote-follow-up", label="Follow up"),
+        ),
     ),
     Item(
         key="repeat-purchase",
@@ -268,25 +281,13 @@ ITEMS = [
                 "</ul><p>Running low? Order again in two clicks.</p>" + FOOTER,
             ),
         },
-        steps=[
-            {
-                "id": "wait-30d",
-                "type": "wait",
-                "minutes": 30 * DAY,
-                "next": "again",
-                "label": "30 days later",
-            },
-            {
-                "id": "again",
-                "type": "branch",
-                "condition": {"type": "event_since_entry", "name": "Order Completed"},
-                "yes": "done",
-                "no": "restock",
-                "label": "Ordered again?",
-            },
-            {"id": "done", "type": "exit"},
-            _email("restock", "restock", label="Restock reminder"),
-        ],
+        steps=_unless_ordered(
+            days=30,
+            wait_label="30 days later",
+            question="Ordered again?",
+            branch_id="again",
+            email=_email("restock", "restock", label="Restock reminder"),
+        ),
     ),
     Item(
         key="loyalty-reward",

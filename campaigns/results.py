@@ -23,6 +23,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
 from .models import Campaign, Delivery, Enrollment, StepLog
+from .revenue import email_revenue
 
 Z95 = 1.959963984540054
 MIN_PER_CELL = 5  # normal approximation: n·p and n·(1−p) at least this in each group
@@ -323,6 +324,7 @@ def campaign_results(campaign: Campaign, *, mark: bool = True) -> dict:
         "variants": variant_rows(campaign),
         "lift": holdout_lift(campaign),
         "over_time": conversions_over_time(campaign),
+        "email_revenue": email_revenue(campaign),
     }
 
 

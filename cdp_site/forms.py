@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from .permissions import ROLE_DESCRIPTIONS, ROLES
+from .services import time_zone_error
 
 ROLE_CHOICES = [(role, f"{role}: {ROLE_DESCRIPTIONS[role]}") for role in ROLES]
 
@@ -41,3 +42,18 @@ class NewUserForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=[(r, r) for r in ROLES])
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.CharField(
+        max_length=200,
+        label="Time zone",
+        help_text="Where the reports' days, weeks and months begin, e.g. Europe/Amsterdam.",
+    )
+
+    def clean_time_zone(self):
+        name = self.cleaned_data["time_zone"].strip()
+        error = time_zone_error(name)
+        if error:
+            raise forms.ValidationError(error)
+        return name

@@ -78,3 +78,20 @@ class OutboxCursor(models.Model):
         until the transaction ends: one reader at a time moves it."""
         cursor, _ = cls.objects.get_or_create(name=name)
         return cls.objects.select_for_update().get(pk=cursor.pk)
+
+
+class AccountSettings(models.Model):
+    """Settings of the whole account: one row (pk 1), written by an admin through
+    cdp_site.services.set_time_zone, read through cdp_site.selectors.account_time_zone.
+
+    ``time_zone`` is where the reports' days begin: their periods, buckets and "today".
+    Empty: the site's TIME_ZONE (the setting) until an admin chooses one."""
+
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "account settings"
+
+    def __str__(self) -> str:
+        return f"account settings ({self.time_zone or 'site time zone'})"

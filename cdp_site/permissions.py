@@ -22,6 +22,7 @@ class Cap(StrEnum):
     VIEW_INTEGRATIONS = "integrations.view"
     MANAGE_INTEGRATIONS = "integrations.manage"
     MANAGE_USERS = "users.manage"
+    MANAGE_ACCOUNT = "account.manage"  # the account's settings (its time zone)
 
 
 ADMIN = "Admin"

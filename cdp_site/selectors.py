@@ -1,5 +1,9 @@
-"""Reads of the site app: users, tokens and the health of the services."""
+"""Reads of the site app: users, tokens, the account's time zone and the health of the
+services."""
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
@@ -7,12 +11,28 @@ from django.db import connection
 from cdp_site.celery import HEARTBEAT_TTL, heartbeats, redis_now
 
 from . import health
-from .models import ApiToken
+from .models import AccountSettings, ApiToken
 from .permissions import role_of
 
 
 def tokens_of(*, user):
     return ApiToken.objects.filter(user=user)
+
+
+def account_time_zone_name() -> str:
+    """The account's time zone as an admin set it, or the site's TIME_ZONE until then."""
+    chosen = AccountSettings.objects.filter(pk=1).values_list("time_zone", flat=True).first()
+    return chosen or settings.TIME_ZONE
+
+
+def account_time_zone() -> ZoneInfo:
+    """Where the reports' days begin (one indexed read of a one-row table). A name the
+    installed tz database no longer knows (an upgrade dropped it) falls back to the site's
+    zone rather than failing every report."""
+    try:
+        return ZoneInfo(account_time_zone_name())
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
 
 
 def users_with_roles() -> list[dict]:
@@ -53,13 +73,14 @@ def _worker_state() -> dict:
     return {"ok": True, "workers": workers}
 
 
-def service_health() -> dict:
+def service_health(*, info: bool = True) -> dict:
     """State of the database, Redis and the Celery workers; ``ok`` only when all are up.
-    ``info`` holds what the apps registered (cdp_site.health): counts, never a verdict."""
+    ``info`` holds what the apps registered (cdp_site.health): counts, never a verdict
+    (left empty with ``info=False``, for a page that reads the checks itself)."""
     checks = {"database": _database_state(), "redis": _redis_state()}
     # Workers report through Redis, so without Redis their state is unknown.
     checks["worker"] = (
         _worker_state() if checks["redis"]["ok"] else {"ok": False, "error": "unknown: Redis down"}
     )
-    info = health.counts() if checks["database"]["ok"] else {}
-    return {"ok": all(c["ok"] for c in checks.values()), "checks": checks, "info": info}
+    counts = health.counts() if info and checks["database"]["ok"] else {}
+    return {"ok": all(c["ok"] for c in checks.values()), "checks": checks, "info": counts}

@@ -1,17 +1,20 @@
-"""Writes of the site app: roles, users and API tokens."""
+"""Writes of the site app: roles, users, API tokens and the account's settings."""
 
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from zoneinfo import available_timezones
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .models import ApiToken
+from .models import AccountSettings, ApiToken
 from .permissions import ROLES
 
 TOKEN_PREFIX = "cdp"  # noqa: S105 (a label, not a secret)
@@ -133,3 +136,29 @@ def reset_password(*, user) -> str:
     user.save(update_fields=["password"])
     revoke_api_tokens_of(user=user)
     return password
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA names zoneinfo knows (read from disk once per process)."""
+    return frozenset(available_timezones())
+
+
+def time_zone_error(name: str) -> str | None:
+    """Why ``name`` is not a time zone to choose, or None when it is one."""
+    if name not in time_zones():
+        shown = name if len(name) <= 64 else name[:64] + "…"
+        return f"“{shown}” is not a time zone: give an IANA name such as Europe/Amsterdam or UTC."
+    return None
+
+
+@transaction.atomic
+def set_time_zone(*, name: str) -> AccountSettings:
+    """Makes ``name`` the account's time zone: where every report's days begin."""
+    error = time_zone_error(name)
+    if error:
+        raise ValidationError({"time_zone": error})
+    account, _ = AccountSettings.objects.select_for_update().get_or_create(pk=1)
+    account.time_zone = name
+    account.save(update_fields=["time_zone", "updated_at"])
+    return account

@@ -270,6 +270,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 300},
     },
+    # The dashboard's revenue of 30 days, read ahead of the home page (insights/dashboard).
+    "insights-refresh-dashboard": {
+        "task": "insights.tasks.refresh_dashboard",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
     # Tasks asked for while the broker was unreachable (cdp_site/outbox.py).
     "cdp-flush-outbox": {
         "task": "cdp_site.tasks.flush_outbox",
@@ -317,6 +323,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "profiles-mark-lapsed": {"task": "profiles.tasks.mark_lapsed_profiles", "schedule": 3600.0},
+    # Quintile scores rank every customer against the others: recomputed for all (one scan
+    # of the profiles; a rerun that finds nothing changed writes nothing).
+    "profiles-recompute-scores": {"task": "profiles.tasks.recompute_scores", "schedule": 900.0},
     # Segments: the change-signal reader's safety net beside its on-commit trigger, the
     # segments whose time windows slide, and the size-over-time samples.
     "segments-process-changes": {
@@ -369,6 +378,9 @@ COLLECT_PROCESSING_STEPS = [
     "integrations.processing.count_events_per_minute",
     "profiles.pipeline.resolve_batch",
 ]
+# The stage step of processing (each profile's stage and its history, which the insights
+# rollups follow). Off only for the throughput benchmark's baseline (bench/insights_throughput.py).
+PROFILES_TRACK_STAGES = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -525,3 +537,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Attribution: the currency of an order event that names none (profiles.attribution).
+CDP_DEFAULT_CURRENCY = env.str("CDP_DEFAULT_CURRENCY", default="USD").upper()

@@ -6,10 +6,11 @@ urlpatterns = [
     # First: the collection API is most of the requests, and Django tries the patterns in
     # order (the prefixes are distinct, so the order changes no URL).
     path("", include("integrations.urls")),
-    path("", views.dashboard, name="dashboard"),
+    path("", include("insights.dashboard.urls")),  # the home page: "dashboard"
     path("insights/", include("insights.urls")),
     path("settings/", views.account_settings, name="settings"),
     path("settings/tokens/", views.token_create, name="token-create"),
+    path("settings/time-zone/", views.time_zone_update, name="time-zone"),
     path("settings/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("settings/users/", views.users, name="users"),
     path("settings/users/<int:pk>/", views.user_update, name="user-update"),

@@ -1,4 +1,5 @@
-"""Pages of the site shell: dashboard, settings (account, tokens, users), health."""
+"""Pages of the site shell: settings (account, tokens, users), health. The home page (the
+dashboard) is served by insights."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -8,11 +9,10 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import dashboard as dashboard_tiles
 from . import selectors, services
 from .access import public, requires
 from .api.errors import json_error_response
-from .forms import ApiTokenForm, NewUserForm, RoleForm
+from .forms import ApiTokenForm, NewUserForm, RoleForm, TimeZoneForm
 from .permissions import ROLE_DESCRIPTIONS, Cap, capabilities_of, role_of
 
 
@@ -21,22 +21,15 @@ def _partial(request, template: str, partial: str) -> str:
     return f"{template}#{partial}" if request.htmx else template
 
 
-@requires(Cap.VIEW_DASHBOARDS)
-def dashboard(request):
-    figures, data_health = dashboard_tiles.tiles(user=request.user)
-    return TemplateResponse(
-        request,
-        "cdp_site/dashboard.html",
-        {
-            "health": selectors.service_health(),
-            "figures": figures,
-            "data_health": data_health,
-        },
-    )
-
-
 @requires(Cap.OWN_ACCOUNT)
 def account_settings(request):
+    return _settings_page(request)
+
+
+def _settings_page(request, *, zone_form=None, status=200):
+    capabilities = capabilities_of(request.user)
+    can_manage_account = Cap.MANAGE_ACCOUNT in capabilities
+    time_zone = selectors.account_time_zone_name()
     return TemplateResponse(
         request,
         "cdp_site/settings.html",
@@ -44,9 +37,26 @@ def account_settings(request):
             "tokens": selectors.tokens_of(user=request.user),
             "token_form": ApiTokenForm(),
             "role_description": ROLE_DESCRIPTIONS.get(role_of(request.user), ""),
-            "can_manage_users": Cap.MANAGE_USERS in capabilities_of(request.user),
+            "can_manage_users": Cap.MANAGE_USERS in capabilities,
+            "can_manage_account": can_manage_account,
+            "time_zone": time_zone,
+            "zone_form": zone_form or TimeZoneForm(initial={"time_zone": time_zone}),
+            "time_zones": sorted(services.time_zones()) if can_manage_account else [],
         },
+        status=status,
     )
+
+
+@requires(Cap.MANAGE_ACCOUNT)
+@require_POST
+def time_zone_update(request):
+    """An admin sets the account's time zone; a name zoneinfo does not know is refused."""
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _settings_page(request, zone_form=form, status=400)
+    services.set_time_zone(name=form.cleaned_data["time_zone"])
+    messages.success(request, f"Reports now count days in {form.cleaned_data['time_zone']}.")
+    return redirect("settings")
 
 
 @requires(Cap.OWN_ACCOUNT)

@@ -137,12 +137,27 @@ APP_DEVICES = (
     ("android", "SM-S911B", "14"),
 )
 
+# A returning visitor's landing page, three times in ten (newsletter visits come from
+# clicks in the e-mails, see offline.py).
 UTM_CAMPAIGNS = (
     ("google", "cpc", "brand-search"),
     ("google", "cpc", "tents-generic"),
     ("instagram", "social", "fall-collection"),
-    ("newsletter", "email", "weekly-digest"),
 )
+# How a customer first found the shop: (campaign or None for a direct visit, referrer),
+# weight. Facebook's ads bring bargain hunters: they order once and are not seen again.
+FACEBOOK = ("facebook", "social", "winter-deals")
+ACQUISITION = (
+    ((("google", "cpc", "brand-search"), "https://www.google.com/"), 24),
+    ((("google", "cpc", "tents-generic"), "https://www.google.com/"), 12),
+    ((FACEBOOK, "https://www.facebook.com/"), 22),
+    ((("instagram", "social", "fall-collection"), "https://www.instagram.com/"), 8),
+    ((None, ""), 34),
+)
+FACEBOOK_CHURN = 0.85  # of its customers, those who never come back after the first order
+# A click in an e-mail lands with the campaign's UTM tags; this share of clickers then
+# order (the seasonal sale is the campaign that sells).
+CLICK_ORDERS = {"cmp-sale": 0.45, "cmp-weekly": 0.12, "cmp-rewards": 0.15}
 
 EMAIL_CAMPAIGNS = (
     ("cmp-welcome", "Welcome to Trailhead", "Welcome! Here is 10% off your first order"),

@@ -1,20 +1,24 @@
-"""One customer's 90 days, told as the messages each system would send about them.
+"""One customer's year, told as the messages each system would send about them.
 
-Times are offsets from the window start and every random draw happens whether or not
-its message is kept, so a later run (another hour, another day) reproduces the same
-messageIds and drops the same not-yet-happened tail: re-running stores nothing new.
+Every random draw happens whether or not its message is kept (a message before the
+window or not yet happened is dropped), so message ids never shift: a run the same day
+reproduces the same messages and stores nothing new. The days are drawn on the calendar
+(weekends and the year-end are busier, see season.py), so a run on another day tells a
+slightly different year; ``up`` loads the demo once (var/demo/loaded).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from . import catalog
+from . import catalog, season
 from .offline import BackOffice
 from .online import OnlineChannels
 from .people import make_person
 from .profile_files import partner_row, provider_row
 from .shapes import DAY, HOUR, WINDOW, Item, iso, product_props
+
+LEAD = 90 * DAY
 
 
 class Story(OnlineChannels, BackOffice):
@@ -34,6 +38,14 @@ class Story(OnlineChannels, BackOffice):
         self.erp_id = self.person.crm_id or f"DEB-{rng.randint(10**7, 10**8 - 1)}"
         self.card_issued = False
         self.esp_address: str | None = None  # set once subscribed to the newsletter
+        # The first visit's campaign and referrer; businesses are not found on social media.
+        first = rng.choices(*zip(*catalog.ACQUISITION, strict=True))[0]
+        social = first[0] is not None and first[0][1] == "social"
+        self.first_touch = (
+            catalog.ACQUISITION[0][0] if social and self.person.kind == "b2b" else first
+        )
+        self.visits = 0
+        self.dormant = False  # a churned customer: nothing bought after the first order
 
     # Emitting --------------------------------------------------------------------------
 
@@ -41,6 +53,8 @@ class Story(OnlineChannels, BackOffice):
         self.seq += 1  # counted even when dropped, so that later ids never shift
         if at >= self.end:
             return  # has not happened yet: the story is cut at "now"
+        if at < self.start:
+            return  # before the window: the shop's older history is not sent
         message = {"type": type_, "messageId": f"{self.prefix}{self.seq}", "timestamp": iso(at)}
         message.update((k, v) for k, v in fields.items() if v is not None)
         self.items.append(Item(channel, at, message))
@@ -60,7 +74,9 @@ class Story(OnlineChannels, BackOffice):
 
     def tell(self) -> list[Item]:
         rng, person = self.rng, self.person
-        t = self.start + timedelta(days=rng.uniform(0, 80))
+        # Stories begin up to LEAD before the window too, so that its first months have
+        # the returning customers of a shop already open for years.
+        t = season.moment(rng, self.start - LEAD, 0, (LEAD + WINDOW).days - 10)
         if person.kind == "store":
             self.store_life(t)
         else:
@@ -91,13 +107,18 @@ class Story(OnlineChannels, BackOffice):
             if rng.random() < 0.3:
                 self.checkout(t, channel="website", complete=False)
             return
-        bought = self.checkout(t, channel="website", complete=rng.random() < 0.65)  # acquisition
-        t += timedelta(days=rng.uniform(1, 10))
+        mood = season.buying_mood(t)
+        bought = self.checkout(t, channel="website", complete=rng.random() < 0.65 * mood)
+        t += timedelta(days=rng.uniform(1, 10))  # acquisition
         if not bought:
-            t = self.checkout(t, channel="website", complete=rng.random() < 0.5) or t
+            bought = self.checkout(t, channel="website", complete=rng.random() < 0.5 * mood)
+            t = bought or t
         repeats = {"online": (0, 3), "omni": (1, 4), "b2b": (0, 2)}[person.kind]
-        for _ in range(rng.randint(*repeats)):  # retention
-            t += timedelta(days=rng.uniform(5, 30))
+        repeats = rng.randint(*repeats)
+        if self.first_touch[0] == catalog.FACEBOOK and rng.random() < catalog.FACEBOOK_CHURN:
+            repeats, self.dormant = 0, bool(bought)
+        for _ in range(repeats):  # retention
+            t = season.moment(rng, t, 5, 30)
             channel = rng.choice(
                 ("website", "app", "pos") if person.kind == "omni" else ("website", "app")
             )
@@ -114,4 +135,4 @@ class Story(OnlineChannels, BackOffice):
     def store_life(self, t: datetime) -> None:
         for _ in range(self.rng.randint(1, 5)):
             self.store_purchase(t)
-            t += timedelta(days=self.rng.uniform(6, 35))
+            t = season.moment(self.rng, t, 6, 35)

@@ -154,7 +154,8 @@ class BackOffice:
 
     def email_event(
         self, t: datetime, address: str, campaign: tuple, *, open_rate: float, click_rate: float
-    ) -> bool:
+    ) -> datetime | None:
+        """Opened and maybe clicked; the time of the click, or None."""
         rng = self.rng
         campaign_id, name, subject = campaign
         base = {
@@ -167,7 +168,7 @@ class BackOffice:
             "library": {"name": "esp-webhooks", "version": "1.4"},
             "traits": {"email": address},
         }
-        clicked = False
+        clicked = None
         if rng.random() < open_rate:
             opened = t + timedelta(hours=rng.uniform(0.1, 30))
             self.emit(
@@ -180,11 +181,11 @@ class BackOffice:
                 context=context,
             )
             if rng.random() < click_rate:
-                clicked = True
+                clicked = opened + timedelta(minutes=rng.uniform(0.2, 5))
                 url = f"{catalog.WEB_HOST}/{campaign_id.removeprefix('cmp-')}?utm_source=newsletter"
                 self.emit(
                     "email",
-                    opened + timedelta(minutes=rng.uniform(0.2, 5)),
+                    clicked,
                     "track",
                     event="Email Link Clicked",
                     userId=address,
@@ -203,8 +204,28 @@ class BackOffice:
         t = since + timedelta(days=rng.uniform(1, 7))
         while t < self.end:
             campaign = rng.choice(catalog.EMAIL_CAMPAIGNS[1:2] * 3 + catalog.EMAIL_CAMPAIGNS[3:])
-            self.email_event(t, self.esp_address, campaign, open_rate=0.3, click_rate=0.25)
-            t += 7 * DAY
+            if t.month in (11, 12) and rng.random() < 0.5:  # the year-end sale, every other week
+                campaign = catalog.EMAIL_CAMPAIGNS[4]
+            clicked = self.email_event(
+                t, self.esp_address, campaign, open_rate=0.3, click_rate=0.25
+            )
+            if clicked:
+                self.after_click(clicked, campaign)
+            t += 14 * DAY  # fortnightly
+
+    def after_click(self, t: datetime, campaign: tuple) -> None:
+        """A newsletter click lands on the website with the campaign's tags (a customer of
+        the tills comes to the store instead); some clickers order."""
+        rng, slug = self.rng, campaign[0].removeprefix("cmp-")
+        orders = rng.random() < catalog.CLICK_ORDERS.get(campaign[0], 0) and not self.dormant
+        if not self.person.web_ids:
+            if orders:
+                self.store_purchase(t + timedelta(days=rng.uniform(0.5, 4)))
+            return
+        tags = ("newsletter", "email", slug)
+        t = self.web_session(t + timedelta(seconds=5), intent="consider", campaign=tags)
+        if orders:
+            self.checkout(t + timedelta(minutes=2), channel="website", complete=True)
 
     def cart_reminder(self, t: datetime) -> None:
         address = self.esp_address

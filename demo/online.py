@@ -67,7 +67,10 @@ class OnlineChannels:
             "library": {"name": f"analytics-{os_name}", "version": "4.1.0"},
         }
 
-    def web_session(self, t: datetime, *, intent: str, channel: str = "website") -> datetime:
+    def web_session(
+        self, t: datetime, *, intent: str, channel: str = "website", campaign=None
+    ) -> datetime:
+        """A visit; ``campaign`` is the UTM tags of the link it came from (an e-mail)."""
         if channel == "app":
             return self.app_session(t)
         rng = self.rng
@@ -75,10 +78,15 @@ class OnlineChannels:
         if self.person.account_id and self.identified and device not in self.identified:
             t = self.login(t, device)  # the known customer on a second device
         landing, title = rng.choice(catalog.CONTENT_PAGES)
-        campaign = rng.choice(catalog.UTM_CAMPAIGNS) if rng.random() < 0.3 else None
-        self.page(
-            t, device, landing, title, referrer=rng.choice(catalog.REFERRERS), campaign=campaign
-        )
+        referrer = rng.choice(catalog.REFERRERS)
+        if campaign:
+            referrer = ""  # a mail client sends none
+        elif self.visits == 0:
+            campaign, referrer = self.first_touch
+        elif rng.random() < 0.3:
+            campaign = rng.choice(catalog.UTM_CAMPAIGNS)
+        self.visits += 1
+        self.page(t, device, landing, title, referrer=referrer, campaign=campaign)
         if intent == "orient":
             for _ in range(rng.randint(0, 2)):
                 t += timedelta(seconds=rng.uniform(20, 240))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from profiles import services as profile_services
 from profiles.models import ComputedTrait, IdentifierKind
+from profiles.rules import services as rules
 
 PARTNER_KIND = dict(
     label="Peak Pass member id",
@@ -15,20 +16,11 @@ PARTNER_KIND = dict(
     trait_keys=["peakPassMemberId"],
 )
 
-# key, label, event, aggregation, property, window days
+# key, label, event, aggregation, property, window days: besides the orders, revenue,
+# days since the last order and RFM scores every installation has (profiles migration 0011)
 COMPUTED_TRAITS = [
-    ("lifetime_value", "Lifetime value", "Order Completed", "sum", "revenue", None),
-    ("orders", "Number of orders", "Order Completed", "count", "", None),
     ("average_order_value", "Average order value", "Order Completed", "avg", "revenue", None),
     ("orders_last_30_days", "Orders, last 30 days", "Order Completed", "count", "", 30),
-    (
-        "days_since_last_order",
-        "Days since last order",
-        "Order Completed",
-        "days_since_last",
-        "",
-        None,
-    ),
     (
         "favourite_category",
         "Favourite category",
@@ -48,13 +40,12 @@ def configure(*, sources: dict, specs: dict) -> None:
         if kind != "user_id":
             profile_services.set_source_user_id_kind(source=source, kind_name=kind)
     for key, label, event, aggregation, prop, window in COMPUTED_TRAITS:
-        ComputedTrait.objects.get_or_create(
-            key=key,
-            defaults=dict(
+        if not ComputedTrait.objects.filter(key=key).exists():
+            rules.save_computed_trait(
+                key=key,
                 label=label,
                 event_name=event,
                 aggregation=aggregation,
                 property=prop,
                 window_days=window,
-            ),
-        )
+            )

@@ -31,7 +31,7 @@ DEMO_SEGMENTS = [
     (
         "High-value customers",
         "Lifetime value over $1,000.",
-        _rule({"type": "computed", "key": "lifetime_value", "op": "gt", "value": 1000}),
+        _rule({"type": "computed", "key": "order_revenue", "op": "gt", "value": 1000}),
     ),
     (
         "Lapsed customers",

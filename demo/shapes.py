@@ -9,7 +9,7 @@ from . import catalog
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-WINDOW = 90 * DAY
+WINDOW = 365 * DAY  # a year: the weekly rhythm and the year-end peak both show
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """The period a report covers: two local dates and a granularity, checked once for the
 page and the API alike (empty, inverted and too long ranges get a message, never a query
-that runs for minutes)."""
+that runs for minutes). "Local" is the account's time zone (cdp_site's account settings,
+set by an admin), not the site's TIME_ZONE: a day begins at midnight where the account is."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
+
+from cdp_site.selectors import account_time_zone
 
 GRANULARITIES = {"day": "Day", "week": "Week", "month": "Month"}
 MAX_DAYS = 2 * 366  # two years: enough for year-on-year, small enough to stay fast
@@ -32,6 +35,9 @@ class Period:
         """The instant after the last day (exclusive), or now if that is earlier."""
         after = datetime.combine(self.last_day + timedelta(days=1), time.min, tzinfo=self.zone)
         return min(after, timezone.now())
+
+    def today(self) -> date:
+        return timezone.localdate(timezone=self.zone)
 
     def buckets(self) -> list[date]:
         """The first local day of each bucket, as ``date_trunc`` gives it."""
@@ -68,7 +74,8 @@ class PeriodForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        today = timezone.localdate()
+        self.zone = account_time_zone()  # read once: the period and "today" agree
+        today = timezone.localdate(timezone=self.zone)
         end = data.get("end") or today
         start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
         granularity = data.get("granularity") or "week"
@@ -83,5 +90,4 @@ class PeriodForm(forms.Form):
 
     def period(self) -> Period:
         data = self.cleaned_data
-        zone = timezone.get_current_timezone()
-        return Period(data["start"], data["end"], data["granularity"], zone)
+        return Period(data["start"], data["end"], data["granularity"], self.zone)

@@ -1,87 +1,71 @@
-"""The integrations' dashboard tiles (registered in IntegrationsConfig.ready): events
-stored, and the health of what comes in and goes out: rejected events, failed imports,
-dead letters. Each read is an estimate, a bounded count or a small range of the
-per-minute statistics."""
+"""Reads of integrations for the dashboard (insights' home page reads the figures; the
+data-health counts are registered with cdp_site.health in IntegrationsConfig.ready, for
+/healthz and the dashboard's data-health tile). Each read is a table estimate, a bounded
+count or an indexed range of the per-minute statistics: never a full count of a large
+table on a request. Other apps may use every function here."""
 
-from datetime import timedelta
+from __future__ import annotations
 
-from django.db.models import Sum
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db import connection
 from django.utils import timezone
 
-from cdp_site.counting import bounded_count, count_rows
-from cdp_site.dashboard import Tile, shown
-from cdp_site.permissions import Cap
+from cdp_site.counting import Count, bounded_count, count_rows
 
 from .destinations.models import DeadLetter
 from .imports.models import FileImport
-from .models import Event, QuarantinedEvent, RejectedEvent, Source, SourceMinuteStats
+from .models import Event, QuarantinedEvent, RejectedEvent, Source
 
 DAY = timedelta(hours=24)
 IMPORT_DAYS = 7
 
+# One day of minutes per source: each sum follows the (source_id, minute) unique index.
+PER_SOURCE_PER_DAY = """
+SELECT source_id, (minute AT TIME ZONE %(zone)s)::date, sum(count)
+FROM integrations_sourceminutestats
+WHERE source_id = ANY(%(sources)s) AND minute >= %(start)s
+GROUP BY 1, 2
+"""
 
-def _events_last_day(now) -> int:
-    # By source: each sum follows the (source_id, minute) index for one day of minutes.
-    sources = list(Source.objects.values_list("pk", flat=True))
-    stats = SourceMinuteStats.objects.filter(source_id__in=sources, minute__gte=now - DAY)
-    return stats.aggregate(n=Sum("count"))["n"] or 0
+
+def events_stored() -> Count:
+    """How many events the events table holds (its estimate past 10,000 rows)."""
+    return count_rows(Event.objects.all(), table=Event._meta.db_table)
 
 
-def tiles() -> list[Tile]:
-    now = timezone.now()
-    value, how = shown(count_rows(Event.objects.all(), table=Event._meta.db_table))
-    events = Tile(
-        title="Events",
-        value=value,
-        order=20,
-        url_name="integrations:index",
-        cap=Cap.VIEW_INTEGRATIONS,
-        detail="; ".join(
-            filter(None, [f"{_events_last_day(now):,} processed in the last 24 h", how])
-        ),
-    )
-    rejected = bounded_count(RejectedEvent.objects.filter(received_at__gte=now - DAY))
-    failed = FileImport.objects.filter(
-        status=FileImport.Status.FAILED, created_at__gte=now - timedelta(days=IMPORT_DAYS)
-    ).count()
-    dead = bounded_count(DeadLetter.objects.filter(replayed_at__isnull=True))
-    quarantined = bounded_count(QuarantinedEvent.objects.all())
+def events_per_source_per_day(*, start: datetime, zone) -> list[dict]:
+    """[{"source_id", "name", "per_day": {local date: events}}] for every source, events
+    counted by the minute they were received from ``start`` (the per-minute statistics
+    are kept COLLECT_MINUTE_STATS_RETENTION_DAYS, 7 by default)."""
+    sources = dict(Source.objects.order_by("name", "pk").values_list("pk", "name"))
+    per_day: dict[int, dict] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            PER_SOURCE_PER_DAY, {"zone": str(zone), "sources": list(sources), "start": start}
+        )
+        for source_id, day, n in cursor.fetchall():
+            per_day[source_id][day] = int(n)
     return [
-        events,
-        Tile(
-            title="Rejected events, last 24 h",
-            value=shown(rejected)[0],
-            health=True,
-            ok=rejected.value == 0,
-            url_name="integrations:index",
-            cap=Cap.VIEW_INTEGRATIONS,
-            detail="each source's page lists its rejections and why",
-        ),
-        Tile(
-            title=f"Failed imports, last {IMPORT_DAYS} days",
-            value=f"{failed:,}",
-            health=True,
-            ok=failed == 0,
-            url_name="integrations:index",
-            cap=Cap.VIEW_INTEGRATIONS,
-            detail="each source's imports say what failed",
-        ),
-        Tile(
-            title="Dead letters waiting",
-            value=shown(dead)[0],
-            health=True,
-            ok=dead.value == 0,
-            url_name="integrations:dead-letter-list",
-            cap=Cap.VIEW_INTEGRATIONS,
-            detail="webhook calls that failed for good, to replay",
-        ),
-        Tile(
-            title="Quarantined events",
-            value=shown(quarantined)[0],
-            health=True,
-            ok=quarantined.value == 0,
-            url_name="integrations:quarantine",
-            cap=Cap.VIEW_INTEGRATIONS,
-            detail="events processing set aside, to replay after a fix",
-        ),
+        {"source_id": pk, "name": name, "per_day": per_day.get(pk, {})}
+        for pk, name in sources.items()
     ]
+
+
+def rejected_last_day() -> Count:
+    since = timezone.now() - DAY
+    return bounded_count(RejectedEvent.objects.filter(received_at__gte=since))
+
+
+def failed_imports() -> int:
+    since = timezone.now() - timedelta(days=IMPORT_DAYS)
+    return FileImport.objects.filter(status=FileImport.Status.FAILED, created_at__gte=since).count()
+
+
+def dead_letters_waiting() -> Count:
+    return bounded_count(DeadLetter.objects.filter(replayed_at__isnull=True))
+
+
+def quarantined() -> Count:
+    return bounded_count(QuarantinedEvent.objects.all())

@@ -42,6 +42,35 @@ STAGE_RULES = [
 ]  # fmt: skip
 
 
+# The RFM scores (profiles/computed/scores.py): key, label, and the definition's fields.
+# The demo defines days_since_last_order the same way, and finds it defined already.
+ORDER = "Order Completed"
+SCORES = [
+    ("days_since_last_order", "Days since last order",
+     dict(event_name=ORDER, aggregation="days_since_last")),
+    ("order_count", "Number of orders", dict(event_name=ORDER, aggregation="count")),
+    ("order_revenue", "Order revenue",
+     dict(event_name=ORDER, aggregation="sum", property="revenue")),
+    ("recency_score", "Recency score (R, 1–5)",
+     dict(aggregation="score", score_of="days_since_last_order", higher_is_better=False)),
+    ("frequency_score", "Frequency score (F, 1–5)",
+     dict(aggregation="score", score_of="order_count")),
+    ("monetary_score", "Monetary score (M, 1–5)",
+     dict(aggregation="score", score_of="order_revenue")),
+    ("rfm_segment", "RFM segment", dict(aggregation="rfm_segment")),
+    ("rfm_score", "RFM score (e.g. 545)", dict(
+        aggregation="formula",
+        formula="recency_score * 100 + frequency_score * 10 + monetary_score")),
+]  # fmt: skip
+
+
+def install_scores(apps) -> None:
+    """The RFM definitions, where no definition has their key (an admin's edits stay)."""
+    model = apps.get_model("profiles", "ComputedTrait")
+    for key, label, fields in SCORES:
+        model.objects.get_or_create(key=key, defaults=dict(label=label, **fields))
+
+
 def install(apps) -> None:
     kind_model = apps.get_model("profiles", "IdentifierKind")
     for name, label, priority, limit, normalizer, keys in IDENTIFIER_KINDS:
@@ -79,3 +108,4 @@ def ensure_installed() -> None:
 
     if not apps.get_model("profiles", "IdentifierKind").objects.filter(builtin=True).exists():
         install(apps)
+        install_scores(apps)

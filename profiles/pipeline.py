@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from . import computed, stage_history, stages, trust
+from django.conf import settings
+
+from . import attribution, computed, stage_history, stages, trust
 from .changes import ChangeSet
 from .consent import ConsentCollector, summarise
 from .identifiers import identifiers_of, load_rules
@@ -91,7 +93,11 @@ def resolve_batch(batch) -> None:
     record_structure_changes(plan, changes)
     changes.kinds = {writer.real(pid): kinds for pid, kinds in changes.kinds.items()}
     changes.detail = {writer.real(pid): d for pid, d in changes.detail.items()}
-    refresh_profiles(changes, identifier_traits=rules.trait_kinds)
+    refresh_profiles(
+        changes,
+        identifier_traits=rules.trait_kinds,
+        events=[a.event["id"] for a in plan.assignments],
+    )
     changes.emit()
 
 
@@ -153,9 +159,10 @@ def record_structure_changes(plan, changes: ChangeSet) -> None:
         changes.add(merge.merged, "merged_away", into=plan.root(merge.survivor))
 
 
-def refresh_profiles(changes: ChangeSet, *, identifier_traits=None) -> None:
+def refresh_profiles(changes: ChangeSet, *, identifier_traits=None, events=()) -> None:
     """Derived state of every changed profile: seen times, current traits, consent,
-    computed traits and stage."""
+    computed traits, first and last touch (for the profiles ``events``, the batch's
+    event ids, brought context to) and stage."""
     alive = [p for p, k in changes.kinds.items() if "merged_away" not in k]
     with_kind = lambda *kinds: [p for p in alive if changes.kinds[p] & set(kinds)]  # noqa: E731
     reshaped = ("merged", "unmerged")
@@ -165,6 +172,8 @@ def refresh_profiles(changes: ChangeSet, *, identifier_traits=None) -> None:
     touched = with_kind("events", *reshaped)
     if computed.recompute(touched):
         changes.add_many(touched, "computed")
+    touches = attribution.refresh(profile_ids=with_kind(*reshaped), event_ids=events)
+    changes.add_many(touches, "computed")
     refresh_stages(changes, touched=touched, regrouped=set(with_kind(*reshaped)))
 
 
@@ -173,9 +182,9 @@ def refresh_stages(changes: ChangeSet, *, touched: list[int], regrouped: set[int
     its history is replayed (the merged-away profile's is dropped, being part of the
     survivor's now). Every other touched profile moves on from where it is, or is replayed
     too when the batch carried it past a stage."""
+    if not settings.PROFILES_TRACK_STAGES:  # the benchmark's baseline: the cost of this step
+        return
     stage_history.forget([p for p, k in changes.kinds.items() if "merged_away" in k])
-    moved_on = stages.update(
-        [p for p in touched if p not in regrouped], replay=stage_history.rewrite
-    )
+    moved_on = stages.update([p for p in touched if p not in regrouped], replay=stage_history.moves)
     for profile_id in stage_history.rewrite(sorted(regrouped)) + moved_on:
         changes.add(profile_id, "stage")

@@ -20,6 +20,7 @@ from django.db.models.functions import Lower
 
 from cdp_site.counting import Count, bounded_count, count_rows
 
+from . import attribution
 from .models import (
     ComputedTrait,
     ConsentPurpose,
@@ -334,7 +335,7 @@ def consent_states(*, profile: Profile) -> list[dict]:
 
 
 def computed_values(*, profile: Profile) -> list[dict]:
-    labels = dict(ComputedTrait.objects.values_list("key", "label"))
+    labels = {**attribution.KEY_LABELS, **dict(ComputedTrait.objects.values_list("key", "label"))}
     computed = profile.computed or {}
     return [
         {"key": key, "label": labels.get(key, key), "value": computed[key]}

@@ -203,6 +203,16 @@ def recompute_sliding_traits() -> int:
     return computed.recompute_sliding()
 
 
+def recompute_scores() -> int:
+    """The quintile scores and RFM segments of every customer (every 15 minutes, and on demand
+    through queue_score_recompute)."""
+    return computed.recompute_scores()
+
+
+def queue_score_recompute() -> None:
+    computed.scores.queue_recompute()
+
+
 def _stages_in_chunks(*, next_ids, move, on_chunk=None) -> tuple[int, int]:
     """Runs ``move`` (stages.update or stage_history.rewrite) over the profiles
     ``next_ids(after)`` hands out, a chunk per transaction so that processing is never

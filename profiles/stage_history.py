@@ -10,7 +10,7 @@ quiet for the lapse rule's days lapses at that moment, and returns on the next e
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
 
@@ -19,13 +19,21 @@ from django.utils import timezone
 from .models import StageRule
 from .models.stage import STAGE_ORDER, Stage
 from .sql import execute, rows
-from .stages import CURRENT, FIRST_ACTIVITY, active_rules, quiet_reason, reason_for, record
+from .stages import (
+    CURRENT,
+    FIRST_ACTIVITY,
+    FORGET,
+    Rules,
+    active_rules,
+    quiet_reason,
+    reason_for,
+    record,
+)
 
 EVENTS_IN_ORDER = """
 SELECT profile_id, event_id, name, type, "timestamp" FROM profiles_profileevent
 WHERE profile_id = ANY(%s) ORDER BY profile_id, "timestamp", event_id
 """
-FORGET = "DELETE FROM profiles_stagechange WHERE profile_id = ANY(%s)"
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,18 @@ class Change:
     rule_id: int | None
     event_id: int | None
     since: datetime | None  # when the profile entered from_stage
+
+    def row(self) -> tuple:
+        """The fields in order (dataclasses.astuple deep-copies each one: slow)."""
+        return (
+            self.from_stage,
+            self.to_stage,
+            self.at,
+            self.reason,
+            self.rule_id,
+            self.event_id,
+            self.since,
+        )
 
 
 @dataclass
@@ -92,11 +112,15 @@ class _Walk:
             self.rank = rank
 
 
-def replay(profile_ids: list[int], *, now=None) -> dict[int, list[Change]]:
+def replay(
+    profile_ids: list[int], *, now=None, rules: Rules | None = None
+) -> dict[int, list[Change]]:
     """Each profile's changes, oldest first; a profile with no events has none. With no
     rule naming events there is no history to tell ({})."""
-    rules, lapsed = active_rules()
-    if not rules or not profile_ids:
+    if not profile_ids:
+        return {}
+    rules, lapsed = rules or active_rules()
+    if not rules:
         return {}
     now = now or timezone.now()
     history = {pid: [] for pid in profile_ids}
@@ -108,6 +132,13 @@ def replay(profile_ids: list[int], *, now=None) -> dict[int, list[Change]]:
         walk.lapse_before(now)
         history[pid] = walk.changes
     return history
+
+
+def moves(profile_ids: list[int], *, now=None, rules: Rules | None = None) -> list[tuple]:
+    """The replayed history as rows for stages.record, each profile's oldest first (the
+    live pass writes them with its own moves, in place of the old history)."""
+    history = replay(profile_ids, now=now, rules=rules)
+    return [(pid, *c.row()) for pid, changes in history.items() for c in changes]
 
 
 def forget(profile_ids: list[int]) -> None:
@@ -125,7 +156,7 @@ def rewrite(profile_ids: list[int], *, now=None) -> list[int]:
         return []
     before = {pid: stage for pid, stage, _ in rows(CURRENT, [profile_ids])}
     execute(FORGET, [list(history)])
-    record([(pid, *astuple(c)) for pid, changes in history.items() for c in changes])
+    record([(pid, *c.row()) for pid, changes in history.items() for c in changes])
     return [
         pid
         for pid, changes in history.items()

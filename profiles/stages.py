@@ -25,6 +25,7 @@ SELECT * FROM unnest(
     %s::bigint[], %s::timestamptz[]
 )
 """
+FORGET = "DELETE FROM profiles_stagechange WHERE profile_id = ANY(%s)"
 STORE = """
 UPDATE profiles_profile p SET stage = v.stage, stage_changed_at = v.at
 FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS v(id, stage, at) WHERE p.id = v.id
@@ -34,10 +35,15 @@ FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS v(id, stage, at) WHE
 FIRST_ACTIVITY = "first activity"
 
 
-def active_rules() -> tuple[list[StageRule], StageRule | None]:
-    """The rules that move profiles forward (those naming events), and the lapse rule."""
-    rules = [r for r in StageRule.objects.all() if r.stage != Stage.LAPSED and r.event_names]
-    lapsed = StageRule.objects.filter(stage=Stage.LAPSED, quiet_days__isnull=False).first()
+Rules = tuple[list[StageRule], StageRule | None]
+
+
+def active_rules() -> Rules:
+    """The rules that move profiles forward (those naming events), and the lapse rule
+    (one query: a processing batch reads them once)."""
+    every = list(StageRule.objects.all())
+    rules = [r for r in every if r.stage != Stage.LAPSED and r.event_names]
+    lapsed = next((r for r in every if r.stage == Stage.LAPSED and r.quiet_days is not None), None)
     return rules, lapsed
 
 
@@ -45,15 +51,20 @@ def quiet_reason(lapsed: StageRule) -> str:
     return f"no activity for {lapsed.quiet_days} days"
 
 
-def _rule_columns(rules: list[StageRule]) -> tuple[str, list]:
-    columns, params = [], []
-    for rule in rules:
-        match = "(name = ANY(%s) OR type = ANY(%s))"
-        columns.append(f"count(*) FILTER (WHERE {match})")
-        columns.append(f'count(DISTINCT "timestamp"::date) FILTER (WHERE {match})')
-        columns.append(f'max("timestamp") FILTER (WHERE {match})')
-        params += [rule.event_names] * 6
-    return ", ".join(columns), params
+def _rule_columns(rules: list[StageRule]) -> tuple[str, str, list]:
+    """Per event, whether it counts for each rule (worked out once per row, in a subquery
+    the planner keeps: OFFSET 0); per profile, each rule's count, days and latest time."""
+    matches, columns, params = [], [], []
+    for i, rule in enumerate(rules):
+        matches.append(f"(name = ANY(%s) OR type = ANY(%s)) AS r{i}")
+        params += [rule.event_names] * 2
+        columns.append(f"count(*) FILTER (WHERE r{i})")
+        if rule.min_days > 1:
+            columns.append(f"count(DISTINCT day) FILTER (WHERE r{i})")
+        else:  # one matching event is one day: the sort of a DISTINCT spared
+            columns.append(f"least(count(*) FILTER (WHERE r{i}), 1)")
+        columns.append(f"max(at) FILTER (WHERE r{i})")
+    return ", ".join(matches), ", ".join(columns), params
 
 
 REASON_LENGTH = 200  # profiles_stagechange.reason
@@ -69,16 +80,24 @@ def reason_for(rule: StageRule, count: int) -> str:
     return f"{head[: REASON_LENGTH - len(tail) - 3]}… ×{tail}"
 
 
-def evaluate(profile_ids: list[int], *, now=None) -> dict[int, tuple[str, object, str, int]]:
+def evaluate(
+    profile_ids: list[int], *, now=None, rules: Rules | None = None
+) -> dict[int, tuple[str, object, str, int]]:
     """The stage each profile's events put it in: {id: (stage, since, reason, rule id)}."""
-    now = now or timezone.now()
-    rules, lapsed = active_rules()
-    if not rules or not profile_ids:
+    if not profile_ids:
         return {}
-    columns, params = _rule_columns(rules)
+    now = now or timezone.now()
+    rules, lapsed = rules or active_rules()
+    if not rules:
+        return {}
+    matches, columns, params = _rule_columns(rules)
     # Only constant fragments and placeholders are joined here; event names are parameters.
-    sql = f'SELECT profile_id, max("timestamp"), {columns} FROM profiles_profileevent '  # noqa: S608
-    sql += "WHERE profile_id = ANY(%s) GROUP BY profile_id"
+    sql = f"""
+        SELECT profile_id, max(at), {columns} FROM (
+            SELECT profile_id, "timestamp" AS at, "timestamp"::date AS day, {matches}
+            FROM profiles_profileevent WHERE profile_id = ANY(%s) OFFSET 0
+        ) e GROUP BY profile_id
+    """  # noqa: S608
     result = {}
     for pid, last_seen, *stats in rows(sql, [*params, profile_ids]):
         best = None
@@ -103,19 +122,30 @@ def update(profile_ids: list[int], *, now=None, replay=None) -> list[int]:
 
     The aggregate knows where a profile ends up, not the way there: a batch that takes
     someone from a first visit to an order would be one move. Such profiles (a move past
-    a stage) go to ``replay`` (profiles.stage_history.rewrite, which records each step
-    from the events; the processing step passes it) instead of being recorded here."""
-    wanted = evaluate(profile_ids, now=now)
+    a stage) are replayed instead: ``replay`` (profiles.stage_history.moves; the processing
+    step passes it) tells each step from their events, and their old history is replaced.
+    All is written in one statement (the insights triggers run once per statement)."""
+    if not profile_ids:
+        return []
+    ruled = active_rules()
+    wanted = evaluate(profile_ids, now=now, rules=ruled)
     found = rows(CURRENT, [list(wanted)]) if wanted else []
     current = {pid: stage for pid, stage, _ in found}
     since = {pid: at for pid, _, at in found}
     changed = [pid for pid, wants in wanted.items() if current.get(pid) != wants[0]]
     skipped = {p for p in changed if _skips_a_stage(current[p], wanted[p][0])} if replay else set()
-    replayed = replay(sorted(skipped)) if skipped else []
     moved = [p for p in changed if p not in skipped]
     # The aggregate does not know which event it was: event_id is None.
-    record([(p, current[p], *wanted[p], None, since[p] if current[p] else None) for p in moved])
-    return moved + replayed
+    moves = [(p, current[p], *wanted[p], None, since[p] if current[p] else None) for p in moved]
+    if skipped:
+        replayed = replay(sorted(skipped), now=now, rules=ruled)
+        if had_history := [p for p in skipped if current[p] or since[p]]:  # none if never staged
+            execute(FORGET, [had_history])
+        moves += replayed
+        ended = {move[0]: move[2] for move in replayed}  # the last stage of each
+        moved += sorted(p for p, stage in ended.items() if stage != current[p])
+    record(moves)
+    return moved
 
 
 def record(moves: list[tuple]) -> None:

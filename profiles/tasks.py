@@ -16,6 +16,11 @@ def recompute_sliding_traits() -> int:
     return services.recompute_sliding_traits()
 
 
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK)
+def recompute_scores() -> int:
+    return services.recompute_scores()
+
+
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def send_email_confirmation(address: str) -> None:
     email_confirmation.send(address=address)

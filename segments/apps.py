@@ -6,7 +6,8 @@ class SegmentsConfig(AppConfig):
 
     def ready(self):
         # Imported here: the modules below need the app registry, loaded only now.
-        from cdp_site.dashboard import register_tiles
+        from cdp_site.health import register_count
+        from cdp_site.permissions import Cap
         from profiles import selectors as profile_selectors
         from profiles.changes import profile_changed
         from profiles.filters import register_filter
@@ -29,5 +30,12 @@ class SegmentsConfig(AppConfig):
         )
         # Hook: "in segment" filters the profile lists (page and API).
         register_filter("segment", filters.membership_filter())
-        # Hook: segment figures on the dashboard.
-        register_tiles(dashboard.tiles)
+        # Hook: segments failing to compute, in /healthz and the dashboard's data health.
+        register_count(
+            "failing_segments",
+            label="Segments failing to compute",
+            read=dashboard.failing,
+            url_name="segments:index",
+            cap=Cap.VIEW_SEGMENTS,
+            detail="each says why on its page",
+        )

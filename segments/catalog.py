@@ -13,6 +13,7 @@ import json
 from django.db import connection
 
 from integrations.models import Source
+from profiles import attribution
 from profiles.models import ComputedTrait, ConsentPurpose, IdentifierKind, ProfileEvent, TraitKey
 from profiles.models.stage import Stage
 
@@ -100,14 +101,27 @@ def trait_keys() -> list[dict]:
 
 
 def computed_keys() -> list[dict]:
-    return [
+    defined = [
         {"key": c.key, "label": c.label, "type": _computed_type(c.aggregation)}
         for c in ComputedTrait.objects.order_by("label")
+    ]
+    return defined + touch_keys()
+
+
+def touch_keys() -> list[dict]:
+    """The first and last touch every profile keeps (profiles.attribution)."""
+    return [
+        {
+            "key": key,
+            "label": attribution.KEY_LABELS[key],
+            "type": "date" if key.endswith("_at") else "text",
+        }
+        for key in attribution.KEYS
     ]
 
 
 def _computed_type(aggregation: str) -> str:
-    text = {"first", "last", "most_frequent"}
+    text = {"first", "last", "most_frequent", "rfm_segment"}
     return "text" if aggregation in text else "number"
 
 

@@ -197,6 +197,23 @@ class DayConversionsSerializer(serializers.Serializer):
     holdout = serializers.IntegerField()
 
 
+class CurrencyRevenueSerializer(serializers.Serializer):
+    currency = serializers.CharField(help_text="ISO 4217 code; XXX: the order named none valid")
+    orders = serializers.IntegerField()
+    buyers = serializers.IntegerField()
+    revenue = serializers.FloatField(help_text="revenue, else total, of these orders")
+
+
+class EmailRevenueSerializer(serializers.Serializer):
+    event = serializers.CharField(help_text="the order event counted")
+    orders = serializers.IntegerField(
+        help_text="orders within the conversion window after a click on one of its e-mails"
+    )
+    buyers = serializers.IntegerField()
+    per_currency = CurrencyRevenueSerializer(many=True)
+    too_slow = serializers.BooleanField(help_text="the count ran past its time limit")
+
+
 class ResultsSerializer(serializers.Serializer):
     campaign_id = serializers.IntegerField()
     goal_event = serializers.CharField(allow_blank=True)
@@ -211,6 +228,7 @@ class ResultsSerializer(serializers.Serializer):
     variants = VariantResultSerializer(many=True)
     lift = LiftSerializer()
     over_time = DayConversionsSerializer(many=True)
+    email_revenue = EmailRevenueSerializer()
 
 
 class StepNowSerializer(serializers.Serializer):

@@ -26,9 +26,17 @@ PERIOD_PARAMETERS = [
     OpenApiParameter("granularity", str, enum=list(GRANULARITIES), description="default: week"),
 ]
 BREAKDOWN_PARAMETERS = [
-    OpenApiParameter("by", str, enum=["country", "trait", "segment"], description="breakdown"),
+    OpenApiParameter(
+        "by",
+        str,
+        enum=["country", "trait", "segment", "source", "party", "first_touch"],
+        description="breakdown (source, party: of the event that caused the move)",
+    ),
     OpenApiParameter("trait", str, description="with by=trait: the trait's key"),
     OpenApiParameter("segment", int, description="with by=segment: the segment's id"),
+    OpenApiParameter(
+        "touch", str, enum=["source", "medium", "campaign"], description="with by=first_touch"
+    ),
 ]
 TOO_SLOW = {"end": ["This period takes too long to count: choose a shorter one."]}
 
@@ -121,29 +129,38 @@ class JourneyPeopleView(APIView):
 
 
 RETENTION_PARAMETERS = [
-    OpenApiParameter("cohort_by", str, enum=["first_seen", "first_event"]),
-    OpenApiParameter("cohort_event", str, description="with cohort_by=first_event"),
+    OpenApiParameter("cohort_by", str, enum=["first_seen", "first_order"]),
+    OpenApiParameter(
+        "cohort_event", str, description="with cohort_by=first_order: the order event's name"
+    ),
     OpenApiParameter("returning_event", str, required=True),
 ]
 
 
 class RetentionView(APIView):
-    """The cohort retention grid: each cohort's size and how many of it did the returning
-    event in each later period (``null``: that period is not over yet)."""
+    """The cohort retention grid: each cohort's size, how many of it did the returning
+    event in each later period (``returned``; ``null``: that period is not over yet) and
+    the same as a percentage of the cohort (``shares``); cohorts by first seen or by
+    first order (the first time they did ``cohort_event``), in the account's time zone."""
 
     required_capability = Cap.VIEW_DASHBOARDS
 
     @extend_schema(parameters=PERIOD_PARAMETERS + RETENTION_PARAMETERS, responses={200: dict})
     def get(self, request):
         form = valid_form(RetentionForm(request.query_params))
+        period, question = form.period(), form.question()
         with answered_in_time():
-            found = retention(form.period(), **form.question())
+            found = retention(period, **question)
         return Response(
             {
                 "as_of": found.as_of,
+                "time_zone": str(period.zone),
+                "granularity": period.granularity,
+                **question,
                 "cohorts": found.cohorts,
                 "sizes": found.sizes,
                 "returned": found.returned,
+                "shares": found.shares(),
             }
         )
 
@@ -152,7 +169,14 @@ PATHS_PARAMETERS = [
     OpenApiParameter("event", str, required=True),
     OpenApiParameter("direction", str, enum=["next", "previous"], description="default: next"),
     OpenApiParameter("steps", int, description="1 to 5 (3)"),
-    OpenApiParameter("hours", int, description="the window, 1 to 168 hours (24)"),
+    OpenApiParameter(
+        "window",
+        str,
+        enum=["hours", "session"],
+        description="hours (default): within ``hours`` of the event; session: in the same "
+        "session (steps with no pause of 30 minutes or more between them)",
+    ),
+    OpenApiParameter("hours", int, description="with window=hours: 1 to 168 hours (24)"),
     OpenApiParameter("top", int, description="events kept per step, 2 to 15 (8)"),
 ]
 
@@ -167,8 +191,9 @@ class PathsView(APIView):
     @extend_schema(parameters=PERIOD_PARAMETERS + PATHS_PARAMETERS, responses={200: dict})
     def get(self, request):
         form = valid_form(PathsForm(request.query_params))
+        period, question = form.period(), form.question()
         with answered_in_time():
-            found = paths(form.period(), **form.question())
+            found = paths(period, **question)
         links = [
             {"step": step + 1, "from": before, "to": after, "count": n}
             for (step, before, after), n in sorted(found.links.items())
@@ -176,6 +201,8 @@ class PathsView(APIView):
         return Response(
             {
                 "as_of": found.as_of,
+                "time_zone": str(period.zone),
+                "window": "session" if question["session"] else "hours",
                 "starts": found.starts,
                 "sampled": found.sampled,
                 "steps": [dict(counts) for counts in found.steps],

@@ -6,7 +6,7 @@ from insights.reports import report_page
 
 from . import charts
 from .forms import PathsForm
-from .selectors import SAMPLE, paths
+from .selectors import SAMPLE, SESSION_GAP, paths
 
 TEMPLATE = "insights/paths.html"
 
@@ -22,6 +22,7 @@ def paths_view(request):
         compute=_paths,
         table=lambda context: ("paths", ["step", "event", "times"], context["rows"]),
         sample=SAMPLE,
+        session_gap=int(SESSION_GAP.total_seconds() // 60),
     )
 
 
@@ -36,6 +37,7 @@ def _paths(form) -> dict:
     return {
         "found": found,
         "question": question,
+        "period": form.period(),
         "rows": rows,
         "chart": charts.sankey(found, event=question["event"]),
     }

@@ -42,7 +42,7 @@ WHERE r.period >= c.cohort GROUP BY 1, 2
 UNION ALL
 SELECT cohort, NULL, count(*) FROM cohort GROUP BY 1
 """
-COHORTS = {"first_seen": FIRST_SEEN, "first_event": FIRST_EVENT}
+COHORTS = {"first_seen": FIRST_SEEN, "first_order": FIRST_EVENT}
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,14 @@ class Retention:
     cohorts: list[date]  # the first day of each cohort's period
     sizes: list[int]
     returned: list[list[int | None]]  # [cohort][periods later]; None: not over yet
+
+    def shares(self) -> list[list[float | None]]:
+        """Each cell as a percentage of its cohort (one decimal); None where not over yet
+        or the cohort is empty."""
+        return [
+            [None if n is None or not size else round(100 * n / size, 1) for n in row]
+            for size, row in zip(self.sizes, self.returned, strict=True)
+        ]
 
 
 def retention(period: Period, *, cohort_by: str, cohort_event: str, returning_event: str):
@@ -89,7 +97,7 @@ def retention(period: Period, *, cohort_by: str, cohort_event: str, returning_ev
 def _later_periods(period: Period) -> list[date]:
     """Every period start from the first cohort's up to now (one per cohort at least)."""
     days = period.buckets()
-    today = timezone.localdate()
+    today = period.today()
     while next_bucket(days[-1], period.granularity) <= today:
         days.append(next_bucket(days[-1], period.granularity))
     return days

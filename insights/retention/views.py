@@ -33,11 +33,9 @@ def _table(context) -> tuple:
 
 
 def _grid(form) -> dict:
-    found = retention(form.period(), **form.question())
-    shares = [
-        [None if n is None or not size else round(100 * n / size, 1) for n in row]
-        for size, row in zip(found.sizes, found.returned, strict=True)
-    ]
+    question = form.question()
+    found = retention(form.period(), **question)
+    shares = found.shares()
     labels = [day.isoformat() for day in found.cohorts]
     chart = {
         "data": [
@@ -46,16 +44,31 @@ def _grid(form) -> dict:
                 "z": shares,
                 "x": [str(k) for k in range(len(labels))],
                 "y": labels,
-                "text": found.returned,
-                "hovertemplate": "cohort %{y}, %{x} later: %{z}% (%{text} people)<extra></extra>",
+                # Each cell shows both: the share of its cohort, and the people behind it
+                # (nothing where the period is not over yet).
+                "text": [
+                    [
+                        "" if share is None else f"{share}%<br>{n}"
+                        for n, share in zip(row, shares_row, strict=True)
+                    ]
+                    for row, shares_row in zip(found.returned, shares, strict=True)
+                ],
+                "texttemplate": "%{text}",
+                "customdata": found.returned,
+                "hovertemplate": "cohort %{y}, %{x} later: %{z}% (%{customdata} people)"
+                "<extra></extra>",
                 "colorscale": "Blues",
+                "reversescale": True,  # plotly's Blues runs dark to light: more is darker
                 "zmin": 0,
             }
         ],
         "layout": {
             "margin": {"t": 24, "r": 16, "b": 48, "l": 96},
             "yaxis": {"autorange": "reversed", "type": "category"},
-            "xaxis": {"title": {"text": f"{form.period().granularity}s later"}},
+            "xaxis": {
+                "title": {"text": f"{form.period().granularity}s later"},
+                "type": "category",
+            },
         },
     }
     rows = [
@@ -64,4 +77,11 @@ def _grid(form) -> dict:
             labels, found.sizes, found.returned, shares, strict=True
         )
     ]
-    return {"retention": found, "chart": chart, "rows": rows, "empty": not any(found.sizes)}
+    return {
+        "retention": found,
+        "question": question,
+        "period": form.period(),
+        "chart": chart,
+        "rows": rows,
+        "empty": not any(found.sizes),
+    }

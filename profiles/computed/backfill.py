@@ -18,7 +18,7 @@ from cdp_site import outbox
 from ..models import ComputedTrait
 from ..sql import rows
 from ..survivorship import recompute_current_traits
-from . import traits
+from . import scores, traits
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +83,20 @@ def backfill(trait_id: int, *, chunk: int = CHUNK) -> int:
 
 def _backfill(definition: ComputedTrait, *, chunk: int) -> int:
     total = rows(ACTIVE_COUNT)[0][0]
+    if not definition.reads_events and definition.aggregation != "formula":
+        # A score ranks everyone at once (and its segment follows it).
+        _set_progress(definition.pk, state="running", done=0, total=total)
+        scores.recompute_scores()
+        _set_progress(definition.pk, state="done", done=total, total=total)
+        return total
+    # The formulas reading this definition (directly or not) follow it.
+    formulas = ComputedTrait.objects.filter(aggregation="formula").exclude(pk=definition.pk)
+    definitions = [definition, *formulas]
     done, after = 0, 0
     _set_progress(definition.pk, state="running", done=0, total=total)
     while ids := [r[0] for r in rows(ACTIVE_IDS, [after, chunk])]:
         with transaction.atomic():
-            traits.recompute(ids, definitions=[definition])
+            traits.recompute(ids, definitions=definitions)
         done, after = done + len(ids), ids[-1]
         _set_progress(definition.pk, state="running", done=min(done, total), total=total)
     _set_progress(definition.pk, state="done", done=done, total=max(total, done))

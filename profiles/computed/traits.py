@@ -1,6 +1,9 @@
 """Computed traits: an aggregation of a property over a profile's events of one name,
-in a window. Recomputed for the profiles a batch touched (set-based, one query per
-definition), and for every profile by the scheduled pass when a window slides."""
+in a window, optionally only the events passing property filters; and formulas over other
+traits. Recomputed for the profiles a batch touched (set-based: one query per kind of
+events read, with a column per definition over them; then the formulas, each after those
+it reads), and for every profile by the scheduled pass when a window slides. Scores and
+the RFM segment rank every customer, so scores.py computes them for everyone at once."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from django.utils import timezone
 
 from ..models import ComputedTrait
 from ..sql import execute, rows, to_json
+from . import filters as event_filters
+from . import formulas
 
 # Aggregate expressions; %(prop)s is a bound parameter, never text from the definition.
 NUMBER = "CASE WHEN jsonb_typeof(properties->%(prop)s) = 'number' \
@@ -29,7 +34,7 @@ AGGREGATES = {
 QUERY = """
 SELECT profile_id, {agg} FROM profiles_profileevent
 WHERE profile_id = ANY(%(ids)s) AND name = %(event)s
-  AND (%(since)s::timestamptz IS NULL OR "timestamp" >= %(since)s)
+  AND (%(since)s::timestamptz IS NULL OR "timestamp" >= %(since)s){filters}
 GROUP BY profile_id
 """
 STORE = """
@@ -49,40 +54,116 @@ def _jsonable(value):
     return int(as_float) if as_float.is_integer() else as_float
 
 
-def values_for(definition: ComputedTrait, profile_ids: list[int], now) -> dict[int, object]:
-    since = (
-        now - timezone.timedelta(days=definition.window_days) if definition.window_days else None
+def _group_key(definition: ComputedTrait) -> tuple:
+    return (definition.event_name, definition.window_days, to_json(definition.filters or []))
+
+
+def values_of_group(definitions, profile_ids: list[int], now) -> dict[str, dict[int, object]]:
+    """The values of definitions over the same events (name, window and filters), read
+    by one query with a column per definition: {key: {profile id: value}}."""
+    first = definitions[0]
+    since = now - timezone.timedelta(days=first.window_days) if first.window_days else None
+    where, filter_params = event_filters.sql(first.filters or [])
+    # Constant fragments only: properties, names and values are parameters.
+    columns = ", ".join(
+        AGGREGATES[d.aggregation].replace("%(prop)s", f"%(prop{i})s")
+        for i, d in enumerate(definitions)
     )
-    sql = QUERY.format(agg=AGGREGATES[definition.aggregation])
+    sql = QUERY.format(agg=columns, filters=where)
     params = {
+        **filter_params,
+        **{f"prop{i}": d.property for i, d in enumerate(definitions)},
         "ids": profile_ids,
-        "event": definition.event_name,
-        "prop": definition.property,
+        "event": first.event_name,
         "since": since,
         "now": now,
     }
-    found = {pid: _jsonable(value) for pid, value in rows(sql, params)}
-    if definition.aggregation in ("first", "last"):  # jsonb comes back as text
-        found = {pid: json.loads(v) if isinstance(v, str) else v for pid, v in found.items()}
-    empty = 0 if definition.aggregation == "count" else None
-    return {pid: found.get(pid, empty) for pid in profile_ids}
+    found = {pid: values for pid, *values in rows(sql, params)}
+    out = {}
+    for i, definition in enumerate(definitions):
+        empty = 0 if definition.aggregation == "count" else None
+        values = {pid: found[pid][i] if pid in found else empty for pid in profile_ids}
+        if definition.aggregation in ("first", "last"):  # jsonb comes back as text
+            values = {p: json.loads(v) if isinstance(v, str) else v for p, v in values.items()}
+        out[definition.key] = {pid: _jsonable(v) for pid, v in values.items()}
+    return out
+
+
+READ = "SELECT id, traits, computed FROM profiles_profile WHERE id = ANY(%s)"
+
+
+def in_order(definitions) -> list[ComputedTrait]:
+    """The formulas among ``definitions``, each after the formulas it refers to (saving
+    refuses cycles; one slipped in is left out rather than looping)."""
+    pending, trees = {}, {}
+    for definition in definitions:
+        if definition.aggregation != "formula":
+            continue
+        try:
+            trees[definition.key] = formulas.parse(definition.formula)
+        except formulas.FormulaError:  # saved before a rule tightened: skipped, not fatal
+            continue
+        pending[definition.key] = definition
+    ordered = []
+    while pending:
+        ready = [
+            key for key in pending if not (formulas.references(trees[key]) & set(pending) - {key})
+        ]
+        if not ready:
+            break
+        for key in sorted(ready):
+            ordered.append((pending.pop(key), trees[key]))
+    return ordered
+
+
+def _evaluate(ordered, stored: dict, fresh: dict) -> dict:
+    """The formulas' values for one profile: references read the values just computed,
+    then its stored computed traits, then its traits."""
+    values = {**stored, **fresh}
+    out = {}
+    for definition, tree in ordered:
+        out[definition.key] = values[definition.key] = formulas.evaluate(tree, values)
+    return out
+
+
+def _as_dict(value) -> dict:
+    # jsonb read by a raw query comes back as text on this connection
+    return (json.loads(value) if isinstance(value, str) else value) or {}
 
 
 def recompute(profile_ids: list[int], *, definitions=None) -> bool:
-    """Stores the computed traits of these profiles; False when there is nothing to do."""
+    """Stores the computed traits of these profiles; False when there is nothing to do.
+    Scores and RFM segments are left to scores.recompute_scores."""
     if not profile_ids:
         return False
     definitions = list(definitions if definitions is not None else ComputedTrait.objects.all())
-    if not definitions:
+    from_events = [d for d in definitions if d.reads_events]
+    ordered = in_order(definitions)
+    if not from_events and not ordered:
         return False
     now = timezone.now()
     per_profile: dict[int, dict] = {pid: {} for pid in profile_ids}
-    for definition in definitions:
-        for pid, value in values_for(definition, profile_ids, now).items():
-            per_profile[pid][definition.key] = value
+    groups: dict[tuple, list[ComputedTrait]] = {}
+    for definition in from_events:
+        groups.setdefault(_group_key(definition), []).append(definition)
+    for group in groups.values():
+        for key, values in values_of_group(group, profile_ids, now).items():
+            for pid, value in values.items():
+                per_profile[pid][key] = value
+    if ordered:
+        for pid, traits_now, computed_now in rows(READ, [profile_ids]):
+            stored = {**_as_dict(traits_now), **_as_dict(computed_now)}
+            per_profile[pid].update(_evaluate(ordered, stored, per_profile[pid]))
     ids = list(per_profile)
     execute(STORE, [ids, [to_json(per_profile[pid]) for pid in ids]])
     return True
+
+
+def recompute_formulas(profile_ids: list[int], *, chunk: int = 5000) -> None:
+    """Every formula of these profiles (after their scores changed, say)."""
+    formula_definitions = list(ComputedTrait.objects.filter(aggregation="formula"))
+    for at in range(0, len(profile_ids), chunk):
+        recompute(profile_ids[at : at + chunk], definitions=formula_definitions)
 
 
 def sliding_definitions():
@@ -98,6 +179,8 @@ def recompute_sliding(*, chunk: int = 5000) -> int:
     if not definitions:
         return 0
     names = sorted({d.event_name for d in definitions})
+    # Formulas may read a sliding trait: recomputed with it.
+    definitions += list(ComputedTrait.objects.filter(aggregation="formula"))
     done, after = 0, 0
     while True:
         ids = [

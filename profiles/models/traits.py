@@ -1,3 +1,5 @@
+import builtins
+
 from django.db import models
 
 
@@ -69,7 +71,13 @@ class TraitValue(models.Model):
 
 class ComputedTrait(models.Model):
     """A trait computed from a profile's events: ``aggregation`` of ``property`` over the
-    ``event_name`` events of the last ``window_days`` days (all time when empty)."""
+    ``event_name`` events of the last ``window_days`` days (all time when empty) that pass
+    every one of ``filters`` (profiles/computed/filters.py). Three aggregations read other
+    traits instead of events: a ``formula`` over them (profiles/computed/formulas.py); a
+    quintile ``score`` (1 to 5) of the computed trait ``score_of`` among the profiles that
+    have a value above zero, higher values scoring higher unless ``higher_is_better`` is
+    off; and the ``rfm_segment`` named from the recency and frequency scores
+    (profiles/computed/scores.py)."""
 
     class Aggregation(models.TextChoices):
         COUNT = "count", "Count"
@@ -81,13 +89,20 @@ class ComputedTrait(models.Model):
         LAST = "last", "Last value"
         MOST_FREQUENT = "most_frequent", "Most frequent value"
         DAYS_SINCE_LAST = "days_since_last", "Days since last"
+        FORMULA = "formula", "Formula over other traits"
+        SCORE = "score", "Quintile score (1–5) of a computed trait"
+        RFM_SEGMENT = "rfm_segment", "RFM segment (from the recency and frequency scores)"
 
     key = models.SlugField(max_length=80, unique=True)
     label = models.CharField(max_length=120)
-    event_name = models.CharField(max_length=200)
+    event_name = models.CharField(max_length=200, blank=True, default="")
     aggregation = models.CharField(max_length=20, choices=Aggregation.choices)
     property = models.CharField(max_length=200, blank=True, default="")
     window_days = models.PositiveIntegerField(null=True, blank=True)
+    filters = models.JSONField(default=list, blank=True)
+    formula = models.TextField(blank=True, default="")
+    score_of = models.CharField(max_length=80, blank=True, default="")
+    higher_is_better = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -96,3 +111,7 @@ class ComputedTrait(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    @builtins.property  # "property" is a field's name in this class
+    def reads_events(self) -> bool:
+        return self.aggregation not in ("formula", "score", "rfm_segment")

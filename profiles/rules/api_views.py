@@ -153,7 +153,10 @@ class ComputedTraitDetailView(generics.RetrieveUpdateDestroyAPIView):
             raise _refused(error) from error
 
     def perform_destroy(self, instance):
-        services.delete_computed_trait(trait=instance)
+        try:
+            services.delete_computed_trait(trait=instance)
+        except services.RulesError as error:  # a formula or score reads it
+            raise _refused(error) from error
 
 
 class TraitKeyListView(generics.ListAPIView):

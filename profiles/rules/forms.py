@@ -5,9 +5,11 @@ from __future__ import annotations
 import phonenumbers
 from django import forms
 
+from ..computed import definitions
+from ..computed import filters as event_filters
 from ..models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
 
-NEEDS_PROPERTY = {"sum", "avg", "min", "max", "first", "last", "most_frequent"}
+NEEDS_PROPERTY = definitions.NEEDS_PROPERTY
 NUMERIC = {"sum", "avg", "min", "max"}
 
 
@@ -137,32 +139,82 @@ class SourceKindForm(forms.Form):
     )
 
 
+class EventFiltersField(forms.CharField):
+    """Event-property filters typed one per line ("category = Tents")."""
+
+    widget = forms.Textarea(attrs={"rows": 2})
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return event_filters.as_lines(value)
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, list):
+            return value
+        try:
+            return event_filters.parse_lines(super().to_python(value))
+        except event_filters.FilterError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
 class ComputedTraitForm(forms.ModelForm):
+    filters = EventFiltersField(
+        required=False,
+        max_length=2000,
+        label="Only events where",
+        help_text="One per line: property, then = != > < or contains, then a value; "
+        "e.g. category = Tents. Empty: every such event.",
+    )
+
     class Meta:
         model = ComputedTrait
-        fields = ["label", "key", "event_name", "aggregation", "property", "window_days"]
-        labels = {"window_days": "Window (days)", "event_name": "Event name"}
+        fields = [
+            "label",
+            "key",
+            "event_name",
+            "aggregation",
+            "property",
+            "window_days",
+            "filters",
+            "formula",
+            "score_of",
+            "higher_is_better",
+        ]
+        labels = {
+            "window_days": "Window (days)",
+            "event_name": "Event name",
+            "score_of": "Score of",
+            "higher_is_better": "Higher values score higher",
+        }
         help_texts = {
             "key": "The name segments and the API use; letters, digits, - and _.",
+            "event_name": "The events aggregated (not needed for formulas and scores).",
             "property": "The event property aggregated (not needed to count).",
             "window_days": "Only events of the last this many days; empty: all time.",
+            "formula": "For a formula: + - * / min( ) max( ) round( ) over other traits' "
+            "keys, e.g. round(order_revenue / order_count, 2); `a key` in backquotes if it "
+            "has other characters.",
+            "score_of": "For a score: the key of the computed trait ranked in quintiles.",
+            "higher_is_better": "For a score: untick when less is better (days since the "
+            "last order, say).",
         }
-        widgets = {"event_name": forms.TextInput(attrs={"list": "event-names"})}
+        widgets = {
+            "event_name": forms.TextInput(attrs={"list": "event-names"}),
+            "formula": forms.TextInput(attrs={"maxlength": 500}),
+        }
 
     def clean(self):
         data = super().clean()
-        aggregation, prop = data.get("aggregation"), (data.get("property") or "").strip()
-        if aggregation in NEEDS_PROPERTY and not prop:
-            label = dict(ComputedTrait.Aggregation.choices)[aggregation]
-            self.add_error("property", f"{label} needs a property to aggregate.")
-        if aggregation in ("count", "days_since_last"):
-            prop = ""
-        data["property"] = prop
         window = data.get("window_days")
         if window is not None and window < 1:
             self.add_error(
                 "window_days", "A window is at least 1 day (leave it empty for all time)."
             )
+        try:
+            data.update(definitions.check(data, pk=self.instance.pk))
+        except definitions.DefinitionError as error:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
         return data
 
 

@@ -7,8 +7,9 @@ from rest_framework import serializers
 
 from cdp_site.api.limits import DAYS_MAX, INTEGER_MAX, SMALLINT_MAX
 
+from ..computed import definitions, formulas
+from ..computed import filters as event_filters
 from ..models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
-from .forms import NEEDS_PROPERTY
 
 
 class IdentifierKindSerializer(serializers.ModelSerializer):
@@ -123,7 +124,21 @@ class DryRunResultSerializer(serializers.Serializer):
     events_scanned = serializers.IntegerField()
 
 
+class EventFilterSerializer(serializers.Serializer):
+    property = serializers.CharField(max_length=200)
+    op = serializers.ChoiceField(choices=list(event_filters.OPS))
+    value = serializers.CharField(max_length=event_filters.MAX_VALUE)
+
+
 class ComputedTraitSerializer(serializers.ModelSerializer):
+    filters = EventFilterSerializer(
+        many=True,
+        required=False,
+        max_length=event_filters.MAX_FILTERS,
+        help_text="Only the events whose property compares so with the value: equals, "
+        "not_equals and contains compare text, gt and lt numbers.",
+    )
+
     class Meta:
         model = ComputedTrait
         fields = [
@@ -134,11 +149,19 @@ class ComputedTraitSerializer(serializers.ModelSerializer):
             "aggregation",
             "property",
             "window_days",
+            "filters",
+            "formula",
+            "score_of",
+            "higher_is_better",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-        extra_kwargs = {"window_days": {"max_value": DAYS_MAX}}
+        extra_kwargs = {
+            "window_days": {"max_value": DAYS_MAX},
+            "event_name": {"required": False},
+            "formula": {"max_length": formulas.MAX_LENGTH},
+        }
 
     def validate_window_days(self, value):
         if value is not None and value < 1:
@@ -146,20 +169,16 @@ class ComputedTraitSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, attrs):
-        def current(field, default=None):
-            return attrs.get(field, getattr(self.instance, field, default))
-
-        aggregation = current("aggregation")
-        prop = (current("property", "") or "").strip()
-        if aggregation in NEEDS_PROPERTY and not prop:
-            label = dict(ComputedTrait.Aggregation.choices)[aggregation]
-            raise serializers.ValidationError(
-                {"property": [f"{label} needs a property to aggregate."]}
+        fields = ("key", "event_name", "aggregation", "property", "window_days", "filters",
+                  "formula", "score_of", "higher_is_better")  # fmt: skip
+        current = {f: getattr(self.instance, f) for f in fields} if self.instance else {}
+        try:
+            checked = definitions.check(
+                {**current, **attrs}, pk=self.instance.pk if self.instance else None
             )
-        if aggregation in ("count", "days_since_last"):
-            prop = ""
-        attrs["property"] = prop
-        return attrs
+        except definitions.DefinitionError as error:
+            raise serializers.ValidationError({error.field: [error.message]}) from None
+        return {**attrs, **{f: checked[f] for f in checked if f in fields}}
 
 
 class TraitKeySerializer(serializers.ModelSerializer):

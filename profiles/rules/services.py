@@ -13,6 +13,7 @@ import json
 from django.core import signing
 from django.db import transaction
 
+from ..computed import definitions
 from ..computed.backfill import queue_backfill, queue_refresh
 from ..models import (
     BlockedValue,
@@ -168,18 +169,33 @@ def set_source_user_kind(*, source, kind: IdentifierKind | None) -> SourceIdenti
 DROP_KEY = "UPDATE profiles_profile SET computed = computed - %s WHERE computed ? %s"
 
 
+EDITABLE = (
+    "key", "label", "event_name", "aggregation", "property", "window_days",
+    "filters", "formula", "score_of", "higher_is_better",
+)  # fmt: skip
+
+
 @transaction.atomic
 def save_computed_trait(*, trait: ComputedTrait | None = None, **fields) -> ComputedTrait:
-    """Creates or updates a definition, then backfills it for every profile."""
+    """Creates or updates a definition (checked by profiles.computed.definitions), then
+    backfills it for every profile. A key others' formulas or scores read cannot change."""
+    current = {f: getattr(trait, f) for f in EDITABLE} if trait else {}
+    try:
+        fields = definitions.check({**current, **fields}, pk=trait.pk if trait else None)
+    except definitions.DefinitionError as error:
+        raise RulesError(error.message) from None
     if trait is None:
-        trait = ComputedTrait(**fields)
+        trait = ComputedTrait(**{f: v for f, v in fields.items() if f in EDITABLE})
         old_key = None
     else:
         old_key = trait.key
         for field, value in fields.items():
-            setattr(trait, field, value)
+            if field in EDITABLE:
+                setattr(trait, field, value)
     if ComputedTrait.objects.filter(key=trait.key).exclude(pk=trait.pk).exists():
         raise RulesError(f"A computed trait with the key {trait.key!r} exists already.")
+    if old_key and old_key != trait.key:
+        _refuse_if_read(old_key, "change the key of")
     trait.save()
     if old_key and old_key != trait.key:
         execute(DROP_KEY, [old_key, old_key])
@@ -187,8 +203,19 @@ def save_computed_trait(*, trait: ComputedTrait | None = None, **fields) -> Comp
     return trait
 
 
+def _refuse_if_read(key: str, doing: str) -> None:
+    readers = definitions.readers_of(key)
+    if readers:
+        names = ", ".join(sorted(readers))
+        raise RulesError(
+            f"{names} read{'s' if len(readers) == 1 else ''} `{key}`: "
+            f"change {'it' if len(readers) == 1 else 'them'} before you {doing} it."
+        )
+
+
 @transaction.atomic
 def delete_computed_trait(*, trait: ComputedTrait) -> None:
+    _refuse_if_read(trait.key, "delete")
     execute(DROP_KEY, [trait.key, trait.key])
     trait.delete()
 

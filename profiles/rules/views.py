@@ -315,10 +315,16 @@ def computed_edit(request, pk: int):
 @require_POST
 def computed_delete(request, pk: int):
     trait = get_object_or_404(ComputedTrait, pk=pk)
-    services.delete_computed_trait(trait=trait)
-    messages.success(request, f"Deleted {trait.label}.")
+    refused = None
+    try:
+        services.delete_computed_trait(trait=trait)
+    except services.RulesError as error:  # a formula or score reads it
+        refused = str(error)
+        messages.error(request, refused)
+    else:
+        messages.success(request, f"Deleted {trait.label}.")
     if request.htmx:
-        return _render(request, COMPUTED, "computed", _computed_context())
+        return _render(request, COMPUTED, "computed", _computed_context(refused=refused))
     return redirect("profiles:profile-rules:computed")
 
 

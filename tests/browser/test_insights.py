@@ -114,3 +114,17 @@ def test_a_funnel_is_built_in_the_page_and_its_drop_offs_saved(page, log_in, liv
     page.get_by_role("button", name="Save as a segment").click()
     page.get_by_text("Saved").wait_for()
     assert "/segments/" in page.url
+
+
+def test_the_lifecycle_bars_draw_and_switch_to_days_in_place(page, log_in, live_server, shoppers):
+    log_in("mia@example.org", PASSWORD)
+    page.goto(f"{live_server.url}/insights/lifecycle/?start=2026-10-26&end=2026-11-15")
+    page.wait_for_selector("[data-chart='lifecycle-chart'] .main-svg")
+    expect(page.locator("[data-chart='lifecycle-chart'] .legendtext")).to_have_count(4)
+    page.get_by_label("Per", exact=True).select_option("day")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**granularity=day**")
+    page.locator("#lifecycle details summary").click()
+    expect(page.locator("#lifecycle tbody tr")).to_have_count(21)  # 26 Oct to 15 Nov
+    first_day = page.locator("#lifecycle tbody tr").nth(6)  # 1 Nov: s0's first page view
+    expect(first_day.locator("td").nth(1)).to_have_text("1")

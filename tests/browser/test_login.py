@@ -16,6 +16,9 @@ def test_marketer_logs_in_and_sees_the_dashboard_shell(page, log_in, live_server
 
     assert page.url == f"{live_server.url}/"
     assert page.get_by_role("heading", name="Dashboard").is_visible()
+    # The home page is insights' dashboard: its tiles and data health, drawn without script.
+    assert page.get_by_role("heading", name="People per stage").is_visible()
+    assert page.get_by_role("heading", name="Data health").is_visible()
     nav = page.get_by_role("navigation", name="Main")
     labels = [link.inner_text() for link in nav.get_by_role("link").all()]
     assert labels == ["Dashboard", "Profiles", "Segments", "Campaigns", "Insights", "Settings"]

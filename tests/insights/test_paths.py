@@ -49,6 +49,10 @@ def test_pages_are_named_without_ids_or_query_strings():
     assert label("page", "", "/orders/123/items/9") == "page /orders/:id/items/:id"
     assert label("screen", "Home", None) == "screen Home"
     assert label("track", "Order Completed", "/x") == "Order Completed"
+    assert label("page", "", "/p/5f3e9a1b2c4d/reviews") == "page /p/:id/reviews"  # hex id
+    assert label("page", "", "/blog/deadbeef") == "page /blog/deadbeef"  # a word, not an id
+    assert label("page", "", "https://shop.example/orders/42?x=1") == "page /orders/:id"
+    assert label("page", "", "https://shop.example") == "page /"
 
 
 def test_each_step_counts_what_the_starts_did_next_within_the_window(visits):
@@ -103,3 +107,46 @@ def test_the_steps_download_as_csv_with_cells_safe_for_a_spreadsheet(web, send, 
     query = "event=Product+Viewed&start=2026-11-01&end=2026-11-30&format=csv"
     lines = marketer_client.get(f"/insights/paths/?{query}").content.decode().splitlines()
     assert lines[0] == "step,event,times" and "1,'=cmd(),1" in lines
+
+
+@pytest.fixture
+def sessions(web, send):
+    """s0 views a product, looks at the cart 5 minutes later and checks out 15 minutes after
+    that; 40 minutes later (a new session, the same 24 hours) orders. s1 searched 10 and
+    45 minutes before viewing a product (the first search in an earlier session)."""
+    send(
+        web,
+        message(userId="s0", event="Product Viewed", minutes=0),
+        message("page", userId="s0", minutes=5, properties={"path": "/cart/7?utm=x"}),
+        message(userId="s0", event="Checkout Started", minutes=20),
+        message(userId="s0", event="Order Completed", minutes=60),
+        message(userId="s1", event="Products Searched", minutes=-45),
+        message(userId="s1", event="Products Searched", minutes=-10),
+        message(userId="s1", event="Product Viewed", minutes=0),
+    )
+
+
+def test_a_session_window_ends_the_path_at_a_pause_of_30_minutes(sessions):
+    by_hours = ask()
+    in_session = ask(session=True)
+    assert by_hours.steps[2] == {"Order Completed": 1, END: 1}
+    assert in_session.steps[0] == {"page /cart/:id": 1, END: 1}
+    assert in_session.steps[1] == {"Checkout Started": 1, END: 1}
+    assert in_session.steps[2] == {END: 2}  # the order came after a 40-minute pause
+
+
+def test_a_session_window_walks_backwards_too(sessions):
+    found = ask(direction="previous", steps=2, session=True)
+    assert found.steps[0] == {"Products Searched": 1, END: 1}
+    assert found.steps[1] == {END: 2}  # s1's first search was 35 minutes earlier
+
+
+def test_the_page_and_the_api_choose_the_session_window(sessions, marketer_client):
+    query = "event=Product+Viewed&start=2026-11-01&end=2026-11-30&window=session"
+    body = marketer_client.get(f"/api/v1/insights/paths/?{query}").json()
+    assert body["window"] == "session" and body["steps"][2] == {END: 2}
+    page = marketer_client.get(f"/insights/paths/?{query}").content.decode()
+    assert "in the same session (no pause of 30 minutes or more)" in page
+    assert 'data-testid="time-zone">UTC<' in page
+    bad = marketer_client.get("/api/v1/insights/paths/?event=x&window=forever")
+    assert bad.status_code == 400 and "window" in bad.json()["error"]["fields"]

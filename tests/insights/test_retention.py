@@ -71,7 +71,7 @@ def test_cohorts_by_first_seen_count_who_ordered_in_each_later_week(buyers):
 def test_cohorts_by_first_order_start_at_the_order(buyers):
     found = retention(
         WEEKS,
-        cohort_by="first_event",
+        cohort_by="first_order",
         cohort_event="Order Completed",
         returning_event="Order Completed",
     )
@@ -117,7 +117,10 @@ def test_the_page_and_the_api_draw_the_grid(buyers, marketer_client):
     "query, field",
     [
         ("start=2026-10-26", "returning_event"),
-        ("returning_event=x&cohort_by=first_event", "cohort_event"),
+        ("returning_event=x&cohort_by=first_event", "cohort_by"),
+        (f"returning_event=x&cohort_by=first_order&cohort_event={'x' * 201}", "cohort_event"),
+        ("returning_event=x&start=2026-11-22&end=2026-11-01", "end"),
+        ("returning_event=%00", "returning_event"),
         ("returning_event=x&start=2025-01-01&end=2026-11-01", "granularity"),
         ("returning_event=x&cohort_by=last_seen", "cohort_by"),
     ],
@@ -132,3 +135,33 @@ def test_the_grid_downloads_as_csv(buyers, marketer_client):
     query = "start=2026-10-26&end=2026-11-22&returning_event=Order+Completed&format=csv"
     lines = marketer_client.get(f"/insights/retention/?{query}").content.decode().splitlines()
     assert lines[0].startswith("cohort,people,+0 people") and len(lines) == 1 + 4
+
+
+def test_first_order_cohorts_by_default_start_at_the_first_order_completed(buyers, marketer_client):
+    query = "start=2026-10-26&end=2026-11-22&returning_event=Order+Completed"
+    by_order = marketer_client.get(
+        f"/api/v1/insights/retention/?{query}&cohort_by=first_order"
+    ).json()
+    named = marketer_client.get(
+        f"/api/v1/insights/retention/?{query}&cohort_by=first_order&cohort_event=Order+Completed"
+    ).json()
+    assert by_order["cohort_event"] == "Order Completed" and by_order == {
+        **named,
+        "as_of": by_order["as_of"],
+    }
+    # b1, b2, b4 and b5 order, a week after their first visit: in weeks 1, 2, 3 and 3.
+    assert by_order["sizes"] == [0, 1, 1, 2]
+
+
+def test_the_grid_shows_percentages_and_counts(buyers, marketer_client):
+    query = "start=2026-10-26&end=2026-11-22&returning_event=Order+Completed"
+    body = marketer_client.get(f"/api/v1/insights/retention/?{query}").json()
+    for size, counts, shares in zip(body["sizes"], body["returned"], body["shares"], strict=True):
+        for n, share in zip(counts, shares, strict=True):
+            assert share == (round(100 * n / size, 1) if size and n is not None else None)
+    assert body["shares"][0][1] == 50.0 and body["returned"][0][1] == 1  # b1 of b0, b1
+    response = marketer_client.get(f"/insights/retention/?{query}")
+    (heatmap,) = response.context["chart"]["data"]
+    assert heatmap["z"] == body["shares"] and heatmap["customdata"] == body["returned"]
+    assert heatmap["text"][0][1] == "50.0%<br>1" and heatmap["texttemplate"] == "%{text}"
+    assert '<td class="num">50.0% (1)</td>' in response.content.decode()

@@ -140,9 +140,10 @@ def test_computed_traits_crud_with_validation(api, django_capture_on_commit_call
         f"/api/v1/computed-traits/{pk}/", {"aggregation": "count"}, content_type=JSON
     )
     assert patched.status_code == 200 and patched.json()["property"] == ""
-    assert api.get("/api/v1/computed-traits/").json()["results"][0]["key"] == "spent"
+    listed = api.get("/api/v1/computed-traits/").json()["results"]
+    assert "spent" in [t["key"] for t in listed]  # beside the RFM definitions installed
     assert api.delete(f"/api/v1/computed-traits/{pk}/").status_code == 204
-    assert not ComputedTrait.objects.exists()
+    assert not ComputedTrait.objects.filter(pk=pk).exists()
 
 
 def test_trait_keys_and_stage_rules_are_updated(api):

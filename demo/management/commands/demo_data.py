@@ -36,7 +36,7 @@ class Command(BaseCommand):
         if not 1 <= customers <= MAX_CUSTOMERS:
             raise CommandError(f"--customers must be between 1 and {MAX_CUSTOMERS:,}.")
         self.stdout.write(
-            f"Loading the demo company: {customers:,} customers over 90 days, seed "
+            f"Loading the demo company: {customers:,} customers over a year, seed "
             f"{options['seed']}, into {options['url']} …"
         )
         stop = threading.Event()
