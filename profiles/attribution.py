@@ -69,7 +69,9 @@ def channel_sql(ctx: str) -> dict[str, str]:
     external = f"({referrer} IS NOT NULL AND {referrer} IS DISTINCT FROM {page})"
     return {
         # What the partial index profileevent_touch holds, written as its condition is
-        # so that PostgreSQL proves the index applies: put it beside "touch".
+        # so that PostgreSQL proves the index applies: put it beside "touch". The two
+        # together are the condition of profileevent_external_touch (migration 0012,
+        # which holds only touches): changing either text needs a new index there.
         "candidate": f"({ctx} ? 'campaign' OR ({ctx} -> 'page') ? 'referrer')",
         "touch": f"coalesce({campaign} OR {external}, false)",
         "source": f"CASE WHEN {campaign} THEN coalesce({ctx} -> 'campaign' ->> 'source', "

@@ -85,8 +85,9 @@ class ProfileEvent(models.Model):
             models.Index(fields=["name", "timestamp", "profile"], name="profileevent_name_time"),
             # Segments, per profile: "did X" for the profiles a change touched, index-only.
             models.Index(fields=["profile", "name", "timestamp"], name="profileevent_profile_name"),
-            # Attribution: a buyer's touches before an order, a profile's last touch. Only
-            # events with a campaign or a referrer (profiles.attribution.CANDIDATE).
+            # Events with a campaign or a referrer (attribution's "candidate"). The report
+            # and a profile's last touch read the smaller profileevent_external_touch
+            # (migration 0012: only the touches; a condition Django's Q cannot write).
             models.Index(
                 fields=["profile", "timestamp"],
                 name="profileevent_touch",
