@@ -3,7 +3,8 @@
 # last touch. profileevent_touch (0010) holds every event with a referrer, internal page
 # views included: on a shop's data most of its entries are clicks within the site, and
 # telling them apart took the host regular expressions once per candidate per order (the
-# report's time went there). Here they run once, when an event is written.
+# report's time went there). Here they run once, when an event is written; and that
+# index goes (nothing else reads it), so events with a referrer are not indexed twice.
 #
 # The condition is the same expression as profiles.attribution.channel_sql("context")
 # "candidate" AND "touch" (what the queries write), so that PostgreSQL proves the index
@@ -13,7 +14,9 @@
 # largest; writes go on meanwhile), plainly inside a transaction (a test migrating within
 # one).
 
-from django.db import migrations
+from django.contrib.postgres.operations import RemoveIndexConcurrently
+from django.db import migrations, models
+from django.db.migrations.operations import RemoveIndex
 
 NAME = "profileevent_external_touch"
 TOUCH = (
@@ -36,6 +39,20 @@ def drop(apps, schema_editor):
     schema_editor.execute(f"DROP INDEX {concurrently} IF EXISTS {NAME}")
 
 
+class RemoveIndexConcurrentlyOutsideTransactions(RemoveIndexConcurrently):
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.in_atomic_block:
+            RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+        else:
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.in_atomic_block:
+            RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+        else:
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 class Migration(migrations.Migration):
     atomic = False
 
@@ -43,4 +60,9 @@ class Migration(migrations.Migration):
         ("profiles", "0011_computed_scores"),
     ]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [
+        migrations.RunPython(create, drop),
+        RemoveIndexConcurrentlyOutsideTransactions(
+            model_name="profileevent", name="profileevent_touch"
+        ),
+    ]

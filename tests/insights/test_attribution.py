@@ -278,17 +278,17 @@ def test_the_touch_index_holds_what_the_queries_ask_for(orders):
     migration = import_module("profiles.migrations.0012_attribution_external_touch")
     sql = attribution.channel_sql("context")
     assert f"{sql['candidate']} AND {sql['touch']}" == migration.TOUCH
+    params = selectors._params(period(), event="Order Completed", lookback=30, by="source")
     with connection.cursor() as cursor:
         # Within the test's transaction: without the other indexes on the profile, the
-        # report reads each buyer's touches through this one, or scans the table.
-        for name in (
-            "profileevent_touch",
-            "profileevent_profile_time",
-            "profileevent_profile_name",
-        ):
+        # report (and a profile's last touch) reads the touches through this one, or
+        # scans the table.
+        for name in ("profileevent_profile_time", "profileevent_profile_name"):
             cursor.execute(f"DROP INDEX {name}")
         cursor.execute("SET LOCAL enable_seqscan = off")
-        params = selectors._params(period(), event="Order Completed", lookback=30, by="source")
         cursor.execute("EXPLAIN " + selectors.report_sql("source"), params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "profileevent_external_touch" in plan, plan
+        report = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("EXPLAIN " + attribution.REFRESH, {"ids": [1], "keys": attribution.KEYS})
+        refresh = "\n".join(row[0] for row in cursor.fetchall())
+    assert "profileevent_external_touch" in report, report
+    assert "profileevent_external_touch" in refresh, refresh
