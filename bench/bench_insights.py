@@ -66,6 +66,8 @@ PER_STAGE = "SELECT stage, count(*) FROM profiles_profile WHERE merged_into_id I
 def run() -> list[Row]:
     segments_data.load(profiles=PROFILES, events=EVENTS)
     label = f"{PROFILES:,} profiles, {EVENTS:,} events"
+    if os.environ.get("CDP_BENCH_INS_ONLY") == "attribution":  # no stage history needed
+        return insights_attribution.rows(label)
     rows = _backfill(label)
     rows += _journey(label)
     rows += _retention(label)

@@ -68,8 +68,10 @@ def channel_sql(ctx: str) -> dict[str, str]:
     page = _HOST.format(url=f"({ctx} -> 'page' ->> 'url')")
     external = f"({referrer} IS NOT NULL AND {referrer} IS DISTINCT FROM {page})"
     return {
-        # What the partial index profileevent_touch holds, written as its condition is
-        # so that PostgreSQL proves the index applies: put it beside "touch".
+        # Put it beside "touch": the two together, as written here over "context", are
+        # the condition of the partial index profileevent_external_touch (migration
+        # 0012, only the touches), so that PostgreSQL proves it applies and drops the
+        # filter. Changing either text needs a new index (a test compares them).
         "candidate": f"({ctx} ? 'campaign' OR ({ctx} -> 'page') ? 'referrer')",
         "touch": f"coalesce({campaign} OR {external}, false)",
         "source": f"CASE WHEN {campaign} THEN coalesce({ctx} -> 'campaign' ->> 'source', "

@@ -8,10 +8,11 @@ equal share to each (linear). An order with no touch in the window is credited t
 amount count as orders and add nothing to revenue.
 
 One statement: the period's orders from the (name, timestamp, profile) index, each
-buyer's touches from the partial index of events with a campaign or a referrer
-(profileevent_touch), under the reports' time limit; the largest channels are kept and
-the rest summed as "other", so a million distinct UTM sources still answer a bounded
-table.
+buyer's touches from the partial index of the events that are touches
+(profileevent_external_touch: its condition is the query's, so the host of each internal
+page view's referrer is never parsed here), under the reports' time limit; the largest
+channels are kept and the rest summed as "other", so a million distinct UTM sources
+still answer a bounded table.
 """
 
 from __future__ import annotations

@@ -85,14 +85,8 @@ class ProfileEvent(models.Model):
             models.Index(fields=["name", "timestamp", "profile"], name="profileevent_name_time"),
             # Segments, per profile: "did X" for the profiles a change touched, index-only.
             models.Index(fields=["profile", "name", "timestamp"], name="profileevent_profile_name"),
-            # Attribution: a buyer's touches before an order, a profile's last touch. Only
-            # events with a campaign or a referrer (profiles.attribution.CANDIDATE).
-            models.Index(
-                fields=["profile", "timestamp"],
-                name="profileevent_touch",
-                condition=models.Q(context__has_key="campaign")
-                | models.Q(context__page__has_key="referrer"),
-            ),
+            # Attribution reads profileevent_external_touch (migration 0012: only the
+            # touches, on a condition Django's Q cannot write).
         ]
 
     def __str__(self) -> str:

@@ -247,3 +247,48 @@ def test_a_report_past_its_time_limit_says_to_ask_for_less(orders, marketer_clie
     assert page.status_code == 200 and "takes too long to count" in page.content.decode()
     api = marketer_client.get("/api/v1/insights/attribution/?" + urlencode(NOVEMBER))
     assert api.status_code == 400 and "end" in api.json()["error"]["fields"]
+
+
+def test_a_click_within_the_shop_is_no_touch(web, send):
+    # Internal page views have a referrer (the shop itself, "www." or not, another port):
+    # the index of touches leaves them out and so must the report: the order stays the
+    # campaign's under every model.
+    send(
+        web,
+        visit("fay", 1, utm="utm_source=google&utm_medium=cpc"),
+        visit("fay", 2, referrer=f"{SHOP}/c/shoes"),
+        visit("fay", 3, referrer="https://WWW.shop.example:8443/cart"),
+        order("fay", 4, revenue=10, currency="EUR"),
+    )
+    found = selectors.attribute(period(), event="Order Completed", lookback=30, by="source")
+    assert [c.name for c in found.channels] == ["google"]
+    for model in selectors.MODELS:
+        assert credit(found, "google", model, "EUR") == [1, Decimal(10)]
+
+
+def test_the_touch_index_holds_what_the_queries_ask_for(orders):
+    # The partial index's condition is the queries' own text: PostgreSQL uses an index
+    # only when it proves the query's condition implies the index's.
+    from importlib import import_module
+
+    from django.db import connection
+
+    from profiles import attribution
+
+    migration = import_module("profiles.migrations.0012_attribution_external_touch")
+    sql = attribution.channel_sql("context")
+    assert f"{sql['candidate']} AND {sql['touch']}" == migration.TOUCH
+    params = selectors._params(period(), event="Order Completed", lookback=30, by="source")
+    with connection.cursor() as cursor:
+        # Within the test's transaction: without the other indexes on the profile, the
+        # report (and a profile's last touch) reads the touches through this one, or
+        # scans the table.
+        for name in ("profileevent_profile_time", "profileevent_profile_name"):
+            cursor.execute(f"DROP INDEX {name}")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + selectors.report_sql("source"), params)
+        report = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("EXPLAIN " + attribution.REFRESH, {"ids": [1], "keys": attribution.KEYS})
+        refresh = "\n".join(row[0] for row in cursor.fetchall())
+    assert "profileevent_external_touch" in report, report
+    assert "profileevent_external_touch" in refresh, refresh
