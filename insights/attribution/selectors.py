@@ -23,6 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from cdp_site.counting import time_limit
+from insights import people
 from insights.periods import Period
 from profiles import attribution
 
@@ -166,25 +167,10 @@ def attribute(period: Period, *, event: str, lookback: int, by: str) -> Attribut
     return Attribution(as_of, by, ordered, {c: totals[c] for c in currencies})
 
 
-def profile_ids(
-    period: Period, *, event: str, lookback: int, by: str, channel: str, model: str, limit: int
-) -> list[int]:
-    params = _params(period, event=event, lookback=lookback, by=by)
-    sql = f"SELECT profile_id FROM ({people_sql(by, model)}) q ORDER BY 1 LIMIT %(limit)s"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {**params, "channel": channel, "limit": limit})
-        return [row[0] for row in cursor.fetchall()]
-
-
-def count(period: Period, *, event: str, lookback: int, by: str, channel: str, model: str) -> int:
-    params = _params(period, event=event, lookback=lookback, by=by)
-    sql = f"SELECT count(*) FROM ({people_sql(by, model)}) q"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {**params, "channel": channel})
-        return cursor.fetchone()[0]
-
-
-def listed(period: Period, *, limit: int, **question) -> tuple[int, list[int]]:
-    """How many people, and the first ``limit`` ids, under the reports' time limit."""
-    with time_limit(TIME_LIMIT_MS):
-        return count(period, **question), profile_ids(period, limit=limit, **question)
+def people_question(
+    period: Period, *, title: str, event: str, lookback: int, by: str, channel: str, model: str
+) -> people.Asked:
+    """The buyers whose orders in the period ``model`` credited to ``channel``, for the
+    shared people lists (insights.people)."""
+    params = {**_params(period, event=event, lookback=lookback, by=by), "channel": channel}
+    return people.Asked(title, people_sql(by, model), params)
