@@ -13,6 +13,7 @@ urlpatterns = [
     path("retention/", views.RetentionView.as_view(), name="retention"),
     path("paths/", views.PathsView.as_view(), name="paths"),
     path("lifecycle/", lifecycle.LifecycleView.as_view(), name="lifecycle"),
+    path("lifecycle/people/", lifecycle.LifecyclePeopleView.as_view(), name="lifecycle-people"),
     path("funnel/", views.FunnelView.as_view(), name="funnel"),
     path("dashboard/", dashboard_api.DashboardView.as_view(), name="dashboard"),
     path("attribution/", attribution.AttributionView.as_view(), name="attribution"),
