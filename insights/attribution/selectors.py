@@ -11,7 +11,9 @@ One statement: the period's orders from the (name, timestamp, profile) index, ea
 buyer's touches from the partial index of events with a campaign or a referrer
 (profileevent_touch), under the reports' time limit; the largest channels are kept and
 the rest summed as "other", so a million distinct UTM sources still answer a bounded
-table.
+table. An order looks at its latest MAX_TOUCHES touches at most (one backward index scan
+each), so a buyer with 100,000 events costs orders x MAX_TOUCHES rows, not orders x
+touches.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from profiles import attribution
 
 TIME_LIMIT_MS = 10_000
 TOP = 15
+# An order's credit goes to its latest MAX_TOUCHES touches in the window at most: a buyer
+# with thousands of orders and touches (a bot, a test account: "a profile with 100,000
+# events") would otherwise make the report quadratic in their events and time out.
+MAX_TOUCHES = 50
 OTHER = "other"
 MODELS = ("first", "last", "linear")
 DIRECT = dict(zip(("source", "medium", "campaign"), attribution.DIRECT, strict=True))
@@ -59,6 +65,7 @@ touches AS (
         WHERE e.profile_id = o.profile_id AND e."timestamp" <= o.at
           AND e."timestamp" > o.at - make_interval(days => %(lookback)s)
           AND {channel["candidate"]} AND {channel["touch"]}
+        ORDER BY e."timestamp" DESC, e.event_id DESC LIMIT %(touches)s
     ) t ON true
 ),
 credits AS (
@@ -142,6 +149,7 @@ def _params(period: Period, *, event: str, lookback: int, by: str) -> dict:
         "lookback": int(lookback),
         "direct": DIRECT[by],
         "top": TOP,
+        "touches": MAX_TOUCHES,
         "default_currency": attribution.default_currency(),
     }
 
