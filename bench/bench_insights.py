@@ -34,6 +34,7 @@ from django.utils import timezone
 from bench import (
     insights_attribution,
     insights_dashboard,
+    insights_funnels,
     insights_lifecycle,
     insights_rfm,
     insights_throughput,
@@ -70,6 +71,7 @@ def run() -> list[Row]:
     rows += _retention(label)
     rows += _paths(label)
     rows += _funnel(label)
+    rows += insights_funnels.rows(label)
     rows += insights_dashboard.rows(label)
     rows += insights_attribution.rows(label)
     rows += insights_rfm.rows(label)

@@ -49,8 +49,10 @@ class StageSpell(models.Model):
 
 
 class Funnel(models.Model):
-    """A saved funnel: its steps (``[{"event": "Product Viewed", "property": "category",
-    "value": "Tents"}, ...]``, the property optional), the conversion window and whether
+    """A saved funnel: its steps as the segment grammar's event steps (``[{"name":
+    "Product Viewed", "where": [{"property": "category", "op": "equals", "value":
+    "Tents"}]}, ...]``, the filters optional; the first version's ``{"event", "property",
+    "value"}`` still reads), the conversion window and whether
     the steps must happen in order. A funnel is also shareable unsaved, by its URL."""
 
     name = models.CharField(max_length=120)

@@ -9,7 +9,8 @@ from .downloads import csv_response, wants_csv
 
 def report_page(request, *, form, template: str, partial: str, compute, table, **context):
     """The page (or, for htmx, its named ``partial``) with ``compute(form)``'s context
-    when the form is valid; its errors with a 400 otherwise; ``too_slow`` when a query
+    when the form is valid; its errors with a 400 otherwise (a 200 for htmx, which swaps
+    only successful answers: the partial shows the errors in place); ``too_slow`` when a query
     ran past its time limit. With ``?format=csv``, ``table(context)`` (name, header, rows)
     as a download instead."""
     context["form"] = form
@@ -23,4 +24,5 @@ def report_page(request, *, form, template: str, partial: str, compute, table, *
                 name, header, rows = table(context)
                 return csv_response(name=name, header=header, rows=rows)
     name = f"{template}#{partial}" if request.htmx else template
-    return TemplateResponse(request, name, context, status=400 if form.errors else 200)
+    refused = form.errors and not request.htmx
+    return TemplateResponse(request, name, context, status=400 if refused else 200)

@@ -3,7 +3,7 @@ from django.urls import path
 from insights.dashboard import api as dashboard_api
 from insights.rfm import api as rfm_api
 
-from . import attribution, lifecycle, views
+from . import attribution, funnels, lifecycle, views
 
 app_name = "insights-api"
 
@@ -14,7 +14,10 @@ urlpatterns = [
     path("paths/", views.PathsView.as_view(), name="paths"),
     path("lifecycle/", lifecycle.LifecycleView.as_view(), name="lifecycle"),
     path("lifecycle/people/", lifecycle.LifecyclePeopleView.as_view(), name="lifecycle-people"),
-    path("funnel/", views.FunnelView.as_view(), name="funnel"),
+    path("funnel/", funnels.FunnelView.as_view(), name="funnel"),
+    path("funnels/", funnels.SavedFunnelsView.as_view(), name="funnels"),
+    path("funnels/<int:pk>/", funnels.SavedFunnelView.as_view(), name="saved-funnel"),
+    path("funnels/<int:pk>/result/", funnels.SavedFunnelResultView.as_view(), name="funnel-result"),
     path("dashboard/", dashboard_api.DashboardView.as_view(), name="dashboard"),
     path("attribution/", attribution.AttributionView.as_view(), name="attribution"),
     path(

@@ -11,8 +11,6 @@ from rest_framework.views import APIView
 
 from cdp_site.counting import TimeLimitExceeded
 from cdp_site.permissions import Cap
-from insights.funnels.forms import FunnelForm
-from insights.funnels.selectors import funnel
 from insights.journey import breakdown, people, selectors
 from insights.paths.forms import PathsForm
 from insights.paths.selectors import paths
@@ -209,39 +207,5 @@ class PathsView(APIView):
                 "sampled": found.sampled,
                 "steps": [dict(counts) for counts in found.steps],
                 "links": links,
-            }
-        )
-
-
-FUNNEL_PARAMETERS = [
-    OpenApiParameter("event_1", str, required=True, description="first step's event"),
-    OpenApiParameter("event_2", str, required=True, description="… up to event_10"),
-    OpenApiParameter("property_1", str, description="a step's property filter (… _10)"),
-    OpenApiParameter("value_1", str, description="the value property_k must have (… _10)"),
-    OpenApiParameter("window", int, description="days from the first step, 1 to 90 (7)"),
-    OpenApiParameter("order", str, enum=["ordered", "any"], description="default: ordered"),
-]
-
-
-class FunnelView(APIView):
-    """A funnel's people per step, each step's share of the one before, and the median
-    seconds each step took (from the step before, or from the first in any order)."""
-
-    required_capability = Cap.VIEW_DASHBOARDS
-
-    @extend_schema(parameters=PERIOD_PARAMETERS + FUNNEL_PARAMETERS, responses={200: dict})
-    def get(self, request):
-        form = valid_form(FunnelForm(request.query_params))
-        question = form.question()
-        with answered_in_time():
-            found = funnel(form.period(), **question)
-        return Response(
-            {
-                "as_of": found.as_of,
-                "time_zone": str(form.period().zone),
-                "steps": [step.describe() for step in question["steps"]],
-                "people": found.counts,
-                "conversion": found.conversion(),
-                "median_seconds": found.median_s,
             }
         )

@@ -14,7 +14,7 @@ from .selectors import Step, dropped_off
 def save_funnel(*, name: str, steps: list[Step], window_days: int, ordered: bool, user) -> Funnel:
     return Funnel.objects.create(
         name=(name or " → ".join(s.event for s in steps)).strip()[:120],
-        steps=[{"event": s.event, "property": s.property, "value": s.value} for s in steps],
+        steps=[s.as_json() for s in steps],
         window_days=window_days,
         ordered=ordered,
         created_by=user,
@@ -35,3 +35,19 @@ def save_drop_offs(*, period: Period, question: dict, at: int, name: str, user):
         description=f"Dropped off in a funnel, {period.first_day} – {period.last_day}.",
         created_by=user,
     )
+
+
+@transaction.atomic
+def update_funnel(
+    *, funnel: Funnel, name: str, steps: list[Step], window_days: int, ordered: bool
+) -> Funnel:
+    funnel.name = (name or " → ".join(s.event for s in steps)).strip()[:120]
+    funnel.steps = [s.as_json() for s in steps]
+    funnel.window_days, funnel.ordered = window_days, ordered
+    funnel.save(update_fields=["name", "steps", "window_days", "ordered"])
+    return funnel
+
+
+@transaction.atomic
+def delete_funnel(*, funnel: Funnel) -> None:
+    funnel.delete()

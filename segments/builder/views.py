@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
 from cdp_site.counting import TimeLimitExceeded, time_limit
-from cdp_site.permissions import Cap
+from cdp_site.permissions import Cap, capabilities_of
 
 from .. import catalog, compiler, services
 from ..forms import SegmentForm
@@ -156,11 +156,17 @@ def estimate(request):
     return TemplateResponse(request, "segments/builder_estimate.html", context)
 
 
-@requires(Cap.MANAGE_SEGMENTS)
+@requires(Cap.VIEW_DASHBOARDS)
 @require_GET
 def properties(request):
     """The property keys seen on recent events of the name in the posted field ``field``
-    (the event name input of the filter's condition): a datalist's options."""
+    (the event name input of the filter's condition): a datalist's options. The funnel
+    builder (insights) uses it too, for people who only read dashboards: keys and types
+    are no personal data, an example value may be, so examples only for those who may
+    view profiles."""
     event = request.GET.get(request.GET.get("field", ""), "")[:200].strip()
-    context = {"list_id": request.GET.get("list", "")[:100], "keys": catalog.property_keys(event)}
+    keys = catalog.property_keys(event)
+    if Cap.VIEW_PROFILES not in capabilities_of(request.user):
+        keys = [{**key, "example": ""} for key in keys]
+    context = {"list_id": request.GET.get("list", "")[:100], "keys": keys}
     return TemplateResponse(request, "segments/builder_properties.html", context)

@@ -83,14 +83,34 @@ def test_the_retention_grid_draws_a_heatmap(page, log_in, live_server, shoppers)
 def test_a_funnel_is_built_in_the_page_and_its_drop_offs_saved(page, log_in, live_server, shoppers):
     log_in("mia@example.org", PASSWORD)
     page.goto(f"{live_server.url}/insights/funnels/?start=2026-10-25&end=2026-11-20")
-    page.get_by_label("Step 1").fill("page")  # a page event's name is empty: no one
-    page.get_by_label("Step 1").fill("Product Viewed")
-    page.get_by_label("Step 2").fill("Order Completed")
-    page.get_by_role("button", name="Show (and add a step)").click()
+    page.get_by_label("Step 1", exact=True).fill("Product Viewed")
+    page.get_by_role("button", name="Show", exact=True).click()  # step 2 left empty
+    expect(page.locator("#b-steps-1-name-error")).to_have_text("Enter an event name.")
+    page.get_by_label("Step 2", exact=True).fill("Order Completed")
+    page.get_by_role("button", name="Add a step").click()  # an htmx partial: the rows only
+    expect(page.get_by_label("Step 3", exact=True)).to_be_visible()
+    expect(page.get_by_label("Step 1", exact=True)).to_have_value("Product Viewed")
+    page.get_by_role("button", name="Remove step 3").click()
+    expect(page.get_by_label("Step 3", exact=True)).to_have_count(0)
+    # The segment builder's property filter, added to step 1 and removed again.
+    page.get_by_role("button", name="Add property filter").first.click()
+    expect(page.get_by_label("where property")).to_be_visible()
+    # Its comparison picker posts the rows back (the segment builder's own): "between"
+    # brings the second number.
+    # (once htmx has processed the new rows: visible comes a moment earlier)
+    page.wait_for_function(
+        "() => document.querySelector('#b-steps-0-where-0-op')?.['htmx-internal-data']?.initHash"
+    )
+    page.get_by_label("Comparison").select_option("between")
+    expect(page.locator("[name='steps[0].where[0].value2']")).to_be_visible()
+    page.get_by_role("button", name="Remove this property filter").click()
+    expect(page.get_by_label("where property")).to_have_count(0)
+    page.get_by_role("button", name="Show", exact=True).click()
 
     page.wait_for_selector("[data-chart='funnel-chart'] .main-svg")
-    expect(page.get_by_label("Step 3")).to_be_visible()  # a row to add a step
-    assert "event_2=Order+Completed" in page.url  # the address shares the funnel
+    page.wait_for_selector("[data-chart='funnel-time-chart'] .main-svg")
+    expect(page.get_by_role("heading", name="3 people started; 33% finished")).to_be_visible()
+    assert "Order+Completed" in page.url  # the address shares the funnel
     page.get_by_role("button", name="Save as a segment").click()
     page.get_by_text("Saved").wait_for()
     assert "/segments/" in page.url

@@ -108,6 +108,17 @@ def test_htmx_gets_only_the_report(journeys, marketer_client):
     assert html.lstrip().startswith('<div id="report">') and "<html" not in html
 
 
+@pytest.mark.parametrize("report", ["journey", "retention", "lifecycle", "paths", "attribution"])
+def test_htmx_sees_the_period_error_in_place(marketer_client, report):
+    """htmx 2 swaps only 2xx answers: a refused period must still reach the page."""
+    response = marketer_client.get(
+        f"/insights/{report}/?start=2026-11-10&end=2026-11-01", headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The end is before the start." in html and "<html" not in html
+
+
 def test_an_empty_installation_is_told_what_to_do(marketer_client):
     html = marketer_client.get("/insights/journey/").content.decode()
     assert "No one has a journey stage in this period yet" in html
