@@ -18,6 +18,7 @@ urlpatterns = [
     path("retention/", retention_views.retention_grid, name="retention"),
     path("paths/", paths_views.paths_view, name="paths"),
     path("lifecycle/", lifecycle_views.lifecycle_view, name="lifecycle"),
+    path("lifecycle/people/", lifecycle_views.lifecycle_people, name="lifecycle-people"),
     path("funnels/", funnel_views.funnels, name="funnels"),
     path("funnels/<int:pk>/", funnel_views.saved_funnel, name="funnel"),
     path("funnels/steps/", funnel_views.funnel_steps, name="funnel-steps"),

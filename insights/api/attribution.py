@@ -3,21 +3,20 @@ as the page; amounts per currency, never summed across currencies."""
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdp_site.permissions import Cap
+from insights import people
 from insights.attribution.forms import (
     GROUPS,
     MAX_LOOKBACK,
     AttributionForm,
     AttributionPeopleForm,
-    describe,
 )
-from insights.attribution.selectors import MODELS, attribute, listed
+from insights.attribution.selectors import MODELS, TIME_LIMIT_MS, attribute
 
-from .views import MAX_LISTED, PERIOD_PARAMETERS, answered_in_time, valid_form
+from .views import PERIOD_PARAMETERS, answered_in_time, valid_form
 
 ATTRIBUTION_PARAMETERS = [
     OpenApiParameter("event", str, description="the order event (Order Completed)"),
@@ -89,7 +88,7 @@ class AttributionView(APIView):
 PEOPLE_PARAMETERS = [
     OpenApiParameter("channel", str, required=True, description="a channel of the report"),
     OpenApiParameter("model", str, enum=list(MODELS), required=True),
-    OpenApiParameter("limit", int, description=f"profile ids to list, 1 to {MAX_LISTED} (100)"),
+    OpenApiParameter("limit", int, description=people.LIMIT_HELP),
 ]
 
 
@@ -108,11 +107,15 @@ class AttributionPeopleView(APIView):
     )
     def get(self, request):
         form = valid_form(AttributionPeopleForm(request.query_params))
-        limit = request.query_params.get("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LISTED:
-            raise serializers.ValidationError({"limit": [f"A number from 1 to {MAX_LISTED}."]})
+        limit = people.api_limit(request.query_params)
+        question = form.people_question()
         with answered_in_time():
-            total, ids = listed(form.period(), limit=int(limit), **form.question(), **form.who())
+            total, ids = people.listed(question, limit=limit, time_limit_ms=TIME_LIMIT_MS)
         return Response(
-            {"as_of": timezone.now(), "describe": describe(form), "count": total, "profiles": ids}
+            {
+                "as_of": timezone.now(),
+                "describe": question.describe(),
+                "count": total,
+                "profiles": ids,
+            }
         )

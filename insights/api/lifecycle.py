@@ -1,12 +1,16 @@
-"""/api/v1/insights/lifecycle/: the lifecycle bars' numbers."""
+"""/api/v1/insights/lifecycle/: the lifecycle bars' numbers; /api/v1/insights/lifecycle/people/:
+the people behind one of them, for those who may view profiles."""
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdp_site.permissions import Cap
+from insights import people
 from insights.lifecycle.forms import LifecycleForm
-from insights.lifecycle.selectors import KINDS, lifecycle
+from insights.lifecycle.people import LifecyclePeopleForm
+from insights.lifecycle.selectors import KINDS, TIME_LIMIT_MS, lifecycle
 
 from .views import PERIOD_PARAMETERS, answered_in_time, valid_form
 
@@ -41,4 +45,34 @@ class LifecycleView(APIView):
                 "buckets": found.buckets,
                 **{kind: found.counts[kind] for kind in KINDS},
             }
+        )
+
+
+PEOPLE_PARAMETERS = [
+    OpenApiParameter("kind", str, enum=list(KINDS), required=True),
+    OpenApiParameter("bucket", str, required=True, description="the bucket's first day"),
+    OpenApiParameter("limit", int, description=people.LIMIT_HELP),
+]
+
+
+class LifecyclePeopleView(APIView):
+    """The people behind one number of the lifecycle bars (``kind`` in the bucket starting
+    on ``bucket``, with the same period and event): how many, and the first ``limit``
+    profile ids (by id). Needs the permission to view profiles: a viewer reads the
+    numbers only."""
+
+    required_capability = Cap.VIEW_PROFILES
+
+    @extend_schema(
+        parameters=PERIOD_PARAMETERS + LIFECYCLE_PARAMETERS + PEOPLE_PARAMETERS,
+        responses={200: dict},
+    )
+    def get(self, request):
+        question = valid_form(LifecyclePeopleForm(request.query_params)).people_question()
+        limit = people.api_limit(request.query_params)
+        as_of = timezone.now()
+        with answered_in_time():
+            total, ids = people.listed(question, limit=limit, time_limit_ms=TIME_LIMIT_MS)
+        return Response(
+            {"as_of": as_of, "describe": question.describe(), "count": total, "profiles": ids}
         )

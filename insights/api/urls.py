@@ -13,6 +13,7 @@ urlpatterns = [
     path("retention/", views.RetentionView.as_view(), name="retention"),
     path("paths/", views.PathsView.as_view(), name="paths"),
     path("lifecycle/", lifecycle.LifecycleView.as_view(), name="lifecycle"),
+    path("lifecycle/people/", lifecycle.LifecyclePeopleView.as_view(), name="lifecycle-people"),
     path("funnel/", funnels.FunnelView.as_view(), name="funnel"),
     path("funnels/", funnels.SavedFunnelsView.as_view(), name="funnels"),
     path("funnels/<int:pk>/", funnels.SavedFunnelView.as_view(), name="saved-funnel"),

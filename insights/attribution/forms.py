@@ -7,6 +7,8 @@ from django import forms
 from insights.periods import PeriodForm
 from profiles.attribution import ORDER_EVENT
 
+from .selectors import people_question
+
 GROUPS = {"source": "source", "medium": "medium", "campaign": "campaign"}
 MODELS = {"first": "first touch", "last": "last touch", "linear": "linear"}
 DEFAULT_LOOKBACK = 30
@@ -41,6 +43,10 @@ class AttributionPeopleForm(AttributionForm):
     def who(self) -> dict:
         data = self.cleaned_data
         return {"channel": data["channel"], "model": data["model"]}
+
+    def people_question(self):
+        """The people behind the number, for the shared people lists (insights.people)."""
+        return people_question(self.period(), title=describe(self), **self.question(), **self.who())
 
 
 def describe(form) -> str:

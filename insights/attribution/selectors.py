@@ -12,7 +12,9 @@ buyer's touches from the partial index of the events that are touches
 (profileevent_external_touch: its condition is the query's, so the host of each internal
 page view's referrer is never parsed here), under the reports' time limit; the largest
 channels are kept and the rest summed as "other", so a million distinct UTM sources
-still answer a bounded table.
+still answer a bounded table. An order looks at its latest MAX_TOUCHES touches at most
+(one backward index scan each), so a buyer with 100,000 events costs orders x MAX_TOUCHES
+rows, not orders x touches.
 """
 
 from __future__ import annotations
@@ -24,11 +26,16 @@ from django.db import connection
 from django.utils import timezone
 
 from cdp_site.counting import time_limit
+from insights import people
 from insights.periods import Period
 from profiles import attribution
 
 TIME_LIMIT_MS = 10_000
 TOP = 15
+# An order's credit goes to its latest MAX_TOUCHES touches in the window at most: a buyer
+# with thousands of orders and touches (a bot, a test account: "a profile with 100,000
+# events") would otherwise make the report quadratic in their events and time out.
+MAX_TOUCHES = 50
 OTHER = "other"
 MODELS = ("first", "last", "linear")
 DIRECT = dict(zip(("source", "medium", "campaign"), attribution.DIRECT, strict=True))
@@ -59,6 +66,7 @@ touches AS (
         WHERE e.profile_id = o.profile_id AND e."timestamp" <= o.at
           AND e."timestamp" > o.at - make_interval(days => %(lookback)s)
           AND {channel["candidate"]} AND {channel["touch"]}
+        ORDER BY e."timestamp" DESC, e.event_id DESC LIMIT %(touches)s
     ) t ON true
 ),
 credits AS (
@@ -142,6 +150,7 @@ def _params(period: Period, *, event: str, lookback: int, by: str) -> dict:
         "lookback": int(lookback),
         "direct": DIRECT[by],
         "top": TOP,
+        "touches": MAX_TOUCHES,
         "default_currency": attribution.default_currency(),
     }
 
@@ -167,25 +176,10 @@ def attribute(period: Period, *, event: str, lookback: int, by: str) -> Attribut
     return Attribution(as_of, by, ordered, {c: totals[c] for c in currencies})
 
 
-def profile_ids(
-    period: Period, *, event: str, lookback: int, by: str, channel: str, model: str, limit: int
-) -> list[int]:
-    params = _params(period, event=event, lookback=lookback, by=by)
-    sql = f"SELECT profile_id FROM ({people_sql(by, model)}) q ORDER BY 1 LIMIT %(limit)s"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {**params, "channel": channel, "limit": limit})
-        return [row[0] for row in cursor.fetchall()]
-
-
-def count(period: Period, *, event: str, lookback: int, by: str, channel: str, model: str) -> int:
-    params = _params(period, event=event, lookback=lookback, by=by)
-    sql = f"SELECT count(*) FROM ({people_sql(by, model)}) q"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {**params, "channel": channel})
-        return cursor.fetchone()[0]
-
-
-def listed(period: Period, *, limit: int, **question) -> tuple[int, list[int]]:
-    """How many people, and the first ``limit`` ids, under the reports' time limit."""
-    with time_limit(TIME_LIMIT_MS):
-        return count(period, **question), profile_ids(period, limit=limit, **question)
+def people_question(
+    period: Period, *, title: str, event: str, lookback: int, by: str, channel: str, model: str
+) -> people.Asked:
+    """The buyers whose orders in the period ``model`` credited to ``channel``, for the
+    shared people lists (insights.people)."""
+    params = {**_params(period, event=event, lookback=lookback, by=by), "channel": channel}
+    return people.Asked(title, people_sql(by, model), params)

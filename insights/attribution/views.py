@@ -4,26 +4,19 @@ orders (/insights/attribution/people/), who save as a static segment."""
 
 from urllib.parse import urlencode
 
-from django.contrib import messages
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from cdp_site.access import requires
-from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap, capabilities_of
+from insights import people
 from insights.charts import MARGIN
 from insights.reports import report_page
-from profiles.models import Profile
-from segments import static_lists
 
 from . import selectors
-from .forms import GROUPS, AttributionForm, AttributionPeopleForm, describe
+from .forms import GROUPS, AttributionForm, AttributionPeopleForm
 
 TEMPLATE = "insights/attribution.html"
 PEOPLE_TEMPLATE = "insights/attribution_people.html"
-SHOWN = 100
-SAVED_AT_MOST = 1_000_000  # a static segment of more is a rule's job
 MODEL_LABELS = {"first": "First touch", "last": "Last touch", "linear": "Linear"}
 
 
@@ -121,47 +114,18 @@ def _query(form) -> str:
     return urlencode({k: data[k] for k in keys})
 
 
+REPORT = people.Report("the attribution report", selectors.TIME_LIMIT_MS)
+
+
 @requires(Cap.VIEW_PROFILES, write=Cap.MANAGE_SEGMENTS)
 def attribution_people(request):
     """The people whose orders in the period one model credited to one channel; POST
     saves them as a static segment."""
-    form = AttributionPeopleForm(request.POST or request.GET)
-    if not form.is_valid():
-        return TemplateResponse(request, PEOPLE_TEMPLATE, {"form": form}, status=400)
-    period, question = form.period(), {**form.question(), **form.who()}
-    title = describe(form)
-    if request.method == "POST":
-        return _save(request, period, question, title)
-    try:
-        total, ids = selectors.listed(period, limit=SHOWN, **question)
-    except TimeLimitExceeded:
-        return TemplateResponse(request, PEOPLE_TEMPLATE, {"form": form, "too_slow": True})
-    context = {
-        "form": form,
-        "title": title,
-        "profiles": Profile.objects.filter(pk__in=ids).order_by("pk"),
-        "total": total,
-        "shown": len(ids),
-        "can_save": Cap.MANAGE_SEGMENTS in capabilities_of(request.user),
-        "back": reverse("insights:attribution") + "?" + _query(form),
-    }
-    return TemplateResponse(request, PEOPLE_TEMPLATE, context)
-
-
-def _save(request, period, question, title):
-    name = (request.POST.get("name") or title).strip()[:120]
-    try:
-        with time_limit(selectors.TIME_LIMIT_MS):
-            ids = selectors.profile_ids(period, limit=SAVED_AT_MOST, **question)
-        segment = static_lists.create_static_segment_of(
-            name=name,
-            profile_ids=ids,
-            reason=title,
-            description=f"Saved from the attribution report: {title}.",
-            created_by=request.user,
-        )
-    except TimeLimitExceeded:
-        messages.error(request, "These people take too long to list: choose a shorter period.")
-        return redirect(request.get_full_path())
-    messages.success(request, f"Saved {segment.member_count:,} people as “{segment.name}”.")
-    return redirect("segments:detail", pk=segment.pk)
+    return people.page(
+        request,
+        form=AttributionPeopleForm(request.POST or request.GET),
+        template=PEOPLE_TEMPLATE,
+        question_of=lambda form: form.people_question(),
+        report=REPORT,
+        context_of=lambda form: {"back": reverse("insights:attribution") + "?" + _query(form)},
+    )

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django import forms
-from django.db import connection
 
-from cdp_site.counting import time_limit
+from insights import people as shared
 from insights.periods import Period, PeriodForm
-from profiles.models import Profile
 
 from .selectors import NEW, STAGES, TIME_LIMIT_MS, bucket_end
 
@@ -105,28 +103,19 @@ class Question:
         return IN_STAGE, {"stage": self.stage, "at": end}
 
 
+# The shared pieces (insights.people), kept under these names for the journey's callers.
 def profile_ids(question: Question, *, limit: int) -> list[int]:
-    sql, params = question.sql()
-    with connection.cursor() as cursor:
-        # The statement is one of the constants above; every value is a parameter.
-        bounded = f"SELECT profile_id FROM ({sql}) q ORDER BY 1 LIMIT %(limit)s"  # noqa: S608
-        cursor.execute(bounded, {**params, "limit": limit})
-        return [row[0] for row in cursor.fetchall()]
+    return shared.profile_ids(question, limit=limit)
 
 
 def count(question: Question) -> int:
-    sql, params = question.sql()
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({sql}) q", params)  # noqa: S608
-        return cursor.fetchone()[0]
+    return shared.count(question)
 
 
 def listed(question: Question, *, limit: int) -> tuple[int, list[int]]:
     """How many people, and the first ``limit`` ids, together under the reports' time
     limit (cdp_site.counting.TimeLimitExceeded past it)."""
-    with time_limit(TIME_LIMIT_MS):
-        return count(question), profile_ids(question, limit=limit)
+    return shared.listed(question, limit=limit, time_limit_ms=TIME_LIMIT_MS)
 
 
-def profiles(ids: list[int]):
-    return Profile.objects.filter(pk__in=ids).order_by("pk")
+profiles = shared.profiles

@@ -3,17 +3,14 @@ people behind each of its numbers (/insights/journey/people/)."""
 
 from urllib.parse import urlencode
 
-from django.contrib import messages
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from cdp_site.access import requires
-from cdp_site.counting import TimeLimitExceeded, time_limit
+from cdp_site.counting import TimeLimitExceeded
 from cdp_site.permissions import Cap, capabilities_of
+from insights import people as shared
 from insights.periods import GRANULARITIES
 from insights.reports import report_page
-from segments import static_lists
 
 from . import breakdown, charts, people, selectors
 from .selectors import STAGES
@@ -89,54 +86,23 @@ def _breakdown(form) -> dict:
 
 
 PEOPLE_TEMPLATE = "insights/journey_people.html"
-SHOWN = 100
-SAVED_AT_MOST = 1_000_000  # a static segment of more is a rule's job
+REPORT = shared.Report("the journey view", selectors.TIME_LIMIT_MS)
 
 
 @requires(Cap.VIEW_PROFILES, write=Cap.MANAGE_SEGMENTS)
 def journey_people(request):
     """The people behind one number of the journey view; POST saves them as a static
     segment ("moved from consideration to acquisition in November")."""
-    form = people.PeopleForm(request.POST or request.GET)
-    if not form.is_valid():
-        return TemplateResponse(request, PEOPLE_TEMPLATE, {"form": form}, status=400)
-    question = form.question()
-    if request.method == "POST":
-        return _save(request, question)
-    try:
-        total, ids = people.listed(question, limit=SHOWN)
-    except TimeLimitExceeded:
-        return TemplateResponse(request, PEOPLE_TEMPLATE, {"form": form, "too_slow": True})
-    context = {
-        "form": form,
-        "question": question,
-        "title": question.describe(),
-        "profiles": people.profiles(ids),
-        "total": total,
-        "shown": len(ids),
-        "can_save": Cap.MANAGE_SEGMENTS in capabilities_of(request.user),
-        "back": reverse("insights:journey") + "?" + _period_query(question.period),
-    }
-    return TemplateResponse(request, PEOPLE_TEMPLATE, context)
-
-
-def _save(request, question):
-    name = (request.POST.get("name") or question.describe()).strip()
-    try:
-        with time_limit(selectors.TIME_LIMIT_MS):
-            ids = people.profile_ids(question, limit=SAVED_AT_MOST)
-        segment = static_lists.create_static_segment_of(
-            name=name,
-            profile_ids=ids,
-            reason=question.describe(),
-            description=f"Saved from the journey view: {question.describe()}.",
-            created_by=request.user,
-        )
-    except TimeLimitExceeded:
-        messages.error(request, "These people take too long to list: choose a shorter period.")
-        return redirect(request.get_full_path())
-    messages.success(request, f"Saved {segment.member_count:,} people as “{segment.name}”.")
-    return redirect("segments:detail", pk=segment.pk)
+    return shared.page(
+        request,
+        form=people.PeopleForm(request.POST or request.GET),
+        template=PEOPLE_TEMPLATE,
+        question_of=lambda form: form.question(),
+        report=REPORT,
+        context_of=lambda form: {
+            "back": reverse("insights:journey") + "?" + _period_query(form.period())
+        },
+    )
 
 
 def _period_query(period) -> str:

@@ -31,7 +31,7 @@ KINDS = ("new", "returning", "resurrecting", "dormant")
 
 # A pair's bucket is its index among the bounds (local midnights: 1 is the bucket before
 # the first, 2 the first): a binary search per event, no time zone arithmetic.
-LIFECYCLE = """
+PAIRS = """
 WITH active AS (
     SELECT DISTINCT e.profile_id, width_bucket(e."timestamp", %(bounds)s::timestamptz[]) AS b
     FROM profiles_profileevent e
@@ -40,17 +40,23 @@ WITH active AS (
     SELECT profile_id, b, lag(b) OVER w AS before, lead(b) OVER w AS after
     FROM active WINDOW w AS (PARTITION BY profile_id ORDER BY b)
 )
-SELECT b, CASE
+"""
+# An active pair's kind, and whether a pair makes its profile dormant in the bucket after;
+# the counts and the people behind them (insights/lifecycle/people.py) share both.
+KIND = """CASE
     WHEN before = b - 1 THEN 'returning'
     WHEN before IS NOT NULL THEN 'resurrecting'
     WHEN {earlier} THEN 'resurrecting'
-    ELSE 'new' END, count(*)
-FROM marked m {join} WHERE b >= 2 GROUP BY 1, 2
+    ELSE 'new' END"""
+GOES_DORMANT = "(after IS NULL OR after <> b + 1)"
+LIFECYCLE = f"""{PAIRS}
+SELECT b, {KIND}, count(*)
+FROM marked m {{join}} WHERE b >= 2 GROUP BY 1, 2
 UNION ALL
 SELECT b + 1, 'dormant', count(*) FROM marked
-WHERE (after IS NULL OR after <> b + 1) AND b + 1 <= %(last)s
+WHERE {GOES_DORMANT} AND b + 1 <= %(last)s
 GROUP BY 1
-"""
+"""  # noqa: S608 (constants only)
 # With a chosen event, the pairs and the probe for earlier activity look at it only.
 ANY_EVENT = {
     "event": "",
@@ -86,24 +92,31 @@ class Lifecycle:
 
 def lifecycle(period: Period, *, event: str = "") -> Lifecycle:
     buckets = period.buckets()
+    params = parameters(period, event=event)
+    which = ONE_EVENT if event else ANY_EVENT
+    as_of = timezone.now()
+    with time_limit(TIME_LIMIT_MS), connection.cursor() as cursor:
+        counts = _by_pairs(cursor, which, params, buckets)
+    for i, day in enumerate(buckets):
+        if midnight(day, period) > as_of:  # a bucket yet to come: no one is dormant yet
+            for row in counts.values():
+                row[i] = 0
+    return Lifecycle(as_of, buckets, counts)
+
+
+def parameters(period: Period, *, event: str) -> dict:
+    """The statements' parameters: the bounds of the bucket before the first and of each
+    bucket (local midnights), the period's end, the chosen event."""
+    buckets = period.buckets()
     before = _previous_bucket(buckets[0], period.granularity)
-    bounds = [_midnight(day, period) for day in [before, *buckets]]
-    params = {
+    bounds = [midnight(day, period) for day in [before, *buckets]]
+    return {
         "bounds": bounds,
         "since": bounds[0],
         "end": period.end,
         "last": len(bounds),  # the last bucket's index
         "name": event,
     }
-    which = ONE_EVENT if event else ANY_EVENT
-    as_of = timezone.now()
-    with time_limit(TIME_LIMIT_MS), connection.cursor() as cursor:
-        counts = _by_pairs(cursor, which, params, buckets)
-    for i, day in enumerate(buckets):
-        if _midnight(day, period) > as_of:  # a bucket yet to come: no one is dormant yet
-            for row in counts.values():
-                row[i] = 0
-    return Lifecycle(as_of, buckets, counts)
 
 
 def _by_pairs(cursor, which: dict, params: dict, buckets: list[date]) -> dict[str, list[int]]:
@@ -114,7 +127,7 @@ def _by_pairs(cursor, which: dict, params: dict, buckets: list[date]) -> dict[st
     return counts
 
 
-def _midnight(day: date, period: Period) -> datetime:
+def midnight(day: date, period: Period) -> datetime:
     return datetime.combine(day, time.min, tzinfo=period.zone)
 
 

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdp_site.permissions import Cap
+from insights import people
 from insights.api.views import answered_in_time, valid_form
 from profiles import services as profile_services
 from profiles.computed import scores
@@ -89,9 +90,8 @@ PEOPLE_PARAMETERS = [
     OpenApiParameter("r", int, description="recency score 1-5 (with f)"),
     OpenApiParameter("f", int, description="frequency score 1-5 (with r)"),
     OpenApiParameter("segment", str, enum=scores.SEGMENT_ORDER, description="instead of r, f"),
-    OpenApiParameter("limit", int, description="profile ids to list, 1 to 1000 (100)"),
+    OpenApiParameter("limit", int, description=people.LIMIT_HELP),
 ]
-MAX_LISTED = 1000
 
 
 class RfmPeopleView(APIView):
@@ -103,11 +103,9 @@ class RfmPeopleView(APIView):
     @extend_schema(parameters=PEOPLE_PARAMETERS, responses={200: dict})
     def get(self, request):
         question = valid_form(RfmPeopleForm(request.query_params)).question()
-        limit = request.query_params.get("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LISTED:
-            raise serializers.ValidationError({"limit": [f"A number from 1 to {MAX_LISTED}."]})
+        limit = people.api_limit(request.query_params)
         with answered_in_time():
-            total, ids = selectors.listed(question, limit=int(limit))
+            total, ids = selectors.listed(question, limit=limit)
         return Response(
             {
                 "as_of": scores.computed_at(),

@@ -11,8 +11,9 @@ from django.db import connection
 from django.utils import timezone
 
 from cdp_site.counting import time_limit
+from insights import people
 from profiles.computed import scores
-from profiles.models import ComputedTrait, Profile
+from profiles.models import ComputedTrait
 
 TIME_LIMIT_MS = 10_000
 SCORES = (1, 2, 3, 4, 5)
@@ -101,23 +102,9 @@ class Question:
 
 
 def profile_ids(question: Question, *, limit: int) -> list[int]:
-    sql, params = question.sql()
-    with connection.cursor() as cursor:
-        # The statement is one of the constants above; every value is a parameter.
-        bounded = f"{sql} ORDER BY id LIMIT %(limit)s"  # noqa: S608
-        cursor.execute(bounded, {**params, "limit": limit})
-        return [row[0] for row in cursor.fetchall()]
+    return people.profile_ids(question, limit=limit)
 
 
 def listed(question: Question, *, limit: int) -> tuple[int, list[int]]:
     """How many people, and the first ``limit`` ids, under the reports' time limit."""
-    sql, params = question.sql()
-    with time_limit(TIME_LIMIT_MS):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM ({sql}) q", params)  # noqa: S608
-            total = cursor.fetchone()[0]
-        return total, profile_ids(question, limit=limit)
-
-
-def profiles(ids: list[int]):
-    return Profile.objects.filter(pk__in=ids).order_by("pk")
+    return people.listed(question, limit=limit, time_limit_ms=TIME_LIMIT_MS)

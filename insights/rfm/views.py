@@ -7,25 +7,21 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from cdp_site.access import requires
-from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap, capabilities_of
+from insights import people
 from insights.reports import report_page
 from profiles import services as profile_services
 from profiles.computed import scores
-from segments import static_lists
 
 from . import selectors
 from .forms import RfmForm, RfmPeopleForm
 
 TEMPLATE = "insights/rfm.html"
 PEOPLE_TEMPLATE = "insights/rfm_people.html"
-SHOWN = 100
-SAVED_AT_MOST = 1_000_000  # a static segment of more is a rule's job
 
 
 @requires(Cap.VIEW_DASHBOARDS)
@@ -46,7 +42,7 @@ def rfm(request):
 def _grid(form, *, can_list: bool) -> dict:
     found = selectors.grid()
     # Only someone who may see the people gets cells that click through to them.
-    people = reverse("insights:rfm-people") if can_list else None
+    listing = reverse("insights:rfm-people") if can_list else None
     rows = [
         (
             r,
@@ -62,12 +58,12 @@ def _grid(form, *, can_list: bool) -> dict:
         "empty": not found.total,
         "rows": rows,
         "segment_rows": found.segments(),
-        "customers_chart": _heatmap(found, found.customers, "customers", "Blues", people),
-        "revenue_chart": _heatmap(found, found.revenue, "revenue", "Greens", people),
+        "customers_chart": _heatmap(found, found.customers, "customers", "Blues", listing),
+        "revenue_chart": _heatmap(found, found.revenue, "revenue", "Greens", listing),
     }
 
 
-def _heatmap(found, values: dict, what: str, colours: str, people: str) -> dict:
+def _heatmap(found, values: dict, what: str, colours: str, listing: str) -> dict:
     """R on the y axis (5, the most recent, on top), F on the x axis; each cell's
     customdata is the address of its people, which charts.js opens on a click."""
     r_axis = list(reversed(selectors.SCORES))
@@ -81,7 +77,7 @@ def _heatmap(found, values: dict, what: str, colours: str, people: str) -> dict:
                 "text": [[scores.SEGMENTS[(r, f)] for f in selectors.SCORES] for r in r_axis],
                 "customdata": [
                     [
-                        f"{people}?{urlencode({'r': r, 'f': f})}" if people else ""
+                        f"{listing}?{urlencode({'r': r, 'f': f})}" if listing else ""
                         for f in selectors.SCORES
                     ]
                     for r in r_axis
@@ -102,7 +98,7 @@ def _heatmap(found, values: dict, what: str, colours: str, people: str) -> dict:
                 "autorange": "reversed",  # R5 (listed first) on top
             },
         },
-        "clickable": bool(people),
+        "clickable": bool(listing),
     }
 
 
@@ -126,45 +122,21 @@ def rfm_recompute(request):
     return redirect("insights:rfm")
 
 
+REPORT = people.Report(
+    "the RFM grid",
+    selectors.TIME_LIMIT_MS,
+    too_slow="These people take too long to list right now: try again in a moment.",
+)
+
+
 @requires(Cap.VIEW_PROFILES, write=Cap.MANAGE_SEGMENTS)
 def rfm_people(request):
     """The customers of one cell or one RFM segment; POST saves them as a static segment."""
-    form = RfmPeopleForm(request.POST or request.GET)
-    if not form.is_valid():
-        return TemplateResponse(request, PEOPLE_TEMPLATE, {"form": form}, status=400)
-    question = form.question()
-    if request.method == "POST":
-        return _save(request, question)
-    try:
-        total, ids = selectors.listed(question, limit=SHOWN)
-    except TimeLimitExceeded:
-        return TemplateResponse(request, PEOPLE_TEMPLATE, {"form": form, "too_slow": True})
-    context = {
-        "form": form,
-        "title": question.describe(),
-        "profiles": selectors.profiles(ids),
-        "total": total,
-        "shown": len(ids),
-        "can_save": Cap.MANAGE_SEGMENTS in capabilities_of(request.user),
-        "as_of": scores.computed_at(),
-    }
-    return TemplateResponse(request, PEOPLE_TEMPLATE, context)
-
-
-def _save(request, question):
-    name = (request.POST.get("name") or question.describe()).strip()[:120]
-    try:
-        with time_limit(selectors.TIME_LIMIT_MS):
-            ids = selectors.profile_ids(question, limit=SAVED_AT_MOST)
-        segment = static_lists.create_static_segment_of(
-            name=name,
-            profile_ids=ids,
-            reason=question.describe(),
-            description=f"Saved from the RFM grid: {question.describe()}.",
-            created_by=request.user,
-        )
-    except TimeLimitExceeded:
-        messages.error(request, "These people take too long to list: try again later.")
-        return redirect(request.get_full_path())
-    messages.success(request, f"Saved {segment.member_count:,} people as “{segment.name}”.")
-    return redirect("segments:detail", pk=segment.pk)
+    return people.page(
+        request,
+        form=RfmPeopleForm(request.POST or request.GET),
+        template=PEOPLE_TEMPLATE,
+        question_of=lambda form: form.question(),
+        report=REPORT,
+        context_of=lambda form: {"as_of": scores.computed_at(), "back": reverse("insights:rfm")},
+    )

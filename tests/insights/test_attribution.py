@@ -292,3 +292,23 @@ def test_the_touch_index_holds_what_the_queries_ask_for(orders):
         refresh = "\n".join(row[0] for row in cursor.fetchall())
     assert "profileevent_external_touch" in report, report
     assert "profileevent_external_touch" in refresh, refresh
+
+
+def test_an_order_looks_at_its_latest_touches_only(web, send, monkeypatch):
+    """A buyer with more touches in the window than MAX_TOUCHES (a bot, a test account:
+    the issue's profile with 100,000 events) is credited by the latest ones, so the report
+    stays bounded: here the one touch from google falls out of a cap of 3."""
+    monkeypatch.setattr(selectors, "MAX_TOUCHES", 3)
+    send(
+        web,
+        visit("zed", 1, utm="utm_source=google&utm_medium=cpc"),
+        *(visit("zed", days, utm="utm_source=newsletter") for days in (2, 3, 4, 5)),
+        order("zed", 6, revenue=10, currency="EUR"),
+    )
+    found = selectors.attribute(period(), event="Order Completed", lookback=30, by="source")
+    assert [c.name for c in found.channels] == ["newsletter"]
+    assert credit(found, "newsletter", "first", "EUR") == [1, Decimal(10)]
+    assert round(credit(found, "newsletter", "linear", "EUR")[0], 6) == 1
+    monkeypatch.setattr(selectors, "MAX_TOUCHES", 50)
+    found = selectors.attribute(period(), event="Order Completed", lookback=30, by="source")
+    assert credit(found, "google", "first", "EUR") == [1, Decimal(10)]

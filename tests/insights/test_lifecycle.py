@@ -1,17 +1,23 @@
 """Lifecycle bars equal a from-scratch classification of each person's active weeks (new,
 returning, resurrecting, dormant), for any event and for a chosen one; the page and the
-API draw them for every role that reads dashboards; bad questions get a message."""
+API draw them for every role that reads dashboards; bad questions get a message. Each
+number lists exactly the people it counted (for those who may view profiles), who save as
+a static segment in one click."""
 
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.db.models import Min
 from django.utils import timezone
 
+from insights import people
+from insights.lifecycle.people import LifecyclePeopleForm
 from insights.lifecycle.selectors import KINDS, lifecycle
 from insights.periods import Period, bucket_of
 from profiles.models import ProfileEvent
 from profiles.services import merge_profiles
+from segments.models import MembershipChange, Segment
 from tests.profiles.conftest import message, profile_of
 
 from .conftest import DAY
@@ -229,3 +235,127 @@ def test_a_query_past_its_time_limit_asks_for_less(regulars, client_as, monkeypa
     assert "This period takes too long to count" in page.content.decode()
     api = client.get("/api/v1/insights/lifecycle/?start=2026-11-02&end=2026-11-22")
     assert api.status_code == 400 and "end" in api.json()["error"]["fields"]
+
+
+# The people behind each number: listed, saved as a static segment, and through the API.
+PEOPLE_QUERY = {"start": "2026-11-02", "end": "2026-11-22", "granularity": "week"}
+
+
+def people_question(**fields):
+    form = LifecyclePeopleForm({**PEOPLE_QUERY, **fields})
+    assert form.is_valid(), form.errors
+    return form.people_question()
+
+
+def names(ids) -> set[str]:
+    """The user ids of these profiles."""
+    ids = set(ids)
+    return {user for user in ACTIVE_WEEKS if profile_of("user_id", user).pk in ids}
+
+
+@pytest.mark.parametrize("event", ["", "Order Completed"])
+def test_each_number_lists_exactly_the_people_it_counts(regulars, event):
+    found = lifecycle(WEEKS, event=event)
+    listed_any = 0
+    for kind in KINDS:
+        for i, bucket in enumerate(found.buckets):
+            question = people_question(kind=kind, bucket=bucket, event=event)
+            total, ids = people.listed(question, limit=100, time_limit_ms=5000)
+            assert total == len(ids) == found.counts[kind][i], (kind, bucket)
+            listed_any += total
+    assert listed_any == sum(sum(row) for row in found.counts.values()) > 0
+
+
+def test_the_people_are_the_ones_the_definitions_name(regulars):
+    week = {"bucket": date(2026, 11, 16)}
+    assert names(people.profile_ids(people_question(kind="dormant", **week), limit=9)) == {
+        "fresh",
+        "back",
+    }
+    resurrected = people_question(kind="resurrecting", **week)
+    assert names(people.profile_ids(resurrected, limit=9)) == {"gappy"}
+    assert resurrected.describe() == "Resurrecting, week of 2026-11-16 – 2026-11-22"
+
+
+def test_the_table_links_each_number_to_its_people_for_those_who_may_view_them(regulars, client_as):
+    query = urlencode(PEOPLE_QUERY)
+    page = client_as("Account manager").get(f"/insights/lifecycle/?{query}").content.decode()
+    link = "/insights/lifecycle/people/?" + urlencode(
+        {**PEOPLE_QUERY, "event": "", "kind": "dormant", "bucket": "2026-11-16"}
+    )
+    assert f'<a href="{link.replace("&", "&amp;")}"' in page
+    viewer = client_as("Viewer")
+    assert (
+        "/insights/lifecycle/people/"
+        not in viewer.get(f"/insights/lifecycle/?{query}").content.decode()
+    )
+    assert viewer.get(link).status_code == 403
+
+
+def test_the_people_page_lists_them_and_a_marketer_saves_them_as_a_segment(regulars, client_as):
+    fields = {**PEOPLE_QUERY, "kind": "dormant", "bucket": "2026-11-16"}
+    client = client_as("Marketer")
+    page = client.get("/insights/lifecycle/people/", fields)
+    assert page.status_code == 200 and page.context["total"] == 2
+    assert names(p.pk for p in page.context["profiles"]) == {"fresh", "back"}
+    assert "Went dormant, week of 2026-11-16 – 2026-11-22" in page.content.decode()
+    response = client.post("/insights/lifecycle/people/", {**fields, "name": "Lapsed in week 3"})
+    segment = Segment.objects.get(name="Lapsed in week 3")
+    assert response.status_code == 302 and response["Location"] == f"/segments/{segment.pk}/"
+    assert segment.kind == Segment.Kind.STATIC and segment.member_count == 2
+    assert names(segment.memberships.values_list("profile_id", flat=True)) == {"fresh", "back"}
+    assert (
+        MembershipChange.objects.filter(segment=segment).first().reason.startswith("Went dormant")
+    )
+
+
+def test_an_account_manager_lists_the_people_but_saves_no_segment(regulars, client_as):
+    fields = {**PEOPLE_QUERY, "kind": "new", "bucket": "2026-11-09"}
+    client = client_as("Account manager")
+    assert client.get("/insights/lifecycle/people/", fields).status_code == 200
+    assert client.post("/insights/lifecycle/people/", fields).status_code == 403
+    assert not Segment.objects.exists()
+
+
+def test_the_api_lists_the_people_behind_a_number(regulars, client_as):
+    query = urlencode(
+        {**PEOPLE_QUERY, "kind": "new", "bucket": "2026-11-16", "event": "Order Completed"}
+    )
+    body = client_as("Account manager").get(f"/api/v1/insights/lifecycle/people/?{query}").json()
+    assert body["count"] == 1 and names(body["profiles"]) == {"loyal"} and body["as_of"]
+    assert body["describe"] == "New (doing “Order Completed”), week of 2026-11-16 – 2026-11-22"
+
+
+@pytest.mark.parametrize(
+    "role, fields, status",
+    [
+        ("Viewer", {"kind": "new", "bucket": "2026-11-09"}, 403),
+        ("Account manager", {"kind": "new", "bucket": "2026-11-10"}, 400),  # not a bucket
+        ("Account manager", {"kind": "gone", "bucket": "2026-11-09"}, 400),
+        ("Account manager", {"kind": "new"}, 400),
+        ("Account manager", {"kind": "new", "bucket": "2026-11-09", "limit": "0"}, 400),
+        ("Account manager", {"kind": "new", "bucket": "2026-11-09", "limit": "1001"}, 400),
+        ("Account manager", {"kind": "new", "bucket": "2026-11-09", "limit": "1000"}, 200),
+    ],
+)
+def test_the_people_api_checks_the_role_and_the_question(regulars, client_as, role, fields, status):
+    response = client_as(role).get("/api/v1/insights/lifecycle/people/", {**PEOPLE_QUERY, **fields})
+    assert response.status_code == status
+    if status == 400:
+        assert set(response.json()["error"]["fields"]) <= {"limit", "bucket", "kind"}
+
+
+def test_a_bucket_yet_to_come_lists_nobody(regulars):
+    today = timezone.localdate()
+    ahead = Period(today - timedelta(days=3), today + timedelta(days=3), "day", WEEKS.zone)
+    form = LifecyclePeopleForm(
+        {
+            "start": ahead.first_day,
+            "end": ahead.last_day,
+            "granularity": "day",
+            "kind": "dormant",
+            "bucket": today + timedelta(days=2),
+        }
+    )
+    assert form.is_valid(), form.errors
+    assert people.count(form.people_question()) == 0
