@@ -117,14 +117,15 @@ def evaluate(
     return result
 
 
-def update(profile_ids: list[int], *, now=None, replay=None) -> list[int]:
+def update(profile_ids: list[int], *, now=None, replay=None, history=True) -> list[int]:
     """Moves profiles to the stage their events say; returns the ids that changed.
 
     The aggregate knows where a profile ends up, not the way there: a batch that takes
     someone from a first visit to an order would be one move. Such profiles (a move past
     a stage) are replayed instead: ``replay`` (profiles.stage_history.moves; the processing
     step passes it) tells each step from their events, and their old history is replaced.
-    All is written in one statement (the insights triggers run once per statement)."""
+    All is written in one statement (the insights triggers run once per statement).
+    Without ``history`` (the throughput benchmark's baseline) only the stage is set."""
     if not profile_ids:
         return []
     ruled = active_rules()
@@ -133,7 +134,11 @@ def update(profile_ids: list[int], *, now=None, replay=None) -> list[int]:
     current = {pid: stage for pid, stage, _ in found}
     since = {pid: at for pid, _, at in found}
     changed = [pid for pid, wants in wanted.items() if current.get(pid) != wants[0]]
-    skipped = {p for p in changed if _skips_a_stage(current[p], wanted[p][0])} if replay else set()
+    skipped = (
+        {p for p in changed if _skips_a_stage(current[p], wanted[p][0])}
+        if replay and history
+        else set()
+    )
     moved = [p for p in changed if p not in skipped]
     # The aggregate does not know which event it was: event_id is None.
     moves = [(p, current[p], *wanted[p], None, since[p] if current[p] else None) for p in moved]
@@ -144,16 +149,18 @@ def update(profile_ids: list[int], *, now=None, replay=None) -> list[int]:
         moves += replayed
         ended = {move[0]: move[2] for move in replayed}  # the last stage of each
         moved += sorted(p for p, stage in ended.items() if stage != current[p])
-    record(moves)
+    record(moves, history=history)
     return moved
 
 
-def record(moves: list[tuple]) -> None:
+def record(moves: list[tuple], *, history: bool = True) -> None:
     """Writes stage changes, each (profile id, from, to, at, reason, rule id, event id,
-    since) in time order, and sets each profile's stage to its last one."""
+    since) in time order (not without ``history``), and sets each profile's stage to its
+    last one."""
     if not moves:
         return
-    execute(RECORD, [list(column) for column in zip(*moves, strict=True)])
+    if history:
+        execute(RECORD, [list(column) for column in zip(*moves, strict=True)])
     latest = {move[0]: move for move in moves}
     execute(STORE, [list(latest), [m[2] for m in latest.values()], [m[3] for m in latest.values()]])
 
