@@ -189,7 +189,10 @@ def refresh_stages(changes: ChangeSet, *, touched: list[int], regrouped: set[int
     if not settings.PROFILES_STAGE_HISTORY:  # the benchmark's baseline: the current stage only
         changes.add_many(stages.update(touched, history=False), "stage")
         return
-    stage_history.forget([p for p, k in changes.kinds.items() if "merged_away" in k])
-    moved_on = stages.update([p for p in touched if p not in regrouped], replay=stage_history.moves)
-    for profile_id in stage_history.rewrite(sorted(regrouped)) + moved_on:
-        changes.add(profile_id, "stage")
+    moved = stages.update(
+        touched,
+        replay=stage_history.moves,
+        regrouped=sorted(regrouped),
+        forgotten=[p for p, k in changes.kinds.items() if "merged_away" in k],
+    )
+    changes.add_many(moved, "stage")

@@ -134,11 +134,47 @@ def replay(
     return history
 
 
-def moves(profile_ids: list[int], *, now=None, rules: Rules | None = None) -> list[tuple]:
-    """The replayed history as rows for stages.record, each profile's oldest first (the
-    live pass writes them with its own moves, in place of the old history)."""
+def moves(
+    profile_ids: list[int],
+    *,
+    now=None,
+    rules: Rules | None = None,
+    recorded: set[int] = frozenset(),
+    forgotten=(),
+) -> tuple[list[tuple], dict[int, tuple]]:
+    """The replayed history in place of the recorded one, for stages.update: the rows to
+    write (each profile's oldest first) and each profile's last change. The profiles in
+    ``recorded`` may have a history: where the replay begins with it as it is, only the
+    changes after it are written; otherwise it is deleted (with that of ``forgotten``,
+    merged away) and written anew. Either way the history is the replay's."""
     history = replay(profile_ids, now=now, rules=rules)
-    return [(pid, *c.row()) for pid, changes in history.items() for c in changes]
+    before = _recorded(sorted(recorded & history.keys()))
+    stale, new, ended = list(forgotten), [], {}
+    for pid, changes in history.items():
+        replayed = [(pid, *c.row()) for c in changes]
+        kept = before.get(pid, [])
+        if replayed[: len(kept)] != kept:
+            stale.append(pid)
+            kept = []
+        new += replayed[len(kept) :]
+        if replayed:
+            ended[pid] = replayed[-1]
+    forget(stale)
+    return new, ended
+
+
+RECORDED = """
+SELECT profile_id, from_stage, to_stage, changed_at, reason, rule_id, event_id, since
+FROM profiles_stagechange WHERE profile_id = ANY(%s) ORDER BY profile_id, changed_at, id
+"""
+
+
+def _recorded(profile_ids: list[int]) -> dict[int, list[tuple]]:
+    """The profiles' recorded changes, as rows like the replay's, oldest first."""
+    if not profile_ids:
+        return {}
+    found = rows(RECORDED, [profile_ids])
+    return {pid: [tuple(r) for r in group] for pid, group in groupby(found, key=lambda r: r[0])}
 
 
 def forget(profile_ids: list[int]) -> None:
