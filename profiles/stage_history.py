@@ -179,8 +179,9 @@ def moves(
     changes after it are written; otherwise it is deleted (with that of ``forgotten``,
     merged away) and written anew. Either way the history is the replay's."""
     history = replay(profile_ids, now=now, rules=rules)
-    before = _recorded(sorted(recorded & history.keys()))
-    stale, new, ended = list(forgotten), [], {}
+    # Read with the rest: a DELETE fires the rollup's trigger even when it finds nothing.
+    before = _recorded(sorted((recorded & history.keys()) | set(forgotten)))
+    stale, new, ended = [p for p in forgotten if p in before], [], {}
     for pid, changes in history.items():
         replayed = [(pid, *c.row()) for c in changes]
         kept = before.get(pid, [])
