@@ -5,17 +5,17 @@ The same CDP_BENCH_INS_TP_EVENTS events (20,000) are processed through the real 
 process, every step) in three modes: everything on; the baseline, the same processing
 without the stage history and the rollups (settings.PROFILES_STAGE_HISTORY off: each
 profile's current stage is still computed, stored and signalled, as segments and
-journeys need it, but no stage change is recorded and no history replayed, and every
-``insights_*`` trigger is disabled by ALTER TABLE ... DISABLE TRIGGER, enabled again in a
-finally); and, printed for information, the whole stage step off
+journeys need it, but no stage change is recorded and no history replayed, so the
+insights triggers on profiles_stagechange have nothing to append: checked); and, printed
+for information, the whole stage step off
 (settings.PROFILES_TRACK_STAGES: what the step costs in all, the current stage included).
 The events are stored once per mode, under its own ids (a prefix on user ids, anonymous
 ids and message ids: new people each time, the same work), each chunk in every mode in
 turn (BLOCK chunks of one, the same of the next, ...), and each processing batch (one
 chunk) runs in its set's mode: the modes meet the same state of the tables and the same
-noise of a shared machine, a few seconds apart. Only the processing batches are timed.
-Checked after each round: stage changes were recorded with the history only, and the
-people of the first two modes are left in the same current stages.
+noise of a shared machine, a second apart. Only the processing batches are timed.
+Checked after each round: stage changes were recorded, and rollup rows appended, with the
+history only, and the people of the first two modes are left in the same current stages.
 CDP_BENCH_INS_TP_ROUNDS (1) repeats it with new ids.
 
 The events: the visits of bench/segments_data.py (landing pages with their campaign,
@@ -34,7 +34,6 @@ others' load than the modes' difference); and the whole stage step's cost agains
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
@@ -56,12 +55,13 @@ from profiles import pipeline
 EVENTS = int(os.environ.get("CDP_BENCH_INS_TP_EVENTS", "20000"))
 ROUNDS = int(os.environ.get("CDP_BENCH_INS_TP_ROUNDS", "1"))
 INGEST_CHUNK = 500  # messages per ingest_messages call, like a /v1/batch request
-BLOCK = 5  # chunks processed in one mode before the next mode's
+BLOCK = 1  # chunks processed in one mode before the next mode's
 DAYS = 7
 SEED = 23
-TRIGGERS = """
-SELECT tgrelid::regclass::text, tgname FROM pg_trigger
-WHERE NOT tgisinternal AND tgname LIKE 'insights\\_%'
+# The rows appended to the insights rollups (by the triggers on profiles_stagechange) so far.
+ROLLED = """
+SELECT (SELECT coalesce(max(id), 0) FROM insights_stageflow)
+     + (SELECT coalesce(max(id), 0) FROM insights_stagespell)
 """
 
 
@@ -79,6 +79,7 @@ def rows(label: str) -> list[Row]:
     batches: dict[str, list[tuple[float, int]]] = {m: [] for m in MODES}  # (seconds, events)
     step = dict.fromkeys(MODES, 0.0)  # seconds spent in the stage step itself, per mode
     paired: list[dict[str, float]] = []  # seconds per mode of each block of the same events
+    appended = dict.fromkeys(MODES, 0)  # rows the insights triggers appended to the rollups
     for n in range(ROUNDS):
         last_change = _one(LAST_CHANGE)
         chunks = _ingest(source.id, stream, prefix=f"tp{n}")
@@ -89,21 +90,26 @@ def rows(label: str) -> list[Row]:
             paired[-1][mode] = 0.0
             with _switched(mode), _stage_step_timed(mode, step):
                 for _, size in block:
+                    rolled = _one(ROLLED)
                     batches[mode].append((_batch(size), size))
+                    appended[mode] += _one(ROLLED) - rolled
                     paired[-1][mode] += batches[mode][-1][0]
                     done += 1
                     progress(done, len(chunks), f"process round {n + 1}")
-        _check(n, last_change)
+        _check(n, last_change, appended)
     figure = f"processing {len(stream):,} events x {ROUNDS}, {label}"
     return _figures(figure, batches, step, paired)
 
 
-def _check(n: int, last_change: int) -> None:
-    """Stage changes are recorded with the history only, and the current stages the modes
-    leave their people in are the same (or the baseline does less than the real work)."""
+def _check(n: int, last_change: int, appended: dict[str, int]) -> None:
+    """Stage changes are recorded, and rollups appended to, with the history only, and the
+    current stages the modes leave their people in are the same (or the baseline does less
+    than the real work)."""
     recorded = {m: _one(CHANGED, [last_change, f"tp{n}{m}-%"]) for m in MODES}
     print(f"  stage changes recorded, round {n + 1}: {recorded}", flush=True)
+    print(f"  rollup rows appended so far: {appended}", flush=True)
     assert recorded[FULL] and not recorded[NO_HISTORY] and not recorded[OFF], recorded
+    assert appended[FULL] and not appended[NO_HISTORY] and not appended[OFF], appended
     staged = {m: dict(_all(STAGES, [f"tp{n}{m}-%"])) for m in (FULL, NO_HISTORY)}
     print(f"  current stages, round {n + 1}: {staged[FULL]}", flush=True)
     assert staged[FULL] == staged[NO_HISTORY], staged
@@ -224,9 +230,8 @@ def _one(sql: str, params=None):
 def _ingest(source_id: int, stream: list[dict], *, prefix: str) -> list[tuple[str, int]]:
     """Stores the stream once per mode, under the mode's ids: BLOCK chunks of it in every
     mode in turn (which goes first rotates), then the next BLOCK. A processing batch takes
-    one chunk: the modes meet the same state of the tables and of the machine, and the
-    switch (an ALTER TABLE, which makes the next statements plan again) comes once a block.
-    Returns the chunks in inbox order: (mode, size)."""
+    one chunk: the modes meet the same state of the tables and of the machine. Returns the
+    chunks in inbox order: (mode, size)."""
     step = INGEST_CHUNK * BLOCK
     chunks = []
     for n, block in enumerate(range(0, len(stream), step)):
@@ -274,29 +279,15 @@ def _quiet_trigger() -> None:
 
 @contextmanager
 def _switched(mode: str):
+    """The mode's settings. The insights triggers stay on: they fire on statements on
+    profiles_stagechange, which the modes without the history never run (``_check`` sees
+    that they appended nothing), and an ALTER TABLE to switch them would make the
+    statements after it plan again, at every switch of mode."""
     if mode == FULL:
         yield
         return
-    triggers = _insights_triggers()
-    _alter(triggers, "DISABLE")
-    try:
-        with override_settings(PROFILES_TRACK_STAGES=mode != OFF, PROFILES_STAGE_HISTORY=False):
-            yield
-    finally:
-        _alter(triggers, "ENABLE")
-
-
-@functools.cache
-def _insights_triggers() -> list[tuple[str, str]]:
-    with connection.cursor() as cursor:
-        cursor.execute(TRIGGERS)
-        return cursor.fetchall()
-
-
-def _alter(triggers, action: str) -> None:
-    with connection.cursor() as cursor:
-        for table, name in triggers:
-            cursor.execute(f'ALTER TABLE {table} {action} TRIGGER "{name}"')
+    with override_settings(PROFILES_TRACK_STAGES=mode != OFF, PROFILES_STAGE_HISTORY=False):
+        yield
 
 
 def _renamed(message: dict, prefix: str) -> dict:
