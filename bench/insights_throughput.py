@@ -124,7 +124,7 @@ def _figures(
     on, without = rate[FULL], rate[NO_HISTORY]
     cost = 100 * (1 - on / without)
     whole = 100 * (1 - on / rate[OFF])
-    # Each block of events against itself in the baseline, a few seconds apart: the median
+    # Each block of events against itself in the baseline, a second apart: the median
     # of those costs is not moved by a burst of others' load in a few blocks, as sums are.
     block = percentile([100 * (1 - b[NO_HISTORY] / b[FULL]) for b in paired], 50)
     # The history's part of the stage step's own time (timed around it in both modes, per
