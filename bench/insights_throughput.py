@@ -2,17 +2,20 @@
 
 The same CDP_BENCH_INS_TP_EVENTS events (20,000) are processed through the real path
 (``ingest_messages`` into the inbox, then ``process_inbox_batch`` drained in this one
-process, every step) with the stage step and the insights triggers on, and with them
-off: the pipeline's stage step skipped (settings.PROFILES_TRACK_STAGES) and every
-``insights_*`` trigger disabled (ALTER TABLE ... DISABLE TRIGGER, enabled again in a
-finally); and, printed, with the stage step on but the triggers off (what the rollups
-alone cost). The events are stored once per mode, under its own ids (a prefix on user
-ids, anonymous ids and message ids: new people each time, the same work), each chunk in
-every mode in turn (BLOCK chunks of one, the same of the next, ...), and each processing
-batch (one chunk) runs in its set's mode: the modes meet the same state of the tables and
-the same noise of a shared machine, a few seconds apart. Only the processing batches
-are timed; the stage changes each set recorded are counted (none when off, or the figure
-means nothing).
+process, every step) in three modes: everything on; the baseline, the same processing
+without the stage history and the rollups (settings.PROFILES_STAGE_HISTORY off: each
+profile's current stage is still computed, stored and signalled, as segments and
+journeys need it, but no stage change is recorded and no history replayed, so the
+insights triggers on profiles_stagechange have nothing to append: checked); and, printed
+for information, the whole stage step off
+(settings.PROFILES_TRACK_STAGES: what the step costs in all, the current stage included).
+The events are stored once per mode, under its own ids (a prefix on user ids, anonymous
+ids and message ids: new people each time, the same work), each chunk in every mode in
+turn (BLOCK chunks of one, the same of the next, ...), and each processing batch (one
+chunk) runs in its set's mode: the modes meet the same state of the tables and the same
+noise of a shared machine, a second apart. Only the processing batches are timed.
+Checked after each round: stage changes were recorded, and rollup rows appended, with the
+history only, and the people of the first two modes are left in the same current stages.
 CDP_BENCH_INS_TP_ROUNDS (1) repeats it with new ids.
 
 The events: the visits of bench/segments_data.py (landing pages with their campaign,
@@ -20,21 +23,17 @@ product views, baskets, checkouts, orders) sent by a server source over the last
 in time order, by people who browse anonymously until they sign in (an identify that
 links the anonymous id to the user id, so merges happen as in real traffic).
 
-Figure: events/s processed with stages and rollups, against events/s without them, and
-the cost in %. Target: <= 5 %. Printed beside it: the cost in the median batch, the
-rollups' triggers' part, and the stage step's own time as a share of the processing
-time with everything on (timed around profiles.pipeline.refresh_stages in the same
-batches: on a shared machine the modes' difference is blurred by others' load, this share
-is not). Where the step's time goes (per batch of 500): the aggregate of the touched
-profiles' events against the rules, their current stage, the replay of those a batch
-carries past a stage (their events in order, in Python), the insert of the changes (and
-the two rollup inserts its trigger makes), the stage update and, for replayed profiles
-with a history, its delete: about seven statements a batch.
+Figure: events/s processed with the stage history and rollups, against events/s without
+them, and the cost in %. Target: <= 5 %. Beside it: the cost in the median block (each
+block of events against the same block without them, a few seconds apart: a burst of
+others' load in a few blocks moves the sums, not this median); the history's part of
+the stage step's own time (timed around profiles.pipeline.refresh_stages in both modes,
+per event, as a share of the processing time with everything on: blurred much less by
+others' load than the modes' difference); and the whole stage step's cost against none.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
@@ -56,19 +55,21 @@ from profiles import pipeline
 EVENTS = int(os.environ.get("CDP_BENCH_INS_TP_EVENTS", "20000"))
 ROUNDS = int(os.environ.get("CDP_BENCH_INS_TP_ROUNDS", "1"))
 INGEST_CHUNK = 500  # messages per ingest_messages call, like a /v1/batch request
-BLOCK = 5  # chunks processed in one mode before the next mode's
+BLOCK = 1  # chunks processed in one mode before the next mode's
 DAYS = 7
 SEED = 23
-TRIGGERS = """
-SELECT tgrelid::regclass::text, tgname FROM pg_trigger
-WHERE NOT tgisinternal AND tgname LIKE 'insights\\_%'
+# The rows appended to the insights rollups (by the triggers on profiles_stagechange) so far.
+ROLLED = """
+SELECT (SELECT coalesce(max(id), 0) FROM insights_stageflow)
+     + (SELECT coalesce(max(id), 0) FROM insights_stagespell)
 """
 
 
-# The modes each set of ids is processed in: everything on; the stage step without the
-# insights triggers (what the rollups alone cost, printed); both off (the baseline).
-FULL, NO_ROLLUPS, OFF = "full", "norollups", "off"
-MODES = (FULL, NO_ROLLUPS, OFF)
+# The modes each set of ids is processed in: everything on; the current stage without its
+# history (no stage changes recorded, no replay, the insights triggers off: the baseline);
+# the whole stage step off (what the step costs in all, printed).
+FULL, NO_HISTORY, OFF = "full", "nohistory", "off"
+MODES = (FULL, NO_HISTORY, OFF)
 
 
 def rows(label: str) -> list[Row]:
@@ -76,36 +77,79 @@ def rows(label: str) -> list[Row]:
     _quiet_trigger()
     stream = _stream(EVENTS)
     batches: dict[str, list[tuple[float, int]]] = {m: [] for m in MODES}  # (seconds, events)
-    step = [0.0]  # seconds spent in the stage step itself, all on
+    step = dict.fromkeys(MODES, 0.0)  # seconds spent in the stage step itself, per mode
+    paired: list[dict[str, float]] = []  # seconds per mode of each block of the same events
+    appended = dict.fromkeys(MODES, 0)  # rows the insights triggers appended to the rollups
     for n in range(ROUNDS):
         last_change = _one(LAST_CHANGE)
         chunks = _ingest(source.id, stream, prefix=f"tp{n}")
         done = 0
         for mode, block in itertools.groupby(chunks, key=lambda chunk: chunk[0]):
+            if not paired or mode in paired[-1]:
+                paired.append({})  # the same events again, in every mode
+            paired[-1][mode] = 0.0
             with _switched(mode), _stage_step_timed(mode, step):
                 for _, size in block:
+                    rolled = _one(ROLLED)
                     batches[mode].append((_batch(size), size))
+                    appended[mode] += _one(ROLLED) - rolled
+                    paired[-1][mode] += batches[mode][-1][0]
                     done += 1
                     progress(done, len(chunks), f"process round {n + 1}")
-        recorded = {m: _one(CHANGED, [last_change, f"tp{n}{m}-%"]) for m in MODES}
-        print(f"  stage changes recorded, round {n + 1}: {recorded}", flush=True)
-        assert recorded[FULL] == recorded[NO_ROLLUPS] and not recorded[OFF], recorded
-    return _figures(f"processing {len(stream):,} events x {ROUNDS}, {label}", batches, step[0])
+        _check(n, last_change, appended)
+    figure = f"processing {len(stream):,} events x {ROUNDS}, {label}"
+    return _figures(figure, batches, step, paired)
 
 
-def _figures(figure: str, batches: dict[str, list[tuple[float, int]]], step: float) -> list[Row]:
-    rate = {m: sum(n for _, n in batches[m]) / sum(s for s, _ in batches[m]) for m in MODES}
-    on, off = rate[FULL], rate[OFF]
-    cost = 100 * (1 - on / off)
-    rollups = 100 * (1 - on / rate[NO_ROLLUPS])
-    median = {m: percentile([s / n for s, n in batches[m]], 50) for m in MODES}
-    print(f"  processing: {on:,.0f} ev/s with stages and rollups, {off:,.0f} without", flush=True)
-    print(f"  cost: {cost:.1f} %, of which the rollups' triggers {rollups:.1f} %", flush=True)
-    print(f"  in the median batch: cost {100 * (1 - median[OFF] / median[FULL]):.1f} %", flush=True)
-    full = sum(s for s, _ in batches[FULL])
+def _check(n: int, last_change: int, appended: dict[str, int]) -> None:
+    """Stage changes are recorded, and rollups appended to, with the history only, and the
+    current stages the modes leave their people in are the same (or the baseline does less
+    than the real work)."""
+    recorded = {m: _one(CHANGED, [last_change, f"tp{n}{m}-%"]) for m in MODES}
+    print(f"  stage changes recorded, round {n + 1}: {recorded}", flush=True)
+    print(f"  rollup rows appended so far: {appended}", flush=True)
+    assert recorded[FULL] and not recorded[NO_HISTORY] and not recorded[OFF], recorded
+    assert appended[FULL] and not appended[NO_HISTORY] and not appended[OFF], appended
+    staged = {m: dict(_all(STAGES, [f"tp{n}{m}-%"])) for m in (FULL, NO_HISTORY)}
+    print(f"  current stages, round {n + 1}: {staged[FULL]}", flush=True)
+    assert staged[FULL] == staged[NO_HISTORY], staged
+
+
+def _figures(
+    figure: str, batches: dict[str, list[tuple[float, int]]], step: dict, paired: list[dict]
+) -> list[Row]:
+    events = {m: sum(n for _, n in batches[m]) for m in MODES}
+    seconds = {m: sum(s for s, _ in batches[m]) for m in MODES}
+    rate = {m: events[m] / seconds[m] for m in MODES}
+    on, without = rate[FULL], rate[NO_HISTORY]
+    cost = 100 * (1 - on / without)
+    whole = 100 * (1 - on / rate[OFF])
+    # Each block of events against itself in the baseline, a second apart: the median
+    # of those costs is not moved by a burst of others' load in a few blocks, as sums are.
+    block = percentile([100 * (1 - b[NO_HISTORY] / b[FULL]) for b in paired], 50)
+    # The history's part of the stage step's own time (timed around it in both modes, per
+    # event), as a share of the processing time with everything on: the load of a shared
+    # machine blurs it less than the modes' difference.
+    own = 100 * (step[FULL] / events[FULL] - step[NO_HISTORY] / events[NO_HISTORY])
+    own /= seconds[FULL] / events[FULL]
     print(
-        f"  the stage step's own time (with the triggers it fires): {100 * step / full:.1f} % "
-        "of the processing time with everything on",
+        f"  processing: {on:,.0f} ev/s with stage history and rollups, {without:,.0f} "
+        f"without them (the current stage kept), {rate[OFF]:,.0f} without the stage step",
+        flush=True,
+    )
+    print(
+        f"  cost of history and rollups: {cost:.1f} % in all, {block:.1f} % in the median "
+        f"block of {len(paired)} (each against the same events without them)",
+        flush=True,
+    )
+    print(
+        f"  the history's part of the stage step's own time: {own:.1f} % of the processing",
+        flush=True,
+    )
+    print(
+        f"  the stage step's own time: {100 * step[FULL] / seconds[FULL]:.1f} % with history, "
+        f"{100 * step[NO_HISTORY] / seconds[NO_HISTORY]:.1f} % without; the whole step's "
+        f"cost against none: {whole:.1f} %",
         flush=True,
     )
     return [
@@ -113,8 +157,8 @@ def _figures(figure: str, batches: dict[str, list[tuple[float, int]]], step: flo
             figure=f"{figure}: with stage history and rollups",
             value=on,
             unit="ev/s",
-            baseline="the same events with them switched off",
-            baseline_value=off,
+            baseline="the same with them off (the current stage kept)",
+            baseline_value=without,
         ),
         Row(
             figure=f"{figure}: cost of stage history and rollups",
@@ -126,12 +170,29 @@ def _figures(figure: str, batches: dict[str, list[tuple[float, int]]], step: flo
             show_ratio=False,
         ),
         Row(
-            figure=f"{figure}: the stage step's own time (blurred less by a shared machine)",
-            value=100 * step / full,
+            figure=f"{figure}: cost of stage history and rollups in the median block",
+            value=block,
             unit="%",
-            baseline="of the processing time with everything on",
+            baseline="the same block's events with them off",
+            baseline_value=0.0,
+            target="<= 5 %",
+            show_ratio=False,
+        ),
+        Row(
+            figure=f"{figure}: their part of the stage step's own time (blurred less)",
+            value=own,
+            unit="%",
+            baseline="of the processing time with them on",
             baseline_value=100.0,
             target="<= 5 %",
+            show_ratio=False,
+        ),
+        Row(
+            figure=f"{figure}: the whole stage step (current stage too), for information",
+            value=whole,
+            unit="%",
+            baseline="the stage step switched off",
+            baseline_value=0.0,
             show_ratio=False,
         ),
     ]
@@ -146,6 +207,20 @@ SELECT count(*) FROM profiles_stagechange sc WHERE sc.id > %s AND EXISTS (
 """
 
 
+# The current stage of the active profiles with an identity of a round's and mode's prefix.
+STAGES = """
+SELECT p.stage, count(*) FROM profiles_profile p WHERE p.merged_into_id IS NULL AND EXISTS (
+    SELECT 1 FROM profiles_identity i WHERE i.profile_id = p.id AND i.value LIKE %s)
+GROUP BY 1 ORDER BY 1
+"""
+
+
+def _all(sql: str, params=None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _one(sql: str, params=None):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -155,9 +230,8 @@ def _one(sql: str, params=None):
 def _ingest(source_id: int, stream: list[dict], *, prefix: str) -> list[tuple[str, int]]:
     """Stores the stream once per mode, under the mode's ids: BLOCK chunks of it in every
     mode in turn (which goes first rotates), then the next BLOCK. A processing batch takes
-    one chunk: the modes meet the same state of the tables and of the machine, and the
-    switch (an ALTER TABLE, which makes the next statements plan again) comes once a block.
-    Returns the chunks in inbox order: (mode, size)."""
+    one chunk: the modes meet the same state of the tables and of the machine. Returns the
+    chunks in inbox order: (mode, size)."""
     step = INGEST_CHUNK * BLOCK
     chunks = []
     for n, block in enumerate(range(0, len(stream), step)):
@@ -179,20 +253,17 @@ def _batch(size: int) -> float:
 
 
 @contextmanager
-def _stage_step_timed(mode: str, step: list[float]):
-    """Adds the time of each call of the pipeline's stage step to ``step[0]`` (all on
-    only): a share of the batch's time that the noise of other modes cannot blur."""
+def _stage_step_timed(mode: str, step: dict):
+    """Adds the time of each call of the pipeline's stage step to ``step[mode]``: a share
+    of the batch's time that the noise of other modes cannot blur."""
     original = pipeline.refresh_stages
-    if mode != FULL:
-        yield
-        return
 
     def timed(*args, **kwargs):
         started = time.perf_counter()
         try:
             return original(*args, **kwargs)
         finally:
-            step[0] += time.perf_counter() - started
+            step[mode] += time.perf_counter() - started
 
     pipeline.refresh_stages = timed
     try:
@@ -208,29 +279,15 @@ def _quiet_trigger() -> None:
 
 @contextmanager
 def _switched(mode: str):
+    """The mode's settings. The insights triggers stay on: they fire on statements on
+    profiles_stagechange, which the modes without the history never run (``_check`` sees
+    that they appended nothing), and an ALTER TABLE to switch them would make the
+    statements after it plan again, at every switch of mode."""
     if mode == FULL:
         yield
         return
-    triggers = _insights_triggers()
-    _alter(triggers, "DISABLE")
-    try:
-        with override_settings(PROFILES_TRACK_STAGES=mode != OFF):
-            yield
-    finally:
-        _alter(triggers, "ENABLE")
-
-
-@functools.cache
-def _insights_triggers() -> list[tuple[str, str]]:
-    with connection.cursor() as cursor:
-        cursor.execute(TRIGGERS)
-        return cursor.fetchall()
-
-
-def _alter(triggers, action: str) -> None:
-    with connection.cursor() as cursor:
-        for table, name in triggers:
-            cursor.execute(f'ALTER TABLE {table} {action} TRIGGER "{name}"')
+    with override_settings(PROFILES_TRACK_STAGES=mode != OFF, PROFILES_STAGE_HISTORY=False):
+        yield
 
 
 def _renamed(message: dict, prefix: str) -> dict:

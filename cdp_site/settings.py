@@ -381,6 +381,9 @@ COLLECT_PROCESSING_STEPS = [
 # The stage step of processing (each profile's stage and its history, which the insights
 # rollups follow). Off only for the throughput benchmark's baseline (bench/insights_throughput.py).
 PROFILES_TRACK_STAGES = True
+# Off, the stage step keeps each profile's current stage but records no stage history (and
+# so no insights rollups): only for the throughput benchmark's baseline, the cost of both.
+PROFILES_STAGE_HISTORY = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -181,10 +181,18 @@ def refresh_stages(changes: ChangeSet, *, touched: list[int], regrouped: set[int
     """A merge or an unmerge changes which events a profile has, and so its whole journey:
     its history is replayed (the merged-away profile's is dropped, being part of the
     survivor's now). Every other touched profile moves on from where it is, or is replayed
-    too when the batch carried it past a stage."""
-    if not settings.PROFILES_TRACK_STAGES:  # the benchmark's baseline: the cost of this step
+    too when the batch carried it past a stage. With settings.PROFILES_STAGE_HISTORY off
+    (the throughput benchmark's baseline) only the current stage is kept, from the
+    aggregate: no history is recorded or replayed."""
+    if not settings.PROFILES_TRACK_STAGES:  # the benchmark's: the cost of this whole step
         return
-    stage_history.forget([p for p, k in changes.kinds.items() if "merged_away" in k])
-    moved_on = stages.update([p for p in touched if p not in regrouped], replay=stage_history.moves)
-    for profile_id in stage_history.rewrite(sorted(regrouped)) + moved_on:
-        changes.add(profile_id, "stage")
+    if not settings.PROFILES_STAGE_HISTORY:  # the benchmark's baseline: the current stage only
+        changes.add_many(stages.update(touched, history=False), "stage")
+        return
+    moved = stages.update(
+        touched,
+        replay=stage_history.moves,
+        regrouped=sorted(regrouped),
+        forgotten=[p for p, k in changes.kinds.items() if "merged_away" in k],
+    )
+    changes.add_many(moved, "stage")

@@ -117,45 +117,72 @@ def evaluate(
     return result
 
 
-def update(profile_ids: list[int], *, now=None, replay=None) -> list[int]:
+def update(
+    profile_ids: list[int],
+    *,
+    now=None,
+    replay=None,
+    history=True,
+    regrouped: tuple[int, ...] | list[int] = (),
+    forgotten: tuple[int, ...] | list[int] = (),
+) -> list[int]:
     """Moves profiles to the stage their events say; returns the ids that changed.
 
     The aggregate knows where a profile ends up, not the way there: a batch that takes
     someone from a first visit to an order would be one move. Such profiles (a move past
     a stage) are replayed instead: ``replay`` (profiles.stage_history.moves; the processing
-    step passes it) tells each step from their events, and their old history is replaced.
-    All is written in one statement (the insights triggers run once per statement)."""
-    if not profile_ids:
+    step passes it) tells each step from their events, in place of their old history. So
+    are the ``regrouped`` profiles (a merge or an unmerge changed their events), and the
+    history of the ``forgotten`` ones (merged away) is dropped. All is written in one
+    statement of each kind (the insights triggers run once per statement). Without
+    ``history`` (the throughput benchmark's baseline) only the stage is set."""
+    regrouped = set(regrouped) if replay and history else set()
+    if not profile_ids and not regrouped and not forgotten:
         return []
     ruled = active_rules()
-    wanted = evaluate(profile_ids, now=now, rules=ruled)
-    found = rows(CURRENT, [list(wanted)]) if wanted else []
+    wanted = evaluate([p for p in profile_ids if p not in regrouped], now=now, rules=ruled)
+    asked = list(wanted) + sorted(regrouped)
+    found = rows(CURRENT, [asked]) if asked else []
     current = {pid: stage for pid, stage, _ in found}
     since = {pid: at for pid, _, at in found}
     changed = [pid for pid, wants in wanted.items() if current.get(pid) != wants[0]]
-    skipped = {p for p in changed if _skips_a_stage(current[p], wanted[p][0])} if replay else set()
+    skipped = (
+        {p for p in changed if _skips_a_stage(current[p], wanted[p][0])}
+        if replay and history
+        else set()
+    )
     moved = [p for p in changed if p not in skipped]
     # The aggregate does not know which event it was: event_id is None.
     moves = [(p, current[p], *wanted[p], None, since[p] if current[p] else None) for p in moved]
-    if skipped:
-        replayed = replay(sorted(skipped), now=now, rules=ruled)
-        if had_history := [p for p in skipped if current[p] or since[p]]:  # none if never staged
-            execute(FORGET, [had_history])
-        moves += replayed
-        ended = {move[0]: move[2] for move in replayed}  # the last stage of each
-        moved += sorted(p for p, stage in ended.items() if stage != current[p])
-    record(moves)
+    latest = {move[0]: move for move in moves}
+    if skipped or regrouped:
+        recorded = {p for p in skipped if current[p] or since[p]} | regrouped  # none if new
+        new, ended = replay(
+            sorted(skipped | regrouped),
+            now=now,
+            rules=ruled,
+            recorded=recorded,
+            forgotten=forgotten,
+        )
+        moves += new
+        latest.update(ended)
+        moved += sorted(p for p, move in ended.items() if move[2] != current.get(p))
+    elif forgotten and history:
+        execute(FORGET, [list(forgotten)])
+    record(moves, history=history, latest=latest)
     return moved
 
 
-def record(moves: list[tuple]) -> None:
+def record(moves: list[tuple], *, history: bool = True, latest: dict | None = None) -> None:
     """Writes stage changes, each (profile id, from, to, at, reason, rule id, event id,
-    since) in time order, and sets each profile's stage to its last one."""
-    if not moves:
-        return
-    execute(RECORD, [list(column) for column in zip(*moves, strict=True)])
-    latest = {move[0]: move for move in moves}
-    execute(STORE, [list(latest), [m[2] for m in latest.values()], [m[3] for m in latest.values()]])
+    since) in time order (not without ``history``), and sets each profile's stage to its
+    last one (or to that of ``latest``: {profile id: its last change}, written or not)."""
+    if history and moves:
+        execute(RECORD, [list(column) for column in zip(*moves, strict=True)])
+    latest = {move[0]: move for move in moves} if latest is None else latest
+    if latest:
+        ends = latest.values()
+        execute(STORE, [list(latest), [m[2] for m in ends], [m[3] for m in ends]])
 
 
 def _skips_a_stage(current: str, wanted: str) -> bool:
