@@ -64,30 +64,17 @@ PER_STAGE = "SELECT stage, count(*) FROM profiles_profile WHERE merged_into_id I
 
 
 def run() -> list[Row]:
-    if os.environ.get("CDP_BENCH_INS_ONLY") == "throughput":  # that section alone, quickly
-        return _throughput_only()
+    """Every section, or those CDP_BENCH_INS_ONLY names (comma-separated, e.g.
+    "attribution,throughput"): on the same data, without the stage-history backfill
+    unless "backfill" is named."""
     segments_data.load(profiles=PROFILES, events=EVENTS)
     label = f"{PROFILES:,} profiles, {EVENTS:,} events"
-    if os.environ.get("CDP_BENCH_INS_ONLY") == "attribution":  # no stage history needed
-        return insights_attribution.rows(label)
-    rows = _backfill(label)
-    rows += _journey(label)
-    rows += _retention(label)
-    rows += _paths(label)
-    rows += _funnel(label)
-    rows += insights_funnels.rows(label)
-    rows += insights_dashboard.rows(label)
-    rows += insights_attribution.rows(label)
-    rows += insights_rfm.rows(label)
-    rows += insights_throughput.rows(label)
-    rows += insights_lifecycle.rows(label)
+    only = {s for s in os.environ.get("CDP_BENCH_INS_ONLY", "").split(",") if s}
+    rows = []
+    for name, section in SECTIONS.items():
+        if not only or name in only:
+            rows += section(label)
     return rows
-
-
-def _throughput_only() -> list[Row]:
-    """The processing throughput section on the same data, without the others."""
-    segments_data.load(profiles=PROFILES, events=EVENTS)
-    return insights_throughput.rows(f"{PROFILES:,} profiles, {EVENTS:,} events")
 
 
 def _backfill(label: str) -> list[Row]:
@@ -301,3 +288,18 @@ def _funnel(label: str) -> list[Row]:
 
 
 FUNNEL_STEPS = ["Product Viewed", "Product Added", "Checkout Started", "Order Completed"]
+
+
+SECTIONS = {
+    "backfill": _backfill,
+    "journey": _journey,
+    "retention": _retention,
+    "paths": _paths,
+    "funnel": _funnel,
+    "funnels": insights_funnels.rows,
+    "dashboard": insights_dashboard.rows,
+    "attribution": insights_attribution.rows,
+    "rfm": insights_rfm.rows,
+    "throughput": insights_throughput.rows,
+    "lifecycle": insights_lifecycle.rows,
+}
