@@ -17,6 +17,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from rest_framework import serializers
 
+from cdp_site.access import requires
 from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap, capabilities_of
 from profiles.models import Profile
@@ -113,6 +114,25 @@ def page(request, *, form, template: str, question_of, report: Report, context_o
         can_save=Cap.MANAGE_SEGMENTS in capabilities_of(request.user),
     )
     return TemplateResponse(request, template, context)
+
+
+def view(form_class, *, template: str, report: Report, question_of=None, context_of=None):
+    """A report's people page as a view (``page`` on ``form_class`` of the GET or POST),
+    with the roles every people page has: VIEW_PROFILES to read, MANAGE_SEGMENTS to save.
+    ``question_of(form)`` defaults to ``form.people_question()``."""
+
+    @requires(Cap.VIEW_PROFILES, write=Cap.MANAGE_SEGMENTS)
+    def people_page(request):
+        return page(
+            request,
+            form=form_class(request.POST or request.GET),
+            template=template,
+            question_of=question_of or (lambda form: form.people_question()),
+            report=report,
+            context_of=context_of,
+        )
+
+    return people_page
 
 
 def _save(request, question: Question, report: Report):

@@ -1,7 +1,8 @@
 """The attribution report as JSON (GET /api/v1/insights/attribution/): the same selector
 as the page; amounts per currency, never summed across currencies."""
 
-from django.utils import timezone
+from functools import partial
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,7 +17,7 @@ from insights.attribution.forms import (
 )
 from insights.attribution.selectors import MODELS, TIME_LIMIT_MS, attribute
 
-from .views import PERIOD_PARAMETERS, answered_in_time, valid_form
+from .views import PERIOD_PARAMETERS, counted, people_answer, period_head, valid_form
 
 ATTRIBUTION_PARAMETERS = [
     OpenApiParameter("event", str, description="the order event (Order Completed)"),
@@ -49,15 +50,10 @@ class AttributionView(APIView):
     )
     def get(self, request):
         form = valid_form(AttributionForm(request.query_params))
-        period, question = form.period(), form.question()
-        with answered_in_time():
-            found = attribute(period, **question)
+        period, question, found = counted(form, attribute)
         return Response(
             {
-                "as_of": found.as_of,
-                "start": period.first_day,
-                "end": period.last_day,
-                "time_zone": str(period.zone),
+                **period_head(found, period, granularity=False),
                 **question,
                 "totals": {
                     currency: {
@@ -109,13 +105,5 @@ class AttributionPeopleView(APIView):
         form = valid_form(AttributionPeopleForm(request.query_params))
         limit = people.api_limit(request.query_params)
         question = form.people_question()
-        with answered_in_time():
-            total, ids = people.listed(question, limit=limit, time_limit_ms=TIME_LIMIT_MS)
-        return Response(
-            {
-                "as_of": timezone.now(),
-                "describe": question.describe(),
-                "count": total,
-                "profiles": ids,
-            }
-        )
+        list_them = partial(people.listed, limit=limit, time_limit_ms=TIME_LIMIT_MS)
+        return people_answer(question, list_them)

@@ -28,7 +28,7 @@ from insights.funnels.selectors import (
 from insights.models import Funnel
 from segments import grammar
 
-from .views import PERIOD_PARAMETERS, answered_in_time, valid_form
+from .views import PERIOD_PARAMETERS, answered_in_time, period_head, valid_form
 
 FUNNELS = (Cap.VIEW_DASHBOARDS, Cap.MANAGE_SEGMENTS)
 BREAKDOWN_PARAMETERS = [
@@ -78,11 +78,7 @@ def answer(form) -> dict:
         found = funnel(period, **question, by=by)
         unknown = unknown_events(question["steps"])
     return {
-        "as_of": found.as_of,
-        "start": period.first_day,
-        "end": period.last_day,
-        "granularity": period.granularity,
-        "time_zone": str(period.zone),
+        **period_head(found, period),
         "steps": [step.as_json() for step in question["steps"]],
         "people": found.counts,
         "conversion": found.conversion(),

@@ -1,7 +1,8 @@
 """/api/v1/insights/lifecycle/: the lifecycle bars' numbers; /api/v1/insights/lifecycle/people/:
 the people behind one of them, for those who may view profiles."""
 
-from django.utils import timezone
+from functools import partial
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,7 +13,7 @@ from insights.lifecycle.forms import LifecycleForm
 from insights.lifecycle.people import LifecyclePeopleForm
 from insights.lifecycle.selectors import KINDS, TIME_LIMIT_MS, lifecycle
 
-from .views import PERIOD_PARAMETERS, answered_in_time, valid_form
+from .views import PERIOD_PARAMETERS, counted, people_answer, period_head, valid_form
 
 LIFECYCLE_PARAMETERS = [
     OpenApiParameter("event", str, description="active means doing this event; default: any"),
@@ -31,16 +32,10 @@ class LifecycleView(APIView):
     @extend_schema(parameters=PERIOD_PARAMETERS + LIFECYCLE_PARAMETERS, responses={200: dict})
     def get(self, request):
         form = valid_form(LifecycleForm(request.query_params))
-        period, question = form.period(), form.question()
-        with answered_in_time():
-            found = lifecycle(period, **question)
+        period, question, found = counted(form, lifecycle)
         return Response(
             {
-                "as_of": found.as_of,
-                "start": period.first_day,
-                "end": period.last_day,
-                "granularity": period.granularity,
-                "time_zone": str(period.zone),
+                **period_head(found, period),
                 "event": question["event"],
                 "buckets": found.buckets,
                 **{kind: found.counts[kind] for kind in KINDS},
@@ -70,9 +65,5 @@ class LifecyclePeopleView(APIView):
     def get(self, request):
         question = valid_form(LifecyclePeopleForm(request.query_params)).people_question()
         limit = people.api_limit(request.query_params)
-        as_of = timezone.now()
-        with answered_in_time():
-            total, ids = people.listed(question, limit=limit, time_limit_ms=TIME_LIMIT_MS)
-        return Response(
-            {"as_of": as_of, "describe": question.describe(), "count": total, "profiles": ids}
-        )
+        list_them = partial(people.listed, limit=limit, time_limit_ms=TIME_LIMIT_MS)
+        return people_answer(question, list_them)

@@ -2,6 +2,7 @@
 ``as_of``, the instant its data is current to."""
 
 from contextlib import contextmanager
+from functools import partial
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from cdp_site.counting import TimeLimitExceeded
 from cdp_site.permissions import Cap
+from insights import people as listing
 from insights.journey import breakdown, people, selectors
 from insights.paths.forms import PathsForm
 from insights.paths.selectors import paths
@@ -58,6 +60,35 @@ def valid_form(form):
     return form
 
 
+def counted(form, count):
+    """A valid report form's period and question, and what ``count(period, **question)``
+    found within its time limit (past it, the 400 of ``answered_in_time``)."""
+    period, question = form.period(), form.question()
+    with answered_in_time():
+        found = count(period, **question)
+    return period, question, found
+
+
+def period_head(found, period, *, granularity: bool = True) -> dict:
+    """The keys a period report's answer starts with: when its data is current to, and
+    the period it counted (granularity left out by the reports that have none)."""
+    head = {"as_of": found.as_of, "start": period.first_day, "end": period.last_day}
+    if granularity:
+        head["granularity"] = period.granularity
+    return head | {"time_zone": str(period.zone)}
+
+
+def people_answer(question, list_them, *, as_of=timezone.now) -> Response:
+    """The people behind one number of a report: how many, and the first profile ids
+    (``list_them(question)`` gives both); ``as_of`` taken before they are counted."""
+    stamp = as_of()
+    with answered_in_time():
+        total, ids = list_them(question)
+    return Response(
+        {"as_of": stamp, "describe": question.describe(), "count": total, "profiles": ids}
+    )
+
+
 class JourneyView(APIView):
     """People per stage at the end of each bucket, the flows between the stage at the
     period's start and at its end ("" is new), moves into each stage per bucket, the
@@ -76,11 +107,7 @@ class JourneyView(APIView):
             by = breakdown.breakdown(period, dimension) if dimension else None
         return Response(
             {
-                "as_of": found.as_of,
-                "start": period.first_day,
-                "end": period.last_day,
-                "granularity": period.granularity,
-                "time_zone": str(period.zone),
+                **period_head(found, period),
                 "buckets": found.buckets,
                 "people": found.people,
                 "entered": found.entered,
@@ -98,9 +125,8 @@ PEOPLE_PARAMETERS = [
     OpenApiParameter("stage", str, description='the stage (for a flow, the one left; "" new)'),
     OpenApiParameter("to_stage", str, description="for a flow: the stage moved into"),
     OpenApiParameter("bucket", str, description="for in / entered: the bucket's first day"),
-    OpenApiParameter("limit", int, description="profile ids to list, 1 to 1000 (100)"),
+    OpenApiParameter("limit", int, description=listing.LIMIT_HELP),
 ]
-MAX_LISTED = 1000
 
 
 class JourneyPeopleView(APIView):
@@ -113,19 +139,8 @@ class JourneyPeopleView(APIView):
     @extend_schema(parameters=PERIOD_PARAMETERS + PEOPLE_PARAMETERS, responses={200: dict})
     def get(self, request):
         question = valid_form(people.PeopleForm(request.query_params)).question()
-        limit = request.query_params.get("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LISTED:
-            raise serializers.ValidationError({"limit": [f"A number from 1 to {MAX_LISTED}."]})
-        with answered_in_time():
-            total, ids = people.listed(question, limit=int(limit))
-        return Response(
-            {
-                "as_of": timezone.now(),
-                "describe": question.describe(),
-                "count": total,
-                "profiles": ids,
-            }
-        )
+        limit = listing.api_limit(request.query_params)
+        return people_answer(question, partial(people.listed, limit=limit))
 
 
 RETENTION_PARAMETERS = [
@@ -147,10 +162,9 @@ class RetentionView(APIView):
 
     @extend_schema(parameters=PERIOD_PARAMETERS + RETENTION_PARAMETERS, responses={200: dict})
     def get(self, request):
-        form = valid_form(RetentionForm(request.query_params))
-        period, question = form.period(), form.question()
-        with answered_in_time():
-            found = retention(period, **question)
+        period, question, found = counted(
+            valid_form(RetentionForm(request.query_params)), retention
+        )
         return Response(
             {
                 "as_of": found.as_of,
@@ -190,10 +204,7 @@ class PathsView(APIView):
 
     @extend_schema(parameters=PERIOD_PARAMETERS + PATHS_PARAMETERS, responses={200: dict})
     def get(self, request):
-        form = valid_form(PathsForm(request.query_params))
-        period, question = form.period(), form.question()
-        with answered_in_time():
-            found = paths(period, **question)
+        period, question, found = counted(valid_form(PathsForm(request.query_params)), paths)
         links = [
             {"step": step + 1, "from": before, "to": after, "count": n}
             for (step, before, after), n in sorted(found.links.items())

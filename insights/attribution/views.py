@@ -117,15 +117,11 @@ def _query(form) -> str:
 REPORT = people.Report("the attribution report", selectors.TIME_LIMIT_MS)
 
 
-@requires(Cap.VIEW_PROFILES, write=Cap.MANAGE_SEGMENTS)
-def attribution_people(request):
-    """The people whose orders in the period one model credited to one channel; POST
-    saves them as a static segment."""
-    return people.page(
-        request,
-        form=AttributionPeopleForm(request.POST or request.GET),
-        template=PEOPLE_TEMPLATE,
-        question_of=lambda form: form.people_question(),
-        report=REPORT,
-        context_of=lambda form: {"back": reverse("insights:attribution") + "?" + _query(form)},
-    )
+# The people whose orders in the period one model credited to one channel; POST saves
+# them as a static segment.
+attribution_people = people.view(
+    AttributionPeopleForm,
+    template=PEOPLE_TEMPLATE,
+    report=REPORT,
+    context_of=lambda form: {"back": reverse("insights:attribution") + "?" + _query(form)},
+)

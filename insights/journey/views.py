@@ -89,20 +89,17 @@ PEOPLE_TEMPLATE = "insights/journey_people.html"
 REPORT = shared.Report("the journey view", selectors.TIME_LIMIT_MS)
 
 
-@requires(Cap.VIEW_PROFILES, write=Cap.MANAGE_SEGMENTS)
-def journey_people(request):
-    """The people behind one number of the journey view; POST saves them as a static
-    segment ("moved from consideration to acquisition in November")."""
-    return shared.page(
-        request,
-        form=people.PeopleForm(request.POST or request.GET),
-        template=PEOPLE_TEMPLATE,
-        question_of=lambda form: form.question(),
-        report=REPORT,
-        context_of=lambda form: {
-            "back": reverse("insights:journey") + "?" + _period_query(form.period())
-        },
-    )
+# The people behind one number of the journey view; POST saves them as a static segment
+# ("moved from consideration to acquisition in November").
+journey_people = shared.view(
+    people.PeopleForm,
+    template=PEOPLE_TEMPLATE,
+    report=REPORT,
+    question_of=lambda form: form.question(),
+    context_of=lambda form: {
+        "back": reverse("insights:journey") + "?" + _period_query(form.period())
+    },
+)
 
 
 def _period_query(period) -> str:

@@ -70,18 +70,14 @@ def _cells(form, rows: list[tuple]) -> list[tuple]:
     return out
 
 
-@requires(Cap.VIEW_PROFILES, write=Cap.MANAGE_SEGMENTS)
-def lifecycle_people(request):
-    """The people behind one number of the lifecycle bars; POST saves them as a static
-    segment ("went dormant in the week of 9 November")."""
-    return people.page(
-        request,
-        form=LifecyclePeopleForm(request.POST or request.GET),
-        template=PEOPLE_TEMPLATE,
-        question_of=lambda form: form.people_question(),
-        report=REPORT,
-        context_of=lambda form: {"back": reverse("insights:lifecycle") + "?" + _query(form)},
-    )
+# The people behind one number of the lifecycle bars; POST saves them as a static
+# segment ("went dormant in the week of 9 November").
+lifecycle_people = people.view(
+    LifecyclePeopleForm,
+    template=PEOPLE_TEMPLATE,
+    report=REPORT,
+    context_of=lambda form: {"back": reverse("insights:lifecycle") + "?" + _query(form)},
+)
 
 
 def _query(form) -> str:

@@ -1,6 +1,8 @@
 """The RFM grid as JSON (/api/v1/insights/rfm/), and the people behind a cell or segment
 (/api/v1/insights/rfm/people/, for those who may view profiles)."""
 
+from functools import partial
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -8,7 +10,7 @@ from rest_framework.views import APIView
 
 from cdp_site.permissions import Cap
 from insights import people
-from insights.api.views import answered_in_time, valid_form
+from insights.api.views import answered_in_time, people_answer, valid_form
 from profiles import services as profile_services
 from profiles.computed import scores
 
@@ -104,16 +106,8 @@ class RfmPeopleView(APIView):
     def get(self, request):
         question = valid_form(RfmPeopleForm(request.query_params)).question()
         limit = people.api_limit(request.query_params)
-        with answered_in_time():
-            total, ids = selectors.listed(question, limit=limit)
-        return Response(
-            {
-                "as_of": scores.computed_at(),
-                "describe": question.describe(),
-                "count": total,
-                "profiles": ids,
-            }
-        )
+        list_them = partial(selectors.listed, limit=limit)
+        return people_answer(question, list_them, as_of=scores.computed_at)
 
 
 class RfmRecomputeView(APIView):

@@ -129,14 +129,11 @@ REPORT = people.Report(
 )
 
 
-@requires(Cap.VIEW_PROFILES, write=Cap.MANAGE_SEGMENTS)
-def rfm_people(request):
-    """The customers of one cell or one RFM segment; POST saves them as a static segment."""
-    return people.page(
-        request,
-        form=RfmPeopleForm(request.POST or request.GET),
-        template=PEOPLE_TEMPLATE,
-        question_of=lambda form: form.question(),
-        report=REPORT,
-        context_of=lambda form: {"as_of": scores.computed_at(), "back": reverse("insights:rfm")},
-    )
+# The customers of one cell or one RFM segment; POST saves them as a static segment.
+rfm_people = people.view(
+    RfmPeopleForm,
+    template=PEOPLE_TEMPLATE,
+    report=REPORT,
+    question_of=lambda form: form.question(),
+    context_of=lambda form: {"as_of": scores.computed_at(), "back": reverse("insights:rfm")},
+)
