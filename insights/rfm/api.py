@@ -121,7 +121,12 @@ class RfmRecomputeView(APIView):
         responses={
             202: inline_serializer(
                 "RfmRecomputeQueued",
-                {"queued": serializers.BooleanField(), "as_of": serializers.DateTimeField()},
+                {
+                    "queued": serializers.BooleanField(),
+                    "as_of": serializers.DateTimeField(
+                        allow_null=True, help_text="of the scores now shown; null: none yet"
+                    ),
+                },
             )
         },
     )
