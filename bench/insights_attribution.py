@@ -19,10 +19,11 @@ from profiles import attribution
 
 REPEAT = int(os.environ.get("CDP_BENCH_INS_REPEAT", "7"))
 SUM_ORDERS = f"""
-SELECT {attribution.currency_sql("properties")}, count(*),
-       sum({attribution.revenue_sql("properties")})
-FROM profiles_profileevent
-WHERE name = %(event)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
+SELECT {attribution.currency_sql("e.properties", "s")}, count(*),
+       sum({attribution.revenue_sql("e.properties", "s")})
+FROM profiles_profileevent e
+LEFT JOIN integrations_source s ON s.id = e.source_id
+WHERE e.name = %(event)s AND e."timestamp" >= %(start)s AND e."timestamp" < %(end)s
 GROUP BY 1
 """  # noqa: S608  (constant fragments; the values are parameters)
 

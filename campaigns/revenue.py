@@ -1,8 +1,9 @@
 """Revenue and conversions attributed to a campaign's e-mails: an order event
 (profiles.attribution.ORDER_EVENT) by a person within the campaign's conversion window
 after they clicked one of its e-mails counts, once per order however many e-mails were
-clicked. Amounts come from the order's ``revenue`` (else ``total``) in its currency
-(profiles.attribution), summed per currency, never across currencies.
+clicked. Amounts come from the property the order's source maps, else its ``revenue``,
+else ``total``, in its currency (else its source's; profiles.attribution), summed per
+currency, never across currencies.
 
 Clicks are the deliveries' first click (campaigns.tracking.record_click); a delivery's
 person is followed to the survivor when they were merged since, as results.py does.
@@ -28,13 +29,14 @@ WITH clicks AS (
 ),
 orders AS (
     SELECT DISTINCT e.event_id, e.profile_id,
-           {attribution.revenue_sql("e.properties")} AS revenue,
-           {attribution.currency_sql("e.properties")} AS currency
+           {attribution.revenue_sql("e.properties", "s")} AS revenue,
+           {attribution.currency_sql("e.properties", "s")} AS currency
     FROM clicks c
     JOIN profiles_profileevent e
       ON e.profile_id = c.profile_id AND e.name = %(event)s
      AND e."timestamp" >= c.clicked_at
      AND e."timestamp" <= c.clicked_at + make_interval(days => %(days)s)
+    LEFT JOIN integrations_source s ON s.id = e.source_id  -- its amount property, currency
 )
 SELECT grouping(currency) = 1 AS overall, currency, count(*), count(DISTINCT profile_id),
        sum(revenue)

@@ -27,6 +27,8 @@ class SourceForm(forms.ModelForm):
             "rate_limit": "Rate limit (messages per second)",
             "require_verification": "Require identity verification (client sources)",
             "ip_rate_limit": "Rate limit per visitor address (messages per second)",
+            "revenue_property": "Order amount property",
+            "currency": "Currency of orders that name none",
         }
         help_texts = {"require_verification": UNVERIFIED_WARNING}
 

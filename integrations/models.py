@@ -6,6 +6,7 @@ migrations/0002_events.py); ``Event`` is an unmanaged model used only to read it
 
 import secrets
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -69,6 +70,32 @@ class Source(models.Model):
     verification_secret_encrypted = models.TextField(blank=True, default="")
     ip_rate_limit = models.PositiveIntegerField(
         default=0, help_text="Messages accepted per second from one address; 0: no limit."
+    )
+    # Orders (profiles.attribution): the property holding an order's amount when it is
+    # not ``revenue``/``total``, and the currency of orders that name none. Read by the
+    # reports' SQL as column values (a JSON key, a code), never as SQL text.
+    revenue_property = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9_.-]+$",
+                "Use letters, digits, and _ - . only (the name of an order property).",
+            )
+        ],
+        help_text="The order property holding its amount, e.g. amount. Blank: revenue, else total.",
+    )
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        default="",
+        validators=[
+            # Either case: the services upper-case it.
+            RegexValidator(r"^[A-Za-z]{3}$", "A three-letter ISO 4217 code, e.g. EUR.")
+        ],
+        help_text="The currency of this source's orders that name none, e.g. EUR. Blank: "
+        "the account's default.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -50,6 +50,8 @@ def create_source(
     trust: str | None = None,
     require_verification: bool = True,
     ip_rate_limit: int | None = None,
+    revenue_property: str = "",
+    currency: str = "",
 ) -> Source:
     """A new source; its trust follows its kind unless given (websites and apps are
     client sources, verification on), with a verification secret of its own."""
@@ -67,6 +69,8 @@ def create_source(
         trust=trust,
         require_verification=require_verification,
         ip_rate_limit=ip_rate_limit,
+        revenue_property=revenue_property.strip(),
+        currency=currency.strip().upper(),
         verification_secret_encrypted=crypto.encrypt(new_verification_secret()),
     )
 
@@ -82,7 +86,15 @@ UPDATABLE = (
     "trust",
     "require_verification",
     "ip_rate_limit",
+    "revenue_property",
+    "currency",
 )
+# Stored trimmed (and the currency upper-cased): the reports compare them as written.
+_NORMALISE = {
+    "name": str.strip,
+    "revenue_property": str.strip,
+    "currency": lambda code: code.strip().upper(),
+}
 
 
 class SourceArchived(Exception):
@@ -115,7 +127,7 @@ def update_source(*, source: Source, **changes) -> Source:
         raise ValueError(f"cannot update {sorted(unknown)}")
     _refuse_archived(source)
     for field, value in changes.items():
-        setattr(source, field, value.strip() if field == "name" else value)
+        setattr(source, field, _NORMALISE.get(field, lambda v: v)(value))
     source.save()
     keys.clear_cache()
     return source

@@ -22,10 +22,12 @@ Both are computed from the profile's events (never accumulated), for the profile
 batch brought context events to and for every profile a merge or an unmerge regrouped:
 a replay writes the same values, and a survivor's first touch is the earliest of both.
 
-Revenue: an order event's ``revenue`` property, else its ``total`` (numbers, or strings
+Revenue: the property the order's source maps (Source.revenue_property) when it names
+one, else the event's ``revenue`` property, else its ``total`` (numbers, or strings
 holding a plain decimal, below 10^15 in size), in its ``currency`` (a three-letter code,
-upper-cased; ``settings.CDP_DEFAULT_CURRENCY`` when missing, "XXX", ISO 4217's "no
-currency", when not a code). Amounts in different currencies are never added together.
+upper-cased; the source's ``currency``, else ``settings.CDP_DEFAULT_CURRENCY``, when
+missing; "XXX", ISO 4217's "no currency", when not a code). Amounts in different
+currencies are never added together.
 Insights (the attribution report) and campaigns (revenue of a campaign's e-mails) read
 the SQL below; they may use everything in this module.
 """
@@ -92,20 +94,32 @@ _AMOUNT = (
 )
 
 
-def revenue_sql(props: str) -> str:
-    """The order's revenue: ``revenue``, else ``total``; NULL when neither is a number."""
-    return (
+def revenue_sql(props: str, source: str | None = None) -> str:
+    """The order's revenue, NULL when it is not a number: the property its source maps
+    (``revenue_property`` of ``source``, the alias of a joined integrations_source row; a
+    column value used as a JSON key, never SQL text) when the source names one, else
+    ``revenue``, else ``total``."""
+    defaults = (
         f"coalesce({_AMOUNT.format(p=f'({props} -> {chr(39)}revenue{chr(39)})')}, "
         f"{_AMOUNT.format(p=f'({props} -> {chr(39)}total{chr(39)})')})"
     )
+    if source is None:
+        return defaults
+    mapped = _AMOUNT.format(p=f"({props} -> {source}.revenue_property)")
+    return f"CASE WHEN {source}.revenue_property <> '' THEN {mapped} ELSE {defaults} END"
 
 
-def currency_sql(props: str) -> str:
-    """The order's currency code; ``%(default_currency)s`` must be bound (default_currency())."""
+def currency_sql(props: str, source: str | None = None) -> str:
+    """The order's currency code: its ``currency``, else its source's (``source``: the
+    alias of a joined integrations_source row), else ``%(default_currency)s``, which must
+    be bound (default_currency())."""
     code = f"upper(btrim({props} ->> 'currency'))"
+    fallback = "%(default_currency)s"
+    if source is not None:
+        fallback = f"coalesce(nullif({source}.currency, ''), {fallback})"
     return (
         f"CASE WHEN nullif(btrim({props} ->> 'currency'), '') IS NULL "
-        f"THEN %(default_currency)s WHEN {code} ~ '^[A-Z]{{3}}$' THEN {code} ELSE 'XXX' END"
+        f"THEN {fallback} WHEN {code} ~ '^[A-Z]{{3}}$' THEN {code} ELSE 'XXX' END"
     )
 
 

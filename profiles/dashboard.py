@@ -11,6 +11,7 @@ from django.db import connection
 
 from cdp_site.counting import Count, count_rows
 
+from . import attribution
 from .models import Profile
 from .selectors import active_profiles
 
@@ -24,20 +25,18 @@ SELECT count(*), count(*) FILTER (WHERE EXISTS (
     WHERE i.profile_id = p.id AND i.verified AND k.name <> 'anonymous_id'))
 FROM profiles_profile p TABLESAMPLE SYSTEM (%(percent)s) WHERE p.merged_into_id IS NULL
 """
-# The revenue property, else the total, when it is a number (as JSON or as a string,
-# "12.50"); anything else counts as no revenue.
-REVENUE = r"""
-SELECT ("timestamp" AT TIME ZONE %(zone)s)::date, upper(coalesce(properties->>'currency', '')),
-       sum(coalesce(
-           CASE WHEN properties->>'revenue' ~ '^\s*-?[0-9]+(\.[0-9]+)?\s*$'
-                THEN (properties->>'revenue')::numeric END,
-           CASE WHEN properties->>'total' ~ '^\s*-?[0-9]+(\.[0-9]+)?\s*$'
-                THEN (properties->>'total')::numeric END)),
-       count(*)
-FROM profiles_profileevent
-WHERE name = ANY(%(names)s) AND "timestamp" >= %(start)s AND "timestamp" <= %(end)s
+# Each order's amount and currency as the attribution report reads them (the property its
+# source maps, else revenue, else total; its currency, else its source's, else the default):
+# the tile and the report add up to the same figures.
+REVENUE = f"""
+SELECT (e."timestamp" AT TIME ZONE %(zone)s)::date,
+       {attribution.currency_sql("e.properties", "s")},
+       sum({attribution.revenue_sql("e.properties", "s")}), count(*)
+FROM profiles_profileevent e
+LEFT JOIN integrations_source s ON s.id = e.source_id
+WHERE e.name = ANY(%(names)s) AND e."timestamp" >= %(start)s AND e."timestamp" <= %(end)s
 GROUP BY 1, 2
-"""
+"""  # noqa: S608  (constant fragments; the values are parameters)
 ORDER_EVENTS = ["Order Completed"]
 
 
@@ -68,9 +67,10 @@ def identified_split(total: Count) -> tuple[int, int, str] | None:
 
 def revenue_per_day(*, start: datetime, end: datetime, zone) -> list[tuple]:
     """[(local date, currency, revenue, orders)] of the order events (ORDER_EVENTS) timed
-    from ``start`` to ``end``: the ``revenue`` property, else ``total``, summed in the
-    currency the event states (upper case; "" when it states none), never converted."""
+    from ``start`` to ``end``: amounts and currencies as profiles.attribution reads them,
+    summed per currency, never converted."""
     params = {"zone": str(zone), "names": ORDER_EVENTS, "start": start, "end": end}
+    params["default_currency"] = attribution.default_currency()
     with connection.cursor() as cursor:
         cursor.execute(REVENUE, params)
         return cursor.fetchall()

@@ -42,9 +42,10 @@ DIRECT = dict(zip(("source", "medium", "campaign"), attribution.DIRECT, strict=T
 
 _ORDERS = f"""
 SELECT e.event_id, e.profile_id, e."timestamp" AS at,
-       {attribution.revenue_sql("e.properties")} AS revenue,
-       {attribution.currency_sql("e.properties")} AS currency
+       {attribution.revenue_sql("e.properties", "s")} AS revenue,
+       {attribution.currency_sql("e.properties", "s")} AS currency
 FROM profiles_profileevent e
+LEFT JOIN integrations_source s ON s.id = e.source_id  -- its amount property and currency
 WHERE e.name = %(event)s AND e."timestamp" >= %(start)s AND e."timestamp" < %(end)s
 """  # noqa: S608  (constant fragments; every value is a parameter)
 

@@ -177,3 +177,26 @@ def test_revenue_past_its_time_limit_leaves_the_rest_of_the_results(buyers, monk
 
     got = results.campaign_results(buyers)
     assert got["email_revenue"]["too_slow"] and got["entered"] == 0
+
+
+@override_settings(CDP_DEFAULT_CURRENCY="USD")
+def test_a_source_mapping_amount_counts_its_amount_in_its_currency(web, send):  # noqa: F811
+    from integrations import services
+    from integrations.models import Source
+
+    till = services.create_source(
+        name="Till", kind=Source.Kind.POINT_OF_SALE, revenue_property="amount", currency="EUR"
+    )
+    send(web, message("identify", userId="eve", traits={"email": "eve@example.org"}))
+    send(
+        till,
+        order("eve", T0 + timedelta(days=1), properties={"amount": 12, "revenue": 999}),
+        order("eve", T0 + timedelta(days=2), properties={"amount": "5", "currency": "GBP"}),
+    )
+    campaign = campaign_mailing(["eve"])
+    clicked(campaign, "eve", T0)
+
+    assert revenue.email_revenue(campaign)["per_currency"] == [
+        {"currency": "EUR", "orders": 1, "buyers": 1, "revenue": 12.0},
+        {"currency": "GBP", "orders": 1, "buyers": 1, "revenue": 5.0},
+    ]

@@ -71,10 +71,10 @@ def test_each_tile_equals_what_was_sent(shop, client_as):
     assert [(s["name"], s["total"]) for s in tiles["events"]["sources"]] == [("Webshop", 7)]
     assert tiles["events"]["per_day"][-1] == {"day": str(timezone.localdate()), "value": 7}
     assert tiles["new_customers"]["count"] == 3  # u1, u2, u3: u4 ordered 40 days ago
+    # u1's order names no currency: the default (USD), as the attribution report counts it.
     assert tiles["revenue"]["currencies"] == [
-        {"currency": "", "revenue": 120.5, "orders": 1},
+        {"currency": "USD", "revenue": 130.5, "orders": 2},
         {"currency": "EUR", "revenue": 30.0, "orders": 1},
-        {"currency": "USD", "revenue": 10.0, "orders": 1},
     ]
     assert tiles["stages"]["people"] == {
         "orientation": 1,
@@ -94,10 +94,29 @@ def test_the_page_shows_the_same_numbers_and_how_current_they_are(shop, client_a
     assert "Profiles 5 4 identified · 1 anonymous" in page
     assert "Events today 7 7 in 7 days; 7 stored" in page
     assert "New customers, 30 days 3" in page
-    assert "Revenue, 30 days 120.50 (no currency) 1 order; 30.00 EUR; 10.00 USD" in page
+    assert "Revenue, 30 days 130.50 USD 2 orders; 30.00 EUR" in page
     assert "Retention: 4 (80.0 %)" in page
     assert "Figures current to" in page and "No data yet" not in page
     assert response.content.decode().count('<svg class="sparkline"') >= 4
+
+
+def test_the_revenue_tile_reads_a_sources_amount_property_and_currency(shop, send, client_as):
+    till = integrations.create_source(
+        name="Till", kind="point_of_sale", revenue_property="amount", currency="EUR"
+    )
+    send(
+        till,
+        now_message(userId="u5", event="Order Completed", properties={"amount": 8, "revenue": 99}),
+        now_message(
+            userId="u5", event="Order Completed", properties={"amount": "2", "currency": "GBP"}
+        ),
+    )
+    tiles = client_as(VIEWER).get("/api/v1/insights/dashboard/").json()["tiles"]
+    assert tiles["revenue"]["currencies"] == [
+        {"currency": "USD", "revenue": 130.5, "orders": 2},
+        {"currency": "EUR", "revenue": 38.0, "orders": 2},  # 30 from the shop, 8 from the till
+        {"currency": "GBP", "revenue": 2.0, "orders": 1},
+    ]
 
 
 def test_the_revenue_is_kept_a_minute_and_read_ahead_by_the_scheduled_task(shop, send, client_as):
