@@ -9,7 +9,8 @@ rows; one reader at a time (the lock), so "every time" entries are never doubled
   converted), awaited events (wait_for_event moves on to ``next``), then event-triggered
   campaigns (each matching ProfileEvent enrols once, with its properties as context).
 
-Only active campaigns enrol or move; only what happened after a campaign started counts.
+Only active campaigns enrol or move; only what happened after a campaign started counts,
+and never history that a connector backfilled (``context.backfill``).
 """
 
 from __future__ import annotations
@@ -176,7 +177,10 @@ def _triggered(names: dict[int, set[str]], every: set[str], now: datetime, *, si
                 Q(received_at__gte=max(since, campaign.started_at or since)),
                 profile_id__in=profiles,
                 name=campaign.trigger_event,
-            ).order_by("timestamp", "event_id")
+            )
+            # History a connector read (profiles/touches.py) starts nothing.
+            .exclude(context__backfill=True)
+            .order_by("timestamp", "event_id")
         )
         if not events:
             continue

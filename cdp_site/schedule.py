@@ -3,6 +3,13 @@ often. A plain table, kept out of settings.py because nothing in it is read from
 environment; each entry says why it exists."""
 
 BEAT_SCHEDULE = {
+    # Pull connectors: starts the runs whose schedule has come, and requeues a run whose
+    # slice task was lost (integrations/connectors/services.py).
+    "integrations-start-due-syncs": {
+        "task": "integrations.connectors.tasks.start_due_syncs",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     # The journey view's rollup, summed to one row per hour and move (insights/models.py).
     "insights-compact-stage-flows": {
         "task": "insights.tasks.compact_stage_flows",

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from . import partitions, processing, services
+from .connectors.tasks import run_sync_slice, start_due_syncs  # noqa: F401
 
 # The sub-packages' tasks, registered with the worker through this module (Celery's
 # autodiscovery imports each app's tasks.py only).

@@ -148,7 +148,8 @@ found AS (
     FROM ids
     LEFT JOIN LATERAL (
         SELECT e."timestamp" AS at, e.context AS c FROM profiles_profileevent e
-        WHERE e.profile_id = ids.id AND e.context IS NOT NULL
+        -- a campaign or a page: a context holding only the backfill flag is no touch
+        WHERE e.profile_id = ids.id AND (e.context ? 'campaign' OR e.context ? 'page')
         ORDER BY e."timestamp", e.event_id LIMIT 1
     ) f ON true
     LEFT JOIN LATERAL (

@@ -6,7 +6,11 @@ there is something to keep, so events without it cost nothing.
 Shape (every key optional, every value a string of at most ``VALUE_LENGTH``)::
 
     {"campaign": {"source", "medium", "name", "term", "content"},
-     "page": {"path", "url", "referrer", "title"}}
+     "page": {"path", "url", "referrer", "title"},
+     "backfill": true}
+
+``backfill`` marks history a connector read (integrations/connectors/records.py): an
+order from March, synced today. Campaigns never start on it.
 
 UTM parameters missing from ``context.campaign`` are read from the page URL's query
 string (``utm_source`` ...), as analytics.js does when it fills ``context.campaign``.
@@ -63,4 +67,6 @@ def touch_of(payload: dict) -> dict | None:
         touch["campaign"] = campaign
     if page:
         touch["page"] = page
+    if context.get("backfill") is True:
+        touch["backfill"] = True
     return touch or None

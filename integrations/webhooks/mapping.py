@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 
 from cdp_site.text import unstorable
 
-SCALAR_TARGETS = ("userId", "anonymousId", "event", "timestamp", "messageId")
+SCALAR_TARGETS = ("userId", "anonymousId", "groupId", "event", "timestamp", "messageId")
 NESTED_TARGETS = ("traits", "properties", "context")
 _SEGMENT = re.compile(r"""\.([A-Za-z_$@][\w$@-]*)|\[(\d+)\]|\[(?:'([^']*)'|"([^"]*)")\]""")
 _MISSING = object()
+MISSING = _MISSING  # what resolve returns for a path the body lacks
 
 
 class RuleError(ValueError):
@@ -109,23 +110,36 @@ def _timestamp(value):
     return value
 
 
-def to_message(body, *, kind: str, rules: list[dict], fallback_id: str) -> dict:
-    """One JSON body → one message; missing paths are left out (validation decides)."""
-    message: dict = {"type": kind, "context": {"library": {"name": "cdp-webhook"}}}
+def compile_rules(rules: list[dict]) -> list[tuple]:
+    """Stored rules → (head, name, steps, value) once, for mapping many bodies."""
+    compiled = []
     for rule in rules:
-        if "path" in rule:
-            value = resolve(body, parse_path(rule["path"]))
+        head, _, name = rule["target"].partition(".")
+        steps = parse_path(rule["path"]) if "path" in rule else None
+        compiled.append((head, name, steps, rule.get("value")))
+    return compiled
+
+
+def message_from(body, *, kind: str, compiled: list[tuple], library: str) -> dict:
+    """One JSON body → one message by compiled rules; missing paths are left out."""
+    message: dict = {"type": kind, "context": {"library": {"name": library}}}
+    for head, name, steps, value in compiled:
+        if steps is not None:
+            value = resolve(body, steps)
             if value is _MISSING or value is None:
                 continue
-        else:
-            value = rule.get("value")
-        head, _, name = rule["target"].partition(".")
-        if rule["target"] == "timestamp":
+        if head == "timestamp":
             value = _timestamp(value)
         if name:
             message.setdefault(head, {})[name] = value
         else:
             message[head] = value
+    return message
+
+
+def to_message(body, *, kind: str, rules: list[dict], fallback_id: str) -> dict:
+    """One JSON body → one message; missing paths are left out (validation decides)."""
+    message = message_from(body, kind=kind, compiled=compile_rules(rules), library="cdp-webhook")
     if message.get("messageId") in (None, ""):
         message["messageId"] = fallback_id
     return message

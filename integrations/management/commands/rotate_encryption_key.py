@@ -1,5 +1,5 @@
 """Re-encrypts every stored secret (destinations' credentials, inbound webhooks' signing
-secrets) with the first key of CDP_ENCRYPTION_KEYS.
+secrets, connections' credentials) with the first key of CDP_ENCRYPTION_KEYS.
 
 Rotation: put a new key first in CDP_ENCRYPTION_KEYS (keep the old one after it), run
 this command, then drop the old key.
@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from cdp_site import crypto
+from integrations.connectors import services as connectors
 from integrations.destinations import services
 from integrations.webhooks import services as webhooks
 
@@ -31,11 +32,13 @@ class Command(BaseCommand):
             with transaction.atomic():
                 count = services.rotate_encryption()
                 hooks = webhooks.rotate_encryption()
+                pulls = connectors.rotate_encryption()
         except crypto.DecryptionError as exc:
             raise CommandError(f"{exc} Nothing was changed.") from exc
         self.stdout.write(
             self.style.SUCCESS(
-                f"Re-encrypted the secrets of {count} destination(s) and {hooks} webhook(s) "
+                f"Re-encrypted the secrets of {count} destination(s), {hooks} webhook(s) and "
+                f"{pulls} connection(s) "
                 "with the first key. The older keys can now be removed from "
                 "CDP_ENCRYPTION_KEYS."
             )

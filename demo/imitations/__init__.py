@@ -1,0 +1,1 @@
+"""Local imitations of outside services for the demo and the tests (loopback only)."""

@@ -1,0 +1,123 @@
+"""What a connector kind is, what one read returns, and the errors a read may raise.
+
+A kind is one module under ``kinds/`` holding a ``Kind`` as ``KIND``, listed in
+``registry.py``. It declares:
+
+- ``key`` (stored on the connection), ``label``, ``source_kind`` (the ``Source.Kind`` its
+  connections' sources get) and ``default_base_url`` (the public service; a company's own
+  instance, a regional host or a local imitation replaces it per connection);
+- ``config`` and ``secrets``: the fields of its configuration form. Secrets are stored
+  encrypted and never shown back;
+- ``streams``: what it can read (contacts, orders...), each with its primary key, the
+  record's updated-at (for message ids and the "history never triggers" rule) and a
+  default mapping to identify / track / group calls in the webhook mapping grammar;
+- ``check(reader)``: a "Test connection" that raises ``ConnectorError`` with a message an
+  admin can act on, and ``read(reader, stream=, cursor=)``: one bounded page (``Page``).
+
+A read never writes: the sync (``sync.py``) stores a page's records and its cursor in one
+transaction. ``cursor`` is whatever JSON the kind needs to go on (a page token, an
+updated-at lower bound), None on the first read of a stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class ConnectorError(Exception):
+    """A read or check that failed; ``message`` is safe to show to an admin.
+
+    ``retryable``: trying again later can help (a 5xx, a timeout). ``code`` names the kind
+    of failure for the API (auth, permission, unreachable, tls, answer, config, loop)."""
+
+    def __init__(self, message: str, *, retryable: bool = False, code: str = "answer"):
+        super().__init__(message)
+        self.message, self.retryable, self.code = message, retryable, code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RateLimited(ConnectorError):
+    """The service (or the connection's own request budget) asks to wait ``retry_after``
+    seconds; the run waits and goes on, it does not fail."""
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message, retryable=True, code="rate_limited")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    type: str = "text"  # text | int | bool | choice | textarea
+    required: bool = False
+    default: object = None
+    help: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    label: str
+    primary_key: str  # JSON path into a record, e.g. "$.id"
+    message_kind: str  # identify | track | group
+    rules: str  # default mapping, webhook grammar: "traits.email = $.properties.email"
+    # JSON path of the record's last change, e.g. "$.updatedAt"; "" when the service has
+    # none (every read is then a full read and message ids rest on the key alone).
+    updated_at: str = ""
+    # True: one message per record however often it changes (an order is one "Order
+    # Completed"); its later versions are deduplicated by the events table.
+    once_per_record: bool = False
+    help: str = ""
+
+
+# What an admin may change of a stream, per connection (Connection.streams[name]).
+STREAM_OVERRIDES = ("primary_key", "updated_at", "message_kind")
+MESSAGE_KINDS = ("identify", "track", "group")
+
+
+@dataclass
+class Page:
+    records: list[dict]
+    cursor: object  # stored after this page's records, passed to the next read
+    done: bool  # the stream has nothing more for now
+    note: str = ""  # shown on the run page, e.g. "moved the lower bound past 10,000"
+
+
+class Reader(Protocol):
+    """What a kind's ``check`` and ``read`` are handed (``sync.Reader``)."""
+
+    base_url: str
+    config: dict
+    secrets: dict
+
+    def get(self, path: str, *, params: dict | None = None, headers: dict | None = None): ...
+
+    def post(self, path: str, *, json: object, headers: dict | None = None): ...
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: str
+    source_kind: str
+    default_base_url: str
+    streams: tuple[Stream, ...]
+    read: object  # (reader, *, stream: Stream, cursor) -> Page
+    check: object  # (reader) -> None, raises ConnectorError
+    config: tuple[Field, ...] = ()
+    secrets: tuple[Field, ...] = ()
+    help: str = ""
+    # The service's own limit, used when the admin sets none (requests a minute).
+    default_budget: int = 600
+    extra: dict = field(default_factory=dict)
+
+    def stream(self, name: str) -> Stream:
+        for stream in self.streams:
+            if stream.name == name:
+                return stream
+        raise KeyError(name)

@@ -1,0 +1,1 @@
+"""Connector kinds, one module each (see ../base.py); ../registry.py lists them."""
