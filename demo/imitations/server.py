@@ -92,13 +92,16 @@ class Imitation:
         else:
             status, headers, body = self.handler(self, request)
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        http.send_response(status)
-        http.send_header("Content-Type", "application/json")
-        http.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            http.send_header(name, value)
-        http.end_headers()
-        http.wfile.write(data)
+        try:
+            http.send_response(status)
+            http.send_header("Content-Type", "application/json")
+            http.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                http.send_header(name, value)
+            http.end_headers()
+            http.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client went away (a killed worker, a timeout): nothing to answer
 
 
 def _authorised(request: Request, token: str) -> bool:
