@@ -117,6 +117,10 @@ def _outbound_allowed_networks() -> list[str]:
 
 
 CDP_OUTBOUND_ALLOWED_NETWORKS = _outbound_allowed_networks()
+# Pull connectors (integrations/connectors/http.py): how long one request to a service may
+# take, and how large one page of its answer may be.
+CDP_CONNECTOR_TIMEOUT_SECONDS = env.float("CDP_CONNECTOR_TIMEOUT_SECONDS", default=30.0)
+CDP_CONNECTOR_MAX_PAGE_BYTES = env.int("CDP_CONNECTOR_MAX_PAGE_BYTES", default=16 * 1024 * 1024)
 # CSV exports are written only inside this folder (a destination names a folder in it).
 CDP_EXPORT_ROOT = Path(env.str("CDP_EXPORT_ROOT", default=str(VAR_DIR / "exports")))
 # --- end outgoing HTTP and exports ---

@@ -9,7 +9,8 @@
 - 429 (with ``Retry-After``, seconds or an HTTP date) and the connection's own request
   budget (requests a minute, counted in Redis) raise ``RateLimited``: the run waits;
 - 401 and 403 say the credentials or their permissions are wrong; 5xx and timeouts are
-  retryable; an answer that is not JSON, or larger than ``MAX_PAGE_BYTES``, is an error.
+  retryable; an answer that is not JSON, or larger than ``CDP_CONNECTOR_MAX_PAGE_BYTES``,
+  is an error; each request has ``CDP_CONNECTOR_TIMEOUT_SECONDS`` to finish.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import time
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from django.conf import settings
+
 from cdp_site.redis_client import client as redis_client
 from integrations import outbound
 
@@ -27,8 +30,6 @@ from .base import ConnectorError, RateLimited
 
 logger = logging.getLogger(__name__)
 
-MAX_PAGE_BYTES = 16 * 1024 * 1024
-TIMEOUT_SECONDS = 30.0
 DEFAULT_RETRY_AFTER = 30.0
 MAX_RETRY_AFTER = 3600.0
 
@@ -113,8 +114,8 @@ class Reader:
                 url,
                 headers=sent,
                 body=body,
-                timeout=TIMEOUT_SECONDS,
-                max_bytes=MAX_PAGE_BYTES,
+                timeout=settings.CDP_CONNECTOR_TIMEOUT_SECONDS,
+                max_bytes=settings.CDP_CONNECTOR_MAX_PAGE_BYTES,
             )
         except outbound.OutboundError as exc:
             raise ConnectorError(_unreached(exc), retryable=exc.retryable, code=_code(exc)) from exc

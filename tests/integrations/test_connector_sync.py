@@ -3,6 +3,7 @@
 The runs are driven slice by slice here (``drive``), as the Celery task does, so that each
 test can watch what a slice stored, what it waits for and where its cursor stands."""
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -267,3 +268,29 @@ def test_test_connection_says_what_is_wrong(api):
     result = services.test_connection(connection=connection)
     assert (result.ok, result.code) == (False, "unreachable")
     assert "could not be reached" in result.message
+
+
+def test_an_answer_larger_than_the_page_limit_fails_the_run_clearly(api, settings):
+    settings.CDP_CONNECTOR_MAX_PAGE_BYTES = 64 * 1024
+    api.records = [customer(n, note="x" * 2000) for n in range(100)]  # ~200 KB a page
+    run = services.start_run(connection=connect(api))
+    drive(run)
+    assert run.status == SyncRun.Status.FAILED
+    assert "larger than" in run.error
+    assert Event.objects.count() == 0
+
+
+def test_a_host_that_never_answers_times_out_and_fails_after_the_retries(settings):
+    settings.CDP_CONNECTOR_TIMEOUT_SECONDS = 0.3
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        connection = services.create_connection(
+            name="Silent", kind="rest", base_url=f"http://127.0.0.1:{port}/", config={"path": "/c"}
+        )
+        run = services.start_run(connection=connection)
+        steps = drive(run)
+    assert len(steps) == sync.MAX_RETRIES + 1
+    assert run.status == SyncRun.Status.FAILED
+    assert "could not be reached" in run.error and "timed out" in run.error
