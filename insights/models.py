@@ -59,6 +59,9 @@ class Funnel(models.Model):
     steps = models.JSONField()
     window_days = models.PositiveSmallIntegerField(default=7)
     ordered = models.BooleanField(default=True)
+    # How the funnel opens broken down: {"by": "property" | "trait" | "source", "key": name}
+    # (key empty for source), or null for no breakdown.
+    breakdown = models.JSONField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -18,6 +18,7 @@ from insights.funnels import services
 from insights.funnels.forms import FunnelForm, query_of
 from insights.funnels.selectors import (
     BREAKDOWNS,
+    Breakdown,
     Step,
     funnel,
     problems,
@@ -118,7 +119,16 @@ class SavedFunnelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Funnel
-        fields = ["id", "name", "steps", "window_days", "ordered", "created_by", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "steps",
+            "window_days",
+            "ordered",
+            "breakdown",
+            "created_by",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -127,12 +137,31 @@ class FunnelInputSerializer(serializers.Serializer):
     steps = serializers.JSONField(help_text='[{"name": E, "where": [PROP]}], 2 to 10')
     window_days = serializers.IntegerField(min_value=1, max_value=90, required=False, default=7)
     ordered = serializers.BooleanField(required=False, default=True)
+    breakdown = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text='how the funnel opens broken down: {"by": "property" | "trait" | "source", '
+        '"key": the property or trait}, or null',
+    )
 
     def validate_name(self, value):
         checked = grammar.Validator()
         if value and not checked.text("name", value, "a name"):
             raise serializers.ValidationError(checked.errors[0]["message"])
         return value
+
+    def validate_breakdown(self, value):
+        if value is None:
+            return None
+        if not isinstance(value, dict) or value.get("by") not in BREAKDOWNS:
+            raise serializers.ValidationError(f"by: one of {', '.join(BREAKDOWNS)}.")
+        key = str(value.get("key") or "").strip()
+        if value["by"] != "source":
+            checked = grammar.Validator()
+            if not checked.text("key", key, "the property or trait to break down by"):
+                raise serializers.ValidationError(f"key: {checked.errors[0]['message']}")
+        return Breakdown(value["by"], key if value["by"] != "source" else "")
 
     def validate(self, data):
         if "steps" in data and (found := problems(data["steps"])):
@@ -185,6 +214,7 @@ class SavedFunnelView(APIView):
             "steps": steps_of(saved),
             "window_days": saved.window_days,
             "ordered": saved.ordered,
+            "breakdown": Breakdown.of(saved.breakdown),
         } | data.values()
         saved = services.update_funnel(funnel=saved, **values)
         return Response(SavedFunnelSerializer(saved).data)
@@ -214,11 +244,15 @@ class SavedFunnelResultView(APIView):
     )
     def get(self, request, pk: int):
         saved = get_object_or_404(Funnel, pk=pk)
+        # The saved breakdown unless the request asks for another (by= empty: none).
         asked = query_of(
-            steps=steps_of(saved), window_days=saved.window_days, ordered=saved.ordered
+            steps=steps_of(saved),
+            window_days=saved.window_days,
+            ordered=saved.ordered,
+            breakdown=Breakdown.of(saved.breakdown),
         )
         period = {k: v for k, v in request.query_params.items() if k in PERIOD_KEYS}
-        return Response({"funnel": saved.pk, **answer(valid_form(FunnelForm(period | asked)))})
+        return Response({"funnel": saved.pk, **answer(valid_form(FunnelForm(asked | period)))})
 
 
 PERIOD_KEYS = {"start", "end", "granularity", "by", "key"}

@@ -137,7 +137,11 @@ class FunnelForm(PeriodForm):
         return Breakdown(data["by"], data["key"]) if data.get("by") else None
 
 
-def query_of(*, steps: list[Step], window_days: int, ordered: bool) -> dict:
+def query_of(
+    *, steps: list[Step], window_days: int, ordered: bool, breakdown: Breakdown | None = None
+) -> dict:
     """A funnel's URL parameters (a saved funnel opens as its shareable URL)."""
     query = {"window": window_days, "order": "ordered" if ordered else "any"}
+    if breakdown:
+        query |= {"by": breakdown.by, "key": breakdown.key}
     return query | steps_to_fields([step.as_json() for step in steps])

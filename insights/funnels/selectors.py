@@ -131,6 +131,16 @@ class Breakdown:
             self.by, "source"
         )
 
+    def as_json(self) -> dict:
+        return {"by": self.by, "key": self.key}
+
+    @classmethod
+    def of(cls, stored: dict | None) -> Breakdown | None:
+        """A saved funnel's breakdown; None for none, or for a shape this code no longer knows."""
+        if not isinstance(stored, dict) or stored.get("by") not in BREAKDOWNS:
+            return None
+        return cls(stored["by"], str(stored.get("key") or ""))
+
 
 @dataclass(frozen=True)
 class FunnelResult:

@@ -7,16 +7,25 @@ from insights.models import Funnel
 from insights.periods import Period
 from segments import static_lists
 
-from .selectors import Step, dropped_off
+from .selectors import Breakdown, Step, dropped_off
 
 
 @transaction.atomic
-def save_funnel(*, name: str, steps: list[Step], window_days: int, ordered: bool, user) -> Funnel:
+def save_funnel(
+    *,
+    name: str,
+    steps: list[Step],
+    window_days: int,
+    ordered: bool,
+    user,
+    breakdown: Breakdown | None = None,
+) -> Funnel:
     return Funnel.objects.create(
         name=(name or " → ".join(s.event for s in steps)).strip()[:120],
         steps=[s.as_json() for s in steps],
         window_days=window_days,
         ordered=ordered,
+        breakdown=breakdown.as_json() if breakdown else None,
         created_by=user,
     )
 
@@ -39,12 +48,19 @@ def save_drop_offs(*, period: Period, question: dict, at: int, name: str, user):
 
 @transaction.atomic
 def update_funnel(
-    *, funnel: Funnel, name: str, steps: list[Step], window_days: int, ordered: bool
+    *,
+    funnel: Funnel,
+    name: str,
+    steps: list[Step],
+    window_days: int,
+    ordered: bool,
+    breakdown: Breakdown | None = None,
 ) -> Funnel:
     funnel.name = (name or " → ".join(s.event for s in steps)).strip()[:120]
     funnel.steps = [s.as_json() for s in steps]
     funnel.window_days, funnel.ordered = window_days, ordered
-    funnel.save(update_fields=["name", "steps", "window_days", "ordered"])
+    funnel.breakdown = breakdown.as_json() if breakdown else None
+    funnel.save(update_fields=["name", "steps", "window_days", "ordered", "breakdown"])
     return funnel
 
 

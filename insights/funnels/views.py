@@ -26,7 +26,7 @@ from segments.catalog import event_names
 
 from . import builder, charts, services
 from .forms import FunnelForm, apply_action, query_of, steps_in
-from .selectors import funnel, steps_of, unknown_events
+from .selectors import Breakdown, funnel, steps_of, unknown_events
 
 TEMPLATE = "insights/funnels.html"
 CSV_HEADER = ["step", "event", "people", "share of the step before", "median seconds"]
@@ -163,7 +163,12 @@ def _save(request, form):
     question = form.question()
     if problem := _name_problem(request.POST.get("name", "")):
         return _back(request, problem)
-    saved = services.save_funnel(name=request.POST.get("name", ""), user=request.user, **question)
+    saved = services.save_funnel(
+        name=request.POST.get("name", ""),
+        user=request.user,
+        breakdown=form.breakdown(),
+        **question,
+    )
     messages.success(request, f"Funnel “{saved.name}” saved.")
     return redirect("insights:funnel", pk=saved.pk)
 
@@ -172,7 +177,12 @@ def _save(request, form):
 def saved_funnel(request, pk: int):
     """A saved funnel opens as its shareable URL."""
     found = get_object_or_404(Funnel, pk=pk)
-    query = query_of(steps=steps_of(found), window_days=found.window_days, ordered=found.ordered)
+    query = query_of(
+        steps=steps_of(found),
+        window_days=found.window_days,
+        ordered=found.ordered,
+        breakdown=Breakdown.of(found.breakdown),
+    )
     return redirect(reverse("insights:funnels") + "?" + urlencode(query))
 
 

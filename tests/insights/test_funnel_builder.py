@@ -231,6 +231,40 @@ def test_viewers_and_account_managers_read_saved_funnels_and_change_none(shopper
     assert Funnel.objects.count() == 1
 
 
+def test_a_saved_funnel_keeps_its_breakdown_and_a_request_may_ask_another(shoppers, as_role):
+    client = as_role(MARKETER)
+    body = {**SAVED, "breakdown": {"by": "source"}}
+    pk = client.post("/api/v1/insights/funnels/", body, content_type="application/json").json()[
+        "id"
+    ]
+    assert client.get(f"/api/v1/insights/funnels/{pk}/").json()["breakdown"] == {
+        "by": "source",
+        "key": "",
+    }
+    result = client.get(f"/api/v1/insights/funnels/{pk}/result/", NOVEMBER).json()
+    assert result["breakdown"]["groups"][0]["people"] == [5, 4, 1]
+    unbroken = client.get(f"/api/v1/insights/funnels/{pk}/result/", {**NOVEMBER, "by": ""})
+    assert unbroken.json()["breakdown"] is None
+    # PATCH without a breakdown keeps it; PUT replaces the funnel, breakdown included.
+    client.patch(
+        f"/api/v1/insights/funnels/{pk}/", {"ordered": False}, content_type="application/json"
+    )
+    assert Funnel.objects.get(pk=pk).breakdown == {"by": "source", "key": ""}
+    client.put(f"/api/v1/insights/funnels/{pk}/", SAVED, content_type="application/json")
+    assert Funnel.objects.get(pk=pk).breakdown is None
+
+
+@pytest.mark.parametrize(
+    "breakdown", [{"by": "colour"}, {"by": "property"}, {"by": "trait", "key": "a\x00b"}, "source"]
+)
+def test_a_bad_saved_breakdown_is_a_400(as_role, breakdown):
+    body = {**SAVED, "breakdown": breakdown}
+    made = as_role(MARKETER).post(
+        "/api/v1/insights/funnels/", body, content_type="application/json"
+    )
+    assert made.status_code == 400 and "breakdown" in made.json()["error"]["fields"], made.json()
+
+
 def test_a_legacy_saved_funnel_still_opens(shoppers, as_role):
     old = [{"event": VIEW, "property": "category", "value": "Tents"}, {"event": ADD}]
     saved = Funnel.objects.create(name="Old", steps=old, window_days=7, ordered=True)

@@ -167,6 +167,15 @@ def test_a_saved_funnel_opens_as_its_url(shoppers, marketer_client):
     assert "6 people started" in marketer_client.get(opened["Location"]).content.decode()
 
 
+def test_a_funnel_saved_broken_down_opens_broken_down(shoppers, marketer_client):
+    fields = {**SHOP_FIELDS, "name": "By source", "by": "source"}
+    marketer_client.post("/insights/funnels/", fields)
+    saved = Funnel.objects.get(name="By source")
+    assert saved.breakdown == {"by": "source", "key": ""}
+    opened = marketer_client.get(f"/insights/funnels/{saved.pk}/")
+    assert "by=source" in opened["Location"]
+
+
 def test_a_marketer_deletes_a_saved_funnel_and_a_viewer_cannot(shoppers, client, make_user):
     saved = Funnel.objects.create(name="Shop", steps=[{"name": VIEW}, {"name": ADD}])
     client.force_login(make_user("Viewer"))
