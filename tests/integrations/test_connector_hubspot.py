@@ -159,6 +159,13 @@ def test_a_secondly_limit_waits_for_retry_after_then_goes_on(hub):
     assert run.status == SyncRun.Status.SUCCEEDED and run.stored == 150
 
 
+def test_a_secondly_limit_without_retry_after_waits_a_second_not_the_default(hub):
+    add_contacts(hub, 10)
+    run = services.start_run(connection=connect(hub))
+    hub.fail_next(429, body=hubspot_api.SECONDLY_LIMIT)
+    assert sync.run_slice(run_id=run.id, seq=0) == sync.Next(seq=1, delay=1)
+
+
 def test_the_daily_limit_waits_until_midnight_in_the_account_time_zone(hub):
     add_contacts(hub, 10)
     hub.state["daily_limit"] = 0
@@ -181,6 +188,16 @@ def test_a_revoked_token_fails_the_run_with_a_message_to_act_on(hub):
     assert run.status == SyncRun.Status.FAILED
     assert "HubSpot refused the access token (401)" in run.error
     assert Event.objects.count() == 0
+
+
+def test_a_stream_whose_scope_is_missing_fails_the_run_naming_the_scope(hub):
+    add_contacts(hub, 10)
+    hub.state["scopes"] = {"crm.objects.contacts.read"}
+    run = services.start_run(connection=connect(hub, "contacts", "deals"))
+    drive(run)
+    assert run.status == SyncRun.Status.FAILED
+    assert "lacks the scopes this needs (403): crm.objects.deals.read" in run.error
+    assert run.stored == 10  # the contacts read before are kept
 
 
 def test_a_500_is_retried_and_the_run_completes(hub):
@@ -278,6 +295,11 @@ def test_test_connection_names_the_scopes_the_token_lacks(hub):
     result = services.test_connection(connection=connection)
     assert (result.ok, result.code) == (False, "permission")
     assert "crm.objects.companies.read, crm.objects.deals.read" in result.message
+    services.update_connection(connection=connection, config={"time_zone": "Mars/Olympus"})
+    result = services.test_connection(connection=connection)
+    assert (result.ok, result.code) == (False, "config")
+    assert "Mars/Olympus" in result.message
+    services.update_connection(connection=connection, config={"time_zone": "Europe/Paris"})
     hub.state["token"] = "pat-na1-revoked"
     result = services.test_connection(connection=connection)
     assert (result.ok, result.code) == (False, "auth")

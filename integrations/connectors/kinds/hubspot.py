@@ -297,7 +297,14 @@ def _past_the_cap(records: list, spec: _Object, *, since: int, newest: int, note
 
 
 def check(reader) -> None:
-    """One cheap search per object (limit 1): the token works and holds every read scope."""
+    """One cheap search per object (limit 1): the token works and holds every read scope;
+    and the account's time zone is one we know."""
+    zone = str(reader.config.get("time_zone") or "UTC")
+    if _time_zone(reader).key != zone:
+        raise ConnectorError(
+            f"The time zone {zone!r} is not known; name it as e.g. Europe/Amsterdam.",
+            code="config",
+        )
     missing: list[str] = []
     for spec in OBJECTS.values():
         body = {"limit": 1, "properties": ["hs_object_id"]}
