@@ -83,9 +83,16 @@ def test_contacts_are_read_in_pages_sorted_by_their_last_change(hub):
     run = services.start_run(connection=connect(hub))
     drive(run)
     assert run.status == SyncRun.Status.SUCCEEDED
-    assert (run.pages, run.records_read, run.stored, run.rejected) == (3, 250, 250, 0)
+    assert (run.pages, run.stored, run.rejected) == (3, 250, 0)
+    # Each page starts at the newest change the last one held (read again, stored once).
+    assert (run.records_read, run.duplicates) == (252, 2)
     asked = searches(hub)
-    assert [body.get("after") for body in asked] == [None, "100", "200"]
+    assert [since_of(body) for body in asked] == [
+        0,
+        millis(T0 + timedelta(minutes=99)),
+        millis(T0 + timedelta(minutes=198)),
+    ]
+    assert [body.get("after") for body in asked] == [None, None, None]
     assert {body["limit"] for body in asked} == {100}
     assert asked[0]["filterGroups"][0]["filters"][0] == {
         "propertyName": "lastmodifieddate",
@@ -126,22 +133,72 @@ def test_an_updated_contact_is_read_again_from_the_moved_lower_bound(hub):
     assert StreamState.objects.get(connection=connection).cursor == {"since": millis(changed)}
 
 
-def test_a_backlog_past_the_search_cap_moves_the_lower_bound_instead_of_paging_on(hub):
-    hub.state["cap"] = 250
+def test_a_backlog_longer_than_the_search_cap_is_read_by_moving_the_lower_bound(hub):
+    hub.state["cap"] = 250  # HubSpot's is 10,000 results a query
     add_contacts(hub, 600)
     run = services.start_run(connection=connect(hub))
-    _, notes = drive(run)
+    drive(run)
     assert run.status == SyncRun.Status.SUCCEEDED
     assert Event.objects.count() == 600
     assert Event.objects.values("user_id").distinct().count() == 600
     asked = searches(hub)
-    assert all(int(body.get("after") or 0) < 250 for body in asked)
-    bounds = sorted({since_of(body) for body in asked})
-    assert len(bounds) == 3 and bounds[0] == 0
-    # Each new query starts at the newest change the last one reached.
-    assert bounds[1:] == [millis(T0 + timedelta(minutes=249)), millis(T0 + timedelta(minutes=498))]
-    assert sum("lower bound moved" in note for note in notes) == 2
-    assert run.duplicates == 2  # the contacts at each moved bound, read twice, stored once
+    bounds = [since_of(body) for body in asked]
+    assert bounds == sorted(set(bounds)) and len(bounds) == run.pages
+    assert all(body.get("after") is None for body in asked)
+    cursor = StreamState.objects.get(connection=run.connection).cursor
+    assert cursor == {"since": millis(T0 + timedelta(minutes=599))}
+
+
+def add_at(hub, instant: datetime, ids: range) -> None:
+    for n in ids:
+        hubspot_api.put(hub, "contacts", n, modified=instant, email=f"p{n}@example.com")
+
+
+def test_contacts_changed_at_the_same_instant_are_paged_through_it(hub):
+    hub.state["cap"] = 250
+    add_at(hub, T0, range(1000, 1150))  # a bulk import: 150 changes in one millisecond
+    add_at(hub, T0 + timedelta(hours=1), range(2000, 2150))
+    add_contacts(hub, 100)
+    run = services.start_run(connection=connect(hub))
+    _, notes = drive(run)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert Event.objects.count() == Event.objects.values("user_id").distinct().count() == 400
+    within = [body for body in searches(hub) if body.get("after")]
+    assert {(since_of(body), body["after"]) for body in within} == {
+        (millis(T0), "100"),
+        (millis(T0 + timedelta(hours=1)), "100"),
+    }
+    assert any("changed up to" in note for note in notes)
+
+
+def test_more_changes_at_one_instant_than_the_search_cap_are_skipped_with_a_note(hub):
+    hub.state["cap"] = 250
+    add_at(hub, T0 - timedelta(hours=1), range(1000, 1300))
+    add_contacts(hub, 10)
+    run = services.start_run(connection=connect(hub))
+    _, notes = drive(run)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert any("so 50 of them were skipped" in note for note in notes)
+    assert Event.objects.filter(user_id__startswith="1").count() == 250 + 10
+    assert all(int(body.get("after") or 0) < 250 for body in searches(hub))
+    # The contacts changed after that instant are read: the stream did not stop at it.
+    assert Event.objects.filter(user_id="109").exists()
+
+
+def test_the_lower_bound_stays_behind_changes_too_recent_for_the_search_index(hub):
+    add_contacts(hub, 5)
+    just_now = datetime.now(UTC) - timedelta(seconds=10)
+    hubspot_api.put(hub, "contacts", 555, modified=just_now, email="new@example.com")
+    connection = connect(hub)
+    drive(services.start_run(connection=connection))
+    since = StreamState.objects.get(connection=connection).cursor["since"]
+    assert millis(T0 + timedelta(minutes=4)) <= since <= millis(just_now - timedelta(minutes=1))
+    assert Event.objects.filter(user_id="555").exists()
+    # The next run asks again from there and finds the recent change (stored once).
+    again = services.start_run(connection=connection)
+    drive(again)
+    assert since_of(searches(hub)[-1]) == since
+    assert (again.stored, again.duplicates) == (0, 1)
 
 
 def test_a_secondly_limit_waits_for_retry_after_then_goes_on(hub):
@@ -304,3 +361,19 @@ def test_test_connection_names_the_scopes_the_token_lacks(hub):
     result = services.test_connection(connection=connection)
     assert (result.ok, result.code) == (False, "auth")
     assert "401" in result.message
+
+
+def test_a_contact_changed_while_a_pass_reads_makes_no_other_contact_be_missed(hub):
+    # A change moves a contact to the end of HubSpot's sorted results: with an offset
+    # alone, every contact after it would move up one place and one would be skipped.
+    add_contacts(hub, 250)
+    run = services.start_run(connection=connect(hub))
+    first = sync.run_slice(run_id=run.id, seq=0)
+    hubspot_api.put(hub, "contacts", 105, modified=T0 + timedelta(days=1), email="x@example.com")
+    seq = first.seq
+    while seq is not None:
+        seq = sync.run_slice(run_id=run.id, seq=seq).seq
+    assert set(Event.objects.values_list("user_id", flat=True)) == {
+        str(100 + n) for n in range(250)
+    }
+    assert Event.objects.filter(user_id="105").count() == 2  # before and after its change

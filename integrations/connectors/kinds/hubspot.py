@@ -5,11 +5,18 @@ app's token, an OAuth access token), all sent as ``Authorization: Bearer <token>
 
 Reading: ``POST /crm/v3/objects/{type}/search`` with ``<modified> GTE <since>`` (contacts'
 ``lastmodifieddate``, companies' and deals' ``hs_lastmodifieddate``, epoch milliseconds),
-sorted ascending by it, 100 a page, paging by ``paging.next.after``. Cursor: ``{"since"}``
-between runs (the newest change seen, inclusive: the overlap is recognised by the message
-ids), within a pass also ``after`` and ``max`` (the newest change seen so far). HubSpot's
-search never returns more than 10,000 results a query: a longer backlog is not paged past
-that; the lower bound moves to the newest change seen and the next query starts there.
+sorted ascending by it, 100 a page. Cursor: ``{"since"}``, the lower bound, inclusive (the
+records at the bound are read again; their message ids recognise them).
+
+The bound moves on after every page, to the newest change the page holds, rather than
+paging a whole pass by ``after``: a record changed while a pass reads moves to the end of
+HubSpot's sorted results, and with an offset alone every record after its old place would
+move up one and one would be skipped. Moving the bound also keeps each query far below
+HubSpot's cap of 10,000 results a query, so a long backlog needs no special case. Only
+where a whole page changed at the same millisecond (a bulk import) does the next page
+follow ``paging.next.after`` within that instant (``{"since", "after"}``); past 10,000 such
+records the rest of that instant is skipped, with a note. The bound never passes
+now − INDEX_LAG_MS (HubSpot's search index trails its changes by moments).
 
 What each stream becomes (the default mappings, editable per connection):
 
@@ -37,6 +44,7 @@ the token lacks, and so do we.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,8 +52,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..base import ConnectorError, Field, Kind, Page, RateLimited, Stream
 from ..records import parse_time
 
+logger = logging.getLogger(__name__)
+
 PAGE_SIZE = 100  # HubSpot allows 200 a search page; 100 keeps a slice short
 SEARCH_CAP = 10_000  # HubSpot's search returns at most this many results a query
+# A change shows in HubSpot's search index moments after it is made: the lower bound never
+# passes now minus this, so a change indexed late is still found by the next query.
+INDEX_LAG_MS = 2 * 60 * 1000
 SECONDLY_POLICIES = ("SECONDLY", "TEN_SECONDLY_ROLLING")
 SECONDLY_WAIT = {"SECONDLY": 1.0, "TEN_SECONDLY_ROLLING": 10.0}
 
@@ -260,40 +273,49 @@ def _iso(millis: int) -> str:
     return datetime.fromtimestamp(millis / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def read(reader, *, stream: Stream, cursor) -> Page:
+def read(reader, *, stream: Stream, cursor, now: datetime | None = None) -> Page:
     spec, cursor = OBJECTS[stream.name], dict(cursor or {})
     since, after = int(cursor.get("since") or 0), cursor.get("after")
     answer = _search(reader, spec, since=since, after=after, limit=PAGE_SIZE)
     results = answer.get("results")
     if not isinstance(results, list):
         raise ConnectorError(f"HubSpot's {spec.type} search answered without a results list.")
-    newest = max([since, int(cursor.get("max") or 0)] + [_millis(r, spec) for r in results])
+    newest = max([since] + [_millis(r, spec) for r in results])
     records, alone = _per_contact(reader, spec, results) if spec.per_contact else (results, 0)
     note = f"{alone} of the {spec.type} had no associated contact: left out." if alone else ""
+    # Never a bound the search index may not have reached yet (see INDEX_LAG).
+    settled = int((now or datetime.now(UTC)).timestamp() * 1000) - INDEX_LAG_MS
+    bound = min(newest, settled)
     following = ((answer.get("paging") or {}).get("next") or {}).get("after")
-    offset = _offset(following)
-    if results and following and (offset is None or offset < SEARCH_CAP):
-        return Page(records, {"since": since, "after": str(following), "max": newest}, False, note)
     total, seen = answer.get("total"), (_offset(after) or 0) + len(results)
-    if results and (following or (isinstance(total, int) and total > seen)):
-        return _past_the_cap(records, spec, since=since, newest=newest, note=note)
-    return Page(records, {"since": newest}, done=True, note=note)
+    if not results or (following is None and not (isinstance(total, int) and total > seen)):
+        return Page(records, {"since": max(since, bound)}, done=True, note=note)
+    if bound > since:
+        progress = f"Read the {spec.type} changed up to {_iso(bound)}."
+        return Page(records, {"since": bound}, done=False, note=f"{progress} {note}".strip())
+    # The whole page changed at the bound itself (or too recently to move it): page
+    # through that instant by offset, as far as HubSpot's cap allows.
+    offset = _offset(following)
+    if offset is not None and offset < SEARCH_CAP:
+        return Page(records, {"since": since, "after": str(following)}, done=False, note=note)
+    return _past_the_cap(reader, records, spec, since=since, seen=seen, note=note)
 
 
-def _past_the_cap(records: list, spec: _Object, *, since: int, newest: int, note: str) -> Page:
-    """The query reached HubSpot's 10,000 results: the next starts at the newest change."""
-    if newest <= since:
-        raise ConnectorError(
-            f"More than {SEARCH_CAP:,} {spec.type} share the last-modified time "
-            f"{_iso(since)}; HubSpot's search cannot page past them. Read them with a full "
-            "export instead.",
-            code="loop",
-        )
-    moved = (
-        f"HubSpot's search stops at {SEARCH_CAP:,} results a query: the lower bound moved "
-        f"to {_iso(newest)} and reading goes on from there."
+def _past_the_cap(reader, records: list, spec: _Object, *, since: int, seen: int, note: str):
+    """More records changed at one millisecond than HubSpot's search returns: what it
+    gave is kept, the rest of that instant is skipped (said, and logged) so that the
+    stream goes on rather than stopping at it for good."""
+    at_once = {"propertyName": spec.modified, "operator": "EQ", "value": str(since)}
+    body = {"filterGroups": [{"filters": [at_once]}], "limit": 1, "properties": [spec.modified]}
+    counted = _post(reader, f"/crm/v3/objects/{spec.type}/search", body).get("total")
+    left = max(counted - seen, 0) if isinstance(counted, int) else 0
+    logger.warning("HubSpot %s: %s changes at %s past the search cap", spec.type, left, since)
+    skipped = (
+        f"More than {SEARCH_CAP:,} {spec.type} changed at {_iso(since)}: HubSpot's search "
+        f"cannot page past them, so {left:,} of them were skipped. Read them with a full "
+        "export."
     )
-    return Page(records, {"since": newest}, done=False, note=f"{moved} {note}".strip())
+    return Page(records, {"since": since + 1}, done=False, note=f"{skipped} {note}".strip())
 
 
 def check(reader) -> None:
