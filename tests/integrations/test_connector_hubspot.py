@@ -11,7 +11,8 @@ from integrations import processing
 from integrations.connectors import services, sync
 from integrations.connectors.models import StreamState, SyncRun
 from integrations.models import Event, RejectedEvent
-from profiles.models import Identity, ProfileEvent, SourceIdentity
+from profiles import defaults
+from profiles.models import IdentifierKind, Identity, ProfileEvent, SourceIdentity
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +113,13 @@ def test_the_source_of_a_hubspot_connection_takes_crm_ids_as_user_ids(hub):
     connection = connect(hub)
     setting = SourceIdentity.objects.get(source=connection.source)
     assert setting.user_id_kind.name == "crm_id"
+
+
+def test_an_installation_without_crm_ids_still_connects_hubspot(hub):
+    defaults.ensure_installed()
+    IdentifierKind.objects.filter(name="crm_id").delete()
+    connection = connect(hub)
+    assert not SourceIdentity.objects.filter(source=connection.source).exists()
 
 
 def test_an_updated_contact_is_read_again_from_the_moved_lower_bound(hub):

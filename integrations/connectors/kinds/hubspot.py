@@ -340,9 +340,9 @@ def check(reader) -> None:
             missing += _scopes_in(_body_of(exc)) or [f"crm.objects.{spec.type}.read"]
     if missing:
         raise ConnectorError(
-            f"The HubSpot token lacks the scopes this needs (403): {', '.join(missing)}. Add "
-            "them to the app (a private app: Settings → Integrations → Private apps → Scopes) "
-            "and paste its token again.",
+            f"The HubSpot token lacks scopes (403): {', '.join(missing)}. Add them to the app "
+            "(a private app: Settings → Integrations → Private apps → Scopes) and paste its "
+            "token again, or turn off the streams that need them.",
             code="permission",
         )
 
