@@ -3,3 +3,26 @@ from django.apps import AppConfig
 
 class ProfilesConfig(AppConfig):
     name = "profiles"
+
+    def ready(self):
+        from integrations.connectors.services import register_source_setup
+
+        register_source_setup(_connection_user_id_kind)
+
+
+def _connection_user_id_kind(*, source, kind) -> None:
+    """A connector's source whose userId is not a web user id (a CRM's contact id) says so
+    from the start, so its ids never meet the website's user ids of the same value. An
+    installation that removed that identifier kind keeps the default (the admin chooses
+    in the identity rules)."""
+    name = kind.extra.get("user_id_kind", "")
+    if not name or name == "user_id":
+        return
+    from . import defaults
+    from .models import IdentifierKind
+    from .rules.services import set_source_user_kind
+
+    defaults.ensure_installed()
+    found = IdentifierKind.objects.filter(name=name).first()
+    if found is not None:
+        set_source_user_kind(source=source, kind=found)

@@ -29,11 +29,14 @@ class ConnectorError(Exception):
     """A read or check that failed; ``message`` is safe to show to an admin.
 
     ``retryable``: trying again later can help (a 5xx, a timeout). ``code`` names the kind
-    of failure for the API (auth, permission, unreachable, tls, answer, config, loop)."""
+    of failure for the API (auth, permission, unreachable, tls, answer, config, loop).
+    ``response``: the service's answer when it refused (the Reader sets it), so that a kind
+    can show the service's own explanation (the scopes a token lacks, the limit it hit)."""
 
     def __init__(self, message: str, *, retryable: bool = False, code: str = "answer"):
         super().__init__(message)
         self.message, self.retryable, self.code = message, retryable, code
+        self.response = None
 
     def __str__(self) -> str:
         return self.message

@@ -121,7 +121,11 @@ class Reader:
             raise ConnectorError(_unreached(exc), retryable=exc.retryable, code=_code(exc)) from exc
         finally:
             self.requests += 1
-        self.raise_for_status(response)
+        try:
+            self.raise_for_status(response)
+        except ConnectorError as exc:
+            exc.response = response  # the kind may read the service's own explanation
+            raise
         return response
 
     @staticmethod

@@ -2,14 +2,15 @@
 
 Others may use: ``create_connection``, ``update_connection``, ``set_secrets``,
 ``test_connection``, ``start_run``, ``cancel_run``, ``set_paused``, ``start_due_runs``,
-``resume_stalled_runs``, ``rotate_encryption``. A connection is a source of its own
-(server-trusted, with its party and priority), created here with it. Runs are queued by
-task name (tasks import us).
+``resume_stalled_runs``, ``rotate_encryption``, ``register_source_setup``. A connection is
+a source of its own (server-trusted, with its party and priority), created here with it.
+Runs are queued by task name (tasks import us).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,6 +45,17 @@ class RunActive(Exception):
     def __init__(self, run: SyncRun):
         super().__init__(f"Run {run.id} is still going; cancel it or wait for it to end.")
         self.run = run
+
+
+# Hook: what the apps above set up for a new connection's source, registered at start-up
+# (profiles/apps.py: what its userId is, when the kind names it in ``extra["user_id_kind"]``,
+# e.g. a CRM's contact id). Called as ``setup(source=, kind=)`` in the creating transaction.
+_SOURCE_SETUPS: list[Callable] = []
+
+
+def register_source_setup(setup: Callable) -> None:
+    if setup not in _SOURCE_SETUPS:
+        _SOURCE_SETUPS.append(setup)
 
 
 def default_streams(kind: Kind) -> dict:
@@ -138,6 +150,8 @@ def create_connection(
         raise ConnectionInvalid(errors)
     now = now or timezone.now()
     source = create_source(name=name, kind=spec.source_kind, party=party, priority=priority)
+    for setup in _SOURCE_SETUPS:
+        setup(source=source, kind=spec)
     connection = Connection.objects.create(
         source=source,
         kind=kind,
