@@ -244,10 +244,20 @@ class Supervisor:
             f"everything.\nup      | {bar}"
         )
 
+    def _start_demo_services(self) -> None:
+        """The demo's pulled systems (a CRM imitation its connection syncs on a schedule)."""
+        self._spawn(
+            "demo-crm",
+            [sys.executable, "manage.py", "demo_services"]
+            + ["--customers", str(self.demo_customers)],
+            oneshot=True,  # a demo service that stops must not stop the product
+        )
+
     def _start_demo_data(self) -> None:
         marker = self.var_dir / "demo" / "loaded"  # written by demo_data after a full load
         if not self.demo_customers:
             return
+        self._start_demo_services()
         if marker.exists():
             self.out.say("up      | demo data already loaded (delete var/demo/loaded to reload)")
             return

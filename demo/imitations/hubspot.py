@@ -368,6 +368,7 @@ def start(
     cap: int = SEARCH_CAP,
     daily_limit: int = 250_000,
     scopes: tuple[str, ...] = tuple(f"crm.objects.{t}.read" for t in OBJECT_TYPES),
+    port: int = 0,
 ) -> Imitation:
     """A running imitation with no records; ``put`` and ``associate`` fill it."""
     imitation = Imitation(handler=handle)
@@ -380,4 +381,4 @@ def start(
         used=0,
         scopes=set(scopes),
     )
-    return imitation.start()
+    return imitation.start(port)

@@ -1,0 +1,57 @@
+"""The demo's CRM imitation and its connection: a newcomer's `make demo` syncs it on a
+schedule, and each minute's lifecycle moves arrive with the next run."""
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from demo import pull_services
+from integrations import processing
+from integrations.connectors import services
+from integrations.connectors.models import Connection, SyncRun
+from profiles.models import Identity
+from tests.integrations.test_connector_sync import drive
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def crm():
+    imitation = pull_services.start_crm(seed=42, customers=60)
+    yield imitation
+    imitation.stop()
+
+
+def test_the_demo_crm_syncs_into_profiles_and_its_moves_arrive_next_run(crm):
+    connection = pull_services.ensure_crm_connection(url=crm.url)
+    assert pull_services.ensure_crm_connection(url=crm.url) == connection  # found, not doubled
+    assert connection.schedule_minutes == pull_services.SCHEDULE_MINUTES
+    contacts = len(crm.state["objects"]["contacts"])
+    assert contacts > 10
+    first = services.start_run(connection=connection)
+    drive(first)
+    assert first.status == SyncRun.Status.SUCCEEDED and first.rejected == 0
+    while processing.process_inbox_batch():
+        pass
+    contact_ids = set(crm.state["objects"]["contacts"])
+    linked = Identity.objects.filter(kind__name="hubspot_id", value__in=contact_ids)
+    assert linked.count() == contacts
+    emails = {r["properties"]["email"] for r in crm.state["objects"]["contacts"].values()}
+    with_email = Identity.objects.filter(
+        kind__name="email", value__in=emails, profile__in=linked.values("profile")
+    )
+    assert with_email.count() == contacts  # one profile per person: id and address together
+
+    moved = pull_services.tick(crm, rng=random.Random(1), now=datetime.now(UTC))
+    again = services.start_run(connection=connection)
+    drive(again)
+    assert moved == 3 and again.stored >= moved
+
+
+def test_the_connection_follows_the_imitation_to_another_port(crm):
+    connection = pull_services.ensure_crm_connection(url="http://127.0.0.1:9/")
+    pull_services.ensure_crm_connection(url=crm.url)
+    connection = Connection.objects.get(pk=connection.pk)
+    assert connection.base_url == crm.url
+    assert services.test_connection(connection=connection).ok
