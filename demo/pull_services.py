@@ -5,8 +5,8 @@ profiles enrich themselves. Demo services, on loopback only, labelled as such ev
 The CRM holds the same people as the rest of the demo (``people.make_person``): a
 contact per person with a CRM id, under HubSpot's own numeric contact id (kept as a
 ``hubspot_id`` identifier; the sync links to the profiles the other systems built by the
-e-mail address), and companies for the B2B customers. ``tick`` moves a few contacts along their lifecycle every minute, so each scheduled
-run has something new to bring.
+e-mail address), and companies for the B2B customers. ``tick`` moves a few contacts
+along their lifecycle every minute, so each scheduled run has something new to bring.
 """
 
 from __future__ import annotations
