@@ -126,7 +126,7 @@ def _who(node: dict, order_id: str) -> dict:
 
 def order(node, *, since: str | None) -> list[dict]:
     """The order's messages. ``since``: the lower bound of this pass (None on a first or
-    full read); an order created before it was read by an earlier pass."""
+    full read); an order created by then was read by an earlier pass."""
     if not isinstance(node, dict):
         raise ValueError("The order is not a JSON object.")
     order_id = numeric_id(node.get("id"), "Order")
@@ -154,7 +154,9 @@ def order(node, *, since: str | None) -> list[dict]:
             "products": products,
         }
     ]
-    seen_before = since is not None and parse_time(created) < parse_time(since)
+    # Created at or before the bound: an earlier pass read it (the same second is taken
+    # as read; at worst an Order Updated too many, which carries no revenue).
+    seen_before = since is not None and parse_time(created) <= parse_time(since)
     if seen_before and parse_time(updated) > parse_time(since):
         current = node.get("currentTotalPriceSet") or node.get("totalPriceSet")
         records.append(
