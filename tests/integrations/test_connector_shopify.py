@@ -326,3 +326,23 @@ def test_the_query_bound_cannot_break_out_of_its_quotes(api, store):
     drive(services.start_run(connection=connection), store)
     assert graphql_calls(api)[0]["variables"]["query"] is None
     assert json.dumps(graphql_calls(api)).count("OR id") == 0
+
+
+def test_customers_and_their_orders_become_one_profile_with_its_consent(api, store):
+    from integrations import processing
+    from profiles.consent import may_use
+    from profiles.models import Identity, ProfileEvent
+
+    drive(services.start_run(connection=connect(api, "customers", "orders")), store)
+    while processing.process_inbox_batch():
+        pass
+    subscribed = Identity.objects.get(kind__name="user_id", value="7004").profile
+    assert may_use(subscribed, "email_marketing")
+    assert not may_use(Identity.objects.get(kind__name="user_id", value="7005").profile,
+                       "email_marketing")  # fmt: skip
+    emails = Identity.objects.filter(profile=subscribed, kind__name="email")
+    assert list(emails.values_list("value", flat=True)) == ["shopper4@example.com"]
+    # Customer 4's orders (every seventh) are on the same profile, with their revenue.
+    orders = ProfileEvent.objects.filter(profile=subscribed, name="Order Completed")
+    assert sorted(e.properties["order_id"] for e in orders) == ["5004", "5011", "5018", "5025",
+                                                                "5032", "5039"]  # fmt: skip
