@@ -235,6 +235,7 @@ def test_a_wrong_client_secret_fails_the_run_clearly(api, store):
     assert run.status == SyncRun.Status.FAILED
     assert "Shopify issued no access token to client ID app-client" in run.error
     assert "HTTP 400" in run.error
+    assert [r.path for r in api.requests] == ["/admin/oauth/access_token"]  # asked once
 
 
 def test_a_revoked_fixed_token_fails_the_run_with_a_message_to_act_on(api, store):

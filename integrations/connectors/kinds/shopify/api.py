@@ -102,8 +102,9 @@ def graphql(reader, query: str, variables: dict | None = None) -> tuple[dict, fl
         )
     path = f"admin/api/{version}/graphql.json"
     payload = {"query": query, "variables": variables or {}}
+    token = access_token(reader)
     try:
-        body = reader.post(path, json=payload, headers=_auth(access_token(reader)))
+        body = reader.post(path, json=payload, headers=_auth(token))
     except RateLimited:
         raise
     except ConnectorError as exc:
