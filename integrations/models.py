@@ -253,8 +253,9 @@ class Event(models.Model):
         return f"{self.type} {self.event or ''} ({self.message_id})"
 
 
-# Models of the destinations, file import, webhook and connector packages, registered with
-# this app.
+# Models of the catalogue, destinations, file import, webhook and connector packages,
+# registered with this app.
+from .catalog.models import Product  # noqa: E402, F401
 from .connectors.models import Connection, StreamState, SyncRun  # noqa: E402, F401
 from .destinations.models import DeadLetter, Destination  # noqa: E402, F401
 from .imports.models import FileImport, ImportMapping  # noqa: E402, F401

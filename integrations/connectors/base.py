@@ -15,8 +15,13 @@ A kind is one module under ``kinds/`` holding a ``Kind`` as ``KIND``, listed in
   admin can act on, and ``read(reader, stream=, cursor=)``: one bounded page (``Page``).
 
 A read never writes: the sync (``sync.py``) stores a page's records and its cursor in one
-transaction. ``cursor`` is whatever JSON the kind needs to go on (a page token, an
-updated-at lower bound), None on the first read of a stream.
+transaction. A stream whose ``message_kind`` is ``"catalog"`` fills the product catalogue
+(integrations/catalog) with its records instead of becoming messages. A read may reject a
+record it cannot shape (``Page.rejected``) and ask for a pause before the next page
+(``Page.wait``, e.g. when the service's budget runs low); it stores a credential the
+service issued during the read (a refreshed token) with ``reader.save_secrets``.
+``cursor`` is whatever JSON the kind needs to go on (a page token, an updated-at lower
+bound), None on the first read of a stream.
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ class Stream:
     name: str
     label: str
     primary_key: str  # JSON path into a record, e.g. "$.id"
-    message_kind: str  # identify | track | group
+    message_kind: str  # identify | track | group | catalog (rows of the product catalogue)
     rules: str  # default mapping, webhook grammar: "traits.email = $.properties.email"
     # JSON path of the record's last change, e.g. "$.updatedAt"; "" when the service has
     # none (every read is then a full read and message ids rest on the key alone).
@@ -81,6 +86,7 @@ class Stream:
 # What an admin may change of a stream, per connection (Connection.streams[name]).
 STREAM_OVERRIDES = ("primary_key", "updated_at", "message_kind")
 MESSAGE_KINDS = ("identify", "track", "group")
+CATALOG = "catalog"  # a stream of products: upserted into the catalogue, not messages
 
 
 @dataclass
@@ -89,6 +95,9 @@ class Page:
     cursor: object  # stored after this page's records, passed to the next read
     done: bool  # the stream has nothing more for now
     note: str = ""  # shown on the run page, e.g. "moved the lower bound past 10,000"
+    # (reason, record) of records the read could not shape; kept beside the run's others.
+    rejected: list[tuple[str, object]] = field(default_factory=list)
+    wait: float = 0.0  # seconds to wait before the next page (the service's budget is low)
 
 
 class Reader(Protocol):
@@ -101,6 +110,8 @@ class Reader(Protocol):
     def get(self, path: str, *, params: dict | None = None, headers: dict | None = None): ...
 
     def post(self, path: str, *, json: object, headers: dict | None = None): ...
+
+    def save_secrets(self, changed: dict) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ class Reader:
         config: dict,
         secrets: dict,
         budget: int = 0,
+        on_secrets=None,
     ):
         self.connection_id = connection_id
         self.base_url = base_url.rstrip("/") + "/"
@@ -71,6 +72,7 @@ class Reader:
         self.secrets = secrets
         self.budget = budget
         self.requests = 0
+        self.on_secrets = on_secrets  # (changed secrets) -> None: stores them encrypted
 
     # --- what kinds call ------------------------------------------------------------
 
@@ -81,6 +83,13 @@ class Reader:
         body = jsonlib.dumps(json).encode()
         sent = {"Content-Type": "application/json", **(headers or {})}
         return self.parse(self.send("POST", path, body=body, headers=sent))
+
+    def save_secrets(self, changed: dict) -> None:
+        """Keeps credentials the service issued during a read (a refreshed access token):
+        at once for this reader, and stored encrypted on the connection."""
+        self.secrets.update(changed)
+        if self.on_secrets is not None:
+            self.on_secrets(changed)
 
     def url(self, path: str, params: dict | None = None) -> str:
         """The absolute URL of ``path`` (relative to the base URL, or a full URL that must

@@ -1,9 +1,9 @@
 """The connector kinds this installation offers: one line per module under ``kinds/``."""
 
 from .base import ConnectorError, Kind
-from .kinds import hubspot, rest
+from .kinds import hubspot, rest, shopify
 
-KINDS: dict[str, Kind] = {kind.key: kind for kind in (rest.KIND, hubspot.KIND)}
+KINDS: dict[str, Kind] = {kind.key: kind for kind in (rest.KIND, hubspot.KIND, shopify.KIND)}
 
 
 def kind_of(key: str) -> Kind:

@@ -7,13 +7,15 @@ Contract (the tasks call ``run_slice(run_id=, seq=)`` and queue what it returns)
 2. The page is read outside any transaction (an HTTP call must not hold locks).
 3. In one transaction: the run is claimed by moving ``slice_seq`` on (a conditional
    UPDATE, so of two workers holding the same slice one stores and the other rolls back),
-   the page's messages are stored durably (``ingest_messages``: messageId dedupe), the
-   rejected records are kept with their reason, the stream's cursor advances and the
-   counters add up. A worker killed anywhere before the COMMIT leaves the cursor where it
-   was: the retried slice reads the same page, and its messages are stored once.
-4. The next slice is queued after the COMMIT; a rate limit or a retryable error queues
-   the same slice later (``Retry-After``, or backoff with jitter), so no task sleeps and
-   none outlives the broker's visibility timeout.
+   the page's messages are stored durably (``ingest_messages``: messageId dedupe) or, for
+   a catalogue stream, its products upserted; the rejected records are kept with their
+   reason, the stream's cursor advances and the counters add up. A worker killed anywhere
+   before the COMMIT leaves the cursor where it was: the retried slice reads the same
+   page, and its messages are stored once.
+4. The next slice is queued after the COMMIT (after ``Page.wait`` when the read asked for
+   a pause); a rate limit or a retryable error queues the same slice later
+   (``Retry-After``, or backoff with jitter), so no task sleeps and none outlives the
+   broker's visibility timeout.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from cdp_site import crypto
+from integrations.catalog.services import upsert_products
+from integrations.collect.messages import Rejection
 from integrations.services import ingest_messages, record_rejections
 
-from .base import STREAM_OVERRIDES, ConnectorError, Page, RateLimited, Stream
+from .base import CATALOG, STREAM_OVERRIDES, ConnectorError, Page, RateLimited, Stream
 from .http import Reader
 from .models import Connection, StreamState, SyncRun
 from .records import Mapper
@@ -68,7 +72,14 @@ def reader_for(connection: Connection) -> Reader:
         config=connection.config,
         secrets=secrets_of(connection),
         budget=connection.request_budget or kind.default_budget,
+        on_secrets=lambda changed: _save_secrets(connection, changed),
     )
+
+
+def _save_secrets(connection: Connection, changed: dict) -> None:
+    from .services import set_secrets  # services imports this module
+
+    set_secrets(connection=connection, secrets=changed)
 
 
 def effective_stream(connection: Connection, stream: Stream) -> Stream:
@@ -76,6 +87,8 @@ def effective_stream(connection: Connection, stream: Stream) -> Stream:
     and the kind of call its records become."""
     spec = connection.streams.get(stream.name) or {}
     changed = {k: spec[k] for k in STREAM_OVERRIDES if spec.get(k)}
+    if stream.message_kind == CATALOG:  # products stay products
+        changed.pop("message_kind", None)
     return replace(stream, **changed) if changed else stream
 
 
@@ -125,34 +138,26 @@ def run_slice(*, run_id: int, seq: int) -> Next:
 
 def _store(run: SyncRun, seq: int, *, state, stream, page: Page, reader: Reader) -> Next:
     connection = run.connection
-    mapper = Mapper(
-        connection_id=connection.id,
-        stream=stream,
-        rules=(connection.streams.get(stream.name) or {}).get("rules") or [],
-        trigger_after=connection.trigger_after,
-        history=state.last_full_sync_at is None or run.trigger == SyncRun.Trigger.FULL,
-    )
-    messages, rejections = mapper.messages(page.records)
+    history = state.last_full_sync_at is None or run.trigger == SyncRun.Trigger.FULL
     now = timezone.now()
     last_stream = page.done and run.stream_index + 1 >= len(run.streams)
+    unshaped = [Rejection("connector_record", reason, record) for reason, record in page.rejected]
     with transaction.atomic():
         if not _claim(run, seq):
             raise _Stale
-        result = ingest_messages(source_id=connection.source_id, messages=messages, received_at=now)
-        # The messages' own rejections are recorded by ingest_messages; the records that
-        # could not become messages are recorded here, beside them.
-        record_rejections(source_id=connection.source_id, rejections=rejections, received_at=now)
-        rejections = rejections + result.rejections
+        stored, duplicates, rejections = _write(connection, stream, page, history=history, now=now)
+        record_rejections(source_id=connection.source_id, rejections=unshaped, received_at=now)
+        rejections = unshaped + rejections
         state.cursor = page.cursor
-        if page.done and mapper.history:
+        if page.done and history:
             state.last_full_sync_at = now
         state.save()
         SyncRun.objects.filter(id=run.id).update(
             pages=F("pages") + 1,
             requests=F("requests") + reader.requests,
-            records_read=F("records_read") + len(page.records),
-            stored=F("stored") + result.stored,
-            duplicates=F("duplicates") + result.duplicates,
+            records_read=F("records_read") + len(page.records) + len(page.rejected),
+            stored=F("stored") + stored,
+            duplicates=F("duplicates") + duplicates,
             rejected=F("rejected") + len(rejections),
             stream_index=F("stream_index") + (1 if page.done else 0),
             retries=0,
@@ -162,7 +167,31 @@ def _store(run: SyncRun, seq: int, *, state, stream, page: Page, reader: Reader)
         )
         if last_stream:
             _finish(run, status=SyncRun.Status.SUCCEEDED, now=now)
-    return DONE if last_stream else Next(seq=seq + 1)
+    return DONE if last_stream else Next(seq=seq + 1, delay=page.wait)
+
+
+def _write(connection: Connection, stream: Stream, page: Page, *, history: bool, now):
+    """Stores a page's records: a catalogue stream's as products, the others as messages.
+    (stored, duplicates or unchanged, rejections); every rejection is recorded."""
+    if stream.message_kind == CATALOG:
+        result = upsert_products(source_id=connection.source_id, rows=page.records, now=now)
+        record_rejections(
+            source_id=connection.source_id, rejections=result.rejections, received_at=now
+        )
+        return result.stored, result.unchanged, result.rejections
+    mapper = Mapper(
+        connection_id=connection.id,
+        stream=stream,
+        rules=(connection.streams.get(stream.name) or {}).get("rules") or [],
+        trigger_after=connection.trigger_after,
+        history=history,
+    )
+    messages, rejections = mapper.messages(page.records)
+    result = ingest_messages(source_id=connection.source_id, messages=messages, received_at=now)
+    # The messages' own rejections are recorded by ingest_messages; the records that
+    # could not become messages are recorded here, beside them.
+    record_rejections(source_id=connection.source_id, rejections=rejections, received_at=now)
+    return result.stored, result.duplicates, rejections + result.rejections
 
 
 def _claim(run: SyncRun, seq: int) -> bool:
