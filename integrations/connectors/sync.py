@@ -62,11 +62,15 @@ class _Stale(Exception):
 
 def reader_for(connection: Connection) -> Reader:
     kind = kind_of(connection.kind)
+    secrets = secrets_of(connection)
+    base_url = connection.base_url
+    if kind.base_url_for is not None:
+        base_url = kind.base_url_for(base_url, secrets)
     return Reader(
         connection_id=connection.id,
-        base_url=connection.base_url,
+        base_url=base_url,
         config=connection.config,
-        secrets=secrets_of(connection),
+        secrets=secrets,
         budget=connection.request_budget or kind.default_budget,
     )
 
