@@ -200,11 +200,12 @@ class CheckResult:
 def test_connection(*, connection: Connection) -> CheckResult:
     """The kind's check against the live service; a message an admin can act on."""
     kind = kind_of(connection.kind)
+    reader = reader_for(connection)  # its base URL may come from the credentials
     try:
-        kind.check(reader_for(connection))
+        kind.check(reader)
     except ConnectorError as exc:
         return CheckResult(ok=False, message=exc.message, code=exc.code)
-    return CheckResult(ok=True, message=f"Connected to {connection.base_url}.")
+    return CheckResult(ok=True, message=f"Connected to {reader.base_url}.")
 
 
 def start_run(
