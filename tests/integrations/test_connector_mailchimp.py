@@ -79,6 +79,15 @@ def profile_of(email: str):
     return Identity.objects.select_related("profile").get(kind__name="email", value=email).profile
 
 
+def since_of(connection) -> str:
+    return StreamState.objects.get(connection=connection, stream="members").cursor["since"]
+
+
+def just_after(since: str) -> str:
+    """A change time the next run's window holds: a second after the last run's bound."""
+    return chimp.stamp(datetime.fromisoformat(since) + timedelta(seconds=1))
+
+
 def change(api, email: str, **fields) -> dict:
     at = next(i for i, m in enumerate(api.records) if m["email_address"] == email)
     api.records[at] = {**api.records[at], **fields}
@@ -107,8 +116,8 @@ def test_members_are_read_page_by_page_oldest_change_first_and_stored_once(api, 
 def test_a_member_changed_after_the_first_run_is_read_on_the_next_run(api, list_id):
     connection = connect(api, list_id)
     drive(services.start_run(connection=connection))
-    since = StreamState.objects.get(connection=connection, stream="members").cursor["since"]
-    changed_at = chimp.stamp(datetime.fromisoformat(since) + timedelta(seconds=1))
+    since = since_of(connection)
+    changed_at = just_after(since)
     change(api, "person7@example.com", last_changed=changed_at, merge_fields={"FNAME": "Seven"})
     next_second()
     run = services.start_run(connection=connection)
@@ -129,7 +138,7 @@ def test_subscribe_and_unsubscribe_become_consent_with_source_and_time(api, list
     granted = profile.consent["email_marketing"]
     assert granted["status"] == "granted" and granted["source_id"] == connection.source_id
     assert datetime.fromisoformat(granted["at"]) == datetime(2026, 3, 1, 10, tzinfo=UTC)
-    since = StreamState.objects.get(connection=connection, stream="members").cursor["since"]
+    since = since_of(connection)
     left_at = datetime.fromisoformat(since) + timedelta(seconds=1)
     change(api, "person3@example.com", status="unsubscribed", last_changed=chimp.stamp(left_at))
     next_second()
@@ -147,8 +156,8 @@ def test_a_cleaned_address_is_undeliverable_and_consent_stays_as_it_was(api, lis
     connection = connect(api, list_id)
     drive(services.start_run(connection=connection))
     drain()
-    since = StreamState.objects.get(connection=connection, stream="members").cursor["since"]
-    cleaned_at = chimp.stamp(datetime.fromisoformat(since) + timedelta(seconds=1))
+    since = since_of(connection)
+    cleaned_at = just_after(since)
     change(api, "person4@example.com", status="cleaned", last_changed=cleaned_at)
     change(api, "person5@example.com", status="pending", last_changed=cleaned_at)
     next_second()
@@ -167,8 +176,8 @@ def test_a_cleaned_address_is_undeliverable_and_consent_stays_as_it_was(api, lis
 def test_a_change_our_own_audience_sync_made_is_not_read_back(api, list_id):
     connection = connect(api, list_id)
     drive(services.start_run(connection=connection))
-    since = StreamState.objects.get(connection=connection, stream="members").cursor["since"]
-    at = chimp.stamp(datetime.fromisoformat(since) + timedelta(seconds=1))
+    since = since_of(connection)
+    at = just_after(since)
     ours = change(api, "person1@example.com", status="unsubscribed", last_changed=at)
     change(api, "person2@example.com", status="unsubscribed", last_changed=at)
     own_changes.note_own_change(list_id=list_id, email_hash=ours["id"], changed_at=at)
@@ -179,7 +188,8 @@ def test_a_change_our_own_audience_sync_made_is_not_read_back(api, list_id):
     assert "not read back" in run.note
     assert Event.objects.filter(payload__traits__email="person1@example.com").count() == 1
     # The person's own later change of that member is news again.
-    later = chimp.stamp(datetime.fromisoformat(at) + timedelta(seconds=1))
+    since = since_of(connection)
+    later = just_after(since)
     change(api, "person1@example.com", status="subscribed", last_changed=later)
     next_second()
     again = services.start_run(connection=connection)
@@ -334,3 +344,30 @@ def test_the_data_centre_comes_from_the_key(api, list_id):
     services.set_secrets(connection=connection, secrets={"api_key": "0" * 32})
     result = services.test_connection(connection=connection)
     assert (result.ok, result.code) == (False, "config") and "-us21" in result.message
+
+
+def test_a_campaign_deleted_while_a_pass_reads_is_skipped_and_the_rest_read(api, list_id):
+    sent = "2026-11-20T09:00:00+00:00"
+    for campaign_id in ("c1", "c2"):
+        chimp.add_campaign(
+            api, campaign_id=campaign_id, list_id=list_id, send_time=sent, recipients=["a@x.io"]
+        )
+    connection = connect(api, list_id, streams=("activity",), activity_days=365)
+    run = services.start_run(connection=connection)
+    listed = sync.run_slice(run_id=run.id, seq=0)  # the campaigns to read
+    api.state["campaigns"] = [c for c in api.state["campaigns"] if c["id"] != "c1"]
+    seq = listed.seq
+    while seq is not None:
+        seq = sync.run_slice(run_id=run.id, seq=seq).seq
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED
+    sent_events = Event.objects.filter(event="Email Sent")
+    assert [e.payload["properties"]["campaignId"] for e in sent_events] == ["c2"]
+
+
+def test_an_audience_deleted_since_fails_the_run_saying_so(api, list_id):
+    run = services.start_run(connection=connect(api, list_id))
+    api.state["lists"].clear()
+    drive(run)
+    assert run.status == SyncRun.Status.FAILED
+    assert f"no audience with id {list_id!r}" in run.error

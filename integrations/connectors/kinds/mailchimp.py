@@ -159,7 +159,7 @@ def read_members(reader, *, stream: Stream, cursor) -> Page:
     }
     if cursor.get("from"):
         params["since_last_changed"] = cursor["from"]
-    body = api.get(reader, api.list_path(conf, "/members"), headers=headers, params=params)
+    body = api.get_from_list(reader, conf, "/members", headers=headers, params=params)
     members, total = api.items(body, "members")
     known = cursor.get("total")
     if cursor["offset"] and total is not None and known is not None and total != known:
@@ -187,24 +187,14 @@ def check(reader) -> None:
     """``/ping``, then the configured audience: a message for each way it goes wrong."""
     headers = api.preflight(reader)
     conf = api.config(reader)
-    path = api.list_path(conf)
+    api.list_path(conf)  # a missing audience id says so before any request
     body = api.get(reader, "ping", headers=headers)
     if not isinstance(body, dict) or "health_status" not in body:
         raise ConnectorError(
             "The base URL answered /ping, but not as the Mailchimp Marketing API does; "
             "use https://<dc>.api.mailchimp.com/3.0/ or leave the default."
         )
-    try:
-        api.get(reader, path, headers=headers, params={"fields": "id,name"})
-    except ConnectorError as exc:
-        if exc.status == 404:
-            raise ConnectorError(
-                f"This Mailchimp account has no audience with id {conf['list_id']!r}. Copy "
-                "the id from Audience → Settings → Audience name and defaults.",
-                code="config",
-                status=404,
-            ) from None
-        raise
+    api.get_from_list(reader, conf, "", headers=headers, params={"fields": "id,name"})
 
 
 MEMBER_RULES = """anonymousId = $.cdp.anonymous_id

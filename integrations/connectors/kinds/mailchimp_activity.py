@@ -173,11 +173,31 @@ def _next_campaign(cursor: dict, records: list, *, done_one: bool) -> Page:
     return Page(records, following, done=False)
 
 
+def _report(reader, headers: dict, cursor: dict, what: str, params: dict):
+    """One page of the current campaign's report; None when the campaign is gone (deleted
+    since the pass listed it): the pass goes on without it rather than stop for good."""
+    try:
+        return api.get(
+            reader, f"reports/{cursor['campaigns'][0][0]}/{what}", headers=headers, params=params
+        )
+    except ConnectorError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _gone(cursor: dict) -> Page:
+    page = _next_campaign(cursor, [], done_one=True)
+    page.note = f"Campaign {cursor['campaigns'][0][0]} is gone from Mailchimp; skipped."
+    return page
+
+
 def _read_sent(reader, headers: dict, cursor: dict, size: int) -> Page:
     campaign = cursor["campaigns"][0]
     params = {"count": size, "offset": cursor["offset"], "exclude_fields": EXCLUDED}
-    path = f"reports/{campaign[0]}/sent-to"
-    body = api.get(reader, path, headers=headers, params=params)
+    body = _report(reader, headers, cursor, "sent-to", params)
+    if body is None:
+        return _gone(cursor)
     found, total = api.items(body, "sent_to")
     records = sent_records(campaign, found)
     if api.more(cursor["offset"], len(found), size, total):
@@ -191,8 +211,9 @@ def _read_activity(reader, headers: dict, cursor: dict, size: int) -> Page:
     params = {"count": size, "offset": cursor["offset"], "exclude_fields": EXCLUDED}
     if cursor.get("since"):
         params["since"] = cursor["since"]
-    path = f"reports/{campaign[0]}/email-activity"
-    body = api.get(reader, path, headers=headers, params=params)
+    body = _report(reader, headers, cursor, "email-activity", params)
+    if body is None:
+        return _gone(cursor)
     found, total = api.items(body, "emails")
     records = activity_records(campaign, found)
     if api.more(cursor["offset"], len(found), size, total):

@@ -96,6 +96,25 @@ def get(reader, path: str, *, headers: dict, params: dict | None = None):
         raise
 
 
+def no_audience(conf: dict) -> ConnectorError:
+    return ConnectorError(
+        f"This Mailchimp account has no audience with id {conf.get('list_id')!r}. Copy the "
+        "id from Audience → Settings → Audience name and defaults.",
+        code="config",
+        status=404,
+    )
+
+
+def get_from_list(reader, conf: dict, tail: str, *, headers: dict, params: dict | None = None):
+    """A GET under the configured audience; its 404 says the audience is not there."""
+    try:
+        return get(reader, list_path(conf, tail), headers=headers, params=params)
+    except ConnectorError as exc:
+        if exc.status == 404:
+            raise no_audience(conf) from None
+        raise
+
+
 def items(body, name: str) -> tuple[list, int | None]:
     """The list ``name`` of an answer and its ``total_items``."""
     found = body.get(name) if isinstance(body, dict) else None
