@@ -8,4 +8,6 @@ records.py   records → messages (ids from key and updated-at; the backfill fla
 sync.py      one slice of a run: read a page, store it with its cursor, in one transaction
 services.py  connections, "Test connection", starting, cancelling and scheduling runs
 tasks.py     the slice task and beat's scheduler
+own_changes.py  changes our own audience sync made in an e-mail tool (``note_own_change``),
+             which its connector does not read back as news
 """

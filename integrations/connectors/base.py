@@ -36,12 +36,22 @@ class ConnectorError(Exception):
     ``retryable``: trying again later can help (a 5xx, a timeout). ``code`` names the kind
     of failure for the API (auth, permission, unreachable, tls, answer, config, loop).
     ``response``: the service's answer when it refused (the Reader sets it), so that a kind
-    can show the service's own explanation (the scopes a token lacks, the limit it hit)."""
+    can show the service's own explanation (the scopes a token lacks, the limit it hit).
+    ``status``: the HTTP status the service answered, when it answered (a kind may turn a
+    404 into "no such audience")."""
 
-    def __init__(self, message: str, *, retryable: bool = False, code: str = "answer"):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        code: str = "answer",
+        status: int | None = None,
+    ):
         super().__init__(message)
         self.message, self.retryable, self.code = message, retryable, code
         self.response = None
+        self.status = status
 
     def __str__(self) -> str:
         return self.message
@@ -128,6 +138,9 @@ class Kind:
     help: str = ""
     # The service's own limit, used when the admin sets none (requests a minute).
     default_budget: int = 600
+    # (stored base URL, secrets) -> the base URL to read: a service whose host depends on
+    # the credentials (Mailchimp's data centre is the API key's suffix). None: as stored.
+    base_url_for: object = None
     extra: dict = field(default_factory=dict)
 
     def stream(self, name: str) -> Stream:

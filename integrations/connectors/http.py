@@ -163,16 +163,18 @@ class Reader:
                 "The service refused the credentials (401): the token is wrong, expired "
                 "or revoked. Enter a new one.",
                 code="auth",
+                status=status,
             )
         if status == 403:
             raise ConnectorError(
                 "The credentials work but lack a permission this stream needs (403): "
                 "grant read access to it in the service.",
                 code="permission",
+                status=status,
             )
         logger.info("connector answer %s from %s: %r", status, response.url, response.body[:500])
         error = response.error()
-        raise ConnectorError(str(error), retryable=error.retryable)
+        raise ConnectorError(str(error), retryable=error.retryable, status=status)
 
     def _spend_budget(self) -> None:
         if not self.budget or self.connection_id is None:

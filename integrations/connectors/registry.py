@@ -1,9 +1,11 @@
 """The connector kinds this installation offers: one line per module under ``kinds/``."""
 
 from .base import ConnectorError, Kind
-from .kinds import hubspot, rest, shopify
+from .kinds import hubspot, mailchimp, rest, shopify
 
-KINDS: dict[str, Kind] = {kind.key: kind for kind in (rest.KIND, hubspot.KIND, shopify.KIND)}
+KINDS: dict[str, Kind] = {
+    kind.key: kind for kind in (rest.KIND, hubspot.KIND, shopify.KIND, mailchimp.KIND)
+}
 
 
 def kind_of(key: str) -> Kind:

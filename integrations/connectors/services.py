@@ -9,7 +9,6 @@ Runs are queued by task name (tasks import us).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from integrations.services import create_source
 from integrations.webhooks.mapping import RuleError, parse_path, parse_rules
 
 from .base import MESSAGE_KINDS, STREAM_OVERRIDES, ConnectorError, Kind
+from .credentials import set_secrets
 from .models import Connection, StreamState, SyncRun
 from .registry import kind_of
 from .sync import reader_for
@@ -192,18 +192,6 @@ def update_connection(*, connection: Connection, **changes) -> Connection:
     return connection
 
 
-def set_secrets(*, connection: Connection, secrets: dict) -> None:
-    """Merges the given secrets (blank values keep the stored one) and stores them encrypted."""
-    current = (
-        json.loads(crypto.decrypt(connection.secrets_encrypted))
-        if connection.secrets_encrypted
-        else {}
-    )
-    current.update({k: v for k, v in secrets.items() if v not in (None, "")})
-    connection.secrets_encrypted = crypto.encrypt(json.dumps(current)) if current else ""
-    connection.save(update_fields=["secrets_encrypted", "updated_at"])
-
-
 @dataclass(frozen=True)
 class CheckResult:
     ok: bool
@@ -214,11 +202,12 @@ class CheckResult:
 def test_connection(*, connection: Connection) -> CheckResult:
     """The kind's check against the live service; a message an admin can act on."""
     kind = kind_of(connection.kind)
+    reader = reader_for(connection)  # its base URL may come from the credentials
     try:
-        kind.check(reader_for(connection))
+        kind.check(reader)
     except ConnectorError as exc:
         return CheckResult(ok=False, message=exc.message, code=exc.code)
-    return CheckResult(ok=True, message=f"Connected to {connection.base_url}.")
+    return CheckResult(ok=True, message=f"Connected to {reader.base_url}.")
 
 
 def start_run(

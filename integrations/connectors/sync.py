@@ -30,12 +30,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cdp_site import crypto
 from integrations.catalog.services import upsert_products
 from integrations.collect.messages import Rejection
 from integrations.services import ingest_messages, record_rejections
 
 from .base import CATALOG, STREAM_OVERRIDES, ConnectorError, Page, RateLimited, Stream
+from .credentials import secrets_of, set_secrets
 from .http import Reader
 from .models import Connection, StreamState, SyncRun
 from .records import Mapper
@@ -66,20 +66,18 @@ class _Stale(Exception):
 
 def reader_for(connection: Connection) -> Reader:
     kind = kind_of(connection.kind)
+    secrets = secrets_of(connection)
+    base_url = connection.base_url
+    if kind.base_url_for is not None:
+        base_url = kind.base_url_for(base_url, secrets)
     return Reader(
         connection_id=connection.id,
-        base_url=connection.base_url,
+        base_url=base_url,
         config=connection.config,
-        secrets=secrets_of(connection),
+        secrets=secrets,
         budget=connection.request_budget or kind.default_budget,
-        on_secrets=lambda changed: _save_secrets(connection, changed),
+        on_secrets=lambda changed: set_secrets(connection=connection, secrets=changed),
     )
-
-
-def _save_secrets(connection: Connection, changed: dict) -> None:
-    from .services import set_secrets  # services imports this module
-
-    set_secrets(connection=connection, secrets=changed)
 
 
 def effective_stream(connection: Connection, stream: Stream) -> Stream:
@@ -90,12 +88,6 @@ def effective_stream(connection: Connection, stream: Stream) -> Stream:
     if stream.message_kind == CATALOG:  # products stay products
         changed.pop("message_kind", None)
     return replace(stream, **changed) if changed else stream
-
-
-def secrets_of(connection: Connection) -> dict:
-    if not connection.secrets_encrypted:
-        return {}
-    return json.loads(crypto.decrypt(connection.secrets_encrypted))
 
 
 def run_slice(*, run_id: int, seq: int) -> Next:
