@@ -119,6 +119,10 @@ def _outbound_allowed_networks() -> list[str]:
 CDP_OUTBOUND_ALLOWED_NETWORKS = _outbound_allowed_networks()
 # CSV exports are written only inside this folder (a destination names a folder in it).
 CDP_EXPORT_ROOT = Path(env.str("CDP_EXPORT_ROOT", default=str(VAR_DIR / "exports")))
+# File-drop connectors read only folders inside these (a connection names one in them).
+CDP_FILE_DROP_ROOTS = [
+    Path(p) for p in env.list("CDP_FILE_DROP_ROOTS", default=[str(VAR_DIR / "drop")])
+]
 # --- end outgoing HTTP and exports ---
 
 if CDP_MODE == "production" and not DEBUG:

@@ -9,8 +9,10 @@ Contract (the tasks call ``run_slice(run_id=, seq=)`` and queue what it returns)
    UPDATE, so of two workers holding the same slice one stores and the other rolls back),
    the page's messages are stored durably (``ingest_messages``: messageId dedupe), the
    rejected records are kept with their reason, the stream's cursor advances and the
-   counters add up. A worker killed anywhere before the COMMIT leaves the cursor where it
-   was: the retried slice reads the same page, and its messages are stored once.
+   counters add up (a stream with its own ``store`` stores its page its own way, in the
+   same transaction, and its ``after_commit`` runs after the COMMIT). A worker killed
+   anywhere before the COMMIT leaves the cursor where it was: the retried slice reads the
+   same page, and its messages are stored once.
 4. The next slice is queued after the COMMIT; a rate limit or a retryable error queues
    the same slice later (``Retry-After``, or backoff with jitter), so no task sleeps and
    none outlives the broker's visibility timeout.
@@ -23,6 +25,7 @@ import logging
 import random
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 
 from django.db import transaction
 from django.db.models import F
@@ -31,7 +34,7 @@ from django.utils import timezone
 from cdp_site import crypto
 from integrations.services import ingest_messages, record_rejections
 
-from .base import STREAM_OVERRIDES, ConnectorError, Page, RateLimited, Stream
+from .base import STREAM_OVERRIDES, ConnectorError, Page, RateLimited, Stored, Stream
 from .http import Reader
 from .models import Connection, StreamState, SyncRun
 from .records import Mapper
@@ -125,44 +128,60 @@ def run_slice(*, run_id: int, seq: int) -> Next:
 
 def _store(run: SyncRun, seq: int, *, state, stream, page: Page, reader: Reader) -> Next:
     connection = run.connection
-    mapper = Mapper(
-        connection_id=connection.id,
-        stream=stream,
-        rules=(connection.streams.get(stream.name) or {}).get("rules") or [],
-        trigger_after=connection.trigger_after,
-        history=state.last_full_sync_at is None or run.trigger == SyncRun.Trigger.FULL,
-    )
-    messages, rejections = mapper.messages(page.records)
+    history = state.last_full_sync_at is None or run.trigger == SyncRun.Trigger.FULL
+    store = stream.store or partial(_store_messages, history=history)
     now = timezone.now()
     last_stream = page.done and run.stream_index + 1 >= len(run.streams)
     with transaction.atomic():
         if not _claim(run, seq):
             raise _Stale
-        result = ingest_messages(source_id=connection.source_id, messages=messages, received_at=now)
-        # The messages' own rejections are recorded by ingest_messages; the records that
-        # could not become messages are recorded here, beside them.
-        record_rejections(source_id=connection.source_id, rejections=rejections, received_at=now)
-        rejections = rejections + result.rejections
+        kept = store(connection=connection, stream=stream, page=page, reader=reader, now=now)
         state.cursor = page.cursor
-        if page.done and mapper.history:
+        if page.done and history:
             state.last_full_sync_at = now
         state.save()
         SyncRun.objects.filter(id=run.id).update(
             pages=F("pages") + 1,
             requests=F("requests") + reader.requests,
             records_read=F("records_read") + len(page.records),
-            stored=F("stored") + result.stored,
-            duplicates=F("duplicates") + result.duplicates,
-            rejected=F("rejected") + len(rejections),
+            stored=F("stored") + kept.stored,
+            duplicates=F("duplicates") + kept.duplicates,
+            rejected=F("rejected") + len(kept.rejections),
             stream_index=F("stream_index") + (1 if page.done else 0),
             retries=0,
             waiting_until=None,
             note=page.note[:300],
-            errors=_with_errors(run, stream.name, rejections),
+            errors=_with_errors(run, stream.name, kept.rejections),
         )
         if last_stream:
             _finish(run, status=SyncRun.Status.SUCCEEDED, now=now)
+    if kept.after_commit is not None:
+        try:
+            kept.after_commit()
+        except Exception:  # the page is stored; what follows it must not undo that
+            logger.exception("after-commit step of run %s failed", run.id)
     return DONE if last_stream else Next(seq=seq + 1)
+
+
+def _store_messages(*, connection, stream, page: Page, reader, now, history: bool) -> Stored:
+    """A page's records → messages, stored durably (messageId dedupe)."""
+    mapper = Mapper(
+        connection_id=connection.id,
+        stream=stream,
+        rules=(connection.streams.get(stream.name) or {}).get("rules") or [],
+        trigger_after=connection.trigger_after,
+        history=history,
+    )
+    messages, rejections = mapper.messages(page.records)
+    result = ingest_messages(source_id=connection.source_id, messages=messages, received_at=now)
+    # The messages' own rejections are recorded by ingest_messages; the records that
+    # could not become messages are recorded here, beside them.
+    record_rejections(source_id=connection.source_id, rejections=rejections, received_at=now)
+    return Stored(
+        stored=result.stored,
+        duplicates=result.duplicates,
+        rejections=rejections + result.rejections,
+    )
 
 
 def _claim(run: SyncRun, seq: int) -> bool:
