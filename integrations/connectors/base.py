@@ -135,6 +135,9 @@ class Kind:
     help: str = ""
     # The service's own limit, used when the admin sets none (requests a minute).
     default_budget: int = 600
+    # Settings that say where the secrets are sent (an SFTP host, its port, the user):
+    # changing one forgets the secrets, as changing base_url does.
+    secrets_bound_to: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def stream(self, name: str) -> Stream:

@@ -84,6 +84,16 @@ def local_path(folder: str) -> Path:
     return resolved
 
 
+def subfolder_allowed(name: str) -> bool:
+    """A done / failed folder is a plain name inside the folder, never a path out of it."""
+    return bool(name) and not name.startswith(".") and not set(name) & {"/", "\\", "\0"}
+
+
+def name_allowed(name: str) -> bool:
+    """A file name a listing may hand us: a name in the folder, storable."""
+    return 0 < len(name) <= 255 and name not in (".", "..") and not set(name) & {"/", "\0"}
+
+
 def _unique(name: str, taken) -> str:
     """``name``, or ``name`` with a number before its extension when it is taken."""
     if not taken(name):
@@ -107,7 +117,7 @@ class LocalFolder:
                 return [
                     Entry(item.name, st.st_size, st.st_mtime)
                     for item in found
-                    if item.is_file(follow_symlinks=False)
+                    if item.is_file(follow_symlinks=False) and name_allowed(item.name)
                     for st in (item.stat(follow_symlinks=False),)
                 ]
         except FileNotFoundError:
@@ -132,6 +142,8 @@ class LocalFolder:
                 yield block
 
     def move(self, name: str, subfolder: str) -> str:
+        if not subfolder_allowed(subfolder):
+            raise OSError(f"{subfolder!r} is not a sub-folder's name")
         target = self.path / subfolder
         target.mkdir(exist_ok=True)
         moved = _unique(name, lambda candidate: (target / candidate).exists())
@@ -328,7 +340,7 @@ class SftpFolder:
                 if attrs.permissions is not None
                 else attrs.type == asyncssh.FILEXFER_TYPE_REGULAR
             )
-            if regular and item.filename not in (".", "..") and attrs.size is not None:
+            if regular and name_allowed(str(item.filename)) and attrs.size is not None:
                 found.append(Entry(str(item.filename), attrs.size, float(attrs.mtime or 0)))
         return found
 
@@ -363,6 +375,8 @@ class SftpFolder:
         return f"{subfolder}/{moved}"
 
     def move(self, name: str, subfolder: str) -> str:
+        if not subfolder_allowed(subfolder):
+            raise OSError(f"{subfolder!r} is not a sub-folder's name")
         try:
             return self._run(self._move(name, subfolder))
         except asyncssh.SFTPError as exc:

@@ -166,7 +166,7 @@ def update_connection(*, connection: Connection, **changes) -> Connection:
         _check_schedule(changes["schedule_minutes"], errors)
     if errors:
         raise ConnectionInvalid(errors)
-    if "base_url" in changes and changes["base_url"] != connection.base_url:
+    if _moves_secrets(spec, connection, changes):
         # Credentials are not carried to another host: the admin enters them again.
         connection.secrets_encrypted = ""
     for name, value in changes.items():
@@ -176,6 +176,13 @@ def update_connection(*, connection: Connection, **changes) -> Connection:
         connection.next_run_at = timezone.now() + timedelta(minutes=minutes) if minutes else None
     connection.save()
     return connection
+
+
+def _moves_secrets(kind: Kind, connection: Connection, changes: dict) -> bool:
+    if "base_url" in changes and changes["base_url"] != connection.base_url:
+        return True
+    config = changes.get("config", connection.config)
+    return any(config.get(name) != connection.config.get(name) for name in kind.secrets_bound_to)
 
 
 def set_secrets(*, connection: Connection, secrets: dict) -> None:

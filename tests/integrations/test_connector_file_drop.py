@@ -12,6 +12,8 @@ import asyncssh
 import pytest
 
 from integrations.connectors import drops, services, sync
+from integrations.connectors.folders import Entry
+from integrations.connectors.kinds import file_drop
 from integrations.connectors.models import DroppedFile, SyncRun
 from integrations.imports import services as imports
 from integrations.imports.mapping import Mapping
@@ -174,6 +176,17 @@ def test_a_file_whose_size_changed_since_the_last_poll_waits_though_it_looks_old
     assert poll(connection).stored == 1
 
 
+def test_a_server_clock_ahead_of_ours_delays_a_file_by_one_settle_time_only():
+    now = time.time()
+    ahead = Entry("a.csv", 10, now + 3600)  # written just now by a clock an hour ahead
+    assert not file_drop._ready(ahead, {}, settle=60, now=now)
+    seen = file_drop._observed([ahead], {}, now - 120)  # the same size two minutes ago
+    assert file_drop._ready(ahead, seen, settle=60, now=now)
+    grown = Entry("a.csv", 11, now + 3600)
+    assert not file_drop._ready(grown, seen, settle=60, now=now)
+    assert file_drop._observed([grown], seen, now) == {"a.csv": [11, now]}
+
+
 def test_a_broken_row_is_reported_by_line_and_the_others_are_imported(folder):
     drop(
         folder,
@@ -208,6 +221,14 @@ def test_the_configured_encoding_is_converted_to_utf8(folder):
     assert poll(connection).stored == 1
     run_imports(connection)
     assert Event.objects.get(source_id=connection.source_id).payload["traits"]["name"] == "José"
+
+
+def test_a_byte_the_configured_encoding_lacks_fails_the_file_by_line(folder):
+    drop(folder, "cp.csv", b"customer_id,email,name\nC1,c1@example.org,A\nC2,c2@example.org,\x81\n")
+    connection = local(folder, encoding="cp1252")
+    run = poll(connection)
+    assert run.rejected == 1 and run.errors[0]["reason"] == "Line 3 is not valid cp1252."
+    assert (folder / "failed" / "cp.csv").exists()
 
 
 def test_a_new_file_waits_for_a_mapping_when_the_source_has_none(folder):
@@ -252,6 +273,24 @@ def test_test_connection_counts_matching_files_and_says_what_is_wrong(folder, ro
     assert not escape.ok and "outside" in escape.message
     bad = services.test_connection(connection=local(folder, encoding="klingon"))
     assert not bad.ok and "Encoding" in bad.message
+
+
+def test_a_page_read_twice_is_staged_once_and_imported_once(folder, settings):
+    # Two workers holding the same slice both read it; one stores it.
+    drop(folder, "a.csv", customers(1))
+    connection = local(folder)
+    reader, stream = sync.reader_for(connection), file_drop.KIND.stream("files")
+    pages = [file_drop.read(reader, stream=stream, cursor=None) for _ in range(2)]
+    assert pages[0].records == pages[1].records
+    assert poll(connection).stored == 1
+    assert [p.name for p in (settings.VAR_DIR / "imports").iterdir()] == [
+        FileImport.objects.get(source=connection.source).stored_name
+    ]
+
+
+def test_a_done_folder_must_be_a_name_inside_the_folder(folder):
+    result = services.test_connection(connection=local(folder, done_folder="../../elsewhere"))
+    assert (result.ok, result.code) == (False, "config") and "not a path" in result.message
 
 
 # --- an SFTP server -------------------------------------------------------------------
@@ -365,3 +404,12 @@ def test_sftp_host_unreachable_and_private_addresses_are_refused(sftp, settings)
     settings.CDP_OUTBOUND_ALLOWED_NETWORKS = []
     private = services.test_connection(connection=remote(sftp))
     assert (private.ok, private.code) == (False, "config") and "loopback" in private.message
+
+
+def test_changing_the_sftp_host_forgets_the_password(sftp):
+    connection = remote(sftp)
+    services.update_connection(connection=connection, config=connection.config | {"port": 2222})
+    assert connection.secrets_encrypted == ""
+    kept = remote(sftp)
+    services.update_connection(connection=kept, config=kept.config | {"pattern": "*.csv"})
+    assert kept.secrets_encrypted != ""

@@ -11,12 +11,14 @@ converted while copying). The stream's ``store`` (drops.store_files) records it 
 file import in the slice's transaction, queued when the source has a mapping, waiting
 for one otherwise; the file is moved after the commit.
 
-Cursor: ``{"sizes": {name: size}, "last": [name, size, mtime]}``: the size of each file
-not yet taken as the last read saw it. A file still being written is left for a later
-read: one modified less than ``settle_seconds`` ago, or one whose size changed since the
-last read (a slow upload that paused longer than the settle time). A file whose
-modification time moves back in time with the same size is ready: ``scp -p`` and
-``sftp put -p`` set the original's time once the copy is complete.
+Cursor: ``{"sizes": {name: [size, since]}, "last": [name, size, mtime]}``: the size of
+each file not yet taken as the last read saw it, and since when (our clock) it has had
+that size. A file still being written is left for a later read: one whose size changed
+since the last read (a slow upload that paused longer than the settle time), or one
+modified less than ``settle_seconds`` ago, unless its size has not changed for that long
+by our clock (a server whose clock runs ahead). A file whose modification time moves
+back in time with the same size is ready: ``scp -p`` and ``sftp put -p`` set the
+original's time once the copy is complete.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from integrations.imports import files
 
 from .. import drops
 from ..base import ConnectorError, Field, Kind, Page, Stream
-from ..folders import Entry, FileUnreadable, open_folder
+from ..folders import Entry, FileUnreadable, open_folder, subfolder_allowed
 
 LOCATIONS = (("folder", "A folder on this server"), ("sftp", "An SFTP server"))
 FORMATS = (
@@ -60,6 +62,13 @@ def _config(reader) -> dict:
         ) from None
     if not _patterns(config):
         raise ConnectorError("File pattern: name at least one, e.g. *.csv *.jsonl", code="config")
+    for name in ("done_folder", "failed_folder"):
+        if not subfolder_allowed(str(config[name])):
+            raise ConnectorError(
+                f"{name.replace('_', ' ').capitalize()}: a sub-folder's name (e.g. done), "
+                "not a path.",
+                code="config",
+            )
     return config
 
 
@@ -72,11 +81,25 @@ def _matching(entries: list[Entry], config: dict) -> list[Entry]:
     return [e for e in entries if any(fnmatch(e.name.lower(), p) for p in patterns)]
 
 
-def _ready(entry: Entry, sizes: dict, *, settle: float, now: float) -> bool:
-    if now - entry.mtime < settle:
-        return False
-    before = sizes.get(entry.name)
-    return before is None or before == entry.size
+def _ready(entry: Entry, seen: dict, *, settle: float, now: float) -> bool:
+    before = seen.get(entry.name)  # [size, since when] as earlier reads saw it
+    if before is not None and before[0] != entry.size:
+        return False  # it grew since the last read
+    if now - entry.mtime >= settle:
+        return True
+    # A server whose clock runs ahead makes its files look young: the same size for the
+    # settle time by our clock is enough too.
+    return before is not None and now - before[1] >= settle
+
+
+def _observed(entries: list[Entry], seen: dict, now: float) -> dict:
+    """{name: [size, since]} of the files not yet taken, for the next read."""
+    observed = {}
+    for entry in entries[:SIZES_KEPT]:
+        before = seen.get(entry.name)
+        same = before is not None and before[0] == entry.size
+        observed[entry.name] = [entry.size, before[1] if same else now]
+    return observed
 
 
 def _staged_name(connection_id, entry: Entry) -> str:
@@ -119,17 +142,17 @@ def _stage(folder, entry: Entry, *, connection_id, encoding: str) -> dict:
 
 def read(reader, *, stream: Stream, cursor) -> Page:
     config, cursor = _config(reader), dict(cursor or {})
-    sizes = cursor.get("sizes") or {}
+    seen = cursor.get("sizes") or {}
     with open_folder(config, reader.secrets) as folder:
         entries = _matching(folder.entries(), config)
         taken = drops.recorded(connection_id=reader.connection_id, names=[e.name for e in entries])
         new = [e for e in entries if (e.name, e.size, e.mtime) not in taken]
         settle, now = float(config["settle_seconds"]), time.time()
         ready = sorted(
-            (e for e in new if _ready(e, sizes, settle=settle, now=now)),
+            (e for e in new if _ready(e, seen, settle=settle, now=now)),
             key=lambda e: (e.mtime, e.name),
         )
-        following = {"sizes": {e.name: e.size for e in new[:SIZES_KEPT]}}
+        following = {"sizes": _observed(new, seen, now)}
         waiting = len(new) - len(ready)
         note = f"{waiting} file(s) still being written, left for the next run." if waiting else ""
         if not ready:
@@ -210,4 +233,5 @@ KIND = Kind(
     ),
     read=read,
     check=check,
+    secrets_bound_to=("location", "host", "port", "username"),
 )
