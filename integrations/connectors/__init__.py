@@ -8,4 +8,7 @@ records.py   records → messages (ids from key and updated-at; the backfill fla
 sync.py      one slice of a run: read a page, store it with its cursor, in one transaction
 services.py  connections, "Test connection", starting, cancelling and scheduling runs
 tasks.py     the slice task and beat's scheduler
+kinds/       one module per kind (rest: any JSON API; file_drop: files in a folder or on SFTP)
+folders.py   the file drop's folders: local (inside CDP_FILE_DROP_ROOTS) or SFTP (pinned key)
+drops.py     the file drop's stream store: a new file → a file import, then done/ or failed/
 """

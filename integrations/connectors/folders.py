@@ -106,6 +106,17 @@ def _unique(name: str, taken) -> str:
     raise FileExistsError(name)
 
 
+def _entry(item: os.DirEntry) -> Entry | None:
+    """A regular file (links are not followed), or None (anything else, or gone)."""
+    try:
+        if not item.is_file(follow_symlinks=False) or not name_allowed(item.name):
+            return None
+        found = item.stat(follow_symlinks=False)
+    except OSError:  # removed since the listing: the next read will not see it
+        return None
+    return Entry(item.name, found.st_size, found.st_mtime)
+
+
 class LocalFolder:
     def __init__(self, folder: str):
         self.path = local_path(folder)
@@ -114,12 +125,7 @@ class LocalFolder:
     def entries(self) -> list[Entry]:
         try:
             with os.scandir(self.path) as found:
-                return [
-                    Entry(item.name, st.st_size, st.st_mtime)
-                    for item in found
-                    if item.is_file(follow_symlinks=False) and name_allowed(item.name)
-                    for st in (item.stat(follow_symlinks=False),)
-                ]
+                return [entry for item in found if (entry := _entry(item)) is not None]
         except FileNotFoundError:
             raise ConnectorError(f"The folder {self.path} does not exist.", code="config") from None
         except NotADirectoryError:
