@@ -413,3 +413,14 @@ def test_changing_the_sftp_host_forgets_the_password(sftp):
     kept = remote(sftp)
     services.update_connection(connection=kept, config=kept.config | {"pattern": "*.csv"})
     assert kept.secrets_encrypted != ""
+
+
+def test_a_file_that_cannot_be_moved_stays_and_is_not_imported_again(sftp, sftp_root):
+    sftp.read_only = True  # the partner lets us read, not move
+    drop(sftp_root / "outgoing", "a.csv", customers(1))
+    connection = remote(sftp)
+    assert poll(connection).stored == 1
+    dropped = DroppedFile.objects.get(connection=connection)
+    assert (dropped.moved_to, "permission denied" in dropped.move_error) == ("", True)
+    assert (sftp_root / "outgoing" / "a.csv").exists()
+    assert (poll(connection).records_read, FileImport.objects.count()) == (0, 1)

@@ -5,7 +5,8 @@ connector's tests. It runs its own event loop in a thread, as a remote server wo
 the test (``.fingerprint``, ``.public_key``), password and public-key authentication,
 and a record of the users who tried to log in (``.logins``). ``client_keys`` maps a user
 to the SHA256 fingerprints of the keys it may log in with. Paths under ``/private``
-are refused with "permission denied", as a server configured so refuses them.
+are refused with "permission denied", as a server configured so refuses them; with
+``read_only`` so are new folders and renames (a partner who lets us read only).
 """
 
 from __future__ import annotations
@@ -18,8 +19,21 @@ import asyncssh
 
 
 class _Files(asyncssh.SFTPServer):
-    def __init__(self, chan, *, root: Path):
+    def __init__(self, chan, *, root: Path, read_only: bool):
         super().__init__(chan, chroot=str(root).encode())
+        self.read_only = read_only
+
+    def _refuse_writes(self) -> None:
+        if self.read_only:
+            raise asyncssh.SFTPPermissionDenied("permission denied")
+
+    def mkdir(self, path: bytes, attrs):
+        self._refuse_writes()
+        return super().mkdir(path, attrs)
+
+    def rename(self, oldpath: bytes, newpath: bytes):
+        self._refuse_writes()
+        return super().rename(oldpath, newpath)
 
     def _refuse_private(self, path: bytes) -> None:
         if b"/private" in b"/" + path.lstrip(b"/"):
@@ -57,8 +71,16 @@ class _Logins(asyncssh.SSHServer):
 
 
 class SftpServer:
-    def __init__(self, root: Path, *, users: dict[str, str], client_keys: dict | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        users: dict[str, str],
+        client_keys: dict | None = None,
+        read_only: bool = False,
+    ):
         self.root = root
+        self.read_only = read_only
         self.users = users
         self.client_keys = client_keys or {}
         self.logins: list[str] = []
@@ -79,7 +101,7 @@ class SftpServer:
                 0,
                 server_host_keys=[self.host_key],
                 server_factory=lambda: _Logins(self),
-                sftp_factory=lambda chan: _Files(chan, root=self.root),
+                sftp_factory=lambda chan: _Files(chan, root=self.root, read_only=self.read_only),
                 allow_scp=False,
             )
         )
