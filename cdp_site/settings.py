@@ -123,6 +123,10 @@ CDP_CONNECTOR_TIMEOUT_SECONDS = env.float("CDP_CONNECTOR_TIMEOUT_SECONDS", defau
 CDP_CONNECTOR_MAX_PAGE_BYTES = env.int("CDP_CONNECTOR_MAX_PAGE_BYTES", default=16 * 1024 * 1024)
 # CSV exports are written only inside this folder (a destination names a folder in it).
 CDP_EXPORT_ROOT = Path(env.str("CDP_EXPORT_ROOT", default=str(VAR_DIR / "exports")))
+# File-drop connectors read only folders inside these (a connection names one in them).
+CDP_FILE_DROP_ROOTS = [
+    Path(p) for p in env.list("CDP_FILE_DROP_ROOTS", default=[str(VAR_DIR / "drop")])
+]
 # --- end outgoing HTTP and exports ---
 
 if CDP_MODE == "production" and not DEBUG:

@@ -256,7 +256,7 @@ class Event(models.Model):
 # Models of the catalogue, destinations, file import, webhook and connector packages,
 # registered with this app.
 from .catalog.models import Product  # noqa: E402, F401
-from .connectors.models import Connection, StreamState, SyncRun  # noqa: E402, F401
+from .connectors.models import Connection, DroppedFile, StreamState, SyncRun  # noqa: E402, F401
 from .destinations.models import DeadLetter, Destination  # noqa: E402, F401
 from .imports.models import FileImport, ImportMapping  # noqa: E402, F401
 from .webhooks.models import UsedSignature, WebhookConfig  # noqa: E402, F401

@@ -10,4 +10,7 @@ services.py  connections, "Test connection", starting, cancelling and scheduling
 tasks.py     the slice task and beat's scheduler
 own_changes.py  changes our own audience sync made in an e-mail tool (``note_own_change``),
              which its connector does not read back as news
+kinds/       one module per kind (rest: any JSON API; file_drop: files in a folder or on SFTP)
+folders.py   the file drop's folders: local (inside CDP_FILE_DROP_ROOTS) or SFTP (pinned key)
+drops.py     the file drop's stream store: a new file → a file import, then done/ or failed/
 """

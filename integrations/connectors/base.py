@@ -12,7 +12,8 @@ A kind is one module under ``kinds/`` holding a ``Kind`` as ``KIND``, listed in
   record's updated-at (for message ids and the "history never triggers" rule) and a
   default mapping to identify / track / group calls in the webhook mapping grammar;
 - ``check(reader)``: a "Test connection" that raises ``ConnectorError`` with a message an
-  admin can act on, and ``read(reader, stream=, cursor=)``: one bounded page (``Page``).
+  admin can act on (or returns the message to show on success, e.g. "12 files match"),
+  and ``read(reader, stream=, cursor=)``: one bounded page (``Page``).
 
 A read never writes: the sync (``sync.py``) stores a page's records and its cursor in one
 transaction. A stream whose ``message_kind`` is ``"catalog"`` fills the product catalogue
@@ -22,6 +23,11 @@ record it cannot shape (``Page.rejected``) and ask for a pause before the next p
 service issued during the read (a refreshed token) with ``reader.save_secrets``.
 ``cursor`` is whatever JSON the kind needs to go on (a page token, an updated-at lower
 bound), None on the first read of a stream.
+
+A stream whose records are not messages (a file drop's "one new file → one file
+import") names its own ``store``: the sync calls it instead of storing messages, in the
+same transaction as the cursor, and runs what it returns as ``Stored.after_commit``
+once that transaction has committed (moving the file to done/, say).
 """
 
 from __future__ import annotations
@@ -91,6 +97,10 @@ class Stream:
     # Completed"); its later versions are deduplicated by the events table.
     once_per_record: bool = False
     help: str = ""
+    # Replaces message storage for this stream: (connection=, stream=, page=, reader=,
+    # now=) -> Stored, called inside the slice's transaction (it must only write the
+    # database; anything else goes in Stored.after_commit). None: records → messages.
+    store: object = None
 
 
 # What an admin may change of a stream, per connection (Connection.streams[name]).
@@ -108,6 +118,17 @@ class Page:
     # (reason, record) of records the read could not shape; kept beside the run's others.
     rejected: list[tuple[str, object]] = field(default_factory=list)
     wait: float = 0.0  # seconds to wait before the next page (the service's budget is low)
+
+
+@dataclass
+class Stored:
+    """What a stream's own ``store`` kept of a page: the run's counters, the records it
+    refused (``Rejection``s, shown on the run page) and what to do after the commit."""
+
+    stored: int = 0
+    duplicates: int = 0
+    rejections: list = field(default_factory=list)
+    after_commit: object = None  # () -> None; its failure is logged, the page stays stored
 
 
 class Reader(Protocol):
@@ -141,6 +162,9 @@ class Kind:
     # (stored base URL, secrets) -> the base URL to read: a service whose host depends on
     # the credentials (Mailchimp's data centre is the API key's suffix). None: as stored.
     base_url_for: object = None
+    # Settings that say where the secrets are sent (an SFTP host, its port, the user):
+    # changing one forgets the secrets, as changing base_url does.
+    secrets_bound_to: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def stream(self, name: str) -> Stream:

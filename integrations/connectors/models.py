@@ -139,3 +139,48 @@ class SyncRun(models.Model):
         if self.stream_index < len(self.streams):
             return self.streams[self.stream_index]
         return None
+
+
+class DroppedFile(models.Model):
+    """A file a file-drop connection took from its folder, remembered so that it is taken
+    once: by what it looked like there (name, size, modification time) and by its content
+    (``sha256``: the same file dropped again under another name or time is a duplicate).
+    """
+
+    class Status(models.TextChoices):
+        IMPORTED = "imported", "Imported"
+        DUPLICATE = "duplicate", "Already imported"
+        FAILED = "failed", "Could not be read"
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="dropped_files"
+    )
+    name = models.CharField(max_length=500)  # in the connection's folder
+    size = models.BigIntegerField()
+    mtime = models.FloatField()  # seconds since the epoch, as the folder reports it
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    # The import it started (or, for a duplicate, the earlier one it repeats).
+    file_import = models.ForeignKey(
+        "integrations.FileImport",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    error = models.CharField(max_length=500, blank=True, default="")
+    moved_to = models.CharField(max_length=500, blank=True, default="")
+    move_error = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "name", "size", "mtime"], name="droppedfile_seen_once"
+            )
+        ]
+        indexes = [models.Index(fields=["connection", "sha256"], name="droppedfile_sha_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status}) of connection {self.connection_id}"

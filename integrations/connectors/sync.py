@@ -8,10 +8,11 @@ Contract (the tasks call ``run_slice(run_id=, seq=)`` and queue what it returns)
 3. In one transaction: the run is claimed by moving ``slice_seq`` on (a conditional
    UPDATE, so of two workers holding the same slice one stores and the other rolls back),
    the page's messages are stored durably (``ingest_messages``: messageId dedupe) or, for
-   a catalogue stream, its products upserted; the rejected records are kept with their
-   reason, the stream's cursor advances and the counters add up. A worker killed anywhere
-   before the COMMIT leaves the cursor where it was: the retried slice reads the same
-   page, and its messages are stored once.
+   a catalogue stream, its products upserted, or, for a stream with its own ``store``
+   (a file drop), stored its own way with its ``after_commit`` run after the COMMIT; the
+   rejected records are kept with their reason, the stream's cursor advances and the
+   counters add up. A worker killed anywhere before the COMMIT leaves the cursor where it
+   was: the retried slice reads the same page, and its messages are stored once.
 4. The next slice is queued after the COMMIT (after ``Page.wait`` when the read asked for
    a pause); a rate limit or a retryable error queues the same slice later
    (``Retry-After``, or backoff with jitter), so no task sleeps and none outlives the
@@ -25,6 +26,7 @@ import logging
 import random
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 
 from django.db import transaction
 from django.db.models import F
@@ -34,7 +36,7 @@ from integrations.catalog.services import upsert_products
 from integrations.collect.messages import Rejection
 from integrations.services import ingest_messages, record_rejections
 
-from .base import CATALOG, STREAM_OVERRIDES, ConnectorError, Page, RateLimited, Stream
+from .base import CATALOG, STREAM_OVERRIDES, ConnectorError, Page, RateLimited, Stored, Stream
 from .credentials import secrets_of, set_secrets
 from .http import Reader
 from .models import Connection, StreamState, SyncRun
@@ -131,15 +133,16 @@ def run_slice(*, run_id: int, seq: int) -> Next:
 def _store(run: SyncRun, seq: int, *, state, stream, page: Page, reader: Reader) -> Next:
     connection = run.connection
     history = state.last_full_sync_at is None or run.trigger == SyncRun.Trigger.FULL
+    store = stream.store or _default_store(stream, history=history)
     now = timezone.now()
     last_stream = page.done and run.stream_index + 1 >= len(run.streams)
     unshaped = [Rejection("connector_record", reason, record) for reason, record in page.rejected]
     with transaction.atomic():
         if not _claim(run, seq):
             raise _Stale
-        stored, duplicates, rejections = _write(connection, stream, page, history=history, now=now)
+        kept = store(connection=connection, stream=stream, page=page, reader=reader, now=now)
         record_rejections(source_id=connection.source_id, rejections=unshaped, received_at=now)
-        rejections = unshaped + rejections
+        rejections = unshaped + kept.rejections
         state.cursor = page.cursor
         if page.done and history:
             state.last_full_sync_at = now
@@ -148,8 +151,8 @@ def _store(run: SyncRun, seq: int, *, state, stream, page: Page, reader: Reader)
             pages=F("pages") + 1,
             requests=F("requests") + reader.requests,
             records_read=F("records_read") + len(page.records) + len(page.rejected),
-            stored=F("stored") + stored,
-            duplicates=F("duplicates") + duplicates,
+            stored=F("stored") + kept.stored,
+            duplicates=F("duplicates") + kept.duplicates,
             rejected=F("rejected") + len(rejections),
             stream_index=F("stream_index") + (1 if page.done else 0),
             retries=0,
@@ -159,18 +162,32 @@ def _store(run: SyncRun, seq: int, *, state, stream, page: Page, reader: Reader)
         )
         if last_stream:
             _finish(run, status=SyncRun.Status.SUCCEEDED, now=now)
+    if kept.after_commit is not None:
+        try:
+            kept.after_commit()
+        except Exception:  # the page is stored; what follows it must not undo that
+            logger.exception("after-commit step of run %s failed", run.id)
     return DONE if last_stream else Next(seq=seq + 1, delay=page.wait)
 
 
-def _write(connection: Connection, stream: Stream, page: Page, *, history: bool, now):
-    """Stores a page's records: a catalogue stream's as products, the others as messages.
-    (stored, duplicates or unchanged, rejections); every rejection is recorded."""
+def _default_store(stream: Stream, *, history: bool):
+    """How a stream without its own ``store`` keeps a page: products for a catalogue
+    stream, messages for the others."""
     if stream.message_kind == CATALOG:
-        result = upsert_products(source_id=connection.source_id, rows=page.records, now=now)
-        record_rejections(
-            source_id=connection.source_id, rejections=result.rejections, received_at=now
-        )
-        return result.stored, result.unchanged, result.rejections
+        return _store_products
+    return partial(_store_messages, history=history)
+
+
+def _store_products(*, connection, stream, page: Page, reader, now) -> Stored:
+    """A catalogue stream's records → the product catalogue (unchanged ones count as
+    duplicates)."""
+    result = upsert_products(source_id=connection.source_id, rows=page.records, now=now)
+    record_rejections(source_id=connection.source_id, rejections=result.rejections, received_at=now)
+    return Stored(stored=result.stored, duplicates=result.unchanged, rejections=result.rejections)
+
+
+def _store_messages(*, connection, stream, page: Page, reader, now, history: bool) -> Stored:
+    """A page's records → messages, stored durably (messageId dedupe)."""
     mapper = Mapper(
         connection_id=connection.id,
         stream=stream,
@@ -183,7 +200,11 @@ def _write(connection: Connection, stream: Stream, page: Page, *, history: bool,
     # The messages' own rejections are recorded by ingest_messages; the records that
     # could not become messages are recorded here, beside them.
     record_rejections(source_id=connection.source_id, rejections=rejections, received_at=now)
-    return result.stored, result.duplicates, rejections + result.rejections
+    return Stored(
+        stored=result.stored,
+        duplicates=result.duplicates,
+        rejections=rejections + result.rejections,
+    )
 
 
 def _claim(run: SyncRun, seq: int) -> bool:

@@ -114,11 +114,12 @@ class Inspection:
     rows_estimate: int
 
 
-def inspect(*, name: str, original_name: str, size: int) -> Inspection:
-    """Format, delimiter, columns, the first rows and a row-count estimate from a sample."""
+def inspect(*, name: str, original_name: str, size: int, fmt: str | None = None) -> Inspection:
+    """Format (``fmt``, or detected), delimiter, columns, the first rows and a row-count
+    estimate from a sample."""
     path = path_of(name)
     text = _decode_sample(_read_sample(path))
-    fmt = detect_format(original_name, text)
+    fmt = fmt or detect_format(original_name, text)
     delimiter = sniff_delimiter(text) if fmt == "csv" else ""
     header = read_header(path, fmt=fmt, delimiter=delimiter)
     preview, columns = [], list(header)

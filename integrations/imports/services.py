@@ -52,23 +52,32 @@ def create_import(*, source, chunks, original_name: str, user=None) -> FileImpor
     """
     stored = files.store_upload(chunks)
     try:
-        found = files.inspect(name=stored.name, original_name=original_name, size=stored.size)
-        with transaction.atomic():
-            return FileImport.objects.create(
-                source=source,
-                created_by=user if user is not None and user.is_authenticated else None,
-                original_name=(original_name or "upload")[:255],
-                stored_name=stored.name,
-                format=found.format,
-                delimiter=found.delimiter,
-                size_bytes=stored.size,
-                sha256=stored.sha256,
-                columns=found.columns,
-                rows_estimate=found.rows_estimate,
-            )
+        return record_import(source=source, stored=stored, original_name=original_name, user=user)
     except BaseException:
         files.path_of(stored.name).unlink(missing_ok=True)
         raise
+
+
+@transaction.atomic
+def record_import(
+    *, source, stored: files.StoredFile, original_name: str, user=None, fmt: str | None = None
+) -> FileImport:
+    """The import of a file already under VAR_DIR/imports (``files.store_upload``), inspected
+    (``fmt`` forces csv or jsonl); FileError when it cannot be imported. The caller owns
+    the stored file: it stays on disk when this raises."""
+    found = files.inspect(name=stored.name, original_name=original_name, size=stored.size, fmt=fmt)
+    return FileImport.objects.create(
+        source=source,
+        created_by=user if user is not None and user.is_authenticated else None,
+        original_name=(original_name or "upload")[:255],
+        stored_name=stored.name,
+        format=found.format,
+        delimiter=found.delimiter,
+        size_bytes=stored.size,
+        sha256=stored.sha256,
+        columns=found.columns,
+        rows_estimate=found.rows_estimate,
+    )
 
 
 def import_upload(*, source, uploaded, user) -> FileImport:
