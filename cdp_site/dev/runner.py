@@ -245,9 +245,9 @@ class Supervisor:
         )
 
     def _start_demo_services(self) -> None:
-        """The demo's pulled systems (a CRM imitation its connection syncs on a schedule)."""
+        """The demo's pulled systems (CRM and shop imitations its connections sync)."""
         self._spawn(
-            "demo-crm",
+            "demo-services",
             [sys.executable, "manage.py", "demo_services"]
             + ["--customers", str(self.demo_customers)],
             oneshot=True,  # a demo service that stops must not stop the product

@@ -372,6 +372,7 @@ def start(
     client_secret: str = "",
     maximum: float = 2000.0,
     rate: float = 100.0,
+    port: int = 0,
 ) -> Imitation:
     """A running store. ``admin_token``: a fixed token that works; ``client_id`` and
     ``client_secret``: the app whose client-credentials tokens it issues."""
@@ -391,4 +392,4 @@ def start(
         "available": maximum,
         "at": time.monotonic(),
     }
-    return imitation.start()
+    return imitation.start(port)

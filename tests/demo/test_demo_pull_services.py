@@ -2,15 +2,16 @@
 schedule, and each minute's lifecycle moves arrive with the next run."""
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from demo import pull_services
+from demo import catalog, pull_services, pull_shop
 from integrations import processing
+from integrations.catalog.models import Product
 from integrations.connectors import services
 from integrations.connectors.models import Connection, SyncRun
-from profiles.models import Identity
+from profiles.models import Identity, ProfileEvent
 from tests.integrations.test_connector_sync import drive
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +56,37 @@ def test_the_connection_follows_the_imitation_to_another_port(crm):
     connection = Connection.objects.get(pk=connection.pk)
     assert connection.base_url == crm.url
     assert services.test_connection(connection=connection).ok
+
+
+@pytest.fixture
+def shop():
+    imitation = pull_shop.start_shop(seed=42, customers=60)
+    yield imitation
+    imitation.stop()
+
+
+def test_the_demo_shop_syncs_customers_orders_and_the_catalogue(shop):
+    connection = pull_shop.ensure_shop_connection(url=shop.url)
+    run = services.start_run(connection=connection)
+    drive(run)
+    assert run.status == SyncRun.Status.SUCCEEDED and run.rejected == 0, run.errors
+    assert Product.objects.filter(source=connection.source).count() == len(catalog.PRODUCTS)
+    while processing.process_inbox_batch():
+        pass
+    customers = len(shop.state["customers"])
+    assert Identity.objects.filter(kind__name="shopify_customer_id").count() == customers
+    orders = ProfileEvent.objects.filter(name="Order Completed")
+    assert orders.count() == len(shop.state["orders"]) and orders.exists()
+    assert all((e.context or {}).get("backfill") for e in orders)  # history starts nothing
+
+    # An order placed after the connection was made (its time in whole seconds, as Shopify's).
+    later = datetime.now(UTC) + timedelta(seconds=2)
+    assert pull_shop.tick(shop, rng=random.Random(2), now=later) == 1
+    again = services.start_run(connection=connection)
+    drive(again)
+    while processing.process_inbox_batch():
+        pass
+    fresh = ProfileEvent.objects.filter(name="Order Completed").order_by("-timestamp").first()
+    placed = shop.state["orders"][-1]["processedAt"]
+    assert fresh.timestamp.isoformat().replace("+00:00", "Z") == placed
+    assert not (fresh.context or {}).get("backfill")  # a new order is news
