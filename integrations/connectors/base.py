@@ -114,6 +114,12 @@ class Kind:
     help: str = ""
     # The service's own limit, used when the admin sets none (requests a minute).
     default_budget: int = 600
+    # (config) -> {field: message}: what the fields alone cannot say (one of two settings,
+    # a query that must be a SELECT), checked when a connection is saved.
+    validate: object = None
+    # (config, stream) -> Stream: the stream as the connection's settings shape it (the
+    # SQL kind's key and incremental columns); the admin's stream overrides still win.
+    configure_stream: object = None
     extra: dict = field(default_factory=dict)
 
     def stream(self, name: str) -> Stream:

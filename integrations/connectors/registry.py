@@ -1,9 +1,9 @@
 """The connector kinds this installation offers: one line per module under ``kinds/``."""
 
 from .base import ConnectorError, Kind
-from .kinds import rest
+from .kinds import rest, sql
 
-KINDS: dict[str, Kind] = {kind.key: kind for kind in (rest.KIND,)}
+KINDS: dict[str, Kind] = {kind.key: kind for kind in (rest.KIND, sql.KIND)}
 
 
 def kind_of(key: str) -> Kind:
