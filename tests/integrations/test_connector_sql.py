@@ -342,3 +342,10 @@ def test_a_connection_url_secret_must_name_the_same_server(erp, db):
     result = services.test_connection(connection=connection)
     assert (result.ok, result.code) == (False, "config")
     assert "another server or database" in result.message
+
+
+def test_the_workers_own_database_password_is_never_sent(erp, db, monkeypatch):
+    # libpq would take PGPASSWORD from the environment for a connection that gives none.
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    result = services.test_connection(connection=connect(erp, password=""))
+    assert (result.ok, result.code) == (False, "auth")

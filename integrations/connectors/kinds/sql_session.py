@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
+import os
 import socket
 import uuid
 from decimal import Decimal
@@ -90,6 +91,12 @@ def checked_addresses(host: str, port: int) -> list[str]:
     return found
 
 
+# libpq fills what a connection does not say from the worker's environment (PGPASSWORD,
+# ~/.pgpass, a client certificate, Kerberos): none of the worker's own credentials may
+# reach a server an admin typed in. (The password is always given, if only empty.)
+_SEALED = {"passfile": os.devnull, "gssencmode": "disable", "sslcertmode": "disable"}
+
+
 def connect_args(base_url: str, config: dict, secrets: dict) -> dict:
     """psycopg.connect keyword arguments: the server from the base URL, the user and
     sslmode from the settings, the password (or a whole URL) from the secrets."""
@@ -115,7 +122,7 @@ def connect_args(base_url: str, config: dict, secrets: dict) -> dict:
     if sslmode not in SSLMODES:
         raise _config(f"sslmode must be one of {', '.join(SSLMODES)}.")
     addresses = checked_addresses(host, port)
-    return {
+    return _SEALED | {
         "host": ",".join([host] * len(addresses)),
         "hostaddr": ",".join(addresses),
         "port": str(port),
