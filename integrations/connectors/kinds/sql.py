@@ -249,7 +249,11 @@ def _fetch(reader, spec: Spec, cursor: dict) -> tuple[list[dict], str]:
 def read(reader, *, stream: Stream, cursor) -> Page:
     spec, cursor = spec_of(reader.config), dict(cursor or {})
     rows, kind = _fetch(reader, spec, cursor)
-    records = [{name: db.jsonable(value) for name, value in row.items()} for row in rows]
+    plain, jsonable = db.PLAIN, db.jsonable
+    records = [
+        {name: value if type(value) in plain else jsonable(value) for name, value in row.items()}
+        for row in rows
+    ]
     if rows:
         row = rows[-1]
         last = [_cursor_value(row[spec.key])]

@@ -94,7 +94,12 @@ def checked_addresses(host: str, port: int) -> list[str]:
 # libpq fills what a connection does not say from the worker's environment (PGPASSWORD,
 # ~/.pgpass, a client certificate, Kerberos): none of the worker's own credentials may
 # reach a server an admin typed in. (The password is always given, if only empty.)
-_SEALED = {"passfile": os.devnull, "gssencmode": "disable", "sslcertmode": "disable"}
+# A password file path that cannot exist (/dev/null itself draws a libpq warning).
+_SEALED = {
+    "passfile": os.path.join(os.devnull, "none"),
+    "gssencmode": "disable",
+    "sslcertmode": "disable",
+}
 
 
 def connect_args(base_url: str, config: dict, secrets: dict) -> dict:
@@ -241,6 +246,11 @@ def query_text(query: str) -> str:
 
 
 # --- values ----------------------------------------------------------------------------
+
+
+# Values that are JSON already (checked by exact type: bool is an int, and a str or int
+# subclass from an adapter goes through jsonable).
+PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def jsonable(value):
