@@ -152,7 +152,8 @@ def test_a_table_is_read_in_keyset_pages_and_each_row_stored_once(erp, db):
     assert (run.pages, run.records_read, run.stored, run.rejected) == (3, 250, 250, 0)
     assert Event.objects.values("user_id").distinct().count() == 250
     state = StreamState.objects.get(connection=connection, stream="rows")
-    assert state.cursor == {"since": (BASE + timedelta(seconds=250)).isoformat(), "kind": "time"}
+    newest = (BASE + timedelta(seconds=250)).isoformat()
+    assert state.cursor == {"since": newest, "kind": "time", "column": "updated_at"}
     row = payload("7")
     assert row["traits"]["email"] == "person7@example.com"
     assert row["timestamp"].startswith("2026-03-01T10:00:07")
@@ -247,7 +248,29 @@ def test_a_growing_id_as_the_incremental_column_reads_only_new_rows(erp, db):
     assert StreamState.objects.get(connection=connection).cursor == {
         "since": 251,
         "kind": "number",
+        "column": "id",
     }
+
+
+def test_rows_can_be_track_calls_and_another_incremental_column_starts_over(erp, db):
+    rules = 'userId = $.id\nevent = "Order Completed"\nproperties.revenue = $.total'
+    connection = connect(
+        erp, streams={"rows": {"message_kind": "track", "rules": rules}}, cursor_column="id"
+    )
+    drive(services.start_run(connection=connection))
+    order = payload("4")
+    assert (order["type"], order["event"], order["properties"]) == (
+        "track",
+        "Order Completed",
+        {"revenue": 5.0},
+    )
+    # Paging on updated_at now: the stored cursor (an id) does not apply to it.
+    services.update_connection(
+        connection=connection, config=connection.config | {"cursor_column": "updated_at"}
+    )
+    run = drive(services.start_run(connection=connection))
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.records_read == 250
 
 
 def test_test_connection_succeeds_on_a_good_configuration(erp, db):
@@ -349,3 +372,17 @@ def test_the_workers_own_database_password_is_never_sent(erp, db, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
     result = services.test_connection(connection=connect(erp, password=""))
     assert (result.ok, result.code) == (False, "auth")
+
+
+def test_every_session_is_read_only_with_the_statement_timeout(erp, db):
+    query = """SELECT id, updated_at, current_setting('transaction_read_only') AS read_only,
+                      current_setting('statement_timeout') AS timeout,
+                      current_setting('TimeZone') AS zone
+               FROM customers WHERE id < 3"""
+    rules = "userId = $.id\ntraits.read_only = $.read_only\ntraits.timeout = $.timeout\n"
+    rules += "traits.zone = $.zone"
+    connection = connect(
+        erp, table="", query=query, statement_timeout=7, streams={"rows": {"rules": rules}}
+    )
+    drive(services.start_run(connection=connection))
+    assert payload("1")["traits"] == {"read_only": "on", "timeout": "7s", "zone": "UTC"}

@@ -13,12 +13,13 @@ Reading is keyset paging on (incremental column, key):
     ORDER BY col, key LIMIT <page size>
 
 Cursor: ``{"since": <the newest incremental value of the last complete pass>, "kind":
-"time"|"number"|"text"}`` between runs, plus ``last`` (the (col, key) of the last row
-read) within a pass. A new pass starts at ``since`` minus the overlap window (minutes for
-a date/time column, values for a growing id): a transaction that committed late can have
-written rows older than ``since``; rows read twice get the same message id and are
-stored once, a row changed since gets a new one. When the incremental column is the key
-itself (a growing id), pages are on the key alone and each row is one message.
+"time"|"number"|"text", "column": <the incremental column>}`` between runs (another column
+starts over), plus ``last`` (the (col, key) of the last row read) within a pass. A new
+pass starts at ``since`` minus the overlap window (minutes for a date/time column, values
+for a growing id): a transaction that committed late can have written rows older than
+``since``; rows read twice get the same message id and are stored once, a row changed
+since gets a new one. When the incremental column is the key itself (a growing id), pages
+are on the key alone and each row is one message.
 """
 
 from __future__ import annotations
@@ -248,6 +249,8 @@ def _fetch(reader, spec: Spec, cursor: dict) -> tuple[list[dict], str]:
 
 def read(reader, *, stream: Stream, cursor) -> Page:
     spec, cursor = spec_of(reader.config), dict(cursor or {})
+    if cursor.get("column", spec.column) != spec.column:
+        cursor = {}  # the admin chose another incremental column: its values start over
     rows, kind = _fetch(reader, spec, cursor)
     plain, jsonable = db.PLAIN, db.jsonable
     records = [
@@ -261,10 +264,10 @@ def read(reader, *, stream: Stream, cursor) -> Page:
             last.insert(0, _cursor_value(row[spec.column]))
     else:
         last = cursor.get("last")
+    done = {"since": last[0] if last else cursor.get("since"), "kind": kind, "column": spec.column}
     if len(rows) >= spec.page_size:
-        return Page(records, {"since": cursor.get("since"), "kind": kind, "last": last}, False)
-    newest = last[0] if last else cursor.get("since")
-    return Page(records, {"since": newest, "kind": kind}, done=True)
+        return Page(records, done | {"since": cursor.get("since"), "last": last}, done=False)
+    return Page(records, done, done=True)
 
 
 def check(reader) -> None:
@@ -308,7 +311,9 @@ KIND = Kind(
             "cursor_column",
             "Incremental column",
             default="updated_at",
-            help="An updated-at column, or the key column itself if rows only ever grow.",
+            help="An updated-at column, or the key column itself if rows only ever grow. "
+            "With the key, each row is one message however often it changes (what track "
+            "calls for orders or sales need); with an updated-at, each change is one.",
         ),
         Field("page_size", "Rows a page", type="int", default=5000),
         Field(
