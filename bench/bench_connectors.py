@@ -60,8 +60,11 @@ def run() -> list[Row]:
         flush=True,
     )
     rows = _rest()
-    rows += _sql()
-    rows += _memory()
+    try:
+        rows += _sql()
+        rows += _memory()
+    finally:
+        _drop_source_database()
     return rows
 
 
@@ -279,13 +282,18 @@ def _sql_connection(table: str):
     )
 
 
-def _ensure_source_database() -> None:
+def _drop_source_database() -> None:
     with _source_db(dbname="postgres") as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 sql.Identifier(SOURCE_DATABASE)
             )
         )
+
+
+def _ensure_source_database() -> None:
+    _drop_source_database()
+    with _source_db(dbname="postgres") as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(SOURCE_DATABASE)))
 
 
