@@ -79,7 +79,7 @@ def spec_of(config: dict) -> Spec:
         raise ConnectorError(f"{field}: {message}", code="config")
     key = config["key_column"].strip()
     column = (config.get("cursor_column") or "").strip() or key
-    if config.get("table"):
+    if (config.get("table") or "").strip():
         parts = _table(config["table"])
         source, what = sql.Identifier(*parts), f"the table {'.'.join(parts)!r}"
     else:
