@@ -9,7 +9,9 @@ it, store it durably with its cursor in one transaction. The inbox is then drain
 1. Generic REST connector against the local JSON API imitation (demo/imitations/rest.py),
    pages of 100 records. Figure: records/s stored durably. Baseline: records/s of fetching
    the same pages through the same outgoing client and parsing them, storing nothing.
-   Then the processing rate of those records (baseline: the stored rate).
+   Then the processing rate of those records (baseline: the stored rate). The imitation
+   runs in this process and sorts all its records on every request, so its own cost grows
+   with CDP_BENCH_CONN_API_RECORDS: the baseline says where it starts to bound the sync.
 2. SQL connector on a local PostgreSQL table (a database of its own on the same server,
    with the (updated_at, id) index the connector's help asks for), pages of 5,000 rows.
    Figure: rows/s stored durably. Baseline: ``COPY (SELECT … ORDER BY updated_at, id) TO
