@@ -165,6 +165,12 @@ class Kind:
     # Settings that say where the secrets are sent (an SFTP host, its port, the user):
     # changing one forgets the secrets, as changing base_url does.
     secrets_bound_to: tuple[str, ...] = ()
+    # (config) -> {field: message}: what the fields alone cannot say (one of two settings,
+    # a query that must be a SELECT), checked when a connection is saved.
+    validate: object = None
+    # (config, stream) -> Stream: the stream as the connection's settings shape it (the
+    # SQL kind's key and incremental columns); the admin's stream overrides still win.
+    configure_stream: object = None
     extra: dict = field(default_factory=dict)
 
     def stream(self, name: str) -> Stream:

@@ -1,11 +1,11 @@
 """The connector kinds this installation offers: one line per module under ``kinds/``."""
 
 from .base import ConnectorError, Kind
-from .kinds import file_drop, hubspot, mailchimp, rest, shopify
+from .kinds import file_drop, hubspot, mailchimp, rest, shopify, sql
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
-    for kind in (rest.KIND, hubspot.KIND, shopify.KIND, mailchimp.KIND, file_drop.KIND)
+    for kind in (rest.KIND, hubspot.KIND, shopify.KIND, mailchimp.KIND, sql.KIND, file_drop.KIND)
 }
 
 

@@ -107,7 +107,10 @@ def _checked_settings(kind: Kind, config: dict, errors: dict) -> dict:
     for field in kind.config:
         if field.required and config.get(field.name) in (None, ""):
             errors[f"config.{field.name}"] = "Required."
-    return {k: v for k, v in config.items() if k in known}
+    checked = {k: v for k, v in config.items() if k in known}
+    if kind.validate and not errors:
+        errors.update({f"config.{k}": v for k, v in kind.validate(checked).items()})
+    return checked
 
 
 def _check_schedule(minutes: int, errors: dict) -> None:

@@ -85,6 +85,9 @@ def reader_for(connection: Connection) -> Reader:
 def effective_stream(connection: Connection, stream: Stream) -> Stream:
     """The kind's stream with what the admin changed: its primary key, its updated-at
     and the kind of call its records become."""
+    configure = kind_of(connection.kind).configure_stream
+    if configure:
+        stream = configure(connection.config, stream)
     spec = connection.streams.get(stream.name) or {}
     changed = {k: spec[k] for k in STREAM_OVERRIDES if spec.get(k)}
     if stream.message_kind == CATALOG:  # products stay products

@@ -1,0 +1,361 @@
+"""SQL database (PostgreSQL): rows of a table or of a read-only query, for ERP and
+point-of-sale databases.
+
+The base URL names the server and database, ``postgresql://host:5432/database``; the
+settings name the user, the table (``schema.table``) or a query (one SELECT), the key
+column and the incremental column; the password is a secret (or a whole connection URL,
+which must name the same server). Sessions are read-only with a statement timeout
+(``sql_session.py``), and names typed by the admin are always quoted identifiers.
+
+Reading is keyset paging on (incremental column, key):
+
+    SELECT * FROM <table, or (<query>) q> WHERE (col, key) > (%s, %s)
+    ORDER BY col, key LIMIT <page size>
+
+Cursor: ``{"since": <the newest incremental value of the last complete pass>, "kind":
+"time"|"number"|"text", "column": <the incremental column>}`` between runs (another column
+starts over), plus ``last`` (the (col, key) of the last row read) within a pass. A new
+pass starts at ``since`` minus the overlap window (minutes for a date/time column, values
+for a growing id): a transaction that committed late can have written rows older than
+``since``; rows read twice get the same message id and are stored once, a row changed
+since gets a new one. When the incremental column is the key itself (a growing id), pages
+are on the key alone and each row is one message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+import psycopg
+from psycopg import sql
+
+from ..base import ConnectorError, Field, Kind, Page, Stream
+from . import sql_session as db
+
+TIME_TYPES = frozenset({"timestamptz", "timestamp", "date"})
+NUMBER_TYPES = frozenset({"int2", "int4", "int8", "numeric"})
+PAGE_SIZES = (100, 20_000)
+SSLMODE_CHOICES = tuple((m, m) for m in db.SSLMODES)
+
+
+@dataclass(frozen=True)
+class Spec:
+    source: sql.Composable  # the table, or the query as a subquery
+    what: str  # how messages name it: 'the table "public.orders"', "the query"
+    key: str
+    column: str  # the incremental column; the key itself when paging on the key alone
+    page_size: int
+    overlap_minutes: int
+    overlap_ids: int
+    timeout: float
+
+    @property
+    def single(self) -> bool:
+        return self.column == self.key
+
+
+def _int(config: dict, name: str) -> int:
+    value = config.get(name)
+    if value in (None, ""):
+        value = next(f.default for f in KIND.config if f.name == name)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConnectorError(f"{name} must be a whole number.", code="config") from None
+
+
+def _table(name: str) -> list[str] | None:
+    parts = [p.strip() for p in str(name).split(".")]
+    return parts if len(parts) <= 2 and all(parts) else None
+
+
+def spec_of(config: dict) -> Spec:
+    problems = validate(config)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise ConnectorError(f"{field}: {message}", code="config")
+    key = config["key_column"].strip()
+    column = (config.get("cursor_column") or "").strip() or key
+    if (config.get("table") or "").strip():
+        parts = _table(config["table"])
+        source, what = sql.Identifier(*parts), f"the table {'.'.join(parts)!r}"
+    else:
+        query = sql.SQL(db.query_text(config["query"]))
+        source, what = sql.SQL("(\n{}\n) AS q").format(query), "the query"
+    return Spec(
+        source=source,
+        what=what,
+        key=key,
+        column=column,
+        page_size=_int(config, "page_size"),
+        overlap_minutes=_int(config, "overlap_minutes"),
+        overlap_ids=_int(config, "overlap_ids"),
+        timeout=float(_int(config, "statement_timeout")),
+    )
+
+
+def validate(config: dict) -> dict[str, str]:
+    """Errors by setting, before anything is saved or read."""
+    errors: dict[str, str] = {}
+    table, query = (config.get("table") or "").strip(), (config.get("query") or "").strip()
+    if bool(table) == bool(query):
+        errors["table"] = "Name a table, or write a query in its place (one of the two)."
+    elif table and _table(table) is None:
+        errors["table"] = "A table name, or schema.table."
+    elif query:
+        problem = db.select_problem(query)
+        if problem:
+            errors["query"] = problem
+    if not (config.get("key_column") or "").strip():
+        errors["key_column"] = "Required: the column that identifies a row."
+    for name, low, high in (
+        ("page_size", *PAGE_SIZES),
+        ("overlap_minutes", 0, 7 * 24 * 60),
+        ("overlap_ids", 0, 10_000_000),
+        ("statement_timeout", 1, 3600),
+    ):
+        value = config.get(name)
+        if value in (None, ""):
+            continue
+        try:
+            ok = low <= int(value) <= high
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            errors[name] = f"A whole number from {low:,} to {high:,}."
+    if (config.get("sslmode") or "prefer") not in db.SSLMODES:
+        errors["sslmode"] = f"One of {', '.join(db.SSLMODES)}."
+    return errors
+
+
+def _path(column: str) -> str:
+    return f"$.{column}" if re.fullmatch(r"[A-Za-z_][\w$@-]*", column) else f"$['{column}']"
+
+
+def configure_stream(config: dict, stream: Stream) -> Stream:
+    """Message ids rest on the key and, when it is not the key, the incremental column."""
+    key = (config.get("key_column") or "").strip()
+    if not key or "'" in key:
+        return stream
+    column = (config.get("cursor_column") or "").strip() or key
+    updated = "" if column == key or "'" in column else _path(column)
+    return replace(stream, primary_key=_path(key), updated_at=updated)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _session(reader, spec: Spec) -> psycopg.Connection:
+    args = db.connect_args(reader.base_url, reader.config, reader.secrets)
+    conn = db.connect(args, statement_timeout=spec.timeout)
+    if hasattr(reader, "requests"):
+        reader.requests += 1
+    return conn
+
+
+def _condition(spec: Spec, cursor: dict) -> tuple[sql.Composable, list]:
+    column, key = sql.Identifier(spec.column), sql.Identifier(spec.key)
+    last = cursor.get("last")
+    if last is not None and spec.single:
+        return sql.SQL("{} > %s").format(key), [_param(last[0])]
+    if last is not None:
+        return sql.SQL("({}, {}) > (%s, %s)").format(column, key), [_param(v) for v in last]
+    lower = _lower_bound(spec, cursor)
+    if lower is None:
+        return sql.SQL("{} IS NOT NULL").format(column), []
+    return sql.SQL("{} >= %s").format(column), [lower]
+
+
+def _param(value):
+    # Text: PostgreSQL casts it to the column's own type (psycopg sends str untyped).
+    return None if value is None else str(value)
+
+
+def _lower_bound(spec: Spec, cursor: dict) -> str | None:
+    """Where a new pass starts: the last pass's newest value minus the overlap window."""
+    since, kind = cursor.get("since"), cursor.get("kind")
+    if since is None:
+        return None
+    if kind == "time" and spec.overlap_minutes:
+        try:
+            when = datetime.fromisoformat(str(since))
+        except ValueError:
+            return str(since)
+        return (when - timedelta(minutes=spec.overlap_minutes)).isoformat()
+    if kind == "number" and spec.overlap_ids:
+        try:
+            return str(Decimal(str(since)) - spec.overlap_ids)
+        except InvalidOperation:
+            return str(since)
+    return str(since)
+
+
+def _statement(spec: Spec, cursor: dict, limit: int) -> tuple[sql.Composable, list]:
+    condition, params = _condition(spec, cursor)
+    order = [sql.Identifier(spec.key)] if spec.single else [sql.Identifier(spec.column)]
+    if not spec.single:
+        order.append(sql.Identifier(spec.key))
+    statement = sql.SQL("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {}").format(
+        spec.source, condition, sql.SQL(", ").join(order), sql.Literal(limit)
+    )
+    return statement, params
+
+
+def _kind_of_column(conn: psycopg.Connection, description, spec: Spec) -> str:
+    """time, number or text: the incremental column's type; ConnectorError when a column
+    is missing or the incremental column cannot be one."""
+    types = {d.name: d.type_code for d in description}
+    for label, name in (("key", spec.key), ("incremental", spec.column)):
+        if name not in types:
+            raise ConnectorError(
+                f"{spec.what[0].upper()}{spec.what[1:]} has no {label} column {name!r} "
+                f"(its columns: {', '.join(sorted(types))}).",
+                code="config",
+            )
+    info = conn.adapters.types.get(types[spec.column])
+    name = info.name if info else ""
+    if name in TIME_TYPES:
+        return "time"
+    if name in NUMBER_TYPES and spec.single:
+        return "number"
+    if spec.single:
+        return "text"
+    raise ConnectorError(
+        f"The incremental column {spec.column!r} is of type {name or 'unknown'}: it must be "
+        "a date or time (an updated-at), or the key column itself (a growing id).",
+        code="config",
+    )
+
+
+def _cursor_value(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _fetch(reader, spec: Spec, cursor: dict) -> tuple[list[dict], str]:
+    statement, params = _statement(spec, cursor, spec.page_size)
+    with _session(reader, spec) as conn:
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement, params)
+                kind = _kind_of_column(conn, cur.description, spec)
+                rows = cur.fetchall()
+        except psycopg.Error as exc:
+            raise db.query_error(exc, spec.what) from None
+    return rows, kind
+
+
+def read(reader, *, stream: Stream, cursor) -> Page:
+    spec, cursor = spec_of(reader.config), dict(cursor or {})
+    if cursor.get("column", spec.column) != spec.column:
+        cursor = {}  # the admin chose another incremental column: its values start over
+    rows, kind = _fetch(reader, spec, cursor)
+    plain, jsonable = db.PLAIN, db.jsonable
+    records = [
+        {name: value if type(value) in plain else jsonable(value) for name, value in row.items()}
+        for row in rows
+    ]
+    if rows:
+        row = rows[-1]
+        last = [_cursor_value(row[spec.key])]
+        if not spec.single:
+            last.insert(0, _cursor_value(row[spec.column]))
+    else:
+        last = cursor.get("last")
+    done = {"since": last[0] if last else cursor.get("since"), "kind": kind, "column": spec.column}
+    if len(rows) >= spec.page_size:
+        return Page(records, done | {"since": cursor.get("since"), "last": last}, done=False)
+    return Page(records, done, done=True)
+
+
+def check(reader) -> None:
+    """Connects, reads no row of the table or query, and finds its columns."""
+    spec = spec_of(reader.config)
+    statement = sql.SQL("SELECT * FROM {} LIMIT 0").format(spec.source)
+    with _session(reader, spec) as conn:
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement)
+                _kind_of_column(conn, cur.description, spec)
+        except psycopg.Error as exc:
+            raise db.query_error(exc, spec.what) from None
+
+
+KIND = Kind(
+    key="sql",
+    label="SQL database (PostgreSQL)",
+    source_kind="server",
+    default_base_url="postgresql://localhost:5432/postgres",
+    help=(
+        "Rows of a table or of a query in a PostgreSQL database (ERP, point of sale). Base "
+        "URL: postgresql://host:5432/database. Give the connector a database user that can "
+        "only SELECT: sessions are read-only anyway, with a statement timeout. An index on "
+        "(incremental column, key) keeps every page cheap. Rows whose incremental column "
+        "is empty are not read (use COALESCE in a query)."
+    ),
+    config=(
+        Field("user", "Database user", help="A user with SELECT only."),
+        Field("sslmode", "TLS (sslmode)", type="choice", default="prefer", choices=SSLMODE_CHOICES),
+        Field("table", "Table", help="e.g. public.orders; or leave blank and write a query"),
+        Field(
+            "query",
+            "Query",
+            type="textarea",
+            help="One SELECT (WITH … SELECT allowed), no final ORDER BY needed: it is read "
+            "as a subquery, in pages on the incremental column and the key.",
+        ),
+        Field("key_column", "Key column", required=True, default="id"),
+        Field(
+            "cursor_column",
+            "Incremental column",
+            default="updated_at",
+            help="An updated-at column, or the key column itself if rows only ever grow. "
+            "With the key, each row is one message however often it changes (what track "
+            "calls for orders or sales need); with an updated-at, each change is one.",
+        ),
+        Field("page_size", "Rows a page", type="int", default=5000),
+        Field(
+            "overlap_minutes",
+            "Overlap window (minutes)",
+            type="int",
+            default=10,
+            help="Each run reads this far back again: a transaction that commits late can "
+            "write rows older than the last run's newest. Rows read twice are stored once.",
+        ),
+        Field(
+            "overlap_ids",
+            "Overlap window (ids)",
+            type="int",
+            default=1000,
+            help="The same when the key is the incremental column: ids read again.",
+        ),
+        Field("statement_timeout", "Statement timeout (seconds)", type="int", default=60),
+    ),
+    secrets=(
+        Field("password", "Password"),
+        Field(
+            "url",
+            "Connection URL",
+            help="Instead of user and password: postgresql://user:password@host:5432/db "
+            "(the same server and database as the base URL).",
+        ),
+    ),
+    streams=(
+        Stream(
+            name="rows",
+            label="Rows",
+            primary_key="$.id",
+            updated_at="$.updated_at",
+            message_kind="identify",
+            rules="userId = $.id\ntraits.email = $.email\ntimestamp = $.updated_at",
+            help="Edit the mapping to the table's columns; track calls for orders or sales.",
+        ),
+    ),
+    read=read,
+    check=check,
+    validate=validate,
+    configure_stream=configure_stream,
+    extra={"url_schemes": db.SCHEMES},
+)
