@@ -7,6 +7,7 @@ Others may use: ``preview_stream``.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -32,6 +33,15 @@ class PreviewRow:
     message: dict | None  # what the record becomes (None when it cannot become one)
     reason: str = ""  # why it would be rejected ("" when it would be stored)
     code: str = ""
+
+    # As JSON text, for the page.
+    @property
+    def record_text(self) -> str:
+        return json.dumps(self.record, default=str, ensure_ascii=False)
+
+    @property
+    def message_text(self) -> str:
+        return json.dumps(self.message, default=str, ensure_ascii=False) if self.message else ""
 
 
 @dataclass
