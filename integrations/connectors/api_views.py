@@ -6,7 +6,7 @@ VIEW_INTEGRATIONS, writes MANAGE_INTEGRATIONS."""
 from dataclasses import asdict
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +30,9 @@ from .serializers import (
 )
 
 INTEGRATIONS = (Cap.VIEW_INTEGRATIONS, Cap.MANAGE_INTEGRATIONS)
+RUN_ACTIVE = OpenApiResponse(description="A run is still going (code `run_active`).")
+NO_RUN = OpenApiResponse(description="No run is going (code `no_active_run`).")
+ARCHIVED = OpenApiResponse(description="Its source is archived: restore it first.")
 
 
 def _connection(pk: int):
@@ -68,6 +71,10 @@ class ConnectionListView(generics.ListCreateAPIView):
         return selectors.connections()
 
 
+@extend_schema_view(
+    put=extend_schema(responses={200: ConnectionSerializer, 409: ARCHIVED}),
+    patch=extend_schema(responses={200: ConnectionSerializer, 409: ARCHIVED}),
+)
 class ConnectionDetailView(generics.RetrieveUpdateAPIView):
     """One connection. A blank or missing secret keeps the stored one; ``kind`` is fixed;
     ``config`` and ``streams`` replace the stored ones when sent."""
@@ -122,7 +129,9 @@ class RunListView(APIView):
         runs = selectors.runs(connection=_connection(pk))[:100]
         return Response(SyncRunSerializer(runs, many=True).data)
 
-    @extend_schema(request=StartSyncRunSerializer, responses={201: SyncRunSerializer})
+    @extend_schema(
+        request=StartSyncRunSerializer, responses={201: SyncRunSerializer, 409: RUN_ACTIVE}
+    )
     def post(self, request, pk: int):
         connection = _connection(pk)
         asked = StartSyncRunSerializer(data=request.data)
@@ -132,7 +141,7 @@ class RunListView(APIView):
         try:
             run = services.start_run(connection=connection, trigger=trigger, user=request.user)
         except services.RunActive as exc:
-            raise Conflict(str(exc)) from None
+            raise Conflict(str(exc), code="run_active") from None
         return Response(SyncRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
@@ -152,11 +161,11 @@ class CancelView(APIView):
 
     required_capability = INTEGRATIONS
 
-    @extend_schema(request=None, responses=SyncRunSerializer)
+    @extend_schema(request=None, responses={200: SyncRunSerializer, 409: NO_RUN})
     def post(self, request, pk: int):
         active = selectors.active_run(connection=_connection(pk))
         if active is None:
-            raise Conflict("No run is going.")
+            raise Conflict("No run is going.", code="no_active_run")
         return Response(SyncRunSerializer(services.cancel_run(run=active)).data)
 
 

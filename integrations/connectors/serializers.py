@@ -196,7 +196,7 @@ class ConnectionSerializer(serializers.Serializer):
         except services.ConnectionInvalid as exc:
             raise _invalid(exc) from None
         except SourceArchived as exc:
-            raise Conflict(str(exc)) from None
+            raise Conflict(str(exc), code="source_archived") from None
         return instance
 
 
