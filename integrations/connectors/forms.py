@@ -16,7 +16,7 @@ from django import forms
 from django.db import transaction
 
 from integrations.models import Source
-from integrations.services import update_source
+from integrations.services import SourceArchived, update_source
 from integrations.webhooks.mapping import rules_text
 
 from . import services
@@ -238,7 +238,9 @@ class ConnectionForm(forms.Form):
                 return self._create() if self.connection is None else self._update()
         except services.ConnectionInvalid as exc:
             self.apply_errors(exc.errors)
-            return None
+        except SourceArchived as exc:
+            self.add_error(None, str(exc))
+        return None
 
     def _create(self) -> Connection:
         data = self.cleaned_data
@@ -258,6 +260,8 @@ class ConnectionForm(forms.Form):
 
     def _update(self) -> Connection:
         data, connection = self.cleaned_data, self.connection
+        if connection.source.archived:  # as its source, it does not change until restored
+            raise SourceArchived(connection.source)
         if data["name"] != connection.source.name:
             update_source(source=connection.source, name=data["name"])
         services.update_connection(

@@ -48,11 +48,14 @@ def kind_or_none(key: str) -> Kind | None:
 
 
 def state_of(connection: Connection, *, active: SyncRun | None, last: SyncRun | None) -> str:
-    """running, paused, failed (its last run did) or active, in that order."""
+    """running, paused, disabled (its source is: no scheduled run), failed (its last run
+    did) or active, in that order."""
     if active is not None:
         return "running"
     if connection.paused:
         return "paused"
+    if not connection.source.enabled:
+        return "disabled"
     if last is not None and last.status == SyncRun.Status.FAILED:
         return "failed"
     return "active"

@@ -188,6 +188,8 @@ class ConnectionSerializer(serializers.Serializer):
             changes["base_url"] = instance.base_url
         try:
             with transaction.atomic():
+                if instance.source.archived:  # as its source, unchanged until restored
+                    raise SourceArchived(instance.source)
                 if source:
                     update_source(source=instance.source, **source)
                 services.update_connection(connection=instance, **changes)

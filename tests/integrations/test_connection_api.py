@@ -7,6 +7,7 @@ from cdp_site.permissions import ADMIN, MARKETER
 from demo.imitations import rest as rest_api
 from integrations.connectors.models import Connection, SyncRun
 from integrations.models import Event
+from integrations.services import archive_source
 
 from .test_connector_sync import connect, customer, drive
 
@@ -107,6 +108,17 @@ def test_patch_changes_settings_and_keeps_the_secret_left_out(admin, api):
         f"{API}{connection.pk}", {"kind": "x"}, content_type="application/json"
     )
     assert kind_change.json()["error"]["fields"] == {"kind": ["The kind cannot change."]}
+
+
+def test_a_connection_whose_source_is_archived_does_not_change(admin, api):
+    connection = connect(api)
+    archive_source(source=connection.source)
+    answer = admin.patch(
+        f"{API}{connection.pk}", {"schedule_minutes": 30}, content_type="application/json"
+    )
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "source_archived"
+    connection.refresh_from_db()
+    assert connection.schedule_minutes == 60
 
 
 def test_test_and_preview_read_the_service_and_store_nothing(admin, api):

@@ -12,6 +12,7 @@ from integrations.connectors import registry, services
 from integrations.connectors.base import Field, Kind, Stream
 from integrations.connectors.models import Connection, SyncRun
 from integrations.models import Event
+from integrations.services import archive_source
 
 from .test_connector_sync import connect, customer, drive
 
@@ -222,6 +223,16 @@ def test_editing_keeps_the_secret_when_left_blank(client_as, api):
     connection.refresh_from_db()
     assert connection.source.name == "Partner API v2" and connection.schedule_minutes == 0
     assert services.test_connection(connection=connection).ok
+
+
+def test_an_archived_sources_connection_says_so_and_refuses_edits(client_as, api):
+    connection = connect(api)
+    archive_source(source=connection.source)
+    admin = client_as(ADMIN)
+    listed = admin.get("/integrations/connections/").content.decode()
+    assert "source disabled" in listed and "none (source disabled)" in listed
+    page = admin.post(f"/integrations/connections/{connection.pk}/edit/", form_data(api))
+    assert page.status_code == 200 and "is archived: restore it first." in page.content.decode()
 
 
 def test_marketers_neither_see_nor_change_connections(client_as, api):
