@@ -8,7 +8,7 @@ import pytest
 
 from cdp_site.permissions import ADMIN, MARKETER
 from demo.imitations import rest as rest_api
-from integrations.connectors import registry, services
+from integrations.connectors import registry, services, sync
 from integrations.connectors.base import Field, Kind, Stream
 from integrations.connectors.models import Connection, SyncRun
 from integrations.models import Event
@@ -172,6 +172,23 @@ def test_run_now_shows_progress_then_the_outcome_and_its_rejections(client_as, a
     rejected = admin.get(f"/integrations/connections/{connection.pk}/runs/{run.pk}/")
     assert "The record has no primary key ($.id)." in rejected.content.decode()
     assert "nokey@example.com" in rejected.content.decode()
+
+
+def test_the_live_panel_shows_a_rate_limit_wait_and_the_rate_so_far(client_as, api):
+    connection = connect(api, page_size=10)
+    run = services.start_run(connection=connection)
+    assert sync.run_slice(run_id=run.id, seq=0).seq == 1  # the first page is stored
+    api.fail_next(429, headers={"Retry-After": "30"})
+    assert sync.run_slice(run_id=run.id, seq=1).delay == 30
+    live = (
+        client_as(ADMIN)
+        .get(f"/integrations/connections/{connection.pk}/", HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+    assert "10 read" in live and "1 page" in live and "records/s" in live
+    assert "stream 1 of 1 (records)" in live
+    assert re.search(r"Waiting until \d\d:\d\d:\d\d UTC: The service asked to slow down", live)
+    assert 'hx-trigger="every 2s"' in live
 
 
 def test_a_second_run_while_one_is_going_is_refused_with_a_message(client_as, api):
