@@ -1,8 +1,8 @@
 """Reads of pull connectors for pages and the API: connections with where they stand, the
 progress of a run, its history and records per day.
 
-Others may use: ``connections``, ``connection_rows``, ``runs``, ``active_run``,
-``progress``, ``records_per_day``, ``secret_status``.
+Others may use: ``connections``, ``connection_rows``, ``runs``, ``active_run``, ``live``,
+``progress``, ``records_per_day``, ``records_chart``, ``secret_status``.
 """
 
 from __future__ import annotations
@@ -32,10 +32,6 @@ def runs(*, connection: Connection):
 
 def active_run(*, connection: Connection) -> SyncRun | None:
     return runs(connection=connection).filter(status__in=SyncRun.ACTIVE).first()
-
-
-def last_finished_run(*, connection: Connection) -> SyncRun | None:
-    return runs(connection=connection).exclude(status__in=SyncRun.ACTIVE).first()
 
 
 def kind_or_none(key: str) -> Kind | None:
@@ -172,6 +168,31 @@ def progress(*, run: SyncRun, now: datetime | None = None) -> Progress:
         elapsed=elapsed,
         rate=rate,
         waiting=bool(run.waiting_until and run.waiting_until > now),
+    )
+
+
+@dataclass(frozen=True)
+class Live:
+    """A connection's run panel: the runs, the active one, the run whose progress shows
+    (the active one, else the last: the panel stays on its outcome) and the state."""
+
+    runs: list[SyncRun]
+    active: SyncRun | None
+    progress: Progress | None
+    state: str
+
+
+def live(*, connection: Connection, shown: int = 20) -> Live:
+    # One run at a time, and the active one is the newest: the latest runs hold it.
+    latest = list(runs(connection=connection)[:shown])
+    active = next((r for r in latest if r.active), None)
+    last = next((r for r in latest if not r.active), None)
+    current = active or (latest[0] if latest else None)
+    return Live(
+        runs=latest,
+        active=active,
+        progress=progress(run=current) if current else None,
+        state=state_of(connection, active=active, last=last),
     )
 
 

@@ -35,19 +35,14 @@ def _connection(pk: int):
 
 
 def _live_context(request, connection) -> dict:
-    active = selectors.active_run(connection=connection)
-    runs = list(selectors.runs(connection=connection)[:20])
-    # The active run's progress, else the last run's: the panel stays on its outcome.
-    shown = active or (runs[0] if runs else None)
+    panel = selectors.live(connection=connection)
     return {
         "connection": connection,
-        "active": active,
-        "progress": selectors.progress(run=shown) if shown else None,
-        "runs": runs,
+        "active": panel.active,
+        "progress": panel.progress,
+        "runs": panel.runs,
+        "state": panel.state,
         "can_manage": _can_manage(request),
-        "state": selectors.state_of(
-            connection, active=active, last=selectors.last_finished_run(connection=connection)
-        ),
     }
 
 
