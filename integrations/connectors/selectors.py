@@ -2,7 +2,8 @@
 progress of a run, its history and records per day.
 
 Others may use: ``connections``, ``connection_rows``, ``runs``, ``active_run``, ``live``,
-``progress``, ``records_per_day``, ``records_chart``, ``secret_status``.
+``progress``, ``records_per_day``, ``records_chart``, ``config_rows``, ``secret_rows``,
+``secret_status``.
 """
 
 from __future__ import annotations
@@ -194,6 +195,22 @@ def live(*, connection: Connection, shown: int = 20) -> Live:
         progress=progress(run=current) if current else None,
         state=state_of(connection, active=active, last=last),
     )
+
+
+def config_rows(*, connection: Connection) -> list[tuple[str, object]]:
+    """The connection's settings by the kind's labels, in the kind's order."""
+    kind = kind_or_none(connection.kind)
+    labels = {f.name: f.label for f in kind.config} if kind else {}
+    order = list(labels) + [k for k in connection.config if k not in labels]
+    return [(labels.get(k, k), connection.config[k]) for k in order if k in connection.config]
+
+
+def secret_rows(*, connection: Connection) -> list[tuple[str, str]]:
+    """Each secret's label and "set" / "not set"."""
+    kind = kind_or_none(connection.kind)
+    labels = {f.name: f.label for f in kind.secrets} if kind else {}
+    status = secret_status(connection=connection)
+    return [(labels.get(name, name), shown) for name, shown in status.items()]
 
 
 def secret_status(*, connection: Connection) -> dict[str, str]:

@@ -109,7 +109,8 @@ def connection_detail(request, pk: int):
     kind = selectors.kind_or_none(connection.kind)
     context |= {
         "kind": kind,
-        "secret_status": selectors.secret_status(connection=connection),
+        "config_rows": selectors.config_rows(connection=connection),
+        "secret_rows": selectors.secret_rows(connection=connection),
         "chart": selectors.records_chart(names={connection.id: connection.source.name}),
     }
     return TemplateResponse(request, T + "detail.html", context)

@@ -97,7 +97,10 @@ def test_creating_a_connection_stores_it_with_its_source_and_never_shows_the_sec
         "path": "$.email",
     }
     page = admin.get(response["Location"]).content.decode()
-    assert "t0ken" not in page and "set" in page
+    assert "t0ken" not in page
+    assert "<dt>Token or API key (secret)</dt><dd>set</dd>" in page
+    assert "<dt>Password (secret)</dt><dd>not set</dd>" in page
+    assert "<dt>Page size</dt><dd><code>10</code></dd>" in page
     edit = admin.get(f"/integrations/connections/{connection.pk}/edit/").content.decode()
     assert "t0ken" not in edit and "Stored: set." in edit
 
