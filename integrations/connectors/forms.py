@@ -65,7 +65,7 @@ def _secret_field(field: Field, status: str) -> forms.Field:
         required=field.required and status != "set",
         max_length=4000,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=" ".join(filter(None, [field.help, f"Stored: {status}."])),
+        help_text=" ".join(filter(None, [field.help, f"Stored: {status}." if status else ""])),
     )
 
 
@@ -100,9 +100,7 @@ class ConnectionForm(forms.Form):
         for field in kind.config:
             self.fields[f"config__{field.name}"] = _config_field(field)
         for field in kind.secrets:
-            self.fields[f"secrets__{field.name}"] = _secret_field(
-                field, status.get(field.name, "not set")
-            )
+            self.fields[f"secrets__{field.name}"] = _secret_field(field, status.get(field.name, ""))
         for stream in kind.streams:
             self._add_stream_fields(stream)
         self.initial = self._initial() | dict(self.initial)
@@ -149,12 +147,14 @@ class ConnectionForm(forms.Form):
             help_text='One "target = $.json.path" a line (the webhook grammar).',
         )
         self.fields[prefix + "primary_key"] = forms.CharField(
-            label=f"{stream.label}: primary key", required=False, help_text=stream.primary_key
+            label=f"{stream.label}: primary key",
+            required=False,
+            help_text=f"Default: {stream.primary_key}",
         )
         self.fields[prefix + "updated_at"] = forms.CharField(
             label=f"{stream.label}: updated-at",
             required=False,
-            help_text=stream.updated_at or "none",
+            help_text=f"Default: {stream.updated_at or 'none (every read is a full read)'}",
         )
         self.fields[prefix + "message_kind"] = forms.ChoiceField(
             label=f"{stream.label}: becomes",
