@@ -63,6 +63,18 @@ def test_new_connection_offers_every_installed_kind_then_its_form(client_as):
     assert "traits.email = $.email" in form
 
 
+@pytest.mark.parametrize("key", sorted(registry.KINDS))
+def test_every_installed_kind_gets_its_form_from_its_declaration(client_as, key):
+    kind = registry.kind_of(key)
+    form = client_as(ADMIN).get(f"/integrations/connections/new/?kind={key}").content.decode()
+    names = [f"config__{f.name}" for f in kind.config] + [
+        f"secrets__{f.name}" for f in kind.secrets
+    ]
+    names += [f"streams__{s.name}__rules" for s in kind.streams]
+    assert all(f'name="{name}"' in form for name in names), key
+    assert "Create connection" in form
+
+
 def test_a_kind_added_to_the_registry_gets_its_form_without_a_page_change(client_as, monkeypatch):
     extra = Kind(
         key="crm_x",
