@@ -411,6 +411,8 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "DeliveryStatusEnum": "campaigns.models.Delivery.Status",
         "ConsentStatusEnum": "profiles.models.consent.ConsentRecord.Status",
+        "SyncRunStatusEnum": "integrations.connectors.models.SyncRun.Status",
+        "SyncRunTriggerEnum": "integrations.connectors.models.SyncRun.Trigger",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}}

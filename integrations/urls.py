@@ -8,6 +8,7 @@ from django.urls import include, path
 
 from . import views
 from .collect import views as collect
+from .connectors import views as connections
 from .destinations import views as destinations
 from .imports import views as imports
 from .quarantine import views as quarantine
@@ -47,10 +48,24 @@ destination_patterns = [
     path("<int:pk>/test/", destinations.destination_test, name="destination-test"),
 ]
 
+connection_patterns = [
+    path("", connections.connection_list, name="connection-list"),
+    path("new/", connections.connection_create, name="connection-create"),
+    path("<int:pk>/", connections.connection_detail, name="connection-detail"),
+    path("<int:pk>/edit/", connections.connection_edit, name="connection-edit"),
+    path("<int:pk>/test/", connections.connection_test, name="connection-test"),
+    path("<int:pk>/preview/", connections.connection_preview, name="connection-preview"),
+    path("<int:pk>/run/", connections.connection_run, name="connection-run"),
+    path("<int:pk>/pause/", connections.connection_pause, name="connection-pause"),
+    path("<int:pk>/cancel/", connections.connection_cancel, name="connection-cancel"),
+    path("<int:pk>/runs/<int:run_pk>/", connections.run_detail, name="connection-run-detail"),
+]
+
 # The admin pages, at /integrations/ (namespace "integrations").
 page_patterns = [
     path("", views.index, name="index"),
     path("destinations/", include(destination_patterns)),
+    path("connections/", include(connection_patterns)),
     path("quarantine/", quarantine.quarantine_list, name="quarantine"),
     path("quarantine/replay/", quarantine.quarantine_replay, name="quarantine-replay"),
     path("sources/new/", views.source_create, name="source-create"),

@@ -3,6 +3,7 @@ mounted at /api/v1/ by cdp_site/urls.py."""
 
 from django.urls import include, path
 
+from integrations.connectors import api_views as connections
 from integrations.destinations import api_views as destinations
 
 from . import imports, quarantine, views
@@ -18,6 +19,19 @@ destination_patterns = [
     ),
     path("<int:pk>", destinations.DestinationDetailView.as_view(), name="detail"),
     path("<int:pk>/test", destinations.DestinationTestView.as_view(), name="test"),
+]
+
+# At /api/v1/connections/ (namespace "connections-api").
+connection_patterns = [
+    path("", connections.ConnectionListView.as_view(), name="list"),
+    path("<int:pk>", connections.ConnectionDetailView.as_view(), name="detail"),
+    path("<int:pk>/test", connections.ConnectionTestView.as_view(), name="test"),
+    path("<int:pk>/preview", connections.ConnectionPreviewView.as_view(), name="preview"),
+    path("<int:pk>/runs", connections.RunListView.as_view(), name="runs"),
+    path("<int:pk>/runs/<int:run_pk>", connections.RunDetailView.as_view(), name="run"),
+    path("<int:pk>/cancel", connections.CancelView.as_view(), name="cancel"),
+    path("<int:pk>/pause", connections.PauseView.as_view(), name="pause"),
+    path("<int:pk>/resume", connections.ResumeView.as_view(), name="resume"),
 ]
 
 urlpatterns = [
@@ -65,4 +79,6 @@ urlpatterns = [
         "sources/<int:pk>/webhook", imports.SourceWebhookView.as_view(), name="api-source-webhook"
     ),
     path("destinations/", include((destination_patterns, "destinations-api"))),
+    path("connections/", include((connection_patterns, "connections-api"))),
+    path("connector-kinds", connections.KindListView.as_view(), name="api-connector-kinds"),
 ]

@@ -20,6 +20,7 @@ from campaigns.models import MessageTemplate
 from cdp_site import services as site_services
 from cdp_site.permissions import ADMIN, ROLES
 from integrations import services as integrations
+from integrations.connectors import services as connectors
 from integrations.destinations import services as destinations
 from integrations.models import Source
 from profiles.rules import services as rules
@@ -87,6 +88,9 @@ def world(transactional_db):
     )
     destinations.create_destination(
         name="Hook", kind="webhook", config={"url": "http://127.0.0.1:9/hook"}
+    )
+    connectors.create_connection(
+        name="Partner API", kind="rest", base_url="http://127.0.0.1:9/", config={"path": "/c"}
     )
     campaigns.create_campaign(
         name="Thank buyers",

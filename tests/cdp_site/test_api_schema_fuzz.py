@@ -32,6 +32,7 @@ from cdp_site.permissions import ADMIN
 from cdp_site.wsgi import application
 from integrations import processing
 from integrations import services as integrations
+from integrations.connectors import services as connectors
 from integrations.destinations import services as destinations
 from integrations.imports import services as imports
 from integrations.models import Source
@@ -153,6 +154,10 @@ def world(admin_headers, make_user):
         key="orders", label="Orders", event_name="Order Completed", aggregation="count"
     )
     blocked = rules_services.add_blocked_value(kind=None, value="unknown@example.org")
+    # Nothing listens on port 9: its test and preview answer what an unreachable service does.
+    connection = connectors.create_connection(
+        name="Partner API", kind="rest", base_url="http://127.0.0.1:9/", config={"path": "/c"}
+    )
     own_token = services.create_api_token(user=make_user("Viewer", "v@example.org"), name="x")
     return {
         "/api/v1/sources/": source.pk,
@@ -170,6 +175,7 @@ def world(admin_headers, make_user):
         "/api/v1/identifier-kinds/": IdentifierKind.objects.get(name="email").pk,
         "/api/v1/trait-keys/": TraitKey.objects.first().pk,
         "/api/v1/tokens/": own_token.token.pk,
+        "/api/v1/connections/": connection.pk,
     }
 
 

@@ -62,6 +62,45 @@ def test_matrix_covers_the_product_urls():
     routes = {route for route, _ in GUARDED}
     for expected in ("", "settings/", "settings/users/", "api/v1/me", "profiles/", "segments/"):
         assert expected in routes
+    # Pull connections: their pages and API, every control included.
+    connections = (
+        "integrations/connections/",
+        "integrations/connections/new/",
+        "integrations/connections/<int:pk>/",
+        "integrations/connections/<int:pk>/edit/",
+        "integrations/connections/<int:pk>/test/",
+        "integrations/connections/<int:pk>/preview/",
+        "integrations/connections/<int:pk>/run/",
+        "integrations/connections/<int:pk>/pause/",
+        "integrations/connections/<int:pk>/cancel/",
+        "integrations/connections/<int:pk>/runs/<int:run_pk>/",
+        "api/v1/connections/",
+        "api/v1/connections/<int:pk>",
+        "api/v1/connections/<int:pk>/test",
+        "api/v1/connections/<int:pk>/preview",
+        "api/v1/connections/<int:pk>/runs",
+        "api/v1/connections/<int:pk>/runs/<int:run_pk>",
+        "api/v1/connections/<int:pk>/cancel",
+        "api/v1/connections/<int:pk>/pause",
+        "api/v1/connections/<int:pk>/resume",
+        "api/v1/connector-kinds",
+    )
+    assert set(connections) <= routes, set(connections) - routes
+
+
+def test_connections_are_read_and_managed_by_integration_admins_only():
+    """Every connection URL needs VIEW_INTEGRATIONS to read and MANAGE_INTEGRATIONS to
+    change, as sources and destinations do: admins only in the roles shipped."""
+    for route, callback in GUARDED:
+        if "connection" not in route and "connector" not in route:
+            continue
+        declared = _declaration(callback)[1]
+        assert capability_for(declared, "POST") == Cap.MANAGE_INTEGRATIONS, route
+        assert capability_for(declared, "GET") in (
+            Cap.VIEW_INTEGRATIONS,
+            Cap.MANAGE_INTEGRATIONS,
+        ), route
+    assert [r for r in ROLES if Cap.VIEW_INTEGRATIONS in ROLE_CAPABILITIES[r]] == ["Admin"]
 
 
 HTML_PAGES_UNDER_API = {"/api/docs/"}
