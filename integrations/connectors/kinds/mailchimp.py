@@ -215,17 +215,7 @@ KIND = Kind(
     default_base_url=api.DEFAULT_BASE_URL,
     base_url_for=api.base_url_for,
     help="An audience's members (with their e-mail consent) and campaign e-mail activity.",
-    config=(
-        Field("list_id", "Audience (list) id", required=True, help="Audience → Settings"),
-        Field(
-            "activity_days",
-            "Campaign activity window (days)",
-            type="int",
-            default=30,
-            help="Opens and clicks are read for campaigns sent this many days back.",
-        ),
-        Field("page_size", "Page size", type="int", default=api.MAX_COUNT),
-    ),
+    config=api.CONFIG,
     secrets=(Field("api_key", "API key", required=True, help="e.g. 0123…abcd-us21"),),
     # Mailchimp allows 10 connections at once; a run makes one at a time.
     default_budget=600,

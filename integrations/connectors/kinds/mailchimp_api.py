@@ -13,7 +13,7 @@ import base64
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
-from ..base import ConnectorError
+from ..base import ConnectorError, Field
 
 DEFAULT_BASE_URL = "https://api.mailchimp.com/3.0/"
 DEFAULT_HOST = "api.mailchimp.com"
@@ -35,10 +35,23 @@ def base_url_for(base_url: str, secrets: dict) -> str:
     return base_url
 
 
-def config(reader) -> dict:
-    from .mailchimp import KIND  # the fields' defaults; imported late (mailchimp imports us)
+# The kind's settings (mailchimp.py's KIND declares them), here so that their defaults
+# are read without importing the kind back.
+CONFIG = (
+    Field("list_id", "Audience (list) id", required=True, help="Audience → Settings"),
+    Field(
+        "activity_days",
+        "Campaign activity window (days)",
+        type="int",
+        default=30,
+        help="Opens and clicks are read for campaigns sent this many days back.",
+    ),
+    Field("page_size", "Page size", type="int", default=MAX_COUNT),
+)
 
-    defaults = {f.name: f.default for f in KIND.config if f.default is not None}
+
+def config(reader) -> dict:
+    defaults = {f.name: f.default for f in CONFIG if f.default is not None}
     return defaults | {k: v for k, v in reader.config.items() if v not in (None, "")}
 
 
