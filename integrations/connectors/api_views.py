@@ -140,8 +140,8 @@ class RunListView(APIView):
         trigger = SyncRun.Trigger.FULL if full else SyncRun.Trigger.MANUAL
         try:
             run = services.start_run(connection=connection, trigger=trigger, user=request.user)
-        except services.RunActive as exc:
-            raise Conflict(str(exc), code="run_active") from None
+        except services.RunRefused as exc:
+            raise Conflict(str(exc), code=exc.code) from None
         return Response(SyncRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 

@@ -41,10 +41,26 @@ class ConnectionInvalid(Exception):
         self.errors = errors
 
 
-class RunActive(Exception):
+class RunRefused(Exception):
+    """A run that cannot start now; the message says why, ``code`` names it for the API."""
+
+    code = "run_refused"
+
+
+class RunActive(RunRefused):
+    code = "run_active"
+
     def __init__(self, run: SyncRun):
         super().__init__(f"Run {run.id} is still going; cancel it or wait for it to end.")
         self.run = run
+
+
+class SourceOff(RunRefused):
+    code = "source_off"
+
+    def __init__(self, source):
+        state = "archived" if source.archived else "disabled"
+        super().__init__(f"The connection's source is {state}: enable it to run the sync.")
 
 
 # Hook: what the apps above set up for a new connection's source, registered at start-up
@@ -224,8 +240,11 @@ def test_connection(*, connection: Connection) -> CheckResult:
 def start_run(
     *, connection: Connection, trigger: str = SyncRun.Trigger.MANUAL, user=None
 ) -> SyncRun:
-    """Queues a run over the enabled streams; RunActive when one is still going. A full
-    re-sync forgets the cursors first, so every record is read again (and stored once)."""
+    """Queues a run over the enabled streams; RunActive when one is still going, SourceOff
+    when the source is disabled or archived (its data would be refused). A full re-sync
+    forgets the cursors first, so every record is read again (and stored once)."""
+    if not connection.source.enabled or connection.source.archived:
+        raise SourceOff(connection.source)
     streams = [s for s in connection.enabled_streams() if _known(connection, s)]
     try:
         with transaction.atomic():

@@ -144,7 +144,7 @@ def connection_run(request, pk: int):
     trigger = SyncRun.Trigger.FULL if full else SyncRun.Trigger.MANUAL
     try:
         services.start_run(connection=connection, trigger=trigger, user=request.user)
-    except services.RunActive as exc:
+    except services.RunRefused as exc:
         return _live(request, connection, error=str(exc))
     return _live(request, connection)
 

@@ -119,6 +119,9 @@ def test_a_connection_whose_source_is_archived_does_not_change(admin, api):
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "source_archived"
     connection.refresh_from_db()
     assert connection.schedule_minutes == 60
+    run = post(admin, f"{API}{connection.pk}/runs")
+    assert run.status_code == 409 and run.json()["error"]["code"] == "source_off"
+    assert "archived" in run.json()["error"]["message"] and not SyncRun.objects.exists()
 
 
 def test_test_and_preview_read_the_service_and_store_nothing(admin, api):

@@ -294,3 +294,12 @@ def test_a_host_that_never_answers_times_out_and_fails_after_the_retries(setting
     assert len(steps) == sync.MAX_RETRIES + 1
     assert run.status == SyncRun.Status.FAILED
     assert "could not be reached" in run.error and "timed out" in run.error
+
+
+def test_a_disabled_source_runs_no_sync(api):
+    connection = connect(api)
+    connection.source.enabled = False
+    connection.source.save()
+    with pytest.raises(services.SourceOff, match="disabled"):
+        services.start_run(connection=connection)
+    assert services.start_due_runs(now=datetime.now(UTC) + timedelta(hours=2)) == 0
