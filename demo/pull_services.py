@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
@@ -30,7 +31,6 @@ DEMO_TOKEN = "demo-crm-token"  # noqa: S105
 CRM_NAME = "Trailhead · CRM sync (demo HubSpot imitation)"
 CONTACTS = 400  # the CRM imitation holds at most this many people (kept light)
 SCHEDULE_MINUTES = 5
-HUBSPOT_ID = "hubspot_id"
 STAGES = ("subscriber", "lead", "marketingqualifiedlead", "opportunity", "customer")
 
 
@@ -84,39 +84,59 @@ def tick(imitation, *, rng: random.Random, now: datetime) -> int:
     return moved
 
 
+@dataclass(frozen=True)
+class DemoConnection:
+    """A demo connection: its source's name, its kind, the demo token and the identifier
+    its source's user ids are (the service's own ids, not the website's)."""
+
+    name: str
+    kind: str
+    token: str
+    priority: int
+    id_kind: str
+    id_label: str
+
+
 @transaction.atomic
-def ensure_crm_connection(*, url: str) -> Connection:
-    """The demo's CRM connection, created once and pointed at the running imitation."""
-    found = Connection.objects.filter(source__name=CRM_NAME).first()
+def ensure_connection(spec: DemoConnection, *, url: str) -> Connection:
+    """The demo connection of ``spec``, created once and pointed at the running imitation."""
+    found = Connection.objects.filter(source__name=spec.name).first()
     if found is None:
         created = connectors.create_connection(
-            name=CRM_NAME,
-            kind="hubspot",
+            name=spec.name,
+            kind=spec.kind,
             base_url=url,
-            secrets={"access_token": DEMO_TOKEN},
+            secrets={"access_token": spec.token},
             schedule_minutes=SCHEDULE_MINUTES,
-            priority=90,
+            priority=spec.priority,
         )
-        # HubSpot's contact ids are not the company CRM's ids (crm_id, one per person):
-        # they are an identifier of their own.
-        rules.set_source_user_kind(source=created.source, kind=_hubspot_id_kind())
+        rules.set_source_user_kind(source=created.source, kind=_identifier_kind(spec))
         return created
     if found.base_url != url:  # another port this time: the demo token goes with it
         connectors.update_connection(connection=found, base_url=url)
-        connectors.set_secrets(connection=found, secrets={"access_token": DEMO_TOKEN})
+        connectors.set_secrets(connection=found, secrets={"access_token": spec.token})
     return found
 
 
-def _hubspot_id_kind() -> IdentifierKind:
-    found = IdentifierKind.objects.filter(name=HUBSPOT_ID).first()
+def _identifier_kind(spec: DemoConnection) -> IdentifierKind:
+    found = IdentifierKind.objects.filter(name=spec.id_kind).first()
     return found or rules.create_kind(
-        name=HUBSPOT_ID,
-        label="HubSpot contact id",
+        name=spec.id_kind,
+        label=spec.id_label,
         priority=80,
         max_per_profile=1,
         normalizer="text",
         trait_keys=[],
     )
+
+
+# HubSpot's contact ids are not the company CRM's ids (crm_id, one per person): they are
+# an identifier of their own.
+CRM = DemoConnection(CRM_NAME, "hubspot", DEMO_TOKEN, 90, "hubspot_id", "HubSpot contact id")
+
+
+def ensure_crm_connection(*, url: str) -> Connection:
+    return ensure_connection(CRM, url=url)
 
 
 def start_crm(*, seed: int, customers: int, port: int = 0):

@@ -13,22 +13,17 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
-
-from integrations.connectors import services as connectors
 from integrations.connectors.models import Connection
-from profiles.models import IdentifierKind
-from profiles.rules import services as rules
 
 from . import catalog
 from .imitations import shopify
 from .people import make_person
+from .pull_services import DemoConnection, ensure_connection
 
 # A demo service's token, not a secret of anything real.
 DEMO_TOKEN = "shpat_demo_store_token"  # noqa: S105
 SHOP_NAME = "Trailhead · Shop sync (demo Shopify imitation)"
 SHOPPERS = 300
-SCHEDULE_MINUTES = 5
 SHOPIFY_ID = "shopify_customer_id"
 
 
@@ -104,38 +99,12 @@ def tick(imitation, *, rng: random.Random, now: datetime) -> int:
     return 1
 
 
-def _shopify_id_kind() -> IdentifierKind:
-    found = IdentifierKind.objects.filter(name=SHOPIFY_ID).first()
-    return found or rules.create_kind(
-        name=SHOPIFY_ID,
-        label="Shopify customer id",
-        priority=70,
-        max_per_profile=1,
-        normalizer="text",
-        trait_keys=[],
-    )
+# Shopify's customer ids are the store's own, not the website's user ids.
+SHOP = DemoConnection(SHOP_NAME, "shopify", DEMO_TOKEN, 80, SHOPIFY_ID, "Shopify customer id")
 
 
-@transaction.atomic
 def ensure_shop_connection(*, url: str) -> Connection:
-    """The demo's shop connection, created once and pointed at the running imitation."""
-    found = Connection.objects.filter(source__name=SHOP_NAME).first()
-    if found is None:
-        created = connectors.create_connection(
-            name=SHOP_NAME,
-            kind="shopify",
-            base_url=url,
-            secrets={"access_token": DEMO_TOKEN},
-            schedule_minutes=SCHEDULE_MINUTES,
-            priority=80,
-        )
-        # Shopify's customer ids are the store's own, not the website's user ids.
-        rules.set_source_user_kind(source=created.source, kind=_shopify_id_kind())
-        return created
-    if found.base_url != url:  # another port this time: the demo token goes with it
-        connectors.update_connection(connection=found, base_url=url)
-        connectors.set_secrets(connection=found, secrets={"access_token": DEMO_TOKEN})
-    return found
+    return ensure_connection(SHOP, url=url)
 
 
 def start_shop(*, seed: int, customers: int, port: int = 0):

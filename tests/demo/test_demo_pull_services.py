@@ -12,7 +12,7 @@ from integrations.catalog.models import Product
 from integrations.connectors import services
 from integrations.connectors.models import Connection, SyncRun
 from profiles.models import Identity, ProfileEvent
-from tests.integrations.test_connector_sync import drive
+from tests.support.connectors import drive
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,9 @@ from demo.imitations import rest as rest_api
 from integrations.connectors.models import Connection, SyncRun
 from integrations.models import Event
 from integrations.services import archive_source
+from tests.support.connectors import drive
 
-from .test_connector_sync import connect, customer, drive
+from .test_connector_sync import connect, customer
 
 pytestmark = pytest.mark.django_db
 

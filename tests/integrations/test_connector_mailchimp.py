@@ -17,23 +17,12 @@ from integrations.connectors.models import StreamState, SyncRun
 from integrations.models import Event, RejectedEvent
 from profiles.models import ConsentRecord, Identity
 from profiles.selectors import consent_states
+from tests.support.connectors import drive
 
 pytestmark = pytest.mark.django_db
 
 KEY = "0123456789abcdef0123456789abcdef-us21"
 T0 = "2026-03-01T10:00:00+00:00"
-
-
-def drive(run: SyncRun, *, max_slices: int = 200) -> list[sync.Next]:
-    seq, steps = 0, []
-    for _ in range(max_slices):
-        step = sync.run_slice(run_id=run.id, seq=seq)
-        steps.append(step)
-        if step.seq is None:
-            run.refresh_from_db()
-            return steps
-        seq = step.seq
-    raise AssertionError("the run did not end")
 
 
 def drain() -> None:

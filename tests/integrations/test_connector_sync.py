@@ -12,25 +12,13 @@ from demo.imitations import rest as rest_api
 from integrations.connectors import services, sync
 from integrations.connectors.models import StreamState, SyncRun
 from integrations.models import Event, RejectedEvent
+from tests.support.connectors import drive
 
 pytestmark = pytest.mark.django_db
 
 
 def customer(n: int, *, updated: str = "2026-03-01T10:00:00Z", **extra) -> dict:
     return {"id": f"c{n}", "email": f"person{n}@example.com", "updated_at": updated, **extra}
-
-
-def drive(run: SyncRun, *, max_slices: int = 100) -> list[sync.Next]:
-    """Runs the slices of ``run`` until it ends; the waits it asked for, in order."""
-    seq, steps = 0, []
-    for _ in range(max_slices):
-        step = sync.run_slice(run_id=run.id, seq=seq)
-        steps.append(step)
-        if step.seq is None:
-            run.refresh_from_db()
-            return steps
-        seq = step.seq
-    raise AssertionError("the run did not end")
 
 
 @pytest.fixture
