@@ -177,9 +177,26 @@ def _rest() -> list[Row]:
         store_seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         api.stop()
-    processed, process_seconds = _process(run.stored, "REST processing")
+    return _stored_and_processed(
+        run,
+        label="REST",
+        store_seconds=store_seconds,
+        cpu=cpu,
+        unit="rec/s",
+        figure=f"REST sync, pages of {API_PAGE}: records/s stored durably ({run.stored:,})",
+        baseline=("the same pages fetched and parsed, not stored", fetched, fetch_seconds),
+        target=">= 2,000 rec/s",
+    )
+
+
+def _stored_and_processed(
+    run, *, label, store_seconds, cpu, unit, figure, baseline, target
+) -> list[Row]:
+    """The inbox drained (stored → processed), a line of detail, and the two rows."""
+    processed, process_seconds = _process(run.stored, f"{label} processing")
+    what, count, seconds = baseline
     print(
-        f"  REST: fetched {fetched:,} in {fetch_seconds:.1f}s; stored {run.stored:,} in "
+        f"  {label}: baseline {count:,} in {seconds:.2f}s; stored {run.stored:,} in "
         f"{run.pages} slices in {store_seconds:.1f}s ({_cpu(cpu, run.stored)}); processed "
         f"{processed:,} in {process_seconds:.1f}s; {_load()}",
         flush=True,
@@ -187,17 +204,17 @@ def _rest() -> list[Row]:
     stored_rate = run.stored / store_seconds
     return [
         Row(
-            figure=f"REST sync, pages of {API_PAGE}: records/s stored durably ({run.stored:,})",
+            figure=figure,
             value=stored_rate,
-            unit="rec/s",
-            baseline="the same pages fetched and parsed, not stored",
-            baseline_value=fetched / fetch_seconds,
-            target=">= 2,000 rec/s",
+            unit=unit,
+            baseline=what,
+            baseline_value=count / seconds,
+            target=target,
         ),
         Row(
-            figure="REST sync: those records processed (inbox → profiles)",
+            figure=f"{label} sync: those records processed (inbox → profiles)",
             value=processed / process_seconds,
-            unit="rec/s",
+            unit=unit,
             baseline="the stored rate above",
             baseline_value=stored_rate,
         ),
@@ -311,31 +328,16 @@ def _sql() -> list[Row]:
     started, cpu = time.perf_counter(), time.process_time()
     run = _drive(queued, label="SQL sync", total=SQL_ROWS, page=SQL_PAGE)
     store_seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    processed, process_seconds = _process(run.stored, "SQL processing")
-    print(
-        f"  SQL: COPY {copied:,} in {copy_seconds:.2f}s; stored {run.stored:,} in "
-        f"{run.pages} slices in {store_seconds:.1f}s ({_cpu(cpu, run.stored)}); processed "
-        f"{processed:,} in {process_seconds:.1f}s; {_load()}",
-        flush=True,
+    return _stored_and_processed(
+        run,
+        label="SQL",
+        store_seconds=store_seconds,
+        cpu=cpu,
+        unit="rows/s",
+        figure=f"SQL sync, pages of {SQL_PAGE:,}: rows/s stored durably ({run.stored:,})",
+        baseline=("COPY (SELECT …) TO STDOUT of the same table", copied, copy_seconds),
+        target=">= 10,000 rows/s",
     )
-    stored_rate = run.stored / store_seconds
-    return [
-        Row(
-            figure=f"SQL sync, pages of {SQL_PAGE:,}: rows/s stored durably ({run.stored:,})",
-            value=stored_rate,
-            unit="rows/s",
-            baseline="COPY (SELECT …) TO STDOUT of the same table",
-            baseline_value=copied / copy_seconds,
-            target=">= 10,000 rows/s",
-        ),
-        Row(
-            figure="SQL sync: those rows processed (inbox → profiles)",
-            value=processed / process_seconds,
-            unit="rows/s",
-            baseline="the stored rate above",
-            baseline_value=stored_rate,
-        ),
-    ]
 
 
 # --- 3. memory -------------------------------------------------------------------------
