@@ -9,6 +9,7 @@ from demo.files import demo_dir
 from demo.load import Progress, load_demo_data
 from demo.send import SendError
 from demo.sources import BY_KEY
+from profiles.services import queue_score_recompute
 
 MAX_CUSTOMERS = 1_000_000
 BAR = 30
@@ -65,6 +66,9 @@ class Command(BaseCommand):
         loaded_marker().write_text(
             json.dumps({"customers": customers, "seed": options["seed"]}) + "\n"
         )
+        # The RFM grid reads scores computed every 15 minutes: the first ones now, so that
+        # a newcomer's grid is not empty for that long.
+        queue_score_recompute()
 
     # Output ------------------------------------------------------------------------------
 
