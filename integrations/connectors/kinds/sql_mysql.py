@@ -309,8 +309,11 @@ def query_error(exc: pymysql.Error, what: str) -> ConnectorError:
     if code == ER.NO_SUCH_TABLE:
         return db.config_error(f"{what} does not exist, or this user cannot see it ({message}).")
     if code in _DENIED:
+        # MySQL says so of a table that does not exist, too, to a user without a grant
+        # on the whole database.
         return ConnectorError(
-            f"The database user may not read {what} ({message}): GRANT SELECT on it.",
+            f"The database user may not read {what}, or it does not exist ({message}): "
+            "GRANT SELECT on it.",
             code="permission",
         )
     if code == ER.BAD_FIELD_ERROR:
