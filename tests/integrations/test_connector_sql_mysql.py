@@ -289,7 +289,15 @@ def test_a_growing_id_as_the_incremental_column_reads_only_new_rows(erp, db):
 
 
 def test_test_connection_succeeds_on_a_good_configuration(erp, db):
-    result = services.test_connection(connection=connect(erp))
+    connection = connect(erp)
+    result = services.test_connection(connection=connection)
+    assert result.ok, result.message
+    # mariadb:// names the same dialect.
+    services.update_connection(
+        connection=connection, base_url=connection.base_url.replace("mysql://", "mariadb://")
+    )
+    services.set_secrets(connection=connection, secrets={"password": PASSWORD})
+    result = services.test_connection(connection=connection)
     assert result.ok, result.message
 
 

@@ -367,7 +367,6 @@ def _param(value, kind: str | None):
 
 
 DIALECT = db.Dialect(
-    name="MySQL / MariaDB",
     schemes=SCHEMES,
     example="mysql://host:3306/database",
     default_port=DEFAULT_PORT,

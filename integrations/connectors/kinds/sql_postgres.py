@@ -202,7 +202,6 @@ def _param(value, kind: str | None):
 
 
 DIALECT = db.Dialect(
-    name="PostgreSQL",
     schemes=SCHEMES,
     example="postgresql://host:5432/database",
     default_port=DEFAULT_PORT,

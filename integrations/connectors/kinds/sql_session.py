@@ -49,7 +49,6 @@ class Session(Protocol):
 
 @dataclass(frozen=True)
 class Dialect:
-    name: str  # "PostgreSQL"
     schemes: tuple[str, ...]  # of the base URL
     example: str  # a base URL, for messages
     default_port: int
