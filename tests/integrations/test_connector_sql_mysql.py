@@ -452,3 +452,19 @@ def test_names_are_quoted_identifiers_never_sql(erp, db):
     db.execute(f"GRANT SELECT ON {_quoted(erp[0])}.`odd``name%%s` TO %s@'%%'", [erp[1]])
     run = drive(services.start_run(connection=connect(erp, table="odd`name%s")))
     assert (run.status, run.stored) == (SyncRun.Status.SUCCEEDED, 1), run.error
+
+
+def test_a_timestamp_column_is_read_in_utc_whatever_the_servers_zone(erp, db):
+    db.execute("DROP TABLE IF EXISTS visits")
+    db.execute("CREATE TABLE visits (id INT PRIMARY KEY, changed TIMESTAMP NULL)")
+    # Written by a client two hours east of UTC: the server keeps the instant.
+    db.execute("SET time_zone = '+02:00'")
+    db.execute("INSERT INTO visits VALUES (1, '2026-03-01 12:00:00')")
+    db.execute("SET time_zone = SYSTEM")
+    db.execute(f"GRANT SELECT ON {_quoted(erp[0])}.visits TO %s@'%%'", [erp[1]])
+    rules = "userId = $.id\ntraits.changed = $.changed"
+    connection = connect(
+        erp, table="visits", cursor_column="changed", streams={"rows": {"rules": rules}}
+    )
+    drive(services.start_run(connection=connection))
+    assert payload("1")["traits"] == {"changed": "2026-03-01T10:00:00+00:00"}

@@ -24,6 +24,7 @@ from __future__ import annotations
 import socket
 import ssl
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pymysql
@@ -354,7 +355,13 @@ def _after(column: str, key: str, values: list) -> tuple[str, list]:
 
 def _param(value, kind: str | None):
     """A cursor value for MySQL: a date or time as a datetime in UTC without its zone
-    (what the session compares with); the rest as it came (a number stays a number)."""
+    (what the session compares with), a growing id as a number (MySQL would compare a
+    number with text as floats), the rest as it came."""
+    if kind == "number" and isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return value
     if kind != "time" or not isinstance(value, str):
         return value
     try:
