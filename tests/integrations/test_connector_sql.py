@@ -228,6 +228,7 @@ def test_a_custom_query_is_read_in_pages(erp, db):
         key_column="customer_no",
         streams={"rows": {"rules": "userId = $.customer_no\ntraits.email = $.email"}},
     )
+    assert services.test_connection(connection=connection).ok  # its % are not parameters
     run = drive(services.start_run(connection=connection))
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert (run.pages, run.stored) == (2, 125)

@@ -1,16 +1,20 @@
-"""SQL database (PostgreSQL): rows of a table or of a read-only query, for ERP and
-point-of-sale databases.
+"""SQL database (PostgreSQL, MySQL, MariaDB): rows of a table or of a read-only query, for
+ERP and point-of-sale databases.
 
-The base URL names the server and database, ``postgresql://host:5432/database``; the
+The base URL names the server and database, ``postgresql://host:5432/database`` or
+``mysql://host:3306/database`` (``mariadb://`` too): its scheme picks the dialect
+(``sql_postgres.py``, ``sql_mysql.py``; what they share is in ``sql_session.py``). The
 settings name the user, the table (``schema.table``) or a query (one SELECT), the key
 column and the incremental column; the password is a secret (or a whole connection URL,
-which must name the same server). Sessions are read-only with a statement timeout
-(``sql_session.py``), and names typed by the admin are always quoted identifiers.
+which must name the same server). Sessions are read-only with a statement timeout, names
+typed by the admin are always quoted identifiers, and values always go as parameters.
 
 Reading is keyset paging on (incremental column, key):
 
     SELECT * FROM <table, or (<query>) q> WHERE (col, key) > (%s, %s)
     ORDER BY col, key LIMIT <page size>
+
+(each dialect writes the row comparison its own way).
 
 Cursor: ``{"since": <the newest incremental value of the last complete pass>, "kind":
 "time"|"number"|"text", "column": <the incremental column>}`` between runs (another column
@@ -28,22 +32,21 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-
-import psycopg
-from psycopg import sql
+from urllib.parse import urlsplit
 
 from ..base import ConnectorError, Field, Kind, Page, Stream
+from . import sql_mysql, sql_postgres
 from . import sql_session as db
 
-TIME_TYPES = frozenset({"timestamptz", "timestamp", "date"})
-NUMBER_TYPES = frozenset({"int2", "int4", "int8", "numeric"})
+DIALECTS = {s: d for d in (sql_postgres.DIALECT, sql_mysql.DIALECT) for s in d.schemes}
 PAGE_SIZES = (100, 20_000)
 SSLMODE_CHOICES = tuple((m, m) for m in db.SSLMODES)
 
 
 @dataclass(frozen=True)
 class Spec:
-    source: sql.Composable  # the table, or the query as a subquery
+    dialect: db.Dialect
+    source: str  # the table, or the query as a subquery
     what: str  # how messages name it: 'the table "public.orders"', "the query"
     key: str
     column: str  # the incremental column; the key itself when paging on the key alone
@@ -72,20 +75,35 @@ def _table(name: str) -> list[str] | None:
     return parts if len(parts) <= 2 and all(parts) else None
 
 
-def spec_of(config: dict) -> Spec:
+def dialect_of(base_url: str) -> db.Dialect:
+    try:
+        scheme = urlsplit(base_url.strip()).scheme.lower()
+    except ValueError:
+        scheme = ""
+    if scheme not in DIALECTS:
+        raise db.config_error(
+            "The base URL must name the server and database: postgresql://host:5432/database "
+            "or mysql://host:3306/database."
+        )
+    return DIALECTS[scheme]
+
+
+def spec_of(base_url: str, config: dict) -> Spec:
     problems = validate(config)
     if problems:
         field, message = next(iter(problems.items()))
         raise ConnectorError(f"{field}: {message}", code="config")
+    dialect = dialect_of(base_url)
     key = config["key_column"].strip()
     column = (config.get("cursor_column") or "").strip() or key
     if (config.get("table") or "").strip():
         parts = _table(config["table"])
-        source, what = sql.Identifier(*parts), f"the table {'.'.join(parts)!r}"
+        source = ".".join(_quote(dialect, part) for part in parts)
+        what = f"the table {'.'.join(parts)!r}"
     else:
-        query = sql.SQL(db.query_text(config["query"]))
-        source, what = sql.SQL("(\n{}\n) AS q").format(query), "the query"
+        source, what = f"(\n{db.query_text(config['query'])}\n) AS q", "the query"
     return Spec(
+        dialect=dialect,
         source=source,
         what=what,
         key=key,
@@ -148,30 +166,33 @@ def configure_stream(config: dict, stream: Stream) -> Stream:
 # --- reading ---------------------------------------------------------------------------
 
 
-def _session(reader, spec: Spec) -> psycopg.Connection:
-    args = db.connect_args(reader.base_url, reader.config, reader.secrets)
-    conn = db.connect(args, statement_timeout=spec.timeout)
+def _quote(dialect: db.Dialect, name: str) -> str:
+    # % doubled: statements always go with parameters, and a name is no placeholder.
+    return dialect.quote(name).replace("%", "%%")
+
+
+def _session(reader, spec: Spec) -> db.Session:
+    session = spec.dialect.open(
+        reader.base_url, reader.config, reader.secrets, timeout=spec.timeout
+    )
     if hasattr(reader, "requests"):
         reader.requests += 1
-    return conn
+    return session
 
 
-def _condition(spec: Spec, cursor: dict) -> tuple[sql.Composable, list]:
-    column, key = sql.Identifier(spec.column), sql.Identifier(spec.key)
+def _condition(spec: Spec, cursor: dict) -> tuple[str, list]:
+    dialect, kind = spec.dialect, cursor.get("kind")
+    column, key = _quote(dialect, spec.column), _quote(dialect, spec.key)
     last = cursor.get("last")
     if last is not None and spec.single:
-        return sql.SQL("{} > %s").format(key), [_param(last[0])]
+        return f"{key} > %s", [dialect.param(last[0], kind)]
     if last is not None:
-        return sql.SQL("({}, {}) > (%s, %s)").format(column, key), [_param(v) for v in last]
+        values = [dialect.param(last[0], kind), dialect.param(last[1], "key")]
+        return dialect.after(column, key, values)
     lower = _lower_bound(spec, cursor)
     if lower is None:
-        return sql.SQL("{} IS NOT NULL").format(column), []
-    return sql.SQL("{} >= %s").format(column), [lower]
-
-
-def _param(value):
-    # Text: PostgreSQL casts it to the column's own type (psycopg sends str untyped).
-    return None if value is None else str(value)
+        return f"{column} IS NOT NULL", []
+    return f"{column} >= %s", [dialect.param(lower, kind)]
 
 
 def _lower_bound(spec: Spec, cursor: dict) -> str | None:
@@ -193,21 +214,19 @@ def _lower_bound(spec: Spec, cursor: dict) -> str | None:
     return str(since)
 
 
-def _statement(spec: Spec, cursor: dict, limit: int) -> tuple[sql.Composable, list]:
+def _statement(spec: Spec, cursor: dict, limit: int) -> tuple[str, list]:
     condition, params = _condition(spec, cursor)
-    order = [sql.Identifier(spec.key)] if spec.single else [sql.Identifier(spec.column)]
-    if not spec.single:
-        order.append(sql.Identifier(spec.key))
-    statement = sql.SQL("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {}").format(
-        spec.source, condition, sql.SQL(", ").join(order), sql.Literal(limit)
-    )
-    return statement, params
+    order = [spec.key] if spec.single else [spec.column, spec.key]
+    order_by = ", ".join(_quote(spec.dialect, name) for name in order)
+    # Names are quoted identifiers (the dialect's quoting), the admin's query was checked
+    # to be one SELECT, and every value is a parameter.
+    where = f"WHERE {condition} ORDER BY {order_by} LIMIT {int(limit)}"
+    return f"SELECT * FROM {spec.source} {where}", params  # noqa: S608
 
 
-def _kind_of_column(conn: psycopg.Connection, description, spec: Spec) -> str:
+def _kind_of_column(types: dict[str, str], spec: Spec) -> str:
     """time, number or text: the incremental column's type; ConnectorError when a column
     is missing or the incremental column cannot be one."""
-    types = {d.name: d.type_code for d in description}
     for label, name in (("key", spec.key), ("incremental", spec.column)):
         if name not in types:
             raise ConnectorError(
@@ -215,11 +234,10 @@ def _kind_of_column(conn: psycopg.Connection, description, spec: Spec) -> str:
                 f"(its columns: {', '.join(sorted(types))}).",
                 code="config",
             )
-    info = conn.adapters.types.get(types[spec.column])
-    name = info.name if info else ""
-    if name in TIME_TYPES:
+    name = types[spec.column]
+    if name in spec.dialect.time_types:
         return "time"
-    if name in NUMBER_TYPES and spec.single:
+    if name in spec.dialect.number_types and spec.single:
         return "number"
     if spec.single:
         return "text"
@@ -236,19 +254,13 @@ def _cursor_value(value):
 
 def _fetch(reader, spec: Spec, cursor: dict) -> tuple[list[dict], str]:
     statement, params = _statement(spec, cursor, spec.page_size)
-    with _session(reader, spec) as conn:
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement, params)
-                kind = _kind_of_column(conn, cur.description, spec)
-                rows = cur.fetchall()
-        except psycopg.Error as exc:
-            raise db.query_error(exc, spec.what) from None
-    return rows, kind
+    with _session(reader, spec) as session:
+        columns, rows = session.run(statement, params, spec.what)
+    return rows, _kind_of_column(columns, spec)
 
 
 def read(reader, *, stream: Stream, cursor) -> Page:
-    spec, cursor = spec_of(reader.config), dict(cursor or {})
+    spec, cursor = spec_of(reader.base_url, reader.config), dict(cursor or {})
     if cursor.get("column", spec.column) != spec.column:
         cursor = {}  # the admin chose another incremental column: its values start over
     rows, kind = _fetch(reader, spec, cursor)
@@ -272,33 +284,47 @@ def read(reader, *, stream: Stream, cursor) -> Page:
 
 def check(reader) -> None:
     """Connects, reads no row of the table or query, and finds its columns."""
-    spec = spec_of(reader.config)
-    statement = sql.SQL("SELECT * FROM {} LIMIT 0").format(spec.source)
-    with _session(reader, spec) as conn:
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement)
-                _kind_of_column(conn, cur.description, spec)
-        except psycopg.Error as exc:
-            raise db.query_error(exc, spec.what) from None
+    spec = spec_of(reader.base_url, reader.config)
+    with _session(reader, spec) as session:
+        statement = f"SELECT * FROM {spec.source} LIMIT 0"  # noqa: S608 (as in _statement)
+        columns, _ = session.run(statement, [], spec.what)
+    _kind_of_column(columns, spec)
 
 
 KIND = Kind(
     key="sql",
-    label="SQL database (PostgreSQL)",
+    label="SQL database (PostgreSQL, MySQL, MariaDB)",
     source_kind="server",
     default_base_url="postgresql://localhost:5432/postgres",
     help=(
-        "Rows of a table or of a query in a PostgreSQL database (ERP, point of sale). Base "
-        "URL: postgresql://host:5432/database. Give the connector a database user that can "
-        "only SELECT: sessions are read-only anyway, with a statement timeout. An index on "
-        "(incremental column, key) keeps every page cheap. Rows whose incremental column "
-        "is empty are not read (use COALESCE in a query)."
+        "Rows of a table or of a query in a PostgreSQL, MySQL or MariaDB database (ERP, "
+        "point of sale). Base URL: postgresql://host:5432/database, or "
+        "mysql://host:3306/database for MySQL and MariaDB. Give the connector a database "
+        "user that can only SELECT: sessions are read-only anyway, with a statement "
+        "timeout. An index on (incremental column, key) keeps every page cheap. Rows whose "
+        "incremental column is empty are not read (use COALESCE in a query). MySQL and "
+        "MariaDB DATETIME values carry no time zone: they are taken as UTC (TIMESTAMP "
+        "columns are read in UTC). Binary columns become base64 text."
     ),
     config=(
         Field("user", "Database user", help="A user with SELECT only."),
-        Field("sslmode", "TLS (sslmode)", type="choice", default="prefer", choices=SSLMODE_CHOICES),
-        Field("table", "Table", help="e.g. public.orders; or leave blank and write a query"),
+        Field(
+            "sslmode",
+            "TLS (sslmode)",
+            type="choice",
+            default="prefer",
+            choices=SSLMODE_CHOICES,
+            help="As libpq's, for every database: prefer uses TLS when the server offers "
+            "it; require insists on it; verify-ca and verify-full also check the server's "
+            "certificate (verify-full: and its host name; MySQL checks it against the "
+            "system's CAs).",
+        ),
+        Field(
+            "table",
+            "Table",
+            help="e.g. public.orders (MySQL: orders, or database.orders); or leave blank "
+            "and write a query",
+        ),
         Field(
             "query",
             "Query",
@@ -339,7 +365,8 @@ KIND = Kind(
             "url",
             "Connection URL",
             help="Instead of user and password: postgresql://user:password@host:5432/db "
-            "(the same server and database as the base URL).",
+            "or mysql://user:password@host:3306/db (the same server and database as the "
+            "base URL).",
         ),
     ),
     streams=(
@@ -357,5 +384,5 @@ KIND = Kind(
     check=check,
     validate=validate,
     configure_stream=configure_stream,
-    extra={"url_schemes": db.SCHEMES},
+    extra={"url_schemes": tuple(DIALECTS)},
 )
