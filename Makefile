@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# pytest-xdist workers of `make test` (each its own test database and Redis database).
+TEST_WORKERS ?= 2
 
 .PHONY: demo test bench lint format lock clean-var
 
@@ -21,7 +23,7 @@ test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m cdp_site.dev.devservices -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m cdp_site.dev.devservices -- $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m cdp_site.dev.devservices --durable -- $(BIN)/python -m bench $(ARGS)

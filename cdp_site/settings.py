@@ -10,6 +10,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 import plotly
@@ -235,7 +236,21 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
+
+def _own_redis_database(url: str) -> str:
+    """``make test`` splits the tests over pytest-xdist workers: each worker, and every
+    process its tests start (they inherit PYTEST_XDIST_WORKER), uses a Redis database of
+    its own, so that one worker's queued tasks, broker purges and flags never meet
+    another's. Outside a test run, the URL as given."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if CDP_MODE != "test" or not worker.startswith("gw") or not worker[2:].isdigit():
+        return url
+    return urlunsplit(urlsplit(url)._replace(path=f"/{1 + int(worker[2:])}"))
+
+
+REDIS_URL = _own_redis_database(
+    env.str("REDIS_URL", default=f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
+)
 CACHES = {
     "default": {
         # Django's Redis cache, failing open while Redis is down (see cdp_site/cache.py).
@@ -246,7 +261,7 @@ CACHES = {
     }
 }
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_URL = _own_redis_database(env.str("CELERY_BROKER_URL", default=REDIS_URL))
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered, so tasks are idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

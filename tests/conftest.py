@@ -17,6 +17,16 @@ pytest_plugins = ["tests.support.smtp"]
 PASSWORD = "correct-horse-battery-staple"
 
 
+def pytest_collection_modifyitems(items):
+    """``make test`` runs two pytest-xdist workers (``--dist loadgroup``). The tests that
+    start their own processes or drive Chromium share one group, so they run one after
+    another on one worker while the other worker takes the rest: no two of them compete
+    for the two cores, or for the ports and processes they start."""
+    for item in items:
+        if item.get_closest_marker("services") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
+
 @pytest.fixture(autouse=True)
 def _fresh_key_cache():
     """Each test starts and ends with an empty write-key cache (it lives per process)."""
