@@ -238,10 +238,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
 def _own_redis_database(url: str) -> str:
-    """``make test`` splits the tests over pytest-xdist workers: each worker, and every
-    process its tests start (they inherit PYTEST_XDIST_WORKER), uses a Redis database of
-    its own, so that one worker's queued tasks, broker purges and flags never meet
-    another's. Outside a test run, the URL as given."""
+    """``make test`` splits the tests over pytest-xdist workers: each worker uses a Redis
+    database of its own (the processes its tests start are handed its URLs), so that one
+    worker's queued tasks, broker purges and flags never meet another's. Outside a test
+    run, the URL as given."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if CDP_MODE != "test" or not worker.startswith("gw") or not worker[2:].isdigit():
         return url

@@ -144,3 +144,20 @@ def test_unknown_mode_is_refused(tmp_path):
     result = _django({"CDP_MODE": "staging"}, tmp_path)
     assert result.returncode != 0
     assert "CDP_MODE must be production, demo or test" in result.stderr
+
+
+PRINT_REDIS = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.REDIS_URL, s.CELERY_BROKER_URL)"
+)
+
+
+def test_each_test_worker_has_a_redis_database_of_its_own_and_nothing_else_moves(tmp_path):
+    url = "redis://127.0.0.1:6400/0"
+    given = {"REDIS_URL": url, "CELERY_BROKER_URL": url}
+    worker = {**given, "CDP_MODE": "test", "PYTEST_XDIST_WORKER": "gw3"}
+    found = _django(worker, tmp_path, PRINT_REDIS)
+    assert found.stdout.split() == ["redis://127.0.0.1:6400/4"] * 2, found.stderr
+    # Not a test run: the URL as given, whatever the environment says of workers.
+    demo = {**given, "CDP_MODE": "demo", "PYTEST_XDIST_WORKER": "gw3"}
+    assert _django(demo, tmp_path, PRINT_REDIS).stdout.split() == ["redis://127.0.0.1:6400/0"] * 2

@@ -21,9 +21,12 @@ def test_database_url() -> str:
 
 def installation_env(redis_url: str, **extra) -> dict:
     """The environment of a process of the installation under test: test mode, the test
-    database, ``redis_url`` as its Redis and broker."""
+    database, ``redis_url`` as its Redis and broker. Not the pytest-xdist worker's name:
+    the URLs handed over are already this worker's own (settings), and a test may hand
+    another (its own Redis), which the process must use as given."""
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
     return dict(
-        os.environ,
+        inherited,
         CDP_MODE="test",
         REDIS_URL=redis_url,
         CELERY_BROKER_URL=redis_url,
