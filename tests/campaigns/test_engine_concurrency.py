@@ -1,6 +1,8 @@
 """Any number of runners side by side: FOR UPDATE SKIP LOCKED gives each enrollment to
 one of them, and the delivery's idempotency key keeps a step from acting twice."""
 
+import time
+
 import pytest
 
 from campaigns import runner, services
@@ -41,6 +43,9 @@ def test_two_runners_never_process_the_same_enrollment(send, web):
     def work(n):
         while ids := runner.run_due(now=at(0), limit=3):
             claimed[n].extend(ids)
+            # A breath between batches: on a busy machine the first runner would
+            # otherwise take every batch before the second has even connected.
+            time.sleep(0.02)
 
     side_by_side(work)
     assert claimed[0] and claimed[1], "both runners took a share"

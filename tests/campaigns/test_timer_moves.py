@@ -105,6 +105,9 @@ def test_two_movers_side_by_side_move_each_enrollment_once():
     def work(n):
         while count := runner.move_waits(now=at(1), limit=50):
             moved[n] += count
+            # A breath between batches: on a busy machine the first thread would
+            # otherwise take every batch before the second has even connected.
+            time.sleep(0.02)
 
     side_by_side(work)
     assert moved[0] and moved[1], "both movers took a share"
