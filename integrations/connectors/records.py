@@ -48,6 +48,18 @@ def parse_time(value) -> datetime | None:
     return None
 
 
+def newest(values, seen: str | None) -> str | None:
+    """The newest of ``seen`` and the updated-at ``values`` (a page's), as the service
+    wrote it; values that are no time are passed over. The cursor of kinds that read
+    "changed since"."""
+    best, best_time = seen, parse_time(seen)
+    for value in values:
+        when = parse_time(value)
+        if when is not None and (best_time is None or when > best_time):
+            best, best_time = value, when
+    return best
+
+
 class Mapper:
     """One stream's records → messages for one connection (rules compiled once)."""
 

@@ -32,6 +32,7 @@ from integrations.imports.mapping import email_anonymous_id
 
 from .. import own_changes
 from ..base import ConnectorError, Field, Kind, Page, Stream
+from ..records import newest as newest_of
 from ..records import parse_time
 from . import mailchimp_activity as activity
 from . import mailchimp_api as api
@@ -107,16 +108,6 @@ def _not_ours(conf: dict, members: list) -> tuple[list, int]:
     return [m for i, m in enumerate(members) if i not in ours], len(ours)
 
 
-def _newest(members: list, seen: str | None) -> str | None:
-    best, best_time = seen, parse_time(seen)
-    for member in members:
-        value = member.get("last_changed") if isinstance(member, dict) else None
-        when = parse_time(value)
-        if when is not None and (best_time is None or when > best_time):
-            best, best_time = value, when
-    return best
-
-
 def _earlier(value: str, by: timedelta) -> str:
     when = parse_time(value)
     return api.iso(when - by) if when is not None else value
@@ -166,7 +157,10 @@ def read_members(reader, *, stream: Stream, cursor) -> Page:
         return _resumed(cursor)
     records, skipped = _not_ours(conf, members)
     note = f"{skipped} change(s) our own audience sync made were not read back." if skipped else ""
-    newest = _newest(members, cursor.get("newest"))
+    newest = newest_of(
+        (m.get("last_changed") if isinstance(m, dict) else None for m in members),
+        cursor.get("newest"),
+    )
     if api.more(cursor["offset"], len(members), size, total):
         following = {**cursor, "offset": cursor["offset"] + len(members), "total": total}
         following["newest"] = newest

@@ -20,7 +20,7 @@ import re
 from integrations.webhooks.mapping import MISSING, RuleError, parse_path, resolve
 
 from ..base import ConnectorError, Field, Kind, Page, Stream
-from ..records import parse_time
+from ..records import newest as newest_of
 
 PAGINGS = (
     ("none", "One request, no paging"),
@@ -68,20 +68,6 @@ def _auth(reader, config: dict) -> tuple[dict, dict]:
     if auth == "query":
         return {}, {config.get("key_name") or "api_key": key}
     return {}, {}
-
-
-def _newest(records: list, path: str, seen: str | None) -> str | None:
-    """The newest updated-at among ``records`` and ``seen``, as the service wrote it."""
-    if not path:
-        return seen
-    steps = parse_path(path)
-    best, best_time = seen, parse_time(seen)
-    for record in records:
-        value = resolve(record, steps)
-        when = parse_time(value)
-        if when is not None and (best_time is None or when > best_time):
-            best, best_time = value, when
-    return best
 
 
 def _request(config: dict, cursor: dict) -> tuple[str, dict]:
@@ -136,7 +122,10 @@ def read(reader, *, stream: Stream, cursor) -> Page:
     response = reader.send("GET", path, params=params | auth_params, headers=headers)
     body = reader.parse(response)
     records = _records(body, config["records_path"])
-    newest = _newest(records, stream.updated_at, cursor.get("max"))
+    newest = cursor.get("max")
+    if stream.updated_at:
+        steps = parse_path(stream.updated_at)
+        newest = newest_of((resolve(r, steps) for r in records), newest)
     following = _following(config, cursor, records, body, response)
     if following is not None and records:
         return Page(records, {"since": cursor.get("since"), "max": newest, **following}, done=False)

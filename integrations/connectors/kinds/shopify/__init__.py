@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from ...base import CATALOG, ConnectorError, Field, Kind, Page, Stream
+from ...records import newest as newest_of
 from ...records import parse_time
 from . import api, queries, shapes
 
@@ -34,16 +35,6 @@ def _bound(since) -> str | None:
     out of its quotes)."""
     when = parse_time(since)
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
-
-
-def _newest(nodes: list, seen: str | None) -> str | None:
-    best, best_time = seen, parse_time(seen)
-    for node in nodes:
-        value = node.get("updatedAt") if isinstance(node, dict) else None
-        when = parse_time(value)
-        if when is not None and (best_time is None or when > best_time):
-            best, best_time = value, when
-    return best
 
 
 def _shape(stream: str, nodes: list, *, since: str | None, data: dict):
@@ -86,7 +77,9 @@ def read(reader, *, stream: Stream, cursor) -> Page:
     records, rejected, notes = _shape(stream.name, nodes, since=since, data=data)
     if wait:
         notes.append(f"Shopify's query budget is low: the next page waits {wait:.1f} s.")
-    newest = _newest(nodes, cursor.get("max"))
+    newest = newest_of(
+        (n.get("updatedAt") if isinstance(n, dict) else None for n in nodes), cursor.get("max")
+    )
     end = info.get("endCursor")
     page = {"rejected": rejected, "wait": wait, "note": " ".join(notes)}
     if info.get("hasNextPage") is True and isinstance(end, str) and end and nodes:
