@@ -50,7 +50,7 @@ SCORES = [
      dict(event_name=ORDER, aggregation="days_since_last")),
     ("order_count", "Number of orders", dict(event_name=ORDER, aggregation="count")),
     ("order_revenue", "Order revenue",
-     dict(event_name=ORDER, aggregation="sum", property="revenue")),
+     dict(event_name=ORDER, aggregation="revenue")),
     ("recency_score", "Recency score (R, 1–5)",
      dict(aggregation="score", score_of="days_since_last_order", higher_is_better=False)),
     ("frequency_score", "Frequency score (F, 1–5)",

@@ -11,7 +11,9 @@ from . import filters as event_filters
 from . import formulas, scores
 
 NEEDS_PROPERTY = {"sum", "avg", "min", "max", "first", "last", "most_frequent"}
-NO_PROPERTY = {"count", "days_since_last", "formula", "score", "rfm_segment"}
+# "revenue" reads the amount as attribution does (the source's revenue property, else
+# revenue, else total; numbers and numeric text): no property to name.
+NO_PROPERTY = {"count", "days_since_last", "revenue", "formula", "score", "rfm_segment"}
 
 
 class DefinitionError(ValueError):

@@ -12,6 +12,7 @@ import math
 
 from django.utils import timezone
 
+from .. import attribution
 from ..models import ComputedTrait
 from ..sql import execute, rows, to_json
 from . import filters as event_filters
@@ -30,10 +31,15 @@ AGGREGATES = {
     "last": '(array_agg(properties->%(prop)s ORDER BY "timestamp" DESC, event_id DESC))[1]',
     "most_frequent": "mode() WITHIN GROUP (ORDER BY properties->>%(prop)s)",
     "days_since_last": 'floor(extract(epoch FROM %(now)s - max("timestamp")) / 86400)::int',
+    # The order's amount as the attribution report reads it: the same orders add up to the
+    # same revenue in the RFM grid and in attribution, whichever property a source maps.
+    "revenue": f"sum({attribution.revenue_sql('properties', 'src')})",
 }
+# Only "revenue" reads the event's source (its mapped revenue property).
+SOURCE_JOIN = " LEFT JOIN integrations_source src ON src.id = profiles_profileevent.source_id"
 QUERY = """
-SELECT profile_id, {agg} FROM profiles_profileevent
-WHERE profile_id = ANY(%(ids)s) AND name = %(event)s
+SELECT profile_id, {agg} FROM profiles_profileevent{join}
+WHERE profile_id = ANY(%(ids)s) AND profiles_profileevent.name = %(event)s
   AND (%(since)s::timestamptz IS NULL OR "timestamp" >= %(since)s){filters}
 GROUP BY profile_id
 """
@@ -69,7 +75,8 @@ def values_of_group(definitions, profile_ids: list[int], now) -> dict[str, dict[
         AGGREGATES[d.aggregation].replace("%(prop)s", f"%(prop{i})s")
         for i, d in enumerate(definitions)
     )
-    sql = QUERY.format(agg=columns, filters=where)
+    join = SOURCE_JOIN if any(d.aggregation == "revenue" for d in definitions) else ""
+    sql = QUERY.format(agg=columns, filters=where, join=join)
     params = {
         **filter_params,
         **{f"prop{i}": d.property for i, d in enumerate(definitions)},

@@ -89,6 +89,7 @@ class ComputedTrait(models.Model):
         LAST = "last", "Last value"
         MOST_FREQUENT = "most_frequent", "Most frequent value"
         DAYS_SINCE_LAST = "days_since_last", "Days since last"
+        REVENUE = "revenue", "Order revenue (as the attribution report counts it)"
         FORMULA = "formula", "Formula over other traits"
         SCORE = "score", "Quintile score (1–5) of a computed trait"
         RFM_SEGMENT = "rfm_segment", "RFM segment (from the recency and frequency scores)"
