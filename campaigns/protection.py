@@ -131,17 +131,3 @@ def describe(rules: ChannelRules, time_zone: str) -> str:
     if rules.quiet_start is None or rules.quiet_end is None:
         return f"{cap}; no quiet hours"
     return f"{cap}; quiet hours {rules.quiet_start:%H:%M}–{rules.quiet_end:%H:%M} ({time_zone})"
-
-
-STEP_CHANNELS = {"send_email": Delivery.Channel.EMAIL, "webhook": Delivery.Channel.WEBHOOK}
-
-
-def rules_for_campaign(campaign, settings: ActivationSettings) -> list[tuple[str, str]]:
-    """(channel, its rules in words) for each message channel the journey sends on."""
-    steps = campaign.steps if isinstance(campaign.steps, list) else []
-    used = {STEP_CHANNELS.get(s.get("type")) for s in steps if isinstance(s, dict)}
-    return [
-        (label, describe(settings.for_channel(channel), settings.time_zone))
-        for channel, label in ChannelRules.Channel.choices
-        if channel in used
-    ]

@@ -21,7 +21,7 @@ from . import delivery as delivering
 from . import engine, services
 from .journeys.grammar import by_id
 from .models import ActivationSettings, Campaign, Delivery, Enrollment, TriggerCursor
-from .step_types.waits import wait_until
+from .step_types import of
 
 logger = logging.getLogger(__name__)
 
@@ -201,8 +201,9 @@ def stage_waits(*, due_at: datetime, on_busy=None) -> int:
 
 
 def wait_transitions(now: datetime) -> dict[str, list]:
-    """Per active campaign, each timed wait whose next step is a timed wait or the end:
-    (campaign, the wait, the next ('' = the end), when the next wait ends)."""
+    """Per active campaign, each plain timer (a step type with ``ends_at``: a timed wait)
+    whose next step is a plain timer or the end: (campaign, the timer, the next ('' = the
+    end), when the next one ends)."""
     rules = ActivationSettings.load()
     table = {"campaigns": [], "sources": [], "targets": [], "wakes": []}
     for pk, steps in Campaign.objects.filter(status=Campaign.Status.ACTIVE).values_list(
@@ -212,15 +213,19 @@ def wait_transitions(now: datetime) -> dict[str, list]:
         for step in journey.values():
             target = step.get("next")
             following = journey.get(target) if target is not None else None
-            if step.get("type") != "wait" or (
-                target is not None and (following is None or following.get("type") != "wait")
-            ):
+            wake = _timer_end(following, now, rules) if following is not None else None
+            if _timer_end(step, now, rules) is None or (target is not None and wake is None):
                 continue
             table["campaigns"].append(pk)
             table["sources"].append(step["id"])
             table["targets"].append(target or "")
-            table["wakes"].append(wait_until(following, now, rules) if following else None)
+            table["wakes"].append(wake)
     return table
+
+
+def _timer_end(step: dict, now: datetime, rules) -> datetime | None:
+    kind = of(step)
+    return kind.ends_at(step, now, rules) if kind is not None else None
 
 
 def _failed(enrollment_id: int, error: Exception, now: datetime) -> None:

@@ -13,9 +13,9 @@ from cdp_site.counting import bounded_count
 from profiles.selectors import Item, after_cursor
 from segments.realtime import referenced_in
 
-from . import step_types
+from . import protection, step_types
 from .journeys import grammar
-from .models import Campaign, Delivery, Enrollment, StepLog
+from .models import ActivationSettings, Campaign, ChannelRules, Delivery, Enrollment, StepLog
 
 WAITING = (Enrollment.State.ACTIVE, Enrollment.State.WAITING_EVENT)
 GONE = (Enrollment.State.EXITED, Enrollment.State.FAILED)
@@ -353,3 +353,15 @@ def deletion_consequences(*, campaign: Campaign) -> list[str]:
 
 def _figure(count) -> str:
     return f"{count.value:,}" if count.exact else f"more than {count.value:,}"
+
+
+def protection_of(campaign: Campaign, settings: ActivationSettings) -> list[tuple[str, str]]:
+    """(channel, its rules in words) for each message channel the journey sends on (the
+    channel each step's type declares)."""
+    steps = campaign.steps if isinstance(campaign.steps, list) else []
+    used = {kind.channel for kind in map(step_types.of, steps) if kind is not None}
+    return [
+        (label, protection.describe(settings.for_channel(channel), settings.time_zone))
+        for channel, label in ChannelRules.Channel.choices
+        if channel in used
+    ]

@@ -25,7 +25,7 @@ from profiles import selectors as profile_selectors
 from segments import catalog
 from segments.models import Segment
 
-from . import gallery, protection, results, selectors, services, step_types
+from . import gallery, results, selectors, services, step_types
 from .forms import CampaignSettingsForm, NewCampaignForm
 from .journeys import buttons as journey_buttons
 from .journeys import editor as journey_editor
@@ -168,7 +168,7 @@ def _page_context(
             "pickers": pickers,
             "can_manage": can_manage,
             "status_errors": status_errors or [],
-            "protection": protection.rules_for_campaign(campaign, ActivationSettings.load()),
+            "protection": selectors.protection_of(campaign, ActivationSettings.load()),
             "focus": focus,
         }
     )

@@ -27,8 +27,6 @@ UNCONFIRMED = "e-mail address not confirmed yet (a confirmation e-mail was asked
 class Activation(StepType):
     """A step that inserts a Delivery on ``channel``, with ``next``."""
 
-    channel = ""
-
     def run(self, enrollment, step, *, now, rules):
         return act(enrollment, step, channel=self.channel, now=now, rules=rules)
 

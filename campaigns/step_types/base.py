@@ -28,6 +28,12 @@ class StepType:
     defaults: dict = {}  # what a new step of this type starts with (copied)
     single_next = True  # one way on, ``next`` (removing the step joins to it)
     destination_kinds: tuple[str, ...] = ()  # what its destination_id may be (Destination.Kind)
+    channel = ""  # the Delivery.Channel its run inserts on ("" when it delivers nothing)
+
+    def ends_at(self, step: dict, now: datetime, rules: ActivationSettings) -> datetime | None:
+        """When a plain timer entered at ``now`` ends (it acts on nothing and leads to one
+        next step): the runner moves such timers in bulk. None for every other type."""
+        return None
 
     @property
     def template(self) -> str:

@@ -56,6 +56,9 @@ class Wait(StepType):
         data[f"{p}.until"] = text_of(step.get("until"))
         super().write_fields(step, p, data)
 
+    def ends_at(self, step, now, rules):
+        return wait_until(step, now, rules)
+
     def run(self, enrollment, step, *, now, rules):
         moves.log(enrollment, step["id"], "waiting", now)
         return moves.wait(enrollment, step, wait_until(step, now, rules), now, "wait")
