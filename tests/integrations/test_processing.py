@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from cdp_site.partitions import existing_partitions, month_start
 from integrations import partitions, processing, services, tasks
 from integrations.collect.messages import Rejection
 from integrations.models import EventInbox, QuarantinedEvent, RejectedEvent, SourceMinuteStats
@@ -101,9 +102,9 @@ def test_partitions_are_created_ahead_and_stranded_rows_move_out_of_default(sour
 
 def test_this_month_and_the_next_two_exist_after_migrating(db):
     today = date.today()
-    names = partitions.existing_partitions()
+    names = existing_partitions(partitions.PARENT)
     for offset in range(3):
-        start = partitions._month_start(today, offset)
+        start = month_start(today, offset)
         assert partitions.partition_name(start) in names
 
 
