@@ -95,3 +95,31 @@ class AccountSettings(models.Model):
 
     def __str__(self) -> str:
         return f"account settings ({self.time_zone or 'site time zone'})"
+
+
+class AuditEntry(models.Model):
+    """One row of the audit trail (cdp_site/audit.py writes it, nothing else does).
+
+    The table is append-only (a trigger refuses UPDATE and DELETE) and partitioned by
+    month of ``at``, so its retention is a partition drop; created with RunSQL
+    (migration 0006), hence unmanaged. Rows hold ids and keyed hashes of identifiers,
+    never the personal data itself: the trail must not become a second copy to erase.
+    """
+
+    id = models.BigAutoField(primary_key=True)  # with ``at``, the table's primary key
+    at = models.DateTimeField()
+    actor_id = models.BigIntegerField(null=True)  # the user; None for the platform itself
+    actor_role = models.CharField(max_length=40, blank=True)
+    action = models.CharField(max_length=60)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    address = models.GenericIPAddressField(null=True)
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        managed = False
+        db_table = "cdp_site_auditentry"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_type} {self.target_id}"

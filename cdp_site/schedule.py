@@ -34,6 +34,11 @@ BEAT_SCHEDULE = {
         "schedule": 5.0,
         "options": {"expires": 30},  # a stopped worker should not find a pile of them
     },
+    # The audit trail's partitions for this month and the next two (cdp_site/audit.py).
+    "cdp-ensure-audit-partitions": {
+        "task": "cdp_site.tasks.ensure_audit_partitions",
+        "schedule": 3600.0,
+    },
     # Keeps this month's and the next two months' event partitions in place.
     "integrations-ensure-event-partitions": {
         "task": "integrations.tasks.ensure_event_partitions",

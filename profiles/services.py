@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from cdp_site import audit
+
 from . import computed, defaults, stage_history, stages
 from .changes import ChangeSet
 from .consent import summarise
@@ -66,6 +68,12 @@ def merge_profiles(*, survivor_id: int, merged_id: int, actor) -> Merge:
         identity_ids=identity_ids,
         moved_facts=moved_facts,
     )
+    audit.record(
+        action="profile.merge",
+        actor=actor,
+        target=merge,
+        details={"profiles": [survivor_id, merged_id]},
+    )
     changes = ChangeSet()
     changes.add(survivor_id, "merged", merged=[merged_id])
     changes.add(merged_id, "merged_away", into=survivor_id)
@@ -125,6 +133,12 @@ def unmerge(*, merge_id: int, actor) -> Merge:
     Profile.objects.filter(pk=merge.merged_id).update(merged_into=None, updated_at=timezone.now())
     merge.undone_at, merge.undone_by = timezone.now(), actor
     merge.save(update_fields=["undone_at", "undone_by"])
+    audit.record(
+        action="profile.unmerge",
+        actor=actor,
+        target=merge,
+        details={"profiles": [merge.survivor_id, merge.merged_id], "identities": len(moving)},
+    )
     changes = ChangeSet()
     changes.add(merge.survivor_id, "unmerged", split=[merge.merged_id])
     changes.add(merge.merged_id, "unmerged", split_from=merge.survivor_id)
@@ -133,6 +147,11 @@ def unmerge(*, merge_id: int, actor) -> Merge:
     refresh_profiles(changes)
     changes.emit()
     return merge
+
+
+def record_view(*, profile: Profile, viewer, via: str) -> None:
+    """A person's profile was shown to ``viewer`` (``via``: "page" or "api"): audited."""
+    audit.record(action="profile.view", actor=viewer, target=profile, details={"via": via})
 
 
 @transaction.atomic
@@ -167,6 +186,12 @@ def record_consent(
         recorded_at=timezone.now(),
     )
     summarise([profile.pk])
+    audit.record(
+        action="consent.record",
+        actor=actor,
+        target=profile,
+        details={"purpose": purpose, "status": status},
+    )
     changes = ChangeSet()
     changes.add(profile.pk, "consent", purposes=[purpose])
     changes.emit()

@@ -141,6 +141,7 @@ def detail(request, pk: int):
     profile, survivor = _active_or_redirect(pk)
     if survivor is not None:
         return redirect("profiles:detail", pk=survivor)
+    services.record_view(profile=profile, viewer=request.user, via="page")
     return TemplateResponse(request, DETAIL, _detail_context(request, profile))
 
 

@@ -92,6 +92,7 @@ class ProfileDetailView(APIView):
     @extend_schema(responses=ProfileDetailSerializer)
     def get(self, request, pk: int):
         profile = active_profile(pk)
+        services.record_view(profile=profile, viewer=request.user, via="api")
         detail = selectors.profile_detail(profile=profile)
         detail["identity_list"] = [i for _, items in detail["identities"] for i in items]
         return Response(ProfileDetailSerializer(detail).data)

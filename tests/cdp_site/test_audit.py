@@ -1,0 +1,99 @@
+"""The audit trail: sign-ins (and failed ones), views of a person, merges, unmerges and
+consent changed by hand leave a row naming who, from where and what, by ids and keyed
+hashes only; the database refuses to change or delete a row; its month partitions are
+created ahead and a stray row finds its month."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from cdp_site import audit
+from cdp_site.models import AuditEntry
+from integrations import services as sources
+from profiles import services as profiles
+from tests.conftest import PASSWORD
+from tests.profiles.conftest import drain, message, profile_of
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(action: str) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(action=action).order_by("id"))
+
+
+def test_a_sign_in_is_recorded_with_the_user_role_and_address(client, make_user):
+    user = make_user("Marketer", email="mara@example.org")
+    response = client.post(
+        "/accounts/login/",
+        {"login": "mara@example.org", "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.7",
+    )
+    assert response.status_code == 302
+    (row,) = _rows("auth.sign_in")
+    assert (row.actor_id, row.actor_role, row.address) == (user.pk, "Marketer", "198.51.100.7")
+    assert (row.target_type, row.target_id) == ("auth.user", str(user.pk))
+
+
+def test_a_failed_sign_in_keeps_a_hash_of_the_login_not_the_login(client, make_user):
+    make_user("Viewer", email="vic@example.org")
+    client.post("/accounts/login/", {"login": "Vic@Example.org", "password": "wrong"})
+    (row,) = _rows("auth.sign_in_failed")
+    assert row.actor_id is None
+    assert row.details == {"login": audit.hashed("vic@example.org")}
+    assert "vic" not in str(row.details).lower()
+
+
+def test_viewing_merging_unmerging_and_consent_by_hand_are_recorded(client_as, make_user):
+    source = sources.create_source(name="Shop", kind="server")
+    sources.ingest_messages(
+        source_id=source.id,
+        messages=[message("identify", userId=u, traits={"email": f"{u}@x.org"}) for u in "ab"],
+    )
+    drain()
+    a, b = profile_of("user_id", "a"), profile_of("user_id", "b")
+    client = client_as("Account manager")
+    assert client.get(f"/profiles/{a.pk}/").status_code == 200
+    assert client.get(f"/api/v1/profiles/{a.pk}/").status_code == 200
+    viewer = AuditEntry.objects.filter(action="profile.view").values_list("details", flat=True)
+    assert sorted(d["via"] for d in viewer) == ["api", "page"]
+
+    admin = make_user("Admin")
+    merge = profiles.merge_profiles(survivor_id=a.pk, merged_id=b.pk, actor=admin)
+    profiles.unmerge(merge_id=merge.pk, actor=admin)
+    profiles.record_consent(profile=a, purpose="email_marketing", status="denied", actor=admin)
+    merged, unmerged = _rows("profile.merge"), _rows("profile.unmerge")
+    assert [(r.actor_id, r.target_id) for r in merged + unmerged] == [(admin.pk, str(merge.pk))] * 2
+    assert merged[0].details == {"profiles": [a.pk, b.pk]}
+    (consent,) = _rows("consent.record")
+    assert consent.details == {"purpose": "email_marketing", "status": "denied"}
+    assert (consent.target_type, consent.target_id) == ("profiles.profile", str(a.pk))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE cdp_site_auditentry SET action = 'nothing happened'",
+        "DELETE FROM cdp_site_auditentry",
+    ],
+)
+def test_the_database_refuses_to_change_or_delete_a_row(statement):
+    audit.record(action="test.kept")
+    refused = pytest.raises(DatabaseError, match="append-only")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert len(_rows("test.kept")) == 1
+
+
+def test_partitions_are_made_ahead_and_a_stray_row_moves_into_its_month():
+    stray = datetime(2031, 5, 9, tzinfo=UTC)  # no partition covers it yet: DEFAULT holds it
+    AuditEntry.objects.create(at=stray, action="test.stray")
+    created = audit.ensure_partitions(months_ahead=1, today=date(2031, 5, 2))
+    assert created == ["cdp_site_auditentry_y2031m05", "cdp_site_auditentry_y2031m06"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM cdp_site_auditentry_y2031m05")
+        assert cursor.fetchone()[0] == 1
+        cursor.execute("SELECT count(*) FROM cdp_site_auditentry_default")
+        assert cursor.fetchone()[0] == 0
+    assert [r.at for r in _rows("test.stray")] == [stray]
+    assert audit.ensure_partitions(months_ahead=1, today=date(2031, 5, 2)) == []
