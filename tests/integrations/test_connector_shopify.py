@@ -347,3 +347,16 @@ def test_customers_and_their_orders_become_one_profile_with_its_consent(api, sto
     orders = ProfileEvent.objects.filter(profile=subscribed, name="Order Completed")
     assert sorted(e.properties["order_id"] for e in orders) == ["5004", "5011", "5018", "5025",
                                                                 "5032", "5039"]  # fmt: skip
+
+
+def test_a_message_kind_set_on_the_products_stream_does_not_turn_products_into_events(
+    api, store
+):
+    connection = connect(api, "products")
+    connection.streams["products"]["message_kind"] = "track"
+    connection.save(update_fields=["streams"])
+    run = services.start_run(connection=connection)
+    drive(run, store)
+    assert run.status == SyncRun.Status.SUCCEEDED and run.stored == 60
+    assert Product.objects.filter(source=connection.source).count() == 60
+    assert not events().exists()

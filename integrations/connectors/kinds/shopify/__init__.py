@@ -20,6 +20,7 @@ from ...base import CATALOG, ConnectorError, Field, Kind, Page, Stream
 from ...records import newest as newest_of
 from ...records import parse_time
 from . import api, queries, shapes
+from .products import store_products
 
 
 def _connection(data: dict, root: str) -> tuple[list, dict]:
@@ -173,6 +174,7 @@ KIND = Kind(
             message_kind=CATALOG,
             rules="",
             help="Fills the product catalogue (one row per variant); no events.",
+            store=store_products,
         ),
     ),
     read=read,
