@@ -351,9 +351,7 @@ def test_customers_and_their_orders_become_one_profile_with_its_consent(api, sto
                                                                 "5032", "5039"]  # fmt: skip
 
 
-def test_a_message_kind_set_on_the_products_stream_does_not_turn_products_into_events(
-    api, store
-):
+def test_a_message_kind_set_on_the_products_stream_does_not_turn_products_into_events(api, store):
     connection = connect(api, "products")
     connection.streams["products"]["message_kind"] = "track"
     connection.save(update_fields=["streams"])
@@ -413,3 +411,32 @@ def test_a_product_with_many_variants_has_every_one_in_the_catalogue(api, store)
     rows = Product.objects.filter(source=connection.source, product_id="8001")
     assert rows.count() == 140 == run.stored
     assert product_by_sku("SKU-1-139").name == "Product 1 – Size 139"
+
+
+def test_a_product_deleted_in_the_shop_stops_being_offered_in_the_catalogue(api, store):
+    from integrations.catalog.selectors import products as catalogue
+
+    connection = connect(api, "products")
+    drive(services.start_run(connection=connection), store)
+    assert catalogue(source_id=connection.source_id, offered=True).count() == 30
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    store.delete_product(shop.gid("Product", 8003), at=now)
+    run = services.start_run(connection=connection)
+    drive(run, store)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    gone = Product.objects.filter(source=connection.source, product_id="8003")
+    assert [(p.in_stock, p.deleted_at) for p in gone] == [(False, parse(now))] * 2
+    offered = catalogue(source_id=connection.source_id, offered=True)
+    assert offered.count() == 29 and not offered.filter(product_id="8003").exists()
+    assert Product.objects.count() == 60  # kept, for the orders that name it
+    search = [c["variables"]["query"] for c in graphql_calls(api) if "events(" in c["query"]]
+    assert search[-1].startswith("subject_type:PRODUCT AND action:destroy AND created_at:>='")
+    # Read again from the same bound, the deletion is found again and changes nothing.
+    again = services.start_run(connection=connection)
+    drive(again, store)
+    assert again.status == SyncRun.Status.SUCCEEDED and again.duplicates >= 1
+    assert list(gone.values_list("deleted_at", flat=True)) == [parse(now)] * 2
+
+
+def parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
