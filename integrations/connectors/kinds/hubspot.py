@@ -32,8 +32,15 @@ What each stream becomes (the default mappings, editable per connection):
   yields nothing (a track call needs a person); the page's note counts them.
 
 The association expansion adds ``contactId`` and ``key`` (``<record id>:<contact id>``, the
-records' primary key) to HubSpot's record. Association changes that touch neither record's
-last-modified date are seen at the next full re-sync.
+records' primary key) to HubSpot's record. The batch read answers one page of each
+record's associations, with that record's own ``paging.next.after`` where it has more;
+the read sends each such ``after`` back beside its id until every record's associations
+are read (the batch takes at most 1,000 ids). A slice sends at most ASSOCIATION_CALLS
+batch reads: a company with more contacts than that reads goes on in the next slice
+(``{"associating": [{"record", "after"}], "then": <the page's own cursor>,
+"then_done"}``), its group calls stored page by page as they are read. Association
+changes that touch neither record's last-modified date are seen at the next full
+re-sync.
 
 Limits: a 429 on HubSpot's per-second policies waits for ``Retry-After``; the DAILY policy
 waits until midnight in the account's time zone (a setting: HubSpot answers every call
@@ -61,6 +68,10 @@ SEARCH_CAP = 10_000  # HubSpot's search returns at most this many results a quer
 INDEX_LAG_MS = 2 * 60 * 1000
 SECONDLY_POLICIES = ("SECONDLY", "TEN_SECONDLY_ROLLING")
 SECONDLY_WAIT = {"SECONDLY": 1.0, "TEN_SECONDLY_ROLLING": 10.0}
+ASSOCIATION_INPUTS = 1000  # HubSpot's limit of ids in one associations batch read
+# Association batch reads a slice may send: with the search, a slice stays well inside
+# the request budget; a record with more associations goes on in the next slice.
+ASSOCIATION_CALLS = 10
 
 
 @dataclass(frozen=True)
@@ -233,35 +244,83 @@ def _has_id(record) -> bool:
     return isinstance(record, dict) and record.get("id") not in (None, "")
 
 
-def _contacts_of(reader, spec: _Object, ids: list[str]) -> dict[str, list[str]]:
-    """Record id → the ids of its associated contacts (one batch call)."""
-    if not ids:
-        return {}
+def _next_after(result: dict) -> str | None:
+    after = ((result.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after not in (None, "") else None
+
+
+def _associated(reader, spec: _Object, wanted: list[tuple[str, str | None]]):
+    """Record id → the ids of its associated contacts, each record's associations read
+    page by page (its own ``paging.next.after`` sent back beside its id), at most
+    ASSOCIATION_INPUTS ids a call and ASSOCIATION_CALLS calls; and the ``(id, after)``
+    still to read when those calls are spent."""
     path = f"/crm/v4/associations/{spec.type}/contacts/batch/read"
-    answer = _post(reader, path, {"inputs": [{"id": i} for i in ids]})
     found: dict[str, list[str]] = {}
-    for result in answer.get("results") or []:
-        if not isinstance(result, dict) or not isinstance(result.get("from"), dict):
-            continue
-        targets = [t.get("toObjectId") for t in result.get("to") or [] if isinstance(t, dict)]
-        found[str(result["from"].get("id"))] = [str(t) for t in targets if t not in (None, "")]
-    return found
+    for _ in range(ASSOCIATION_CALLS):
+        if not wanted:
+            break
+        batch, wanted = dict(wanted[:ASSOCIATION_INPUTS]), wanted[ASSOCIATION_INPUTS:]
+        inputs = [{"id": i, "after": a} if a else {"id": i} for i, a in batch.items()]
+        more = []
+        for result in _post(reader, path, {"inputs": inputs}).get("results") or []:
+            if not isinstance(result, dict) or not isinstance(result.get("from"), dict):
+                continue
+            record_id = str(result["from"].get("id"))
+            targets = [t.get("toObjectId") for t in result.get("to") or [] if isinstance(t, dict)]
+            found.setdefault(record_id, []).extend(str(t) for t in targets if t not in (None, ""))
+            after = _next_after(result)
+            if after is not None and after == batch.get(record_id):
+                raise ConnectorError(
+                    f"HubSpot answered the same associations page of {spec.type} "
+                    f"{record_id} again.",
+                    code="loop",
+                )
+            if after is not None:
+                more.append((record_id, after))
+        wanted = more + wanted
+    return found, wanted
 
 
-def _per_contact(reader, spec: _Object, results: list) -> tuple[list, int]:
+def _with_contact(record: dict, contact: str) -> dict:
+    return {**record, "contactId": contact, "key": f"{record['id']}:{contact}"}
+
+
+def _per_contact(reader, spec: _Object, results: list) -> tuple[list, int, list]:
     """Each record once per associated contact; records without an id are kept as they
-    are (the sync rejects them with the reason); (records, how many had no contact)."""
-    contacts = _contacts_of(reader, spec, [str(r["id"]) for r in results if _has_id(r)])
+    are (the sync rejects them with the reason); (records, how many had no contact, the
+    ``(id, after)`` of associations left for the next slice)."""
+    ids = [str(r["id"]) for r in results if _has_id(r)]
+    contacts, left = _associated(reader, spec, [(i, None) for i in ids])
+    unread = {i for i, _ in left}
     records, alone = [], 0
     for record in results:
         if not _has_id(record):
             records.append(record)
             continue
         linked = contacts.get(str(record["id"]), [])
-        alone += not linked
-        for contact in linked:
-            records.append({**record, "contactId": contact, "key": f"{record['id']}:{contact}"})
-    return records, alone
+        alone += not linked and str(record["id"]) not in unread
+        records.extend(_with_contact(record, contact) for contact in linked)
+    return records, alone, left
+
+
+def _go_on_associations(reader, spec: _Object, cursor: dict) -> Page:
+    """The associations a page's records had left (the cursor's ``associating``), then
+    the cursor that page had (``then``)."""
+    held = {str(e["record"]["id"]): e["record"] for e in cursor["associating"]}
+    wanted = [(str(e["record"]["id"]), e["after"]) for e in cursor["associating"]]
+    contacts, left = _associated(reader, spec, wanted)
+    records = [_with_contact(held[i], c) for i, linked in contacts.items() for c in linked]
+    if left:
+        following = {**cursor, "associating": [{"record": held[i], "after": a} for i, a in left]}
+        return Page(records, following, done=False, note=_more_note(spec, left))
+    return Page(records, cursor["then"], done=bool(cursor.get("then_done")))
+
+
+def _more_note(spec: _Object, left: list) -> str:
+    return (
+        f"{len(left)} of the {spec.type} have more associated contacts than one slice "
+        "reads; the next slice goes on with them."
+    )
 
 
 def _offset(value) -> int | None:
@@ -275,14 +334,34 @@ def _iso(millis: int) -> str:
 
 def read(reader, *, stream: Stream, cursor, now: datetime | None = None) -> Page:
     spec, cursor = OBJECTS[stream.name], dict(cursor or {})
+    if cursor.get("associating"):
+        return _go_on_associations(reader, spec, cursor)
     since, after = int(cursor.get("since") or 0), cursor.get("after")
     answer = _search(reader, spec, since=since, after=after, limit=PAGE_SIZE)
     results = answer.get("results")
     if not isinstance(results, list):
         raise ConnectorError(f"HubSpot's {spec.type} search answered without a results list.")
-    newest = max([since] + [_millis(r, spec) for r in results])
-    records, alone = _per_contact(reader, spec, results) if spec.per_contact else (results, 0)
+    records, alone, left = (
+        _per_contact(reader, spec, results) if spec.per_contact else (results, 0, [])
+    )
     note = f"{alone} of the {spec.type} had no associated contact: left out." if alone else ""
+    page = _following(reader, spec, answer, records, since=since, after=after, note=note, now=now)
+    if not left:
+        return page
+    # The rest of some records' associations first; then the cursor this page had.
+    held = {str(r["id"]): r for r in results if _has_id(r)}
+    following = {
+        "associating": [{"record": held[i], "after": a} for i, a in left],
+        "then": page.cursor,
+        "then_done": page.done,
+    }
+    return Page(records, following, done=False, note=f"{_more_note(spec, left)} {note}".strip())
+
+
+def _following(reader, spec, answer, records, *, since, after, note, now) -> Page:
+    """The page with the cursor that goes on from it (see the module's docstring)."""
+    results = answer["results"]
+    newest = max([since] + [_millis(r, spec) for r in results])
     # Never a bound the search index may not have reached yet (see INDEX_LAG).
     settled = int((now or datetime.now(UTC)).timestamp() * 1000) - INDEX_LAG_MS
     bound = min(newest, settled)
