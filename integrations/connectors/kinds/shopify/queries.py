@@ -47,18 +47,6 @@ query Orders($first: Int!, $after: String, $query: String) {
 }
 """.replace("__LINE_ITEM__", LINE_ITEM)
 
-# The rest of one order's line items, past what the orders page held.
-ORDER_LINE_ITEMS = """
-query OrderLineItems($id: ID!, $after: String) {
-  order(id: $id) {
-    lineItems(first: 100, after: $after) {
-      pageInfo { hasNextPage endCursor }
-      nodes { __LINE_ITEM__ }
-    }
-  }
-}
-""".replace("__LINE_ITEM__", LINE_ITEM)
-
 VARIANT = "id sku title price availableForSale"
 
 PRODUCTS = """
@@ -75,17 +63,18 @@ query Products($first: Int!, $after: String, $query: String) {
 }
 """.replace("__VARIANT__", VARIANT)
 
-# The rest of one product's variants, past what the products page held.
-PRODUCT_VARIANTS = """
-query ProductVariants($id: ID!, $after: String) {
-  product(id: $id) {
-    variants(first: 100, after: $after) {
-      pageInfo { hasNextPage endCursor }
-      nodes { __VARIANT__ }
-    }
-  }
-}
-""".replace("__VARIANT__", VARIANT)
+
+def _rest_of(name: str, root: str, field: str, fields: str) -> str:
+    """The query of one order's (product's) nested items past what its page held."""
+    return (
+        f"query {name}($id: ID!, $after: String) {{ {root}(id: $id) {{ "
+        f"{field}(first: 100, after: $after) {{ pageInfo {{ hasNextPage endCursor }} "
+        f"nodes {{ {fields} }} }} }} }}"
+    )
+
+
+ORDER_LINE_ITEMS = _rest_of("OrderLineItems", "order", "lineItems", LINE_ITEM)
+PRODUCT_VARIANTS = _rest_of("ProductVariants", "product", "variants", VARIANT)
 
 # Products deleted since a time: the shop's events of action "destroy" on a product (the
 # deletion leaves nothing else to read). Kept for a year by Shopify.
