@@ -367,6 +367,21 @@ def test_associations_past_a_slice_s_calls_go_on_in_the_next_slice(hub):
     assert set(state.cursor) == {"since"}
 
 
+def test_a_small_request_budget_reads_fewer_associations_a_slice(hub):
+    hub.state["association_page"] = 5
+    hubspot_api.put(hub, "companies", 1, modified=T0, name="Acme")
+    for contact in range(3000, 3030):  # six association pages
+        hubspot_api.associate(hub, "contacts", contact, "companies", 1)
+    connection = connect(hub, "companies")
+    connection.request_budget = 12  # a quarter of it: three batch reads a slice
+    connection.save(update_fields=["request_budget"])
+    run = services.start_run(connection=connection)
+    drive(run)
+    assert run.status == SyncRun.Status.SUCCEEDED and run.pages == 2
+    assert run.requests == 1 + 6  # the search, then the six pages over two slices
+    assert Event.objects.filter(type="group", payload__groupId="1").count() == 30
+
+
 def test_deals_become_deal_updated_calls_of_their_contacts(hub):
     add_contacts(hub, 2)
     hubspot_api.put(

@@ -69,8 +69,8 @@ INDEX_LAG_MS = 2 * 60 * 1000
 SECONDLY_POLICIES = ("SECONDLY", "TEN_SECONDLY_ROLLING")
 SECONDLY_WAIT = {"SECONDLY": 1.0, "TEN_SECONDLY_ROLLING": 10.0}
 ASSOCIATION_INPUTS = 1000  # HubSpot's limit of ids in one associations batch read
-# Association batch reads a slice may send: with the search, a slice stays well inside
-# the request budget; a record with more associations goes on in the next slice.
+# Association batch reads a slice may send (fewer with a small request budget, see
+# Reader.calls_to_spare); a record with more associations goes on in the next slice.
 ASSOCIATION_CALLS = 10
 
 
@@ -256,7 +256,7 @@ def _associated(reader, spec: _Object, wanted: list[tuple[str, str | None]]):
     still to read when those calls are spent."""
     path = f"/crm/v4/associations/{spec.type}/contacts/batch/read"
     found: dict[str, list[str]] = {}
-    for _ in range(ASSOCIATION_CALLS):
+    for _ in range(reader.calls_to_spare(ASSOCIATION_CALLS)):
         if not wanted:
             break
         batch, wanted = dict(wanted[:ASSOCIATION_INPUTS]), wanted[ASSOCIATION_INPUTS:]
@@ -309,7 +309,10 @@ def _go_on_associations(reader, spec: _Object, cursor: dict) -> Page:
     held = {str(e["record"]["id"]): e["record"] for e in cursor["associating"]}
     wanted = [(str(e["record"]["id"]), e["after"]) for e in cursor["associating"]]
     contacts, left = _associated(reader, spec, wanted)
-    records = [_with_contact(held[i], c) for i, linked in contacts.items() for c in linked]
+    records = [
+        _with_contact(held[i], c) for i, linked in contacts.items() if i in held for c in linked
+    ]
+    left = [(i, a) for i, a in left if i in held]
     if left:
         following = {**cursor, "associating": [{"record": held[i], "after": a} for i, a in left]}
         return Page(records, following, done=False, note=_more_note(spec, left))
@@ -344,12 +347,13 @@ def read(reader, *, stream: Stream, cursor, now: datetime | None = None) -> Page
     records, alone, left = (
         _per_contact(reader, spec, results) if spec.per_contact else (results, 0, [])
     )
+    held = {str(r["id"]): r for r in results if _has_id(r)}
+    left = [(i, a) for i, a in left if i in held]  # never an id the search did not give
     note = f"{alone} of the {spec.type} had no associated contact: left out." if alone else ""
     page = _following(reader, spec, answer, records, since=since, after=after, note=note, now=now)
     if not left:
         return page
     # The rest of some records' associations first; then the cursor this page had.
-    held = {str(r["id"]): r for r in results if _has_id(r)}
     following = {
         "associating": [{"record": held[i], "after": a} for i, a in left],
         "then": page.cursor,

@@ -16,7 +16,9 @@ from __future__ import annotations
 from ...base import ConnectorError
 from . import api, queries
 
-MAX_FOLLOW_UPS = 10  # follow-up queries a slice may send
+# Follow-up queries a slice may send (fewer with a small request budget, see
+# Reader.calls_to_spare).
+MAX_FOLLOW_UPS = 10
 
 
 def _dict(value) -> dict:
@@ -49,7 +51,8 @@ def follow(reader, stream: str, pending: list[dict]) -> tuple[list, list[dict], 
     """(the nodes completed, those still pending, the seconds the next query must wait)."""
     field, query, root = queries.NESTED[stream]
     completed, left, wait, sent = [], [dict(p) for p in pending], 0.0, 0
-    while left and not wait and sent < MAX_FOLLOW_UPS:
+    allowed = reader.calls_to_spare(MAX_FOLLOW_UPS)
+    while left and not wait and sent < allowed:
         entry = left[0]
         node = entry["node"]
         data, wait = api.graphql(reader, query, {"id": node["id"], "after": entry["after"]})

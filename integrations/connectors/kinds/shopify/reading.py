@@ -162,7 +162,8 @@ def _deletions(reader, cursor: dict) -> Page:
     newest = newest_of((n.get("createdAt") for n in nodes if isinstance(n, dict)), None)
     newest = newest_of([newest], cursor.get("deletions_max"))
     end = info.get("endCursor")
-    page = {"rejected": rejected, "wait": wait, "note": _note(wait, [])}
+    note = f"{len(records)} product(s) deleted in the shop. " if records else ""
+    page = {"rejected": rejected, "wait": wait, "note": (note + _note(wait, [])).strip()}
     if info.get("hasNextPage") is True and isinstance(end, str) and end and nodes:
         if end == cursor.get("deletions_after"):
             raise ConnectorError("Shopify answered the same events cursor again.", code="loop")
