@@ -349,7 +349,7 @@ def test_a_company_with_more_contacts_than_one_association_page_links_every_one(
 
 
 def test_associations_past_a_slice_s_calls_go_on_in_the_next_slice(hub):
-    from integrations.connectors.kinds import hubspot
+    from integrations.connectors.kinds.hubspot import associations as hubspot
 
     hub.state["association_page"] = 5
     hubspot_api.put(hub, "companies", 1, modified=T0, name="Acme")

@@ -1,5 +1,8 @@
 """HubSpot CRM: contacts, companies and deals, read through the CRM search API.
 
+api.py           the token header, the POSTs, and what HubSpot's refusals and limits mean
+associations.py  a company's or deal's contacts, every page of them
+
 Authentication: an app's access token as HubSpot issues them (a private app's or a legacy
 app's token, an OAuth access token), all sent as ``Authorization: Bearer <token>``.
 
@@ -50,14 +53,14 @@ the token lacks, and so do we.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime
 
-from ..base import ConnectorError, Field, Kind, Page, RateLimited, Stream
-from ..records import parse_time
+from ...base import ConnectorError, Field, Kind, Page, RateLimited, Stream
+from ...records import parse_time
+from .api import body_of, explained, headers, post, rate_limited, scopes_in, time_zone
+from .associations import go_on_associations, has_id, more_note, per_contact
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +69,6 @@ SEARCH_CAP = 10_000  # HubSpot's search returns at most this many results a quer
 # A change shows in HubSpot's search index moments after it is made: the lower bound never
 # passes now minus this, so a change indexed late is still found by the next query.
 INDEX_LAG_MS = 2 * 60 * 1000
-SECONDLY_POLICIES = ("SECONDLY", "TEN_SECONDLY_ROLLING")
-SECONDLY_WAIT = {"SECONDLY": 1.0, "TEN_SECONDLY_ROLLING": 10.0}
-ASSOCIATION_INPUTS = 1000  # HubSpot's limit of ids in one associations batch read
-# Association batch reads a slice may send (fewer with a small request budget, see
-# Reader.calls_to_spare); a record with more associations goes on in the next slice.
-ASSOCIATION_CALLS = 10
 
 
 @dataclass(frozen=True)
@@ -120,100 +117,6 @@ OBJECTS = {
 }
 
 
-def _headers(reader) -> dict:
-    return {"Authorization": f"Bearer {reader.secrets.get('access_token', '')}"}
-
-
-def _body_of(exc: ConnectorError) -> dict:
-    response = getattr(exc, "response", None)
-    try:
-        body = json.loads(response.body) if response is not None else {}
-    except (ValueError, RecursionError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _scopes_in(body: dict) -> list[str]:
-    scopes: list[str] = []
-    for error in body.get("errors") or []:
-        context = error.get("context") if isinstance(error, dict) else None
-        if not isinstance(context, dict):
-            continue
-        for key in ("requiredGranularScopes", "requiredScopes"):
-            for scope in context.get(key) or []:
-                if isinstance(scope, str) and scope not in scopes:
-                    scopes.append(scope)
-    return scopes
-
-
-def _time_zone(reader) -> ZoneInfo:
-    try:
-        return ZoneInfo(str(reader.config.get("time_zone") or "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def seconds_to_midnight(zone: ZoneInfo, *, now: datetime | None = None) -> float:
-    """Until the next midnight in ``zone`` (when HubSpot's daily limit resets), plus a
-    minute of margin."""
-    here = (now or datetime.now(UTC)).astimezone(zone)
-    midnight = datetime.combine(here.date() + timedelta(days=1), datetime.min.time(), zone)
-    return (midnight - here).total_seconds() + 60
-
-
-def _rate_limited(reader, exc: RateLimited) -> RateLimited:
-    policy = str(_body_of(exc).get("policyName") or "")
-    if policy == "DAILY":
-        zone = _time_zone(reader)
-        wait = seconds_to_midnight(zone)
-        hours, minutes = divmod(int(wait // 60), 60)
-        return RateLimited(
-            "HubSpot's daily API limit of this account is spent (429, DAILY): the run waits "
-            f"until midnight in the account's time zone ({zone.key}), {hours} h {minutes} min "
-            "from now.",
-            retry_after=wait,
-        )
-    response = exc.response
-    wait = exc.retry_after
-    if policy in SECONDLY_POLICIES and not (response and response.headers.get("retry-after")):
-        wait = SECONDLY_WAIT[policy]
-    return RateLimited(
-        f"HubSpot asked to slow down (429, {policy or 'rate limit'}); waiting {wait:.0f} s.",
-        retry_after=wait,
-    )
-
-
-def _explained(exc: ConnectorError) -> ConnectorError:
-    if exc.code == "auth":
-        return ConnectorError(
-            "HubSpot refused the access token (401): it is wrong, expired or revoked (a "
-            "private app's token rotated or the app uninstalled). Paste a current token.",
-            code="auth",
-        )
-    if exc.code == "permission":
-        scopes = _scopes_in(_body_of(exc))
-        named = ", ".join(scopes) if scopes else "read access to contacts, companies and deals"
-        return ConnectorError(
-            f"The HubSpot token lacks the scopes this needs (403): {named}. Add them to the "
-            "app (a private app: Settings → Integrations → Private apps → Scopes) and paste "
-            "its token again.",
-            code="permission",
-        )
-    return exc
-
-
-def _post(reader, path: str, body: dict) -> dict:
-    try:
-        answer = reader.post(path, json=body, headers=_headers(reader))
-    except RateLimited as exc:
-        raise _rate_limited(reader, exc) from None
-    except ConnectorError as exc:
-        raise _explained(exc) from None
-    if not isinstance(answer, dict):
-        raise ConnectorError(f"HubSpot answered {path} with something other than an object.")
-    return answer
-
-
 def _properties(reader, spec: _Object) -> list[str]:
     extra = str(reader.config.get(spec.setting) or "")
     more = [name.strip() for name in extra.split(",") if name.strip()]
@@ -231,99 +134,13 @@ def _search(reader, spec: _Object, *, since: int, after: str | None, limit: int)
     }
     if after:
         body["after"] = after
-    return _post(reader, f"/crm/v3/objects/{spec.type}/search", body)
+    return post(reader, f"/crm/v3/objects/{spec.type}/search", body)
 
 
 def _millis(record, spec: _Object) -> int:
     properties = record.get("properties") if isinstance(record, dict) else None
     when = parse_time(properties.get(spec.modified)) if isinstance(properties, dict) else None
     return int(when.timestamp() * 1000) if when else 0
-
-
-def _has_id(record) -> bool:
-    return isinstance(record, dict) and record.get("id") not in (None, "")
-
-
-def _next_after(result: dict) -> str | None:
-    after = ((result.get("paging") or {}).get("next") or {}).get("after")
-    return str(after) if after not in (None, "") else None
-
-
-def _associated(reader, spec: _Object, wanted: list[tuple[str, str | None]]):
-    """Record id → the ids of its associated contacts, each record's associations read
-    page by page (its own ``paging.next.after`` sent back beside its id), at most
-    ASSOCIATION_INPUTS ids a call and ASSOCIATION_CALLS calls; and the ``(id, after)``
-    still to read when those calls are spent."""
-    path = f"/crm/v4/associations/{spec.type}/contacts/batch/read"
-    found: dict[str, list[str]] = {}
-    for _ in range(reader.calls_to_spare(ASSOCIATION_CALLS)):
-        if not wanted:
-            break
-        batch, wanted = dict(wanted[:ASSOCIATION_INPUTS]), wanted[ASSOCIATION_INPUTS:]
-        inputs = [{"id": i, "after": a} if a else {"id": i} for i, a in batch.items()]
-        more = []
-        for result in _post(reader, path, {"inputs": inputs}).get("results") or []:
-            if not isinstance(result, dict) or not isinstance(result.get("from"), dict):
-                continue
-            record_id = str(result["from"].get("id"))
-            targets = [t.get("toObjectId") for t in result.get("to") or [] if isinstance(t, dict)]
-            found.setdefault(record_id, []).extend(str(t) for t in targets if t not in (None, ""))
-            after = _next_after(result)
-            if after is not None and after == batch.get(record_id):
-                raise ConnectorError(
-                    f"HubSpot answered the same associations page of {spec.type} "
-                    f"{record_id} again.",
-                    code="loop",
-                )
-            if after is not None:
-                more.append((record_id, after))
-        wanted = more + wanted
-    return found, wanted
-
-
-def _with_contact(record: dict, contact: str) -> dict:
-    return {**record, "contactId": contact, "key": f"{record['id']}:{contact}"}
-
-
-def _per_contact(reader, spec: _Object, results: list) -> tuple[list, int, list]:
-    """Each record once per associated contact; records without an id are kept as they
-    are (the sync rejects them with the reason); (records, how many had no contact, the
-    ``(id, after)`` of associations left for the next slice)."""
-    ids = [str(r["id"]) for r in results if _has_id(r)]
-    contacts, left = _associated(reader, spec, [(i, None) for i in ids])
-    unread = {i for i, _ in left}
-    records, alone = [], 0
-    for record in results:
-        if not _has_id(record):
-            records.append(record)
-            continue
-        linked = contacts.get(str(record["id"]), [])
-        alone += not linked and str(record["id"]) not in unread
-        records.extend(_with_contact(record, contact) for contact in linked)
-    return records, alone, left
-
-
-def _go_on_associations(reader, spec: _Object, cursor: dict) -> Page:
-    """The associations a page's records had left (the cursor's ``associating``), then
-    the cursor that page had (``then``)."""
-    held = {str(e["record"]["id"]): e["record"] for e in cursor["associating"]}
-    wanted = [(str(e["record"]["id"]), e["after"]) for e in cursor["associating"]]
-    contacts, left = _associated(reader, spec, wanted)
-    records = [
-        _with_contact(held[i], c) for i, linked in contacts.items() if i in held for c in linked
-    ]
-    left = [(i, a) for i, a in left if i in held]
-    if left:
-        following = {**cursor, "associating": [{"record": held[i], "after": a} for i, a in left]}
-        return Page(records, following, done=False, note=_more_note(spec, left))
-    return Page(records, cursor["then"], done=bool(cursor.get("then_done")))
-
-
-def _more_note(spec: _Object, left: list) -> str:
-    return (
-        f"{len(left)} of the {spec.type} have more associated contacts than one slice "
-        "reads; the next slice goes on with them."
-    )
 
 
 def _offset(value) -> int | None:
@@ -338,16 +155,16 @@ def _iso(millis: int) -> str:
 def read(reader, *, stream: Stream, cursor, now: datetime | None = None) -> Page:
     spec, cursor = OBJECTS[stream.name], dict(cursor or {})
     if cursor.get("associating"):
-        return _go_on_associations(reader, spec, cursor)
+        return go_on_associations(reader, spec, cursor)
     since, after = int(cursor.get("since") or 0), cursor.get("after")
     answer = _search(reader, spec, since=since, after=after, limit=PAGE_SIZE)
     results = answer.get("results")
     if not isinstance(results, list):
         raise ConnectorError(f"HubSpot's {spec.type} search answered without a results list.")
     records, alone, left = (
-        _per_contact(reader, spec, results) if spec.per_contact else (results, 0, [])
+        per_contact(reader, spec, results) if spec.per_contact else (results, 0, [])
     )
-    held = {str(r["id"]): r for r in results if _has_id(r)}
+    held = {str(r["id"]): r for r in results if has_id(r)}
     left = [(i, a) for i, a in left if i in held]  # never an id the search did not give
     note = f"{alone} of the {spec.type} had no associated contact: left out." if alone else ""
     page = _following(reader, spec, answer, records, since=since, after=after, note=note, now=now)
@@ -359,7 +176,7 @@ def read(reader, *, stream: Stream, cursor, now: datetime | None = None) -> Page
         "then": page.cursor,
         "then_done": page.done,
     }
-    return Page(records, following, done=False, note=f"{_more_note(spec, left)} {note}".strip())
+    return Page(records, following, done=False, note=f"{more_note(spec, left)} {note}".strip())
 
 
 def _following(reader, spec, answer, records, *, since, after, note, now) -> Page:
@@ -390,7 +207,7 @@ def _past_the_cap(reader, records: list, spec: _Object, *, since: int, seen: int
     stream goes on rather than stopping at it for good."""
     at_once = {"propertyName": spec.modified, "operator": "EQ", "value": str(since)}
     body = {"filterGroups": [{"filters": [at_once]}], "limit": 1, "properties": [spec.modified]}
-    counted = _post(reader, f"/crm/v3/objects/{spec.type}/search", body).get("total")
+    counted = post(reader, f"/crm/v3/objects/{spec.type}/search", body).get("total")
     left = max(counted - seen, 0) if isinstance(counted, int) else 0
     logger.warning("HubSpot %s: %s changes at %s past the search cap", spec.type, left, since)
     skipped = (
@@ -405,7 +222,7 @@ def check(reader) -> None:
     """One cheap search per object (limit 1): the token works and holds every read scope;
     and the account's time zone is one we know."""
     zone = str(reader.config.get("time_zone") or "UTC")
-    if _time_zone(reader).key != zone:
+    if time_zone(reader).key != zone:
         raise ConnectorError(
             f"The time zone {zone!r} is not known; name it as e.g. Europe/Amsterdam.",
             code="config",
@@ -414,13 +231,13 @@ def check(reader) -> None:
     for spec in OBJECTS.values():
         body = {"limit": 1, "properties": ["hs_object_id"]}
         try:
-            reader.post(f"/crm/v3/objects/{spec.type}/search", json=body, headers=_headers(reader))
+            reader.post(f"/crm/v3/objects/{spec.type}/search", json=body, headers=headers(reader))
         except RateLimited as exc:
-            raise _rate_limited(reader, exc) from None
+            raise rate_limited(reader, exc) from None
         except ConnectorError as exc:
             if exc.code != "permission":
-                raise _explained(exc) from None
-            missing += _scopes_in(_body_of(exc)) or [f"crm.objects.{spec.type}.read"]
+                raise explained(exc) from None
+            missing += scopes_in(body_of(exc)) or [f"crm.objects.{spec.type}.read"]
     if missing:
         raise ConnectorError(
             f"The HubSpot token lacks scopes (403): {', '.join(missing)}. Add them to the app "
