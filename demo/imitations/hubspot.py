@@ -7,9 +7,13 @@
   more than ``cap`` results a query (10,000; configurable so a test can reach it): the
   paging stops there while ``total`` still counts every match, and an ``after`` at or past
   the cap is refused with a 400.
-- ``POST /crm/v4/associations/{from}/{to}/batch/read``: ``{"inputs": [{"id"}]}`` →
-  ``results`` of ``{"from": {"id"}, "to": [{"toObjectId", "associationTypes"}]}``; ids
-  with no association come back in ``errors`` (NO_ASSOCIATIONS_FOUND) with a 207.
+- ``POST /crm/v4/associations/{from}/{to}/batch/read``: ``{"inputs": [{"id", "after"}]}``
+  (at most 1,000 inputs, else 400) → ``results`` of ``{"from": {"id"}, "to":
+  [{"toObjectId", "associationTypes"}], "paging": {"next": {"after", "link"}}}``: one
+  page of each object's associations (``association_page`` of them, 500 unless set),
+  ``paging`` only where that object has more, its ``after`` to send beside the id for the
+  next page. Ids with no association come back in ``errors`` (NO_ASSOCIATIONS_FOUND) with
+  a 207.
 - ``Authorization: Bearer <token>`` (private-app and OAuth access tokens alike): a wrong
   one gets HubSpot's 401 (INVALID_AUTHENTICATION); a token without an object's read scope
   gets HubSpot's 403 (MISSING_SCOPES, the scopes named in ``errors[].context``).
@@ -23,6 +27,7 @@ Records are kept as HubSpot returns them: ``{"id", "properties": {...}, "created
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime
 
@@ -65,6 +70,8 @@ ASSOCIATION_TYPES = {
 }
 SEARCH_CAP = 10_000
 MAX_SEARCH_LIMIT = 200
+MAX_BATCH_INPUTS = 1000
+ASSOCIATION_PAGE = 500
 SECONDLY_LIMIT = {
     "status": "error",
     "message": "You have reached your secondly limit.",
@@ -256,42 +263,67 @@ def search(imitation: Imitation, request: Request, object_type: str):
 # --- associations ---------------------------------------------------------------------
 
 
+def _offset(after) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(str(after)).decode().rsplit("-", 1)[-1])
+    except (ValueError, UnicodeDecodeError):
+        return 0
+
+
+def _after(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"MC0yLTE1OTc0MDA2NTg-{offset}".encode()).decode()
+
+
+def _no_associations(from_type: str, from_id: str, to_type: str) -> dict:
+    return {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+        "context": {"fromObjectId": [from_id]},
+        "message": f"No {to_type} are associated with {from_type} {from_id}.",
+    }
+
+
 def batch_associations(imitation: Imitation, request: Request, from_type: str, to_type: str):
     inputs = (request.json() or {}).get("inputs") or []
+    if len(inputs) > MAX_BATCH_INPUTS:
+        message = f"Batch read accepts at most {MAX_BATCH_INPUTS} inputs; got {len(inputs)}."
+        return 400, {}, _error("VALIDATION_ERROR", message)
     started = iso(datetime.now(UTC))
     with imitation.lock:
-        links = sorted(imitation.state["associations"])
+        links = sorted(imitation.state["associations"], key=_link_order)
+        size = imitation.state["association_page"]
     results, errors = [], []
     type_id = ASSOCIATION_TYPES.get((from_type, to_type), 1)
+    kind = [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]
     for item in inputs:
         from_id = str(item.get("id"))
         found = [
-            {
-                "toObjectId": int(to_id) if to_id.isdigit() else to_id,
-                "associationTypes": [
-                    {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}
-                ],
-            }
+            {"toObjectId": int(to_id) if to_id.isdigit() else to_id, "associationTypes": kind}
             for (f_type, f_id, t_type, to_id) in links
             if (f_type, f_id, t_type) == (from_type, from_id, to_type)
         ]
-        if found:
-            results.append({"from": {"id": from_id}, "to": found})
-        else:
-            errors.append(
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                    "context": {"fromObjectId": [from_id]},
-                    "message": f"No {to_type} are associated with {from_type} {from_id}.",
-                }
-            )
+        if not found:
+            errors.append(_no_associations(from_type, from_id, to_type))
+            continue
+        start = _offset(item["after"]) if item.get("after") else 0
+        result = {"from": {"id": from_id}, "to": found[start : start + size]}
+        if start + size < len(found):
+            after = _after(start + size)
+            link = f"{imitation.url}crm/v4/objects/{from_type}/{from_id}/associations/{to_type}"
+            result["paging"] = {"next": {"after": after, "link": f"{link}?after={after}"}}
+        results.append(result)
     answer = {"status": "COMPLETE", "results": results, "startedAt": started}
     answer["completedAt"] = iso(datetime.now(UTC))
     if errors:
         answer |= {"numErrors": len(errors), "errors": errors}
     return (207 if errors else 200), {}, answer
+
+
+def _link_order(link: tuple) -> tuple:
+    # The associated ids in numeric order, as HubSpot pages them.
+    f_type, f_id, t_type, to_id = link
+    return (f_type, f_id, t_type, int(to_id) if to_id.isdigit() else 0, to_id)
 
 
 # --- the door -------------------------------------------------------------------------
@@ -367,6 +399,7 @@ def start(
     token: str,
     cap: int = SEARCH_CAP,
     daily_limit: int = 250_000,
+    association_page: int = ASSOCIATION_PAGE,
     scopes: tuple[str, ...] = tuple(f"crm.objects.{t}.read" for t in OBJECT_TYPES),
     port: int = 0,
 ) -> Imitation:
@@ -380,5 +413,6 @@ def start(
         daily_limit=daily_limit,
         used=0,
         scopes=set(scopes),
+        association_page=association_page,
     )
     return imitation.start(port)

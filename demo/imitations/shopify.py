@@ -7,8 +7,12 @@
 - ``POST /admin/api/<version>/graphql.json`` with ``X-Shopify-Access-Token`` answers the
   ``customers``, ``orders``, ``products`` and ``shop`` root fields: ``first``/``after`` cursor
   paging with ``pageInfo { hasNextPage endCursor }``, ``sortKey: UPDATED_AT``, and the
-  search syntax ``updated_at:>'…'`` / ``updated_at:>='…'``. An unknown or expired token
-  answers 401 ``{"errors": "[API] Invalid API key or access token ..."}``.
+  search syntax ``updated_at:>'…'`` / ``updated_at:>='…'``; ``order(id:)`` and
+  ``product(id:)`` (null when there is none), whose nested connection pages from the
+  ``$after`` variable; and ``events`` (``sortKey: CREATED_AT``; the search terms
+  ``subject_type:``, ``action:`` and ``created_at:>='…'``), holding a product's deletion
+  (``delete_product``) as Shopify's BasicEvent of action ``destroy``. An unknown or
+  expired token answers 401 ``{"errors": "[API] Invalid API key or access token ..."}``.
 - Cost-based throttling: a leaky bucket per store (``maximumAvailable``, ``restoreRate``),
   the requested cost estimated from the query's ``first`` arguments; every answer carries
   ``extensions.cost``; a query the bucket cannot pay for answers 200 with
@@ -17,7 +21,8 @@
 
 The store's records are GraphQL nodes as Shopify returns them (``gid://shopify/...`` ids,
 ``MoneyBag`` amounts as decimal strings); nested connections (``lineItems``, ``variants``)
-are kept as lists and answered as ``{"nodes": [...]}`` cut to the query's ``first``. The
+are kept as lists and answered as ``{"nodes": [...], "pageInfo": {...}}`` cut to the
+query's ``first`` (from ``after``, an opaque cursor of the position). The
 imitation's clock can be moved on (``advance``) so tests wait without sleeping.
 """
 
@@ -37,9 +42,9 @@ MAX_QUERY_COST = 1000
 SCOPES = "read_customers,read_orders,read_products"
 # Shopify's 401 message, not a password.
 REFUSED = "[API] Invalid API key or access token (unrecognized login or wrong password)"
-_ROOT = re.compile(r"\b(customers|orders|products)\s*\(")
+_ROOT = re.compile(r"\b(customers|orders|products|events|order|product)\s*\(")
+_SINGLE = {"order": "orders", "product": "products"}
 _FIRST = re.compile(r"\(\s*first:\s*(\d+)")
-_SINCE = re.compile(r"updated_at:\s*(>=?)\s*'([^']*)'")
 _GRAPHQL_PATH = re.compile(r"^/admin/api/[\w-]+/graphql\.json$")
 
 
@@ -183,6 +188,24 @@ class Store:
                     return
             records.append(record)
 
+    def delete_product(self, product_gid: str, *, at: str) -> None:
+        """Deletes the product as the shop's admin would: it is gone from every query, and
+        a BasicEvent of action ``destroy`` records it."""
+        with self.imitation.lock:
+            products = self.state["products"]
+            products[:] = [p for p in products if p.get("id") != product_gid]
+            number = len(self.state["events"]) + 1
+            self.state["events"].append(
+                {
+                    "id": gid("BasicEvent", 60000 + number),
+                    "action": "destroy",
+                    "createdAt": at,
+                    "message": f"Product {product_gid.rsplit('/', 1)[-1]} was deleted.",
+                    "subjectId": product_gid,
+                    "subjectType": "PRODUCT",
+                }
+            )
+
 
 def store(imitation: Imitation) -> Store:
     return Store(imitation)
@@ -225,32 +248,46 @@ def _token_valid(shop: Store, token: str) -> bool:
     return expires is not None and expires > shop.now()
 
 
-def _cursor(record: dict) -> str:
-    return base64.b64encode(json.dumps([record["updatedAt"], record["id"]]).encode()).decode()
+def _cursor(position) -> str:
+    return base64.b64encode(json.dumps(position).encode()).decode()
 
 
-def _select(records: list[dict], search: str | None, after: str | None) -> list[dict]:
-    chosen = sorted(records, key=lambda r: (r.get("updatedAt") or "", r.get("id") or ""))
-    match = _SINCE.search(search or "")
+def _position(cursor: str):
+    return json.loads(base64.b64decode(cursor))
+
+
+_TERM = re.compile(r"\b(subject_type|action):\s*(\w+)")
+
+
+def _select(records: list[dict], search: str | None, after: str | None, *, on: str) -> list:
+    """The records matching ``search``, sorted by ``on`` (updatedAt, or an event's
+    createdAt) and id, past ``after``."""
+    chosen = sorted(records, key=lambda r: (r.get(on) or "", r.get("id") or ""))
+    match = re.search(r"(?:updated_at|created_at):\s*(>=?)\s*'([^']*)'", search or "")
     if match:
         op, bound = match.groups()
-        chosen = [
-            r for r in chosen if (r["updatedAt"] >= bound if op == ">=" else r["updatedAt"] > bound)
-        ]
+        chosen = [r for r in chosen if (r[on] >= bound if op == ">=" else r[on] > bound)]
+    for field, value in _TERM.findall(search or ""):
+        key = "subjectType" if field == "subject_type" else "action"
+        chosen = [r for r in chosen if str(r.get(key, "")).upper() == value.upper()]
     if after:
-        position = tuple(json.loads(base64.b64decode(after)))
-        chosen = [r for r in chosen if (r["updatedAt"], r["id"]) > position]
+        position = tuple(_position(after))
+        chosen = [r for r in chosen if (r[on], r["id"]) > position]
     return chosen
 
 
-def _shaped(record: dict, nested: dict[str, int]) -> dict:
-    """The node as the query asks for it: nested lists cut to their ``first``."""
+def _shaped(record: dict, nested: dict[str, int], after: str | None = None) -> dict:
+    """The node as the query asks for it: nested lists cut to their ``first`` (from
+    ``after``, for a query of one order or product)."""
     node = dict(record)
     for name in ("lineItems", "variants"):
         if isinstance(node.get(name), list):
             items = node[name]
+            start = _position(after) if after else 0
             size = nested.get(name, len(items))
-            node[name] = {"nodes": items[:size], "pageInfo": {"hasNextPage": len(items) > size}}
+            end = min(start + size, len(items))
+            info = {"hasNextPage": end < len(items), "endCursor": _cursor(end) if end else None}
+            node[name] = {"nodes": items[start:end], "pageInfo": info}
     if isinstance(node.get("refunds"), list):
         node["refunds"] = node["refunds"][: nested.get("refunds", len(node["refunds"]))]
     return node
@@ -260,10 +297,11 @@ def _nested_firsts(query: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"(\w+)\s*\(\s*first:\s*(\d+)", query)}
 
 
-def _requested_cost(query: str, first: int) -> int:
+def _requested_cost(query: str, first: int, *, single: bool = False) -> int:
     nested = [int(n) for n in _FIRST.findall(query)]
     per_node = 1 + sum(2 + n for n in nested)
-    return 2 + first * per_node + (1 if re.search(r"\bshop\s*\{", query) else 0)
+    listed = per_node if single else 2 + first * per_node
+    return listed + (1 if re.search(r"\bshop\s*\{", query) else 0)
 
 
 def _throttle_status(shop: Store) -> dict:
@@ -293,7 +331,8 @@ def _graphql(shop: Store, request: Request):
         return 400, {}, {"errors": {"query": "Required parameter missing or invalid"}}
     root = _ROOT.search(query)
     first = int(variables.get("first") or 0) if root else 0
-    requested = _requested_cost(query, first)
+    single = bool(root) and root.group(1) in _SINGLE
+    requested = _requested_cost(query, first, single=single)
     if requested > MAX_QUERY_COST:
         message = (
             f"Query cost is {requested}, which exceeds the single query max cost limit (1000)."
@@ -327,27 +366,38 @@ def _data(shop: Store, query: str, variables: dict, root: str | None) -> dict:
         data["shop"] = {"name": "Trailhead Outfitters (imitation)", "currencyCode": "USD"}
     if root is None:
         return data
-    first = max(1, min(int(variables.get("first") or 1), 250))
-    chosen = _select(shop.state[root], variables.get("query"), variables.get("after"))
     nested = _nested_firsts(query.split(root, 1)[1])
-    nodes = [_shaped(r, nested) for r in chosen[:first]]
+    if root in _SINGLE:
+        held = [r for r in shop.state[_SINGLE[root]] if r.get("id") == variables.get("id")]
+        data[root] = _shaped(held[0], nested, variables.get("after")) if held else None
+        return data
+    on = "createdAt" if root == "events" else "updatedAt"
+    first = max(1, min(int(variables.get("first") or 1), 250))
+    chosen = _select(shop.state[root], variables.get("query"), variables.get("after"), on=on)
+    page = chosen[:first]
     data[root] = {
-        "nodes": nodes,
+        "nodes": [_shaped(r, nested) for r in page],
         "pageInfo": {
             "hasNextPage": len(chosen) > first,
-            "endCursor": _cursor(chosen[:first][-1]) if nodes else None,
+            "endCursor": _cursor([page[-1][on], page[-1]["id"]]) if page else None,
         },
     }
     return data
 
 
+_LISTS = ("customers", "orders", "products", "events")
+
+
 def _actual_cost(query: str, data: dict) -> int:
     cost = 1 if "shop" in data else 0
-    for name in ("customers", "orders", "products"):
-        for node in (data.get(name) or {}).get("nodes", []):
+    for name, found in data.items():
+        if name == "shop" or not isinstance(found, dict):
+            continue
+        listed = name in _LISTS
+        for node in found["nodes"] if listed else [found]:
             nested = node.get("lineItems") or node.get("variants") or {"nodes": []}
             cost += 1 + 2 + len(nested["nodes"]) + len(node.get("refunds") or [])
-        cost += 2 if name in data else 0
+        cost += 2 if listed else 0
     return cost
 
 
@@ -381,6 +431,7 @@ def start(
         customers=list(customers or []),
         orders=list(orders or []),
         products=list(products or []),
+        events=[],
         admin_token=admin_token,
         client=(client_id, client_secret) if client_id else None,
         issued={},

@@ -9,6 +9,7 @@ class Product(models.Model):
     Keyed by the source and the item's id at the source (``external_id``: a Shopify
     variant id), since SKUs may be blank or repeated in a shop. ``updated_at`` is the
     source's own time of the last change: an older version never overwrites a newer one.
+    ``deleted_at``: the source deleted it; only a version changed after that brings it back.
     Not personal data: no profile id, nothing for privacy requests to erase.
     """
 
@@ -28,6 +29,9 @@ class Product(models.Model):
     # Offered at all (a draft or archived product is kept, but not recommended).
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(null=True, blank=True)
+    # When the source deleted it (a Shopify product deletion event): kept, for the orders
+    # and messages that name it, but no longer offered.
+    deleted_at = models.DateTimeField(null=True, blank=True)
     stored_at = models.DateTimeField(auto_now=True)
 
     class Meta:

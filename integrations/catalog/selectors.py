@@ -5,12 +5,13 @@ from .models import Product
 
 
 def products(*, source_id: int | None = None, offered: bool = False):
-    """The catalogue (one source's, or every source's); ``offered``: active and in stock."""
+    """The catalogue (one source's, or every source's); ``offered``: active, in stock and
+    not deleted at the source."""
     found = Product.objects.all()
     if source_id is not None:
         found = found.filter(source_id=source_id)
     if offered:
-        found = found.filter(active=True, in_stock=True)
+        found = found.filter(active=True, in_stock=True, deleted_at__isnull=True)
     return found
 
 

@@ -1,4 +1,5 @@
-"""Writes of the product catalogue. Others may use: ``upsert_products``.
+"""Writes of the product catalogue. Others may use: ``upsert_products`` and
+``mark_products_deleted``.
 
 A row is a plain dict as a connector (or a file import) shapes it::
 
@@ -22,6 +23,8 @@ from django.utils import timezone
 
 from integrations.collect.messages import Rejection
 
+from .models import Product
+
 CODE = "catalog_record"
 MAX_PRICE = Decimal("999999999999.99")
 
@@ -36,7 +39,11 @@ ON CONFLICT (source_id, external_id) DO UPDATE SET
     product_id = excluded.product_id, sku = excluded.sku, name = excluded.name,
     category = excluded.category, price = excluded.price, currency = excluded.currency,
     image_url = excluded.image_url, url = excluded.url, in_stock = excluded.in_stock,
-    active = excluded.active, updated_at = excluded.updated_at, stored_at = excluded.stored_at
+    active = excluded.active, updated_at = excluded.updated_at, stored_at = excluded.stored_at,
+    -- A deleted product stays deleted unless this version was changed after the deletion
+    -- (a page read before the deletion and stored after it must not bring it back).
+    deleted_at = CASE WHEN excluded.updated_at > integrations_product.deleted_at THEN NULL
+                      ELSE integrations_product.deleted_at END
 -- An older version (a page read again, a slow retry) never overwrites a newer one.
 WHERE integrations_product.updated_at IS NULL OR excluded.updated_at IS NULL
    OR excluded.updated_at >= integrations_product.updated_at
@@ -163,3 +170,16 @@ def upsert_products(*, source_id: int, rows: list, now=None) -> CatalogResult:
         cursor.execute(UPSERT, arrays)
         stored = max(cursor.rowcount, 0)
     return CatalogResult(stored=stored, unchanged=len(valid) - stored, rejections=rejections)
+
+
+@transaction.atomic
+def mark_products_deleted(*, source_id: int, deletions: list[tuple[str, datetime]]) -> int:
+    """The source deleted these products (``(product_id, when)``): every row of each (one a
+    variant) is marked deleted and out of stock, unless it changed after that. Rows are
+    kept: past orders and messages still name them. Returns how many rows changed."""
+    changed = 0
+    for product_id, when in deletions:
+        rows = Product.objects.filter(source_id=source_id, product_id=product_id)
+        rows = rows.filter(deleted_at__isnull=True).exclude(updated_at__gt=when)
+        changed += rows.update(deleted_at=when, in_stock=False, stored_at=timezone.now())
+    return changed

@@ -16,18 +16,18 @@ A kind is one module under ``kinds/`` holding a ``Kind`` as ``KIND``, listed in
   and ``read(reader, stream=, cursor=)``: one bounded page (``Page``).
 
 A read never writes: the sync (``sync.py``) stores a page's records and its cursor in one
-transaction. A stream whose ``message_kind`` is ``"catalog"`` fills the product catalogue
-(integrations/catalog) with its records instead of becoming messages. A read may reject a
-record it cannot shape (``Page.rejected``) and ask for a pause before the next page
-(``Page.wait``, e.g. when the service's budget runs low); it stores a credential the
-service issued during the read (a refreshed token) with ``reader.save_secrets``.
+transaction. A read may reject a record it cannot shape (``Page.rejected``) and ask for a
+pause before the next page (``Page.wait``, e.g. when the service's budget runs low); it
+stores a credential the service issued during the read (a refreshed token) with
+``reader.save_secrets``.
 ``cursor`` is whatever JSON the kind needs to go on (a page token, an updated-at lower
 bound), None on the first read of a stream.
 
 A stream whose records are not messages (a file drop's "one new file → one file
-import") names its own ``store``: the sync calls it instead of storing messages, in the
-same transaction as the cursor, and runs what it returns as ``Stored.after_commit``
-once that transaction has committed (moving the file to done/, say).
+import", a shop's products for the catalogue) names its own ``store``: the sync calls it
+instead of storing messages, in the same transaction as the cursor, and runs what it
+returns as ``Stored.after_commit`` once that transaction has committed (moving the file
+to done/, say). Its ``message_kind`` is a label; no per-connection setting changes it.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class Stream:
     name: str
     label: str
     primary_key: str  # JSON path into a record, e.g. "$.id"
-    message_kind: str  # identify | track | group | catalog (rows of the product catalogue)
+    message_kind: str  # identify | track | group (a stream with its own store: a label)
     rules: str  # default mapping, webhook grammar: "traits.email = $.properties.email"
     # JSON path of the record's last change, e.g. "$.updatedAt"; "" when the service has
     # none (every read is then a full read and message ids rest on the key alone).
@@ -106,7 +106,7 @@ class Stream:
 # What an admin may change of a stream, per connection (Connection.streams[name]).
 STREAM_OVERRIDES = ("primary_key", "updated_at", "message_kind")
 MESSAGE_KINDS = ("identify", "track", "group")
-CATALOG = "catalog"  # a stream of products: upserted into the catalogue, not messages
+CATALOG = "catalog"  # the label of a stream of products (stored by its own store)
 
 
 @dataclass
@@ -141,6 +141,8 @@ class Reader(Protocol):
     def get(self, path: str, *, params: dict | None = None, headers: dict | None = None): ...
 
     def post(self, path: str, *, json: object, headers: dict | None = None): ...
+
+    def calls_to_spare(self, most: int) -> int: ...
 
     def save_secrets(self, changed: dict) -> None: ...
 

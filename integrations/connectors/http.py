@@ -84,6 +84,12 @@ class Reader:
         sent = {"Content-Type": "application/json", **(headers or {})}
         return self.parse(self.send("POST", path, body=body, headers=sent))
 
+    def calls_to_spare(self, most: int) -> int:
+        """How many follow-up requests one read may send, at most ``most``: no more than a
+        quarter of the connection's budget a minute (at least one), so that a slice stays
+        well inside it and a slice retried after a limit does not spend it all again."""
+        return min(most, max(1, self.budget // 4)) if self.budget else most
+
     def save_secrets(self, changed: dict) -> None:
         """Keeps credentials the service issued during a read (a refreshed access token):
         at once for this reader, and stored encrypted on the connection."""

@@ -8,8 +8,8 @@ Contract (the tasks call ``run_slice(run_id=, seq=)`` and queue what it returns)
 3. In one transaction: the run is claimed by moving ``slice_seq`` on (a conditional
    UPDATE, so of two workers holding the same slice one stores and the other rolls back),
    the page's messages are stored durably (``ingest_messages``: messageId dedupe) or, for
-   a catalogue stream, its products upserted, or, for a stream with its own ``store``
-   (a file drop), stored its own way with its ``after_commit`` run after the COMMIT; the
+   a stream with its own ``store`` (a file drop's files, a shop's products), stored its
+   own way with its ``after_commit`` run after the COMMIT; the
    rejected records are kept with their reason, the stream's cursor advances and the
    counters add up. A worker killed anywhere before the COMMIT leaves the cursor where it
    was: the retried slice reads the same page, and its messages are stored once.
@@ -32,11 +32,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.catalog.services import upsert_products
 from integrations.collect.messages import Rejection
 from integrations.services import ingest_messages, record_rejections
 
-from .base import CATALOG, STREAM_OVERRIDES, ConnectorError, Page, RateLimited, Stored, Stream
+from .base import STREAM_OVERRIDES, ConnectorError, Page, RateLimited, Stored, Stream
 from .credentials import secrets_of, set_secrets
 from .http import Reader
 from .models import Connection, StreamState, SyncRun
@@ -84,13 +83,14 @@ def reader_for(connection: Connection) -> Reader:
 
 def effective_stream(connection: Connection, stream: Stream) -> Stream:
     """The kind's stream with what the admin changed: its primary key, its updated-at
-    and the kind of call its records become."""
+    and the kind of call its records become (not for a stream with its own ``store``:
+    its records are not messages, and no setting turns them into some)."""
     configure = kind_of(connection.kind).configure_stream
     if configure:
         stream = configure(connection.config, stream)
     spec = connection.streams.get(stream.name) or {}
     changed = {k: spec[k] for k in STREAM_OVERRIDES if spec.get(k)}
-    if stream.message_kind == CATALOG:  # products stay products
+    if stream.store is not None:
         changed.pop("message_kind", None)
     return replace(stream, **changed) if changed else stream
 
@@ -136,7 +136,7 @@ def run_slice(*, run_id: int, seq: int) -> Next:
 def _store(run: SyncRun, seq: int, *, state, stream, page: Page, reader: Reader) -> Next:
     connection = run.connection
     history = state.last_full_sync_at is None or run.trigger == SyncRun.Trigger.FULL
-    store = stream.store or _default_store(stream, history=history)
+    store = stream.store or partial(_store_messages, history=history)
     now = timezone.now()
     last_stream = page.done and run.stream_index + 1 >= len(run.streams)
     unshaped = [Rejection("connector_record", reason, record) for reason, record in page.rejected]
@@ -171,22 +171,6 @@ def _store(run: SyncRun, seq: int, *, state, stream, page: Page, reader: Reader)
         except Exception:  # the page is stored; what follows it must not undo that
             logger.exception("after-commit step of run %s failed", run.id)
     return DONE if last_stream else Next(seq=seq + 1, delay=page.wait)
-
-
-def _default_store(stream: Stream, *, history: bool):
-    """How a stream without its own ``store`` keeps a page: products for a catalogue
-    stream, messages for the others."""
-    if stream.message_kind == CATALOG:
-        return _store_products
-    return partial(_store_messages, history=history)
-
-
-def _store_products(*, connection, stream, page: Page, reader, now) -> Stored:
-    """A catalogue stream's records → the product catalogue (unchanged ones count as
-    duplicates)."""
-    result = upsert_products(source_id=connection.source_id, rows=page.records, now=now)
-    record_rejections(source_id=connection.source_id, rejections=result.rejections, received_at=now)
-    return Stored(stored=result.stored, duplicates=result.unchanged, rejections=result.rejections)
 
 
 def _store_messages(*, connection, stream, page: Page, reader, now, history: bool) -> Stored:

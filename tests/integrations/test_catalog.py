@@ -66,3 +66,25 @@ def test_bad_rows_are_rejected_with_their_reason_and_the_rest_stored(source):
     assert sorted(Product.objects.values_list("external_id", flat=True)) == ["1", "5"]
     fifth = Product.objects.get(external_id="5")
     assert fifth.image_url == "" and fifth.price is None  # the link is left out, not the product
+
+
+def test_a_deleted_product_comes_back_only_with_a_version_changed_after_its_deletion(source):
+    from integrations.catalog.selectors import products
+    from integrations.catalog.services import mark_products_deleted
+
+    upsert_products(source_id=source.id, rows=[row("1", product_id="P1"), row("2")])
+    deleted = datetime(2026, 4, 1, tzinfo=UTC)
+    assert mark_products_deleted(source_id=source.id, deletions=[("P1", deleted)]) == 1
+    assert list(
+        products(source_id=source.id, offered=True).values_list("external_id", flat=True)
+    ) == ["2"]
+    # A page read before the deletion and stored after it: the row stays deleted.
+    upsert_products(
+        source_id=source.id, rows=[row("1", product_id="P1", updated="2026-03-15T00:00:00Z")]
+    )
+    assert Product.objects.get(external_id="1").deleted_at == deleted
+    upsert_products(
+        source_id=source.id, rows=[row("1", product_id="P1", updated="2026-04-02T00:00:00Z")]
+    )
+    back = Product.objects.get(external_id="1")
+    assert back.deleted_at is None and back.in_stock is True

@@ -324,6 +324,64 @@ def test_companies_become_group_calls_that_link_each_contact_to_its_company(hub)
         assert profile.traits.get("email") == f"person{contact}@example.com"
 
 
+def associations(hub) -> list[dict]:
+    """The bodies of the association batch reads, in order."""
+    return [r.json() for r in hub.requests if r.path.startswith("/crm/v4/associations/")]
+
+
+def test_a_company_with_more_contacts_than_one_association_page_links_every_one(hub):
+    hub.state["association_page"] = 50  # HubSpot's is larger; the paging is the same
+    hubspot_api.put(hub, "companies", 1, modified=T0, name="Acme")
+    hubspot_api.put(hub, "companies", 2, modified=T0, name="Globex")
+    for contact in range(1000, 1120):
+        hubspot_api.associate(hub, "contacts", contact, "companies", 1)
+    hubspot_api.associate(hub, "contacts", 7, "companies", 2)
+    run = services.start_run(connection=connect(hub, "companies"))
+    drive(run)
+    assert run.status == SyncRun.Status.SUCCEEDED and run.pages == 1
+    groups = Event.objects.filter(type="group", payload__groupId="1")
+    assert sorted(int(e.user_id) for e in groups) == list(range(1000, 1120))
+    assert Event.objects.filter(type="group", payload__groupId="2").get().user_id == "7"
+    # Both companies in the first call; then only Acme, from where its last page ended.
+    asked = [body["inputs"] for body in associations(hub)]
+    assert [sorted(i["id"] for i in inputs) for inputs in asked] == [["1", "2"], ["1"], ["1"]]
+    assert "after" not in asked[0][0] and asked[1][0]["after"] != asked[2][0]["after"]
+
+
+def test_associations_past_a_slice_s_calls_go_on_in_the_next_slice(hub):
+    from integrations.connectors.kinds.hubspot import associations as hubspot
+
+    hub.state["association_page"] = 5
+    hubspot_api.put(hub, "companies", 1, modified=T0, name="Acme")
+    contacts = range(2000, 2000 + 5 * hubspot.ASSOCIATION_CALLS + 12)
+    for contact in contacts:
+        hubspot_api.associate(hub, "contacts", contact, "companies", 1)
+    run = services.start_run(connection=connect(hub, "companies"))
+    _, notes = drive(run)
+    assert run.status == SyncRun.Status.SUCCEEDED and run.pages == 2
+    assert "have more associated contacts than one slice reads" in notes[0]
+    groups = Event.objects.filter(type="group", payload__groupId="1")
+    assert sorted(int(e.user_id) for e in groups) == list(contacts)
+    assert len(associations(hub)) == hubspot.ASSOCIATION_CALLS + 3
+    state = StreamState.objects.get(connection=run.connection, stream="companies")
+    assert set(state.cursor) == {"since"}
+
+
+def test_a_small_request_budget_reads_fewer_associations_a_slice(hub):
+    hub.state["association_page"] = 5
+    hubspot_api.put(hub, "companies", 1, modified=T0, name="Acme")
+    for contact in range(3000, 3030):  # six association pages
+        hubspot_api.associate(hub, "contacts", contact, "companies", 1)
+    connection = connect(hub, "companies")
+    connection.request_budget = 12  # a quarter of it: three batch reads a slice
+    connection.save(update_fields=["request_budget"])
+    run = services.start_run(connection=connection)
+    drive(run)
+    assert run.status == SyncRun.Status.SUCCEEDED and run.pages == 2
+    assert run.requests == 1 + 6  # the search, then the six pages over two slices
+    assert Event.objects.filter(type="group", payload__groupId="1").count() == 30
+
+
 def test_deals_become_deal_updated_calls_of_their_contacts(hub):
     add_contacts(hub, 2)
     hubspot_api.put(

@@ -289,7 +289,8 @@ def test_products_fill_the_catalogue_and_an_update_changes_its_row(api, store):
     connection = connect(api, "products")
     run = services.start_run(connection=connection)
     drive(run, store)
-    assert run.status == SyncRun.Status.SUCCEEDED and run.pages == 2
+    # Two pages of products, one of product deletions (none).
+    assert run.status == SyncRun.Status.SUCCEEDED and run.pages == 3
     assert Product.objects.filter(source=connection.source).count() == 60 and run.stored == 60
     assert not events().exists()  # the catalogue, not events
     row = product_by_sku("SKU-3-0")
@@ -308,7 +309,8 @@ def test_products_fill_the_catalogue_and_an_update_changes_its_row(api, store):
     assert row.updated_at == datetime(2026, 5, 1, tzinfo=UTC)
     assert Product.objects.count() == 60
     state = StreamState.objects.get(connection=connection, stream="products")
-    assert state.cursor == {"since": "2026-05-01T00:00:00Z"}
+    assert state.cursor["since"] == "2026-05-01T00:00:00Z"
+    assert set(state.cursor) == {"since", "deleted_since"}
 
 
 def test_test_connection_names_a_wrong_token(api):
@@ -347,3 +349,94 @@ def test_customers_and_their_orders_become_one_profile_with_its_consent(api, sto
     orders = ProfileEvent.objects.filter(profile=subscribed, name="Order Completed")
     assert sorted(e.properties["order_id"] for e in orders) == ["5004", "5011", "5018", "5025",
                                                                 "5032", "5039"]  # fmt: skip
+
+
+def test_a_message_kind_set_on_the_products_stream_does_not_turn_products_into_events(api, store):
+    connection = connect(api, "products")
+    connection.streams["products"]["message_kind"] = "track"
+    connection.save(update_fields=["streams"])
+    run = services.start_run(connection=connection)
+    drive(run, store)
+    assert run.status == SyncRun.Status.SUCCEEDED and run.stored == 60
+    assert Product.objects.filter(source=connection.source).count() == 60
+    assert not events().exists()
+
+
+def big_order(items: int) -> dict:
+    order = shop.order(77, customer_n=2, total=items * 5.0, updated="2026-03-03T09:00:00Z")
+    order["lineItems"] = [shop.line_item(k, sku=f"BULK-{k}", price=5.0) for k in range(items)]
+    return order
+
+
+def test_an_order_with_more_line_items_than_one_page_is_completed_with_all_of_them(api, store):
+    api.state["orders"].append(big_order(160))  # 30 in the page, then 100 and 30 more
+    run = services.start_run(connection=connect(api, "orders"))
+    drive(run, store)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    completed = events("Order Completed").get(payload__properties__order_id="5077")
+    skus = [p["sku"] for p in completed.payload["properties"]["products"]]
+    assert skus == [f"BULK-{k}" for k in range(160)]
+    assert completed.payload["properties"]["revenue"] == 800.0
+    follow_ups = [c for c in graphql_calls(api) if "order(id:" in c["query"]]
+    assert [c["variables"]["id"] for c in follow_ups] == [shop.gid("Order", 5077)] * 2
+    assert follow_ups[0]["variables"]["after"] and follow_ups[1]["variables"]["after"]
+    assert events("Order Completed").count() == 46  # every other order as before
+
+
+def test_line_items_wait_for_the_cost_bucket_and_nothing_is_lost(api, store):
+    # Orders ask for 902 points a page: a bucket that holds just that is left too low for
+    # the next query, so the order waits in the cursor for the next slice.
+    api.state["bucket"].update(maximum=1000.0, rate=50.0)
+    api.state["orders"] = [big_order(75)]
+    run = services.start_run(connection=connect(api, "orders"))
+    store.throttle(available=910)
+    first = sync.run_slice(run_id=run.id, seq=0)
+    assert first.delay > 0 and not events().exists()
+    state = StreamState.objects.get(connection=run.connection, stream="orders")
+    assert [p["node"]["id"] for p in state.cursor["pending"]] == [shop.gid("Order", 5077)]
+    store.advance(first.delay)
+    drive(run, store, seq=first.seq)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    products = events("Order Completed").get().payload["properties"]["products"]
+    assert len(products) == 75
+    assert not events().exclude(event="Order Completed").exists()
+
+
+def test_a_product_with_many_variants_has_every_one_in_the_catalogue(api, store):
+    api.state["products"] = [shop.product(1, variants=140)]
+    connection = connect(api, "products")
+    run = services.start_run(connection=connection)
+    drive(run, store)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    rows = Product.objects.filter(source=connection.source, product_id="8001")
+    assert rows.count() == 140 == run.stored
+    assert product_by_sku("SKU-1-139").name == "Product 1 – Size 139"
+
+
+def test_a_product_deleted_in_the_shop_stops_being_offered_in_the_catalogue(api, store):
+    from integrations.catalog.selectors import products as catalogue
+
+    connection = connect(api, "products")
+    drive(services.start_run(connection=connection), store)
+    assert catalogue(source_id=connection.source_id, offered=True).count() == 30
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    store.delete_product(shop.gid("Product", 8003), at=now)
+    run = services.start_run(connection=connection)
+    drive(run, store)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    gone = Product.objects.filter(source=connection.source, product_id="8003")
+    assert [(p.in_stock, p.deleted_at) for p in gone] == [(False, parse(now))] * 2
+    offered = catalogue(source_id=connection.source_id, offered=True)
+    assert offered.count() == 29 and not offered.filter(product_id="8003").exists()
+    assert Product.objects.count() == 60  # kept, for the orders that name it
+    search = [c["variables"]["query"] for c in graphql_calls(api) if "events(" in c["query"]]
+    assert search[-1].startswith("subject_type:PRODUCT AND action:destroy AND created_at:>='")
+    # Read again from the same bound, the deletion is found again and changes nothing.
+    again = services.start_run(connection=connection)
+    drive(again, store)
+    assert again.status == SyncRun.Status.SUCCEEDED and again.duplicates >= 1
+    assert list(gone.values_list("deleted_at", flat=True)) == [parse(now)] * 2
+
+
+def parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,92 +1,20 @@
 """Shopify: customers, orders and the product catalogue through the GraphQL Admin API.
 
-api.py      the access token (client credentials renewed, or a fixed token) and the
-            GraphQL call with Shopify's cost-based throttling
-queries.py  the queries and their page sizes
-shapes.py   nodes → the records the streams' mappings read (orders: one per message)
-
-Cursor: ``{"since": <the newest updatedAt of the last complete pass>}`` between runs;
-within a pass also ``after`` (the page's ``endCursor``) and ``max`` (the newest updatedAt
-seen so far). A pass asks for ``updated_at:>='since'``, inclusive: a record changed in the
-same second as the last one read is not missed, and the overlap is stored once (message
-ids; the catalogue keeps the newer row).
+api.py       the access token (client credentials renewed, or a fixed token) and the
+             GraphQL call with Shopify's cost-based throttling
+queries.py   the queries and their page sizes
+reading.py   one read: a page of a list, its cursor, the product deletions
+nested.py    an order's line items and a product's variants past their first page
+shapes.py    nodes → the records the streams' mappings read (orders: one per message)
+products.py  the products stream's own store: catalogue rows and deletions
 """
 
 from __future__ import annotations
 
-from datetime import UTC
-
-from ...base import CATALOG, ConnectorError, Field, Kind, Page, Stream
-from ...records import newest as newest_of
-from ...records import parse_time
-from . import api, queries, shapes
-
-
-def _connection(data: dict, root: str) -> tuple[list, dict]:
-    found = data.get(root)
-    if not isinstance(found, dict) or not isinstance(found.get("nodes"), list):
-        raise ConnectorError(f"Shopify's answer holds no list of {root}.")
-    info = found.get("pageInfo")
-    return found["nodes"], info if isinstance(info, dict) else {}
-
-
-def _bound(since) -> str | None:
-    """The lower bound as Shopify's search syntax takes it (and nothing that could break
-    out of its quotes)."""
-    when = parse_time(since)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
-
-
-def _shape(stream: str, nodes: list, *, since: str | None, data: dict):
-    """(records, rejected (reason, node), notes)."""
-    records, rejected, notes = [], [], []
-    currency = (data.get("shop") or {}).get("currencyCode") if stream == "products" else None
-    cut = 0
-    for node in nodes:
-        try:
-            if stream == "customers":
-                records.append(shapes.customer(node))
-            elif stream == "orders":
-                records.extend(shapes.order(node, since=since))
-            else:
-                rows, more = shapes.product(node, currency=currency)
-                records.extend(rows)
-                cut += more
-        except (ValueError, TypeError) as exc:
-            rejected.append((f"{stream[:-1].capitalize()}: {exc}", node))
-    if cut:
-        notes.append(
-            f"{cut} product(s) have more than {queries.VARIANTS_PER_PRODUCT} variants; the "
-            "catalogue holds their first ones."
-        )
-    return records, rejected, notes
-
-
-def read(reader, *, stream: Stream, cursor) -> Page:
-    query, root, size = queries.STREAMS[stream.name]
-    cursor = dict(cursor or {})
-    since = cursor.get("since")
-    bound = _bound(since)
-    variables = {
-        "first": size,
-        "after": cursor.get("after"),
-        "query": f"updated_at:>='{bound}'" if bound else None,
-    }
-    data, wait = api.graphql(reader, query, variables)
-    nodes, info = _connection(data, root)
-    records, rejected, notes = _shape(stream.name, nodes, since=since, data=data)
-    if wait:
-        notes.append(f"Shopify's query budget is low: the next page waits {wait:.1f} s.")
-    newest = newest_of(
-        (n.get("updatedAt") if isinstance(n, dict) else None for n in nodes), cursor.get("max")
-    )
-    end = info.get("endCursor")
-    page = {"rejected": rejected, "wait": wait, "note": " ".join(notes)}
-    if info.get("hasNextPage") is True and isinstance(end, str) and end and nodes:
-        if end == cursor.get("after"):
-            raise ConnectorError("Shopify answered the same page cursor again.", code="loop")
-        return Page(records, {"since": since, "max": newest, "after": end}, done=False, **page)
-    return Page(records, {"since": newest or since}, done=True, **page)
+from ...base import CATALOG, ConnectorError, Field, Kind, Stream
+from . import api, queries
+from .products import store_products
+from .reading import read
 
 
 def check(reader) -> None:
@@ -173,6 +101,7 @@ KIND = Kind(
             message_kind=CATALOG,
             rules="",
             help="Fills the product catalogue (one row per variant); no events.",
+            store=store_products,
         ),
     ),
     read=read,

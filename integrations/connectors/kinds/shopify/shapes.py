@@ -59,7 +59,7 @@ def amount(value, what: str) -> tuple[float, str | None]:
     return number, _text(money.get("currencyCode"))
 
 
-def _time(value, what: str) -> str:
+def time_of(value, what: str) -> str:
     if parse_time(value) is None:
         raise ValueError(f"{what}: {str(value)[:40]!r} is not a time.")
     return value
@@ -79,7 +79,7 @@ def customer(node) -> dict:
         "emailOptIn": OPT_IN.get(email.get("marketingState")),
         "tags": [t for t in node.get("tags") or [] if isinstance(t, str)],
         "createdAt": node.get("createdAt"),
-        "updatedAt": _time(node.get("updatedAt"), "updatedAt"),
+        "updatedAt": time_of(node.get("updatedAt"), "updatedAt"),
     }
     if str(node.get("numberOfOrders") or "0").isdigit():  # UnsignedInt64: a string
         record["numberOfOrders"] = int(node.get("numberOfOrders") or 0)
@@ -133,8 +133,8 @@ def order(node, *, since: str | None) -> list[dict]:
     if node.get("test") is True:
         return []
     revenue, currency = amount(node.get("totalPriceSet"), "totalPriceSet")
-    created = _time(node.get("createdAt"), "createdAt")
-    updated = _time(node.get("updatedAt"), "updatedAt")
+    created = time_of(node.get("createdAt"), "createdAt")
+    updated = time_of(node.get("updatedAt"), "updatedAt")
     common = {
         "order_id": order_id,
         "name": _text(node.get("name")),
@@ -149,7 +149,7 @@ def order(node, *, since: str | None) -> list[dict]:
             **common,
             "key": f"completed:{order_id}",
             "event": "Order Completed",
-            "timestamp": _time(placed, "processedAt"),
+            "timestamp": time_of(placed, "processedAt"),
             "revenue": revenue,
             "products": products,
         }
@@ -170,7 +170,7 @@ def order(node, *, since: str | None) -> list[dict]:
             }
         )
     if node.get("cancelledAt"):
-        when = _time(node["cancelledAt"], "cancelledAt")
+        when = time_of(node["cancelledAt"], "cancelledAt")
         records.append(
             {
                 **common,
@@ -190,14 +190,14 @@ def _refund(common: dict, refund) -> dict:
         **common,
         "key": "refunded:" + numeric_id(refund.get("id"), "Refund"),
         "event": "Order Refunded",
-        "timestamp": _time(refund.get("createdAt"), "refund createdAt"),
+        "timestamp": time_of(refund.get("createdAt"), "refund createdAt"),
         "total": refunded,
         "currency": currency or common["currency"],
     }
 
 
-def product(node, *, currency: str | None) -> tuple[list[dict], bool]:
-    """(one catalogue row per variant, whether the product has more variants than read)."""
+def product(node, *, currency: str | None) -> list[dict]:
+    """One catalogue row per variant (the read has followed the variants' pages)."""
     if not isinstance(node, dict):
         raise ValueError("The product is not a JSON object.")
     product_id = numeric_id(node.get("id"), "Product")
@@ -223,8 +223,7 @@ def product(node, *, currency: str | None) -> tuple[list[dict], bool]:
                 "url": _text(node.get("onlineStoreUrl")) or "",
                 "in_stock": variant.get("availableForSale") is not False,
                 "active": node.get("status") in (None, "ACTIVE"),
-                "updated_at": _time(node.get("updatedAt"), "updatedAt"),
+                "updated_at": time_of(node.get("updatedAt"), "updatedAt"),
             }
         )
-    more = _dict(variants.get("pageInfo")).get("hasNextPage") is True
-    return rows, more
+    return rows

@@ -1,5 +1,8 @@
 """HubSpot CRM: contacts, companies and deals, read through the CRM search API.
 
+api.py           the token header, the POSTs, and what HubSpot's refusals and limits mean
+associations.py  a company's or deal's contacts, every page of them
+
 Authentication: an app's access token as HubSpot issues them (a private app's or a legacy
 app's token, an OAuth access token), all sent as ``Authorization: Bearer <token>``.
 
@@ -32,8 +35,15 @@ What each stream becomes (the default mappings, editable per connection):
   yields nothing (a track call needs a person); the page's note counts them.
 
 The association expansion adds ``contactId`` and ``key`` (``<record id>:<contact id>``, the
-records' primary key) to HubSpot's record. Association changes that touch neither record's
-last-modified date are seen at the next full re-sync.
+records' primary key) to HubSpot's record. The batch read answers one page of each
+record's associations, with that record's own ``paging.next.after`` where it has more;
+the read sends each such ``after`` back beside its id until every record's associations
+are read (the batch takes at most 1,000 ids). A slice sends at most ASSOCIATION_CALLS
+batch reads: a company with more contacts than that reads goes on in the next slice
+(``{"associating": [{"record", "after"}], "then": <the page's own cursor>,
+"then_done"}``), its group calls stored page by page as they are read. Association
+changes that touch neither record's last-modified date are seen at the next full
+re-sync.
 
 Limits: a 429 on HubSpot's per-second policies waits for ``Retry-After``; the DAILY policy
 waits until midnight in the account's time zone (a setting: HubSpot answers every call
@@ -43,14 +53,14 @@ the token lacks, and so do we.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime
 
-from ..base import ConnectorError, Field, Kind, Page, RateLimited, Stream
-from ..records import parse_time
+from ...base import ConnectorError, Field, Kind, Page, RateLimited, Stream
+from ...records import parse_time
+from .api import body_of, explained, headers, post, rate_limited, scopes_in, time_zone
+from .associations import go_on_associations, has_id, more_note, per_contact
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +69,6 @@ SEARCH_CAP = 10_000  # HubSpot's search returns at most this many results a quer
 # A change shows in HubSpot's search index moments after it is made: the lower bound never
 # passes now minus this, so a change indexed late is still found by the next query.
 INDEX_LAG_MS = 2 * 60 * 1000
-SECONDLY_POLICIES = ("SECONDLY", "TEN_SECONDLY_ROLLING")
-SECONDLY_WAIT = {"SECONDLY": 1.0, "TEN_SECONDLY_ROLLING": 10.0}
 
 
 @dataclass(frozen=True)
@@ -109,100 +117,6 @@ OBJECTS = {
 }
 
 
-def _headers(reader) -> dict:
-    return {"Authorization": f"Bearer {reader.secrets.get('access_token', '')}"}
-
-
-def _body_of(exc: ConnectorError) -> dict:
-    response = getattr(exc, "response", None)
-    try:
-        body = json.loads(response.body) if response is not None else {}
-    except (ValueError, RecursionError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _scopes_in(body: dict) -> list[str]:
-    scopes: list[str] = []
-    for error in body.get("errors") or []:
-        context = error.get("context") if isinstance(error, dict) else None
-        if not isinstance(context, dict):
-            continue
-        for key in ("requiredGranularScopes", "requiredScopes"):
-            for scope in context.get(key) or []:
-                if isinstance(scope, str) and scope not in scopes:
-                    scopes.append(scope)
-    return scopes
-
-
-def _time_zone(reader) -> ZoneInfo:
-    try:
-        return ZoneInfo(str(reader.config.get("time_zone") or "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def seconds_to_midnight(zone: ZoneInfo, *, now: datetime | None = None) -> float:
-    """Until the next midnight in ``zone`` (when HubSpot's daily limit resets), plus a
-    minute of margin."""
-    here = (now or datetime.now(UTC)).astimezone(zone)
-    midnight = datetime.combine(here.date() + timedelta(days=1), datetime.min.time(), zone)
-    return (midnight - here).total_seconds() + 60
-
-
-def _rate_limited(reader, exc: RateLimited) -> RateLimited:
-    policy = str(_body_of(exc).get("policyName") or "")
-    if policy == "DAILY":
-        zone = _time_zone(reader)
-        wait = seconds_to_midnight(zone)
-        hours, minutes = divmod(int(wait // 60), 60)
-        return RateLimited(
-            "HubSpot's daily API limit of this account is spent (429, DAILY): the run waits "
-            f"until midnight in the account's time zone ({zone.key}), {hours} h {minutes} min "
-            "from now.",
-            retry_after=wait,
-        )
-    response = exc.response
-    wait = exc.retry_after
-    if policy in SECONDLY_POLICIES and not (response and response.headers.get("retry-after")):
-        wait = SECONDLY_WAIT[policy]
-    return RateLimited(
-        f"HubSpot asked to slow down (429, {policy or 'rate limit'}); waiting {wait:.0f} s.",
-        retry_after=wait,
-    )
-
-
-def _explained(exc: ConnectorError) -> ConnectorError:
-    if exc.code == "auth":
-        return ConnectorError(
-            "HubSpot refused the access token (401): it is wrong, expired or revoked (a "
-            "private app's token rotated or the app uninstalled). Paste a current token.",
-            code="auth",
-        )
-    if exc.code == "permission":
-        scopes = _scopes_in(_body_of(exc))
-        named = ", ".join(scopes) if scopes else "read access to contacts, companies and deals"
-        return ConnectorError(
-            f"The HubSpot token lacks the scopes this needs (403): {named}. Add them to the "
-            "app (a private app: Settings → Integrations → Private apps → Scopes) and paste "
-            "its token again.",
-            code="permission",
-        )
-    return exc
-
-
-def _post(reader, path: str, body: dict) -> dict:
-    try:
-        answer = reader.post(path, json=body, headers=_headers(reader))
-    except RateLimited as exc:
-        raise _rate_limited(reader, exc) from None
-    except ConnectorError as exc:
-        raise _explained(exc) from None
-    if not isinstance(answer, dict):
-        raise ConnectorError(f"HubSpot answered {path} with something other than an object.")
-    return answer
-
-
 def _properties(reader, spec: _Object) -> list[str]:
     extra = str(reader.config.get(spec.setting) or "")
     more = [name.strip() for name in extra.split(",") if name.strip()]
@@ -220,48 +134,13 @@ def _search(reader, spec: _Object, *, since: int, after: str | None, limit: int)
     }
     if after:
         body["after"] = after
-    return _post(reader, f"/crm/v3/objects/{spec.type}/search", body)
+    return post(reader, f"/crm/v3/objects/{spec.type}/search", body)
 
 
 def _millis(record, spec: _Object) -> int:
     properties = record.get("properties") if isinstance(record, dict) else None
     when = parse_time(properties.get(spec.modified)) if isinstance(properties, dict) else None
     return int(when.timestamp() * 1000) if when else 0
-
-
-def _has_id(record) -> bool:
-    return isinstance(record, dict) and record.get("id") not in (None, "")
-
-
-def _contacts_of(reader, spec: _Object, ids: list[str]) -> dict[str, list[str]]:
-    """Record id → the ids of its associated contacts (one batch call)."""
-    if not ids:
-        return {}
-    path = f"/crm/v4/associations/{spec.type}/contacts/batch/read"
-    answer = _post(reader, path, {"inputs": [{"id": i} for i in ids]})
-    found: dict[str, list[str]] = {}
-    for result in answer.get("results") or []:
-        if not isinstance(result, dict) or not isinstance(result.get("from"), dict):
-            continue
-        targets = [t.get("toObjectId") for t in result.get("to") or [] if isinstance(t, dict)]
-        found[str(result["from"].get("id"))] = [str(t) for t in targets if t not in (None, "")]
-    return found
-
-
-def _per_contact(reader, spec: _Object, results: list) -> tuple[list, int]:
-    """Each record once per associated contact; records without an id are kept as they
-    are (the sync rejects them with the reason); (records, how many had no contact)."""
-    contacts = _contacts_of(reader, spec, [str(r["id"]) for r in results if _has_id(r)])
-    records, alone = [], 0
-    for record in results:
-        if not _has_id(record):
-            records.append(record)
-            continue
-        linked = contacts.get(str(record["id"]), [])
-        alone += not linked
-        for contact in linked:
-            records.append({**record, "contactId": contact, "key": f"{record['id']}:{contact}"})
-    return records, alone
 
 
 def _offset(value) -> int | None:
@@ -275,14 +154,35 @@ def _iso(millis: int) -> str:
 
 def read(reader, *, stream: Stream, cursor, now: datetime | None = None) -> Page:
     spec, cursor = OBJECTS[stream.name], dict(cursor or {})
+    if cursor.get("associating"):
+        return go_on_associations(reader, spec, cursor)
     since, after = int(cursor.get("since") or 0), cursor.get("after")
     answer = _search(reader, spec, since=since, after=after, limit=PAGE_SIZE)
     results = answer.get("results")
     if not isinstance(results, list):
         raise ConnectorError(f"HubSpot's {spec.type} search answered without a results list.")
-    newest = max([since] + [_millis(r, spec) for r in results])
-    records, alone = _per_contact(reader, spec, results) if spec.per_contact else (results, 0)
+    records, alone, left = (
+        per_contact(reader, spec, results) if spec.per_contact else (results, 0, [])
+    )
+    held = {str(r["id"]): r for r in results if has_id(r)}
+    left = [(i, a) for i, a in left if i in held]  # never an id the search did not give
     note = f"{alone} of the {spec.type} had no associated contact: left out." if alone else ""
+    page = _following(reader, spec, answer, records, since=since, after=after, note=note, now=now)
+    if not left:
+        return page
+    # The rest of some records' associations first; then the cursor this page had.
+    following = {
+        "associating": [{"record": held[i], "after": a} for i, a in left],
+        "then": page.cursor,
+        "then_done": page.done,
+    }
+    return Page(records, following, done=False, note=f"{more_note(spec, left)} {note}".strip())
+
+
+def _following(reader, spec, answer, records, *, since, after, note, now) -> Page:
+    """The page with the cursor that goes on from it (see the module's docstring)."""
+    results = answer["results"]
+    newest = max([since] + [_millis(r, spec) for r in results])
     # Never a bound the search index may not have reached yet (see INDEX_LAG).
     settled = int((now or datetime.now(UTC)).timestamp() * 1000) - INDEX_LAG_MS
     bound = min(newest, settled)
@@ -307,7 +207,7 @@ def _past_the_cap(reader, records: list, spec: _Object, *, since: int, seen: int
     stream goes on rather than stopping at it for good."""
     at_once = {"propertyName": spec.modified, "operator": "EQ", "value": str(since)}
     body = {"filterGroups": [{"filters": [at_once]}], "limit": 1, "properties": [spec.modified]}
-    counted = _post(reader, f"/crm/v3/objects/{spec.type}/search", body).get("total")
+    counted = post(reader, f"/crm/v3/objects/{spec.type}/search", body).get("total")
     left = max(counted - seen, 0) if isinstance(counted, int) else 0
     logger.warning("HubSpot %s: %s changes at %s past the search cap", spec.type, left, since)
     skipped = (
@@ -322,7 +222,7 @@ def check(reader) -> None:
     """One cheap search per object (limit 1): the token works and holds every read scope;
     and the account's time zone is one we know."""
     zone = str(reader.config.get("time_zone") or "UTC")
-    if _time_zone(reader).key != zone:
+    if time_zone(reader).key != zone:
         raise ConnectorError(
             f"The time zone {zone!r} is not known; name it as e.g. Europe/Amsterdam.",
             code="config",
@@ -331,13 +231,13 @@ def check(reader) -> None:
     for spec in OBJECTS.values():
         body = {"limit": 1, "properties": ["hs_object_id"]}
         try:
-            reader.post(f"/crm/v3/objects/{spec.type}/search", json=body, headers=_headers(reader))
+            reader.post(f"/crm/v3/objects/{spec.type}/search", json=body, headers=headers(reader))
         except RateLimited as exc:
-            raise _rate_limited(reader, exc) from None
+            raise rate_limited(reader, exc) from None
         except ConnectorError as exc:
             if exc.code != "permission":
-                raise _explained(exc) from None
-            missing += _scopes_in(_body_of(exc)) or [f"crm.objects.{spec.type}.read"]
+                raise explained(exc) from None
+            missing += scopes_in(body_of(exc)) or [f"crm.objects.{spec.type}.read"]
     if missing:
         raise ConnectorError(
             f"The HubSpot token lacks scopes (403): {', '.join(missing)}. Add them to the app "
