@@ -11,8 +11,10 @@ class CampaignsConfig(AppConfig):
         from segments import selectors as segment_selectors
         from segments.membership import membership_changed
 
-        from . import tasks
+        from . import personal_data, tasks
 
+        # Hook: the tables holding a person, for their export and erasure.
+        personal_data.register_all()
         # Enrolment, awaited events and goals follow both change signals (after their
         # commit); beat reads the same outboxes every few seconds as a safety net.
         profile_changed.connect(tasks.queue_triggers, dispatch_uid="campaigns")

@@ -9,7 +9,10 @@ class IntegrationsConfig(AppConfig):
         from cdp_site.health import register_count
         from cdp_site.permissions import Cap
 
-        from . import dashboard
+        from . import dashboard, personal_data
+
+        # Hook: the tables holding a person, for their export and erasure.
+        personal_data.register_all()
 
         # Hook: what comes in and goes out that needs a look, in /healthz (as information)
         # and the dashboard's data-health tile (cdp_site imports no app).

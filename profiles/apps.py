@@ -7,7 +7,11 @@ class ProfilesConfig(AppConfig):
     def ready(self):
         from integrations.connectors.services import register_source_setup
 
+        from . import personal_data
+
         register_source_setup(_connection_user_id_kind)
+        # Hook: the tables holding a person (and their raw events), for export and erasure.
+        personal_data.register_all()
 
 
 def _connection_user_id_kind(*, source, kind) -> None:

@@ -12,7 +12,10 @@ class SegmentsConfig(AppConfig):
         from profiles.changes import profile_changed
         from profiles.filters import register_filter
 
-        from . import dashboard, filters, selectors, services
+        from . import dashboard, filters, personal_data, selectors, services
+
+        # Hook: the tables holding a person, for their export and erasure.
+        personal_data.register_all()
 
         # Membership follows the profiles' change signal (after their commit).
         profile_changed.connect(services.trigger_profile_changes, dispatch_uid="segments")
