@@ -13,7 +13,9 @@ class Cap(StrEnum):
     VIEW_DASHBOARDS = "dashboards.view"
     VIEW_PROFILES = "profiles.view"
     ADD_NOTES = "profiles.note"
-    MANAGE_PROFILES = "profiles.manage"  # merges, unmerges, consent edits, privacy requests
+    MANAGE_PROFILES = "profiles.manage"  # merges, unmerges, consent edits
+    # Data subject requests: export, erase or restrict a person (profiles/privacy/).
+    HANDLE_PRIVACY_REQUESTS = "profiles.privacy"
     MANAGE_IDENTITY_RULES = "profiles.rules"  # identity rules, computed traits, stage rules
     VIEW_SEGMENTS = "segments.view"
     MANAGE_SEGMENTS = "segments.manage"
@@ -50,6 +52,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.VIEW_PROFILES,
             Cap.ADD_NOTES,
             Cap.MANAGE_PROFILES,
+            Cap.HANDLE_PRIVACY_REQUESTS,
         }
     ),
     VIEWER: frozenset({Cap.OWN_ACCOUNT, Cap.VIEW_DASHBOARDS}),
@@ -59,7 +62,10 @@ ROLES = tuple(ROLE_CAPABILITIES)
 ROLE_DESCRIPTIONS = {
     ADMIN: "Everything, including users, sources, destinations and integrations.",
     MARKETER: "Builds segments and campaigns; reads profiles.",
-    ACCOUNT_MANAGER: "Reads profiles and timelines; adds notes; undoes merges; records consent.",
+    ACCOUNT_MANAGER: (
+        "Reads profiles and timelines; adds notes; undoes merges; records consent; "
+        "handles privacy requests."
+    ),
     VIEWER: "Reads dashboards.",
 }
 

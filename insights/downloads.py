@@ -1,11 +1,11 @@
 """A report's numbers as a CSV download (``?format=csv`` on its page), every cell safe to
-open in a spreadsheet (segments.export.safe_cell)."""
+open in a spreadsheet (cdp_site.csvlines.safe_cell)."""
 
 import csv
 
 from django.http import HttpResponse
 
-from segments.export import safe_cell
+from cdp_site.csvlines import safe_cell
 
 
 def wants_csv(request) -> bool:

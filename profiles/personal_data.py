@@ -99,6 +99,12 @@ def register_all() -> None:
     by_profile("profiles.Identity", "profiles_identity", part="identities", step=60)
     by_profile("profiles.Profile", "profiles_profile", part="profiles", column="id", step=90)
     exempt(
+        model="profiles.PrivacyRequest",
+        reason="the record of a data subject request, kept as proof it was answered: its "
+        "identifier is cleared on completion (only the keyed hash stays) and its profile ids "
+        "name profiles that are gone after an erasure",
+    )
+    exempt(
         model="profiles.BlockedValue",
         reason="configuration: values an admin keeps out of identity resolution "
         "(test@example.com, 'null'), about no one",

@@ -8,6 +8,7 @@ from cdp_site.celery import LONG_TASK
 
 from . import email_confirmation, services
 from .computed import backfill
+from .privacy import services as privacy
 from .rules import dryrun_jobs
 
 
@@ -29,6 +30,12 @@ def send_email_confirmation(address: str) -> None:
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, **LONG_TASK)
 def mark_lapsed_profiles() -> int:
     return services.refresh_retained_stages()
+
+
+@shared_task(name=privacy.RUN_TASK, acks_late=True, **LONG_TASK)
+def run_privacy_request(request_id: int, actor_id: int | None = None) -> str:
+    # No automatic retry: a failed run says so on its page and is started again by hand.
+    return privacy.run_request(request_id=request_id, actor_id=actor_id)
 
 
 # The rules pages' tasks keep the names they had in their former modules (see the

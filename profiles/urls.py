@@ -1,15 +1,26 @@
 """Pages of profiles, mounted at /profiles/ by cdp_site/urls.py: the profiles (namespace
-``profiles``) and, under rules/, their rules (namespace ``profiles:profile-rules``)."""
+``profiles``), under rules/ their rules (namespace ``profiles:profile-rules``) and under
+privacy/ the data subject requests (namespace ``profiles:privacy``)."""
 
 from django.urls import include, path
 
 from . import views
+from .privacy import views as privacy_views
 from .rules import views as rules_views
 
 app_name = "profiles"
 
 # Identity rules, computed traits, stage rules and survivorship: profiles/rules/views.py.
-rules_urlpatterns = [
+rules_privacy_urlpatterns = [
+    path("", privacy_views.index, name="index"),
+    path("new/", privacy_views.new, name="new"),
+    path("<int:pk>/", privacy_views.detail, name="detail"),
+    path("<int:pk>/run/", privacy_views.run, name="run"),
+    path("<int:pk>/lift/", privacy_views.lift, name="lift"),
+    path("download/<str:token>/", privacy_views.download, name="download"),
+]
+
+urlpatterns = [
     path("", rules_views.index, name="index"),
     path("kinds/add/", rules_views.kind_add, name="kind-add"),
     path("kinds/<int:pk>/", rules_views.kind_detail, name="kind"),
@@ -30,6 +41,15 @@ rules_urlpatterns = [
     path("traits/<int:pk>/", rules_views.trait_detail, name="trait"),
 ]
 
+privacy_urlpatterns = [
+    path("", privacy_views.index, name="index"),
+    path("new/", privacy_views.new, name="new"),
+    path("<int:pk>/", privacy_views.detail, name="detail"),
+    path("<int:pk>/run/", privacy_views.run, name="run"),
+    path("<int:pk>/lift/", privacy_views.lift, name="lift"),
+    path("download/<str:token>/", privacy_views.download, name="download"),
+]
+
 urlpatterns = [
     path("", views.index, name="index"),
     path("<int:pk>/", views.detail, name="detail"),
@@ -40,4 +60,5 @@ urlpatterns = [
     path("<int:pk>/merge/", views.merge, name="merge"),
     path("confirm-email/<str:token>/", views.confirm_email, name="confirm-email"),
     path("rules/", include((rules_urlpatterns, "profile-rules"))),
+    path("privacy/", include((privacy_urlpatterns, "privacy"))),
 ]

@@ -22,6 +22,8 @@ from .base import StepType, int_or_text, positive, posted, register, stripped, t
 
 EMAIL_CHANNELS = (Delivery.Channel.EMAIL, Delivery.Channel.ESP)
 UNCONFIRMED = "e-mail address not confirmed yet (a confirmation e-mail was asked for)"
+# A privacy request restricted the person (profiles/privacy): no activation of any kind.
+RESTRICTED = "restricted by a privacy request"
 
 
 class Activation(StepType):
@@ -229,6 +231,8 @@ def act(
     reason = ""
     if profile is None:
         reason = "the profile no longer exists"
+    elif profile.restricted:
+        reason = RESTRICTED
     elif channel != Delivery.Channel.TRAIT and destination is None:
         reason = "the destination no longer exists"
     else:

@@ -18,6 +18,7 @@ from .profile import (
     ProfileEvent,
     UnresolvedEvent,
 )
+from .privacy import PrivacyRequest
 from .stage import Stage, StageChange, StageRule
 from .traits import ComputedTrait, TraitKey, TraitValue
 
@@ -33,6 +34,7 @@ __all__ = [
     "LinkRefusal",
     "Merge",
     "Note",
+    "PrivacyRequest",
     "Profile",
     "ProfileChange",
     "ProfileEvent",

@@ -25,6 +25,9 @@ class Profile(models.Model):
     # The current e-mail may be written to: a server source or a signed call stated it,
     # or its owner confirmed it (double opt-in). Kept with the current traits.
     email_confirmed = models.BooleanField(default=True, db_default=True)
+    # Restricted by a privacy request (profiles/privacy): no campaign acts on the person
+    # (no message, no audience, no webhook); segments still count them.
+    restricted = models.BooleanField(default=False, db_default=False)
     first_seen_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,78 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+
+LEGAL_DAYS = 30  # GDPR art. 12(3): one month to answer
+
+
+class PrivacyRequest(models.Model):
+    """A data subject's request (access, erasure, restriction), as the person who handled
+    it recorded it. The identifier's clear value is kept only while the request is open:
+    on completion only its keyed hash (cdp_site.audit.hashed) stays, so that the record of
+    an erasure does not itself keep the erased person's identifier."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", "Access (export)"
+        ERASURE = "erasure", "Erasure"
+        RESTRICTION = "restriction", "Restriction of processing"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RUNNING = "running", "In progress"
+        COMPLETED = "completed", "Completed"
+        NO_DATA = "no_data", "No data found"
+        FAILED = "failed", "Failed"
+
+    class Verification(models.TextChoices):
+        ACCOUNT = "account", "Signed in to their account"
+        EMAIL = "email", "Answered from the e-mail address on file"
+        DOCUMENT = "document", "Identity document seen (not kept)"
+        OTHER = "other", "Other (see the note)"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    identifier_kind = models.CharField(max_length=40)  # an IdentifierKind name, or profile_id
+    identifier_value = models.CharField(max_length=300, blank=True, default="")  # until done
+    identifier_hash = models.CharField(max_length=32, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    verification = models.CharField(max_length=10, choices=Verification.choices)
+    verification_note = models.TextField(max_length=1000, blank=True, default="")
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    profile_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    counts = models.JSONField(default=dict, blank=True)  # {part: rows} exported or erased
+    error = models.CharField(max_length=300, blank=True, default="")
+    export_file = models.CharField(max_length=100, blank=True, default="")  # under VAR_DIR
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="privacyrequest_open_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} request {self.pk}"
+
+    def save(self, *args, **kwargs):
+        if self.due_at is None:
+            self.due_at = self.requested_at + timedelta(days=LEGAL_DAYS)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.NO_DATA)
+
+    def due_in_words(self, now=None) -> str:
+        """'12 days left', 'due today', '3 days overdue' (whole days, by the calendar)."""
+        now = now or timezone.now()
+        days = (timezone.localdate(self.due_at) - timezone.localdate(now)).days
+        if days == 0:
+            return "due today"
+        if days > 0:
+            return f"{days} day{'s' if days != 1 else ''} left"
+        return f"{-days} day{'s' if days != -1 else ''} overdue"

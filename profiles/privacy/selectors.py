@@ -1,0 +1,74 @@
+"""Reads of privacy requests: whom an identifier names (``subject_for``), normalised as
+identity resolution normalises it, and the request lists."""
+
+from __future__ import annotations
+
+from cdp_site.personal_data import Subject
+
+from ..identifiers import load_rules, normalize
+from ..models import IdentifierKind, Identity, PrivacyRequest, Profile
+from ..selectors import MAX_CHAIN, surviving_profile
+
+PROFILE_ID = "profile_id"  # a profile's own id, besides the identifier kinds of the rules
+
+
+def identifier_kinds() -> list[tuple[str, str]]:
+    """(name, label) of what a request may name a person by."""
+    kinds = [(k.name, k.label) for k in IdentifierKind.objects.all()]
+    return [*kinds, (PROFILE_ID, "Profile id")]
+
+
+def normalised(kind: str, raw: str) -> str | None:
+    """The value as identity resolution stores it, None when it cannot be one (not an
+    e-mail address, a blocked value, an unknown kind)."""
+    raw = (raw or "").strip()
+    if kind == PROFILE_ID:
+        return raw if raw.isdigit() and len(raw) < 19 else None
+    rules = load_rules()
+    rule = rules.kinds.get(kind)
+    if rule is None:
+        return None
+    value, _ = normalize(rule, raw, rules)
+    return value
+
+
+def _start(kind: str, value: str) -> Profile | None:
+    if kind == PROFILE_ID:
+        return surviving_profile(profile_id=int(value))
+    identity = Identity.objects.filter(kind__name=kind, value=value).first()
+    return surviving_profile(profile_id=identity.profile_id) if identity else None
+
+
+def _merged_into(survivor_id: int) -> set[int]:
+    """The survivor and every profile merged into it, through any chain of merges."""
+    found, frontier = {survivor_id}, [survivor_id]
+    for _ in range(MAX_CHAIN):
+        if not frontier:
+            break
+        below = set(Profile.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True))
+        frontier = list(below - found)
+        found |= below
+    return found
+
+
+def subject_for(kind: str, value: str) -> Subject:
+    """The person ``kind``/``value`` (normalised) names: the profile it leads to now (a
+    merged profile leads to its survivor), every profile merged into that one, and all
+    their identifiers. Nobody known: a subject with no profile, holding only the given
+    identifier (events never resolved, an address awaiting confirmation may still carry
+    it)."""
+    start = _start(kind, value)
+    if start is None:
+        given = () if kind == PROFILE_ID else ((kind, value),)
+        return Subject(profile_ids=(), identifiers=given)
+    ids = _merged_into(start.pk)
+    identities = set(
+        Identity.objects.filter(profile_id__in=ids).values_list("kind__name", "value")
+    )
+    if kind != PROFILE_ID:
+        identities.add((kind, value))
+    return Subject(profile_ids=tuple(sorted(ids)), identifiers=tuple(sorted(identities)))
+
+
+def requests():
+    return PrivacyRequest.objects.select_related("requested_by")
