@@ -429,6 +429,9 @@ SPECTACULAR_SETTINGS = {
         "ConsentStatusEnum": "profiles.models.consent.ConsentRecord.Status",
         "SyncRunStatusEnum": "integrations.connectors.models.SyncRun.Status",
         "SyncRunTriggerEnum": "integrations.connectors.models.SyncRun.Trigger",
+        "PrivacyRequestKindEnum": "profiles.models.privacy.PrivacyRequest.Kind",
+        "PrivacyRequestStatusEnum": "profiles.models.privacy.PrivacyRequest.Status",
+        "PrivacyVerificationEnum": "profiles.models.privacy.PrivacyRequest.Verification",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}}

@@ -11,16 +11,7 @@ from .rules import views as rules_views
 app_name = "profiles"
 
 # Identity rules, computed traits, stage rules and survivorship: profiles/rules/views.py.
-rules_privacy_urlpatterns = [
-    path("", privacy_views.index, name="index"),
-    path("new/", privacy_views.new, name="new"),
-    path("<int:pk>/", privacy_views.detail, name="detail"),
-    path("<int:pk>/run/", privacy_views.run, name="run"),
-    path("<int:pk>/lift/", privacy_views.lift, name="lift"),
-    path("download/<str:token>/", privacy_views.download, name="download"),
-]
-
-urlpatterns = [
+rules_urlpatterns = [
     path("", rules_views.index, name="index"),
     path("kinds/add/", rules_views.kind_add, name="kind-add"),
     path("kinds/<int:pk>/", rules_views.kind_detail, name="kind"),
@@ -41,6 +32,7 @@ urlpatterns = [
     path("traits/<int:pk>/", rules_views.trait_detail, name="trait"),
 ]
 
+# Data subject requests: profiles/privacy/views.py.
 privacy_urlpatterns = [
     path("", privacy_views.index, name="index"),
     path("new/", privacy_views.new, name="new"),

@@ -1,9 +1,11 @@
 """REST API of profiles, mounted at /api/v1/ by cdp_site/urls.py: the profiles under
-profiles/ (namespace ``profiles-api``) and their rules (namespace ``profile-rules-api``,
-views in profiles/rules/api_views.py)."""
+profiles/ (namespace ``profiles-api``), the privacy requests under privacy-requests/
+(namespace ``privacy-api``, views in profiles/privacy/api_views.py) and their rules
+(namespace ``profile-rules-api``, views in profiles/rules/api_views.py)."""
 
 from django.urls import include, path
 
+from ..privacy import api_views as privacy
 from ..rules import api_views as rules
 from . import views
 
@@ -42,7 +44,14 @@ rules_urlpatterns = [
     path("stage-rules/<int:pk>/", rules.StageRuleDetailView.as_view(), name="stage-rule"),
 ]
 
+privacy_urlpatterns = [
+    path("", privacy.PrivacyRequestListView.as_view(), name="list"),
+    path("<int:pk>/", privacy.PrivacyRequestDetailView.as_view(), name="detail"),
+    path("<int:pk>/run/", privacy.PrivacyRequestRunView.as_view(), name="run"),
+]
+
 urlpatterns = [
     path("profiles/", include((profiles_urlpatterns, "profiles-api"))),
+    path("privacy-requests/", include((privacy_urlpatterns, "privacy-api"))),
     path("", include((rules_urlpatterns, "profile-rules-api"))),
 ]

@@ -9,6 +9,7 @@ unmerge moves the merged identities back and the facts follow them again.
 from .changes import ProfileChange
 from .consent import ConsentPurpose, ConsentRecord
 from .identity import BlockedValue, IdentifierKind, Identity, IdentitySettings, SourceIdentity
+from .privacy import PrivacyRequest
 from .profile import (
     EmailConfirmation,
     LinkRefusal,
@@ -18,7 +19,6 @@ from .profile import (
     ProfileEvent,
     UnresolvedEvent,
 )
-from .privacy import PrivacyRequest
 from .stage import Stage, StageChange, StageRule
 from .traits import ComputedTrait, TraitKey, TraitValue
 

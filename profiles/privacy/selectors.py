@@ -45,7 +45,8 @@ def _merged_into(survivor_id: int) -> set[int]:
     for _ in range(MAX_CHAIN):
         if not frontier:
             break
-        below = set(Profile.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True))
+        below = Profile.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True)
+        below = set(below)
         frontier = list(below - found)
         found |= below
     return found
@@ -62,9 +63,7 @@ def subject_for(kind: str, value: str) -> Subject:
         given = () if kind == PROFILE_ID else ((kind, value),)
         return Subject(profile_ids=(), identifiers=given)
     ids = _merged_into(start.pk)
-    identities = set(
-        Identity.objects.filter(profile_id__in=ids).values_list("kind__name", "value")
-    )
+    identities = set(Identity.objects.filter(profile_id__in=ids).values_list("kind__name", "value"))
     if kind != PROFILE_ID:
         identities.add((kind, value))
     return Subject(profile_ids=tuple(sorted(ids)), identifiers=tuple(sorted(identities)))

@@ -1,0 +1,94 @@
+"""REST API of privacy requests (HANDLE_PRIVACY_REQUESTS: account managers and admins):
+list and record requests, read one, run one. Mounted at /api/v1/privacy-requests/ by
+profiles/api/urls.py."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cdp_site.permissions import Cap
+
+from ..models import PrivacyRequest
+from . import selectors, services
+from .serializers import PrivacyRequestInputSerializer, PrivacyRequestSerializer, RunSerializer
+from .views import download_url
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request cannot be run now."
+
+
+class _Output:
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["download_url"] = lambda obj: download_url(self.request, obj)
+        return context
+
+
+def _out(view, obj) -> dict:
+    return PrivacyRequestSerializer(obj, context=view.get_serializer_context()).data
+
+
+class PrivacyRequestListView(_Output, generics.ListCreateAPIView):
+    """Privacy requests, newest first; POST records one (running it is ``run/``). The
+    identifier is normalised as identity resolution does (an e-mail's case and spaces)."""
+
+    required_capability = Cap.HANDLE_PRIVACY_REQUESTS
+    serializer_class = PrivacyRequestSerializer
+
+    def get_queryset(self):
+        return selectors.requests()
+
+    @extend_schema(request=PrivacyRequestInputSerializer, responses={201: PrivacyRequestSerializer})
+    def post(self, request, *args, **kwargs):
+        given = PrivacyRequestInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            created = services.create_request(**given.validated_data, requested_by=request.user)
+        except services.PrivacyError as error:
+            raise exceptions.ValidationError({"identifier_value": [str(error)]}) from error
+        return Response(_out(self, created), status=status.HTTP_201_CREATED)
+
+
+class PrivacyRequestDetailView(_Output, generics.RetrieveAPIView):
+    """One privacy request: its status, counts and, for an export, its download link."""
+
+    required_capability = Cap.HANDLE_PRIVACY_REQUESTS
+    serializer_class = PrivacyRequestSerializer
+
+    def get_queryset(self):
+        return selectors.requests()
+
+
+class PrivacyRequestRunView(_Output, APIView):
+    """Runs the request: a restriction at once; an access (export) or an erasure in the
+    background (status ``running``; read the request until it is done). Erasure and
+    restriction need ``confirm: true``."""
+
+    required_capability = Cap.HANDLE_PRIVACY_REQUESTS
+
+    @extend_schema(
+        request=RunSerializer,
+        responses={
+            202: PrivacyRequestSerializer,
+            409: OpenApiResponse(description="Running or done already."),
+        },
+    )
+    def post(self, request, pk: int):
+        privacy_request = get_object_or_404(PrivacyRequest, pk=pk)
+        given = RunSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        confirmed = given.validated_data["confirm"]
+        if privacy_request.kind != PrivacyRequest.Kind.ACCESS and not confirmed:
+            raise exceptions.ValidationError({"confirm": ["Confirm to erase or restrict."]})
+        try:
+            started = services.start(request=privacy_request, actor=request.user)
+        except services.PrivacyError as error:
+            raise Conflict(detail=str(error)) from error
+        return Response(_out(self, started), status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,74 @@
+from rest_framework import serializers
+
+from ..models import PrivacyRequest
+from . import selectors
+
+MAX_VALUE = PrivacyRequest._meta.get_field("identifier_value").max_length
+
+
+class PrivacyRequestInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=PrivacyRequest.Kind.choices)
+    identifier_kind = serializers.CharField(
+        max_length=40, help_text="An identifier kind's name (email, phone, user_id…) or profile_id."
+    )
+    identifier_value = serializers.CharField(max_length=MAX_VALUE)
+    verification = serializers.ChoiceField(choices=PrivacyRequest.Verification.choices)
+    verification_note = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default=""
+    )
+
+    def validate_identifier_kind(self, value: str) -> str:
+        known = {name for name, _ in selectors.identifier_kinds()}
+        if value not in known:
+            raise serializers.ValidationError(f"Not one of: {', '.join(sorted(known))}.")
+        return value
+
+
+class PrivacyRequestSerializer(serializers.ModelSerializer):
+    identifier_value = serializers.SerializerMethodField(
+        help_text="As normalised; null once the request completed (only its hash is kept)."
+    )
+    requested_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    due_in_words = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField(
+        help_text="The export's signed link (expires), when an access request has one."
+    )
+
+    class Meta:
+        model = PrivacyRequest
+        fields = [
+            "id",
+            "kind",
+            "identifier_kind",
+            "identifier_value",
+            "identifier_hash",
+            "requested_by",
+            "requested_at",
+            "verification",
+            "verification_note",
+            "due_at",
+            "due_in_words",
+            "status",
+            "profile_ids",
+            "counts",
+            "error",
+            "started_at",
+            "completed_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_identifier_value(self, obj) -> str | None:
+        return obj.identifier_value or None
+
+    def get_due_in_words(self, obj) -> str:
+        return obj.due_in_words()
+
+    def get_download_url(self, obj) -> str | None:
+        return self.context["download_url"](obj)
+
+
+class RunSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(
+        default=False, help_text="Required (true) to run an erasure or a restriction."
+    )
