@@ -25,10 +25,15 @@ class Conflict(exceptions.APIException):
 
 
 class _Output:
+    """The output serializer's context: the request (absolute links) and how to sign the
+    export's link."""
+
     def get_serializer_context(self):
-        context = super().get_serializer_context()
-        context["download_url"] = lambda obj: download_url(self.request, obj)
-        return context
+        return {
+            "request": self.request,
+            "view": self,
+            "download_url": lambda obj: download_url(self.request, obj),
+        }
 
 
 def _out(view, obj) -> dict:

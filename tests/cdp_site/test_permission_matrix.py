@@ -103,6 +103,25 @@ def test_connections_are_read_and_managed_by_integration_admins_only():
     assert [r for r in ROLES if Cap.VIEW_INTEGRATIONS in ROLE_CAPABILITIES[r]] == ["Admin"]
 
 
+def test_privacy_requests_are_handled_by_account_managers_and_admins_only():
+    privacy = [(r, cb) for r, cb in GUARDED if "privacy" in r]
+    assert {r for r, _ in privacy} >= {
+        "profiles/privacy/",
+        "profiles/privacy/new/",
+        "profiles/privacy/<int:pk>/",
+        "profiles/privacy/<int:pk>/run/",
+        "api/v1/privacy-requests/",
+        "api/v1/privacy-requests/<int:pk>/",
+        "api/v1/privacy-requests/<int:pk>/run/",
+    }
+    for route, callback in privacy:
+        declared = _declaration(callback)[1]
+        for method in ("GET", "POST"):
+            assert capability_for(declared, method) == Cap.HANDLE_PRIVACY_REQUESTS, route
+    holders = [r for r in ROLES if Cap.HANDLE_PRIVACY_REQUESTS in ROLE_CAPABILITIES[r]]
+    assert holders == ["Admin", "Account manager"]
+
+
 HTML_PAGES_UNDER_API = {"/api/docs/"}
 
 
