@@ -77,6 +77,7 @@ def index(request):
     q = request.GET.get("q", "").strip()[:200]
     filters = ProfileFilter(request.GET or None, queryset=selectors.active_profiles())
     context = {"q": q, "filter": filters, "search_limit": SEARCH_LIMIT}
+    context["can_handle_privacy"] = has_capability(request.user, Cap.HANDLE_PRIVACY_REQUESTS)
     context.update(_search(q, filters) if q else _browse(request, filters))
     emails = selectors.emails_of(profile_ids=[p.pk for p in context["profiles"]])
     for profile in context["profiles"]:

@@ -207,12 +207,13 @@ def test_a_second_run_of_a_completed_request_is_refused(ann, manager):
         services.start(request=done, actor=manager)
 
 
-def test_a_restricted_person_gets_no_journey_email(send, web, smtp, template, manager):  # noqa: F811
+def test_a_restricted_person_gets_no_journey_email(send, web, smtp, template, manager, client):  # noqa: F811
     person(send, web, "rita")
     person(send, web, "sam")
     mail = {"id": "mail", "type": "send_email", "template_id": template.pk}
     campaign([{**mail, "destination_id": smtp.pk}], trigger_event="Checkout Started")
     restricted = _run(_request(manager, "restriction", "user_id", "rita"), manager)
+    client.force_login(manager)
     assert restricted.status == PrivacyRequest.Status.COMPLETED
     for user in ("rita", "sam"):
         track(send, web, user, "Checkout Started", 0)
@@ -223,5 +224,7 @@ def test_a_restricted_person_gets_no_journey_email(send, web, smtp, template, ma
     (skipped,) = Delivery.objects.filter(profile_id=rita.pk)
     assert (skipped.status, skipped.reason) == ("skipped", RESTRICTED)
     assert Delivery.objects.get(profile_id=sam.pk).status == "pending"
+    page = client.get(f"/profiles/{rita.pk}/").content.decode()
+    assert "A privacy request restricted this person" in page
     assert services.lift_restriction(request=restricted, actor=manager) == 1
     assert not Profile.objects.get(pk=rita.pk).restricted
