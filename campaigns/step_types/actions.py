@@ -15,6 +15,7 @@ from integrations.destinations.models import Destination
 from profiles import email_confirmation
 from profiles import services as profile_services
 from profiles.models import Profile
+from profiles.privacy import selectors as privacy
 
 from .. import moves, protection
 from ..models import ActivationSettings, Delivery, Enrollment, MessageTemplate
@@ -231,7 +232,7 @@ def act(
     reason = ""
     if profile is None:
         reason = "the profile no longer exists"
-    elif profile.restricted:
+    elif privacy.is_restricted(profile):
         reason = RESTRICTED
     elif channel != Delivery.Channel.TRAIT and destination is None:
         reason = "the destination no longer exists"

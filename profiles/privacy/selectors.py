@@ -3,6 +3,8 @@ identity resolution normalises it, and the request lists."""
 
 from __future__ import annotations
 
+from django.db import connection
+
 from cdp_site.personal_data import Subject
 
 from ..identifiers import load_rules, normalize
@@ -71,3 +73,25 @@ def subject_for(kind: str, value: str) -> Subject:
 
 def requests():
     return PrivacyRequest.objects.select_related("requested_by")
+
+
+# The profile or any profile merged into it (at any depth) restricted by a request: a
+# restricted person who merges later stays restricted, without every merge path knowing.
+RESTRICTED_FAMILY = """
+WITH RECURSIVE family(id) AS (
+    SELECT %s::bigint
+    UNION
+    SELECT p.id FROM profiles_profile p JOIN family f ON p.merged_into_id = f.id
+)
+SELECT EXISTS (SELECT 1 FROM profiles_profile p JOIN family f ON p.id = f.id WHERE p.restricted)
+"""
+
+
+def is_restricted(profile: Profile) -> bool:
+    """Whether a privacy request restricted this person (for campaigns: act on nothing).
+    ``profile``: the active profile."""
+    if profile.restricted:
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(RESTRICTED_FAMILY, [profile.pk])
+        return cursor.fetchone()[0]

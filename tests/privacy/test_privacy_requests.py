@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (pytest fixtures imported from other conftests, used as arguments)
 """Data subject requests (profiles/privacy): the person is found by any identifier as
 identity resolution normalises it (a merged profile leading to the whole person); an
 access request gives a ZIP of every registry part as JSON and CSV with a readable, escaped
@@ -21,6 +22,7 @@ from campaigns.step_types.actions import RESTRICTED
 from cdp_site import audit
 from cdp_site.models import AuditEntry
 from cdp_site.personal_data import HOLDERS, export_subject
+from profiles import services as profiles
 from profiles import tasks
 from profiles.models import PrivacyRequest, Profile
 from profiles.privacy import archive, services
@@ -201,17 +203,39 @@ def test_an_erasure_of_nobody_still_suppresses_and_works_without_suppressors(ann
     assert Profile.objects.filter(pk=ann.pk).exists()
 
 
+def test_a_failing_suppressor_rolls_the_erasure_back_and_the_request_says_failed(ann, manager):
+    def broken(values, request_id):
+        raise RuntimeError("suppression list unavailable")
+
+    services.register_suppressor(broken)
+    try:
+        with pytest.raises(RuntimeError):
+            _run(_request(manager, kind="erasure"), manager)
+    finally:
+        services.SUPPRESSORS.remove(broken)
+    failed = PrivacyRequest.objects.get()
+    assert (failed.status, failed.error) == ("failed", "RuntimeError")
+    assert failed.identifier_value == "ann@example.org"  # kept to run it again
+    assert Profile.objects.filter(pk=ann.pk).exists()
+    assert _run(failed, manager).status == PrivacyRequest.Status.COMPLETED
+
+
 def test_a_second_run_of_a_completed_request_is_refused(ann, manager):
     done = _run(_request(manager, kind="restriction"), manager)
     with pytest.raises(services.PrivacyError):
         services.start(request=done, actor=manager)
 
 
-def test_a_restricted_person_gets_no_journey_email(send, web, smtp, template, manager, client):  # noqa: F811
+@pytest.fixture
+def checkout_mail(smtp, template):  # noqa: F811
+    """A journey that mails whoever starts a checkout."""
+    mail = {"id": "mail", "type": "send_email", "template_id": template.pk}
+    return campaign([{**mail, "destination_id": smtp.pk}], trigger_event="Checkout Started")
+
+
+def test_a_restricted_person_gets_no_journey_email(send, web, checkout_mail, manager, client):
     person(send, web, "rita")
     person(send, web, "sam")
-    mail = {"id": "mail", "type": "send_email", "template_id": template.pk}
-    campaign([{**mail, "destination_id": smtp.pk}], trigger_event="Checkout Started")
     restricted = _run(_request(manager, "restriction", "user_id", "rita"), manager)
     client.force_login(manager)
     assert restricted.status == PrivacyRequest.Status.COMPLETED
@@ -228,3 +252,20 @@ def test_a_restricted_person_gets_no_journey_email(send, web, smtp, template, ma
     assert "A privacy request restricted this person" in page
     assert services.lift_restriction(request=restricted, actor=manager) == 1
     assert not Profile.objects.get(pk=rita.pk).restricted
+
+
+def test_a_restricted_person_merged_into_another_profile_stays_restricted(
+    send, web, checkout_mail, manager
+):
+    person(send, web, "rita")
+    person(send, web, "rita-2", email="rita@example.org")
+    _run(_request(manager, "restriction", "user_id", "rita"), manager)
+    survivor = profile_of("user_id", "rita-2")
+    profiles.merge_profiles(
+        survivor_id=survivor.pk, merged_id=profile_of("user_id", "rita").pk, actor=manager
+    )
+    track(send, web, "rita-2", "Checkout Started", 0)
+    triggers.read_all()
+    runner.run_due()
+    (skipped,) = Delivery.objects.filter(profile_id=survivor.pk)
+    assert (skipped.status, skipped.reason) == ("skipped", RESTRICTED)
