@@ -128,6 +128,8 @@ CDP_EXPORT_ROOT = Path(env.str("CDP_EXPORT_ROOT", default=str(VAR_DIR / "exports
 CDP_FILE_DROP_ROOTS = [
     Path(p) for p in env.list("CDP_FILE_DROP_ROOTS", default=[str(VAR_DIR / "drop")])
 ]
+# A privacy request's export is downloaded through a signed link valid this many days.
+CDP_PRIVACY_LINK_DAYS = env.int("CDP_PRIVACY_LINK_DAYS", default=7)
 # --- end outgoing HTTP and exports ---
 
 if CDP_MODE == "production" and not DEBUG:

@@ -22,7 +22,6 @@ from cdp_site.csvlines import safe_cell
 from cdp_site.personal_data import Subject
 
 SALT = "profiles.privacy.export"
-LINK_DAYS = 7
 
 
 def folder() -> Path:
@@ -108,9 +107,13 @@ def link_token(request_id: int, file_name: str) -> str:
     return signing.TimestampSigner(salt=SALT).sign(f"{request_id}:{file_name}")
 
 
+def link_days() -> int:
+    return settings.CDP_PRIVACY_LINK_DAYS
+
+
 def read_link(token: str) -> tuple[int, str]:
-    """(request id, file name) of a link signed less than LINK_DAYS ago."""
-    max_age = getattr(settings, "CDP_PRIVACY_LINK_DAYS", LINK_DAYS) * 86400
+    """(request id, file name) of a link signed less than ``link_days()`` ago."""
+    max_age = link_days() * 86400
     try:
         value = signing.TimestampSigner(salt=SALT).unsign(token, max_age=max_age)
     except signing.SignatureExpired as error:

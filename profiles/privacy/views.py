@@ -56,7 +56,7 @@ def _detail_context(request, privacy_request: PrivacyRequest, **extra) -> dict:
     return {
         "req": privacy_request,
         "link": download_url(request, privacy_request),
-        "link_days": archive.LINK_DAYS,
+        "link_days": archive.link_days(),
         "confirm_form": extra.pop("confirm_form", None) or ConfirmForm(),
         **extra,
     }
