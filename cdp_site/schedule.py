@@ -74,6 +74,11 @@ BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "profiles-mark-lapsed": {"task": "profiles.tasks.mark_lapsed_profiles", "schedule": 3600.0},
+    # Privacy requests' exports are copies of a person's data: gone when their link expires.
+    "profiles-purge-privacy-exports": {
+        "task": "profiles.tasks.purge_privacy_exports",
+        "schedule": 3600.0,
+    },
     # Quintile scores rank every customer against the others: recomputed for all (one scan
     # of the profiles; a rerun that finds nothing changed writes nothing).
     "profiles-recompute-scores": {"task": "profiles.tasks.recompute_scores", "schedule": 900.0},

@@ -4,7 +4,7 @@ no service imports this module."""
 
 from celery import shared_task
 
-from cdp_site.celery import LONG_TASK
+from cdp_site.celery import LONG_TASK, SHORT_TASK
 
 from . import email_confirmation, services
 from .computed import backfill
@@ -36,6 +36,11 @@ def mark_lapsed_profiles() -> int:
 def run_privacy_request(request_id: int, actor_id: int | None = None) -> str:
     # No automatic retry: a failed run says so on its page and is started again by hand.
     return privacy.run_request(request_id=request_id, actor_id=actor_id)
+
+
+@shared_task(**SHORT_TASK)
+def purge_privacy_exports() -> int:
+    return privacy.purge_exports()
 
 
 # The rules pages' tasks keep the names they had in their former modules (see the

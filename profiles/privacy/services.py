@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -158,12 +159,25 @@ RUNNERS.update({Kind.ACCESS: _export, Kind.ERASURE: _erase, Kind.RESTRICTION: _r
 
 def _forget_exports(subject: Subject) -> None:
     """Earlier exports of the erased person go with them (files and the way to them)."""
-    earlier = PrivacyRequest.objects.filter(
-        profile_ids__overlap=list(subject.profile_ids) or [-1]
-    ).exclude(export_file="")
-    names = list(earlier.values_list("export_file", flat=True))
-    earlier.update(export_file="")
+    ids = list(subject.profile_ids) or [-1]
+    _drop_exports(PrivacyRequest.objects.filter(profile_ids__overlap=ids))
+
+
+def _drop_exports(requests) -> int:
+    """The requests' export files are deleted once the transaction commits."""
+    requests = requests.exclude(export_file="")
+    names = list(requests.values_list("export_file", flat=True))
+    requests.update(export_file="")
     transaction.on_commit(lambda: [archive.remove(name) for name in names])
+    return len(names)
+
+
+@transaction.atomic
+def purge_exports(*, now=None) -> int:
+    """Deletes the exports made longer ago than their link lives (a copy of a person's data
+    is kept no longer than it may be downloaded); returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(days=archive.link_days())
+    return _drop_exports(PrivacyRequest.objects.filter(completed_at__lt=cutoff))
 
 
 @transaction.atomic
@@ -181,6 +195,13 @@ def download_link_token(request: PrivacyRequest) -> str | None:
     if not request.export_file:
         return None
     return archive.link_token(request.pk, request.export_file)
+
+
+def export_kept_until(request: PrivacyRequest):
+    """When the export is deleted (``purge_exports``), None without one."""
+    if not request.export_file or request.completed_at is None:
+        return None
+    return request.completed_at + timedelta(days=archive.link_days())
 
 
 def record_download(*, request: PrivacyRequest, actor=None) -> None:

@@ -57,6 +57,7 @@ def _detail_context(request, privacy_request: PrivacyRequest, **extra) -> dict:
         "req": privacy_request,
         "link": download_url(request, privacy_request),
         "link_days": archive.link_days(),
+        "kept_until": services.export_kept_until(privacy_request),
         "confirm_form": extra.pop("confirm_form", None) or ConfirmForm(),
         **extra,
     }

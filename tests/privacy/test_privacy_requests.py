@@ -140,6 +140,18 @@ def test_the_signed_link_downloads_the_export_once_audited(ann, manager, client)
     assert "ann@example.org" not in json.dumps(row.details)
 
 
+def test_exports_are_deleted_once_their_link_has_expired(
+    ann, manager, django_capture_on_commit_callbacks
+):
+    done = _run(_request(manager), manager)
+    assert services.purge_exports() == 0 and archive.path_of(done.export_file).is_file()
+    later = done.completed_at + timedelta(days=7, minutes=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.purge_exports(now=later) == 1
+    assert list(archive.folder().iterdir()) == []
+    assert PrivacyRequest.objects.get().export_file == ""
+
+
 class _EightDaysAgo(signing.TimestampSigner):
     def timestamp(self):
         return signing.b62_encode(int(time.time()) - 8 * 86400)
@@ -218,6 +230,13 @@ def test_a_failing_suppressor_rolls_the_erasure_back_and_the_request_says_failed
     assert failed.identifier_value == "ann@example.org"  # kept to run it again
     assert Profile.objects.filter(pk=ann.pk).exists()
     assert _run(failed, manager).status == PrivacyRequest.Status.COMPLETED
+
+
+def test_two_erasures_of_one_person_the_second_finds_no_data(ann, manager):
+    first = _request(manager, kind="erasure")
+    second = _request(manager, kind="erasure", identifier_kind="user_id", value="ann")
+    assert _run(first, manager).status == PrivacyRequest.Status.COMPLETED
+    assert _run(second, manager).status == PrivacyRequest.Status.NO_DATA
 
 
 def test_a_second_run_of_a_completed_request_is_refused(ann, manager):
