@@ -6,6 +6,7 @@ signed link."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import F
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -26,7 +27,7 @@ DETAIL = "profiles/privacy/detail.html"
 @requires(HANDLE)
 @require_GET
 def index(request):
-    open_first = selectors.requests().order_by("completed_at", "due_at")
+    open_first = selectors.requests().order_by(F("completed_at").desc(nulls_first=True), "due_at")
     return TemplateResponse(request, "profiles/privacy/index.html", {"requests": open_first[:200]})
 
 

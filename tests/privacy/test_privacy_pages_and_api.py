@@ -50,16 +50,25 @@ def test_an_account_manager_records_and_erases_after_confirming(bo, client_as):
         response.status_code == 302 and response["Location"] == f"/profiles/privacy/{request.pk}/"
     )
     assert request.identifier_value == "bo@example.org"
+    old = PrivacyRequest.objects.create(
+        kind="access",
+        identifier_kind="email",
+        identifier_hash="x",
+        verification="email",
+        status="completed",
+        completed_at=request.requested_at,
+    )
     listed = client.get("/profiles/privacy/").content.decode()
-    assert "Erasure #" in listed and "30 days left" in listed
+    assert "30 days left" in listed
+    assert listed.index(f"Erasure #{request.pk}") < listed.index(f"Access (export) #{old.pk}")
     page = client.get(f"/profiles/privacy/{request.pk}/").content.decode()
     assert "bo@example.org" in page and "This cannot be undone" in page
 
     unconfirmed = client.post(f"/profiles/privacy/{request.pk}/run/")
     assert unconfirmed.status_code == 400
-    assert PrivacyRequest.objects.get().status == "open"
+    assert PrivacyRequest.objects.get(pk=request.pk).status == "open"
     client.post(f"/profiles/privacy/{request.pk}/run/", {"confirm": "on"})
-    assert PrivacyRequest.objects.get().status == "running"
+    assert PrivacyRequest.objects.get(pk=request.pk).status == "running"
     polled = client.get(f"/profiles/privacy/{request.pk}/", headers={"HX-Request": "true"})
     assert 'hx-trigger="every 2s"' in polled.content.decode()
     assert "<h1>" not in polled.content.decode()  # only the status part
@@ -104,6 +113,8 @@ def test_the_api_creates_reads_and_runs_an_access_request(bo, client_as):
     assert read["status"] == "completed" and read["identifier_value"] is None
     assert read["counts"]["identities"] == 2
     assert "/profiles/privacy/download/" in read["download_url"]
+    page = api.get(f"/profiles/privacy/{data['id']}/").content.decode()
+    assert "Download the export (ZIP)" in page and "the export is deleted on" in page
     assert [r["id"] for r in api.get("/api/v1/privacy-requests/").json()["results"]] == [data["id"]]
 
 
