@@ -64,6 +64,10 @@ class ProfileDetailSerializer(serializers.Serializer):
     stage_changed_at = serializers.DateTimeField(source="profile.stage_changed_at")
     first_seen_at = serializers.DateTimeField(source="profile.first_seen_at")
     last_seen_at = serializers.DateTimeField(source="profile.last_seen_at")
+    restricted = serializers.BooleanField(
+        source="profile.restricted",
+        help_text="A privacy request restricted the person: campaigns act on nothing.",
+    )
     identities = IdentitySerializer(many=True, source="identity_list")
     traits = TraitSerializer(many=True)
     consent = ConsentStateSerializer(many=True)

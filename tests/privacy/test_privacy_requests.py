@@ -269,6 +269,7 @@ def test_a_restricted_person_gets_no_journey_email(send, web, checkout_mail, man
     assert Delivery.objects.get(profile_id=sam.pk).status == "pending"
     page = client.get(f"/profiles/{rita.pk}/").content.decode()
     assert "A privacy request restricted this person" in page
+    assert client.get(f"/api/v1/profiles/{rita.pk}/").json()["restricted"] is True
     assert services.lift_restriction(request=restricted, actor=manager) == 1
     assert not Profile.objects.get(pk=rita.pk).restricted
 
