@@ -7,6 +7,7 @@ from django.db import connection
 
 from cdp_site.personal_data import Subject
 
+from .. import defaults
 from ..identifiers import load_rules, normalize
 from ..models import IdentifierKind, Identity, PrivacyRequest, Profile
 from ..selectors import MAX_CHAIN, surviving_profile
@@ -16,6 +17,7 @@ PROFILE_ID = "profile_id"  # a profile's own id, besides the identifier kinds of
 
 def identifier_kinds() -> list[tuple[str, str]]:
     """(name, label) of what a request may name a person by."""
+    defaults.ensure_installed()
     kinds = [(k.name, k.label) for k in IdentifierKind.objects.all()]
     return [*kinds, (PROFILE_ID, "Profile id")]
 
