@@ -14,6 +14,7 @@ from cdp_site.permissions import Cap
 
 from ..models import PrivacyRequest
 from . import selectors, services
+from .filters import PrivacyRequestFilter
 from .serializers import PrivacyRequestInputSerializer, PrivacyRequestSerializer, RunSerializer
 from .views import download_url
 
@@ -41,11 +42,13 @@ def _out(view, obj) -> dict:
 
 
 class PrivacyRequestListView(_Output, generics.ListCreateAPIView):
-    """Privacy requests, newest first; POST records one (running it is ``run/``). The
-    identifier is normalised as identity resolution does (an e-mail's case and spaces)."""
+    """Privacy requests, newest first, narrowed by ``kind`` and ``status``; POST records
+    one (running it is ``run/``). The identifier is normalised as identity resolution
+    does (an e-mail's case and spaces)."""
 
     required_capability = Cap.HANDLE_PRIVACY_REQUESTS
     serializer_class = PrivacyRequestSerializer
+    filterset_class = PrivacyRequestFilter
 
     def get_queryset(self):
         return selectors.requests()

@@ -18,6 +18,7 @@ from cdp_site.permissions import Cap
 
 from ..models import PrivacyRequest
 from . import archive, selectors, services
+from .filters import PrivacyRequestFilter
 from .forms import ConfirmForm, RequestForm
 
 HANDLE = Cap.HANDLE_PRIVACY_REQUESTS
@@ -27,8 +28,10 @@ DETAIL = "profiles/privacy/detail.html"
 @requires(HANDLE)
 @require_GET
 def index(request):
-    open_first = selectors.requests().order_by(F("completed_at").desc(nulls_first=True), "due_at")
-    return TemplateResponse(request, "profiles/privacy/index.html", {"requests": open_first[:200]})
+    filters = PrivacyRequestFilter(request.GET or None, queryset=selectors.requests())
+    open_first = filters.qs.order_by(F("completed_at").desc(nulls_first=True), "due_at")
+    context = {"requests": open_first[:200], "filter": filters}
+    return TemplateResponse(request, "profiles/privacy/index.html", context)
 
 
 @requires(HANDLE)

@@ -61,6 +61,10 @@ def test_an_account_manager_records_and_erases_after_confirming(bo, client_as):
     listed = client.get("/profiles/privacy/").content.decode()
     assert "30 days left" in listed
     assert listed.index(f"Erasure #{request.pk}") < listed.index(f"Access (export) #{old.pk}")
+    completed = client.get("/profiles/privacy/?status=completed").content.decode()
+    assert f"Access (export) #{old.pk}" in completed and "Erasure #" not in completed
+    by_api = client.get("/api/v1/privacy-requests/?kind=erasure").json()["results"]
+    assert [r["id"] for r in by_api] == [request.pk]
     page = client.get(f"/profiles/privacy/{request.pk}/").content.decode()
     assert "bo@example.org" in page and "This cannot be undone" in page
 
