@@ -31,10 +31,14 @@ exited AS (
     RETURNING profile_id
 ),
 history AS (
-    INSERT INTO segments_membershipchange (segment_id, profile_id, change, at, reason)
-    SELECT %(segment)s, profile_id, 'entered', %(now)s, %(reason)s FROM entered
+    INSERT INTO segments_membershipchange (segment_id, profile_id, change, at, reason, backfill)
+    SELECT %(segment)s, profile_id, 'entered', %(now)s, %(reason)s,
+           profile_id = ANY(%(backfill)s::bigint[])
+    FROM entered
     UNION ALL
-    SELECT %(segment)s, profile_id, 'exited', %(now)s, %(reason)s FROM exited
+    SELECT %(segment)s, profile_id, 'exited', %(now)s, %(reason)s,
+           profile_id = ANY(%(backfill)s::bigint[])
+    FROM exited
     RETURNING profile_id, change
 )
 SELECT profile_id, change FROM history
@@ -69,9 +73,12 @@ def _named(sql: str, params) -> tuple[str, dict]:
     return out, names
 
 
-def apply(segment: Segment, *, profile_ids: list[int] | None, reason: str) -> list[tuple]:
+def apply(
+    segment: Segment, *, profile_ids: list[int] | None, reason: str, backfill=frozenset()
+) -> list[tuple]:
     """Brings the members (of ``profile_ids``, or all) in line with the rule; returns the
-    (profile_id, change) rows it recorded."""
+    (profile_id, change) rows it recorded. The entries and exits of the profiles in
+    ``backfill`` (changed only by backfilled history) are recorded as such."""
     wanted = compiler.queryset(segment.rule, profile_ids=profile_ids)
     sql, params = wanted.values("id").query.sql_with_params()
     sql, named = _named(sql, params)
@@ -81,6 +88,7 @@ def apply(segment: Segment, *, profile_ids: list[int] | None, reason: str) -> li
         "now": timezone.now(),
         "reason": reason[:200],
         "ids": profile_ids,
+        "backfill": sorted(backfill),
     }
     with connection.cursor() as cursor:
         cursor.execute(statement, named)
