@@ -232,11 +232,13 @@ def _resolve(batch: list[_Wanted]) -> dict[tuple[int, str], int]:
 # --- applying -------------------------------------------------------------------------
 
 # The same statement as a rule's membership, fed by the uploaded profiles; "add" leaves
-# the members not in the file where they are.
+# the members not in the file where they are. A list is someone's act, never a connector's
+# history: no change it makes is marked backfill (NO_BACKFILL).
 APPLY_SQL = membership.APPLY_SQL.format(
     wanted="SELECT DISTINCT profile_id AS id FROM segments_upload_ids",
     scope="AND %(replace)s",
 )
+NO_BACKFILL: list[int] = []
 
 
 def create_static_segment(*, name: str, description: str = "", created_by=None) -> Segment:
@@ -319,7 +321,13 @@ def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "
         now = timezone.now()
         cursor.execute(
             APPLY_SQL,
-            {"segment": segment.pk, "now": now, "reason": REASON, "replace": mode == "replace"},
+            {
+                "segment": segment.pk,
+                "now": now,
+                "reason": REASON,
+                "replace": mode == "replace",
+                "backfill": NO_BACKFILL,
+            },
         )
         changes = cursor.fetchall()
         cursor.execute("DROP TABLE segments_upload_ids")
@@ -360,7 +368,13 @@ def create_static_segment_of(
     with connection.cursor() as cursor:
         cursor.execute(
             PROFILES_SQL,
-            {"segment": segment.pk, "now": now, "reason": reason[:200], "ids": list(profile_ids)},
+            {
+                "segment": segment.pk,
+                "now": now,
+                "reason": reason[:200],
+                "ids": list(profile_ids),
+                "backfill": NO_BACKFILL,
+            },
         )
         changes = cursor.fetchall()
     _record(segment, changes, now=now, started=started)
