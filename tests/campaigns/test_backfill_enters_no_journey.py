@@ -22,15 +22,19 @@ pytestmark = pytest.mark.django_db
 
 STEPS = [{"id": "w", "type": "wait", "minutes": 10}]
 HISTORY = {"backfill": True}
+LONG_AGO = -90 * 24 * 60  # minutes: a record last changed 90 days ago, synced today
 
 
-def trait_rule(**equals) -> dict:
-    children = [{"type": "trait", "key": k, "op": "equals", "value": v} for k, v in equals.items()]
-    return {"version": 1, "root": {"type": "group", "match": "all", "children": children}}
+def rule(*children) -> dict:
+    return {"version": 1, "root": {"type": "group", "match": "all", "children": list(children)}}
+
+
+def trait(key, value, op="equals") -> dict:
+    return {"type": "trait", "key": key, "op": op, "value": value}
 
 
 def gold_journey(kind=Campaign.Kind.SEGMENT_ENTERED):
-    gold = segments.create_segment(name="gold", rule=trait_rule(tier="gold"))
+    gold = segments.create_segment(name="gold", rule=rule(trait("tier", "gold")))
     return gold, campaign(STEPS, kind=kind, segment=gold)
 
 
@@ -82,11 +86,9 @@ def test_a_first_sync_puts_old_customers_in_a_segment_and_enrols_only_the_new(db
         drive(connectors.start_run(connection=connection))
     finally:
         api.stop()
-    rule = trait_rule()
-    rule["root"]["children"] = [
-        {"type": "trait", "key": "email", "op": "contains", "value": "@example.com"}
-    ]
-    customers = segments.create_segment(name="partner customers", rule=rule)
+    customers = segments.create_segment(
+        name="partner customers", rule=rule(trait("email", "@example.com", op="contains"))
+    )
     journey = campaign(STEPS, kind=Campaign.Kind.SEGMENT_ENTERED, segment=customers)
     drain()
     settle()
@@ -104,7 +106,7 @@ def test_backfilled_and_live_people_of_one_batch_are_each_treated_as_they_came(s
     gold, journey = gold_journey()
     send(
         web,
-        identify("ann", -90 * 24 * 60, context=HISTORY, tier="gold"),
+        identify("ann", LONG_AGO, context=HISTORY, tier="gold"),
         identify("bob", 0, tier="gold"),
     )
     flags = dict(ProfileChange.objects.values_list("profile_id", "backfill"))
@@ -118,7 +120,7 @@ def test_a_person_with_backfilled_and_live_messages_in_one_batch_enters_live(sen
     gold, journey = gold_journey()
     send(
         web,
-        identify("ann", -90 * 24 * 60, context=HISTORY, tier="gold"),
+        identify("ann", LONG_AGO, context=HISTORY, tier="gold"),
         identify("ann", 0, firstName="Ann"),
     )
     assert list(ProfileChange.objects.values_list("backfill", flat=True)) == [False]
@@ -128,7 +130,7 @@ def test_a_person_with_backfilled_and_live_messages_in_one_batch_enters_live(sen
 
 def test_staying_in_on_live_data_starts_nothing_but_coming_back_does(send, web):  # noqa: F811
     gold, journey = gold_journey()
-    send(web, identify("ann", -90 * 24 * 60, context=HISTORY, tier="gold"))
+    send(web, identify("ann", LONG_AGO, context=HISTORY, tier="gold"))
     settle()
     assert members(gold) == {pid("ann")} and not enrolled(journey)
     send(web, identify("ann", -2, tier="gold", firstName="Ann"))  # live, still gold
@@ -158,20 +160,10 @@ def test_an_exit_caused_by_history_starts_no_exit_journey(send, web):  # noqa: F
 
 
 def test_a_segment_of_a_segment_follows_the_entry_it_refers_to(send, web):  # noqa: F811
-    gold = segments.create_segment(name="gold", rule=trait_rule(tier="gold"))
+    gold = segments.create_segment(name="gold", rule=rule(trait("tier", "gold")))
     within = segments.create_segment(
         name="gold in Paris",
-        rule={
-            "version": 1,
-            "root": {
-                "type": "group",
-                "match": "all",
-                "children": [
-                    {"type": "segment", "segment_id": gold.pk},
-                    {"type": "trait", "key": "city", "op": "equals", "value": "Paris"},
-                ],
-            },
-        },
+        rule=rule({"type": "segment", "segment_id": gold.pk}, trait("city", "Paris")),
     )
     journey = campaign(STEPS, kind=Campaign.Kind.SEGMENT_ENTERED, segment=within)
     send(
