@@ -36,7 +36,7 @@ from .models import ChangeCursor, Segment
 
 logger = logging.getLogger(__name__)
 
-CURSOR = "segments"
+CURSOR = membership.CHANGES_CURSOR
 FAILING = "Real-time evaluation failed"  # the prefix of compute_error that retry_failing reads
 # Changes after which every segment must look again at the profile.
 RESHAPING = {"created", "merged", "merged_away", "unmerged"}
@@ -89,11 +89,11 @@ def affected(segment: Segment, changes: dict[int, tuple[set, set]]) -> list[int]
 
 
 def evaluate(
-    changes: dict[int, tuple[set, set]], *, moved: dict | None = None, backfill=frozenset()
+    changes: dict[int, tuple[set, set]], *, moved: dict | None = None, backfill=None
 ) -> int:
     """Re-evaluates the segments the changes touch, and those referring to segments in
     ``moved`` ({segment: profiles whose membership moved}); returns the changes made.
-    The profiles in ``backfill`` changed only through backfilled history."""
+    ``backfill``: the profiles only backfilled history changed (None: see membership.apply)."""
     moved = defaultdict(set, moved or {})
     total = 0
     for segment in ordered_segments():
@@ -102,7 +102,8 @@ def evaluate(
             ids |= moved.get(ref, set())
         if not ids:
             continue
-        rows = _apply_isolated(segment, sorted(ids), backfill=backfill & ids)
+        mine = None if backfill is None else backfill & ids
+        rows = _apply_isolated(segment, sorted(ids), backfill=mine)
         if rows:
             moved[segment.pk] = {pid for pid, _ in rows}
             total += len(rows)

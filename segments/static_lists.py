@@ -233,12 +233,11 @@ def _resolve(batch: list[_Wanted]) -> dict[tuple[int, str], int]:
 
 # The same statement as a rule's membership, fed by the uploaded profiles; "add" leaves
 # the members not in the file where they are. A list is someone's act, never a connector's
-# history: no change it makes is marked backfill (NO_BACKFILL).
+# history: no change it makes is marked backfill.
 APPLY_SQL = membership.APPLY_SQL.format(
     wanted="SELECT DISTINCT profile_id AS id FROM segments_upload_ids",
     scope="AND %(replace)s",
 )
-NO_BACKFILL: list[int] = []
 
 
 def create_static_segment(*, name: str, description: str = "", created_by=None) -> Segment:
@@ -326,7 +325,7 @@ def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "
                 "now": now,
                 "reason": REASON,
                 "replace": mode == "replace",
-                "backfill": NO_BACKFILL,
+                **membership.NOT_BACKFILL,
             },
         )
         changes = cursor.fetchall()
@@ -373,7 +372,7 @@ def create_static_segment_of(
                 "now": now,
                 "reason": reason[:200],
                 "ids": list(profile_ids),
-                "backfill": NO_BACKFILL,
+                **membership.NOT_BACKFILL,
             },
         )
         changes = cursor.fetchall()
@@ -391,7 +390,9 @@ def _cascade(segment: Segment, changed: set[int]) -> None:
             ids |= moved.get(ref, set())
         if not ids:
             continue
-        rows = membership.apply(other, profile_ids=sorted(ids), reason="uploaded list changed")
+        rows = membership.apply(
+            other, profile_ids=sorted(ids), reason="uploaded list changed", backfill=()
+        )
         if rows:
             moved[other.pk] = {pid for pid, _ in rows}
             membership.refresh_count(other)

@@ -174,3 +174,25 @@ def test_a_segment_of_a_segment_follows_the_entry_it_refers_to(send, web):  # no
     settle()
     assert members(within) == {pid("ann"), pid("bob")}
     assert enrolled(journey) == {pid("bob")}
+
+
+def test_a_full_recompute_before_the_real_time_pass_marks_backfilled_entries(send, web):  # noqa: F811
+    # A first sync's backlog: the scheduled pass (or an edited segment) reaches people
+    # before the real-time pass has read their change records.
+    gold = segments.create_segment(name="gold", rule=rule(trait("tier", "gold")))
+    within = segments.create_segment(
+        name="gold in Paris",
+        rule=rule({"type": "segment", "segment_id": gold.pk}, trait("city", "Paris")),
+    )
+    journeys = [
+        campaign(STEPS, kind=Campaign.Kind.SEGMENT_ENTERED, segment=s) for s in (gold, within)
+    ]
+    send(
+        web,
+        identify("ann", LONG_AGO, context=HISTORY, tier="gold", city="Paris"),
+        identify("bob", -60, tier="gold", city="Paris"),
+    )
+    segments.recompute_segment(segment_id=gold.pk)
+    settle()
+    assert members(gold) == members(within) == {pid("ann"), pid("bob")}
+    assert [enrolled(j) for j in journeys] == [{pid("bob")}, {pid("bob")}]
