@@ -11,6 +11,7 @@ from campaigns.models import Campaign, Enrollment
 from demo.imitations import rest as rest_api
 from integrations.connectors import services as connectors
 from profiles.models import Identity, ProfileChange
+from segments import selectors as segment_selectors
 from segments import services as segments
 from segments.models import Membership, MembershipChange
 from segments.services import process_profile_changes
@@ -100,6 +101,9 @@ def test_a_first_sync_puts_old_customers_in_a_segment_and_enrols_only_the_new(db
         MembershipChange.objects.filter(segment=customers).values_list("profile_id", "backfill")
     )
     assert entries == {pid("old"): True, pid("new"): False}
+    shown = {c.profile_id: c.reason for c in segment_selectors.history(segment=customers)}
+    assert shown[pid("old")] == f"profile changed ({segment_selectors.BACKFILL_NOTE})"
+    assert shown[pid("new")] == "profile changed"
 
 
 def test_backfilled_and_live_people_of_one_batch_are_each_treated_as_they_came(send, web):  # noqa: F811
