@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('profiles', '0012_attribution_external_touch'),
+        ('profiles', '0013_computed_revenue'),
     ]
 
     operations = [
