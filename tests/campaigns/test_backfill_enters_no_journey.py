@@ -46,6 +46,24 @@ def identify(user, minutes, *, context=None, **traits):
     )
 
 
+def history_and_live(send, web, minutes, **traits):  # noqa: F811
+    """One processing batch: ann's record from a connector's history, bob's live one."""
+    send(
+        web,
+        identify("ann", minutes, context=HISTORY, **traits),
+        identify("bob", minutes, **traits),
+    )
+
+
+def gold_in_paris():
+    gold = segments.create_segment(name="gold", rule=rule(trait("tier", "gold")))
+    within = segments.create_segment(
+        name="gold in Paris",
+        rule=rule({"type": "segment", "segment_id": gold.pk}, trait("city", "Paris")),
+    )
+    return gold, within
+
+
 def settle():
     """What the workers do after processing: segments in real time, then campaigns."""
     process_profile_changes()
@@ -108,11 +126,7 @@ def test_a_first_sync_puts_old_customers_in_a_segment_and_enrols_only_the_new(db
 
 def test_backfilled_and_live_people_of_one_batch_are_each_treated_as_they_came(send, web):  # noqa: F811
     gold, journey = gold_journey()
-    send(
-        web,
-        identify("ann", LONG_AGO, context=HISTORY, tier="gold"),
-        identify("bob", 0, tier="gold"),
-    )
+    history_and_live(send, web, -60, tier="gold")
     flags = dict(ProfileChange.objects.values_list("profile_id", "backfill"))
     assert flags == {pid("ann"): True, pid("bob"): False}
     settle()
@@ -153,28 +167,16 @@ def test_an_exit_caused_by_history_starts_no_exit_journey(send, web):  # noqa: F
     send(web, identify("ann", -60, tier="gold"), identify("bob", -60, tier="gold"))
     settle()
     # A connector's record newer than what the site said: both are silver now.
-    send(
-        web,
-        identify("ann", -30, context=HISTORY, tier="silver"),
-        identify("bob", -30, tier="silver"),
-    )
+    history_and_live(send, web, -30, tier="silver")
     settle()
     assert not members(gold)
     assert enrolled(left) == {pid("bob")}
 
 
 def test_a_segment_of_a_segment_follows_the_entry_it_refers_to(send, web):  # noqa: F811
-    gold = segments.create_segment(name="gold", rule=rule(trait("tier", "gold")))
-    within = segments.create_segment(
-        name="gold in Paris",
-        rule=rule({"type": "segment", "segment_id": gold.pk}, trait("city", "Paris")),
-    )
+    gold, within = gold_in_paris()
     journey = campaign(STEPS, kind=Campaign.Kind.SEGMENT_ENTERED, segment=within)
-    send(
-        web,
-        identify("ann", -60, context=HISTORY, tier="gold", city="Paris"),
-        identify("bob", -60, tier="gold", city="Paris"),
-    )
+    history_and_live(send, web, -60, tier="gold", city="Paris")
     settle()
     assert members(within) == {pid("ann"), pid("bob")}
     assert enrolled(journey) == {pid("bob")}
@@ -183,19 +185,11 @@ def test_a_segment_of_a_segment_follows_the_entry_it_refers_to(send, web):  # no
 def test_a_full_recompute_before_the_real_time_pass_marks_backfilled_entries(send, web):  # noqa: F811
     # A first sync's backlog: the scheduled pass (or an edited segment) reaches people
     # before the real-time pass has read their change records.
-    gold = segments.create_segment(name="gold", rule=rule(trait("tier", "gold")))
-    within = segments.create_segment(
-        name="gold in Paris",
-        rule=rule({"type": "segment", "segment_id": gold.pk}, trait("city", "Paris")),
-    )
+    gold, within = gold_in_paris()
     journeys = [
         campaign(STEPS, kind=Campaign.Kind.SEGMENT_ENTERED, segment=s) for s in (gold, within)
     ]
-    send(
-        web,
-        identify("ann", LONG_AGO, context=HISTORY, tier="gold", city="Paris"),
-        identify("bob", -60, tier="gold", city="Paris"),
-    )
+    history_and_live(send, web, -60, tier="gold", city="Paris")
     segments.recompute_segment(segment_id=gold.pk)
     settle()
     assert members(gold) == members(within) == {pid("ann"), pid("bob")}
