@@ -25,6 +25,7 @@ from .identifiers import identifiers_of, load_rules
 from .resolution import BatchResolver, Owner
 from .sql import execute, rows
 from .survivorship import TraitCollector, recompute_current_traits
+from .touches import is_backfill
 from .writes import PlanWriter, event_name
 
 LOCK_IDENTIFIERS = """
@@ -83,6 +84,7 @@ def resolve_batch(batch) -> None:
         if consent.add_event(a.event, profile_id=root, identity_id=a.identity_id):
             changes.add(root, "consent")
         changes.add(root, "events", event_names=[event_name(a.event), a.event["type"]])
+        changes.came_from(root, backfill=is_backfill(a.event["payload"]))
 
     writer = PlanWriter(plan)
     writer.write()
@@ -91,8 +93,7 @@ def resolve_batch(batch) -> None:
     writer.apply_merges()
 
     record_structure_changes(plan, changes)
-    changes.kinds = {writer.real(pid): kinds for pid, kinds in changes.kinds.items()}
-    changes.detail = {writer.real(pid): d for pid, d in changes.detail.items()}
+    changes.remap(writer.real)
     refresh_profiles(
         changes,
         identifier_traits=rules.trait_kinds,
@@ -157,6 +158,8 @@ def record_structure_changes(plan, changes: ChangeSet) -> None:
     for merge in plan.merges:
         changes.add(plan.root(merge.survivor), "merged", merged=[merge.merged])
         changes.add(merge.merged, "merged_away", into=plan.root(merge.survivor))
+        # What merged it away came with its survivor's messages.
+        changes.came_from(merge.merged, backfill=changes.is_backfill(plan.root(merge.survivor)))
 
 
 def refresh_profiles(changes: ChangeSet, *, identifier_traits=None, events=()) -> None:

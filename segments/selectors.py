@@ -97,6 +97,10 @@ def members(*, segment: Segment, cursor: str | None = None, limit: int | None = 
     return MemberPage(members=page, next_cursor=next_cursor)
 
 
+# Why a segment journey did not start for someone who entered (campaigns/triggers.py).
+BACKFILL_NOTE = "a connector's history: starts no journey"
+
+
 @dataclass
 class Change:
     id: int
@@ -123,7 +127,7 @@ def _changes(qs, limit: int) -> list[Change]:
             else f"Profile {r.profile_id}",
             change=r.change,
             at=r.at,
-            reason=r.reason,
+            reason=f"{r.reason} ({BACKFILL_NOTE})" if r.backfill else r.reason,
         )
         for r in rows
     ]
