@@ -19,6 +19,7 @@ from .collect import keys, storage
 from .collect.messages import SERVER, Rejection, Row, Trust, prepare
 from .imports import files
 from .models import CLIENT_KINDS, RejectedEvent, Source, SourceMinuteStats, new_write_key
+from .suppression import services as suppression
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +220,7 @@ class IngestResult:
     stored: int  # new events written
     duplicates: int  # valid messages whose messageId this source had sent before
     rejections: list[Rejection]
+    suppressed: int = 0  # valid messages dropped for carrying an erased person's identifier
 
 
 def _storable(payload):
@@ -280,11 +282,17 @@ def ingest_messages(
     """
     received_at = received_at or timezone.now()
     trust = trust or _trust_of(source_id)
-    rows: list[Row] = []
+    pairs: list[tuple[Row, dict]] = []
     rejections: list[Rejection] = []
     for message in messages:
         prepared = prepare(message, type_=type_, received_at=received_at, ip=ip, trust=trust)
-        (rows if isinstance(prepared, Row) else rejections).append(prepared)
+        if isinstance(prepared, Row):
+            pairs.append((prepared, message))
+        else:
+            rejections.append(prepared)
+    # An erased person's identifiers are turned away here (the API, webhooks, imports and
+    # pull syncs all pass by), counted for the source; processing checks again, exactly.
+    rows, suppressed = suppression.screen(source_id=source_id, pairs=pairs, received_at=received_at)
     # Rows and rejections together are two statements, so they share a transaction. One
     # statement (dedupe, events and inbox in one INSERT) is atomic by itself: outside a
     # caller's transaction it commits on its own, saving the BEGIN/COMMIT round trip that
@@ -300,7 +308,12 @@ def ingest_messages(
         record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
     if stored:
         transaction.on_commit(trigger_processing_soon)
-    return IngestResult(stored=stored, duplicates=len(rows) - stored, rejections=rejections)
+    return IngestResult(
+        stored=stored,
+        duplicates=len(rows) - stored,
+        rejections=rejections,
+        suppressed=suppressed,
+    )
 
 
 def _trust_of(source_id: int) -> Trust:

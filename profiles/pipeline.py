@@ -18,6 +18,8 @@ from collections import Counter
 
 from django.conf import settings
 
+from integrations.suppression import services as suppression
+
 from . import attribution, computed, stage_history, stages, trust
 from .changes import ChangeSet
 from .consent import ConsentCollector, summarise
@@ -63,6 +65,7 @@ def resolve_batch(batch) -> None:
     events = batch.events()
     rules = load_rules()
     found = {e["id"]: identifiers_of(e, rules)[0] for e in events}
+    events = without_suppressed(events, found)
     keys = sorted({i.key for idents in found.values() for i in idents})
 
     owners, consent_now = lock_and_load(keys)
@@ -100,6 +103,21 @@ def resolve_batch(batch) -> None:
         events=[a.event["id"] for a in plan.assignments],
     )
     changes.emit()
+
+
+def without_suppressed(events: list[dict], found: dict[int, list]) -> list[dict]:
+    """The events none of whose identifiers belongs to an erased person. The others are
+    dropped here, their raw rows deleted (integrations' suppression list; the door turns
+    most away, this is the exact check), and left out of ``found``."""
+    hit = suppression.suppressed_among(i.value for idents in found.values() for i in idents)
+    if not hit:
+        return events
+    dropped = [e for e in events if any(i.value in hit for i in found[e["id"]])]
+    suppression.discard(events=dropped)
+    for event in dropped:
+        del found[event["id"]]
+    gone = {e["id"] for e in dropped}
+    return [e for e in events if e["id"] not in gone]
 
 
 def lock_and_load(keys: list[tuple[int, str]]) -> tuple[dict, dict[int, dict]]:
