@@ -3,7 +3,7 @@ progress of a run, its history and records per day.
 
 Others may use: ``connections``, ``connection_rows``, ``runs``, ``active_run``, ``live``,
 ``progress``, ``records_per_day``, ``records_chart``, ``config_rows``, ``secret_rows``,
-``secret_status``.
+``secret_status``, ``deletion_summary``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from integrations.selectors import source_event_count
+
 from .base import ConnectorError, Kind
-from .models import Connection, SyncRun
+from .models import Connection, DroppedFile, StreamState, SyncRun
 from .registry import kind_of
 from .sync import secrets_of
 
@@ -219,3 +221,24 @@ def secret_status(*, connection: Connection) -> dict[str, str]:
     stored = secrets_of(connection) if connection.secrets_encrypted else {}
     names = [f.name for f in kind.secrets] if kind else list(stored)
     return {name: "set" if stored.get(name) else "not set" for name in names}
+
+
+@dataclass(frozen=True)
+class DeletionSummary:
+    """What deleting a connection removes and what stays, for its confirmation."""
+
+    active: SyncRun | None
+    runs: int
+    streams: int  # stream states (cursors)
+    dropped_files: int
+    events: int  # stored from its source: they stay
+
+
+def deletion_summary(*, connection: Connection) -> DeletionSummary:
+    return DeletionSummary(
+        active=active_run(connection=connection),
+        runs=runs(connection=connection).count(),
+        streams=StreamState.objects.filter(connection=connection).count(),
+        dropped_files=DroppedFile.objects.filter(connection=connection).count(),
+        events=source_event_count(source=connection.source),
+    )
