@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, OperationalError, connection as db, transaction
+from django.db import IntegrityError, OperationalError, transaction
+from django.db import connection as db
 from django.db.models import Q
 from django.utils import timezone
 

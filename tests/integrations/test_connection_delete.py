@@ -109,9 +109,7 @@ def test_api_delete_answers_204_then_404_and_archives_the_source(client_as, api)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_slice_storing_a_page_too_long_makes_the_deletion_answer_409(
-    client_as, api, monkeypatch
-):
+def test_a_slice_storing_a_page_too_long_makes_the_deletion_answer_409(client_as, api, monkeypatch):
     connection = connect(api)
     run = services.start_run(connection=connection)
     monkeypatch.setattr(services, "DELETE_LOCK_TIMEOUT_MS", 200)
