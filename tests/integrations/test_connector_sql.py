@@ -162,6 +162,18 @@ def test_a_table_is_read_in_keyset_pages_and_each_row_stored_once(erp, db):
     assert (again.records_read, again.stored, again.duplicates) == (250, 0, 250)
 
 
+def test_a_pass_counts_its_rows_once_for_the_eta_then_counts_down(erp, db):
+    run = services.start_run(connection=connect(erp))
+    left = []
+    for seq in range(3):
+        sync.run_slice(run_id=run.id, seq=seq)
+        run.refresh_from_db()
+        left.append(run.remaining)
+    assert left == [150, 50, None]  # one COUNT after the first page, then what was read
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert run.requests == 4  # three pages and one count
+
+
 def test_values_become_json(erp, db):
     rules = "userId = $.id\ntraits.total = $.total\ntraits.born = $.born"
     drive(services.start_run(connection=connect(erp, streams={"rows": {"rules": rules}})))
