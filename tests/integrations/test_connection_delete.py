@@ -11,25 +11,19 @@ from django.db import connection as db
 from django.db import transaction
 
 from cdp_site.permissions import ADMIN, MARKETER
-from demo.imitations import rest as rest_api
 from integrations.connectors import services, sync
 from integrations.connectors.models import Connection, DroppedFile, StreamState, SyncRun
 from integrations.models import Event, Source
 from tests.support.connectors import drive
 from tests.support.threads import in_background
 
-from .test_connector_sync import connect, customer
+from . import test_connection_api
+from .test_connector_sync import connect
 
 pytestmark = pytest.mark.django_db
 
-API = "/api/v1/connections/"
-
-
-@pytest.fixture
-def api():
-    imitation = rest_api.start(records=[customer(n) for n in range(12)], token="t0ken")
-    yield imitation
-    imitation.stop()
+API = test_connection_api.API
+api = test_connection_api.api  # the fixture: the REST imitation with 12 customers
 
 
 def a_dropped_file(connection: Connection) -> DroppedFile:

@@ -19,6 +19,8 @@ from profiles.identifiers import load_rules
 from profiles.models import Identity, TraitValue
 from tests.support.connectors import drive
 
+from . import test_connector_sync
+
 pytestmark = pytest.mark.django_db
 
 RULES = "userId = $.id\ntraits.email = $.email\ntraits.age = $.age\ntraits.city = $.city"
@@ -30,21 +32,9 @@ def customer(n: int, **fields) -> dict:
 
 
 def connect(api):
-    return services.create_connection(
-        name="Partner API",
-        kind="rest",
-        base_url=api.url,
-        config={
-            "path": "/customers",
-            "records_path": "$.data",
-            "paging": "page",
-            "page_size": 5,
-            "since_param": "updated_since",
-            "auth": "bearer",
-        },
-        secrets={"token": "t0ken"},
-        streams={"records": {"rules": f"{RULES}\ntimestamp = $.updated_at"}},
-    )
+    connection = test_connector_sync.connect(api, page_size=5)
+    rules = f"{RULES}\ntimestamp = $.updated_at"
+    return services.update_connection(connection=connection, streams={"records": {"rules": rules}})
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from psycopg import sql
 from integrations.connectors import services, sync
 from integrations.connectors.models import StreamState, SyncRun
 from integrations.models import Event, RejectedEvent
+from tests.support.connectors import remaining_by_slice
 
 pytestmark = pytest.mark.django_db
 
@@ -164,14 +165,9 @@ def test_a_table_is_read_in_keyset_pages_and_each_row_stored_once(erp, db):
 
 def test_a_pass_counts_its_rows_once_for_the_eta_then_counts_down(erp, db):
     run = services.start_run(connection=connect(erp))
-    left = []
-    for seq in range(3):
-        sync.run_slice(run_id=run.id, seq=seq)
-        run.refresh_from_db()
-        left.append(run.remaining)
-    assert left == [150, 50, None]  # one COUNT after the first page, then what was read
-    assert run.status == SyncRun.Status.SUCCEEDED
-    assert run.requests == 4  # three pages and one count
+    # One COUNT after the first page, then what each page read.
+    assert remaining_by_slice(run, slices=3) == [150, 50, None]
+    assert run.status == SyncRun.Status.SUCCEEDED and run.requests == 4  # 3 pages, 1 count
 
 
 def test_values_become_json(erp, db):
