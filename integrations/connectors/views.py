@@ -180,7 +180,8 @@ def connection_delete(request, pk: int):
         Deletion(
             kind="connection",
             name=connection.source.name,
-            problem=str,  # nothing stops a deletion; a busy run is a refusal of the moment
+            # Nothing stops a deletion; a run storing a page too long refuses it a moment.
+            problem=lambda: "",
             delete=lambda: services.delete_connection(connection=connection, by=request.user),
             refused=(services.ConnectionBusy,),
             consequences=lambda: _deletion_consequences(connection),

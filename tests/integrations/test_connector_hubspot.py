@@ -118,11 +118,12 @@ def test_each_page_says_how_many_contacts_remain_and_the_run_page_an_eta(hub, cl
     assert sync.run_slice(run_id=run.id, seq=0).seq == 1
     run.refresh_from_db()
     assert run.remaining == 150  # the search's total, less the page read
-    live = client_as(ADMIN).get(
-        f"/integrations/connections/{connection.pk}/", HTTP_HX_REQUEST="true"
-    )
+    admin = client_as(ADMIN)
+    live = admin.get(f"/integrations/connections/{connection.pk}/", HTTP_HX_REQUEST="true")
     eta = re.search(r'id="run-eta">ETA ([^<]*)<', live.content.decode())
     assert eta and re.fullmatch(r"(less than a minute|about \d+ min) left \(150 to read\)", eta[1])
+    answer = admin.get(f"/api/v1/connections/{connection.pk}/runs/{run.pk}").json()
+    assert answer["remaining"] == 150 and answer["eta_seconds"] >= 0
     # The next search starts at the moved bound: its total says again what is left.
     assert sync.run_slice(run_id=run.id, seq=1).seq == 2
     run.refresh_from_db()
