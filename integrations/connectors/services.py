@@ -10,7 +10,6 @@ Runs are queued by task name (tasks import us).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from django.db import connection as db
 from django.db.models import Q
 from django.utils import timezone
 
-from cdp_site import crypto
+from cdp_site import audit, crypto
 from cdp_site.celery import task_named
 from integrations.models import Source
 from integrations.services import archive_source, create_source
@@ -32,8 +31,6 @@ from .credentials import set_secrets
 from .models import Connection, StreamState, SyncRun
 from .registry import kind_of
 from .sync import reader_for
-
-logger = logging.getLogger(__name__)
 
 SLICE_TASK = "integrations.connectors.tasks.run_sync_slice"
 MIN_SCHEDULE_MINUTES = 5
@@ -367,7 +364,7 @@ def delete_connection(*, connection: Connection, by) -> None:
     """Deletes the connection with its credentials, stream states, runs and dropped-file
     records, cancelling its active run; its source is archived, not deleted: the events
     and profiles the connection brought are the customers' data and stay. ``by``: the
-    user who asked (logged).
+    user who asked (the audit trail's actor).
 
     A slice storing a page holds its run's row until it commits: the deletion waits for
     it (up to DELETE_LOCK_TIMEOUT_MS, then ConnectionBusy), so that page is stored whole
@@ -393,19 +390,22 @@ def delete_connection(*, connection: Connection, by) -> None:
             source = locked.source
             _, deleted = locked.delete()
             archive_source(source=source)
+            audit.record(
+                action="connection.delete",
+                actor=by,
+                target_type="integrations.connection",
+                target_id=connection.pk,
+                details={
+                    "kind": locked.kind,
+                    "source": source.pk,  # archived, with the data the connection brought
+                    "cancelled_run": active[0] if active else None,
+                    "deleted": {label.lower(): n for label, n in sorted(deleted.items()) if n},
+                },
+            )
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
             raise ConnectionBusy() from None
         raise
-    logger.info(
-        "connection %s (%s, source %s) deleted by user %s; active run cancelled: %s; %s",
-        connection.pk,
-        connection.kind,
-        source.pk,
-        getattr(by, "pk", None),
-        active or "none",
-        ", ".join(f"{n} {label.rsplit('.', 1)[-1]}" for label, n in sorted(deleted.items())),
-    )
 
 
 @contextmanager

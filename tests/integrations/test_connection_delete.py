@@ -3,13 +3,13 @@ real local JSON API. What it brought stays (events, profiles, its source archive
 it kept to read (credentials, cursors, runs, dropped-file records) goes; a run going on
 is cancelled, and a slice storing a page finishes it first."""
 
-import logging
 import threading
 
 import pytest
 from django.db import connection as db
 from django.db import transaction
 
+from cdp_site.models import AuditEntry
 from cdp_site.permissions import ADMIN, MARKETER
 from integrations.connectors import services, sync
 from integrations.connectors.models import Connection, DroppedFile, StreamState, SyncRun
@@ -32,13 +32,13 @@ def a_dropped_file(connection: Connection) -> DroppedFile:
     )
 
 
-def test_deleting_removes_what_it_kept_to_read_and_keeps_what_it_brought(api, caplog):
+def test_deleting_removes_what_it_kept_to_read_and_keeps_what_it_brought(api, make_user):
     connection = connect(api, page_size=5)
     drive(services.start_run(connection=connection))
+    running = services.start_run(connection=connection)
     a_dropped_file(connection)
-    source = connection.source
-    with caplog.at_level(logging.INFO, logger="integrations.connectors.services"):
-        services.delete_connection(connection=connection, by=None)
+    source, admin = connection.source, make_user(ADMIN)
+    services.delete_connection(connection=connection, by=admin)
     assert not Connection.objects.filter(pk=connection.pk).exists()
     assert not SyncRun.objects.exists() and not StreamState.objects.exists()
     assert not DroppedFile.objects.exists()
@@ -46,7 +46,21 @@ def test_deleting_removes_what_it_kept_to_read_and_keeps_what_it_brought(api, ca
     assert Event.objects.filter(source_id=source.pk).count() == 12
     source.refresh_from_db()
     assert source.archived_at is not None and not source.enabled
-    assert f"connection {connection.pk} (rest, source {source.pk}) deleted" in caplog.text
+    # The audit trail says who deleted it, which run it cancelled and what went with it.
+    (entry,) = AuditEntry.objects.filter(action="connection.delete")
+    assert (entry.actor_id, entry.actor_role) == (admin.pk, ADMIN)
+    assert (entry.target_type, entry.target_id) == ("integrations.connection", str(connection.pk))
+    assert entry.details == {
+        "kind": "rest",
+        "source": source.pk,
+        "cancelled_run": running.pk,
+        "deleted": {
+            "integrations.connection": 1,
+            "integrations.droppedfile": 1,
+            "integrations.streamstate": 1,
+            "integrations.syncrun": 2,
+        },
+    }
 
 
 def test_a_run_going_on_is_cancelled_and_its_next_slice_stores_nothing(api):
@@ -92,6 +106,7 @@ def test_api_delete_answers_204_then_404_and_archives_the_source(client_as, api)
     services.start_run(connection=connection)
     admin = client_as(ADMIN)
     assert admin.delete(f"{API}{connection.pk}").status_code == 204
+    assert AuditEntry.objects.get(action="connection.delete").actor_role == ADMIN
     assert admin.get(f"{API}{connection.pk}").status_code == 404
     assert admin.delete(f"{API}{connection.pk}").status_code == 404
     assert Source.objects.get(pk=connection.source_id).archived_at is not None
