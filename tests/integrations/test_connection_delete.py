@@ -11,7 +11,8 @@ from django.db import transaction
 
 from cdp_site.models import AuditEntry
 from cdp_site.permissions import ADMIN, MARKETER
-from integrations.connectors import services, sync
+from integrations.connectors import registry, services, sync
+from integrations.connectors.base import Field, Kind, Page, Stream
 from integrations.connectors.models import Connection, DroppedFile, StreamState, SyncRun
 from integrations.models import Event, Source
 from tests.support.connectors import drive
@@ -71,6 +72,31 @@ def test_a_run_going_on_is_cancelled_and_its_next_slice_stores_nothing(api):
     assert sync.run_slice(run_id=run.id, seq=1) == sync.DONE
     assert Event.objects.count() == 5  # the page it stored stays
     assert len(api.requests) == 1  # the late slice read nothing
+
+
+def test_a_deletion_during_a_read_drops_the_late_page_and_its_new_token_quietly(monkeypatch):
+    def read(reader, *, stream, cursor):
+        # The admin deletes the connection while the service answers; the service also
+        # issued a new token, which the read keeps as a kind does.
+        services.delete_connection(connection=connection, by=None)
+        reader.save_secrets({"api_key": "issued-during-the-read"})
+        return Page([{"id": "1"}], {"page": 2}, done=False)
+
+    kind = Kind(
+        key="slow_crm",
+        label="Slow CRM",
+        source_kind="crm",
+        default_base_url="https://crm.example.com/",
+        streams=(Stream("people", "People", "$.id", "identify", "userId = $.id"),),
+        read=read,
+        check=lambda reader: None,
+        secrets=(Field("api_key", "API key"),),
+    )
+    monkeypatch.setitem(registry.KINDS, "slow_crm", kind)
+    connection = services.create_connection(name="CRM", kind="slow_crm", secrets={"api_key": "k"})
+    run = services.start_run(connection=connection)
+    assert sync.run_slice(run_id=run.id, seq=0) == sync.DONE  # its run is gone: stale
+    assert not Event.objects.exists() and not Connection.objects.exists()
 
 
 def test_the_page_confirms_what_goes_and_what_stays_then_deletes(client_as, api):
