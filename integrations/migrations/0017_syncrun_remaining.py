@@ -5,10 +5,10 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    # After 0018 although numbered before it: 0018 (the catalogue's) was merged first,
-    # leaving 0017 to this branch; one line of migrations, no merge migration needed.
+    # After 0018 and 0019 although numbered before them: they were merged first, leaving
+    # 0017 to this branch; one line of migrations, no merge migration needed.
     dependencies = [
-        ("integrations", "0018_catalog_deleted"),
+        ("integrations", "0019_suppression_list"),
     ]
 
     operations = [
