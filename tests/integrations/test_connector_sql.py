@@ -18,6 +18,7 @@ from psycopg import sql
 from integrations.connectors import services, sync
 from integrations.connectors.models import StreamState, SyncRun
 from integrations.models import Event, RejectedEvent
+from tests.support.connectors import remaining_by_slice
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +161,13 @@ def test_a_table_is_read_in_keyset_pages_and_each_row_stored_once(erp, db):
     # The next run reads only the overlap window again, and stores none of it twice.
     again = drive(services.start_run(connection=connection))
     assert (again.records_read, again.stored, again.duplicates) == (250, 0, 250)
+
+
+def test_a_pass_counts_its_rows_once_for_the_eta_then_counts_down(erp, db):
+    run = services.start_run(connection=connect(erp))
+    # One COUNT after the first page, then what each page read.
+    assert remaining_by_slice(run, slices=3) == [150, 50, None]
+    assert run.status == SyncRun.Status.SUCCEEDED and run.requests == 4  # 3 pages, 1 count
 
 
 def test_values_become_json(erp, db):
