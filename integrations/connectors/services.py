@@ -198,6 +198,7 @@ def create_connection(
         next_run_at=now if schedule_minutes else None,
     )
     set_secrets(connection=connection, secrets=secrets or {})
+    audit.record(action="connection.create", target=connection, details={"kind": kind})
     return connection
 
 
@@ -223,6 +224,10 @@ def update_connection(*, connection: Connection, **changes) -> Connection:
         minutes = changes["schedule_minutes"]
         connection.next_run_at = timezone.now() + timedelta(minutes=minutes) if minutes else None
     connection.save()
+    # The changed settings by name: values may name hosts and tables, secrets never come here.
+    audit.record(
+        action="connection.update", target=connection, details={"changed": sorted(changes)}
+    )
     return connection
 
 
