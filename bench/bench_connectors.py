@@ -34,13 +34,11 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from bench.common import Row, progress
-from cdp_site.redis_client import client
+from bench.common import Row, no_processing_tasks, progress
 from demo.imitations import rest as rest_api
 from integrations import outbound, processing
 from integrations.connectors import services, sync
 from integrations.connectors.models import SyncRun
-from integrations.services import TRIGGER_KEY
 
 SCALES = {"quick": (10_000, 50_000, 100_000), "full": (100_000, 1_000_000, 1_000_000)}
 _SCALE = SCALES[os.environ.get("CDP_BENCH_CONN_SCALE", "quick")]
@@ -56,7 +54,7 @@ NO_BUDGET = 10**9  # requests a minute: the bench measures the path, not the pol
 
 
 def run() -> list[Row]:
-    _no_processing_tasks()
+    no_processing_tasks()
     print(
         f"  {API_RECORDS:,} API records, {SQL_ROWS:,} SQL rows, {MEMORY_ROWS:,} rows for memory",
         flush=True,
@@ -68,14 +66,6 @@ def run() -> list[Row]:
     finally:
         _drop_source_database()
     return rows
-
-
-def _no_processing_tasks() -> None:
-    """Keeps ingestion from queueing processing tasks: this process drains the inbox."""
-    try:
-        client().set(TRIGGER_KEY, "1", ex=24 * 3600)
-    except Exception as exc:  # without Redis nothing is queued anyway
-        print(f"  (processing flag not set: {exc})")
 
 
 def _drive(run: SyncRun, *, label: str, total: int, page: int, each_slice=None) -> SyncRun:
