@@ -52,3 +52,15 @@ def start(*, records: list[dict] | None = None, token: str = "", style: str = "p
     imitation = Imitation(handler=customers, token=token, records=list(records or []))
     imitation.state["style"] = style
     return imitation.start()
+
+
+def connector_config(*, page_size: int, paging: str = "page", **extra) -> dict:
+    """The generic REST connector's settings that read this API's customers; ``extra``
+    adds to them (auth, since_param...)."""
+    return {
+        "path": "/customers",
+        "records_path": "$.data",
+        "paging": paging,
+        "page_size": page_size,
+        **extra,
+    }
