@@ -11,8 +11,8 @@ Contract:
 - Written in the caller's transaction: an action that rolls back leaves no row, one that
   commits cannot lose its row.
 - Append-only in the database (migration cdp_site 0006: a trigger refuses UPDATE and
-  DELETE), partitioned by month; ``ensure_partitions`` (a beat task) keeps the coming
-  months created.
+  DELETE), partitioned by month; a beat task keeps the coming months created
+  (``ensure_partitions``) and drops the months past the retention (``drop_expired``).
 - The client's address and the signed-in user come from the request being served
   (``RequestContext``, a middleware, puts them in context variables; the API's token
   authentication names its user with ``acting_as``), so services need no request or
@@ -26,12 +26,12 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .clientip import client_ip
 from .models import AuditEntry
-from .partitions import ensure_months
+from .partitions import drop_months_before, ensure_months, month_start
 from .permissions import role_of
 
 TABLE = "cdp_site_auditentry"
@@ -84,6 +84,22 @@ def changed(before: dict, after: dict) -> dict:
 def ensure_partitions(*, months_ahead: int = 2, today=None) -> list[str]:
     today = today or timezone.now().date()
     return ensure_months(parent=TABLE, column="at", months_ahead=months_ahead, today=today)
+
+
+@transaction.atomic
+def drop_expired(*, keep_months: int | None = None, today=None) -> list[str]:
+    """The trail's own retention: the month partitions older than the ``keep_months``
+    whole months before this one (settings.AUDIT_RETENTION_MONTHS) are dropped, and rows
+    of that age stranded in DEFAULT deleted (as partition maintenance, which the
+    append-only trigger lets through)."""
+    keep = settings.AUDIT_RETENTION_MONTHS if keep_months is None else keep_months
+    cutoff = month_start(today or timezone.now().date(), -keep)
+    dropped = drop_months_before(parent=TABLE, cutoff=cutoff)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('cdp.partition_maintenance', 'on', true)")
+        cursor.execute(f"DELETE FROM {TABLE}_default WHERE at < %s", [cutoff])  # noqa: S608
+        cursor.execute("SELECT set_config('cdp.partition_maintenance', '', true)")
+    return dropped
 
 
 def acting_as(user) -> None:

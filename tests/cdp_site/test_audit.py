@@ -145,3 +145,15 @@ def test_admins_read_filter_and_download_the_trail_and_nobody_else_may(client_as
         other = client_as(role)
         assert other.get("/settings/audit/").status_code == 403
         assert other.get("/api/v1/audit").status_code == 403
+
+
+def test_months_past_the_retention_are_dropped_whole_and_newer_ones_kept():
+    audit.ensure_partitions(months_ahead=3, today=date(2031, 1, 15))  # 2031-01 … 2031-04
+    for month in (1, 2, 3, 4):
+        AuditEntry.objects.create(at=datetime(2031, month, 9, tzinfo=UTC), action="test.old")
+    AuditEntry.objects.create(at=datetime(2030, 6, 1, tzinfo=UTC), action="test.old")  # DEFAULT
+    dropped = audit.drop_expired(keep_months=1, today=date(2031, 4, 2))
+    assert {"cdp_site_auditentry_y2031m01", "cdp_site_auditentry_y2031m02"} <= set(dropped)
+    assert not {"cdp_site_auditentry_y2031m03", "cdp_site_auditentry_y2031m04"} & set(dropped)
+    kept = sorted(e.at.month for e in AuditEntry.objects.filter(action="test.old"))
+    assert kept == [3, 4]  # March is the one whole month kept before April
