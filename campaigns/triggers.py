@@ -4,13 +4,16 @@ effects written and the cursor advanced in one transaction. A crash replays the 
 rows; one reader at a time (the lock), so "every time" entries are never doubled.
 
 - Segment changes (``MembershipChange``): segment_entered / segment_exited campaigns.
+  An entry or exit caused only by backfilled history (``MembershipChange.backfill``)
+  starts nothing; the person stays a member, and entered the segment then, so staying in
+  on live data starts nothing later either (segments/realtime.py).
 - Profile changes (``ProfileChange`` with ``detail.event_names``), in this order per
   profile: goals (an enrollment whose campaign's goal event happened after entry ends as
   converted), awaited events (wait_for_event moves on to ``next``), then event-triggered
   campaigns (each matching ProfileEvent enrols once, with its properties as context).
 
 Only active campaigns enrol or move; only what happened after a campaign started counts,
-and never history that a connector backfilled (``context.backfill``).
+and never history that a connector backfilled (``context.backfill``), nor what it moved.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def read_membership_changes(*, now: datetime | None = None, limit: int = 2000) -
     rows = list(
         MembershipChange.objects.filter(id__gt=cursor.last_id)
         .order_by("id")
-        .values_list("id", "segment_id", "profile_id", "change", "at")[:limit]
+        .values_list("id", "segment_id", "profile_id", "change", "at", "backfill")[:limit]
     )
     if not rows:
         return 0
@@ -55,10 +58,12 @@ def read_membership_changes(*, now: datetime | None = None, limit: int = 2000) -
     for campaign in Campaign.objects.filter(
         status=Campaign.Status.ACTIVE,
         kind__in=list(wanted.values()),
-        segment_id__in={r[1] for r in rows},
+        segment_id__in={r[1] for r in rows if not r[5]},
     ):
         campaigns[(campaign.segment_id, campaign.kind)].append(campaign)
-    for _, segment_id, profile_id, change, at in rows:
+    for _, segment_id, profile_id, change, at, backfill in rows:
+        if backfill:  # moved by a connector's history: starts nothing
+            continue
         for campaign in campaigns.get((segment_id, wanted.get(change)), ()):
             if campaign.started_at and at >= campaign.started_at:
                 services.enroll(

@@ -11,7 +11,6 @@ the reason it cannot be read, and goes on after a broken row.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,16 +18,6 @@ BOM = b"\xef\xbb\xbf"
 DELIMITERS = ",;\t|"
 # The csv module's limit is one per process: every reader here shares this value.
 csv.field_size_limit(10 * 1024 * 1024)
-NUMBER_LIKE = re.compile(r"^[+-]?[\d\s().-]+$")
-
-
-def safe_cell(value) -> str:
-    """The value as a cell that a spreadsheet will not run as a formula (every CSV the
-    platform writes: segment exports, insights downloads, privacy exports)."""
-    text = "" if value is None else str(value)
-    if text and (text[0] in "=@\t\r" or (text[0] in "+-" and not NUMBER_LIKE.match(text))):
-        return "'" + text
-    return text
 
 
 class Lines:

@@ -259,4 +259,5 @@ from .catalog.models import Product  # noqa: E402, F401
 from .connectors.models import Connection, DroppedFile, StreamState, SyncRun  # noqa: E402, F401
 from .destinations.models import DeadLetter, Destination  # noqa: E402, F401
 from .imports.models import FileImport, ImportMapping  # noqa: E402, F401
+from .suppression.models import SuppressedCount, Suppression, SuppressionKey  # noqa: E402, F401
 from .webhooks.models import UsedSignature, WebhookConfig  # noqa: E402, F401

@@ -11,7 +11,7 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from cdp_site import crypto, debounce, retention
+from cdp_site import audit, crypto, debounce, retention
 from cdp_site.dataerrors import is_data_error
 
 from . import selectors
@@ -19,6 +19,7 @@ from .collect import keys, storage
 from .collect.messages import SERVER, Rejection, Row, Trust, prepare
 from .imports import files
 from .models import CLIENT_KINDS, RejectedEvent, Source, SourceMinuteStats, new_write_key
+from .suppression import services as suppression
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def create_source(
     if ip_rate_limit is None:
         client = trust == Source.Trust.CLIENT
         ip_rate_limit = CLIENT_IP_RATE_LIMIT if client else SERVER_IP_RATE_LIMIT
-    return Source.objects.create(
+    source = Source.objects.create(
         name=name.strip(),
         kind=kind,
         party=party,
@@ -73,6 +74,8 @@ def create_source(
         currency=currency.strip().upper(),
         verification_secret_encrypted=crypto.encrypt(new_verification_secret()),
     )
+    audit.record(action="source.create", target=source, details={"kind": kind, "trust": trust})
+    return source
 
 
 # What a source's owner may change (the sources page, the REST API): one list both read.
@@ -126,9 +129,12 @@ def update_source(*, source: Source, **changes) -> Source:
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
     _refuse_archived(source)
+    before = {field: getattr(source, field) for field in changes}
     for field, value in changes.items():
         setattr(source, field, _NORMALISE.get(field, lambda v: v)(value))
     source.save()
+    after = {field: getattr(source, field) for field in changes}
+    audit.record(action="source.update", target=source, details=audit.changed(before, after))
     keys.clear_cache()
     return source
 
@@ -144,6 +150,7 @@ def rotate_verification_secret(*, source: Source) -> str:
     secret = new_verification_secret()
     source.verification_secret_encrypted = crypto.encrypt(secret)
     source.save(update_fields=["verification_secret_encrypted", "updated_at"])
+    audit.record(action="source.rotate_verification_secret", target=source)
     keys.clear_cache()
     return secret
 
@@ -166,6 +173,8 @@ def rotate_write_key(*, source: Source, grace: timedelta) -> Source:
     source.save(
         update_fields=["write_key", "previous_write_key", "previous_key_valid_until", "updated_at"]
     )
+    grace_seconds = int(grace.total_seconds())
+    audit.record(action="source.rotate_write_key", target=source, details={"grace": grace_seconds})
     keys.clear_cache()
     return source
 
@@ -180,6 +189,7 @@ def archive_source(*, source: Source) -> Source:
         locked.archived_at = timezone.now()
         locked.enabled = False
         locked.save(update_fields=["archived_at", "enabled", "updated_at"])
+        audit.record(action="source.archive", target=locked)
     keys.clear_cache()
     return locked
 
@@ -192,6 +202,7 @@ def restore_source(*, source: Source) -> Source:
     if locked.archived_at is not None:
         locked.archived_at = None
         locked.save(update_fields=["archived_at", "updated_at"])
+        audit.record(action="source.restore", target=locked)
     keys.clear_cache()
     return locked
 
@@ -206,6 +217,7 @@ def delete_source(*, source: Source) -> None:
     stored_files = [
         files.path_of(name) for name in locked.file_imports.values_list("stored_name", flat=True)
     ]
+    audit.record(action="source.delete", target=locked, details={"name": locked.name})
     locked.delete()
     keys.clear_cache()
     transaction.on_commit(lambda: [path.unlink(missing_ok=True) for path in stored_files])
@@ -219,6 +231,7 @@ class IngestResult:
     stored: int  # new events written
     duplicates: int  # valid messages whose messageId this source had sent before
     rejections: list[Rejection]
+    suppressed: int = 0  # valid messages dropped for carrying an erased person's identifier
 
 
 def _storable(payload):
@@ -280,11 +293,17 @@ def ingest_messages(
     """
     received_at = received_at or timezone.now()
     trust = trust or _trust_of(source_id)
-    rows: list[Row] = []
+    pairs: list[tuple[Row, dict]] = []
     rejections: list[Rejection] = []
     for message in messages:
         prepared = prepare(message, type_=type_, received_at=received_at, ip=ip, trust=trust)
-        (rows if isinstance(prepared, Row) else rejections).append(prepared)
+        if isinstance(prepared, Row):
+            pairs.append((prepared, message))
+        else:
+            rejections.append(prepared)
+    # An erased person's identifiers are turned away here (the API, webhooks, imports and
+    # pull syncs all pass by), counted for the source; processing checks again, exactly.
+    rows, suppressed = suppression.screen(source_id=source_id, pairs=pairs, received_at=received_at)
     # Rows and rejections together are two statements, so they share a transaction. One
     # statement (dedupe, events and inbox in one INSERT) is atomic by itself: outside a
     # caller's transaction it commits on its own, saving the BEGIN/COMMIT round trip that
@@ -300,7 +319,12 @@ def ingest_messages(
         record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
     if stored:
         transaction.on_commit(trigger_processing_soon)
-    return IngestResult(stored=stored, duplicates=len(rows) - stored, rejections=rejections)
+    return IngestResult(
+        stored=stored,
+        duplicates=len(rows) - stored,
+        rejections=rejections,
+        suppressed=suppressed,
+    )
 
 
 def _trust_of(source_id: int) -> Trust:

@@ -18,6 +18,8 @@ from collections import Counter
 
 from django.conf import settings
 
+from integrations.suppression import services as suppression
+
 from . import attribution, computed, stage_history, stages, trust
 from .changes import ChangeSet
 from .consent import ConsentCollector, summarise
@@ -25,6 +27,7 @@ from .identifiers import identifiers_of, load_rules
 from .resolution import BatchResolver, Owner
 from .sql import execute, rows
 from .survivorship import TraitCollector, recompute_current_traits
+from .touches import is_backfill
 from .writes import PlanWriter, event_name
 
 LOCK_IDENTIFIERS = """
@@ -62,6 +65,7 @@ def resolve_batch(batch) -> None:
     events = batch.events()
     rules = load_rules()
     found = {e["id"]: identifiers_of(e, rules)[0] for e in events}
+    events = without_suppressed(events, found)
     keys = sorted({i.key for idents in found.values() for i in idents})
 
     owners, consent_now = lock_and_load(keys)
@@ -83,6 +87,7 @@ def resolve_batch(batch) -> None:
         if consent.add_event(a.event, profile_id=root, identity_id=a.identity_id):
             changes.add(root, "consent")
         changes.add(root, "events", event_names=[event_name(a.event), a.event["type"]])
+        changes.came_from(root, backfill=is_backfill(a.event["payload"]))
 
     writer = PlanWriter(plan)
     writer.write()
@@ -91,14 +96,28 @@ def resolve_batch(batch) -> None:
     writer.apply_merges()
 
     record_structure_changes(plan, changes)
-    changes.kinds = {writer.real(pid): kinds for pid, kinds in changes.kinds.items()}
-    changes.detail = {writer.real(pid): d for pid, d in changes.detail.items()}
+    changes.remap(writer.real)
     refresh_profiles(
         changes,
         identifier_traits=rules.trait_kinds,
         events=[a.event["id"] for a in plan.assignments],
     )
     changes.emit()
+
+
+def without_suppressed(events: list[dict], found: dict[int, list]) -> list[dict]:
+    """The events none of whose identifiers belongs to an erased person. The others are
+    dropped here, their raw rows deleted (integrations' suppression list; the door turns
+    most away, this is the exact check), and left out of ``found``."""
+    hit = suppression.suppressed_among(i.value for idents in found.values() for i in idents)
+    if not hit:
+        return events
+    dropped = [e for e in events if any(i.value in hit for i in found[e["id"]])]
+    suppression.discard(events=dropped)
+    for event in dropped:
+        del found[event["id"]]
+    gone = {e["id"] for e in dropped}
+    return [e for e in events if e["id"] not in gone]
 
 
 def lock_and_load(keys: list[tuple[int, str]]) -> tuple[dict, dict[int, dict]]:
@@ -157,6 +176,8 @@ def record_structure_changes(plan, changes: ChangeSet) -> None:
     for merge in plan.merges:
         changes.add(plan.root(merge.survivor), "merged", merged=[merge.merged])
         changes.add(merge.merged, "merged_away", into=plan.root(merge.survivor))
+        # What merged it away came with its survivor's messages.
+        changes.came_from(merge.merged, backfill=changes.is_backfill(plan.root(merge.survivor)))
 
 
 def refresh_profiles(changes: ChangeSet, *, identifier_traits=None, events=()) -> None:

@@ -10,7 +10,8 @@ Shape (every key optional, every value a string of at most ``VALUE_LENGTH``)::
      "backfill": true}
 
 ``backfill`` marks history a connector read (integrations/connectors/records.py): an
-order from March, synced today. Campaigns never start on it.
+order from March, synced today. Campaigns never start on it, nor on the segment entries
+it causes (the processing step marks the profile's change record, changes.py).
 
 UTM parameters missing from ``context.campaign`` are read from the page URL's query
 string (``utm_source`` ...), as analytics.js does when it fills ``context.campaign``.
@@ -55,6 +56,12 @@ def _utm_of(url: str | None) -> dict:
     return utm
 
 
+def is_backfill(payload: dict) -> bool:
+    """The message is history a connector backfilled (``context.backfill`` is true)."""
+    context = payload.get("context")
+    return isinstance(context, dict) and context.get("backfill") is True
+
+
 def touch_of(payload: dict) -> dict | None:
     """The campaign and page of one raw event, or None when it carries neither."""
     context = payload.get("context") if isinstance(payload.get("context"), dict) else {}
@@ -67,6 +74,6 @@ def touch_of(payload: dict) -> dict | None:
         touch["campaign"] = campaign
     if page:
         touch["page"] = page
-    if context.get("backfill") is True:
+    if is_backfill(payload):
         touch["backfill"] = True
     return touch or None

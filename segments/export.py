@@ -30,7 +30,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
 
-from cdp_site.csvlines import safe_cell
+from cdp_site.csvout import safe_cell
 from integrations.destinations import services as destinations
 from integrations.destinations.adapters import DestinationError
 from profiles.models import IdentifierKind, Identity, Profile

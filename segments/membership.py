@@ -1,6 +1,12 @@
 """Materialised membership: a full recompute of a segment, or an evaluation of some
 profiles only (real time). One statement each: the compiled query feeds the inserts
-of those who entered, the deletes of those who left, and the history of both."""
+of those who entered, the deletes of those who left, and the history of both.
+
+Each entry and exit is marked ``backfill`` when only history a connector backfilled
+moved the person (campaigns start nothing on it). The real-time pass knows who that is,
+from the change records it reads. A full recompute (or a segment following one) may get
+to a person before the real-time pass has read their change records (a first sync's
+backlog, a time-window pass): it marks the people whose unread records all are backfill."""
 
 from __future__ import annotations
 
@@ -10,11 +16,22 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from profiles.models import ProfileChange
+
 from . import compiler
-from .models import Segment, SizeSample
+from .models import ChangeCursor, Segment, SizeSample
 
 # Sent after commit with ``changes``: a list of (segment_id, profile_id, "entered"|"exited").
 membership_changed = Signal()
+
+CHANGES_CURSOR = "segments"  # the real-time pass's cursor over profiles' change records
+# In the history: the person is one of %(backfill)s, or every change record of theirs after
+# %(unread_after)s (the real-time cursor; NULL: none are looked at) is backfilled history.
+BACKFILL_OF = """(
+    {t}.profile_id = ANY(%(backfill)s::bigint[])
+    OR coalesce((SELECT bool_and(c.backfill) FROM profiles_profilechange c
+                 WHERE c.profile_id = {t}.profile_id AND c.id > %(unread_after)s::bigint), false)
+)"""
 
 APPLY_SQL = """
 WITH wanted AS ({wanted}),
@@ -31,14 +48,20 @@ exited AS (
     RETURNING profile_id
 ),
 history AS (
-    INSERT INTO segments_membershipchange (segment_id, profile_id, change, at, reason)
-    SELECT %(segment)s, profile_id, 'entered', %(now)s, %(reason)s FROM entered
+    INSERT INTO segments_membershipchange (segment_id, profile_id, change, at, reason, backfill)
+    SELECT %(segment)s, profile_id, 'entered', %(now)s, %(reason)s, {entered_backfill}
+    FROM entered
     UNION ALL
-    SELECT %(segment)s, profile_id, 'exited', %(now)s, %(reason)s FROM exited
+    SELECT %(segment)s, profile_id, 'exited', %(now)s, %(reason)s, {exited_backfill}
+    FROM exited
     RETURNING profile_id, change
 )
 SELECT profile_id, change FROM history
-"""
+""".replace("{entered_backfill}", BACKFILL_OF.format(t="entered")).replace(
+    "{exited_backfill}", BACKFILL_OF.format(t="exited")
+)
+# The marking parameters of a change no backfill made (an uploaded list is someone's act).
+NOT_BACKFILL = {"backfill": [], "unread_after": None}
 SCOPE = "AND m.profile_id = ANY(%(ids)s)"
 
 
@@ -69,9 +92,24 @@ def _named(sql: str, params) -> tuple[str, dict]:
     return out, names
 
 
-def apply(segment: Segment, *, profile_ids: list[int] | None, reason: str) -> list[tuple]:
+def unread_after() -> int | None:
+    """Where the real-time pass has read the profiles' change records up to; None when no
+    backfilled record is left unread (the usual case: then nobody's records are probed).
+    Reads the unread records only: a backlog, which the real-time pass keeps short."""
+    last = ChangeCursor.objects.filter(name=CHANGES_CURSOR).values_list("last_id", flat=True)
+    after = last.first() or 0
+    pending = ProfileChange.objects.filter(id__gt=after, backfill=True).exists()
+    return after if pending else None
+
+
+def apply(
+    segment: Segment, *, profile_ids: list[int] | None, reason: str, backfill=None
+) -> list[tuple]:
     """Brings the members (of ``profile_ids``, or all) in line with the rule; returns the
-    (profile_id, change) rows it recorded."""
+    (profile_id, change) rows it recorded. ``backfill``: the profiles that only backfilled
+    history changed (the real-time pass knows them), whose entries and exits are marked
+    so; None: the profiles whose change records the real-time pass has not read yet all
+    are backfilled history."""
     wanted = compiler.queryset(segment.rule, profile_ids=profile_ids)
     sql, params = wanted.values("id").query.sql_with_params()
     sql, named = _named(sql, params)
@@ -81,6 +119,8 @@ def apply(segment: Segment, *, profile_ids: list[int] | None, reason: str) -> li
         "now": timezone.now(),
         "reason": reason[:200],
         "ids": profile_ids,
+        "backfill": sorted(backfill or ()),
+        "unread_after": unread_after() if backfill is None else None,
     }
     with connection.cursor() as cursor:
         cursor.execute(statement, named)

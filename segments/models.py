@@ -69,6 +69,9 @@ class MembershipChange(models.Model):
     change = models.CharField(max_length=10, choices=Change.choices)
     at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True, default="")
+    # Caused only by history a connector backfilled (ProfileChange.backfill): the membership
+    # is real, but the change starts no journey. Raw inserts may leave it out.
+    backfill = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [

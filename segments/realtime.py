@@ -3,6 +3,13 @@ after the last id handled, and re-evaluates, for each changed profile, only the 
 whose rules read what changed. Segments that refer to other segments come after them,
 with the profiles whose membership just changed added.
 
+Backfilled history. A profile whose change records (all of them in the pass) carry
+``backfill`` changed only through history a connector backfilled: its entries and exits
+are recorded like any other (the person is in the segment, counted and exported) but
+marked ``backfill``, and campaigns start nothing on them. Entry is what starts a journey,
+so someone who entered on backfill and stays in on live data is not enrolled later; they
+are when they leave and come back on live data.
+
 Durable and idempotent: the cursor advances in the same transaction as the membership
 writes, so a crash replays the same changes to the same result.
 
@@ -29,7 +36,7 @@ from .models import ChangeCursor, Segment
 
 logger = logging.getLogger(__name__)
 
-CURSOR = "segments"
+CURSOR = membership.CHANGES_CURSOR
 FAILING = "Real-time evaluation failed"  # the prefix of compute_error that retry_failing reads
 # Changes after which every segment must look again at the profile.
 RESHAPING = {"created", "merged", "merged_away", "unmerged"}
@@ -81,9 +88,12 @@ def affected(segment: Segment, changes: dict[int, tuple[set, set]]) -> list[int]
     return ids
 
 
-def evaluate(changes: dict[int, tuple[set, set]], *, moved: dict | None = None) -> int:
+def evaluate(
+    changes: dict[int, tuple[set, set]], *, moved: dict | None = None, backfill=None
+) -> int:
     """Re-evaluates the segments the changes touch, and those referring to segments in
-    ``moved`` ({segment: profiles whose membership moved}); returns the changes made."""
+    ``moved`` ({segment: profiles whose membership moved}); returns the changes made.
+    ``backfill``: the profiles only backfilled history changed (None: see membership.apply)."""
     moved = defaultdict(set, moved or {})
     total = 0
     for segment in ordered_segments():
@@ -92,17 +102,20 @@ def evaluate(changes: dict[int, tuple[set, set]], *, moved: dict | None = None) 
             ids |= moved.get(ref, set())
         if not ids:
             continue
-        rows = _apply_isolated(segment, sorted(ids))
+        mine = None if backfill is None else backfill & ids
+        rows = _apply_isolated(segment, sorted(ids), backfill=mine)
         if rows:
             moved[segment.pk] = {pid for pid, _ in rows}
             total += len(rows)
     return total
 
 
-def _apply_isolated(segment: Segment, profile_ids: list[int]) -> list[tuple]:
+def _apply_isolated(segment: Segment, profile_ids: list[int], *, backfill) -> list[tuple]:
     try:
         with transaction.atomic():
-            rows = membership.apply(segment, profile_ids=profile_ids, reason="profile changed")
+            rows = membership.apply(
+                segment, profile_ids=profile_ids, reason="profile changed", backfill=backfill
+            )
             if rows:
                 membership.refresh_count(segment)
             return rows
@@ -121,17 +134,24 @@ def process_changes(*, limit: int = 5000) -> int:
     rows = list(
         ProfileChange.objects.filter(id__gt=cursor.last_id)
         .order_by("id")
-        .values_list("id", "profile_id", "kinds", "detail")[:limit]
+        .values_list("id", "profile_id", "kinds", "detail", "backfill")[:limit]
     )
     if not rows:
         return 0
     changes: dict[int, tuple[set, set]] = {}
-    for _, profile_id, kinds, detail in rows:
+    live = set()
+    for _, profile_id, kinds, detail, backfill in rows:
         kind_set, names = changes.setdefault(profile_id, (set(), set()))
         kind_set.update(kinds)
         names.update(detail.get("event_names") or ())
-    merged = {pid: d["into"] for _, pid, kinds, d in rows if "merged_away" in kinds and "into" in d}
-    evaluate(changes, moved=carry_uploaded_lists(merged))
+        if not backfill:
+            live.add(profile_id)
+    backfilled = set(changes) - live
+    merged = {
+        pid: d["into"] for _, pid, kinds, d, _ in rows if "merged_away" in kinds and "into" in d
+    }
+    moved = carry_uploaded_lists(merged, backfill=backfilled)
+    evaluate(changes, moved=moved, backfill=backfilled)
     cursor.last_id = rows[-1][0]
     cursor.save(update_fields=["last_id"])
     return len(rows)
@@ -156,21 +176,31 @@ WITH carried AS (
     ON CONFLICT (segment_id, profile_id) DO NOTHING
     RETURNING segment_id, profile_id
 ), history AS (
-    INSERT INTO segments_membershipchange (segment_id, profile_id, change, at, reason)
-    SELECT segment_id, profile_id, 'exited', %(now)s, 'merged into another profile' FROM carried
+    INSERT INTO segments_membershipchange (segment_id, profile_id, change, at, reason, backfill)
+    SELECT segment_id, profile_id, 'exited', %(now)s, 'merged into another profile',
+           profile_id = ANY(%(backfill)s::bigint[])
+    FROM carried
     UNION ALL
-    SELECT segment_id, profile_id, 'entered', %(now)s, 'merged with a listed profile' FROM landed
+    SELECT segment_id, profile_id, 'entered', %(now)s, 'merged with a listed profile',
+           profile_id = ANY(%(backfill)s::bigint[])
+    FROM landed
 )
 SELECT segment_id, profile_id FROM landed
 """
 
 
-def carry_uploaded_lists(merged: dict[int, int]) -> dict[int, set[int]]:
+def carry_uploaded_lists(merged: dict[int, int], *, backfill=frozenset()) -> dict[int, set[int]]:
     """An uploaded list's member merged into another profile: the survivor takes the
-    place (rule-based segments re-evaluate by themselves). Returns what moved."""
+    place (rule-based segments re-evaluate by themselves). Returns what moved. A merge
+    made by backfilled history (``backfill``: profiles changed only by it) is marked so."""
     if not merged:
         return {}
-    params = {"merged": list(merged), "into": list(merged.values()), "now": timezone.now()}
+    params = {
+        "merged": list(merged),
+        "into": list(merged.values()),
+        "now": timezone.now(),
+        "backfill": sorted(backfill),
+    }
     with connection.cursor() as cursor:
         cursor.execute(CARRY_SQL, params)
         landed = cursor.fetchall()

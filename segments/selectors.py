@@ -16,7 +16,7 @@ from django.utils import timezone
 from integrations.destinations.models import Destination
 from profiles import selectors as profile_selectors
 from profiles.models import Profile
-from profiles.selectors import Item, after_cursor
+from profiles.selectors import Item, newest_after
 
 from . import realtime
 from .models import Membership, MembershipChange, Segment, SizeSample
@@ -97,6 +97,10 @@ def members(*, segment: Segment, cursor: str | None = None, limit: int | None = 
     return MemberPage(members=page, next_cursor=next_cursor)
 
 
+# Why a segment journey did not start for someone who entered (campaigns/triggers.py).
+BACKFILL_NOTE = "a connector's history: starts no journey"
+
+
 @dataclass
 class Change:
     id: int
@@ -123,7 +127,7 @@ def _changes(qs, limit: int) -> list[Change]:
             else f"Profile {r.profile_id}",
             change=r.change,
             at=r.at,
-            reason=r.reason,
+            reason=f"{r.reason} ({BACKFILL_NOTE})" if r.backfill else r.reason,
         )
         for r in rows
     ]
@@ -194,13 +198,8 @@ def timeline_items(*, profile, before, kinds, limit: int, filters=None) -> list:
     items = []
     for kind in sorted(kinds):
         change = kind.removeprefix("segment-")
-        qs = (
-            MembershipChange.objects.filter(profile_id=profile.pk, change=change)
-            .filter(after_cursor(before, kind, "at", "id"))
-            .select_related("segment")
-            .order_by("-at", "-id")[:limit]
-        )
-        for row in qs:
+        qs = MembershipChange.objects.filter(profile_id=profile.pk, change=change)
+        for row in newest_after(qs.select_related("segment"), before, kind, "at", limit):
             verb = "Entered" if change == "entered" else "Left"
             items.append(
                 Item(

@@ -232,7 +232,8 @@ def _resolve(batch: list[_Wanted]) -> dict[tuple[int, str], int]:
 # --- applying -------------------------------------------------------------------------
 
 # The same statement as a rule's membership, fed by the uploaded profiles; "add" leaves
-# the members not in the file where they are.
+# the members not in the file where they are. A list is someone's act, never a connector's
+# history: no change it makes is marked backfill.
 APPLY_SQL = membership.APPLY_SQL.format(
     wanted="SELECT DISTINCT profile_id AS id FROM segments_upload_ids",
     scope="AND %(replace)s",
@@ -319,7 +320,13 @@ def import_csv(*, segment: Segment, file, kind: str | None = None, mode: str = "
         now = timezone.now()
         cursor.execute(
             APPLY_SQL,
-            {"segment": segment.pk, "now": now, "reason": REASON, "replace": mode == "replace"},
+            {
+                "segment": segment.pk,
+                "now": now,
+                "reason": REASON,
+                "replace": mode == "replace",
+                **membership.NOT_BACKFILL,
+            },
         )
         changes = cursor.fetchall()
         cursor.execute("DROP TABLE segments_upload_ids")
@@ -360,7 +367,13 @@ def create_static_segment_of(
     with connection.cursor() as cursor:
         cursor.execute(
             PROFILES_SQL,
-            {"segment": segment.pk, "now": now, "reason": reason[:200], "ids": list(profile_ids)},
+            {
+                "segment": segment.pk,
+                "now": now,
+                "reason": reason[:200],
+                "ids": list(profile_ids),
+                **membership.NOT_BACKFILL,
+            },
         )
         changes = cursor.fetchall()
     _record(segment, changes, now=now, started=started)
@@ -377,7 +390,9 @@ def _cascade(segment: Segment, changed: set[int]) -> None:
             ids |= moved.get(ref, set())
         if not ids:
             continue
-        rows = membership.apply(other, profile_ids=sorted(ids), reason="uploaded list changed")
+        rows = membership.apply(
+            other, profile_ids=sorted(ids), reason="uploaded list changed", backfill=()
+        )
         if rows:
             moved[other.pk] = {pid for pid, _ in rows}
             membership.refresh_count(other)

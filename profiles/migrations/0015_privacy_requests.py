@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('profiles', '0013_computed_revenue'),
+        ('profiles', '0014_profilechange_backfill'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -10,6 +10,9 @@ class ProfileChange(models.Model):
     kinds = ArrayField(models.CharField(max_length=20))
     detail = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Every message behind this change was history a connector backfilled: what it moves
+    # (a segment entry or exit) starts no journey. Raw inserts may leave it out.
+    backfill = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [models.Index(fields=["profile_id", "-id"], name="profilechange_profile")]

@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from cdp_site.csvlines import safe_cell
+from cdp_site.csvout import safe_cell
 from cdp_site.personal_data import Subject
 
 SALT = "profiles.privacy.export"

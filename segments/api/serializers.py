@@ -99,7 +99,7 @@ class MemberSerializer(serializers.ModelSerializer):
 class ChangeSerializer(serializers.ModelSerializer):
     class Meta:
         model = MembershipChange
-        fields = ["id", "profile_id", "change", "at", "reason"]
+        fields = ["id", "profile_id", "change", "at", "reason", "backfill"]
         read_only_fields = fields
 
 

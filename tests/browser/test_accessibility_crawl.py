@@ -29,6 +29,7 @@ from segments import static_lists
 from tests.browser.conftest import log_in_page
 from tests.conftest import PASSWORD
 from tests.profiles.conftest import drain, message
+from tests.support import segment_rules
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -70,14 +71,7 @@ def world(transactional_db):
     order = message(userId="w-ann", event="Order Completed", properties={"total": 12})
     integrations.ingest_messages(source_id=web.pk, messages=[identify, viewed, order])
     drain()
-    rule = {
-        "version": 1,
-        "root": {
-            "type": "group",
-            "match": "all",
-            "children": [{"type": "event", "name": "Order Completed"}],
-        },
-    }
+    rule = segment_rules.rule({"type": "event", "name": "Order Completed"})
     buyers = segments.create_segment(name="Buyers", rule=rule)
     static_lists.create_static_segment(name="VIP list")
     template = MessageTemplate.objects.create(

@@ -1,0 +1,181 @@
+"""Writes of the suppression list, and its checks (what other apps may use: ``suppress``,
+``rotate_key``, ``screen`` for the door, ``suppressed_among`` and ``discard`` for
+processing, ``rotate_encryption``).
+
+Contract:
+- A suppressed identifier is stored as HMAC-SHA256(key, value) under the current key
+  version, never as the value. Values are compared as identity resolution stores them
+  (trimmed; e-mail addresses lower-cased): profiles hands in its identities' values.
+- The keys are versioned and encrypted at rest; a new version (``rotate_key``) hashes new
+  suppressions, and every version with suppressions keeps being checked.
+- The door (``screen``) drops a message whose userId, anonymousId or traits e-mail is
+  suppressed and counts it per source and day. It knows whether the list is empty from a
+  per-process flag refreshed every few seconds, so an empty list costs no query; the exact
+  check is processing's (``suppressed_among`` over every identifier profiles extracts,
+  then ``discard`` deletes the raw rows it drops), so nothing slips through in between.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections import Counter
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cdp_site.contact_points import normalize_email
+from cdp_site.crypto import decrypt, encrypt, rotate
+from cdp_site.pgarrays import adapt
+
+from .models import Suppression, SuppressionKey
+
+FLAG_SECONDS = 3.0  # how long a process trusts "the list is empty"
+_keys: dict[int, bytes] = {}  # version -> key, decrypted once per process
+_empty_until = 0.0
+
+INSERT = """
+INSERT INTO integrations_suppression (key_id, digest, reason, created_at)
+SELECT %s, d, %s, now() FROM unnest(%s::text[]) AS d
+ON CONFLICT (key_id, digest) DO NOTHING
+"""
+FOUND = "SELECT DISTINCT digest FROM integrations_suppression WHERE digest = ANY(%s)"
+COUNT = """
+INSERT INTO integrations_suppressedcount (source_id, day, count)
+SELECT * FROM unnest(%s::bigint[], %s::date[], %s::bigint[])
+ON CONFLICT (source_id, day)
+DO UPDATE SET count = integrations_suppressedcount.count + EXCLUDED.count
+"""
+DISCARD = "DELETE FROM integrations_event WHERE id = ANY(%s)"
+
+
+def _digest(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def _all_keys() -> dict[int, bytes]:
+    """Every key version, decrypted; read again when a version is missing (a rotation in
+    another process)."""
+    stored = dict(SuppressionKey.objects.values_list("pk", "key_encrypted"))
+    if set(stored) != set(_keys):
+        _keys.clear()
+        _keys.update({pk: bytes.fromhex(decrypt(token)) for pk, token in stored.items()})
+    return _keys
+
+
+def _current_key() -> tuple[int, bytes]:
+    keys = _all_keys()
+    if not keys:
+        return _new_key()
+    pk = SuppressionKey.objects.order_by("-version").values_list("pk", flat=True)[0]
+    return pk, keys[pk]
+
+
+def _new_key() -> tuple[int, bytes]:
+    last = SuppressionKey.objects.order_by("-version").values_list("version", flat=True).first()
+    raw = secrets.token_bytes(32)
+    made = SuppressionKey.objects.create(version=(last or 0) + 1, key_encrypted=encrypt(raw.hex()))
+    _keys[made.pk] = raw
+    return made.pk, raw
+
+
+@transaction.atomic
+def suppress(*, values: Iterable[str], reason: str = "") -> int:
+    """Adds the values (identifiers as profiles stores them) to the list; returns how
+    many were new under the current key."""
+    global _empty_until
+    clean = sorted({str(v).strip() for v in values if str(v).strip()})
+    if not clean:
+        return 0
+    key_id, key = _current_key()
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT, adapt([key_id, reason[:200], [_digest(key, v) for v in clean]]))
+        _empty_until = 0.0
+        return cursor.rowcount
+
+
+@transaction.atomic
+def rotate_key() -> int:
+    """A new key version for new suppressions; the old ones stay checked. Returns it."""
+    key_id, _ = _new_key()
+    return SuppressionKey.objects.get(pk=key_id).version
+
+
+def suppressed_among(values: Iterable[str]) -> set[str]:
+    """The values that are on the list (the exact check: one query)."""
+    wanted = {str(v).strip() for v in values if v not in (None, "")}
+    if not wanted:
+        return set()
+    keys = _all_keys()
+    if not keys:
+        return set()
+    by_digest = {_digest(key, v): v for v in wanted for key in keys.values()}
+    with connection.cursor() as cursor:
+        cursor.execute(FOUND, adapt([list(by_digest)]))
+        return {by_digest[row[0]] for row in cursor}
+
+
+def _list_is_empty() -> bool:
+    global _empty_until
+    if time.monotonic() < _empty_until:
+        return True
+    if Suppression.objects.exists():
+        return False
+    _empty_until = time.monotonic() + FLAG_SECONDS
+    return True
+
+
+def door_values(message: dict) -> list[str]:
+    """The identifiers the door checks in a client message."""
+    found = [message.get("userId"), message.get("anonymousId")]
+    for traits in (message.get("traits"), (message.get("context") or {}).get("traits")):
+        if isinstance(traits, dict):
+            found.append(normalize_email(traits.get("email")))
+    return [str(v) for v in found if v not in (None, "") and not isinstance(v, dict | list)]
+
+
+def screen(*, source_id: int, pairs: list[tuple], received_at) -> tuple[list, int]:
+    """The door: of (row, message) pairs, the rows to store and how many were dropped
+    for a suppressed identifier (counted for the source)."""
+    if not pairs or _list_is_empty():
+        return [row for row, _ in pairs], 0
+    values = {id(row): door_values(message) for row, message in pairs}
+    hit = suppressed_among(v for vs in values.values() for v in vs)
+    kept = [row for row, _ in pairs if not hit.intersection(values[id(row)])]
+    dropped = len(pairs) - len(kept)
+    if dropped:
+        count(Counter({source_id: dropped}), day=received_at.date())
+    return kept, dropped
+
+
+def count(per_source: Counter, *, day=None) -> None:
+    day = day or timezone.now().date()
+    sources = sorted(per_source)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            COUNT, adapt([sources, [day] * len(sources), [per_source[s] for s in sources]])
+        )
+
+
+def discard(*, events: list[dict]) -> int:
+    """Processing's drop: the events' raw rows deleted (what they carried is an erased
+    person's), counted per source. Runs in the processing batch's transaction."""
+    if not events:
+        return 0
+    count(Counter(e["source_id"] for e in events))
+    with connection.cursor() as cursor:
+        cursor.execute(DISCARD, adapt([[e["id"] for e in events]]))
+        return cursor.rowcount
+
+
+def rotate_encryption() -> int:
+    """Re-encrypts the stored keys with the first CDP_ENCRYPTION_KEYS key."""
+    done = 0
+    for key in SuppressionKey.objects.all():
+        key.key_encrypted = rotate(key.key_encrypted)
+        key.save(update_fields=["key_encrypted"])
+        done += 1
+    return done
