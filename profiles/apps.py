@@ -8,10 +8,19 @@ class ProfilesConfig(AppConfig):
         from integrations.connectors.services import register_source_setup
 
         from . import personal_data
+        from .privacy import services as privacy_services
 
         register_source_setup(_connection_user_id_kind)
         # Hook: the tables holding a person (and their raw events), for export and erasure.
         personal_data.register_all()
+        # An erased person's identifiers go on integrations' suppression list.
+        privacy_services.register_suppressor(_suppress)
+
+
+def _suppress(values: list[str], request_id: int) -> None:
+    from integrations.suppression import services as suppression
+
+    suppression.suppress(values=values, reason=f"privacy request {request_id}")
 
 
 def _connection_user_id_kind(*, source, kind) -> None:

@@ -22,13 +22,16 @@ from campaigns.step_types.actions import RESTRICTED
 from cdp_site import audit
 from cdp_site.models import AuditEntry
 from cdp_site.personal_data import HOLDERS, export_subject
+from integrations import services as collect
+from integrations.suppression import services as suppression
 from profiles import services as profiles
 from profiles import tasks
-from profiles.models import PrivacyRequest, Profile
+from profiles.models import Identity, PrivacyRequest, Profile
 from profiles.privacy import archive, services
 from profiles.privacy.selectors import PROFILE_ID, subject_for
 from tests.campaigns.conftest import campaign, person, smtp, template, track  # noqa: F401
 from tests.profiles.conftest import message, profile_of, send, web  # noqa: F401
+from tests.support.signing import signed
 
 pytestmark = pytest.mark.django_db
 
@@ -208,11 +211,30 @@ def test_an_erasure_leaves_nothing_and_no_clear_identifier_on_its_record(
     assert row.details["counts"]["profiles"] == 2 and "ann" not in json.dumps(row.details)
 
 
-def test_an_erasure_of_nobody_still_suppresses_and_works_without_suppressors(ann, manager):
-    assert services.SUPPRESSORS == []
-    done = _run(_request(manager, kind="erasure", value="ghost@example.org"), manager)
-    assert done.status == PrivacyRequest.Status.NO_DATA
-    assert Profile.objects.filter(pk=ann.pk).exists()
+def test_an_erasure_works_without_any_suppressor(ann, manager, monkeypatch):
+    monkeypatch.setattr(services, "SUPPRESSORS", [])
+    done = _run(_request(manager, kind="erasure"), manager)
+    assert done.status == PrivacyRequest.Status.COMPLETED
+    assert not Profile.objects.filter(pk=ann.pk).exists()
+
+
+def test_an_erased_person_is_not_recreated_and_nobody_known_is_still_suppressed(
+    ann,
+    manager,
+    web,  # noqa: F811
+):
+    _run(_request(manager, kind="erasure"), manager)
+    ghost = _run(_request(manager, kind="erasure", value="Ghost@Example.org"), manager)
+    assert ghost.status == PrivacyRequest.Status.NO_DATA
+    assert suppression.suppressed_among(["ann", "anon-ann", "ghost@example.org"]) == {
+        "ann",
+        "anon-ann",
+        "ghost@example.org",
+    }
+    again = message("identify", userId="ann", traits={"email": "ann@example.org"})
+    result = collect.ingest_messages(source_id=web.id, messages=signed(web, again))
+    assert result.stored == 0
+    assert not Identity.objects.filter(value__in=["ann", "ann@example.org"]).exists()
 
 
 def test_a_failing_suppressor_rolls_the_erasure_back_and_the_request_says_failed(ann, manager):
