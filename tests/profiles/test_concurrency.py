@@ -169,7 +169,9 @@ def test_two_workers_on_the_same_people_make_one_profile_each_and_lose_nothing(w
     for p, pid in person_profile.items():
         traits = Profile.objects.get(pk=pid).traits
         assert (traits["firstName"], traits["lastName"]) == (f"F{p}", f"L{p}")
-    assert most_open == 2, "the two workers never held a batch at the same time"
+    # At least the two batches; a worker's other task (a segment or campaign pass that the
+    # batch's changes queued) may hold a transaction at the same moment too.
+    assert most_open >= 2, "the two workers never held a batch at the same time"
     assert Merge.objects.exists()  # devices resolved apart, then linked
     assert _deadlocks() == deadlocks_before, worker_logs[-3000:]
     assert "Traceback" not in worker_logs, worker_logs[-3000:]
