@@ -2,16 +2,13 @@
 
 A plain ``jsonschema`` validation costs about half of an event's whole ingestion budget,
 so a schema is compiled twice, once: into a Python predicate for the keywords plans
-mostly use (type, properties, required, additionalProperties, items, enum of strings,
-bounds, pattern), which answers "valid" for almost every event in a few microseconds, and
-into a jsonschema validator, asked only when the predicate says "invalid" (to say why) or
-for a schema using other keywords. The predicate must never call valid what jsonschema
-refuses; tests compare the two.
+mostly use (predicate.py), which answers "valid" for almost every event in about a
+microsecond, and into a jsonschema validator, asked only when the predicate says
+"invalid" (to say why) or for a schema using other keywords.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,28 +17,10 @@ import referencing
 import referencing.exceptions
 from jsonschema.exceptions import SchemaError
 
+from .predicate import predicate
+
 TRAIT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
 DEFAULT_SCHEMA = {"type": "object", "properties": {}}
-# Drafts in which every keyword the predicate knows means what it means in 2020-12.
-FAST_DRAFTS = {
-    "",
-    "http://json-schema.org/draft-06/schema#",
-    "http://json-schema.org/draft-07/schema#",
-    "https://json-schema.org/draft/2019-09/schema",
-    "https://json-schema.org/draft/2020-12/schema",
-}
-ANNOTATIONS = {
-    "title",
-    "description",
-    "default",
-    "examples",
-    "$comment",
-    "$schema",
-    "deprecated",
-    "readOnly",
-    "writeOnly",
-    "format",  # an annotation only: jsonschema asserts no format without a format checker
-}
 # No remote $ref is ever fetched: a schema is resolved within itself.
 _REGISTRY = referencing.Registry()
 
@@ -88,7 +67,7 @@ def check_schema(schema) -> None:
     event's properties: not an object, not valid JSON Schema, a $ref outside itself, or
     a type that is not "object"."""
     if not isinstance(schema, dict):
-        raise SchemaInvalid("The schema must be a JSON object, e.g. {\"type\": \"object\"}.")
+        raise SchemaInvalid('The schema must be a JSON object, e.g. {"type": "object"}.')
     try:
         _validator_class(schema).check_schema(schema)
     except SchemaError as exc:
@@ -105,147 +84,6 @@ def check_schema(schema) -> None:
     kind = schema.get("type", "object")
     if kind != "object" and not (isinstance(kind, list) and "object" in kind):
         raise SchemaInvalid('An event\'s properties are an object: "type" must be "object".')
-
-
-# The fast predicate ----------------------------------------------------------------------
-
-
-class Unsupported(Exception):
-    """A keyword the predicate does not know: jsonschema alone validates this schema."""
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _is_integer(v) -> bool:
-    if isinstance(v, bool):
-        return False
-    return isinstance(v, int) or (isinstance(v, float) and v.is_integer())
-
-
-TYPE_TESTS: dict[str, Callable] = {
-    "string": lambda v: isinstance(v, str),
-    "number": _is_number,
-    "integer": _is_integer,
-    "boolean": lambda v: isinstance(v, bool),
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "null": lambda v: v is None,
-}
-
-
-def _type_check(types) -> Callable:
-    names = [types] if isinstance(types, str) else list(types)
-    try:
-        tests = [TYPE_TESTS[name] for name in names]
-    except (KeyError, TypeError):
-        raise Unsupported("type") from None
-    if len(tests) == 1:
-        return tests[0]
-    return lambda v: any(test(v) for test in tests)
-
-
-def _enum_check(values) -> Callable:
-    # jsonschema's equality differs from Python's for numbers and booleans (1 is not
-    # true): only strings and null are compiled here.
-    if not isinstance(values, list) or not all(v is None or isinstance(v, str) for v in values):
-        raise Unsupported("enum")
-    allowed = frozenset(values)
-    return lambda v: (v is None or isinstance(v, str)) and v in allowed
-
-
-def _bound_checks(schema: dict) -> list[Callable]:
-    checks = []
-    for key, test in (
-        ("minimum", lambda v, n: v >= n),
-        ("maximum", lambda v, n: v <= n),
-        ("exclusiveMinimum", lambda v, n: v > n),
-        ("exclusiveMaximum", lambda v, n: v < n),
-    ):
-        if key in schema:
-            bound = schema[key]
-            if not _is_number(bound):
-                raise Unsupported(key)
-            checks.append(lambda v, b=bound, t=test: not _is_number(v) or t(v, b))
-    for key, kinds, test in (
-        ("minLength", str, lambda v, n: len(v) >= n),
-        ("maxLength", str, lambda v, n: len(v) <= n),
-        ("minItems", list, lambda v, n: len(v) >= n),
-        ("maxItems", list, lambda v, n: len(v) <= n),
-    ):
-        if key in schema:
-            checks.append(
-                lambda v, n=schema[key], k=kinds, t=test: not isinstance(v, k) or t(v, n)
-            )
-    if "pattern" in schema:
-        search = re.compile(schema["pattern"]).search
-        checks.append(lambda v: not isinstance(v, str) or search(v) is not None)
-    return checks
-
-
-def _object_checks(schema: dict) -> list[Callable]:
-    checks = []
-    properties = {name: _compile(sub) for name, sub in schema.get("properties", {}).items()}
-    if properties:
-        items = tuple(properties.items())
-        checks.append(
-            lambda v: not isinstance(v, dict) or all(k not in v or f(v[k]) for k, f in items)
-        )
-    required = tuple(schema.get("required", ()))
-    if required:
-        checks.append(lambda v: not isinstance(v, dict) or all(k in v for k in required))
-    extra = schema.get("additionalProperties", True)
-    if extra is not True:
-        test = _compile(extra)
-        known = frozenset(properties)
-        checks.append(
-            lambda v: not isinstance(v, dict)
-            or all(test(item) for k, item in v.items() if k not in known)
-        )
-    return checks
-
-
-KNOWN = ANNOTATIONS | {"type", "enum", "const", "properties", "required"}
-KNOWN |= {"additionalProperties", "items", "pattern", "minimum", "maximum"}
-KNOWN |= {"exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength"}
-KNOWN |= {"minItems", "maxItems"}
-
-
-def _compile(schema) -> Callable:
-    if schema is True:
-        return lambda v: True
-    if schema is False:
-        return lambda v: False
-    if not isinstance(schema, dict) or not schema.keys() <= KNOWN:
-        raise Unsupported("keyword")
-    checks = []
-    if "type" in schema:
-        checks.append(_type_check(schema["type"]))
-    if "enum" in schema:
-        checks.append(_enum_check(schema["enum"]))
-    if "const" in schema:
-        checks.append(_enum_check([schema["const"]]))
-    checks += _bound_checks(schema)
-    checks += _object_checks(schema)
-    if "items" in schema:
-        if not isinstance(schema["items"], dict | bool):
-            raise Unsupported("items")  # draft 7's tuple form
-        each = _compile(schema["items"])
-        checks.append(lambda v: not isinstance(v, list) or all(each(x) for x in v))
-    if len(checks) == 1:
-        return checks[0]
-    return lambda v: all(check(v) for check in checks)
-
-
-def fast_predicate(schema: dict) -> Callable | None:
-    """The schema as a Python predicate, or None when it uses what only jsonschema knows."""
-    if schema.get("$schema", "") not in FAST_DRAFTS:
-        return None
-    try:
-        return _compile(schema)
-    except (Unsupported, re.error):
-        return None
 
 
 # Compiled schemas and what they find ------------------------------------------------------
@@ -285,7 +123,7 @@ def compile_schema(schema: dict) -> Compiled:
     if planned is not None:
         validated.pop("additionalProperties", None)
     validator = _validator_class(validated)(validated, registry=_REGISTRY)
-    return Compiled(planned=planned, fast=fast_predicate(validated), validator=validator)
+    return Compiled(planned=planned, fast=predicate(validated), validator=validator)
 
 
 def traits_schema(traits: dict[str, str]) -> dict:
@@ -296,11 +134,20 @@ def traits_schema(traits: dict[str, str]) -> dict:
     }
 
 
+_CONTAINERS = {dict: "object", list: "array", str: "string"}
+
+
 def json_type(value) -> str:
-    for name in ("null", "boolean", "integer", "number", "string", "array", "object"):
-        if TYPE_TESTS[name](value):
-            return name
-    return type(value).__name__
+    """The JSON Schema type of a value (an integral float is an integer, as there)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return _CONTAINERS.get(type(value), type(value).__name__)
 
 
 def _problems(error) -> list[Problem]:
@@ -308,7 +155,9 @@ def _problems(error) -> list[Problem]:
     keyword = error.validator
     if keyword == "required":
         present = error.instance if isinstance(error.instance, dict) else {}
-        return [Problem((*path, n), True, "missing") for n in error.validator_value if n not in present]
+        return [
+            Problem((*path, n), True, "missing") for n in error.validator_value if n not in present
+        ]
     if keyword == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected

@@ -224,4 +224,3 @@ def count_violations(*, source_id: int, violations: list, at: datetime) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(COUNT, adapt([source_id, at, at, *columns]))
-
