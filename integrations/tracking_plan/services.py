@@ -181,7 +181,7 @@ def unfollow(*, plan: TrackingPlan, source) -> None:
 
 # The door's counts -----------------------------------------------------------------------
 
-COUNT = f"""
+COUNT = """
 INSERT INTO integrations_violation AS v
     (source_id, message_type, event, kind, count, first_seen, last_seen, examples)
 SELECT %s, t, e, k, c, %s, %s, x
@@ -194,7 +194,7 @@ ON CONFLICT (source_id, message_type, event, kind) DO UPDATE SET
         FROM (
             SELECT a.x, a.n
             FROM jsonb_array_elements(EXCLUDED.examples || v.examples) WITH ORDINALITY AS a(x, n)
-            ORDER BY a.n LIMIT {EXAMPLES}
+            ORDER BY a.n LIMIT %s
         ) AS kept
     )
 """
@@ -223,4 +223,4 @@ def count_violations(*, source_id: int, violations: list, at: datetime) -> None:
         [json.dumps(examples[k]) for k in keys],
     ]
     with connection.cursor() as cursor:
-        cursor.execute(COUNT, adapt([source_id, at, at, *columns]))
+        cursor.execute(COUNT, adapt([source_id, at, at, *columns, EXAMPLES]))
