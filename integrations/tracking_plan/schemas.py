@@ -70,12 +70,15 @@ def check_schema(schema) -> None:
         raise SchemaInvalid('The schema must be a JSON object, e.g. {"type": "object"}.')
     try:
         _validator_class(schema).check_schema(schema)
+        refs = list(_refs(schema))
+    except RecursionError:
+        raise SchemaInvalid("The schema is nested too deeply.") from None
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path)
         raise SchemaInvalid(
             f"Not a valid JSON Schema{f' at {where}' if where else ''}: {exc.message}"
         ) from None
-    for ref in _refs(schema):
+    for ref in refs:
         if not _pointer_resolves(schema, ref):
             raise SchemaInvalid(
                 f"$ref {ref!r} does not point inside this schema (remote references are "

@@ -70,6 +70,24 @@ class TrackingPlanSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "version", "created_at", "updated_at"]
+        extra_kwargs = {"name": {"validators": []}}  # checked trimmed in validate_name
+
+    def validate_name(self, value: str) -> str:
+        value = value.strip()
+        taken = TrackingPlan.objects.filter(name=value)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if not value or taken.exists():
+            raise serializers.ValidationError(
+                "A plan has this name already." if value else "The plan needs a name."
+            )
+        return value
+
+    def validate_traits(self, traits: dict) -> dict:
+        try:
+            return services.check_traits(traits)
+        except services.TraitsInvalid as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate_events(self, events: list[dict]) -> list[dict]:
         names = [event["name"] for event in events]

@@ -19,6 +19,7 @@ def _dangling_references(html: str) -> list[str]:
         ("/settings/users/", {"email": "not-an-email", "role": "Nope"}),
         ("/integrations/sources/new/", {"name": "", "kind": "nope", "priority": "x"}),
         ("/integrations/connections/new/", {"kind": "rest", "name": "", "schedule": "x"}),
+        ("/integrations/tracking-plans/", {"name": ""}),
     ],
 )
 def test_invalid_forms_describe_their_fields_with_existing_elements(client_as, url, data):

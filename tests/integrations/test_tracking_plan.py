@@ -197,6 +197,13 @@ def test_a_plan_change_is_seen_by_the_next_ingest(shop):
     assert ingest(shop, order("m4", coupon="c")).violations == 0
 
 
+def _deep(levels: int) -> dict:
+    schema: dict = {"type": "object"}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"a": schema}}
+    return schema
+
+
 @pytest.mark.parametrize(
     ("schema", "says"),
     [
@@ -205,6 +212,7 @@ def test_a_plan_change_is_seen_by_the_next_ingest(shop):
         ({"type": "string"}, '"type" must be "object"'),
         ({"$ref": "https://example.org/schema.json"}, "does not point inside"),
         ({"properties": {"a": {"$ref": "#/$defs/missing"}}}, "does not point inside"),
+        (_deep(3000), "nested too deeply"),
     ],
 )
 def test_an_invalid_schema_is_refused(shop, schema, says):
