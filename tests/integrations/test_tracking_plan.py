@@ -11,7 +11,6 @@ from django.db import connection
 
 from integrations import services as collect
 from integrations.models import RejectedEvent
-from integrations.tracking_plan import door
 from integrations.tracking_plan import services as plans
 from integrations.tracking_plan.models import Mode, Violation
 from integrations.tracking_plan.schemas import SchemaInvalid
@@ -30,13 +29,6 @@ ORDER = {
     },
     "required": ["order_id"],
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_plan_cache():
-    door.clear_cache()
-    yield
-    door.clear_cache()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 
 from cdp_site.permissions import ADMIN, MARKETER
 from integrations import services as collect
-from integrations.tracking_plan import door
 from integrations.tracking_plan import services as plans
 from integrations.tracking_plan.models import Mode, PlannedEvent, TrackingPlan
 
@@ -19,13 +18,6 @@ PAGES = "/integrations/tracking-plans/"
 API = "/api/v1/tracking-plans/"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 PRICE = {"type": "object", "properties": {"price": {"type": "number"}}}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_plan_cache():
-    door.clear_cache()
-    yield
-    door.clear_cache()
 
 
 @pytest.fixture
