@@ -51,6 +51,8 @@ def test_an_admin_infers_a_plan_in_the_browser_and_sees_its_events(admin, shop):
     assert "Order Completed" in page and "Shop backend" in page
     assert "email: string" in page
     assert "Shop plan" in admin.get(PAGES).content.decode()
+    source_page = admin.get(f"/integrations/sources/{shop.pk}/").content.decode()
+    assert "Shop plan</a> (accept and flag)" in source_page
 
 
 def test_an_event_schema_is_validated_on_save_at_its_field(admin, shop):
