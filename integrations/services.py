@@ -301,13 +301,12 @@ def ingest_messages(
     planned = tracking_plan.check(source_id=source_id, pairs=_kept_pairs(pairs, rows))
     rows = planned.rows
     rejections += planned.rejections
-    # Rows and rejections together are two statements, so they share a transaction. One
+    # Rows, rejections and violation counts: more than one statement share a transaction. One
     # statement (dedupe, events and inbox in one INSERT) is atomic by itself: outside a
     # caller's transaction it commits on its own, saving the BEGIN/COMMIT round trip that
     # dominates a single /v1/track request. Inside one (file imports), it joins it.
     statements = bool(rows) + bool(rejections) + bool(planned.violations)
     with transaction.atomic() if statements > 1 else contextlib.nullcontext():
-        count_violations(source_id=source_id, violations=planned.violations, at=received_at)
         stored = store_rows(
             source_id=source_id,
             rows=rows,
@@ -316,6 +315,9 @@ def ingest_messages(
             expiring=trust.client,
         )
         record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
+        # Last: concurrent batches of the same source wait on these counters' rows only
+        # for the end of the transaction, not through the events' insert.
+        count_violations(source_id=source_id, violations=planned.violations, at=received_at)
     if stored:
         transaction.on_commit(trigger_processing_soon)
     return IngestResult(

@@ -46,7 +46,7 @@ class PlannedEvent(models.Model):
 
 class Mode(models.TextChoices):
     FLAG = "flag", "Accept and flag"
-    DROP = "drop", "Drop what is not planned or not valid"
+    DROP = "drop", "Drop what breaks it"
     BLOCK = "block", "Block the event"
 
 
