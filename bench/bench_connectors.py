@@ -34,13 +34,11 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from bench.common import Row, progress
-from cdp_site.redis_client import client
+from bench.common import Row, no_processing_tasks, progress
 from demo.imitations import rest as rest_api
 from integrations import outbound, processing
 from integrations.connectors import services, sync
 from integrations.connectors.models import SyncRun
-from integrations.services import TRIGGER_KEY
 
 SCALES = {"quick": (10_000, 50_000, 100_000), "full": (100_000, 1_000_000, 1_000_000)}
 _SCALE = SCALES[os.environ.get("CDP_BENCH_CONN_SCALE", "quick")]
@@ -56,7 +54,7 @@ NO_BUDGET = 10**9  # requests a minute: the bench measures the path, not the pol
 
 
 def run() -> list[Row]:
-    _no_processing_tasks()
+    no_processing_tasks()
     print(
         f"  {API_RECORDS:,} API records, {SQL_ROWS:,} SQL rows, {MEMORY_ROWS:,} rows for memory",
         flush=True,
@@ -68,14 +66,6 @@ def run() -> list[Row]:
     finally:
         _drop_source_database()
     return rows
-
-
-def _no_processing_tasks() -> None:
-    """Keeps ingestion from queueing processing tasks: this process drains the inbox."""
-    try:
-        client().set(TRIGGER_KEY, "1", ex=24 * 3600)
-    except Exception as exc:  # without Redis nothing is queued anyway
-        print(f"  (processing flag not set: {exc})")
 
 
 def _drive(run: SyncRun, *, label: str, total: int, page: int, each_slice=None) -> SyncRun:
@@ -160,21 +150,12 @@ def _rest() -> list[Row]:
             name="bench REST",
             kind="rest",
             base_url=api.url,
-            config={
-                "path": "/customers",
-                "records_path": "$.data",
-                "paging": "page",
-                "page_size": API_PAGE,
-                "auth": "bearer",
-            },
+            config=rest_api.connector_config(page_size=API_PAGE, auth="bearer"),
             secrets={"token": TOKEN},
             schedule_minutes=0,
             request_budget=NO_BUDGET,
         )
-        queued = _queued_run(connection)
-        started, cpu = time.perf_counter(), time.process_time()
-        run = _drive(queued, label="REST sync", total=fetched, page=API_PAGE)
-        store_seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        run, store_seconds, cpu = _timed_sync(connection, "REST", total=fetched, page=API_PAGE)
     finally:
         api.stop()
     return _stored_and_processed(
@@ -187,6 +168,15 @@ def _rest() -> list[Row]:
         baseline=("the same pages fetched and parsed, not stored", fetched, fetch_seconds),
         target=">= 2,000 rec/s",
     )
+
+
+def _timed_sync(connection, label: str, *, total: int, page: int) -> tuple[SyncRun, float, float]:
+    """(the run, its wall seconds, this process's CPU seconds), timed from queued
+    (_queued_run) to every record stored."""
+    queued = _queued_run(connection)
+    started, cpu = time.perf_counter(), time.process_time()
+    run = _drive(queued, label=f"{label} sync", total=total, page=page)
+    return run, time.perf_counter() - started, time.process_time() - cpu
 
 
 def _stored_and_processed(
@@ -324,10 +314,7 @@ def _sql() -> list[Row]:
     _fill("sales", SQL_ROWS)
     copied, copy_seconds = _copy_out("sales")
     connection = _sql_connection("sales")
-    queued = _queued_run(connection)
-    started, cpu = time.perf_counter(), time.process_time()
-    run = _drive(queued, label="SQL sync", total=SQL_ROWS, page=SQL_PAGE)
-    store_seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    run, store_seconds, cpu = _timed_sync(connection, "SQL", total=SQL_ROWS, page=SQL_PAGE)
     return _stored_and_processed(
         run,
         label="SQL",

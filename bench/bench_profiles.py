@@ -32,15 +32,13 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import override_settings
 
-from bench.common import Row, latency_rows, progress
-from cdp_site.redis_client import client
+from bench.common import Row, latency_rows, no_processing_tasks, progress
 from demo.load import signing_secrets
 from demo.sources import ensure_demo_sources
 from demo.world import FILE_CHANNELS, World
 from integrations import processing, services
 from integrations.collect.verification import claims, sign
 from integrations.models import QuarantinedEvent
-from integrations.services import TRIGGER_KEY
 from profiles.models import IdentifierKind, Identity, Merge, Profile
 from profiles.selectors import active_profile_id, search_profiles
 
@@ -89,14 +87,6 @@ def _demo_messages(limit: int) -> list[tuple[str, dict]]:
     return found
 
 
-def _quiet_trigger() -> None:
-    """Keeps ingestion from queueing processing tasks: this process drains the inbox."""
-    try:
-        client().set(TRIGGER_KEY, "1", ex=24 * 3600)
-    except Exception as exc:  # without Redis nothing is queued anyway
-        print(f"  (processing flag not set: {exc})")
-
-
 def _chunks(messages, sources) -> list[tuple[int, list[dict]]]:
     """Per source, batches of INGEST_CHUNK; the webshop's and the app's messages signed by
     their backends, as the demo sends them (demo.load.signing_secrets)."""
@@ -141,7 +131,7 @@ def _store_and_process(chunks) -> tuple[int, float, int, float]:
 
 def _processing() -> list[Row]:
     sources = ensure_demo_sources()
-    _quiet_trigger()
+    no_processing_tasks()
     with connection.cursor() as cursor:  # what other benchmarks stored is not ours to time
         cursor.execute("TRUNCATE integrations_eventinbox")
     chunks = _chunks(_demo_messages(EVENTS), sources)

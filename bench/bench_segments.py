@@ -40,6 +40,7 @@ from bench import segments_data, segments_realtime
 from bench.common import Row, percentile
 from segments import compiler, grammar, membership
 from segments.models import Segment
+from tests.support.segment_rules import EXAMPLE
 
 PROFILES = int(os.environ.get("CDP_BENCH_SEG_PROFILES", "1000000"))
 EVENTS = int(os.environ.get("CDP_BENCH_SEG_EVENTS", "10000000"))
@@ -49,23 +50,7 @@ INTERVAL = float(os.environ.get("CDP_BENCH_SEG_INTERVAL", "0.25"))
 BURST = int(os.environ.get("CDP_BENCH_SEG_BURST", "20"))
 EXPLAIN = os.environ.get("CDP_BENCH_SEG_EXPLAIN") == "1"
 
-RULE = {
-    "version": 1,
-    "root": {
-        "type": "group",
-        "match": "all",
-        "children": [
-            {"type": "trait", "key": "country", "op": "equals", "value": "NL"},
-            {
-                "type": "event",
-                "name": "Product Viewed",
-                "count": {"op": "at_least", "value": 3},
-                "window": {"last_days": 14},
-            },
-            {"type": "event", "name": "Order Completed", "did": False, "window": {"last_days": 14}},
-        ],
-    },
-}
+RULE = EXAMPLE  # Dutch, 3+ product views and no order in 14 days
 
 # The same rule by hand. Profiles with 3+ views in the window (an index-only range scan of
 # (name, timestamp, profile), grouped), joined to their profile rows for the country, less

@@ -53,6 +53,18 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
+def no_processing_tasks() -> None:
+    """Keeps ingestion from queueing processing tasks: the benchmark drains the inbox
+    itself, in its own process."""
+    from cdp_site.redis_client import client
+    from integrations.services import TRIGGER_KEY
+
+    try:
+        client().set(TRIGGER_KEY, "1", ex=24 * 3600)
+    except Exception as exc:  # without Redis nothing is queued anyway
+        print(f"  (processing flag not set: {exc})")
+
+
 def _recreate_database(url: dict, name: str) -> None:
     import psycopg
     from psycopg import sql

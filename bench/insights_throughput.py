@@ -45,9 +45,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 from django.test.utils import override_settings
 
-from bench.common import Row, percentile, progress
+from bench.common import Row, no_processing_tasks, percentile, progress
 from bench.segments_data import Visits, cumulative, property_pools
-from cdp_site.redis_client import client
 from integrations import processing
 from integrations import services as collect
 from profiles import pipeline
@@ -74,7 +73,7 @@ MODES = (FULL, NO_HISTORY, OFF)
 
 def rows(label: str) -> list[Row]:
     source = collect.create_source(name="Insights throughput bench shop", kind="server")
-    _quiet_trigger()
+    no_processing_tasks()
     stream = _stream(EVENTS)
     batches: dict[str, list[tuple[float, int]]] = {m: [] for m in MODES}  # (seconds, events)
     step = dict.fromkeys(MODES, 0.0)  # seconds spent in the stage step itself, per mode
@@ -270,11 +269,6 @@ def _stage_step_timed(mode: str, step: dict):
         yield
     finally:
         pipeline.refresh_stages = original
-
-
-def _quiet_trigger() -> None:
-    """Keeps ingestion from queueing processing tasks: this process drains the inbox."""
-    client().set(collect.TRIGGER_KEY, "1", ex=24 * 3600)
 
 
 @contextmanager

@@ -11,6 +11,17 @@ from segments.models import Segment
 from .models import Campaign
 
 
+def _event_name_field(label: str, help_text: str) -> forms.CharField:
+    """An optional event name, suggested from the event names seen (the page's datalist)."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=200,
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"list": "event-names", "autocomplete": "off"}),
+    )
+
+
 class CampaignSettingsForm(forms.Form):
     name = forms.CharField(max_length=Campaign._meta.get_field("name").max_length)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -21,12 +32,8 @@ class CampaignSettingsForm(forms.Form):
         empty_label="(no segment)",
         help_text="For broadcasts and segment entries or exits.",
     )
-    trigger_event = forms.CharField(
-        label="Trigger event",
-        required=False,
-        max_length=200,
-        help_text="For “when someone does something”, e.g. Checkout Started.",
-        widget=forms.TextInput(attrs={"list": "event-names", "autocomplete": "off"}),
+    trigger_event = _event_name_field(
+        "Trigger event", "For “when someone does something”, e.g. Checkout Started."
     )
     scheduled_at = forms.DateTimeField(
         label="Send at (broadcasts)",
@@ -36,12 +43,8 @@ class CampaignSettingsForm(forms.Form):
     )
     entry = forms.ChoiceField(label="Entry", choices=Campaign.Entry.choices)
     cooldown_days = forms.IntegerField(label="Cooldown (days)", required=False, min_value=1)
-    goal_event = forms.CharField(
-        label="Goal event",
-        required=False,
-        max_length=200,
-        help_text="Reaching it ends the journey and counts as a conversion.",
-        widget=forms.TextInput(attrs={"list": "event-names", "autocomplete": "off"}),
+    goal_event = _event_name_field(
+        "Goal event", "Reaching it ends the journey and counts as a conversion."
     )
     conversion_window_days = forms.IntegerField(
         label="Conversion window (days)", min_value=1, max_value=365, initial=7

@@ -75,19 +75,23 @@ def _email(sid: str, template: str, next_id: str | None = None, label: str = "")
     return step
 
 
+def _wait(minutes: int, next_id: str, label: str = "", sid: str = "") -> dict:
+    """A wait step, ``wait-3d`` or ``wait-1h`` by default."""
+    if not sid:
+        sid = f"wait-{minutes // DAY}d" if minutes % DAY == 0 else f"wait-{minutes // 60}h"
+    step = {"id": sid, "type": "wait", "minutes": minutes, "next": next_id}
+    if label:
+        step["label"] = label
+    return step
+
+
 def _unless_ordered(
     *, days: int, wait_label: str, question: str, email: dict, branch_id: str = "ordered"
 ) -> list[dict]:
     """Wait ``days``, then send ``email`` unless an order came since the entry: the shape
     of every follow-up that an order makes pointless."""
     return [
-        {
-            "id": f"wait-{days}d",
-            "type": "wait",
-            "minutes": days * DAY,
-            "next": branch_id,
-            "label": wait_label,
-        },
+        _wait(days * DAY, branch_id, wait_label),
         {
             "id": branch_id,
             "type": "branch",
@@ -127,13 +131,7 @@ ITEMS = [
         },
         steps=[
             _email("welcome", "welcome", "wait-3d", "Thank you + the download"),
-            {
-                "id": "wait-3d",
-                "type": "wait",
-                "minutes": 3 * DAY,
-                "next": "introduction",
-                "label": "Three days later",
-            },
+            _wait(3 * DAY, "introduction", "Three days later"),
             _email("introduction", "introduction", label="Introduce the company"),
         ],
     ),
@@ -190,9 +188,9 @@ ITEMS = [
         },
         steps=[
             _email("nurture-1", "nurture-1", "wait-2d", "Reviews of what they viewed"),
-            {"id": "wait-2d", "type": "wait", "minutes": 2 * DAY, "next": "nurture-2"},
+            _wait(2 * DAY, "nurture-2"),
             _email("nurture-2", "nurture-2", "wait-3d", "Buying guide"),
-            {"id": "wait-3d", "type": "wait", "minutes": 3 * DAY, "next": "nurture-3"},
+            _wait(3 * DAY, "nurture-3"),
             _email("nurture-3", "nurture-3", label="Offer"),
         ],
     ),
@@ -218,13 +216,7 @@ ITEMS = [
             ),
         },
         steps=[
-            {
-                "id": "wait-1h",
-                "type": "wait",
-                "minutes": 60,
-                "next": "await-order",
-                "label": "Give them an hour",
-            },
+            _wait(60, "await-order", "Give them an hour"),
             {
                 "id": "await-order",
                 "type": "wait_for_event",
@@ -332,13 +324,7 @@ ITEMS = [
             ),
         },
         steps=[
-            {
-                "id": "wait-7d",
-                "type": "wait",
-                "minutes": 7 * DAY,
-                "next": "recommend",
-                "label": "A week later",
-            },
+            _wait(7 * DAY, "recommend", "A week later"),
             _email("recommend", "recommendations", label="Recommendations"),
         ],
     ),

@@ -28,39 +28,32 @@ from .revenue import email_revenue
 Z95 = 1.959963984540054
 MIN_PER_CELL = 5  # normal approximation: n·p and n·(1−p) at least this in each group
 
-MARK_DELIVERIES = """
-UPDATE campaigns_delivery d SET converted_at = c.at
+
+def _mark_converted(table: str, since: str) -> str:
+    """SQL that fills the empty ``converted_at`` of a campaign's rows of ``table`` with
+    the first goal event of the person (or of the profile they were merged into) within
+    the window after the row's ``since`` time."""
+    return f"""
+UPDATE {table} t SET converted_at = c.at
 FROM (
-    SELECT d2.id, min(e.timestamp) AS at
-    FROM campaigns_delivery d2
-    LEFT JOIN profiles_profile p ON p.id = d2.profile_id
+    SELECT t2.id, min(e.timestamp) AS at
+    FROM {table} t2
+    LEFT JOIN profiles_profile p ON p.id = t2.profile_id
     JOIN profiles_profileevent e
-      ON e.profile_id = coalesce(p.merged_into_id, d2.profile_id)
+      ON e.profile_id = coalesce(p.merged_into_id, t2.profile_id)
      AND e.name = %(goal)s
-     AND e.timestamp >= d2.sent_at
-     AND e.timestamp <= d2.sent_at + make_interval(days => %(days)s)
-    WHERE d2.campaign_id = %(campaign)s AND d2.sent_at IS NOT NULL
-      AND d2.converted_at IS NULL
-    GROUP BY d2.id
+     AND e.timestamp >= t2.{since}
+     AND e.timestamp <= t2.{since} + make_interval(days => %(days)s)
+    WHERE t2.campaign_id = %(campaign)s AND t2.{since} IS NOT NULL
+      AND t2.converted_at IS NULL
+    GROUP BY t2.id
 ) c
-WHERE d.id = c.id AND d.converted_at IS NULL
-"""
-MARK_ENROLLMENTS = """
-UPDATE campaigns_enrollment n SET converted_at = c.at
-FROM (
-    SELECT n2.id, min(e.timestamp) AS at
-    FROM campaigns_enrollment n2
-    LEFT JOIN profiles_profile p ON p.id = n2.profile_id
-    JOIN profiles_profileevent e
-      ON e.profile_id = coalesce(p.merged_into_id, n2.profile_id)
-     AND e.name = %(goal)s
-     AND e.timestamp >= n2.entered_at
-     AND e.timestamp <= n2.entered_at + make_interval(days => %(days)s)
-    WHERE n2.campaign_id = %(campaign)s AND n2.converted_at IS NULL
-    GROUP BY n2.id
-) c
-WHERE n.id = c.id AND n.converted_at IS NULL
-"""
+WHERE t.id = c.id AND t.converted_at IS NULL
+"""  # noqa: S608 (two names of this module's own)
+
+
+MARK_DELIVERIES = _mark_converted("campaigns_delivery", "sent_at")
+MARK_ENROLLMENTS = _mark_converted("campaigns_enrollment", "entered_at")
 
 
 @dataclass(frozen=True)

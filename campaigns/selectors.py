@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 
 from cdp_site.counting import bounded_count
-from profiles.selectors import Item, after_cursor
+from profiles.selectors import Item, newest_after
 from segments.realtime import referenced_in
 
 from . import protection, step_types
@@ -211,12 +211,7 @@ def timeline_items(*, profile, before, kinds, limit: int, filters=None) -> list:
 
     if "journey-entered" not in kinds:
         return []
-    qs = (
-        Enrollment.objects.filter(profile_id=profile.pk)
-        .filter(after_cursor(before, "journey-entered", "entered_at", "id"))
-        .select_related("campaign")
-        .order_by("-entered_at", "-id")[:limit]
-    )
+    qs = Enrollment.objects.filter(profile_id=profile.pk).select_related("campaign")
     return [
         Item(
             kind="journey-entered",
@@ -227,7 +222,7 @@ def timeline_items(*, profile, before, kinds, limit: int, filters=None) -> list:
             + (f"variant {row.variant}" if row.variant and not row.holdout else ""),
             data={"campaign_id": row.campaign_id, "state": row.state},
         )
-        for row in qs
+        for row in newest_after(qs, before, "journey-entered", "entered_at", limit)
     ]
 
 
@@ -262,12 +257,8 @@ def message_timeline_items(*, profile, before, kinds, limit: int, filters=None) 
     items = []
     for kind in sorted(set(kinds) & set(MESSAGE_KINDS)):
         field, having = MESSAGE_TIMES[kind]
-        rows = (
-            Delivery.objects.filter(having, profile_id=profile.pk)
-            .filter(after_cursor(before, kind, field, "id"))
-            .select_related("campaign", "template")
-            .order_by(f"-{field}", "-id")[:limit]
-        )
+        qs = Delivery.objects.filter(having, profile_id=profile.pk)
+        rows = newest_after(qs.select_related("campaign", "template"), before, kind, field, limit)
         items += [
             Item(
                 kind=kind,

@@ -11,10 +11,12 @@ Contract:
 - Written in the caller's transaction: an action that rolls back leaves no row, one that
   commits cannot lose its row.
 - Append-only in the database (migration cdp_site 0006: a trigger refuses UPDATE and
-  DELETE), partitioned by month; ``ensure_partitions`` (a beat task) keeps the coming
-  months created.
-- The client's address comes from the request being served (``RequestAddress``, a
-  middleware, puts it in a context variable), so services need no request to pass on.
+  DELETE), partitioned by month; a beat task keeps the coming months created
+  (``ensure_partitions``) and drops the months past the retention (``drop_expired``).
+- The client's address and the signed-in user come from the request being served
+  (``RequestContext``, a middleware, puts them in context variables; the API's token
+  authentication names its user with ``acting_as``), so services need no request or
+  actor to pass on: ``actor`` is given only where it differs from who is signed in.
 """
 
 from __future__ import annotations
@@ -24,16 +26,17 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .clientip import client_ip
 from .models import AuditEntry
-from .partitions import ensure_months
+from .partitions import drop_months_before, ensure_months, month_start
 from .permissions import role_of
 
 TABLE = "cdp_site_auditentry"
 _address: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_address", default=None)
+_actor: contextvars.ContextVar[object] = contextvars.ContextVar("audit_actor", default=None)
 
 
 def record(
@@ -47,7 +50,9 @@ def record(
     address: str | None = None,
 ) -> AuditEntry:
     """Appends one row. ``target``: a model instance (its label and pk), or name it with
-    ``target_type`` and ``target_id``. ``actor``: the user, None for the platform."""
+    ``target_type`` and ``target_id``. ``actor``: the user; by default whoever the request
+    being served is signed in as (none: the platform itself)."""
+    actor = actor if actor is not None else _actor.get()
     if target is not None:
         target_type, target_id = target._meta.label_lower, target.pk
     signed_in = actor is not None and getattr(actor, "is_authenticated", False)
@@ -81,16 +86,40 @@ def ensure_partitions(*, months_ahead: int = 2, today=None) -> list[str]:
     return ensure_months(parent=TABLE, column="at", months_ahead=months_ahead, today=today)
 
 
-class RequestAddress:
-    """Middleware: the client's address (cdp_site.clientip) for ``record`` while the
-    request is served."""
+@transaction.atomic
+def drop_expired(*, keep_months: int | None = None, today=None) -> list[str]:
+    """The trail's own retention: the month partitions older than the ``keep_months``
+    whole months before this one (settings.AUDIT_RETENTION_MONTHS) are dropped, and rows
+    of that age stranded in DEFAULT deleted (as partition maintenance, which the
+    append-only trigger lets through)."""
+    keep = settings.AUDIT_RETENTION_MONTHS if keep_months is None else keep_months
+    cutoff = month_start(today or timezone.now().date(), -keep)
+    dropped = drop_months_before(parent=TABLE, cutoff=cutoff)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('cdp.partition_maintenance', 'on', true)")
+        cursor.execute(f"DELETE FROM {TABLE}_default WHERE at < %s", [cutoff])  # noqa: S608
+        cursor.execute("SELECT set_config('cdp.partition_maintenance', '', true)")
+    return dropped
+
+
+def acting_as(user) -> None:
+    """Names the user the current request acts for (the API's token authentication, which
+    runs after the middleware); the middleware's reset ends it with the request."""
+    _actor.set(user)
+
+
+class RequestContext:
+    """Middleware: the client's address (cdp_site.clientip) and the signed-in user (read
+    lazily) for ``record`` while the request is served."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _address.set(client_ip(request))
+        address = _address.set(client_ip(request))
+        actor = _actor.set(getattr(request, "user", None))
         try:
             return self.get_response(request)
         finally:
-            _address.reset(token)
+            _actor.reset(actor)
+            _address.reset(address)

@@ -45,9 +45,9 @@ def confirm_delete(request, deletion: Deletion):
     if request.method == "POST":
         try:
             deletion.delete()
-        except deletion.refused:
-            # Refused: what changed since the page was shown says why.
-            problem = deletion.problem() or "It changed meanwhile: look again."
+        except deletion.refused as refusal:
+            # Refused: what changed since the page was shown says why (or the refusal).
+            problem = deletion.problem() or str(refusal) or "It changed meanwhile: look again."
             return TemplateResponse(request, TEMPLATE, {**context, "problem": problem}, status=400)
         messages.success(request, f"Deleted {deletion.kind} “{deletion.name}”.")
         return redirect(deletion.done_url)

@@ -8,6 +8,8 @@ from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from .models import AuditEntry
+
 # Real time zones lie between -12:00 and +14:00; PostgreSQL refuses offsets past ±15:59
 # with an error, so a wider one is a bad parameter, not a query.
 MAX_UTC_OFFSET = timedelta(hours=14)
@@ -55,3 +57,23 @@ class ProfileIdFilter(django_filters.NumberFilter):
             "error_messages", {"invalid": message, "min_value": message, "max_value": message}
         )
         super().__init__(*args, **kwargs)
+
+
+class AuditFilter(django_filters.FilterSet):
+    """The audit trail's lists (page, CSV and API): by action (``source.`` names every
+    action on sources), by who, by what, and by time."""
+
+    action = django_filters.CharFilter(lookup_expr="startswith", max_length=60)
+    actor = ProfileIdFilter(
+        field_name="actor_id",
+        label="User id",
+        error_messages={m: "A user id." for m in ("invalid", "min_value", "max_value")},
+    )
+    target_type = django_filters.CharFilter(max_length=60)
+    target_id = django_filters.CharFilter(max_length=64)
+    since = InstantFilter(field_name="at", lookup_expr="gte")
+    until = InstantFilter(field_name="at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEntry
+        fields = []

@@ -8,12 +8,14 @@ DELETE ... INSERT made with ``cdp.partition_maintenance`` set for the transactio
 is what lets it through the audit trail's append-only trigger (cdp_site/audit.py).
 """
 
+import re
 from datetime import UTC, date, datetime
 
 from django.db import connection
 from psycopg import sql
 
 LOCK_ID = 0x43445045  # advisory lock: one partition maintainer at a time
+MONTH_NAME = re.compile(r"_y(?P<year>\d{4})m(?P<month>\d{2})")  # month_partition_name's
 
 
 def month_start(day: date, offset: int) -> datetime:
@@ -58,6 +60,30 @@ def ensure_months(*, parent: str, column: str, months_ahead: int, today: date) -
             create(raw, name=name, start=start, end=end, parent=parent, column=column)
             created.append(name)
     return created
+
+
+def drop_months_before(*, parent: str, cutoff: datetime) -> list[str]:
+    """Drops ``parent``'s month partitions that end on or before ``cutoff`` (a month's
+    first instant): a retention that costs a catalogue change, not a long DELETE. Call
+    in a transaction."""
+    raw = lock_and_connect()
+    prefix = f"{parent}_y"
+    dropped = []
+    for name in sorted(existing_partitions(parent)):
+        stamp = name.removeprefix(prefix)
+        if (
+            name == stamp
+            or len(stamp) != 7
+            or stamp[4] != "m"
+            or not stamp.replace("m", "").isdigit()
+        ):
+            continue  # DEFAULT, or a name this module did not give
+        start = datetime(int(stamp[:4]), int(stamp[5:]), 1, tzinfo=UTC)
+        if month_start(start.date(), 1) <= cutoff:
+            with raw.cursor() as cursor:
+                cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+            dropped.append(name)
+    return dropped
 
 
 def create(raw, *, name: str, start, end, parent: str, column: str) -> None:

@@ -23,6 +23,7 @@ class Cap(StrEnum):
     MANAGE_INTEGRATIONS = "integrations.manage"
     MANAGE_USERS = "users.manage"
     MANAGE_ACCOUNT = "account.manage"  # the account's settings (its time zone)
+    VIEW_AUDIT = "audit.view"  # the audit trail: who did what, when, from where
 
 
 ADMIN = "Admin"

@@ -34,7 +34,8 @@ BEAT_SCHEDULE = {
         "schedule": 5.0,
         "options": {"expires": 30},  # a stopped worker should not find a pile of them
     },
-    # The audit trail's partitions for this month and the next two (cdp_site/audit.py).
+    # The audit trail's partitions for this month and the next two, and its retention
+    # (cdp_site/audit.py).
     "cdp-ensure-audit-partitions": {
         "task": "cdp_site.tasks.ensure_audit_partitions",
         "schedule": 3600.0,

@@ -11,7 +11,7 @@ from django.db import connection
 from cdp_site.celery import HEARTBEAT_TTL, heartbeats, redis_now
 
 from . import health
-from .models import AccountSettings, ApiToken
+from .models import AccountSettings, ApiToken, AuditEntry
 from .permissions import role_of
 
 
@@ -84,3 +84,21 @@ def service_health(*, info: bool = True) -> dict:
     )
     counts = health.counts() if info and checks["database"]["ok"] else {}
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks, "info": counts}
+
+
+AUDIT_PAGE = 100
+
+
+def audit_entries():
+    """The audit trail, newest first (filtered by cdp_site.filters.AuditFilter)."""
+    return AuditEntry.objects.order_by("-id")
+
+
+def audit_page(entries, *, before: int | None) -> tuple[list, int | None]:
+    """A page of ``entries`` older than the id ``before``, and the id to ask the next
+    page with (None: no more). Keyset paging: a count of the whole trail would scan it."""
+    if before is not None:
+        entries = entries.filter(id__lt=before)
+    page = list(entries[: AUDIT_PAGE + 1])
+    more = len(page) > AUDIT_PAGE
+    return page[:AUDIT_PAGE], page[AUDIT_PAGE - 1].id if more else None

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from . import audit
 from .models import AccountSettings, ApiToken
 from .permissions import ROLES
 
@@ -31,9 +32,12 @@ def set_role(*, user, role: str) -> None:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     ensure_roles()
+    before = list(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
     user.groups.remove(*Group.objects.filter(name__in=ROLES))
     user.groups.add(Group.objects.get(name=role))
     user.__dict__.pop("_cdp_roles", None)
+    if before != [role]:
+        audit.record(action="user.role", target=user, details={"role": [before, role]})
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ def create_user(*, email: str, role: str, password: str | None = None) -> NewUse
     password = password or _new_password()
     email = email.strip().lower()
     user = get_user_model().objects.create_user(username=email, email=email, password=password)
+    audit.record(action="user.create", target=user)
     set_role(user=user, role=role)
     return NewUser(user=user, password=password)
 
@@ -55,6 +60,7 @@ def create_user(*, email: str, role: str, password: str | None = None) -> NewUse
 def set_active(*, user, active: bool) -> None:
     user.is_active = active
     user.save(update_fields=["is_active"])
+    audit.record(action="user.activate" if active else "user.deactivate", target=user)
     if not active:
         revoke_api_tokens_of(user=user)
 
@@ -81,6 +87,9 @@ def create_api_token(*, user, name: str, expires_in_days: int | None = None) -> 
         key_hash=_hash(plaintext),
         expires_at=expires_at,
     )
+    audit.record(
+        action="token.create", target=token, details={"user": user.pk, "days": expires_in_days}
+    )
     return NewToken(token=token, plaintext=plaintext)
 
 
@@ -88,11 +97,15 @@ def revoke_api_token(*, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit.record(action="token.revoke", target=token, details={"user": token.user_id})
 
 
 def revoke_api_tokens_of(*, user) -> int:
     """Revokes every token of ``user`` still active (deactivation, a new password)."""
-    return ApiToken.objects.filter(user=user, revoked_at=None).update(revoked_at=timezone.now())
+    revoked = ApiToken.objects.filter(user=user, revoked_at=None).update(revoked_at=timezone.now())
+    if revoked:
+        audit.record(action="token.revoke_all", target=user, details={"tokens": revoked})
+    return revoked
 
 
 class TokenExpired(Exception):
@@ -134,6 +147,7 @@ def reset_password(*, user) -> str:
     password = _new_password()
     user.set_password(password)
     user.save(update_fields=["password"])
+    audit.record(action="user.reset_password", target=user)
     revoke_api_tokens_of(user=user)
     return password
 
@@ -159,6 +173,9 @@ def set_time_zone(*, name: str) -> AccountSettings:
     if error:
         raise ValidationError({"time_zone": error})
     account, _ = AccountSettings.objects.select_for_update().get_or_create(pk=1)
+    before = account.time_zone
     account.time_zone = name
     account.save(update_fields=["time_zone", "updated_at"])
+    details = audit.changed({"time_zone": before}, {"time_zone": name})
+    audit.record(action="settings.time_zone", target=account, details=details)
     return account

@@ -194,7 +194,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "cdp_site.audit.RequestAddress",
+    "cdp_site.audit.RequestContext",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -298,6 +298,9 @@ COLLECT_MINUTE_STATS_RETENTION_DAYS = env.int("CDP_MINUTE_STATS_RETENTION_DAYS",
 IMPORT_FILE_RETENTION_DAYS = env.int("CDP_IMPORT_FILE_RETENTION_DAYS", default=7)
 DESTINATIONS_DEAD_LETTER_RETENTION_DAYS = env.int("CDP_DEAD_LETTER_RETENTION_DAYS", default=30)
 CAMPAIGNS_STEP_LOG_RETENTION_DAYS = env.int("CDP_STEP_LOG_RETENTION_DAYS", default=365)
+# The audit trail's whole months kept (cdp_site/audit.py); older months' partitions are
+# dropped. Two years by default: long enough for a regulator's question about last year.
+AUDIT_RETENTION_MONTHS = env.int("CDP_AUDIT_RETENTION_MONTHS", default=24)
 COLLECT_PROCESSING_STEPS = [
     "integrations.processing.count_events_per_minute",
     "profiles.pipeline.resolve_batch",

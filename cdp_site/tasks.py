@@ -13,4 +13,4 @@ def flush_outbox() -> int:
 
 @shared_task(acks_late=True, **SHORT_TASK)
 def ensure_audit_partitions() -> list[str]:
-    return audit.ensure_partitions()
+    return audit.ensure_partitions() + audit.drop_expired()

@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("settings/users/", views.users, name="users"),
     path("settings/users/<int:pk>/", views.user_update, name="user-update"),
+    path("settings/audit/", views.audit_trail, name="audit-trail"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("api/", include("cdp_site.api.urls")),

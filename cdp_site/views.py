@@ -7,11 +7,13 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
 from .access import public, requires
 from .api.errors import json_error_response
+from .csvout import csv_response
+from .filters import AuditFilter
 from .forms import ApiTokenForm, NewUserForm, RoleForm, TimeZoneForm
 from .permissions import ROLE_DESCRIPTIONS, Cap, capabilities_of, role_of
 
@@ -38,6 +40,7 @@ def _settings_page(request, *, zone_form=None, status=200):
             "token_form": ApiTokenForm(),
             "role_description": ROLE_DESCRIPTIONS.get(role_of(request.user), ""),
             "can_manage_users": Cap.MANAGE_USERS in capabilities,
+            "can_view_audit": Cap.VIEW_AUDIT in capabilities,
             "can_manage_account": can_manage_account,
             "time_zone": time_zone,
             "zone_form": zone_form or TimeZoneForm(initial={"time_zone": time_zone}),
@@ -161,3 +164,28 @@ def error_500(request):
         code="server_error",
         message="Something went wrong on our side.",
     )
+
+
+AUDIT_CSV_ROWS = 100_000  # a download of more is a job for the API's paging
+AUDIT_COLUMNS = ["at", "actor_id", "actor_role", "action", "target_type", "target_id"]
+AUDIT_COLUMNS += ["address", "details"]
+
+
+@requires(Cap.VIEW_AUDIT)
+@require_GET
+def audit_trail(request):
+    """The audit trail for admins: filtered by action, user, target and time; a page of
+    the newest 100 (``before`` pages on), or every match as CSV (``format=csv``)."""
+    found = AuditFilter(request.GET or None, queryset=selectors.audit_entries())
+    entries = found.qs  # an invalid filter value is left out, as on the other lists
+    if request.GET.get("format") == "csv":
+        rows = ([getattr(e, c) for c in AUDIT_COLUMNS] for e in entries[:AUDIT_CSV_ROWS])
+        return csv_response(name="audit-trail", header=AUDIT_COLUMNS, rows=rows)
+    before = request.GET.get("before", "")
+    page, older = selectors.audit_page(
+        entries, before=int(before) if before.isdigit() and len(before) < 19 else None
+    )
+    query = request.GET.copy()
+    query.pop("before", None)
+    context = {"filter": found, "entries": page, "older": older, "query": query.urlencode()}
+    return TemplateResponse(request, _partial(request, "cdp_site/audit.html", "entries"), context)

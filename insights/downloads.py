@@ -1,22 +1,8 @@
 """A report's numbers as a CSV download (``?format=csv`` on its page), every cell safe to
-open in a spreadsheet (segments.export.safe_cell)."""
+open in a spreadsheet (cdp_site.csvout)."""
 
-import csv
-
-from django.http import HttpResponse
-
-from segments.export import safe_cell
+from cdp_site.csvout import csv_response  # noqa: F401 (the reports' download)
 
 
 def wants_csv(request) -> bool:
     return request.GET.get("format") == "csv"
-
-
-def csv_response(*, name: str, header: list[str], rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    writer = csv.writer(response, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([safe_cell(cell) for cell in row])
-    return response

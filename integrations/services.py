@@ -11,7 +11,7 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from cdp_site import crypto, debounce, retention
+from cdp_site import audit, crypto, debounce, retention
 from cdp_site.dataerrors import is_data_error
 
 from . import selectors
@@ -62,7 +62,7 @@ def create_source(
     if ip_rate_limit is None:
         client = trust == Source.Trust.CLIENT
         ip_rate_limit = CLIENT_IP_RATE_LIMIT if client else SERVER_IP_RATE_LIMIT
-    return Source.objects.create(
+    source = Source.objects.create(
         name=name.strip(),
         kind=kind,
         party=party,
@@ -76,6 +76,8 @@ def create_source(
         currency=currency.strip().upper(),
         verification_secret_encrypted=crypto.encrypt(new_verification_secret()),
     )
+    audit.record(action="source.create", target=source, details={"kind": kind, "trust": trust})
+    return source
 
 
 # What a source's owner may change (the sources page, the REST API): one list both read.
@@ -129,9 +131,12 @@ def update_source(*, source: Source, **changes) -> Source:
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
     _refuse_archived(source)
+    before = {field: getattr(source, field) for field in changes}
     for field, value in changes.items():
         setattr(source, field, _NORMALISE.get(field, lambda v: v)(value))
     source.save()
+    after = {field: getattr(source, field) for field in changes}
+    audit.record(action="source.update", target=source, details=audit.changed(before, after))
     keys.clear_cache()
     return source
 
@@ -147,6 +152,7 @@ def rotate_verification_secret(*, source: Source) -> str:
     secret = new_verification_secret()
     source.verification_secret_encrypted = crypto.encrypt(secret)
     source.save(update_fields=["verification_secret_encrypted", "updated_at"])
+    audit.record(action="source.rotate_verification_secret", target=source)
     keys.clear_cache()
     return secret
 
@@ -169,6 +175,8 @@ def rotate_write_key(*, source: Source, grace: timedelta) -> Source:
     source.save(
         update_fields=["write_key", "previous_write_key", "previous_key_valid_until", "updated_at"]
     )
+    grace_seconds = int(grace.total_seconds())
+    audit.record(action="source.rotate_write_key", target=source, details={"grace": grace_seconds})
     keys.clear_cache()
     return source
 
@@ -183,6 +191,7 @@ def archive_source(*, source: Source) -> Source:
         locked.archived_at = timezone.now()
         locked.enabled = False
         locked.save(update_fields=["archived_at", "enabled", "updated_at"])
+        audit.record(action="source.archive", target=locked)
     keys.clear_cache()
     return locked
 
@@ -195,6 +204,7 @@ def restore_source(*, source: Source) -> Source:
     if locked.archived_at is not None:
         locked.archived_at = None
         locked.save(update_fields=["archived_at", "updated_at"])
+        audit.record(action="source.restore", target=locked)
     keys.clear_cache()
     return locked
 
@@ -209,6 +219,7 @@ def delete_source(*, source: Source) -> None:
     stored_files = [
         files.path_of(name) for name in locked.file_imports.values_list("stored_name", flat=True)
     ]
+    audit.record(action="source.delete", target=locked, details={"name": locked.name})
     locked.delete()
     keys.clear_cache()
     transaction.on_commit(lambda: [path.unlink(missing_ok=True) for path in stored_files])

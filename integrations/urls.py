@@ -59,6 +59,7 @@ connection_patterns = [
     path("<int:pk>/run/", connections.connection_run, name="connection-run"),
     path("<int:pk>/pause/", connections.connection_pause, name="connection-pause"),
     path("<int:pk>/cancel/", connections.connection_cancel, name="connection-cancel"),
+    path("<int:pk>/delete/", connections.connection_delete, name="connection-delete"),
     path("<int:pk>/runs/<int:run_pk>/", connections.run_detail, name="connection-run-detail"),
 ]
 

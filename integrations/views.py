@@ -14,6 +14,7 @@ from cdp_site.permissions import Cap, has_capability
 from . import selectors, services
 from .filters import SourceFilter
 from .forms import RotateKeyForm, SourceForm
+from .suppression import selectors as suppression
 
 
 def _partial(request, template: str, partial: str) -> str:
@@ -122,6 +123,7 @@ def _live_context(source) -> dict:
         "chart": chart,
         "events": selectors.latest_events(source=source),
         "rejections": selectors.latest_rejections(source=source),
+        "suppressed": suppression.suppressed_recently(source_id=source.pk),
     }
 
 

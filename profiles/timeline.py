@@ -53,7 +53,7 @@ class Filters:
 # exits; campaigns: journeys and messages); profiles never imports them.
 # ``fetch(profile=..., before=..., kinds=..., limit=..., filters=...)`` returns, for each
 # of its kinds in ``kinds``, at most ``limit`` Items strictly after the decoded cursor
-# ``before`` (use ``after_cursor``), newest first, in (time, kind, id) order.
+# ``before`` (use ``newest_after``), newest first, in (time, kind, id) order.
 TIMELINE_SOURCES: list[tuple[dict[str, str], Callable[..., list]]] = []
 # Kinds that have a source (the filter by source asks only these).
 SOURCED_KINDS = frozenset({"event", "consent"})
@@ -120,7 +120,12 @@ def _after(before, kind: str, time_field: str, id_field: str) -> Q:
     )
 
 
-after_cursor = _after  # for registered timeline sources (see TIMELINE_SOURCES)
+def newest_after(qs, before, kind: str, time_field: str, limit: int, id_field: str = "id"):
+    """The first ``limit`` rows of ``qs`` strictly after the cursor ``before``, newest
+    first ((time, id) descending, along the index that ends in -time): what a timeline
+    source returns for one of its kinds."""
+    qs = qs.filter(_after(before, kind, time_field, id_field))
+    return qs.order_by(f"-{time_field}", f"-{id_field}")[:limit]
 
 
 def _merged_into(profile_id: int) -> list[int]:
@@ -200,9 +205,7 @@ def _start(before, until):
 
 
 def _events(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
-    qs = ProfileEvent.objects.filter(profile_id=profile.pk).filter(
-        _after(before, "event", "timestamp", "event_id")
-    )
+    qs = ProfileEvent.objects.filter(profile_id=profile.pk).select_related("source")
     if filters.source_ids:
         qs = qs.filter(source_id__in=filters.source_ids)
     if filters.event_types:
@@ -218,7 +221,7 @@ def _events(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
             source_id=e.source_id,
             data={"type": e.type, "name": e.name, "properties": e.properties},
         )
-        for e in qs.select_related("source").order_by("-timestamp", "-event_id")[:limit]
+        for e in newest_after(qs, before, "event", "timestamp", limit, id_field="event_id")
     ]
 
 
@@ -227,14 +230,13 @@ def _merges(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
     qs = Merge.objects.filter(Q(survivor_id__in=ids) | Q(merged_id__in=ids))
     items = []
     if "merge" in kinds:
-        done = qs.filter(_after(before, "merge", "created_at", "id")).select_related("actor")
-        items += [_merge_item(m) for m in done.order_by("-created_at", "-id")[:limit]]
+        done = newest_after(qs.select_related("actor"), before, "merge", "created_at", limit)
+        items += [_merge_item(m) for m in done]
     if "unmerge" in kinds:
-        undone = qs.filter(undone_at__isnull=False).filter(
-            _after(before, "unmerge", "undone_at", "id")
-        )
-        undone = undone.select_related("undone_by").order_by("-undone_at", "-id")[:limit]
-        items += [_unmerge_item(m) for m in undone]
+        undone = qs.filter(undone_at__isnull=False).select_related("undone_by")
+        items += [
+            _unmerge_item(m) for m in newest_after(undone, before, "unmerge", "undone_at", limit)
+        ]
     return items
 
 
@@ -268,9 +270,7 @@ def _unmerge_item(m: Merge) -> Item:
 
 
 def _stages(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
-    qs = StageChange.objects.filter(profile_id__in=filters.family()).filter(
-        _after(before, "stage", "changed_at", "id")
-    )
+    qs = StageChange.objects.filter(profile_id__in=filters.family())
     return [
         Item(
             kind="stage",
@@ -280,17 +280,15 @@ def _stages(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
             detail=s.reason,
             data={"from": s.from_stage, "to": s.to_stage, "profile_id": s.profile_id},
         )
-        for s in qs.order_by("-changed_at", "-id")[:limit]
+        for s in newest_after(qs, before, "stage", "changed_at", limit)
     ]
 
 
 def _consent(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
-    qs = ConsentRecord.objects.filter(profile_id=profile.pk).filter(
-        _after(before, "consent", "recorded_at", "id")
-    )
+    qs = ConsentRecord.objects.filter(profile_id=profile.pk)
     if filters.source_ids:
         qs = qs.filter(source_id__in=filters.source_ids)
-    qs = qs.select_related("purpose", "source", "actor").order_by("-recorded_at", "-id")
+    qs = qs.select_related("purpose", "source", "actor")
     return [
         Item(
             kind="consent",
@@ -302,14 +300,12 @@ def _consent(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
             source_id=c.source_id,
             data={"purpose": c.purpose.slug, "status": c.status},
         )
-        for c in qs[:limit]
+        for c in newest_after(qs, before, "consent", "recorded_at", limit)
     ]
 
 
 def _notes(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
-    qs = Note.objects.filter(profile_id=profile.pk).filter(
-        _after(before, "note", "created_at", "id")
-    )
+    qs = Note.objects.filter(profile_id=profile.pk).select_related("author")
     return [
         Item(
             kind="note",
@@ -319,14 +315,12 @@ def _notes(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
             detail=note.body,
             data={"author": note.author.email if note.author else None},
         )
-        for note in qs.select_related("author").order_by("-created_at", "-id")[:limit]
+        for note in newest_after(qs, before, "note", "created_at", limit)
     ]
 
 
 def _refusals(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
-    qs = LinkRefusal.objects.filter(profile_id__in=filters.family()).filter(
-        _after(before, "refusal", "created_at", "id")
-    )
+    qs = LinkRefusal.objects.filter(profile_id__in=filters.family())
     return [
         Item(
             kind="refusal",
@@ -336,7 +330,7 @@ def _refusals(*, profile, before, kinds, limit, filters: Filters) -> list[Item]:
             detail=r.reason,
             data={"kind": r.kind, "value": r.value, "event_id": r.event_id},
         )
-        for r in qs.order_by("-created_at", "-id")[:limit]
+        for r in newest_after(qs, before, "refusal", "created_at", limit)
     ]
 
 

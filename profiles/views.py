@@ -160,12 +160,28 @@ def timeline(request, pk: int):
     return TemplateResponse(request, f"{DETAIL}#{partial}", context)
 
 
+def _posted_to(pk: int) -> Profile:
+    """The profile a form of its page was posted to: the one it was merged into, if so."""
+    profile, survivor = _active_or_redirect(pk)
+    return profile if survivor is None else get_object_or_404(Profile, pk=survivor)
+
+
+def _section_answer(request, profile, section: str, context: dict, *, done: str, error: str = ""):
+    """The answer to a form of the profile page: its section again (htmx), or the page
+    with a message of what was ``done`` (or the ``error``)."""
+    if not request.htmx:
+        if done:
+            messages.success(request, done)
+        elif error:
+            messages.error(request, error)
+        return redirect("profiles:detail", pk=profile.pk)
+    return TemplateResponse(request, f"{DETAIL}#{section}", {"profile": profile, **context})
+
+
 @requires(Cap.VIEW_PROFILES, write=Cap.ADD_NOTES)
 @require_POST
 def add_note(request, pk: int):
-    profile, survivor = _active_or_redirect(pk)
-    if survivor is not None:
-        profile = get_object_or_404(Profile, pk=survivor)
+    profile = _posted_to(pk)
     form = NoteForm(request.POST)
     added = False
     if form.is_valid():
@@ -174,20 +190,20 @@ def add_note(request, pk: int):
             added, form = True, NoteForm()
         except services.ProfileError as exc:
             form.add_error("body", str(exc))
-    if not request.htmx:
-        if added:
-            messages.success(request, "Note added.")
-        elif form.errors:
-            messages.error(request, " ".join(form.errors.get("body", [])))
-        return redirect("profiles:detail", pk=profile.pk)
     context = {
-        "profile": profile,
         "notes": selectors.notes_of(profile=profile),
         "note_form": form,
         "note_added": added,
         "can_note": True,
     }
-    return TemplateResponse(request, f"{DETAIL}#notes", context)
+    return _section_answer(
+        request,
+        profile,
+        "notes",
+        context,
+        done="Note added." if added else "",
+        error=" ".join(form.errors.get("body", [])),
+    )
 
 
 @requires(Cap.MANAGE_PROFILES)
@@ -256,9 +272,7 @@ def merge(request, pk: int):
 @requires(Cap.MANAGE_PROFILES)
 @require_POST
 def edit_consent(request, pk: int):
-    profile, survivor = _active_or_redirect(pk)
-    if survivor is not None:
-        profile = get_object_or_404(Profile, pk=survivor)
+    profile = _posted_to(pk)
     form = ConsentForm(request.POST)
     saved = False
     if form.is_valid():
@@ -277,18 +291,14 @@ def edit_consent(request, pk: int):
             profile.refresh_from_db()
         except services.ProfileError as exc:
             form.add_error(None, str(exc))
-    if not request.htmx:
-        if saved:
-            messages.success(request, "Consent recorded.")
-        return redirect("profiles:detail", pk=profile.pk)
     context = {
-        "profile": profile,
         "consent": selectors.consent_states(profile=profile),
         "consent_form": form,
         "consent_saved": saved,
         "can_manage": True,
     }
-    return TemplateResponse(request, f"{DETAIL}#consent", context)
+    done = "Consent recorded." if saved else ""
+    return _section_answer(request, profile, "consent", context, done=done)
 
 
 @public("the owner of an e-mail address confirms it from the link we sent (signed token)")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import re
 from collections.abc import Iterator
 from itertools import islice
 
@@ -31,6 +30,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
 
+from cdp_site.csvout import safe_cell
 from integrations.destinations import services as destinations
 from integrations.destinations.adapters import DestinationError
 from profiles.models import IdentifierKind, Identity, Profile
@@ -40,19 +40,10 @@ from .models import Membership, Segment
 logger = logging.getLogger(__name__)
 
 FIXED = ["profile_id", "name", "email", "phone", "stage", "entered_at"]
-NUMBER_LIKE = re.compile(r"^[+-]?[\d\s().-]+$")
 
 
 def filename(*, segment: Segment) -> str:
     return f"segment-{segment.pk}-{slugify(segment.name)[:60] or 'members'}.csv"
-
-
-def safe_cell(value) -> str:
-    """The value as a cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text and (text[0] in "=@\t\r" or (text[0] in "+-" and not NUMBER_LIKE.match(text))):
-        return "'" + text
-    return text
 
 
 def _line(cells) -> str:

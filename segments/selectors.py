@@ -16,7 +16,7 @@ from django.utils import timezone
 from integrations.destinations.models import Destination
 from profiles import selectors as profile_selectors
 from profiles.models import Profile
-from profiles.selectors import Item, after_cursor
+from profiles.selectors import Item, newest_after
 
 from . import realtime
 from .models import Membership, MembershipChange, Segment, SizeSample
@@ -198,13 +198,8 @@ def timeline_items(*, profile, before, kinds, limit: int, filters=None) -> list:
     items = []
     for kind in sorted(kinds):
         change = kind.removeprefix("segment-")
-        qs = (
-            MembershipChange.objects.filter(profile_id=profile.pk, change=change)
-            .filter(after_cursor(before, kind, "at", "id"))
-            .select_related("segment")
-            .order_by("-at", "-id")[:limit]
-        )
-        for row in qs:
+        qs = MembershipChange.objects.filter(profile_id=profile.pk, change=change)
+        for row in newest_after(qs.select_related("segment"), before, kind, "at", limit):
             verb = "Entered" if change == "entered" else "Left"
             items.append(
                 Item(

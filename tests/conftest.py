@@ -12,8 +12,8 @@ from integrations.tracking_plan import door
 # would otherwise refuse the test's own database calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-# Shared fixtures: a real SMTP server (smtp_inbox).
-pytest_plugins = ["tests.support.smtp"]
+# Shared fixtures: a real SMTP server (smtp_inbox), the SQL connector's databases (erp).
+pytest_plugins = ["tests.support.smtp", "tests.support.sql_servers"]
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -1,6 +1,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from cdp_site.audit import acting_as
 from cdp_site.services import TokenExpired, authenticate_api_token
 
 
@@ -24,6 +25,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             ) from None
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        acting_as(token.user)  # for the audit trail of what this request changes
         return token.user, token
 
     def authenticate_header(self, request):

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from cdp_site.models import ApiToken
+from cdp_site.models import ApiToken, AuditEntry
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -49,3 +49,20 @@ class MeSerializer(serializers.Serializer):
     email = serializers.EmailField()
     role = serializers.CharField(allow_null=True)
     capabilities = serializers.ListField(child=serializers.CharField())
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id",
+            "at",
+            "actor_id",
+            "actor_role",
+            "action",
+            "target_type",
+            "target_id",
+            "address",
+            "details",
+        ]
+        read_only_fields = fields

@@ -11,10 +11,13 @@ from cdp_site import selectors, services
 from cdp_site.access import RequiresCapability
 from cdp_site.permissions import Cap, capabilities_of, role_of
 
+from ..filters import AuditFilter
 from ..models import ApiToken
+from .pagination import CreatedCursorPagination
 from .serializers import (
     ApiTokenCreateSerializer,
     ApiTokenSerializer,
+    AuditEntrySerializer,
     MeSerializer,
     NewApiTokenSerializer,
 )
@@ -87,3 +90,16 @@ class DocsView(RequiresCapability, SpectacularRedocView):
     @staticmethod
     def _redoc_standalone():
         return reverse("api-docs-script")  # the sidecar's bundle, see cdp_site/api/docs.py
+
+
+class AuditTrailView(generics.ListAPIView):
+    """The audit trail, newest first: filter by ``action`` (a prefix: ``source.``),
+    ``actor`` (a user id), ``target_type``, ``target_id``, ``since`` and ``until``."""
+
+    required_capability = Cap.VIEW_AUDIT
+    serializer_class = AuditEntrySerializer
+    filterset_class = AuditFilter
+    pagination_class = CreatedCursorPagination
+
+    def get_queryset(self):
+        return selectors.audit_entries()

@@ -4,12 +4,23 @@ a ``cursor`` (``next_cursor`` in the body) or the ``Link`` header, newest change
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from .server import Imitation, Request
 
 
+def _when(record: dict) -> str:
+    """The record's updated-at as ISO text to compare: an API that sends Unix seconds
+    for some records still orders and filters them by their time."""
+    value = record.get("updated_at", "")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
 def _since(records: list[dict], since: str | None) -> list[dict]:
-    chosen = [r for r in records if not since or str(r.get("updated_at", "")) >= since]
-    return sorted(chosen, key=lambda r: (str(r.get("updated_at", "")), str(r.get("id"))))
+    chosen = [r for r in records if not since or _when(r) >= since]
+    return sorted(chosen, key=lambda r: (_when(r), str(r.get("id"))))
 
 
 def customers(imitation: Imitation, request: Request):
@@ -41,3 +52,15 @@ def start(*, records: list[dict] | None = None, token: str = "", style: str = "p
     imitation = Imitation(handler=customers, token=token, records=list(records or []))
     imitation.state["style"] = style
     return imitation.start()
+
+
+def connector_config(*, page_size: int, paging: str = "page", **extra) -> dict:
+    """The generic REST connector's settings that read this API's customers; ``extra``
+    adds to them (auth, since_param...)."""
+    return {
+        "path": "/customers",
+        "records_path": "$.data",
+        "paging": paging,
+        "page_size": page_size,
+        **extra,
+    }

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from cdp_site.permissions import Cap
 from insights.funnels import services
-from insights.funnels.forms import FunnelForm, query_of
+from insights.funnels.forms import FunnelForm, query_of_saved
 from insights.funnels.selectors import (
     BREAKDOWNS,
     Breakdown,
@@ -245,12 +245,7 @@ class SavedFunnelResultView(APIView):
     def get(self, request, pk: int):
         saved = get_object_or_404(Funnel, pk=pk)
         # The saved breakdown unless the request asks for another (by= empty: none).
-        asked = query_of(
-            steps=steps_of(saved),
-            window_days=saved.window_days,
-            ordered=saved.ordered,
-            breakdown=Breakdown.of(saved.breakdown),
-        )
+        asked = query_of_saved(saved)
         period = {k: v for k, v in request.query_params.items() if k in PERIOD_KEYS}
         return Response({"funnel": saved.pk, **answer(valid_form(FunnelForm(asked | period)))})
 

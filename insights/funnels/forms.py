@@ -18,7 +18,7 @@ from insights.periods import PeriodForm
 from segments import grammar
 from segments.builder.fields import Fields, Out
 
-from .selectors import BREAKDOWNS, MAX_STEPS, Breakdown, Step, problems
+from .selectors import BREAKDOWNS, MAX_STEPS, Breakdown, Step, problems, steps_of
 
 ACTION = re.compile(r"^(add-filter|remove|up|down):steps\[(\d+)\](?:\.where\[(\d+)\])?$")
 NEW_FILTER = {"property": "", "op": "equals", "value": ""}
@@ -145,3 +145,13 @@ def query_of(
     if breakdown:
         query |= {"by": breakdown.by, "key": breakdown.key}
     return query | steps_to_fields([step.as_json() for step in steps])
+
+
+def query_of_saved(funnel_row) -> dict:
+    """A saved funnel's URL parameters, its breakdown included."""
+    return query_of(
+        steps=steps_of(funnel_row),
+        window_days=funnel_row.window_days,
+        ordered=funnel_row.ordered,
+        breakdown=Breakdown.of(funnel_row.breakdown),
+    )

@@ -25,8 +25,8 @@ from segments import grammar
 from segments.catalog import event_names
 
 from . import builder, charts, services
-from .forms import FunnelForm, apply_action, query_of, steps_in
-from .selectors import Breakdown, funnel, steps_of, unknown_events
+from .forms import FunnelForm, apply_action, query_of_saved, steps_in
+from .selectors import funnel, unknown_events
 
 TEMPLATE = "insights/funnels.html"
 CSV_HEADER = ["step", "event", "people", "share of the step before", "median seconds"]
@@ -177,13 +177,7 @@ def _save(request, form):
 def saved_funnel(request, pk: int):
     """A saved funnel opens as its shareable URL."""
     found = get_object_or_404(Funnel, pk=pk)
-    query = query_of(
-        steps=steps_of(found),
-        window_days=found.window_days,
-        ordered=found.ordered,
-        breakdown=Breakdown.of(found.breakdown),
-    )
-    return redirect(reverse("insights:funnels") + "?" + urlencode(query))
+    return redirect(reverse("insights:funnels") + "?" + urlencode(query_of_saved(found)))
 
 
 @requires(Cap.MANAGE_SEGMENTS)

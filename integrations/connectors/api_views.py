@@ -1,5 +1,5 @@
-"""REST API for pull connections: list, create, read and change them (secrets write-only),
-test them, preview a stream, start, cancel and list their runs, pause and resume their
+"""REST API for pull connections: list, create, read, change (secrets write-only) and
+delete them, test them, preview a stream, start, cancel and list their runs, pause and resume their
 schedule; and the connector kinds installed. The same services as the pages; reads need
 VIEW_INTEGRATIONS, writes MANAGE_INTEGRATIONS."""
 
@@ -33,6 +33,10 @@ INTEGRATIONS = (Cap.VIEW_INTEGRATIONS, Cap.MANAGE_INTEGRATIONS)
 RUN_ACTIVE = OpenApiResponse(description="A run is still going (code `run_active`).")
 NO_RUN = OpenApiResponse(description="No run is going (code `no_active_run`).")
 ARCHIVED = OpenApiResponse(description="Its source is archived: restore it first.")
+STORING = OpenApiResponse(
+    description="Its run is storing a page and did not finish in time (code `run_storing`): "
+    "try again in a moment."
+)
 
 
 def _connection(pk: int):
@@ -74,16 +78,25 @@ class ConnectionListView(generics.ListCreateAPIView):
 @extend_schema_view(
     put=extend_schema(responses={200: ConnectionSerializer, 409: ARCHIVED}),
     patch=extend_schema(responses={200: ConnectionSerializer, 409: ARCHIVED}),
+    delete=extend_schema(responses={204: None, 409: STORING}),
 )
-class ConnectionDetailView(generics.RetrieveUpdateAPIView):
+class ConnectionDetailView(generics.RetrieveUpdateDestroyAPIView):
     """One connection. A blank or missing secret keeps the stored one; ``kind`` is fixed;
-    ``config`` and ``streams`` replace the stored ones when sent."""
+    ``config`` and ``streams`` replace the stored ones when sent. DELETE deletes it with
+    its credentials, cursors, runs and dropped-file records, cancelling a run going on;
+    its source is archived: the events and profiles it brought stay."""
 
     required_capability = INTEGRATIONS
     serializer_class = ConnectionSerializer
 
     def get_queryset(self):
         return selectors.connections()
+
+    def perform_destroy(self, instance):
+        try:
+            services.delete_connection(connection=instance, by=self.request.user)
+        except services.ConnectionBusy as exc:
+            raise Conflict(str(exc), code=exc.code) from None
 
 
 class ConnectionTestView(APIView):

@@ -16,10 +16,11 @@ A kind is one module under ``kinds/`` holding a ``Kind`` as ``KIND``, listed in
   and ``read(reader, stream=, cursor=)``: one bounded page (``Page``).
 
 A read never writes: the sync (``sync.py``) stores a page's records and its cursor in one
-transaction. A read may reject a record it cannot shape (``Page.rejected``) and ask for a
-pause before the next page (``Page.wait``, e.g. when the service's budget runs low); it
-stores a credential the service issued during the read (a refreshed token) with
-``reader.save_secrets``.
+transaction. A read may reject a record it cannot shape (``Page.rejected``), ask for a
+pause before the next page (``Page.wait``, e.g. when the service's budget runs low) and
+say how many records remain when the service tells it cheaply (``Page.remaining``: the
+run page's ETA); it stores a credential the service issued during the read (a refreshed
+token) with ``reader.save_secrets``.
 ``cursor`` is whatever JSON the kind needs to go on (a page token, an updated-at lower
 bound), None on the first read of a stream.
 
@@ -118,6 +119,9 @@ class Page:
     # (reason, record) of records the read could not shape; kept beside the run's others.
     rejected: list[tuple[str, object]] = field(default_factory=list)
     wait: float = 0.0  # seconds to wait before the next page (the service's budget is low)
+    # Records of this stream still to read after this page, when the service says so
+    # cheaply (a search's total, one COUNT); None: unknown, the run counts down its last.
+    remaining: int | None = None
 
 
 @dataclass

@@ -4,6 +4,8 @@ new token (Shopify's client-credentials tokens expire after 24 hours)."""
 
 import json
 
+from django.utils import timezone
+
 from cdp_site import crypto
 
 from .models import Connection
@@ -20,4 +22,8 @@ def set_secrets(*, connection: Connection, secrets: dict) -> None:
     current = secrets_of(connection)
     current.update({k: v for k, v in secrets.items() if v not in (None, "")})
     connection.secrets_encrypted = crypto.encrypt(json.dumps(current)) if current else ""
-    connection.save(update_fields=["secrets_encrypted", "updated_at"])
+    # An UPDATE, not save(): a token issued to a read whose connection was deleted
+    # meanwhile (services.delete_connection) goes with it, and the read does not fail.
+    Connection.objects.filter(pk=connection.pk).update(
+        secrets_encrypted=connection.secrets_encrypted, updated_at=timezone.now()
+    )

@@ -104,6 +104,9 @@ class SyncRun(models.Model):
     duplicates = models.BigIntegerField(default=0)
     rejected = models.BigIntegerField(default=0)
     retries = models.PositiveIntegerField(default=0)  # consecutive failed attempts
+    # Records of the current stream still to read, as its kind last estimated them (less
+    # what was read since); None: unknown (the run page then shows no ETA).
+    remaining = models.BigIntegerField(null=True, blank=True)
     waiting_until = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True, default="")
     error = models.CharField(max_length=500, blank=True, default="")

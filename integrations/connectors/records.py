@@ -51,13 +51,34 @@ def parse_time(value) -> datetime | None:
 def newest(values, seen: str | None) -> str | None:
     """The newest of ``seen`` and the updated-at ``values`` (a page's), as the service
     wrote it; values that are no time are passed over. The cursor of kinds that read
-    "changed since"."""
+    "changed since", sent back to the service: it stays in the form the stream first
+    gave (ISO text, or Unix seconds or milliseconds), so that an updated-at whose type
+    changes from one page to the next (text, then a number) does not change the form of
+    the changed-since parameter the service is sent."""
     best, best_time = seen, parse_time(seen)
+    form = seen if best_time is not None else None
     for value in values:
         when = parse_time(value)
-        if when is not None and (best_time is None or when > best_time):
+        if when is None:
+            continue
+        if form is None:
+            form = value
+        if best_time is None or when > best_time:
             best, best_time = value, when
-    return best
+    return best if best_time is None else _written_like(form, best, best_time)
+
+
+def _written_like(form, value, when: datetime):
+    """``value`` (the time ``when``) in the form of ``form``, a time the stream gave."""
+    if isinstance(form, str):
+        if isinstance(value, str):
+            return value  # text as the service wrote it, whatever its offset
+        text = when.astimezone(UTC).isoformat()
+        return text.replace("+00:00", "Z") if form.endswith("Z") else text
+    in_millis = form > 10**11
+    if isinstance(value, int | float) and (value > 10**11) == in_millis:
+        return value
+    return int(when.timestamp() * 1000) if in_millis else int(when.timestamp())
 
 
 class Mapper:

@@ -3,7 +3,7 @@ progress of a run, its history and records per day.
 
 Others may use: ``connections``, ``connection_rows``, ``runs``, ``active_run``, ``live``,
 ``progress``, ``records_per_day``, ``records_chart``, ``config_rows``, ``secret_rows``,
-``secret_status``.
+``secret_status``, ``deletion_summary``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from integrations.selectors import source_event_count
+
 from .base import ConnectorError, Kind
-from .models import Connection, SyncRun
+from .models import Connection, DroppedFile, StreamState, SyncRun
 from .registry import kind_of
 from .sync import secrets_of
 
@@ -150,17 +152,33 @@ class Progress:
     elapsed: float  # seconds since the run started
     rate: float | None  # records read a second, once a page is in
     waiting: bool
+    # Seconds until the current stream is read, at the run's rate so far: only while the
+    # run is active and its kind said how many records remain (base.Page.remaining).
+    eta: float | None = None
+
+    @property
+    def eta_text(self) -> str:
+        """ "about 3 min left", or "" when unknown."""
+        if self.eta is None:
+            return ""
+        if self.eta < 60:
+            return "less than a minute left"
+        minutes = round(self.eta / 60)
+        if minutes < 90:
+            return f"about {minutes} min left"
+        return f"about {self.eta / 3600:.1f} h left"
 
 
 def progress(*, run: SyncRun, now: datetime | None = None) -> Progress:
-    """Where a run stands, for its live panel. No ETA: a kind reads pages until the
-    service says it is done, and no kind declares how many records remain."""
+    """Where a run stands, for its live panel; the ETA is the current stream's, when its
+    kind estimates what remains (most kinds read pages until the service says done)."""
     now = now or timezone.now()
     started = run.started_at or run.created_at
     end = run.finished_at or now
     elapsed = max((end - started).total_seconds(), 0.0)
     busy = ((run.last_slice_at or started) - started).total_seconds()
     rate = run.records_read / busy if run.records_read and busy > 0 else None
+    known = run.active and run.remaining is not None and rate
     return Progress(
         run=run,
         stream=run.current_stream,
@@ -169,6 +187,7 @@ def progress(*, run: SyncRun, now: datetime | None = None) -> Progress:
         elapsed=elapsed,
         rate=rate,
         waiting=bool(run.waiting_until and run.waiting_until > now),
+        eta=run.remaining / rate if known else None,
     )
 
 
@@ -219,3 +238,24 @@ def secret_status(*, connection: Connection) -> dict[str, str]:
     stored = secrets_of(connection) if connection.secrets_encrypted else {}
     names = [f.name for f in kind.secrets] if kind else list(stored)
     return {name: "set" if stored.get(name) else "not set" for name in names}
+
+
+@dataclass(frozen=True)
+class DeletionSummary:
+    """What deleting a connection removes and what stays, for its confirmation."""
+
+    active: SyncRun | None
+    runs: int
+    streams: int  # stream states (cursors)
+    dropped_files: int
+    events: int  # stored from its source: they stay
+
+
+def deletion_summary(*, connection: Connection) -> DeletionSummary:
+    return DeletionSummary(
+        active=active_run(connection=connection),
+        runs=runs(connection=connection).count(),
+        streams=StreamState.objects.filter(connection=connection).count(),
+        dropped_files=DroppedFile.objects.filter(connection=connection).count(),
+        events=source_event_count(source=connection.source),
+    )

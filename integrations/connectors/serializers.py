@@ -210,6 +210,10 @@ class SyncRunSerializer(serializers.ModelSerializer):
     connection = serializers.IntegerField(source="connection_id", read_only=True)
     current_stream = serializers.CharField(read_only=True, allow_null=True)
     rate = serializers.SerializerMethodField(help_text="Records read a second, once known.")
+    eta_seconds = serializers.SerializerMethodField(
+        help_text="Seconds until the current stream is read, at the rate so far; null when "
+        "its connector does not say how many records remain (``remaining``)."
+    )
 
     class Meta:
         model = SyncRun
@@ -227,6 +231,8 @@ class SyncRunSerializer(serializers.ModelSerializer):
             "duplicates",
             "rejected",
             "rate",
+            "remaining",
+            "eta_seconds",
             "waiting_until",
             "note",
             "error",
@@ -240,6 +246,9 @@ class SyncRunSerializer(serializers.ModelSerializer):
 
     def get_rate(self, run) -> float | None:
         return selectors.progress(run=run).rate
+
+    def get_eta_seconds(self, run) -> float | None:
+        return selectors.progress(run=run).eta
 
 
 class SyncRunRejectedRecordSerializer(serializers.Serializer):

@@ -2,25 +2,28 @@
 
 Others may use: ``create_connection``, ``update_connection``, ``set_secrets``,
 ``test_connection``, ``start_run``, ``cancel_run``, ``set_paused``, ``start_due_runs``,
-``resume_stalled_runs``, ``rotate_encryption``, ``register_source_setup``. A connection is
-a source of its own (server-trusted, with its party and priority), created here with it.
+``resume_stalled_runs``, ``rotate_encryption``, ``register_source_setup``,
+``delete_connection``. A connection is a source of its own (server-trusted, with its party
+and priority), created here with it; deleting the connection archives that source.
 Runs are queued by task name (tasks import us).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
+from django.db import connection as db
 from django.db.models import Q
 from django.utils import timezone
 
-from cdp_site import crypto
+from cdp_site import audit, crypto
 from cdp_site.celery import task_named
 from integrations.models import Source
-from integrations.services import create_source
+from integrations.services import archive_source, create_source
 from integrations.webhooks.mapping import RuleError, parse_path, parse_rules
 
 from .base import MESSAGE_KINDS, STREAM_OVERRIDES, ConnectorError, Kind
@@ -31,6 +34,8 @@ from .sync import reader_for
 
 SLICE_TASK = "integrations.connectors.tasks.run_sync_slice"
 MIN_SCHEDULE_MINUTES = 5
+# How long a deletion waits for a slice that is storing a page (it holds its run's row).
+DELETE_LOCK_TIMEOUT_MS = 10_000
 
 
 class ConnectionInvalid(Exception):
@@ -61,6 +66,16 @@ class SourceOff(RunRefused):
     def __init__(self, source):
         state = "archived" if source.archived else "disabled"
         super().__init__(f"The connection's source is {state}: enable it to run the sync.")
+
+
+class ConnectionBusy(RunRefused):
+    code = "run_storing"
+
+    def __init__(self):
+        super().__init__(
+            "The connection's run is storing a page right now and did not finish within "
+            f"{DELETE_LOCK_TIMEOUT_MS / 1000:g} s; try again in a moment."
+        )
 
 
 # Hook: what the apps above set up for a new connection's source, registered at start-up
@@ -183,6 +198,7 @@ def create_connection(
         next_run_at=now if schedule_minutes else None,
     )
     set_secrets(connection=connection, secrets=secrets or {})
+    audit.record(action="connection.create", target=connection, details={"kind": kind})
     return connection
 
 
@@ -208,6 +224,10 @@ def update_connection(*, connection: Connection, **changes) -> Connection:
         minutes = changes["schedule_minutes"]
         connection.next_run_at = timezone.now() + timedelta(minutes=minutes) if minutes else None
     connection.save()
+    # The changed settings by name: values may name hosts and tables, secrets never come here.
+    audit.record(
+        action="connection.update", target=connection, details={"changed": sorted(changes)}
+    )
     return connection
 
 
@@ -343,3 +363,65 @@ def rotate_encryption() -> int:
         connection.save(update_fields=["secrets_encrypted"])
         count += 1
     return count
+
+
+def delete_connection(*, connection: Connection, by) -> None:
+    """Deletes the connection with its credentials, stream states, runs and dropped-file
+    records, cancelling its active run; its source is archived, not deleted: the events
+    and profiles the connection brought are the customers' data and stay. ``by``: the
+    user who asked (the audit trail's actor).
+
+    A slice storing a page holds its run's row until it commits: the deletion waits for
+    it (up to DELETE_LOCK_TIMEOUT_MS, then ConnectionBusy), so that page is stored whole
+    and no slice stores one after (it finds its run gone: a stale slice). The run is
+    locked before the connection, in the order a slice takes them."""
+    try:
+        with transaction.atomic():
+            with _lock_timeout(DELETE_LOCK_TIMEOUT_MS):
+                active = list(
+                    SyncRun.objects.select_for_update()
+                    .filter(connection_id=connection.pk, status__in=SyncRun.ACTIVE)
+                    .values_list("id", flat=True)
+                )
+                locked = (
+                    Connection.objects.select_for_update(of=("self",))
+                    .select_related("source")
+                    .filter(pk=connection.pk)
+                    .order_by()
+                    .first()
+                )
+            if locked is None:
+                return  # deleted meanwhile: nothing left to do
+            source = locked.source
+            _, deleted = locked.delete()
+            archive_source(source=source)
+            audit.record(
+                action="connection.delete",
+                actor=by,
+                target_type="integrations.connection",
+                target_id=connection.pk,
+                details={
+                    "kind": locked.kind,
+                    "source": source.pk,  # archived, with the data the connection brought
+                    "cancelled_run": active[0] if active else None,
+                    "deleted": {label.lower(): n for label, n in sorted(deleted.items()) if n},
+                },
+            )
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
+            raise ConnectionBusy() from None
+        raise
+
+
+@contextmanager
+def _lock_timeout(milliseconds: int):
+    """Locks taken inside wait at most ``milliseconds`` (then OperationalError, and the
+    transaction is rolled back); the transaction's own setting is back after, as a
+    request or a test may go on in it."""
+    with db.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        (before,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{milliseconds}ms"])
+    yield
+    with db.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])

@@ -140,6 +140,7 @@ def _store(run: SyncRun, seq: int, *, state, stream, page: Page, reader: Reader)
     now = timezone.now()
     last_stream = page.done and run.stream_index + 1 >= len(run.streams)
     unshaped = [Rejection("connector_record", reason, record) for reason, record in page.rejected]
+    read = len(page.records) + len(page.rejected)
     with transaction.atomic():
         if not _claim(run, seq):
             raise _Stale
@@ -153,7 +154,8 @@ def _store(run: SyncRun, seq: int, *, state, stream, page: Page, reader: Reader)
         SyncRun.objects.filter(id=run.id).update(
             pages=F("pages") + 1,
             requests=F("requests") + reader.requests,
-            records_read=F("records_read") + len(page.records) + len(page.rejected),
+            records_read=F("records_read") + read,
+            remaining=_remaining(run, page, read),
             stored=F("stored") + kept.stored,
             duplicates=F("duplicates") + kept.duplicates,
             rejected=F("rejected") + len(rejections),
@@ -171,6 +173,16 @@ def _store(run: SyncRun, seq: int, *, state, stream, page: Page, reader: Reader)
         except Exception:  # the page is stored; what follows it must not undo that
             logger.exception("after-commit step of run %s failed", run.id)
     return DONE if last_stream else Next(seq=seq + 1, delay=page.wait)
+
+
+def _remaining(run: SyncRun, page: Page, read: int) -> int | None:
+    """The current stream's records still to read: the page's estimate, else the last one
+    less this page; unknown once the stream is done (the next stream's pages say)."""
+    if page.done:
+        return None
+    if page.remaining is not None:
+        return max(page.remaining, 0)
+    return None if run.remaining is None else max(run.remaining - read, 0)
 
 
 def _store_messages(*, connection, stream, page: Page, reader, now, history: bool) -> Stored:

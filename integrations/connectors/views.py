@@ -1,6 +1,7 @@
 """Pages for pull connections: the list, "New connection" (a kind, then its form), the
 connection page with its live run (htmx polls it every 2 s while a run is active), the
-controls, "Test connection", a preview of a stream and a run's rejected records.
+controls, "Test connection", a preview of a stream, a run's rejected records and the
+deletion (a confirmation first, cdp_site/confirm.py).
 
 Admins manage (MANAGE_INTEGRATIONS); VIEW_INTEGRATIONS reads. The work is the services',
 the selectors' and preview.py's; these only pick the template and its partial.
@@ -10,9 +11,11 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from cdp_site.access import requires
+from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
 
 from . import selectors, services
@@ -165,6 +168,47 @@ def connection_cancel(request, pk: int):
     if active is not None:
         services.cancel_run(run=active)
     return _live(request, connection)
+
+
+@requires(MANAGE)
+def connection_delete(request, pk: int):
+    """Confirms, saying what goes and what stays, then deletes through the service (which
+    cancels a run going on and archives the source)."""
+    connection = _connection(pk)
+    return confirm_delete(
+        request,
+        Deletion(
+            kind="connection",
+            name=connection.source.name,
+            # Nothing stops a deletion; a run storing a page too long refuses it a moment.
+            problem=lambda: "",
+            delete=lambda: services.delete_connection(connection=connection, by=request.user),
+            refused=(services.ConnectionBusy,),
+            consequences=lambda: _deletion_consequences(connection),
+            back_url=reverse("integrations:connection-detail", args=[connection.pk]),
+            done_url=reverse("integrations:connection-list"),
+        ),
+    )
+
+
+def _deletion_consequences(connection) -> list[str]:
+    summary = selectors.deletion_summary(connection=connection)
+    lines = []
+    if summary.active is not None:
+        lines.append(
+            f"Run #{summary.active.pk}, going now, is cancelled; the pages it stored stay."
+        )
+    removed = f"its {summary.runs:,} run{'s' * (summary.runs != 1)} with their rejected records"
+    if summary.dropped_files:
+        removed += f", the list of the {summary.dropped_files:,} files it took from its folder"
+    lines += [
+        "Its settings and stored credentials are deleted, with where each stream stands, "
+        f"{removed}.",
+        f"Its source “{connection.source.name}” is archived, not deleted: the "
+        f"{summary.events:,} events it stored and the profiles built from them stay.",
+        "Reading this service again takes a new connection, which starts from the beginning.",
+    ]
+    return lines
 
 
 @requires(VIEW, write=MANAGE)

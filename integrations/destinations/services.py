@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils import timezone
 
-from cdp_site import crypto, retention
+from cdp_site import audit, crypto, retention
 from cdp_site.confirm import in_use
 
 from . import adapters, selectors
@@ -132,6 +132,7 @@ def create_destination(
     )
     _merge_secrets(destination, secrets)
     destination.save()
+    audit.record(action="destination.create", target=destination, details={"kind": kind})
     return destination
 
 
@@ -144,6 +145,7 @@ def update_destination(
     secrets: dict | None = None,
     enabled: bool | None = None,
 ) -> Destination:
+    before = {"name": destination.name, "enabled": destination.enabled, **destination.config}
     if name is not None:
         destination.name = name
     if enabled is not None:
@@ -155,6 +157,11 @@ def update_destination(
         destination.config = _clean_config(destination.kind, config, destination.config)
     _merge_secrets(destination, secrets)
     destination.save()
+    after = {"name": destination.name, "enabled": destination.enabled, **destination.config}
+    # Settings by name only: a destination's settings may name hosts and lists; the
+    # secrets are never read here.
+    details = {"changed": sorted(audit.changed(before, after)), "secrets": sorted(secrets or {})}
+    audit.record(action="destination.update", target=destination, details=details)
     return destination
 
 
@@ -175,6 +182,9 @@ def delete_destination(*, destination: Destination) -> None:
     problem = deletion_problem(destination=destination)
     if problem:
         raise DestinationInUse(problem)
+    audit.record(
+        action="destination.delete", target=destination, details={"name": destination.name}
+    )
     destination.delete()
 
 

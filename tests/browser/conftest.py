@@ -43,6 +43,15 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture
+def off_site(page, live_server):
+    """What ``page`` has asked for so far outside the live server, as a function: pages
+    draw their charts from our own static files, never a CDN."""
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    return lambda: [url for url in asked if not url.startswith(live_server.url)]
+
+
 def log_in_page(page, base_url: str, email: str, password: str):
     """Logs ``page`` in through the real login form, as a person would."""
     page.goto(f"{base_url}/accounts/login/")

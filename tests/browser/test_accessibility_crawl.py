@@ -30,6 +30,7 @@ from segments import static_lists
 from tests.browser.conftest import log_in_page
 from tests.conftest import PASSWORD
 from tests.profiles.conftest import drain, message
+from tests.support import segment_rules
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,14 +74,7 @@ def world(transactional_db):
     drain()
     infer_plan(source=web, name="Webshop plan")  # its page lists events and violations
     integrations.ingest_messages(source_id=web.pk, messages=[message(userId="w-ann", event="New")])
-    rule = {
-        "version": 1,
-        "root": {
-            "type": "group",
-            "match": "all",
-            "children": [{"type": "event", "name": "Order Completed"}],
-        },
-    }
+    rule = segment_rules.rule({"type": "event", "name": "Order Completed"})
     buyers = segments.create_segment(name="Buyers", rule=rule)
     static_lists.create_static_segment(name="VIP list")
     template = MessageTemplate.objects.create(

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from campaigns import runner, services, triggers
-from campaigns.models import Campaign, Delivery, MessageTemplate
+from campaigns.models import Campaign, Delivery, MessageTemplate, StepLog
 from integrations.destinations import services as destinations
 from profiles.models import Identity
 from tests.profiles.conftest import drain, message, send, web  # noqa: F401
@@ -38,6 +38,20 @@ def track(send, web, user, event, minutes, **properties):  # noqa: F811
         web,
         message(userId=user, event=event, properties=properties, timestamp=at(minutes).isoformat()),
     )
+
+
+def log_steps(enrollment, *steps: tuple[str, str], at, every=timedelta(0)) -> None:
+    """The step log of ``enrollment``: a row for each (step id, outcome), the first at
+    ``at``, each next ``every`` later."""
+    for i, (step_id, outcome) in enumerate(steps):
+        StepLog.objects.create(
+            enrollment=enrollment,
+            campaign_id=enrollment.campaign_id,
+            profile_id=enrollment.profile_id,
+            step_id=step_id,
+            outcome=outcome,
+            at=at + i * every,
+        )
 
 
 def pump(minutes: float = 0) -> dict:

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
-from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate, StepLog
+from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
 from segments.models import Segment
+from tests.campaigns.conftest import log_steps
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"
@@ -194,14 +195,7 @@ def journey():
             state=state,
             step_id=step_id,
         )
-        StepLog.objects.create(
-            enrollment=enrollment,
-            campaign=campaign,
-            profile_id=profile_id,
-            step_id="wait",
-            outcome="passed",
-            at=T0,
-        )
+        log_steps(enrollment, ("wait", "passed"), at=T0)
         if profile_id > 1:
             Delivery.objects.create(
                 idempotency_key=f"k{profile_id}",

@@ -13,6 +13,7 @@ from segments import services as segments
 from segments.services import process_profile_changes
 from tests.campaigns.conftest import at, campaign, person, pump, track
 from tests.profiles.conftest import message
+from tests.support import segment_rules
 
 pytestmark = pytest.mark.django_db
 
@@ -165,14 +166,7 @@ def test_split_follows_the_percentages_and_the_holdout_receives_nothing(
         start=False,
         segment=segments.create_segment(
             name="all",
-            rule={
-                "version": 1,
-                "root": {
-                    "type": "group",
-                    "match": "all",
-                    "children": [{"type": "trait", "key": "email", "op": "is_set"}],
-                },
-            },
+            rule=segment_rules.rule({"type": "trait", "key": "email", "op": "is_set"}),
         ),
     )
 
@@ -342,14 +336,7 @@ def test_segment_entry_enrols_only_while_active_and_paused_journeys_keep_their_p
 ):
     segment = segments.create_segment(
         name="gold",
-        rule={
-            "version": 1,
-            "root": {
-                "type": "group",
-                "match": "all",
-                "children": [{"type": "trait", "key": "tier", "op": "equals", "value": "gold"}],
-            },
-        },
+        rule=segment_rules.rule({"type": "trait", "key": "tier", "op": "equals", "value": "gold"}),
     )
     steps = [
         {"id": "w", "type": "wait", "minutes": 10, "next": "hook"},

@@ -11,26 +11,18 @@ from campaigns import templating
 from campaigns.models import Campaign, Delivery, MessageTemplate
 from integrations.destinations.models import Destination
 from integrations.destinations.services import create_destination
-from profiles.models import Identity, Profile
-from tests.profiles.conftest import message, send, web  # noqa: F401
+from profiles.models import Profile
+from tests.campaigns import conftest
+from tests.profiles.conftest import send, web  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def person(web, send):  # noqa: F811
-    send(
-        web,
-        message(
-            "identify",
-            userId="u-1",
-            traits={
-                "email": "ann@example.org",
-                "firstName": "<script>alert(1)</script>Ann",
-            },
-        ),
+    return conftest.person(
+        send, web, "ann", consent=False, firstName="<script>alert(1)</script>Ann"
     )
-    return Identity.objects.get(kind__name="user_id", value="u-1").profile
 
 
 def template(**fields):

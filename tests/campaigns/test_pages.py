@@ -9,11 +9,12 @@ from django.urls import reverse
 
 from campaigns import selectors
 from campaigns.journeys import buttons, editor, grammar
-from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate, StepLog
+from campaigns.models import Campaign, Delivery, Enrollment, MessageTemplate
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
 from integrations.models import Destination
 from profiles import selectors as profile_selectors
 from profiles.models import Profile
+from tests.campaigns.conftest import log_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -152,16 +153,7 @@ def enroll(campaign, profile_id, *, state, step_id, log=(), converted=False):
         entered_at=T0,
         converted_at=T0 + timedelta(hours=3) if converted else None,
     )
-    for i, (sid, outcome) in enumerate(log):
-        at = T0 + timedelta(minutes=i)
-        StepLog.objects.create(
-            enrollment=e,
-            campaign=campaign,
-            profile_id=profile_id,
-            step_id=sid,
-            outcome=outcome,
-            at=at,
-        )
+    log_steps(e, *log, at=T0, every=timedelta(minutes=1))
     return e
 
 

@@ -8,8 +8,9 @@ from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 
 from campaigns import results
-from campaigns.models import Campaign, Delivery, Enrollment, StepLog
+from campaigns.models import Campaign, Delivery, Enrollment
 from profiles.models import Identity
+from tests.campaigns.conftest import log_steps
 from tests.profiles.conftest import message, send, web  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -97,24 +98,10 @@ def campaign_with(people, *, holdout_for=()):
             state=Enrollment.State.COMPLETED,
             step_id="mail",
         )
-        StepLog.objects.create(
-            enrollment=enrollment,
-            campaign=campaign,
-            profile_id=pid,
-            step_id="split",
-            outcome="A",
-            at=T0,
-        )
+        log_steps(enrollment, ("split", "A"), at=T0)
         if holdout:
             continue
-        StepLog.objects.create(
-            enrollment=enrollment,
-            campaign=campaign,
-            profile_id=pid,
-            step_id="mail",
-            outcome="passed",
-            at=T0,
-        )
+        log_steps(enrollment, ("mail", "passed"), at=T0)
         Delivery.objects.create(
             idempotency_key=f"{campaign.pk}-{pid}",
             campaign=campaign,

@@ -10,27 +10,16 @@ from django.core import signing
 from campaigns import templating, tracking
 from campaigns.models import Campaign, Delivery, MessageTemplate
 from profiles.consent import may_use
-from profiles.models import ConsentRecord, Identity
-from tests.profiles.conftest import message, send, web  # noqa: F401
+from profiles.models import ConsentRecord
+from tests.campaigns import conftest
+from tests.profiles.conftest import send, web  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def person(web, send):  # noqa: F811
-    send(
-        web,
-        message(
-            "identify",
-            userId="u-1",
-            traits={
-                "email": "ann@example.org",
-                "firstName": "Ann",
-                "marketingOptIn": True,
-            },
-        ),
-    )
-    return Identity.objects.get(kind__name="user_id", value="u-1").profile
+    return conftest.person(send, web, "ann")
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ from profiles.identifiers import load_rules
 from profiles.models import IdentifierKind, Profile, StageRule, TraitKey
 from profiles.rules import services as rules_services
 from segments import services as segments
+from tests.support import segment_rules
 
 pytestmark = pytest.mark.django_db
 
@@ -135,14 +136,7 @@ def world(admin_headers, make_user):
     template = MessageTemplate.objects.create(name="T", subject="Hi", body_html="<p>Hi</p>")
     segment = segments.create_segment(
         name="Buyers",
-        rule={
-            "version": 1,
-            "root": {
-                "type": "group",
-                "match": "all",
-                "children": [{"type": "event", "name": "Order Completed"}],
-            },
-        },
+        rule=segment_rules.rule({"type": "event", "name": "Order Completed"}),
     )
     campaign = campaigns.create_campaign(
         name="Welcome",

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from cdp_site import audit
+from cdp_site import audit, services
 from cdp_site.models import AuditEntry
 from integrations import services as sources
 from profiles import services as profiles
@@ -97,3 +97,63 @@ def test_partitions_are_made_ahead_and_a_stray_row_moves_into_its_month():
         assert cursor.fetchone()[0] == 0
     assert [r.at for r in _rows("test.stray")] == [stray]
     assert audit.ensure_partitions(months_ahead=1, today=date(2031, 5, 2)) == []
+
+
+def test_changes_made_through_the_api_name_the_tokens_user_and_what_changed(client, make_user):
+    admin = make_user("Admin")
+    token = services.create_api_token(user=admin, name="ci").plaintext
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}", "REMOTE_ADDR": "203.0.113.9"}
+    made = client.post("/api/v1/sources", {"name": "Till", "kind": "point_of_sale"}, **auth)
+    assert made.status_code == 201, made.content
+    pk = made.json()["id"]
+    changed = client.patch(
+        f"/api/v1/sources/{pk}", {"priority": 7}, content_type="application/json", **auth
+    )
+    assert changed.status_code == 200, changed.content
+    created, updated = _rows("source.create"), _rows("source.update")
+    assert [(r.actor_id, r.address, r.target_id) for r in created + updated] == [
+        (admin.pk, "203.0.113.9", str(pk))
+    ] * 2
+    assert updated[0].details == {"priority": [100, 7]}
+
+
+def test_users_roles_and_tokens_changed_on_the_pages_are_recorded(client_as, make_user):
+    client = client_as("Admin")
+    vera = make_user("Viewer", email="vera@example.org")
+    client.post(f"/settings/users/{vera.pk}/", {"role": "Marketer"})
+    client.post("/settings/tokens/", {"name": "laptop"})
+    role = _rows("user.role")[-1]  # creating a user gave a role too, then this change
+    assert (role.target_id, role.actor_role) == (str(vera.pk), "Admin")
+    assert role.details == {"role": [["Viewer"], "Marketer"]}
+    assert _rows("token.create")[0].actor_role == "Admin"
+
+
+def test_admins_read_filter_and_download_the_trail_and_nobody_else_may(client_as):
+    audit.record(action="source.update", target_type="integrations.source", target_id=5)
+    audit.record(action="profile.view", target_type="profiles.profile", target_id=9)
+    audit.record(action="source.create", details={"name": "=cmd|' /C calc'!A0"})
+    admin = client_as("Admin")
+    page = admin.get("/settings/audit/", {"action": "source."})
+    assert page.status_code == 200
+    assert b"source.update" in page.content and b"profile.view" not in page.content
+    download = admin.get("/settings/audit/", {"action": "source.create", "format": "csv"})
+    lines = download.content.decode().splitlines()
+    assert lines[0].startswith("at,actor_id") and len(lines) == 2
+    api = admin.get("/api/v1/audit", {"target_type": "profiles.profile"}).json()
+    assert [r["target_id"] for r in api["results"]] == ["9"]
+    for role in ("Marketer", "Account manager", "Viewer"):
+        other = client_as(role)
+        assert other.get("/settings/audit/").status_code == 403
+        assert other.get("/api/v1/audit").status_code == 403
+
+
+def test_months_past_the_retention_are_dropped_whole_and_newer_ones_kept():
+    audit.ensure_partitions(months_ahead=3, today=date(2031, 1, 15))  # 2031-01 … 2031-04
+    for month in (1, 2, 3, 4):
+        AuditEntry.objects.create(at=datetime(2031, month, 9, tzinfo=UTC), action="test.old")
+    AuditEntry.objects.create(at=datetime(2030, 6, 1, tzinfo=UTC), action="test.old")  # DEFAULT
+    dropped = audit.drop_expired(keep_months=1, today=date(2031, 4, 2))
+    assert {"cdp_site_auditentry_y2031m01", "cdp_site_auditentry_y2031m02"} <= set(dropped)
+    assert not {"cdp_site_auditentry_y2031m03", "cdp_site_auditentry_y2031m04"} & set(dropped)
+    kept = sorted(e.at.month for e in AuditEntry.objects.filter(action="test.old"))
+    assert kept == [3, 4]  # March is the one whole month kept before April

@@ -73,6 +73,7 @@ def test_matrix_covers_the_product_urls():
         "integrations/connections/<int:pk>/run/",
         "integrations/connections/<int:pk>/pause/",
         "integrations/connections/<int:pk>/cancel/",
+        "integrations/connections/<int:pk>/delete/",
         "integrations/connections/<int:pk>/runs/<int:run_pk>/",
         "api/v1/connections/",
         "api/v1/connections/<int:pk>",

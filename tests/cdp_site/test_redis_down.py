@@ -12,6 +12,7 @@ from integrations.imports.models import FileImport
 from integrations.models import Source
 from segments.models import Segment
 from tests.conftest import PASSWORD
+from tests.support import segment_rules
 from tests.support.processes import (
     run_django,
     start_celery_worker,
@@ -60,14 +61,7 @@ def test_login_and_an_api_call_with_a_token_work_while_redis_is_stopped(
     assert "results" in answer.json()
 
 
-EVERYONE = {
-    "version": 1,
-    "root": {
-        "type": "group",
-        "match": "all",
-        "children": [{"type": "identifier", "kind": "email"}],
-    },
-}
+EVERYONE = segment_rules.rule({"type": "identifier", "kind": "email"})
 CSV = b"customer_id,email\nc-1,ann@example.org\nc-2,bob@example.org\n"
 
 # A web process whose broker is down: it asks for a recompute through the REST API and

@@ -17,6 +17,7 @@ from profiles.models import Profile
 from segments import compiler
 from segments.models import Segment
 from tests.profiles.conftest import message
+from tests.support import segment_rules
 
 pytestmark = pytest.mark.django_db
 
@@ -84,25 +85,13 @@ def test_each_segment_sums_its_cells_and_matches_the_trait_stored(customers):
 def test_rfm_segments_are_segmentable_like_any_computed_trait(customers):
     grid = dict((name, n) for name, n, _ in selectors.grid().segments())
     for name in ("Champions", "Hibernating"):
-        rule = {
-            "version": 1,
-            "root": {
-                "type": "group",
-                "match": "all",
-                "children": [
-                    {"type": "computed", "key": "rfm_segment", "op": "equals", "value": name}
-                ],
-            },
-        }
+        rule = segment_rules.rule(
+            {"type": "computed", "key": "rfm_segment", "op": "equals", "value": name}
+        )
         assert compiler.queryset(rule).count() == grid[name]
-    high = {
-        "version": 1,
-        "root": {
-            "type": "group",
-            "match": "all",
-            "children": [{"type": "computed", "key": "frequency_score", "op": "gt", "value": 3}],
-        },
-    }
+    high = segment_rules.rule(
+        {"type": "computed", "key": "frequency_score", "op": "gt", "value": 3}
+    )
     cells = selectors.grid().customers
     assert compiler.queryset(high).count() == sum(n for (_, f), n in cells.items() if f >= 4)
 

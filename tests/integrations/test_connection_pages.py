@@ -3,12 +3,13 @@ REST connector): a form built from the kind's declaration, errors on their field
 test and the preview, the controls and the live run, the history and its rejections."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cdp_site.permissions import ADMIN, MARKETER
 from demo.imitations import rest as rest_api
-from integrations.connectors import registry, services, sync
+from integrations.connectors import registry, selectors, services, sync
 from integrations.connectors.base import Field, Kind, Stream
 from integrations.connectors.models import Connection, SyncRun
 from integrations.models import Event
@@ -202,9 +203,32 @@ def test_the_live_panel_shows_a_rate_limit_wait_and_the_rate_so_far(client_as, a
         .content.decode()
     )
     assert "10 read" in live and "1 page" in live and "records/s" in live
+    assert 'id="run-eta">ETA —<' in live  # the REST kind cannot say how many remain
     assert "stream 1 of 1 (records)" in live
     assert re.search(r"Waiting until \d\d:\d\d:\d\d UTC: The service asked to slow down", live)
     assert 'hx-trigger="every 2s"' in live
+
+
+def test_the_eta_is_what_remains_at_the_runs_rate_and_only_while_it_runs():
+    start = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    run = SyncRun(
+        status=SyncRun.Status.RUNNING,
+        streams=["records"],
+        started_at=start,
+        last_slice_at=start + timedelta(seconds=100),
+        records_read=1000,
+        remaining=1800,
+    )
+    later = start + timedelta(seconds=120)
+    assert selectors.progress(run=run, now=later).eta_text == "about 3 min left"  # 10/s
+    run.remaining = 400
+    assert selectors.progress(run=run, now=later).eta_text == "less than a minute left"
+    run.remaining = 90_000
+    assert selectors.progress(run=run, now=later).eta_text == "about 2.5 h left"
+    run.remaining = None
+    assert selectors.progress(run=run, now=later).eta is None
+    run.remaining, run.status = 1800, SyncRun.Status.SUCCEEDED
+    assert selectors.progress(run=run, now=later).eta is None
 
 
 def test_a_second_run_while_one_is_going_is_refused_with_a_message(client_as, api):

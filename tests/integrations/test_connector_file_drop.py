@@ -19,6 +19,7 @@ from integrations.imports import services as imports
 from integrations.imports.mapping import Mapping
 from integrations.imports.models import FileImport
 from integrations.models import Event
+from tests.support.connectors import remaining_by_slice
 from tests.support.sftp import SftpServer
 
 pytestmark = pytest.mark.django_db
@@ -122,6 +123,14 @@ def test_two_new_files_become_two_imports_and_move_to_done(folder):
     assert sorted(p.name for p in folder.iterdir() if p.is_file()) == ["notes.txt"]
     first = FileImport.objects.get(original_name="a.csv")
     assert (len(first.sha256), first.size_bytes) == (64, len(customers(1, 2)))
+
+
+def test_each_poll_says_how_many_ready_files_are_left_for_the_eta(folder):
+    for name in ("a.csv", "b.csv", "c.csv"):
+        drop(folder, name, customers(1))
+    run = services.start_run(connection=local(folder))
+    assert remaining_by_slice(run, slices=3) == [2, 1, None]  # None: the stream is done
+    assert run.status == SyncRun.Status.SUCCEEDED and run.records_read == 3
 
 
 def test_the_same_file_dropped_again_is_not_imported_twice(folder):

@@ -1,11 +1,13 @@
 """The HubSpot CRM connector against a local imitation of HubSpot's CRM API (its search,
 its v4 associations, its tokens, scopes and limits), run slice by slice as the task does."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from cdp_site.permissions import ADMIN
 from demo.imitations import hubspot as hubspot_api
 from integrations import processing
 from integrations.connectors import services, sync
@@ -107,6 +109,28 @@ def test_contacts_are_read_in_pages_sorted_by_their_last_change(hub):
     assert event.payload["traits"]["email"] == "person107@example.com"
     assert event.payload["traits"]["lifecycleStage"] == "lead"
     assert event.timestamp == T0 + timedelta(minutes=7)  # the record's own last change
+
+
+def test_each_page_says_how_many_contacts_remain_and_the_run_page_an_eta(hub, client_as):
+    add_contacts(hub, 250)
+    connection = connect(hub)
+    run = services.start_run(connection=connection)
+    assert sync.run_slice(run_id=run.id, seq=0).seq == 1
+    run.refresh_from_db()
+    assert run.remaining == 150  # the search's total, less the page read
+    admin = client_as(ADMIN)
+    live = admin.get(f"/integrations/connections/{connection.pk}/", HTTP_HX_REQUEST="true")
+    eta = re.search(r'id="run-eta">ETA ([^<]*)<', live.content.decode())
+    assert eta and re.fullmatch(r"(less than a minute|about \d+ min) left \(150 to read\)", eta[1])
+    answer = admin.get(f"/api/v1/connections/{connection.pk}/runs/{run.pk}").json()
+    assert answer["remaining"] == 150 and answer["eta_seconds"] >= 0
+    # The next search starts at the moved bound: its total says again what is left.
+    assert sync.run_slice(run_id=run.id, seq=1).seq == 2
+    run.refresh_from_db()
+    assert run.remaining == 51  # contacts 99 … 249, the first read again, less 100
+    assert sync.run_slice(run_id=run.id, seq=2).seq is None  # the last page
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED and run.remaining is None
 
 
 def test_the_source_of_a_hubspot_connection_takes_crm_ids_as_user_ids(hub):

@@ -17,7 +17,7 @@ from integrations.connectors.models import StreamState, SyncRun
 from integrations.models import Event, RejectedEvent
 from profiles.models import ConsentRecord, Identity
 from profiles.selectors import consent_states
-from tests.support.connectors import drive
+from tests.support.connectors import drive, remaining_by_slice
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +106,12 @@ def test_members_are_read_page_by_page_oldest_change_first_and_stored_once(api, 
     assert event.payload["traits"]["firstName"] == "P7"
     assert "lastName" not in event.payload["traits"]  # a blank merge field is no name
     assert event.timestamp == datetime(2026, 3, 1, 10, tzinfo=UTC)  # the member's last change
+
+
+def test_each_page_of_members_says_how_many_are_left_from_total_items(api, list_id):
+    run = services.start_run(connection=connect(api, list_id))
+    assert remaining_by_slice(run, slices=3) == [150, 50, None]
+    assert run.status == SyncRun.Status.SUCCEEDED
 
 
 def test_a_member_changed_after_the_first_run_is_read_on_the_next_run(api, list_id):

@@ -33,15 +33,8 @@ def connect(api, **config) -> "services.Connection":
         name="Partner API",
         kind="rest",
         base_url=api.url,
-        config={
-            "path": "/customers",
-            "records_path": "$.data",
-            "paging": "page",
-            "page_size": 100,
-            "since_param": "updated_since",
-            "auth": "bearer",
-            **config,
-        },
+        config=rest_api.connector_config(page_size=100, since_param="updated_since", auth="bearer")
+        | config,
         secrets={"token": "t0ken"},
         schedule_minutes=60,
     )

@@ -61,12 +61,7 @@ def test_a_worker_killed_mid_sync_resumes_and_stores_each_record_once(api):
         name="Partner API",
         kind="rest",
         base_url=api.url,
-        config={
-            "path": "/customers",
-            "records_path": "$.data",
-            "paging": "page",
-            "page_size": PAGE,
-        },
+        config=rest_api.connector_config(page_size=PAGE),
         schedule_minutes=0,
     )
     celery_app.control.purge()  # tasks other tests left queued

@@ -19,6 +19,7 @@ from integrations.destinations.checks import encryption_keys_check
 from integrations.destinations.models import DeadLetter, Destination
 from segments import services as segment_services
 from segments import tasks as segment_tasks
+from tests.support import segment_rules
 
 from .test_destinations_adapters import http_server, smtp_destination, webhook  # noqa: F401
 
@@ -298,14 +299,7 @@ def test_scheduled_export_writes_the_segment_then_waits_for_its_interval(db, exp
 
     segment = segment_services.create_segment(
         name="Dutch",
-        rule={
-            "version": 1,
-            "root": {
-                "type": "group",
-                "match": "all",
-                "children": [{"type": "trait", "key": "country", "op": "equals", "value": "NL"}],
-            },
-        },
+        rule=segment_rules.rule({"type": "trait", "key": "country", "op": "equals", "value": "NL"}),
     )
     destination = services.create_destination(
         name="Nightly",

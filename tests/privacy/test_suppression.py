@@ -83,3 +83,10 @@ def test_rotating_the_encryption_key_re_encrypts_the_hash_keys(shop, settings):
     assert after != before and crypto.decrypt(after) == crypto.decrypt(before)
     suppression._keys.clear()  # a new process: keys read again with the new encryption key
     assert suppression.suppressed_among(["ivy", "jo"]) == {"ivy"}
+
+
+def test_the_source_page_says_how_many_messages_were_turned_away(shop, client_as):
+    suppression.suppress(values=["kim"])
+    _ingest(shop, message(userId="kim"), message(userId="kim", event="Order Completed"))
+    page = client_as("Admin").get(f"/integrations/sources/{shop.pk}/")
+    assert b"2 messages turned away in the last 7 days" in page.content

@@ -13,6 +13,7 @@ from profiles import attribution, pipeline
 from profiles.models import Profile, ProfileEvent
 from profiles.services import merge_profiles, unmerge
 from segments import compiler
+from tests.support import segment_rules
 
 from .conftest import message, profile_of
 
@@ -130,16 +131,9 @@ def test_touches_are_segmentable_like_any_computed_trait(web, send):
         visit("g", 0, "/", utm="utm_source=Google&utm_medium=cpc"),
         visit("d", 0, "/"),
     )
-    rule = {
-        "version": 1,
-        "root": {
-            "type": "group",
-            "match": "all",
-            "children": [
-                {"type": "computed", "key": "first_touch_source", "op": "equals", "value": "google"}
-            ],
-        },
-    }
+    rule = segment_rules.rule(
+        {"type": "computed", "key": "first_touch_source", "op": "equals", "value": "google"}
+    )
 
     found = set(compiler.queryset(rule).values_list("pk", flat=True))
     assert found == {profile_of("user_id", "g").pk}

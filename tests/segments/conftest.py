@@ -4,14 +4,11 @@ import pytest
 
 from profiles.models import Identity
 from tests.profiles.conftest import crm, drain, message, send, web  # noqa: F401
+from tests.support.segment_rules import EXAMPLE, rule  # noqa: F401 (for the tests)
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime.now(UTC)
-
-
-def rule(*children, match="all"):
-    return {"version": 1, "root": {"type": "group", "match": match, "children": list(children)}}
 
 
 def recent(minutes: float) -> str:
@@ -61,16 +58,3 @@ def shoppers(web, send):  # noqa: F811
             properties={"revenue": 250},
         ),
     )
-
-
-# The example: Dutch, viewed products 3 times in 14 days, no order in 14 days.
-EXAMPLE = rule(
-    {"type": "trait", "key": "country", "op": "equals", "value": "NL"},
-    {
-        "type": "event",
-        "name": "Product Viewed",
-        "count": {"op": "at_least", "value": 3},
-        "window": {"last_days": 14},
-    },
-    {"type": "event", "name": "Order Completed", "did": False, "window": {"last_days": 14}},
-)

@@ -16,3 +16,14 @@ def drive(run: SyncRun, *, max_slices: int = 200) -> list[sync.Next]:
             return steps
         seq = step.seq
     raise AssertionError("the run did not end")
+
+
+def remaining_by_slice(run: SyncRun, *, slices: int) -> list[int | None]:
+    """Runs the first ``slices`` slices of ``run``: its estimate of the records still to
+    read after each (SyncRun.remaining)."""
+    left = []
+    for seq in range(slices):
+        sync.run_slice(run_id=run.id, seq=seq)
+        run.refresh_from_db()
+        left.append(run.remaining)
+    return left

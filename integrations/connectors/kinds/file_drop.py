@@ -163,7 +163,9 @@ def read(reader, *, stream: Stream, cursor) -> Page:
         )
     following["sizes"].pop(entry.name, None)
     following["last"] = [entry.name, entry.size, entry.mtime]
-    return Page([record], following, done=len(ready) == 1, note=note)
+    # The files ready after this one: the run page's ETA, from the listing already made.
+    left = len(ready) - 1
+    return Page([record], following, done=left == 0, note=note, remaining=left)
 
 
 def check(reader) -> str:

@@ -164,7 +164,10 @@ def read_members(reader, *, stream: Stream, cursor) -> Page:
     if api.more(cursor["offset"], len(members), size, total):
         following = {**cursor, "offset": cursor["offset"] + len(members), "total": total}
         following["newest"] = newest
-        return Page([shape_member(m) for m in records], following, done=False, note=note)
+        # total_items comes with every page: what is left of the pass (the run's ETA).
+        left = None if total is None else max(total - following["offset"], 0)
+        records = [shape_member(m) for m in records]
+        return Page(records, following, done=False, note=note, remaining=left)
     # The next pass starts a second before this one's end: a member changed in that very
     # second is read again and recognised, never missed.
     done = {"since": _earlier(cursor["before"], OVERLAP)}

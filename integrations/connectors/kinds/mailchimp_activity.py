@@ -173,17 +173,28 @@ def _next_campaign(cursor: dict, records: list, *, done_one: bool) -> Page:
     return Page(records, following, done=False)
 
 
-def _report(reader, headers: dict, cursor: dict, what: str, params: dict):
-    """One page of the current campaign's report; None when the campaign is gone (deleted
-    since the pass listed it): the pass goes on without it rather than stop for good."""
+def _read_report(
+    reader, headers: dict, cursor: dict, size: int, what: str, *, key, records, then, since=None
+) -> Page:
+    """One page of the current campaign's report ``what``: its items (under ``key``) as
+    ``records(campaign, items)``; once the report is read, the page ``then(records)``
+    makes of the last ones. A campaign deleted since the pass listed it is skipped: the
+    pass goes on without it rather than stop for good."""
+    campaign = cursor["campaigns"][0]
+    params = {"count": size, "offset": cursor["offset"], "exclude_fields": EXCLUDED}
+    if since:
+        params["since"] = since
     try:
-        return api.get(
-            reader, f"reports/{cursor['campaigns'][0][0]}/{what}", headers=headers, params=params
-        )
+        body = api.get(reader, f"reports/{campaign[0]}/{what}", headers=headers, params=params)
     except ConnectorError as exc:
         if exc.status == 404:
-            return None
+            return _gone(cursor)
         raise
+    found, total = api.items(body, key)
+    read = records(campaign, found)
+    if api.more(cursor["offset"], len(found), size, total):
+        return Page(read, {**cursor, "offset": cursor["offset"] + len(found)}, done=False)
+    return then(read)
 
 
 def _gone(cursor: dict) -> Page:
@@ -193,32 +204,27 @@ def _gone(cursor: dict) -> Page:
 
 
 def _read_sent(reader, headers: dict, cursor: dict, size: int) -> Page:
-    campaign = cursor["campaigns"][0]
-    params = {"count": size, "offset": cursor["offset"], "exclude_fields": EXCLUDED}
-    body = _report(reader, headers, cursor, "sent-to", params)
-    if body is None:
-        return _gone(cursor)
-    found, total = api.items(body, "sent_to")
-    records = sent_records(campaign, found)
-    if api.more(cursor["offset"], len(found), size, total):
-        return Page(records, {**cursor, "offset": cursor["offset"] + len(found)}, done=False)
-    following = {**cursor, "stage": "activity", "offset": 0, "sent": cursor["sent"] + [campaign[0]]}
-    return Page(records, following, done=False)
+    def then(records: list) -> Page:
+        sent = cursor["sent"] + [cursor["campaigns"][0][0]]
+        return Page(records, {**cursor, "stage": "activity", "offset": 0, "sent": sent}, done=False)
+
+    return _read_report(
+        reader, headers, cursor, size, "sent-to", key="sent_to", records=sent_records, then=then
+    )
 
 
 def _read_activity(reader, headers: dict, cursor: dict, size: int) -> Page:
-    campaign = cursor["campaigns"][0]
-    params = {"count": size, "offset": cursor["offset"], "exclude_fields": EXCLUDED}
-    if cursor.get("since"):
-        params["since"] = cursor["since"]
-    body = _report(reader, headers, cursor, "email-activity", params)
-    if body is None:
-        return _gone(cursor)
-    found, total = api.items(body, "emails")
-    records = activity_records(campaign, found)
-    if api.more(cursor["offset"], len(found), size, total):
-        return Page(records, {**cursor, "offset": cursor["offset"] + len(found)}, done=False)
-    return _next_campaign(cursor, records, done_one=True)
+    return _read_report(
+        reader,
+        headers,
+        cursor,
+        size,
+        "email-activity",
+        key="emails",
+        since=cursor.get("since"),
+        records=activity_records,
+        then=lambda records: _next_campaign(cursor, records, done_one=True),
+    )
 
 
 def read_activity(reader, *, stream: Stream, cursor) -> Page:

@@ -24,6 +24,10 @@ for a growing id): a transaction that committed late can have written rows older
 ``since``; rows read twice get the same message id and are stored once, a row changed
 since gets a new one. When the incremental column is the key itself (a growing id), pages
 are on the key alone and each row is one message.
+
+Remaining rows (the run page's ETA): once a pass, after its first page when that page is
+full, ``SELECT COUNT(*)`` with the same condition, in a session of its own with a short
+timeout (COUNT_TIMEOUT); if it takes longer or fails, the run shows no ETA and goes on.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from . import sql_session as db
 
 DIALECTS = {s: d for d in (sql_postgres.DIALECT, sql_mysql.DIALECT) for s in d.schemes}
 PAGE_SIZES = (100, 20_000)
+COUNT_TIMEOUT = 5  # seconds: an ETA is not worth a slow count
 SSLMODE_CHOICES = tuple((m, m) for m in db.SSLMODES)
 
 
@@ -259,6 +264,19 @@ def _fetch(reader, spec: Spec, cursor: dict) -> tuple[list[dict], str]:
     return rows, _kind_of_column(columns, spec)
 
 
+def _left_after(reader, spec: Spec, cursor: dict, read: int) -> int | None:
+    """Rows of this pass still to read after its first ``read``: one COUNT with the same
+    condition; None when the database does not answer it within COUNT_TIMEOUT."""
+    condition, params = _condition(spec, cursor)
+    statement = f"SELECT COUNT(*) AS n FROM {spec.source} WHERE {condition}"  # noqa: S608
+    try:
+        with _session(reader, replace(spec, timeout=min(spec.timeout, COUNT_TIMEOUT))) as session:
+            _, rows = session.run(statement, params, spec.what)
+        return max(int(rows[0]["n"]) - read, 0)
+    except (ConnectorError, KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
 def read(reader, *, stream: Stream, cursor) -> Page:
     spec, cursor = spec_of(reader.base_url, reader.config), dict(cursor or {})
     if cursor.get("column", spec.column) != spec.column:
@@ -278,7 +296,10 @@ def read(reader, *, stream: Stream, cursor) -> Page:
         last = cursor.get("last")
     done = {"since": last[0] if last else cursor.get("since"), "kind": kind, "column": spec.column}
     if len(rows) >= spec.page_size:
-        return Page(records, done | {"since": cursor.get("since"), "last": last}, done=False)
+        # A pass's first page (no "last" yet): counted once, the sync counts down after.
+        left = None if cursor.get("last") else _left_after(reader, spec, cursor, len(rows))
+        following = done | {"since": cursor.get("since"), "last": last}
+        return Page(records, following, done=False, remaining=left)
     return Page(records, done, done=True)
 
 

@@ -73,31 +73,15 @@ def connect_args(base_url: str, config: dict, secrets: dict) -> dict:
     """Where and as whom: the server from the base URL, the user and sslmode from the
     settings, the password (or a whole ``mysql://user:password@host/db`` URL) from the
     secrets."""
-    host, port, database = db.server_of(base_url, DIALECT)
-    user, password = config.get("user") or "", secrets.get("password") or ""
-    sslmode = config.get("sslmode") or "prefer"
-    if secrets.get("url"):
-        given = _from_url(secrets["url"])
-        if given["server"] != (host, port, database):
-            raise db.config_error(
-                "The connection URL secret names another server or database than the base "
-                f"URL ({host}:{port}/{database}); the connector only connects to the latter."
-            )
-        user = given["user"] or user
-        password = given["password"] or password
-        sslmode = given["sslmode"] or sslmode
-    if not user:
-        raise db.config_error("Name the database user (settings: user).")
-    if sslmode not in db.SSLMODES:
-        raise db.config_error(f"sslmode must be one of {', '.join(db.SSLMODES)}.")
+    given = db.login(base_url, config, secrets, DIALECT, _from_url)
     return {
-        "host": host,
-        "addresses": db.checked_addresses(host, port),
-        "port": port,
-        "database": database,
-        "user": user,
-        "password": password,
-        "sslmode": sslmode,
+        "host": given.host,
+        "addresses": db.checked_addresses(given.host, given.port),
+        "port": given.port,
+        "database": given.database,
+        "user": given.user,
+        "password": given.password,
+        "sslmode": given.sslmode,
     }
 
 

@@ -46,40 +46,31 @@ _SEALED = {
 def connect_args(base_url: str, config: dict, secrets: dict) -> dict:
     """psycopg.connect keyword arguments: the server from the base URL, the user and
     sslmode from the settings, the password (or a whole URL) from the secrets."""
-    host, port, database = db.server_of(base_url, DIALECT)
-    user, password = config.get("user") or "", secrets.get("password") or ""
-    sslmode = config.get("sslmode") or "prefer"
-    if secrets.get("url"):
-        try:
-            given = conninfo_to_dict(secrets["url"])
-        except psycopg.ProgrammingError:
-            raise db.config_error(
-                "The connection URL secret is not a valid PostgreSQL URL."
-            ) from None
-        named = (given.get("host"), int(given.get("port") or DEFAULT_PORT), given.get("dbname"))
-        if named != (host, port, database):
-            raise db.config_error(
-                "The connection URL secret names another server or database than the base "
-                f"URL ({host}:{port}/{database}); the connector only connects to the latter."
-            )
-        user = given.get("user") or user
-        password = given.get("password") or password
-        sslmode = given.get("sslmode") or sslmode
-    if not user:
-        raise db.config_error("Name the database user (settings: user).")
-    if sslmode not in db.SSLMODES:
-        raise db.config_error(f"sslmode must be one of {', '.join(db.SSLMODES)}.")
-    addresses = db.checked_addresses(host, port)
+    given = db.login(base_url, config, secrets, DIALECT, _from_url)
+    addresses = db.checked_addresses(given.host, given.port)
     return _SEALED | {
-        "host": ",".join([host] * len(addresses)),
+        "host": ",".join([given.host] * len(addresses)),
         "hostaddr": ",".join(addresses),
-        "port": str(port),
-        "dbname": database,
-        "user": user,
-        "password": password,
-        "sslmode": sslmode,
+        "port": str(given.port),
+        "dbname": given.database,
+        "user": given.user,
+        "password": given.password,
+        "sslmode": given.sslmode,
         "connect_timeout": db.CONNECT_TIMEOUT,
         "application_name": "cdp-connector",
+    }
+
+
+def _from_url(url: str) -> dict:
+    try:
+        given = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        raise db.config_error("The connection URL secret is not a valid PostgreSQL URL.") from None
+    return {
+        "server": (given.get("host"), int(given.get("port") or DEFAULT_PORT), given.get("dbname")),
+        "user": given.get("user"),
+        "password": given.get("password"),
+        "sslmode": given.get("sslmode"),
     }
 
 

@@ -78,6 +78,45 @@ def server_of(base_url: str, dialect: Dialect) -> tuple[str, int, str]:
     return parts.hostname, port, database
 
 
+@dataclass(frozen=True)
+class Login:
+    """Where and as whom a session connects."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str
+    sslmode: str
+
+
+def login(
+    base_url: str, config: dict, secrets: dict, dialect: Dialect, from_url: Callable
+) -> Login:
+    """The server from the base URL, the user and sslmode from the settings, the password
+    from the secrets, or all three from a connection URL secret (``from_url`` reads it as
+    ``{"server": (host, port, database), "user", "password", "sslmode"}``), which must name
+    the same server and database as the base URL."""
+    host, port, database = server_of(base_url, dialect)
+    user, password = config.get("user") or "", secrets.get("password") or ""
+    sslmode = config.get("sslmode") or "prefer"
+    if secrets.get("url"):
+        given = from_url(secrets["url"])
+        if given["server"] != (host, port, database):
+            raise config_error(
+                "The connection URL secret names another server or database than the base "
+                f"URL ({host}:{port}/{database}); the connector only connects to the latter."
+            )
+        user = given["user"] or user
+        password = given["password"] or password
+        sslmode = given["sslmode"] or sslmode
+    if not user:
+        raise config_error("Name the database user (settings: user).")
+    if sslmode not in SSLMODES:
+        raise config_error(f"sslmode must be one of {', '.join(SSLMODES)}.")
+    return Login(host, port, database, user, password, sslmode)
+
+
 def config_error(message: str) -> ConnectorError:
     return ConnectorError(message, code="config")
 

@@ -190,14 +190,19 @@ def _following(reader, spec, answer, records, *, since, after, note, now) -> Pag
     total, seen = answer.get("total"), (_offset(after) or 0) + len(results)
     if not results or (following is None and not (isinstance(total, int) and total > seen)):
         return Page(records, {"since": max(since, bound)}, done=True, note=note)
+    # The search's total counts what is left from the bound on: an ETA for streams whose
+    # records are HubSpot's own (expanded per contact, they would not match it).
+    left = max(total - seen, 0) if isinstance(total, int) and not spec.per_contact else None
     if bound > since:
         progress = f"Read the {spec.type} changed up to {_iso(bound)}."
-        return Page(records, {"since": bound}, done=False, note=f"{progress} {note}".strip())
+        note = f"{progress} {note}".strip()
+        return Page(records, {"since": bound}, done=False, note=note, remaining=left)
     # The whole page changed at the bound itself (or too recently to move it): page
     # through that instant by offset, as far as HubSpot's cap allows.
     offset = _offset(following)
     if offset is not None and offset < SEARCH_CAP:
-        return Page(records, {"since": since, "after": str(following)}, done=False, note=note)
+        cursor = {"since": since, "after": str(following)}
+        return Page(records, cursor, done=False, note=note, remaining=left)
     return _past_the_cap(reader, records, spec, since=since, seen=seen, note=note)
 
 
