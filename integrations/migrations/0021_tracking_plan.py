@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0019_suppression_list'),
+        ('integrations', '0020_syncrun_remaining'),
     ]
 
     operations = [
