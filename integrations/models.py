@@ -260,4 +260,5 @@ from .connectors.models import Connection, DroppedFile, StreamState, SyncRun  # 
 from .destinations.models import DeadLetter, Destination  # noqa: E402, F401
 from .imports.models import FileImport, ImportMapping  # noqa: E402, F401
 from .suppression.models import SuppressedCount, Suppression, SuppressionKey  # noqa: E402, F401
+from .tracking_plan.models import PlannedEvent, PlanSource, TrackingPlan, Violation  # noqa: E402, F401
 from .webhooks.models import UsedSignature, WebhookConfig  # noqa: E402, F401

@@ -6,7 +6,7 @@ which were the person's."""
 
 from psycopg import sql
 
-from cdp_site.personal_data import Subject, by_condition
+from cdp_site.personal_data import Subject, by_condition, exempt
 
 # A refused message names its person as the sender wrote them: userId, anonymousId, or
 # an e-mail address among its traits.
@@ -41,4 +41,9 @@ def register_all() -> None:
         part="undelivered_payloads",
         where=UNDELIVERED,
         params=lambda subject: [subject.values()],
+    )
+    exempt(
+        model="integrations.TrackingPlan",
+        reason="its traits are the planned trait names and their types, never a value sent; "
+        "violations keep message ids and JSON pointers, never the values either",
     )

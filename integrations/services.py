@@ -20,6 +20,8 @@ from .collect.messages import SERVER, Rejection, Row, Trust, prepare
 from .imports import files
 from .models import CLIENT_KINDS, RejectedEvent, Source, SourceMinuteStats, new_write_key
 from .suppression import services as suppression
+from .tracking_plan import door as tracking_plan
+from .tracking_plan.services import count_violations
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +234,7 @@ class IngestResult:
     duplicates: int  # valid messages whose messageId this source had sent before
     rejections: list[Rejection]
     suppressed: int = 0  # valid messages dropped for carrying an erased person's identifier
+    violations: int = 0  # breaches of the source's tracking plan (each message's, summed)
 
 
 def _storable(payload):
@@ -304,11 +307,17 @@ def ingest_messages(
     # An erased person's identifiers are turned away here (the API, webhooks, imports and
     # pull syncs all pass by), counted for the source; processing checks again, exactly.
     rows, suppressed = suppression.screen(source_id=source_id, pairs=pairs, received_at=received_at)
-    # Rows and rejections together are two statements, so they share a transaction. One
+    # The source's tracking plan: violations counted, and per its mode the event stored as
+    # sent, stored without what is not planned, or refused (to the rejected list).
+    planned = tracking_plan.check(source_id=source_id, pairs=_kept_pairs(pairs, rows))
+    rows = planned.rows
+    rejections += planned.rejections
+    # Rows, rejections and violation counts: more than one statement share a transaction. One
     # statement (dedupe, events and inbox in one INSERT) is atomic by itself: outside a
     # caller's transaction it commits on its own, saving the BEGIN/COMMIT round trip that
     # dominates a single /v1/track request. Inside one (file imports), it joins it.
-    with transaction.atomic() if rows and rejections else contextlib.nullcontext():
+    statements = bool(rows) + bool(rejections) + bool(planned.violations)
+    with transaction.atomic() if statements > 1 else contextlib.nullcontext():
         stored = store_rows(
             source_id=source_id,
             rows=rows,
@@ -317,6 +326,9 @@ def ingest_messages(
             expiring=trust.client,
         )
         record_rejections(source_id=source_id, rejections=rejections, received_at=received_at)
+        # Last: concurrent batches of the same source wait on these counters' rows only
+        # for the end of the transaction, not through the events' insert.
+        count_violations(source_id=source_id, violations=planned.violations, at=received_at)
     if stored:
         transaction.on_commit(trigger_processing_soon)
     return IngestResult(
@@ -324,7 +336,16 @@ def ingest_messages(
         duplicates=len(rows) - stored,
         rejections=rejections,
         suppressed=suppressed,
+        violations=len(planned.violations),
     )
+
+
+def _kept_pairs(pairs: list[tuple[Row, dict]], rows: list[Row]) -> list[tuple[Row, dict]]:
+    """The pairs whose rows the suppression screen kept (it answers rows only)."""
+    if len(rows) == len(pairs):
+        return pairs
+    kept = {id(row) for row in rows}
+    return [pair for pair in pairs if id(pair[0]) in kept]
 
 
 def _trust_of(source_id: int) -> Trust:

@@ -12,6 +12,7 @@ from .connectors import views as connections
 from .destinations import views as destinations
 from .imports import views as imports
 from .quarantine import views as quarantine
+from .tracking_plan import views as tracking_plans
 from .webhooks import views as webhooks
 
 # The Segment-compatible tracking API, at /v1/.
@@ -62,11 +63,28 @@ connection_patterns = [
     path("<int:pk>/runs/<int:run_pk>/", connections.run_detail, name="connection-run-detail"),
 ]
 
+tracking_plan_patterns = [
+    path("", tracking_plans.plan_list, name="tracking-plan-list"),
+    path("infer/", tracking_plans.plan_infer, name="tracking-plan-infer"),
+    path("<int:pk>/", tracking_plans.plan_detail, name="tracking-plan-detail"),
+    path("<int:pk>/delete/", tracking_plans.plan_delete, name="tracking-plan-delete"),
+    path("<int:pk>/sources/", tracking_plans.sources_save, name="tracking-plan-sources"),
+    path("<int:pk>/traits/", tracking_plans.traits_save, name="tracking-plan-traits"),
+    path("<int:pk>/events/", tracking_plans.event_add, name="tracking-plan-event-add"),
+    path("<int:pk>/events/<int:event_pk>/", tracking_plans.event_save, name="tracking-plan-event"),
+    path(
+        "<int:pk>/events/<int:event_pk>/delete/",
+        tracking_plans.event_delete,
+        name="tracking-plan-event-delete",
+    ),
+]
+
 # The admin pages, at /integrations/ (namespace "integrations").
 page_patterns = [
     path("", views.index, name="index"),
     path("destinations/", include(destination_patterns)),
     path("connections/", include(connection_patterns)),
+    path("tracking-plans/", include(tracking_plan_patterns)),
     path("quarantine/", quarantine.quarantine_list, name="quarantine"),
     path("quarantine/replay/", quarantine.quarantine_replay, name="quarantine-replay"),
     path("sources/new/", views.source_create, name="source-create"),

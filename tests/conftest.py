@@ -6,6 +6,7 @@ from django.db import connection
 from cdp_site import services
 from cdp_site.permissions import ROLES
 from integrations.collect import keys
+from integrations.tracking_plan import door
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM guard
 # would otherwise refuse the test's own database calls.
@@ -29,10 +30,13 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def _fresh_key_cache():
-    """Each test starts and ends with an empty write-key cache (it lives per process)."""
+    """Each test starts and ends with empty write-key and tracking-plan caches (they live
+    per process)."""
     keys.clear_cache()
+    door.clear_cache()
     yield
     keys.clear_cache()
+    door.clear_cache()
 
 
 @pytest.fixture

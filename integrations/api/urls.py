@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from integrations.connectors import api_views as connections
 from integrations.destinations import api_views as destinations
+from integrations.tracking_plan import api_views as tracking_plans
 
 from . import imports, quarantine, views
 
@@ -32,6 +33,14 @@ connection_patterns = [
     path("<int:pk>/cancel", connections.CancelView.as_view(), name="cancel"),
     path("<int:pk>/pause", connections.PauseView.as_view(), name="pause"),
     path("<int:pk>/resume", connections.ResumeView.as_view(), name="resume"),
+]
+
+# At /api/v1/tracking-plans/ (namespace "tracking-plans-api").
+tracking_plan_patterns = [
+    path("", tracking_plans.PlanListView.as_view(), name="list"),
+    path("infer", tracking_plans.PlanInferView.as_view(), name="infer"),
+    path("<int:pk>", tracking_plans.PlanDetailView.as_view(), name="detail"),
+    path("<int:pk>/violations", tracking_plans.PlanViolationListView.as_view(), name="violations"),
 ]
 
 urlpatterns = [
@@ -80,5 +89,6 @@ urlpatterns = [
     ),
     path("destinations/", include((destination_patterns, "destinations-api"))),
     path("connections/", include((connection_patterns, "connections-api"))),
+    path("tracking-plans/", include((tracking_plan_patterns, "tracking-plans-api"))),
     path("connector-kinds", connections.KindListView.as_view(), name="api-connector-kinds"),
 ]

@@ -23,6 +23,7 @@ from integrations import services as integrations
 from integrations.connectors import services as connectors
 from integrations.destinations import services as destinations
 from integrations.models import Source
+from integrations.tracking_plan.inference import infer_plan
 from profiles.rules import services as rules
 from segments import services as segments
 from segments import static_lists
@@ -71,6 +72,8 @@ def world(transactional_db):
     order = message(userId="w-ann", event="Order Completed", properties={"total": 12})
     integrations.ingest_messages(source_id=web.pk, messages=[identify, viewed, order])
     drain()
+    infer_plan(source=web, name="Webshop plan")  # its page lists events and violations
+    integrations.ingest_messages(source_id=web.pk, messages=[message(userId="w-ann", event="New")])
     rule = segment_rules.rule({"type": "event", "name": "Order Completed"})
     buyers = segments.create_segment(name="Buyers", rule=rule)
     static_lists.create_static_segment(name="VIP list")

@@ -20,6 +20,7 @@ def _dangling_references(html: str) -> list[str]:
         ("/integrations/sources/new/", {"name": "", "kind": "nope", "priority": "x"}),
         ("/integrations/connections/new/", {"kind": "rest", "name": "", "schedule": "x"}),
         ("/profiles/privacy/new/", {"kind": "nope", "identifier_value": "", "verification": ""}),
+        ("/integrations/tracking-plans/", {"name": ""}),
     ],
 )
 def test_invalid_forms_describe_their_fields_with_existing_elements(client_as, url, data):

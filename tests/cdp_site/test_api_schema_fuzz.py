@@ -36,6 +36,7 @@ from integrations.connectors import services as connectors
 from integrations.destinations import services as destinations
 from integrations.imports import services as imports
 from integrations.models import Source
+from integrations.tracking_plan import services as tracking_plans
 from profiles import services as profiles
 from profiles.identifiers import load_rules
 from profiles.models import IdentifierKind, Profile, StageRule, TraitKey
@@ -152,6 +153,11 @@ def world(admin_headers, make_user):
     connection = connectors.create_connection(
         name="Partner API", kind="rest", base_url="http://127.0.0.1:9/", config={"path": "/c"}
     )
+    plan = tracking_plans.create_plan(
+        name="Shop plan",
+        events=[{"name": "Order Completed", "schema": {"type": "object"}}],
+        sources=[(source, "flag")],
+    )
     own_token = services.create_api_token(user=make_user("Viewer", "v@example.org"), name="x")
     return {
         "/api/v1/sources/": source.pk,
@@ -170,6 +176,7 @@ def world(admin_headers, make_user):
         "/api/v1/trait-keys/": TraitKey.objects.first().pk,
         "/api/v1/tokens/": own_token.token.pk,
         "/api/v1/connections/": connection.pk,
+        "/api/v1/tracking-plans/": plan.pk,
     }
 
 

@@ -87,13 +87,30 @@ def test_matrix_covers_the_product_urls():
         "api/v1/connector-kinds",
     )
     assert set(connections) <= routes, set(connections) - routes
+    tracking_plans = (
+        "integrations/tracking-plans/",
+        "integrations/tracking-plans/infer/",
+        "integrations/tracking-plans/<int:pk>/",
+        "integrations/tracking-plans/<int:pk>/delete/",
+        "integrations/tracking-plans/<int:pk>/sources/",
+        "integrations/tracking-plans/<int:pk>/traits/",
+        "integrations/tracking-plans/<int:pk>/events/",
+        "integrations/tracking-plans/<int:pk>/events/<int:event_pk>/",
+        "integrations/tracking-plans/<int:pk>/events/<int:event_pk>/delete/",
+        "api/v1/tracking-plans/",
+        "api/v1/tracking-plans/infer",
+        "api/v1/tracking-plans/<int:pk>",
+        "api/v1/tracking-plans/<int:pk>/violations",
+    )
+    assert set(tracking_plans) <= routes, set(tracking_plans) - routes
 
 
-def test_connections_are_read_and_managed_by_integration_admins_only():
-    """Every connection URL needs VIEW_INTEGRATIONS to read and MANAGE_INTEGRATIONS to
-    change, as sources and destinations do: admins only in the roles shipped."""
+def test_connections_and_tracking_plans_are_for_integration_admins_only():
+    """Every connection and tracking-plan URL needs VIEW_INTEGRATIONS to read and
+    MANAGE_INTEGRATIONS to change, as sources and destinations do: admins only in the
+    roles shipped."""
     for route, callback in GUARDED:
-        if "connection" not in route and "connector" not in route:
+        if not any(word in route for word in ("connection", "connector", "tracking-plan")):
             continue
         declared = _declaration(callback)[1]
         assert capability_for(declared, "POST") == Cap.MANAGE_INTEGRATIONS, route
