@@ -9,10 +9,11 @@ Contract:
 - The keys are versioned and encrypted at rest; a new version (``rotate_key``) hashes new
   suppressions, and every version with suppressions keeps being checked.
 - The door (``screen``) drops a message whose userId, anonymousId or traits e-mail is
-  suppressed and counts it per source and day. It knows whether the list is empty from a
-  per-process flag refreshed every few seconds, so an empty list costs no query; the exact
-  check is processing's (``suppressed_among`` over every identifier profiles extracts,
-  then ``discard`` deletes the raw rows it drops), so nothing slips through in between.
+  suppressed and counts it per source and day, in one query per batch at most: whether
+  the list is empty and the hash keys are remembered by the process for a few seconds
+  (an empty list costs no query). The exact check is processing's (``suppressed_among``
+  with the keys read again, over every identifier profiles extracts, then ``discard``
+  deletes the raw rows it drops), so nothing slips through in between.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from cdp_site.pgarrays import adapt
 
 from .models import Suppression, SuppressionKey
 
-FLAG_SECONDS = 3.0  # how long a process trusts "the list is empty"
+FLAG_SECONDS = 3.0  # how long the door trusts what it knows of the list and its keys
 _keys: dict[int, bytes] = {}  # version -> key, decrypted once per process
+_keys_until = 0.0  # the door reads the keys again after this (time.monotonic)
 _empty_until = 0.0
+_full_until = 0.0
 
 INSERT = """
 INSERT INTO integrations_suppression (key_id, digest, reason, created_at)
@@ -56,9 +59,13 @@ def _digest(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
-def _all_keys() -> dict[int, bytes]:
+def _all_keys(*, fresh: bool = True) -> dict[int, bytes]:
     """Every key version, decrypted; read again when a version is missing (a rotation in
-    another process)."""
+    another process). ``fresh=False`` (the door): as read within FLAG_SECONDS."""
+    global _keys_until
+    if not fresh and _keys and time.monotonic() < _keys_until:
+        return _keys
+    _keys_until = time.monotonic() + FLAG_SECONDS
     stored = dict(SuppressionKey.objects.values_list("pk", "key_encrypted"))
     if set(stored) != set(_keys):
         _keys.clear()
@@ -104,12 +111,13 @@ def rotate_key() -> int:
     return SuppressionKey.objects.get(pk=key_id).version
 
 
-def suppressed_among(values: Iterable[str]) -> set[str]:
-    """The values that are on the list (the exact check: one query)."""
+def suppressed_among(values: Iterable[str], *, fresh_keys: bool = True) -> set[str]:
+    """The values that are on the list (the exact check; ``fresh_keys=False``, the door's:
+    the keys as the process read them within a few seconds)."""
     wanted = {str(v).strip() for v in values if v not in (None, "")}
     if not wanted:
         return set()
-    keys = _all_keys()
+    keys = _all_keys(fresh=fresh_keys)
     if not keys:
         return set()
     by_digest = {_digest(key, v): v for v in wanted for key in keys.values()}
@@ -119,12 +127,17 @@ def suppressed_among(values: Iterable[str]) -> set[str]:
 
 
 def _list_is_empty() -> bool:
-    global _empty_until
-    if time.monotonic() < _empty_until:
+    """What the door knows of the list, read again every FLAG_SECONDS either way."""
+    global _empty_until, _full_until
+    now = time.monotonic()
+    if now < _empty_until:
         return True
-    if Suppression.objects.exists():
+    if now < _full_until:
         return False
-    _empty_until = time.monotonic() + FLAG_SECONDS
+    if Suppression.objects.exists():
+        _full_until = now + FLAG_SECONDS
+        return False
+    _empty_until = now + FLAG_SECONDS
     return True
 
 
@@ -143,7 +156,7 @@ def screen(*, source_id: int, pairs: list[tuple], received_at) -> tuple[list, in
     if not pairs or _list_is_empty():
         return [row for row, _ in pairs], 0
     values = {id(row): door_values(message) for row, message in pairs}
-    hit = suppressed_among(v for vs in values.values() for v in vs)
+    hit = suppressed_among((v for vs in values.values() for v in vs), fresh_keys=False)
     kept = [row for row, _ in pairs if not hit.intersection(values[id(row)])]
     dropped = len(pairs) - len(kept)
     if dropped:
