@@ -146,7 +146,10 @@ def refill_seconds(cost) -> float | None:
     rate = _number(status.get("restoreRate"))
     if needed is None or available is None or not rate or rate <= 0:
         return None
-    return max(0.0, (needed - available) / rate)
+    # Shopify reports whole points, rounded: the bucket may hold up to half a point less
+    # than it says, and a query sent the instant the estimate is met would be throttled.
+    short = needed - available + 1
+    return short / rate if short > 0 else 0.0
 
 
 def _messages(errors) -> list[tuple[str, str]]:
