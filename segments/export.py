@@ -52,12 +52,21 @@ def _line(cells) -> str:
     return buffer.getvalue()
 
 
-def _members(segment: Segment):
+def _members(segment: Segment, *, activation: bool = False):
+    """The segment's members with what the CSV shows. ``activation`` (a scheduled export
+    to a destination): without the people a privacy request restricted (the profile, or
+    one merged into it), who are still members and still counted."""
     profile = Profile.objects.filter(pk=OuterRef("profile_id"))
+    members = Membership.objects.filter(segment=segment).filter(
+        Exists(profile.filter(merged_into__isnull=True))
+    )
+    if activation:
+        restricted = Profile.objects.filter(restricted=True)
+        members = members.exclude(Exists(restricted.filter(pk=OuterRef("profile_id")))).exclude(
+            Exists(restricted.filter(merged_into_id=OuterRef("profile_id")))
+        )
     return (
-        Membership.objects.filter(segment=segment)
-        .filter(Exists(profile.filter(merged_into__isnull=True)))
-        .annotate(
+        members.annotate(
             name=Subquery(profile.values("display_name")[:1]),
             stage=Subquery(profile.values("stage")[:1]),
             traits=Subquery(profile.values("traits")[:1]),
@@ -79,10 +88,12 @@ def _identities(profile_ids: list[int]) -> dict[int, dict[str, list[str]]]:
     return found
 
 
-def stream_csv(*, segment: Segment, chunk_size: int = 2000) -> Iterator[str]:
+def stream_csv(
+    *, segment: Segment, chunk_size: int = 2000, activation: bool = False
+) -> Iterator[str]:
     kinds = list(IdentifierKind.objects.values_list("name", flat=True))
     yield _line(FIXED + [f"id_{kind}" for kind in kinds])
-    rows = _members(segment).iterator(chunk_size=chunk_size)
+    rows = _members(segment, activation=activation).iterator(chunk_size=chunk_size)
     while chunk := list(islice(rows, chunk_size)):
         identities = _identities([row[0] for row in chunk])
         for profile_id, name, stage, entered_at, traits in chunk:
@@ -108,9 +119,8 @@ def export_due_segments(*, now=None) -> int:
             continue
         name = f"{segment.name}-{now:%Y%m%dT%H%M%SZ}"
         try:
-            destinations.export_rows(
-                destination=destination, rows=stream_csv(segment=segment), name=name, now=now
-            )
+            rows = stream_csv(segment=segment, activation=True)
+            destinations.export_rows(destination=destination, rows=rows, name=name, now=now)
         except DestinationError:
             logger.exception("scheduled export to %s failed", destination.pk)
             continue

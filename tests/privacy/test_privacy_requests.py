@@ -23,14 +23,18 @@ from cdp_site import audit
 from cdp_site.models import AuditEntry
 from cdp_site.personal_data import HOLDERS, export_subject
 from integrations import services as collect
+from integrations.destinations import services as destination_services
 from integrations.suppression import services as suppression
 from profiles import services as profiles
 from profiles import tasks
 from profiles.models import Identity, PrivacyRequest, Profile
 from profiles.privacy import archive, services
 from profiles.privacy.selectors import PROFILE_ID, subject_for
+from segments import export, membership
+from segments import services as segment_services
 from tests.campaigns.conftest import campaign, person, smtp, template, track  # noqa: F401
 from tests.profiles.conftest import message, profile_of, send, web  # noqa: F401
+from tests.support.segment_rules import rule
 from tests.support.signing import signed
 
 pytestmark = pytest.mark.django_db
@@ -311,3 +315,26 @@ def test_a_restricted_person_merged_into_another_profile_stays_restricted(
     runner.run_due()
     (skipped,) = Delivery.objects.filter(profile_id=survivor.pk)
     assert (skipped.status, skipped.reason) == ("skipped", RESTRICTED)
+
+
+def test_a_scheduled_segment_export_leaves_a_restricted_person_out_but_counts_them(
+    send, web, manager, settings, tmp_path
+):
+    settings.CDP_EXPORT_ROOT = tmp_path
+    (tmp_path / "out").mkdir()
+    for user in ("rita", "sam"):
+        person(send, web, user)
+    _run(_request(manager, "restriction", "user_id", "rita"), manager)
+    everyone = segment_services.create_segment(
+        name="E-mail known", rule=rule({"type": "trait", "key": "email", "op": "is_set"})
+    )
+    assert membership.recompute(everyone).member_count == 2  # still a member
+    destination_services.create_destination(
+        name="Nightly",
+        kind="csv_export",
+        config={"folder": "out", "segment_id": everyone.pk, "every_hours": 24},
+    )
+    assert export.export_due_segments() == 1
+    (written,) = (tmp_path / "out").iterdir()
+    text = written.read_text()
+    assert "sam@example.org" in text and "rita" not in text
