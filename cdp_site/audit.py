@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from .clientip import client_ip
 from .models import AuditEntry
-from .partitions import drop_months_before, ensure_months, month_start
+from .partitions import drop_months_before, ensure_months, maintenance, month_start
 from .permissions import role_of
 
 TABLE = "cdp_site_auditentry"
@@ -95,10 +95,8 @@ def drop_expired(*, keep_months: int | None = None, today=None) -> list[str]:
     keep = settings.AUDIT_RETENTION_MONTHS if keep_months is None else keep_months
     cutoff = month_start(today or timezone.now().date(), -keep)
     dropped = drop_months_before(parent=TABLE, cutoff=cutoff)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('cdp.partition_maintenance', 'on', true)")
+    with connection.cursor() as cursor, maintenance(cursor):
         cursor.execute(f"DELETE FROM {TABLE}_default WHERE at < %s", [cutoff])  # noqa: S608
-        cursor.execute("SELECT set_config('cdp.partition_maintenance', '', true)")
     return dropped
 
 

@@ -9,6 +9,7 @@ is what lets it through the audit trail's append-only trigger (cdp_site/audit.py
 """
 
 import re
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from django.db import connection
@@ -86,6 +87,16 @@ def drop_months_before(*, parent: str, cutoff: datetime) -> list[str]:
     return dropped
 
 
+@contextmanager
+def maintenance(cursor):
+    """Statements run as partition maintenance: the one DELETE the audit trail's
+    append-only trigger lets through (the setting lasts to the end of the transaction at
+    most, and is cleared after the block)."""
+    cursor.execute("SELECT set_config('cdp.partition_maintenance', 'on', true)")
+    yield
+    cursor.execute("SELECT set_config('cdp.partition_maintenance', '', true)")
+
+
 def create(raw, *, name: str, start, end, parent: str, column: str) -> None:
     """The partition ``name`` of ``parent`` for [start, end), the rows DEFAULT holds for
     that range moved into it."""
@@ -112,15 +123,14 @@ def create(raw, *, name: str, start, end, parent: str, column: str) -> None:
                 table, parent
             )
         )
-        cursor.execute("SELECT set_config('cdp.partition_maintenance', 'on', true)")
-        cursor.execute(
-            sql.SQL(
-                "WITH moved AS (DELETE FROM {} WHERE {} >= %(start)s AND {} < %(end)s "
-                "RETURNING *) INSERT INTO {} SELECT * FROM moved"
-            ).format(default, column, column, table),
-            bounds,
-        )
-        cursor.execute("SELECT set_config('cdp.partition_maintenance', '', true)")
+        with maintenance(cursor):
+            cursor.execute(
+                sql.SQL(
+                    "WITH moved AS (DELETE FROM {} WHERE {} >= %(start)s AND {} < %(end)s "
+                    "RETURNING *) INSERT INTO {} SELECT * FROM moved"
+                ).format(default, column, column, table),
+                bounds,
+            )
         cursor.execute(
             sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
                 parent, table, sql.Literal(start), sql.Literal(end)
