@@ -15,6 +15,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import Delivery
+from cdp_site import crypto
 from cdp_site.models import AuditEntry
 from integrations.destinations import services as destinations
 from profiles import tasks
@@ -174,3 +175,179 @@ def test_an_erasure_deletes_the_person_at_every_destination_that_received_them(
     actions = list(AuditEntry.objects.values_list("action", flat=True))
     assert actions.count("privacy.propagation_succeeded") == 3
     assert "privacy.propagation_complete" in actions
+
+
+def test_a_destination_answering_500_is_retried_with_backoff_and_then_succeeds(
+    send, web, servers, manager
+):
+    used = _destinations(servers)
+    _reached(send, web, {"hook": used["hook"]})
+    _clear(servers)
+    servers["hook"].statuses = [500, 503]
+    erased = _erase(manager)
+
+    assert tasks.run_propagation_jobs() == 1
+    (job,) = erased.propagation_jobs.all()
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert "HTTP 500" in job.last_error
+    wait = job.next_attempt_at - job.last_attempt_at
+    assert wait == timedelta(seconds=propagation.retry_delay(1)) == timedelta(minutes=1)
+    assert propagation.run_due() == 0  # not due yet: nothing is sent early
+    assert len(servers["hook"].requests) == 1
+
+    assert propagation.run_due(now=_later(1.5)) == 1
+    job.refresh_from_db()
+    assert (job.status, job.attempts, "HTTP 503" in job.last_error) == ("failed", 2, True)
+    assert job.next_attempt_at - job.last_attempt_at == timedelta(minutes=2)
+    assert PrivacyRequest.objects.get(pk=erased.pk).status == "propagating"
+
+    assert propagation.run_due(now=_later(4)) == 1
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.last_error, job.person_encrypted) == (
+        "succeeded",
+        3,
+        "",
+        "",
+    )
+    keys = {r["headers"]["idempotency-key"] for r in servers["hook"].requests}
+    assert len(servers["hook"].requests) == 3 and len(keys) == 1  # the receiver dedupes
+    assert PrivacyRequest.objects.get(pk=erased.pk).status == "completed"
+
+
+def test_a_destination_that_always_fails_ends_as_a_dead_letter_with_its_error(
+    send, web, servers, manager
+):
+    used = _destinations(servers)
+    _reached(send, web, {"esp": used["esp"]})
+    _clear(servers)
+    servers["esp"].status = 502
+    erased = _erase(manager)
+
+    minutes = 0.0
+    for attempt in range(1, propagation.MAX_ATTEMPTS + 1):
+        assert propagation.run_due(now=_later(minutes)) == 1, attempt
+        minutes += propagation.retry_delay(attempt) / 60 + 0.1
+    (job,) = erased.propagation_jobs.all()
+    assert (job.status, job.attempts, job.next_attempt_at) == ("dead", 6, None)
+    assert "HTTP 502" in job.last_error and job.person_encrypted  # kept for a retry
+    assert propagation.run_due(now=_later(600)) == 0
+    assert len(servers["esp"].requests) == propagation.MAX_ATTEMPTS
+    assert PrivacyRequest.objects.get(pk=erased.pk).status == "propagating"
+    (dead,) = AuditEntry.objects.filter(action="privacy.propagation_dead")
+    assert dead.details["attempts"] == 6 and "HTTP 502" in dead.details["error"]
+
+
+def test_a_destination_that_times_out_is_retried_then_dead(send, web, servers, manager):
+    used = _destinations(servers)
+    _reached(send, web, {"hook": used["hook"]})
+    _clear(servers)
+    destinations.update_destination(
+        destination=used["hook"], config={**used["hook"].config, "timeout": 0.3}
+    )
+    servers["hook"].delay = 1.0
+    erased = _erase(manager)
+    assert tasks.run_propagation_jobs() == 1
+    (job,) = erased.propagation_jobs.all()
+    assert job.status == "failed" and "timed out" in job.last_error.lower()
+    job.attempts = propagation.MAX_ATTEMPTS - 1  # the last attempt
+    job.save()
+    assert propagation.run_due(now=_later(60)) == 1
+    job.refresh_from_db()
+    assert job.status == "dead" and "timed out" in job.last_error.lower()
+
+
+def test_a_refusal_no_retry_can_fix_is_dead_at_once_and_retry_now_tries_once_more(
+    send, web, servers, manager
+):
+    used = _destinations(servers)
+    _reached(send, web, {"audience": used["audience"]})
+    _clear(servers)
+    servers["audience"].status = 401
+    erased = _erase(manager)
+    tasks.run_propagation_jobs()
+    (job,) = erased.propagation_jobs.all()
+    assert (job.status, job.attempts) == ("dead", 1) and "HTTP 401" in job.last_error
+
+    servers["audience"].status = 200
+    propagation.retry_now(job=job, actor=manager)
+    job.refresh_from_db()
+    assert job.status == "pending"
+    assert tasks.run_propagation_jobs() == 1
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("succeeded", 2)
+    assert PrivacyRequest.objects.get(pk=erased.pk).status == "completed"
+    with pytest.raises(propagation.JobError):
+        propagation.retry_now(job=job, actor=manager)
+
+
+def test_marking_a_dead_job_handled_by_hand_completes_the_request(send, web, servers, manager):
+    used = _destinations(servers)
+    _reached(send, web, {"hook": used["hook"], "esp": used["esp"]})
+    _clear(servers)
+    servers["hook"].status = 400
+    erased = _erase(manager)
+    tasks.run_propagation_jobs()
+    statuses = dict(erased.propagation_jobs.values_list("destination_id", "status"))
+    assert statuses == {used["hook"].pk: "dead", used["esp"].pk: "succeeded"}
+    dead = erased.propagation_jobs.get(status="dead")
+
+    with pytest.raises(propagation.JobError, match="note"):
+        propagation.mark_handled(job=dead, note="  ", actor=manager)
+    propagation.mark_handled(
+        job=dead, note="Deleted in the loyalty admin, ticket 42", actor=manager
+    )
+    dead.refresh_from_db()
+    assert (dead.status, dead.handled_by, dead.person_encrypted) == ("handled_by_hand", manager, "")
+    done = PrivacyRequest.objects.get(pk=erased.pk)
+    assert done.status == "completed" and done.completed_at is not None
+    (entry,) = AuditEntry.objects.filter(action="privacy.propagation_handled")
+    assert entry.actor_id == manager.pk and entry.details["destination_name"] == "Loyalty webhook"
+    with pytest.raises(propagation.JobError):
+        propagation.mark_handled(job=dead, note="again", actor=manager)
+
+
+def test_a_person_never_sent_anything_completes_at_once_without_jobs(send, web, servers, manager):
+    used = _destinations(servers)
+    _reached(send, web, {"hook": used["hook"]}, user="other", email="other@example.org")
+    person(send, web, "pia", email=EMAIL)
+    erased = _erase(manager)
+    assert erased.status == "completed" and not erased.propagation_jobs.exists()
+    assert Delivery.objects.count() == 1  # the other person's
+
+
+def test_a_list_answering_404_for_the_member_counts_as_deleted_only_if_the_list_exists(
+    send, web, servers, manager
+):
+    used = _destinations(servers)
+    _reached(send, web, {"esp": used["esp"]})
+    _clear(servers)
+    servers["esp"].statuses = [404, 200]  # no such member; the list is there
+    erased = _erase(manager)
+    tasks.run_propagation_jobs()
+    (job,) = erased.propagation_jobs.all()
+    assert job.status == "succeeded" and "not a member" in job.outcome
+    assert [r["method"] for r in servers["esp"].requests] == ["POST", "GET"]
+    assert servers["esp"].requests[1]["path"] == "/3.0/lists/L1"
+
+    servers["esp"].statuses = [404, 404]  # no such list: a setting to fix, not a success
+    job.status, job.next_attempt_at = "pending", timezone.now()
+    job.person_encrypted = _sealed(erased)
+    job.save()
+    tasks.run_propagation_jobs()
+    job.refresh_from_db()
+    assert job.status == "dead" and "HTTP 404" in job.last_error
+
+
+def _sealed(request) -> str:
+    person = {"request_id": request.pk, "profile_ids": request.profile_ids, "emails": [EMAIL]}
+    return crypto.encrypt(json.dumps(person))
+
+
+def test_a_deleted_destination_leaves_a_dead_job_naming_it(send, web, servers, manager):
+    used = _destinations(servers)
+    _reached(send, web, {"hook": used["hook"]})
+    erased = _erase(manager)
+    PropagationJob.objects.filter(request=erased).update(destination=None)
+    tasks.run_propagation_jobs()
+    (job,) = erased.propagation_jobs.all()
+    assert job.status == "dead" and "Loyalty webhook was deleted" in job.last_error
