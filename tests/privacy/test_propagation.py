@@ -106,7 +106,7 @@ def _erase(manager, email=EMAIL) -> PrivacyRequest:
         requested_by=manager,
     )
     services.start(request=request, actor=manager)
-    tasks.run_privacy_request(request.pk, manager.pk)
+    tasks.run_privacy_request(request.pk, manager.pk if manager else None)
     return PrivacyRequest.objects.get(pk=request.pk)
 
 
@@ -351,3 +351,96 @@ def test_a_deleted_destination_leaves_a_dead_job_naming_it(send, web, servers, m
     tasks.run_propagation_jobs()
     (job,) = erased.propagation_jobs.all()
     assert job.status == "dead" and "Loyalty webhook was deleted" in job.last_error
+
+
+def _dead_webhook(send, web, servers, manager=None) -> PrivacyRequest:
+    used = _destinations(servers)
+    _reached(send, web, {"hook": used["hook"], "esp": used["esp"]})
+    servers["hook"].status = 400
+    erased = _erase(manager)
+    tasks.run_propagation_jobs()
+    return erased
+
+
+def test_the_request_page_shows_each_destination_with_its_error_and_buttons(
+    send, web, servers, client_as
+):
+    client = client_as("Account manager")
+    erased = _dead_webhook(send, web, servers)
+    dead = erased.propagation_jobs.get(status="dead")
+    page = client.get(f"/profiles/privacy/{erased.pk}/").content.decode()
+    assert "Erased here, reaching destinations" in page
+    assert "Loyalty webhook" in page and "Newsletter list" in page
+    assert 'data-job-status="dead"' in page and 'data-job-status="succeeded"' in page
+    assert "HTTP 400 from 127.0.0.1" in page and "List member deleted" in page
+    assert "Retry now" in page and "Mark handled by hand" in page
+    assert 'hx-trigger="every 5s"' not in page  # nothing left for a worker: no polling
+    listed = client.get("/profiles/privacy/").content.decode()
+    assert "Erased here, reaching destinations" in listed and "30 days left" in listed
+
+    url = f"/profiles/privacy/{erased.pk}/jobs/{dead.pk}/"
+    blank = client.post(url + "handled/", {"note": " "})
+    assert blank.status_code == 400 and 'role="alert"' in blank.content.decode()
+    assert "This field is required" in blank.content.decode()
+    retried = client.post(url + "retry/")
+    assert retried.status_code == 302
+    dead.refresh_from_db()
+    assert dead.status == "pending"
+    polled = client.get(f"/profiles/privacy/{erased.pk}/", headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 5s"' in polled.content.decode()
+    assert "<h1>" not in polled.content.decode()
+    client.post(url + "handled/", {"note": "Deleted in the receiver's admin"})
+    done = client.get(f"/profiles/privacy/{erased.pk}/").content.decode()
+    assert "Deleted in the receiver&#x27;s admin" in done and "Handled by hand" in done
+    assert PrivacyRequest.objects.get(pk=erased.pk).status == "completed"
+    assert "account-manager@example.org" in done
+
+
+def test_the_api_shows_the_jobs_and_retries_or_marks_them(send, web, servers, client_as):
+    api = client_as("Admin")
+    erased = _dead_webhook(send, web, servers)
+    dead = erased.propagation_jobs.get(status="dead")
+    read = api.get(f"/api/v1/privacy-requests/{erased.pk}/").json()
+    assert read["status"] == "propagating"
+    jobs = {job["destination_name"]: job for job in read["propagation_jobs"]}
+    assert jobs["Loyalty webhook"]["status"] == "dead"
+    assert jobs["Loyalty webhook"]["action"] == "delete_webhook"
+    assert "HTTP 400" in jobs["Loyalty webhook"]["last_error"]
+    assert jobs["Newsletter list"]["status"] == "succeeded"
+    assert jobs["Newsletter list"]["attempts"] == 1
+    listed = api.get("/api/v1/privacy-requests/?status=propagating").json()["results"]
+    assert [r["id"] for r in listed] == [erased.pk]
+
+    base = f"/api/v1/privacy-requests/{erased.pk}/jobs/{dead.pk}/"
+    no_note = api.post(base + "handled/", {}, content_type="application/json")
+    assert no_note.status_code == 400 and "note" in no_note.json()["error"]["fields"]
+    retried = api.post(base + "retry/", {}, content_type="application/json")
+    assert retried.status_code == 202 and retried.json()["status"] == "pending"
+    again = api.post(base + "retry/", {}, content_type="application/json")
+    assert again.status_code == 409
+    handled = api.post(base + "handled/", {"note": "done by hand"}, content_type="application/json")
+    assert handled.status_code == 200 and handled.json()["status"] == "handled_by_hand"
+    assert handled.json()["handled_by"] == "admin@example.org"
+    assert api.get(f"/api/v1/privacy-requests/{erased.pk}/").json()["status"] == "completed"
+    other = api.post(
+        f"/api/v1/privacy-requests/{erased.pk + 1}/jobs/{dead.pk}/retry/",
+        {},
+        content_type="application/json",
+    )
+    assert other.status_code == 404  # a job is reached through its own request only
+
+
+@pytest.mark.parametrize("role", ["Viewer", "Marketer"])
+def test_viewers_and_marketers_cannot_retry_or_mark_jobs(send, web, servers, role, client_as):
+    erased = _dead_webhook(send, web, servers)
+    dead = erased.propagation_jobs.get(status="dead")
+    client = client_as(role)
+    page = f"/profiles/privacy/{erased.pk}/jobs/{dead.pk}/"
+    api = f"/api/v1/privacy-requests/{erased.pk}/jobs/{dead.pk}/"
+    assert client.post(page + "retry/").status_code == 403
+    assert client.post(page + "handled/", {"note": "x"}).status_code == 403
+    assert client.post(api + "retry/").status_code == 403
+    assert client.post(api + "handled/", {"note": "x"}).status_code == 403
+    assert client.get(f"/api/v1/privacy-requests/{erased.pk}/").status_code == 403
+    dead.refresh_from_db()
+    assert dead.status == "dead"
