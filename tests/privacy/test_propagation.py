@@ -9,13 +9,16 @@ request; a person never sent anything completes at once."""
 import hashlib
 import hmac
 import json
+import os
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from campaigns.models import Delivery
 from cdp_site import crypto
+from cdp_site.celery import app as celery_app
 from cdp_site.models import AuditEntry
 from integrations.destinations import services as destinations
 from profiles import tasks
@@ -24,6 +27,7 @@ from profiles.privacy import propagation, services
 from tests.campaigns.conftest import campaign, person, pump, track
 from tests.integrations.test_destinations_adapters import recording_server
 from tests.profiles.conftest import message, send, web  # noqa: F401
+from tests.support.processes import start_celery_worker, stop_process, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -444,3 +448,36 @@ def test_viewers_and_marketers_cannot_retry_or_mark_jobs(send, web, servers, rol
     assert client.get(f"/api/v1/privacy-requests/{erased.pk}/").status_code == 403
     dead.refresh_from_db()
     assert dead.status == "dead"
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_erases_then_reaches_every_destination(send, web, servers, make_user):
+    """The erasure and its jobs run in a Celery worker process, queued as the page does."""
+    manager = make_user("Account manager")
+    used = _destinations(servers)
+    _reached(send, web, used)
+    _clear(servers)
+    request = services.create_request(
+        kind="erasure",
+        identifier_kind="email",
+        identifier_value=EMAIL,
+        verification="email",
+        requested_by=manager,
+    )
+    celery_app.control.purge()  # tasks other tests left queued
+    worker = start_celery_worker(
+        broker_url=settings.CELERY_BROKER_URL, name=f"propagate-{os.getpid()}"
+    )
+    try:
+        services.start(request=request, actor=manager)  # queues the run after commit
+
+        def completed():
+            return PrivacyRequest.objects.get(pk=request.pk).status == "completed"
+
+        wait_until(completed, timeout=90, what="the erasure to reach every destination")
+    finally:
+        stop_process(worker)
+    assert [len(s.requests) for s in servers.values()] == [1, 1, 1]
+    statuses = set(PropagationJob.objects.filter(request=request).values_list("status", flat=True))
+    assert statuses == {"succeeded"}
