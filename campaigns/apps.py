@@ -54,3 +54,4 @@ class CampaignsConfig(AppConfig):
         from . import propagation
 
         privacy_propagation.register_recipient_source(propagation.destinations_reached)
+        privacy_propagation.register_recipient_source(propagation.csv_exports_reached)

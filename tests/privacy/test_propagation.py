@@ -24,10 +24,13 @@ from integrations.destinations import services as destinations
 from profiles import tasks
 from profiles.models import PrivacyRequest, PropagationJob
 from profiles.privacy import propagation, services
+from segments import export, membership
+from segments import services as segment_services
 from tests.campaigns.conftest import campaign, person, pump, track
 from tests.integrations.test_destinations_adapters import recording_server
 from tests.profiles.conftest import message, send, web  # noqa: F401
 from tests.support.processes import start_celery_worker, stop_process, wait_until
+from tests.support.segment_rules import rule
 
 pytestmark = pytest.mark.django_db
 
@@ -481,3 +484,36 @@ def test_a_real_worker_erases_then_reaches_every_destination(send, web, servers,
     assert [len(s.requests) for s in servers.values()] == [1, 1, 1]
     statuses = set(PropagationJob.objects.filter(request=request).values_list("status", flat=True))
     assert statuses == {"succeeded"}
+
+
+def test_a_csv_export_that_wrote_the_person_waits_for_a_person_to_delete_the_rows(
+    send, web, manager, client, settings, tmp_path
+):
+    settings.CDP_EXPORT_ROOT = tmp_path
+    (tmp_path / "out").mkdir()
+    person(send, web, "pia", email=EMAIL)
+    everyone = segment_services.create_segment(
+        name="E-mail known", rule=rule({"type": "trait", "key": "email", "op": "is_set"})
+    )
+    membership.recompute(everyone)
+    nightly = destinations.create_destination(
+        name="Nightly CSV",
+        kind="csv_export",
+        config={"folder": "out", "segment_id": everyone.pk, "every_hours": 24},
+    )
+    destinations.create_destination(  # never ran: it wrote no file
+        name="Never ran", kind="csv_export", config={"folder": "out", "segment_id": everyone.pk}
+    )
+    assert export.export_due_segments() == 1
+
+    erased = _erase(manager)
+    (job,) = erased.propagation_jobs.all()
+    assert (job.destination_id, job.action, job.status) == (nightly.pk, "by_hand", "waiting")
+    assert job.person_encrypted == "" and job.next_attempt_at is None  # nothing to send
+    assert erased.status == "propagating"
+    assert tasks.run_propagation_jobs() == 0
+    client.force_login(manager)
+    page = client.get(f"/profiles/privacy/{erased.pk}/").content.decode()
+    assert "No API to call" in page and str(erased.profile_ids[0]) in page
+    propagation.mark_handled(job=job, note="Rows removed from out/*.csv", actor=manager)
+    assert PrivacyRequest.objects.get(pk=erased.pk).status == "completed"
