@@ -28,6 +28,7 @@ from segments import export, membership
 from segments import services as segment_services
 from tests.campaigns.conftest import campaign, person, pump, track
 from tests.integrations.test_destinations_adapters import recording_server
+from tests.privacy.test_privacy_requests import _var, manager  # noqa: F401
 from tests.profiles.conftest import message, send, web  # noqa: F401
 from tests.support.processes import start_celery_worker, stop_process, wait_until
 from tests.support.segment_rules import rule
@@ -40,16 +41,6 @@ SECRET = "whsec-propagation-0123456789"
 
 def sha(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-@pytest.fixture(autouse=True)
-def _var(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-
-
-@pytest.fixture
-def manager(make_user):
-    return make_user("Account manager")
 
 
 @pytest.fixture
