@@ -9,7 +9,7 @@ unmerge moves the merged identities back and the facts follow them again.
 from .changes import ProfileChange
 from .consent import ConsentPurpose, ConsentRecord
 from .identity import BlockedValue, IdentifierKind, Identity, IdentitySettings, SourceIdentity
-from .privacy import PrivacyRequest
+from .privacy import PrivacyRequest, PropagationJob
 from .profile import (
     EmailConfirmation,
     LinkRefusal,
@@ -35,6 +35,7 @@ __all__ = [
     "Merge",
     "Note",
     "PrivacyRequest",
+    "PropagationJob",
     "Profile",
     "ProfileChange",
     "ProfileEvent",
