@@ -270,6 +270,16 @@ class Masker:
 CLEAR = Masker()
 
 
+def masker_for_request(request) -> Masker:
+    """``masker_for`` the request's user, read once per request (the API's serializers
+    each ask)."""
+    masker = getattr(request, "_cdp_masker", None)
+    if masker is None:
+        masker = masker_for(request.user)
+        request._cdp_masker = masker
+    return masker
+
+
 def masker_for(user) -> Masker:
     """The masker of what ``user`` may see (two small reads when masking applies)."""
     if has_capability(user, Cap.SEE_PERSONAL_DATA):

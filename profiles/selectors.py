@@ -344,7 +344,7 @@ def computed_values(*, profile: Profile) -> list[dict]:
 
 
 def merges_of(*, profile_id: int | None = None):
-    qs = Merge.objects.select_related("survivor", "merged", "actor", "undone_by", "identity")
+    qs = Merge.objects.select_related("survivor", "merged", "actor", "undone_by", "identity__kind")
     if profile_id is not None:
         qs = qs.filter(Q(survivor_id=profile_id) | Q(merged_id=profile_id))
     return qs.order_by("-created_at", "-id")

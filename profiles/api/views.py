@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from cdp_site.api.pagination import CreatedCursorPagination
 from cdp_site.permissions import Cap
-from profiles import selectors, services
+from profiles import masking, selectors, services
 from profiles.filters import MergeFilter, ProfileFilter
 from profiles.models import ConsentRecord, Identity, Note, Profile, ProfileEvent
 
@@ -79,7 +79,8 @@ class ProfileListView(generics.ListAPIView):
         found = selectors.search_profiles(q=q[:200], limit=50)
         narrowed = self.filter_queryset(self.get_queryset().filter(pk__in=[p.pk for p in found]))
         kept = set(narrowed.values_list("pk", flat=True))
-        data = ProfileSerializer([p for p in found if p.pk in kept], many=True).data
+        shown = [p for p in found if p.pk in kept]
+        data = ProfileSerializer(shown, many=True, context={"request": request}).data
         return Response({"next": None, "previous": None, "results": data})
 
 
@@ -95,7 +96,7 @@ class ProfileDetailView(APIView):
         services.record_view(profile=profile, viewer=request.user, via="api")
         detail = selectors.profile_detail(profile=profile)
         detail["identity_list"] = [i for _, items in detail["identities"] for i in items]
-        return Response(ProfileDetailSerializer(detail).data)
+        return Response(ProfileDetailSerializer(detail, context={"request": request}).data)
 
 
 class IdentityListView(generics.ListAPIView):
@@ -154,6 +155,7 @@ class TimelineView(APIView):
         query = TimelineQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = selectors.timeline(profile=profile, **query.selection())
+        items = masking.masker_for_request(request).timeline_items(page.items)
         next_url = None
         if page.next_cursor:
             params = request.query_params.copy()
@@ -164,7 +166,7 @@ class TimelineView(APIView):
         body = {
             "next": next_url,
             "next_cursor": page.next_cursor,
-            "results": [vars(item) for item in page.items],
+            "results": [vars(item) for item in items],
         }
         return Response(TimelinePageSerializer(body).data)
 

@@ -3,6 +3,8 @@ not granted "see personal data" (Admin always is; Account manager by default), o
 pages, in the API and in segment member lists; exports holding personal data need the
 grant and are audited; flags and the grant are changed by admins, audited."""
 
+import re
+
 import pytest
 
 from cdp_site.models import AuditEntry
@@ -10,7 +12,10 @@ from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER, Cap, 
 from profiles import masking
 from profiles.models import IdentifierKind, TraitKey
 from profiles.rules import services as rules
+from segments import membership
+from segments import services as segments
 from tests.profiles.conftest import message, profile_of, send, web  # noqa: F401
+from tests.segments.conftest import rule
 
 # --- masking one value -------------------------------------------------------------------
 
@@ -107,3 +112,138 @@ def test_granting_a_role_is_audited_with_before_and_after(make_user):
     assert AuditEntry.objects.filter(action="personal_data.grant").count() == 1
     with pytest.raises(rules.RulesError, match="Unknown roles: Owner"):
         rules.set_personal_data_roles(roles=["Owner"])
+
+
+# --- what each role sees -----------------------------------------------------------------
+
+ANN = {
+    "email": "ann@example.com",
+    "phone": "+31612345612",
+    "firstName": "Ann",
+    "lastName": "Smith",
+    "plan": "gold",
+}
+
+
+@pytest.fixture
+def ann(send, web):  # noqa: F811
+    send(web, message("identify", userId="ann-1", traits=ANN))
+    send(
+        web, message("track", userId="ann-1", event="Form Sent", properties={"email": ANN["email"]})
+    )
+    return profile_of("user_id", "ann-1")
+
+
+def _api(client, path: str):
+    response = client.get(path)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.mark.django_db
+def test_a_marketer_sees_email_phone_and_name_masked_and_other_traits_in_clear(ann, client_as):
+    client = client_as(MARKETER)
+    page = client.get(f"/profiles/{ann.pk}/").text
+    assert "a•••@example.com" in page and "+31 6 •••• 12" in page and "A••• S•••" in page
+    assert "ann@example.com" not in page and "+31612345612" not in page
+    assert "Ann Smith" not in page
+    assert '<td class="trait-value">gold</td>' in page  # not personal: in clear
+    listed = client.get("/profiles/?q=ann@example.com").text  # found by the whole address
+    row = re.search(rf'<tr>\s*<td><a href="/profiles/{ann.pk}/">.*?</tr>', listed, re.S)[0]
+    assert "a•••@example.com" in row and "A••• S•••" in row and "ann@" not in row
+
+    detail = _api(client, f"/api/v1/profiles/{ann.pk}/")
+    assert detail["display_name"] == "A••• S•••"
+    shown = {i["kind"]: i["value"] for i in detail["identities"]}
+    assert shown["email"] == "a•••@example.com" and shown["phone"] == "+31 6 •••• 12"
+    assert shown["user_id"] == "ann-1"  # not personal
+    traits = {t["key"]: t["value"] for t in detail["traits"]}
+    assert traits["email"] == "a•••@example.com" and traits["plan"] == "gold"
+    identities = _api(client, f"/api/v1/profiles/{ann.pk}/identities/")["results"]
+    assert "a•••@example.com" in {i["value"] for i in identities}
+    listed = _api(client, "/api/v1/profiles/?q=ann@example.com")["results"]
+    assert listed[0]["display_name"] == "A••• S•••"
+    assert listed[0]["traits"]["phone"] == "+31 6 •••• 12"
+    events = _api(client, f"/api/v1/profiles/{ann.pk}/events/")["results"]
+    assert {e["properties"].get("email") for e in events} >= {"a•••@example.com"}
+    timeline = _api(client, f"/api/v1/profiles/{ann.pk}/timeline/")["results"]
+    assert "ann@example.com" not in str(timeline) and "a•••@example.com" in str(timeline)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [ACCOUNT_MANAGER, ADMIN])
+def test_account_managers_and_admins_see_personal_data_in_clear(role, ann, client_as):
+    client = client_as(role)
+    page = client.get(f"/profiles/{ann.pk}/").text
+    assert "ann@example.com" in page and "+31612345612" in page and "Ann Smith" in page
+    assert "•••" not in page
+    detail = _api(client, f"/api/v1/profiles/{ann.pk}/")
+    assert detail["display_name"] == "Ann Smith"
+    assert {i["value"] for i in detail["identities"]} >= {"ann@example.com", "+31612345612"}
+
+
+@pytest.mark.django_db
+def test_granting_the_marketer_role_unmasks_and_a_revoked_role_is_masked_again(ann, client_as):
+    rules.set_personal_data_roles(roles=[MARKETER])
+    client = client_as(MARKETER)
+    assert "ann@example.com" in client.get(f"/profiles/{ann.pk}/").text
+    assert AuditEntry.objects.filter(action="personal_data.grant").exists()
+    rules.set_personal_data_roles(roles=[])
+    page = client_as(ACCOUNT_MANAGER).get(f"/profiles/{ann.pk}/").text
+    assert "ann@example.com" not in page and "a•••@example.com" in page
+
+
+@pytest.mark.django_db
+def test_a_trait_unmarked_personal_shows_in_clear(ann, client_as):
+    rules.update_trait_key(trait_key=TraitKey.objects.get(key="firstName"), personal=False)
+    rules.update_trait_key(trait_key=TraitKey.objects.get(key="plan"), personal=True)
+    entry = AuditEntry.objects.filter(action="personal_data.flag").latest("id")
+    assert entry.target_type == "profiles.traitkey" and entry.details == {"personal": [False, True]}
+    traits = {
+        t["key"]: t["value"]
+        for t in _api(client_as(MARKETER), f"/api/v1/profiles/{ann.pk}/")["traits"]
+    }
+    assert traits["firstName"] == "Ann" and traits["plan"] == "g•••"
+
+
+# --- segment members and their export ----------------------------------------------------
+
+
+@pytest.fixture
+def plan_gold(ann):
+    segment = segments.create_segment(
+        name="Gold", rule=rule({"type": "trait", "key": "plan", "op": "equals", "value": "gold"})
+    )
+    return membership.recompute(segment)
+
+
+@pytest.mark.django_db
+def test_a_marketer_sees_segment_members_masked_and_may_not_export_them(plan_gold, client_as):
+    client = client_as(MARKETER)
+    page = client.get(f"/segments/{plan_gold.pk}/").text
+    assert "a•••@example.com" in page and "A••• S•••" in page and "ann@example.com" not in page
+    assert "export.csv" not in page  # not offered
+    members = _api(client, f"/api/v1/segments/{plan_gold.pk}/members/")["results"]
+    assert [(m["name"], m["email"]) for m in members] == [("A••• S•••", "a•••@example.com")]
+
+    refused = client.get(f"/segments/{plan_gold.pk}/export.csv")
+    assert refused.status_code == 403 and "not granted to see personal data" in refused.text
+    refused = client.get(f"/api/v1/segments/{plan_gold.pk}/export/")
+    assert refused.status_code == 403
+    assert "not granted to see personal data" in refused.json()["error"]["message"]
+    assert not AuditEntry.objects.filter(action="segment.export").exists()
+
+
+@pytest.mark.django_db
+def test_an_admin_exports_segment_members_in_clear_and_it_is_audited(plan_gold, client_as):
+    client = client_as(ADMIN)
+    response = client.get(f"/segments/{plan_gold.pk}/export.csv")
+    assert response.status_code == 200
+    assert "ann@example.com" in b"".join(response.streaming_content).decode()
+    assert client.get(f"/api/v1/segments/{plan_gold.pk}/export/").status_code == 200
+    entries = AuditEntry.objects.filter(action="segment.export").order_by("id")
+    assert [(e.target_id, e.details["via"], e.details["members"]) for e in entries] == [
+        (str(plan_gold.pk), "page", 1),
+        (str(plan_gold.pk), "api", 1),
+    ]
+    assert all(e.actor_role == ADMIN for e in entries)
