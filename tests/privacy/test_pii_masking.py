@@ -247,3 +247,68 @@ def test_an_admin_exports_segment_members_in_clear_and_it_is_audited(plan_gold, 
         (str(plan_gold.pk), "api", 1),
     ]
     assert all(e.actor_role == ADMIN for e in entries)
+
+
+# --- admins mark personal data and grant it ----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_admin_marks_a_kind_and_a_trait_on_their_pages_and_in_the_api(ann, client_as):
+    client = client_as(ADMIN)
+    crm = IdentifierKind.objects.get(name="crm_id")
+    form = {
+        "label": crm.label,
+        "priority": crm.priority,
+        "max_per_profile": crm.max_per_profile,
+        "normalizer": crm.normalizer,
+        "trait_keys": ", ".join(crm.trait_keys),
+        "personal": "on",
+    }
+    assert client.post(f"/profiles/rules/kinds/{crm.pk}/", form).status_code == 302
+    assert IdentifierKind.objects.get(pk=crm.pk).personal
+    plan = TraitKey.objects.get(key="plan")
+    form = {"type": plan.type, "strategy": plan.strategy, "personal": "on"}
+    assert client.post(f"/profiles/rules/traits/{plan.pk}/", form).status_code == 302
+    assert "personal data</span>" in client.get("/profiles/rules/traits/").text
+
+    answer = client.patch(
+        f"/api/v1/identifier-kinds/{crm.pk}/", {"personal": False}, content_type="application/json"
+    )
+    assert answer.status_code == 200 and answer.json()["personal"] is False
+    answer = client.patch(
+        f"/api/v1/trait-keys/{plan.pk}/", {"personal": False}, content_type="application/json"
+    )
+    assert answer.status_code == 200 and answer.json()["personal"] is False
+    flags = AuditEntry.objects.filter(action="personal_data.flag").order_by("id")
+    assert [(e.target_type, e.details["personal"]) for e in flags] == [
+        ("profiles.identifierkind", [False, True]),
+        ("profiles.traitkey", [False, True]),
+        ("profiles.identifierkind", [True, False]),
+        ("profiles.traitkey", [True, False]),
+    ]
+
+
+@pytest.mark.django_db
+def test_an_admin_grants_roles_on_the_personal_data_page_and_in_the_api(client_as):
+    marketer = client_as(MARKETER)
+    assert marketer.get("/profiles/rules/personal-data/").status_code == 403
+    assert marketer.get("/api/v1/personal-data/").status_code == 403
+    client = client_as(ADMIN)
+    page = client.get("/profiles/rules/personal-data/")
+    assert page.status_code == 200 and "<code>email</code>" in page.text
+    response = client.post("/profiles/rules/personal-data/", {"roles": [MARKETER]})
+    assert response.status_code == 302
+    assert rules.personal_data_roles() == [MARKETER]
+    answer = client.put(
+        "/api/v1/personal-data/", {"roles": [VIEWER]}, content_type="application/json"
+    )
+    assert answer.json() == {"roles": [VIEWER], "always": [ADMIN]}
+    bad = client.put(
+        "/api/v1/personal-data/", {"roles": ["Owner"]}, content_type="application/json"
+    )
+    assert bad.status_code == 400 and "roles" in bad.json()["error"]["fields"]
+    grants = AuditEntry.objects.filter(action="personal_data.grant").order_by("id")
+    assert [e.details["roles"] for e in grants] == [
+        [[ACCOUNT_MANAGER], [MARKETER]],
+        [[MARKETER], [VIEWER]],
+    ]
