@@ -253,7 +253,9 @@ def profile_explain(request, profile_id: int, segment_id: int | None = None):
         "profile_id": profile_id,
         "segment": segment,
         "membership": membership,
-        "explanation": explain.explain(rule=segment.rule, profile_id=profile_id),
+        "explanation": explain.explain(
+            rule=segment.rule, profile_id=profile_id, masker=masking.masker_for_request(request)
+        ),
         "can_view_segments": has_capability(request.user, Cap.VIEW_SEGMENTS),
     }
     template = f"{PANEL}#explanation" if request.htmx else "segments/detail_explain.html"

@@ -312,3 +312,13 @@ def test_an_admin_grants_roles_on_the_personal_data_page_and_in_the_api(client_a
         [[ACCOUNT_MANAGER], [MARKETER]],
         [[MARKETER], [VIEWER]],
     ]
+
+
+@pytest.mark.django_db
+def test_why_a_person_is_in_a_segment_shows_their_personal_trait_masked(ann, client_as):
+    condition = {"type": "trait", "key": "email", "op": "contains", "value": "example"}
+    segment = membership.recompute(segments.create_segment(name="Ours", rule=rule(condition)))
+    page = client_as(MARKETER).get(f"/segments/profile/{ann.pk}/explain/{segment.pk}/").text
+    assert "Their email: “a•••@example.com”" in page and "ann@example.com" not in page
+    page = client_as(ADMIN).get(f"/segments/profile/{ann.pk}/explain/{segment.pk}/").text
+    assert "Their email: “ann@example.com”" in page
