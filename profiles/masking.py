@@ -164,9 +164,13 @@ class Masker:
             for key, item in value.items()
         }
 
+    @property
+    def masks_names(self) -> bool:
+        return not self.clear and bool(NAME_TRAITS & self.traits)
+
     def name(self, display_name: str) -> str:
         """A profile's display name, masked when a trait it is made of is personal."""
-        if self.clear or not display_name or not (NAME_TRAITS & self.traits):
+        if not self.masks_names or not display_name:
             return display_name
         return mask_email(display_name) if "@" in display_name else mask_text(display_name)
 

@@ -62,9 +62,9 @@ def _browse(request, filters: ProfileFilter) -> dict:
     }
 
 
-def _search(q: str, filters: ProfileFilter) -> dict:
+def _search(q: str, filters: ProfileFilter, masker: masking.Masker) -> dict:
     """One page of best matches (no paging: a search narrows, it is not browsed)."""
-    found = selectors.search_profiles(q=q, limit=SEARCH_LIMIT)
+    found = selectors.search_profiles(q=q, limit=SEARCH_LIMIT, masker=masker)
     kept = set(filters.results.filter(pk__in=[p.pk for p in found]).values_list("pk", flat=True))
     return {"profiles": [p for p in found if p.pk in kept]}
 
@@ -78,9 +78,9 @@ def index(request):
     filters = ProfileFilter(request.GET or None, queryset=selectors.active_profiles())
     context = {"q": q, "filter": filters, "search_limit": SEARCH_LIMIT}
     context["can_handle_privacy"] = has_capability(request.user, Cap.HANDLE_PRIVACY_REQUESTS)
-    context.update(_search(q, filters) if q else _browse(request, filters))
-    emails = selectors.emails_of(profile_ids=[p.pk for p in context["profiles"]])
     masker = masking.masker_for(request.user)  # a search by e-mail finds, and shows masked
+    context.update(_search(q, filters, masker) if q else _browse(request, filters))
+    emails = selectors.emails_of(profile_ids=[p.pk for p in context["profiles"]])
     context["profiles"] = masker.profiles(context["profiles"])
     for profile in context["profiles"]:
         profile.email = masker.identity("email", emails.get(profile.pk, ""))
@@ -263,8 +263,8 @@ def merge(request, pk: int):
         q = request.POST.get("other", "")
     else:
         q = request.GET.get("other", "").strip()[:200]
-    candidates = selectors.merge_candidates(q=q, exclude=profile.pk)
     masker = masking.masker_for(request.user)
+    candidates = selectors.merge_candidates(q=q, exclude=profile.pk, masker=masker)
     merged = selectors.merge_summary(profile=candidates[0]) if len(candidates) == 1 else None
     context = {
         "profile": masker.profile(profile),

@@ -62,7 +62,8 @@ class ProfileListView(generics.ListAPIView):
     """Active profiles, newest first, narrowed by the list page's filters (``stage``,
     ``segment``, ``source``, ``trait`` and ``trait_value``: profiles/filters.py); ``q``
     searches identifiers (exact or prefix) and names (prefix) and answers one page of
-    best matches."""
+    best matches; personal identifiers and names only by their whole value for a role
+    that sees them masked."""
 
     required_capability = PROFILES
     serializer_class = ProfileSerializer
@@ -76,7 +77,8 @@ class ProfileListView(generics.ListAPIView):
         q = request.query_params.get("q", "").strip()
         if not q:
             return super().get(request, *args, **kwargs)
-        found = selectors.search_profiles(q=q[:200], limit=50)
+        masker = masking.masker_for_request(request)
+        found = selectors.search_profiles(q=q[:200], limit=50, masker=masker)
         narrowed = self.filter_queryset(self.get_queryset().filter(pk__in=[p.pk for p in found]))
         kept = set(narrowed.values_list("pk", flat=True))
         shown = [p for p in found if p.pk in kept]

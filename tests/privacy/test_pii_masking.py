@@ -322,3 +322,17 @@ def test_why_a_person_is_in_a_segment_shows_their_personal_trait_masked(ann, cli
     assert "Their email: “a•••@example.com”" in page and "ann@example.com" not in page
     page = client_as(ADMIN).get(f"/segments/profile/{ann.pk}/explain/{segment.pk}/").text
     assert "Their email: “ann@example.com”" in page
+
+
+@pytest.mark.django_db
+def test_a_marketer_finds_personal_identifiers_and_names_only_by_their_whole_value(ann, client_as):
+    client = client_as(MARKETER)
+
+    def found(q: str) -> list[int]:
+        return [p["id"] for p in client.get("/api/v1/profiles/", {"q": q}).json()["results"]]
+
+    assert found("ann@") == [] and found("+3161") == [] and found("Ann S") == []
+    assert found("ANN@example.com") == found("+31 6 12345612") == found("ann smith") == [ann.pk]
+    assert found("ann-") == [ann.pk]  # a user id is not personal: its prefix finds
+    admin = client_as(ADMIN)
+    assert [p["id"] for p in _api(admin, "/api/v1/profiles/?q=ann@")["results"]] == [ann.pk]
