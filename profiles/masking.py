@@ -47,7 +47,7 @@ _NOT_PERSONAL = re.compile(NOT_PERSONAL_KEY, re.IGNORECASE)
 # The traits a profile's display name is made of (profiles/survivorship.py RECOMPUTE).
 NAME_TRAITS = frozenset({"firstName", "first_name", "lastName", "last_name", "name", "email"})
 _PHONE_KEY = re.compile(r"(phone|mobile|fax|^tel$|telephone)", re.IGNORECASE)
-_PHONE_TEXT = re.compile(r"\+?[\d\s().\-/]{6,}")
+_PHONE_TEXT = re.compile(r"\+[\d\s().\-/]{6,}")  # with a country code: not a date
 
 
 def looks_personal(key: str) -> bool:

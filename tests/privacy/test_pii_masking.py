@@ -61,6 +61,8 @@ def test_other_values_keep_the_first_letter_of_each_word_or_nothing():
         "+31 6 •••• 12",
     ]
     assert masking.mask_value({"street": "Main St 1"}) == {"street": "M••• S••• 1•••"}
+    assert masking.mask_value("1990-04-12") == "1•••"  # a date is no phone number
+    assert masking.mask_value("+31 6 1234 5612") == "+31 6 •••• 12"
 
 
 @pytest.mark.parametrize(
