@@ -78,7 +78,7 @@ def index(request):
     filters = ProfileFilter(request.GET or None, queryset=selectors.active_profiles())
     context = {"q": q, "filter": filters, "search_limit": SEARCH_LIMIT}
     context["can_handle_privacy"] = has_capability(request.user, Cap.HANDLE_PRIVACY_REQUESTS)
-    masker = masking.masker_for(request.user)  # a search by e-mail finds, and shows masked
+    masker = masking.masker_for_request(request)  # a search by e-mail finds, and shows masked
     context.update(_search(q, filters, masker) if q else _browse(request, filters))
     emails = selectors.emails_of(profile_ids=[p.pk for p in context["profiles"]])
     context["profiles"] = masker.profiles(context["profiles"])
@@ -126,7 +126,7 @@ def _shown_properties(item) -> list[tuple[str, str, bool]]:
 
 def _detail_context(request, profile: Profile, **extra) -> dict:
     user = request.user
-    masker = masking.masker_for(user)
+    masker = masking.masker_for_request(request)
     context = {
         **masker.detail(selectors.profile_detail(profile=profile)),
         "can_note": has_capability(user, Cap.ADD_NOTES),
@@ -158,7 +158,7 @@ def timeline(request, pk: int):
     profile, survivor = _active_or_redirect(pk)
     if survivor is not None:
         return redirect("profiles:detail", pk=survivor)
-    masker = masking.masker_for(request.user)
+    masker = masking.masker_for_request(request)
     context = {"profile": profile, **_timeline_context(request, profile, masker)}
     if not request.htmx:
         return redirect("profiles:detail", pk=profile.pk)
@@ -263,7 +263,7 @@ def merge(request, pk: int):
         q = request.POST.get("other", "")
     else:
         q = request.GET.get("other", "").strip()[:200]
-    masker = masking.masker_for(request.user)
+    masker = masking.masker_for_request(request)
     candidates = selectors.merge_candidates(q=q, exclude=profile.pk, masker=masker)
     merged = selectors.merge_summary(profile=candidates[0]) if len(candidates) == 1 else None
     context = {
