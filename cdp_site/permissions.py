@@ -5,6 +5,7 @@ Every view and API endpoint declares the capability it needs (``@requires``,
 in tests/cdp_site walks every URL for every role and fails on an undeclared one.
 """
 
+from collections.abc import Callable
 from enum import StrEnum
 
 
@@ -26,6 +27,10 @@ class Cap(StrEnum):
     MANAGE_USERS = "users.manage"
     MANAGE_ACCOUNT = "account.manage"  # the account's settings (its time zone)
     VIEW_AUDIT = "audit.view"  # the audit trail: who did what, when, from where
+    # Personal traits and identifiers in clear (masked otherwise: profiles/masking.py) and
+    # exports holding them. Beyond the fixed matrix: an admin grants it to roles
+    # (GRANTABLE below).
+    SEE_PERSONAL_DATA = "profiles.personal"
 
 
 ADMIN = "Admin"
@@ -60,6 +65,28 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
 }
 ROLES = tuple(ROLE_CAPABILITIES)
 
+# Capabilities an admin grants to roles on top of the matrix (Admin holds them anyway).
+# The grant is kept by the app that owns the setting, which registers its reader here in
+# AppConfig.ready() (profiles: PersonalDataSettings); a lower app never imports it.
+GRANTABLE = frozenset({Cap.SEE_PERSONAL_DATA})
+_grant_readers: list[Callable[[], dict[str, frozenset[Cap]]]] = []
+
+
+def register_grants(reader: Callable[[], dict[str, frozenset[Cap]]]) -> None:
+    """``reader()`` answers {role name: capabilities granted}, of GRANTABLE only."""
+    if reader not in _grant_readers:
+        _grant_readers.append(reader)
+
+
+def granted_capabilities() -> dict[str, frozenset[Cap]]:
+    """What each role holds beyond the matrix, by the registered readers."""
+    granted: dict[str, frozenset[Cap]] = {}
+    for reader in _grant_readers:
+        for role, caps in reader().items():
+            granted[role] = granted.get(role, frozenset()) | (frozenset(caps) & GRANTABLE)
+    return granted
+
+
 ROLE_DESCRIPTIONS = {
     ADMIN: "Everything, including users, sources, destinations and integrations.",
     MARKETER: "Builds segments and campaigns; reads profiles.",
@@ -85,11 +112,22 @@ def _role_names(user) -> tuple[str, ...]:
 
 
 def capabilities_of(user) -> frozenset[Cap]:
+    """The matrix's capabilities of the user's role and what an admin granted the role;
+    the grants are read once per request (kept on the user object, as the roles are)."""
     if not user or not user.is_authenticated or not user.is_active:
         return frozenset()
     if user.is_superuser:
         return frozenset(Cap)
-    return frozenset().union(*(ROLE_CAPABILITIES[name] for name in _role_names(user)))
+    cached = getattr(user, "_cdp_capabilities", None)
+    if cached is None:
+        names = _role_names(user)
+        granted = granted_capabilities() if names and _grant_readers else {}
+        cached = frozenset().union(
+            *(ROLE_CAPABILITIES[name] for name in names),
+            *(granted.get(name, frozenset()) for name in names),
+        )
+        user._cdp_capabilities = cached
+    return cached
 
 
 def has_capability(user, cap: Cap) -> bool:

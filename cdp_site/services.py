@@ -36,6 +36,7 @@ def set_role(*, user, role: str) -> None:
     user.groups.remove(*Group.objects.filter(name__in=ROLES))
     user.groups.add(Group.objects.get(name=role))
     user.__dict__.pop("_cdp_roles", None)
+    user.__dict__.pop("_cdp_capabilities", None)
     if before != [role]:
         audit.record(action="user.role", target=user, details={"role": [before, role]})
 

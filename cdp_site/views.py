@@ -128,10 +128,10 @@ def healthz(request):
     return JsonResponse(health, status=200 if health["ok"] else 503)
 
 
-def _error_page(request, *, status: int, template: str, code: str, message: str):
+def _error_page(request, *, status: int, template: str, code: str, message: str, reason=""):
     if request.path.startswith("/api/") or request.path.startswith("/v1/"):
-        return json_error_response(status_code=status, code=code, message=message)
-    return TemplateResponse(request, template, status=status).render()
+        return json_error_response(status_code=status, code=code, message=reason or message)
+    return TemplateResponse(request, template, {"reason": reason}, status=status).render()
 
 
 def error_400(request, exception=None):
@@ -141,12 +141,15 @@ def error_400(request, exception=None):
 
 
 def error_403(request, exception=None):
+    """``reason``: what a view said when it refused (``PermissionDenied("...")``), e.g. an
+    export of personal data without the grant to see it."""
     return _error_page(
         request,
         status=403,
         template="403.html",
         code="permission_denied",
         message="Your role does not allow this.",
+        reason=str(exception or "") if isinstance(exception, Exception) else "",
     )
 
 

@@ -20,6 +20,7 @@ from rest_framework import serializers
 from cdp_site.access import requires
 from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap, capabilities_of
+from profiles import masking
 from profiles.models import Profile
 from segments import static_lists
 
@@ -108,7 +109,7 @@ def page(request, *, form, template: str, question_of, report: Report, context_o
     context.update(
         question=question,
         title=question.describe(),
-        profiles=profiles(ids),
+        profiles=masking.masker_for_request(request).profiles(profiles(ids)),
         total=total,
         shown=len(ids),
         can_save=Cap.MANAGE_SEGMENTS in capabilities_of(request.user),

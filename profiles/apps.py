@@ -5,6 +5,7 @@ class ProfilesConfig(AppConfig):
     name = "profiles"
 
     def ready(self):
+        from cdp_site.permissions import register_grants
         from integrations.connectors.services import register_source_setup
 
         from . import personal_data
@@ -15,6 +16,22 @@ class ProfilesConfig(AppConfig):
         personal_data.register_all()
         # An erased person's identifiers go on integrations' suppression list.
         privacy_services.register_suppressor(_suppress)
+        # The roles an admin let see personal data in clear (PersonalDataSettings).
+        register_grants(_personal_data_grants)
+
+
+def _personal_data_grants() -> dict:
+    from cdp_site.permissions import Cap
+
+    from .models import PersonalDataSettings
+
+    # Read without creating the row: a page view should not write (migration 0019 made it;
+    # without it, the model's default grant).
+    roles = PersonalDataSettings.objects.filter(pk=1).values_list("granted_roles", flat=True)
+    granted = roles.first()
+    if granted is None:
+        granted = PersonalDataSettings._meta.get_field("granted_roles").get_default()
+    return {role: frozenset({Cap.SEE_PERSONAL_DATA}) for role in granted}
 
 
 def _suppress(values: list[str], request_id: int) -> None:

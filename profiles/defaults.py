@@ -12,6 +12,9 @@ IDENTIFIER_KINDS = [
     ("anonymous_id", "Anonymous id", 10, 50, "text", []),
 ]
 
+# Identifier kinds that are personal data (masked for roles not granted to see it).
+PERSONAL_KINDS = ("email", "phone")
+
 BLOCKED_VALUES = [
     "null", "undefined", "anonymous", "0", "-1", "none", "n/a", "unknown", "test",
     "test@example.com", "test@test.com", "noemail@example.com", "",
@@ -102,6 +105,22 @@ def install(apps) -> None:
     apps.get_model("profiles", "IdentitySettings").objects.get_or_create(pk=1)
 
 
+def mark_personal(apps) -> None:
+    """The personal-data flags a fresh installation starts with: the kinds of
+    PERSONAL_KINDS and the trait keys whose names look personal (profiles.masking), and
+    the grant's row (Account manager sees them in clear). An admin's choices stay: only
+    run where the flags were never set (migration 0019, a flushed test database)."""
+    from profiles.masking import looks_personal
+
+    apps.get_model("profiles", "IdentifierKind").objects.filter(name__in=PERSONAL_KINDS).update(
+        personal=True
+    )
+    trait_keys = apps.get_model("profiles", "TraitKey").objects
+    keys = [key for key in trait_keys.values_list("key", flat=True) if looks_personal(key)]
+    trait_keys.filter(key__in=keys).update(personal=True)
+    apps.get_model("profiles", "PersonalDataSettings").objects.get_or_create(pk=1)
+
+
 def ensure_installed() -> None:
     """Installs the defaults where they are missing (a test database flushed between tests
     loses what the data migration wrote)."""
@@ -109,3 +128,4 @@ def ensure_installed() -> None:
     if not apps.get_model("profiles", "IdentifierKind").objects.filter(builtin=True).exists():
         install(apps)
         install_scores(apps)
+        mark_personal(apps)

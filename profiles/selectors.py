@@ -21,6 +21,7 @@ from django.db.models.functions import Lower
 from cdp_site.counting import Count, bounded_count, count_rows
 
 from . import attribution
+from .masking import CLEAR, Masker
 from .models import (
     ComputedTrait,
     ConsentPurpose,
@@ -139,10 +140,14 @@ def emails_of(*, profile_ids) -> dict[int, str]:
     return emails
 
 
-def search_profiles(*, q: str, limit: int = 20) -> list[Profile]:
+def search_profiles(*, q: str, limit: int = 20, masker: Masker = CLEAR) -> list[Profile]:
     """Active profiles with an identifier equal to or starting with ``q`` (any kind,
     case-insensitive), or whose display name starts with ``q``. Exact identifier matches
     come first, then the rest by most recently seen.
+
+    For a viewer who sees personal data masked (``masker``), personal identifiers and a
+    name made of personal traits are found by their whole value only: typing a prefix
+    letter by letter must not spell out what the page masks.
 
     Both lookups are ``lower(col) LIKE 'prefix%'``, which the text_pattern_ops indexes
     identity_value_prefix and profile_name_prefix answer with an index range scan. There
@@ -160,15 +165,11 @@ def search_profiles(*, q: str, limit: int = 20) -> list[Profile]:
         variants.append(compact)
     by_identity = []
     for variant in variants:
-        by_identity += list(
-            Identity.objects.annotate(lower_value=Lower("value"))
-            .filter(lower_value__startswith=variant)
-            .order_by()
-            .values_list("profile_id", "lower_value")[:limit]
-        )
+        by_identity += _identities_matching(variant, limit, masker)
+    name_match = {"lower_name": q} if masker.masks_names else {"lower_name__startswith": q}
     by_name = list(
         Profile.objects.annotate(lower_name=Lower("display_name"))
-        .filter(merged_into__isnull=True, lower_name__startswith=q)
+        .filter(merged_into__isnull=True, **name_match)
         .order_by()
         .values_list("pk", flat=True)[:limit]
     )
@@ -199,15 +200,31 @@ def search_profiles(*, q: str, limit: int = 20) -> list[Profile]:
     return sorted(resolved.values(), key=rank)[:limit]
 
 
-def merge_candidates(*, q: str, exclude: int, limit: int = 10) -> list[Profile]:
+def _identities_matching(variant: str, limit: int, masker: Masker) -> list[tuple[int, str]]:
+    """(profile id, lower-case value) of identities equal to or starting with ``variant``;
+    those of the kinds ``masker`` masks only when equal."""
+    identities = Identity.objects.annotate(lower_value=Lower("value")).order_by()
+    if masker.clear or not masker.kinds:
+        found = identities.filter(lower_value__startswith=variant)
+        return list(found.values_list("profile_id", "lower_value")[:limit])
+    personal = Q(kind__name__in=list(masker.kinds))
+    exact = identities.filter(lower_value=variant).values_list("profile_id", "lower_value")
+    prefix = identities.filter(lower_value__startswith=variant).exclude(personal)
+    return list(exact[:limit]) + list(prefix.values_list("profile_id", "lower_value")[:limit])
+
+
+def merge_candidates(
+    *, q: str, exclude: int, limit: int = 10, masker: Masker = CLEAR
+) -> list[Profile]:
     """Active profiles another one could be merged with: the profile ``q`` is the id of
-    (or went into), else those a search for ``q`` finds; never ``exclude`` itself."""
+    (or went into), else those a search for ``q`` finds (as ``masker``'s viewer may
+    search); never ``exclude`` itself."""
     q = (q or "").strip()
     if q.isdigit():
         active = active_profile_id(profile_id=int(q))
         found = list(Profile.objects.filter(pk=active)) if active else []
     else:
-        found = search_profiles(q=q, limit=limit + 1) if q else []
+        found = search_profiles(q=q, limit=limit + 1, masker=masker) if q else []
     return [p for p in found if p.pk != exclude][:limit]
 
 
@@ -344,7 +361,7 @@ def computed_values(*, profile: Profile) -> list[dict]:
 
 
 def merges_of(*, profile_id: int | None = None):
-    qs = Merge.objects.select_related("survivor", "merged", "actor", "undone_by", "identity")
+    qs = Merge.objects.select_related("survivor", "merged", "actor", "undone_by", "identity__kind")
     if profile_id is not None:
         qs = qs.filter(Q(survivor_id=profile_id) | Q(merged_id=profile_id))
     return qs.order_by("-created_at", "-id")

@@ -19,7 +19,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from . import trust
+from . import masking, trust
 from .identifiers import event_traits
 from .sql import execute, rows, to_json
 
@@ -42,9 +42,11 @@ ON CONFLICT ON CONSTRAINT traitvalue_unique DO UPDATE SET
                     THEN EXCLUDED.event_id ELSE t.event_id END,
     last_seen_at = GREATEST(t.last_seen_at, EXCLUDED.last_seen_at)
 """
+# A key first seen is personal data when its name looks so (profiles.masking.PERSONAL_KEY).
 INSERT_KEYS = """
-INSERT INTO profiles_traitkey (key, type, strategy, example, first_seen_at)
-SELECT k, t, 'priority', e, now() FROM unnest(%s::text[], %s::text[], %s::jsonb[]) AS x(k, t, e)
+INSERT INTO profiles_traitkey (key, type, strategy, example, first_seen_at, personal)
+SELECT k, t, 'priority', e, now(), k ~* %s AND k !~* %s
+FROM unnest(%s::text[], %s::text[], %s::jsonb[]) AS x(k, t, e)
 ON CONFLICT (key) DO NOTHING
 """
 RECOMPUTE = """
@@ -206,7 +208,13 @@ class TraitCollector:
             keys = sorted(self.new_keys)
             execute(
                 INSERT_KEYS,
-                [keys, [self.types[k] for k in keys], [to_json(self.new_keys[k]) for k in keys]],
+                [
+                    masking.PERSONAL_KEY,
+                    masking.NOT_PERSONAL_KEY,
+                    keys,
+                    [self.types[k] for k in keys],
+                    [to_json(self.new_keys[k]) for k in keys],
+                ],
             )
         if not self.rows:
             return

@@ -30,6 +30,7 @@ rules_urlpatterns = [
     path("stages/<int:pk>/", rules_views.stage_detail, name="stage"),
     path("traits/", rules_views.traits_index, name="traits"),
     path("traits/<int:pk>/", rules_views.trait_detail, name="trait"),
+    path("personal-data/", rules_views.personal_data, name="personal-data"),
 ]
 
 # Data subject requests: profiles/privacy/views.py.

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cdp_site.access import public, requires
 from cdp_site.permissions import Cap, has_capability
 
-from . import email_confirmation, selectors, services
+from . import email_confirmation, masking, selectors, services
 from .filters import ProfileFilter
 from .forms import ConsentForm, MergeForm, NoteForm, TimelineFilterForm
 from .models import Merge, Profile
@@ -62,9 +62,9 @@ def _browse(request, filters: ProfileFilter) -> dict:
     }
 
 
-def _search(q: str, filters: ProfileFilter) -> dict:
+def _search(q: str, filters: ProfileFilter, masker: masking.Masker) -> dict:
     """One page of best matches (no paging: a search narrows, it is not browsed)."""
-    found = selectors.search_profiles(q=q, limit=SEARCH_LIMIT)
+    found = selectors.search_profiles(q=q, limit=SEARCH_LIMIT, masker=masker)
     kept = set(filters.results.filter(pk__in=[p.pk for p in found]).values_list("pk", flat=True))
     return {"profiles": [p for p in found if p.pk in kept]}
 
@@ -78,14 +78,16 @@ def index(request):
     filters = ProfileFilter(request.GET or None, queryset=selectors.active_profiles())
     context = {"q": q, "filter": filters, "search_limit": SEARCH_LIMIT}
     context["can_handle_privacy"] = has_capability(request.user, Cap.HANDLE_PRIVACY_REQUESTS)
-    context.update(_search(q, filters) if q else _browse(request, filters))
+    masker = masking.masker_for_request(request)  # a search by e-mail finds, and shows masked
+    context.update(_search(q, filters, masker) if q else _browse(request, filters))
     emails = selectors.emails_of(profile_ids=[p.pk for p in context["profiles"]])
+    context["profiles"] = masker.profiles(context["profiles"])
     for profile in context["profiles"]:
-        profile.email = emails.get(profile.pk, "")
+        profile.email = masker.identity("email", emails.get(profile.pk, ""))
     return TemplateResponse(request, _partial(request, "profiles/index.html", "results"), context)
 
 
-def _timeline_context(request, profile: Profile) -> dict:
+def _timeline_context(request, profile: Profile, masker: masking.Masker) -> dict:
     form = TimelineFilterForm(request.GET or None, sources=selectors.timeline_sources())
     if form.is_bound and not form.is_valid():  # its errors are shown instead
         page = selectors.TimelinePage(items=[], next_cursor=None)
@@ -101,6 +103,7 @@ def _timeline_context(request, profile: Profile) -> dict:
         params = request.GET.copy()
         params["cursor"] = page.next_cursor
         next_url = reverse("profiles:timeline", args=[profile.pk]) + "?" + params.urlencode()
+    page.items = masker.timeline_items(page.items)
     for item in page.items:
         item.fields = _shown_properties(item)
     return {"timeline_form": form, "timeline": page, "next_url": next_url}
@@ -123,13 +126,14 @@ def _shown_properties(item) -> list[tuple[str, str, bool]]:
 
 def _detail_context(request, profile: Profile, **extra) -> dict:
     user = request.user
+    masker = masking.masker_for_request(request)
     context = {
-        **selectors.profile_detail(profile=profile),
+        **masker.detail(selectors.profile_detail(profile=profile)),
         "can_note": has_capability(user, Cap.ADD_NOTES),
         "can_manage": has_capability(user, Cap.MANAGE_PROFILES),
         "note_form": NoteForm(),
         "consent_form": ConsentForm(),
-        **_timeline_context(request, profile),
+        **_timeline_context(request, profile, masker),
         "panels": selectors.panels_for(profile_id=profile.pk),
     }
     context.update(extra)
@@ -154,7 +158,8 @@ def timeline(request, pk: int):
     profile, survivor = _active_or_redirect(pk)
     if survivor is not None:
         return redirect("profiles:detail", pk=survivor)
-    context = {"profile": profile, **_timeline_context(request, profile)}
+    masker = masking.masker_for_request(request)
+    context = {"profile": profile, **_timeline_context(request, profile, masker)}
     if not request.htmx:
         return redirect("profiles:detail", pk=profile.pk)
     partial = "timeline-rows" if request.GET.get("cursor") else "timeline"
@@ -258,14 +263,16 @@ def merge(request, pk: int):
         q = request.POST.get("other", "")
     else:
         q = request.GET.get("other", "").strip()[:200]
-    candidates = selectors.merge_candidates(q=q, exclude=profile.pk)
+    masker = masking.masker_for_request(request)
+    candidates = selectors.merge_candidates(q=q, exclude=profile.pk, masker=masker)
+    merged = selectors.merge_summary(profile=candidates[0]) if len(candidates) == 1 else None
     context = {
-        "profile": profile,
+        "profile": masker.profile(profile),
         "q": q,
-        "candidates": candidates,
+        "candidates": masker.profiles(candidates),
         "error": error,
-        "survivor": selectors.merge_summary(profile=profile),
-        "merged": selectors.merge_summary(profile=candidates[0]) if len(candidates) == 1 else None,
+        "survivor": masker.summary(selectors.merge_summary(profile=profile)),
+        "merged": masker.summary(merged),
     }
     return TemplateResponse(request, "profiles/merge.html", context, status=status)
 

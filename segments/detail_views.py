@@ -3,6 +3,7 @@ recompute, the list upload and CSV export; and the segment panel of the Customer
 page (memberships, why, entries and exits)."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cdp_site.access import requires
 from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
+from profiles import masking
 from profiles import selectors as profile_selectors
 
 from . import explain, export, selectors, services, static_lists
@@ -27,8 +29,9 @@ def _edit_url(segment: Segment) -> str:
     return reverse("segments:edit", args=[segment.pk])
 
 
-def _members_context(segment: Segment, cursor: str | None) -> dict:
-    page = selectors.members(segment=segment, cursor=cursor)
+def _members_context(request, segment: Segment, cursor: str | None) -> dict:
+    masker = masking.masker_for_request(request)
+    page = selectors.members(segment=segment, masker=masker, cursor=cursor)
     next_url = None
     if page.next_cursor:
         next_url = reverse("segments:members", args=[segment.pk]) + f"?cursor={page.next_cursor}"
@@ -50,11 +53,14 @@ def detail(request, pk: int):
         "is_static": segment.kind == Segment.Kind.STATIC,
         "can_manage": can_manage,
         "edit_url": _edit_url(segment) if can_manage else None,
-        "export_url": reverse("segments:export", args=[segment.pk]),
+        # The export holds personal data in clear: offered to the roles that see it.
+        "export_url": reverse("segments:export", args=[segment.pk])
+        if has_capability(request.user, Cap.SEE_PERSONAL_DATA)
+        else None,
         "chart": selectors.size_chart(segment=segment),
-        "history": selectors.history(segment=segment),
+        "history": selectors.history(segment=segment, masker=masking.masker_for_request(request)),
         "used_by": selectors.users_of(segment=segment),
-        **_members_context(segment, None),
+        **_members_context(request, segment, None),
     }
     return TemplateResponse(request, DETAIL, context)
 
@@ -81,7 +87,7 @@ def members(request, pk: int):
     segment = get_object_or_404(Segment, pk=pk)
     if not request.htmx:
         return redirect("segments:detail", pk=pk)
-    context = _members_context(segment, request.GET.get("cursor") or None)
+    context = _members_context(request, segment, request.GET.get("cursor") or None)
     return TemplateResponse(request, f"{DETAIL}#member-rows", context)
 
 
@@ -180,8 +186,14 @@ def delete(request, pk: int):
 @requires(Cap.VIEW_SEGMENTS)
 @require_GET
 def export_csv(request, pk: int):
-    """The members as CSV, streamed (segments.export)."""
+    """The members as CSV, streamed (segments.export): personal data, so only for a role
+    granted to see it, and audited."""
     segment = get_object_or_404(Segment, pk=pk)
+    try:
+        export.check_download(user=request.user)
+    except export.Refused as refused:
+        raise PermissionDenied(str(refused)) from None
+    export.record_download(segment=segment, via="page")
     response = StreamingHttpResponse(
         export.stream_csv(segment=segment), content_type="text/csv; charset=utf-8"
     )
@@ -210,7 +222,9 @@ def profile_panel(request, profile_id: int):
     context = {
         "profile_id": profile_id,
         "memberships": memberships,
-        "changes": selectors.profile_changes(profile_id=profile_id, limit=10),
+        "changes": selectors.profile_changes(
+            profile_id=profile_id, masker=masking.masker_for_request(request), limit=10
+        ),
         "other_segments": Segment.objects.filter(kind=Segment.Kind.DYNAMIC)
         .exclude(pk__in=member_of)
         .only("pk", "name"),
@@ -239,7 +253,9 @@ def profile_explain(request, profile_id: int, segment_id: int | None = None):
         "profile_id": profile_id,
         "segment": segment,
         "membership": membership,
-        "explanation": explain.explain(rule=segment.rule, profile_id=profile_id),
+        "explanation": explain.explain(
+            rule=segment.rule, profile_id=profile_id, masker=masking.masker_for_request(request)
+        ),
         "can_view_segments": has_capability(request.user, Cap.VIEW_SEGMENTS),
     }
     template = f"{PANEL}#explanation" if request.htmx else "segments/detail_explain.html"

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import Source
+from profiles.masking import CLEAR, Masker
 from profiles.models import Profile, ProfileEvent, TraitValue
 
 from . import compiler
@@ -143,8 +144,9 @@ class Explanation:
 
 
 class Explainer:
-    def __init__(self, profile: Profile, *, now: datetime | None = None):
+    def __init__(self, profile: Profile, *, now: datetime | None = None, masker: Masker = CLEAR):
         self.profile = profile
+        self.masker = masker  # what the viewer may see of personal traits
         self.now = now or timezone.now()
         self.compiler = compiler.Compiler(now=self.now)
         self.words = Describer()
@@ -187,12 +189,13 @@ class Explainer:
 
     # What the profile has: the pieces the condition types' ``explain`` share ----------
 
-    @staticmethod
-    def value(container: dict, key: str) -> str:
+    def value(self, container: dict, key: str) -> str:
+        """What the profile has at ``key``, masked if a personal trait the viewer may not
+        see (profiles.masking)."""
         if key not in (container or {}):
             return "not set"
         value = container[key]
-        return "empty" if value is None or value == "" else f"“{value}”"
+        return "empty" if value is None or value == "" else f"“{self.masker.trait(key, value)}”"
 
     def count(self, step: dict, window) -> int:
         return (
@@ -209,16 +212,19 @@ class Explainer:
         )
 
 
-def explain(*, rule: dict, profile_id: int, now: datetime | None = None) -> Explanation:
+def explain(
+    *, rule: dict, profile_id: int, now: datetime | None = None, masker: Masker = CLEAR
+) -> Explanation:
     """The rule as a tree of conditions, each with passed True/False for this profile and
-    what the profile has. ``matches`` is the whole rule as the membership evaluates it."""
+    what the profile has (personal traits masked as the viewer's ``masker`` says; the
+    pages pass it). ``matches`` is the whole rule as the membership evaluates it."""
     profile = Profile.objects.filter(pk=profile_id).first()
     root = (rule or {}).get("root")
     if profile is None:
         return Explanation(root=None, matches=False, profile_found=False)
     if not root:
         return Explanation(root=None, matches=False)
-    explainer = Explainer(profile, now=now)
+    explainer = Explainer(profile, now=now, masker=masker)
     tree = explainer.node(root)
     matches = explainer.holds(root)
     return Explanation(root=tree, matches=matches)

@@ -13,6 +13,11 @@
 ``filename(*, segment) -> str``
     A safe download name, e.g. ``segment-12-nl-browsers.csv``.
 
+``check_download(*, user) / record_download(*, segment, via)``
+    A person's download holds personal data in clear (names, e-mails, phones): only for
+    a role that sees personal data (Cap.SEE_PERSONAL_DATA; refused with ``Refused``
+    otherwise), and written to the audit trail.
+
 ``export_due_segments(*, now=None) -> int``
     Writes each due CSV-export destination's segment (``config.segment_id`` every
     ``config.every_hours``) through the destination's service, which receives plain rows.
@@ -26,11 +31,14 @@ import logging
 from collections.abc import Iterator
 from itertools import islice
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
 
+from cdp_site import audit
 from cdp_site.csvout import safe_cell
+from cdp_site.permissions import Cap, has_capability
 from integrations.destinations import services as destinations
 from integrations.destinations.adapters import DestinationError
 from profiles.models import IdentifierKind, Identity, Profile
@@ -44,6 +52,28 @@ FIXED = ["profile_id", "name", "email", "phone", "stage", "entered_at"]
 
 def filename(*, segment: Segment) -> str:
     return f"segment-{segment.pk}-{slugify(segment.name)[:60] or 'members'}.csv"
+
+
+REFUSED = (
+    "The members' export holds personal data (names, e-mail addresses, phone numbers): "
+    "your role is not granted to see personal data. Ask an admin to grant it."
+)
+
+
+class Refused(Exception):
+    """A download the user's role may not make."""
+
+
+def check_download(*, user) -> None:
+    if not has_capability(user, Cap.SEE_PERSONAL_DATA):
+        raise Refused(REFUSED)
+
+
+@transaction.atomic
+def record_download(*, segment: Segment, via: str) -> None:
+    """The download in the audit trail: who took which segment's members, how many."""
+    details = {"via": via, "members": segment.member_count}
+    audit.record(action="segment.export", target=segment, details=details)
 
 
 def _line(cells) -> str:

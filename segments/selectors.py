@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from integrations.destinations.models import Destination
 from profiles import selectors as profile_selectors
+from profiles.masking import Masker
 from profiles.models import Profile
 from profiles.selectors import Item, newest_after
 
@@ -55,18 +56,27 @@ def _decode(cursor: str | None) -> tuple[datetime, int] | None:
         return None
 
 
-def _people(profile_ids) -> tuple[dict[int, Profile], dict[int, str]]:
+def _people(profile_ids, masker: Masker) -> tuple[dict[int, Profile], dict[int, str]]:
     """Profiles by id, and an e-mail per profile: the normalised e-mail identifier, else
-    the e-mail trait as it was sent."""
+    the e-mail trait as it was sent; names and e-mails masked as ``masker`` says for the
+    viewer (profiles/masking.py)."""
     profiles = {p.pk: p for p in Profile.objects.filter(pk__in=set(profile_ids))}
-    emails = profile_selectors.emails_of(profile_ids=profiles)
+    emails = {
+        pk: masker.identity("email", email)
+        for pk, email in profile_selectors.emails_of(profile_ids=profiles).items()
+    }
     for pk, profile in profiles.items():
-        emails.setdefault(pk, str(profile.traits.get("email") or ""))
+        if pk not in emails:
+            emails[pk] = str(masker.trait("email", profile.traits.get("email")) or "")
+        profiles[pk] = masker.profile(profile)
     return profiles, emails
 
 
-def members(*, segment: Segment, cursor: str | None = None, limit: int | None = None) -> MemberPage:
-    """Members, most recently entered first; keyset pages by (entered_at, profile_id)."""
+def members(
+    *, segment: Segment, masker: Masker, cursor: str | None = None, limit: int | None = None
+) -> MemberPage:
+    """Members, most recently entered first; keyset pages by (entered_at, profile_id).
+    Personal data masked as ``masker`` says (profiles.masking.masker_for the viewer)."""
     limit = limit or MEMBER_PAGE
     qs = Membership.objects.filter(segment=segment)
     after = _decode(cursor)
@@ -80,7 +90,7 @@ def members(*, segment: Segment, cursor: str | None = None, limit: int | None = 
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    profiles, emails = _people(pid for pid, _ in rows)
+    profiles, emails = _people((pid for pid, _ in rows), masker)
     page = []
     for pid, entered_at in rows:
         profile = profiles.get(pid)
@@ -113,9 +123,9 @@ class Change:
     reason: str
 
 
-def _changes(qs, limit: int) -> list[Change]:
+def _changes(qs, limit: int, masker: Masker) -> list[Change]:
     rows = list(qs.select_related("segment").order_by("-at", "-id")[:limit])
-    profiles, _ = _people(r.profile_id for r in rows)
+    profiles, _ = _people((r.profile_id for r in rows), masker)
     return [
         Change(
             id=r.pk,
@@ -133,9 +143,10 @@ def _changes(qs, limit: int) -> list[Change]:
     ]
 
 
-def history(*, segment: Segment, limit: int = 30) -> list[Change]:
-    """The segment's latest entries and exits (index membershipchange_segment)."""
-    return _changes(MembershipChange.objects.filter(segment=segment), limit)
+def history(*, segment: Segment, masker: Masker, limit: int = 30) -> list[Change]:
+    """The segment's latest entries and exits (index membershipchange_segment), names
+    masked as ``masker`` says."""
+    return _changes(MembershipChange.objects.filter(segment=segment), limit, masker)
 
 
 def size_samples(*, segment: Segment, days: int = 90, limit: int = 2000) -> list[SizeSample]:
@@ -181,9 +192,9 @@ def profile_memberships(*, profile_id: int) -> list[ProfileMembership]:
     return sorted(found, key=lambda m: (m.segment.name.lower(), m.segment.pk))
 
 
-def profile_changes(*, profile_id: int, limit: int = 20) -> list[Change]:
+def profile_changes(*, profile_id: int, masker: Masker, limit: int = 20) -> list[Change]:
     """The profile's latest segment entries and exits (index membershipchange_profile)."""
-    return _changes(MembershipChange.objects.filter(profile_id=profile_id), limit)
+    return _changes(MembershipChange.objects.filter(profile_id=profile_id), limit, masker)
 
 
 # --- the customer timeline (registered with profiles in SegmentsConfig.ready) ---------

@@ -13,6 +13,7 @@ from cdp_site.access import requires
 from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
 from integrations.destinations import adapters
+from profiles import masking
 from profiles.models import Profile
 
 from .. import templating
@@ -123,9 +124,10 @@ def message_delete(request, pk):
     )
 
 
-def _rendered_for(form, template):
-
+def _rendered_for(request, form, template):
     profile = form.cleaned_data.get("profile") or Profile(traits={}, computed={})
+    # Rendered with the person's personal traits masked for whoever may not see them.
+    profile = masking.masker_for_request(request).profile(profile)
     return profile, templating.render(
         template=template, profile=profile, context=form.cleaned_data.get("context") or {}
     )
@@ -138,7 +140,7 @@ def message_preview(request, pk):
     context = {"form": form, "template": template}
     if form.is_valid():
         try:
-            context["profile"], context["rendered"] = _rendered_for(form, template)
+            context["profile"], context["rendered"] = _rendered_for(request, form, template)
         except ValidationError as exc:
             context["error"] = " ".join(exc.messages)
     return TemplateResponse(request, "campaigns/messages_preview.html", context)
@@ -154,7 +156,7 @@ def message_test_send(request, pk):
         context["error"] = "Your account has no e-mail address to send the test to."
     elif form.is_valid():
         try:
-            _, rendered = _rendered_for(form, template)
+            _, rendered = _rendered_for(request, form, template)
         except ValidationError as exc:
             context["error"] = " ".join(exc.messages)
         else:

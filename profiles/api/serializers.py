@@ -4,18 +4,31 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
-from profiles import selectors
+from profiles import masking, selectors
 from profiles.models import ConsentRecord, Identity, Merge, Note, Profile, ProfileEvent
 
 
+def masker_of(serializer) -> masking.Masker:
+    """What the request's user may see of personal data (profiles/masking.py): the
+    serializers of a person's traits and identifiers each mask through it."""
+    return masking.masker_for_request(serializer.context["request"])
+
+
 class ProfileSerializer(serializers.ModelSerializer):
+    """Personal traits, and a name made of them, masked for whoever may not see them."""
+
     class Meta:
         model = Profile
         fields = ["id", "display_name", "stage", "first_seen_at", "last_seen_at", "traits"]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        return super().to_representation(masker_of(self).profile(instance))
+
 
 class IdentitySerializer(serializers.ModelSerializer):
+    """A personal kind's value masked for whoever may not see it."""
+
     kind = serializers.CharField(source="kind.name")
     source_id = serializers.IntegerField(allow_null=True)
 
@@ -23,6 +36,11 @@ class IdentitySerializer(serializers.ModelSerializer):
         model = Identity
         fields = ["id", "kind", "value", "source_id", "first_seen_at", "last_seen_at"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["value"] = masker_of(self).identity(instance.kind.name, data["value"])
+        return data
 
 
 class SeenValueSerializer(serializers.Serializer):
@@ -35,12 +53,23 @@ class SeenValueSerializer(serializers.Serializer):
 
 
 class TraitSerializer(serializers.Serializer):
+    """A personal trait's values (current and every other seen) masked for whoever may
+    not see them."""
+
     key = serializers.CharField()
     value = serializers.JSONField()
     source = serializers.CharField()
     source_id = serializers.IntegerField(allow_null=True)
     at = serializers.DateTimeField(allow_null=True)
     others = SeenValueSerializer(many=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        masker = masker_of(self)
+        data["value"] = masker.trait(instance.key, data["value"])
+        for other in data["others"]:
+            other["value"] = masker.trait(instance.key, other["value"])
+        return data
 
 
 class ConsentStateSerializer(serializers.Serializer):
@@ -73,8 +102,15 @@ class ProfileDetailSerializer(serializers.Serializer):
     consent = ConsentStateSerializer(many=True)
     computed = ComputedValueSerializer(many=True)
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["display_name"] = masker_of(self).name(data["display_name"])
+        return data
+
 
 class ProfileEventSerializer(serializers.ModelSerializer):
+    """Properties named like a personal trait masked for whoever may not see them."""
+
     id = serializers.IntegerField(source="event_id")
     source = serializers.CharField(source="source.name")
 
@@ -93,8 +129,15 @@ class ProfileEventSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["properties"] = masker_of(self).properties(data["properties"])
+        return data
+
 
 class TimelineItemSerializer(serializers.Serializer):
+    """Items as masking.Masker.timeline_items left them (the view masks the page)."""
+
     kind = serializers.CharField()
     id = serializers.IntegerField()
     time = serializers.DateTimeField()

@@ -40,6 +40,7 @@ rules_urlpatterns = [
     ),
     path("trait-keys/", rules.TraitKeyListView.as_view(), name="trait-keys"),
     path("trait-keys/<int:pk>/", rules.TraitKeyDetailView.as_view(), name="trait-key"),
+    path("personal-data/", rules.PersonalDataRolesView.as_view(), name="personal-data"),
     path("stage-rules/", rules.StageRuleListView.as_view(), name="stage-rules"),
     path("stage-rules/<int:pk>/", rules.StageRuleDetailView.as_view(), name="stage-rule"),
 ]

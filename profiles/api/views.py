@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from cdp_site.api.pagination import CreatedCursorPagination
 from cdp_site.permissions import Cap
-from profiles import selectors, services
+from profiles import masking, selectors, services
 from profiles.filters import MergeFilter, ProfileFilter
 from profiles.models import ConsentRecord, Identity, Note, Profile, ProfileEvent
 
@@ -62,7 +62,8 @@ class ProfileListView(generics.ListAPIView):
     """Active profiles, newest first, narrowed by the list page's filters (``stage``,
     ``segment``, ``source``, ``trait`` and ``trait_value``: profiles/filters.py); ``q``
     searches identifiers (exact or prefix) and names (prefix) and answers one page of
-    best matches."""
+    best matches; personal identifiers and names only by their whole value for a role
+    that sees them masked."""
 
     required_capability = PROFILES
     serializer_class = ProfileSerializer
@@ -76,10 +77,12 @@ class ProfileListView(generics.ListAPIView):
         q = request.query_params.get("q", "").strip()
         if not q:
             return super().get(request, *args, **kwargs)
-        found = selectors.search_profiles(q=q[:200], limit=50)
+        masker = masking.masker_for_request(request)
+        found = selectors.search_profiles(q=q[:200], limit=50, masker=masker)
         narrowed = self.filter_queryset(self.get_queryset().filter(pk__in=[p.pk for p in found]))
         kept = set(narrowed.values_list("pk", flat=True))
-        data = ProfileSerializer([p for p in found if p.pk in kept], many=True).data
+        shown = [p for p in found if p.pk in kept]
+        data = ProfileSerializer(shown, many=True, context={"request": request}).data
         return Response({"next": None, "previous": None, "results": data})
 
 
@@ -95,7 +98,7 @@ class ProfileDetailView(APIView):
         services.record_view(profile=profile, viewer=request.user, via="api")
         detail = selectors.profile_detail(profile=profile)
         detail["identity_list"] = [i for _, items in detail["identities"] for i in items]
-        return Response(ProfileDetailSerializer(detail).data)
+        return Response(ProfileDetailSerializer(detail, context={"request": request}).data)
 
 
 class IdentityListView(generics.ListAPIView):
@@ -154,6 +157,7 @@ class TimelineView(APIView):
         query = TimelineQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = selectors.timeline(profile=profile, **query.selection())
+        items = masking.masker_for_request(request).timeline_items(page.items)
         next_url = None
         if page.next_cursor:
             params = request.query_params.copy()
@@ -164,7 +168,7 @@ class TimelineView(APIView):
         body = {
             "next": next_url,
             "next_cursor": page.next_cursor,
-            "results": [vars(item) for item in page.items],
+            "results": [vars(item) for item in items],
         }
         return Response(TimelinePageSerializer(body).data)
 

@@ -8,7 +8,14 @@ unmerge moves the merged identities back and the facts follow them again.
 
 from .changes import ProfileChange
 from .consent import ConsentPurpose, ConsentRecord
-from .identity import BlockedValue, IdentifierKind, Identity, IdentitySettings, SourceIdentity
+from .identity import (
+    BlockedValue,
+    IdentifierKind,
+    Identity,
+    IdentitySettings,
+    PersonalDataSettings,
+    SourceIdentity,
+)
 from .privacy import PrivacyRequest, PropagationJob
 from .profile import (
     EmailConfirmation,
@@ -34,6 +41,7 @@ __all__ = [
     "LinkRefusal",
     "Merge",
     "Note",
+    "PersonalDataSettings",
     "PrivacyRequest",
     "PropagationJob",
     "Profile",

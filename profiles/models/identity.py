@@ -23,6 +23,8 @@ class IdentifierKind(models.Model):
     # Traits (identify traits, context.traits) and context.externalIds types carrying it.
     trait_keys = ArrayField(models.CharField(max_length=80), default=list, blank=True)
     builtin = models.BooleanField(default=False)
+    # Personal data: masked for whoever lacks Cap.SEE_PERSONAL_DATA (profiles/masking.py).
+    personal = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-priority", "name"]
@@ -42,6 +44,31 @@ class IdentitySettings(models.Model):
 
     @classmethod
     def load(cls) -> "IdentitySettings":
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+def _granted_by_default() -> list[str]:
+    return ["Account manager"]
+
+
+class PersonalDataSettings(models.Model):
+    """The one row saying which roles see personal data in clear (Cap.SEE_PERSONAL_DATA)
+    besides Admin, who always does. Read by cdp_site.permissions through the grant
+    reader profiles registers; written by profiles.rules.services.set_personal_data_roles."""
+
+    granted_roles = ArrayField(
+        models.CharField(max_length=40), default=_granted_by_default, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "personal data settings"
+
+    def __str__(self) -> str:
+        return "Personal data settings"
+
+    @classmethod
+    def load(cls) -> "PersonalDataSettings":
         return cls.objects.get_or_create(pk=1)[0]
 
 

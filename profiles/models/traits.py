@@ -24,6 +24,9 @@ class TraitKey(models.Model):
     strategy = models.CharField(max_length=10, choices=Strategy.choices, default="priority")
     example = models.JSONField(null=True, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
+    # Personal data: masked for whoever lacks Cap.SEE_PERSONAL_DATA (profiles/masking.py).
+    # A key first seen is marked when its name looks personal (masking.PERSONAL_KEY).
+    personal = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["key"]

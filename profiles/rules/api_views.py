@@ -9,7 +9,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cdp_site.permissions import Cap
+from cdp_site.permissions import ADMIN, Cap
 
 from ..models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
 from . import services
@@ -20,6 +20,7 @@ from .serializers import (
     DryRunRequestSerializer,
     DryRunResultSerializer,
     IdentifierKindSerializer,
+    PersonalDataRolesSerializer,
     StageRuleSerializer,
     TraitKeySerializer,
 )
@@ -49,6 +50,7 @@ class IdentifierKindListView(generics.ListCreateAPIView):
                 max_per_profile=data.get("max_per_profile"),
                 normalizer=data.get("normalizer", "text"),
                 trait_keys=data.get("trait_keys", []),
+                personal=data.get("personal", False),
             )
         except services.RulesError as error:
             raise _refused(error) from error
@@ -178,6 +180,28 @@ class TraitKeyDetailView(generics.RetrieveUpdateAPIView):
         serializer.instance = services.update_trait_key(
             trait_key=serializer.instance, **serializer.validated_data
         )
+
+
+class PersonalDataRolesView(APIView):
+    """The roles that see personal data in clear and may export it: Admin always, and
+    those an admin grants (PUT; audited with before and after)."""
+
+    required_capability = Cap.MANAGE_USERS
+
+    def _body(self) -> dict:
+        roles = services.personal_data_roles()
+        return PersonalDataRolesSerializer({"roles": roles, "always": [ADMIN]}).data
+
+    @extend_schema(responses=PersonalDataRolesSerializer)
+    def get(self, request):
+        return Response(self._body())
+
+    @extend_schema(request=PersonalDataRolesSerializer, responses=PersonalDataRolesSerializer)
+    def put(self, request):
+        given = PersonalDataRolesSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        services.set_personal_data_roles(roles=given.validated_data["roles"])
+        return Response(self._body())
 
 
 class StageRuleListView(generics.ListAPIView):

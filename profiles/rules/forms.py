@@ -5,6 +5,8 @@ from __future__ import annotations
 import phonenumbers
 from django import forms
 
+from cdp_site.permissions import ADMIN, ROLE_DESCRIPTIONS, ROLES
+
 from ..computed import definitions
 from ..computed import filters as event_filters
 from ..models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
@@ -41,6 +43,12 @@ class CommaListField(forms.CharField):
         return items
 
 
+PERSONAL_HELP = (
+    "Shown masked (a•••@example.com) to roles not granted to see personal data, and "
+    "exports holding it need the grant."
+)
+
+
 class KindForm(forms.ModelForm):
     trait_keys = CommaListField(
         max_item_length=80,
@@ -50,11 +58,16 @@ class KindForm(forms.ModelForm):
 
     class Meta:
         model = IdentifierKind
-        fields = ["label", "priority", "max_per_profile", "normalizer", "trait_keys"]
-        labels = {"max_per_profile": "Per-profile limit", "normalizer": "Normaliser"}
+        fields = ["label", "priority", "max_per_profile", "normalizer", "trait_keys", "personal"]
+        labels = {
+            "max_per_profile": "Per-profile limit",
+            "normalizer": "Normaliser",
+            "personal": "Personal data",
+        }
         help_texts = {
             "priority": "Higher is stronger: decides which profile an event belongs to.",
             "max_per_profile": "Empty: no limit.",
+            "personal": PERSONAL_HELP,
         }
 
     def clean_max_per_profile(self):
@@ -221,7 +234,9 @@ class ComputedTraitForm(forms.ModelForm):
 class TraitKeyForm(forms.ModelForm):
     class Meta:
         model = TraitKey
-        fields = ["type", "strategy"]
+        fields = ["type", "strategy", "personal"]
+        labels = {"personal": "Personal data"}
+        help_texts = {"personal": PERSONAL_HELP}
 
 
 class StageRuleForm(forms.ModelForm):
@@ -252,3 +267,19 @@ class StageRuleForm(forms.ModelForm):
             if "event_names" in data and not data["event_names"]:
                 self.add_error("event_names", "Name at least one event.")
         return data
+
+
+class PersonalDataForm(forms.Form):
+    """The roles besides Admin (who always does) that see personal data in clear."""
+
+    roles = forms.MultipleChoiceField(
+        choices=[(role, role) for role in ROLES if role != ADMIN],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Roles that see personal data in clear and may export it",
+        help_text="Admins always do. The others see personal traits and identifiers masked.",
+    )
+
+    @staticmethod
+    def descriptions() -> dict[str, str]:
+        return {role: ROLE_DESCRIPTIONS[role] for role in ROLES if role != ADMIN}

@@ -6,10 +6,16 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from cdp_site.api.limits import DAYS_MAX, INTEGER_MAX, SMALLINT_MAX
+from cdp_site.permissions import ADMIN, ROLES
 
 from ..computed import definitions, formulas
 from ..computed import filters as event_filters
 from ..models import BlockedValue, ComputedTrait, IdentifierKind, StageRule, TraitKey
+
+PERSONAL_HELP = (
+    "Personal data: shown masked to roles not granted to see it (profiles/masking.py); "
+    "changes are audited."
+)
 
 
 class IdentifierKindSerializer(serializers.ModelSerializer):
@@ -28,8 +34,10 @@ class IdentifierKindSerializer(serializers.ModelSerializer):
             "normalizer",
             "trait_keys",
             "builtin",
+            "personal",
         ]
         read_only_fields = ["builtin"]
+        extra_kwargs = {"personal": {"help_text": PERSONAL_HELP}}
 
     def validate_name(self, value):
         if self.instance is not None and value != self.instance.name:
@@ -184,8 +192,17 @@ class ComputedTraitSerializer(serializers.ModelSerializer):
 class TraitKeySerializer(serializers.ModelSerializer):
     class Meta:
         model = TraitKey
-        fields = ["id", "key", "type", "strategy", "example", "first_seen_at"]
+        fields = ["id", "key", "type", "strategy", "example", "first_seen_at", "personal"]
         read_only_fields = ["key", "example", "first_seen_at"]
+        extra_kwargs = {"personal": {"help_text": PERSONAL_HELP}}
+
+
+class PersonalDataRolesSerializer(serializers.Serializer):
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=[r for r in ROLES if r != ADMIN]),
+        help_text="The roles besides Admin that see personal data in clear and may export it.",
+    )
+    always = serializers.ListField(child=serializers.CharField(), read_only=True)
 
 
 class StageRuleSerializer(serializers.ModelSerializer):

@@ -13,6 +13,9 @@ import json
 from django.core import signing
 from django.db import transaction
 
+from cdp_site import audit
+from cdp_site.permissions import ADMIN, ROLES
+
 from ..computed import definitions
 from ..computed.backfill import queue_backfill, queue_refresh
 from ..models import (
@@ -21,6 +24,7 @@ from ..models import (
     IdentifierKind,
     Identity,
     IdentitySettings,
+    PersonalDataSettings,
     SourceIdentity,
     StageRule,
     TraitKey,
@@ -74,10 +78,11 @@ def create_kind(
     max_per_profile: int | None,
     normalizer: str,
     trait_keys: list[str],
+    personal: bool = False,
 ) -> IdentifierKind:
     if IdentifierKind.objects.filter(name=name).exists():
         raise RulesError(f"An identifier kind named {name!r} exists already.")
-    return IdentifierKind.objects.create(
+    kind = IdentifierKind.objects.create(
         name=name,
         label=label,
         priority=priority,
@@ -85,20 +90,33 @@ def create_kind(
         normalizer=normalizer,
         trait_keys=trait_keys,
         builtin=False,
+        personal=personal,
     )
+    if personal:
+        _audit_personal(kind, before=False)
+    return kind
+
+
+def _audit_personal(target, *, before: bool) -> None:
+    """A personal-data flag changed: who sees what in clear changed with it."""
+    if target.personal != before:
+        details = {"personal": [before, target.personal]}
+        audit.record(action="personal_data.flag", target=target, details=details)
 
 
 @transaction.atomic
 def update_kind(*, kind: IdentifierKind, **changes) -> IdentifierKind:
-    allowed = {"label", "priority", "max_per_profile", "normalizer", "trait_keys"}
+    allowed = {"label", "priority", "max_per_profile", "normalizer", "trait_keys", "personal"}
     unknown = set(changes) - allowed
     if unknown:
         raise RulesError(f"Cannot change {', '.join(sorted(unknown))} of an identifier kind.")
     if kind.builtin and "normalizer" in changes and changes["normalizer"] != kind.normalizer:
         raise RulesError("The normaliser of a built-in identifier kind cannot change.")
+    was_personal = kind.personal
     for field, value in changes.items():
         setattr(kind, field, value)
     kind.save()
+    _audit_personal(kind, before=was_personal)
     return kind
 
 
@@ -225,15 +243,47 @@ def delete_computed_trait(*, trait: ComputedTrait) -> None:
 
 @transaction.atomic
 def update_trait_key(*, trait_key: TraitKey, **changes) -> TraitKey:
-    unknown = set(changes) - {"type", "strategy"}
+    unknown = set(changes) - {"type", "strategy", "personal"}
     if unknown:
         raise RulesError(f"Cannot change {', '.join(sorted(unknown))} of a trait.")
+    was_personal = trait_key.personal
+    # The flag changes what is shown, not the current values: no recomputation for it.
+    recompute = bool(set(changes) & {"type", "strategy"}) or not changes
     for field, value in changes.items():
         setattr(trait_key, field, value)
     trait_key.save(update_fields=list(changes) or None)
-    key = trait_key.key
-    queue_refresh(key=key)  # sent after the commit, through the outbox
+    _audit_personal(trait_key, before=was_personal)
+    if recompute:
+        queue_refresh(key=trait_key.key)  # sent after the commit, through the outbox
     return trait_key
+
+
+# Who sees personal data in clear
+
+
+def personal_data_roles() -> list[str]:
+    """The roles besides Admin granted Cap.SEE_PERSONAL_DATA (PersonalDataSettings)."""
+    return list(PersonalDataSettings.load().granted_roles)
+
+
+@transaction.atomic
+def set_personal_data_roles(*, roles: list[str]) -> PersonalDataSettings:
+    """Grants seeing personal data in clear (and exporting it) to ``roles``, and only to
+    them; Admin always holds it. Audited with before and after."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise RulesError(f"Unknown roles: {', '.join(sorted(unknown))}.")
+    settings = PersonalDataSettings.objects.select_for_update().get(
+        pk=PersonalDataSettings.load().pk
+    )
+    before = sorted(settings.granted_roles)
+    after = sorted(set(roles) - {ADMIN})
+    if before != after:
+        settings.granted_roles = after
+        settings.save()
+        details = audit.changed({"roles": before}, {"roles": after})
+        audit.record(action="personal_data.grant", target=settings, details=details)
+    return settings
 
 
 @transaction.atomic

@@ -36,6 +36,7 @@ from .forms import (
     ComputedTraitForm,
     KindCreateForm,
     KindForm,
+    PersonalDataForm,
     PhoneRegionForm,
     SourceKindForm,
     StageRuleForm,
@@ -46,12 +47,14 @@ IDENTITY = "profiles/rules/identity.html"
 COMPUTED = "profiles/rules/computed.html"
 STAGES = "profiles/rules/stages.html"
 TRAITS = "profiles/rules/traits.html"
+PERSONAL_DATA = "profiles/rules/personal_data.html"
 
 
 def _render(request, template: str, partial: str | None, context: dict, status: int = 200):
     """The whole page, or only the named partial when htmx asks."""
     name = f"{template}#{partial}" if request.htmx and partial else template
     context.setdefault("can_edit", has_capability(request.user, Cap.MANAGE_IDENTITY_RULES))
+    context.setdefault("can_grant", has_capability(request.user, Cap.MANAGE_USERS))
     return TemplateResponse(request, name, context, status=status)
 
 
@@ -419,8 +422,35 @@ def trait_detail(request, pk: int):
         trait_key=TraitKey.objects.get(pk=pk),
         type=form.cleaned_data["type"],
         strategy=form.cleaned_data["strategy"],
+        personal=form.cleaned_data["personal"],
     )
     if request.htmx:
         return _render(request, TRAITS, "trait-row", {"trait_key": trait_key, "saved": True})
     messages.success(request, f"Saved {trait_key.key}.")
     return redirect("profiles:profile-rules:traits")
+
+
+# Who sees personal data in clear
+
+
+@requires(Cap.MANAGE_USERS)
+def personal_data(request):
+    """The roles granted to see personal data (Cap.SEE_PERSONAL_DATA), and what is
+    personal data: the kinds and trait keys marked so (each edited on its own page)."""
+    form = PersonalDataForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_personal_data_roles(roles=form.cleaned_data["roles"])
+        except services.RulesError as error:
+            form.add_error("roles", str(error))
+        else:
+            messages.success(request, "Saved who sees personal data.")
+            return redirect("profiles:profile-rules:personal-data")
+    if not form.is_bound:
+        form = PersonalDataForm(initial={"roles": services.personal_data_roles()})
+    context = {
+        "form": form,
+        "kinds": IdentifierKind.objects.filter(personal=True),
+        "trait_keys": TraitKey.objects.filter(personal=True),
+    }
+    return _render(request, PERSONAL_DATA, None, context, status=400 if form.errors else 200)

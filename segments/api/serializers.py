@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from cdp_site.api.limits import BIGINT_MAX
+from profiles import masking
 from segments.models import Membership, MembershipChange, Segment
 
 
@@ -86,6 +87,8 @@ class PreviewSerializer(serializers.Serializer):
 
 
 class MemberSerializer(serializers.ModelSerializer):
+    """Name and e-mail masked for whoever may not see personal data (profiles.masking)."""
+
     name = serializers.CharField(allow_null=True, read_only=True)
     email = serializers.CharField(allow_null=True, read_only=True)
     stage = serializers.CharField(allow_null=True, read_only=True)
@@ -94,6 +97,13 @@ class MemberSerializer(serializers.ModelSerializer):
         model = Membership
         fields = ["profile_id", "name", "email", "stage", "entered_at"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        masker = masking.masker_for_request(self.context["request"])
+        data["name"] = masker.name(data["name"]) if data["name"] else data["name"]
+        data["email"] = masker.identity("email", data["email"])
+        return data
 
 
 class ChangeSerializer(serializers.ModelSerializer):

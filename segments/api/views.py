@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from cdp_site.api.parsers import JSONBodyParser
 from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap
+from profiles import masking
 from profiles.models import Identity, Profile
 from segments import compiler, export, services, static_lists
 from segments.filters import MemberFilter, MembershipChangeFilter, SegmentFilter
@@ -244,6 +245,10 @@ class PreviewView(APIView):
             return matched.count(), sample
 
         (count, sample), ms = _timed(run)
+        masker = masking.masker_for_request(request)
+        for row in sample:  # personal data masked for whoever may not see it
+            row["display_name"] = masker.name(row["display_name"])
+            row["email"] = masker.identity("email", row["email"])
         return Response(PreviewSerializer({"count": count, "ms": ms, "sample": sample}).data)
 
 
@@ -284,7 +289,8 @@ class HistoryView(generics.ListAPIView):
 
 class ExportView(APIView):
     """The members as CSV (streamed): profile id, name, e-mail, phone, stage, entered
-    at, then one column per identifier kind."""
+    at, then one column per identifier kind. Personal data: only for a role granted to
+    see it (403 otherwise), and audited."""
 
     required_capability = Cap.VIEW_SEGMENTS
 
@@ -295,6 +301,11 @@ class ExportView(APIView):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request, pk: int):
         segment = segment_or_404(pk)
+        try:
+            export.check_download(user=request.user)
+        except export.Refused as refused:
+            raise exceptions.PermissionDenied(str(refused)) from None
+        export.record_download(segment=segment, via="api")
         response = StreamingHttpResponse(
             export.stream_csv(segment=segment), content_type="text/csv; charset=utf-8"
         )

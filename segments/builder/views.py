@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cdp_site.access import requires
 from cdp_site.counting import TimeLimitExceeded, time_limit
 from cdp_site.permissions import Cap, capabilities_of
+from profiles import masking
 
 from .. import catalog, compiler, services
 from ..forms import SegmentForm
@@ -153,6 +154,7 @@ def estimate(request):
             )
     except (TimeLimitExceeded, DatabaseError):
         context["timed_out"] = True
+    context["sample"] = masking.masker_for_request(request).profiles(context["sample"])
     return TemplateResponse(request, "segments/builder_estimate.html", context)
 
 

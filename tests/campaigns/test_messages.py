@@ -12,6 +12,7 @@ from campaigns.models import Campaign, Delivery, MessageTemplate
 from integrations.destinations.models import Destination
 from integrations.destinations.services import create_destination
 from profiles.models import Profile
+from profiles.rules import services as personal_data
 from tests.campaigns import conftest
 from tests.profiles.conftest import send, web  # noqa: F401
 
@@ -212,6 +213,9 @@ def test_saving_a_template_with_a_syntax_error_shows_it_inline(client_as):
 
 
 def test_preview_as_a_profile_found_by_email_or_id(client_as, person):
+    # Marketers granted to see personal data: the traits in clear, as this test reads
+    # (what masking does: tests/privacy/test_pii_masking.py).
+    personal_data.set_personal_data_roles(roles=["Marketer"])
     tpl = template(body_html="<p>{{ traits.firstName }}: {{ event.products.0.name }}</p>")
     client = client_as("Marketer")
     context = '{"properties": {"products": [{"name": "Boots"}]}}'
@@ -231,7 +235,9 @@ def test_preview_as_a_profile_found_by_email_or_id(client_as, person):
 
 
 def test_send_a_test_to_me_through_an_smtp_destination(client_as, person, smtp_inbox, settings):
-
+    # Marketers granted to see personal data: the traits in clear, as this test reads
+    # (what masking does: tests/privacy/test_pii_masking.py).
+    personal_data.set_personal_data_roles(roles=["Marketer"])
     destination = create_destination(
         name="Mail",
         kind=Destination.Kind.SMTP,

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from cdp_site.permissions import MARKETER
+from cdp_site.permissions import ACCOUNT_MANAGER
 from profiles.models import Profile, Stage
 from segments import static_lists
 
@@ -89,7 +89,7 @@ def api_names(client, query: str) -> set[str]:
 )
 def test_the_page_and_the_api_filter_the_same_way(people, web, crm, client_as, query, expected):
     query = query.format(vip=people["vip"].pk, crm=crm.pk, web=web.pk)
-    client = client_as(MARKETER)
+    client = client_as(ACCOUNT_MANAGER)
     page = client.get(f"/profiles/?{query}")
     assert page.status_code == 200
     assert names_on_page(page.text) == expected
@@ -98,7 +98,7 @@ def test_the_page_and_the_api_filter_the_same_way(people, web, crm, client_as, q
 
 
 def test_a_value_without_its_trait_is_refused_at_the_field(people, client_as):
-    client = client_as(MARKETER)
+    client = client_as(ACCOUNT_MANAGER)
     page = client.get("/profiles/?trait_value=gold")
     assert "Name the trait whose value to match." in page.text
     assert names_on_page(page.text) == set()
@@ -109,7 +109,7 @@ def test_a_value_without_its_trait_is_refused_at_the_field(people, client_as):
 
 
 def test_the_list_shows_the_normalised_email_not_the_raw_trait(people, client_as):
-    text = client_as(MARKETER).get("/profiles/").text
+    text = client_as(ACCOUNT_MANAGER).get("/profiles/").text
     assert "<td>ann.smith@example.org</td>" in text
     assert "Ann.Smith@Example.ORG" not in text
 
@@ -120,7 +120,7 @@ def test_a_profile_named_by_its_email_shows_the_normalised_address(web, send, cl
         message("identify", userId="w-seb", traits={"email": " Sebastian_Lopez2216@Outlook.Com"}),
     )
     seb = profile_of("user_id", "w-seb")
-    page = client_as(MARKETER).get(f"/profiles/{seb.pk}/").text
+    page = client_as(ACCOUNT_MANAGER).get(f"/profiles/{seb.pk}/").text
     assert '<h1 id="profile-title">sebastian_lopez2216@outlook.com</h1>' in page
     assert "<code>sebastian_lopez2216@outlook.com</code>" in page  # the identifier
 
@@ -128,7 +128,7 @@ def test_a_profile_named_by_its_email_shows_the_normalised_address(web, send, cl
 def test_pages_walk_every_profile_once_most_recently_seen_first(client_as, many_profiles):
     many_profiles(130, same_time_every=7)  # ties on last_seen_at across page breaks
     Profile.objects.filter(display_name="Many 5").update(last_seen_at=None)  # never seen: first
-    client = client_as(MARKETER)
+    client = client_as(ACCOUNT_MANAGER)
     url, seen, pages = "/profiles/", [], 0
     while url:
         html = client.get(url, **HTMX).text
@@ -149,7 +149,7 @@ def test_the_total_past_ten_thousand_is_an_estimate_unfiltered_and_a_floor_filte
     client_as, many_profiles
 ):
     many_profiles(10_500)
-    client = client_as(MARKETER)
+    client = client_as(ACCOUNT_MANAGER)
     unfiltered = client.get("/profiles/").text
     assert re.search(r"About <strong>10,[45]\d\d</strong> profiles", unfiltered)
     assert "an estimate from the database" in unfiltered
@@ -163,7 +163,7 @@ def test_the_total_past_ten_thousand_is_an_estimate_unfiltered_and_a_floor_filte
 
 
 def test_back_to_a_page_of_the_list_htmx_restores_is_the_whole_page(people, client_as):
-    client = client_as(MARKETER)
+    client = client_as(ACCOUNT_MANAGER)
     partial = client.get("/profiles/?stage=retention", **HTMX).text
     assert "<html" not in partial and names_on_page(partial) == {"Bo"}
     restored = client.get(

@@ -91,7 +91,7 @@ def test_search_follows_the_prefix_indexes_on_a_large_table():
 
 
 def test_the_list_page_searches_as_you_type(ann, client_as):
-    client = client_as(MARKETER)
+    client = client_as(ACCOUNT_MANAGER)
     page = client.get("/profiles/")
     assert page.status_code == 200 and 'hx-trigger="input changed delay:300ms' in page.text
     assert "Ann" in page.text  # recently seen by default
@@ -101,7 +101,7 @@ def test_the_list_page_searches_as_you_type(ann, client_as):
 
 
 def test_the_360_page_shows_the_winner_its_source_and_other_values(ann, client_as):
-    page = client_as(MARKETER).get(f"/profiles/{ann.pk}/")
+    page = client_as(ACCOUNT_MANAGER).get(f"/profiles/{ann.pk}/")
     assert page.status_code == 200
     text = page.text
     assert '<h1 id="profile-title">Ann</h1>' in text

@@ -10,6 +10,7 @@ from django.utils import timezone
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
 from profiles import selectors as profile_selectors
 from profiles.forms import TimelineFilterForm
+from profiles.rules import services as personal_data
 from segments import membership, selectors, services, tasks
 from segments.models import Segment
 
@@ -37,6 +38,9 @@ def everyone(shoppers):
 
 
 def test_the_page_shows_rule_status_chart_members_and_history(example, client_as):
+    # Marketers granted to see personal data: in clear, as this test reads (masking and
+    # the export's refusal without the grant: tests/privacy/test_pii_masking.py).
+    personal_data.set_personal_data_roles(roles=[MARKETER])
     page = client_as(MARKETER).get(f"/segments/{example.pk}/")
     assert page.status_code == 200
     text = page.text
@@ -185,6 +189,9 @@ def test_the_profile_page_timeline_shows_segment_entries(example, client_as):
 
 
 def test_export_streams_the_members_as_csv(example, client_as):
+    # Marketers granted to see personal data: in clear, as this test reads (masking and
+    # the export's refusal without the grant: tests/privacy/test_pii_masking.py).
+    personal_data.set_personal_data_roles(roles=[MARKETER])
     response = client_as(MARKETER).get(f"/segments/{example.pk}/export.csv")
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     lines = b"".join(response.streaming_content).decode().splitlines()

@@ -10,6 +10,7 @@ from django.test import TestCase
 
 from cdp_site.permissions import MARKETER, VIEWER
 from profiles.models import Identity
+from profiles.rules import services as personal_data
 from segments import membership, tasks
 from segments.models import Segment
 
@@ -121,6 +122,9 @@ def test_an_update_that_would_make_a_cycle_is_refused(client_as):
 
 
 def test_count_and_preview_of_an_unsaved_rule(people, client_as):
+    # Marketers granted to see personal data: in clear, as this test reads (masking and
+    # the export's refusal without the grant: tests/privacy/test_pii_masking.py).
+    personal_data.set_personal_data_roles(roles=[MARKETER])
     api = client_as(MARKETER)
     counted = api.post("/api/v1/segments/count/", {"rule": DUTCH}, content_type=JSON)
     assert counted.status_code == 200 and counted.json()["count"] == 2
@@ -135,6 +139,9 @@ def test_count_and_preview_of_an_unsaved_rule(people, client_as):
 
 
 def test_members_history_and_export(people, web, send, client_as):
+    # Marketers granted to see personal data: in clear, as this test reads (masking and
+    # the export's refusal without the grant: tests/privacy/test_pii_masking.py).
+    personal_data.set_personal_data_roles(roles=[MARKETER])
     api = client_as(MARKETER)
     pk = api.post("/api/v1/segments/", {"name": "Dutch", "rule": DUTCH}, content_type=JSON).json()[
         "id"
