@@ -72,6 +72,7 @@ def register_all() -> None:
     for model, table, part in (
         ("profiles.ProfileEvent", "profiles_profileevent", "events"),
         ("profiles.TraitValue", "profiles_traitvalue", "trait_values"),
+        ("profiles.TraitRectification", "profiles_traitrectification", "trait_corrections"),
         ("profiles.ConsentRecord", "profiles_consentrecord", "consent_records"),
         ("profiles.Note", "profiles_note", "notes"),
         ("profiles.StageChange", "profiles_stagechange", "stage_history"),

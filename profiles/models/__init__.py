@@ -19,6 +19,7 @@ from .profile import (
     ProfileEvent,
     UnresolvedEvent,
 )
+from .rectification import TraitRectification
 from .stage import Stage, StageChange, StageRule
 from .traits import ComputedTrait, TraitKey, TraitValue
 
@@ -43,6 +44,7 @@ __all__ = [
     "StageChange",
     "StageRule",
     "TraitKey",
+    "TraitRectification",
     "TraitValue",
     "UnresolvedEvent",
 ]
