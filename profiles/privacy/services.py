@@ -26,7 +26,9 @@ from django.utils import timezone
 from cdp_site import audit, outbox
 from cdp_site.personal_data import Subject, erase_subject, export_subject
 
+from ..changes import ChangeSet
 from ..models import PrivacyRequest, Profile
+from ..selectors import active_profile_id
 from . import archive
 from .selectors import PROFILE_ID, normalised, subject_for
 
@@ -150,8 +152,18 @@ def _erase(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
 
 def _restrict(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
     count = Profile.objects.filter(pk__in=subject.profile_ids).update(restricted=True)
+    _signal_restriction(subject.profile_ids)
     _audit("privacy.restrict", request, actor, counts={"profiles": count})
     return {"profiles": count}
+
+
+def _signal_restriction(profile_ids) -> None:
+    """A restriction or its lift changes the person's memberships of the segments that
+    leave restricted people out: the change signal makes them follow at once."""
+    changes = ChangeSet()
+    for active in {active_profile_id(profile_id=pk) for pk in profile_ids} - {None}:
+        changes.add(active, "restricted")
+    changes.emit()
 
 
 RUNNERS.update({Kind.ACCESS: _export, Kind.ERASURE: _erase, Kind.RESTRICTION: _restrict})
@@ -186,6 +198,7 @@ def lift_restriction(*, request: PrivacyRequest, actor=None) -> int:
     if request.kind != Kind.RESTRICTION or request.status != Status.COMPLETED:
         raise PrivacyError("Only a completed restriction can be lifted.")
     count = Profile.objects.filter(pk__in=request.profile_ids).update(restricted=False)
+    _signal_restriction(request.profile_ids)
     _audit("privacy.restriction_lifted", request, actor, counts={"profiles": count})
     return count
 
