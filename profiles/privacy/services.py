@@ -27,7 +27,8 @@ from cdp_site import audit, outbox
 from cdp_site.personal_data import Subject, erase_subject, export_subject
 
 from ..changes import ChangeSet
-from ..models import PrivacyRequest, Profile
+from ..models import IdentifierKind, PrivacyRequest, Profile
+from ..pipeline import lock_identifiers
 from ..selectors import active_profile_id
 from . import archive
 from .selectors import PROFILE_ID, normalised, subject_for
@@ -141,6 +142,8 @@ def _export(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
 
 
 def _erase(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
+    subject = _held(request, subject)
+    request.profile_ids = list(subject.profile_ids)
     counts = erase_subject(subject)
     values = sorted({v for k, v in subject.identifiers if k != PROFILE_ID})
     for suppress in SUPPRESSORS:
@@ -148,6 +151,26 @@ def _erase(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
     _forget_exports(subject)
     _audit("privacy.erase", request, actor, counts=_nonzero(counts))
     return counts
+
+
+HOLD_ROUNDS = 5
+
+
+def _held(request: PrivacyRequest, subject: Subject) -> Subject:
+    """Takes processing's lock on each of the person's identifiers, then reads the person
+    again: a batch that held one may have added a profile or an identifier meanwhile, whose
+    lock is taken in turn. Until the erasure commits, a batch carrying any of them waits;
+    then it finds them suppressed (profiles/pipeline.py), so no event slips in after."""
+    kinds = dict(IdentifierKind.objects.values_list("name", "pk"))
+    held: set[tuple[int, str]] = set()
+    for _ in range(HOLD_ROUNDS):
+        keys = {(kinds[k], v) for k, v in subject.identifiers if k in kinds} - held
+        if not keys:
+            break
+        lock_identifiers(sorted(keys))
+        held |= keys
+        subject = subject_for(request.identifier_kind, request.identifier_value)
+    return subject
 
 
 def _restrict(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
