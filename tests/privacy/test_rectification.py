@@ -47,6 +47,14 @@ def test_a_correction_wins_over_sources_until_removed(bo, send, web, crm, make_u
     assert row.removed_by == manager and row.previous_value == "Boo"
 
 
+def test_a_correction_wins_whatever_the_traits_strategy(bo, send, crm, make_user):  # noqa: F811
+    TraitKey.objects.filter(key="firstName").update(strategy="earliest")
+    _fix(bo, make_user(ACCOUNT_MANAGER))
+    send(crm, message("identify", userId="c-1", minutes=9, traits={"firstName": "Bob"}))
+    bo.refresh_from_db()
+    assert bo.traits["firstName"] == "Bo"
+
+
 def test_a_new_correction_replaces_the_standing_one(bo, make_user):
     manager = make_user(ACCOUNT_MANAGER)
     _fix(bo, manager, value="Bo")

@@ -48,7 +48,9 @@ def rita_and_sam(send, web):  # noqa: F811
     return person(send, web, "rita").pk, person(send, web, "sam").pk
 
 
-def test_a_restricted_person_leaves_the_segment_and_comes_back_when_lifted(rita_and_sam, make_user):
+def test_a_restricted_person_leaves_the_segment_and_comes_back_when_lifted(
+    rita_and_sam, make_user, client
+):
     rita, sam = rita_and_sam
     manager = make_user(ACCOUNT_MANAGER)
     known = segments.create_segment(name="E-mail known", rule=EMAIL_KNOWN)
@@ -57,6 +59,9 @@ def test_a_restricted_person_leaves_the_segment_and_comes_back_when_lifted(rita_
     process_profile_changes()
     known.refresh_from_db()
     assert members(known) == {sam} and known.member_count == 1
+    client.force_login(manager)
+    why = client.get(reverse("segments:profile-explain", args=[rita, known.pk]))
+    assert "leaves restricted people out" in why.content.decode()
     exit_ = MembershipChange.objects.get(segment=known, profile_id=rita, change="exited")
     assert exit_.reason == "profile changed"
     assert membership.recompute(known).member_count == 1  # the full pass agrees
