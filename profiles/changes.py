@@ -40,6 +40,7 @@ KINDS = (
     "merged_away",
     "unmerged",
     "note",
+    "restricted",  # a privacy request restricted the person, or the restriction was lifted
 )
 
 # Sent with ``changes``: a list of (profile_id, kinds, detail).

@@ -3,7 +3,7 @@ from datetime import date, datetime, timedelta
 from django import forms
 from django.utils import timezone
 
-from .models import ConsentPurpose, ConsentRecord, Note
+from .models import ConsentPurpose, ConsentRecord, Note, TraitKey
 from .selectors import KIND_LABELS
 
 EVENT_TYPES = ("track", "page", "screen", "identify", "group", "alias")
@@ -30,6 +30,31 @@ class ConsentForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["purpose"].choices = list(ConsentPurpose.objects.values_list("slug", "label"))
+
+
+class RectifyForm(forms.Form):
+    """A trait's value corrected by hand (profiles/rectification.py types and checks it)."""
+
+    key = forms.ChoiceField(label="Trait")
+    # Checked by the service (rectification.rectify_trait), which names every problem at once.
+    value = forms.CharField(
+        label="Correct value",
+        required=False,
+        max_length=1000,
+        help_text="As the trait's type: text, a number, yes / no, or JSON for an object or list.",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why it is corrected, e.g. “the customer asked by phone on 12 May”.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        keys = TraitKey.objects.order_by("key").values_list("key", flat=True)
+        self.fields["key"].choices = [(k, k) for k in keys]
 
 
 def _start_of(day: date) -> datetime:

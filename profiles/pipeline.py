@@ -5,8 +5,9 @@ settings.COLLECT_PROCESSING_STEPS): if anything fails, the whole batch rolls bac
 its claim and is processed again, so every step here is safe to repeat.
 
 Concurrency: the batch first takes a transaction-scoped advisory lock per identifier it
-carries (sorted, so two workers never wait on each other in a cycle), then row locks on
-the profiles those identifiers point at. Two workers resolving the same person therefore
+carries (sorted, so two workers never wait on each other in a cycle), then checks the
+suppression list (an erasure takes the same locks), then row locks on the profiles those
+identifiers point at. Two workers resolving the same person therefore
 take turns, and the second one sees the first one's profile: no duplicate profiles, no
 lost identifier.
 """
@@ -65,6 +66,10 @@ def resolve_batch(batch) -> None:
     events = batch.events()
     rules = load_rules()
     found = {e["id"]: identifiers_of(e, rules)[0] for e in events}
+    # Locked before the suppression check: an erasure holds these locks until it commits
+    # its suppressions (privacy/services.py), so a batch carrying the person's identifiers
+    # either runs before it (and is erased with the person) or finds them suppressed.
+    lock_identifiers(sorted({i.key for idents in found.values() for i in idents}))
     events = without_suppressed(events, found)
     keys = sorted({i.key for idents in found.values() for i in idents})
 
@@ -120,12 +125,19 @@ def without_suppressed(events: list[dict], found: dict[int, list]) -> list[dict]
     return [e for e in events if e["id"] not in gone]
 
 
+def lock_identifiers(keys: list[tuple[int, str]]) -> None:
+    """The transaction's advisory lock on each identifier (kind id, value), taken in one
+    order by everyone who takes them: processing, and an erasure of the person."""
+    if keys:
+        execute(LOCK_IDENTIFIERS, [[f"{kind}:{value}" for kind, value in keys]])
+
+
 def lock_and_load(keys: list[tuple[int, str]]) -> tuple[dict, dict[int, dict]]:
-    """Locks the identifiers, then the profiles they point at, and reads both; a merge or
-    unmerge that committed while we waited moves identities, so read until stable."""
+    """Reads the identifiers (locked: ``lock_identifiers``), locks the profiles they point
+    at, and reads those; a merge or unmerge that committed while we waited moves
+    identities, so read until stable."""
     if not keys:
         return {}, {}
-    execute(LOCK_IDENTIFIERS, [[f"{kind}:{value}" for kind, value in keys]])
     locked: dict[int, dict] = {}
     while True:
         owners = {

@@ -50,13 +50,20 @@ FROM unnest(%s::text[], %s::text[], %s::jsonb[]) AS x(k, t, e)
 ON CONFLICT (key) DO NOTHING
 """
 RECOMPUTE = """
-WITH ranked AS (
+WITH stated AS (
+    SELECT profile_id, key, value, verified, source_id, first_seen_at, last_seen_at,
+           value_hash, false AS by_hand
+    FROM profiles_traitvalue WHERE profile_id = ANY(%(ids)s) AND NOT conflict
+    UNION ALL
+    -- A correction made by hand (profiles/rectification.py) wins while it stands.
+    SELECT profile_id, key, value, true, NULL, set_at, set_at, '', true
+    FROM profiles_traitrectification WHERE profile_id = ANY(%(ids)s) AND removed_at IS NULL
+), ranked AS (
     SELECT DISTINCT ON (tv.profile_id, tv.key) tv.profile_id, tv.key, tv.value, tv.verified
-    FROM profiles_traitvalue tv
+    FROM stated tv
     LEFT JOIN integrations_source s ON s.id = tv.source_id
     LEFT JOIN profiles_traitkey k ON k.key = tv.key
-    WHERE tv.profile_id = ANY(%(ids)s) AND NOT tv.conflict
-    ORDER BY tv.profile_id, tv.key,
+    ORDER BY tv.profile_id, tv.key, tv.by_hand DESC,
         -- Contact fields: typed in the UI (no source) or a server source's, then clients'.
         CASE WHEN tv.key = ANY(%(protected)s) THEN s.trust = 'client' END ASC NULLS FIRST,
         CASE WHEN coalesce(k.strategy, 'priority') = 'priority'

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cdp_site.access import public, requires
 from cdp_site.permissions import Cap, has_capability
 
-from . import email_confirmation, masking, selectors, services
+from . import email_confirmation, masking, rectification, selectors, services
 from .filters import ProfileFilter
-from .forms import ConsentForm, MergeForm, NoteForm, TimelineFilterForm
+from .forms import ConsentForm, MergeForm, NoteForm, RectifyForm, TimelineFilterForm
 from .models import Merge, Profile
 
 DETAIL = "profiles/profile_detail.html"
@@ -136,8 +136,24 @@ def _detail_context(request, profile: Profile, **extra) -> dict:
         **_timeline_context(request, profile, masker),
         "panels": selectors.panels_for(profile_id=profile.pk),
     }
+    context.update(
+        _traits_context(profile, can_manage=context["can_manage"], traits=context["traits"])
+    )
     context.update(extra)
     return context
+
+
+def _traits_context(profile: Profile, *, can_manage: bool, form=None, traits=None) -> dict:
+    """The traits with their provenance, each with its corrections made by hand (the
+    standing one first), and the form to correct one for those who may."""
+    if traits is None:
+        traits = selectors.traits_with_provenance(profile=profile)
+    corrections = rectification.history_of(profile_id=profile.pk)
+    for trait in traits:
+        trait.corrections = corrections.get(trait.key, [])
+        trait.correction = next((c for c in trait.corrections if c.standing), None)
+    form = form or (RectifyForm() if can_manage else None)
+    return {"traits": traits, "rectify_form": form, "can_manage": can_manage}
 
 
 @requires(Cap.VIEW_PROFILES)
@@ -307,6 +323,46 @@ def edit_consent(request, pk: int):
     }
     done = "Consent recorded." if saved else ""
     return _section_answer(request, profile, "consent", context, done=done)
+
+
+def _traits_answer(request, profile: Profile, *, done: str, form=None, error: str = ""):
+    profile.refresh_from_db()
+    context = {**_traits_context(profile, can_manage=True, form=form), "traits_saved": done}
+    return _section_answer(request, profile, "traits", context, done=done, error=error)
+
+
+@requires(Cap.MANAGE_PROFILES)
+@require_POST
+def rectify_trait(request, pk: int):
+    """Corrects a trait's value by hand, with the reason (profiles/rectification.py)."""
+    profile = _posted_to(pk)
+    form = RectifyForm(request.POST)
+    if form.is_valid():
+        try:
+            rectification.rectify_trait(
+                profile_id=profile.pk, actor=request.user, **form.cleaned_data
+            )
+        except rectification.RectificationError as exc:
+            for problem in exc.errors:
+                form.add_error(problem["field"] or None, problem["message"])
+        else:
+            done = f"“{form.cleaned_data['key']}” corrected."
+            return _traits_answer(request, profile, done=done)
+    error = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    return _traits_answer(request, profile, done="", form=form, error=error)
+
+
+@requires(Cap.MANAGE_PROFILES)
+@require_POST
+def end_rectification(request, pk: int):
+    """Removes a trait's correction: the sources' values compete for it again."""
+    profile = _posted_to(pk)
+    key = request.POST.get("key", "")[:120]
+    try:
+        rectification.end_rectification(profile_id=profile.pk, key=key, actor=request.user)
+    except rectification.RectificationError as exc:
+        return _traits_answer(request, profile, done="", error=str(exc))
+    return _traits_answer(request, profile, done=f"The correction of “{key}” was removed.")
 
 
 @public("the owner of an e-mail address confirms it from the link we sent (signed token)")

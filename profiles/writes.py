@@ -52,6 +52,8 @@ IDENTITYLESS = {
     "profiles_consentrecord": "SELECT id, profile_id FROM profiles_consentrecord "
     "WHERE profile_id = ANY(%s) AND identity_id IS NULL",
     "profiles_note": "SELECT id, profile_id FROM profiles_note WHERE profile_id = ANY(%s)",
+    "profiles_traitrectification": "SELECT id, profile_id FROM profiles_traitrectification "
+    "WHERE profile_id = ANY(%s)",
 }
 # Tables whose rows follow their profile through a merge.
 FOLLOWING_TABLES = (
@@ -60,6 +62,7 @@ FOLLOWING_TABLES = (
     "profiles_traitvalue",
     "profiles_consentrecord",
     "profiles_note",
+    "profiles_traitrectification",
 )
 MOVE_SQL = """
 UPDATE {table} t SET profile_id = m.survivor

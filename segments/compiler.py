@@ -60,6 +60,7 @@ from django.db.models.lookups import (
 from django.utils import timezone
 
 from profiles.models import Profile, ProfileEvent, TraitValue
+from profiles.privacy import selectors as privacy
 
 from .conditions import TYPES
 
@@ -94,12 +95,22 @@ def active_profiles():
     return Profile.objects.filter(merged_into__isnull=True)
 
 
-def queryset(rule: dict, *, now: datetime | None = None, profile_ids: list[int] | None = None):
+def queryset(
+    rule: dict,
+    *,
+    now: datetime | None = None,
+    profile_ids: list[int] | None = None,
+    include_restricted: bool = False,
+):
     """Active profiles matching ``rule`` (validated beforehand); with ``profile_ids``,
-    only those of these profiles (the real-time path: the people who just changed)."""
+    only those of these profiles (the real-time path: the people who just changed).
+    People a privacy request restricted only with ``include_restricted`` (a segment's
+    option): the one place members, counts and previews leave them out."""
     found = active_profiles()
     if profile_ids is not None:
         found = found.filter(pk__in=profile_ids)
+    if not include_restricted:
+        found = found.exclude(pk__in=privacy.restricted_people())
     return found.filter(Compiler(now=now, profile_ids=profile_ids).node(rule["root"]))
 
 

@@ -16,6 +16,7 @@ from cdp_site.confirm import Deletion, confirm_delete
 from cdp_site.permissions import Cap, has_capability
 from profiles import masking
 from profiles import selectors as profile_selectors
+from profiles.privacy import selectors as privacy_selectors
 
 from . import explain, export, selectors, services, static_lists
 from .forms import StaticListForm
@@ -233,6 +234,15 @@ def profile_panel(request, profile_id: int):
     return TemplateResponse(request, PANEL, context)
 
 
+def _restricted_out(segment: Segment, profile_id: int) -> bool:
+    """A rule-based segment that leaves out the people a privacy request restricted, and
+    this person is one: whatever the conditions say, they are no member."""
+    if segment.kind != Segment.Kind.DYNAMIC or segment.include_restricted:
+        return False
+    profile = profile_selectors.surviving_profile(profile_id=profile_id)
+    return profile is not None and privacy_selectors.is_restricted(profile)
+
+
 @requires(Cap.VIEW_PROFILES)
 @require_GET
 def profile_explain(request, profile_id: int, segment_id: int | None = None):
@@ -256,6 +266,7 @@ def profile_explain(request, profile_id: int, segment_id: int | None = None):
         "explanation": explain.explain(
             rule=segment.rule, profile_id=profile_id, masker=masking.masker_for_request(request)
         ),
+        "restricted_out": _restricted_out(segment, profile_id),
         "can_view_segments": has_capability(request.user, Cap.VIEW_SEGMENTS),
     }
     template = f"{PANEL}#explanation" if request.htmx else "segments/detail_explain.html"

@@ -85,7 +85,8 @@ def _line(cells) -> str:
 def _members(segment: Segment, *, activation: bool = False):
     """The segment's members with what the CSV shows. ``activation`` (a scheduled export
     to a destination): without the people a privacy request restricted (the profile, or
-    one merged into it), who are still members and still counted."""
+    one merged into it), who are members of a segment that counts them
+    (``include_restricted``)."""
     profile = Profile.objects.filter(pk=OuterRef("profile_id"))
     members = Membership.objects.filter(segment=segment).filter(
         Exists(profile.filter(merged_into__isnull=True))

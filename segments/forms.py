@@ -14,6 +14,12 @@ class SegmentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="What the segment is for, for the people who use it.",
     )
+    include_restricted = forms.BooleanField(
+        label="Count people restricted by a privacy request",
+        required=False,
+        help_text="Off: they are not members. On: they are counted and listed, but no "
+        "campaign, journey or export acts on them either way.",
+    )
 
     def clean_name(self):
         return self.cleaned_data["name"].strip()

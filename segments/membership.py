@@ -110,7 +110,9 @@ def apply(
     history changed (the real-time pass knows them), whose entries and exits are marked
     so; None: the profiles whose change records the real-time pass has not read yet all
     are backfilled history."""
-    wanted = compiler.queryset(segment.rule, profile_ids=profile_ids)
+    wanted = compiler.queryset(
+        segment.rule, profile_ids=profile_ids, include_restricted=segment.include_restricted
+    )
     sql, params = wanted.values("id").query.sql_with_params()
     sql, named = _named(sql, params)
     statement = APPLY_SQL.format(wanted=sql, scope=SCOPE if profile_ids is not None else "")

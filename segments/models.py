@@ -21,6 +21,9 @@ class Segment(models.Model):
     depends_on = models.JSONField(default=list, blank=True)
     event_names = models.JSONField(default=list, blank=True)
     slides = models.BooleanField(default=False)  # has a time window: the scheduled pass
+    # People a privacy request restricted are members (counted, listed) only when the
+    # marketer asks; campaigns and exports leave them out either way.
+    include_restricted = models.BooleanField(default=False, db_default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

@@ -38,8 +38,9 @@ logger = logging.getLogger(__name__)
 
 CURSOR = membership.CHANGES_CURSOR
 FAILING = "Real-time evaluation failed"  # the prefix of compute_error that retry_failing reads
-# Changes after which every segment must look again at the profile.
-RESHAPING = {"created", "merged", "merged_away", "unmerged"}
+# Changes after which every segment must look again at the profile (a restriction or its
+# lift: whether the person is a member of the segments that leave restricted people out).
+RESHAPING = {"created", "merged", "merged_away", "unmerged", "restricted"}
 
 
 def ordered_segments() -> list[Segment]:

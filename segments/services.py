@@ -87,9 +87,24 @@ def _apply_summary(segment: Segment, summary: grammar.Summary) -> None:
 
 
 @transaction.atomic
-def create_segment(*, name: str, rule: dict, description: str = "", created_by=None) -> Segment:
+def create_segment(
+    *,
+    name: str,
+    rule: dict,
+    description: str = "",
+    created_by=None,
+    include_restricted: bool = False,
+) -> Segment:
+    """``include_restricted``: people a privacy request restricted are members too (counted
+    and listed; still no campaign or export acts on them)."""
     summary = check_rule(rule)
-    segment = Segment(name=name, description=description, rule=rule, created_by=created_by)
+    segment = Segment(
+        name=name,
+        description=description,
+        rule=rule,
+        created_by=created_by,
+        include_restricted=include_restricted,
+    )
     _apply_summary(segment, summary)
     segment.save()
     queue_recompute(segment=segment)
@@ -97,10 +112,20 @@ def create_segment(*, name: str, rule: dict, description: str = "", created_by=N
 
 
 @transaction.atomic
-def update_segment(*, segment: Segment, name: str, rule: dict, description: str = "") -> Segment:
+def update_segment(
+    *,
+    segment: Segment,
+    name: str,
+    rule: dict,
+    description: str = "",
+    include_restricted: bool | None = None,
+) -> Segment:
+    """``include_restricted`` None: unchanged."""
     if segment.kind == Segment.Kind.DYNAMIC:
         _apply_summary(segment, check_rule(rule, segment_id=segment.pk))
         segment.rule = rule
+    if include_restricted is not None:
+        segment.include_restricted = include_restricted
     segment.name, segment.description = name, description
     segment.save()
     queue_recompute(segment=segment)

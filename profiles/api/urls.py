@@ -7,7 +7,7 @@ from django.urls import include, path
 
 from ..privacy import api_views as privacy
 from ..rules import api_views as rules
-from . import views
+from . import rectification, views
 
 profiles_urlpatterns = [
     path("", views.ProfileListView.as_view(), name="list"),
@@ -20,6 +20,9 @@ profiles_urlpatterns = [
     path("<int:pk>/timeline/", views.TimelineView.as_view(), name="timeline"),
     path("<int:pk>/notes/", views.NoteListView.as_view(), name="notes"),
     path("<int:pk>/consent/", views.ConsentView.as_view(), name="consent"),
+    path(
+        "<int:pk>/traits/<path:key>/rectify/", rectification.RectifyView.as_view(), name="rectify"
+    ),
 ]
 
 rules_urlpatterns = [

@@ -26,6 +26,7 @@ from .profile import (
     ProfileEvent,
     UnresolvedEvent,
 )
+from .rectification import TraitRectification
 from .stage import Stage, StageChange, StageRule
 from .traits import ComputedTrait, TraitKey, TraitValue
 
@@ -52,6 +53,7 @@ __all__ = [
     "StageChange",
     "StageRule",
     "TraitKey",
+    "TraitRectification",
     "TraitValue",
     "UnresolvedEvent",
 ]

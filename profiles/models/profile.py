@@ -26,7 +26,8 @@ class Profile(models.Model):
     # or its owner confirmed it (double opt-in). Kept with the current traits.
     email_confirmed = models.BooleanField(default=True, db_default=True)
     # Restricted by a privacy request (profiles/privacy): no campaign acts on the person
-    # (no message, no audience, no webhook); segments still count them.
+    # (no message, no audience, no webhook); segments count them only when the segment
+    # asks to (Segment.include_restricted).
     restricted = models.BooleanField(default=False, db_default=False)
     first_seen_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
@@ -41,6 +42,10 @@ class Profile(models.Model):
                 condition=models.Q(merged_into__isnull=True),
             ),
             models.Index(fields=["-last_seen_at"], name="profile_last_seen"),
+            # The few restricted people, which every segment evaluation leaves out.
+            models.Index(
+                fields=["id"], name="profile_restricted", condition=models.Q(restricted=True)
+            ),
         ]
 
     def __str__(self) -> str:

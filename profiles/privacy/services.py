@@ -29,7 +29,10 @@ from django.utils import timezone
 from cdp_site import audit, outbox
 from cdp_site.personal_data import Subject, erase_subject, export_subject
 
-from ..models import PrivacyRequest, Profile
+from ..changes import ChangeSet
+from ..models import IdentifierKind, PrivacyRequest, Profile
+from ..pipeline import lock_identifiers
+from ..selectors import active_profile_id
 from . import archive, propagation
 from .selectors import PROFILE_ID, normalised, subject_for
 
@@ -145,6 +148,8 @@ def _export(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
 
 
 def _erase(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
+    subject = _held(request, subject)
+    request.profile_ids = list(subject.profile_ids)
     # Who received the person is read before the erasure deletes the record of it.
     reached = propagation.plan(subject)
     counts = erase_subject(subject)
@@ -157,10 +162,40 @@ def _erase(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
     return counts
 
 
+HOLD_ROUNDS = 5
+
+
+def _held(request: PrivacyRequest, subject: Subject) -> Subject:
+    """Takes processing's lock on each of the person's identifiers, then reads the person
+    again: a batch that held one may have added a profile or an identifier meanwhile, whose
+    lock is taken in turn. Until the erasure commits, a batch carrying any of them waits;
+    then it finds them suppressed (profiles/pipeline.py), so no event slips in after."""
+    kinds = dict(IdentifierKind.objects.values_list("name", "pk"))
+    held: set[tuple[int, str]] = set()
+    for _ in range(HOLD_ROUNDS):
+        keys = {(kinds[k], v) for k, v in subject.identifiers if k in kinds} - held
+        if not keys:
+            break
+        lock_identifiers(sorted(keys))
+        held |= keys
+        subject = subject_for(request.identifier_kind, request.identifier_value)
+    return subject
+
+
 def _restrict(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
     count = Profile.objects.filter(pk__in=subject.profile_ids).update(restricted=True)
+    _signal_restriction(subject.profile_ids)
     _audit("privacy.restrict", request, actor, counts={"profiles": count})
     return {"profiles": count}
+
+
+def _signal_restriction(profile_ids) -> None:
+    """A restriction or its lift changes the person's memberships of the segments that
+    leave restricted people out: the change signal makes them follow at once."""
+    changes = ChangeSet()
+    for active in {active_profile_id(profile_id=pk) for pk in profile_ids} - {None}:
+        changes.add(active, "restricted")
+    changes.emit()
 
 
 RUNNERS.update({Kind.ACCESS: _export, Kind.ERASURE: _erase, Kind.RESTRICTION: _restrict})
@@ -195,6 +230,7 @@ def lift_restriction(*, request: PrivacyRequest, actor=None) -> int:
     if request.kind != Kind.RESTRICTION or request.status != Status.COMPLETED:
         raise PrivacyError("Only a completed restriction can be lifted.")
     count = Profile.objects.filter(pk__in=request.profile_ids).update(restricted=False)
+    _signal_restriction(request.profile_ids)
     _audit("privacy.restriction_lifted", request, actor, counts={"profiles": count})
     return count
 

@@ -19,6 +19,7 @@ class SegmentSerializer(serializers.ModelSerializer):
             "depends_on",
             "event_names",
             "slides",
+            "include_restricted",
             "member_count",
             "computed_at",
             "compute_ms",
@@ -43,6 +44,12 @@ class SegmentInputSerializer(serializers.Serializer):
     rule = serializers.JSONField(
         required=False, help_text="The rule (grammar v1, see the segment builder)."
     )
+    include_restricted = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="People a privacy request restricted are members too (counted and listed); "
+        "no campaign or export acts on them either way. Off by default.",
+    )
 
     def validate(self, data):
         if data.get("kind", Segment.Kind.DYNAMIC) == Segment.Kind.DYNAMIC and "rule" not in data:
@@ -54,6 +61,11 @@ class SegmentUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     rule = serializers.JSONField(required=False)
+    include_restricted = serializers.BooleanField(
+        required=False,
+        help_text="People a privacy request restricted are members too (counted and listed); "
+        "no campaign or export acts on them either way. Off by default.",
+    )
 
 
 class RuleInputSerializer(serializers.Serializer):
@@ -65,6 +77,9 @@ class RuleInputSerializer(serializers.Serializer):
         help_text="The segment being edited: its rule may not come back to it.",
     )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+    include_restricted = serializers.BooleanField(
+        required=False, default=False, help_text="Count people a privacy request restricted."
+    )
 
 
 class CountSerializer(serializers.Serializer):

@@ -137,6 +137,7 @@ class SegmentListView(generics.ListAPIView):
                     description=values["description"],
                     rule=values["rule"],
                     created_by=request.user,
+                    include_restricted=values["include_restricted"],
                 )
         except services.SegmentError as error:
             raise invalid(error.errors, rule=values["kind"] == Segment.Kind.DYNAMIC) from error
@@ -174,6 +175,7 @@ class SegmentDetailView(APIView):
                 name=values.get("name", segment.name),
                 description=values.get("description", segment.description),
                 rule=values.get("rule", segment.rule),
+                include_restricted=values.get("include_restricted"),
             )
         except services.SegmentError as error:
             raise invalid(error.errors) from error
@@ -220,8 +222,11 @@ class CountView(APIView):
 
     @extend_schema(request=RuleInputSerializer, responses=CountSerializer)
     def post(self, request):
-        rule, _ = _checked_rule(request)
-        count, ms = _timed(lambda: compiler.queryset(rule).count())
+        rule, values = _checked_rule(request)
+        with_restricted = values["include_restricted"]
+        count, ms = _timed(
+            lambda: compiler.queryset(rule, include_restricted=with_restricted).count()
+        )
         return Response(CountSerializer({"count": count, "ms": ms}).data)
 
 
@@ -236,7 +241,7 @@ class PreviewView(APIView):
         rule, values = _checked_rule(request)
 
         def run():
-            matched = compiler.queryset(rule)
+            matched = compiler.queryset(rule, include_restricted=values["include_restricted"])
             sample = list(
                 matched.annotate(email=_email_of("pk"))
                 .order_by("-pk")

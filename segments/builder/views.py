@@ -57,6 +57,16 @@ def _render(request, context: dict, *, status: int = 200, changed: bool = False)
     return response
 
 
+def _typed_in(request) -> dict:
+    """The name, description and options as posted, to show again beside the tree."""
+    typed = {k: request.POST.get(k, "") for k in ("name", "description")}
+    return {**typed, "include_restricted": _asks_restricted(request)}
+
+
+def _asks_restricted(request) -> bool:
+    return request.POST.get("include_restricted") in ("on", "true", "1")
+
+
 @requires(Cap.MANAGE_SEGMENTS)
 def new(request):
     return _builder(request, None)
@@ -71,7 +81,13 @@ def _builder(request, segment: Segment | None):
     if request.method != "POST":
         if segment is not None:
             rule = segment.rule or fields.empty_rule()
-            form = SegmentForm(initial={"name": segment.name, "description": segment.description})
+            form = SegmentForm(
+                initial={
+                    "name": segment.name,
+                    "description": segment.description,
+                    "include_restricted": segment.include_restricted,
+                }
+            )
         else:
             rule = fields.empty_rule()
             rule["root"]["children"].append(fields.empty_condition("trait"))
@@ -90,7 +106,7 @@ def _builder(request, segment: Segment | None):
             _verb, _, path = action.partition(":")
             add_type = request.POST.get(f"{path}._add", "trait")
             focus = fields.apply_action(rule, action, add_type=add_type)
-        form = SegmentForm(initial={k: request.POST.get(k, "") for k in ("name", "description")})
+        form = SegmentForm(initial=_typed_in(request))
         context = _context(
             request, segment=segment, form=form, tree=tree_view.Tree.of(rule), focus=focus
         )
@@ -108,6 +124,7 @@ def _builder(request, segment: Segment | None):
             "name": form.cleaned_data["name"],
             "description": form.cleaned_data["description"],
             "rule": rule if dynamic else segment.rule,
+            "include_restricted": form.cleaned_data["include_restricted"] if dynamic else None,
         }
         try:
             if segment is None:
@@ -124,7 +141,7 @@ def _builder(request, segment: Segment | None):
                 return response
             return redirect(url)
     if action == "check":
-        form = SegmentForm(initial={k: request.POST.get(k, "") for k in ("name", "description")})
+        form = SegmentForm(initial=_typed_in(request))
     tree = tree_view.Tree.of(rule, errors)
     context = _context(request, segment=segment, form=form, tree=tree)
     context["saved_failed"] = action == "save"
@@ -145,7 +162,7 @@ def estimate(request):
         return TemplateResponse(request, "segments/builder_estimate.html", context)
     try:
         with time_limit(ESTIMATE_TIMEOUT_MS):
-            matching = compiler.queryset(rule)
+            matching = compiler.queryset(rule, include_restricted=_asks_restricted(request))
             context["count"] = matching.count()
             context["sample"] = list(
                 matching.order_by(F("last_seen_at").desc(nulls_last=True), "-pk")[:SAMPLE_SIZE]

@@ -326,7 +326,9 @@ def test_a_scheduled_segment_export_leaves_a_restricted_person_out_but_counts_th
         person(send, web, user)
     _run(_request(manager, "restriction", "user_id", "rita"), manager)
     everyone = segment_services.create_segment(
-        name="E-mail known", rule=rule({"type": "trait", "key": "email", "op": "is_set"})
+        name="E-mail known",
+        rule=rule({"type": "trait", "key": "email", "op": "is_set"}),
+        include_restricted=True,  # the marketer asked to count restricted people
     )
     assert membership.recompute(everyone).member_count == 2  # still a member
     destination_services.create_destination(
