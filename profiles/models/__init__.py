@@ -19,6 +19,7 @@ from .profile import (
     ProfileEvent,
     UnresolvedEvent,
 )
+from .retention import RetentionPolicy, RetentionRun, RetentionSettings
 from .stage import Stage, StageChange, StageRule
 from .traits import ComputedTrait, TraitKey, TraitValue
 
@@ -38,6 +39,9 @@ __all__ = [
     "Profile",
     "ProfileChange",
     "ProfileEvent",
+    "RetentionPolicy",
+    "RetentionRun",
+    "RetentionSettings",
     "SourceIdentity",
     "Stage",
     "StageChange",

@@ -1,0 +1,295 @@
+"""Events past their retention: the raw events' month partitions dropped where a whole
+month has expired, resolved events (with their raw copies) deleted in batches otherwise.
+
+Raw events (integrations_event) are partitioned by month of receipt. A month goes whole
+(DETACH PARTITION, then DROP TABLE: a catalogue change, seconds for any size) once it
+ended longer ago than the longest rule that can apply to its rows (a source's rule counts
+only when that source has rows there: one probe of the (source, received_at) index), plus
+RETENTION_EVENT_TIME_MARGIN_DAYS for events whose time is later than their receipt.
+
+Resolved events (profiles_profileevent: segments, computed traits and the timeline read
+them) are not partitioned: their primary key is the event id, and partitioning by time
+would put the time into every key and every reader's join. They are deleted by event time,
+one event name at a time down the (name, timestamp) index, each batch in its own
+transaction with the raw copies of the same events (by id, in their month's partition).
+A raw event that never resolved (unresolved, quarantined) goes with its month partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from psycopg import sql
+
+from cdp_site.partitions import (
+    MONTH_NAME,
+    existing_partitions,
+    lock_and_connect,
+    maintenance,
+    month_start,
+)
+
+from .rules import Rules, months_before
+
+logger = logging.getLogger(__name__)
+
+RAW = "integrations_event"
+RAW_DEFAULT = "integrations_event_default"
+COUNT_CAP = 1_000_000  # the preview counts up to this many rows per name, then says "at least"
+
+
+def margin() -> timedelta:
+    return timedelta(days=settings.RETENTION_EVENT_TIME_MARGIN_DAYS)
+
+
+def batch_size() -> int:
+    return settings.RETENTION_BATCH_SIZE
+
+
+@dataclass(frozen=True)
+class Month:
+    name: str
+    start: datetime
+    end: datetime
+
+
+def months() -> list[Month]:
+    """The raw table's month partitions, oldest first (DEFAULT is not one)."""
+    found = []
+    for name in existing_partitions(RAW):
+        match = MONTH_NAME.fullmatch(name.removeprefix(RAW))
+        if match:
+            start = datetime(int(match["year"]), int(match["month"]), 1, tzinfo=UTC)
+            found.append(Month(name, start, month_start(start.date(), 1)))
+    return sorted(found, key=lambda m: m.start)
+
+
+def _sources_in(month: Month, sources: set[int]) -> set[int]:
+    """Which of ``sources`` have rows in ``month`` (one index probe each)."""
+    present = set()
+    with connection.cursor() as cursor:
+        for source in sorted(sources):
+            cursor.execute(
+                sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE source_id = %s)")
+                .format(sql.Identifier(month.name))
+                .as_string(connection.connection),
+                [source],
+            )
+            if cursor.fetchone()[0]:
+                present.add(source)
+    return present
+
+
+def expired_months(rules: Rules, now: datetime) -> list[tuple[Month, int]]:
+    """The month partitions whose every row is past the longest rule that applies to it,
+    with the months that rule keeps."""
+    found = []
+    for month in months():
+        if month.end + margin() > months_before(now, rules.shortest()):
+            break  # later months are younger still
+        longest = rules.longest(_sources_in(month, rules.source_rules()))
+        if month.end + margin() <= months_before(now, longest):
+            found.append((month, longest))
+    return found
+
+
+def estimated_rows(table: str) -> int:
+    """The planner's row estimate (pg_class.reltuples): exact counting a month of events
+    would take as long as deleting it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass", [table]
+        )
+        return cursor.fetchone()[0]
+
+
+# Rows that hang off raw events by id: unprocessed events' inbox rows and the record of
+# events that did not resolve. Event ids come from one sequence in order of receipt, so a
+# month's ids lie in [lo, hi]; rows there whose event is gone after the detach go too.
+DELETE_INBOX = "DELETE FROM integrations_eventinbox WHERE received_at >= %s AND received_at < %s"
+DELETE_UNRESOLVED = """
+DELETE FROM profiles_unresolvedevent u WHERE u.event_id BETWEEN %s AND %s
+AND NOT EXISTS (SELECT 1 FROM integrations_event e WHERE e.id = u.event_id)
+"""
+
+
+@transaction.atomic
+def drop_month(month: Month) -> dict[str, int]:
+    """Detaches and drops ``month`` (with the inbox and unresolved rows of its events);
+    returns the rows that went (the partition's estimated)."""
+    raw = lock_and_connect()
+    rows = estimated_rows(month.name)
+    table = sql.Identifier(month.name)
+    with raw.cursor() as cursor:
+        cursor.execute(sql.SQL("SELECT min(id), max(id) FROM {}").format(table))
+        lo, hi = cursor.fetchone()
+        with maintenance(cursor):
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(sql.Identifier(RAW), table)
+            )
+            cursor.execute(sql.SQL("DROP TABLE {}").format(table))
+        cursor.execute(DELETE_INBOX, [month.start, month.end])
+        inbox = cursor.rowcount
+        unresolved = 0
+        if lo is not None:
+            cursor.execute(DELETE_UNRESOLVED, [lo, hi])
+            unresolved = cursor.rowcount
+    return {"raw_partitions": rows, "inbox": inbox, "unresolved": unresolved}
+
+
+# Raw rows in DEFAULT (a month with no partition) as old as a droppable month.
+DEFAULT_BATCH = sql.SQL(
+    "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE received_at < %s LIMIT %s)"
+).format(t=sql.Identifier(RAW_DEFAULT))
+DEFAULT_COUNT = sql.SQL("SELECT count(*) FROM {t} WHERE received_at < %s").format(
+    t=sql.Identifier(RAW_DEFAULT)
+)
+
+
+def default_boundary(rules: Rules, now: datetime) -> datetime:
+    return months_before(now, rules.longest()) - margin()
+
+
+def count_default(rules: Rules, now: datetime) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            DEFAULT_COUNT.as_string(connection.connection), [default_boundary(rules, now)]
+        )
+        return cursor.fetchone()[0]
+
+
+def sweep_default(rules: Rules, now: datetime) -> dict[str, int]:
+    """DEFAULT's rows as old as a droppable month, and the inbox rows of events that old
+    (their raw event is gone: processing them would fail)."""
+    boundary, deleted = default_boundary(rules, now), 0
+    statement = DEFAULT_BATCH.as_string(connection.connection)
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement, [boundary, batch_size()])
+            deleted += cursor.rowcount
+            if cursor.rowcount < batch_size():
+                break
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM integrations_eventinbox WHERE received_at < %s", [boundary])
+        return {"raw_default": deleted, "inbox": cursor.rowcount}
+
+
+# Resolved events --------------------------------------------------------------------------
+
+NAMES = """
+WITH RECURSIVE n(name) AS (
+    SELECT min(name) FROM profiles_profileevent
+    UNION ALL
+    SELECT (SELECT min(name) FROM profiles_profileevent WHERE name > n.name)
+    FROM n WHERE n.name IS NOT NULL
+)
+SELECT name FROM n WHERE name IS NOT NULL
+"""
+
+
+def event_names() -> list[str]:
+    """The resolved events' names, read by skipping down the (name, timestamp) index."""
+    with connection.cursor() as cursor:
+        cursor.execute(NAMES)
+        return [row[0] for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class NameCut:
+    """Events named ``name`` go before ``other`` from most sources, before ``special``'s
+    time from those it names."""
+
+    name: str
+    other: datetime
+    special: dict[int, datetime]
+
+    @property
+    def widest(self) -> datetime:
+        return max([self.other, *self.special.values()])
+
+    def where(self) -> tuple[sql.Composable, list]:
+        """The condition on a resolved event (alias e) and its parameters."""
+        params: list = [self.name, self.widest]
+        condition = sql.SQL("e.name = %s AND e.timestamp < %s")
+        if self.special:
+            whens = sql.SQL(" ").join(sql.SQL("WHEN %s THEN %s::timestamptz") for _ in self.special)
+            condition += sql.SQL(" AND e.timestamp < CASE e.source_id {} ELSE %s END").format(whens)
+            for source, cut in sorted(self.special.items()):
+                params += [source, cut]
+            params.append(self.other)
+        return condition, params
+
+
+def name_cuts(rules: Rules, now: datetime) -> list[NameCut]:
+    cuts = []
+    for name in event_names():
+        special, other = rules.for_name(name)
+        cuts.append(
+            NameCut(
+                name=name,
+                other=months_before(now, other),
+                special={s: months_before(now, m) for s, m in special.items()},
+            )
+        )
+    return cuts
+
+
+def count_expired(cut: NameCut) -> int:
+    """Resolved events of ``cut`` past their time, counted up to COUNT_CAP."""
+    condition, params = cut.where()
+    statement = sql.SQL(
+        "SELECT count(*) FROM (SELECT 1 FROM profiles_profileevent e WHERE {} LIMIT %s) t"
+    ).format(condition)
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(connection.connection), [*params, COUNT_CAP])
+        return cursor.fetchone()[0]
+
+
+def delete_expired(cut: NameCut) -> dict[str, int]:
+    """Deletes ``cut``'s expired resolved events and their raw copies, a batch at a time
+    (each its own transaction, so a stop keeps what is done and the next run goes on)."""
+    condition, params = cut.where()
+    pick = sql.SQL(
+        "SELECT e.event_id, e.received_at, e.timestamp FROM profiles_profileevent e "
+        "WHERE {} AND e.timestamp >= %s ORDER BY e.timestamp LIMIT %s"
+    ).format(condition)
+    pick = pick.as_string(connection.connection)
+    after = datetime.min.replace(tzinfo=UTC)
+    done = {"resolved": 0, "raw": 0}
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(pick, [*params, after, batch_size()])
+            batch = cursor.fetchall()
+            if not batch:
+                return done
+            done["raw"] += _delete_raw_copies(cursor, batch)
+            cursor.execute(
+                "DELETE FROM profiles_profileevent WHERE event_id = ANY(%s)",
+                [[row[0] for row in batch]],
+            )
+            done["resolved"] += cursor.rowcount
+        after = batch[-1][2]
+        if len(batch) < batch_size():
+            return done
+
+
+def _delete_raw_copies(cursor, batch) -> int:
+    """The raw rows of a batch's events, month by month (each DELETE pruned to one
+    partition, or to DEFAULT)."""
+    by_month: dict[datetime, list[int]] = {}
+    for event_id, received_at, _ in batch:
+        start = month_start(received_at.astimezone(UTC).date(), 0)
+        by_month.setdefault(start, []).append(event_id)
+    deleted = 0
+    for start, ids in by_month.items():
+        cursor.execute(
+            "DELETE FROM integrations_event WHERE id = ANY(%s) "
+            "AND received_at >= %s AND received_at < %s",
+            [ids, start, month_start(start.date(), 1)],
+        )
+        deleted += cursor.rowcount
+    return deleted

@@ -1,0 +1,86 @@
+"""Which retention rule applies to an event, and the time before which its events go.
+
+Specificity: a rule for the event's source and name > one for its name (every source) >
+one for its source (every name) > the default. Cutoffs are calendar months back from
+``now`` (25 months before 7 March is 7 February, two years earlier).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dateutil.relativedelta import relativedelta
+
+from .. import models
+
+
+def months_before(now: datetime, months: int) -> datetime:
+    return now - relativedelta(months=months)
+
+
+@dataclass
+class Rules:
+    default: int
+    by_pair: dict[tuple[int, str], int] = field(default_factory=dict)
+    by_name: dict[str, int] = field(default_factory=dict)
+    by_source: dict[int, int] = field(default_factory=dict)
+    ids: dict[tuple[int | None, str], int] = field(default_factory=dict)  # scope -> rule id
+
+    def keep(self, source_id: int, name: str) -> int:
+        """Months an event of ``source_id`` named ``name`` is kept."""
+        for found in (
+            self.by_pair.get((source_id, name)),
+            self.by_name.get(name),
+            self.by_source.get(source_id),
+        ):
+            if found is not None:
+                return found
+        return self.default
+
+    def for_name(self, name: str) -> tuple[dict[int, int], int]:
+        """The months of ``name``'s events: ({source id: months} where a source differs,
+        months for every other source)."""
+        other = self.by_name.get(name, self.default)
+        special = {s: m for (s, n), m in self.by_pair.items() if n == name}
+        if name not in self.by_name:
+            special = {**{s: m for s, m in self.by_source.items()}, **special}
+        return {s: m for s, m in special.items() if m != other}, other
+
+    def longest(self, sources: set[int] | None = None) -> int:
+        """The longest any rule keeps events of ``sources`` (None: any source)."""
+        candidates = [self.default, *self.by_name.values()]
+        for (source, _), months in self.by_pair.items():
+            if sources is None or source in sources:
+                candidates.append(months)
+        for source, months in self.by_source.items():
+            if sources is None or source in sources:
+                candidates.append(months)
+        return max(candidates)
+
+    def shortest(self) -> int:
+        return min(
+            [self.default, *self.by_name.values(), *self.by_source.values(), *self.by_pair.values()]
+        )
+
+    def source_rules(self) -> set[int]:
+        """Sources with a rule of their own (alone or with a name)."""
+        return set(self.by_source) | {s for s, _ in self.by_pair}
+
+
+def settings_row() -> models.RetentionSettings:
+    row, _ = models.RetentionSettings.objects.get_or_create(pk=1)
+    return row
+
+
+def load() -> Rules:
+    rules = Rules(default=settings_row().default_months)
+    for policy in models.RetentionPolicy.objects.all():
+        rules.ids[(policy.source_id, policy.event_name)] = policy.pk
+        if policy.source_id and policy.event_name:
+            rules.by_pair[(policy.source_id, policy.event_name)] = policy.keep_months
+        elif policy.event_name:
+            rules.by_name[policy.event_name] = policy.keep_months
+        else:
+            rules.by_source[policy.source_id] = policy.keep_months
+    return rules

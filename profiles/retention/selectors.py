@@ -1,0 +1,87 @@
+"""What the next retention run will remove (``plan``), and the runs' records. Others may
+read ``plan`` and ``runs``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from ..models import RetentionPolicy, RetentionRun
+from . import events, operational, people
+from .rules import Rules, load, settings_row
+
+
+@dataclass
+class Plan:
+    now: datetime
+    rules: Rules
+    partitions: list[dict] = field(default_factory=list)  # rows: the planner's estimate
+    default_rows: int = 0
+    names: list[dict] = field(default_factory=list)  # exact, up to events.COUNT_CAP each
+    profiles: dict = field(default_factory=dict)
+    operational: list[dict] = field(default_factory=list)  # rows None: counted by the run
+
+    @property
+    def resolved_rows(self) -> int:
+        return sum(n["rows"] for n in self.names)
+
+
+def _names(rules: Rules, now: datetime) -> list[dict]:
+    found = []
+    for cut in events.name_cuts(rules, now):
+        rows = events.count_expired(cut)
+        if rows:
+            found.append(
+                {
+                    "name": cut.name,
+                    "rows": rows,
+                    "capped": rows >= events.COUNT_CAP,
+                    "before": cut.other,
+                    "special": cut.special,
+                }
+            )
+    return found
+
+
+def plan(now: datetime | None = None) -> Plan:
+    """What a run at ``now`` would remove: the raw months dropped whole (rows estimated
+    from the planner's statistics: counting them would take as long as deleting them), the
+    raw rows in DEFAULT as old, the resolved events per name past their rule (exact, up to
+    a million per name), the inactive profiles, and the operational tables' rows."""
+    now = now or timezone.now()
+    rules = load()
+    result = Plan(now=now, rules=rules)
+    for month, keep in events.expired_months(rules, now):
+        rows = events.estimated_rows(month.name)
+        result.partitions.append(
+            {"name": month.name, "start": month.start, "keep_months": keep, "rows": rows}
+        )
+    result.default_rows = events.count_default(rules, now)
+    result.names = _names(rules, now)
+    row = settings_row()
+    result.profiles = {
+        "years": row.inactive_years,
+        "action": row.get_inactive_action_display(),
+        "before": people.cutoff(row, now),
+        "rows": people.count(row, now),
+    }
+    result.operational = [
+        {
+            "key": p.key,
+            "label": p.label,
+            "window": p.window(),
+            "rows": p.count(now) if p.count else None,
+        }
+        for p in operational.PURGES
+    ]
+    return result
+
+
+def policies():
+    return RetentionPolicy.objects.select_related("source")
+
+
+def runs():
+    return RetentionRun.objects.select_related("started_by")
