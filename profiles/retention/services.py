@@ -179,7 +179,7 @@ def _policy_state(policy: RetentionPolicy) -> dict:
     return {f: getattr(policy, f) for f in POLICY_FIELDS}
 
 
-def _check_scope(source_id: int | None, event_name: str, exclude: int | None) -> None:
+def check_scope(source_id: int | None, event_name: str, *, exclude: int | None = None) -> None:
     if not source_id and not event_name:
         raise RetentionError(
             [
@@ -202,7 +202,7 @@ def create_policy(
     *, source=None, event_name: str = "", keep_months: int, note: str = "", actor=None
 ) -> RetentionPolicy:
     event_name = event_name.strip()
-    _check_scope(source.pk if source else None, event_name, None)
+    check_scope(source.pk if source else None, event_name)
     policy = RetentionPolicy(
         source=source, event_name=event_name, keep_months=keep_months, note=note
     )
@@ -225,7 +225,7 @@ def update_policy(*, policy: RetentionPolicy, actor=None, **changes) -> Retentio
     before = _policy_state(policy)
     for name, value in changes.items():
         setattr(policy, name, value.strip() if name == "event_name" else value)
-    _check_scope(policy.source_id, policy.event_name, policy.pk)
+    check_scope(policy.source_id, policy.event_name, exclude=policy.pk)
     _clean(policy)
     policy.save()
     after = _policy_state(policy)
