@@ -228,13 +228,7 @@ def update_policy(*, policy: RetentionPolicy, actor=None, **changes) -> Retentio
     check_scope(policy.source_id, policy.event_name, exclude=policy.pk)
     _clean(policy)
     policy.save()
-    after = _policy_state(policy)
-    audit.record(
-        action="retention.policy_update",
-        actor=actor,
-        target=policy,
-        details={"before": before, "after": after, "changed": audit.changed(before, after)},
-    )
+    _audit_change("retention.policy_update", policy, before, _policy_state(policy), actor)
     return policy
 
 
@@ -262,11 +256,17 @@ def update_settings(*, actor=None, **changes) -> RetentionSettings:
         setattr(row, name, value)
     _clean(row)
     row.save()
-    after = {f: getattr(row, f) for f in SETTINGS_FIELDS}
-    audit.record(
-        action="retention.settings",
-        actor=actor,
-        target=row,
-        details={"before": before, "after": after, "changed": audit.changed(before, after)},
+    _audit_change(
+        "retention.settings", row, before, {f: getattr(row, f) for f in SETTINGS_FIELDS}, actor
     )
     return row
+
+
+def _audit_change(action: str, target, before: dict, after: dict, actor) -> None:
+    changed = audit.changed(before, after)
+    audit.record(
+        action=action,
+        actor=actor,
+        target=target,
+        details={"before": before, "after": after, "changed": changed},
+    )

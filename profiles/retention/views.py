@@ -21,6 +21,7 @@ from .rules import settings_row
 MANAGE = Cap.MANAGE_ACCOUNT
 PAGE = "profiles/retention/index.html"
 RUNS_SHOWN = 20
+EDIT = "edit"  # the edited rule's form beside the add form: its own ids
 
 
 def _context(**extra) -> dict:
@@ -46,7 +47,7 @@ def _render(request, partial: str | None, status: int = 200, **extra):
 def index(request):
     editing = request.GET.get("edit", "")
     policy = RetentionPolicy.objects.filter(pk=editing).first() if editing.isdigit() else None
-    edit_form = PolicyForm(instance=policy) if policy else None
+    edit_form = PolicyForm(instance=policy, prefix=EDIT) if policy else None
     return _render(request, None, editing=policy, edit_form=edit_form)
 
 
@@ -88,7 +89,7 @@ def policy_add(request):
 def policy_edit(request, pk: int):
     """GET: the rules with this one's form in place; POST: saves it."""
     policy = get_object_or_404(RetentionPolicy, pk=pk)
-    form = PolicyForm(request.POST or None, instance=policy)
+    form = PolicyForm(request.POST or None, instance=policy, prefix=EDIT)
     if request.method == "POST" and form.is_valid():
         try:
             services.update_policy(policy=policy, actor=request.user, **form.cleaned_data)

@@ -3,6 +3,8 @@
 refused at their field, settings saved, the preview of the next run, "run now" and the
 runs' results; every change audited."""
 
+import re
+
 import pytest
 
 from cdp_site.models import AuditEntry, QueuedTask
@@ -43,9 +45,11 @@ def test_an_admin_adds_edits_and_deletes_a_rule_in_place(client_as, backend):
 
     editing = client.get(f"/profiles/retention/rules/{rule.pk}/", **HTMX)
     assert b"Save rule" in editing.content
+    whole = client.get(f"/profiles/retention/?edit={rule.pk}")  # without javascript
+    assert b"Save rule" in whole.content and b"<html" in whole.content
     saved = client.post(
         f"/profiles/retention/rules/{rule.pk}/",
-        {"source": backend.pk, "event_name": "Page Viewed", "keep_months": "6"},
+        {"edit-source": backend.pk, "edit-event_name": "Page Viewed", "edit-keep_months": "6"},
         **HTMX,
     )
     assert saved.status_code == 200
@@ -73,6 +77,10 @@ def test_bad_rules_and_settings_are_refused_at_their_field(client_as):
     )
     assert months.status_code == 400
     assert b'id="id_keep_months_error"' in months.content
+    html = months.content.decode()
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    described = re.findall(r'aria-describedby="([^"]+)"', html)
+    assert all(ref in ids for refs in described for ref in refs.split())
     scope = client.post("/profiles/retention/rules/add/", {"keep_months": "3"}, **HTMX)
     assert scope.status_code == 400 and b'id="id_event_name_error"' in scope.content
     assert b"the default" in scope.content
@@ -107,6 +115,9 @@ def test_the_preview_and_run_now_show_what_goes_and_each_runs_result(client_as):
     assert preview.status_code == 200
     assert b"Rejected messages" in preview.content and b"7 days" in preview.content
     assert b"Journeys&#x27; step logs" in preview.content  # registered by campaigns
+
+    without_js = client.get("/profiles/retention/preview/")
+    assert b"<html" in without_js.content and b"Rejected messages" in without_js.content
 
     started = client.post("/profiles/retention/run/", **HTMX)
     assert started.status_code == 200 and b"running" in started.content
