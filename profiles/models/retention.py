@@ -3,11 +3,15 @@ the most specific rule wins, the default of ``RetentionSettings`` when none appl
 happens to people inactive for years, and the record of each run (``RetentionRun``).
 The runs themselves: profiles/retention/."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
+STALE_AFTER = timedelta(hours=1)  # past the long tasks' 50 minutes (cdp_site.celery)
 MAX_MONTHS = 1200  # a hundred years: past that "keep" means forever, and dates overflow
 
 
@@ -118,3 +122,12 @@ class RetentionRun(models.Model):
     @property
     def total_removed(self) -> int:
         return sum(self.removed.values())
+
+    @property
+    def state(self) -> str:
+        """done, errors, running, or stopped (unfinished past the task's time limit: its
+        worker died; what it did stays done)."""
+        if self.finished_at:
+            return "errors" if self.errors else "done"
+        stale = self.started_at < timezone.now() - STALE_AFTER
+        return "stopped" if stale else "running"

@@ -125,6 +125,10 @@ def drop_month(month: Month) -> dict[str, int]:
     rows = estimated_rows(month.name)
     table = sql.Identifier(month.name)
     with raw.cursor() as cursor:
+        # DETACH waits for the parent's lock behind inserts in flight, and new inserts then
+        # wait behind it: give up after a while rather than hold ingestion up (the step
+        # fails, tomorrow's run tries again).
+        cursor.execute("SET LOCAL lock_timeout = '10s'")
         cursor.execute(sql.SQL("SELECT min(id), max(id) FROM {}").format(table))
         lo, hi = cursor.fetchone()
         with maintenance(cursor):

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
@@ -40,10 +41,6 @@ class RetentionError(FieldErrors):
     """A rule or setting that cannot be saved as given; each error names its field."""
 
 
-class Busy(Exception):
-    """Another retention run holds the lock."""
-
-
 # The run ------------------------------------------------------------------------------------
 
 
@@ -62,7 +59,9 @@ def start_run(*, actor=None, dry_run: bool = False) -> RetentionRun:
 
 def run(*, run_id: int | None = None, now: datetime | None = None) -> RetentionRun:
     """Runs retention at ``now`` into the run ``run_id`` (a new one when None); a dry run
-    records what it would remove. Raises Busy when another run is going."""
+    records what it would remove. While another run is going, this one records so and
+    does nothing; stopped at the task's time limit, it records that (the next run goes on
+    from where it stopped)."""
     now = now or timezone.now()
     record = (
         RetentionRun.objects.get(pk=run_id)
@@ -71,16 +70,20 @@ def run(*, run_id: int | None = None, now: datetime | None = None) -> RetentionR
     )
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_ID])
-        if not cursor.fetchone()[0]:
-            raise Busy("Another retention run is going.")
-    try:
-        if record.dry_run:
-            _dry(record, now)
-        else:
-            _steps(record, load(), now)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_ID])
+        locked = cursor.fetchone()[0]
+    if not locked:
+        record.errors["run"] = "Another retention run was going: this one did nothing."
+    else:
+        try:
+            if record.dry_run:
+                _dry(record, now)
+            else:
+                _steps(record, load(), now)
+        except SoftTimeLimitExceeded:
+            record.errors["run"] = "Stopped at the time limit: the next run goes on."
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_ID])
     record.finished_at = timezone.now()
     record.save()
     audit.record(
@@ -103,6 +106,8 @@ def _step(record: RetentionRun, key: str, work: Callable[[], dict[str, int] | in
     began = time.monotonic()
     try:
         counts = work()
+    except SoftTimeLimitExceeded:
+        raise  # the whole run stops (run() records it)
     except Exception as error:
         logger.exception("retention step %s failed", key)
         record.errors[key] = f"{type(error).__name__}: {str(error)[:300]}"

@@ -31,7 +31,7 @@ def _context(**extra) -> dict:
         "settings_form": extra.pop("settings_form", None) or SettingsForm(instance=settings_row()),
         "policy_form": extra.pop("policy_form", None) or PolicyForm(),
         "runs": runs,
-        "running": any(r.finished_at is None for r in runs),
+        "running": any(r.state == "running" for r in runs),
         "kept": operational.kept(),
         **extra,
     }

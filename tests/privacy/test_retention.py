@@ -7,6 +7,7 @@ deleted; a failing step does not stop the others; rules and settings are audited
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 
@@ -319,3 +320,17 @@ def test_every_change_of_rules_and_settings_is_audited_with_before_and_after(bac
     assert entries["retention.settings"]["changed"] == {"default_months": [25, 13]}
     assert "retention.run" in entries
     assert RetentionRun.objects.count() == 1
+
+
+def test_a_run_while_another_is_going_records_so_and_removes_nothing(backend):
+    _store(backend, at=NOW - timedelta(days=900), received=NOW - timedelta(days=1))
+    other = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [services.LOCK_ID])
+        done = services.run(now=NOW)
+    finally:
+        other.close()
+
+    assert done.state == "errors" and "Another retention run" in done.errors["run"]
+    assert _resolved() == 1
+    assert services.run(now=NOW).removed["events:Page Viewed"] == 1
