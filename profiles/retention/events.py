@@ -12,7 +12,10 @@ them) are not partitioned: their primary key is the event id, and partitioning b
 would put the time into every key and every reader's join. They are deleted by event time,
 one event name at a time down the (name, timestamp) index, each batch in its own
 transaction with the raw copies of the same events (by id, in their month's partition).
-A raw event that never resolved (unresolved, quarantined) goes with its month partition.
+In a month that stays because a longer rule applies to some of its sources, the rows of
+each source past its own longest rule go in batches down the (source, received_at) index,
+those that never resolved included. Otherwise a raw event that never resolved (unresolved,
+quarantined) goes with its month partition.
 """
 
 from __future__ import annotations
@@ -95,6 +98,65 @@ def expired_months(rules: Rules, now: datetime) -> list[tuple[Month, int]]:
         if month.end + margin() <= months_before(now, longest):
             found.append((month, longest))
     return found
+
+
+SOURCES = """
+WITH RECURSIVE s(id) AS (
+    SELECT min(source_id) FROM {t}
+    UNION ALL
+    SELECT (SELECT min(source_id) FROM {t} WHERE source_id > s.id) FROM s WHERE s.id IS NOT NULL
+)
+SELECT id FROM s WHERE id IS NOT NULL
+"""
+
+
+def sources_of(month: Month) -> list[int]:
+    """The sources with rows in ``month``, read by skipping down its (source_id,
+    received_at) index."""
+    statement = sql.SQL(SOURCES).format(t=sql.Identifier(month.name))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(connection.connection))
+        return [row[0] for row in cursor.fetchall()]
+
+
+def expired_sources(rules: Rules, now: datetime, kept: set[str]) -> list[tuple[Month, int]]:
+    """In the months that stay (``kept``: those not dropped whole because a longer rule
+    applies to some of their rows), the sources whose every row there is past the
+    longest rule that applies to that source: their rows go in batches, those that never
+    resolved included."""
+    found = []
+    for month in months():
+        if month.end + margin() > months_before(now, rules.shortest()):
+            break
+        if month.name not in kept:
+            continue
+        for source in sources_of(month):
+            if month.end + margin() <= months_before(now, rules.longest({source})):
+                found.append((month, source))
+    return found
+
+
+SOURCE_BATCH = "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE source_id = %s LIMIT %s)"
+SOURCE_COUNT = "SELECT count(*) FROM (SELECT 1 FROM {t} WHERE source_id = %s LIMIT %s) c"
+
+
+def count_source(month: Month, source: int) -> int:
+    statement = sql.SQL(SOURCE_COUNT).format(t=sql.Identifier(month.name))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(connection.connection), [source, COUNT_CAP])
+        return cursor.fetchone()[0]
+
+
+def delete_source(month: Month, source: int) -> int:
+    """``source``'s rows in ``month``, a batch per transaction down the source index."""
+    statement = sql.SQL(SOURCE_BATCH).format(t=sql.Identifier(month.name))
+    statement, deleted = statement.as_string(connection.connection), 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement, [source, batch_size()])
+            deleted += cursor.rowcount
+            if cursor.rowcount < batch_size():
+                return deleted
 
 
 def estimated_rows(table: str) -> int:

@@ -19,6 +19,7 @@ class Plan:
     rules: Rules
     partitions: list[dict] = field(default_factory=list)  # rows: the planner's estimate
     default_rows: int = 0
+    by_source: list[dict] = field(default_factory=list)  # a kept month's rows of one source
     names: list[dict] = field(default_factory=list)  # exact, up to events.COUNT_CAP each
     profiles: dict = field(default_factory=dict)
     operational: list[dict] = field(default_factory=list)  # rows None: counted by the run
@@ -57,6 +58,12 @@ def plan(now: datetime | None = None) -> Plan:
         rows = events.estimated_rows(month.name)
         result.partitions.append(
             {"name": month.name, "start": month.start, "keep_months": keep, "rows": rows}
+        )
+    kept = {m.name for m in events.months()} - {p["name"] for p in result.partitions}
+    for month, source in events.expired_sources(rules, now, kept):
+        rows = events.count_source(month, source)
+        result.by_source.append(
+            {"name": month.name, "start": month.start, "source": source, "rows": rows}
         )
     result.default_rows = events.count_default(rules, now)
     result.names = _names(rules, now)

@@ -64,6 +64,7 @@ def plan_json(plan) -> dict:
         "partitions": [
             {**p, "rows_estimated": p.pop("rows")} for p in (dict(p) for p in plan.partitions)
         ],
+        "by_source": plan.by_source,
         "default_partition_rows": plan.default_rows,
         "events": [
             {

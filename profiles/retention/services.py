@@ -123,8 +123,13 @@ def _step(record: RetentionRun, key: str, work: Callable[[], dict[str, int] | in
 def _steps(record: RetentionRun, rules: Rules, now: datetime) -> None:
     # Whole months first: their events' resolved copies are then deleted without their
     # raw rows, which went with the partition.
-    for month, _ in events.expired_months(rules, now):
+    expired = [month for month, _ in events.expired_months(rules, now)]
+    for month in expired:
         _step(record, f"partition:{month.name}", lambda m=month: _drop(record, m))
+    kept = {m.name for m in events.months()} - {m.name for m in expired}
+    for month, source in events.expired_sources(rules, now, kept):
+        key = f"raw:{month.name}:source {source}"
+        _step(record, key, lambda m=month, s=source: {"raw_by_source": events.delete_source(m, s)})
     _step(record, "raw_default", lambda: events.sweep_default(rules, now))
     for cut in events.name_cuts(rules, now):
         _step(record, f"events:{cut.name}", lambda c=cut: _name(c))
@@ -153,6 +158,7 @@ def _dry(record: RetentionRun, now: datetime) -> None:
     record.removed = {
         "raw_partitions": sum(p["rows"] for p in found.partitions),
         "raw_default": found.default_rows,
+        "raw_by_source": sum(r["rows"] for r in found.by_source),
         **{f"events:{n['name']}": n["rows"] for n in found.names},
         "profiles": found.profiles["rows"],
         **{f"op:{o['key']}": o["rows"] or 0 for o in found.operational},

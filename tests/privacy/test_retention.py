@@ -144,7 +144,15 @@ def test_a_longer_rule_for_a_source_keeps_its_month_and_the_others_go_in_batches
     _month(JUNE_2024)
     _store(backend, at=JUNE_2024, user="b1")
     _store(crm, at=JUNE_2024, user="c1")
-    assert selectors.plan(NOW).partitions == []
+    never_resolved = {"type": "track", "messageId": "raw-only", "userId": "b2", "event": "X"}
+    collect.ingest_messages(
+        source_id=backend.id,
+        messages=[{**never_resolved, "timestamp": JUNE_2024.isoformat()}],
+        received_at=JUNE_2024,
+    )
+    preview = selectors.plan(NOW)
+    assert preview.partitions == []
+    assert [(r["source"], r["rows"]) for r in preview.by_source] == [(backend.pk, 2)]
 
     done = services.run(now=NOW)
 
@@ -152,7 +160,10 @@ def test_a_longer_rule_for_a_source_keeps_its_month_and_the_others_go_in_batches
     assert JUNE_NAME in existing_partitions("integrations_event")
     assert _raw(source=backend) == 0 and _resolved(source=backend) == 0
     assert _raw(source=crm) == 1 and _resolved(source=crm) == 1
-    assert done.removed["raw_events"] == 1
+    # the month's rows of the backend by its source index, the one never resolved included;
+    # then its resolved event, by event time (its raw copy gone already)
+    assert done.removed["raw_by_source"] == 2 and done.removed["raw_events"] == 0
+    assert done.removed["events:Page Viewed"] == 1
 
 
 def test_the_most_specific_rule_wins(backend, crm):
