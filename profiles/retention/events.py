@@ -315,17 +315,27 @@ def count_expired(cut: NameCut) -> int:
         return cursor.fetchone()[0]
 
 
+# A batch read as plain integers (the event id, the month of receipt as year * 12 + month
+# - 1, the event time in microseconds since 1970 for the next batch's start): turning
+# thousands of timestamps into Python datetimes cost more than the deletes themselves.
+PICK = """
+SELECT e.event_id,
+       (extract(year FROM e.received_at AT TIME ZONE 'UTC') * 12
+        + extract(month FROM e.received_at AT TIME ZONE 'UTC') - 1)::int,
+       (extract(epoch FROM e.timestamp) * 1000000)::bigint
+FROM profiles_profileevent e
+WHERE {} AND e.timestamp >= timestamptz 'epoch' + %s * interval '1 microsecond'
+ORDER BY e.timestamp LIMIT %s
+"""
+YEAR_ONE = -62_135_596_800_000_000  # 0001-01-01 in microseconds since 1970
+
+
 def delete_expired(cut: NameCut) -> dict[str, int]:
     """Deletes ``cut``'s expired resolved events and their raw copies, a batch at a time
     (each its own transaction, so a stop keeps what is done and the next run goes on)."""
     condition, params = cut.where()
-    pick = sql.SQL(
-        "SELECT e.event_id, e.received_at, e.timestamp FROM profiles_profileevent e "
-        "WHERE {} AND e.timestamp >= %s ORDER BY e.timestamp LIMIT %s"
-    ).format(condition)
-    pick = pick.as_string(connection.connection)
-    after = datetime.min.replace(tzinfo=UTC)
-    done = {"resolved": 0, "raw": 0}
+    pick = sql.SQL(PICK).format(condition).as_string(connection.connection)
+    after, done = YEAR_ONE, {"resolved": 0, "raw": 0}
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(pick, [*params, after, batch_size()])
@@ -346,12 +356,12 @@ def delete_expired(cut: NameCut) -> dict[str, int]:
 def _delete_raw_copies(cursor, batch) -> int:
     """The raw rows of a batch's events, month by month (each DELETE pruned to one
     partition, or to DEFAULT)."""
-    by_month: dict[datetime, list[int]] = {}
-    for event_id, received_at, _ in batch:
-        start = month_start(received_at.astimezone(UTC).date(), 0)
-        by_month.setdefault(start, []).append(event_id)
+    by_month: dict[int, list[int]] = {}
+    for event_id, month, _ in batch:
+        by_month.setdefault(month, []).append(event_id)
     deleted = 0
-    for start, ids in by_month.items():
+    for month, ids in by_month.items():
+        start = datetime(month // 12, month % 12 + 1, 1, tzinfo=UTC)
         cursor.execute(
             "DELETE FROM integrations_event WHERE id = ANY(%s) "
             "AND received_at >= %s AND received_at < %s",
