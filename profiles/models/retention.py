@@ -124,6 +124,13 @@ class RetentionRun(models.Model):
         return sum(self.removed.values())
 
     @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish (None while it runs)."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
     def state(self) -> str:
         """done, errors, running, or stopped (unfinished past the task's time limit: its
         worker died; what it did stays done)."""

@@ -8,6 +8,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from integrations.models import Source
+
 from ..models import RetentionPolicy, RetentionRun
 from . import events, operational, people
 from .rules import Rules, load, settings_row
@@ -60,10 +62,17 @@ def plan(now: datetime | None = None) -> Plan:
             {"name": month.name, "start": month.start, "keep_months": keep, "rows": rows}
         )
     kept = {m.name for m in events.months()} - {p["name"] for p in result.partitions}
+    names = dict(Source.objects.values_list("pk", "name"))
     for month, source in events.expired_sources(rules, now, kept):
         rows = events.count_source(month, source)
         result.by_source.append(
-            {"name": month.name, "start": month.start, "source": source, "rows": rows}
+            {
+                "name": month.name,
+                "start": month.start,
+                "source": source,
+                "source_name": names.get(source, ""),
+                "rows": rows,
+            }
         )
     result.default_rows = events.count_default(rules, now)
     result.names = _names(rules, now)
