@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
-from bench.common import Row, progress
+from bench.common import Row, progress, rolled_back
 from cdp_site.partitions import create, existing_partitions, lock_and_connect, month_start
 from integrations import services as collect
 from integrations.models import Event
@@ -57,11 +57,11 @@ def run() -> list[Row]:
         cursor.execute(f"VACUUM ANALYZE {month}")
         cursor.execute("VACUUM ANALYZE profiles_profileevent")
 
-    delete_s = _rolled_back(
+    delete_s = rolled_back(
         "DELETE FROM integrations_event WHERE received_at >= %s AND received_at < %s",
         [old, month_start(old.date(), 1)],
     )
-    plain_resolved_s = _rolled_back(
+    plain_resolved_s = rolled_back(
         "DELETE FROM profiles_profileevent WHERE event_id = ANY(%s)", [resolved_ids]
     )
     started = time.perf_counter()
@@ -184,16 +184,6 @@ def _resolved(source_id: int, now: datetime) -> list[int]:
         _copy(RAW_COPY, raw, RESOLVED, "COPY raw copies")
         _copy(RESOLVED_COPY, resolved, RESOLVED, "COPY resolved")
     return list(range(first, first + RESOLVED))
-
-
-def _rolled_back(statement: str, params) -> float:
-    started = time.perf_counter()
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement, params)
-        seconds = time.perf_counter() - started
-        transaction.set_rollback(True)
-    return seconds
 
 
 def _check(month: str, source_id: int, now: datetime) -> None:

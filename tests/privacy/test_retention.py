@@ -61,22 +61,20 @@ def _store(source, *, at: datetime, event: str = "Page Viewed", user: str = "u1"
     drain()
 
 
-def _raw(event: str | None = None, source=None) -> int:
-    rows = Event.objects.all()
-    if event:
-        rows = rows.filter(event=event)
+def _count(rows, name_field: str, name: str | None, source) -> int:
+    if name:
+        rows = rows.filter(**{name_field: name})
     if source:
         rows = rows.filter(source_id=source.pk)
     return rows.count()
+
+
+def _raw(event: str | None = None, source=None) -> int:
+    return _count(Event.objects.all(), "event", event, source)
 
 
 def _resolved(name: str | None = None, source=None) -> int:
-    rows = ProfileEvent.objects.all()
-    if name:
-        rows = rows.filter(name=name)
-    if source:
-        rows = rows.filter(source_id=source.pk)
-    return rows.count()
+    return _count(ProfileEvent.objects.all(), "name", name, source)
 
 
 def _analyze(table: str) -> None:
