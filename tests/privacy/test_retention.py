@@ -15,7 +15,14 @@ from cdp_site.models import AuditEntry
 from cdp_site.partitions import create, existing_partitions, lock_and_connect
 from integrations import services as collect
 from integrations.models import Event, EventInbox
-from profiles.models import Identity, Profile, ProfileEvent, RetentionRun, TraitValue
+from profiles.models import (
+    Identity,
+    Profile,
+    ProfileEvent,
+    RetentionRun,
+    TraitValue,
+    UnresolvedEvent,
+)
 from profiles.retention import events, selectors, services
 from tests.profiles.conftest import backend, crm, drain, profile_of  # noqa: F401
 
@@ -102,6 +109,29 @@ def test_a_whole_expired_month_is_detached_and_dropped_and_new_events_still_land
     assert done.removed["events:Page Viewed"] == 3  # their resolved copies, by event time
     _store(backend, at=NOW, received=NOW)
     assert _raw() == 2
+
+
+def test_the_rows_hanging_off_a_dropped_months_events_go_with_it(backend):
+    _month(JUNE_2024)
+    body = {"type": "track", "userId": "u5", "event": "X", "timestamp": JUNE_2024.isoformat()}
+    for n, received in enumerate((JUNE_2024, NOW - timedelta(days=1))):
+        collect.ingest_messages(
+            source_id=backend.id,
+            messages=[{**body, "messageId": f"hang-{n}"}],
+            received_at=received,
+        )
+    for event in Event.objects.all():  # as processing records events it could not link
+        UnresolvedEvent.objects.create(
+            event_id=event.pk, received_at=event.received_at, source=backend, reason="blocked"
+        )
+
+    done = services.run(now=NOW)
+
+    assert done.partitions_dropped == [JUNE_NAME]
+    assert done.removed["unresolved"] == 1 and done.removed["inbox"] == 1
+    kept = Event.objects.get()
+    assert list(UnresolvedEvent.objects.values_list("event_id", flat=True)) == [kept.pk]
+    assert list(EventInbox.objects.values_list("event_id", flat=True)) == [kept.pk]
 
 
 def test_old_rows_in_the_default_partition_go_with_their_inbox_rows(backend):
