@@ -5,10 +5,12 @@ batched-delete rate of resolved events with their raw copies (CDP_BENCH_RET_RESO
 import of old orders would be), next to one plain DELETE of as many resolved rows.
 
 Both sets are written with COPY: the raw month into a partition 36 months old (past the
-default 25 months), the resolved events and their raw copies into this month's partition.
-The figures are the run's own step timings (RetentionRun.seconds). Checked after: the
-month's partition is gone, the expired resolved events and their raw copies too, and this
-month's partition still takes an insert.
+default 25 months), one event in CDP_BENCH_RET_KEPT_EVERY (50) of it named for a rule that
+keeps it 84 months (moved to DEFAULT before the drop), the resolved events and their raw
+copies into this month's partition. The figures are the run's own step timings
+(RetentionRun.seconds). Checked after: the month's partition is gone but for the kept
+events, the expired resolved events and their raw copies are gone too, and this month's
+partition still takes an insert.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from profiles.retention import services
 
 EVENTS = int(os.environ.get("CDP_BENCH_RET_EVENTS", "10000000"))
 RESOLVED = int(os.environ.get("CDP_BENCH_RET_RESOLVED", "1000000"))
+# One event in KEPT_EVERY of the old month is one a longer rule keeps (84 months): moved
+# to DEFAULT before the month is dropped (0: none).
+KEPT_EVERY = int(os.environ.get("CDP_BENCH_RET_KEPT_EVERY", "50"))
+KEPT_NAME = "Contract Signed"
 PROFILES = 1000
 CHUNK = 100_000
 RAW_COPY = (
@@ -64,6 +70,8 @@ def run() -> list[Row]:
     plain_resolved_s = rolled_back(
         "DELETE FROM profiles_profileevent WHERE event_id = ANY(%s)", [resolved_ids]
     )
+    if KEPT_EVERY:
+        services.create_policy(event_name=KEPT_NAME, keep_months=84)
     started = time.perf_counter()
     record = services.run(now=now)
     total_s = time.perf_counter() - started
@@ -75,7 +83,8 @@ def run() -> list[Row]:
     rate = RESOLVED / batched_s
     return [
         Row(
-            figure=f"Retention run drops a month of {EVENTS:,} raw events (DETACH + DROP)",
+            figure=f"Retention run drops a month of {EVENTS:,} raw events (DETACH, "
+            f"{record.removed.get('raw_kept_in_default', 0):,} kept moved to DEFAULT, DROP)",
             value=drop_s,
             unit="s",
             baseline="DELETE of the same rows (rolled back)",
@@ -126,10 +135,11 @@ def _ids(n: int) -> int:
 
 def _raw_lines(first: int, n: int, source_id: int, start: datetime, name: str, span: int):
     for i in range(n):
+        event = KEPT_NAME if KEPT_EVERY and i % KEPT_EVERY == 0 else name
         at = (start + timedelta(seconds=i * span // max(n, 1))).isoformat()
         u, p = i % 50_000, i % 997
         payload = PAYLOAD.format(u=u, p=p).replace("\\", "\\\\")
-        head = f"{first + i}\t{source_id}\ttrack\t{name}\tu{u}\tm-{first + i}"
+        head = f"{first + i}\t{source_id}\ttrack\t{event}\tu{u}\tm-{first + i}"
         yield f"{head}\t{at}\t{at}\t{payload}\n"
 
 
@@ -190,5 +200,7 @@ def _check(month: str, source_id: int, now: datetime) -> None:
     assert month not in existing_partitions("integrations_event"), "the month is still there"
     assert not ProfileEvent.objects.filter(name="Order Completed").exists()
     assert not Event.objects.filter(event="Order Completed").exists()
+    kept = Event.objects.filter(event=KEPT_NAME).count()
+    assert kept == (-(-EVENTS // KEPT_EVERY) if KEPT_EVERY else 0), kept
     body = {"type": "track", "messageId": "after-retention", "userId": "x", "event": "New"}
     assert collect.ingest_messages(source_id=source_id, messages=[body]).stored == 1

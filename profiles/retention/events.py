@@ -3,24 +3,27 @@ month has expired, resolved events (with their raw copies) deleted in batches ot
 
 Raw events (integrations_event) are partitioned by month of receipt. A month goes whole
 (DETACH PARTITION, then DROP TABLE: a catalogue change, seconds for any size) once it
-ended longer ago than the longest rule that can apply to its rows (a source's rule counts
-only when that source has rows there: one probe of the (source, received_at) index), plus
-RETENTION_EVENT_TIME_MARGIN_DAYS for events whose time is later than their receipt.
+ended longer ago than the default and the rules of the sources with rows there (one probe
+of the (source, received_at) index each), plus RETENTION_EVENT_TIME_MARGIN_DAYS for events
+whose time is later than their receipt. Events a longer rule for their name keeps (orders
+kept for the tax years) are first moved out of the detached month into DEFAULT (one scan
+of the month, an insert of those rows), where their rule removes them later.
 
 Resolved events (profiles_profileevent: segments, computed traits and the timeline read
 them) are not partitioned: their primary key is the event id, and partitioning by time
 would put the time into every key and every reader's join. They are deleted by event time,
 one event name at a time down the (name, timestamp) index, each batch in its own
 transaction with the raw copies of the same events (by id, in their month's partition).
-In a month that stays because a longer rule applies to some of its sources, the rows of
-each source past its own longest rule go in batches down the (source, received_at) index,
-those that never resolved included. Otherwise a raw event that never resolved (unresolved,
-quarantined) goes with its month partition.
+In a month that stays because a longer rule applies to one of its sources, the rows of
+each other source past its own rule (but for the names kept longer) go in batches down the
+(source, received_at) index, those that never resolved included. Otherwise a raw event
+that never resolved (unresolved, quarantined) goes with its month partition.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -87,16 +90,34 @@ def _sources_in(month: Month, sources: set[int]) -> set[int]:
     return present
 
 
-def expired_months(rules: Rules, now: datetime) -> list[tuple[Month, int]]:
-    """The month partitions whose every row is past the longest rule that applies to it,
-    with the months that rule keeps."""
+@dataclass(frozen=True)
+class Expired:
+    """A month past ``keep_months`` (its longest rule without an event name) that goes
+    whole, but for the events of ``names`` (any source) and ``pairs`` (source, name),
+    whose rules keep them longer: those are moved to DEFAULT first."""
+
+    month: Month
+    keep_months: int
+    names: list[str]
+    pairs: list[tuple[int, str]]
+
+
+def _gone(month: Month, now: datetime) -> Callable[[int], bool]:
+    """Whether a rule of so many months has expired every row of ``month``."""
+    return lambda months: month.end + margin() <= months_before(now, months)
+
+
+def expired_months(rules: Rules, now: datetime) -> list[Expired]:
+    """The month partitions past the rules without an event name that apply to them (the
+    default, and the rules of the sources with rows there)."""
     found = []
     for month in months():
-        if month.end + margin() > months_before(now, rules.shortest()):
+        gone = _gone(month, now)
+        if not gone(rules.shortest()):
             break  # later months are younger still
-        longest = rules.longest(_sources_in(month, rules.source_rules()))
-        if month.end + margin() <= months_before(now, longest):
-            found.append((month, longest))
+        base = rules.base(_sources_in(month, set(rules.by_source)))
+        if gone(base):
+            found.append(Expired(month, base, *rules.keepers(gone)))
     return found
 
 
@@ -119,41 +140,61 @@ def sources_of(month: Month) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def expired_sources(rules: Rules, now: datetime, kept: set[str]) -> list[tuple[Month, int]]:
-    """In the months that stay (``kept``: those not dropped whole because a longer rule
-    applies to some of their rows), the sources whose every row there is past the
-    longest rule that applies to that source: their rows go in batches, those that never
-    resolved included."""
+@dataclass(frozen=True)
+class SourceRows:
+    """``source``'s rows in a month that stays, past the source's rule, but for the events
+    of ``names`` whose rules keep them longer."""
+
+    month: Month
+    source: int
+    names: list[str]
+
+
+def expired_sources(rules: Rules, now: datetime, kept: set[str]) -> list[SourceRows]:
+    """In the months that stay (``kept``: a longer rule of a source with rows there keeps
+    them), the other sources' rows past their own rule: deleted in batches, those that
+    never resolved included."""
     found = []
     for month in months():
-        if month.end + margin() > months_before(now, rules.shortest()):
+        gone = _gone(month, now)
+        if not gone(rules.shortest()):
             break
         if month.name not in kept:
             continue
         for source in sources_of(month):
-            if month.end + margin() <= months_before(now, rules.longest({source})):
-                found.append((month, source))
+            if gone(rules.by_source.get(source, rules.default)):
+                names, pairs = rules.keepers(gone)
+                names += [n for s, n in pairs if s == source]
+                found.append(SourceRows(month, source, sorted(names)))
     return found
 
 
-SOURCE_BATCH = "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE source_id = %s LIMIT %s)"
-SOURCE_COUNT = "SELECT count(*) FROM (SELECT 1 FROM {t} WHERE source_id = %s LIMIT %s) c"
+# A source's rows, but for the kept names' (event is NULL for identify, page and such).
+SOURCE_BATCH = (
+    "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE source_id = %s "
+    "AND (event IS NULL OR NOT event = ANY(%s)) LIMIT %s)"
+)
+SOURCE_COUNT = (
+    "SELECT count(*) FROM (SELECT 1 FROM {t} WHERE source_id = %s "
+    "AND (event IS NULL OR NOT event = ANY(%s)) LIMIT %s) c"
+)
 
 
-def count_source(month: Month, source: int) -> int:
-    statement = sql.SQL(SOURCE_COUNT).format(t=sql.Identifier(month.name))
+def count_source(rows: SourceRows) -> int:
+    statement = sql.SQL(SOURCE_COUNT).format(t=sql.Identifier(rows.month.name))
     with connection.cursor() as cursor:
-        cursor.execute(statement.as_string(connection.connection), [source, COUNT_CAP])
+        params = [rows.source, rows.names, COUNT_CAP]
+        cursor.execute(statement.as_string(connection.connection), params)
         return cursor.fetchone()[0]
 
 
-def delete_source(month: Month, source: int) -> int:
-    """``source``'s rows in ``month``, a batch per transaction down the source index."""
-    statement = sql.SQL(SOURCE_BATCH).format(t=sql.Identifier(month.name))
+def delete_source(rows: SourceRows) -> int:
+    """The rows, a batch per transaction down the source index."""
+    statement = sql.SQL(SOURCE_BATCH).format(t=sql.Identifier(rows.month.name))
     statement, deleted = statement.as_string(connection.connection), 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement, [source, batch_size()])
+            cursor.execute(statement, [rows.source, rows.names, batch_size()])
             deleted += cursor.rowcount
             if cursor.rowcount < batch_size():
                 return deleted
@@ -172,20 +213,27 @@ def estimated_rows(table: str) -> int:
 # Rows that hang off raw events by id: unprocessed events' inbox rows and the record of
 # events that did not resolve. Event ids come from one sequence in order of receipt, so a
 # month's ids lie in [lo, hi]; rows there whose event is gone after the detach go too.
-DELETE_INBOX = "DELETE FROM integrations_eventinbox WHERE received_at >= %s AND received_at < %s"
-DELETE_UNRESOLVED = """
-DELETE FROM profiles_unresolvedevent u WHERE u.event_id BETWEEN %s AND %s
-AND NOT EXISTS (SELECT 1 FROM integrations_event e WHERE e.id = u.event_id)
+DELETE_HANGING = """
+DELETE FROM {} h WHERE h.event_id BETWEEN %s AND %s
+AND NOT EXISTS (SELECT 1 FROM integrations_event e WHERE e.id = h.event_id)
+"""
+HANGING = {"inbox": "integrations_eventinbox", "unresolved": "profiles_unresolvedevent"}
+# The rows a longer rule keeps, into DEFAULT (the month's range has no partition now).
+MOVE_KEPT = """
+INSERT INTO integrations_event SELECT * FROM {} d
+WHERE d.event = ANY(%s)
+   OR (d.source_id, d.event) IN (SELECT * FROM unnest(%s::bigint[], %s::text[]))
 """
 
 
 @transaction.atomic
-def drop_month(month: Month) -> dict[str, int]:
-    """Detaches and drops ``month`` (with the inbox and unresolved rows of its events);
-    returns the rows that went (the partition's estimated)."""
+def drop_month(expired: Expired) -> dict[str, int]:
+    """Detaches the month, moves the rows longer rules keep into DEFAULT, drops it, and
+    deletes the inbox and unresolved rows of the events that went; returns the rows
+    that went (the partition's estimate less those moved)."""
     raw = lock_and_connect()
-    rows = estimated_rows(month.name)
-    table = sql.Identifier(month.name)
+    name = expired.month.name
+    rows, table = estimated_rows(name), sql.Identifier(name)
     with raw.cursor() as cursor:
         # DETACH waits for the parent's lock behind inserts in flight, and new inserts then
         # wait behind it: give up after a while rather than hold ingestion up (the step
@@ -197,14 +245,24 @@ def drop_month(month: Month) -> dict[str, int]:
             cursor.execute(
                 sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(sql.Identifier(RAW), table)
             )
+            moved = _move_kept(cursor, table, expired)
             cursor.execute(sql.SQL("DROP TABLE {}").format(table))
-        cursor.execute(DELETE_INBOX, [month.start, month.end])
-        inbox = cursor.rowcount
-        unresolved = 0
-        if lo is not None:
-            cursor.execute(DELETE_UNRESOLVED, [lo, hi])
-            unresolved = cursor.rowcount
-    return {"raw_partitions": rows, "inbox": inbox, "unresolved": unresolved}
+        counts = {"raw_partitions": max(rows - moved, 0), "raw_kept_in_default": moved}
+        for key, hanging in HANGING.items():
+            counts[key] = 0
+            if lo is not None:
+                cursor.execute(sql.SQL(DELETE_HANGING).format(sql.Identifier(hanging)), [lo, hi])
+                counts[key] = cursor.rowcount
+    return counts
+
+
+def _move_kept(cursor, table: sql.Identifier, expired: Expired) -> int:
+    if not expired.names and not expired.pairs:
+        return 0
+    sources = [s for s, _ in expired.pairs]
+    names = [n for _, n in expired.pairs]
+    cursor.execute(sql.SQL(MOVE_KEPT).format(table), [expired.names, sources, names])
+    return cursor.rowcount
 
 
 # Raw rows in DEFAULT (a month with no partition) as old as a droppable month.

@@ -7,6 +7,7 @@ one for its source (every name) > the default. Cutoffs are calendar months back 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,6 +58,18 @@ class Rules:
             if sources is None or source in sources:
                 candidates.append(months)
         return max(candidates)
+
+    def base(self, sources: set[int]) -> int:
+        """The longest a rule without an event name keeps events of ``sources`` (the
+        default counts always: sources without a rule of their own may be there)."""
+        return max([self.default, *(self.by_source.get(s, 0) for s in sources)])
+
+    def keepers(self, expired: Callable[[int], bool]) -> tuple[list[str], list[tuple[int, str]]]:
+        """The event names (every source) and (source, name) pairs whose rule keeps their
+        events longer than ``expired`` says the rest may go: kept when the rest goes."""
+        names = sorted(n for n, m in self.by_name.items() if not expired(m))
+        pairs = sorted(p for p, m in self.by_pair.items() if not expired(m))
+        return names, pairs
 
     def shortest(self) -> int:
         return min(

@@ -56,22 +56,29 @@ def plan(now: datetime | None = None) -> Plan:
     now = now or timezone.now()
     rules = load()
     result = Plan(now=now, rules=rules)
-    for month, keep in events.expired_months(rules, now):
-        rows = events.estimated_rows(month.name)
-        result.partitions.append(
-            {"name": month.name, "start": month.start, "keep_months": keep, "rows": rows}
-        )
-    kept = {m.name for m in events.months()} - {p["name"] for p in result.partitions}
     names = dict(Source.objects.values_list("pk", "name"))
-    for month, source in events.expired_sources(rules, now, kept):
-        rows = events.count_source(month, source)
-        result.by_source.append(
+    for expired in events.expired_months(rules, now):
+        month = expired.month
+        kept = [*expired.names, *(f"{n} ({names.get(s, s)})" for s, n in expired.pairs)]
+        result.partitions.append(
             {
                 "name": month.name,
                 "start": month.start,
-                "source": source,
-                "source_name": names.get(source, ""),
-                "rows": rows,
+                "keep_months": expired.keep_months,
+                "rows": events.estimated_rows(month.name),
+                "kept_events": kept,
+            }
+        )
+    kept_months = {m.name for m in events.months()} - {p["name"] for p in result.partitions}
+    for rows in events.expired_sources(rules, now, kept_months):
+        result.by_source.append(
+            {
+                "name": rows.month.name,
+                "start": rows.month.start,
+                "source": rows.source,
+                "source_name": names.get(rows.source, ""),
+                "kept_events": rows.names,
+                "rows": events.count_source(rows),
             }
         )
     result.default_rows = events.count_default(rules, now)

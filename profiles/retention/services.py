@@ -123,13 +123,13 @@ def _step(record: RetentionRun, key: str, work: Callable[[], dict[str, int] | in
 def _steps(record: RetentionRun, rules: Rules, now: datetime) -> None:
     # Whole months first: their events' resolved copies are then deleted without their
     # raw rows, which went with the partition.
-    expired = [month for month, _ in events.expired_months(rules, now)]
+    expired = events.expired_months(rules, now)
     for month in expired:
-        _step(record, f"partition:{month.name}", lambda m=month: _drop(record, m))
-    kept = {m.name for m in events.months()} - {m.name for m in expired}
-    for month, source in events.expired_sources(rules, now, kept):
-        key = f"raw:{month.name}:source {source}"
-        _step(record, key, lambda m=month, s=source: {"raw_by_source": events.delete_source(m, s)})
+        _step(record, f"partition:{month.month.name}", lambda m=month: _drop(record, m))
+    kept = {m.name for m in events.months()} - {e.month.name for e in expired}
+    for rows in events.expired_sources(rules, now, kept):
+        key = f"raw:{rows.month.name}:source {rows.source}"
+        _step(record, key, lambda r=rows: {"raw_by_source": events.delete_source(r)})
     _step(record, "raw_default", lambda: events.sweep_default(rules, now))
     for cut in events.name_cuts(rules, now):
         _step(record, f"events:{cut.name}", lambda c=cut: _name(c))
@@ -140,9 +140,9 @@ def _steps(record: RetentionRun, rules: Rules, now: datetime) -> None:
         _step(record, f"op:{purge.key}", lambda p=purge: p.purge(now))
 
 
-def _drop(record: RetentionRun, month: events.Month) -> dict[str, int]:
-    counts = events.drop_month(month)
-    record.partitions_dropped.append(month.name)
+def _drop(record: RetentionRun, expired: events.Expired) -> dict[str, int]:
+    counts = events.drop_month(expired)
+    record.partitions_dropped.append(expired.month.name)
     record.save(update_fields=["partitions_dropped"])
     return counts
 

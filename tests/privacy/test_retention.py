@@ -194,6 +194,30 @@ def test_a_longer_rule_for_a_source_keeps_its_month_and_the_others_go_in_batches
     assert done.removed["events:Page Viewed"] == 1
 
 
+def test_a_month_goes_whole_but_for_the_events_a_longer_name_rule_keeps(backend, crm):
+    services.create_policy(event_name="Order Completed", keep_months=84)
+    services.create_policy(source=crm, event_name="Refund", keep_months=60)
+    _month(JUNE_2024)
+    _store(backend, at=JUNE_2024, event="Page Viewed")
+    _store(backend, at=JUNE_2024, event="Order Completed")
+    _store(crm, at=JUNE_2024, event="Refund", user="c")
+    _store(backend, at=JUNE_2024, event="Refund")  # the pair rule is crm's only
+    preview = selectors.plan(NOW)
+    assert preview.partitions[0]["kept_events"] == ["Order Completed", "Refund (CRM)"]
+
+    done = services.run(now=NOW)
+
+    assert done.partitions_dropped == [JUNE_NAME]
+    assert done.removed["raw_kept_in_default"] == 2
+    left = set(Event.objects.values_list("source_id", "event"))
+    assert left == {(backend.pk, "Order Completed"), (crm.pk, "Refund")}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM integrations_event_default")
+        assert cursor.fetchone()[0] == 2
+    resolved = set(ProfileEvent.objects.values_list("source_id", "name"))
+    assert resolved == {(backend.pk, "Order Completed"), (crm.pk, "Refund")}
+
+
 def test_the_most_specific_rule_wins(backend, crm):
     services.create_policy(source=crm, keep_months=2)
     services.create_policy(event_name="Order Completed", keep_months=48)
