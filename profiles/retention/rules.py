@@ -26,18 +26,6 @@ class Rules:
     by_pair: dict[tuple[int, str], int] = field(default_factory=dict)
     by_name: dict[str, int] = field(default_factory=dict)
     by_source: dict[int, int] = field(default_factory=dict)
-    ids: dict[tuple[int | None, str], int] = field(default_factory=dict)  # scope -> rule id
-
-    def keep(self, source_id: int, name: str) -> int:
-        """Months an event of ``source_id`` named ``name`` is kept."""
-        for found in (
-            self.by_pair.get((source_id, name)),
-            self.by_name.get(name),
-            self.by_source.get(source_id),
-        ):
-            if found is not None:
-                return found
-        return self.default
 
     def for_name(self, name: str) -> tuple[dict[int, int], int]:
         """The months of ``name``'s events: ({source id: months} where a source differs,
@@ -48,16 +36,17 @@ class Rules:
             special = {**{s: m for s, m in self.by_source.items()}, **special}
         return {s: m for s, m in special.items() if m != other}, other
 
-    def longest(self, sources: set[int] | None = None) -> int:
-        """The longest any rule keeps events of ``sources`` (None: any source)."""
-        candidates = [self.default, *self.by_name.values()]
-        for (source, _), months in self.by_pair.items():
-            if sources is None or source in sources:
-                candidates.append(months)
-        for source, months in self.by_source.items():
-            if sources is None or source in sources:
-                candidates.append(months)
-        return max(candidates)
+    def every(self) -> list[int]:
+        """The months of every rule and the default."""
+        return [
+            self.default,
+            *self.by_name.values(),
+            *self.by_source.values(),
+            *self.by_pair.values(),
+        ]
+
+    def longest(self) -> int:
+        return max(self.every())
 
     def base(self, sources: set[int]) -> int:
         """The longest a rule without an event name keeps events of ``sources`` (the
@@ -72,13 +61,7 @@ class Rules:
         return names, pairs
 
     def shortest(self) -> int:
-        return min(
-            [self.default, *self.by_name.values(), *self.by_source.values(), *self.by_pair.values()]
-        )
-
-    def source_rules(self) -> set[int]:
-        """Sources with a rule of their own (alone or with a name)."""
-        return set(self.by_source) | {s for s, _ in self.by_pair}
+        return min(self.every())
 
 
 def settings_row() -> models.RetentionSettings:
@@ -89,7 +72,6 @@ def settings_row() -> models.RetentionSettings:
 def load() -> Rules:
     rules = Rules(default=settings_row().default_months)
     for policy in models.RetentionPolicy.objects.all():
-        rules.ids[(policy.source_id, policy.event_name)] = policy.pk
         if policy.source_id and policy.event_name:
             rules.by_pair[(policy.source_id, policy.event_name)] = policy.keep_months
         elif policy.event_name:
