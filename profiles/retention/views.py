@@ -51,38 +51,49 @@ def index(request):
     return _render(request, None, editing=policy, edit_form=edit_form)
 
 
+def _saved(request, form, save, *, partial: str, form_key: str, saved_key: str, done: str):
+    """Saves a valid form through ``save`` (a service; its refusal shown at its fields),
+    then the section again (htmx) or the page."""
+    if form.is_valid():
+        try:
+            save(actor=request.user, **form.cleaned_data)
+        except services.RetentionError as error:
+            add_errors(form, error.errors)
+    if form.errors:
+        return _render(request, partial, 400, **{form_key: form})
+    if request.htmx:
+        return _render(request, partial, **{saved_key: True})
+    messages.success(request, done)
+    return redirect("profiles:retention:index")
+
+
 @requires(MANAGE)
 @require_POST
 def settings_save(request):
     form = SettingsForm(request.POST, instance=settings_row())
-    if form.is_valid():
-        try:
-            services.update_settings(actor=request.user, **form.cleaned_data)
-        except services.RetentionError as error:
-            add_errors(form, error.errors)
-    if form.errors:
-        return _render(request, "settings", 400, settings_form=form)
-    if request.htmx:
-        return _render(request, "settings", settings_saved=True)
-    messages.success(request, "Saved the retention settings.")
-    return redirect("profiles:retention:index")
+    return _saved(
+        request,
+        form,
+        services.update_settings,
+        partial="settings",
+        form_key="settings_form",
+        saved_key="settings_saved",
+        done="Saved the retention settings.",
+    )
 
 
 @requires(MANAGE)
 @require_POST
 def policy_add(request):
-    form = PolicyForm(request.POST)
-    if form.is_valid():
-        try:
-            services.create_policy(actor=request.user, **form.cleaned_data)
-        except services.RetentionError as error:
-            add_errors(form, error.errors)
-    if form.errors:
-        return _render(request, "rules", 400, policy_form=form)
-    if request.htmx:
-        return _render(request, "rules", saved=True)
-    messages.success(request, "Added the rule.")
-    return redirect("profiles:retention:index")
+    return _saved(
+        request,
+        PolicyForm(request.POST),
+        services.create_policy,
+        partial="rules",
+        form_key="policy_form",
+        saved_key="saved",
+        done="Added the rule.",
+    )
 
 
 @requires(MANAGE)
