@@ -16,10 +16,10 @@ from __future__ import annotations
 import os
 import time
 
-from django.db import connection, transaction
+from django.db import connection
 
 from bench import segments_data
-from bench.common import Row
+from bench.common import Row, rolled_back
 from cdp_site.personal_data import Subject, erase_subject, export_subject
 from profiles.models import Identity, ProfileEvent
 from profiles.privacy import archive
@@ -106,13 +106,7 @@ def _copy_out(profile_id: int) -> tuple[float, int]:
 
 
 def _delete_rolled_back(profile_id: int) -> float:
-    started = time.perf_counter()
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(DELETE_PERSON, [profile_id])
-        seconds = time.perf_counter() - started
-        transaction.set_rollback(True)
-    return seconds
+    return rolled_back(DELETE_PERSON, [profile_id])
 
 
 def _check(subject: Subject, person: int, others: int, copied: int) -> None:

@@ -131,3 +131,17 @@ def latency_rows(
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def rolled_back(statement: str, params) -> float:
+    """Seconds one statement takes in a transaction then rolled back (a baseline that
+    leaves the data as it was)."""
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+        seconds = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return seconds

@@ -15,6 +15,21 @@ class CampaignsConfig(AppConfig):
 
         # Hook: the tables holding a person, for their export and erasure.
         personal_data.register_all()
+        # Hook: step logs' window, purged by the retention run and listed on its page.
+        from profiles.retention import operational as retention
+
+        from . import services
+
+        retention.register(
+            retention.Purge(
+                "step_logs",
+                "Journeys' step logs (of enrollments that ended)",
+                retention.days_window(
+                    "CAMPAIGNS_STEP_LOG_RETENTION_DAYS", "CDP_STEP_LOG_RETENTION_DAYS"
+                ),
+                lambda now: services.purge_step_logs(now=now),
+            )
+        )
         # Enrolment, awaited events and goals follow both change signals (after their
         # commit); beat reads the same outboxes every few seconds as a safety net.
         profile_changed.connect(tasks.queue_triggers, dispatch_uid="campaigns")

@@ -87,6 +87,9 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
+    # Retention (profiles/retention): events past their rule, inactive profiles and the
+    # operational tables' windows, once a day (the purges above also run hourly on their own).
+    "profiles-run-retention": {"task": "profiles.tasks.run_retention", "schedule": 86400.0},
     # Quintile scores rank every customer against the others: recomputed for all (one scan
     # of the profiles; a rerun that finds nothing changed writes nothing).
     "profiles-recompute-scores": {"task": "profiles.tasks.recompute_scores", "schedule": 900.0},

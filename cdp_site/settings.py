@@ -300,6 +300,14 @@ COLLECT_MINUTE_STATS_RETENTION_DAYS = env.int("CDP_MINUTE_STATS_RETENTION_DAYS",
 IMPORT_FILE_RETENTION_DAYS = env.int("CDP_IMPORT_FILE_RETENTION_DAYS", default=7)
 DESTINATIONS_DEAD_LETTER_RETENTION_DAYS = env.int("CDP_DEAD_LETTER_RETENTION_DAYS", default=30)
 CAMPAIGNS_STEP_LOG_RETENTION_DAYS = env.int("CDP_STEP_LOG_RETENTION_DAYS", default=365)
+QUARANTINE_RETENTION_DAYS = env.int("CDP_QUARANTINE_RETENTION_DAYS", default=90)
+# Events' retention (profiles/retention; the rules and the default months are set on its
+# page): a raw month partition is dropped only this many days after its rule's cutoff
+# passed its end, for events whose time is later than their receipt (clock skew).
+RETENTION_EVENT_TIME_MARGIN_DAYS = env.int("CDP_RETENTION_EVENT_TIME_MARGIN_DAYS", default=7)
+RETENTION_BATCH_SIZE = env.int("CDP_RETENTION_BATCH_SIZE", default=5000)
+# Inactive profiles anonymised or deleted per run (the rest wait for the next day's run).
+RETENTION_PROFILES_PER_RUN = env.int("CDP_RETENTION_PROFILES_PER_RUN", default=10000)
 # The audit trail's whole months kept (cdp_site/audit.py); older months' partitions are
 # dropped. Two years by default: long enough for a regulator's question about last year.
 AUDIT_RETENTION_MONTHS = env.int("CDP_AUDIT_RETENTION_MONTHS", default=24)

@@ -10,6 +10,7 @@ from . import email_confirmation, services
 from .computed import backfill
 from .privacy import propagation
 from .privacy import services as privacy
+from .retention import services as retention
 from .rules import dryrun_jobs
 
 
@@ -48,6 +49,12 @@ def run_propagation_jobs() -> int:
 @shared_task(**SHORT_TASK)
 def purge_privacy_exports() -> int:
     return privacy.purge_exports()
+
+
+@shared_task(name=retention.RUN_TASK, acks_late=True, **LONG_TASK)
+def run_retention(run_id: int | None = None) -> int:
+    # No automatic retry: a failed step is recorded in the run; tomorrow's run goes on.
+    return retention.run(run_id=run_id).pk
 
 
 # The rules pages' tasks keep the names they had in their former modules (see the

@@ -1,11 +1,13 @@
 """Pages of profiles, mounted at /profiles/ by cdp_site/urls.py: the profiles (namespace
 ``profiles``), under rules/ their rules (namespace ``profiles:profile-rules``) and under
-privacy/ the data subject requests (namespace ``profiles:privacy``)."""
+privacy/ the data subject requests (namespace ``profiles:privacy``), under retention/
+retention (namespace ``profiles:retention``)."""
 
 from django.urls import include, path
 
 from . import views
 from .privacy import views as privacy_views
+from .retention import views as retention_views
 from .rules import views as rules_views
 
 app_name = "profiles"
@@ -45,6 +47,18 @@ privacy_urlpatterns = [
     path("download/<str:token>/", privacy_views.download, name="download"),
 ]
 
+# Retention: profiles/retention/views.py.
+retention_urlpatterns = [
+    path("", retention_views.index, name="index"),
+    path("settings/", retention_views.settings_save, name="settings"),
+    path("rules/add/", retention_views.policy_add, name="rule-add"),
+    path("rules/<int:pk>/", retention_views.policy_edit, name="rule"),
+    path("rules/<int:pk>/delete/", retention_views.policy_delete, name="rule-delete"),
+    path("preview/", retention_views.preview, name="preview"),
+    path("run/", retention_views.run_now, name="run"),
+    path("runs/", retention_views.runs, name="runs"),
+]
+
 urlpatterns = [
     path("", views.index, name="index"),
     path("<int:pk>/", views.detail, name="detail"),
@@ -58,4 +72,5 @@ urlpatterns = [
     path("confirm-email/<str:token>/", views.confirm_email, name="confirm-email"),
     path("rules/", include((rules_urlpatterns, "profile-rules"))),
     path("privacy/", include((privacy_urlpatterns, "privacy"))),
+    path("retention/", include((retention_urlpatterns, "retention"))),
 ]

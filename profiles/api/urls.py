@@ -1,11 +1,13 @@
 """REST API of profiles, mounted at /api/v1/ by cdp_site/urls.py: the profiles under
 profiles/ (namespace ``profiles-api``), the privacy requests under privacy-requests/
-(namespace ``privacy-api``, views in profiles/privacy/api_views.py) and their rules
+(namespace ``privacy-api``, views in profiles/privacy/api_views.py), retention under
+retention/ (namespace ``retention-api``, profiles/retention/api_views.py) and their rules
 (namespace ``profile-rules-api``, views in profiles/rules/api_views.py)."""
 
 from django.urls import include, path
 
 from ..privacy import api_views as privacy
+from ..retention import api_views as retention
 from ..rules import api_views as rules
 from . import rectification, views
 
@@ -64,8 +66,18 @@ privacy_urlpatterns = [
     ),
 ]
 
+retention_urlpatterns = [
+    path("policies/", retention.PolicyListView.as_view(), name="policies"),
+    path("policies/<int:pk>/", retention.PolicyDetailView.as_view(), name="policy"),
+    path("settings/", retention.SettingsView.as_view(), name="settings"),
+    path("preview/", retention.PreviewView.as_view(), name="preview"),
+    path("runs/", retention.RunListView.as_view(), name="runs"),
+    path("runs/<int:pk>/", retention.RunDetailView.as_view(), name="run"),
+]
+
 urlpatterns = [
     path("profiles/", include((profiles_urlpatterns, "profiles-api"))),
     path("privacy-requests/", include((privacy_urlpatterns, "privacy-api"))),
+    path("retention/", include((retention_urlpatterns, "retention-api"))),
     path("", include((rules_urlpatterns, "profile-rules-api"))),
 ]

@@ -27,6 +27,7 @@ from .profile import (
     UnresolvedEvent,
 )
 from .rectification import TraitRectification
+from .retention import RetentionPolicy, RetentionRun, RetentionSettings
 from .stage import Stage, StageChange, StageRule
 from .traits import ComputedTrait, TraitKey, TraitValue
 
@@ -48,6 +49,9 @@ __all__ = [
     "Profile",
     "ProfileChange",
     "ProfileEvent",
+    "RetentionPolicy",
+    "RetentionRun",
+    "RetentionSettings",
     "SourceIdentity",
     "Stage",
     "StageChange",
