@@ -90,7 +90,6 @@ NICKNAMES: dict[str, str] = {
     "kit": "christopher",
     "larry": "lawrence",
     "lexi": "alexandra",
-    "liam": "william",
     "liz": "elizabeth",
     "lizzie": "elizabeth",
     "maggie": "margaret",
