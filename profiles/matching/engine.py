@@ -90,6 +90,20 @@ class Pair:
     weight: float
     probability: float
     vetoed_by: tuple[str, ...] = ()
+    # Each comparison's match weight (log2 of its Bayes factor): what a pair's score is
+    # made of, for the explanation and for leaving out what must not count.
+    parts: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def without(self, names: set[str]) -> float:
+        """The match probability once the evidence *for* the pair from these fields is
+        taken out (evidence against stays)."""
+        weight = self.weight - sum(max(self.parts.get(n) or 0.0, 0.0) for n in names)
+        return probability(weight)
+
+
+def probability(weight: float) -> float:
+    """Match probability from a match weight (which already holds the prior)."""
+    return 1.0 - 1.0 / (1.0 + 2.0**weight) if weight < 1000 else 1.0
 
 
 @dataclass
@@ -371,14 +385,21 @@ def score(
         for name in (f"{ID}_l", f"{ID}_r", "match_weight", "match_probability")
     ]
     weights = {
-        name: table.column(f"mw_{name}").to_pylist()
-        for name in vetoes
-        if f"mw_{name}" in table.column_names
+        name[3:]: table.column(name).to_pylist()
+        for name in table.column_names
+        if name.startswith("mw_") and not name.startswith("mw_tf_adj_")
     }
-    pairs = [
-        Pair(*values, vetoed_by=tuple(n for n, mw in weights.items() if _against(mw[i])))
-        for i, values in enumerate(zip(*columns, strict=True))
-    ]
+    for name in list(weights):  # an exact match's term-frequency adjustment is its own
+        if f"mw_tf_adj_{name}" in table.column_names:
+            extra = table.column(f"mw_tf_adj_{name}").to_pylist()
+            weights[name] = [
+                (w or 0.0) + (x or 0.0) for w, x in zip(weights[name], extra, strict=True)
+            ]
+    pairs = []
+    for i, values in enumerate(zip(*columns, strict=True)):
+        parts = {name: column[i] for name, column in weights.items()}
+        vetoed = tuple(n for n in vetoes if _against(parts.get(n)))
+        pairs.append(Pair(*values, vetoed_by=vetoed, parts=parts))
     return Scored(pairs=pairs, capped=capped)
 
 
@@ -417,18 +438,21 @@ def pairs_to_clusters(pairs: Iterable[tuple[int, int]]) -> list[set[int]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
-def merge_groups(pairs: Sequence[Pair], *, threshold: float) -> list[set[int]]:
-    """Who the auto-merges would join: pairs at or above ``threshold`` without a veto,
-    strongest first, joining two groups only if no vetoed pair lies between them. Plain
-    connected components would chain a household through one ambiguous record ("J. Lewis"
-    scoring high with both John and Jesse Lewis) into one person."""
+def merge_groups(
+    pairs: Sequence[Pair], *, threshold: float, held: set[tuple[int, int]] = frozenset()
+) -> list[set[int]]:
+    """Who the auto-merges would join: pairs at or above ``threshold`` without a veto
+    (nor ``held``: (low, high) pairs kept apart for another reason), strongest first,
+    joining two groups only if no such pair lies between them. Plain connected
+    components would chain a household through one ambiguous record ("J. Lewis" scoring
+    high with both John and Jesse Lewis) into one person."""
     parent: dict[int, int] = {}
     members: dict[int, set[int]] = {}
     cannot: dict[int, set[int]] = {}
-    for pair in pairs:
-        if pair.vetoed_by:
-            cannot.setdefault(pair.left, set()).add(pair.right)
-            cannot.setdefault(pair.right, set()).add(pair.left)
+    apart = [(p.left, p.right) for p in pairs if p.vetoed_by] + list(held)
+    for left, right in apart:
+        cannot.setdefault(left, set()).add(right)
+        cannot.setdefault(right, set()).add(left)
 
     def find(x: int) -> int:
         while parent.setdefault(x, x) != x:
@@ -438,6 +462,8 @@ def merge_groups(pairs: Sequence[Pair], *, threshold: float) -> list[set[int]]:
 
     for pair in sorted(pairs, key=lambda p: -p.probability):
         if pair.vetoed_by or pair.probability < threshold:
+            continue
+        if (min(pair.left, pair.right), max(pair.left, pair.right)) in held:
             continue
         a, b = find(pair.left), find(pair.right)
         if a == b:

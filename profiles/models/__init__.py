@@ -9,6 +9,7 @@ unmerge moves the merged identities back and the facts follow them again.
 from .changes import ProfileChange
 from .consent import ConsentPurpose, ConsentRecord
 from .identity import BlockedValue, IdentifierKind, Identity, IdentitySettings, SourceIdentity
+from .matching import MatchCandidate, MatchModel, MatchRun, MatchSettings
 from .privacy import PrivacyRequest
 from .profile import (
     EmailConfirmation,
@@ -32,6 +33,10 @@ __all__ = [
     "Identity",
     "IdentitySettings",
     "LinkRefusal",
+    "MatchCandidate",
+    "MatchModel",
+    "MatchRun",
+    "MatchSettings",
     "Merge",
     "Note",
     "PrivacyRequest",
