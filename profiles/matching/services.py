@@ -234,6 +234,7 @@ def _queue(queue: list, run: MatchRun) -> int:
             weight=pair.weight,
             model=run.model,
             held_by=reasons,
+            parts={name: [pair.levels.get(name), weight] for name, weight in pair.parts.items()},
         )
         for pair, reasons in queue
     ]
@@ -242,7 +243,7 @@ def _queue(queue: list, run: MatchRun) -> int:
         batch_size=1000,
         update_conflicts=True,
         unique_fields=["low_id", "high_id"],
-        update_fields=["probability", "weight", "model", "held_by"],
+        update_fields=["probability", "weight", "model", "held_by", "parts"],
     )
     return len(rows)
 
@@ -308,6 +309,21 @@ def accept(*, candidate_id: int, actor) -> MatchCandidate:
             "candidate", "one of the two profiles is gone or merged since"
         ) from None
     return _decided(candidate, MatchCandidate.Status.ACCEPTED, actor)
+
+
+def explanation(candidate: MatchCandidate) -> engine.Explanation | None:
+    """Why the pair scored what it did, from what its pass kept (None without a model)."""
+    if candidate.model is None:
+        return None
+    pair = engine.Pair(
+        left=candidate.low_id,
+        right=candidate.high_id,
+        weight=candidate.weight,
+        probability=candidate.probability,
+        parts={name: weight for name, (_, weight) in candidate.parts.items()},
+        levels={name: level for name, (level, _) in candidate.parts.items()},
+    )
+    return engine.explain_pair(candidate.model.splink, pair)
 
 
 @transaction.atomic

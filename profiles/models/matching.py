@@ -131,6 +131,8 @@ class MatchCandidate(models.Model):
     weight = models.FloatField()
     model = models.ForeignKey(MatchModel, null=True, on_delete=models.SET_NULL, related_name="+")
     held_by = models.JSONField(default=list, blank=True)  # why it was not auto-merged
+    # {comparison: [level (Splink's gamma), match weight]}: the score's explanation.
+    parts = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     found_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -137,3 +137,43 @@ def test_a_memory_limit_that_is_not_a_size_is_refused():
 def test_pairs_become_the_people_they_join():
     clusters = engine.pairs_to_clusters([(1, 2), (2, 3), (7, 8)])
     assert sorted(map(sorted, clusters)) == [[1, 2, 3], [7, 8]]
+
+
+def test_an_explanation_adds_up_to_the_score_and_names_each_level(known_truth):
+    _, _, model, _ = known_truth
+    base = {f: None for f in FIELD_NAMES}
+    left = dict(
+        base,
+        first_name="john",
+        surname="smith",
+        birth_date="1984-03-02",
+        postcode="1012AB",
+        house_number="12",
+        phone="+31612345678",
+    )
+    right = dict(
+        base,
+        first_name="jon",
+        surname="smith",
+        birth_date="1984-03-02",
+        postcode="1012AB",
+        house_number="12",
+    )
+    explained = engine.explain(model, left, right)
+
+    by_name = {step.comparison: step for step in explained.steps}
+    assert by_name["birth_date"].level.lower().startswith("exact")
+    assert by_name["address"].level == "same postcode and number"
+    assert "null" in by_name["phone"].level.lower() and by_name["phone"].weight == 0
+    total = explained.prior + sum(step.weight for step in explained.steps)
+    assert total == pytest.approx(explained.weight, abs=0.01)
+    assert explained.probability > 0.99
+
+
+def test_a_scored_pair_is_explained_from_what_the_pass_kept(known_truth):
+    _, _, model, scored = known_truth
+    pair = max(scored.pairs, key=lambda p: p.probability)
+    explained = engine.explain_pair(model, pair)
+    assert all(step.level for step in explained.steps)
+    total = explained.prior + sum(step.weight for step in explained.steps)
+    assert total == pytest.approx(pair.weight, abs=0.01)

@@ -110,6 +110,10 @@ def test_two_different_crm_ids_are_never_merged_however_alike(model, crm, send):
     queued = MatchCandidate.objects.get(low_id=min(one.pk, two.pk), high_id=max(one.pk, two.pk))
     assert queued.status == MatchCandidate.Status.PENDING
     assert UNIQUE_IDENTIFIER in queued.held_by
+    explained = services.explanation(queued)
+    assert {step.comparison for step in explained.steps} >= {"first_name", "surname", "address"}
+    total = explained.prior + sum(step.weight for step in explained.steps)
+    assert total == pytest.approx(queued.weight, abs=0.01)
 
 
 def test_a_household_waits_for_review_with_the_vetoes_that_held_it(model, crm, send):
