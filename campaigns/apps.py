@@ -47,3 +47,11 @@ class CampaignsConfig(AppConfig):
         from . import protection
 
         kinds.register_consent_purposes(protection.consent_purposes)
+        # Hook: the destinations that received a person, asked to delete them when the
+        # person is erased (profiles/privacy/propagation.py).
+        from profiles.privacy import propagation as privacy_propagation
+
+        from . import propagation
+
+        privacy_propagation.register_recipient_source(propagation.destinations_reached)
+        privacy_propagation.register_recipient_source(propagation.csv_exports_reached)

@@ -80,6 +80,13 @@ BEAT_SCHEDULE = {
         "task": "profiles.tasks.purge_privacy_exports",
         "schedule": 3600.0,
     },
+    # An erasure's jobs at the destinations that received the person: their retries come
+    # due with time alone (profiles/privacy/propagation.py).
+    "profiles-run-propagation-jobs": {
+        "task": "profiles.tasks.run_propagation_jobs",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     # Quintile scores rank every customer against the others: recomputed for all (one scan
     # of the profiles; a rerun that finds nothing changed writes nothing).
     "profiles-recompute-scores": {"task": "profiles.tasks.recompute_scores", "schedule": 900.0},

@@ -123,6 +123,12 @@ def register_all() -> None:
     )
     exempt(model="profiles.MatchSettings", reason="configuration, about no one")
     exempt(
+        model="profiles.PropagationJob",
+        reason="an erasure's request to a destination, kept as proof it was made: the "
+        "identifiers it needs travel encrypted and are wiped once it succeeded or was "
+        "handled by hand",
+    )
+    exempt(
         model="profiles.BlockedValue",
         reason="configuration: values an admin keeps out of identity resolution "
         "(test@example.com, 'null'), about no one",

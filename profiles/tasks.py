@@ -8,6 +8,7 @@ from cdp_site.celery import LONG_TASK, SHORT_TASK
 
 from . import email_confirmation, services
 from .computed import backfill
+from .privacy import propagation
 from .privacy import services as privacy
 from .rules import dryrun_jobs
 
@@ -36,6 +37,12 @@ def mark_lapsed_profiles() -> int:
 def run_privacy_request(request_id: int, actor_id: int | None = None) -> str:
     # No automatic retry: a failed run says so on its page and is started again by hand.
     return privacy.run_request(request_id=request_id, actor_id=actor_id)
+
+
+@shared_task(name=propagation.RUN_TASK, acks_late=True, **SHORT_TASK)
+def run_propagation_jobs() -> int:
+    # Retries are the jobs' own (next_attempt_at); beat runs this every minute as well.
+    return propagation.run_due()
 
 
 @shared_task(**SHORT_TASK)

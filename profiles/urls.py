@@ -39,6 +39,8 @@ privacy_urlpatterns = [
     path("<int:pk>/", privacy_views.detail, name="detail"),
     path("<int:pk>/run/", privacy_views.run, name="run"),
     path("<int:pk>/lift/", privacy_views.lift, name="lift"),
+    path("<int:pk>/jobs/<int:job_pk>/retry/", privacy_views.retry_job, name="retry-job"),
+    path("<int:pk>/jobs/<int:job_pk>/handled/", privacy_views.job_handled, name="job-handled"),
     path("download/<str:token>/", privacy_views.download, name="download"),
 ]
 

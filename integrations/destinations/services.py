@@ -19,7 +19,7 @@ from django.utils import timezone
 from cdp_site import audit, crypto, retention
 from cdp_site.confirm import in_use
 
-from . import adapters, selectors
+from . import adapters, erasure, selectors
 from .kinds import KINDS, as_list
 from .models import DeadLetter, Destination
 from .selectors import get_secrets
@@ -284,6 +284,30 @@ def replay_dead_letter(*, dead_letter: DeadLetter) -> tuple[bool, str]:
     letter.save(update_fields=["replayed_at", "attempts"])
     dead_letter.refresh_from_db()
     return True, f"Delivered (HTTP {status})."
+
+
+# --- erasure of a person (a privacy request's propagation) ----------------------------
+
+
+def erasure_action(*, destination: Destination) -> str | None:
+    """What erasing a person asks of ``destination``: "delete_member",
+    "remove_from_audience", "delete_webhook", "by_hand" (no API: a person does it), or
+    None (it holds nothing to delete: SMTP)."""
+    return erasure.ACTIONS.get(destination.kind)
+
+
+def erase_person(*, destination: Destination, person: dict) -> str:
+    """Asks ``destination`` to delete ``person`` (see erasure.py for the dict and what each
+    kind receives). Returns what it answered, in words; raises
+    ``adapters.DestinationError`` (``retryable`` says whether trying later can help)."""
+    action = erasure_action(destination=destination)
+    eraser = erasure.ERASERS.get(action or "")
+    if eraser is None:
+        raise adapters.DestinationError(
+            f"{destination.name} has no API to delete a person: it is handled by hand.",
+            retryable=False,
+        )
+    return eraser(destination, person)
 
 
 # --- scheduled CSV exports ------------------------------------------------------------

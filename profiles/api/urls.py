@@ -48,6 +48,16 @@ privacy_urlpatterns = [
     path("", privacy.PrivacyRequestListView.as_view(), name="list"),
     path("<int:pk>/", privacy.PrivacyRequestDetailView.as_view(), name="detail"),
     path("<int:pk>/run/", privacy.PrivacyRequestRunView.as_view(), name="run"),
+    path(
+        "<int:pk>/jobs/<int:job_pk>/retry/",
+        privacy.PropagationJobRetryView.as_view(),
+        name="retry-job",
+    ),
+    path(
+        "<int:pk>/jobs/<int:job_pk>/handled/",
+        privacy.PropagationJobHandledView.as_view(),
+        name="job-handled",
+    ),
 ]
 
 urlpatterns = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('profiles', '0016_stagechange_profile_index'),
+        ('profiles', '0017_propagation_job'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

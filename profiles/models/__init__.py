@@ -10,7 +10,7 @@ from .changes import ProfileChange
 from .consent import ConsentPurpose, ConsentRecord
 from .identity import BlockedValue, IdentifierKind, Identity, IdentitySettings, SourceIdentity
 from .matching import MatchCandidate, MatchModel, MatchRun, MatchSettings
-from .privacy import PrivacyRequest
+from .privacy import PrivacyRequest, PropagationJob
 from .profile import (
     EmailConfirmation,
     LinkRefusal,
@@ -40,6 +40,7 @@ __all__ = [
     "Merge",
     "Note",
     "PrivacyRequest",
+    "PropagationJob",
     "Profile",
     "ProfileChange",
     "ProfileEvent",

@@ -22,6 +22,9 @@ class PrivacyRequest(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         RUNNING = "running", "In progress"
+        # An erasure done here whose destinations are still being asked to delete the
+        # person (PropagationJob): not answered until every one succeeded or was handled.
+        PROPAGATING = "propagating", "Erased here, reaching destinations"
         COMPLETED = "completed", "Completed"
         NO_DATA = "no_data", "No data found"
         FAILED = "failed", "Failed"
@@ -43,7 +46,7 @@ class PrivacyRequest(models.Model):
     verification = models.CharField(max_length=10, choices=Verification.choices)
     verification_note = models.TextField(max_length=1000, blank=True, default="")
     due_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     profile_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     counts = models.JSONField(default=dict, blank=True)  # {part: rows} exported or erased
     error = models.CharField(max_length=300, blank=True, default="")
@@ -76,3 +79,82 @@ class PrivacyRequest(models.Model):
         if days > 0:
             return f"{days} day{'s' if days != 1 else ''} left"
         return f"{-days} day{'s' if days != -1 else ''} overdue"
+
+
+class PropagationJob(models.Model):
+    """One destination that received an erased person, asked to delete them too: its own
+    status, attempts (exponential backoff, then "dead" for a person to look at), and who
+    marked it handled by hand. ``person_encrypted`` (cdp_site.crypto) holds what the
+    destination knows the person by (e-mail, phone, profile ids) only until the job
+    succeeded or was handled: then it is wiped, so no clear identifier outlives the
+    erasure here. The destination's name and kind are copied: a deleted destination
+    leaves the job readable."""
+
+    class Action(models.TextChoices):
+        DELETE_MEMBER = "delete_member", "Delete the list member"
+        REMOVE_FROM_AUDIENCE = "remove_from_audience", "Remove from the audience"
+        DELETE_WEBHOOK = "delete_webhook", "Send a signed delete webhook"
+        BY_HAND = "by_hand", "Delete by hand (no API to call)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        FAILED = "failed", "Failed, will retry"
+        DEAD = "dead", "Dead letter: gave up"
+        WAITING = "waiting", "Waiting for a person"
+        SUCCEEDED = "succeeded", "Succeeded"
+        HANDLED = "handled_by_hand", "Handled by hand"
+
+    FINAL = (Status.SUCCEEDED, Status.HANDLED)
+    NEEDS_PERSON = (Status.DEAD, Status.WAITING)
+
+    id = models.BigAutoField(primary_key=True)
+    request = models.ForeignKey(
+        PrivacyRequest, on_delete=models.CASCADE, related_name="propagation_jobs"
+    )
+    destination = models.ForeignKey(
+        "integrations.Destination", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    destination_name = models.CharField(max_length=120)
+    destination_kind = models.CharField(max_length=30)
+    action = models.CharField(max_length=24, choices=Action.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # running: lease end
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    outcome = models.CharField(max_length=300, blank=True, default="")  # what succeeded
+    person_encrypted = models.TextField(blank=True, default="")
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(max_length=1000, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="propagationjob_due",
+                condition=models.Q(status__in=["pending", "failed", "running"]),
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "destination"], name="propagationjob_one_per_destination"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} at {self.destination_name}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    @property
+    def needs_person(self) -> bool:
+        return self.status in self.NEEDS_PERSON

@@ -1,6 +1,7 @@
 """REST API of privacy requests (HANDLE_PRIVACY_REQUESTS: account managers and admins):
-list and record requests, read one, run one. Mounted at /api/v1/privacy-requests/ by
-profiles/api/urls.py."""
+list and record requests, read one (an erasure's jobs at the destinations included), run
+one; retry a destination's job now or mark it handled by hand. Mounted at
+/api/v1/privacy-requests/ by profiles/api/urls.py."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ from rest_framework.views import APIView
 
 from cdp_site.permissions import Cap
 
-from ..models import PrivacyRequest
-from . import selectors, services
+from ..models import PrivacyRequest, PropagationJob
+from . import propagation, selectors, services
 from .filters import PrivacyRequestFilter
-from .serializers import PrivacyRequestInputSerializer, PrivacyRequestSerializer, RunSerializer
+from .serializers import (
+    HandledSerializer,
+    PrivacyRequestInputSerializer,
+    PrivacyRequestSerializer,
+    PropagationJobSerializer,
+    RunSerializer,
+)
 from .views import download_url
 
 
@@ -51,7 +58,7 @@ class PrivacyRequestListView(_Output, generics.ListCreateAPIView):
     filterset_class = PrivacyRequestFilter
 
     def get_queryset(self):
-        return selectors.requests()
+        return selectors.requests().prefetch_related("propagation_jobs__handled_by")
 
     @extend_schema(request=PrivacyRequestInputSerializer, responses={201: PrivacyRequestSerializer})
     def post(self, request, *args, **kwargs):
@@ -71,7 +78,7 @@ class PrivacyRequestDetailView(_Output, generics.RetrieveAPIView):
     serializer_class = PrivacyRequestSerializer
 
     def get_queryset(self):
-        return selectors.requests()
+        return selectors.requests().prefetch_related("propagation_jobs__handled_by")
 
 
 class PrivacyRequestRunView(_Output, APIView):
@@ -100,3 +107,54 @@ class PrivacyRequestRunView(_Output, APIView):
         except services.PrivacyError as error:
             raise Conflict(detail=str(error)) from error
         return Response(_out(self, started), status=status.HTTP_202_ACCEPTED)
+
+
+def _job(pk: int, job_pk: int) -> PropagationJob:
+    return get_object_or_404(PropagationJob, pk=job_pk, request_id=pk)
+
+
+class PropagationJobRetryView(APIView):
+    """Tries a failed or dead destination's job again now (one more attempt; the job's
+    ``status`` says how it went once a worker took it)."""
+
+    required_capability = Cap.HANDLE_PRIVACY_REQUESTS
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: PropagationJobSerializer,
+            409: OpenApiResponse(description="Not failed or dead: nothing to retry."),
+        },
+    )
+    def post(self, request, pk: int, job_pk: int):
+        try:
+            job = propagation.retry_now(job=_job(pk, job_pk), actor=request.user)
+        except propagation.JobError as error:
+            raise Conflict(detail=str(error)) from error
+        return Response(PropagationJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PropagationJobHandledView(APIView):
+    """Marks a destination's job handled by hand, with a note saying what was done; the
+    request completes when it was the last one open."""
+
+    required_capability = Cap.HANDLE_PRIVACY_REQUESTS
+
+    @extend_schema(
+        request=HandledSerializer,
+        responses={
+            200: PropagationJobSerializer,
+            409: OpenApiResponse(description="Succeeded or handled already."),
+        },
+    )
+    def post(self, request, pk: int, job_pk: int):
+        job = _job(pk, job_pk)
+        given = HandledSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            job = propagation.mark_handled(
+                job=job, note=given.validated_data["note"], actor=request.user
+            )
+        except propagation.JobError as error:
+            raise Conflict(detail=str(error)) from error
+        return Response(PropagationJobSerializer(job).data)

@@ -36,3 +36,14 @@ class ConfirmForm(forms.Form):
     """Erasure and restriction are confirmed by ticking a box (the page explains)."""
 
     confirm = forms.BooleanField(label="I confirm", required=True)
+
+
+class HandledForm(forms.Form):
+    """A destination's job marked handled by hand: what was done, kept as the proof."""
+
+    note = forms.CharField(
+        label="What was done",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="E.g. “deleted in the platform's admin, ticket 42”. No personal data.",
+    )

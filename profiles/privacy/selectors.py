@@ -9,7 +9,7 @@ from cdp_site.personal_data import Subject
 
 from .. import defaults
 from ..identifiers import load_rules, normalize
-from ..models import IdentifierKind, Identity, PrivacyRequest, Profile
+from ..models import IdentifierKind, Identity, PrivacyRequest, Profile, PropagationJob
 from ..selectors import MAX_CHAIN, surviving_profile
 
 PROFILE_ID = "profile_id"  # a profile's own id, besides the identifier kinds of the rules
@@ -75,6 +75,17 @@ def subject_for(kind: str, value: str) -> Subject:
 
 def requests():
     return PrivacyRequest.objects.select_related("requested_by")
+
+
+def propagation_jobs(request: PrivacyRequest):
+    """The erasure's jobs at the destinations that received the person, in order made."""
+    return PropagationJob.objects.filter(request=request).select_related("handled_by")
+
+
+def jobs_busy(jobs) -> bool:
+    """Whether a worker still has work on one of ``jobs`` (the page polls meanwhile)."""
+    Status = PropagationJob.Status
+    return any(job.status in (Status.PENDING, Status.RUNNING, Status.FAILED) for job in jobs)
 
 
 # The profile or any profile merged into it (at any depth) restricted by a request: a

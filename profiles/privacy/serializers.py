@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import PrivacyRequest
+from ..models import PrivacyRequest, PropagationJob
 from . import selectors
 
 MAX_VALUE = PrivacyRequest._meta.get_field("identifier_value").max_length
@@ -24,6 +24,38 @@ class PrivacyRequestInputSerializer(serializers.Serializer):
         return value
 
 
+class PropagationJobSerializer(serializers.ModelSerializer):
+    handled_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+
+    class Meta:
+        model = PropagationJob
+        fields = [
+            "id",
+            "destination",
+            "destination_name",
+            "destination_kind",
+            "action",
+            "status",
+            "attempts",
+            "last_attempt_at",
+            "next_attempt_at",
+            "last_error",
+            "outcome",
+            "handled_by",
+            "handled_at",
+            "note",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class HandledSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=1000, help_text="What was done at the destination (kept as the proof)."
+    )
+
+
 class PrivacyRequestSerializer(serializers.ModelSerializer):
     identifier_value = serializers.SerializerMethodField(
         help_text="As normalised; null once the request completed (only its hash is kept)."
@@ -32,6 +64,12 @@ class PrivacyRequestSerializer(serializers.ModelSerializer):
     due_in_words = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField(
         help_text="The export's signed link (expires), when an access request has one."
+    )
+    propagation_jobs = PropagationJobSerializer(
+        many=True,
+        read_only=True,
+        help_text="An erasure's jobs at the destinations that received the person; the "
+        "request is completed once each succeeded or was handled by hand.",
     )
 
     class Meta:
@@ -55,6 +93,7 @@ class PrivacyRequestSerializer(serializers.ModelSerializer):
             "started_at",
             "completed_at",
             "download_url",
+            "propagation_jobs",
         ]
         read_only_fields = fields
 

@@ -8,6 +8,9 @@ The request row is locked while it runs, so two runs of one request never overla
 requests for the same person run one after the other (the second finds what the first
 left: "no data found" after an erasure).
 
+Propagation: an erasure also asks every destination that received the person to delete
+them (propagation.py): the request stays "propagating" until each has.
+
 Suppression: ``register_suppressor(fn)``; an erasure calls every ``fn(values,
 request_id)`` with each identifier value of the erased person, in the erasure's
 transaction (integrations keeps a suppression list so the person is not re-created).
@@ -27,7 +30,7 @@ from cdp_site import audit, outbox
 from cdp_site.personal_data import Subject, erase_subject, export_subject
 
 from ..models import PrivacyRequest, Profile
-from . import archive
+from . import archive, propagation
 from .selectors import PROFILE_ID, normalised, subject_for
 
 logger = logging.getLogger(__name__)
@@ -81,7 +84,7 @@ def create_request(
 def start(*, request: PrivacyRequest, actor=None) -> PrivacyRequest:
     """Runs a restriction now; queues an access or an erasure (status "in progress")."""
     locked = PrivacyRequest.objects.select_for_update().get(pk=request.pk)
-    if locked.is_done or locked.status == Status.RUNNING:
+    if locked.is_done or locked.status in (Status.RUNNING, Status.PROPAGATING):
         raise PrivacyError(f"This request is {locked.get_status_display().lower()} already.")
     _audit("privacy.start", locked, actor)
     if locked.kind == Kind.RESTRICTION:
@@ -122,6 +125,9 @@ def _run(request: PrivacyRequest, actor) -> PrivacyRequest:
     request.counts = counts
     request.status = Status.COMPLETED if any(counts.values()) else Status.NO_DATA
     request.completed_at = timezone.now()
+    # An erasure done here whose destinations are still to be reached is not answered yet.
+    if request.kind == Kind.ERASURE and propagation.unfinished(request):
+        request.status, request.completed_at = Status.PROPAGATING, None
     request.identifier_value = ""  # from now on only its hash (identifier_hash)
     request.error = ""
     request.save()
@@ -139,12 +145,15 @@ def _export(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
 
 
 def _erase(request: PrivacyRequest, subject: Subject, actor) -> dict[str, int]:
+    # Who received the person is read before the erasure deletes the record of it.
+    reached = propagation.plan(subject)
     counts = erase_subject(subject)
     values = sorted({v for k, v in subject.identifiers if k != PROFILE_ID})
     for suppress in SUPPRESSORS:
         suppress(values, request.pk)
     _forget_exports(subject)
-    _audit("privacy.erase", request, actor, counts=_nonzero(counts))
+    jobs = propagation.create_jobs(request=request, subject=subject, reached=reached)
+    _audit("privacy.erase", request, actor, counts=_nonzero(counts), destinations=len(jobs))
     return counts
 
 

@@ -1,6 +1,7 @@
 """Privacy request pages (account managers and admins: HANDLE_PRIVACY_REQUESTS): the list
 with each due date's countdown, a new request, a request's page (status polled while it
-runs, counts, the export's link, the buttons that run it), and the download behind the
+runs, counts, the export's link, the buttons that run it; an erasure's jobs at the
+destinations with "retry now" and "handled by hand"), and the download behind the
 signed link."""
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 from cdp_site.access import public, requires
 from cdp_site.permissions import Cap
 
-from ..models import PrivacyRequest
-from . import archive, selectors, services
+from ..models import PrivacyRequest, PropagationJob
+from . import archive, propagation, selectors, services
 from .filters import PrivacyRequestFilter
-from .forms import ConfirmForm, RequestForm
+from .forms import ConfirmForm, HandledForm, RequestForm
 
 HANDLE = Cap.HANDLE_PRIVACY_REQUESTS
 DETAIL = "profiles/privacy/detail.html"
@@ -57,8 +58,12 @@ def download_url(request, privacy_request: PrivacyRequest) -> str | None:
 
 
 def _detail_context(request, privacy_request: PrivacyRequest, **extra) -> dict:
+    jobs = list(selectors.propagation_jobs(privacy_request))
     return {
         "req": privacy_request,
+        "jobs": jobs,
+        "jobs_busy": selectors.jobs_busy(jobs),
+        "handled_form": extra.pop("handled_form", None) or HandledForm(),
         "link": download_url(request, privacy_request),
         "link_days": archive.link_days(),
         "kept_until": services.export_kept_until(privacy_request),
@@ -103,6 +108,42 @@ def lift(request, pk: int):
     else:
         messages.success(request, f"Restriction lifted from {count} profile(s).")
     return redirect("profiles:privacy:detail", pk=pk)
+
+
+def _job(pk: int, job_pk: int) -> PropagationJob:
+    return get_object_or_404(PropagationJob, pk=job_pk, request_id=pk)
+
+
+@requires(HANDLE)
+@require_POST
+def retry_job(request, pk: int, job_pk: int):
+    """One more attempt at a failed or dead destination, now."""
+    job = _job(pk, job_pk)
+    try:
+        propagation.retry_now(job=job, actor=request.user)
+    except propagation.JobError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{job.destination_name}: trying again now.")
+    return redirect("profiles:privacy:detail", pk=pk)
+
+
+@requires(HANDLE)
+@require_POST
+def job_handled(request, pk: int, job_pk: int):
+    """A person deleted the data at the destination themselves: the job is done."""
+    job = _job(pk, job_pk)
+    form = HandledForm(request.POST)
+    if form.is_valid():
+        try:
+            propagation.mark_handled(job=job, note=form.cleaned_data["note"], actor=request.user)
+        except propagation.JobError as error:
+            form.add_error("note", str(error))
+        else:
+            messages.success(request, f"{job.destination_name}: marked handled by hand.")
+            return redirect("profiles:privacy:detail", pk=pk)
+    context = _detail_context(request, job.request, handled_form=form, handled_job=job.pk)
+    return TemplateResponse(request, DETAIL, context, status=400)
 
 
 @public("the signed, expiring link to an export is handed to the person who asked for it")
