@@ -2,6 +2,8 @@
 often. A plain table, kept out of settings.py because nothing in it is read from the
 environment; each entry says why it exists."""
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE = {
     # Pull connectors: starts the runs whose schedule has come, and requeues a run whose
     # slice task was lost (integrations/connectors/services.py).
@@ -86,6 +88,20 @@ BEAT_SCHEDULE = {
         "task": "profiles.tasks.run_propagation_jobs",
         "schedule": 60.0,
         "options": {"expires": 60},
+    },
+    # Probabilistic matching (profiles/matching/): a full pass every night and the
+    # profiles changed since every 5 minutes, both only while matching is enabled and a
+    # model fits the settings (the task skips quietly otherwise).
+    "profiles-match-full-pass": {
+        "task": "profiles.tasks.scheduled_match_pass",
+        "schedule": crontab(hour=2, minute=30),
+        "args": ("full",),
+    },
+    "profiles-match-incremental-pass": {
+        "task": "profiles.tasks.scheduled_match_pass",
+        "schedule": 300.0,
+        "args": ("incremental",),
+        "options": {"expires": 300},
     },
     # Quintile scores rank every customer against the others: recomputed for all (one scan
     # of the profiles; a rerun that finds nothing changed writes nothing).

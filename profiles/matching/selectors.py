@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -174,3 +175,27 @@ def candidate_pair(candidate: MatchCandidate):
 
     found = Profile.objects.in_bulk([candidate.low_id, candidate.high_id])
     return found.get(candidate.low_id), found.get(candidate.high_id)
+
+
+@dataclass(frozen=True)
+class LevelWeight:
+    comparison: str
+    level: str
+    m: float | None
+    u: float | None
+    weight: float | None  # log2(m / u); None where Splink has no estimate (the null level)
+
+
+def level_weights(model: dict) -> list[LevelWeight]:
+    """Each comparison level of a saved model with its m and u probabilities and match
+    weight: what the model page charts and the API's model detail lists."""
+    found = []
+    for spec in model.get("comparisons", []):
+        name = spec.get("output_column_name", "")
+        for level in spec.get("comparison_levels", []):
+            if level.get("is_null_level"):
+                continue
+            m, u = level.get("m_probability"), level.get("u_probability")
+            weight = round(math.log2(m / u), 3) if m and u else None
+            found.append(LevelWeight(name, level.get("label_for_charts", ""), m, u, weight))
+    return found

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from cdp_site import audit
 
-from ..models import MatchCandidate, MatchModel, MatchRun, MatchSettings, Merge
+from ..models import MatchCandidate, MatchModel, MatchRun, MatchSettings, Merge, Profile
 from ..services import ProfileError, merge_profiles
 from . import engine, fields, selectors
 from .decide import UNIQUE_IDENTIFIER, decide, different_unique_identifiers
@@ -353,3 +353,29 @@ def _decided(candidate: MatchCandidate, status: str, actor) -> MatchCandidate:
     candidate.status, candidate.decided_by, candidate.decided_at = status, actor, timezone.now()
     candidate.save(update_fields=["status", "decided_by", "decided_at"])
     return candidate
+
+
+def explain_profiles(*, left: int, right: int) -> engine.Explanation:
+    """Why any two profiles would score what they do with the latest model (the model
+    page's "Explain a pair" and the API's explain); MatchingError naming the side at
+    fault when a profile is not active or holds nothing the matcher compares."""
+    if left == right:
+        raise MatchingError("right", "choose two different profiles")
+    chosen = selectors.definition()
+    model = usable_model(chosen)
+    rows = {row[engine.ID]: row for row in selectors.matcher_rows(chosen, only=[left, right])}
+    for side, profile_id in (("left", left), ("right", right)):
+        if profile_id not in rows:
+            raise MatchingError(side, _unmatchable(profile_id))
+    limits = selectors.limits(MatchSettings.load())
+    # explain() numbers the two rows itself: the profile ids it is given are replaced.
+    return engine.explain(model.splink, rows[left], rows[right], limits=limits)
+
+
+def _unmatchable(profile_id: int) -> str:
+    if not Profile.objects.filter(pk=profile_id, merged_into__isnull=True).exists():
+        return f"profile {profile_id} is not an active profile (gone or merged)"
+    return (
+        f"profile {profile_id} has nothing the matcher can compare "
+        "(it needs a name and one more field)"
+    )
