@@ -437,6 +437,9 @@ SPECTACULAR_SETTINGS = {
         "PrivacyRequestKindEnum": "profiles.models.privacy.PrivacyRequest.Kind",
         "PrivacyRequestStatusEnum": "profiles.models.privacy.PrivacyRequest.Status",
         "PrivacyVerificationEnum": "profiles.models.privacy.PrivacyRequest.Verification",
+        "MatchRunKindEnum": "profiles.models.matching.MatchRun.Kind",
+        "MatchRunStatusEnum": "profiles.models.matching.MatchRun.Status",
+        "MatchCandidateStatusEnum": "profiles.models.matching.MatchCandidate.Status",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}}

@@ -78,6 +78,7 @@ def _decide(request, decision, pk: int, done: str):
     try:
         decision(candidate_id=pk, actor=request.user)
     except services.MatchingError as failed:
+        services.set_aside_if_gone(candidate_id=pk)
         error = f"{failed.reason.capitalize()}: moved on to the next pair."
     if request.htmx:
         context = _pair_context(position, error=error, done="" if error else done)

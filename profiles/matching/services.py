@@ -379,3 +379,22 @@ def _unmatchable(profile_id: int) -> str:
         f"profile {profile_id} has nothing the matcher can compare "
         "(it needs a name and one more field)"
     )
+
+
+def set_aside_if_gone(*, candidate_id: int) -> bool:
+    """Marks a pending pair stale when one of its profiles is gone or merged since (what
+    ``accept`` found, but its transaction rolled back with the error), so the queue moves
+    on past it. Whether it was set aside."""
+    candidate = MatchCandidate.objects.filter(
+        pk=candidate_id, status=MatchCandidate.Status.PENDING
+    ).first()
+    if candidate is None:
+        return False
+    active = Profile.objects.filter(
+        pk__in=[candidate.low_id, candidate.high_id], merged_into__isnull=True
+    ).count()
+    if active == 2:
+        return False
+    candidate.status = MatchCandidate.Status.STALE
+    candidate.save(update_fields=["status"])
+    return True
