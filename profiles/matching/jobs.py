@@ -13,6 +13,7 @@ rules' dry runs' does): {"state": "queued"|"running"|"done"|"failed", "model": i
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -20,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cdp_site import outbox
+from cdp_site.celery import LONG_TASK
 
 from ..models import MatchRun, MatchSettings
 from . import selectors, services
@@ -43,11 +45,20 @@ def _set_training(state: str, **extra) -> dict:
     return status
 
 
+def _busy(status: dict) -> bool:
+    """Queued or running, and not so long ago that the task must have been lost (a
+    worker killed mid-training never says so: past the task's time limit, it is over)."""
+    if status["state"] not in ("queued", "running"):
+        return False
+    since = timezone.now() - datetime.fromisoformat(status["at"])
+    return since < timedelta(seconds=LONG_TASK["time_limit"])
+
+
 @transaction.atomic
 def queue_training(*, actor=None) -> dict:
     """Queues a training (one at a time: while one is queued or running, its state)."""
     current = training_status()
-    if current["state"] in ("queued", "running"):
+    if _busy(current):
         return current
     outbox.enqueue(TRAIN_TASK, actor.pk if actor else None)
     return _set_training("queued")

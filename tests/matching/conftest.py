@@ -1,7 +1,8 @@
 import pytest
+from django.core.cache import cache
 
 from demo import lookalikes
-from profiles.matching import engine, selectors
+from profiles.matching import engine, jobs, selectors
 from profiles.matching.fields import standard_row
 from profiles.models import MatchCandidate, MatchModel, Profile
 from tests.profiles.conftest import backend, crm, send  # noqa: F401 (fixtures shared)
@@ -21,6 +22,14 @@ JOHN = {
     "address": {"street": "Oak St 12", "postalCode": "1012AB", "city": "amsterdam"},
     "email": "jvdl@work.example",
 }
+
+
+@pytest.fixture(autouse=True)
+def _no_training_remembered():
+    """Training's state lives in the cache (Redis, shared by a worker's tests)."""
+    cache.delete(jobs.TRAINING_KEY)
+    yield
+    cache.delete(jobs.TRAINING_KEY)
 
 
 @pytest.fixture(scope="session")

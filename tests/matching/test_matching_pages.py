@@ -4,8 +4,11 @@ their field, a pass while one runs is an error on the page, and the queue moves 
 each decision."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
+from django.utils import timezone
 
 from cdp_site.celery import app
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
@@ -132,6 +135,14 @@ def test_train_now_trains_in_the_background_and_says_how_it_went(
     # No profiles to learn from: the reason is said, and no model is stored.
     assert "Training failed" in status and "profiles" in status
     assert not MatchModel.objects.exists()
+
+
+def test_a_training_lost_past_its_time_limit_does_not_block_the_next(db):
+    long_ago = timezone.now() - timedelta(hours=2)
+    cache.set(jobs.TRAINING_KEY, {"state": "running", "at": long_ago.isoformat()})
+    assert jobs.queue_training()["state"] == "queued"
+    cache.set(jobs.TRAINING_KEY, {"state": "running", "at": timezone.now().isoformat()})
+    assert jobs.queue_training()["state"] == "running"  # one at a time
 
 
 @pytest.fixture
