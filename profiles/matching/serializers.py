@@ -34,21 +34,7 @@ class SettingsSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MatchSettings
-        fields = [
-            "enabled",
-            "mapping",
-            "comparisons",
-            "blocking",
-            "vetoes",
-            "phone_region",
-            "day_first",
-            "auto_merge_threshold",
-            "review_threshold",
-            "memory_limit",
-            "max_block",
-            "model_stale",
-            "updated_at",
-        ]
+        fields = [*services.SETTING_FIELDS, "model_stale", "updated_at"]
         read_only_fields = ["updated_at"]
 
     def get_model_stale(self, obj) -> bool:

@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import cache
 
+from cdp_site.celery import app
 from demo import lookalikes
 from profiles.matching import engine, jobs, selectors
 from profiles.matching.fields import standard_row
@@ -30,6 +31,14 @@ def _no_training_remembered():
     cache.delete(jobs.TRAINING_KEY)
     yield
     cache.delete(jobs.TRAINING_KEY)
+
+
+@pytest.fixture
+def eager():
+    """Tasks run where they are queued (the tests are about the pages and the API)."""
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ managers and admins work the review queue; others are refused; errors name the f
 
 import pytest
 
-from cdp_site.celery import app
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
 from profiles.matching import services
 from profiles.models import MatchCandidate, MatchRun, MatchSettings, Profile
@@ -14,13 +13,6 @@ from .conftest import JOHN, JON
 pytestmark = pytest.mark.django_db
 JSON = "application/json"
 BASE = "/api/v1/matching"
-
-
-@pytest.fixture
-def eager():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 @pytest.mark.parametrize(

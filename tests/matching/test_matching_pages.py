@@ -10,7 +10,6 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from cdp_site.celery import app
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
 from demo import lookalikes
 from profiles import tasks
@@ -22,13 +21,6 @@ from .conftest import JOHN, JON
 pytestmark = pytest.mark.django_db
 ADMIN_PAGES = ["/profiles/matching/", "/profiles/matching/model/", "/profiles/matching/runs/"]
 REVIEW_PAGE = "/profiles/matching/review/"
-
-
-@pytest.fixture
-def eager():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 @pytest.mark.parametrize(

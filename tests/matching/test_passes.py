@@ -6,46 +6,24 @@ import pytest
 from django.db import connection
 
 from demo import lookalikes
-from profiles.matching import engine, selectors, services
+from profiles.matching import services
 from profiles.matching.decide import UNIQUE_IDENTIFIER
-from profiles.matching.fields import standard_row
-from profiles.models import MatchCandidate, MatchModel, MatchRun, Merge, Profile
+from profiles.models import MatchCandidate, MatchRun, Merge, Profile
 from profiles.services import unmerge
 from tests.profiles.conftest import message, profile_of
 
+from .conftest import JOHN, JON
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
-JON_CRM = {
-    "firstName": "Jon",
-    "lastName": "Vanderlinde",
-    "birthday": "1984-03-02",
-    "address": {"street": "12 Oak Street", "postalCode": "1012 AB", "city": "Amsterdam"},
-    "email": "jon.vanderlinde@example.com",
-    "phone": "+31 6 1234 5678",
-}
-JOHN_SHOP = {
-    "firstName": "John",
-    "lastName": "Vanderlinde",
-    "birthday": "02/03/1984",
-    "address": {"street": "Oak St 12", "postalCode": "1012AB", "city": "amsterdam"},
-    "email": "jvdl@work.example",
-}
+JON_CRM, JOHN_SHOP = JON, JOHN  # the same person in the CRM and the shop
 
 
+# The people the session's model is trained on (conftest.trained_splink).
 PEOPLE = lookalikes.people(1500, seed=41)
-# What the model is trained on: each person held by one to three sources.
-RECORDS = lookalikes.records(PEOPLE, seed=43)
 # What the database holds around each test's own people: one profile each, so that a
 # pass has thousands of profiles to block and score but merges only the test's pairs.
 CROWD = [traits for _, traits in lookalikes.records(PEOPLE, seed=44, per_person=(1,))]
-
-
-@pytest.fixture(scope="module")
-def trained():
-    """A model trained once for the module on the population's rows (training is what
-    takes the seconds; services.train is tested on its own below)."""
-    rows = [standard_row(traits) | {engine.ID: i} for i, (_, traits) in enumerate(RECORDS)]
-    return engine.train(rows)
 
 
 @pytest.fixture
@@ -57,15 +35,9 @@ def population(db):
 
 
 @pytest.fixture
-def model(population, trained):
-    chosen = selectors.definition()
-    return MatchModel.objects.create(
-        definition=chosen.as_json(),
-        signature=chosen.signature,
-        splink=trained,
-        profiles_used=population,
-        seconds=0,
-    )
+def model(population, match_model):
+    """The trained model, among 1,500 profiles."""
+    return match_model
 
 
 def run(kind=MatchRun.Kind.FULL):
