@@ -84,7 +84,9 @@ class SettingsForm(forms.Form):
                 "max_block",
             )
         }
-        initial["comparisons"] = json.dumps(chosen.comparisons, indent=1)
+        # One comparison per line: easy to read and to edit.
+        lines = ",\n ".join(json.dumps(c) for c in chosen.comparisons)
+        initial["comparisons"] = f"[{lines}]"
         initial["blocking"] = json.dumps(chosen.blocking)
         initial["vetoes"] = list(chosen.vetoes)
         for name in fields.FIELD_NAMES:

@@ -131,9 +131,12 @@ def runs(request):
             else:
                 return redirect("profiles:matching:run", pk=run.pk)
         status = 400
+    shown = list(MatchRun.objects.select_related("started_by")[:100])
+    for run in shown:
+        run.held_shown = [(held_label(reason), n) for reason, n in sorted(run.held.items())]
     context = {
         "section": "runs",
-        "runs": MatchRun.objects.select_related("started_by")[:100],
+        "runs": shown,
         "form": form,
         **_stale_context(),
     }

@@ -14,6 +14,7 @@ from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
 from demo import lookalikes
 from profiles import tasks
 from profiles.matching import jobs, services
+from profiles.matching.forms import SettingsForm
 from profiles.models import MatchCandidate, MatchModel, MatchRun, MatchSettings, Profile
 
 from .conftest import JOHN, JON
@@ -90,6 +91,20 @@ def test_saved_settings_feed_the_matcher_and_a_model_on_other_fields_is_called_s
     assert "city" not in saved.mapping  # an empty row: the field is left out
     page = client.get("/profiles/matching/model/").content.decode()
     assert f"Model v{match_model.pk} is stale" in page
+
+
+def test_saving_the_settings_page_as_shown_keeps_the_model_fitting(client_as, match_model):
+    shown = SettingsForm.for_settings(MatchSettings.load())
+    posted = {}
+    for field in shown:
+        value = field.field.prepare_value(field.value())
+        if isinstance(value, bool):
+            value = "on" if value else None
+        if value is not None:
+            posted[field.name] = value
+    assert client_as(ADMIN).post("/profiles/matching/", posted).status_code == 302
+    assert not jobs.model_is_stale()
+    assert services.start_run(kind=MatchRun.Kind.DRY_RUN).model_id == match_model.pk
 
 
 def test_the_model_page_charts_each_levels_weight_and_lists_the_versions(client_as, match_model):
