@@ -2,11 +2,15 @@
 level's weight), train, start passes (409 while one runs) and explain pairs; account
 managers and admins work the review queue; others are refused; errors name the field."""
 
+import os
+
 import pytest
 
+from cdp_site.celery import app as celery_app
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
 from profiles.matching import services
 from profiles.models import MatchCandidate, MatchRun, MatchSettings, Profile
+from tests.support.processes import start_celery_worker, stop_process, wait_until
 
 from .conftest import JOHN, JON
 
@@ -157,3 +161,27 @@ def test_explain_says_why_two_profiles_score_what_they_do(client_as, match_model
     missing = client.get(f"{BASE}/explain", {"left": jon.pk})
     assert missing.status_code == 400 and "right" in missing.json()["error"]["fields"]
     assert client_as(ACCOUNT_MANAGER).get(f"{BASE}/explain").status_code == 403
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_pass_an_api_client_started(client_as, match_model, settings):
+    Profile.objects.create(traits=JON)
+    Profile.objects.create(traits=JOHN)
+    celery_app.control.purge()  # tasks other tests left queued
+    worker = start_celery_worker(broker_url=settings.CELERY_BROKER_URL, name=f"match-{os.getpid()}")
+    try:
+        started = client_as(ADMIN).post(f"{BASE}/runs", {"kind": "full"}, content_type=JSON)
+        assert started.status_code == 202
+
+        def finished():
+            return MatchRun.objects.get(pk=started.json()["id"]).status != "running"
+
+        wait_until(finished, timeout=90, what="the worker to run the pass")
+    finally:
+        stop_process(worker)
+    run = MatchRun.objects.get(pk=started.json()["id"])
+    assert run.status == MatchRun.Status.DONE, run.error
+    # Jon of the CRM and John of the shop: scored, and merged or queued for review.
+    assert run.profiles == 2 and run.pairs == 1
+    assert run.merged + run.queued == 1
