@@ -13,16 +13,16 @@ from cdp_site.access import requires
 from cdp_site.permissions import Cap
 
 from ..models import MatchModel, MatchRun, MatchSettings, Profile
-from . import charts, jobs, selectors, services
+from . import charts, decide, jobs, selectors, services
 from .forms import ExplainForm, SettingsForm, StartRunForm
 
 ADMIN = Cap.MANAGE_IDENTITY_RULES
 MODEL = "profiles/matching/model.html"
 RUN = "profiles/matching/run.html"
 HELD = {
-    "unverified": "only an unverified client asserted it",
-    "unique_identifier": "two different unique identifiers",
-    "decided": "a person rejected or unmerged it",
+    decide.UNVERIFIED: "only an unverified client asserted it",
+    decide.UNIQUE_IDENTIFIER: "two different unique identifiers",
+    decide.DECIDED: "a person rejected or unmerged it",
 }
 
 
