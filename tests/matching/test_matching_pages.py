@@ -241,9 +241,13 @@ def test_accepting_a_pair_whose_profile_is_gone_says_so_and_moves_on(client_as, 
 
 
 def test_beat_passes_skip_quietly_while_matching_is_off_and_run_when_it_is_on(match_model):
+    Profile.objects.create(traits=JON)
+    Profile.objects.create(traits=JOHN)
     assert tasks.scheduled_match_pass("incremental") is None
     assert not MatchRun.objects.exists()
     services.update_settings(enabled=True)
+    ran = MatchRun.objects.get(pk=tasks.scheduled_match_pass("full"))
+    assert ran.status == MatchRun.Status.DONE and ran.profiles == 2, ran.error
     MatchModel.objects.all().delete()
     assert jobs.scheduled_pass("full") is None  # no model: nothing to run with
-    assert not MatchRun.objects.exists()
+    assert MatchRun.objects.count() == 1
