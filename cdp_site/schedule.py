@@ -92,6 +92,12 @@ BEAT_SCHEDULE = {
     "profiles-recompute-scores": {"task": "profiles.tasks.recompute_scores", "schedule": 900.0},
     # Segments: the change-signal reader's safety net beside its on-commit trigger, the
     # segments whose time windows slide, and the size-over-time samples.
+    # The incremental matcher's safety net (profile_changed triggers it at once).
+    "profiles-match-changes": {
+        "task": "profiles.tasks.match_changed_profiles",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
     "segments-process-changes": {
         "task": "segments.tasks.process_profile_changes",
         "schedule": 5.0,

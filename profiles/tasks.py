@@ -8,6 +8,7 @@ from cdp_site.celery import LONG_TASK, SHORT_TASK
 
 from . import email_confirmation, services
 from .computed import backfill
+from .matching import incremental as matching
 from .privacy import propagation
 from .privacy import services as privacy
 from .rules import dryrun_jobs
@@ -83,3 +84,15 @@ def run_dry_run(key: str, kinds=None, blocked=None) -> dict:
     # The blocked list travels as JSON lists: back to the tuples dry_run expects.
     blocked = [tuple(item) for item in blocked] if blocked is not None else None
     return dryrun_jobs.run(key, kinds, blocked).as_dict()
+
+
+@shared_task(
+    name=matching.TASK,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+    **LONG_TASK,
+)
+def match_changed_profiles() -> int:
+    return matching.match_changed_profiles()
