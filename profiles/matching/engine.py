@@ -25,14 +25,12 @@ from .fields import FIELD_NAMES
 ID = "unique_id"
 
 DEFAULT_COMPARISONS: list[dict] = [
-    {"field": "first_name", "method": "name", "thresholds": [0.92, 0.8]},
-    {"field": "surname", "method": "name", "thresholds": [0.92, 0.8]},
+    {"field": "first_name", "method": "name", "thresholds": [0.92, 0.88]},
+    {"field": "surname", "method": "name", "thresholds": [0.92, 0.88]},
     {"field": "birth_date", "method": "date"},
     {"field": "address", "method": "address"},
     {"field": "phone", "method": "damerau_levenshtein", "thresholds": [1], "frequent": True},
-    # "jsmith" at two companies is two people more often than "jan.smit1984" is.
-    {"field": "email_local", "method": "damerau_levenshtein", "thresholds": [1], "frequent": True},
-    {"field": "email_domain", "method": "exact"},
+    {"field": "email", "method": "email"},
 ]
 # Pairs are scored only where one of these holds (each a list of equal fields): a
 # million profiles have 5 * 10**11 pairs, and the likely ones share something exactly.
@@ -129,8 +127,9 @@ def validate(comparisons: Sequence[dict], blocking: Sequence[Sequence[str]]) -> 
         name = spec.get("field")
         if name not in FIELD_NAMES and name not in COMPOSITE:
             raise ModelError(where, f"{name!r} is not a matcher field")
-        if (spec.get("method") == "address") != (name == "address"):
-            raise ModelError(where, "the address is compared with the address method, alone")
+        for composite in COMPOSITE:
+            if (spec.get("method") == composite) != (name == composite):
+                raise ModelError(where, f"{composite} is compared with the {composite} method")
         if name in seen:
             raise ModelError(where, f"{name} is compared twice")
         seen.add(name)
@@ -170,7 +169,7 @@ def _comparison_name(spec: dict):
     import splink.comparison_library as cl
 
     name = spec["field"]
-    thresholds = spec.get("thresholds") or [0.92, 0.8]
+    thresholds = spec.get("thresholds") or [0.92, 0.88]
     initial = (
         f"(length({name}_l) = 1 OR length({name}_r) = 1) "
         f"AND substr({name}_l, 1, 1) = substr({name}_r, 1, 1)"
@@ -238,11 +237,60 @@ def _comparison_address(spec: dict):
 
 
 def _comparison_date(spec: dict):
+    import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
-    # Exact; one edit (a typo, or day and month swapped as 02/03 vs 03/02 often are);
-    # within a month; a year; ten years.
-    return cl.DateOfBirthComparison(spec["field"], input_is_string=True, datetime_format="%Y-%m-%d")
+    name = spec["field"]
+    swapped = (
+        f"substr({name}_l, 1, 4) = substr({name}_r, 1, 4) "
+        f"AND substr({name}_l, 6, 2) = substr({name}_r, 9, 2) "
+        f"AND substr({name}_l, 9, 2) = substr({name}_r, 6, 2)"
+    )
+    # Exact; day and month swapped (02/03 read as 3 February); one typo; else. No "within
+    # a month or a year" levels: people are not born a few weeks apart from themselves,
+    # and those levels would teach the model that siblings' dates are near-matches.
+    return cl.CustomComparison(
+        [
+            cll.NullLevel(name),
+            cll.ExactMatchLevel(name),
+            {"sql_condition": swapped, "label_for_charts": "day and month swapped"},
+            cll.DamerauLevenshteinLevel(name, 1),
+            cll.ElseLevel(),
+        ],
+        output_column_name=name,
+    )
+
+
+# The e-mail compared as one: the whole address, one typo in it, or the same distinctive
+# local part (one with digits: "jan.smit1984") at another domain. A local part made of
+# the name alone ("jsmith" at two companies) says nothing the names have not said.
+_EMAIL_LEVELS = (
+    ("email_local_l IS NULL OR email_local_r IS NULL", "no e-mail on one side"),
+    (
+        "email_local_l = email_local_r AND email_domain_l = email_domain_r",
+        "the same address",
+    ),
+    (
+        "damerau_levenshtein(email_local_l || '@' || email_domain_l, "
+        "email_local_r || '@' || email_domain_r) <= 1",
+        "one typo in the address",
+    ),
+    (
+        "email_local_l = email_local_r AND regexp_matches(email_local_l, '[0-9]')",
+        "the same distinctive local part at another domain",
+    ),
+)
+
+
+def _comparison_email(spec: dict):
+    import splink.comparison_library as cl
+
+    levels = [
+        {"sql_condition": sql, "label_for_charts": label, "is_null_level": i == 0}
+        for i, (sql, label) in enumerate(_EMAIL_LEVELS)
+    ]
+    levels.append({"sql_condition": "ELSE", "label_for_charts": "a different address"})
+    return cl.CustomComparison(levels, output_column_name="email", comparison_description="email")
 
 
 METHODS = {
@@ -252,9 +300,13 @@ METHODS = {
     "damerau_levenshtein": _comparison_damerau_levenshtein,
     "date": _comparison_date,
     "address": _comparison_address,
+    "email": _comparison_email,
 }
-# Fields a comparison may name besides the standard ones: the composite address.
-COMPOSITE = {"address": ("street", "house_number", "postcode", "city")}
+# Fields a comparison may name besides the standard ones: the composites.
+COMPOSITE = {
+    "address": ("street", "house_number", "postcode", "city"),
+    "email": ("email_local", "email_domain"),
+}
 
 
 def splink_settings(comparisons: Sequence[dict], blocking: Sequence[Sequence[str]]):
@@ -346,15 +398,13 @@ def train(
     compared = {spec["field"] for spec in comparisons}
     compared |= {f for name in list(compared) for f in COMPOSITE.get(name, ())}
     training = linker.training
-    deterministic = [block_on(*r) for r in (["email_local", "email_domain"], ["phone"])]
+    deterministic = [
+        block_on(*rule)
+        for rule in (["email_local", "email_domain"], ["phone"])
+        if set(rule) <= compared
+    ]
     training.estimate_probability_two_random_records_match(
-        [
-            rule
-            for rule, names in zip(deterministic, (["email_local"], ["phone"]), strict=True)
-            if set(names) <= compared
-        ]
-        or [block_on(*blocking[0])],
-        recall=0.6,
+        deterministic or [block_on(*blocking[0])], recall=0.6
     )
     training.estimate_u_using_random_sampling(max_pairs=limits.u_pairs, seed=1)
     for rule in TRAINING_BLOCKS:
