@@ -89,19 +89,20 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
-    # Probabilistic matching (profiles/matching/): a full pass every night and the
-    # profiles changed since every 5 minutes, both only while matching is enabled and a
-    # model fits the settings (the task skips quietly otherwise).
+    # Probabilistic matching (profiles/matching/): a full pass every night, only while
+    # matching is enabled and a model fits the settings (the task skips quietly
+    # otherwise). Profiles changed in between are the incremental matcher's: a pass of
+    # kind "incremental" scores every profile, too much to repeat every few minutes.
     "profiles-match-full-pass": {
         "task": "profiles.tasks.scheduled_match_pass",
         "schedule": crontab(hour=2, minute=30),
         "args": ("full",),
     },
-    "profiles-match-incremental-pass": {
-        "task": "profiles.tasks.scheduled_match_pass",
-        "schedule": 300.0,
-        "args": ("incremental",),
-        "options": {"expires": 300},
+    # The incremental matcher's safety net (profile_changed triggers it at once).
+    "profiles-match-changes": {
+        "task": "profiles.tasks.match_changed_profiles",
+        "schedule": 30.0,
+        "options": {"expires": 60},
     },
     # Quintile scores rank every customer against the others: recomputed for all (one scan
     # of the profiles; a rerun that finds nothing changed writes nothing).

@@ -134,7 +134,7 @@ class Rates:
     moved: float = 0.1
     other_email: float = 0.3
     family_contact: float = 0.3
-    twins: float = 0.01
+    twins: float = 0.03  # of the people living with another: about twice the birth rate
 
 
 def people(count: int, *, seed: int = 7, rates: Rates = Rates()) -> list[Person]:
@@ -177,7 +177,7 @@ def _relative(rng: random.Random, head: Person, index: int, rates: Rates) -> Per
     twin shares the date of birth; a family contact shares the e-mail or the landline."""
     own = _person(rng, index)
     given = rng.choice([g for g in GIVEN + MORE_GIVEN if g[0] != head.first_name[0]])
-    twin = rng.random() < rates.twins * 10  # among households with more than one person
+    twin = rng.random() < rates.twins
     family = rng.random() < rates.family_contact
     return replace(
         own,
@@ -228,12 +228,22 @@ def records(
 ) -> list[tuple[int, dict]]:
     """(person, traits) per record: each person held by one to three sources, each
     source writing them its own way."""
+    return [
+        (person, traits)
+        for person, _, traits in sourced(everyone, seed=seed, rates=rates, per_person=per_person)
+    ]
+
+
+def sourced(
+    everyone: list[Person], *, seed: int = 11, rates: Rates = Rates(), per_person=(1, 1, 2, 2, 3)
+) -> list[tuple[int, str, dict]]:
+    """(person, source, traits) per record."""
     rng = random.Random(seed)
     out = []
     for person in everyone:
         sources = rng.sample(SOURCES, min(rng.choice(per_person), len(SOURCES)))
         for source in sources:
-            out.append((person.person, _written_by(rng, person, source, rates)))
+            out.append((person.person, source, _written_by(rng, person, source, rates)))
     return out
 
 
@@ -248,8 +258,8 @@ def _written_by(rng: random.Random, p: Person, source: str, rates: Rates) -> dic
         )
         postcode, city = _postcode(rng, p.country), rng.choice(CITIES)[0]
     email = p.email
-    if rng.random() < rates.other_email:
-        work = f"work{rng.randint(1, 400)}.com"
+    if rng.random() < rates.other_email:  # their work address: one employer per person
+        work = f"work{(p.person * 7919) % 400 + 1}.com"
         email = f"{p.first_name[0]}{p.surname.replace(' ', '')}@{work}".lower()
     traits = {
         "firstName": given,

@@ -8,6 +8,8 @@ class ProfilesConfig(AppConfig):
         from integrations.connectors.services import register_source_setup
 
         from . import personal_data
+        from .changes import profile_changed
+        from .matching import incremental
         from .privacy import services as privacy_services
 
         register_source_setup(_connection_user_id_kind)
@@ -15,6 +17,8 @@ class ProfilesConfig(AppConfig):
         personal_data.register_all()
         # An erased person's identifiers go on integrations' suppression list.
         privacy_services.register_suppressor(_suppress)
+        # Profiles just created or changed are matched against the others, off this path.
+        profile_changed.connect(incremental.trigger, dispatch_uid="matching")
 
 
 def _suppress(values: list[str], request_id: int) -> None:

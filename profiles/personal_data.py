@@ -122,6 +122,7 @@ def register_all() -> None:
         "no value of any profile",
     )
     exempt(model="profiles.MatchSettings", reason="configuration, about no one")
+    exempt(model="profiles.MatchCursor", reason="how far the matcher read the change signal")
     exempt(
         model="profiles.PropagationJob",
         reason="an erasure's request to a destination, kept as proof it was made: the "

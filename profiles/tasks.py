@@ -8,6 +8,7 @@ from cdp_site.celery import LONG_TASK, SHORT_TASK
 
 from . import email_confirmation, services
 from .computed import backfill
+from .matching import incremental as matching
 from .matching import jobs as matching_jobs
 from .matching import services as matching_services
 from .privacy import propagation
@@ -87,9 +88,21 @@ def run_dry_run(key: str, kinds=None, blocked=None) -> dict:
     return dryrun_jobs.run(key, kinds, blocked).as_dict()
 
 
-# Probabilistic matching (profiles/matching/jobs.py): training and passes asked for from
-# the pages and the API, and beat's passes (which skip quietly while matching is off or
-# no model fits the settings). No automatic retry: a failed pass is recorded on its run.
+@shared_task(
+    name=matching.TASK,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+    **LONG_TASK,
+)
+def match_changed_profiles() -> int:
+    return matching.match_changed_profiles()
+
+
+# Probabilistic matching's work asked for from the pages and the API (profiles/matching/
+# jobs.py), and beat's passes (which skip quietly while matching is off or no model fits
+# the settings). No automatic retry: a failed pass is recorded on its run.
 
 
 @shared_task(name=matching_jobs.TRAIN_TASK, **LONG_TASK)

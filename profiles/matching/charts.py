@@ -3,7 +3,7 @@ draws them: no inline script)."""
 
 from __future__ import annotations
 
-from .engine import Explanation
+from .explain import Explanation
 from .selectors import LevelWeight
 
 MARGIN = {"t": 24, "r": 16, "b": 40, "l": 220}

@@ -51,9 +51,9 @@ class Plan:
         return merges + queued
 
 
-def decide(pairs: list[engine.Pair], *, run, chosen: selectors.Definition) -> Plan:
+def decide(pairs: list[engine.Pair], *, auto: float, chosen: selectors.Definition) -> Plan:
+    """The plan for these pairs at the auto-merge threshold ``auto``."""
     plan = Plan()
-    auto = run.auto_merge_threshold
     high = [p for p in pairs if p.probability >= auto]
     ids = {i for p in high for i in (p.left, p.right)}
     unverified = selectors.unverified_fields(ids, chosen) if ids else {}

@@ -16,7 +16,6 @@ its conditions.
 from __future__ import annotations
 
 import logging
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,14 +25,12 @@ from .fields import FIELD_NAMES
 ID = "unique_id"
 
 DEFAULT_COMPARISONS: list[dict] = [
-    {"field": "first_name", "method": "name", "thresholds": [0.92, 0.8]},
-    {"field": "surname", "method": "name", "thresholds": [0.92, 0.8]},
+    {"field": "first_name", "method": "name", "thresholds": [0.92, 0.88]},
+    {"field": "surname", "method": "name", "thresholds": [0.92, 0.88]},
     {"field": "birth_date", "method": "date"},
     {"field": "address", "method": "address"},
     {"field": "phone", "method": "damerau_levenshtein", "thresholds": [1], "frequent": True},
-    # "jsmith" at two companies is two people more often than "jan.smit1984" is.
-    {"field": "email_local", "method": "damerau_levenshtein", "thresholds": [1], "frequent": True},
-    {"field": "email_domain", "method": "exact"},
+    {"field": "email", "method": "email"},
 ]
 # Pairs are scored only where one of these holds (each a list of equal fields): a
 # million profiles have 5 * 10**11 pairs, and the likely ones share something exactly.
@@ -130,8 +127,9 @@ def validate(comparisons: Sequence[dict], blocking: Sequence[Sequence[str]]) -> 
         name = spec.get("field")
         if name not in FIELD_NAMES and name not in COMPOSITE:
             raise ModelError(where, f"{name!r} is not a matcher field")
-        if (spec.get("method") == "address") != (name == "address"):
-            raise ModelError(where, "the address is compared with the address method, alone")
+        for composite in COMPOSITE:
+            if (spec.get("method") == composite) != (name == composite):
+                raise ModelError(where, f"{composite} is compared with the {composite} method")
         if name in seen:
             raise ModelError(where, f"{name} is compared twice")
         seen.add(name)
@@ -171,7 +169,7 @@ def _comparison_name(spec: dict):
     import splink.comparison_library as cl
 
     name = spec["field"]
-    thresholds = spec.get("thresholds") or [0.92, 0.8]
+    thresholds = spec.get("thresholds") or [0.92, 0.88]
     initial = (
         f"(length({name}_l) = 1 OR length({name}_r) = 1) "
         f"AND substr({name}_l, 1, 1) = substr({name}_r, 1, 1)"
@@ -239,11 +237,60 @@ def _comparison_address(spec: dict):
 
 
 def _comparison_date(spec: dict):
+    import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
-    # Exact; one edit (a typo, or day and month swapped as 02/03 vs 03/02 often are);
-    # within a month; a year; ten years.
-    return cl.DateOfBirthComparison(spec["field"], input_is_string=True, datetime_format="%Y-%m-%d")
+    name = spec["field"]
+    swapped = (
+        f"substr({name}_l, 1, 4) = substr({name}_r, 1, 4) "
+        f"AND substr({name}_l, 6, 2) = substr({name}_r, 9, 2) "
+        f"AND substr({name}_l, 9, 2) = substr({name}_r, 6, 2)"
+    )
+    # Exact; day and month swapped (02/03 read as 3 February); one typo; else. No "within
+    # a month or a year" levels: people are not born a few weeks apart from themselves,
+    # and those levels would teach the model that siblings' dates are near-matches.
+    return cl.CustomComparison(
+        [
+            cll.NullLevel(name),
+            cll.ExactMatchLevel(name),
+            {"sql_condition": swapped, "label_for_charts": "day and month swapped"},
+            cll.DamerauLevenshteinLevel(name, 1),
+            cll.ElseLevel(),
+        ],
+        output_column_name=name,
+    )
+
+
+# The e-mail compared as one: the whole address, one typo in it, or the same distinctive
+# local part (one with digits: "jan.smit1984") at another domain. A local part made of
+# the name alone ("jsmith" at two companies) says nothing the names have not said.
+_EMAIL_LEVELS = (
+    ("email_local_l IS NULL OR email_local_r IS NULL", "no e-mail on one side"),
+    (
+        "email_local_l = email_local_r AND email_domain_l = email_domain_r",
+        "the same address",
+    ),
+    (
+        "damerau_levenshtein(email_local_l || '@' || email_domain_l, "
+        "email_local_r || '@' || email_domain_r) <= 1",
+        "one typo in the address",
+    ),
+    (
+        "email_local_l = email_local_r AND regexp_matches(email_local_l, '[0-9]')",
+        "the same distinctive local part at another domain",
+    ),
+)
+
+
+def _comparison_email(spec: dict):
+    import splink.comparison_library as cl
+
+    levels = [
+        {"sql_condition": sql, "label_for_charts": label, "is_null_level": i == 0}
+        for i, (sql, label) in enumerate(_EMAIL_LEVELS)
+    ]
+    levels.append({"sql_condition": "ELSE", "label_for_charts": "a different address"})
+    return cl.CustomComparison(levels, output_column_name="email", comparison_description="email")
 
 
 METHODS = {
@@ -253,9 +300,13 @@ METHODS = {
     "damerau_levenshtein": _comparison_damerau_levenshtein,
     "date": _comparison_date,
     "address": _comparison_address,
+    "email": _comparison_email,
 }
-# Fields a comparison may name besides the standard ones: the composite address.
-COMPOSITE = {"address": ("street", "house_number", "postcode", "city")}
+# Fields a comparison may name besides the standard ones: the composites.
+COMPOSITE = {
+    "address": ("street", "house_number", "postcode", "city"),
+    "email": ("email_local", "email_domain"),
+}
 
 
 def splink_settings(comparisons: Sequence[dict], blocking: Sequence[Sequence[str]]):
@@ -347,15 +398,13 @@ def train(
     compared = {spec["field"] for spec in comparisons}
     compared |= {f for name in list(compared) for f in COMPOSITE.get(name, ())}
     training = linker.training
-    deterministic = [block_on(*r) for r in (["email_local", "email_domain"], ["phone"])]
+    deterministic = [
+        block_on(*rule)
+        for rule in (["email_local", "email_domain"], ["phone"])
+        if set(rule) <= compared
+    ]
     training.estimate_probability_two_random_records_match(
-        [
-            rule
-            for rule, names in zip(deterministic, (["email_local"], ["phone"]), strict=True)
-            if set(names) <= compared
-        ]
-        or [block_on(*blocking[0])],
-        recall=0.6,
+        deterministic or [block_on(*blocking[0])], recall=0.6
     )
     training.estimate_u_using_random_sampling(max_pairs=limits.u_pairs, seed=1)
     for rule in TRAINING_BLOCKS:
@@ -383,6 +432,12 @@ def score(
     capped = cap_blocks(rows, [b for b in blocking if b], max_block=limits.max_block)
     linker = _linker(rows, model, limits)
     table = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table()
+    return Scored(pairs=_pairs(table, vetoes), capped=capped)
+
+
+def _pairs(table, vetoes: Sequence[str]) -> list[Pair]:
+    """Splink's predictions (a pyarrow table) as Pairs, with each comparison's weight
+    and level and the vetoes they raise."""
     columns = [
         table.column(name).to_pylist()
         for name in (f"{ID}_l", f"{ID}_r", "match_weight", "match_probability")
@@ -405,7 +460,7 @@ def score(
         levels = {name: column[i] for name, column in gammas.items()}
         vetoed = tuple(n for n in vetoes if _against(parts.get(n)))
         pairs.append(Pair(*values, vetoed_by=vetoed, parts=parts, levels=levels))
-    return Scored(pairs=pairs, capped=capped)
+    return pairs
 
 
 def _against(weight) -> bool:
@@ -482,89 +537,6 @@ def merge_groups(
     return [group for group in members.values() if len(group) > 1]
 
 
-# -- explaining a score ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    comparison: str
-    level: str
-    weight: float
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Why a pair scored what it did: the prior (how likely two random profiles are one
-    person) plus each comparison's weight at the level the pair reached; their sum is
-    the match weight. What the waterfall chart draws."""
-
-    prior: float
-    steps: list[Step]
-    weight: float
-    probability: float
-
-
-def prior_weight(model: dict) -> float:
-    chance = model.get("probability_two_random_records_match") or 1e-6
-    return math.log2(chance / (1 - chance))
-
-
-def level_label(model: dict, comparison: str, gamma: int | None) -> str:
-    """The label of the level ``gamma`` names in a saved model."""
-    for spec in model.get("comparisons", []):
-        if spec.get("output_column_name") != comparison:
-            continue
-        levels = spec.get("comparison_levels", [])
-        if gamma is None or gamma < 0:
-            return next(
-                (lv.get("label_for_charts", "") for lv in levels if lv.get("is_null_level")),
-                "missing",
-            )
-        ranked = [lv for lv in levels if not lv.get("is_null_level")]
-        index = len(ranked) - 1 - gamma
-        return ranked[index].get("label_for_charts", "") if 0 <= index < len(ranked) else ""
-    return ""
-
-
-def explain_pair(model: dict, pair: Pair) -> Explanation:
-    """The explanation of a pair a pass scored (its parts and levels were kept)."""
-    steps = [
-        Step(name, level_label(model, name, pair.levels.get(name)), round(weight or 0.0, 3))
-        for name, weight in pair.parts.items()
-    ]
-    return Explanation(
-        prior=round(prior_weight(model), 3),
-        steps=steps,
-        weight=round(pair.weight, 3),
-        probability=pair.probability,
-    )
-
-
-def explain(model: dict, left: dict, right: dict, *, limits: Limits = Limits()) -> Explanation:
-    """Scores two rows of standard fields with the model and explains it. Names are
-    compared without their frequency adjustment (which needs every profile's names):
-    the explanation says "without name frequencies" where that applies."""
-    rows = [dict(left, **{ID: 1}), dict(right, **{ID: 2})]
-    linker = _linker(rows, model, limits)
-    for spec in model.get("comparisons", []):
-        for level in spec.get("comparison_levels", []):
-            column = level.get("tf_adjustment_column")
-            if column:
-                for row in rows:  # u of the exact level: an adjustment of nothing
-                    row[f"tf_{column}"] = level.get("u_probability") or 0.01
-    table = linker.inference.score_pair(rows[0], rows[1]).as_pyarrow_table()
-    record = table.to_pylist()[0]
-    names = [
-        n[3:] for n in table.column_names if n.startswith("mw_") and not n.startswith("mw_tf_adj_")
-    ]
-    pair = Pair(
-        left=1,
-        right=2,
-        weight=record["match_weight"],
-        probability=record["match_probability"],
-        parts={
-            n: (record[f"mw_{n}"] or 0.0) + (record.get(f"mw_tf_adj_{n}") or 0.0) for n in names
-        },
-        levels={n: record.get(f"gamma_{n}") for n in names},
-    )
-    return explain_pair(model, pair)
+# The explanation lives in its own module (this one is long enough); pages and services
+# reach it as engine.explain / engine.explain_pair. Imported last: it imports from here.
+from .explain import Explanation, Step, explain, explain_pair  # noqa: E402, F401

@@ -214,17 +214,22 @@ def _run(run: MatchRun) -> None:
     if changed is not None:
         pairs = [p for p in pairs if p.left in changed or p.right in changed]
     run.profiles, run.pairs, run.capped = len(rows), len(pairs), scored.capped
-    plan = decide(pairs, run=run, chosen=chosen)
-    run.held = plan.held_counts()
+    plan = decide(pairs, auto=run.auto_merge_threshold, chosen=chosen)
     if run.kind == MatchRun.Kind.DRY_RUN:
         run.merged, run.queued = plan.merge_count(), len(plan.queue)
         run.samples = plan.samples()
-        return
-    run.queued = _queue(plan.queue, run)
-    run.merged = _merge(plan.groups, plan.scores, run)
+    else:
+        run.merged, run.queued = act(plan, model=run.model)
+    run.held = plan.held_counts()
 
 
-def _queue(queue: list, run: MatchRun) -> int:
+def act(plan, *, model: MatchModel) -> tuple[int, int]:
+    """Queues the plan's pairs for review and merges its groups: (merged, queued)."""
+    queued = _queue(plan.queue, model)
+    return _merge(plan.groups, plan.scores, model=model, held=plan.held), queued
+
+
+def _queue(queue: list, model: MatchModel) -> int:
     """Upserts the pairs into the review queue; a pair already decided keeps its status."""
     rows = [
         MatchCandidate(
@@ -232,7 +237,7 @@ def _queue(queue: list, run: MatchRun) -> int:
             high_id=max(pair.left, pair.right),
             probability=pair.probability,
             weight=pair.weight,
-            model=run.model,
+            model=model,
             held_by=reasons,
             parts={name: [pair.levels.get(name), weight] for name, weight in pair.parts.items()},
         )
@@ -248,7 +253,7 @@ def _queue(queue: list, run: MatchRun) -> int:
     return len(rows)
 
 
-def _merge(groups: list[set[int]], scores: dict, run: MatchRun) -> int:
+def _merge(groups: list[set[int]], scores: dict, *, model: MatchModel, held) -> int:
     """Merges each group into its oldest profile, one merge (and transaction) at a time:
     a profile merged or erased since the scoring is skipped, and the rest goes on."""
     best: dict[int, float] = {}  # each profile's strongest pair: the score its merge keeps
@@ -259,15 +264,18 @@ def _merge(groups: list[set[int]], scores: dict, run: MatchRun) -> int:
     for group in groups:
         survivor, *others = sorted(group)
         for other in others:
-            if _merge_one(survivor=survivor, merged=other, score=best[other], run=run):
+            if _merge_one(
+                survivor=survivor, merged=other, score=best[other], model=model, held=held
+            ):
                 merged += 1
     return merged
 
 
-def _merge_one(*, survivor: int, merged: int, score: float, run: MatchRun) -> bool:
+def _merge_one(*, survivor: int, merged: int, score: float, model: MatchModel, held) -> bool:
+    """One merge in its own transaction; False when it cannot be (now) made."""
     uniques = selectors.unique_identities([survivor, merged])
     if different_unique_identifiers(uniques.get(survivor, {}), uniques.get(merged, {})):
-        run.held[UNIQUE_IDENTIFIER] = run.held.get(UNIQUE_IDENTIFIER, 0) + 1
+        held[UNIQUE_IDENTIFIER] += 1  # joined through a third profile: two CRM ids now
         return False
     try:
         merge_profiles(
@@ -276,7 +284,7 @@ def _merge_one(*, survivor: int, merged: int, score: float, run: MatchRun) -> bo
             actor=None,
             reason=Merge.Reason.PROBABILISTIC,
             score=score,
-            model_version=run.model_id,
+            model_version=model.pk,
         )
     except ProfileError:
         return False

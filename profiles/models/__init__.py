@@ -9,7 +9,7 @@ unmerge moves the merged identities back and the facts follow them again.
 from .changes import ProfileChange
 from .consent import ConsentPurpose, ConsentRecord
 from .identity import BlockedValue, IdentifierKind, Identity, IdentitySettings, SourceIdentity
-from .matching import MatchCandidate, MatchModel, MatchRun, MatchSettings
+from .matching import MatchCandidate, MatchCursor, MatchModel, MatchRun, MatchSettings
 from .privacy import PrivacyRequest, PropagationJob
 from .profile import (
     EmailConfirmation,
@@ -34,6 +34,7 @@ __all__ = [
     "IdentitySettings",
     "LinkRefusal",
     "MatchCandidate",
+    "MatchCursor",
     "MatchModel",
     "MatchRun",
     "MatchSettings",

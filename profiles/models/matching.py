@@ -7,6 +7,8 @@ profiles/matching/ holds the code; README "Probabilistic matching" says how to u
 from django.conf import settings
 from django.db import models
 
+from cdp_site.models import OutboxCursor
+
 
 class MatchSettings(models.Model):
     """The one row of matching settings: which traits feed which field, how fields are
@@ -159,3 +161,7 @@ class MatchCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.low_id} ~ {self.high_id} ({self.probability:.3f})"
+
+
+class MatchCursor(OutboxCursor):
+    """How far the incremental matcher has read the profiles' change signal."""

@@ -12,7 +12,7 @@ from tests.matching.conftest import (  # noqa: F401 (fixtures shared)
     JOHN,
     match_model,
     queued_pair,
-    trained_splink,
+    trained,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -12,32 +12,23 @@ from profiles.models import MatchCandidate, MatchRun, Merge, Profile
 from profiles.services import unmerge
 from tests.profiles.conftest import message, profile_of
 
-from .conftest import JOHN, JON
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
-JON_CRM, JOHN_SHOP = JON, JOHN  # the same person in the CRM and the shop
-
-
-# The people the session's model is trained on (conftest.trained_splink).
-PEOPLE = lookalikes.people(1500, seed=41)
-# What the database holds around each test's own people: one profile each, so that a
-# pass has thousands of profiles to block and score but merges only the test's pairs.
-CROWD = [traits for _, traits in lookalikes.records(PEOPLE, seed=44, per_person=(1,))]
-
-
-@pytest.fixture
-def population(db):
-    """1,500 profiles, one per person, written straight to the table (only their traits
-    matter to the matcher)."""
-    Profile.objects.bulk_create([Profile(traits=traits) for traits in CROWD], batch_size=2000)
-    return len(CROWD)
-
-
-@pytest.fixture
-def model(population, match_model):
-    """The trained model, among 1,500 profiles."""
-    return match_model
+JON_CRM = {
+    "firstName": "Jon",
+    "lastName": "Vanderlinde",
+    "birthday": "1984-03-02",
+    "address": {"street": "12 Oak Street", "postalCode": "1012 AB", "city": "Amsterdam"},
+    "email": "jon.vanderlinde@example.com",
+    "phone": "+31 6 1234 5678",
+}
+JOHN_SHOP = {
+    "firstName": "John",
+    "lastName": "Vanderlinde",
+    "birthday": "02/03/1984",
+    "address": {"street": "Oak St 12", "postalCode": "1012AB", "city": "amsterdam"},
+    "email": "jvdl@work.example",
+}
 
 
 def run(kind=MatchRun.Kind.FULL):
