@@ -12,23 +12,11 @@ from profiles.models import MatchCandidate, MatchRun, Merge, Profile
 from profiles.services import unmerge
 from tests.profiles.conftest import message, profile_of
 
+from .conftest import JOHN, JON
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
-JON_CRM = {
-    "firstName": "Jon",
-    "lastName": "Vanderlinde",
-    "birthday": "1984-03-02",
-    "address": {"street": "12 Oak Street", "postalCode": "1012 AB", "city": "Amsterdam"},
-    "email": "jon.vanderlinde@example.com",
-    "phone": "+31 6 1234 5678",
-}
-JOHN_SHOP = {
-    "firstName": "John",
-    "lastName": "Vanderlinde",
-    "birthday": "02/03/1984",
-    "address": {"street": "Oak St 12", "postalCode": "1012AB", "city": "amsterdam"},
-    "email": "jvdl@work.example",
-}
+JON_CRM, JOHN_SHOP = JON, JOHN  # the same person in the CRM and the shop
 
 
 def run(kind=MatchRun.Kind.FULL):
