@@ -2,6 +2,8 @@
 often. A plain table, kept out of settings.py because nothing in it is read from the
 environment; each entry says why it exists."""
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE = {
     # Pull connectors: starts the runs whose schedule has come, and requeues a run whose
     # slice task was lost (integrations/connectors/services.py).
@@ -90,6 +92,21 @@ BEAT_SCHEDULE = {
     # Retention (profiles/retention): events past their rule, inactive profiles and the
     # operational tables' windows, once a day (the purges above also run hourly on their own).
     "profiles-run-retention": {"task": "profiles.tasks.run_retention", "schedule": 86400.0},
+    # Probabilistic matching (profiles/matching/): a full pass every night, only while
+    # matching is enabled and a model fits the settings (the task skips quietly
+    # otherwise). Profiles changed in between are the incremental matcher's: a pass of
+    # kind "incremental" scores every profile, too much to repeat every few minutes.
+    "profiles-match-full-pass": {
+        "task": "profiles.tasks.scheduled_match_pass",
+        "schedule": crontab(hour=2, minute=30),
+        "args": ("full",),
+    },
+    # The incremental matcher's safety net (profile_changed triggers it at once).
+    "profiles-match-changes": {
+        "task": "profiles.tasks.match_changed_profiles",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
     # Quintile scores rank every customer against the others: recomputed for all (one scan
     # of the profiles; a rerun that finds nothing changed writes nothing).
     "profiles-recompute-scores": {"task": "profiles.tasks.recompute_scores", "schedule": 900.0},

@@ -280,7 +280,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # of them: the runner's, the tests' and the README's single worker do.
 CELERY_TASK_DEFAULT_QUEUE = "celery"  # housekeeping, destinations, profiles' passes
 CELERY_TASK_QUEUES = [
-    Queue(name) for name in ("celery", "processing", "segments", "campaigns", "imports", "syncs")
+    Queue(name)
+    for name in ("celery", "processing", "segments", "campaigns", "imports", "syncs", "matching")
 ]
 CELERY_TASK_ROUTES = {
     "integrations.tasks.process_event_batch": {"queue": "processing"},
@@ -288,6 +289,8 @@ CELERY_TASK_ROUTES = {
     "campaigns.tasks.*": {"queue": "campaigns"},
     "integrations.imports.tasks.*": {"queue": "imports"},
     "integrations.connectors.tasks.*": {"queue": "syncs"},
+    # The warm matcher keeps every profile's row in memory: one worker process does it.
+    "profiles.tasks.match_changed_profiles": {"queue": "matching"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -445,6 +448,9 @@ SPECTACULAR_SETTINGS = {
         "PrivacyRequestKindEnum": "profiles.models.privacy.PrivacyRequest.Kind",
         "PrivacyRequestStatusEnum": "profiles.models.privacy.PrivacyRequest.Status",
         "PrivacyVerificationEnum": "profiles.models.privacy.PrivacyRequest.Verification",
+        "MatchRunKindEnum": "profiles.models.matching.MatchRun.Kind",
+        "MatchRunStatusEnum": "profiles.models.matching.MatchRun.Status",
+        "MatchCandidateStatusEnum": "profiles.models.matching.MatchCandidate.Status",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}}

@@ -9,6 +9,8 @@ class ProfilesConfig(AppConfig):
         from integrations.connectors.services import register_source_setup
 
         from . import personal_data
+        from .changes import profile_changed
+        from .matching import incremental
         from .privacy import services as privacy_services
 
         register_source_setup(_connection_user_id_kind)
@@ -16,6 +18,8 @@ class ProfilesConfig(AppConfig):
         personal_data.register_all()
         # An erased person's identifiers go on integrations' suppression list.
         privacy_services.register_suppressor(_suppress)
+        # Profiles just created or changed are matched against the others, off this path.
+        profile_changed.connect(incremental.trigger, dispatch_uid="matching")
         # The roles an admin let see personal data in clear (PersonalDataSettings).
         register_grants(_personal_data_grants)
 
@@ -25,7 +29,7 @@ def _personal_data_grants() -> dict:
 
     from .models import PersonalDataSettings
 
-    # Read without creating the row: a page view should not write (migration 0019 made it;
+    # Read without creating the row: a page view should not write (its migration made it;
     # without it, the model's default grant).
     roles = PersonalDataSettings.objects.filter(pk=1).values_list("granted_roles", flat=True)
     granted = roles.first()

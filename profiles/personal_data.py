@@ -105,6 +105,13 @@ def register_all() -> None:
         params=lambda subject: _profiles(subject) * 2,
     )
     by_condition(
+        "profiles.MatchCandidate",
+        "profiles_matchcandidate",
+        part="match_candidates",
+        where=sql.SQL("t.low_id = ANY(%s) OR t.high_id = ANY(%s)"),
+        params=lambda subject: _profiles(subject) * 2,
+    )
+    by_condition(
         "profiles.EmailConfirmation",
         "profiles_emailconfirmation",
         part="email_confirmations",
@@ -122,6 +129,18 @@ def register_all() -> None:
         "identifier is cleared on completion (only the keyed hash stays) and its profile ids "
         "name profiles that are gone after an erasure",
     )
+    exempt(
+        model="profiles.MatchRun",
+        reason="a matching pass's counts; its dry-run samples are profile ids only, which "
+        "name nothing once those profiles are erased",
+    )
+    exempt(
+        model="profiles.MatchModel",
+        reason="a trained model: match and non-match probabilities per comparison level, "
+        "no value of any profile",
+    )
+    exempt(model="profiles.MatchSettings", reason="configuration, about no one")
+    exempt(model="profiles.MatchCursor", reason="how far the matcher read the change signal")
     exempt(
         model="profiles.PropagationJob",
         reason="an erasure's request to a destination, kept as proof it was made: the "

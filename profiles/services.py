@@ -42,8 +42,17 @@ def _lock(*profile_ids: int) -> dict[int, Profile]:
 
 
 @transaction.atomic
-def merge_profiles(*, survivor_id: int, merged_id: int, actor) -> Merge:
-    """A merge decided by a person: ``merged`` goes into ``survivor``."""
+def merge_profiles(
+    *,
+    survivor_id: int,
+    merged_id: int,
+    actor,
+    reason: str = Merge.Reason.MANUAL,
+    score: float | None = None,
+    model_version: int | None = None,
+) -> Merge:
+    """A merge decided by a person (or, with ``reason`` "probabilistic", by the matcher,
+    with its ``score`` and ``model_version``): ``merged`` goes into ``survivor``."""
     if survivor_id == merged_id:
         raise ProfileError("A profile cannot be merged with itself.")
     profiles = _lock(survivor_id, merged_id)
@@ -63,7 +72,9 @@ def merge_profiles(*, survivor_id: int, merged_id: int, actor) -> Merge:
     merge = Merge.objects.create(
         survivor_id=survivor_id,
         merged_id=merged_id,
-        reason=Merge.Reason.MANUAL,
+        reason=reason,
+        score=score,
+        model_version=model_version,
         actor=actor,
         identity_ids=identity_ids,
         moved_facts=moved_facts,
@@ -72,7 +83,7 @@ def merge_profiles(*, survivor_id: int, merged_id: int, actor) -> Merge:
         action="profile.merge",
         actor=actor,
         target=merge,
-        details={"profiles": [survivor_id, merged_id]},
+        details={"profiles": [survivor_id, merged_id], "reason": reason, "score": score},
     )
     changes = ChangeSet()
     changes.add(survivor_id, "merged", merged=[merged_id])

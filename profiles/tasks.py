@@ -8,6 +8,9 @@ from cdp_site.celery import LONG_TASK, SHORT_TASK
 
 from . import email_confirmation, services
 from .computed import backfill
+from .matching import incremental as matching
+from .matching import jobs as matching_jobs
+from .matching import services as matching_services
 from .privacy import propagation
 from .privacy import services as privacy
 from .retention import services as retention
@@ -90,3 +93,36 @@ def run_dry_run(key: str, kinds=None, blocked=None) -> dict:
     # The blocked list travels as JSON lists: back to the tuples dry_run expects.
     blocked = [tuple(item) for item in blocked] if blocked is not None else None
     return dryrun_jobs.run(key, kinds, blocked).as_dict()
+
+
+@shared_task(
+    name=matching.TASK,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+    **LONG_TASK,
+)
+def match_changed_profiles() -> int:
+    return matching.match_changed_profiles()
+
+
+# Probabilistic matching's work asked for from the pages and the API (profiles/matching/
+# jobs.py), and beat's passes (which skip quietly while matching is off or no model fits
+# the settings). No automatic retry: a failed pass is recorded on its run.
+
+
+@shared_task(name=matching_jobs.TRAIN_TASK, **LONG_TASK)
+def train_match_model(actor_id: int | None = None) -> int | None:
+    return matching_jobs.train(actor_id)
+
+
+@shared_task(name=matching_jobs.RUN_TASK, acks_late=True, **LONG_TASK)
+def run_match_pass(run_id: int) -> str:
+    return matching_services.run_pass(run_id=run_id).status
+
+
+@shared_task(**LONG_TASK)
+def scheduled_match_pass(kind: str) -> int | None:
+    run = matching_jobs.scheduled_pass(kind)
+    return run.pk if run else None

@@ -1,11 +1,14 @@
 """Pages of profiles, mounted at /profiles/ by cdp_site/urls.py: the profiles (namespace
 ``profiles``), under rules/ their rules (namespace ``profiles:profile-rules``) and under
 privacy/ the data subject requests (namespace ``profiles:privacy``), under retention/
-retention (namespace ``profiles:retention``)."""
+retention (namespace ``profiles:retention``) and under matching/ probabilistic matching
+(namespace ``profiles:matching``)."""
 
 from django.urls import include, path
 
 from . import views
+from .matching import review_views as matching_review
+from .matching import views as matching_views
 from .privacy import views as privacy_views
 from .retention import views as retention_views
 from .rules import views as rules_views
@@ -59,6 +62,20 @@ retention_urlpatterns = [
     path("runs/", retention_views.runs, name="runs"),
 ]
 
+# Probabilistic matching: profiles/matching/views.py (admins) and review_views.py.
+matching_urlpatterns = [
+    path("", matching_views.settings_page, name="settings"),
+    path("model/", matching_views.model_page, name="model"),
+    path("model/train/", matching_views.train, name="train"),
+    path("model/training/", matching_views.training, name="training"),
+    path("model/explain/", matching_views.explain, name="explain"),
+    path("runs/", matching_views.runs, name="runs"),
+    path("runs/<int:pk>/", matching_views.run_detail, name="run"),
+    path("review/", matching_review.review, name="review"),
+    path("review/<int:pk>/accept/", matching_review.accept, name="accept"),
+    path("review/<int:pk>/reject/", matching_review.reject, name="reject"),
+]
+
 urlpatterns = [
     path("", views.index, name="index"),
     path("<int:pk>/", views.detail, name="detail"),
@@ -73,4 +90,5 @@ urlpatterns = [
     path("rules/", include((rules_urlpatterns, "profile-rules"))),
     path("privacy/", include((privacy_urlpatterns, "privacy"))),
     path("retention/", include((retention_urlpatterns, "retention"))),
+    path("matching/", include((matching_urlpatterns, "matching"))),
 ]

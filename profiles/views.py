@@ -78,6 +78,8 @@ def index(request):
     filters = ProfileFilter(request.GET or None, queryset=selectors.active_profiles())
     context = {"q": q, "filter": filters, "search_limit": SEARCH_LIMIT}
     context["can_handle_privacy"] = has_capability(request.user, Cap.HANDLE_PRIVACY_REQUESTS)
+    context["can_match"] = has_capability(request.user, Cap.MANAGE_IDENTITY_RULES)
+    context["can_review"] = has_capability(request.user, Cap.MANAGE_PROFILES)
     masker = masking.masker_for_request(request)  # a search by e-mail finds, and shows masked
     context.update(_search(q, filters, masker) if q else _browse(request, filters))
     emails = selectors.emails_of(profile_ids=[p.pk for p in context["profiles"]])

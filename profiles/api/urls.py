@@ -1,11 +1,13 @@
 """REST API of profiles, mounted at /api/v1/ by cdp_site/urls.py: the profiles under
 profiles/ (namespace ``profiles-api``), the privacy requests under privacy-requests/
 (namespace ``privacy-api``, views in profiles/privacy/api_views.py), retention under
-retention/ (namespace ``retention-api``, profiles/retention/api_views.py) and their rules
+retention/ (namespace ``retention-api``, profiles/retention/api_views.py), matching under
+matching/ (namespace ``matching-api``, views in profiles/matching/api_views.py) and their rules
 (namespace ``profile-rules-api``, views in profiles/rules/api_views.py)."""
 
 from django.urls import include, path
 
+from ..matching import api_views as matching
 from ..privacy import api_views as privacy
 from ..retention import api_views as retention
 from ..rules import api_views as rules
@@ -75,9 +77,24 @@ retention_urlpatterns = [
     path("runs/<int:pk>/", retention.RunDetailView.as_view(), name="run"),
 ]
 
+# Probabilistic matching (no trailing slashes, as the connections' API).
+matching_urlpatterns = [
+    path("settings", matching.SettingsView.as_view(), name="settings"),
+    path("models", matching.ModelListView.as_view(), name="models"),
+    path("models/training", matching.TrainingView.as_view(), name="training"),
+    path("models/<int:pk>", matching.ModelDetailView.as_view(), name="model"),
+    path("runs", matching.RunListView.as_view(), name="runs"),
+    path("runs/<int:pk>", matching.RunDetailView.as_view(), name="run"),
+    path("review-queue", matching.ReviewQueueView.as_view(), name="review-queue"),
+    path("review-queue/<int:pk>/accept", matching.AcceptView.as_view(), name="accept"),
+    path("review-queue/<int:pk>/reject", matching.RejectView.as_view(), name="reject"),
+    path("explain", matching.ExplainView.as_view(), name="explain"),
+]
+
 urlpatterns = [
     path("profiles/", include((profiles_urlpatterns, "profiles-api"))),
     path("privacy-requests/", include((privacy_urlpatterns, "privacy-api"))),
     path("retention/", include((retention_urlpatterns, "retention-api"))),
+    path("matching/", include((matching_urlpatterns, "matching-api"))),
     path("", include((rules_urlpatterns, "profile-rules-api"))),
 ]

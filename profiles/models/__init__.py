@@ -16,6 +16,7 @@ from .identity import (
     PersonalDataSettings,
     SourceIdentity,
 )
+from .matching import MatchCandidate, MatchCursor, MatchModel, MatchRun, MatchSettings
 from .privacy import PrivacyRequest, PropagationJob
 from .profile import (
     EmailConfirmation,
@@ -41,6 +42,11 @@ __all__ = [
     "Identity",
     "IdentitySettings",
     "LinkRefusal",
+    "MatchCandidate",
+    "MatchCursor",
+    "MatchModel",
+    "MatchRun",
+    "MatchSettings",
     "Merge",
     "Note",
     "PersonalDataSettings",

@@ -109,10 +109,14 @@ class Merge(models.Model):
     class Reason(models.TextChoices):
         RULE = "rule", "Identity rule"
         MANUAL = "manual", "By a person"
+        PROBABILISTIC = "probabilistic", "Probabilistic match"
 
     survivor = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="merges_in")
     merged = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="merges_out")
-    reason = models.CharField(max_length=10, choices=Reason.choices)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    # A probabilistic merge's match probability and the model version that scored it.
+    score = models.FloatField(null=True, blank=True)
+    model_version = models.BigIntegerField(null=True, blank=True)
     identity = models.ForeignKey("Identity", null=True, blank=True, on_delete=models.SET_NULL)
     event_id = models.BigIntegerField(null=True, blank=True)
     actor = models.ForeignKey(
