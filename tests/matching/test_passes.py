@@ -192,3 +192,38 @@ def test_a_settings_change_is_audited_with_before_and_after(db):
         cursor.execute("SELECT details FROM cdp_site_auditentry WHERE action = 'matching.settings'")
         (details,) = cursor.fetchone()
     assert "0.999" in str(details)
+
+
+def test_a_placeholder_phone_shared_by_many_is_capped_and_reported_not_exploded(model):
+    placeholder = "+1 415 555 0100"
+    Profile.objects.bulk_create(
+        [
+            Profile(traits={"firstName": f"P{i}", "lastName": f"Q{i}", "phone": placeholder})
+            for i in range(600)
+        ]
+    )
+    services.update_settings(max_block=200)
+
+    finished = run()
+
+    assert finished.status == MatchRun.Status.DONE, finished.error
+    assert finished.capped == {"phone": ["+14155550100"]}
+    assert finished.merged == 0
+
+
+def test_names_in_other_scripts_and_profiles_with_nothing_to_compare_pass_through(model):
+    Profile.objects.bulk_create(
+        [
+            Profile(traits={"firstName": "Ольга", "lastName": "Иванова", "birthday": "31/02/1984",
+                            "email": "olga@example.ru"}),
+            Profile(traits={"firstName": "Ольга", "lastName": "Иванова", "birthday": "1900-01-01",
+                            "email": "olga@example.ru"}),
+            Profile(traits={"plan": "gold"}),
+            Profile(traits={}),
+        ]
+    )  # fmt: skip
+
+    finished = run()
+
+    assert finished.status == MatchRun.Status.DONE, finished.error
+    assert finished.merged == 1  # the two Olgas: same name and e-mail; neither birth date is read
