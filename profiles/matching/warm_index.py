@@ -28,7 +28,15 @@ class WarmIndex:
         self.connection = duckdb.connect()
         self.connection.execute(f"SET memory_limit = '{engine._memory(limits.memory)}'")
         self.connection.execute(f"SET threads = {int(limits.threads)}")
-        arrow = pa.Table.from_pylist(list(rows), schema=engine._schema())
+        rows = list(rows)
+        blocking = [
+            engine._rule_fields(r) for r in model.get("blocking_rules_to_generate_predictions", [])
+        ]
+        # Placeholders shared by too many stay out, in the index and in what comes later.
+        self.capped = engine.cap_blocks(
+            rows, [b for b in blocking if b], max_block=limits.max_block
+        )
+        arrow = pa.Table.from_pylist(rows, schema=engine._schema())
         self.connection.register("arrow_rows", arrow)
         self.connection.execute("CREATE TABLE matcher_rows AS SELECT * FROM arrow_rows").fetchall()
         self.connection.unregister("arrow_rows")
@@ -44,6 +52,8 @@ class WarmIndex:
         (and the changed ones with nothing left to compare)."""
         import pyarrow as pa
 
+        rows = [dict(row) for row in rows]
+        engine.apply_caps(rows, self.capped)
         ids = [row[engine.ID] for row in rows] + list(gone)
         if ids:
             self.connection.execute(
@@ -66,6 +76,8 @@ class WarmIndex:
 
         if not rows:
             return []
+        rows = [dict(row) for row in rows]
+        engine.apply_caps(rows, self.capped)
         changed = self.db_api.register(pa.Table.from_pylist(list(rows), schema=engine._schema()))
         try:
             table = self.linker.inference.predict_between(

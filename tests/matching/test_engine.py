@@ -81,6 +81,22 @@ def test_training_on_too_few_profiles_says_how_many_are_needed():
     assert "1,000" in refused.value.reason
 
 
+def test_a_placeholder_address_shared_by_many_is_left_out_of_a_two_field_rule():
+    rows = [
+        {"unique_id": i, "postcode": "00000", "house_number": "1", "surname": f"s{i}"}
+        for i in range(30)
+    ]
+    rows += [
+        {"unique_id": 100 + i, "postcode": "00000", "house_number": str(i + 2)} for i in range(3)
+    ]
+    capped = engine.cap_blocks(rows, [["postcode", "house_number"]], max_block=10)
+    assert capped == {"postcode": ["00000"]}
+    assert all(r["postcode"] is None for r in rows)
+    later = [{"unique_id": 999, "postcode": "00000", "house_number": "1"}]
+    engine.apply_caps(later, capped)
+    assert later[0]["postcode"] is None
+
+
 def test_a_placeholder_shared_by_many_is_left_out_of_blocking_and_reported():
     rows = [{"unique_id": i, "phone": "+15555550100", "email_local": f"u{i}"} for i in range(50)]
     rows.append({"unique_id": 99, "phone": "+31612345678", "email_local": "x"})

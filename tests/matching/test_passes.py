@@ -180,3 +180,64 @@ def test_a_settings_change_is_audited_with_before_and_after(db):
         cursor.execute("SELECT details FROM cdp_site_auditentry WHERE action = 'matching.settings'")
         (details,) = cursor.fetchone()
     assert "0.999" in str(details)
+
+
+def test_a_placeholder_phone_shared_by_many_is_capped_and_reported_not_exploded(model):
+    placeholder = "+1 415 555 0100"
+    Profile.objects.bulk_create(
+        [
+            Profile(traits={"firstName": f"P{i}", "lastName": f"Q{i}", "phone": placeholder})
+            for i in range(600)
+        ]
+    )
+    services.update_settings(max_block=200)
+
+    finished = run()
+
+    assert finished.status == MatchRun.Status.DONE, finished.error
+    assert finished.capped == {"phone": ["+14155550100"]}
+    assert finished.merged == 0
+
+
+def test_names_in_other_scripts_and_profiles_with_nothing_to_compare_pass_through(model):
+    Profile.objects.bulk_create(
+        [
+            Profile(traits={"firstName": "Ольга", "lastName": "Иванова", "birthday": "31/02/1984",
+                            "email": "olga@example.ru"}),
+            Profile(traits={"firstName": "Ольга", "lastName": "Иванова", "birthday": "1900-01-01",
+                            "email": "olga@example.ru"}),
+            Profile(traits={"plan": "gold"}),
+            Profile(traits={}),
+        ]
+    )  # fmt: skip
+
+    finished = run()
+
+    assert finished.status == MatchRun.Status.DONE, finished.error
+    assert finished.merged == 1  # the two Olgas: same name and e-mail; neither birth date is read
+
+
+def test_what_only_an_unverified_website_call_asserted_never_counts_towards_an_auto_merge(
+    model, crm, send
+):
+    from integrations import services as collect
+    from integrations.models import Source
+    from tests.profiles.conftest import drain
+
+    website = collect.create_source(name="Shop site", kind=Source.Kind.WEBSITE)
+    collect.update_source(source=website, require_verification=False)
+    send(crm, message("identify", userId="CRM-1", traits=JON_CRM))
+    unsigned = message("identify", anonymousId="device-9", traits=JOHN_SHOP)
+    collect.ingest_messages(source_id=website.id, messages=[unsigned])
+    drain()
+    jon, visitor = profile_of("crm_id", "CRM-1"), profile_of("anonymous_id", "device-9")
+    assert jon.pk != visitor.pk
+
+    finished = run()
+
+    assert Profile.objects.get(pk=visitor.pk).merged_into_id is None
+    assert finished.held.get("unverified", 0) >= 1
+    queued = MatchCandidate.objects.get(
+        low_id=min(jon.pk, visitor.pk), high_id=max(jon.pk, visitor.pk)
+    )
+    assert "unverified" in queued.held_by
