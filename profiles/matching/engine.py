@@ -586,8 +586,3 @@ def merge_groups(
         members[b] = group_a | group_b
         members.pop(a, None)
     return [group for group in members.values() if len(group) > 1]
-
-
-# The explanation lives in its own module (this one is long enough); pages and services
-# reach it as engine.explain / engine.explain_pair. Imported last: it imports from here.
-from .explain import Explanation, Step, explain, explain_pair  # noqa: E402, F401

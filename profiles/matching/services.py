@@ -25,7 +25,7 @@ from cdp_site import audit
 
 from ..models import MatchCandidate, MatchModel, MatchRun, MatchSettings, Merge, Profile
 from ..services import ProfileError, merge_profiles
-from . import engine, fields, selectors
+from . import engine, explain, fields, selectors
 from .decide import UNIQUE_IDENTIFIER, decide, different_unique_identifiers
 
 
@@ -297,29 +297,30 @@ def _merge_one(*, survivor: int, merged: int, score: float, model: MatchModel, h
 # -- the review queue -----------------------------------------------------------------
 
 
-@transaction.atomic
 def accept(*, candidate_id: int, actor) -> MatchCandidate:
     """A person says the two are one: merged (into the older profile), through the
-    ledger like any merge by a person, with the matcher's score kept on it."""
-    candidate = _pending(candidate_id)
-    try:
-        merge_profiles(
-            survivor_id=candidate.low_id,
-            merged_id=candidate.high_id,
-            actor=actor,
-            score=candidate.probability,
-            model_version=candidate.model_id,
-        )
-    except ProfileError:
-        candidate.status = MatchCandidate.Status.STALE
-        candidate.save(update_fields=["status"])
-        raise MatchingError(
-            "candidate", "one of the two profiles is gone or merged since"
-        ) from None
-    return _decided(candidate, MatchCandidate.Status.ACCEPTED, actor)
+    ledger like any merge by a person, with the matcher's score kept on it. A pair whose
+    profile is gone or merged since is set aside (stale) and refused, so the queue moves
+    on: checked before the merge's transaction, which an error would roll back."""
+    gone = MatchingError("candidate", "one of the two profiles is gone or merged since")
+    if set_aside_if_gone(candidate_id=candidate_id):
+        raise gone
+    with transaction.atomic():
+        candidate = _pending(candidate_id)
+        try:
+            merge_profiles(
+                survivor_id=candidate.low_id,
+                merged_id=candidate.high_id,
+                actor=actor,
+                score=candidate.probability,
+                model_version=candidate.model_id,
+            )
+        except ProfileError:  # merged away in between: the next look sets it aside
+            raise gone from None
+        return _decided(candidate, MatchCandidate.Status.ACCEPTED, actor)
 
 
-def explanation(candidate: MatchCandidate) -> engine.Explanation | None:
+def explanation(candidate: MatchCandidate) -> explain.Explanation | None:
     """Why the pair scored what it did, from what its pass kept (None without a model)."""
     if candidate.model is None:
         return None
@@ -331,7 +332,7 @@ def explanation(candidate: MatchCandidate) -> engine.Explanation | None:
         parts={name: weight for name, (_, weight) in candidate.parts.items()},
         levels={name: level for name, (level, _) in candidate.parts.items()},
     )
-    return engine.explain_pair(candidate.model.splink, pair)
+    return explain.explain_pair(candidate.model.splink, pair)
 
 
 @transaction.atomic
@@ -363,7 +364,7 @@ def _decided(candidate: MatchCandidate, status: str, actor) -> MatchCandidate:
     return candidate
 
 
-def explain_profiles(*, left: int, right: int) -> engine.Explanation:
+def explain_profiles(*, left: int, right: int) -> explain.Explanation:
     """Why any two profiles would score what they do with the latest model (the model
     page's "Explain a pair" and the API's explain); MatchingError naming the side at
     fault when a profile is not active or holds nothing the matcher compares."""
@@ -377,7 +378,7 @@ def explain_profiles(*, left: int, right: int) -> engine.Explanation:
             raise MatchingError(side, _unmatchable(profile_id))
     limits = selectors.limits(MatchSettings.load())
     # explain() numbers the two rows itself: the profile ids it is given are replaced.
-    return engine.explain(model.splink, rows[left], rows[right], limits=limits)
+    return explain.explain(model.splink, rows[left], rows[right], limits=limits)
 
 
 def _unmatchable(profile_id: int) -> str:
@@ -390,9 +391,8 @@ def _unmatchable(profile_id: int) -> str:
 
 
 def set_aside_if_gone(*, candidate_id: int) -> bool:
-    """Marks a pending pair stale when one of its profiles is gone or merged since (what
-    ``accept`` found, but its transaction rolled back with the error), so the queue moves
-    on past it. Whether it was set aside."""
+    """Marks a pending pair stale when one of its profiles is gone or merged since, so the
+    queue moves on past it. Whether it was set aside."""
     candidate = MatchCandidate.objects.filter(
         pk=candidate_id, status=MatchCandidate.Status.PENDING
     ).first()

@@ -128,6 +128,7 @@ def test_each_kind_of_work_has_its_queue_and_a_plain_worker_listens_to_all():
     assert queue_of("campaigns.tasks.run_due_steps") == "campaigns"
     assert queue_of("integrations.imports.tasks.run_file_import") == "imports"
     assert queue_of("integrations.connectors.tasks.run_sync_slice") == "syncs"
+    assert queue_of("profiles.tasks.match_changed_profiles") == "matching"
     assert queue_of("integrations.tasks.purge_rejected_events") == "celery"
     # A worker without -Q consumes every queue the app declares.
     assert set(app.amqp.queues) == {
@@ -137,4 +138,5 @@ def test_each_kind_of_work_has_its_queue_and_a_plain_worker_listens_to_all():
         "campaigns",
         "imports",
         "syncs",
+        "matching",
     }

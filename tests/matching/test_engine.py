@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from demo import lookalikes
-from profiles.matching import engine
+from profiles.matching import engine, explain
 from profiles.matching.fields import FIELD_NAMES, standard_row
 
 
@@ -175,7 +175,7 @@ def test_an_explanation_adds_up_to_the_score_and_names_each_level(known_truth):
         postcode="1012AB",
         house_number="12",
     )
-    explained = engine.explain(model, left, right)
+    explained = explain.explain(model, left, right)
 
     by_name = {step.comparison: step for step in explained.steps}
     assert by_name["birth_date"].level.lower().startswith("exact")
@@ -189,7 +189,7 @@ def test_an_explanation_adds_up_to_the_score_and_names_each_level(known_truth):
 def test_a_scored_pair_is_explained_from_what_the_pass_kept(known_truth):
     _, _, model, scored = known_truth
     pair = max(scored.pairs, key=lambda p: p.probability)
-    explained = engine.explain_pair(model, pair)
+    explained = explain.explain_pair(model, pair)
     assert all(step.level for step in explained.steps)
     total = explained.prior + sum(step.weight for step in explained.steps)
     assert total == pytest.approx(pair.weight, abs=0.01)
