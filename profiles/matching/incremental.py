@@ -21,7 +21,7 @@ from django.db import transaction
 from cdp_site import debounce
 
 from ..models import MatchCursor, MatchModel, MatchRun, MatchSettings, ProfileChange
-from . import selectors
+from . import selectors, services
 from .decide import decide
 from .warm_index import WarmIndex
 
@@ -58,6 +58,7 @@ def process_changes(*, limit: int = BATCH) -> int:
         cursor = MatchCursor.locked(CURSOR)
         if not usable:
             return _skip_to_latest(cursor)  # the next full pass covers what was skipped
+        services.forget_lost_runs()
         if MatchRun.objects.filter(status=MatchRun.Status.RUNNING).exists():
             return 0  # the pass reads every profile; these changes wait for the next batch
         changes = list(
@@ -82,8 +83,6 @@ def _skip_to_latest(cursor: MatchCursor) -> int:
 
 
 def _match(changes: list, *, current, chosen, model: MatchModel) -> None:
-    from . import services
-
     touched = {pid for _, pid, kinds in changes if RESHAPING & set(kinds)}
     if not touched:
         return

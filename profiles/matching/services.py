@@ -17,11 +17,13 @@ A dry run works the same out and writes only its report.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cdp_site import audit
+from cdp_site.celery import LONG_TASK
 
 from ..models import MatchCandidate, MatchModel, MatchRun, MatchSettings, Merge, Profile
 from ..services import ProfileError, merge_profiles
@@ -156,6 +158,7 @@ def start_run(*, kind: str, actor=None) -> MatchRun:
     the same people twice) or the model does not fit the settings."""
     current = MatchSettings.load()
     model = usable_model(selectors.definition(current))
+    forget_lost_runs()
     try:
         with transaction.atomic():
             return MatchRun.objects.create(
@@ -167,6 +170,22 @@ def start_run(*, kind: str, actor=None) -> MatchRun:
             )
     except IntegrityError:
         raise MatchingError("run", "a pass is running; wait for it to finish") from None
+
+
+# A pass still "running" after its task's hard time limit lost its worker (killed, or the
+# machine went down): it ran past what Celery allows, so nothing will ever finish it.
+LOST_AFTER = timedelta(seconds=LONG_TASK["time_limit"] + 60)
+
+
+def forget_lost_runs(*, now=None) -> int:
+    """Marks failed the passes whose worker was lost, so that they block no new pass (nor
+    the incremental matcher). Their merges stay: the next pass goes on from there."""
+    cutoff = (now or timezone.now()) - LOST_AFTER
+    return MatchRun.objects.filter(status=MatchRun.Status.RUNNING, started_at__lt=cutoff).update(
+        status=MatchRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="lost: its worker stopped before it finished (what it merged stays)",
+    )
 
 
 def run_pass(*, run_id: int) -> MatchRun:

@@ -241,3 +241,18 @@ def test_what_only_an_unverified_website_call_asserted_never_counts_towards_an_a
         low_id=min(jon.pk, visitor.pk), high_id=max(jon.pk, visitor.pk)
     )
     assert "unverified" in queued.held_by
+
+
+def test_a_pass_whose_worker_was_lost_blocks_no_new_one(model):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lost = services.start_run(kind=MatchRun.Kind.FULL)
+    MatchRun.objects.filter(pk=lost.pk).update(started_at=timezone.now() - timedelta(hours=2))
+
+    fresh = services.start_run(kind=MatchRun.Kind.FULL)
+
+    lost.refresh_from_db()
+    assert lost.status == MatchRun.Status.FAILED and "lost" in lost.error
+    assert fresh.status == MatchRun.Status.RUNNING
