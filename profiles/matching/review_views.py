@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cdp_site.access import requires
 from cdp_site.permissions import Cap, has_capability
 
+from .. import masking
 from .. import selectors as profile_selectors
 from ..models import Profile
 from . import charts, selectors, services
@@ -28,21 +29,24 @@ def _position(request) -> int:
     return min(int(text), 10**6) if text.isdigit() else 0
 
 
-def _side(profile: Profile | None) -> dict | None:
-    """One profile as the profile page shows it: identities, traits with their sources,
-    and its last events."""
+def _side(profile: Profile | None, masker: masking.Masker) -> dict | None:
+    """One profile as the profile page shows it to this viewer: identities, traits with
+    their sources, and its last events, personal values masked without the grant."""
     if profile is None:
         return None
+    events = list(
+        profile_selectors.events_of(profile=profile).order_by("-timestamp")[:EVENTS_SHOWN]
+    )
+    for event in events:  # copies' properties only: nothing is saved
+        event.properties = masker.properties(event.properties)
     return {
-        **profile_selectors.merge_summary(profile=profile),
-        "traits": profile_selectors.traits_with_provenance(profile=profile),
-        "last_events": list(
-            profile_selectors.events_of(profile=profile).order_by("-timestamp")[:EVENTS_SHOWN]
-        ),
+        **masker.summary(profile_selectors.merge_summary(profile=profile)),
+        "traits": masker.trait_rows(profile_selectors.traits_with_provenance(profile=profile)),
+        "last_events": events,
     }
 
 
-def _pair_context(position: int, **extra) -> dict:
+def _pair_context(position: int, masker: masking.Masker, **extra) -> dict:
     queue = selectors.review_queue()
     total = queue.count()
     position = min(position, max(total - 1, 0))
@@ -53,8 +57,8 @@ def _pair_context(position: int, **extra) -> dict:
     left, right = selectors.candidate_pair(candidate)
     explained = services.explanation(candidate)
     context.update(
-        left=_side(left),
-        right=_side(right),
+        left=_side(left, masker),
+        right=_side(right, masker),
         held=[held_label(r) for r in candidate.held_by],
         explanation=explained,
         waterfall=charts.waterfall_figure(explained) if explained else None,
@@ -68,7 +72,7 @@ def _pair_context(position: int, **extra) -> dict:
 @require_GET
 def review(request):
     name = f"{REVIEW}#pair" if request.htmx else REVIEW
-    context = _pair_context(_position(request))
+    context = _pair_context(_position(request), masking.masker_for_request(request))
     context["hide_admin"] = not has_capability(request.user, Cap.MANAGE_IDENTITY_RULES)
     return TemplateResponse(request, name, context)
 
@@ -81,7 +85,8 @@ def _decide(request, decision, pk: int, done: str):
         services.set_aside_if_gone(candidate_id=pk)
         error = f"{failed.reason.capitalize()}: moved on to the next pair."
     if request.htmx:
-        context = _pair_context(position, error=error, done="" if error else done)
+        masker = masking.masker_for_request(request)
+        context = _pair_context(position, masker, error=error, done="" if error else done)
         return TemplateResponse(request, f"{REVIEW}#pair", context)
     if error:
         messages.error(request, error)

@@ -251,3 +251,18 @@ def test_beat_passes_skip_quietly_while_matching_is_off_and_run_when_it_is_on(ma
     MatchModel.objects.all().delete()
     assert jobs.scheduled_pass("full") is None  # no model: nothing to run with
     assert MatchRun.objects.count() == 1
+
+
+def test_the_review_queue_masks_personal_data_for_a_role_without_the_grant(client_as, queued_pair):
+    from profiles.rules.services import set_personal_data_roles
+
+    queued_pair()
+    client = client_as(ACCOUNT_MANAGER)
+    granted = client.get(REVIEW_PAGE).content.decode()
+    set_personal_data_roles(roles=[])
+    masked = client.get(REVIEW_PAGE).content.decode()
+
+    # The e-mail and phone kinds are personal: their traits are masked without the grant.
+    assert "jon.vanderlinde@example.com" in granted and "+31 6 1234 5678" in granted
+    assert "jon.vanderlinde@example.com" not in masked and "+31 6 1234 5678" not in masked
+    assert "j•••@example.com" in masked
