@@ -83,7 +83,8 @@ def merge_profiles(
         action="profile.merge",
         actor=actor,
         target=merge,
-        details={"profiles": [survivor_id, merged_id], "reason": reason, "score": score},
+        details={"profiles": [survivor_id, merged_id]}
+        | ({"reason": reason, "score": score} if reason != Merge.Reason.MANUAL else {}),
     )
     changes = ChangeSet()
     changes.add(survivor_id, "merged", merged=[merged_id])

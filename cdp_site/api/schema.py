@@ -34,6 +34,9 @@ EVERY_OPERATION = {
     "429": "Too many requests: wait for the `Retry-After` seconds.",
 }
 WITH_PATH_PARAMETERS = {"404": "No such object."}
+# An operation that reads a body refuses one whose media type it does not read, or a
+# multipart body it cannot parse (DRF names the media type it could not read).
+WITH_BODY = {"415": "Unsupported media type: send JSON (or a form)."}
 
 
 def add_error_responses(result, generator, request, public):
@@ -46,7 +49,8 @@ def add_error_responses(result, generator, request, public):
         errors = {**EVERY_OPERATION, **(WITH_PATH_PARAMETERS if "{" in path else {})}
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            for status, description in errors.items():
+            declared = {**errors, **(WITH_BODY if "requestBody" in operation else {})}
+            for status, description in declared.items():
                 responses.setdefault(status, {"description": description, "content": body})
             for status, response in responses.items():
                 if status.startswith("4") and "content" not in response:

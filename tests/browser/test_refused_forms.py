@@ -4,6 +4,7 @@ where a page asked for it: base.html tells htmx to swap 400 and 422 like a 200."
 import pytest
 
 from cdp_site.permissions import ADMIN
+from profiles import defaults
 from profiles.models import IdentifierKind
 from tests.browser.conftest import log_in_page
 from tests.conftest import PASSWORD
@@ -12,6 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_refused_identifier_kind_shows_its_error_beside_the_field(page, live_server, make_user):
+    defaults.ensure_installed()  # the built-in kinds (a flushed test database has none)
     log_in_page(page, live_server.url, make_user(ADMIN).email, PASSWORD)
     page.goto(live_server.url + "/profiles/rules/")
     before = IdentifierKind.objects.count()
