@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from . import engine, selectors
+from . import engine, groups, selectors
 
 # Why a pair above the auto-merge threshold was not merged.
 UNVERIFIED = "unverified"  # without what only an unverified client asserted, it falls short
@@ -75,7 +75,7 @@ def decide(pairs: list[engine.Pair], *, auto: float, chosen: selectors.Definitio
             plan.held.update(reasons)
         if pair.probability < auto or reasons:
             plan.queue.append((pair, reasons))
-    plan.groups = engine.merge_groups(pairs, threshold=auto, held=held)
+    plan.groups = groups.merge_groups(pairs, threshold=auto, held=held)
     return plan
 
 

@@ -16,10 +16,10 @@ its conditions.
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from . import blocking_caps
 from .fields import FIELD_NAMES
 
 ID = "unique_id"
@@ -347,46 +347,6 @@ def splink_settings(comparisons: Sequence[dict], blocking: Sequence[Sequence[str
 # -- running --------------------------------------------------------------------------
 
 
-def cap_blocks(
-    rows: list[dict], blocking: Sequence[Sequence[str]], *, max_block: int
-) -> dict[str, list[str]]:
-    """Leaves out (sets to None, in place) the values that put more than ``max_block``
-    rows in one block of a blocking rule: a placeholder phone, e-mail or address shared by
-    many is no evidence, and blocking on it would compare every pair of them (a million
-    profiles with one phone: 5 * 10**11 pairs). For a rule of several fields, the value
-    left out is the one of its fields most rows share. Returns what was left out, per
-    field, for the run's report (and for apply_caps on rows that come later)."""
-    capped: dict[str, set] = {}
-    for rule in blocking:
-        over = _over_full(rows, rule, max_block)
-        if not over:
-            continue
-        counts = {name: Counter(r.get(name) for r in rows) for name in rule}
-        for values in over:
-            name, value = max(zip(rule, values, strict=True), key=lambda nv: counts[nv[0]][nv[1]])
-            capped.setdefault(name, set()).add(value)
-        apply_caps(rows, capped)
-    return {name: sorted(values) for name, values in capped.items()}
-
-
-def _over_full(rows: list[dict], rule: Sequence[str], max_block: int) -> list[tuple]:
-    keys = Counter(
-        tuple(row.get(name) for name in rule)
-        for row in rows
-        if all(row.get(name) is not None for name in rule)
-    )
-    return [key for key, n in keys.items() if n > max_block]
-
-
-def apply_caps(rows: list[dict], capped: dict) -> None:
-    """Sets to None, in place, the values ``cap_blocks`` left out."""
-    for name, values in capped.items():
-        values = set(values)
-        for row in rows:
-            if row.get(name) in values:
-                row[name] = None
-
-
 def _linker(rows: list[dict], settings, limits: Limits):
     import duckdb
     import pyarrow as pa
@@ -433,7 +393,7 @@ def train(
             f"there are {len(rows):,}",
         )
     rows = [dict(row) for row in rows]
-    cap_blocks(rows, blocking, max_block=limits.max_block)
+    blocking_caps.cap_blocks(rows, blocking, max_block=limits.max_block)
     linker = _linker(rows, splink_settings(comparisons, blocking), limits)
     compared = {spec["field"] for spec in comparisons}
     compared |= {f for name in list(compared) for f in COMPOSITE.get(name, ())}
@@ -480,7 +440,7 @@ def score(
     blocking = [
         _rule_fields(rule) for rule in model.get("blocking_rules_to_generate_predictions", [])
     ]
-    capped = cap_blocks(rows, [b for b in blocking if b], max_block=limits.max_block)
+    capped = blocking_caps.cap_blocks(rows, [b for b in blocking if b], max_block=limits.max_block)
     linker = _linker(rows, model, limits)
     table = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table()
     return Scored(pairs=_pairs(table, vetoes), capped=capped)
@@ -529,60 +489,3 @@ def _rule_fields(rule) -> list[str]:
             return []
         names.append(left[3:-1])
     return names
-
-
-def pairs_to_clusters(pairs: Iterable[tuple[int, int]]) -> list[set[int]]:
-    """Connected components of the pairs (union-find): who would end up as one person."""
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for left, right in pairs:
-        parent[find(left)] = find(right)
-    groups: dict[int, set[int]] = {}
-    for node in parent:
-        groups.setdefault(find(node), set()).add(node)
-    return [g for g in groups.values() if len(g) > 1]
-
-
-def merge_groups(
-    pairs: Sequence[Pair], *, threshold: float, held: set[tuple[int, int]] = frozenset()
-) -> list[set[int]]:
-    """Who the auto-merges would join: pairs at or above ``threshold`` without a veto
-    (nor ``held``: (low, high) pairs kept apart for another reason), strongest first,
-    joining two groups only if no such pair lies between them. Plain connected
-    components would chain a household through one ambiguous record ("J. Lewis" scoring
-    high with both John and Jesse Lewis) into one person."""
-    parent: dict[int, int] = {}
-    members: dict[int, set[int]] = {}
-    cannot: dict[int, set[int]] = {}
-    apart = [(p.left, p.right) for p in pairs if p.vetoed_by] + list(held)
-    for left, right in apart:
-        cannot.setdefault(left, set()).add(right)
-        cannot.setdefault(right, set()).add(left)
-
-    def find(x: int) -> int:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for pair in sorted(pairs, key=lambda p: -p.probability):
-        if pair.vetoed_by or pair.probability < threshold:
-            continue
-        if (min(pair.left, pair.right), max(pair.left, pair.right)) in held:
-            continue
-        a, b = find(pair.left), find(pair.right)
-        if a == b:
-            continue
-        group_a, group_b = members.get(a, {a}), members.get(b, {b})
-        if any(cannot.get(x, set()) & group_b for x in group_a):
-            continue
-        parent[a] = b
-        members[b] = group_a | group_b
-        members.pop(a, None)
-    return [group for group in members.values() if len(group) > 1]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
-from . import engine
+from . import blocking_caps, engine
 
 TABLE = "matcher_rows"
 
@@ -33,7 +33,7 @@ class WarmIndex:
             engine._rule_fields(r) for r in model.get("blocking_rules_to_generate_predictions", [])
         ]
         # Placeholders shared by too many stay out, in the index and in what comes later.
-        self.capped = engine.cap_blocks(
+        self.capped = blocking_caps.cap_blocks(
             rows, [b for b in blocking if b], max_block=limits.max_block
         )
         arrow = pa.Table.from_pylist(rows, schema=engine._schema())
@@ -53,7 +53,7 @@ class WarmIndex:
         import pyarrow as pa
 
         rows = [dict(row) for row in rows]
-        engine.apply_caps(rows, self.capped)
+        blocking_caps.apply_caps(rows, self.capped)
         ids = [row[engine.ID] for row in rows] + list(gone)
         if ids:
             self.connection.execute(
@@ -77,7 +77,7 @@ class WarmIndex:
         if not rows:
             return []
         rows = [dict(row) for row in rows]
-        engine.apply_caps(rows, self.capped)
+        blocking_caps.apply_caps(rows, self.capped)
         changed = self.db_api.register(pa.Table.from_pylist(list(rows), schema=engine._schema()))
         try:
             table = self.linker.inference.predict_between(

@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from demo import lookalikes
-from profiles.matching import engine, explain
+from profiles.matching import blocking_caps, engine, explain, groups
 from profiles.matching.fields import FIELD_NAMES, standard_row
 
 
@@ -42,7 +42,7 @@ def test_auto_merges_on_people_with_known_truth_are_precise(known_truth):
     truth = {
         (a, b) for a, b in itertools.combinations(range(len(records)), 2) if person[a] == person[b]
     }
-    linked = pairs_in(engine.merge_groups(scored.pairs, threshold=0.998))
+    linked = pairs_in(groups.merge_groups(scored.pairs, threshold=0.998))
     right = len(linked & truth)
     precision, recall = right / len(linked), right / len(truth)
     assert precision >= 0.99, precision
@@ -89,18 +89,18 @@ def test_a_placeholder_address_shared_by_many_is_left_out_of_a_two_field_rule():
     rows += [
         {"unique_id": 100 + i, "postcode": "00000", "house_number": str(i + 2)} for i in range(3)
     ]
-    capped = engine.cap_blocks(rows, [["postcode", "house_number"]], max_block=10)
+    capped = blocking_caps.cap_blocks(rows, [["postcode", "house_number"]], max_block=10)
     assert capped == {"postcode": ["00000"]}
     assert all(r["postcode"] is None for r in rows)
     later = [{"unique_id": 999, "postcode": "00000", "house_number": "1"}]
-    engine.apply_caps(later, capped)
+    blocking_caps.apply_caps(later, capped)
     assert later[0]["postcode"] is None
 
 
 def test_a_placeholder_shared_by_many_is_left_out_of_blocking_and_reported():
     rows = [{"unique_id": i, "phone": "+15555550100", "email_local": f"u{i}"} for i in range(50)]
     rows.append({"unique_id": 99, "phone": "+31612345678", "email_local": "x"})
-    capped = engine.cap_blocks(
+    capped = blocking_caps.cap_blocks(
         rows, [["phone"], ["email_local"], ["surname", "phone"]], max_block=10
     )
     assert capped == {"phone": ["+15555550100"]}
@@ -151,7 +151,7 @@ def test_a_memory_limit_that_is_not_a_size_is_refused():
 
 
 def test_pairs_become_the_people_they_join():
-    clusters = engine.pairs_to_clusters([(1, 2), (2, 3), (7, 8)])
+    clusters = groups.pairs_to_clusters([(1, 2), (2, 3), (7, 8)])
     assert sorted(map(sorted, clusters)) == [[1, 2, 3], [7, 8]]
 
 
