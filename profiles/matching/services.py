@@ -27,7 +27,7 @@ from cdp_site.celery import LONG_TASK
 
 from ..models import MatchCandidate, MatchModel, MatchRun, MatchSettings, Merge, Profile
 from ..services import ProfileError, merge_profiles
-from . import engine, explain, fields, selectors
+from . import engine, explain, fields, progress, selectors
 from .decide import UNIQUE_IDENTIFIER, decide, different_unique_identifiers
 
 
@@ -188,14 +188,15 @@ def forget_lost_runs(*, now=None) -> int:
     )
 
 
-def run_pass(*, run_id: int) -> MatchRun:
-    """Scores and acts (or, for a dry run, reports); the run records the outcome. Any
+def run_pass(*, run_id: int, listener: progress.Listener | None = None) -> MatchRun:
+    """Scores and acts (or, for a dry run, reports); the run records the outcome and,
+    while it runs, its progress (told to ``listener`` too: the command's bar). Any
     failure is recorded on the run, never left running."""
     run = MatchRun.objects.select_related("model").get(pk=run_id)
     if run.status != MatchRun.Status.RUNNING:
         return run  # a retried task: done already
     try:
-        _run(run)
+        _run(run, progress.Progress(run, listener=listener))
         run.status = MatchRun.Status.DONE
     except Exception as exc:  # recorded on the run; the pass can be started again
         run.status, run.error = MatchRun.Status.FAILED, str(exc)[:500]
@@ -204,7 +205,8 @@ def run_pass(*, run_id: int) -> MatchRun:
     return run
 
 
-def _run(run: MatchRun) -> None:
+def _run(run: MatchRun, steps: progress.Progress) -> None:
+    steps.phase(progress.READING)
     current = MatchSettings.load()
     chosen = selectors.definition(current)
     since = None
@@ -222,6 +224,7 @@ def _run(run: MatchRun) -> None:
         if since
         else None
     )
+    steps.phase(progress.SCORING, total=len(rows))
     scored = engine.score(
         rows,
         model=run.model.splink,
@@ -233,19 +236,23 @@ def _run(run: MatchRun) -> None:
     if changed is not None:
         pairs = [p for p in pairs if p.left in changed or p.right in changed]
     run.profiles, run.pairs, run.capped = len(rows), len(pairs), scored.capped
+    steps.phase(progress.DECIDING, total=len(pairs))
     plan = decide(pairs, auto=run.auto_merge_threshold, chosen=chosen)
     if run.kind == MatchRun.Kind.DRY_RUN:
         run.merged, run.queued = plan.merge_count(), len(plan.queue)
         run.samples = plan.samples()
     else:
-        run.merged, run.queued = act(plan, model=run.model)
+        run.merged, run.queued = act(plan, model=run.model, steps=steps)
     run.held = plan.held_counts()
 
 
-def act(plan, *, model: MatchModel) -> tuple[int, int]:
+def act(plan, *, model: MatchModel, steps: progress.Progress | None = None) -> tuple[int, int]:
     """Queues the plan's pairs for review and merges its groups: (merged, queued)."""
+    steps = steps or progress.Progress(MatchRun())  # the incremental pass: no run row
+    steps.phase(progress.QUEUEING, total=len(plan.queue))
     queued = _queue(plan.queue, model)
-    return _merge(plan.groups, plan.scores, model=model, held=plan.held), queued
+    steps.phase(progress.MERGING, total=plan.merge_count())
+    return _merge(plan.groups, plan.scores, model=model, held=plan.held, steps=steps), queued
 
 
 def _queue(queue: list, model: MatchModel) -> int:
@@ -272,14 +279,16 @@ def _queue(queue: list, model: MatchModel) -> int:
     return len(rows)
 
 
-def _merge(groups: list[set[int]], scores: dict, *, model: MatchModel, held) -> int:
+def _merge(
+    groups: list[set[int]], scores: dict, *, model: MatchModel, held, steps: progress.Progress
+) -> int:
     """Merges each group into its oldest profile, one merge (and transaction) at a time:
     a profile merged or erased since the scoring is skipped, and the rest goes on."""
     best: dict[int, float] = {}  # each profile's strongest pair: the score its merge keeps
     for (low, high), pair in scores.items():
         for profile_id in (low, high):
             best[profile_id] = max(best.get(profile_id, 0.0), pair.probability)
-    merged = 0
+    merged = tried = 0
     for group in groups:
         survivor, *others = sorted(group)
         for other in others:
@@ -287,6 +296,8 @@ def _merge(groups: list[set[int]], scores: dict, *, model: MatchModel, held) -> 
                 survivor=survivor, merged=other, score=best[other], model=model, held=held
             ):
                 merged += 1
+            tried += 1
+            steps.advanced(tried)
     return merged
 
 

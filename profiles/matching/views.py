@@ -13,7 +13,7 @@ from cdp_site.access import requires
 from cdp_site.permissions import Cap
 
 from ..models import MatchModel, MatchRun, MatchSettings, Profile
-from . import charts, decide, jobs, selectors, services
+from . import charts, decide, jobs, progress, selectors, services
 from .forms import ExplainForm, SettingsForm, StartRunForm
 
 ADMIN = Cap.MANAGE_IDENTITY_RULES
@@ -166,4 +166,5 @@ def _run_figures(run: MatchRun) -> dict:
         for sample in run.samples
     ]
     held = [(held_label(reason), count) for reason, count in sorted(run.held.items())]
-    return {"samples": samples, "held": held}
+    phase_label = progress.LABELS.get(run.phase, "Starting")
+    return {"samples": samples, "held": held, "phase_label": phase_label}

@@ -90,6 +90,11 @@ class MatchRun(models.Model):
     held = models.JSONField(default=dict, blank=True)
     capped = models.JSONField(default=dict, blank=True)  # blocking values left out
     samples = models.JSONField(default=list, blank=True)  # a dry run's examples
+    # Where a running pass is, for its page's progress bar: the phase, and within the
+    # merging phase the merges made of those planned (profiles/matching/progress.py).
+    phase = models.CharField(max_length=10, blank=True, default="")
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
     # The profile id changes are read after, for the next incremental pass.
     changed_after = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True, default="")

@@ -41,9 +41,17 @@ class StageChange(models.Model):
     from all its events and drops the merged profile's; an unmerge replays both."""
 
     # No index of its own: stagechange_profile_time (profile, -changed_at) serves lookups by
-    # profile, and one index less is less to write for every change processing records.
+    # profile, and one index less is less to write for every change processing records. No
+    # foreign key constraint in the database either: PostgreSQL checks one with a trigger per
+    # inserted row at commit, a lookup of the profile per change, which was most of what
+    # keeping the history cost processing. Only processing writes these rows, for profiles
+    # it holds locked; a profile's deletion still takes its history (Django's cascade).
     profile = models.ForeignKey(
-        "Profile", on_delete=models.CASCADE, related_name="stage_changes", db_index=False
+        "Profile",
+        on_delete=models.CASCADE,
+        related_name="stage_changes",
+        db_index=False,
+        db_constraint=False,
     )
     from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=20, choices=Stage.choices)
@@ -52,8 +60,16 @@ class StageChange(models.Model):
     # changed_at - since. None for a first change (and for changes recorded before 0008).
     since = models.DateTimeField(null=True, blank=True)
     event_id = models.BigIntegerField(null=True, blank=True)
+    # Neither constraint nor index, for the same reason: a rule's deletion (rare, by an
+    # admin) sets its changes' rule to none through Django's SET_NULL, scanning the table.
     rule = models.ForeignKey(
-        StageRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        StageRule,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     reason = models.CharField(max_length=200, blank=True)
 

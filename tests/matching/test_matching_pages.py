@@ -266,3 +266,19 @@ def test_the_review_queue_masks_personal_data_for_a_role_without_the_grant(clien
     assert "jon.vanderlinde@example.com" in granted and "+31 6 1234 5678" in granted
     assert "jon.vanderlinde@example.com" not in masked and "+31 6 1234 5678" not in masked
     assert "j•••@example.com" in masked
+
+
+def test_a_running_pass_shows_its_phase_and_a_bar_of_merges_made(client_as, match_model):
+    running = services.start_run(kind=MatchRun.Kind.FULL)
+    MatchRun.objects.filter(pk=running.pk).update(phase="merging", done=40, total=100)
+    client = client_as(ADMIN)
+
+    polled = client.get(f"/profiles/matching/runs/{running.pk}/", HTTP_HX_REQUEST="true")
+
+    html = polled.content.decode()
+    assert "Merging: 40 of 100 merges" in html
+    assert '<progress max="100" value="40"' in html
+    MatchRun.objects.filter(pk=running.pk).update(phase="scoring", done=0, total=5000)
+    scoring = client.get(f"/profiles/matching/runs/{running.pk}/", HTTP_HX_REQUEST="true")
+    assert "Scoring pairs" in scoring.content.decode()
+    assert '<progress aria-label="Scoring pairs">' in scoring.content.decode()

@@ -2,11 +2,14 @@
 through the ledger (and can be undone, and is then never merged again), a pair held back
 waits for review with why, a dry run changes nothing, and one pass runs at a time."""
 
+import io
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from demo import lookalikes
-from profiles.matching import services
+from profiles.matching import progress, services
 from profiles.matching.decide import UNIQUE_IDENTIFIER
 from profiles.models import MatchCandidate, MatchRun, Merge, Profile
 from profiles.services import unmerge
@@ -256,3 +259,45 @@ def test_a_pass_whose_worker_was_lost_blocks_no_new_one(model):
     lost.refresh_from_db()
     assert lost.status == MatchRun.Status.FAILED and "lost" in lost.error
     assert fresh.status == MatchRun.Status.RUNNING
+
+
+def test_a_pass_reports_each_phase_and_counts_its_merges_to_the_planned_total(
+    model, crm, backend, send
+):
+    send(crm, message("identify", userId="CRM-1", traits=JON_CRM))
+    send(backend, message("identify", userId="shop-77", traits=JOHN_SHOP))
+    told = []
+    started = services.start_run(kind=MatchRun.Kind.FULL)
+
+    finished = services.run_pass(run_id=started.pk, listener=lambda *step: told.append(step))
+
+    phases = [phase for phase, _, _ in told]
+    assert list(dict.fromkeys(phases)) == [
+        progress.READING,
+        progress.SCORING,
+        progress.DECIDING,
+        progress.QUEUEING,
+        progress.MERGING,
+    ]
+    assert told[-1] == (progress.MERGING, finished.merged, finished.merged) and finished.merged
+    stored = MatchRun.objects.get(pk=finished.pk)
+    assert (stored.phase, stored.done, stored.total) == told[-1]
+    assert told[phases.index(progress.SCORING)][2] == stored.profiles
+
+
+def test_the_match_pass_command_runs_a_pass_and_says_what_it_merged(model, crm, backend, send):
+    send(crm, message("identify", userId="CRM-1", traits=JON_CRM))
+    send(backend, message("identify", userId="shop-77", traits=JOHN_SHOP))
+    out = io.StringIO()
+
+    call_command("match_pass", stdout=out)
+
+    said = out.getvalue()
+    assert "Merging 1 / 1" in said and ", merged 1, " in said
+    assert MatchRun.objects.get().status == MatchRun.Status.DONE
+
+
+def test_the_match_pass_command_refuses_while_a_pass_runs(model):
+    services.start_run(kind=MatchRun.Kind.FULL)
+    with pytest.raises(CommandError, match="running"):
+        call_command("match_pass", stdout=io.StringIO())
