@@ -73,6 +73,26 @@ def test_a_household_sharing_surname_address_and_phone_is_vetoed(known_truth):
     assert set(pair.vetoed_by) == {"first_name", "birth_date"}
 
 
+def test_one_letter_wrong_in_a_short_given_name_is_a_typo_not_a_veto(known_truth):
+    _, _, model, _ = known_truth
+    person = {f: None for f in FIELD_NAMES} | dict(
+        surname="normore", birth_date="1961-04-24", phone="+31631547156", city="utrecht"
+    )
+    rows = [
+        dict(person, unique_id=1, first_name="liam"),  # Jaro-Winkler 0.85 to the next
+        dict(person, unique_id=2, first_name="lxam"),
+        dict(person, unique_id=3, first_name="noor"),  # another name: still vetoed
+    ]
+    rows += rows_of(lookalikes.records(lookalikes.people(1500, seed=9), seed=9))[3:]
+    for row in rows[3:]:
+        row[engine.ID] += 10
+    scored = engine.score(rows, model=model, threshold=0.0)
+    pairs = {frozenset((p.left, p.right)): p for p in scored.pairs}
+    typo, other = pairs[frozenset((1, 2))], pairs[frozenset((1, 3))]
+    assert "first_name" not in typo.vetoed_by and typo.parts["first_name"] > 0
+    assert "first_name" in other.vetoed_by
+
+
 def test_training_on_too_few_profiles_says_how_many_are_needed():
     rows = rows_of(lookalikes.records(lookalikes.people(200), seed=1))
     with pytest.raises(engine.ModelError) as refused:
