@@ -16,10 +16,6 @@ DECIDED = "decided"  # a person rejected the pair, or unmerged it
 SAMPLES = 20  # examples a dry run shows of each outcome
 
 
-def key(left: int, right: int) -> tuple[int, int]:
-    return (left, right) if left < right else (right, left)
-
-
 @dataclass
 class Plan:
     groups: list[set[int]] = field(default_factory=list)
@@ -42,7 +38,7 @@ class Plan:
         queued = [
             {
                 "outcome": "review",
-                "profiles": list(key(pair.left, pair.right)),
+                "profiles": list(pair.key),
                 "probability": round(pair.probability, 4),
                 "held_by": reasons,
             }
@@ -61,7 +57,7 @@ def decide(pairs: list[engine.Pair], *, auto: float, chosen: selectors.Definitio
     decided = selectors.decided_pairs()
     held: set[tuple[int, int]] = set()
     for pair in sorted(pairs, key=lambda p: -p.probability):
-        pair_key = key(pair.left, pair.right)
+        pair_key = pair.key
         plan.scores[pair_key] = pair
         if pair_key in decided:
             held.add(pair_key)

@@ -84,8 +84,15 @@ DEFAULT_VETOES = ("first_name", "birth_date")
 VETO_WEIGHT = -2.0
 
 
+def pair_key(left: int, right: int) -> tuple[int, int]:
+    """One pair, one key: the lower id first (as MatchCandidate stores it)."""
+    return (left, right) if left < right else (right, left)
+
+
 @dataclass(frozen=True)
 class Pair:
+    """Two profiles the model scored; ``key`` is the pair whichever order it came in."""
+
     left: int
     right: int
     weight: float
@@ -96,6 +103,10 @@ class Pair:
     parts: dict[str, float] = field(default_factory=dict, compare=False)
     # Each comparison's level (Splink's gamma: -1 null, 0 the last level, up to the first).
     levels: dict[str, int] = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return pair_key(self.left, self.right)
 
     def without(self, names: set[str]) -> float:
         """The match probability once the evidence *for* the pair from these fields is

@@ -51,7 +51,7 @@ def merge_groups(
     for pair in sorted(pairs, key=lambda p: -p.probability):
         if pair.vetoed_by or pair.probability < threshold:
             continue
-        if (min(pair.left, pair.right), max(pair.left, pair.right)) in held:
+        if pair.key in held:
             continue
         a, b = find(pair.left), find(pair.right)
         if a == b:

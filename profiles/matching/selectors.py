@@ -160,7 +160,7 @@ def decided_pairs() -> set[tuple[int, int]]:
         "low_id", "high_id"
     )
     unmerged = Merge.objects.filter(undone_at__isnull=False).values_list("survivor_id", "merged_id")
-    return {(min(a, b), max(a, b)) for a, b in [*rejected, *unmerged]}
+    return {engine.pair_key(a, b) for a, b in [*rejected, *unmerged]}
 
 
 def review_queue():

@@ -259,8 +259,8 @@ def _queue(queue: list, model: MatchModel) -> int:
     """Upserts the pairs into the review queue; a pair already decided keeps its status."""
     rows = [
         MatchCandidate(
-            low_id=min(pair.left, pair.right),
-            high_id=max(pair.left, pair.right),
+            low_id=pair.key[0],
+            high_id=pair.key[1],
             probability=pair.probability,
             weight=pair.weight,
             model=model,
@@ -318,9 +318,10 @@ def _merge_one(*, survivor: int, merged: int, score: float, model: MatchModel, h
         )
     except ProfileError:
         return False
-    MatchCandidate.objects.filter(
-        low_id=min(survivor, merged), high_id=max(survivor, merged)
-    ).update(status=MatchCandidate.Status.MERGED, decided_at=timezone.now())
+    low, high = engine.pair_key(survivor, merged)
+    MatchCandidate.objects.filter(low_id=low, high_id=high).update(
+        status=MatchCandidate.Status.MERGED, decided_at=timezone.now()
+    )
     return True
 
 

@@ -87,7 +87,7 @@ class WarmIndex:
             changed.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         seen, pairs = set(), []
         for pair in engine._pairs(table, vetoes):
-            key = (min(pair.left, pair.right), max(pair.left, pair.right))
+            key = pair.key
             if pair.left != pair.right and key not in seen:
                 seen.add(key)
                 pairs.append(pair)
