@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .models import Event, RejectedEvent, Source, SourceMinuteStats
+from .models import Event, EventInbox, RejectedEvent, Source, SourceMinuteStats
 
 
 def sources():
@@ -54,3 +54,9 @@ def events_per_minute(*, source: Source, minutes: int = 60) -> tuple[list, list]
     )
     axis = [start + timedelta(minutes=i) for i in range(minutes)]
     return axis, [counts.get(minute, 0) for minute in axis]
+
+
+def inbox_backlog() -> int:
+    """Stored events not yet processed (the inbox's rows): 0 once processing has caught up.
+    For others (the demo waits on it before training its matcher)."""
+    return EventInbox.objects.count()

@@ -111,7 +111,14 @@ def test_running_twice_stores_nothing_new(loaded, live_server, demo_var):
     before = Event.objects.count()
     sources = Source.objects.count()
     out = StringIO()
-    call_command("demo_data", customers=CUSTOMERS, seed=SEED, url=live_server.url, stdout=out)
+    call_command(
+        "demo_data",
+        customers=CUSTOMERS,
+        seed=SEED,
+        url=live_server.url,
+        no_matching=True,  # tests/demo/test_demo_matching.py
+        stdout=out,
+    )
     assert Event.objects.count() == before
     assert Source.objects.count() == sources == len(DEMO_SOURCES)
     assert FileImport.objects.count() == 2  # the same files are not uploaded again

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from demo.files import demo_dir
 from demo.load import Progress, load_demo_data
+from demo.matching_setup import enable_matching
 from demo.send import SendError
 from demo.sources import BY_KEY
 from profiles.services import queue_score_recompute
@@ -31,6 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="the running server")
         parser.add_argument("--seed", type=int, default=42, help="same seed, same company")
         parser.add_argument("--connections", type=int, default=4, help="concurrent HTTP posts")
+        parser.add_argument(
+            "--no-matching",
+            action="store_true",
+            help="leave probabilistic matching off (by default it is trained and switched on)",
+        )
 
     def handle(self, *args, **options):
         customers = options["customers"]
@@ -69,6 +75,8 @@ class Command(BaseCommand):
         # The RFM grid reads scores computed every 15 minutes: the first ones now, so that
         # a newcomer's grid is not empty for that long.
         queue_score_recompute()
+        if not options["no_matching"]:
+            enable_matching(say=self.stdout.write)
 
     # Output ------------------------------------------------------------------------------
 
