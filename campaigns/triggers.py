@@ -200,8 +200,10 @@ def _triggered(names: dict[int, set[str]], every: set[str], now: datetime, *, si
                 profile_id__in=profiles,
                 name=campaign.trigger_event,
             )
-            # History a connector read (profiles/touches.py) starts nothing.
-            .exclude(context__backfill=True)
+            # History a connector read (profiles/touches.py) starts nothing. Not
+            # ``exclude(context__backfill=True)``: its SQL is NULL, so excluding, for every
+            # context without the key, i.e. every event with a page or a campaign.
+            .filter(Q(context__isnull=True) | ~Q(context__contains={"backfill": True}))
             .order_by("timestamp", "event_id")
         )
         events = [

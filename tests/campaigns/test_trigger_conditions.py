@@ -172,3 +172,12 @@ def test_wait_until_nine_is_nine_on_each_persons_own_clock(send, web):
     assert _wake(journey, browser) == _wake(journey, tokyo)
     for wake in local.values():
         assert at(2) <= wake <= at(2 + 24 * 60)
+
+
+def test_an_event_with_a_page_or_campaign_context_starts_the_journey(send, web):
+    journey = campaign(WAIT, trigger_event="Checkout Started")
+    shopper = person(send, web, "shopper")
+    context = {"page": {"path": "/checkout"}, "campaign": {"name": "sale", "source": "mail"}}
+    send(web, message(userId="shopper", event="Checkout Started", context=context))
+    pump(2)
+    assert entered(journey) == {shopper.pk}
