@@ -1,7 +1,8 @@
 """The demo mailbox's pages (demo/mailbox.py): the messages the demo's SMTP server kept,
 newest first, and one message (its HTML in a sandboxed frame, its text part, its
 headers). Only in demo mode (CDP_MODE=demo): elsewhere every page answers 404, as if it
-did not exist. Any signed-in role may read it: it holds demo data only."""
+did not exist (after the sign-in every page asks for first, as everywhere). Any
+signed-in role may read it: it holds demo data only."""
 
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ def demo_only(view):
     return wrapper
 
 
-@demo_only
 @requires(Cap.OWN_ACCOUNT)
+@demo_only
 @require_GET
 def mailbox_index(request):
     messages, total = mailbox.latest()
@@ -40,8 +41,8 @@ def mailbox_index(request):
     return TemplateResponse(request, "demo/mailbox.html", context)
 
 
-@demo_only
 @requires(Cap.OWN_ACCOUNT)
+@demo_only
 @require_GET
 def mailbox_message(request, message_id: str):
     message = mailbox.read(message_id)

@@ -261,7 +261,13 @@ class Supervisor:
         self.out.say(
             f"up      | {bar}\nup      | CDP is running at {url}\n"
             f"up      | Log in with the demo logins printed above. Ctrl-C stops "
-            f"everything.\nup      | {bar}"
+            f"everything.\n"
+            + (
+                f"up      | Demo mailbox (the journeys' e-mails): {url}demo/mailbox/\n"
+                if self.demo_mode
+                else ""
+            )
+            + f"up      | {bar}"
         )
 
     def _start_demo_services(self) -> None:
