@@ -40,7 +40,6 @@ OP_LABELS = {
 }
 ORDERED = {">", ">=", "<", "<="}
 MAX_FILTERS = 20
-MAX_TEXT = 200
 MISSING = object()
 
 
@@ -61,13 +60,10 @@ def _as_date(value) -> date | None:
 
 
 def _text_problem(value, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        return f"Enter {what}."
-    if len(value) > MAX_TEXT:
-        return f"{what.capitalize()} is longer than {MAX_TEXT} characters."
-    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
-        return f"{what.capitalize()} contains a character that cannot be stored."
-    return ""
+    """The segment grammar's check of a text (empty, too long, not storable), one message."""
+    checker = segment_grammar.Validator()
+    checker.text("", value, what)
+    return checker.errors[0]["message"] if checker.errors else ""
 
 
 def _value_problem(op: str, value) -> str:

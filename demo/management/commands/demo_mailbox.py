@@ -2,6 +2,7 @@
 what it receives under var/demo/mailbox/, with the demo's SMTP destination pointed at
 it; `make demo` starts it beside the web server. Stops on SIGTERM or Ctrl-C."""
 
+import logging
 import signal
 import threading
 
@@ -17,6 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=mailbox.DEFAULT_PORT)
 
     def handle(self, *args, port, **options):
+        # aiosmtpd logs every connection and command at INFO: a line per e-mail and more.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         server = mailbox.start(port=port)
         mailbox.ensure_destination(port=port)
         self.stdout.write(
