@@ -13,6 +13,7 @@ text, so that the validator names it and the input keeps what was typed.
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from .. import entry_conditions
@@ -30,7 +31,9 @@ MODES = [
 def _value(text: str):
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
-    return number_or_text(text) if text else None
+    value = number_or_text(text) if text else None
+    # "nan" and "inf" read as floats no comparison can use: kept as the text typed.
+    return text if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def fields_to_filters(data) -> list[dict]:

@@ -4,6 +4,7 @@ at its field."""
 import pytest
 from django.urls import reverse
 
+from campaigns import entry_conditions
 from campaigns.journeys import entry_fields
 from campaigns.models import Campaign
 from cdp_site.permissions import MARKETER
@@ -160,3 +161,49 @@ def test_editor_shows_filter_errors_next_to_their_fields_and_saves_nothing(clien
     assert "Not saved: 2 problems in the entry conditions." in html
     journey.refresh_from_db()
     assert journey.trigger_filters == [] and journey.entry_audience == {}
+
+
+@pytest.mark.parametrize(
+    ("item", "properties", "holds"),
+    [
+        ({"property": "total", "op": ">=", "value": 60}, {"total": 60}, True),
+        ({"property": "total", "op": "<", "value": 60}, {"total": "59.99"}, True),
+        ({"property": "total", "op": "<", "value": 60}, {"total": "cheap"}, False),
+        ({"property": "day", "op": ">", "value": "2026-01-01"}, {"day": "2026-03-01T10:00Z"}, True),
+        ({"property": "day", "op": ">", "value": "2026-01-01"}, {"day": "soon"}, False),
+        ({"property": "express", "op": "=", "value": True}, {"express": "true"}, True),
+        ({"property": "express", "op": "=", "value": True}, {"express": 1}, False),
+        ({"property": "country", "op": "!=", "value": "NL"}, {}, True),
+        ({"property": "country", "op": "!=", "value": "NL"}, {"country": "NL"}, False),
+        ({"property": "name", "op": "contains", "value": "boot"}, {"name": "Hiking Boots"}, True),
+        ({"property": "coupon", "op": "exists"}, {"coupon": None}, False),
+        ({"property": "items.1.sku", "op": "=", "value": "B"}, {"items": [{}, {"sku": "B"}]}, True),
+        ({"property": "a.b", "op": "=", "value": 1}, {"a.b": 1, "a": {"b": 2}}, True),
+    ],
+)
+def test_filters_compare_by_the_type_of_their_value(item, properties, holds):
+    assert entry_conditions.matches([item], properties) is holds
+
+
+def test_a_filter_that_is_not_valid_matches_nothing_rather_than_raising():
+    assert entry_conditions.matches([{"property": None, "op": ">"}], {"x": 1}) is False
+    assert entry_conditions.matches(["nonsense"], {"x": 1}) is False
+
+
+def test_the_editor_keeps_nan_as_typed_and_reads_numbers_and_booleans():
+    data = {
+        "trigger_filters[0].property": "a",
+        "trigger_filters[0].op": "=",
+        "trigger_filters[0].value": "nan",
+        "trigger_filters[1].property": "b",
+        "trigger_filters[1].op": ">",
+        "trigger_filters[1].value": "12.5",
+        "trigger_filters[2].property": "c",
+        "trigger_filters[2].op": "exists",
+        "trigger_filters[2].value": "ignored",
+    }
+    assert entry_fields.fields_to_filters(data) == [
+        {"property": "a", "op": "=", "value": "nan"},
+        {"property": "b", "op": ">", "value": 12.5},
+        {"property": "c", "op": "exists"},
+    ]
