@@ -54,6 +54,10 @@ class Campaign(models.Model):
         "segments.Segment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     trigger_event = models.CharField(max_length=200, blank=True, default="")
+    # Of the trigger's people, who enters (campaigns/entry_conditions.py): the event's
+    # property filters (all must hold) and a segment rule checked at trigger time.
+    trigger_filters = models.JSONField(default=list, blank=True)
+    entry_audience = models.JSONField(default=dict, blank=True)
     entry = models.CharField(max_length=10, choices=Entry.choices, default=Entry.ONCE)
     cooldown_days = models.PositiveIntegerField(null=True, blank=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)  # a broadcast's send time

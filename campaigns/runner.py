@@ -48,7 +48,11 @@ def run_due(*, now: datetime | None = None, limit: int = 100) -> list[int]:
             .select_related("campaign")
             .order_by("wake_at", "id")[:limit]
         )
-        for enrollment in batch:
+        # In person order: an e-mail step locks its person until this claim commits
+        # (protection.lock_person, for the frequency cap), so two workers whose claims
+        # hold one person's enrollments in two journeys deadlocked when each took them in
+        # the other's order (the demo's journeys, all started on one year of history).
+        for enrollment in sorted(batch, key=lambda e: (e.profile_id, e.wake_at, e.pk)):
             try:
                 with transaction.atomic():
                     engine.advance(enrollment, now=now, rules=rules)

@@ -27,6 +27,7 @@ from django.utils import timezone
 from cdp_site import debounce, retention
 from cdp_site.field_errors import FieldErrors
 
+from . import entry_conditions
 from .journeys import grammar
 from .models import (
     ActivationSettings,
@@ -45,6 +46,8 @@ EDITABLE = {
     "kind",
     "segment",
     "trigger_event",
+    "trigger_filters",
+    "entry_audience",
     "entry",
     "cooldown_days",
     "scheduled_at",
@@ -91,12 +94,25 @@ def check(campaign: Campaign) -> None:
         errors.append({"field": "segment", "message": "Choose a segment."})
     if kind == Campaign.Kind.EVENT and not (campaign.trigger_event or "").strip():
         errors.append({"field": "trigger_event", "message": "Choose the event that starts it."})
+    errors += _entry_condition_errors(campaign)
     if campaign.entry not in Campaign.Entry.values:
         errors.append({"field": "entry", "message": "Choose how often someone may enter."})
     if campaign.entry == Campaign.Entry.COOLDOWN and not campaign.cooldown_days:
         errors.append({"field": "cooldown_days", "message": "Enter the days before re-entry."})
     if errors:
         raise CampaignError(errors)
+
+
+def _entry_condition_errors(campaign: Campaign) -> list[dict]:
+    errors = entry_conditions.filter_errors(campaign.trigger_filters)
+    if campaign.trigger_filters and campaign.kind != Campaign.Kind.EVENT:
+        message = "Property filters are for journeys an event starts."
+        errors.append({"field": "trigger_filters", "message": message})
+    errors += entry_conditions.audience_errors(campaign.entry_audience)
+    if campaign.entry_audience and campaign.kind == Campaign.Kind.BROADCAST:
+        message = "A broadcast goes to its segment: an entry audience is for triggered journeys."
+        errors.append({"field": "entry_audience", "message": message})
+    return errors
 
 
 @transaction.atomic

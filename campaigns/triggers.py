@@ -12,6 +12,11 @@ rows; one reader at a time (the lock), so "every time" entries are never doubled
   converted), awaited events (wait_for_event moves on to ``next``), then event-triggered
   campaigns (each matching ProfileEvent enrols once, with its properties as context).
 
+Of a trigger's people, only those its entry conditions let in enrol
+(campaigns/entry_conditions.py): an event whose properties fail the campaign's filters
+starts nothing (a malformed property simply does not match: one odd event never stops
+the reader), nor does a person outside its entry audience at the time it is read.
+
 Only active campaigns enrol or move; only what happened after a campaign started counts,
 and never history that a connector backfilled (``context.backfill``), nor what it moved.
 """
@@ -28,7 +33,7 @@ from django.utils import timezone
 from profiles.models import ProfileChange, ProfileEvent
 from segments.models import MembershipChange
 
-from . import engine, services
+from . import engine, entry_conditions, services
 from .models import Campaign, Enrollment, TriggerCursor
 
 MEMBERSHIP_CURSOR = "membership"
@@ -61,11 +66,18 @@ def read_membership_changes(*, now: datetime | None = None, limit: int = 2000) -
         segment_id__in={r[1] for r in rows if not r[5]},
     ):
         campaigns[(campaign.segment_id, campaign.kind)].append(campaign)
+    admitted = _admitted(
+        [c for found in campaigns.values() for c in found], {r[2] for r in rows if not r[5]}
+    )
     for _, segment_id, profile_id, change, at, backfill in rows:
         if backfill:  # moved by a connector's history: starts nothing
             continue
         for campaign in campaigns.get((segment_id, wanted.get(change)), ()):
-            if campaign.started_at and at >= campaign.started_at:
+            if (
+                campaign.started_at
+                and at >= campaign.started_at
+                and (profile_id in admitted[campaign.pk])
+            ):
                 services.enroll(
                     campaign=campaign,
                     profile_id=profile_id,
@@ -75,6 +87,11 @@ def read_membership_changes(*, now: datetime | None = None, limit: int = 2000) -
     cursor.last_id = rows[-1][0]
     cursor.save(update_fields=["last_id"])
     return len(rows)
+
+
+def _admitted(campaigns: list[Campaign], profile_ids: set[int]) -> dict[int, set[int]]:
+    """Per campaign, which of ``profile_ids`` its entry audience lets in now."""
+    return {c.pk: entry_conditions.in_audience(c.entry_audience, profile_ids) for c in campaigns}
 
 
 def event_context(event: ProfileEvent) -> dict:
@@ -183,12 +200,21 @@ def _triggered(names: dict[int, set[str]], every: set[str], now: datetime, *, si
                 profile_id__in=profiles,
                 name=campaign.trigger_event,
             )
-            # History a connector read (profiles/touches.py) starts nothing.
-            .exclude(context__backfill=True)
+            # History a connector read (profiles/touches.py) starts nothing. Not
+            # ``exclude(context__backfill=True)``: its SQL is NULL, so excluding, for every
+            # context without the key, i.e. every event with a page or a campaign.
+            .filter(Q(context__isnull=True) | ~Q(context__contains={"backfill": True}))
             .order_by("timestamp", "event_id")
         )
+        events = [
+            e for e in events if entry_conditions.matches(campaign.trigger_filters, e.properties)
+        ]
         if not events:
             continue
+        admitted = entry_conditions.in_audience(
+            campaign.entry_audience, {e.profile_id for e in events}
+        )
+        events = [e for e in events if e.profile_id in admitted]
         seen = {
             (p, e)
             for p, e in Enrollment.objects.filter(

@@ -23,12 +23,14 @@ from cdp_site.permissions import Cap, has_capability
 from integrations.models import Destination
 from profiles import selectors as profile_selectors
 from segments import catalog
+from segments import explain as segment_explain
 from segments.models import Segment
 
-from . import gallery, results, selectors, services, step_types
+from . import entry_conditions, gallery, results, selectors, services, step_types
 from .forms import CampaignSettingsForm, NewCampaignForm
 from .journeys import buttons as journey_buttons
 from .journeys import editor as journey_editor
+from .journeys import entry_fields
 from .journeys import grammar as steps_grammar
 from .models import ActivationSettings, Campaign, Enrollment, MessageTemplate
 
@@ -137,20 +139,43 @@ def _flow_context(campaign: Campaign) -> dict:
     return {"flow": flow, "totals": selectors.totals(campaign), "campaign": campaign}
 
 
+def _entry_summary(campaign: Campaign) -> dict:
+    """The saved entry conditions in words, for the page's header."""
+    audience = campaign.entry_audience
+    return {
+        "filters": [
+            entry_conditions.describe_filter(f)
+            for f in campaign.trigger_filters or []
+            if isinstance(f, dict)
+        ],
+        "audience": segment_explain.describe(audience) if isinstance(audience, dict) else "",
+    }
+
+
 def _summary(step: dict) -> str:
     step_type = step_types.of(step)
     return step_type.describe(step) if step_type else ""
 
 
 def _page_context(
-    request, campaign, *, form=None, steps=None, errors=None, focus=None, status_errors=None
+    request,
+    campaign,
+    *,
+    form=None,
+    steps=None,
+    entry=None,
+    errors=None,
+    focus=None,
+    status_errors=None,
 ) -> dict:
     steps = campaign.steps if steps is None else steps
     if errors is None:
         errors = journey_editor.check(steps) if isinstance(steps, list) and steps else []
+    filters, audience = entry or (campaign.trigger_filters or [], campaign.entry_audience)
     can_manage = has_capability(request.user, Cap.MANAGE_CAMPAIGNS)
     pickers = _pickers()
-    editor = journey_editor.editor_view(steps if isinstance(steps, list) else [], errors)
+    journey_errors = [e for e in errors if not entry_fields.is_entry_error(e)]
+    editor = journey_editor.editor_view(steps if isinstance(steps, list) else [], journey_errors)
     for step in editor["steps"]:
         step["destinations"] = pickers["destinations"].get(step["type"], [])
     context = _flow_context(campaign)
@@ -158,6 +183,8 @@ def _page_context(
         {
             "form": form or CampaignSettingsForm.for_campaign(campaign),
             "editor": editor,
+            "entry": entry_fields.entry_view(filters, audience, errors),
+            "entry_summary": _entry_summary(campaign),
             "action_url": reverse("campaigns:detail", args=[campaign.pk]),
             "step_choices": [
                 (s.get("id"), s.get("label") or s.get("id"))
@@ -184,21 +211,34 @@ def detail(request, pk: int):
     steps = journey_editor.fields_to_steps(request.POST)
     action = request.POST.get("_action", "save")
     form = CampaignSettingsForm(request.POST)
+    filters = entry_fields.fields_to_filters(request.POST)
+    audience = entry_fields.fields_to_audience(request.POST)
+    entry = (filters, audience)
     if action not in ("save", "refresh"):
-        journey_buttons.apply_action(steps, action, add_type=request.POST.get("_add_type", "wait"))
+        if not entry_fields.apply_action(filters, action):
+            add_type = request.POST.get("_add_type", "wait")
+            journey_buttons.apply_action(steps, action, add_type=add_type)
         form.is_valid()
-        context = _page_context(request, campaign, form=form, steps=steps, errors=[], focus=action)
+        context = _page_context(
+            request, campaign, form=form, steps=steps, entry=entry, errors=[], focus=action
+        )
         return _editor(request, context)
     if action == "refresh":
         form.is_valid()
-        context = _page_context(request, campaign, form=form, steps=steps, errors=[])
+        context = _page_context(request, campaign, form=form, steps=steps, entry=entry, errors=[])
         return _editor(request, context)
 
-    errors = journey_editor.check(steps)
+    errors = journey_editor.check(steps) + entry_fields.check(filters, audience)
     if form.is_valid() and not errors:
         values = form.values()
         try:
-            services.update_campaign(campaign=campaign, steps=steps, **values)
+            services.update_campaign(
+                campaign=campaign,
+                steps=steps,
+                trigger_filters=filters,
+                entry_audience=audience,
+                **values,
+            )
         except REFUSALS as error:
             errors = []
             for item in _service_errors(error):
@@ -214,7 +254,7 @@ def detail(request, pk: int):
                 response["HX-Redirect"] = url
                 return response
             return redirect(url)
-    context = _page_context(request, campaign, form=form, steps=steps, errors=errors)
+    context = _page_context(request, campaign, form=form, steps=steps, entry=entry, errors=errors)
     context["save_failed"] = True
     return _editor(request, context, status=400)
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import reverse
 
 from .permissions import Cap, capabilities_of, role_of
@@ -24,4 +25,9 @@ def navigation(request):
             url = reverse(url_name)
             current = request.path == url or (url != "/" and request.path.startswith(url))
             items.append({"label": label, "url": url, "current": current, "blurb": blurb})
+    if settings.CDP_MODE == "demo":  # the demo's mailbox (demo/urls.py), by its URL name
+        url = reverse("demo:mailbox")
+        current = request.path.startswith(url)
+        blurb = "The e-mails the demo's journeys sent."
+        items.append({"label": "Demo mailbox", "url": url, "current": current, "blurb": blurb})
     return {"nav_items": items, "user_role": role_of(user)}

@@ -33,6 +33,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "status",
             "segment",
             "trigger_event",
+            "trigger_filters",
+            "entry_audience",
             "entry",
             "cooldown_days",
             "scheduled_at",
@@ -63,6 +65,21 @@ class CampaignInputSerializer(serializers.Serializer):
         queryset=Segment.objects.all(), required=False, allow_null=True
     )
     trigger_event = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    trigger_filters = StorableJSONField(
+        required=False,
+        help_text=(
+            "Event triggers: filters on the event's properties, all must hold, e.g. "
+            '[{"property": "cart.total", "op": ">", "value": 50}]; op one of '
+            "=, !=, >, >=, <, <=, contains, exists (campaigns/entry_conditions.py)."
+        ),
+    )
+    entry_audience = StorableJSONField(
+        required=False,
+        help_text=(
+            "Who of the trigger's people may enter: a segment rule (the segments' grammar), "
+            "checked when the trigger happens; {} for everyone."
+        ),
+    )
     entry = serializers.ChoiceField(choices=Campaign.Entry.choices, required=False)
     cooldown_days = serializers.IntegerField(
         min_value=1, max_value=100_000, required=False, allow_null=True

@@ -6,26 +6,27 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from .. import moves, protection
+from .. import local_time, moves, protection
 from ..models import ActivationSettings, Enrollment
 from .base import StepType, int_or_text, link, positive, posted, register, stripped, text_of
 
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-def wait_until(step: dict, now: datetime, rules: ActivationSettings) -> datetime:
-    """When a wait step entered at ``now`` ends: a time of day, or after its minutes."""
+def wait_until(step: dict, now: datetime, rules: ActivationSettings, zone=None) -> datetime:
+    """When a wait step entered at ``now`` ends: a time of day (in ``zone``, else the
+    account's), or after its minutes."""
     if "until" in step and TIME_OF_DAY.match(str(step["until"])):
         hour, minute = map(int, step["until"].split(":"))
         at = datetime.min.time().replace(hour=hour, minute=minute)
-        return protection.next_time_of_day(now, at, protection.zone(rules))
+        return protection.next_time_of_day(now, at, zone or protection.zone(rules))
     return now + timedelta(minutes=int(step.get("minutes") or 0))
 
 
 @register
 class Wait(StepType):
     """{"id", "type": "wait", "minutes": N, "next"} or {…, "until": "09:00", …} (the next
-    time of day, in the activation settings' time zone)."""
+    time of day on the person's clock: campaigns/local_time.py)."""
 
     name, label = "wait", "Wait"
     fields = frozenset({"minutes", "until", "next"})
@@ -57,11 +58,14 @@ class Wait(StepType):
         super().write_fields(step, p, data)
 
     def ends_at(self, step, now, rules):
-        return wait_until(step, now, rules)
+        # A time of day ends at a different instant for each person's time zone: such a
+        # wait is left to the engine, one enrollment at a time (no bulk move).
+        return None if "until" in step else wait_until(step, now, rules)
 
     def run(self, enrollment, step, *, now, rules):
         moves.log(enrollment, step["id"], "waiting", now)
-        return moves.wait(enrollment, step, wait_until(step, now, rules), now, "wait")
+        zone = local_time.person_zone(enrollment.profile_id, rules) if "until" in step else None
+        return moves.wait(enrollment, step, wait_until(step, now, rules, zone), now, "wait")
 
     def describe(self, step):
         if "until" in step:

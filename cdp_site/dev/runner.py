@@ -5,7 +5,9 @@ web server, a Celery worker and Celery beat as children with prefixed logs.
 Ctrl-C or SIGTERM stops the children in order (web first, databases last);
 a child that dies takes the rest down with a message rather than limping on.
 The first time, the demo company's data is loaded in the background once the web
-server answers (a one-shot child: its exit is reported, not fatal).
+server answers (a one-shot child: its exit is reported, not fatal). In demo mode the
+demo mailbox (a local SMTP server, demo_mailbox) runs beside it, and the demo's journeys
+are created and started before the data arrives (demo_journeys).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from cdp_site.dev.devservices import start_missing_services, stop_all
 
 COLOURS = itertools.cycle(["36", "35", "33", "32", "34", "31"])
 PR_SET_PDEATHSIG = 1
+DEMO_MAILBOX_PORT = 2525
 
 
 def _die_with_parent() -> None:
@@ -103,6 +106,7 @@ class Supervisor:
         )
         self.servers, self.children = [], []
         self.stopping = threading.Event()
+        self.demo_mode = self.env["CDP_MODE"] == "demo"
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
@@ -110,6 +114,8 @@ class Supervisor:
             self._start_services()
             self._prepare()
             self._start_apps()
+            if self.demo_mode:
+                self._start_demo_mailbox()
             self._announce()
             self._start_demo_data()
             return self._watch()
@@ -170,6 +176,12 @@ class Supervisor:
         self._manage("demo_users")
         if self.demo_customers:  # segments first: they fill in live as the demo data arrives
             self._manage("demo_segments")
+        if self.demo_mode:
+            wanted = DEMO_MAILBOX_PORT
+            free = embedded.port_is_free(wanted)
+            self.ports["mailbox"] = wanted if free else embedded.free_port_near(wanted)
+        if self.demo_mode and self.demo_customers:  # started before their events arrive
+            self._manage("demo_journeys", "--mailbox-port", str(self.ports["mailbox"]))
 
     def _spawn(
         self, name: str, argv: list[str], stop_signal=signal.SIGTERM, oneshot: bool = False
@@ -234,6 +246,14 @@ class Supervisor:
             ],
         )
 
+    def _start_demo_mailbox(self) -> None:
+        """The demo's local SMTP server, which keeps what the journeys send."""
+        self._spawn(
+            "mailbox",
+            [sys.executable, "manage.py", "demo_mailbox", "--port", str(self.ports["mailbox"])],
+            oneshot=True,  # without it e-mails wait and retry; the product runs on
+        )
+
     def _announce(self) -> None:
         embedded.wait_for_port(self.ports["web"], timeout=60, proc=self.children[0].process)
         url = f"http://127.0.0.1:{self.ports['web']}/"
@@ -241,7 +261,13 @@ class Supervisor:
         self.out.say(
             f"up      | {bar}\nup      | CDP is running at {url}\n"
             f"up      | Log in with the demo logins printed above. Ctrl-C stops "
-            f"everything.\nup      | {bar}"
+            f"everything.\n"
+            + (
+                f"up      | Demo mailbox (the journeys' e-mails): {url}demo/mailbox/\n"
+                if self.demo_mode
+                else ""
+            )
+            + f"up      | {bar}"
         )
 
     def _start_demo_services(self) -> None:

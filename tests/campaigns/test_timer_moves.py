@@ -15,7 +15,7 @@ from tests.support.threads import in_background, side_by_side
 
 STEPS = [
     {"id": "w1", "type": "wait", "minutes": 60, "next": "w2"},
-    {"id": "w2", "type": "wait", "until": "09:00", "next": "w3"},
+    {"id": "w2", "type": "wait", "minutes": 540, "next": "w3"},
     {"id": "w3", "type": "wait", "minutes": 30},
 ]
 PEOPLE = range(1001, 1006)
@@ -62,7 +62,7 @@ def test_waits_moved_in_bulk_end_exactly_where_the_engine_puts_them_one_by_one()
     ActivationSettings.objects.update_or_create(pk=1, defaults={"time_zone": "Europe/Berlin"})
     one_by_one, bulk = journey("engine"), journey("bulk")
     wakes = []
-    for step in range(4):  # enter w1; w1 → w2; w2 (09:00 in Berlin) → w3; w3 → the end
+    for step in range(4):  # enter w1; w1 → w2; w2 → w3; w3 → the end
         now = at(0) if step == 0 else wakes[-1] + timedelta(seconds=1)
         alone(one_by_one, [bulk])
         assert len(runner.run_due(now=now, limit=100)) == len(PEOPLE)
@@ -76,8 +76,28 @@ def test_waits_moved_in_bulk_end_exactly_where_the_engine_puts_them_one_by_one()
         assert engine_logs == bulk_logs, step
         wakes.append(bulk_rows[0][3])
     assert {row[1:4] for row in bulk_rows} == {("completed", "w3", None)}
+    assert wakes[1] == wakes[0] + timedelta(seconds=1, minutes=540)
+    assert len(bulk_logs) == 6 * len(PEOPLE)
+
+
+@pytest.mark.django_db
+def test_a_wait_until_a_time_of_day_is_left_to_the_engine():
+    """Nine o'clock is another instant in each person's time zone (campaigns/local_time.py):
+    no single wake time fits everyone, so no bulk move goes into or out of such a wait."""
+    ActivationSettings.objects.update_or_create(pk=1, defaults={"time_zone": "Europe/Berlin"})
+    steps = [STEPS[0], {"id": "w2", "type": "wait", "until": "09:00", "next": "w3"}, STEPS[2]]
+    made = services.create_campaign(
+        name="nine", kind=Campaign.Kind.EVENT, trigger_event="Never", steps=steps
+    )
+    services.start_campaign(campaign=made)
+    for profile_id in PEOPLE:
+        services.enroll(campaign=made, profile_id=profile_id, now=at(0))
+    runner.run_due(now=at(0), limit=100)
+    assert runner.move_waits(now=at(61)) == 0
+    assert len(runner.run_due(now=at(61), limit=100)) == len(PEOPLE)
+    wake = Enrollment.objects.filter(campaign=made).values_list("step_id", "wake_at")
     zone = protection.zone(ActivationSettings.load())
-    assert wakes[1].astimezone(zone).hour == 9 and len(bulk_logs) == 6 * len(PEOPLE)
+    assert {(step, w.astimezone(zone).hour) for step, w in wake} == {("w2", 9)}
 
 
 @pytest.mark.django_db(transaction=True)

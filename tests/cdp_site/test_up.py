@@ -133,7 +133,9 @@ def test_up_starts_everything_logs_in_and_ctrl_c_leaves_nothing_behind(tmp_path,
         assert _healthz_ok(url), "web, database, Redis and worker should all be up"
         children = run.descendants()
         names = " ".join(" ".join(p.cmdline()) for p in children)
-        for part in ("postgres", "redis-server", "gunicorn", "celery", "worker", "beat"):
+        # In demo mode (the default of `up`) the demo mailbox runs beside them.
+        parts = ("postgres", "redis-server", "gunicorn", "celery", "worker", "beat", "demo_mailbox")
+        for part in parts:
             assert part in names
     finally:
         code = run.stop(signal.SIGINT)
