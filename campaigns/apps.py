@@ -56,6 +56,10 @@ class CampaignsConfig(AppConfig):
         # Hook: a segment or a destination a campaign uses is not deleted from under it.
         destination_selectors.register_usage_check(selectors.campaigns_using_destination)
         segment_selectors.register_usage_check(selectors.campaigns_using_segment)
+        from .audiences import selectors as audience_selectors
+
+        destination_selectors.register_usage_check(audience_selectors.syncs_using_destination)
+        segment_selectors.register_usage_check(audience_selectors.syncs_using_segment)
         # Hook: the consent purposes a webhook destination may require (its form and API).
         from integrations.destinations import kinds
 

@@ -1,0 +1,298 @@
+"""The sender: each active sync's pending people, a batch at a time (at most the
+platform's limit, 10,000), planned (plan.py), sent (removes, then adds), and recorded.
+
+A batch runs in one transaction holding its sync's row (FOR UPDATE SKIP LOCKED: one
+worker per sync; another finds it busy and moves on). A platform error stops the sync's
+run without writing any member row, so the batch is sent again later; adds and removes
+are idempotent on the platforms. What each error does (integrations' AudienceError):
+credentials refused pause the sync, an audience gone marks it broken, a rate limit waits
+for Retry-After, a server error backs off (5 s, 10 s, 20 s … 5 min); a refused batch, or
+members the platform rejected, are set aside as failed and the rest proceed.
+
+``run_due(now=...)`` is what the beat task calls: reads the change records, then runs
+every sync with work, one failing sync never stopping the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cdp_site import audit
+from integrations.destinations import audiences
+from integrations.destinations.audiences import AudienceError
+from integrations.destinations.models import Destination
+
+from . import changes
+from .models import AudienceMember, AudiencePending, AudienceSync
+from .plan import Plan, plan
+
+logger = logging.getLogger(__name__)
+BACKOFF_CAP = 300
+RUN_SECONDS = 20.0  # a beat run gives each sync at most this long; the rest waits a tick
+
+
+def backoff(attempts: int) -> int:
+    """Seconds before trying again after ``attempts`` server errors: 5, 10, 20 … 300."""
+    return min(5 * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+@dataclass
+class Sent:
+    added: list = field(default_factory=list)  # (profile, hashes)
+    rejected: list = field(default_factory=list)  # (profile, hashes, reason)
+    removed: list = field(default_factory=list)  # profiles
+    kept: list = field(default_factory=list)  # (profile, reason): a remove refused
+    unidentified: int = 0  # invalid entries the platform counted but did not name
+    request_id: str = ""
+    error: str = ""
+    session: dict | None = None  # the part of a full upload's session this batch sent
+
+
+def run_due(*, now: datetime | None = None, seconds: float = RUN_SECONDS) -> dict:
+    changes.read_all()
+    done = {}
+    due = (
+        AudienceSync.objects.filter(status=AudienceSync.Status.ACTIVE)
+        .filter(Q(pending__isnull=False) | ~Q(pending_request_id=""))
+        .values_list("id", flat=True)
+        .distinct()
+    )
+    for sync_id in list(due):
+        try:
+            done[sync_id] = run_sync(sync_id=sync_id, now=now, seconds=seconds)
+        except Exception as exc:  # noqa: BLE001 (one sync's fault never stops the others)
+            logger.exception("audience sync %s failed", sync_id)
+            _record_crash(sync_id, exc, now or timezone.now())
+    return done
+
+
+def run_sync(*, sync_id: int, now: datetime | None = None, seconds: float | None = None) -> int:
+    """Batches until nothing is pending, the sync stops, or ``seconds`` ran out; returns
+    the batches sent."""
+    started = time.monotonic()
+    _check_request(sync_id, now or timezone.now())
+    batches = 0
+    while True:
+        outcome = run_batch(sync_id=sync_id, now=now or timezone.now())
+        batches += outcome != "idle"
+        if outcome != "more" or (seconds is not None and time.monotonic() - started > seconds):
+            return batches
+
+
+@transaction.atomic
+def run_batch(*, sync_id: int, now: datetime) -> str:
+    """One batch: "more" (a full batch was sent), "idle" (nothing left), "stopped"."""
+    sync = (
+        AudienceSync.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("destination")
+        .filter(pk=sync_id)
+        .first()
+    )
+    if sync is None or sync.status != AudienceSync.Status.ACTIVE:
+        return "stopped"
+    if sync.next_attempt_at and sync.next_attempt_at > now:
+        return "stopped"
+    size = audiences.batch_limit(sync.destination)
+    pending = list(
+        AudiencePending.objects.filter(sync=sync)
+        .order_by("id")
+        .values_list("id", "profile_id", "full", "marked_at")[:size]
+    )
+    if not pending:
+        return "idle"
+    batch = plan(sync, [(i, p, f) for i, p, f, _ in pending])
+    try:
+        sent = _send(sync, batch, {i for i, *_ in pending})
+    except AudienceError as exc:
+        _stop(sync, exc, now)
+        return "stopped"
+    _record(sync, batch, sent, now)
+    _unmark(pending)
+    if sync.session and not AudiencePending.objects.filter(sync=sync, full=True).exists():
+        sync.session = {}  # the full upload ended without a last part to flag
+        sync.save(update_fields=["session"])
+    return "more" if len(pending) == size else "idle"
+
+
+UNMARK = """
+DELETE FROM {table} p USING unnest(%s::bigint[], %s::timestamptz[]) AS b(id, at)
+WHERE p.id = b.id AND p.marked_at = b.at
+"""  # noqa: S608 (the model's own table name; the values are parameters)
+
+
+def _unmark(pending) -> None:
+    """Deletes the batch's pending rows, except those marked again since they were read."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            UNMARK.format(table=AudiencePending._meta.db_table),
+            [[row[0] for row in pending], [row[3] for row in pending]],
+        )
+
+
+# --- sending --------------------------------------------------------------------------
+
+
+def _send(sync: AudienceSync, batch: Plan, batch_ids: set[int]) -> Sent:
+    sent = Sent()
+    if batch.removes:
+        _push(sync, audiences.REMOVE, batch.removes, sent, None)
+    if batch.adds:
+        sent.session = _session(sync, batch_ids) if batch.full else None
+        _push(sync, audiences.ADD, batch.adds, sent, sent.session)
+    return sent
+
+
+def _push(sync: AudienceSync, action: str, people: list, sent: Sent, session) -> None:
+    rows = [hashes for _, hashes in people]
+    try:
+        result = audiences.push(
+            sync.destination,
+            audience_id=sync.audience_id,
+            action=action,
+            rows=rows,
+            session=session,
+        )
+    except AudienceError as exc:
+        if exc.reason != audiences.REFUSED:
+            raise
+        # The platform refused this batch as such: set aside, the rest proceeds.
+        result = audiences.PushResult(sent=0, rejected=dict.fromkeys(range(len(rows)), exc.message))
+        sent.error = exc.message
+    sent.request_id = result.request_id or sent.request_id
+    sent.unidentified += max(result.invalid - len(result.rejected), 0)
+    for index, (pid, hashes) in enumerate(people):
+        reason = result.rejected.get(index)
+        if action == audiences.ADD and reason:
+            sent.rejected.append((pid, hashes, reason))
+        elif action == audiences.ADD:
+            sent.added.append((pid, hashes))
+        elif reason:
+            sent.kept.append((pid, reason))
+        else:
+            sent.removed.append(pid)
+    if result.rejected and not sent.error:
+        first = next(iter(result.rejected.values()))
+        sent.error = f"{len(result.rejected):,} member(s) rejected: {first}"
+
+
+def _session(sync: AudienceSync, batch_ids: set[int]) -> dict | None:
+    """Meta's multi-part upload: the next part of the full upload's session."""
+    if sync.destination.kind != Destination.Kind.META_CUSTOM_AUDIENCE or not sync.session:
+        return None
+    more = AudiencePending.objects.filter(sync=sync, full=True).exclude(id__in=batch_ids).exists()
+    return {
+        "session_id": sync.session["session_id"],
+        "batch_seq": sync.session.get("batch_seq", 0) + 1,
+        "last_batch_flag": not more,
+        "estimated_num_total": sync.session.get("estimated_num_total", 0),
+    }
+
+
+# --- recording ------------------------------------------------------------------------
+
+
+def _record(sync: AudienceSync, batch: Plan, sent: Sent, now: datetime) -> None:
+    readded = {pid for pid, _ in sent.added} | {pid for pid, _, _ in sent.rejected}
+    gone = [pid for pid in sent.removed if pid not in readded] + batch.forget
+    if gone:
+        AudienceMember.objects.filter(sync=sync, profile_id__in=gone).delete()
+    rows = [_member(sync, pid, hashes, "", now) for pid, hashes in sent.added]
+    rows += [_member(sync, pid, hashes, reason, now) for pid, hashes, reason in sent.rejected]
+    if rows:
+        AudienceMember.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["sync", "profile_id"],
+            update_fields=["email_hash", "phone_hash", "state", "error", "updated_at"],
+            batch_size=5000,
+        )
+    for pid, reason in sent.kept:
+        AudienceMember.objects.filter(sync=sync, profile_id=pid).update(error=reason[:300])
+    _count(sync, sent, now)
+
+
+def _member(sync, pid, hashes, reason: str, now) -> AudienceMember:
+    state = AudienceMember.State.FAILED if reason else AudienceMember.State.IN
+    return AudienceMember(
+        sync=sync,
+        profile_id=pid,
+        email_hash=hashes[0],
+        phone_hash=hashes[1],
+        state=state,
+        error=(reason or "")[:300],
+        updated_at=now,
+    )
+
+
+def _count(sync: AudienceSync, sent: Sent, now: datetime) -> None:
+    sync.added_total += len(sent.added)
+    sync.removed_total += len(sent.removed)
+    sync.failed_total += len(sent.rejected) + len(sent.kept) + sent.unidentified
+    sync.members_sent = AudienceMember.objects.filter(
+        sync=sync, state=AudienceMember.State.IN
+    ).count()
+    if sent.error:
+        sync.last_error, sync.last_error_at = sent.error[:2000], now
+    if sent.request_id:
+        sync.pending_request_id = sent.request_id
+    if sent.session:
+        last = sent.session["last_batch_flag"]
+        sync.session = {} if last else {**sync.session, "batch_seq": sent.session["batch_seq"]}
+    sync.last_run_at = sync.last_success_at = now
+    sync.attempts, sync.next_attempt_at = 0, None
+    sync.save()
+
+
+def _stop(sync: AudienceSync, exc: AudienceError, now: datetime) -> None:
+    """A platform error that stops this run: pause, mark broken, or wait."""
+    sync.last_error, sync.last_error_at, sync.last_run_at = exc.message[:2000], now, now
+    if exc.reason == audiences.AUTH:
+        sync.status, sync.status_message = AudienceSync.Status.PAUSED, exc.message
+    elif exc.reason == audiences.GONE:
+        sync.status, sync.status_message = AudienceSync.Status.BROKEN, exc.message
+    else:
+        sync.attempts = min(sync.attempts + 1, 1000)
+        wait = exc.retry_after if exc.reason == audiences.RATE else None
+        delay = wait if wait is not None else backoff(sync.attempts)
+        sync.next_attempt_at = now + timedelta(seconds=delay)
+    sync.save()
+    if sync.status != AudienceSync.Status.ACTIVE:
+        audit.record(
+            action=f"audience_sync.{sync.status}", target=sync, details={"reason": exc.reason}
+        )
+
+
+def _check_request(sync_id: int, now: datetime) -> None:
+    """Google's diagnostics of the last request: its match rate and rejected records."""
+    sync = AudienceSync.objects.select_related("destination").filter(pk=sync_id).first()
+    if sync is None or not sync.pending_request_id:
+        return
+    try:
+        status = audiences.check_request(sync.destination, request_id=sync.pending_request_id)
+    except AudienceError as exc:
+        logger.info("request status of sync %s not read: %s", sync_id, exc.message)
+        return
+    if status is None:
+        return
+    changed = {"pending_request_id": ""}
+    if status.match_rate:
+        changed["match_rate"] = status.match_rate
+    if status.failed:
+        changed["failed_total"] = sync.failed_total + status.failed
+        changed["last_error"] = f"Google rejected {status.failed:,} record(s) after the upload."
+        changed["last_error_at"] = now
+    AudienceSync.objects.filter(pk=sync_id).update(**changed)
+
+
+def _record_crash(sync_id: int, exc: Exception, now: datetime) -> None:
+    message = f"Internal error while syncing ({type(exc).__name__}); retried on the next run."
+    AudienceSync.objects.filter(pk=sync_id).update(
+        last_error=message, last_error_at=now, last_run_at=now
+    )
