@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -42,19 +42,24 @@ def _cursor(name: str, model) -> TriggerCursor:
     return TriggerCursor.locked(name)
 
 
+MARK = """
+INSERT INTO {table} (sync_id, profile_id, "full", marked_at)
+SELECT s, p, false, %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(s, p)
+ON CONFLICT (sync_id, profile_id) DO UPDATE SET marked_at = EXCLUDED.marked_at
+"""  # noqa: S608 (the model's own table name; the values are parameters)
+
+
 def mark(pairs) -> int:
     """Writes pending rows for (sync id, profile id) pairs (already pending: marked again,
     its ``full`` kept)."""
-    now = timezone.now()
-    rows = [AudiencePending(sync_id=s, profile_id=p, marked_at=now) for s, p in set(pairs)]
-    AudiencePending.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["sync", "profile_id"],
-        update_fields=["marked_at"],
-        batch_size=5000,
-    )
-    return len(rows)
+    unique = sorted(set(pairs))
+    if unique:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                MARK.format(table=AudiencePending._meta.db_table),
+                [timezone.now(), [s for s, _ in unique], [p for _, p in unique]],
+            )
+    return len(unique)
 
 
 @transaction.atomic

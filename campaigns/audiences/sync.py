@@ -109,7 +109,7 @@ def run_batch(*, sync_id: int, now: datetime) -> str:
         return "idle"
     batch = plan(sync, [(i, p, f) for i, p, f, _ in pending])
     try:
-        sent = _send(sync, batch, {i for i, *_ in pending})
+        sent = _send(sync, batch, sum(1 for row in pending if row[2]))
     except AudienceError as exc:
         _stop(sync, exc, now)
         return "stopped"
@@ -139,12 +139,12 @@ def _unmark(pending) -> None:
 # --- sending --------------------------------------------------------------------------
 
 
-def _send(sync: AudienceSync, batch: Plan, batch_ids: set[int]) -> Sent:
+def _send(sync: AudienceSync, batch: Plan, full_rows: int) -> Sent:
     sent = Sent()
     if batch.removes:
         _push(sync, audiences.REMOVE, batch.removes, sent, None)
     if batch.adds:
-        sent.session = _session(sync, batch_ids) if batch.full else None
+        sent.session = _session(sync, full_rows) if batch.full else None
         _push(sync, audiences.ADD, batch.adds, sent, sent.session)
     return sent
 
@@ -182,11 +182,12 @@ def _push(sync: AudienceSync, action: str, people: list, sent: Sent, session) ->
         sent.error = f"{len(result.rejected):,} member(s) rejected: {first}"
 
 
-def _session(sync: AudienceSync, batch_ids: set[int]) -> dict | None:
-    """Meta's multi-part upload: the next part of the full upload's session."""
+def _session(sync: AudienceSync, full_rows: int) -> dict | None:
+    """Meta's multi-part upload: the next part of the full upload's session (the last
+    when no part of the full upload is pending beyond this batch's ``full_rows``)."""
     if sync.destination.kind != Destination.Kind.META_CUSTOM_AUDIENCE or not sync.session:
         return None
-    more = AudiencePending.objects.filter(sync=sync, full=True).exclude(id__in=batch_ids).exists()
+    more = AudiencePending.objects.filter(sync=sync, full=True).count() > full_rows
     return {
         "session_id": sync.session["session_id"],
         "batch_seq": sync.session.get("batch_seq", 0) + 1,
@@ -198,37 +199,44 @@ def _session(sync: AudienceSync, batch_ids: set[int]) -> dict | None:
 # --- recording ------------------------------------------------------------------------
 
 
+UPSERT = """
+INSERT INTO {table} (sync_id, profile_id, email_hash, phone_hash, state, error, updated_at)
+SELECT %(sync)s, u.*, %(now)s
+FROM unnest(%(ids)s::bigint[], %(emails)s::text[], %(phones)s::text[], %(states)s::text[],
+            %(errors)s::text[]) AS u
+ON CONFLICT (sync_id, profile_id) DO UPDATE SET email_hash = EXCLUDED.email_hash,
+    phone_hash = EXCLUDED.phone_hash, state = EXCLUDED.state, error = EXCLUDED.error,
+    updated_at = EXCLUDED.updated_at
+"""  # noqa: S608 (the model's own table name; the values are parameters)
+FORGET = "DELETE FROM {table} WHERE sync_id = %s AND profile_id = ANY(%s)"  # noqa: S608
+
+
 def _record(sync: AudienceSync, batch: Plan, sent: Sent, now: datetime) -> None:
+    table = AudienceMember._meta.db_table
     readded = {pid for pid, _ in sent.added} | {pid for pid, _, _ in sent.rejected}
     gone = [pid for pid in sent.removed if pid not in readded] + batch.forget
-    if gone:
-        AudienceMember.objects.filter(sync=sync, profile_id__in=gone).delete()
-    rows = [_member(sync, pid, hashes, "", now) for pid, hashes in sent.added]
-    rows += [_member(sync, pid, hashes, reason, now) for pid, hashes, reason in sent.rejected]
-    if rows:
-        AudienceMember.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["sync", "profile_id"],
-            update_fields=["email_hash", "phone_hash", "state", "error", "updated_at"],
-            batch_size=5000,
-        )
+    rows = [(pid, hashes, "") for pid, hashes in sent.added] + sent.rejected
+    with connection.cursor() as cursor:
+        if gone:
+            cursor.execute(FORGET.format(table=table), [sync.pk, gone])
+        if rows:
+            cursor.execute(UPSERT.format(table=table), _upsert_params(sync, rows, now))
     for pid, reason in sent.kept:
         AudienceMember.objects.filter(sync=sync, profile_id=pid).update(error=reason[:300])
     _count(sync, sent, now)
 
 
-def _member(sync, pid, hashes, reason: str, now) -> AudienceMember:
-    state = AudienceMember.State.FAILED if reason else AudienceMember.State.IN
-    return AudienceMember(
-        sync=sync,
-        profile_id=pid,
-        email_hash=hashes[0],
-        phone_hash=hashes[1],
-        state=state,
-        error=(reason or "")[:300],
-        updated_at=now,
-    )
+def _upsert_params(sync: AudienceSync, rows: list, now: datetime) -> dict:
+    failed, sent_in = AudienceMember.State.FAILED.value, AudienceMember.State.IN.value
+    return {
+        "sync": sync.pk,
+        "ids": [pid for pid, _, _ in rows],
+        "emails": [hashes[0] for _, hashes, _ in rows],
+        "phones": [hashes[1] for _, hashes, _ in rows],
+        "states": [failed if reason else sent_in for _, _, reason in rows],
+        "errors": [(reason or "")[:300] for _, _, reason in rows],
+        "now": now,
+    }
 
 
 def _count(sync: AudienceSync, sent: Sent, now: datetime) -> None:
