@@ -30,6 +30,7 @@ class SyncStatusSerializer(serializers.Serializer):
     failed = serializers.IntegerField()
     rejected_now = serializers.IntegerField()
     pending = serializers.IntegerField()
+    full_upload = serializers.BooleanField()
     match_rate = serializers.CharField()
     last_error = serializers.CharField()
     last_error_at = serializers.DateTimeField(allow_null=True)

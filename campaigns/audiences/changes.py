@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from cdp_site.pgarrays import adapt
 from profiles.models import ProfileChange
 from segments.models import Membership, MembershipChange
 
@@ -43,21 +44,20 @@ def _cursor(name: str, model) -> TriggerCursor:
 
 
 MARK = """
-INSERT INTO {table} (sync_id, profile_id, "full", marked_at)
-SELECT s, p, false, %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(s, p)
+INSERT INTO {table} (sync_id, profile_id, marked_at)
+SELECT s, p, %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(s, p)
 ON CONFLICT (sync_id, profile_id) DO UPDATE SET marked_at = EXCLUDED.marked_at
 """  # noqa: S608 (the model's own table name; the values are parameters)
 
 
 def mark(pairs) -> int:
-    """Writes pending rows for (sync id, profile id) pairs (already pending: marked again,
-    its ``full`` kept)."""
+    """Writes pending rows for (sync id, profile id) pairs (already pending: marked again)."""
     unique = sorted(set(pairs))
     if unique:
         with connection.cursor() as cursor:
             cursor.execute(
                 MARK.format(table=AudiencePending._meta.db_table),
-                [timezone.now(), [s for s, _ in unique], [p for _, p in unique]],
+                adapt([timezone.now(), [s for s, _ in unique], [p for _, p in unique]]),
             )
     return len(unique)
 

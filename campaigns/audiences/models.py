@@ -6,8 +6,12 @@
   hashes sent (a removal sends the same hashes, even after the person's e-mail changed or
   they were erased), or that the platform rejected them.
 - ``AudiencePending``: people whose place in the audience must be checked again (they
-  entered or left the segment, their consent or identifiers changed, or a full upload
-  was asked for). The sender reconciles them in batches and deletes the rows.
+  entered or left the segment, their consent or identifiers changed). The sender
+  reconciles them in batches and deletes the rows.
+
+A full upload (the first one, "resync everything") needs no rows of its own: it walks
+the segment's members and the audience's people in profile id order, ``full_after``
+being how far it got.
 """
 
 from django.conf import settings
@@ -40,6 +44,8 @@ class AudienceSync(models.Model):
     # Backoff after a rate limit or a server error: nothing is sent before it.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # A full upload in progress: the last profile id it sent (0 before the first batch).
+    full_after = models.BigIntegerField(null=True, blank=True)
     # A full upload in parts (Meta's session: id, batches sent, estimated total).
     session = models.JSONField(default=dict, blank=True)
     # Google reports a request's match rate and rejected records later: asked next run.
@@ -85,8 +91,6 @@ class AudiencePending(models.Model):
     id = models.BigAutoField(primary_key=True)
     sync = models.ForeignKey(AudienceSync, on_delete=models.CASCADE, related_name="pending")
     profile_id = models.BigIntegerField()
-    # Part of a full upload: a member already sent is sent again.
-    full = models.BooleanField(default=False)
     # Set again by each change: the sender deletes the row only if it was not marked again
     # after it was read (a change while a batch is being sent is not lost).
     marked_at = models.DateTimeField()

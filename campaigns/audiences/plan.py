@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from cdp_site.pgarrays import adapt
 from integrations.destinations.audiences import hash_member
 from integrations.destinations.models import Destination
 from profiles.consent import GRANTED
@@ -39,7 +40,8 @@ class Plan:
     adds: list[tuple[int, tuple[str, str]]] = field(default_factory=list)  # (profile, hashes)
     removes: list[tuple[int, tuple[str, str]]] = field(default_factory=list)
     forget: list[int] = field(default_factory=list)  # rejected before, no longer wanted
-    full: bool = False  # some rows belong to a full upload
+    full: bool = False  # part of a full upload: people already sent are sent again
+    was_in: set[int] = field(default_factory=set)  # in the audience before this batch
 
 
 WANTED = """
@@ -58,7 +60,7 @@ WHERE sync_id = %(sync)s AND profile_id = ANY(%(ids)s)
 def _rows(sql: str, params: dict) -> list[tuple]:
     # Arrays, not IN (...): ten thousand placeholders cost more than the query itself.
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, adapt(params))
         return cursor.fetchall()
 
 
@@ -80,19 +82,17 @@ def wanted(sync: AudienceSync, profile_ids: list[int]) -> dict[int, tuple[str, s
     return found
 
 
-def plan(sync: AudienceSync, pending: list[tuple[int, int, bool]]) -> Plan:
-    """``pending``: (row id, profile id, full) rows of one batch."""
-    ids = [p for _, p, _ in pending]
-    full = {p for _, p, f in pending if f}
+def plan(sync: AudienceSync, ids: list[int], *, full: bool = False) -> Plan:
+    """What to send for the people ``ids`` (a full upload's batch: ``full``)."""
     want = wanted(sync, ids)
     sql = CURRENT.format(member=AudienceMember._meta.db_table)
     current = {
         pid: ((email, phone), state)
         for pid, email, phone, state in _rows(sql, {"sync": sync.pk, "ids": ids})
     }
-    result = Plan(full=bool(full))
+    result = Plan(full=full, was_in={p for p, (_, state) in current.items() if state == "in"})
     for pid in ids:
-        _decide(result, pid, want.get(pid), current.get(pid), pid in full)
+        _decide(result, pid, want.get(pid), current.get(pid), full)
     return result
 
 

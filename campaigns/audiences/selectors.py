@@ -25,6 +25,7 @@ def status(sync: AudienceSync) -> dict:
             sync=sync, state=AudienceMember.State.FAILED
         ).count(),
         "pending": sync.pending.count(),
+        "full_upload": sync.full_after is not None,
         "match_rate": sync.match_rate,
         "last_error": sync.last_error,
         "last_error_at": sync.last_error_at,

@@ -10,14 +10,13 @@ import re
 import secrets
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from cdp_site import audit
 from integrations.destinations.audiences import SYNC_KINDS
 from integrations.destinations.models import Destination
 from segments.models import Membership, Segment
 
-from .models import AudienceMember, AudiencePending, AudienceSync
+from .models import AudienceMember, AudienceSync
 
 AUDIENCE_ID = re.compile(r"^\d{1,40}$")
 
@@ -81,28 +80,29 @@ def request_full(*, sync: AudienceSync) -> int:
     return _queue_full(sync)
 
 
+COUNT_EVERYONE = """
+SELECT count(*) FROM (
+    SELECT profile_id FROM {membership} WHERE segment_id = %(segment)s
+    UNION
+    SELECT profile_id FROM {member} WHERE sync_id = %(sync)s
+) AS everyone
+"""  # noqa: S608 (the models' own table names; the values are parameters)
+
+
 def _queue_full(sync: AudienceSync) -> int:
-    now = timezone.now()
+    """Starts a full upload (sync.py walks it); returns how many people it covers."""
+    sql = COUNT_EVERYONE.format(
+        membership=Membership._meta.db_table, member=AudienceMember._meta.db_table
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {AudiencePending._meta.db_table} (sync_id, profile_id, "full", marked_at)
-            SELECT %(sync)s, profile_id, true, %(now)s FROM (
-                SELECT profile_id FROM {Membership._meta.db_table} WHERE segment_id = %(segment)s
-                UNION
-                SELECT profile_id FROM {AudienceMember._meta.db_table} WHERE sync_id = %(sync)s
-            ) AS everyone
-            ON CONFLICT (sync_id, profile_id)
-            DO UPDATE SET "full" = true, marked_at = EXCLUDED.marked_at
-            """,  # noqa: S608 (the models' own table names; the values are parameters)
-            {"sync": sync.pk, "segment": sync.segment_id, "now": now},
-        )
-        queued = cursor.rowcount
+        cursor.execute(sql, {"sync": sync.pk, "segment": sync.segment_id})
+        (everyone,) = cursor.fetchone()
+    sync.full_after = 0
     # Meta's multi-part upload: one session for the whole full upload.
     sync.session = {
         "session_id": secrets.randbits(62),
         "batch_seq": 0,
-        "estimated_num_total": queued,
+        "estimated_num_total": everyone,
     }
-    sync.save(update_fields=["session"])
-    return queued
+    sync.save(update_fields=["full_after", "session"])
+    return everyone

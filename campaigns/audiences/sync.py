@@ -25,9 +25,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cdp_site import audit
+from cdp_site.pgarrays import adapt
 from integrations.destinations import audiences
 from integrations.destinations.audiences import AudienceError
 from integrations.destinations.models import Destination
+from segments.models import Membership
 
 from . import changes
 from .models import AudienceMember, AudiencePending, AudienceSync
@@ -60,7 +62,7 @@ def run_due(*, now: datetime | None = None, seconds: float = RUN_SECONDS) -> dic
     done = {}
     due = (
         AudienceSync.objects.filter(status=AudienceSync.Status.ACTIVE)
-        .filter(Q(pending__isnull=False) | ~Q(pending_request_id=""))
+        .filter(Q(pending__isnull=False) | Q(full_after__isnull=False) | ~Q(pending_request_id=""))
         .values_list("id", flat=True)
         .distinct()
     )
@@ -86,9 +88,19 @@ def run_sync(*, sync_id: int, now: datetime | None = None, seconds: float | None
             return batches
 
 
+@dataclass
+class Work:
+    """One batch's people: a full upload's next part, or pending rows."""
+
+    ids: list[int]
+    full: bool = False
+    more: bool = False  # more of the same kind waits after this batch
+    pending: list = field(default_factory=list)  # (row id, marked_at) to delete after
+
+
 @transaction.atomic
 def run_batch(*, sync_id: int, now: datetime) -> str:
-    """One batch: "more" (a full batch was sent), "idle" (nothing left), "stopped"."""
+    """One batch: "more" (more waits), "idle" (nothing left), "stopped"."""
     sync = (
         AudienceSync.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("destination")
@@ -100,25 +112,57 @@ def run_batch(*, sync_id: int, now: datetime) -> str:
     if sync.next_attempt_at and sync.next_attempt_at > now:
         return "stopped"
     size = audiences.batch_limit(sync.destination)
-    pending = list(
-        AudiencePending.objects.filter(sync=sync)
-        .order_by("id")
-        .values_list("id", "profile_id", "full", "marked_at")[:size]
-    )
-    if not pending:
-        return "idle"
-    batch = plan(sync, [(i, p, f) for i, p, f, _ in pending])
+    work = _full_work(sync, size) if sync.full_after is not None else _pending_work(sync, size)
+    if not work.ids:
+        return "more" if work.more else "idle"
+    batch = plan(sync, work.ids, full=work.full)
     try:
-        sent = _send(sync, batch, sum(1 for row in pending if row[2]))
+        sent = _send(sync, batch, last=not work.more)
     except AudienceError as exc:
         _stop(sync, exc, now)
         return "stopped"
+    if work.full:
+        sync.full_after = work.ids[-1] if work.more else None
+        if not work.more:
+            sync.session = {}  # the full upload's last part (flagged as such to Meta)
     _record(sync, batch, sent, now)
-    _unmark(pending)
-    if sync.session and not AudiencePending.objects.filter(sync=sync, full=True).exists():
-        sync.session = {}  # the full upload ended without a last part to flag
-        sync.save(update_fields=["session"])
-    return "more" if len(pending) == size else "idle"
+    _unmark(work.pending)
+    return "more" if work.more or len(work.pending) == size else "idle"
+
+
+EVERYONE_AFTER = """
+SELECT profile_id FROM (
+    SELECT profile_id FROM {membership} WHERE segment_id = %(segment)s AND profile_id > %(after)s
+    UNION
+    SELECT profile_id FROM {member} WHERE sync_id = %(sync)s AND profile_id > %(after)s
+) AS everyone ORDER BY profile_id LIMIT %(limit)s
+"""  # noqa: S608 (the models' own table names; the values are parameters)
+
+
+def _full_work(sync: AudienceSync, size: int) -> Work:
+    """The full upload's next part: the segment's members and the audience's people
+    after ``full_after``, in profile id order. An empty part ends the full upload."""
+    sql = EVERYONE_AFTER.format(
+        membership=Membership._meta.db_table, member=AudienceMember._meta.db_table
+    )
+    params = {"segment": sync.segment_id, "sync": sync.pk, "after": sync.full_after}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, "limit": size + 1})
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        sync.full_after, sync.session = None, {}
+        sync.save(update_fields=["full_after", "session"])
+        return Work(ids=[], more=True)  # the pending rows' turn
+    return Work(ids=ids[:size], full=True, more=len(ids) > size)
+
+
+def _pending_work(sync: AudienceSync, size: int) -> Work:
+    rows = list(
+        AudiencePending.objects.filter(sync=sync)
+        .order_by("id")
+        .values_list("id", "profile_id", "marked_at")[:size]
+    )
+    return Work(ids=[p for _, p, _ in rows], pending=[(i, at) for i, _, at in rows])
 
 
 UNMARK = """
@@ -129,22 +173,24 @@ WHERE p.id = b.id AND p.marked_at = b.at
 
 def _unmark(pending) -> None:
     """Deletes the batch's pending rows, except those marked again since they were read."""
+    if not pending:
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             UNMARK.format(table=AudiencePending._meta.db_table),
-            [[row[0] for row in pending], [row[3] for row in pending]],
+            adapt([[i for i, _ in pending], [at for _, at in pending]]),
         )
 
 
 # --- sending --------------------------------------------------------------------------
 
 
-def _send(sync: AudienceSync, batch: Plan, full_rows: int) -> Sent:
+def _send(sync: AudienceSync, batch: Plan, *, last: bool) -> Sent:
     sent = Sent()
     if batch.removes:
         _push(sync, audiences.REMOVE, batch.removes, sent, None)
     if batch.adds:
-        sent.session = _session(sync, full_rows) if batch.full else None
+        sent.session = _session(sync, last=last) if batch.full else None
         _push(sync, audiences.ADD, batch.adds, sent, sent.session)
     return sent
 
@@ -182,16 +228,14 @@ def _push(sync: AudienceSync, action: str, people: list, sent: Sent, session) ->
         sent.error = f"{len(result.rejected):,} member(s) rejected: {first}"
 
 
-def _session(sync: AudienceSync, full_rows: int) -> dict | None:
-    """Meta's multi-part upload: the next part of the full upload's session (the last
-    when no part of the full upload is pending beyond this batch's ``full_rows``)."""
+def _session(sync: AudienceSync, *, last: bool) -> dict | None:
+    """Meta's multi-part upload: the next part of the full upload's session."""
     if sync.destination.kind != Destination.Kind.META_CUSTOM_AUDIENCE or not sync.session:
         return None
-    more = AudiencePending.objects.filter(sync=sync, full=True).count() > full_rows
     return {
         "session_id": sync.session["session_id"],
         "batch_seq": sync.session.get("batch_seq", 0) + 1,
-        "last_batch_flag": not more,
+        "last_batch_flag": last,
         "estimated_num_total": sync.session.get("estimated_num_total", 0),
     }
 
@@ -218,12 +262,12 @@ def _record(sync: AudienceSync, batch: Plan, sent: Sent, now: datetime) -> None:
     rows = [(pid, hashes, "") for pid, hashes in sent.added] + sent.rejected
     with connection.cursor() as cursor:
         if gone:
-            cursor.execute(FORGET.format(table=table), [sync.pk, gone])
+            cursor.execute(FORGET.format(table=table), adapt([sync.pk, gone]))
         if rows:
-            cursor.execute(UPSERT.format(table=table), _upsert_params(sync, rows, now))
+            cursor.execute(UPSERT.format(table=table), adapt(_upsert_params(sync, rows, now)))
     for pid, reason in sent.kept:
         AudienceMember.objects.filter(sync=sync, profile_id=pid).update(error=reason[:300])
-    _count(sync, sent, now)
+    _count(sync, batch, sent, now)
 
 
 def _upsert_params(sync: AudienceSync, rows: list, now: datetime) -> dict:
@@ -239,20 +283,19 @@ def _upsert_params(sync: AudienceSync, rows: list, now: datetime) -> dict:
     }
 
 
-def _count(sync: AudienceSync, sent: Sent, now: datetime) -> None:
+def _count(sync: AudienceSync, batch: Plan, sent: Sent, now: datetime) -> None:
     sync.added_total += len(sent.added)
     sync.removed_total += len(sent.removed)
     sync.failed_total += len(sent.rejected) + len(sent.kept) + sent.unidentified
-    sync.members_sent = AudienceMember.objects.filter(
-        sync=sync, state=AudienceMember.State.IN
-    ).count()
+    rejected = {pid for pid, _, _ in sent.rejected}
+    now_in = (batch.was_in - set(sent.removed) - rejected) | {pid for pid, _ in sent.added}
+    sync.members_sent = max(sync.members_sent + len(now_in) - len(batch.was_in), 0)
     if sent.error:
         sync.last_error, sync.last_error_at = sent.error[:2000], now
     if sent.request_id:
         sync.pending_request_id = sent.request_id
-    if sent.session:
-        last = sent.session["last_batch_flag"]
-        sync.session = {} if last else {**sync.session, "batch_seq": sent.session["batch_seq"]}
+    if sent.session and not sent.session["last_batch_flag"]:
+        sync.session = {**sync.session, "batch_seq": sent.session["batch_seq"]}
     sync.last_run_at = sync.last_success_at = now
     sync.attempts, sync.next_attempt_at = 0, None
     sync.save()

@@ -56,7 +56,7 @@ def sync_detail(request, pk: int):
 def sync_resync(request, pk: int):
     sync = get_object_or_404(selectors.syncs(), pk=pk)
     queued = services.request_full(sync=sync)
-    note = f"Resync asked: {queued:,} people are checked and sent again."
+    note = f"Resync asked: {queued:,} people are checked and sent again within seconds."
     if not request.htmx:
         messages.success(request, note)
         return redirect("campaigns:audience-detail", pk=sync.pk)

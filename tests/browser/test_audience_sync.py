@@ -69,10 +69,10 @@ def test_the_status_page_shows_the_counts_and_resyncs_everything(
     meta_api.state["audiences"][AUDIENCE].clear()  # emptied in Ads Manager
     page.get_by_role("button", name="Resync everything").click()
     expect(status.get_by_role("status")).to_contain_text("2 people are checked and sent again")
-    expect(status.locator('[data-count="pending"]')).to_have_text("2")
+    expect(status.locator('[data-count="full"]')).to_have_text("in progress")
 
     sync.run_due()  # what the beat task does within seconds
     # The status refreshes itself (htmx, every 5 s): the members were sent again.
     expect(status.locator('[data-count="added"]')).to_have_text("4", timeout=15_000)
-    expect(status.locator('[data-count="pending"]')).to_have_text("0")
+    expect(status.locator('[data-count="full"]')).to_have_text("none running")
     assert len(meta_api.state["audiences"][AUDIENCE]) == 2
