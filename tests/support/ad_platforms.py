@@ -74,7 +74,7 @@ def _meta(imitation: Imitation, request: Request):
         if request.method == "POST":
             members.add(tuple(row))
         else:
-            members.difference_update({m for m in members if _shares(m, row)})
+            _forget(members, tuple(row))
     return (
         200,
         {},
@@ -90,6 +90,15 @@ def _meta(imitation: Imitation, request: Request):
 
 def _shares(member, row) -> bool:
     return any(a and a == b for a, b in zip(member, row, strict=False))
+
+
+def _forget(members: set, row: tuple) -> None:
+    """Removes the member with these hashes (any member sharing one when none matches
+    exactly: the platforms match on each identifier)."""
+    if row in members:
+        members.discard(row)
+    else:
+        members.difference_update({m for m in members if _shares(m, row)})
 
 
 def meta(
@@ -185,7 +194,7 @@ def _members(imitation: Imitation, request: Request, verb: str):
         if verb == "ingest":
             rows.add(row)
         else:
-            rows.difference_update({m for m in rows if _shares(m, row)})
+            _forget(rows, row)
     request_id = uuid.uuid4().hex
     state["requests"][request_id] = (verb, len(members))
     return 200, {}, {"requestId": request_id}
