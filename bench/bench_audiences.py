@@ -94,15 +94,7 @@ def run() -> list[Row]:
 
 
 def _people():
-    rule = {
-        "version": 1,
-        "root": {
-            "type": "group",
-            "match": "all",
-            "children": [{"type": "trait", "key": "tier", "op": "equals", "value": "gold"}],
-        },
-    }
-    segment = segments.create_segment(name="Bench gold", rule=rule)
+    segment = segments.create_segment(name="Bench gold", rule=ad_platforms.GOLD_RULE)
     bounds = {"first": FIRST_ID, "last": FIRST_ID + MEMBERS - 1, "segment": segment.pk}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(PROFILES, bounds)

@@ -7,7 +7,6 @@ from playwright.sync_api import expect
 
 from campaigns.audiences import services, sync
 from cdp_site import services as site_services
-from integrations.destinations import services as destinations
 from segments import services as segments
 from segments.services import process_profile_changes
 from tests.campaigns.conftest import person
@@ -16,38 +15,16 @@ from tests.profiles.conftest import send, web  # noqa: F401 (fixtures)
 from tests.support import ad_platforms
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-AUDIENCE = "23850000000000001"
-
-
-@pytest.fixture
-def meta_api():
-    server = ad_platforms.meta(audiences=(AUDIENCE,))
-    yield server
-    server.stop()
+AUDIENCE = ad_platforms.META_AUDIENCE
 
 
 @pytest.fixture
 def synced(transactional_db, send, web, meta_api):  # noqa: F811
-    gold = segments.create_segment(
-        name="Gold",
-        rule={
-            "version": 1,
-            "root": {
-                "type": "group",
-                "match": "all",
-                "children": [{"type": "trait", "key": "tier", "op": "equals", "value": "gold"}],
-            },
-        },
-    )
+    gold = segments.create_segment(name="Gold", rule=ad_platforms.GOLD_RULE)
     for user in ("ann", "bob"):
         person(send, web, user, tier="gold", adsOptIn=True)
     process_profile_changes()
-    meta = destinations.create_destination(
-        name="Meta ads",
-        kind="meta_custom_audience",
-        config={"api_base": f"{meta_api.url}v25.0"},
-        secrets={"access_token": "meta-token"},
-    )
+    meta = ad_platforms.meta_destination(meta_api)
     made = services.create_sync(
         name="Gold to Meta", segment=gold, destination=meta, audience_id=AUDIENCE
     )

@@ -9,6 +9,7 @@ from campaigns.audiences.models import AudienceSync
 from cdp_site.permissions import ACCOUNT_MANAGER, ADMIN, MARKETER, VIEWER
 from integrations.destinations import services as destinations
 from segments import services as segments
+from tests.support import ad_platforms
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"
@@ -27,17 +28,7 @@ def meta(db):
 
 @pytest.fixture
 def gold(db):
-    return segments.create_segment(
-        name="Gold",
-        rule={
-            "version": 1,
-            "root": {
-                "type": "group",
-                "match": "all",
-                "children": [{"type": "trait", "key": "tier", "op": "equals", "value": "gold"}],
-            },
-        },
-    )
+    return segments.create_segment(name="Gold", rule=ad_platforms.GOLD_RULE)
 
 
 def body(meta, gold, **changes):

@@ -18,8 +18,8 @@ from tests.support import ad_platforms
 
 pytestmark = pytest.mark.django_db
 
-AUDIENCE = "23850000000000001"
-LIST = "5550001"
+AUDIENCE = ad_platforms.META_AUDIENCE
+LIST = ad_platforms.GOOGLE_LIST
 
 
 def sha(value: str) -> str:
@@ -31,55 +31,18 @@ def later(seconds: float):
 
 
 @pytest.fixture
-def meta_api():
-    server = ad_platforms.meta(audiences=(AUDIENCE, "23850000000000002"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def google_api():
-    server = ad_platforms.google(lists=(LIST,))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def meta(db, meta_api):
-    return destinations.create_destination(
-        name="Meta ads",
-        kind="meta_custom_audience",
-        config={"api_base": f"{meta_api.url}v25.0"},
-        secrets={"access_token": "meta-token"},
-    )
+    return ad_platforms.meta_destination(meta_api)
 
 
 @pytest.fixture
 def google(db, google_api):
-    return destinations.create_destination(
-        name="Google Ads",
-        kind="google_data_manager",
-        config={
-            "api_base": f"{google_api.url}v1",
-            "token_url": f"{google_api.url}token",
-            "client_id": "client.apps.googleusercontent.com",
-            "operating_account_id": "123-456-7890",
-        },
-        secrets={"client_secret": "client-secret", "refresh_token": "1//refresh-imitation"},
-    )
+    return ad_platforms.google_destination(google_api)
 
 
 @pytest.fixture
 def gold(db):
-    rule = {
-        "version": 1,
-        "root": {
-            "type": "group",
-            "match": "all",
-            "children": [{"type": "trait", "key": "tier", "op": "equals", "value": "gold"}],
-        },
-    }
-    return segments.create_segment(name="Gold", rule=rule)
+    return segments.create_segment(name="Gold", rule=ad_platforms.GOLD_RULE)
 
 
 def gold_person(send, web, user, **traits):

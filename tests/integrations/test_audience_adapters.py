@@ -13,8 +13,8 @@ from tests.support import ad_platforms
 
 pytestmark = pytest.mark.django_db
 
-LIST = "5550001"
-AUDIENCE = "23850000000000001"
+LIST = ad_platforms.GOOGLE_LIST
+AUDIENCE = ad_platforms.META_AUDIENCE
 
 
 def sha(value: str) -> str:
@@ -26,43 +26,13 @@ BOB = (sha("bob@example.org"), "")
 
 
 @pytest.fixture
-def google_api():
-    server = ad_platforms.google(lists=(LIST,))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def meta_api():
-    server = ad_platforms.meta(audiences=(AUDIENCE,))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def google(google_api):
-    return services.create_destination(
-        name="Google Ads",
-        kind="google_data_manager",
-        config={
-            "api_base": f"{google_api.url}v1",
-            "token_url": f"{google_api.url}token",
-            "client_id": "client.apps.googleusercontent.com",
-            "operating_account_id": "123-456-7890",
-            "login_account_id": "999",
-        },
-        secrets={"client_secret": "client-secret", "refresh_token": "1//refresh-imitation"},
-    )
+    return ad_platforms.google_destination(google_api, login_account_id="999")
 
 
 @pytest.fixture
 def meta(meta_api):
-    return services.create_destination(
-        name="Meta",
-        kind="meta_custom_audience",
-        config={"api_base": f"{meta_api.url}v25.0"},
-        secrets={"access_token": "meta-token"},
-    )
+    return ad_platforms.meta_destination(meta_api)
 
 
 def push(destination, rows, action="add", audience_id=LIST, **kwargs):

@@ -22,6 +22,8 @@ import re
 import uuid
 from urllib.parse import parse_qs
 
+import pytest
+
 from demo.imitations.server import Imitation, Request
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -265,3 +267,59 @@ def google(
         "match_rate": "MATCH_RATE_RANGE_20_TO_30",
     }
     return Imitation(handler=_google, state=state).start()
+
+
+# --- what tests share -----------------------------------------------------------------
+
+META_AUDIENCE = "23850000000000001"
+GOOGLE_LIST = "5550001"
+GOLD_RULE = {
+    "version": 1,
+    "root": {
+        "type": "group",
+        "match": "all",
+        "children": [{"type": "trait", "key": "tier", "op": "equals", "value": "gold"}],
+    },
+}
+
+
+@pytest.fixture
+def meta_api():
+    server = meta(audiences=(META_AUDIENCE, "23850000000000002"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def google_api():
+    server = google(lists=(GOOGLE_LIST,))
+    yield server
+    server.stop()
+
+
+def meta_destination(server: Imitation, **config):
+    from integrations.destinations import services
+
+    return services.create_destination(
+        name="Meta ads",
+        kind="meta_custom_audience",
+        config={"api_base": f"{server.url}v25.0", **config},
+        secrets={"access_token": "meta-token"},
+    )
+
+
+def google_destination(server: Imitation, **config):
+    from integrations.destinations import services
+
+    return services.create_destination(
+        name="Google Ads",
+        kind="google_data_manager",
+        config={
+            "api_base": f"{server.url}v1",
+            "token_url": f"{server.url}token",
+            "client_id": "client.apps.googleusercontent.com",
+            "operating_account_id": "123-456-7890",
+            **config,
+        },
+        secrets={"client_secret": "client-secret", "refresh_token": "1//refresh-imitation"},
+    )
