@@ -10,6 +10,7 @@ import pytest
 
 from campaigns.audiences import services, sync
 from campaigns.audiences.models import AudienceMember, AudienceSync
+from cdp_site.personal_data import Subject, erase_subject
 from integrations.destinations import services as destinations
 from segments import services as segments
 from segments.services import process_profile_changes
@@ -252,3 +253,17 @@ def test_a_sync_refuses_a_destination_that_cannot_hold_an_audience(db, gold):
     with pytest.raises(services.SyncError) as bad_id:
         services.create_sync(name="x", segment=gold, destination=webhook, audience_id="abc")
     assert bad_id.value.field in ("destination", "audience_id")
+
+
+def test_an_erased_person_is_removed_from_the_audience_with_the_hashes_sent(
+    send, web, meta, meta_api, gold
+):
+    ann = gold_person(send, web, "ann")
+    gold_person(send, web, "bob")
+    made = start(meta, gold)
+    sync.run_due(now=NOW)
+    erase_subject(Subject(profile_ids=(ann.pk,)))
+    assert not AudienceMember.objects.filter(profile_id=ann.pk).exists()
+    sync.run_due(now=later(5))
+    assert emails(meta_api.state["audiences"][AUDIENCE]) == {sha("bob@example.org")}
+    assert AudienceMember.objects.filter(sync=made).count() == 1  # the detached row is gone
