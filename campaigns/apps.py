@@ -59,6 +59,11 @@ class CampaignsConfig(AppConfig):
         from .audiences import selectors as audience_selectors
 
         destination_selectors.register_usage_check(audience_selectors.syncs_using_destination)
+        from integrations.destinations import services as destination_services
+
+        from .audiences import services as audience_services
+
+        destination_services.register_reconnect_hook(audience_services.resume_after_reconnect)
         segment_selectors.register_usage_check(audience_selectors.syncs_using_segment)
         # Hook: the consent purposes a webhook destination may require (its form and API).
         from integrations.destinations import kinds

@@ -1,5 +1,6 @@
 """Writes on audience syncs that people make (pages, API): create one, ask for a full
-upload ("resync everything", which also resumes a paused or broken sync).
+upload ("resync everything", which also resumes a paused or broken sync); a paused sync
+also resumes by itself once an admin enters new credentials for its destination.
 
 Other apps may call ``create_sync`` and ``request_full``.
 """
@@ -106,3 +107,19 @@ def _queue_full(sync: AudienceSync) -> int:
     }
     sync.save(update_fields=["full_after", "session"])
     return everyone
+
+
+def resume_after_reconnect(destination) -> int:
+    """Syncs paused on the destination's refused credentials go on: an admin entered new
+    ones (registered with integrations' destinations). Returns how many resumed."""
+    paused = AudienceSync.objects.filter(
+        destination_id=destination.pk, status=AudienceSync.Status.PAUSED
+    )
+    resumed = 0
+    for sync in paused:
+        AudienceSync.objects.filter(pk=sync.pk, status=AudienceSync.Status.PAUSED).update(
+            status=AudienceSync.Status.ACTIVE, status_message="", attempts=0, next_attempt_at=None
+        )
+        audit.record(action="audience_sync.resumed", target=sync, details={"reconnected": True})
+        resumed += 1
+    return resumed

@@ -174,7 +174,9 @@ def test_members_the_platform_rejects_are_counted_failed_and_the_rest_proceed(
     assert "1 member(s) rejected" in made.last_error
 
 
-def test_an_expired_token_pauses_the_sync_until_resynced(send, web, meta, meta_api, gold):
+def test_an_expired_token_pauses_the_sync_until_an_admin_reconnects(
+    send, web, meta, meta_api, gold, django_capture_on_commit_callbacks
+):
     gold_person(send, web, "ann")
     made = start(meta, gold)
     meta_api.state["token"] = "a-new-token"  # the stored one expired
@@ -182,9 +184,11 @@ def test_an_expired_token_pauses_the_sync_until_resynced(send, web, meta, meta_a
     made.refresh_from_db()
     assert made.status == AudienceSync.Status.PAUSED
     assert "reconnect" in made.status_message and "code 190" in made.status_message
-    destinations.update_destination(destination=meta, secrets={"access_token": "a-new-token"})
-    services.request_full(sync=made)
     sync.run_due(now=later(5))
+    assert len(meta_api.requests) == 1  # paused: nothing more is tried
+    with django_capture_on_commit_callbacks(execute=True):
+        destinations.update_destination(destination=meta, secrets={"access_token": "a-new-token"})
+    sync.run_due(now=later(10))
     made.refresh_from_db()
     assert made.status == AudienceSync.Status.ACTIVE and made.members_sent == 1
 
