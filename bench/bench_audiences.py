@@ -168,8 +168,11 @@ def _latency(platform, made, segment) -> tuple[list[float], float]:
         if len(platform.requests) <= before or platform.requests[-1].method != "DELETE":
             raise RuntimeError("the exit did not reach the platform")
         latencies.append((time.perf_counter() - started) * 1000)
+    # The baseline removes a member still in the audience, as the sync's DELETE did.
+    i = FIRST_ID + CHANGES
+    row = list(hash_member(f"p{i}@example.org", f"+3161{i % 10_000_000:07d}"))
     body = json.dumps(
-        {"payload": {"schema": ["EMAIL_SHA256", "PHONE_SHA256"], "data": [["", ""]]}}
+        {"payload": {"schema": ["EMAIL_SHA256", "PHONE_SHA256"], "data": [row]}}
     ).encode()
     started = time.perf_counter()
     _plain(platform, "DELETE", body)
