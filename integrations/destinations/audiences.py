@@ -31,6 +31,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from cdp_site.contact_points import normalize_email, normalize_phone
 from integrations import outbound
@@ -109,8 +110,6 @@ def send(method: str, url: str, *, payload=None, headers=None, timeout=10.0, for
     sent = dict(headers or {})
     body = None
     if form is not None:
-        from urllib.parse import urlencode
-
         body = urlencode(form).encode()
         sent["Content-Type"] = "application/x-www-form-urlencoded"
     elif payload is not None:
