@@ -56,6 +56,15 @@ class CampaignsConfig(AppConfig):
         # Hook: a segment or a destination a campaign uses is not deleted from under it.
         destination_selectors.register_usage_check(selectors.campaigns_using_destination)
         segment_selectors.register_usage_check(selectors.campaigns_using_segment)
+        from .audiences import selectors as audience_selectors
+
+        destination_selectors.register_usage_check(audience_selectors.syncs_using_destination)
+        from integrations.destinations import services as destination_services
+
+        from .audiences import services as audience_services
+
+        destination_services.register_reconnect_hook(audience_services.resume_after_reconnect)
+        segment_selectors.register_usage_check(audience_selectors.syncs_using_segment)
         # Hook: the consent purposes a webhook destination may require (its form and API).
         from integrations.destinations import kinds
 

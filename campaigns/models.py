@@ -295,3 +295,7 @@ class ChannelRules(models.Model):
 class TriggerCursor(OutboxCursor):
     """How far the trigger reader has read an outbox (segment changes, profile changes);
     also a broadcast's marker (``broadcast:<id>``) that its audience was enrolled."""
+
+
+# Audience sync's models live with their package; imported here so Django registers them.
+from .audiences.models import AudienceMember, AudiencePending, AudienceSync  # noqa: E402, F401

@@ -1,11 +1,46 @@
 """campaigns' tables in the personal-data registry (cdp_site/personal_data.py): the
 journeys a person was in, each step they passed, and the messages sent to them with their
-opens, clicks and conversions. Steps and deliveries point at the enrollment: they go first."""
+opens, clicks and conversions. Steps and deliveries point at the enrollment: they go first.
 
-from cdp_site.personal_data import by_profile
+Audience syncs: an erased person still in an ad audience must leave it, and only the
+hashes sent say whom to remove. Their row is detached from the person (its profile id
+becomes the row's own negative id, naming no one) and queued: the sync sends the remove
+with those hashes, then deletes the row. Rows the platform rejected, and pending checks,
+are deleted at once."""
+
+from psycopg import sql
+
+from cdp_site.personal_data import by_profile, register, run, select
+
+DETACH = sql.SQL("""
+WITH gone AS (
+    UPDATE campaigns_audiencemember SET profile_id = -id
+    WHERE profile_id = ANY(%s) AND state = 'in' RETURNING sync_id, profile_id
+)
+INSERT INTO campaigns_audiencepending (sync_id, profile_id, marked_at)
+SELECT sync_id, profile_id, now() FROM gone
+ON CONFLICT (sync_id, profile_id) DO UPDATE SET marked_at = EXCLUDED.marked_at
+""")
+MEMBERS = sql.SQL("SELECT to_jsonb(t) FROM campaigns_audiencemember t WHERE profile_id = ANY(%s)")
+REJECTED = sql.SQL("DELETE FROM campaigns_audiencemember WHERE profile_id = ANY(%s)")
+
+
+def _erase_audience_members(subject) -> int:
+    ids = [list(subject.profile_ids)]
+    return run(DETACH, ids) + run(REJECTED, ids)
 
 
 def register_all() -> None:
     by_profile("campaigns.StepLog", "campaigns_steplog", part="journey_steps", step=40)
     by_profile("campaigns.Delivery", "campaigns_delivery", part="messages", step=40)
     by_profile("campaigns.Enrollment", "campaigns_enrollment", part="journeys", step=45)
+    by_profile(
+        "campaigns.AudiencePending", "campaigns_audiencepending", part="audience_checks", step=40
+    )
+    register(
+        model="campaigns.AudienceMember",
+        part="ad_audiences",
+        export=lambda subject: select(MEMBERS, [list(subject.profile_ids)]),
+        erase=_erase_audience_members,
+        step=45,
+    )

@@ -134,3 +134,12 @@ def queue_triggers(**_) -> None:
 def purge_step_logs() -> int:
 
     return services.purge_step_logs()
+
+
+@shared_task(acks_late=True)
+def sync_audiences() -> dict:
+    """Audience syncs: reads the change records, then sends each sync's pending people
+    (campaigns/audiences/sync.py). Beat runs it every few seconds."""
+    from .audiences import sync
+
+    return sync.run_due()

@@ -8,6 +8,7 @@ gallery, the protection rules, message templates and results. Tracking links at 
 from django.urls import include, path
 
 from . import protection_views, tracking_views, views
+from .audiences import views as audiences
 from .messages import views as messages
 
 page_patterns = [
@@ -15,6 +16,10 @@ page_patterns = [
     path("new/", views.new, name="new"),
     path("gallery/", views.gallery_view, name="gallery"),
     path("protection/", protection_views.protection_page, name="protection"),
+    path("audiences/", audiences.sync_list, name="audience-list"),
+    path("audiences/new/", audiences.sync_new, name="audience-new"),
+    path("audiences/<int:pk>/", audiences.sync_detail, name="audience-detail"),
+    path("audiences/<int:pk>/resync/", audiences.sync_resync, name="audience-resync"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/flow/", views.flow, name="flow"),
     path("<int:pk>/start/", views.change_status, {"action": "start"}, name="start"),

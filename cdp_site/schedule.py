@@ -30,6 +30,13 @@ BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 60},
     },
+    # Audience syncs: segment entries and exits, consent changes, reach the ad platforms
+    # within seconds (campaigns/audiences/sync.py).
+    "campaigns-sync-audiences": {
+        "task": "campaigns.tasks.sync_audiences",
+        "schedule": 5.0,
+        "options": {"expires": 10},
+    },
     # Safety net beside the on-commit trigger: events never wait long in the inbox.
     "integrations-process-events": {
         "task": "integrations.tasks.process_event_batch",

@@ -3,6 +3,7 @@ cdp_site/urls.py."""
 
 from django.urls import path
 
+from ..audiences import api as audiences
 from . import views
 
 app_name = "campaigns-api"
@@ -10,6 +11,13 @@ urlpatterns = [
     path("", views.CampaignListView.as_view(), name="list"),
     path("templates/", views.TemplateListView.as_view(), name="templates"),
     path("protection/", views.ProtectionView.as_view(), name="protection"),
+    path("audiences/", audiences.AudienceSyncListView.as_view(), name="audiences"),
+    path("audiences/<int:pk>/", audiences.AudienceSyncDetailView.as_view(), name="audience"),
+    path(
+        "audiences/<int:pk>/resync/",
+        audiences.AudienceSyncResyncView.as_view(),
+        name="audience-resync",
+    ),
     path("templates/<int:pk>/", views.TemplateDetailView.as_view(), name="template"),
     path("<int:pk>/", views.CampaignDetailView.as_view(), name="detail"),
     path("<int:pk>/start/", views.StartView.as_view(), name="start"),

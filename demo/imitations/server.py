@@ -59,6 +59,9 @@ class Imitation:
             def do_POST(self):  # noqa: N802
                 imitation._answer(self)
 
+            def do_DELETE(self):  # noqa: N802
+                imitation._answer(self)
+
             def log_message(self, *args):
                 pass
 

@@ -296,9 +296,16 @@ def _test(destination: Destination) -> tuple[bool, str]:
             timeout=timeout,
         )
         return True, f"The list answered HTTP {status}."
-    # webhook and the audiences: the test URL, or the endpoint itself.
-    url = _config(destination, "test_url") or _config(
-        destination, "url" if kind == Destination.Kind.WEBHOOK else "endpoint", required=True
+    if kind == Destination.Kind.GOOGLE_DATA_MANAGER:
+        from . import oauth  # an access token from the refresh token proves the grant
+
+        oauth.access_token(destination, force=True)
+        return True, "Google issued an access token for the refresh token."
+    # webhook and the audiences: the test URL, or the endpoint itself (Meta: or the API).
+    url = _config(destination, "test_url") or (
+        _config(destination, "url", required=True)
+        if kind == Destination.Kind.WEBHOOK
+        else _config(destination, "endpoint") or _config(destination, "api_base", required=True)
     )
     headers = {}
     if kind != Destination.Kind.WEBHOOK:

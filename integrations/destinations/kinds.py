@@ -37,17 +37,78 @@ _TEST_URL = Field(
 _TIMEOUT = Field("timeout", "Timeout (seconds)", "int", default=10)
 
 
-def _audience(*, endpoint_label: str) -> KindSpec:
+_PHONE_REGION = Field(
+    "phone_region",
+    "Default phone region",
+    default="US",
+    help="Phone numbers without a country code are read as this region's (E.164 is sent).",
+)
+
+
+def _audience(*, endpoint_label: str, extra: tuple[Field, ...] = ()) -> KindSpec:
     """An ad platform's customer list: hashed e-mails and phones sent to one endpoint."""
     return KindSpec(
         config=(
-            Field("endpoint", endpoint_label, "url", required=True),
-            Field("phone_region", "Default phone region", default="US"),
+            Field("endpoint", endpoint_label, "url", required=not extra),
+            *extra,
+            _PHONE_REGION,
             _TEST_URL,
             _TIMEOUT,
         ),
         secrets=(Field("access_token", "Access token", required=True),),
     )
+
+
+# Meta's Marketing API: audience syncs post to {api_base}/{audience id}/users; the
+# endpoint stays for journeys' one-person audience steps (adapters.audience_update).
+_META_SYNC = (
+    Field(
+        "api_base",
+        "Graph API base URL",
+        "url",
+        default="https://graph.facebook.com/v25.0",
+        help="Audience syncs send to <base>/<audience id>/users.",
+    ),
+)
+
+# Google Customer Match through the Data Manager API (the Google Ads API takes no new
+# Customer Match adopters): OAuth 2 with a refresh token; the access token it yields is
+# kept encrypted beside the secrets (oauth.py).
+_GOOGLE_DATA_MANAGER = KindSpec(
+    config=(
+        Field(
+            "api_base",
+            "Data Manager API base URL",
+            "url",
+            default="https://datamanager.googleapis.com/v1",
+        ),
+        Field("token_url", "OAuth token URL", "url", default="https://oauth2.googleapis.com/token"),
+        Field("client_id", "OAuth client id", required=True),
+        Field(
+            "operating_account_id",
+            "Google Ads customer id",
+            required=True,
+            help="The account whose Customer Match lists receive the members (digits only).",
+        ),
+        Field(
+            "login_account_id",
+            "Manager account id",
+            help="When the OAuth user reaches the account through a manager account.",
+        ),
+        _PHONE_REGION,
+        _TIMEOUT,
+    ),
+    secrets=(
+        Field("client_secret", "OAuth client secret", required=True),
+        Field(
+            "refresh_token",
+            "Refresh token",
+            required=True,
+            help="From the OAuth consent of a user with access to the Google Ads account "
+            "(scope https://www.googleapis.com/auth/datamanager).",
+        ),
+    ),
+)
 
 
 KINDS: dict[str, KindSpec] = {
@@ -101,7 +162,8 @@ KINDS: dict[str, KindSpec] = {
         ),
     ),
     "google_customer_match": _audience(endpoint_label="Audience endpoint"),
-    "meta_custom_audience": _audience(endpoint_label="Audience users endpoint"),
+    "meta_custom_audience": _audience(endpoint_label="Audience users endpoint", extra=_META_SYNC),
+    "google_data_manager": _GOOGLE_DATA_MANAGER,
     "esp_list": KindSpec(
         config=(
             Field("base_url", "API base URL", "url", required=True),

@@ -11,6 +11,7 @@ class Destination(models.Model):
         WEBHOOK = "webhook", "Webhook"
         GOOGLE_CUSTOMER_MATCH = "google_customer_match", "Google Customer Match audience"
         META_CUSTOM_AUDIENCE = "meta_custom_audience", "Meta Custom Audience"
+        GOOGLE_DATA_MANAGER = "google_data_manager", "Google Customer Match (Data Manager API)"
         ESP_LIST = "esp_list", "E-mail platform list"
         CSV_EXPORT = "csv_export", "CSV export to a folder"
 

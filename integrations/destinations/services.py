@@ -157,12 +157,25 @@ def update_destination(
         destination.config = _clean_config(destination.kind, config, destination.config)
     _merge_secrets(destination, secrets)
     destination.save()
+    if any(value not in (None, "", False) for value in (secrets or {}).values()):
+        # New credentials: what paused on the old ones may go on (after this commits).
+        transaction.on_commit(lambda: [hook(destination) for hook in RECONNECT_HOOKS])
     after = {"name": destination.name, "enabled": destination.enabled, **destination.config}
     # Settings by name only: a destination's settings may name hosts and lists; the
     # secrets are never read here.
     details = {"changed": sorted(audit.changed(before, after)), "secrets": sorted(secrets or {})}
     audit.record(action="destination.update", target=destination, details=details)
     return destination
+
+
+# Hook: apps above integrations resume what paused on refused credentials once an admin
+# enters new ones (campaigns: audience syncs), registered in their AppConfig.ready().
+RECONNECT_HOOKS: list = []
+
+
+def register_reconnect_hook(hook) -> None:
+    if hook not in RECONNECT_HOOKS:
+        RECONNECT_HOOKS.append(hook)
 
 
 class DestinationInUse(Exception):

@@ -5,6 +5,8 @@ import shutil
 
 import pytest
 
+from tests.support.ad_platforms import google_api, meta_api  # noqa: F401 (audience fixtures)
+
 CHROMIUM = os.environ.get("CDP_CHROMIUM", "/usr/bin/chromium")
 # Flags that keep Chromium from reaching for the network outside this machine.
 CHROMIUM_ARGS = [

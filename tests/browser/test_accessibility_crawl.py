@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from campaigns import services as campaigns
+from campaigns.audiences import services as audiences
 from campaigns.models import MessageTemplate
 from cdp_site import services as site_services
 from cdp_site.permissions import ADMIN, ROLES
@@ -86,6 +87,13 @@ def world(transactional_db):
     destinations.create_destination(
         name="Hook", kind="webhook", config={"url": "http://127.0.0.1:9/hook"}
     )
+    ads = destinations.create_destination(
+        name="Ads",
+        kind="meta_custom_audience",
+        config={"api_base": "http://127.0.0.1:9/v25.0"},
+        secrets={"access_token": "token"},
+    )
+    audiences.create_sync(name="Buyers to Meta", segment=buyers, destination=ads, audience_id="1")
     connectors.create_connection(
         name="Partner API", kind="rest", base_url="http://127.0.0.1:9/", config={"path": "/c"}
     )

@@ -17,6 +17,7 @@ from campaigns.models import Campaign, Delivery, MessageTemplate, StepLog
 from integrations.destinations import services as destinations
 from profiles.models import Identity
 from tests.profiles.conftest import drain, message, send, web  # noqa: F401
+from tests.support.ad_platforms import google_api, meta_api  # noqa: F401 (audience fixtures)
 
 NOW = timezone.now().replace(microsecond=0)
 

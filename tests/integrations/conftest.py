@@ -6,6 +6,7 @@ import pytest
 
 from integrations import services
 from integrations.models import Source
+from tests.support.ad_platforms import google_api, meta_api  # noqa: F401 (audience fixtures)
 
 
 @pytest.fixture
