@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0007_enrollment_finished_index'),
+        ('campaigns', '0008_audience_sync'),
     ]
 
     operations = [
