@@ -291,3 +291,6 @@ class ChannelRules(models.Model):
 class TriggerCursor(OutboxCursor):
     """How far the trigger reader has read an outbox (segment changes, profile changes);
     also a broadcast's marker (``broadcast:<id>``) that its audience was enrolled."""
+
+
+from .recommendations.models import CategoryTop, ItemNeighbour, Recommendation  # noqa: E402, F401

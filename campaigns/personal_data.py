@@ -1,6 +1,7 @@
 """campaigns' tables in the personal-data registry (cdp_site/personal_data.py): the
-journeys a person was in, each step they passed, and the messages sent to them with their
-opens, clicks and conversions. Steps and deliveries point at the enrollment: they go first."""
+journeys a person was in, each step they passed, the messages sent to them with their
+opens, clicks and conversions, and the products recommended to them. Steps and deliveries
+point at the enrollment: they go first."""
 
 from cdp_site.personal_data import by_profile
 
@@ -9,3 +10,6 @@ def register_all() -> None:
     by_profile("campaigns.StepLog", "campaigns_steplog", part="journey_steps", step=40)
     by_profile("campaigns.Delivery", "campaigns_delivery", part="messages", step=40)
     by_profile("campaigns.Enrollment", "campaigns_enrollment", part="journeys", step=45)
+    by_profile(
+        "campaigns.Recommendation", "campaigns_recommendation", part="recommendations", step=40
+    )

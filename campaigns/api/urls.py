@@ -3,7 +3,7 @@ cdp_site/urls.py."""
 
 from django.urls import path
 
-from . import views
+from . import recommendations, views
 
 app_name = "campaigns-api"
 urlpatterns = [
@@ -11,6 +11,13 @@ urlpatterns = [
     path("templates/", views.TemplateListView.as_view(), name="templates"),
     path("protection/", views.ProtectionView.as_view(), name="protection"),
     path("templates/<int:pk>/", views.TemplateDetailView.as_view(), name="template"),
+    path("products/", recommendations.ProductListView.as_view(), name="products"),
+    path("products/<int:pk>/", recommendations.ProductDetailView.as_view(), name="product"),
+    path(
+        "recommendations/<int:profile_id>/",
+        recommendations.RecommendationsView.as_view(),
+        name="recommendations",
+    ),
     path("<int:pk>/", views.CampaignDetailView.as_view(), name="detail"),
     path("<int:pk>/start/", views.StartView.as_view(), name="start"),
     path("<int:pk>/pause/", views.PauseView.as_view(), name="pause"),

@@ -169,6 +169,42 @@ class ImportErrorsView(APIView):
         return Response({"count": file_import.error_count, "errors": file_import.errors})
 
 
+class ProductUploadSerializer(serializers.Serializer):
+    source = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    file = serializers.FileField()
+
+
+class ProductImportView(APIView):
+    """POST (multipart: ``source``, ``file``) imports a product file into the source's
+    catalogue (columns sku, name, category, price, image, in stock; sku and name required).
+    It starts at once; poll GET /imports/{id} and read the bad rows by line at
+    /imports/{id}/errors."""
+
+    required_capability = INTEGRATIONS
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=ProductUploadSerializer, responses={201: FileImportSerializer})
+    def post(self, request):
+        data = ProductUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = get_object_or_404(
+            integration_selectors.sources(), pk=data.validated_data["source"]
+        )
+        uploaded = data.validated_data["file"]
+        try:
+            created = services.import_products(
+                source=source,
+                chunks=uploaded.chunks(),
+                original_name=uploaded.name,
+                user=request.user,
+            )
+        except FileError as exc:
+            raise serializers.ValidationError({"file": [str(exc)]}) from None
+        except services.MappingInvalid as exc:
+            raise serializers.ValidationError({"file": list(exc.problems.values())}) from None
+        return Response(FileImportSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
 class WebhookSerializer(serializers.ModelSerializer):
     """A source's webhook; never its secret (see WebhookSecretSerializer)."""
 
