@@ -83,7 +83,7 @@ class RecommendationAnswer(serializers.Serializer):
 class RecommendationsView(APIView):
     """A person's recommended products, best first: of one ``kind`` (bought_together,
     popular_in_category, viewed_not_bought) or of every kind merged; at most ``limit``
-    (1 to 20, default 5). Only products still offered, never one they bought. A merged
+    (1 to 10, default 5). Only products still offered, never one they bought. A merged
     person answers with their survivor's (``profile`` says which)."""
 
     required_capability = Cap.VIEW_CAMPAIGNS

@@ -22,20 +22,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 
 from profiles.attribution import ORDER_EVENT
 
 VIEW_EVENTS = ["Product Viewed", "Product Added"]
 VIEW_DAYS = 30
-LIST_SIZE = 20
-NEIGHBOURS = 30
-CATEGORY_TOP = 50
+LIST_SIZE = 10
+NEIGHBOURS = 10
+CATEGORY_TOP = 25
 # An order of more lines than this (a company's bulk order) says little about which
 # products go together and would add its lines squared to the pairs: left out of them.
 MAX_BASKET = 50
 
-KEY = "coalesce(nullif({item} ->> 'sku', ''), nullif({item} ->> 'product_id', ''))"
+# Item keys compare byte by byte (COLLATE "C", as the item tables' columns do): sorting
+# millions of them by the database's language rules took most of a run.
+KEY = """(coalesce(nullif({item} ->> 'sku', ''), nullif({item} ->> 'product_id', ''))
+          COLLATE "C")"""
 SCOPE = {"all": "", "some": "AND e.profile_id = ANY(%(ids)s)"}
 
 LINES = """
@@ -63,14 +67,16 @@ CREATE INDEX ON rec_owned (profile_id, sku);
 CATALOGUE = """
 CREATE TEMP TABLE rec_offered ON COMMIT DROP AS
 SELECT DISTINCT ON (sku) sku, id AS product_id, category FROM (
-    SELECT coalesce(nullif(sku, ''), nullif(product_id, '')) AS sku, id, category, updated_at
+    SELECT coalesce(nullif(sku, ''), nullif(product_id, '')) COLLATE "C" AS sku, id, category,
+           updated_at
     FROM integrations_product
     WHERE active AND in_stock AND deleted_at IS NULL) p
 WHERE sku IS NOT NULL ORDER BY sku, updated_at DESC NULLS LAST, id DESC;
 CREATE UNIQUE INDEX ON rec_offered (sku);
 CREATE TEMP TABLE rec_category ON COMMIT DROP AS
 SELECT DISTINCT ON (sku) sku, category FROM (
-    SELECT coalesce(nullif(sku, ''), nullif(product_id, '')) AS sku, id, category, updated_at
+    SELECT coalesce(nullif(sku, ''), nullif(product_id, '')) COLLATE "C" AS sku, id, category,
+           updated_at
     FROM integrations_product WHERE category <> '') p
 WHERE sku IS NOT NULL ORDER BY sku, updated_at DESC NULLS LAST, id DESC;
 CREATE UNIQUE INDEX ON rec_category (sku);
@@ -99,6 +105,7 @@ WITH baskets AS (
     FROM ranked
 )
 SELECT sku, neighbour, together, score FROM numbered WHERE rn <= %(neighbours)s;
+ANALYZE campaigns_itemneighbour;
 """
 CATEGORY_TABLE = """
 TRUNCATE campaigns_categorytop;
@@ -110,6 +117,7 @@ SELECT category, sku, buyers, rn FROM (
     JOIN rec_offered o ON o.sku = b.sku
     WHERE o.category <> '') t
 WHERE rn <= %(top)s;
+ANALYZE campaigns_categorytop;
 """
 NOT_OWNED = (
     "NOT EXISTS (SELECT 1 FROM rec_owned b WHERE b.profile_id = c.profile_id AND b.sku = c.sku)"
@@ -169,7 +177,7 @@ def _inputs(*, scope: str, params: dict) -> None:
     _run(VIEWS.format(key=KEY.format(item="e.properties"), scope=SCOPE[scope]), params)
     _run(OWNED + CATALOGUE, params)
     # Autovacuum never analyzes temporary tables: without this the planner guesses.
-    _run("ANALYZE rec_lines;\nANALYZE rec_views;\nANALYZE rec_owned;\nANALYZE rec_offered", {})
+    _run(";\n".join(f"ANALYZE {table}" for table in TEMPORARY), {})
 
 
 def _params(now: datetime, ids: list[int] | None = None) -> dict:
@@ -196,6 +204,8 @@ def compute_all(*, now: datetime) -> None:
     """Rebuilds the item tables and every person's lists. Call inside a transaction: the
     old lists stay visible to readers until it commits."""
     params = _params(now)
+    # Sorts and hashes over every order line: in memory rather than spilled to disk.
+    _run(f"SET LOCAL work_mem = '{int(settings.RECOMMENDATIONS_WORK_MEM_MB)}MB'", {})
     _inputs(scope="all", params=params)
     _run(NEIGHBOUR_TABLE + CATEGORY_TABLE, params)
     _run("DELETE FROM campaigns_recommendation", {})

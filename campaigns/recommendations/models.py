@@ -45,8 +45,9 @@ class ItemNeighbour(models.Model):
     """Bought together: ``neighbour`` was in the same orders as ``sku`` (``together``
     orders); ``score`` is their cosine similarity over orders. Only offered neighbours."""
 
-    sku = models.TextField()
-    neighbour = models.TextField()
+    # Byte order (compute.py: item keys are sorted by the million).
+    sku = models.TextField(db_collation="C")
+    neighbour = models.TextField(db_collation="C")
     together = models.IntegerField()
     score = models.FloatField()
 
@@ -61,7 +62,7 @@ class CategoryTop(models.Model):
     """The most bought offered products of a category (by how many people bought them)."""
 
     category = models.CharField(max_length=255)
-    sku = models.TextField()
+    sku = models.TextField(db_collation="C")
     buyers = models.IntegerField()
     rank = models.IntegerField()
 

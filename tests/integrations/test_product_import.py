@@ -15,16 +15,16 @@ from integrations.imports.models import FileImport, ImportMapping
 pytestmark = pytest.mark.django_db
 
 GOOD_AND_BAD = (
-    "SKU;Name;Category;Price;Image;In stock\n"
-    "TH-1;Ridge 2 Tent;Tents;349.00;https://img.example/1.jpg;yes\n"
-    "TH-2;Trail Boot;Boots;12,50;;no\n"
-    ";No SKU;Tents;1;;yes\n"
-    "TH-4;Bad price;Tents;twelve;;yes\n"
-    "TH-5;Bad stock;Tents;5;;perhaps\n"
-    "TH-6;Bad image;Tents;5;javascript:alert(1);yes\n"
-    "TH-7;Too few columns\n"
-    "TH-8;Stove;Cooking;;;\n"
-).encode()
+    b"SKU;Name;Category;Price;Image;In stock\n"
+    b"TH-1;Ridge 2 Tent;Tents;349.00;https://img.example/1.jpg;yes\n"
+    b"TH-2;Trail Boot;Boots;12,50;;no\n"
+    b";No SKU;Tents;1;;yes\n"
+    b"TH-4;Bad price;Tents;twelve;;yes\n"
+    b"TH-5;Bad stock;Tents;5;;perhaps\n"
+    b"TH-6;Bad image;Tents;5;javascript:alert(1);yes\n"
+    b"TH-7;Too few columns\n"
+    b"TH-8;Stove;Cooking;;;\n"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -72,9 +72,7 @@ def test_a_later_file_updates_the_products_by_sku(shop):
 
 def test_a_file_without_a_sku_or_name_column_is_refused_and_nothing_kept(shop):
     with pytest.raises(imports.MappingInvalid) as caught:
-        imports.import_products(
-            source=shop, chunks=[b"code,title_x\n1,2\n"], original_name="p.csv"
-        )
+        imports.import_products(source=shop, chunks=[b"code,title_x\n1,2\n"], original_name="p.csv")
     assert "needs the columns sku and name" in caught.value.problems["columns"]
     assert not FileImport.objects.exists()
 
