@@ -31,7 +31,7 @@ VIEW_EVENTS = ["Product Viewed", "Product Added"]
 VIEW_DAYS = 30
 LIST_SIZE = 10
 NEIGHBOURS = 10
-CATEGORY_TOP = 25
+CATEGORY_TOP = 15
 # An order of more lines than this (a company's bulk order) says little about which
 # products go together and would add its lines squared to the pairs: left out of them.
 MAX_BASKET = 50
@@ -67,16 +67,16 @@ CREATE INDEX ON rec_owned (profile_id, sku);
 CATALOGUE = """
 CREATE TEMP TABLE rec_offered ON COMMIT DROP AS
 SELECT DISTINCT ON (sku) sku, id AS product_id, category FROM (
-    SELECT coalesce(nullif(sku, ''), nullif(product_id, '')) COLLATE "C" AS sku, id, category,
-           updated_at
+    SELECT coalesce(nullif(sku, ''), nullif(product_id, '')) COLLATE "C" AS sku, id,
+           category COLLATE "C" AS category, updated_at
     FROM integrations_product
     WHERE active AND in_stock AND deleted_at IS NULL) p
 WHERE sku IS NOT NULL ORDER BY sku, updated_at DESC NULLS LAST, id DESC;
 CREATE UNIQUE INDEX ON rec_offered (sku);
 CREATE TEMP TABLE rec_category ON COMMIT DROP AS
 SELECT DISTINCT ON (sku) sku, category FROM (
-    SELECT coalesce(nullif(sku, ''), nullif(product_id, '')) COLLATE "C" AS sku, id, category,
-           updated_at
+    SELECT coalesce(nullif(sku, ''), nullif(product_id, '')) COLLATE "C" AS sku, id,
+           category COLLATE "C" AS category, updated_at
     FROM integrations_product WHERE category <> '') p
 WHERE sku IS NOT NULL ORDER BY sku, updated_at DESC NULLS LAST, id DESC;
 CREATE UNIQUE INDEX ON rec_category (sku);
@@ -134,6 +134,9 @@ FROM (
 ) t
 WHERE rn <= %(size)s
 GROUP BY profile_id
+-- A person's run racing the whole run's commit replaces rather than fails.
+ON CONFLICT (profile_id, kind) DO UPDATE SET product_ids = excluded.product_ids,
+    category = excluded.category, computed_at = excluded.computed_at
 """
 CANDIDATES = {
     "bought_together": """
@@ -221,3 +224,14 @@ def compute_some(*, profile_ids: list[int], now: datetime) -> None:
     _run("DELETE FROM campaigns_recommendation WHERE profile_id = ANY(%(ids)s)", params)
     _lists(params)
     _drop_temporary()
+
+
+def ordered_since(when: datetime) -> list[int]:
+    """The people with an order stamped at or after ``when`` (the name-and-time index)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT profile_id FROM profiles_profileevent "
+            'WHERE name = %s AND "timestamp" >= %s',
+            [ORDER_EVENT, when],
+        )
+        return [row[0] for row in cursor.fetchall()]

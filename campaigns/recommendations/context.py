@@ -45,11 +45,12 @@ def for_profile(profile_id: int | None) -> Recommendations:
     """The person's recommendations as a template sees them (empty without a person)."""
     if profile_id is None:
         return Recommendations((), {})
-    by_kind = selectors.recommendations_by_kind(profile_id=profile_id, limit=LIMIT)
+    lists = selectors.list_info(profile_id=profile_id)
+    by_kind = selectors.products_by_kind(lists, limit=LIMIT)
     frozen = {kind: [_frozen(p) for p in products] for kind, products in by_kind.items()}
     merged = [_frozen(p) for p in selectors.merged(by_kind, limit=LIMIT)]
-    info = selectors.list_info(profile_id=profile_id).get("popular_in_category")
-    return Recommendations(merged, frozen, info.category if info else "")
+    favourite = lists.get("popular_in_category")
+    return Recommendations(merged, frozen, favourite.category if favourite else "")
 
 
 def uses_recommendations(*sources: str) -> bool:

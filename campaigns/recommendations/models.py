@@ -61,7 +61,7 @@ class ItemNeighbour(models.Model):
 class CategoryTop(models.Model):
     """The most bought offered products of a category (by how many people bought them)."""
 
-    category = models.CharField(max_length=255)
+    category = models.CharField(max_length=255, db_collation="C")
     sku = models.TextField(db_collation="C")
     buyers = models.IntegerField()
     rank = models.IntegerField()

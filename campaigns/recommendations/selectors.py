@@ -57,9 +57,13 @@ def _offered(ids: set[int]) -> dict:
 
 def recommendations_by_kind(*, profile_id: int, limit: int = DEFAULT_LIMIT) -> dict[str, list]:
     """Every kind's products for a person (a merged-away profile reads its survivor's):
-    {kind: [product dict, ...]}, each list at most ``limit`` long; two queries."""
+    {kind: [product dict, ...]}, each list at most ``limit`` long."""
+    return products_by_kind(list_info(profile_id=profile_id), limit=limit)
+
+
+def products_by_kind(lists: dict[str, Recommendation], *, limit: int) -> dict[str, list]:
+    """The products of stored lists (``list_info``) still offered, by kind; one query."""
     limit = max(0, min(int(limit), MAX_LIMIT))
-    lists = _lists(profile_id, KINDS)
     offered = _offered({pid for row in lists.values() for pid in row.product_ids})
     answer = {}
     for kind in KINDS:

@@ -7,6 +7,7 @@ see the old lists until the new ones are all there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,11 +38,17 @@ def _summary() -> RunSummary:
     return RunSummary(people=people, lists=lists)
 
 
-@transaction.atomic
 def recompute_all(*, now=None) -> RunSummary:
     """Every person's lists from every order and recent view (campaigns/recommendations/
-    compute.py), with the item tables (neighbours, category tops) rebuilt first."""
-    compute.compute_all(now=now or timezone.now())
+    compute.py), with the item tables (neighbours, category tops) rebuilt first; then
+    again for the people who ordered while it ran (it read their orders before)."""
+    started = timezone.now()
+    with transaction.atomic():
+        compute.compute_all(now=now or started)
+    # An order's time is its sender's clock: an hour's margin before the run's start.
+    late = compute.ordered_since(started - timedelta(hours=1))
+    for start in range(0, len(late), MAX_PEOPLE_AT_ONCE):
+        recompute_for(profile_ids=late[start : start + MAX_PEOPLE_AT_ONCE], now=now)
     return _summary()
 
 

@@ -23,8 +23,8 @@ def profile_panel(request, profile_id: int):
     active = profile_selectors.active_profile_id(profile_id=profile_id)
     if active is None:
         raise Http404("No such profile.")
-    by_kind = selectors.recommendations_by_kind(profile_id=active, limit=selectors.MAX_LIMIT)
     stored = selectors.list_info(profile_id=active)
+    by_kind = selectors.products_by_kind(stored, limit=selectors.MAX_LIMIT)
     kinds = [
         {
             "kind": kind,
