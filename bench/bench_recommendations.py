@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
-from bench.common import Row, percentile, progress
+from bench.common import Row, latency_rows, progress
 from campaigns.recommendations import selectors, services
 from integrations import services as collect
 from integrations.catalog.services import upsert_products
@@ -299,21 +299,14 @@ def run() -> list[Row]:
             baseline_value=read_s * 1_000_000 / CUSTOMERS,
             target="<= 600 s",
         ),
-        Row(
-            figure="One person recomputed after an order: p50",
-            value=percentile(recompute_ms, 50),
-            unit="ms",
-            baseline="reading their recommendations, p50",
-            baseline_value=percentile(read_ms, 50),
-        ),
-        Row(
-            figure="One person recomputed after an order: p99",
-            value=percentile(recompute_ms, 99),
-            unit="ms",
-            baseline="reading their recommendations, p99",
-            baseline_value=percentile(read_ms, 99),
-        ),
     ]
+    rows += latency_rows(
+        "One person recomputed after an order",
+        recompute_ms,
+        baseline="reading their recommendations",
+        baseline_ms=read_ms,
+        target="",
+    )
     for label, rate in rates.items():
         rows.append(
             Row(
