@@ -1,7 +1,7 @@
 """Writes of recommendations. Others may use ``recompute_all`` and ``recompute_for``.
 
-Both are idempotent (a replay writes the same lists) and run in one transaction: readers
-see the old lists until the new ones are all there.
+Both are idempotent (a replay writes the same lists); each pass is one transaction, so
+readers see the old lists until the new ones are all there.
 """
 
 from __future__ import annotations
