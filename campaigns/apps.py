@@ -53,6 +53,19 @@ class CampaignsConfig(AppConfig):
             url_name="campaigns:profile-panel",
             loading="Loading journeys…",
         )
+        # Hook: a person's recommended products, a panel of the profile page; their lists
+        # follow their orders (campaigns/recommendations/services.py).
+        profile_selectors.register_profile_panel(
+            key="recommendations",
+            title="Recommended products",
+            url_name="campaigns:recommendations-panel",
+            loading="Loading recommendations…",
+        )
+        from .recommendations import services as recommendations
+
+        profile_changed.connect(
+            recommendations.on_profile_changes, dispatch_uid="campaigns-recommendations"
+        )
         # Hook: a segment or a destination a campaign uses is not deleted from under it.
         destination_selectors.register_usage_check(selectors.campaigns_using_destination)
         segment_selectors.register_usage_check(selectors.campaigns_using_segment)

@@ -2,8 +2,10 @@
 DRF's DjangoFilterBackend, like integrations/imports/filters.py)."""
 
 import django_filters
+from django.db.models import Q
 
 from cdp_site.filters import ProfileIdFilter
+from integrations.catalog.models import Product
 
 from .models import Campaign, Delivery, Enrollment
 
@@ -34,3 +36,34 @@ class DeliveryFilter(django_filters.FilterSet):
     class Meta:
         model = Delivery
         fields = []
+
+
+class ProductFilter(django_filters.FilterSet):
+    """The catalogue (page and API): by name or SKU, category, and whether it is offered."""
+
+    STATES = [
+        ("offered", "Offered (active, in stock)"),
+        ("out_of_stock", "Out of stock"),
+        ("inactive", "Inactive"),
+        ("deleted", "Deleted at the source"),
+    ]
+
+    q = django_filters.CharFilter(method="search", label="Name or SKU", max_length=200)
+    category = django_filters.CharFilter(field_name="category", max_length=255)
+    state = django_filters.ChoiceFilter(choices=STATES, method="by_state", label="State")
+
+    class Meta:
+        model = Product
+        fields = []
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(sku__iexact=value))
+
+    def by_state(self, queryset, name, value):
+        if value == "offered":
+            return queryset.filter(active=True, in_stock=True, deleted_at__isnull=True)
+        if value == "out_of_stock":
+            return queryset.filter(in_stock=False, deleted_at__isnull=True)
+        if value == "inactive":
+            return queryset.filter(active=False, deleted_at__isnull=True)
+        return queryset.filter(deleted_at__isnull=False)

@@ -40,6 +40,23 @@ CART_TABLE = (
 )
 
 
+# campaigns/recommendations/context.py: products for the person, never what they bought
+# nor what is out of stock.
+def _product_cards(loop: str) -> str:
+    return (
+        f"{{% for p in {loop} %}}<p><strong>{{{{ p.name }}}}</strong>"
+        "{% if p.price %} · {{ p.price }} {{ p.currency }}{% endif %}"
+        '{% if p.url %} · <a href="{{ p.url }}">See it</a>{% endif %}</p>{% endfor %}'
+    )
+
+
+VIEWED_NOT_BOUGHT = (
+    "{% if recommendations.viewed_not_bought %}<p>Still thinking about these?</p>"
+    + _product_cards("recommendations.viewed_not_bought")
+    + "{% endif %}"
+)
+
+
 @dataclass
 class Item:
     key: str
@@ -174,7 +191,7 @@ ITEMS = [
                 "Still looking, {{ traits.firstName|default:'friend' }}?",
                 "<p>We noticed you have been looking at "
                 "{{ computed.favourite_category|default:'our products' }}. Here is what "
-                "other customers say about them.</p>" + FOOTER,
+                "other customers say about them.</p>" + VIEWED_NOT_BOUGHT + FOOTER,
             ),
             "nurture-2": (
                 "How to choose the right one",
@@ -212,6 +229,7 @@ ITEMS = [
                 "waiting for you:</p>"
                 + CART_TABLE
                 + "<p>Total: {{ event.value }} {{ event.currency }}</p>"
+                + VIEWED_NOT_BOUGHT
                 + FOOTER,
             ),
         },
@@ -308,8 +326,9 @@ ITEMS = [
         key="recommendations",
         stage="retention",
         name="Recommendations from purchase history",
-        description="A week after an order, recommend more from their favourite category "
-        "(the computed trait favourite_category).",
+        description="A week after an order, recommend what is bought together with what "
+        "they bought and what is popular in their favourite category (computed each night "
+        "from every order; never what they bought or what is out of stock).",
         kind=Campaign.Kind.EVENT,
         trigger_event="Order Completed",
         goal_event="Order Completed",
@@ -317,10 +336,17 @@ ITEMS = [
         cooldown_days=30,
         templates={
             "recommendations": (
-                "More {{ computed.favourite_category|default:'favourites' }} for you",
-                "<p>Hi {{ traits.firstName|default:'there' }},</p><p>Customers who love "
-                "{{ computed.favourite_category|default:'what you bought' }} also picked "
-                "these new arrivals.</p>" + FOOTER,
+                "Picked for you{% if recommendations.category %}: more "
+                "{{ recommendations.category }}{% endif %}",
+                "<p>Hi {{ traits.firstName|default:'there' }},</p>"
+                "{% if recommendations.bought_together %}<p>Customers who bought what you "
+                "bought also picked:</p>"
+                + _product_cards("recommendations.bought_together")
+                + "{% endif %}{% if recommendations.popular_in_category %}<p>Popular in "
+                "{{ recommendations.category|default:'your favourite category' }}:</p>"
+                + _product_cards("recommendations.popular_in_category")
+                + "{% endif %}{% if not recommendations %}<p>Thank you for your order: "
+                "our new arrivals are waiting for you.</p>{% endif %}" + FOOTER,
             ),
         },
         steps=[

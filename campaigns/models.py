@@ -299,3 +299,4 @@ class TriggerCursor(OutboxCursor):
 
 # Audience sync's models live with their package; imported here so Django registers them.
 from .audiences.models import AudienceMember, AudiencePending, AudienceSync  # noqa: E402, F401
+from .recommendations.models import CategoryTop, ItemNeighbour, Recommendation  # noqa: E402, F401

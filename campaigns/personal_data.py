@@ -1,6 +1,7 @@
 """campaigns' tables in the personal-data registry (cdp_site/personal_data.py): the
-journeys a person was in, each step they passed, and the messages sent to them with their
-opens, clicks and conversions. Steps and deliveries point at the enrollment: they go first.
+journeys a person was in, each step they passed, the messages sent to them with their
+opens, clicks and conversions, and the products recommended to them. Steps and
+deliveries point at the enrollment: they go first.
 
 Audience syncs: an erased person still in an ad audience must leave it, and only the
 hashes sent say whom to remove. Their row is detached from the person (its profile id
@@ -36,6 +37,9 @@ def register_all() -> None:
     by_profile("campaigns.Enrollment", "campaigns_enrollment", part="journeys", step=45)
     by_profile(
         "campaigns.AudiencePending", "campaigns_audiencepending", part="audience_checks", step=40
+    )
+    by_profile(
+        "campaigns.Recommendation", "campaigns_recommendation", part="recommendations", step=40
     )
     register(
         model="campaigns.AudienceMember",

@@ -7,9 +7,11 @@ from celery import shared_task
 from django.utils import timezone
 
 from cdp_site import debounce
+from cdp_site.celery import LONG_TASK
 from cdp_site.redis_client import client
 
 from . import runner, services, triggers
+from .recommendations import services as recommendation_services
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
@@ -143,3 +145,24 @@ def sync_audiences() -> dict:
     from .audiences import sync
 
     return sync.run_due()
+
+
+# Recommendations (campaigns/recommendations/): the whole run from beat, a person's lists
+# when their orders change. Both idempotent; one whole run at a time (a lock in Redis).
+RECOMMENDATIONS_LOCK = "campaigns:recommendations:running"
+
+
+@shared_task(acks_late=True, **LONG_TASK)
+def recompute_recommendations() -> int:
+    # A second run while one holds the lock would only redo the same work.
+    if not client().set(RECOMMENDATIONS_LOCK, "1", nx=True, ex=LONG_TASK["time_limit"]):
+        return 0
+    try:
+        return recommendation_services.recompute_all().lists
+    finally:
+        client().delete(RECOMMENDATIONS_LOCK)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def recompute_recommendations_for(profile_ids: list[int]) -> int:
+    return recommendation_services.recompute_for(profile_ids=profile_ids)

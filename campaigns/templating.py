@@ -18,6 +18,9 @@ Variables a template can use::
     {{ traits.firstName }} {{ computed.ltv }}      (shortcuts)
     {{ event.products }}  the trigger's properties, e.g. cart items with name/price/quantity
     {{ unsubscribe_url }} the person's unsubscribe link (added at the end when not used)
+    {% for p in recommendations %}{{ p.name }}{% endfor %}  products for the person, and
+    recommendations.bought_together / .popular_in_category / .viewed_not_bought
+    (campaigns/recommendations/context.py; read only when the template names them)
 
 With a delivery, the HTML gets the open pixel, links rewritten to signed click redirects
 and an unsubscribe link; ``rendered.headers`` carries ``List-Unsubscribe`` (RFC 2369) and
@@ -40,6 +43,7 @@ from cdp_site.confirm import in_use
 
 from . import render_limits, selectors, tracking
 from .models import MessageTemplate
+from .recommendations import context as recommendations
 from .render_limits import RenderLimitExceeded
 
 # Tags and filters a message template may use: Django's defaults minus those that reach
@@ -90,6 +94,8 @@ def freeze(value, depth: int = 0):
     if depth > MAX_DEPTH:
         return ""
     if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, recommendations.Recommendations):  # frozen already
         return value
     if isinstance(value, str):
         return value[:MAX_TEXT]
@@ -162,6 +168,7 @@ KNOWN_NAMES = frozenset(
         "computed",
         "event",
         "unsubscribe_url",
+        recommendations.NAME,
         "forloop",
         "True",
         "False",
@@ -215,7 +222,7 @@ def validate_template(*, subject: str, body_html: str, body_text: str = "") -> N
             line, word = unknown[0]
             errors[name] = [
                 f"Line {line}: unknown variable “{word}”: use profile, traits, "
-                "computed, event or unsubscribe_url."
+                "computed, event, recommendations or unsubscribe_url."
             ]
     if errors:
         raise ValidationError(errors)
@@ -291,6 +298,9 @@ def render(*, template, profile, context: dict | None, delivery=None) -> Rendere
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
+    parts = (template.subject, template.body_html, template.body_text)
+    if recommendations.uses_recommendations(*parts):
+        extra[recommendations.NAME] = recommendations.for_profile(getattr(profile, "pk", None))
     data = build_context(profile=profile, context=context, extra=extra)
     subject, html, text = _render_parts(template, data)
     subject = " ".join(subject.split())

@@ -10,6 +10,7 @@ from django.urls import include, path
 from . import protection_views, tracking_views, views
 from .audiences import views as audiences
 from .messages import views as messages
+from .recommendations import views as recommendations
 
 page_patterns = [
     path("", views.index, name="index"),
@@ -27,6 +28,12 @@ page_patterns = [
     path("<int:pk>/resume/", views.change_status, {"action": "resume"}, name="resume"),
     path("<int:pk>/delete/", views.delete, name="delete"),
     path("profile/<int:profile_id>/panel/", views.profile_panel, name="profile-panel"),
+    path(
+        "profile/<int:profile_id>/recommendations/",
+        recommendations.profile_panel,
+        name="recommendations-panel",
+    ),
+    path("catalogue/", recommendations.catalogue, name="catalogue"),
     path("messages/", messages.message_list, name="messages"),
     path("messages/new/", messages.message_new, name="message-new"),
     path("messages/<int:pk>/", messages.message_edit, name="message-edit"),

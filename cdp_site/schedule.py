@@ -83,6 +83,12 @@ BEAT_SCHEDULE = {
         "task": "profiles.tasks.recompute_sliding_traits",
         "schedule": 3600.0,
     },
+    # Product recommendations for everyone, from every order (campaigns/recommendations):
+    # a person's lists follow their own orders at once; this brings in everyone else's.
+    "campaigns-recompute-recommendations": {
+        "task": "campaigns.tasks.recompute_recommendations",
+        "schedule": crontab(minute=30, hour=3),
+    },
     "profiles-mark-lapsed": {"task": "profiles.tasks.mark_lapsed_profiles", "schedule": 3600.0},
     # Privacy requests' exports are copies of a person's data: gone when their link expires.
     "profiles-purge-privacy-exports": {

@@ -102,6 +102,7 @@ page_patterns = [
     path("sources/<int:pk>/imports/", imports.source_imports, name="source-imports"),
     path("sources/<int:pk>/imports/new/", imports.upload, name="import-upload"),
     path("imports/<int:pk>/", imports.detail, name="import-detail"),
+    path("catalog/import/", imports.product_import, name="product-import"),
     path("imports/<int:pk>/mapping/", imports.mapping, name="import-mapping"),
     path("sources/<int:pk>/webhook/", webhooks.config, name="source-webhook"),
     path(

@@ -4,7 +4,7 @@ cdp_site/urls.py."""
 from django.urls import path
 
 from ..audiences import api as audiences
-from . import views
+from . import recommendations, views
 
 app_name = "campaigns-api"
 urlpatterns = [
@@ -19,6 +19,13 @@ urlpatterns = [
         name="audience-resync",
     ),
     path("templates/<int:pk>/", views.TemplateDetailView.as_view(), name="template"),
+    path("products/", recommendations.ProductListView.as_view(), name="products"),
+    path("products/<int:pk>/", recommendations.ProductDetailView.as_view(), name="product"),
+    path(
+        "recommendations/<int:profile_id>/",
+        recommendations.RecommendationsView.as_view(),
+        name="recommendations",
+    ),
     path("<int:pk>/", views.CampaignDetailView.as_view(), name="detail"),
     path("<int:pk>/start/", views.StartView.as_view(), name="start"),
     path("<int:pk>/pause/", views.PauseView.as_view(), name="pause"),

@@ -74,9 +74,20 @@ class FileImportSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UploadSerializer(serializers.Serializer):
+class FileUploadSerializer(serializers.Serializer):
     source = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     file = serializers.FileField()
+
+
+def _source_and_file(request, serializer_class) -> tuple:
+    """The upload's source (404 when unknown), its file and its other fields, validated."""
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    source = get_object_or_404(integration_selectors.sources(), pk=data.validated_data["source"])
+    return source, data.validated_data["file"], data.validated_data
+
+
+class UploadSerializer(FileUploadSerializer):
     mapping = MappingField(required=False)
     start = serializers.BooleanField(required=False, default=False)
 
@@ -115,18 +126,13 @@ class ImportListView(generics.ListAPIView):
 
     @extend_schema(request=UploadSerializer, responses={201: FileImportSerializer})
     def post(self, request):
-        data = UploadSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        source = get_object_or_404(
-            integration_selectors.sources(), pk=data.validated_data["source"]
-        )
-        uploaded = data.validated_data["file"]
+        source, uploaded, values = _source_and_file(request, UploadSerializer)
         try:
             created = services.import_upload(source=source, uploaded=uploaded, user=request.user)
         except FileError as exc:
             raise serializers.ValidationError({"file": [str(exc)]}) from None
-        mapping = data.validated_data.get("mapping")
-        if mapping is not None or data.validated_data["start"]:
+        mapping = values.get("mapping")
+        if mapping is not None or values["start"]:
             _start(created, mapping)
             created.refresh_from_db()
         return Response(FileImportSerializer(created).data, status=status.HTTP_201_CREATED)
@@ -167,6 +173,32 @@ class ImportErrorsView(APIView):
     def get(self, request, pk: int):
         file_import = get_object_or_404(selectors.imports(), pk=pk)
         return Response({"count": file_import.error_count, "errors": file_import.errors})
+
+
+class ProductImportView(APIView):
+    """POST (multipart: ``source``, ``file``) imports a product file into the source's
+    catalogue (columns sku, name, category, price, image, in stock; sku and name required).
+    It starts at once; poll GET /imports/{id} and read the bad rows by line at
+    /imports/{id}/errors."""
+
+    required_capability = INTEGRATIONS
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=FileUploadSerializer, responses={201: FileImportSerializer})
+    def post(self, request):
+        source, uploaded, _ = _source_and_file(request, FileUploadSerializer)
+        try:
+            created = services.import_products(
+                source=source,
+                chunks=uploaded.chunks(),
+                original_name=uploaded.name,
+                user=request.user,
+            )
+        except FileError as exc:
+            raise serializers.ValidationError({"file": [str(exc)]}) from None
+        except services.MappingInvalid as exc:
+            raise serializers.ValidationError({"file": list(exc.problems.values())}) from None
+        return Response(FileImportSerializer(created).data, status=status.HTTP_201_CREATED)
 
 
 class WebhookSerializer(serializers.ModelSerializer):

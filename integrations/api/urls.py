@@ -82,6 +82,7 @@ urlpatterns = [
     ),
     path("imports", imports.ImportListView.as_view(), name="api-imports"),
     path("imports/<int:pk>", imports.ImportDetailView.as_view(), name="api-import"),
+    path("catalog/imports", imports.ProductImportView.as_view(), name="api-product-import"),
     path("imports/<int:pk>/start", imports.ImportStartView.as_view(), name="api-import-start"),
     path("imports/<int:pk>/errors", imports.ImportErrorsView.as_view(), name="api-import-errors"),
     path(

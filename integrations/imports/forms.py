@@ -22,6 +22,25 @@ class UploadForm(forms.Form):
     )
 
 
+class ProductUploadForm(forms.Form):
+    """A product file into one source's catalogue (integrations/imports/products.py)."""
+
+    source = forms.ModelChoiceField(
+        queryset=None,
+        label="Source",
+        help_text="The products are this source's: a later file into it updates them by SKU.",
+    )
+    file = forms.FileField(
+        label="CSV or JSON-lines file",
+        help_text="Columns: sku, name, category, price, image, in stock (sku and name "
+        "required). UTF-8; the delimiter is detected.",
+    )
+
+    def __init__(self, *args, sources, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].queryset = sources
+
+
 def _trait_name(column: str) -> str:
     name = re.sub(r"[^0-9a-zA-Z]+", "_", column.strip()).strip("_").lower()
     return name or "field"

@@ -1,6 +1,6 @@
 """Reads of the file import."""
 
-from . import files
+from . import files, products
 from .mapping import Mapping
 from .models import FileImport, ImportMapping
 
@@ -11,6 +11,12 @@ def imports():
 
 def imports_of(*, source, limit: int = 10) -> list[FileImport]:
     return list(FileImport.objects.filter(source=source).order_by("-id")[:limit])
+
+
+def product_imports(*, limit: int = 20) -> list[FileImport]:
+    """The latest imports of product files (integrations/imports/products.py)."""
+    found = imports().filter(mapping__row_kind=products.ROW_KIND).order_by("-id")
+    return list(found[:limit])
 
 
 def saved_mapping(*, source) -> Mapping | None:

@@ -15,10 +15,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cdp_site import outbox, retention
+from integrations.catalog.services import upsert_products
 from integrations.collect.messages import SERVER
 from integrations.services import ingest_messages
 
-from . import files
+from . import files, products
 from .files import FileError
 from .mapping import Mapping, RowError, to_message
 from .models import FileImport, ImportMapping
@@ -112,8 +113,12 @@ def save_mapping(*, source, mapping: Mapping) -> ImportMapping:
 
 @transaction.atomic
 def start_import(*, file_import: FileImport, mapping: Mapping, save: bool = True) -> FileImport:
-    """Checks the mapping against the file's columns, saves it for the source, queues the run."""
-    problems = mapping.problems(file_import.columns)
+    """Checks the mapping against the file's columns, saves it for the source (a product
+    file's is never saved: it is read from the file's header), queues the run."""
+    if mapping.row_kind == products.ROW_KIND:
+        problems, save = products.problems(mapping, file_import.columns), False
+    else:
+        problems = mapping.problems(file_import.columns)
     if problems:
         raise MappingInvalid(problems)
     locked = FileImport.objects.select_for_update().get(pk=file_import.pk)
@@ -130,6 +135,21 @@ def start_import(*, file_import: FileImport, mapping: Mapping, save: bool = True
 
 
 ABANDONED = "The file was deleted: it waited {days} days for a mapping."
+
+
+def import_products(*, source, chunks, original_name: str, user=None) -> FileImport:
+    """A product file (integrations/imports/products.py) uploaded and queued for import into
+    ``source``'s catalogue, its columns found by their names. FileError when the file cannot
+    be read; MappingInvalid (nothing kept) when it lacks the sku or name column."""
+    created = create_import(source=source, chunks=chunks, original_name=original_name, user=user)
+    try:
+        return start_import(
+            file_import=created, mapping=products.product_mapping(created.columns), save=False
+        )
+    except MappingInvalid:
+        files.path_of(created.stored_name).unlink(missing_ok=True)
+        created.delete()
+        raise
 
 
 def purge_import_files(*, now=None) -> int:
@@ -240,10 +260,40 @@ def run_import(*, import_id: int, chunk_rows: int = CHUNK_ROWS, max_chunks: int 
 
 @transaction.atomic
 def _commit_chunk(*, imp: FileImport, rows: list, mapping: Mapping) -> None:
-    """One chunk: its events, its errors and the import's resume point, in one transaction."""
+    """One chunk: its events (or products), its errors and the import's resume point, in
+    one transaction."""
     current = FileImport.objects.select_for_update().get(pk=imp.pk)
     if current.status != FileImport.Status.RUNNING or current.bytes_done != imp.bytes_done:
         raise _Superseded
+    store = _store_products if mapping.row_kind == products.ROW_KIND else _store_messages
+    stored, duplicates, errors = store(imp=imp, rows=rows, mapping=mapping)
+    errors.sort(key=lambda e: e["line"] or 0)
+    kept = current.errors + errors[: max(0, MAX_ERRORS_KEPT - len(current.errors))]
+    last = rows[-1]
+    current.bytes_done = last.end_offset
+    current.lines_done = last.end_line
+    current.rows_done += len(rows)
+    current.stored += stored
+    current.duplicates += duplicates
+    current.error_count += len(errors)
+    current.errors = kept
+    current.save(
+        update_fields=[
+            "bytes_done",
+            "lines_done",
+            "rows_done",
+            "stored",
+            "duplicates",
+            "error_count",
+            "errors",
+        ]
+    )
+    imp.bytes_done = current.bytes_done
+    imp.lines_done = current.lines_done
+
+
+def _store_messages(*, imp: FileImport, rows: list, mapping: Mapping) -> tuple[int, int, list]:
+    """The chunk's rows as events: (stored, duplicates, errors by line)."""
     errors, messages, lines = [], [], {}
     for row in rows:
         if row.values is None:
@@ -268,26 +318,26 @@ def _commit_chunk(*, imp: FileImport, rows: list, mapping: Mapping) -> None:
     result = ingest_messages(source_id=imp.source_id, messages=messages, trust=SERVER)
     for rejection in result.rejections:
         errors.append({"line": lines.get(id(rejection.payload)), "message": rejection.reason})
-    errors.sort(key=lambda e: e["line"] or 0)
-    kept = current.errors + errors[: max(0, MAX_ERRORS_KEPT - len(current.errors))]
-    last = rows[-1]
-    current.bytes_done = last.end_offset
-    current.lines_done = last.end_line
-    current.rows_done += len(rows)
-    current.stored += result.stored
-    current.duplicates += result.duplicates
-    current.error_count += len(errors)
-    current.errors = kept
-    current.save(
-        update_fields=[
-            "bytes_done",
-            "lines_done",
-            "rows_done",
-            "stored",
-            "duplicates",
-            "error_count",
-            "errors",
-        ]
-    )
-    imp.bytes_done = current.bytes_done
-    imp.lines_done = current.lines_done
+    return result.stored, result.duplicates, errors
+
+
+def _store_products(*, imp: FileImport, rows: list, mapping: Mapping) -> tuple[int, int, list]:
+    """The chunk's rows as the source's products, keyed by SKU: (stored, unchanged, errors
+    by line). Each is as new as the upload, so a later file's row wins over an earlier's."""
+    errors, found, lines = [], [], {}
+    updated_at = imp.created_at.isoformat()
+    for row in rows:
+        if row.values is None:
+            errors.append({"line": row.line, "message": row.error})
+            continue
+        try:
+            product = products.to_product(row.values, mapping=mapping, updated_at=updated_at)
+        except RowError as exc:
+            errors.append({"line": row.line, "message": str(exc)})
+            continue
+        found.append(product)
+        lines[id(product)] = row.line
+    result = upsert_products(source_id=imp.source_id, rows=found)
+    for rejection in result.rejections:
+        errors.append({"line": lines.get(id(rejection.payload)), "message": rejection.reason})
+    return result.stored, result.unchanged, errors

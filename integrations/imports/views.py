@@ -12,7 +12,7 @@ from integrations import selectors as integration_selectors
 
 from . import selectors, services
 from .files import FileError
-from .forms import MappingForm, UploadForm
+from .forms import MappingForm, ProductUploadForm, UploadForm
 from .models import FileImport
 
 TPL = "integrations/imports/"
@@ -86,3 +86,28 @@ def detail(request, pk: int):
     context = {"file_import": file_import, "source": file_import.source}
     template = TPL + ("detail.html#progress" if request.htmx else "detail.html")
     return TemplateResponse(request, template, context)
+
+
+@requires(Cap.VIEW_INTEGRATIONS, write=Cap.MANAGE_INTEGRATIONS)
+def product_import(request):
+    """Upload a product file into a source's catalogue; the latest product imports."""
+    form = ProductUploadForm(
+        request.POST or None, request.FILES or None, sources=integration_selectors.sources()
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = services.import_products(
+                source=form.cleaned_data["source"],
+                chunks=form.cleaned_data["file"].chunks(),
+                original_name=form.cleaned_data["file"].name,
+                user=request.user,
+            )
+        except FileError as exc:
+            form.add_error("file", str(exc))
+        except services.MappingInvalid as exc:
+            form.add_error("file", " ".join(exc.problems.values()))
+        else:
+            messages.success(request, "The import has started.")
+            return redirect("integrations:import-detail", pk=created.pk)
+    context = {"form": form, "imports": selectors.product_imports()}
+    return TemplateResponse(request, TPL + "products.html", context)
