@@ -134,3 +134,28 @@ def queue_triggers(**_) -> None:
 def purge_step_logs() -> int:
 
     return services.purge_step_logs()
+
+
+PERSONALIZATION_KEY = "cdp:campaigns:personalization-pending"
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def read_personalization() -> int:
+    """The personalisation cache follows the change records (campaigns/personalization)."""
+    from .personalization import cache
+
+    debounce.clear(PERSONALIZATION_KEY)
+    return cache.read_all()
+
+
+def queue_personalization(**_) -> None:
+    """Connected to the profile and membership change signals (after their commit)."""
+    debounce.queue_once(PERSONALIZATION_KEY, read_personalization)
+
+
+@shared_task(acks_late=True)
+def rebuild_personalization() -> int:
+    """Every cached answer rewritten: a source's public choices or a segment's flag changed."""
+    from .personalization import cache
+
+    return cache.rebuild()

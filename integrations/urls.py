@@ -7,6 +7,7 @@ patterns in order (the prefixes are distinct, so the order changes no URL).
 from django.urls import include, path
 
 from . import views
+from .collect import personalize
 from .collect import views as collect
 from .connectors import views as connections
 from .destinations import views as destinations
@@ -34,6 +35,8 @@ collect_patterns = [
     path("g", collect.group, name="collect-g"),
     path("a", collect.alias, name="collect-a"),
     path("b", collect.batch, name="collect-b"),
+    # What a website or an app may show the visitor (the answer's content: campaigns).
+    path("personalize", personalize.personalize, name="collect-personalize"),
 ]
 
 destination_patterns = [

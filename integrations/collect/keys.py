@@ -29,6 +29,7 @@ COLUMNS = (
     "trust",
     "require_verification",
     "verification_secret_encrypted",
+    "personalize_origins",
 )
 
 
@@ -39,15 +40,18 @@ class SourceInfo:
     rate_limit: int
     ip_rate_limit: int
     trust: Trust
+    origins: frozenset[str] = frozenset()  # may read personalisation answers (CORS)
 
 
 def _info(row) -> "SourceInfo":
-    pk, enabled, rate_limit, ip_rate_limit, trust, require, secret = row
+    pk, enabled, rate_limit, ip_rate_limit, trust, require, secret, origins = row
     secrets = (crypto.decrypt(secret),) if secret else ()
     client_trust = Trust(
         client=trust == Source.Trust.CLIENT, require_verification=require, secrets=secrets
     )
-    return SourceInfo(pk, enabled, rate_limit, ip_rate_limit, client_trust)
+    return SourceInfo(
+        pk, enabled, rate_limit, ip_rate_limit, client_trust, frozenset(origins or ())
+    )
 
 
 def clear_cache() -> None:
