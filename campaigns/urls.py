@@ -9,12 +9,19 @@ from django.urls import include, path
 
 from . import protection_views, tracking_views, views
 from .messages import views as messages
+from .personalization import views as personalization
 
 page_patterns = [
     path("", views.index, name="index"),
     path("new/", views.new, name="new"),
     path("gallery/", views.gallery_view, name="gallery"),
     path("protection/", protection_views.protection_page, name="protection"),
+    path("personalization/", personalization.index, name="personalization"),
+    path(
+        "personalization/<int:source_id>/",
+        personalization.detail,
+        name="personalization-detail",
+    ),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/flow/", views.flow, name="flow"),
     path("<int:pk>/start/", views.change_status, {"action": "start"}, name="start"),

@@ -3,13 +3,23 @@ cdp_site/urls.py."""
 
 from django.urls import path
 
-from . import views
+from . import personalization, views
 
 app_name = "campaigns-api"
 urlpatterns = [
     path("", views.CampaignListView.as_view(), name="list"),
     path("templates/", views.TemplateListView.as_view(), name="templates"),
     path("protection/", views.ProtectionView.as_view(), name="protection"),
+    path(
+        "personalization/",
+        personalization.PersonalizationListView.as_view(),
+        name="personalization",
+    ),
+    path(
+        "personalization/<int:source_id>/",
+        personalization.PersonalizationDetailView.as_view(),
+        name="personalization-detail",
+    ),
     path("templates/<int:pk>/", views.TemplateDetailView.as_view(), name="template"),
     path("<int:pk>/", views.CampaignDetailView.as_view(), name="detail"),
     path("<int:pk>/start/", views.StartView.as_view(), name="start"),
