@@ -9,10 +9,11 @@ def register_all() -> None:
     by_profile("campaigns.StepLog", "campaigns_steplog", part="journey_steps", step=40)
     by_profile("campaigns.Delivery", "campaigns_delivery", part="messages", step=40)
     by_profile("campaigns.Enrollment", "campaigns_enrollment", part="journeys", step=45)
-    # The personalisation API's cached answers (Redis, campaigns/personalization/cache.py):
-    # a copy of what the tables above and profiles hold, so nothing of its own to export.
+    # The personalisation API's cached answers (Redis, campaigns/personalization/cache.py),
+    # what the sources' settings (the model named) make public: a copy of what profiles
+    # and segments hold, so nothing of its own to export; the settings hold no person.
     register(
-        model="cache:personalization",
+        model="campaigns.PersonalizationSetting",
         part="personalization_cache",
         export=lambda subject: [],
         erase=_forget_cached_answers,
