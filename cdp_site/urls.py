@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import include, path
 
 from cdp_site import views
@@ -27,6 +28,9 @@ urlpatterns = [
     path("segments/", include("segments.urls")),
     path("", include("campaigns.urls")),  # /campaigns/ and /t/ (tracking links)
 ]
+
+if settings.CDP_MODE == "demo":  # the demo company's example pages (demo/urls.py)
+    urlpatterns.append(path("", include("demo.urls")))
 
 handler400 = "cdp_site.views.error_400"
 handler403 = "cdp_site.views.error_403"

@@ -1,0 +1,27 @@
+"""Test-only URLs: the product, the demo's pages, and the demo's shop page served as a
+customer's website on another origin than the API (so the snippet's request is
+cross-origin and the source's allowed origins decide, as on a real site)."""
+
+from csp.decorators import csp_update
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from cdp_site.access import public
+from cdp_site.urls import urlpatterns as product_urlpatterns
+from demo.personalize_page import BANNERS
+from demo.urls import urlpatterns as demo_urlpatterns
+
+
+@public("test-only stand-in for a customer's website")
+def shop(request):
+    host = request.GET["host"]
+
+    @csp_update({"script-src": [host], "connect-src": [host]})
+    def respond(request):
+        context = {"write_key": request.GET["key"], "host": host, "banners": BANNERS}
+        return TemplateResponse(request, "demo/personalize.html", context)
+
+    return respond(request)
+
+
+urlpatterns = [*product_urlpatterns, *demo_urlpatterns, path("trailhead/", shop)]
