@@ -19,6 +19,7 @@ CDP_BENCH_LATENCY_ROUNDS (3).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -74,7 +75,7 @@ def run() -> list[Row]:
         bare.start()
         for srv in (cdp, bare):
             _warm_up(srv, source.write_key)
-        return _measure(cdp, bare, source.write_key)
+        return _in_process(source) + _measure(cdp, bare, source.write_key)
     except Exception:
         for srv in (cdp, bare):
             print(f"--- {srv.name} log ---\n{srv.log_tail()}")
@@ -147,6 +148,64 @@ def _drop_cache() -> None:
             batch = []
     if batch:
         redis.unlink(*batch)
+
+
+# --- in process: the cost of one request without the machine's noise ---------------------
+
+IN_PROCESS_REQUESTS = int(os.environ.get("CDP_BENCH_P13N_IN_PROCESS", "20000"))
+
+
+def _environ(key: str, n: int) -> dict:
+    query = f"writeKey={key}&anonymousId={loadgen.ID_PREFIX}{(n * 2654435761) % PROFILES}"
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/v1/personalize",
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+    }
+
+
+def _per_request(app, key: str) -> float:
+    """Best of 3 runs: microseconds a request, the WSGI app called in this process."""
+    statuses = []
+
+    def start_response(status, headers):
+        statuses.append(status)
+
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for n in range(IN_PROCESS_REQUESTS):
+            b"".join(app(_environ(key, n), start_response))
+        best = min(best, (time.perf_counter() - started) / IN_PROCESS_REQUESTS * 1e6)
+    if any(not s.startswith("200") for s in statuses):
+        raise RuntimeError(f"in process: {sorted(set(statuses))}")
+    return best
+
+
+def _in_process(source) -> list[Row]:
+    os.environ["CDP_BENCH_P13N_SOURCE"] = str(source.id)
+    from bench import bare_cached_wsgi
+    from cdp_site.wsgi import application
+
+    cdp, bare = (
+        _per_request(application, source.write_key),
+        _per_request(bare_cached_wsgi.application, source.write_key),
+    )
+    print(f"  in process: CDP {cdp:.0f} µs a request, bare {bare:.0f} µs")
+    return [
+        Row(
+            figure=f"GET /v1/personalize in process (WSGI call, one thread), {PROFILES:,} profiles",
+            value=cdp,
+            unit="µs/req",
+            baseline="bare WSGI app doing the same Redis HGET, same calls",
+            baseline_value=bare,
+        )
+    ]
 
 
 # --- load --------------------------------------------------------------------------------

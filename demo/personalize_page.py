@@ -8,8 +8,12 @@ the page asks again. ``ensure_demo_personalization`` (run with the demo segments
 the webshop source show the stage and two segments, for pages of the demo's own origin.
 """
 
+import html
+
 from django.http import Http404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.utils.safestring import mark_safe
 
 from campaigns.personalization import settings as personalization
 from cdp_site.access import public
@@ -49,14 +53,23 @@ def ensure_demo_personalization(*, origins=()) -> None:
     )
 
 
+def render_shop(request, *, write_key: str, host: str):
+    """The shop page with the loader exactly as a source's page shows it (the same
+    partial, unescaped as a person copying it gets it), its script under the page's nonce."""
+    shown = render_to_string(
+        "integrations/source_detail.html#loader",
+        {"source": {"write_key": write_key}, "host": host},
+    )
+    loader = html.unescape(shown).replace("<script>", f'<script nonce="{request.csp_nonce}">', 1)
+    context = {"loader": mark_safe(loader), "banners": BANNERS}  # noqa: S308 (our template)
+    return TemplateResponse(request, "demo/personalize.html", context)
+
+
 @public("the demo's example shop page (demo mode only)")
 def shop_page(request):
     source = webshop()
     if source is None:
         raise Http404("The demo webshop source does not exist yet: run the demo loader.")
-    context = {
-        "write_key": source.write_key,
-        "host": request.build_absolute_uri("/").rstrip("/"),
-        "banners": BANNERS,
-    }
-    return TemplateResponse(request, "demo/personalize.html", context)
+    return render_shop(
+        request, write_key=source.write_key, host=request.build_absolute_uri("/").rstrip("/")
+    )

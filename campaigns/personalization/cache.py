@@ -27,6 +27,7 @@ from django.db.models.functions import Lower
 
 from cdp_site.redis_client import client
 from integrations.collect import personalize as reader
+from profiles.changes import KINDS
 from profiles.consent import may_use
 from profiles.models import BlockedValue, Identity, Profile, ProfileChange
 from segments.models import Membership, MembershipChange
@@ -41,20 +42,9 @@ logger = logging.getLogger(__name__)
 PURPOSE = "personalisation"  # profiles/defaults.py CONSENT_PURPOSES
 PROFILE_CURSOR = "personalization:profiles"
 MEMBERSHIP_CURSOR = "personalization:membership"
-# What changes an answer (events alone do not: they change it through stage, traits
-# and segments, which have their own change records).
-RELEVANT = {
-    "created",
-    "identities",
-    "traits",
-    "computed",
-    "stage",
-    "consent",
-    "merged",
-    "merged_away",
-    "unmerged",
-    "restricted",
-}
+# What changes an answer: all but events (they change it through stage, traits and
+# segments, which have their own change records) and notes.
+RELEVANT = set(KINDS) - {"events", "note"}
 REBUILD_SLICE = 2000
 SEP = "\x1f"  # between a hash's key and its field in a person's index
 

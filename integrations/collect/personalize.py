@@ -36,7 +36,7 @@ from cdp_site.redis_client import client
 
 from .body import basic_auth_key
 from .errors import CollectError
-from .keys import SourceInfo, source_for_key
+from .keys import SourceInfo, authenticate
 from .messages import MAX_ID_BYTES
 from .verification import verified
 
@@ -62,24 +62,6 @@ def register_empty_answer(answer: dict) -> None:
     (campaigns registers it at start-up; the sections it contributes, each empty)."""
     global _empty
     _empty = json.dumps(answer, separators=(",", ":")).encode()
-
-
-def empty_answer() -> bytes:
-    return _empty
-
-
-def _authenticate(request) -> SourceInfo:
-    key = basic_auth_key(request) or request.GET.get("writeKey")
-    if not key:
-        raise CollectError(
-            401, "missing_write_key", "Send the write key as the Basic username or writeKey."
-        )
-    source = source_for_key(key)
-    if source is None:
-        raise CollectError(401, "invalid_write_key", "Unknown write key.")
-    if not source.enabled:
-        raise CollectError(401, "source_disabled", "This source is disabled.")
-    return source
 
 
 def _identifier(query, source: SourceInfo) -> tuple[str, str] | None:
@@ -157,7 +139,7 @@ def personalize(request):
     try:
         if request.method not in ("GET", "OPTIONS"):
             raise CollectError(405, "method_not_allowed", "Use GET.")
-        source = _authenticate(request)
+        source = authenticate(basic_auth_key(request) or request.GET.get("writeKey"))
         if origin and origin not in source.origins:
             return _refused_origin()
         if request.method == "OPTIONS":

@@ -3,12 +3,11 @@ customer's website on another origin than the API (so the snippet's request is
 cross-origin and the source's allowed origins decide, as on a real site)."""
 
 from csp.decorators import csp_update
-from django.template.response import TemplateResponse
 from django.urls import path
 
 from cdp_site.access import public
 from cdp_site.urls import urlpatterns as product_urlpatterns
-from demo.personalize_page import BANNERS
+from demo.personalize_page import render_shop
 from demo.urls import urlpatterns as demo_urlpatterns
 
 
@@ -18,8 +17,7 @@ def shop(request):
 
     @csp_update({"script-src": [host], "connect-src": [host]})
     def respond(request):
-        context = {"write_key": request.GET["key"], "host": host, "banners": BANNERS}
-        return TemplateResponse(request, "demo/personalize.html", context)
+        return render_shop(request, write_key=request.GET["key"], host=host)
 
     return respond(request)
 

@@ -249,3 +249,35 @@ def test_settings_refuse_unflagged_segments_and_bad_origins(web):
 
     fields = sorted(e["field"] for e in refused.value.errors)
     assert fields == ["origins", "origins", "segments", "traits"]
+
+
+def test_erasure_drops_the_persons_cached_answers(
+    client, send, web, django_capture_on_commit_callbacks
+):
+    from cdp_site.personal_data import Subject, erase_subject
+
+    anonymous_id = visitor(send, web)
+    publish(web)
+    assert answer(client, web, anonymousId=anonymous_id)["traits"] == {"plan": "gold"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_subject(Subject(profile_ids=(profile_id_of(anonymous_id),)))
+
+    assert answer(client, web, anonymousId=anonymous_id) == EMPTY
+
+
+def test_merged_visitors_ids_both_answer_for_the_survivor(client, send, web):
+    first = visitor(send, web, user_id="u-7")
+    publish(web)
+    second = f"anon-{uuid.uuid4().hex}"  # the same person on another device, unknown yet
+    send(web, message("page", anonymousId=second))
+    assert profile_id_of(second) != profile_id_of(first)
+    cache.read_all()
+    assert answer(client, web, anonymousId=second) == EMPTY
+
+    send(web, message("identify", anonymousId=second, userId="u-7"))  # logs in: merged
+    cache.read_all()
+
+    assert profile_id_of(first) == profile_id_of(second)
+    assert answer(client, web, anonymousId=first)["traits"] == {"plan": "gold"}
+    assert answer(client, web, anonymousId=second)["traits"] == {"plan": "gold"}
