@@ -1,6 +1,6 @@
 """REST API of the personalisation settings, per source: GET lists them, GET/PUT one
 source's (the same rules as its page; every problem answers 400 at its field). Reads
-need VIEW_INTEGRATIONS, writes MANAGE_INTEGRATIONS, as for the sources themselves."""
+need VIEW_CAMPAIGNS, writes MANAGE_INTEGRATIONS, as for the sources themselves."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -15,7 +15,7 @@ from integrations.models import Source
 
 from .views import REFUSED, invalid
 
-INTEGRATIONS = (Cap.VIEW_INTEGRATIONS, Cap.MANAGE_INTEGRATIONS)
+SETTINGS_CAPS = (Cap.VIEW_CAMPAIGNS, Cap.MANAGE_INTEGRATIONS)
 
 
 class PersonalizationSerializer(serializers.Serializer):
@@ -52,7 +52,7 @@ def _body(source: Source) -> dict:
 class PersonalizationListView(APIView):
     """Every source's personalisation settings."""
 
-    required_capability = INTEGRATIONS
+    required_capability = SETTINGS_CAPS
 
     @extend_schema(responses=PersonalizationSerializer(many=True))
     def get(self, request):
@@ -62,7 +62,7 @@ class PersonalizationListView(APIView):
 class PersonalizationDetailView(APIView):
     """One source's personalisation settings; PUT replaces them."""
 
-    required_capability = INTEGRATIONS
+    required_capability = SETTINGS_CAPS
 
     @extend_schema(responses=PersonalizationSerializer)
     def get(self, request, source_id: int):

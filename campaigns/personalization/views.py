@@ -1,7 +1,7 @@
 """The personalisation pages: each source's public choices for GET /v1/personalize (which
 on-site segments, which traits, the stage) and the web origins that may read them.
-Admins change them (MANAGE_INTEGRATIONS, as for the source itself); those who may see
-the sources read them."""
+Admins change them (MANAGE_INTEGRATIONS, as for the source itself); whoever sees the
+campaigns reads them (marketers flag the segments these pages offer)."""
 
 from django import forms
 from django.contrib import messages
@@ -58,13 +58,13 @@ def _initial(setting, source: Source) -> dict:
     }
 
 
-@requires(Cap.VIEW_INTEGRATIONS)
+@requires(Cap.VIEW_CAMPAIGNS)
 def index(request):
     sources = Source.objects.filter(archived_at=None).select_related("personalization")
     return TemplateResponse(request, LIST, {"sources": sources})
 
 
-@requires(Cap.VIEW_INTEGRATIONS, write=Cap.MANAGE_INTEGRATIONS)
+@requires(Cap.VIEW_CAMPAIGNS, write=Cap.MANAGE_INTEGRATIONS)
 def detail(request, source_id: int):
     source = get_object_or_404(Source, pk=source_id, archived_at=None)
     setting = personalization.setting_for(source)
