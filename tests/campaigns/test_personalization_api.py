@@ -11,7 +11,6 @@ import pytest
 from campaigns.personalization import cache, settings
 from integrations import services
 from integrations.collect.verification import signature
-from integrations.models import Source
 from segments import realtime
 from segments import services as segment_services
 from segments.models import Segment
@@ -22,11 +21,6 @@ pytestmark = pytest.mark.django_db
 
 SHOP = "https://shop.example"
 EMPTY = {"segments": [], "traits": {}, "stage": None}
-
-
-@pytest.fixture
-def site(db):
-    return services.create_source(name="Webshop", kind=Source.Kind.WEBSITE)
 
 
 @pytest.fixture
