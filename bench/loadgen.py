@@ -65,6 +65,7 @@ class Load:
     max_requests: int | None = None  # total, over all processes
     batch_size: int = 100
     mix_every: int = 50
+    ids: int = 1  # "personalize": GET /v1/personalize for ids 0 .. ids-1 (ID_PREFIX + n)
 
 
 @dataclass
@@ -109,7 +110,19 @@ def _request(load: Load, path: str, body: bytes) -> bytes:
     return head.encode() + body
 
 
+ID_PREFIX = "p13n-anon-"  # the anonymous ids bench_personalize loads
+
+
+def _get(load: Load, path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {HOST}:{load.port}\r\n\r\n".encode()
+
+
 def _next_request(load: Load, prefix: str, n: int) -> bytes:
+    if load.kind == "personalize":
+        # Spread over the ids (Knuth's multiplicative hash), differently per process.
+        visitor = (n * 2654435761 + hash(prefix)) % load.ids
+        query = f"writeKey={load.write_key}&anonymousId={ID_PREFIX}{visitor}"
+        return _get(load, f"/v1/personalize?{query}")
     if load.kind == "batch" or (load.kind == "mix" and n % load.mix_every == 0):
         return _request(load, "/v1/batch", batch_body(prefix, n, load.batch_size))
     return _request(load, "/v1/track", track_body(prefix, n))

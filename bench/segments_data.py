@@ -183,6 +183,20 @@ def _profile_rows(offset: int, first: int, first_identity: int, kind_id: int, co
     return profiles, identities
 
 
+def reserve_ids(cursor, profiles: int) -> tuple[int, int]:
+    """The first of ``profiles`` profile ids and as many identity ids, taken from their
+    sequences so the pipeline never hands them out again."""
+    cursor.execute("SELECT nextval('profiles_profile_id_seq')")
+    first = cursor.fetchone()[0]
+    cursor.execute("SELECT nextval('profiles_identity_id_seq')")
+    first_identity = cursor.fetchone()[0]
+    cursor.execute(
+        "SELECT setval('profiles_profile_id_seq', %s), setval('profiles_identity_id_seq', %s)",
+        [first + profiles, first_identity + profiles],
+    )
+    return first, first_identity
+
+
 PROFILE_COPY = (
     "COPY profiles_profile (id, display_name, stage, traits, computed, consent, "
     "first_seen_at, last_seen_at, created_at, updated_at) FROM STDIN"
@@ -206,14 +220,7 @@ def load(*, profiles: int, events: int) -> Loaded:
     kind_id = IdentifierKind.objects.get(name="user_id").id
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval('profiles_profile_id_seq')")
-        first = cursor.fetchone()[0]
-        cursor.execute("SELECT nextval('profiles_identity_id_seq')")
-        first_identity = cursor.fetchone()[0]
-        cursor.execute(
-            "SELECT setval('profiles_profile_id_seq', %s), setval('profiles_identity_id_seq', %s)",
-            [first + profiles, first_identity + profiles],
-        )
+        first, first_identity = reserve_ids(cursor, profiles)
         cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         if cursor.fetchone()[0]:
             cursor.execute("SET session_replication_role = replica")  # no FK triggers

@@ -34,6 +34,19 @@ class CampaignsConfig(AppConfig):
         # commit); beat reads the same outboxes every few seconds as a safety net.
         profile_changed.connect(tasks.queue_triggers, dispatch_uid="campaigns")
         membership_changed.connect(tasks.queue_triggers, dispatch_uid="campaigns")
+        # The personalisation API's cached answers follow the same two signals (beat
+        # reads the outboxes as a safety net); its answer's sections are registered here,
+        # and their empty shape with the endpoint (integrations/collect/personalize.py).
+        from .personalization import answers as personalization
+
+        personalization.register_builtin()
+        from segments import services as segment_services
+
+        from .personalization.settings import queue_rebuild
+
+        segment_services.register_on_site_listener(queue_rebuild)
+        profile_changed.connect(tasks.queue_personalization, dispatch_uid="personalization")
+        membership_changed.connect(tasks.queue_personalization, dispatch_uid="personalization")
         # Hook: journey entries and messages (sent, opened, clicked, skipped) in the
         # customer timeline (campaigns/selectors.py).
         from profiles import selectors as profile_selectors

@@ -297,6 +297,24 @@ class TriggerCursor(OutboxCursor):
     also a broadcast's marker (``broadcast:<id>``) that its audience was enrolled."""
 
 
+class PersonalizationSetting(models.Model):
+    """What one source's personalisation API answers may hold (GET /v1/personalize): the
+    visitor's membership of the chosen segments (among those flagged ``on_site``), the
+    chosen traits, and the journey stage. Nothing else about a person leaves. No row: the
+    source answers every visitor with the empty answer."""
+
+    source = models.OneToOneField(
+        "integrations.Source", on_delete=models.CASCADE, related_name="personalization"
+    )
+    segments = models.ManyToManyField("segments.Segment", blank=True, related_name="+")
+    traits = models.JSONField(default=list, blank=True)  # trait (or computed trait) names
+    stage = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"personalisation of source {self.source_id}"
+
+
 # Audience sync's models live with their package; imported here so Django registers them.
 from .audiences.models import AudienceMember, AudiencePending, AudienceSync  # noqa: E402, F401
 from .recommendations.models import CategoryTop, ItemNeighbour, Recommendation  # noqa: E402, F401

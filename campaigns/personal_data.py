@@ -11,7 +11,7 @@ are deleted at once."""
 
 from psycopg import sql
 
-from cdp_site.personal_data import by_profile, register, run, select
+from cdp_site.personal_data import Subject, by_profile, register, run, select
 
 DETACH = sql.SQL("""
 WITH gone AS (
@@ -48,3 +48,20 @@ def register_all() -> None:
         erase=_erase_audience_members,
         step=45,
     )
+    # The personalisation API's cached answers (Redis, campaigns/personalization/cache.py),
+    # what the sources' settings (the model named) make public: a copy of what profiles
+    # and segments hold, so nothing of its own to export; the settings hold no person.
+    register(
+        model="campaigns.PersonalizationSetting",
+        part="personalization_cache",
+        export=lambda subject: [],
+        erase=_forget_cached_answers,
+        step=40,
+    )
+
+
+def _forget_cached_answers(subject: Subject) -> int:
+    from .personalization import cache
+
+    cache.forget(subject.profile_ids)
+    return 0

@@ -166,3 +166,28 @@ def recompute_recommendations() -> int:
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def recompute_recommendations_for(profile_ids: list[int]) -> int:
     return recommendation_services.recompute_for(profile_ids=profile_ids)
+
+
+PERSONALIZATION_KEY = "cdp:campaigns:personalization-pending"
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def read_personalization() -> int:
+    """The personalisation cache follows the change records (campaigns/personalization)."""
+    from .personalization import cache
+
+    debounce.clear(PERSONALIZATION_KEY)
+    return cache.read_all()
+
+
+def queue_personalization(**_) -> None:
+    """Connected to the profile and membership change signals (after their commit)."""
+    debounce.queue_once(PERSONALIZATION_KEY, read_personalization)
+
+
+@shared_task(acks_late=True)
+def rebuild_personalization() -> int:
+    """Every cached answer rewritten: a source's public choices or a segment's flag changed."""
+    from .personalization import cache
+
+    return cache.rebuild()

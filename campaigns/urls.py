@@ -10,6 +10,7 @@ from django.urls import include, path
 from . import protection_views, tracking_views, views
 from .audiences import views as audiences
 from .messages import views as messages
+from .personalization import views as personalization
 from .recommendations import views as recommendations
 
 page_patterns = [
@@ -21,6 +22,12 @@ page_patterns = [
     path("audiences/new/", audiences.sync_new, name="audience-new"),
     path("audiences/<int:pk>/", audiences.sync_detail, name="audience-detail"),
     path("audiences/<int:pk>/resync/", audiences.sync_resync, name="audience-resync"),
+    path("personalization/", personalization.index, name="personalization"),
+    path(
+        "personalization/<int:source_id>/",
+        personalization.detail,
+        name="personalization-detail",
+    ),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/flow/", views.flow, name="flow"),
     path("<int:pk>/start/", views.change_status, {"action": "start"}, name="start"),

@@ -147,6 +147,12 @@ BEAT_SCHEDULE = {
         "schedule": 5.0,
         "options": {"expires": 30},
     },
+    # The personalisation API's cache: its change-record reader's safety net.
+    "campaigns-read-personalization": {
+        "task": "campaigns.tasks.read_personalization",
+        "schedule": 5.0,
+        "options": {"expires": 30},
+    },
     "campaigns-run-due-steps": {
         "task": "campaigns.tasks.run_due_steps",
         "schedule": 5.0,

@@ -26,7 +26,7 @@ urlpatterns = [
     path("profiles/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
     path("", include("campaigns.urls")),  # /campaigns/ and /t/ (tracking links)
-    path("demo/", include("demo.urls")),  # the demo mailbox: 404 outside demo mode
+    path("demo/", include("demo.urls")),  # the mailbox, the shop page: 404 outside demo mode
 ]
 
 handler400 = "cdp_site.views.error_400"

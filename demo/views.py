@@ -26,7 +26,7 @@ def demo_only(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if settings.CDP_MODE != "demo":
-            raise Http404("The demo mailbox exists in demo mode only.")
+            raise Http404("This page exists in demo mode only.")
         return view(request, *args, **kwargs)
 
     return wrapper

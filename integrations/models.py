@@ -6,6 +6,7 @@ migrations/0002_events.py); ``Event`` is an unmanaged model used only to read it
 
 import secrets
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -97,6 +98,10 @@ class Source(models.Model):
         help_text="The currency of this source's orders that name none, e.g. EUR. Blank: "
         "the account's default.",
     )
+    # The personalisation API (GET /v1/personalize): the web origins whose pages may read
+    # its answers (CORS), e.g. https://shop.example. What the answer holds is chosen on the
+    # campaigns' personalisation page; an app or a server (no Origin) needs no entry.
+    personalize_origins = ArrayField(models.CharField(max_length=200), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # A source that sent data is archived, not deleted (its events and the profiles built

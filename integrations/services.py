@@ -93,6 +93,7 @@ UPDATABLE = (
     "ip_rate_limit",
     "revenue_property",
     "currency",
+    "personalize_origins",  # set by campaigns' personalisation settings
 )
 # Stored trimmed (and the currency upper-cased): the reports compare them as written.
 _NORMALISE = {

@@ -7,6 +7,7 @@ patterns in order (the prefixes are distinct, so the order changes no URL).
 from django.urls import include, path
 
 from . import views
+from .collect import personalize
 from .collect import views as collect
 from .connectors import views as connections
 from .destinations import views as destinations
@@ -17,6 +18,10 @@ from .webhooks import views as webhooks
 
 # The Segment-compatible tracking API, at /v1/.
 collect_patterns = [
+    # What a website or an app may show the visitor (the answer's content: campaigns).
+    # First: its answer is one cache read, so trying the patterns below before it would
+    # be a measurable share of its cost.
+    path("personalize", personalize.personalize, name="collect-personalize"),
     path("identify", collect.identify, name="collect-identify"),
     path("track", collect.track, name="collect-track"),
     path("page", collect.page, name="collect-page"),

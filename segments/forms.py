@@ -21,6 +21,13 @@ class SegmentForm(forms.Form):
         "campaign, journey or export acts on them either way.",
     )
 
+    on_site = forms.BooleanField(
+        label="Use on the website and in apps",
+        required=False,
+        help_text="A source's personalisation settings may then show a visitor that they "
+        "are in this segment (GET /v1/personalize). Only sources that choose it show it.",
+    )
+
     def clean_name(self):
         return self.cleaned_data["name"].strip()
 

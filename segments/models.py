@@ -24,6 +24,9 @@ class Segment(models.Model):
     # People a privacy request restricted are members (counted, listed) only when the
     # marketer asks; campaigns and exports leave them out either way.
     include_restricted = models.BooleanField(default=False, db_default=False)
+    # Flagged by a marketer for on-site use: a source's personalisation settings may make
+    # membership public to the visitor (GET /v1/personalize, campaigns/personalization/).
+    on_site = models.BooleanField(default=False, db_default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

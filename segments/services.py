@@ -94,9 +94,11 @@ def create_segment(
     description: str = "",
     created_by=None,
     include_restricted: bool = False,
+    on_site: bool = False,
 ) -> Segment:
     """``include_restricted``: people a privacy request restricted are members too (counted
-    and listed; still no campaign or export acts on them)."""
+    and listed; still no campaign or export acts on them). ``on_site``: flagged for
+    on-site use (a source's personalisation may show membership to the visitor)."""
     summary = check_rule(rule)
     segment = Segment(
         name=name,
@@ -104,6 +106,7 @@ def create_segment(
         rule=rule,
         created_by=created_by,
         include_restricted=include_restricted,
+        on_site=on_site,
     )
     _apply_summary(segment, summary)
     segment.save()
@@ -119,17 +122,36 @@ def update_segment(
     rule: dict,
     description: str = "",
     include_restricted: bool | None = None,
+    on_site: bool | None = None,
 ) -> Segment:
-    """``include_restricted`` None: unchanged."""
+    """``include_restricted`` and ``on_site`` None: unchanged."""
     if segment.kind == Segment.Kind.DYNAMIC:
         _apply_summary(segment, check_rule(rule, segment_id=segment.pk))
         segment.rule = rule
     if include_restricted is not None:
         segment.include_restricted = include_restricted
+    if on_site is not None and on_site != segment.on_site:
+        segment.on_site = on_site
+        transaction.on_commit(_on_site_changed)
     segment.name, segment.description = name, description
     segment.save()
     queue_recompute(segment=segment)
     return segment
+
+
+# Hook: called after commit when a segment's on-site flag changed (campaigns registers
+# the rebuild of the personalisation API's cached answers).
+ON_SITE_LISTENERS: list = []
+
+
+def register_on_site_listener(fn) -> None:
+    if fn not in ON_SITE_LISTENERS:
+        ON_SITE_LISTENERS.append(fn)
+
+
+def _on_site_changed() -> None:
+    for listener in ON_SITE_LISTENERS:
+        listener()
 
 
 def deletion_problem(*, segment: Segment) -> str:
@@ -144,6 +166,8 @@ def delete_segment(*, segment: Segment) -> None:
     problem = deletion_problem(segment=Segment.objects.select_for_update().get(pk=segment.pk))
     if problem:
         raise SegmentError([{"field": "segment", "message": problem}])
+    if segment.on_site:  # its members stop seeing it on the site
+        transaction.on_commit(_on_site_changed)
     try:
         segment.delete()
     except ProtectedError as error:  # a campaign made it its own meanwhile

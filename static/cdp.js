@@ -271,6 +271,45 @@
   });
   window.addEventListener("pagehide", sendOnHide);
 
+  // Personalisation ---------------------------------------------------------------------------
+
+  // What a visitor with nothing to show gets (the server answers the same shape): used when
+  // there is no id to ask about yet, or the request failed, so the page shows its defaults.
+  const EMPTY_ANSWER = { segments: [], traits: {}, stage: null };
+  let answer = null; // one request per page unless asked to refresh
+
+  function personalizeUrl() {
+    const id = anonymousId || readCookie(KEYS.anonymousId) || load(KEYS.anonymousId, null);
+    const params = new URLSearchParams({ writeKey: writeKey || "" });
+    if (userId && verification && verification.signature) {
+      // Only a signed user id is believed; the values it signed come along to check it.
+      params.set("userId", userId);
+      params.set("signature", verification.signature);
+      if (verification.email) params.set("email", verification.email);
+      if (verification.phone) params.set("phone", verification.phone);
+    } else if (id) {
+      params.set("anonymousId", id);
+    } else {
+      return null;
+    }
+    // A plain GET with the key in the query: no preflight, no cookie.
+    return `${host}/v1/personalize?${params}`;
+  }
+
+  function fetchAnswer() {
+    const url = personalizeUrl();
+    if (!url) return Promise.resolve(Object.assign({}, EMPTY_ANSWER));
+    return fetch(url, { credentials: "omit" })
+      .then((response) => {
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        return response.json();
+      })
+      .catch((error) => {
+        console.warn(`cdp.js: personalize() failed (${error.message}); showing defaults.`);
+        return Object.assign({}, EMPTY_ANSWER);
+      });
+  }
+
   // The API ---------------------------------------------------------------------------------
 
   const isObject = (value) => value !== null && typeof value === "object";
@@ -298,7 +337,10 @@
       if (isObject(id)) [id, traits, options] = [undefined, id, traits];
       if (!allowed()) return; // nor is the user id remembered without consent
       if (id != null) {
-        if (String(id) !== userId) verification = null; // another person: not theirs
+        if (String(id) !== userId) {
+          verification = null; // another person: not theirs
+          answer = null;
+        }
         userId = String(id);
         save(KEYS.userId, userId);
       }
@@ -310,6 +352,7 @@
 
     // Logout: forget who this is. Queued messages keep the ids they were made with.
     reset() {
+      answer = null;
       userId = null;
       anonymousId = null;
       verification = null;
@@ -332,6 +375,24 @@
 
     anonymousId() {
       return allowed() ? currentAnonymousId() : null;
+    },
+
+    // A promise of what this visitor may be shown: {segments: [{id, name}], traits: {...},
+    // stage: "orientation" | "consideration" | "acquisition" | "retention" | null}. Never
+    // rejects: a failure resolves to the empty answer. options.refresh asks again.
+    personalize(options) {
+      if (!answer || (options && options.refresh)) answer = fetchAnswer();
+      return answer;
+    },
+
+    // Runs fn(cdp) once the snippet has loaded (at once if it has): the loader queues it.
+    ready(fn) {
+      if (typeof fn !== "function") return console.warn("cdp.js: ready() needs a function.");
+      try {
+        fn(cdp);
+      } catch (error) {
+        console.error(error);
+      }
     },
   };
 

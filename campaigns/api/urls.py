@@ -4,7 +4,7 @@ cdp_site/urls.py."""
 from django.urls import path
 
 from ..audiences import api as audiences
-from . import recommendations, views
+from . import personalization, recommendations, views
 
 app_name = "campaigns-api"
 urlpatterns = [
@@ -17,6 +17,16 @@ urlpatterns = [
         "audiences/<int:pk>/resync/",
         audiences.AudienceSyncResyncView.as_view(),
         name="audience-resync",
+    ),
+    path(
+        "personalization/",
+        personalization.PersonalizationListView.as_view(),
+        name="personalization",
+    ),
+    path(
+        "personalization/<int:source_id>/",
+        personalization.PersonalizationDetailView.as_view(),
+        name="personalization-detail",
     ),
     path("templates/<int:pk>/", views.TemplateDetailView.as_view(), name="template"),
     path("products/", recommendations.ProductListView.as_view(), name="products"),

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0008_audience_sync'),
+        ('campaigns', '0009_personalization_setting'),
     ]
 
     operations = [

@@ -13,6 +13,7 @@ from cdp_site import crypto
 from cdp_site.redis_client import client
 from integrations.models import Source
 
+from .errors import CollectError
 from .messages import Trust
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ COLUMNS = (
     "trust",
     "require_verification",
     "verification_secret_encrypted",
+    "personalize_origins",
 )
 
 
@@ -39,15 +41,18 @@ class SourceInfo:
     rate_limit: int
     ip_rate_limit: int
     trust: Trust
+    origins: frozenset[str] = frozenset()  # may read personalisation answers (CORS)
 
 
 def _info(row) -> "SourceInfo":
-    pk, enabled, rate_limit, ip_rate_limit, trust, require, secret = row
+    pk, enabled, rate_limit, ip_rate_limit, trust, require, secret, origins = row
     secrets = (crypto.decrypt(secret),) if secret else ()
     client_trust = Trust(
         client=trust == Source.Trust.CLIENT, require_verification=require, secrets=secrets
     )
-    return SourceInfo(pk, enabled, rate_limit, ip_rate_limit, client_trust)
+    return SourceInfo(
+        pk, enabled, rate_limit, ip_rate_limit, client_trust, frozenset(origins or ())
+    )
 
 
 def clear_cache() -> None:
@@ -94,6 +99,22 @@ def source_for_key(key: str) -> SourceInfo | None:
     info = _info(row) if row else None
     _remember(key, now, info)
     return info
+
+
+def authenticate(key) -> SourceInfo:
+    """The enabled source of ``key``, or the CollectError (401) the SDKs parse."""
+    if key is not None and not isinstance(key, str):
+        raise CollectError(401, "invalid_write_key", "writeKey must be a string.")
+    if not key:
+        raise CollectError(
+            401, "missing_write_key", "Send the write key as the Basic username or writeKey."
+        )
+    source = source_for_key(key)
+    if source is None:
+        raise CollectError(401, "invalid_write_key", "Unknown write key.")
+    if not source.enabled:
+        raise CollectError(401, "source_disabled", "This source is disabled.")
+    return source
 
 
 def over_rate_limit(source: SourceInfo, messages: int, *, ip: str | None = None) -> bool:

@@ -15,7 +15,7 @@ from integrations import conf, services
 
 from .body import basic_auth_key, client_ip, parse_json, read_body
 from .errors import CollectError
-from .keys import SourceInfo, over_rate_limit, source_for_key
+from .keys import authenticate, over_rate_limit
 from .messages import Rejection, merge_batch_defaults
 
 logger = logging.getLogger(__name__)
@@ -47,21 +47,6 @@ def _error(request, exc: CollectError):
     return _cors(request, response)
 
 
-def _authenticate(key) -> SourceInfo:
-    if key is not None and not isinstance(key, str):
-        raise CollectError(401, "invalid_write_key", "writeKey must be a string.")
-    if not key:
-        raise CollectError(
-            401, "missing_write_key", "Send the write key as the Basic username or writeKey."
-        )
-    source = source_for_key(key)
-    if source is None:
-        raise CollectError(401, "invalid_write_key", "Unknown write key.")
-    if not source.enabled:
-        raise CollectError(401, "source_disabled", "This source is disabled.")
-    return source
-
-
 def _messages(data, *, batch: bool) -> list:
     if not isinstance(data, dict):
         raise CollectError(400, "invalid_body", "The body must be a JSON object.")
@@ -83,11 +68,11 @@ def _collect(request, *, type_: str | None):
     try:
         header_key = basic_auth_key(request)
         if header_key is not None:
-            source = _authenticate(header_key)
+            source = authenticate(header_key)
         limit = conf.get("COLLECT_MAX_BATCH_BYTES" if batch else "COLLECT_MAX_MESSAGE_BYTES")
         data = parse_json(read_body(request, limit=limit if batch else limit + SLACK_BYTES))
         if source is None:
-            source = _authenticate(data.get("writeKey") if isinstance(data, dict) else None)
+            source = authenticate(data.get("writeKey") if isinstance(data, dict) else None)
         messages = _messages(data, batch=batch)
         ip = client_ip(request)
         if over_rate_limit(source, len(messages), ip=ip):

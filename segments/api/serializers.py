@@ -20,6 +20,7 @@ class SegmentSerializer(serializers.ModelSerializer):
             "event_names",
             "slides",
             "include_restricted",
+            "on_site",
             "member_count",
             "computed_at",
             "compute_ms",
@@ -50,6 +51,12 @@ class SegmentInputSerializer(serializers.Serializer):
         help_text="People a privacy request restricted are members too (counted and listed); "
         "no campaign or export acts on them either way. Off by default.",
     )
+    on_site = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Flagged for on-site use: a source's personalisation settings may show "
+        "visitors their membership (GET /v1/personalize). Off by default.",
+    )
 
     def validate(self, data):
         if data.get("kind", Segment.Kind.DYNAMIC) == Segment.Kind.DYNAMIC and "rule" not in data:
@@ -65,6 +72,11 @@ class SegmentUpdateSerializer(serializers.Serializer):
         required=False,
         help_text="People a privacy request restricted are members too (counted and listed); "
         "no campaign or export acts on them either way. Off by default.",
+    )
+    on_site = serializers.BooleanField(
+        required=False,
+        help_text="Flagged for on-site use: a source's personalisation settings may show "
+        "visitors their membership (GET /v1/personalize). Off by default.",
     )
 
 

@@ -138,6 +138,7 @@ class SegmentListView(generics.ListAPIView):
                     rule=values["rule"],
                     created_by=request.user,
                     include_restricted=values["include_restricted"],
+                    on_site=values["on_site"],
                 )
         except services.SegmentError as error:
             raise invalid(error.errors, rule=values["kind"] == Segment.Kind.DYNAMIC) from error
@@ -176,6 +177,7 @@ class SegmentDetailView(APIView):
                 description=values.get("description", segment.description),
                 rule=values.get("rule", segment.rule),
                 include_restricted=values.get("include_restricted"),
+                on_site=values.get("on_site"),
             )
         except services.SegmentError as error:
             raise invalid(error.errors) from error

@@ -60,7 +60,8 @@ def _render(request, context: dict, *, status: int = 200, changed: bool = False)
 def _typed_in(request) -> dict:
     """The name, description and options as posted, to show again beside the tree."""
     typed = {k: request.POST.get(k, "") for k in ("name", "description")}
-    return {**typed, "include_restricted": _asks_restricted(request)}
+    on_site = request.POST.get("on_site") in ("on", "true", "1")
+    return {**typed, "include_restricted": _asks_restricted(request), "on_site": on_site}
 
 
 def _asks_restricted(request) -> bool:
@@ -86,6 +87,7 @@ def _builder(request, segment: Segment | None):
                     "name": segment.name,
                     "description": segment.description,
                     "include_restricted": segment.include_restricted,
+                    "on_site": segment.on_site,
                 }
             )
         else:
@@ -125,6 +127,7 @@ def _builder(request, segment: Segment | None):
             "description": form.cleaned_data["description"],
             "rule": rule if dynamic else segment.rule,
             "include_restricted": form.cleaned_data["include_restricted"] if dynamic else None,
+            "on_site": form.cleaned_data["on_site"],
         }
         try:
             if segment is None:

@@ -26,13 +26,8 @@ def admin(log_in):
     log_in("ada@example.org", PASSWORD)
 
 
-def test_an_admin_sees_the_weights_and_explains_a_pair_as_a_waterfall(
-    page,
-    live_server,
-    admin,
-    match_model,
-    off_site,  # noqa: F811
-):
+@pytest.mark.usefixtures("admin", "match_model")
+def test_an_admin_sees_the_weights_and_explains_a_pair_as_a_waterfall(page, live_server, off_site):
     jon, john = Profile.objects.create(traits=JON), Profile.objects.create(traits=JOHN)
     page.goto(f"{live_server.url}/profiles/matching/model/")
     page.locator("[data-chart='weights-chart'] .main-svg").first.wait_for()
@@ -47,13 +42,8 @@ def test_an_admin_sees_the_weights_and_explains_a_pair_as_a_waterfall(
     assert off_site() == []
 
 
-def test_a_running_pass_shows_its_bar_and_the_page_follows_it_to_done(
-    page,
-    live_server,
-    admin,
-    match_model,
-    off_site,  # noqa: F811
-):
+@pytest.mark.usefixtures("admin", "match_model")
+def test_a_running_pass_shows_its_bar_and_the_page_follows_it_to_done(page, live_server, off_site):
     running = services.start_run(kind=MatchRun.Kind.FULL)
     MatchRun.objects.filter(pk=running.pk).update(phase="merging", done=30, total=120)
     page.goto(f"{live_server.url}/profiles/matching/runs/{running.pk}/")
@@ -71,14 +61,8 @@ def test_a_running_pass_shows_its_bar_and_the_page_follows_it_to_done(
     assert off_site() == []
 
 
-def test_a_dry_run_started_from_the_passes_page_reports_without_merging(
-    page,
-    live_server,
-    admin,
-    match_model,
-    eager,
-    off_site,  # noqa: F811
-):
+@pytest.mark.usefixtures("admin", "match_model", "eager")
+def test_a_dry_run_from_the_passes_page_reports_without_merging(page, live_server, off_site):
     Profile.objects.create(traits=JON)
     Profile.objects.create(traits=JOHN)
     page.goto(f"{live_server.url}/profiles/matching/runs/")
