@@ -9,7 +9,7 @@ from django.utils import timezone
 from cdp_site import debounce
 from cdp_site.redis_client import client
 
-from . import runner, services, triggers
+from . import bounces, runner, services, triggers
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
@@ -134,3 +134,9 @@ def queue_triggers(**_) -> None:
 def purge_step_logs() -> int:
 
     return services.purge_step_logs()
+
+
+@shared_task(acks_late=True)
+def read_bounce_folders() -> dict:
+    """DSNs and complaint reports dropped into the SMTP destinations' bounce folders."""
+    return bounces.read_bounce_folders()

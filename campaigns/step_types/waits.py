@@ -13,22 +13,25 @@ from .base import StepType, int_or_text, link, positive, posted, register, strip
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-def wait_until(step: dict, now: datetime, rules: ActivationSettings) -> datetime:
-    """When a wait step entered at ``now`` ends: a time of day, or after its minutes."""
+def wait_until(step: dict, now: datetime, rules: ActivationSettings, tz=None) -> datetime:
+    """When a wait step entered at ``now`` ends: a time of day (in ``tz``, else the
+    settings' zone), or after its minutes."""
     if "until" in step and TIME_OF_DAY.match(str(step["until"])):
         hour, minute = map(int, step["until"].split(":"))
         at = datetime.min.time().replace(hour=hour, minute=minute)
-        return protection.next_time_of_day(now, at, protection.zone(rules))
+        return protection.next_time_of_day(now, at, tz or protection.zone(rules))
     return now + timedelta(minutes=int(step.get("minutes") or 0))
 
 
 @register
 class Wait(StepType):
     """{"id", "type": "wait", "minutes": N, "next"} or {…, "until": "09:00", …} (the next
-    time of day, in the activation settings' time zone)."""
+    time of day, in the activation settings' time zone; with ``"local": true`` in the
+    person's own: a time-zone trait, else their newest event's ``context.timezone``).
+    A wait until a local time before a message sends it at the recipient's local time."""
 
     name, label = "wait", "Wait"
-    fields = frozenset({"minutes", "until", "next"})
+    fields = frozenset({"minutes", "until", "local", "next"})
     defaults = {"minutes": 60}
 
     def check(self, path, step, errors):
@@ -42,10 +45,15 @@ class Wait(StepType):
             isinstance(step["until"], str) and TIME_OF_DAY.match(step["until"])
         ):
             errors.append({"field": f"{path}.until", "message": "Enter a time as HH:MM."})
+        if "local" in step and not (isinstance(step["local"], bool) and "until" in step):
+            message = "Local time is a yes or no, for a wait until a time of day."
+            errors.append({"field": f"{path}.local", "message": message})
 
     def read_fields(self, data, p, step):
         if posted(data, f"{p}.wait_mode") == "until":
             step["until"] = stripped(data.get(f"{p}.until"))
+            if posted(data, f"{p}.local"):
+                step["local"] = True
         else:
             step["minutes"] = int_or_text(data.get(f"{p}.minutes"))
         super().read_fields(data, p, step)
@@ -54,18 +62,25 @@ class Wait(StepType):
         data[f"{p}.wait_mode"] = "until" if "until" in step else "minutes"
         data[f"{p}.minutes"] = text_of(step.get("minutes"))
         data[f"{p}.until"] = text_of(step.get("until"))
+        data[f"{p}.local"] = "on" if step.get("local") else ""
         super().write_fields(step, p, data)
 
     def ends_at(self, step, now, rules):
-        return wait_until(step, now, rules)
+        # A person's local time differs per person: no bulk move, each is run.
+        return None if step.get("local") else wait_until(step, now, rules)
 
     def run(self, enrollment, step, *, now, rules):
+        tz = None
+        if step.get("local"):
+            profile = moves.current_profile(enrollment.profile_id)
+            tz = protection.recipient_zone(profile, rules)
         moves.log(enrollment, step["id"], "waiting", now)
-        return moves.wait(enrollment, step, wait_until(step, now, rules), now, "wait")
+        return moves.wait(enrollment, step, wait_until(step, now, rules, tz), now, "wait")
 
     def describe(self, step):
         if "until" in step:
-            return f"until {step.get('until')}"
+            local = " (their local time)" if step.get("local") else ""
+            return f"until {step.get('until')}{local}"
         minutes = step.get("minutes")
         if isinstance(minutes, int):
             if minutes % 1440 == 0:

@@ -13,6 +13,7 @@ class Destination(models.Model):
         META_CUSTOM_AUDIENCE = "meta_custom_audience", "Meta Custom Audience"
         ESP_LIST = "esp_list", "E-mail platform list"
         CSV_EXPORT = "csv_export", "CSV export to a folder"
+        SMS = "sms", "SMS (Twilio-compatible API)"
 
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=30, choices=Kind.choices)
