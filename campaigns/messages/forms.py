@@ -43,6 +43,13 @@ class TemplateForm(forms.ModelForm):
             "body_text": forms.Textarea(attrs={"rows": 6}),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].required = False  # an e-mail unless chosen
+
+    def clean_channel(self):
+        return self.cleaned_data.get("channel") or MessageTemplate.Channel.EMAIL
+
     def clean(self):
         data = super().clean()
         if not self.errors:
