@@ -26,6 +26,7 @@ and an unsubscribe link; ``rendered.headers`` carries ``List-Unsubscribe`` (RFC 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html as html_lib
 import re
@@ -310,41 +311,40 @@ def render(*, template, profile, context: dict | None, delivery=None) -> Rendere
 
 def render_sms(*, template, profile, context: dict | None) -> str:
     """A text message's body for ``profile``: ``body_text`` rendered as plain text (no
-    HTML escaping, no tracking), runs of spaces kept as typed. ValidationError when it
-    no longer renders, or renders empty."""
+    HTML escaping, no tracking). ValidationError when it no longer renders, or renders
+    empty."""
     data = build_context(profile=profile, context=context)
-    try:
-        with render_limits.budget():
-            body = _render_one(template.body_text or "", data, autoescape=False)
-    except (RenderLimitExceeded, RecursionError) as exc:
-        raise ValidationError(_limit_message(exc)) from exc
-    except Exception as exc:  # noqa: BLE001 (a filter given what it cannot take)
-        raise ValidationError(
-            f"The template stopped on an error: {type(exc).__name__}: {exc}"[:300]
-        ) from exc
-    body = body.strip()
+    with _failures_explained(template.body_text or ""):
+        body = _render_one(template.body_text or "", data, autoescape=False).strip()
     if not body:
         raise ValidationError("The text message is empty for this person.")
     return body
 
 
-def _render_parts(template, data: dict) -> tuple[str, str, str]:
-    """Subject, HTML and text under one message's limits; any failure of the template's
-    is a ValidationError saying why (never an exception from inside the sandbox)."""
+@contextlib.contextmanager
+def _failures_explained(source: str):
+    """Renders under one message's limits; any failure of the template's is a
+    ValidationError saying why (never an exception from inside the sandbox)."""
     try:
         with render_limits.budget():
-            # A subject is a header: no HTML escaping, and no line breaks.
-            subject = _render_one(template.subject, data, autoescape=False)
-            html = _render_one(template.body_html, data)
-            text = _render_one(template.body_text or "", data, autoescape=False)
+            yield
     except TemplateSyntaxError as exc:
-        raise ValidationError(syntax_message(template.body_html or "", exc)) from exc
+        raise ValidationError(syntax_message(source, exc)) from exc
     except (RenderLimitExceeded, RecursionError) as exc:
         raise ValidationError(_limit_message(exc)) from exc
     except Exception as exc:  # noqa: BLE001 (a filter given what it cannot take)
         raise ValidationError(
             f"The template stopped on an error: {type(exc).__name__}: {exc}"[:300]
         ) from exc
+
+
+def _render_parts(template, data: dict) -> tuple[str, str, str]:
+    """Subject, HTML and text under one message's limits (``_failures_explained``)."""
+    with _failures_explained(template.body_html or ""):
+        # A subject is a header: no HTML escaping, and no line breaks.
+        subject = _render_one(template.subject, data, autoescape=False)
+        html = _render_one(template.body_html, data)
+        text = _render_one(template.body_text or "", data, autoescape=False)
     return subject, html, text
 
 

@@ -1,7 +1,7 @@
 """Addresses no message goes to any more (``Undeliverable``): an e-mail address that
-bounced for good or whose owner complained. The step that would send to one skips it
-with the reason; a send already queued when the bounce came is skipped too
-(campaigns/delivery.py asks once per batch)."""
+bounced for good or whose owner complained. An e-mail to one is skipped
+with the reason when its batch is sent (campaigns/delivery.py asks once per batch), so a
+send queued before the bounce came is skipped too."""
 
 from __future__ import annotations
 
@@ -18,19 +18,6 @@ def _key(channel: str, address) -> str:
     if channel == Delivery.Channel.EMAIL:
         return normalize_email(address) or ""
     return str(address or "").strip()
-
-
-def problem(channel: str, address) -> str:
-    """The reason to skip a send to ``address`` on ``channel``, or ''."""
-    key = _key(channel, address)
-    if not key:
-        return ""
-    kind = (
-        Undeliverable.objects.filter(channel=channel, address=key)
-        .values_list("kind", flat=True)
-        .first()
-    )
-    return reason(kind) if kind else ""
 
 
 def reason(kind: str) -> str:

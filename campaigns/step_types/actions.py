@@ -17,7 +17,7 @@ from profiles import services as profile_services
 from profiles.models import Profile
 from profiles.privacy import selectors as privacy
 
-from .. import moves, protection, undeliverable
+from .. import moves, protection
 from ..models import ActivationSettings, Campaign, Delivery, Enrollment, MessageTemplate
 from .base import StepType, int_or_text, positive, posted, register, stripped, text_of
 
@@ -232,7 +232,7 @@ def act(
     if enrollment.holdout:
         moves.log(enrollment, step["id"], "holdout", now)
         return step.get("next")
-    template = message_of(step, channel)
+    template = message_of(step, channel, rules)
     transactional = bool(template and template.transactional)
     # A marketing message keeps its channel's cap and quiet hours; a transactional one not.
     messages = channel in protection.MESSAGE_CHANNELS and not transactional
@@ -284,11 +284,18 @@ def act(
     return step.get("next")
 
 
-def message_of(step: dict, channel: str) -> MessageTemplate | None:
-    """The message an e-mail or SMS step sends (None for other steps, or once deleted)."""
+def message_of(step: dict, channel: str, rules: ActivationSettings) -> MessageTemplate | None:
+    """The message an e-mail or SMS step sends (None for other steps, or once deleted),
+    read once per run of the engine (kept with the run's ``rules``)."""
     if channel not in (Delivery.Channel.EMAIL, Delivery.Channel.SMS):
         return None
-    return MessageTemplate.objects.filter(pk=step.get("template_id") or 0).first()
+    read = rules.__dict__.setdefault("_messages", {})
+    pk = step.get("template_id")
+    if not isinstance(pk, int):
+        return None
+    if pk not in read:
+        read[pk] = MessageTemplate.objects.filter(pk=pk).first()
+    return read[pk]
 
 
 def problem_for(enrollment, step, *, profile, channel, destination, template) -> str:
@@ -306,10 +313,10 @@ def problem_for(enrollment, step, *, profile, channel, destination, template) ->
         action = str(step.get("action") or "")
         if reason := protection.consent_problem(profile, channel, destination, action=action):
             return reason
+    # An undeliverable address is skipped when its e-mail's batch is sent (one query a
+    # batch, campaigns/delivery.py), not here (one a person).
     if channel in EMAIL_CHANNELS:
-        return address_problem(profile) or undeliverable.problem(
-            Delivery.Channel.EMAIL, (profile.traits or {}).get("email")
-        )
+        return address_problem(profile)
     if channel == Delivery.Channel.SMS and not str((profile.traits or {}).get("phone") or ""):
         return "no phone number"
     return ""

@@ -9,7 +9,6 @@ import pytest
 
 from campaigns import channel_events, services
 from campaigns.models import Delivery, Enrollment, InboundSms, MessageTemplate
-from integrations.destinations import services as destinations
 from profiles.models import ConsentRecord
 from tests.campaigns.conftest import at, campaign, message, person, pump, track
 from tests.support import twilio as imitation
@@ -22,18 +21,7 @@ NUMBER = "+31612345678"
 @pytest.fixture
 def sms(db, twilio, settings):
     settings.CDP_PUBLIC_URL = PUBLIC
-    destination = destinations.create_destination(
-        name="Texts",
-        kind="sms",
-        config={
-            "base_url": twilio.base_url,
-            "account_sid": imitation.SID,
-            "from_number": "+14155550100",
-            "default_region": "NL",
-            "timeout": 5,
-        },
-        secrets={"auth_token": imitation.TOKEN},
-    )
+    destination = imitation.destination(twilio, default_region="NL", timeout=5)
     destination.api = twilio
     return destination
 

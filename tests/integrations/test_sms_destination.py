@@ -5,7 +5,7 @@ X-Twilio-Signature scheme checked against Twilio's own published examples."""
 import pytest
 
 from cdp_site.permissions import ADMIN
-from integrations.destinations import adapters, services, sms
+from integrations.destinations import adapters, sms
 from integrations.destinations.adapters import DestinationError
 from integrations.destinations.models import Destination
 from tests.support import twilio as imitation
@@ -14,19 +14,8 @@ pytestmark = pytest.mark.django_db
 NEW = "/integrations/destinations/new/?kind=sms"
 
 
-def texts(twilio, *, token=imitation.TOKEN, **config) -> Destination:
-    return services.create_destination(
-        name="Texts",
-        kind="sms",
-        config={
-            "base_url": twilio.base_url,
-            "account_sid": imitation.SID,
-            "from_number": "+14155550100",
-            "default_region": "GB",
-            **config,
-        },
-        secrets={"auth_token": token},
-    )
+def texts(twilio, *, token=imitation.TOKEN) -> Destination:
+    return imitation.destination(twilio, token=token, default_region="GB")
 
 
 def test_the_signature_is_twilios_for_its_published_examples():

@@ -133,6 +133,24 @@ def sms_api():
         server.server_close()
 
 
+def destination(server, *, token: str = TOKEN, **config):
+    """An SMS destination pointed at the imitation ``server``."""
+    # Imported here: this module is a pytest plugin, loaded before Django is set up.
+    from integrations.destinations import services
+
+    return services.create_destination(
+        name="Texts",
+        kind="sms",
+        config={
+            "base_url": server.base_url,
+            "account_sid": SID,
+            "from_number": "+14155550100",
+            **config,
+        },
+        secrets={"auth_token": token},
+    )
+
+
 @pytest.fixture
 def twilio():
     with sms_api() as server:
