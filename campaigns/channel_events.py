@@ -17,6 +17,7 @@ Every function is idempotent: a provider that retries a callback changes nothing
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -40,8 +41,14 @@ OPEN = [Delivery.Status.SENDING, Delivery.Status.SENT]  # states a report may mo
 EMAIL_EVENTS = ("bounce", "complaint", "delivered")
 
 
+@functools.lru_cache(maxsize=4)
+def _path(name: str) -> str:
+    # reverse() once per URL name: every text message carries its callback URL.
+    return reverse(name, args=[0])[: -len("0/")]
+
+
 def status_url(delivery_id: int) -> str:
-    return tracking.base_url() + reverse("tracking:sms-status", args=[int(delivery_id)])
+    return f"{tracking.base_url()}{_path('tracking:sms-status')}{int(delivery_id)}/"
 
 
 def inbound_url(destination_id: int) -> str:

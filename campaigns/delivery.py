@@ -78,18 +78,20 @@ def send_delay() -> float:
 RESERVATION = timedelta(seconds=15)
 BATCH = 50
 
-# $1 now, $2 the ids sent (and not yet recorded).
+# $1 now, $2 the ids sent (and not yet recorded), $3 the provider's id of each ('' when
+# the channel gives none: an SMS's sid rides along, no statement of its own).
 RECORD_SENT = """
-UPDATE campaigns_delivery SET status = 'sent', reason = '', sent_at = $1,
-    next_attempt_at = NULL
-WHERE id = ANY($2::bigint[]) AND status = 'sending'
+UPDATE campaigns_delivery d SET status = 'sent', reason = '', sent_at = $1,
+    next_attempt_at = NULL, provider_id = s.provider_id
+FROM unnest($2::bigint[], $3::text[]) AS s(id, provider_id)
+WHERE d.id = s.id AND d.status = 'sending'
 """
-# The same with the next one's mark: $3 the delivery, $4 the token, $5 the lease.
+# The same with the next one's mark: $4 the delivery, $5 the token, $6 the lease.
 MARK_SENDING = f"""
 WITH sent AS ({RECORD_SENT})
 UPDATE campaigns_delivery SET status = 'sending', reason = 'sending',
-    attempts = attempts + 1, next_attempt_at = $5
-WHERE id = $3 AND next_attempt_at = $4 AND status IN ('pending', 'sending')
+    attempts = attempts + 1, next_attempt_at = $6
+WHERE id = $4 AND next_attempt_at = $5 AND status IN ('pending', 'sending')
 RETURNING attempts
 """  # noqa: S608 (built from the constant above, no input)
 
@@ -142,6 +144,7 @@ class Batch:
     def __init__(self, deliveries: list[Delivery], *, token: datetime, now: datetime):
         self.token, self.now = token, now
         self.sent: list[int] = []
+        self.provider_ids: list[str] = []  # of each of ``sent``
         self.mark: Mark | None = None
         self.profiles = _profiles({d.profile_id for d in deliveries})
         enrollment_ids = [d.enrollment_id for d in deliveries if d.enrollment_id]
@@ -170,10 +173,10 @@ class Batch:
         ones sent before it); ``Mark.ours()`` waits for the answer."""
         statement = SentStatement(
             MARK_SENDING,
-            [self.now, self.sent, delivery.pk, self.token, self.now + LEASE],
+            [self.now, self.sent, self.provider_ids, delivery.pk, self.token, self.now + LEASE],
             name="cdp_mark_sending",
         )
-        self.sent = []
+        self.sent, self.provider_ids = [], []
         self.mark = Mark(delivery, statement)
         return self.mark
 
@@ -181,8 +184,8 @@ class Batch:
         if self.mark is not None:
             self.mark.ours()  # the connection is free only once its answer is read
         if self.sent:
-            SentStatement(RECORD_SENT, [self.now, self.sent]).rows()
-            self.sent = []
+            SentStatement(RECORD_SENT, [self.now, self.sent, self.provider_ids]).rows()
+            self.sent, self.provider_ids = [], []
 
     def context(self, delivery: Delivery) -> dict:
         return public_part(self.contexts.get(delivery.enrollment_id))
@@ -216,7 +219,7 @@ def deliver(delivery: Delivery, *, batch: Batch, mark: Mark) -> str | None:
     before the message can go out); its outcome is recorded (sent: with the batch's next
     statement). None: the delivery was not ours, nothing sent or recorded."""
     try:
-        send(
+        provider_id = send(
             delivery,
             profile=batch.profiles.get(delivery.profile_id),
             context=batch.context(delivery),
@@ -230,6 +233,7 @@ def deliver(delivery: Delivery, *, batch: Batch, mark: Mark) -> str | None:
     if delay := send_delay():
         time_module.sleep(delay)
     batch.sent.append(delivery.pk)
+    batch.provider_ids.append(provider_id or "")
     return Delivery.Status.SENT
 
 
@@ -341,10 +345,11 @@ def _read(model, pk):
     return cache[key]
 
 
-def send(delivery: Delivery, *, profile, context: dict, ready=None, undeliverable=None) -> None:
+def send(delivery: Delivery, *, profile, context: dict, ready=None, undeliverable=None) -> str:
     """``ready()`` (if given) is asked before anything can go out; False: nothing is
     sent (``NotReady``). An e-mail asks it after its envelope, see ``send_one``.
-    ``undeliverable``: {address: kind} of the batch's e-mail addresses that bounced."""
+    ``undeliverable``: {address: kind} of the batch's e-mail addresses that bounced.
+    Returns the provider's id of the message ('' when the channel gives none)."""
 
     destination = _read(Destination, delivery.destination_id)
     if destination is None:
@@ -358,10 +363,9 @@ def send(delivery: Delivery, *, profile, context: dict, ready=None, undeliverabl
         raise adapters.DestinationError("the e-mail address is not confirmed", retryable=False)
     if delivery.channel == Delivery.Channel.EMAIL:
         send_email(delivery, destination, profile, context, ready, undeliverable or {})
-        return
+        return ""
     if delivery.channel == Delivery.Channel.SMS:
-        send_sms(delivery, destination, profile, context, ready)
-        return
+        return send_sms(delivery, destination, profile, context, ready)
     if ready is not None and not ready():
         raise adapters.NotReady
     if delivery.channel == Delivery.Channel.WEBHOOK:
@@ -384,6 +388,7 @@ def send(delivery: Delivery, *, profile, context: dict, ready=None, undeliverabl
             email=traits.get("email", ""),
             merge_fields=merge,
         )
+    return ""
 
 
 def send_email(delivery, destination, profile, context, ready, undeliverable: dict) -> None:
@@ -414,9 +419,9 @@ def message_id_of(delivery: Delivery) -> str:
     return f"<{delivery.idempotency_key.replace(':', '.')}@cdp>"
 
 
-def send_sms(delivery, destination, profile, context, ready) -> None:
+def send_sms(delivery, destination, profile, context, ready) -> str:
     """The text rendered and the number read before the mark is asked for: a message that
-    cannot be sent fails without a request."""
+    cannot be sent fails without a request. Returns the provider's id (its sid)."""
     template = _read(MessageTemplate, delivery.template_id)
     if template is None:
         raise adapters.DestinationError("the message was deleted", retryable=False)
@@ -427,5 +432,4 @@ def send_sms(delivery, destination, profile, context, ready) -> None:
     sid = adapters.send_sms(
         destination, to=number, body=body, status_callback=channel_events.status_url(delivery.pk)
     )
-    if sid:  # the mark was answered: the connection is free for this one
-        Delivery.objects.filter(pk=delivery.pk).update(provider_id=sid[:64])
+    return sid[:64]
