@@ -124,6 +124,8 @@ class DeliverySerializer(serializers.ModelSerializer):
             "next_attempt_at",
             "created_at",
             "sent_at",
+            "delivered_at",
+            "provider_id",
             "opened_at",
             "clicked_at",
             "converted_at",
