@@ -13,7 +13,6 @@ import hmac
 import json
 
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -122,7 +121,9 @@ def email_events(request, destination_id):
     """Body: a JSON list of ``{"type": "bounce"|"complaint"|"delivered", "email",
     "message_id"}``. Answers ``{"accepted": n, "errors": [{"index", "field",
     "message"}]}``: one bad item is set aside, the others applied."""
-    destination = get_object_or_404(Destination, pk=destination_id, kind=Destination.Kind.SMTP)
+    destination = Destination.objects.filter(pk=destination_id, kind=Destination.Kind.SMTP).first()
+    if destination is None:
+        return _refused("No e-mail destination has this id.", 404)
     if not _signed_events(request, destination):
         return _refused("The X-CDP-Signature is missing or does not match.")
     try:

@@ -176,7 +176,9 @@ def message_test_send(request, pk):
     template = get_object_or_404(MessageTemplate, pk=pk)
     form = TestSendForm(request.POST, prefix="test")
     context = {"form": form, "template": template, "to": request.user.email}
-    if not request.user.email:
+    if template.channel != MessageTemplate.Channel.EMAIL:
+        context["error"] = "Test sends are for e-mails; preview a text message instead."
+    elif not request.user.email:
         context["error"] = "Your account has no e-mail address to send the test to."
     elif form.is_valid():
         try:
