@@ -283,3 +283,25 @@ def test_quiet_hours_are_kept_in_the_recipients_time_zone(send, web, sms, text):
 def test_status_url_is_the_public_callback_of_the_delivery(settings):
     settings.CDP_PUBLIC_URL = PUBLIC
     assert channel_events.status_url(42) == f"{PUBLIC}/t/sms/status/42/"
+
+
+def test_the_journey_page_offers_sms_messages_and_destinations_to_an_sms_step(
+    client_as, sms, text, smtp, template
+):
+    journey = campaign(
+        [
+            {"id": "nine", "type": "wait", "until": "09:00", "local": True, "next": "sms"},
+            {"id": "sms", "type": "send_sms", "template_id": text.pk, "destination_id": sms.pk},
+        ],
+        trigger_event="Cart Abandoned",
+        start=False,
+    )
+    page = client_as("Marketer").get(f"/campaigns/{journey.pk}/").text
+    step = page.split('name="steps[1].template_id"')[1].split("</select>")[0]
+    assert f'value="{text.pk}" selected>Cart text' in step
+    assert f'value="{template.pk}"' not in step  # an e-mail is not offered to an SMS step
+    destinations = page.split('name="steps[1].destination_id"')[1].split("</select>")[0]
+    assert sms.name in destinations and smtp.name not in destinations
+    assert 'name="steps[0].local" checked' in page
+    assert "until 09:00 (their local time)" in page
+    assert "SMS: at most 3 per person in 7 days; no quiet hours" in page
