@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaigns import channel_events, services
-from campaigns.models import Delivery, Enrollment, InboundSms, MessageTemplate
+from campaigns import channel_events, services, undeliverable
+from campaigns.models import Delivery, Enrollment, InboundSms, MessageTemplate, Undeliverable
+from cdp_site.personal_data import Subject, erase_subject, export_subject
 from profiles.models import ConsentRecord
 from tests.campaigns.conftest import at, campaign, message, person, pump, track
 from tests.support import twilio as imitation
@@ -305,3 +306,23 @@ def test_the_journey_page_offers_sms_messages_and_destinations_to_an_sms_step(
     assert 'name="steps[0].local" checked' in page
     assert "until 09:00 (their local time)" in page
     assert "SMS: at most 3 per person in 7 days; no quiet hours" in page
+
+
+def test_erasing_a_person_takes_their_texts_and_undeliverable_address_and_no_one_elses(
+    client, send, web, sms
+):
+    ann = reached(send, web, "ann")
+    inbound(client, sms, From=NUMBER, Body="STOP")
+    inbound(client, sms, From="+31698765432", Body="STOP")
+    undeliverable.mark(channel="email", address="ann@example.org", kind="bounce", via="webhook")
+    undeliverable.mark(channel="email", address="bob@example.org", kind="bounce", via="webhook")
+
+    subject = Subject(
+        profile_ids=(ann.pk,), identifiers=(("phone", NUMBER), ("email", "ann@example.org"))
+    )
+    exported = export_subject(subject)
+    assert [r["from_number"] for r in exported["sms_replies"]] == [NUMBER]
+    assert [r["address"] for r in exported["undeliverable_addresses"]] == ["ann@example.org"]
+    erase_subject(subject)
+    assert list(InboundSms.objects.values_list("from_number", flat=True)) == ["+31698765432"]
+    assert list(Undeliverable.objects.values_list("address", flat=True)) == ["bob@example.org"]
