@@ -17,13 +17,10 @@ import os
 import time
 from urllib.parse import urlencode
 
-from django.utils import timezone
-
 from bench import campaigns_support as support
 from bench.common import Row
 from campaigns import runner, templating
-from campaigns.models import Delivery, Enrollment
-from profiles.models import Profile
+from campaigns.models import Delivery
 from tests.support import twilio as imitation
 
 COUNT = int(os.environ.get("CDP_BENCH_SMS", "2000"))
@@ -62,51 +59,25 @@ def run() -> list[Row]:
 
 
 def _pending(destination, template) -> None:
-    now = timezone.now()
+    step = {
+        "id": "sms",
+        "type": "send_sms",
+        "template_id": template.pk,
+        "destination_id": destination.pk,
+    }
     campaign = support.start_campaign(
-        {"name": "SMS rate", "kind": "event", "trigger_event": "Never Sent"},
-        [{"id": "sms", "type": "send_sms", "template_id": template.pk,
-          "destination_id": destination.pk}],
-    )  # fmt: skip
-    profiles = Profile.objects.bulk_create(
-        Profile(
-            # Half national numbers (read as Dutch), half already E.164.
-            traits={
-                "phone": f"06 {10000000 + i}" if i % 2 else f"+316{20000000 + i}",
-                "firstName": f"Sam{i}",
-            },
-            first_seen_at=now,
-            last_seen_at=now,
-        )  # fmt: skip
-        for i in range(COUNT)
+        {"name": "SMS rate", "kind": "event", "trigger_event": "Never Sent"}, [step]
     )
-    enrollments = Enrollment.objects.bulk_create(
-        Enrollment(
-            campaign=campaign,
-            profile_id=p.pk,
-            state=Enrollment.State.COMPLETED,
-            step_id="sms",
-            context={"event": "Cart Abandoned", "properties": support.cart(i)},
-            entered_at=now,
-            finished_at=now,
-        )
-        for i, p in enumerate(profiles)
-    )
-    Delivery.objects.bulk_create(
-        Delivery(
-            idempotency_key=f"{e.pk}:sms",
-            campaign=campaign,
-            enrollment=e,
-            profile_id=e.profile_id,
-            step_id="sms",
-            channel=Delivery.Channel.SMS,
-            destination=destination,
-            template=template,
-            status=Delivery.Status.PENDING,
-            next_attempt_at=now,
-            counts_toward_cap=True,
-        )
-        for e in enrollments
+    support.pending_sends(
+        campaign,
+        step=step,
+        channel=Delivery.Channel.SMS,
+        # Half national numbers (read as Dutch), half already E.164.
+        traits=lambda i: {
+            "phone": f"06 {10000000 + i}" if i % 2 else f"+316{20000000 + i}",
+            "firstName": f"Sam{i}",
+        },
+        count=COUNT,
     )
 
 
