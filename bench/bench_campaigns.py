@@ -48,10 +48,10 @@ from bench import campaigns_support as support
 from bench import campaigns_timers
 from bench.common import Row, percentile, progress
 from campaigns import runner, templating
-from campaigns.models import Delivery, Enrollment
+from campaigns.models import Delivery
 from campaigns.tasks import retry_deliveries
 from integrations import services as collect
-from profiles.models import Identity, Profile
+from profiles.models import Identity
 
 TRIGGER = int(os.environ.get("CDP_BENCH_CAMP_TRIGGER", "40"))
 INTERVAL = float(os.environ.get("CDP_BENCH_CAMP_INTERVAL", "0.3"))
@@ -215,53 +215,21 @@ def _event(collect, source_id, user, i):
 def _emails() -> list[Row]:
     with support.SmtpServer() as server:
         destination, template = support.destination(server.port), support.template()
+        step = {
+            "id": "mail",
+            "type": "send_email",
+            "template_id": template.pk,
+            "destination_id": destination.pk,
+        }
         campaign = support.start_campaign(
-            {"name": "Mail rate", "kind": "event", "trigger_event": "Never Sent"},
-            [
-                {
-                    "id": "mail",
-                    "type": "send_email",
-                    "template_id": template.pk,
-                    "destination_id": destination.pk,
-                }
-            ],
+            {"name": "Mail rate", "kind": "event", "trigger_event": "Never Sent"}, [step]
         )
-        now = timezone.now()
-        profiles = Profile.objects.bulk_create(
-            Profile(
-                traits={"email": f"mr-{i}@example.org", "firstName": f"Sam{i}"},
-                first_seen_at=now,
-                last_seen_at=now,
-            )
-            for i in range(EMAILS)
-        )
-        enrollments = Enrollment.objects.bulk_create(
-            Enrollment(
-                campaign=campaign,
-                profile_id=p.pk,
-                state=Enrollment.State.COMPLETED,
-                step_id="mail",
-                context={"event": "Cart Abandoned", "properties": support.cart(i)},
-                entered_at=now,
-                finished_at=now,
-            )
-            for i, p in enumerate(profiles)
-        )
-        Delivery.objects.bulk_create(
-            Delivery(
-                idempotency_key=f"{e.pk}:mail",
-                campaign=campaign,
-                enrollment=e,
-                profile_id=e.profile_id,
-                step_id="mail",
-                channel=Delivery.Channel.EMAIL,
-                destination=destination,
-                template=template,
-                status=Delivery.Status.PENDING,
-                next_attempt_at=now,
-                counts_toward_cap=True,
-            )
-            for e in enrollments
+        profiles, enrollments = support.pending_sends(
+            campaign,
+            step=step,
+            channel=Delivery.Channel.EMAIL,
+            traits=lambda i: {"email": f"mr-{i}@example.org", "firstName": f"Sam{i}"},
+            count=EMAILS,
         )
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE campaigns_delivery")

@@ -14,12 +14,15 @@ import uuid
 
 from aiosmtpd.controller import Controller
 from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
 
 from campaigns import services
+from campaigns.models import Delivery, Enrollment
 from campaigns.templating import save_template
 from cdp_site.celery import app
 from cdp_site.dev.embedded import any_free_port
 from integrations.destinations import services as destinations
+from profiles.models import Profile
 from tests.support.processes import start_celery_worker, stop_process
 
 TEMPLATE_SUBJECT = "{{ traits.firstName }}, you left {{ event.products|length }} things behind"
@@ -183,3 +186,42 @@ def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.02):
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out waiting for {what}; see the worker log")
         time.sleep(interval)
+
+
+def pending_sends(campaign, *, step: dict, channel: str, traits, count: int):
+    """``count`` profiles (``traits(i)`` each), their enrollments finished at ``step``
+    with a cart in their context, and one pending Delivery each, due now: a send ready
+    to go. Returns (profiles, enrollments)."""
+    now = timezone.now()
+    profiles = Profile.objects.bulk_create(
+        Profile(traits=traits(i), first_seen_at=now, last_seen_at=now) for i in range(count)
+    )
+    enrollments = Enrollment.objects.bulk_create(
+        Enrollment(
+            campaign=campaign,
+            profile_id=p.pk,
+            state=Enrollment.State.COMPLETED,
+            step_id=step["id"],
+            context={"event": "Cart Abandoned", "properties": cart(i)},
+            entered_at=now,
+            finished_at=now,
+        )
+        for i, p in enumerate(profiles)
+    )
+    Delivery.objects.bulk_create(
+        Delivery(
+            idempotency_key=f"{e.pk}:{step['id']}",
+            campaign=campaign,
+            enrollment=e,
+            profile_id=e.profile_id,
+            step_id=step["id"],
+            channel=channel,
+            destination_id=step["destination_id"],
+            template_id=step["template_id"],
+            status=Delivery.Status.PENDING,
+            next_attempt_at=now,
+            counts_toward_cap=True,
+        )
+        for e in enrollments
+    )
+    return profiles, enrollments

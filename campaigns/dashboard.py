@@ -16,7 +16,9 @@ def running(*, limit: int = 5) -> dict:
     active = Campaign.objects.filter(status=Campaign.Status.ACTIVE)
     shown = []
     for pk, name in active.order_by("name", "pk").values_list("pk", "name")[:limit]:
-        sent = Delivery.objects.filter(campaign_id=pk, status=Delivery.Status.SENT)
+        sent = Delivery.objects.filter(
+            campaign_id=pk, status__in=[Delivery.Status.SENT, Delivery.Status.DELIVERED]
+        )
         converted = Enrollment.objects.filter(campaign_id=pk, converted_at__isnull=False)
         shown.append(
             {

@@ -12,6 +12,9 @@ sending"), never sent again: an SMTP server has no idempotency key, so a second 
 could be a second e-mail in someone's inbox, which is worse than one lost message (which
 the UI shows as failed). The Message-ID is still stable per delivery (``<key@cdp>``) so
 a receiver can dedupe too.
+SMS is at most once too (an SMS API takes no idempotency key): an interrupted one is
+failed, not sent again. A refusal the provider says to retry (429 with Retry-After, 5xx)
+is retried: the message was not taken.
 Webhooks, audiences and ESP list calls are idempotent at the receiver (Idempotency-Key
 header; adding to an audience or a list twice is a no-op), so an interrupted one is retried.
 """
@@ -29,17 +32,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from cdp_site.contact_points import normalize_email
 from cdp_site.pgsend import SentStatement
-from integrations.destinations import adapters
+from integrations.destinations import adapters, sms
 from integrations.destinations import services as destinations
 from integrations.destinations.adapters import DestinationError, smtp_session
 from integrations.destinations.models import Destination
 from profiles.models import Profile
 
-from . import templating
+from . import channel_events, templating, undeliverable
 from .journeys.grammar import by_id
 from .models import Campaign, Delivery, Enrollment, MessageTemplate
 from .moves import current_profile, public_context, public_part
+from .undeliverable import reason as undeliverable_reason
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +54,11 @@ INTERRUPTED = "interrupted while sending: not sent again, it may have gone out"
 LEASE = timedelta(minutes=10)  # how long a send may take before it counts as interrupted
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 60
+AT_MOST_ONCE = [Delivery.Channel.EMAIL, Delivery.Channel.SMS]
+
+
+class Skipped(Exception):
+    """Not sent, and not a failure: the address became undeliverable since the step."""
 
 
 def send_delay() -> float:
@@ -68,27 +78,29 @@ def send_delay() -> float:
 RESERVATION = timedelta(seconds=15)
 BATCH = 50
 
-# $1 now, $2 the ids sent (and not yet recorded).
+# $1 now, $2 the ids sent (and not yet recorded), $3 the provider's id of each ('' when
+# the channel gives none: an SMS's sid rides along, no statement of its own).
 RECORD_SENT = """
-UPDATE campaigns_delivery SET status = 'sent', reason = '', sent_at = $1,
-    next_attempt_at = NULL
-WHERE id = ANY($2::bigint[]) AND status = 'sending'
+UPDATE campaigns_delivery d SET status = 'sent', reason = '', sent_at = $1,
+    next_attempt_at = NULL, provider_id = s.provider_id
+FROM unnest($2::bigint[], $3::text[]) AS s(id, provider_id)
+WHERE d.id = s.id AND d.status = 'sending'
 """
-# The same with the next one's mark: $3 the delivery, $4 the token, $5 the lease.
+# The same with the next one's mark: $4 the delivery, $5 the token, $6 the lease.
 MARK_SENDING = f"""
 WITH sent AS ({RECORD_SENT})
 UPDATE campaigns_delivery SET status = 'sending', reason = 'sending',
-    attempts = attempts + 1, next_attempt_at = $5
-WHERE id = $3 AND next_attempt_at = $4 AND status IN ('pending', 'sending')
+    attempts = attempts + 1, next_attempt_at = $6
+WHERE id = $4 AND next_attempt_at = $5 AND status IN ('pending', 'sending')
 RETURNING attempts
 """  # noqa: S608 (built from the constant above, no input)
 
 
 def expire_interrupted(*, now: datetime) -> int:
-    """E-mails whose send lease ran out while ``sending``: failed, never sent again."""
+    """E-mails and SMS whose send lease ran out while ``sending``: failed, never sent again."""
     return Delivery.objects.filter(
         status=Delivery.Status.SENDING,
-        channel=Delivery.Channel.EMAIL,
+        channel__in=AT_MOST_ONCE,
         next_attempt_at__lte=now,
     ).update(status=Delivery.Status.FAILED, reason=INTERRUPTED, next_attempt_at=None)
 
@@ -132,11 +144,21 @@ class Batch:
     def __init__(self, deliveries: list[Delivery], *, token: datetime, now: datetime):
         self.token, self.now = token, now
         self.sent: list[int] = []
+        self.provider_ids: list[str] = []  # of each of ``sent``
         self.mark: Mark | None = None
         self.profiles = _profiles({d.profile_id for d in deliveries})
         enrollment_ids = [d.enrollment_id for d in deliveries if d.enrollment_id]
         self.contexts = dict(
             Enrollment.objects.filter(pk__in=enrollment_ids).values_list("pk", "context")
+        )
+        # An address that bounced or complained since its step was run: read once.
+        self.undeliverable = undeliverable.among(
+            Delivery.Channel.EMAIL,
+            [
+                (getattr(self.profiles.get(d.profile_id), "traits", None) or {}).get("email")
+                for d in deliveries
+                if d.channel == Delivery.Channel.EMAIL
+            ],
         )
         # Read now: between a mark being sent and its answer the connection is busy,
         # so nothing a send reads before asking ``ready`` may come from the database.
@@ -151,10 +173,10 @@ class Batch:
         ones sent before it); ``Mark.ours()`` waits for the answer."""
         statement = SentStatement(
             MARK_SENDING,
-            [self.now, self.sent, delivery.pk, self.token, self.now + LEASE],
+            [self.now, self.sent, self.provider_ids, delivery.pk, self.token, self.now + LEASE],
             name="cdp_mark_sending",
         )
-        self.sent = []
+        self.sent, self.provider_ids = [], []
         self.mark = Mark(delivery, statement)
         return self.mark
 
@@ -162,8 +184,8 @@ class Batch:
         if self.mark is not None:
             self.mark.ours()  # the connection is free only once its answer is read
         if self.sent:
-            SentStatement(RECORD_SENT, [self.now, self.sent]).rows()
-            self.sent = []
+            SentStatement(RECORD_SENT, [self.now, self.sent, self.provider_ids]).rows()
+            self.sent, self.provider_ids = [], []
 
     def context(self, delivery: Delivery) -> dict:
         return public_part(self.contexts.get(delivery.enrollment_id))
@@ -197,11 +219,12 @@ def deliver(delivery: Delivery, *, batch: Batch, mark: Mark) -> str | None:
     before the message can go out); its outcome is recorded (sent: with the batch's next
     statement). None: the delivery was not ours, nothing sent or recorded."""
     try:
-        send(
+        provider_id = send(
             delivery,
             profile=batch.profiles.get(delivery.profile_id),
             context=batch.context(delivery),
             ready=mark.ours,
+            undeliverable=batch.undeliverable,
         )
     except Exception as error:  # noqa: BLE001 (recorded below)
         if not mark.ours():
@@ -210,22 +233,35 @@ def deliver(delivery: Delivery, *, batch: Batch, mark: Mark) -> str | None:
     if delay := send_delay():
         time_module.sleep(delay)
     batch.sent.append(delivery.pk)
+    batch.provider_ids.append(provider_id or "")
     return Delivery.Status.SENT
 
 
 def record_error(delivery: Delivery, error: Exception, *, now: datetime) -> str:
 
+    if isinstance(error, Skipped):
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.SKIPPED, reason=str(error)[:300], next_attempt_at=None
+        )
+        return Delivery.Status.SKIPPED
     if isinstance(error, DestinationError):
-        return record_failure(delivery, str(error), retryable=error.retryable, now=now)
+        return record_failure(
+            delivery, str(error), retryable=error.retryable, now=now, wait=error.retry_after
+        )
     if isinstance(error, ValidationError):  # the template no longer renders
         return record_failure(delivery, "; ".join(error.messages), retryable=False, now=now)
     logger.error("delivery %s failed", delivery.pk, exc_info=error)
     return record_failure(delivery, f"{type(error).__name__}: {error}", retryable=True, now=now)
 
 
-def record_failure(delivery: Delivery, message: str, *, retryable: bool, now: datetime) -> str:
+def record_failure(
+    delivery: Delivery, message: str, *, retryable: bool, now: datetime, wait=None
+) -> str:
+    """Retried later (after ``wait`` seconds when the destination said, else with
+    backoff) while attempts are left, else failed."""
     if retryable and delivery.attempts < MAX_ATTEMPTS:
-        wait = RETRY_BASE_SECONDS * 2 ** (delivery.attempts - 1)
+        if wait is None:
+            wait = RETRY_BASE_SECONDS * 2 ** (delivery.attempts - 1)
         Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.PENDING,
             reason=f"retrying: {message}"[:300],
@@ -309,9 +345,11 @@ def _read(model, pk):
     return cache[key]
 
 
-def send(delivery: Delivery, *, profile, context: dict, ready=None) -> None:
+def send(delivery: Delivery, *, profile, context: dict, ready=None, undeliverable=None) -> str:
     """``ready()`` (if given) is asked before anything can go out; False: nothing is
-    sent (``NotReady``). An e-mail asks it after its envelope, see ``send_one``."""
+    sent (``NotReady``). An e-mail asks it after its envelope, see ``send_one``.
+    ``undeliverable``: {address: kind} of the batch's e-mail addresses that bounced.
+    Returns the provider's id of the message ('' when the channel gives none)."""
 
     destination = _read(Destination, delivery.destination_id)
     if destination is None:
@@ -324,23 +362,10 @@ def send(delivery: Delivery, *, profile, context: dict, ready=None) -> None:
     if delivery.channel in emails and not profile.email_confirmed:
         raise adapters.DestinationError("the e-mail address is not confirmed", retryable=False)
     if delivery.channel == Delivery.Channel.EMAIL:
-        template = _read(MessageTemplate, delivery.template_id)
-        if template is None:
-            raise adapters.DestinationError("the message was deleted", retryable=False)
-        rendered = templating.render(
-            template=template, profile=profile, context=context, delivery=delivery
-        )
-        adapters.send_email(
-            destination,
-            to=traits["email"],
-            subject=rendered.subject,
-            html=rendered.html,
-            text=rendered.text,
-            headers=rendered.headers,
-            message_id=f"<{delivery.idempotency_key.replace(':', '.')}@cdp>",
-            ready=ready,
-        )
-        return
+        send_email(delivery, destination, profile, context, ready, undeliverable or {})
+        return ""
+    if delivery.channel == Delivery.Channel.SMS:
+        return send_sms(delivery, destination, profile, context, ready)
     if ready is not None and not ready():
         raise adapters.NotReady
     if delivery.channel == Delivery.Channel.WEBHOOK:
@@ -363,3 +388,48 @@ def send(delivery: Delivery, *, profile, context: dict, ready=None) -> None:
             email=traits.get("email", ""),
             merge_fields=merge,
         )
+    return ""
+
+
+def send_email(delivery, destination, profile, context, ready, undeliverable: dict) -> None:
+    address = (profile.traits or {}).get("email")
+    if kind := undeliverable.get(normalize_email(address) or ""):
+        raise Skipped(undeliverable_reason(kind))
+    template = _read(MessageTemplate, delivery.template_id)
+    if template is None:
+        raise adapters.DestinationError("the message was deleted", retryable=False)
+    rendered = templating.render(
+        template=template, profile=profile, context=context, delivery=delivery
+    )
+    adapters.send_email(
+        destination,
+        to=address,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
+        headers=rendered.headers,
+        message_id=message_id_of(delivery),
+        ready=ready,
+    )
+
+
+def message_id_of(delivery: Delivery) -> str:
+    """The Message-ID an e-mail delivery is sent with; bounces and delivery events name
+    it (``delivery_of_message_id`` reads it back)."""
+    return f"<{delivery.idempotency_key.replace(':', '.')}@cdp>"
+
+
+def send_sms(delivery, destination, profile, context, ready) -> str:
+    """The text rendered and the number read before the mark is asked for: a message that
+    cannot be sent fails without a request. Returns the provider's id (its sid)."""
+    template = _read(MessageTemplate, delivery.template_id)
+    if template is None:
+        raise adapters.DestinationError("the message was deleted", retryable=False)
+    body = templating.render_sms(template=template, profile=profile, context=context)
+    number = sms.phone_of(destination, (profile.traits or {}).get("phone"))
+    if ready is not None and not ready():
+        raise adapters.NotReady
+    sid = adapters.send_sms(
+        destination, to=number, body=body, status_callback=channel_events.status_url(delivery.pk)
+    )
+    return sid[:64]

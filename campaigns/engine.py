@@ -126,7 +126,7 @@ def convert(enrollment: Enrollment, *, at: datetime, now: datetime) -> None:
     enrollment.save()
     Delivery.objects.filter(
         enrollment=enrollment,
-        status=Delivery.Status.SENT,
+        status__in=[Delivery.Status.SENT, Delivery.Status.DELIVERED],
         sent_at__gte=at - window,
         sent_at__lte=at,
         converted_at__isnull=True,

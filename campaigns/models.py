@@ -11,12 +11,23 @@ from cdp_site.models import OutboxCursor
 
 
 class MessageTemplate(models.Model):
-    """An e-mail personalised from the profile's traits and the triggering event
-    (campaigns/templating.py renders it in a sandbox, autoescaped)."""
+    """An e-mail (subject, HTML, text) or a text message (SMS: ``body_text`` only)
+    personalised from the profile's traits and the triggering event
+    (campaigns/templating.py renders it in a sandbox, autoescaped).
+
+    A *transactional* message (an order confirmation) needs no marketing consent and is
+    neither capped nor held by quiet hours, so only a journey an event starts may send
+    it: a broadcast or a segment's campaign refuses it (campaigns/services.check)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "SMS"
 
     name = models.CharField(max_length=120)
-    subject = models.CharField(max_length=200)
-    body_html = models.TextField()
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    transactional = models.BooleanField(default=False)
+    subject = models.CharField(max_length=200, blank=True, default="")  # e-mail only
+    body_html = models.TextField(blank=True, default="")  # e-mail only
     body_text = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -181,13 +192,16 @@ class Delivery(models.Model):
         AUDIENCE = "audience", "Ad audience"
         ESP = "esp", "E-mail platform list"
         TRAIT = "trait", "Set a trait"
+        SMS = "sms", "SMS"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"  # claimed; its lease ends at next_attempt_at
-        # Sent is as far as a channel reports: an SMTP server accepting a message is not its
-        # delivery to a mailbox, and no channel here says more, so there is no "delivered".
+        # Sent: the channel took it (an SMTP server accepting a message is not its delivery
+        # to a mailbox). Delivered only where the channel reports it: an SMS provider's
+        # status callback, an e-mail service's delivery event or a DSN (campaigns/bounces.py).
         SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
@@ -210,6 +224,9 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     counts_toward_cap = models.BooleanField(default=False)  # a marketing message
+    # The provider's id of the message (an SMS's sid), for support and status callbacks.
+    provider_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -270,10 +287,14 @@ class ChannelRules(models.Model):
 
     class Channel(models.TextChoices):  # the channels whose messages reach a person
         EMAIL = Delivery.Channel.EMAIL.value, Delivery.Channel.EMAIL.label
-        WEBHOOK = Delivery.Channel.WEBHOOK.value, "Webhook (e.g. SMS or push gateways)"
+        WEBHOOK = Delivery.Channel.WEBHOOK.value, "Webhook (e.g. push gateways)"
+        SMS = Delivery.Channel.SMS.value, Delivery.Channel.SMS.label
 
-    # Until set: e-mail keeps the cap it always had, webhooks have none.
-    DEFAULTS = {Channel.EMAIL: {"max_messages": 3, "per_days": 7}}
+    # Until set: e-mail keeps the cap it always had, SMS has the same, webhooks none.
+    DEFAULTS = {
+        Channel.EMAIL: {"max_messages": 3, "per_days": 7},
+        Channel.SMS: {"max_messages": 3, "per_days": 7},
+    }
 
     channel = models.CharField(max_length=10, choices=Channel.choices, unique=True)
     max_messages = models.PositiveIntegerField(null=True, blank=True)
@@ -290,6 +311,58 @@ class ChannelRules(models.Model):
     @classmethod
     def default(cls, channel: str) -> "ChannelRules":
         return cls(channel=channel, **cls.DEFAULTS.get(channel, {}))
+
+
+class Undeliverable(models.Model):
+    """An address no message goes to any more: an e-mail address that bounced for good or
+    whose owner complained (marked spam). Sends to it are skipped with the reason."""
+
+    class Kind(models.TextChoices):
+        BOUNCE = "bounce", "Bounced"
+        COMPLAINT = "complaint", "Complained (marked as spam)"
+
+    channel = models.CharField(max_length=10, default=Delivery.Channel.EMAIL)
+    address = models.CharField(max_length=320)  # lower-cased e-mail, or E.164
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.CharField(max_length=300, blank=True, default="")
+    via = models.CharField(max_length=40)  # webhook | bounce folder
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "address"], name="undeliverable_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.address}"
+
+
+class InboundSms(models.Model):
+    """A text message people sent back (a STOP keyword, or anything else): kept with what
+    it did. From a number no profile holds, it is recorded and nothing else."""
+
+    class Outcome(models.TextChoices):
+        STOPPED = "stopped", "SMS consent withdrawn"
+        UNKNOWN_NUMBER = "unknown_number", "No profile holds the number"
+        NO_KEYWORD = "no_keyword", "Not a keyword: nothing done"
+
+    id = models.BigAutoField(primary_key=True)
+    destination = models.ForeignKey(
+        "integrations.Destination", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    provider_id = models.CharField(max_length=64, blank=True, default="")
+    from_number = models.CharField(max_length=40)
+    body = models.CharField(max_length=320, blank=True, default="")
+    profile_id = models.BigIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["profile_id"], name="inboundsms_profile")]
+
+    def __str__(self) -> str:
+        return f"{self.from_number}: {self.outcome}"
 
 
 class TriggerCursor(OutboxCursor):

@@ -1,7 +1,8 @@
 """campaigns' tables in the personal-data registry (cdp_site/personal_data.py): the
 journeys a person was in, each step they passed, the messages sent to them with their
-opens, clicks and conversions, and the products recommended to them. Steps and
-deliveries point at the enrollment: they go first.
+opens, clicks and conversions, the texts they sent back, their addresses that bounced,
+and the products recommended to them. Steps and deliveries point at the enrollment:
+they go first.
 
 Audience syncs: an erased person still in an ad audience must leave it, and only the
 hashes sent say whom to remove. Their row is detached from the person (its profile id
@@ -11,7 +12,7 @@ are deleted at once."""
 
 from psycopg import sql
 
-from cdp_site.personal_data import Subject, by_profile, register, run, select
+from cdp_site.personal_data import Subject, by_condition, by_profile, register, run, select
 
 DETACH = sql.SQL("""
 WITH gone AS (
@@ -31,9 +32,32 @@ def _erase_audience_members(subject) -> int:
     return run(DETACH, ids) + run(REJECTED, ids)
 
 
+# An address that bounced or complained, kept by the address itself (no profile).
+ADDRESS = sql.SQL("t.address = ANY(%s)")
+# A text sent back: by its profile, or by the number (a STOP from a number no profile held
+# then is still the person's).
+REPLIES = sql.SQL("t.profile_id = ANY(%s) OR t.from_number = ANY(%s)")
+
+
 def register_all() -> None:
     by_profile("campaigns.StepLog", "campaigns_steplog", part="journey_steps", step=40)
     by_profile("campaigns.Delivery", "campaigns_delivery", part="messages", step=40)
+    by_condition(
+        "campaigns.InboundSms",
+        "campaigns_inboundsms",
+        part="sms_replies",
+        where=REPLIES,
+        params=lambda subject: [list(subject.profile_ids), subject.values("phone")],
+        step=40,
+    )
+    by_condition(
+        "campaigns.Undeliverable",
+        "campaigns_undeliverable",
+        part="undeliverable_addresses",
+        where=ADDRESS,
+        params=lambda subject: [subject.values("email", "phone")],
+        step=40,
+    )
     by_profile("campaigns.Enrollment", "campaigns_enrollment", part="journeys", step=45)
     by_profile(
         "campaigns.AudiencePending", "campaigns_audiencepending", part="audience_checks", step=40

@@ -10,6 +10,10 @@ set on the campaigns' protection page and through the API).
   ``max_messages`` is empty.
 - Quiet hours: a channel's message due in its quiet hours waits until they end (it is
   not skipped); the engine keeps the enrollment at the step with ``wake_at`` = their end.
+  They are read in the *recipient's* time zone when it is known (``recipient_zone``: a
+  time-zone trait, else the newest event's ``context.timezone``), else in the settings'.
+- Transactional messages (an order confirmation) need no marketing consent, count toward
+  no cap and keep no quiet hours; only event-started journeys send them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from django.db import connection
 from django.db.models import Q
 
 from integrations.destinations.kinds import DEFAULT_PURPOSE
+from profiles import selectors as profile_selectors
 from profiles.consent import may_use
 from profiles.models import ConsentPurpose
 
@@ -31,18 +36,28 @@ CHANNEL_PURPOSE = {
     Delivery.Channel.ESP: "email_marketing",
     Delivery.Channel.AUDIENCE: "advertising",
     Delivery.Channel.TRAIT: None,
+    Delivery.Channel.SMS: "sms_marketing",
     # The default; each webhook destination names its own (config["consent_purpose"]).
     Delivery.Channel.WEBHOOK: DEFAULT_PURPOSE,
 }
 PURPOSE_WORDS = {
     "email_marketing": "e-mail marketing",
+    "sms_marketing": "SMS marketing",
     "advertising": "advertising",
     "analytics": "analytics",
     "personalisation": "personalisation",
     "partner_sharing": "partner sharing",
 }
 # Channels whose messages reach a person: they count toward their cap and keep quiet hours.
-MESSAGE_CHANNELS = {Delivery.Channel.EMAIL, Delivery.Channel.WEBHOOK}
+MESSAGE_CHANNELS = {Delivery.Channel.EMAIL, Delivery.Channel.WEBHOOK, Delivery.Channel.SMS}
+COUNTED = [
+    Delivery.Status.PENDING,
+    Delivery.Status.SENDING,
+    Delivery.Status.SENT,
+    Delivery.Status.DELIVERED,
+]
+# Traits that may say a person's time zone (an IANA name such as Europe/Paris).
+TIME_ZONE_TRAITS = ("timezone", "timeZone", "time_zone")
 FREQUENCY_CAP = "frequency cap"
 
 
@@ -89,7 +104,7 @@ def over_cap(profile_id: int, *, now: datetime, rules: ChannelRules) -> bool:
         profile_id=profile_id,
         channel=rules.channel,
         counts_toward_cap=True,
-        status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.SENT],
+        status__in=COUNTED,
     ).count()
     return counted >= rules.max_messages
 
@@ -99,6 +114,27 @@ def zone(rules: ActivationSettings):
         return ZoneInfo(rules.time_zone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def _zone_named(name) -> ZoneInfo | None:
+    if not isinstance(name, str) or not name.strip() or len(name) > 60:
+        return None
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def recipient_zone(profile, rules: ActivationSettings):
+    """The person's own time zone: a time-zone trait, else the newest of their recent
+    events' ``context.timezone``; the settings' zone when neither names a real one."""
+    traits = (getattr(profile, "traits", None) or {}) if profile is not None else {}
+    for key in TIME_ZONE_TRAITS:
+        if found := _zone_named(traits.get(key)):
+            return found
+    saved = profile is not None and profile.pk is not None
+    last = profile_selectors.last_event_time_zone(profile_id=profile.pk) if saved else ""
+    return _zone_named(last) or zone(rules)
 
 
 def next_time_of_day(now: datetime, at: time, tz) -> datetime:

@@ -22,7 +22,10 @@ def _forms(data, settings: ActivationSettings):
     for channel, label in ChannelRules.Channel.choices:
         rules = settings.for_channel(channel)
         initial = {name: getattr(rules, name) for name in services.RULE_FIELDS}
-        form = ChannelRulesForm(data, prefix=channel, initial=initial)
+        # A channel none of whose fields were posted keeps its rules (a form from before
+        # the channel existed).
+        posted = data is not None and any(key.startswith(f"{channel}-") for key in data)
+        form = ChannelRulesForm(data if posted else None, prefix=channel, initial=initial)
         channels.append(
             {
                 "channel": channel,
@@ -50,11 +53,12 @@ def _place(error: dict, zone: ProtectionForm, channels: list[dict]) -> None:
 def protection_page(request):
     settings = ActivationSettings.load()
     zone, channels = _forms(request.POST or None, settings)
-    if request.method == "POST" and zone.is_valid() and all(c["form"].is_valid() for c in channels):
+    posted = [c for c in channels if c["form"].is_bound]
+    if request.method == "POST" and zone.is_valid() and all(c["form"].is_valid() for c in posted):
         try:
             services.save_protection(
                 time_zone=zone.cleaned_data["time_zone"],
-                channels={c["channel"]: c["form"].cleaned_data for c in channels},
+                channels={c["channel"]: c["form"].cleaned_data for c in posted},
             )
         except services.CampaignError as error:
             for problem in error.errors:

@@ -313,7 +313,7 @@ def _open_campaigns_with_step(field: str, value: int) -> list[Campaign]:
     return [
         campaign
         for campaign in Campaign.objects.exclude(status=Campaign.Status.FINISHED).only(
-            "name", "steps"
+            "name", "kind", "steps"
         )
         if any(str(step.get(field)) == str(value) for step in _steps(campaign))
     ]
@@ -328,6 +328,15 @@ def campaigns_using_destination(destination) -> list[str]:
 def campaigns_sending(*, template) -> list[str]:
     """Names of the campaigns not finished whose journey sends ``template``."""
     return [c.name for c in _open_campaigns_with_step("template_id", template.pk)]
+
+
+def marketing_campaigns_sending(*, template) -> list[str]:
+    """Names of the broadcasts and segment campaigns not finished that send ``template``."""
+    return [
+        c.name
+        for c in _open_campaigns_with_step("template_id", template.pk)
+        if c.kind != Campaign.Kind.EVENT
+    ]
 
 
 def deletion_consequences(*, campaign: Campaign) -> list[str]:

@@ -35,6 +35,7 @@ from .models import (
     ChannelRules,
     Delivery,
     Enrollment,
+    MessageTemplate,
     StepLog,
     TriggerCursor,
 )
@@ -95,6 +96,8 @@ def check(campaign: Campaign) -> None:
     if kind == Campaign.Kind.EVENT and not (campaign.trigger_event or "").strip():
         errors.append({"field": "trigger_event", "message": "Choose the event that starts it."})
     errors += _entry_condition_errors(campaign)
+    if not errors:
+        errors += message_errors(campaign)
     if campaign.entry not in Campaign.Entry.values:
         errors.append({"field": "entry", "message": "Choose how often someone may enter."})
     if campaign.entry == Campaign.Entry.COOLDOWN and not campaign.cooldown_days:
@@ -112,6 +115,39 @@ def _entry_condition_errors(campaign: Campaign) -> list[dict]:
     if campaign.entry_audience and campaign.kind == Campaign.Kind.BROADCAST:
         message = "A broadcast goes to its segment: an entry audience is for triggered journeys."
         errors.append({"field": "entry_audience", "message": message})
+    return errors
+
+
+MESSAGE_STEPS = {
+    "send_email": MessageTemplate.Channel.EMAIL,
+    "send_sms": MessageTemplate.Channel.SMS,
+}
+
+
+def message_errors(campaign: Campaign) -> list[dict]:
+    """Each message step sends a message of its channel; a transactional message (which
+    needs no marketing consent) only from a journey an event starts, never to a segment."""
+    steps = [(i, s) for i, s in enumerate(campaign.steps) if s.get("type") in MESSAGE_STEPS]
+    ids = {s.get("template_id") for _, s in steps}
+    templates = MessageTemplate.objects.in_bulk([pk for pk in ids if isinstance(pk, int)])
+    errors = []
+    for i, step in steps:
+        template = templates.get(step.get("template_id"))
+        if template is None:
+            continue
+        field = f"steps[{i}].template_id"
+        if template.channel != MESSAGE_STEPS[step["type"]]:
+            words = "an SMS" if step["type"] == "send_sms" else "an e-mail"
+            errors.append({"field": field, "message": f"Choose {words} message."})
+        elif template.transactional and campaign.kind != Campaign.Kind.EVENT:
+            errors.append(
+                {
+                    "field": field,
+                    "message": f"“{template.name}” is transactional: it needs no marketing "
+                    "consent, so a broadcast or a segment's campaign cannot send it. Choose "
+                    "a marketing message, or start the journey with an event.",
+                }
+            )
     return errors
 
 
@@ -358,7 +394,9 @@ MAX_PER_DAYS = 365
 def _rules_errors(channel: str, values: dict) -> list[dict]:
     where = f"channels.{channel}"
     if channel not in ChannelRules.Channel.values:
-        return [{"field": where, "message": "Only e-mail and webhooks have caps and quiet hours."}]
+        return [
+            {"field": where, "message": "Only e-mail, SMS and webhooks have caps and quiet hours."}
+        ]
     errors = []
     cap, days = values.get("max_messages"), values.get("per_days")
     if cap is not None and cap < 0:

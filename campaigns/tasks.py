@@ -10,7 +10,7 @@ from cdp_site import debounce
 from cdp_site.celery import LONG_TASK
 from cdp_site.redis_client import client
 
-from . import runner, services, triggers
+from . import bounces, runner, services, triggers
 from .recommendations import services as recommendation_services
 
 
@@ -191,3 +191,8 @@ def rebuild_personalization() -> int:
     from .personalization import cache
 
     return cache.rebuild()
+
+
+def read_bounce_folders() -> dict:
+    """DSNs and complaint reports dropped into the SMTP destinations' bounce folders."""
+    return bounces.read_bounce_folders()

@@ -29,6 +29,7 @@ and an unsubscribe link; ``rendered.headers`` carries ``List-Unsubscribe`` (RFC 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html as html_lib
 import re
@@ -291,7 +292,10 @@ def render(*, template, profile, context: dict | None, delivery=None) -> Rendere
     """
     extra = {}
     headers: dict[str, str] = {}
-    if delivery is not None:
+    # A transactional message (an order confirmation) is no marketing: unsubscribing
+    # from marketing would not stop it, so it offers no unsubscribe link.
+    marketing = not getattr(template, "transactional", False)
+    if delivery is not None and marketing:
         unsubscribe = tracking.unsubscribe_url(delivery.pk)
         extra["unsubscribe_url"] = unsubscribe
         headers = {
@@ -306,30 +310,51 @@ def render(*, template, profile, context: dict | None, delivery=None) -> Rendere
     subject = " ".join(subject.split())
     if not text.strip():
         text = html_to_text(html)
-    if delivery is not None:
+    if delivery is not None and not marketing:
+        html = track_html(html, delivery_id=delivery.pk, unsubscribe="")
+    elif delivery is not None:
         html = track_html(html, delivery_id=delivery.pk, unsubscribe=unsubscribe)
         if "unsubscribe_url" not in (template.body_text or "") and unsubscribe not in text:
             text = f"{text.rstrip()}\n\n--\nUnsubscribe: {unsubscribe}\n"
     return RenderedMessage(subject=subject, html=html, text=text, headers=headers)
 
 
-def _render_parts(template, data: dict) -> tuple[str, str, str]:
-    """Subject, HTML and text under one message's limits; any failure of the template's
-    is a ValidationError saying why (never an exception from inside the sandbox)."""
+def render_sms(*, template, profile, context: dict | None) -> str:
+    """A text message's body for ``profile``: ``body_text`` rendered as plain text (no
+    HTML escaping, no tracking). ValidationError when it no longer renders, or renders
+    empty."""
+    data = build_context(profile=profile, context=context)
+    with _failures_explained(template.body_text or ""):
+        body = _render_one(template.body_text or "", data, autoescape=False).strip()
+    if not body:
+        raise ValidationError("The text message is empty for this person.")
+    return body
+
+
+@contextlib.contextmanager
+def _failures_explained(source: str):
+    """Renders under one message's limits; any failure of the template's is a
+    ValidationError saying why (never an exception from inside the sandbox)."""
     try:
         with render_limits.budget():
-            # A subject is a header: no HTML escaping, and no line breaks.
-            subject = _render_one(template.subject, data, autoescape=False)
-            html = _render_one(template.body_html, data)
-            text = _render_one(template.body_text or "", data, autoescape=False)
+            yield
     except TemplateSyntaxError as exc:
-        raise ValidationError(syntax_message(template.body_html or "", exc)) from exc
+        raise ValidationError(syntax_message(source, exc)) from exc
     except (RenderLimitExceeded, RecursionError) as exc:
         raise ValidationError(_limit_message(exc)) from exc
     except Exception as exc:  # noqa: BLE001 (a filter given what it cannot take)
         raise ValidationError(
             f"The template stopped on an error: {type(exc).__name__}: {exc}"[:300]
         ) from exc
+
+
+def _render_parts(template, data: dict) -> tuple[str, str, str]:
+    """Subject, HTML and text under one message's limits (``_failures_explained``)."""
+    with _failures_explained(template.body_html or ""):
+        # A subject is a header: no HTML escaping, and no line breaks.
+        subject = _render_one(template.subject, data, autoescape=False)
+        html = _render_one(template.body_html, data)
+        text = _render_one(template.body_text or "", data, autoescape=False)
     return subject, html, text
 
 
@@ -338,9 +363,10 @@ BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 
 
 def track_html(html: str, *, delivery_id: int, unsubscribe: str | None = None) -> str:
-    """Links through the click redirect, an unsubscribe link unless the template has one,
-    and the open pixel at the end of the body."""
-    unsubscribe = unsubscribe or tracking.unsubscribe_url(delivery_id)
+    """Links through the click redirect, an unsubscribe link unless the template has one
+    (none when ``unsubscribe`` is ''), and the open pixel at the end of the body."""
+    if unsubscribe is None:
+        unsubscribe = tracking.unsubscribe_url(delivery_id)
 
     def rewrite(match: re.Match) -> str:
         url = html_lib.unescape(match.group(3)).strip()
@@ -351,7 +377,7 @@ def track_html(html: str, *, delivery_id: int, unsubscribe: str | None = None) -
 
     html = HREF.sub(rewrite, html)
     tail = ""
-    if html_lib.escape(unsubscribe) not in html and unsubscribe not in html:
+    if unsubscribe and html_lib.escape(unsubscribe) not in html and unsubscribe not in html:
         tail += (
             '<p style="font-size:12px;color:#666">'
             f'<a href="{html_lib.escape(unsubscribe)}">Unsubscribe</a></p>'
@@ -403,19 +429,73 @@ EXAMPLE_CONTEXT = {
 
 
 @transaction.atomic
-def save_template(*, template=None, name: str, subject: str, body_html: str, body_text: str = ""):
+def save_template(
+    *,
+    template=None,
+    name: str,
+    subject: str = "",
+    body_html: str = "",
+    body_text: str = "",
+    channel: str = MessageTemplate.Channel.EMAIL,
+    transactional: bool = False,
+):
     """Creates or updates a MessageTemplate after checking that every part compiles;
-    raises ValidationError({field: "Line N: ..."}) otherwise."""
+    raises ValidationError({field: "Line N: ..."}) otherwise. An e-mail needs a subject
+    and an HTML body, a text message (``channel`` "sms") its text. A message sent by a
+    broadcast or a segment's campaign cannot become transactional."""
 
-    validate_template(subject=subject, body_html=body_html, body_text=body_text)
+    if channel == MessageTemplate.Channel.SMS:
+        validate_sms(body_text=body_text)
+        subject, body_html = "", ""
+    else:
+        validate_email(subject=subject, body_html=body_html, body_text=body_text)
     template = template or MessageTemplate()
+    if (
+        template.pk
+        and transactional
+        and (marketing := selectors.marketing_campaigns_sending(template=template))
+    ):
+        raise ValidationError(
+            {
+                "transactional": [
+                    f"Sent by {', '.join(marketing)}: a broadcast or a segment's "
+                    "campaign cannot send a transactional message."
+                ]
+            }
+        )
     template.name = name
+    template.channel = channel
+    template.transactional = bool(transactional)
     template.subject = subject
     template.body_html = body_html
     template.body_text = body_text or ""
     template.full_clean()
     template.save()
     return template
+
+
+def validate_email(*, subject: str, body_html: str, body_text: str = "") -> None:
+    """An e-mail's template: a subject and an HTML body, each part compiling."""
+    errors = {}
+    if not (subject or "").strip():
+        errors["subject"] = ["An e-mail needs a subject."]
+    if not (body_html or "").strip():
+        errors["body_html"] = ["An e-mail needs an HTML body."]
+    if errors:
+        raise ValidationError(errors)
+    validate_template(subject=subject, body_html=body_html, body_text=body_text)
+
+
+def validate_sms(*, body_text: str) -> None:
+    """A text message's template: it compiles, names only known variables, is not empty."""
+    if not (body_text or "").strip():
+        raise ValidationError({"body_text": ["Write the text message."]})
+    try:
+        validate_template(subject="", body_html="", body_text=body_text)
+    except ValidationError as exc:
+        raise ValidationError(
+            {"body_text": exc.message_dict.get("body_text", exc.messages)}
+        ) from exc
 
 
 def deletion_problem(*, template) -> str:

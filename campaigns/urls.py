@@ -2,12 +2,14 @@
 
 Pages at /campaigns/ (namespace "campaigns"): the campaigns and their journeys, the
 gallery, the protection rules, message templates and results. Tracking links at /t/
-(namespace "tracking"): opens, clicks and unsubscribes, public (signed tokens).
+(namespace "tracking"): opens, clicks and unsubscribes, public (signed tokens); the
+channels' callbacks (SMS status and inbound, e-mail delivery events), public (signed by
+the provider).
 """
 
 from django.urls import include, path
 
-from . import protection_views, tracking_views, views
+from . import channel_views, protection_views, tracking_views, views
 from .audiences import views as audiences
 from .messages import views as messages
 from .personalization import views as personalization
@@ -55,6 +57,9 @@ tracking_patterns = [
     path("o/<str:token>.gif", tracking_views.open_pixel, name="open"),
     path("c/<str:token>", tracking_views.click, name="click"),
     path("u/<str:token>", tracking_views.unsubscribe, name="unsubscribe"),
+    path("sms/status/<int:delivery_id>/", channel_views.sms_status, name="sms-status"),
+    path("sms/inbound/<int:destination_id>/", channel_views.sms_inbound, name="sms-inbound"),
+    path("email/events/<int:destination_id>/", channel_views.email_events, name="email-events"),
 ]
 
 urlpatterns = [

@@ -115,7 +115,12 @@ def _event_names() -> list[str]:
 def _pickers() -> dict:
     destinations = list(Destination.objects.filter(enabled=True).only("pk", "name", "kind"))
     return {
-        "templates": list(MessageTemplate.objects.only("pk", "name")),
+        "templates": list(
+            MessageTemplate.objects.filter(channel=MessageTemplate.Channel.EMAIL).only("pk", "name")
+        ),
+        "sms_templates": list(
+            MessageTemplate.objects.filter(channel=MessageTemplate.Channel.SMS).only("pk", "name")
+        ),
         "destinations": {
             name: [d for d in destinations if d.kind in step_type.destination_kinds]
             for name, step_type in step_types.TYPES.items()

@@ -24,7 +24,7 @@ from datetime import datetime
 from django.db import connection
 from psycopg import errors, generators, pq
 
-Param = str | int | datetime | list[int] | None
+Param = str | int | datetime | list[int] | list[str] | None
 
 
 class SentStatement:
@@ -76,9 +76,16 @@ def _text(value: Param) -> bytes | None:
         return None
     if isinstance(value, datetime):
         return value.isoformat().encode()
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return ("{" + ",".join(_quoted(v) for v in value) + "}").encode()
     if isinstance(value, list):
         return ("{" + ",".join(str(int(v)) for v in value) + "}").encode()
     return str(value).encode()
+
+
+def _quoted(text: str) -> str:
+    """One element of a text array literal: quoted, its quotes and backslashes escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _rows(results, *, encoding: str) -> list[tuple]:

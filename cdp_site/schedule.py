@@ -164,6 +164,12 @@ BEAT_SCHEDULE = {
         "options": {"expires": 60},
     },
     "campaigns-purge-step-logs": {"task": "campaigns.tasks.purge_step_logs", "schedule": 3600.0},
+    # Bounces dropped into the SMTP destinations' bounce folders (campaigns/bounces.py).
+    "campaigns-read-bounce-folders": {
+        "task": "campaigns.tasks.read_bounce_folders",
+        "schedule": 120.0,
+        "options": {"expires": 120},
+    },
     # Destinations: CSV exports of a segment on their own schedule (config.every_hours).
     "destinations-run-scheduled-exports": {
         "task": "segments.tasks.run_scheduled_exports",

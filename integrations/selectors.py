@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 
 from .models import Event, EventInbox, RejectedEvent, Source, SourceMinuteStats
@@ -38,18 +37,6 @@ def latest_events(*, source: Source, limit: int = 20) -> list[Event]:
             "-received_at", "-id"
         )[:limit]
     )
-
-
-def context_values(*, events: list[tuple[int, object]], key: str) -> dict[int, object]:
-    """``context[key]`` of raw events given as (id, received_at), by id (absent when the
-    event has none). The receipt time names the partition, so each is one index probe."""
-    if not events:
-        return {}
-    which = Q()
-    for event_id, received_at in events:
-        which |= Q(id=event_id, received_at=received_at)
-    rows = Event.objects.filter(which).values_list("id", f"payload__context__{key}")
-    return {event_id: value for event_id, value in rows if value is not None}
 
 
 def latest_rejections(*, source: Source, limit: int = 20) -> list[RejectedEvent]:

@@ -24,6 +24,7 @@ BLOCKED_VALUES = [
 CONSENT_PURPOSES = [
     ("email_marketing", "E-mail marketing", ["email_marketing", "email", "marketing"],
      ["marketingOptIn", "emailOptIn", "email_opt_in"]),
+    ("sms_marketing", "SMS marketing", ["sms_marketing", "sms"], ["smsOptIn", "sms_opt_in"]),
     ("advertising", "Advertising", ["advertising", "ads", "targeting"], ["adsOptIn"]),
     ("analytics", "Analytics", ["analytics", "statistics", "performance"], []),
     ("personalisation", "Personalisation", ["personalisation", "personalization", "functional"],
@@ -74,6 +75,15 @@ def install_scores(apps) -> None:
         model.objects.get_or_create(key=key, defaults=dict(label=label, **fields))
 
 
+def install_purposes(apps) -> None:
+    """The consent purposes, where none has their slug (an admin's edits stay)."""
+    purpose_model = apps.get_model("profiles", "ConsentPurpose")
+    for slug, label, categories, traits in CONSENT_PURPOSES:
+        purpose_model.objects.get_or_create(
+            slug=slug, defaults=dict(label=label, category_keys=categories, trait_keys=traits)
+        )
+
+
 def install(apps) -> None:
     kind_model = apps.get_model("profiles", "IdentifierKind")
     for name, label, priority, limit, normalizer, keys in IDENTIFIER_KINDS:
@@ -91,11 +101,7 @@ def install(apps) -> None:
     blocked = apps.get_model("profiles", "BlockedValue")
     for value in BLOCKED_VALUES:
         blocked.objects.get_or_create(kind=None, value=value)
-    purpose_model = apps.get_model("profiles", "ConsentPurpose")
-    for slug, label, categories, traits in CONSENT_PURPOSES:
-        purpose_model.objects.get_or_create(
-            slug=slug, defaults=dict(label=label, category_keys=categories, trait_keys=traits)
-        )
+    install_purposes(apps)
     rule_model = apps.get_model("profiles", "StageRule")
     if not rule_model.objects.exists():
         for stage, names, count, days, quiet in STAGE_RULES:

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
@@ -389,3 +390,39 @@ def profile_detail(*, profile: Profile) -> dict:
 
 def events_of(*, profile: Profile):
     return ProfileEvent.objects.filter(profile=profile).select_related("source")
+
+
+# --- reaching a person ------------------------------------------------------------------
+
+# The newest of a person's recent events whose context says its time zone (Segment's
+# ``context.timezone``): ProfileEvent keeps only the campaign and page of a context, so the
+# raw payload is read, for the last few events only (an index on the profile and time).
+LAST_TIME_ZONE = """
+SELECT e.payload -> 'context' ->> 'timezone'
+FROM (SELECT event_id, received_at, timestamp FROM profiles_profileevent
+      WHERE profile_id = %s ORDER BY timestamp DESC LIMIT 20) pe
+JOIN integrations_event e ON e.id = pe.event_id AND e.received_at = pe.received_at
+WHERE e.payload -> 'context' ->> 'timezone' IS NOT NULL
+ORDER BY pe.timestamp DESC LIMIT 1
+"""
+
+
+def last_event_time_zone(*, profile_id: int) -> str:
+    """The time zone the person's newest recent event was sent from, or ''."""
+    with connection.cursor() as cursor:
+        cursor.execute(LAST_TIME_ZONE, [profile_id])
+        row = cursor.fetchone()
+    return str(row[0] or "") if row else ""
+
+
+def profile_by_phone(*, number: str) -> Profile | None:
+    """The profile (the survivor of merges) that holds ``number`` (E.164) as a phone
+    identity, or as its phone trait; None when no one does."""
+    identity = Identity.objects.filter(kind__name="phone", value=number).order_by("-id").first()
+    if identity is not None:
+        return surviving_profile(profile_id=identity.profile_id)
+    return (
+        Profile.objects.filter(merged_into__isnull=True, traits__phone=number)
+        .order_by("-id")
+        .first()
+    )

@@ -12,8 +12,9 @@ from integrations.tracking_plan import door
 # would otherwise refuse the test's own database calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-# Shared fixtures: a real SMTP server (smtp_inbox), the SQL connector's databases (erp).
-pytest_plugins = ["tests.support.smtp", "tests.support.sql_servers"]
+# Shared fixtures: a real SMTP server (smtp_inbox), the SQL connector's databases (erp),
+# an imitation of a Twilio-compatible SMS API (twilio).
+pytest_plugins = ["tests.support.smtp", "tests.support.sql_servers", "tests.support.twilio"]
 
 PASSWORD = "correct-horse-battery-staple"
 

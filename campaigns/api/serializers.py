@@ -141,6 +141,8 @@ class DeliverySerializer(serializers.ModelSerializer):
             "next_attempt_at",
             "created_at",
             "sent_at",
+            "delivered_at",
+            "provider_id",
             "opened_at",
             "clicked_at",
             "converted_at",
@@ -269,18 +271,52 @@ class CountsSerializer(serializers.Serializer):
 class TemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = MessageTemplate
-        fields = ["id", "name", "subject", "body_html", "body_text", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "channel",
+            "transactional",
+            "subject",
+            "body_html",
+            "body_text",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
 class TemplateInputSerializer(serializers.Serializer):
     """Subject and bodies are templates (``{{ traits.firstName }}``, ``{{ event.x }}``);
-    a part that doesn't compile answers 400 at its field with the line."""
+    a part that doesn't compile answers 400 at its field with the line. An e-mail needs
+    subject and body_html; an SMS (``channel`` "sms") only body_text, its message.
+    ``transactional``: sent without marketing consent, by event journeys only."""
 
     name = serializers.CharField(max_length=120)
-    subject = serializers.CharField(max_length=200)
-    body_html = serializers.CharField()
+    channel = serializers.ChoiceField(
+        choices=MessageTemplate.Channel.choices, default=MessageTemplate.Channel.EMAIL
+    )
+    transactional = serializers.BooleanField(default=False)
+    subject = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    body_html = serializers.CharField(required=False, allow_blank=True)
     body_text = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def to_internal_value(self, data):
+        # An e-mail's missing parts are reported with the other fields' errors.
+        missing = {}
+        email = isinstance(data, dict) and data.get("channel", "email") != "sms"
+        if email and not self.partial:
+            missing = {
+                name: ["This field is required."]
+                for name in ("subject", "body_html")
+                if not data.get(name)
+            }
+        try:
+            attrs = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({**missing, **error.detail}) from error
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
 
 
 # --- protection: each channel's frequency cap and quiet hours -----------------------------
@@ -303,5 +339,5 @@ class ProtectionSerializer(serializers.Serializer):
     time_zone = serializers.CharField(max_length=60, help_text="e.g. Europe/Paris.")
     channels = serializers.DictField(
         child=ChannelRulesSerializer(),
-        help_text="Per channel (email, webhook); a channel left out keeps its rules.",
+        help_text="Per channel (email, webhook, sms); a channel left out keeps its rules.",
     )

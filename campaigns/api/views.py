@@ -275,6 +275,8 @@ class TemplateDetailView(APIView):
         data.is_valid(raise_exception=True)
         values = {
             "name": template.name,
+            "channel": template.channel,
+            "transactional": template.transactional,
             "subject": template.subject,
             "body_html": template.body_html,
             "body_text": template.body_text,
@@ -307,7 +309,7 @@ def _protection_body(settings: ActivationSettings) -> dict:
 
 
 class ProtectionView(APIView):
-    """Each message channel's frequency cap and quiet hours (``email``, ``webhook``) and
+    """Each message channel's frequency cap and quiet hours (``email``, ``webhook``, ``sms``) and
     the time zone quiet hours are read in. PUT changes them (the same rules as the
     campaigns' protection page): every problem answers 400 at its field."""
 

@@ -19,30 +19,49 @@ MAX_CONTEXT = 20_000
 class TemplateForm(forms.ModelForm):
     class Meta:
         model = MessageTemplate
-        fields = ["name", "subject", "body_html", "body_text"]
-        labels = {"body_html": "HTML body", "body_text": "Plain-text body (optional)"}
+        fields = ["name", "channel", "transactional", "subject", "body_html", "body_text"]
+        labels = {
+            "body_html": "HTML body",
+            "body_text": "Plain-text body (optional)",
+            "transactional": "Transactional (e.g. an order confirmation)",
+        }
         help_texts = {
+            "channel": "An SMS is its text only: the e-mail fields are not used.",
+            "transactional": "Sent without marketing consent, frequency cap or quiet hours, "
+            "and without an unsubscribe link; only a journey an event starts can send it, "
+            "never a broadcast or a segment's campaign.",
             "subject": "e.g. “{{ traits.firstName|default:'Hi' }}, your cart is waiting”",
             "body_html": "Use {{ profile.email }}, {{ traits.firstName }}, "
             "{{ computed.<name> }} and the trigger as {{ event.<property> }}, e.g. "
             "{% for item in event.products %}{{ item.name }}{% endfor %}. Values are "
             "escaped. An unsubscribe link is added unless you place {{ unsubscribe_url }}.",
-            "body_text": "Left empty, it is made from the HTML.",
+            "body_text": "E-mail: left empty, it is made from the HTML. SMS: the message, "
+            "with the same variables; its length in segments is shown as you type.",
         }
         widgets = {
             "body_html": forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
             "body_text": forms.Textarea(attrs={"rows": 6}),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].required = False  # an e-mail unless chosen
+
+    def clean_channel(self):
+        return self.cleaned_data.get("channel") or MessageTemplate.Channel.EMAIL
+
     def clean(self):
         data = super().clean()
         if not self.errors:
             try:
-                templating.validate_template(
-                    subject=data.get("subject", ""),
-                    body_html=data.get("body_html", ""),
-                    body_text=data.get("body_text", ""),
-                )
+                if data.get("channel") == MessageTemplate.Channel.SMS:
+                    templating.validate_sms(body_text=data.get("body_text", ""))
+                else:
+                    templating.validate_email(
+                        subject=data.get("subject", ""),
+                        body_html=data.get("body_html", ""),
+                        body_text=data.get("body_text", ""),
+                    )
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     for error in errors:

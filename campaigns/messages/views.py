@@ -16,7 +16,7 @@ from integrations.destinations import adapters
 from profiles import masking
 from profiles.models import Profile
 
-from .. import templating
+from .. import sms_text, templating
 from ..models import MessageTemplate
 from .forms import PreviewForm, TemplateForm, TestSendForm
 
@@ -50,6 +50,8 @@ def _form_page(request, form, template=None, status=200):
             "test_form": test_form,
             "can_manage": has_capability(request.user, Cap.MANAGE_CAMPAIGNS),
             "user_email": request.user.email,
+            "is_sms": (form["channel"].value() or "") == MessageTemplate.Channel.SMS,
+            "sms_length": sms_text.describe(form["body_text"].value() or ""),
         },
         status=status,
     )
@@ -60,8 +62,10 @@ def _save(form, template=None):
     return templating.save_template(
         template=template,
         name=data["name"],
-        subject=data["subject"],
-        body_html=data["body_html"],
+        channel=data["channel"],
+        transactional=data.get("transactional", False),
+        subject=data.get("subject", ""),
+        body_html=data.get("body_html", ""),
         body_text=data.get("body_text", ""),
     )
 
@@ -96,7 +100,12 @@ def message_edit(request, pk):
     if request.method == "POST":
         form = TemplateForm(request.POST, instance=template)
         if form.is_valid():
-            _save(form, MessageTemplate.objects.get(pk=pk))
+            try:
+                _save(form, MessageTemplate.objects.get(pk=pk))
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+                return _form_page(request, form, template)
             return redirect("campaigns:message-edit", pk=pk)
         return _form_page(request, form, template)
     return _form_page(request, TemplateForm(instance=template), template)
@@ -124,13 +133,28 @@ def message_delete(request, pk):
     )
 
 
-def _rendered_for(request, form, template):
+def _previewed(request, form):
     profile = form.cleaned_data.get("profile") or Profile(traits={}, computed={})
     # Rendered with the person's personal traits masked for whoever may not see them.
-    profile = masking.masker_for_request(request).profile(profile)
+    return masking.masker_for_request(request).profile(profile)
+
+
+def _rendered_for(request, form, template):
+    profile = _previewed(request, form)
     return profile, templating.render(
         template=template, profile=profile, context=form.cleaned_data.get("context") or {}
     )
+
+
+def _preview(request, form, template) -> dict:
+    if template.channel == MessageTemplate.Channel.SMS:
+        profile = _previewed(request, form)
+        text = templating.render_sms(
+            template=template, profile=profile, context=form.cleaned_data.get("context") or {}
+        )
+        return {"profile": profile, "sms": text, "sms_length": sms_text.describe(text)}
+    profile, rendered = _rendered_for(request, form, template)
+    return {"profile": profile, "rendered": rendered}
 
 
 @requires(Cap.VIEW_CAMPAIGNS)
@@ -140,7 +164,7 @@ def message_preview(request, pk):
     context = {"form": form, "template": template}
     if form.is_valid():
         try:
-            context["profile"], context["rendered"] = _rendered_for(request, form, template)
+            context.update(_preview(request, form, template))
         except ValidationError as exc:
             context["error"] = " ".join(exc.messages)
     return TemplateResponse(request, "campaigns/messages_preview.html", context)
@@ -152,7 +176,9 @@ def message_test_send(request, pk):
     template = get_object_or_404(MessageTemplate, pk=pk)
     form = TestSendForm(request.POST, prefix="test")
     context = {"form": form, "template": template, "to": request.user.email}
-    if not request.user.email:
+    if template.channel != MessageTemplate.Channel.EMAIL:
+        context["error"] = "Test sends are for e-mails; preview a text message instead."
+    elif not request.user.email:
         context["error"] = "Your account has no e-mail address to send the test to."
     elif form.is_valid():
         try:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0010_recommendations'),
+        ('campaigns', '0011_sms_and_email_depth'),
     ]
 
     operations = [

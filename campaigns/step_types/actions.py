@@ -1,5 +1,5 @@
-"""Activation steps: ``send_email``, ``audience``, ``webhook``, ``esp_list`` (each to a
-destination) and ``set_trait``. Running one never talks to a destination: it inserts the
+"""Activation steps: ``send_email``, ``send_sms``, ``audience``, ``webhook``, ``esp_list``
+(each to a destination) and ``set_trait``. Running one never talks to a destination: it inserts the
 step's Delivery (``INSERT … ON CONFLICT (idempotency_key) DO NOTHING``, key
 ``"{enrollment}:{step}"``) in the runner's transaction, with the enrollment's move, and
 campaigns/delivery.py sends it after commit. A set_trait step sets the trait here."""
@@ -18,13 +18,14 @@ from profiles.models import Profile
 from profiles.privacy import selectors as privacy
 
 from .. import moves, protection
-from ..models import ActivationSettings, Delivery, Enrollment, MessageTemplate
+from ..models import ActivationSettings, Campaign, Delivery, Enrollment, MessageTemplate
 from .base import StepType, int_or_text, positive, posted, register, stripped, text_of
 
 EMAIL_CHANNELS = (Delivery.Channel.EMAIL, Delivery.Channel.ESP)
 UNCONFIRMED = "e-mail address not confirmed yet (a confirmation e-mail was asked for)"
 # A privacy request restricted the person (profiles/privacy): no activation of any kind.
 RESTRICTED = "restricted by a privacy request"
+TRANSACTIONAL_REFUSED = "a transactional message is sent only by a journey an event starts"
 
 
 class Activation(StepType):
@@ -85,6 +86,17 @@ class SendEmail(ToDestination):
     def describe(self, step):
         template = MessageTemplate.objects.filter(pk=step.get("template_id") or 0).first()
         return template.name if template else "(no message chosen)"
+
+
+@register
+class SendSms(SendEmail):
+    """{"id", "type": "send_sms", "template_id" (an SMS message), "destination_id" (an
+    SMS destination), "next"}: one text message to the person's phone trait."""
+
+    name, label = "send_sms", "Send an SMS"
+    id_stem = "sms"
+    destination_kinds = (Destination.Kind.SMS,)
+    channel = Delivery.Channel.SMS
 
 
 @register
@@ -181,9 +193,12 @@ def insert_delivery(
     destination_id,
     template_id,
     now: datetime,
+    counts: bool = True,
 ) -> int | None:
-    """The step's Delivery, unless one exists already (then None: someone else sends)."""
-    counts = channel in protection.MESSAGE_CHANNELS and status == Delivery.Status.PENDING
+    """The step's Delivery, unless one exists already (then None: someone else sends).
+    ``counts``: False for a message that counts toward no cap (a transactional one)."""
+    counts = counts and channel in protection.MESSAGE_CHANNELS
+    counts = counts and status == Delivery.Status.PENDING
     with connection.cursor() as cursor:
         cursor.execute(
             INSERT_DELIVERY,
@@ -217,31 +232,30 @@ def act(
     if enrollment.holdout:
         moves.log(enrollment, step["id"], "holdout", now)
         return step.get("next")
-    messages = channel in protection.MESSAGE_CHANNELS  # its cap and quiet hours apply
+    template = message_of(step, channel, rules)
+    transactional = bool(template and template.transactional)
+    # A marketing message keeps its channel's cap and quiet hours; a transactional one not.
+    messages = channel in protection.MESSAGE_CHANNELS and not transactional
     channel_rules = rules.for_channel(channel) if messages else None
-    if messages:
-        until = protection.quiet_until(now, channel_rules, protection.zone(rules))
+    profile = moves.current_profile(enrollment.profile_id)
+    if messages and channel_rules.quiet_start is not None and channel_rules.quiet_end is not None:
+        tz = protection.recipient_zone(profile, rules)
+        until = protection.quiet_until(now, channel_rules, tz)
         if until is not None:
             moves.log(enrollment, step["id"], "quiet_hours", now)
             return moves.wait(enrollment, step, until, now, "quiet")
-    profile = moves.current_profile(enrollment.profile_id)
     destination = None
     if channel != Delivery.Channel.TRAIT:
         destination = Destination.objects.filter(pk=step.get("destination_id")).first()
     protection.lock_person(enrollment.profile_id)
-    reason = ""
-    if profile is None:
-        reason = "the profile no longer exists"
-    elif privacy.is_restricted(profile):
-        reason = RESTRICTED
-    elif channel != Delivery.Channel.TRAIT and destination is None:
-        reason = "the destination no longer exists"
-    else:
-        reason = protection.consent_problem(
-            profile, channel, destination, action=str(step.get("action") or "")
-        )
-    if not reason and channel in EMAIL_CHANNELS:
-        reason = address_problem(profile)
+    reason = problem_for(
+        enrollment,
+        step,
+        profile=profile,
+        channel=channel,
+        destination=destination,
+        template=template,
+    )
     if (
         not reason
         and messages
@@ -258,8 +272,9 @@ def act(
         status=status,
         reason=reason,
         destination_id=destination.pk if destination else None,
-        template_id=step.get("template_id") if channel == Delivery.Channel.EMAIL else None,
+        template_id=template.pk if template else None,
         now=now,
+        counts=messages,
     )
     if inserted and status == Delivery.Status.SENT:
         profile_services.set_trait(
@@ -267,6 +282,44 @@ def act(
         )
     moves.log(enrollment, step["id"], "skipped" if reason else "done", now)
     return step.get("next")
+
+
+def message_of(step: dict, channel: str, rules: ActivationSettings) -> MessageTemplate | None:
+    """The message an e-mail or SMS step sends (None for other steps, or once deleted),
+    read once per run of the engine (kept with the run's ``rules``)."""
+    if channel not in (Delivery.Channel.EMAIL, Delivery.Channel.SMS):
+        return None
+    read = rules.__dict__.setdefault("_messages", {})
+    pk = step.get("template_id")
+    if not isinstance(pk, int):
+        return None
+    if pk not in read:
+        read[pk] = MessageTemplate.objects.filter(pk=pk).first()
+    return read[pk]
+
+
+def problem_for(enrollment, step, *, profile, channel, destination, template) -> str:
+    """Why this person may not or cannot get the step's message or action ('' if they may)."""
+    if profile is None:
+        return "the profile no longer exists"
+    if privacy.is_restricted(profile):
+        return RESTRICTED
+    if channel != Delivery.Channel.TRAIT and destination is None:
+        return "the destination no longer exists"
+    if template is not None and template.transactional:
+        if enrollment.campaign.kind != Campaign.Kind.EVENT:
+            return TRANSACTIONAL_REFUSED
+    else:
+        action = str(step.get("action") or "")
+        if reason := protection.consent_problem(profile, channel, destination, action=action):
+            return reason
+    # An undeliverable address is skipped when its e-mail's batch is sent (one query a
+    # batch, campaigns/delivery.py), not here (one a person).
+    if channel in EMAIL_CHANNELS:
+        return address_problem(profile)
+    if channel == Delivery.Channel.SMS and not str((profile.traits or {}).get("phone") or ""):
+        return "no phone number"
+    return ""
 
 
 def address_problem(profile: Profile) -> str:

@@ -44,6 +44,9 @@ ready=None) -> str``
     (".csv" added when missing) inside the export root, atomically (temporary file, then
     rename), never through a symbolic link (see exports.py).
 
+``send_sms(destination, *, to, body, status_callback="") -> str``
+    kind ``sms``: one text message through a Twilio-compatible API (see sms.py).
+
 ``test_connection(destination) -> tuple[bool, str]``
     any kind: SMTP connects, EHLO, STARTTLS and login when set; HTTP kinds request the
     test URL (or the endpoint); CSV checks the folder is writable. Never raises.
@@ -67,6 +70,7 @@ from integrations import outbound
 from . import exports
 from .base import DestinationError, _config, _expect, _secret, _timeout  # noqa: F401
 from .models import Destination
+from .sms import send_sms, test_sms  # noqa: F401
 from .smtp import NotReady, _smtp_connect, _smtp_error, send_email, smtp_session  # noqa: F401
 
 # --- HTTP -----------------------------------------------------------------------------
@@ -277,6 +281,8 @@ def _test(destination: Destination) -> tuple[bool, str]:
             connection.quit()
         login = " and logged in" if _config(destination, "username") else ""
         return True, f"Connected to {destination.config.get('host')}{login}."
+    if kind == Destination.Kind.SMS:
+        return test_sms(destination)
     if kind == Destination.Kind.CSV_EXPORT:
         folder = _config(destination, "folder", required=True)
         try:

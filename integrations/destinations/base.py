@@ -8,10 +8,12 @@ from .models import Destination
 
 
 class DestinationError(Exception):
-    def __init__(self, message: str, retryable: bool = False):
+    def __init__(self, message: str, retryable: bool = False, *, retry_after: float | None = None):
         super().__init__(message)
         self.message = message
         self.retryable = retryable
+        # Seconds the destination asked to wait before the next try (HTTP Retry-After).
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         return self.message

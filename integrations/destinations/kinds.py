@@ -128,8 +128,24 @@ KINDS: dict[str, KindSpec] = {
                 "required: a password is never sent in clear text.",
             ),
             _TIMEOUT,
+            Field(
+                "bounce_folder",
+                "Bounce folder",
+                "path",
+                help="A maildir inside the export root (CDP_EXPORT_ROOT) that the bounce "
+                "mailbox is delivered to: DSNs (RFC 3464) in its new/ folder are read every "
+                "few minutes and moved to cur/ (unreadable ones to failed/).",
+            ),
         ),
-        secrets=(Field("password", "Password"),),
+        secrets=(
+            Field("password", "Password"),
+            Field(
+                "events_secret",
+                "Delivery events secret",
+                help="Signs the bounce/complaint webhook: X-CDP-Signature: sha256=<HMAC-SHA256 "
+                "of the body>. Without it the webhook is refused.",
+            ),
+        ),
     ),
     "webhook": KindSpec(
         config=(
@@ -171,6 +187,36 @@ KINDS: dict[str, KindSpec] = {
             _TIMEOUT,
         ),
         secrets=(Field("api_key", "API key", required=True),),
+    ),
+    "sms": KindSpec(
+        config=(
+            Field(
+                "base_url",
+                "API base URL",
+                "url",
+                required=True,
+                default="https://api.twilio.com",
+                help="A Twilio-compatible REST API: messages are POSTed to "
+                "{base}/2010-04-01/Accounts/{AccountSid}/Messages.json.",
+            ),
+            Field("account_sid", "Account SID", required=True),
+            Field("from_number", "From number", required=True, help="E.164, e.g. +14155550100."),
+            Field(
+                "default_region",
+                "Default phone region",
+                default="US",
+                help="The country of numbers stored without a country code (ISO code, e.g. NL).",
+            ),
+            _TIMEOUT,
+        ),
+        secrets=(
+            Field(
+                "auth_token",
+                "Auth token",
+                required=True,
+                help="Authenticates the API calls and checks X-Twilio-Signature on callbacks.",
+            ),
+        ),
     ),
     "csv_export": KindSpec(
         config=(

@@ -14,6 +14,7 @@ class Destination(models.Model):
         GOOGLE_DATA_MANAGER = "google_data_manager", "Google Customer Match (Data Manager API)"
         ESP_LIST = "esp_list", "E-mail platform list"
         CSV_EXPORT = "csv_export", "CSV export to a folder"
+        SMS = "sms", "SMS (Twilio-compatible API)"
 
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import re
 
+import phonenumbers
+
+from cdp_site.contact_points import normalize_phone
+
 from . import exports, services
 from .kinds import KINDS, as_list, consent_purposes
 from .models import Destination
@@ -24,6 +28,20 @@ def config_problems(kind: str, config: dict) -> dict[str, str]:
             problems[field.name] = problem
     if kind == "smtp" and not problems:
         problems.update(_smtp_problems(config))
+    if kind == "sms":
+        problems.update(_sms_problems(config, problems))
+    return problems
+
+
+def _sms_problems(config: dict, found: dict) -> dict[str, str]:
+    """The from number is a number in E.164; the default region one phonenumbers knows."""
+    problems = {}
+    region = str(config.get("default_region") or "US").strip().upper()
+    if "default_region" not in found and region not in phonenumbers.SUPPORTED_REGIONS:
+        problems["default_region"] = f'"{region}" is not a country code such as US, GB or NL.'
+    sender = str(config.get("from_number") or "").strip()
+    if sender and normalize_phone(sender, "ZZ") != sender:
+        problems["from_number"] = "Give the number in E.164, e.g. +14155550100."
     return problems
 
 

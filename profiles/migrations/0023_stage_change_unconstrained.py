@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('profiles', '0021_matching'),
+        ('profiles', '0022_sms_marketing_purpose'),
     ]
 
     operations = [

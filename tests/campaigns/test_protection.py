@@ -170,6 +170,7 @@ def test_the_api_reads_and_changes_the_same_rules_with_errors_at_their_field(cli
                 "quiet_start": None,
                 "quiet_end": None,
             },
+            "sms": {"max_messages": 3, "per_days": 7, "quiet_start": None, "quiet_end": None},
         },
     }
     webhook = {"max_messages": 2, "per_days": 1, "quiet_start": "22:00", "quiet_end": "07:30"}
@@ -184,13 +185,13 @@ def test_the_api_reads_and_changes_the_same_rules_with_errors_at_their_field(cli
         "time_zone": "UTC",
         "channels": {
             "email": {"max_messages": 1, "per_days": 7, "quiet_start": "21:00", "quiet_end": None},
-            "sms": {"max_messages": 1, "per_days": 1, "quiet_start": None, "quiet_end": None},
+            "pigeon": {"max_messages": 1, "per_days": 1, "quiet_start": None, "quiet_end": None},
         },
     }
     refused = client.put(API, bad, content_type="application/json")
     assert refused.status_code == 400
     fields = refused.json()["error"]["fields"]
-    assert set(fields) == {"channels.email.quiet_end", "channels.sms"}
+    assert set(fields) == {"channels.email.quiet_end", "channels.pigeon"}
 
 
 def test_only_marketers_and_admins_change_the_rules(client_as):

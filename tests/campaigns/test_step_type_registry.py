@@ -41,6 +41,13 @@ SAMPLES = {
         "destination_id": 4,
         "next": "end",
     },
+    "send_sms": {
+        "id": "s",
+        "type": "send_sms",
+        "template_id": 5,
+        "destination_id": 6,
+        "next": "end",
+    },
     "audience": {
         "id": "s",
         "type": "audience",
@@ -73,6 +80,7 @@ def test_the_editor_menu_lists_the_types_waits_first_and_exit_last():
         "branch",
         "split",
         "send_email",
+        "send_sms",
         "audience",
         "webhook",
         "esp_list",
