@@ -310,6 +310,7 @@ def _copy_profiles(traits_list: list[dict]) -> None:
 
 
 def _incremental(sources) -> list[Row]:
+    _enable()  # else the matcher skips every change (CDP_BENCH_MATCH_ONLY=full runs no accuracy)
     current = MatchSettings.load()
     chosen = selectors.definition(current)
     model = selectors.latest_model()
