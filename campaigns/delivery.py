@@ -44,6 +44,7 @@ from . import channel_events, templating, undeliverable
 from .journeys.grammar import by_id
 from .models import Campaign, Delivery, Enrollment, MessageTemplate
 from .moves import current_profile, public_context, public_part
+from .recommendations import context as recommendation_context
 from .undeliverable import reason as undeliverable_reason
 
 logger = logging.getLogger(__name__)
@@ -190,6 +191,20 @@ class Batch:
     def context(self, delivery: Delivery) -> dict:
         return public_part(self.contexts.get(delivery.enrollment_id))
 
+    def recommended(self, deliveries: list[Delivery]) -> set[int]:
+        """The people whose message names their recommendations: read before the first
+        mark, as everything a send reads (see __init__)."""
+        people = set()
+        for delivery in deliveries:
+            template = (
+                _read(MessageTemplate, delivery.template_id) if delivery.template_id else None
+            )
+            profile = self.profiles.get(delivery.profile_id)
+            parts = (template.subject, template.body_html, template.body_text) if template else ()
+            if profile is not None and recommendation_context.uses_recommendations(*parts):
+                people.add(profile.pk)
+        return people
+
 
 def _profiles(ids: set[int]) -> dict:
     profiles = Profile.objects.in_bulk(ids)
@@ -206,9 +221,10 @@ def deliver_batch(deliveries: list[Delivery], *, token: datetime, now: datetime)
     with delivery_run():  # the reads cached (see Batch)
         batch = Batch(deliveries, token=token, now=now)
         try:
-            for delivery in deliveries:
-                if deliver(delivery, batch=batch, mark=batch.mark_sending(delivery)):
-                    handled += 1
+            with recommendation_context.preloaded(batch.recommended(deliveries)):
+                for delivery in deliveries:
+                    if deliver(delivery, batch=batch, mark=batch.mark_sending(delivery)):
+                        handled += 1
         finally:
             batch.record_sent()
     return handled

@@ -193,6 +193,7 @@ def rebuild_personalization() -> int:
     return cache.rebuild()
 
 
+@shared_task(acks_late=True)
 def read_bounce_folders() -> dict:
     """DSNs and complaint reports dropped into the SMTP destinations' bounce folders."""
     return bounces.read_bounce_folders()

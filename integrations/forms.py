@@ -22,7 +22,8 @@ class SourceForm(forms.ModelForm):
 
     class Meta:
         model = Source
-        fields = list(services.UPDATABLE)
+        # The allowed origins are the personalisation settings' (campaigns), not this form's.
+        fields = [name for name in services.UPDATABLE if name != "personalize_origins"]
         labels = {
             "rate_limit": "Rate limit (messages per second)",
             "require_verification": "Require identity verification (client sources)",

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from cdp_site import audit
 from cdp_site.pgarrays import adapt
-from integrations.destinations import audiences
+from integrations.destinations import audience_platforms, audiences
 from integrations.destinations.audiences import AudienceError
 from integrations.destinations.models import Destination
 from segments.models import Membership
@@ -111,7 +111,7 @@ def run_batch(*, sync_id: int, now: datetime) -> str:
         return "stopped"
     if sync.next_attempt_at and sync.next_attempt_at > now:
         return "stopped"
-    size = audiences.batch_limit(sync.destination)
+    size = audience_platforms.batch_limit(sync.destination)
     work = _full_work(sync, size) if sync.full_after is not None else _pending_work(sync, size)
     if not work.ids:
         return "more" if work.more else "idle"
@@ -198,7 +198,7 @@ def _send(sync: AudienceSync, batch: Plan, *, last: bool) -> Sent:
 def _push(sync: AudienceSync, action: str, people: list, sent: Sent, session) -> None:
     rows = [hashes for _, hashes in people]
     try:
-        result = audiences.push(
+        result = audience_platforms.push(
             sync.destination,
             audience_id=sync.audience_id,
             action=action,
@@ -326,7 +326,9 @@ def _check_request(sync_id: int, now: datetime) -> None:
     if sync is None or not sync.pending_request_id:
         return
     try:
-        status = audiences.check_request(sync.destination, request_id=sync.pending_request_id)
+        status = audience_platforms.check_request(
+            sync.destination, request_id=sync.pending_request_id
+        )
     except AudienceError as exc:
         logger.info("request status of sync %s not read: %s", sync_id, exc.message)
         return

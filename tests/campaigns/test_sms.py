@@ -303,7 +303,7 @@ def test_the_journey_page_offers_sms_messages_and_destinations_to_an_sms_step(
     assert f'value="{template.pk}"' not in step  # an e-mail is not offered to an SMS step
     destinations = page.split('name="steps[1].destination_id"')[1].split("</select>")[0]
     assert sms.name in destinations and smtp.name not in destinations
-    assert "until 09:00" in page and "in each person&#x27;s local time" in page
+    assert "until 09:00" in page and "in each person's local time" in page
     assert "SMS: at most 3 per person in 7 days; no quiet hours" in page
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from integrations.destinations import audiences, oauth, services
+from integrations.destinations import audience_platforms, audiences, oauth, services
 from integrations.destinations.audiences import AudienceError
 from tests.support import ad_platforms
 
@@ -36,7 +36,9 @@ def meta(meta_api):
 
 
 def push(destination, rows, action="add", audience_id=LIST, **kwargs):
-    return audiences.push(destination, audience_id=audience_id, action=action, rows=rows, **kwargs)
+    return audience_platforms.push(
+        destination, audience_id=audience_id, action=action, rows=rows, **kwargs
+    )
 
 
 def test_hash_member_normalises_email_and_phone():
@@ -129,7 +131,7 @@ def test_google_429_carries_retry_after(google, google_api):
 
 def test_google_remove_and_request_status(google, google_api):
     added = push(google, [ANN, BOB])
-    status = audiences.check_request(google, request_id=added.request_id)
+    status = audience_platforms.check_request(google, request_id=added.request_id)
     assert (status.state, status.match_rate, status.record_count) == ("SUCCESS", "20–30 %", 2)
     removed = push(google, [BOB], action="remove")
     assert removed.sent == 1 and google_api.state["lists"][LIST] == {ANN}
