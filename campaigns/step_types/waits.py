@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from .. import local_time, moves, protection
+from .. import moves, protection
 from ..models import ActivationSettings, Enrollment
 from .base import StepType, int_or_text, link, positive, posted, register, stripped, text_of
 
@@ -26,7 +26,7 @@ def wait_until(step: dict, now: datetime, rules: ActivationSettings, zone=None) 
 @register
 class Wait(StepType):
     """{"id", "type": "wait", "minutes": N, "next"} or {…, "until": "09:00", …} (the next
-    time of day on the person's clock: campaigns/local_time.py)."""
+    time of day on the person's clock, the one quiet hours read: protection.recipient_zone)."""
 
     name, label = "wait", "Wait"
     fields = frozenset({"minutes", "until", "next"})
@@ -64,7 +64,9 @@ class Wait(StepType):
 
     def run(self, enrollment, step, *, now, rules):
         moves.log(enrollment, step["id"], "waiting", now)
-        zone = local_time.person_zone(enrollment.profile_id, rules) if "until" in step else None
+        zone = None
+        if "until" in step:
+            zone = protection.recipient_zone(moves.current_profile(enrollment.profile_id), rules)
         return moves.wait(enrollment, step, wait_until(step, now, rules, zone), now, "wait")
 
     def describe(self, step):

@@ -82,7 +82,7 @@ def test_waits_moved_in_bulk_end_exactly_where_the_engine_puts_them_one_by_one()
 
 @pytest.mark.django_db
 def test_a_wait_until_a_time_of_day_is_left_to_the_engine():
-    """Nine o'clock is another instant in each person's time zone (campaigns/local_time.py):
+    """Nine o'clock is another instant in each person's time zone (protection.recipient_zone):
     no single wake time fits everyone, so no bulk move goes into or out of such a wait."""
     ActivationSettings.objects.update_or_create(pk=1, defaults={"time_zone": "Europe/Berlin"})
     steps = [STEPS[0], {"id": "w2", "type": "wait", "until": "09:00", "next": "w3"}, STEPS[2]]

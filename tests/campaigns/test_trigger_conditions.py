@@ -1,6 +1,6 @@
 """Entry conditions of triggered journeys (campaigns/entry_conditions.py): the event's
 property filters, the entry audience, and time-of-day waits on the person's clock
-(campaigns/local_time.py). People and events go through the real pipeline."""
+(protection.recipient_zone). People and events go through the real pipeline."""
 
 from zoneinfo import ZoneInfo
 
