@@ -34,23 +34,26 @@ Listener = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 class Progress:
-    """Writes one run's progress, and tells ``listener`` (the command's bar) too."""
+    """Writes one run's progress (none for the incremental matcher's micro-batches, which
+    have no run), and tells ``listener`` (the command's bar) too."""
 
-    def __init__(self, run: MatchRun, *, listener: Listener | None = None):
+    def __init__(self, run: MatchRun | None, *, listener: Listener | None = None):
         self.run, self.listener = run, listener
+        self.current, self.total = "", 0
 
     def phase(self, phase: str, *, total: int = 0) -> None:
         self._write(phase, 0, total)
 
     def advanced(self, done: int) -> None:
         """``done`` of the phase's total so far; written every EVERY and at the end."""
-        if done % EVERY == 0 or done >= self.run.total:
-            self._write(self.run.phase, done, self.run.total)
+        if done % EVERY == 0 or done >= self.total:
+            self._write(self.current, done, self.total)
 
     def _write(self, phase: str, done: int, total: int) -> None:
-        run = self.run
-        run.phase, run.done, run.total = phase, done, total
-        if run.pk is not None:
+        self.current, self.total = phase, total
+        if self.run is not None:  # kept on the instance too: the pass saves it at the end
+            run = self.run
+            run.phase, run.done, run.total = phase, done, total
             MatchRun.objects.filter(pk=run.pk).update(phase=phase, done=done, total=total)
         if self.listener:
             self.listener(phase, done, total)

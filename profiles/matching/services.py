@@ -248,7 +248,7 @@ def _run(run: MatchRun, steps: progress.Progress) -> None:
 
 def act(plan, *, model: MatchModel, steps: progress.Progress | None = None) -> tuple[int, int]:
     """Queues the plan's pairs for review and merges its groups: (merged, queued)."""
-    steps = steps or progress.Progress(MatchRun())  # the incremental pass: no run row
+    steps = steps or progress.Progress(None)  # the incremental pass: no run row
     steps.phase(progress.QUEUEING, total=len(plan.queue))
     queued = _queue(plan.queue, model)
     steps.phase(progress.MERGING, total=plan.merge_count())
